@@ -1,0 +1,1 @@
+"""The HTTP adapter: FastAPI routes parse, call one service function and shape the answer."""

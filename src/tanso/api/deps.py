@@ -1,0 +1,63 @@
+"""Request plumbing shared by every route: the database, the caller, the Idempotency-Key."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from tanso.domain.errors import InvalidInput
+from tanso.services import participants
+from tanso.services.common import Actor, Idem
+from tanso.store.db import Database
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+DB = Annotated[Database, Depends(get_db)]
+
+
+def _token(authorization: str | None, x_api_key: str | None) -> str | None:
+    if x_api_key:
+        return x_api_key.strip()
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+def get_actor(
+    db: DB,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+    x_on_behalf_of: Annotated[str | None, Header()] = None,
+) -> Actor:
+    """The authenticated caller; 401 without a valid API key."""
+    return participants.authenticate(db, _token(authorization, x_api_key), x_on_behalf_of)
+
+
+Caller = Annotated[Actor, Depends(get_actor)]
+
+
+async def get_idem(
+    request: Request, idempotency_key: Annotated[str | None, Header()] = None
+) -> Idem | None:
+    """The Idempotency-Key with a fingerprint of the request it came with."""
+    if idempotency_key is None:
+        return None
+    if not 1 <= len(idempotency_key) <= 128 or not idempotency_key.isprintable():
+        raise InvalidInput("invalid_idempotency_key", "An Idempotency-Key is 1 to 128 printable characters.")
+    body = await request.body()
+    h = hashlib.sha256()
+    h.update(request.method.encode())
+    h.update(b" ")
+    h.update(request.url.path.encode())
+    h.update(b"\n")
+    h.update(body)
+    return Idem(idempotency_key, h.hexdigest())
+
+
+IdemKey = Annotated[Idem | None, Depends(get_idem)]

@@ -1,0 +1,150 @@
+"""Request bodies. Limits here keep absurd input out before any service runs."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_QTY = 10**12
+MAX_AMOUNT = 10**15
+
+Quantity = Field(ge=1, le=MAX_QTY)
+Id = Field(min_length=1, max_length=64)
+Text = Field(default="", max_length=2000)
+Serial = Field(default=None, min_length=1, max_length=80)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParticipantIn(Body):
+    id: str | None = Field(default=None, min_length=2, max_length=32)
+    name_ja: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    kind: str = Field(max_length=32)
+    corporate_number: str | None = Field(default=None, max_length=13)
+    roles: list[str] = Field(default_factory=lambda: ["trader"], max_length=8)
+    gx_league: bool = False
+
+
+class StatusIn(Body):
+    reason: str = Text
+
+
+class RolesIn(Body):
+    roles: list[str] = Field(max_length=8)
+
+
+class ApiKeyIn(Body):
+    label: str = Field(default="", max_length=200)
+    roles: list[str] | None = Field(default=None, max_length=8)
+
+
+class BrokerIn(Body):
+    broker_id: str = Id
+
+
+class AccountIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    participant_id: str | None = Field(default=None, max_length=64)
+
+
+class SchemeIn(Body):
+    code: str = Field(min_length=2, max_length=4)
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ja: str = Field(min_length=1, max_length=200)
+    unit: str = Field(max_length=8)
+    domestic: bool
+    properties: list[str] = Field(default_factory=list, max_length=8)
+
+
+class CategoryIn(Body):
+    code: str = Field(min_length=1, max_length=40)
+    scheme: str | None = Field(default=None, max_length=4)
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ja: str = Field(min_length=1, max_length=200)
+    tse: bool = False
+
+
+class ProjectIn(Body):
+    id: str = Field(min_length=1, max_length=16)
+    scheme: str = Field(min_length=2, max_length=4)
+    name: str = Field(min_length=1, max_length=300)
+    name_ja: str = Field(default="", max_length=300)
+    category: str = Field(min_length=1, max_length=40)
+    country: str = Field(min_length=2, max_length=2)
+    region: str = Field(default="", max_length=200)
+    developer: str = Field(default="", max_length=200)
+    methodology: str = Field(default="", max_length=200)
+    mechanism: str = Field(default="reduction", max_length=16)
+    nature: str = Field(default="technology", max_length=16)
+    properties: list[str] = Field(default_factory=list, max_length=8)
+    evaluation_axes: list[str] = Field(default_factory=list, max_length=8)
+    co_benefits: list[str] = Field(default_factory=list, max_length=20)
+
+
+class IssuanceIn(Body):
+    project_id: str = Field(min_length=1, max_length=16)
+    credit_type: str = Field(min_length=2, max_length=2)
+    round: str = Field(min_length=1, max_length=5)
+    vintage: int = Field(ge=1990, le=2100)
+    quantity: int = Quantity
+    account_id: str = Id
+    certified_on: str = Field(default="", max_length=10)
+    ca_declaration: str = Field(default="not_required", max_length=16)
+    ca_status: str = Field(default="not_started", max_length=16)
+
+
+class DepositIn(IssuanceIn):
+    external_registry: str = Field(min_length=1, max_length=200)
+    external_ref: str = Field(min_length=1, max_length=200)
+
+
+class RedepositIn(Body):
+    serials: str = Field(min_length=1, max_length=80)
+    account_id: str = Id
+    external_ref: str = Field(min_length=1, max_length=200)
+
+
+class SelectionIn(Body):
+    quantity: int | None = Field(default=None, ge=1, le=MAX_QTY)
+    serial_start: str | None = Serial
+    serial_end: str | None = Serial
+    serials: str | None = Serial
+
+
+class TransferIn(SelectionIn):
+    from_account: str = Id
+    to_account: str = Id
+
+
+class WithdrawalIn(SelectionIn):
+    account_id: str = Id
+    external_registry: str = Field(min_length=1, max_length=200)
+    external_account: str = Field(min_length=1, max_length=200)
+
+
+class RetirementIn(SelectionIn):
+    account_id: str = Id
+    purpose: str | None = Field(default=None, max_length=40)
+    purposes: list[str] = Field(default_factory=list, max_length=10)
+    beneficiary: str = Field(default="", max_length=300)
+    reporting_year: int | None = Field(default=None, ge=1990, le=2100)
+    note: str = Text
+
+
+class CancellationIn(SelectionIn):
+    account_id: str = Id
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class FreezeIn(Body):
+    serials: str = Field(min_length=1, max_length=80)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CashMoveIn(Body):
+    participant_id: str = Id
+    currency: str = Field(default="JPY", min_length=3, max_length=3)
+    amount: int = Field(ge=1, le=MAX_AMOUNT)
+    external_ref: str = Field(min_length=1, max_length=200)

@@ -1,0 +1,236 @@
+"""The `tanso` command line (Typer + Rich). It acts as the system operator on the local database."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tanso.domain.errors import TansoError
+from tanso.services import audit, cash, participants, registry, taxonomy
+from tanso.services.common import SYSTEM
+from tanso.settings import Settings, open_database
+from tanso.store import migrate
+from tanso.store.db import Database
+
+app = typer.Typer(help="Tanso (炭素): carbon credit registry and exchange.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+registry_app = typer.Typer(help="Registry operations, run as the registry operator.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify the journal.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(registry_app, name="registry")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _db() -> Database:
+    return open_database(Settings())
+
+
+def _print(value: Any) -> None:
+    out.print_json(json.dumps(value, ensure_ascii=False))
+
+
+def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except TansoError as e:
+        err.print(f"[red]{e.code}[/red]: {e.message}")
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    db = _db()
+    migrate.upgrade(db.engine)
+    out.print(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option(help="Load the demo market.")] = False,
+    reset: Annotated[bool, typer.Option(help="Delete an existing SQLite database first.")] = False,
+) -> None:
+    """Create the schema, the operator and the reference data; with --demo, a demo market."""
+    settings = Settings()
+    if reset:
+        _reset(settings)
+    db = open_database(settings)
+    migrate.upgrade(db.engine)
+    boot = participants.bootstrap(db)
+    taxonomy.seed_reference_data(db, SYSTEM)
+    keys: dict[str, str] = {}
+    if boot.get("created"):
+        keys["OPERATOR"] = boot["operator_key"]
+    if demo:
+        from tanso.services import demo as demo_data
+
+        keys |= demo_data.load(db)
+    if keys:
+        out.print("[bold]API keys[/bold] (shown once; keep them):")
+        width = max(len(pid) for pid in keys)
+        for pid, key in keys.items():
+            print(f"  {pid:<{width}}  {key}")
+        Path("demo-keys.json").write_text(json.dumps(keys, indent=2), encoding="utf-8")
+        out.print("Also written to demo-keys.json.")
+    out.print("[green]ready[/green]")
+
+
+def _reset(settings: Settings) -> None:
+    url = settings.database_url
+    if not url.startswith("sqlite:///"):
+        err.print("--reset only deletes SQLite files; drop a PostgreSQL database yourself.")
+        raise typer.Exit(2)
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the HTTP server (the API, with its documentation at /docs)."""
+    import uvicorn
+
+    from tanso.api.app import create_app
+
+    settings = Settings()
+    db = open_database(settings)
+    migrate.upgrade(db.engine)
+    h, p = host or settings.host, port or settings.port
+    out.print(f"Tanso on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
+    uvicorn.run(create_app(db), host=h, port=p, log_level=settings.log_level)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain and every balance from the journal; exit 1 on any mismatch."""
+    report = audit.verify(_db())
+    if report.ok:
+        out.print(f"[green]journal verifies[/green]: {report.entries} entries, head {report.head_hash}")
+        return
+    err.print(f"[red]journal does not verify[/red] (first bad entry: {report.first_bad_seq})")
+    for p in report.problems:
+        err.print(f"  {p}")
+    raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- registry commands
+
+Qty = Annotated[int | None, typer.Option(help="Quantity, taken oldest vintage first.")]
+Serials = Annotated[str | None, typer.Option(help="A serial block, e.g. JC-ER-P0123-3-1-100.")]
+
+
+@registry_app.command("participant-add")
+def participant_add(
+    pid: str, name_en: str, name_ja: str,
+    kind: Annotated[str, typer.Option()] = "corporation",
+    corporate_number: Annotated[str | None, typer.Option()] = None,
+    roles: Annotated[str, typer.Option(help="Comma-separated roles.")] = "trader",
+    approve: Annotated[bool, typer.Option(help="Approve at once.")] = True,
+) -> None:
+    """Register a participant (and approve it) and print its first API key."""
+    db = _db()
+    new = participants.NewParticipant(name_ja, name_en, kind, roles.split(","), corporate_number, False, pid)
+    _run(participants.create_participant, db, SYSTEM, new)
+    if approve:
+        _run(participants.set_status, db, SYSTEM, pid, "active", "approved on the command line")
+    _print(_run(participants.create_api_key, db, SYSTEM, pid, "created on the command line"))
+
+
+@registry_app.command("issue")
+def issue_cmd(
+    project: str, credit_type: str, round_: Annotated[str, typer.Argument(metavar="ROUND")],
+    vintage: int, quantity: int, account: str,
+) -> None:
+    """Issue credits of a project into a holding account."""
+    n = registry.NewIssuance(project, credit_type, round_, vintage, quantity, account)
+    _print(_run(registry.issue, _db(), SYSTEM, n))
+
+
+@registry_app.command("transfer")
+def transfer_cmd(from_account: str, to_account: str, quantity: Qty = None, serials: Serials = None) -> None:
+    """Transfer credits between holding accounts."""
+    sel = registry.Selection(quantity=quantity, serials=serials)
+    _print(_run(registry.transfer, _db(), SYSTEM, from_account, to_account, sel))
+
+
+@registry_app.command("retire")
+def retire_cmd(
+    account: str, purpose: str, quantity: Qty = None, serials: Serials = None,
+    beneficiary: Annotated[str, typer.Option()] = "", year: Annotated[int | None, typer.Option()] = None,
+    note: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Retire (無効化) credits for a purpose."""
+    req = registry.RetirementRequest(account, registry.Selection(quantity=quantity, serials=serials),
+                                     [purpose], beneficiary, year, note)
+    _print(_run(registry.retire, _db(), SYSTEM, req))
+
+
+@registry_app.command("cancel")
+def cancel_cmd(account: str, reason: str, quantity: Qty = None, serials: Serials = None) -> None:
+    """Cancel (取消) credits."""
+    sel = registry.Selection(quantity=quantity, serials=serials)
+    _print(_run(registry.cancel, _db(), SYSTEM, account, sel, reason))
+
+
+@registry_app.command("withdraw")
+def withdraw_cmd(
+    account: str, external_registry: str, external_account: str, quantity: Qty = None,
+    serials: Serials = None,
+) -> None:
+    """Withdraw credits to an external registry."""
+    sel = registry.Selection(quantity=quantity, serials=serials)
+    _print(_run(registry.withdraw, _db(), SYSTEM, account, sel, external_registry, external_account))
+
+
+@registry_app.command("reserve")
+def reserve_cmd(account: str, reservation: str, quantity: Qty = None, serials: Serials = None) -> None:
+    """Reserve credits under a reservation id."""
+    sel = registry.Selection(quantity=quantity, serials=serials)
+    _print(_run(registry.reserve, _db(), SYSTEM, account, sel, reservation))
+
+
+@registry_app.command("release")
+def release_cmd(reservation: str) -> None:
+    """Release everything reserved under a reservation id."""
+    _print(_run(registry.release, _db(), SYSTEM, reservation))
+
+
+@registry_app.command("freeze")
+def freeze_cmd(serials: str, reason: str, unfreeze: Annotated[bool, typer.Option()] = False) -> None:
+    """Freeze (or --unfreeze) a serial range."""
+    _print(_run(registry.freeze, _db(), SYSTEM, serials, not unfreeze, reason))
+
+
+@registry_app.command("holdings")
+def holdings_cmd(account: str) -> None:
+    """Show an account's holdings."""
+    h = _run(registry.holdings, _db(), SYSTEM, account)
+    table = Table(title=f"{account}: {h['total']:,} units")
+    for col in ("serials", "status", "scheme", "category", "vintage", "quantity"):
+        table.add_column(col)
+    for b in h["blocks"]:
+        table.add_row(b["serials"], b["status"], b.get("scheme", ""), b.get("category", ""),
+                      str(b.get("vintage", "")), f"{b['quantity']:,}")
+    out.print(table)
+
+
+@registry_app.command("cash-deposit")
+def cash_deposit_cmd(participant: str, amount: int, reference: str, currency: str = "JPY") -> None:
+    """Record a bank transfer in (integer minor units)."""
+    _print(_run(cash.deposit, _db(), SYSTEM, participant, currency, amount, reference))
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

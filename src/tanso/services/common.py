@@ -1,0 +1,141 @@
+"""What every use case shares: who is acting, idempotent execution, and access checks."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from tanso.domain.errors import Conflict, Forbidden, NotFound
+from tanso.domain.participants import OPERATOR_ROLES, ParticipantStatus, Role
+from tanso.store import repo
+from tanso.store.db import Database, Tx
+
+SYSTEM_ID = "SYSTEM"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: the participant whose authority is used, its roles, and any broker agent."""
+
+    participant_id: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    agent_id: str | None = None
+    key_id: str | None = None
+
+    @property
+    def is_system(self) -> bool:
+        return self.participant_id == SYSTEM_ID
+
+    @property
+    def label(self) -> str:
+        """How the journal names the actor: ``CLIENT`` or ``BROKER for CLIENT``."""
+        if self.agent_id:
+            return f"{self.agent_id} for {self.participant_id}"
+        return self.participant_id
+
+    def has(self, role: Role) -> bool:
+        return self.is_system or role in self.roles
+
+    def is_operator(self) -> bool:
+        return self.is_system or bool(self.roles & OPERATOR_ROLES)
+
+
+SYSTEM = Actor(SYSTEM_ID, frozenset(Role))
+"""The command line and the server's own jobs act as the system."""
+
+
+@dataclass(frozen=True, slots=True)
+class Idem:
+    """An Idempotency-Key and the fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+class _Replay(Exception):
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+
+T = TypeVar("T")
+
+
+def execute(
+    db: Database, actor: Actor, idem: Idem | None, work: Callable[[Tx], dict[str, Any]], status: int = 200
+) -> dict[str, Any]:
+    """Run ``work`` in one write transaction; with an Idempotency-Key, at most once.
+
+    The key is checked and stored inside the same transaction as the change, so two requests
+    with one key can never both apply. A key reused with a different request is refused.
+    """
+    try:
+        with db.write() as tx:
+            if idem is not None:
+                stored = repo.get_idempotency(tx.conn, actor.participant_id, idem.key)
+                if stored is not None:
+                    if stored.fingerprint != idem.fingerprint:
+                        raise Conflict(
+                            "idempotency_key_reused",
+                            "This Idempotency-Key was already used with a different request.",
+                        )
+                    raise _Replay(json.loads(stored.response))
+            body = work(tx)
+            if idem is not None:
+                repo.store_idempotency(
+                    tx.conn, actor.participant_id, idem.key, idem.fingerprint, status, body, tx.at
+                )
+            return body
+    except _Replay as replay:
+        result: dict[str, Any] = replay.body
+        return result
+
+
+def require(actor: Actor, role: Role, what: str) -> None:
+    """Refuse unless the actor holds ``role``."""
+    if not actor.has(role):
+        raise Forbidden("role_required", f"Only a participant with the {role.value} role may {what}.")
+
+
+def require_operator(actor: Actor, what: str) -> None:
+    if not actor.is_operator():
+        raise Forbidden("operator_only", f"Only the operator may {what}.")
+
+
+def require_active(conn: Connection, actor: Actor) -> None:
+    """Only active participants act; a broker and its client must both be active."""
+    if actor.is_system:
+        return
+    for pid in filter(None, (actor.participant_id, actor.agent_id)):
+        row = repo.get_participant(conn, pid)
+        if row is None or row.status != ParticipantStatus.ACTIVE:
+            status = row.status if row else "unknown"
+            raise Forbidden(
+                "participant_not_active",
+                f"Participant {pid} is {status}; only active participants may move credits or cash.",
+            )
+
+
+def own_account(conn: Connection, actor: Actor, account_id: str, *, write: bool) -> Any:
+    """The account if the actor may see it (write: move from it), else not found.
+
+    Someone else's account answers exactly like a missing one, so ids reveal nothing.
+    """
+    row = repo.get_account(conn, account_id)
+    visible = row is not None and (
+        row.participant_id == actor.participant_id
+        or actor.is_system
+        or (not write and actor.is_operator())
+    )
+    if not visible:
+        raise NotFound("account_not_found", f"There is no account {account_id} that you can use.")
+    return row
+
+
+def new_id(prefix: str, nbytes: int = 6) -> str:
+    """A random identifier such as ``AC-1F3A9C0B2D4E`` (randomness stays out of the domain)."""
+    return f"{prefix}-{secrets.token_hex(nbytes).upper()}"

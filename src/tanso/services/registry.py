@@ -1,0 +1,573 @@
+"""Registry operations: issue, deposit, withdraw, transfer, retire (無効化), cancel (取消),
+reserve, release, freeze. Each is one transaction with one journal entry; a failure moves nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tanso.domain.participants import Role
+from tanso.domain.registry import (
+    FINAL_STATUSES,
+    SYSTEM_ACCOUNTS,
+    AccountKind,
+    BlockStatus,
+    Piece,
+    check_quantity,
+    take_quantity,
+    take_range,
+)
+from tanso.domain.serials import SerialRange, check_prefix, issuance_prefix, parse_block, parse_serial_range
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, Tx, loads
+from tanso.services.common import Actor, Idem, execute, own_account, require, require_active
+
+CA_DECLARATIONS = ("committed", "not_required", "unknown")
+CA_STATUSES = ("not_started", "pending", "completed")
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which credits: a quantity (oldest vintage first), or a serial range, or both (must agree)."""
+
+    quantity: int | None = None
+    serial_start: str | None = None
+    serial_end: str | None = None
+    serials: str | None = None
+
+    def range(self) -> SerialRange | None:
+        if self.serials:
+            if self.serial_start or self.serial_end:
+                raise InvalidInput("ambiguous_serials", "Give either serials or serial_start/serial_end.")
+            r = parse_block(self.serials)
+        elif self.serial_start or self.serial_end:
+            if not (self.serial_start and self.serial_end):
+                raise InvalidInput("incomplete_range", "Give both serial_start and serial_end.")
+            r = parse_serial_range(self.serial_start, self.serial_end)
+        else:
+            if self.quantity is None:
+                raise InvalidInput("nothing_selected", "Give a quantity or a serial range.")
+            check_quantity(self.quantity)
+            return None
+        if self.quantity is not None and self.quantity != r.quantity:
+            raise InvalidInput(
+                "quantity_mismatch",
+                f"The serial range holds {r.quantity} credits but quantity says {self.quantity}.",
+            )
+        return r
+
+
+def plan(
+    conn: Connection, account: str, sel: Selection, status: BlockStatus = BlockStatus.HELD,
+    categories: Sequence[str] | None = None,
+) -> list[Piece]:
+    """Which pieces of which blocks a selection takes from an account."""
+    r = sel.range()
+    if r is None:
+        assert sel.quantity is not None
+        blocks = repo.blocks_in_account(conn, account, status, categories=categories)
+        return take_quantity(blocks, sel.quantity)
+    candidates = [
+        b for b in repo.blocks_overlapping(conn, r.issuance, r.start, r.end)
+        if b.account == account and b.status == status
+    ]
+    return take_range(candidates, r.issuance, r.start, r.end)
+
+
+def move(
+    tx: Tx, pieces: Sequence[Piece], to_account: str, to_status: BlockStatus, kind: str,
+    ref: str | None = None, reservation: str | None = None,
+) -> list[list[Any]]:
+    """Apply planned pieces and return them as journal ``moves``."""
+    repo.apply_pieces(tx.conn, pieces, to_account, to_status, reservation)
+    repo.record_movements(tx.conn, tx.next_seq(), kind, ref, pieces, to_account)
+    return [
+        [p.block.issuance, p.start, p.end, p.block.account, p.block.status.value, to_account,
+         to_status.value, reservation]
+        for p in pieces
+    ]
+
+
+def ranges_view(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
+    return [
+        {"issuance_id": p.block.issuance, "serial_start": p.start, "serial_end": p.end,
+         "serials": f"{p.block.issuance}-{p.start}-{p.end}", "quantity": p.quantity,
+         "vintage": p.block.vintage}
+        for p in pieces
+    ]
+
+
+def _holding(conn: Connection, actor: Actor, account_id: str) -> Any:
+    row = own_account(conn, actor, account_id, write=True)
+    if row.kind != AccountKind.HOLDING.value:
+        raise Forbidden("not_a_holding_account", f"Account {account_id} is a system account.")
+    return row
+
+
+def _text(value: str, name: str, limit: int = MAX_TEXT) -> str:
+    if len(value) > limit:
+        raise InvalidInput("text_too_long", f"{name} may be at most {limit} characters.")
+    return value
+
+
+# ---------------------------------------------------------------- issuance and deposits
+
+
+@dataclass(frozen=True, slots=True)
+class NewIssuance:
+    project_id: str
+    credit_type: str
+    round: str
+    vintage: int
+    quantity: int
+    account_id: str
+    certified_on: str = ""
+    ca_declaration: str = "not_required"
+    ca_status: str = "not_started"
+
+
+def _check_issuance(n: NewIssuance) -> None:
+    check_quantity(n.quantity)
+    if not 1990 <= n.vintage <= 2100:
+        raise InvalidInput("invalid_vintage", "vintage is a year between 1990 and 2100.")
+    if n.ca_declaration not in CA_DECLARATIONS:
+        raise InvalidInput("invalid_ca_declaration", f"ca_declaration is one of {', '.join(CA_DECLARATIONS)}.")
+    if n.ca_status not in CA_STATUSES:
+        raise InvalidInput("invalid_ca_status", f"ca_status is one of {', '.join(CA_STATUSES)}.")
+    if n.certified_on:
+        try:
+            dt.date.fromisoformat(n.certified_on)
+        except ValueError:
+            raise InvalidInput("invalid_date", "certified_on is a date such as 2024-03-31.") from None
+
+
+def _create_issuance(tx: Tx, n: NewIssuance, origin: str, external: tuple[str, str] | None) -> dict[str, Any]:
+    conn = tx.conn
+    project = repo.get_project(conn, n.project_id)
+    if project is None:
+        raise NotFound("project_not_found", f"There is no project {n.project_id}.")
+    if repo.get_term(conn, "credit_type", n.credit_type) is None:
+        raise InvalidInput("unknown_credit_type", f"{n.credit_type!r} is not a known credit type.")
+    account = repo.get_account(conn, n.account_id)
+    if account is None or account.kind != AccountKind.HOLDING.value:
+        raise NotFound("account_not_found", f"There is no holding account {n.account_id}.")
+    require_active(conn, Actor(account.participant_id))
+    issuance_id = issuance_prefix(project.scheme, n.credit_type, project.id, n.round)
+    if repo.get_issuance(conn, issuance_id) is not None:
+        raise Conflict("issuance_exists", f"Issuance {issuance_id} already exists.")
+    repo.insert_row(
+        conn, t.issuances, id=issuance_id, project_id=project.id, credit_type=n.credit_type,
+        round=n.round, vintage=n.vintage, certified_on=n.certified_on or tx.at[:10],
+        quantity=n.quantity, ca_declaration=n.ca_declaration, ca_status=n.ca_status,
+        origin=origin, external_registry=external[0] if external else None,
+        external_ref=external[1] if external else None, journal_seq=tx.next_seq(),
+    )
+    repo.insert_block(conn, issuance_id, 1, n.quantity, n.account_id, BlockStatus.HELD, n.vintage)
+    repo.insert_row(
+        conn, t.credit_movements, journal_seq=tx.next_seq(), kind=origin, ref=issuance_id,
+        issuance_id=issuance_id, serial_start=1, serial_end=n.quantity, from_account=None,
+        to_account=n.account_id,
+    )
+    return {
+        "issuance_id": issuance_id, "project_id": project.id, "vintage": n.vintage,
+        "round": n.round, "quantity": n.quantity, "account_id": n.account_id,
+        "serials": f"{issuance_id}-1-{n.quantity}", "scheme": project.scheme,
+        "category": project.category, "ca_declaration": n.ca_declaration, "ca_status": n.ca_status,
+    }
+
+
+def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) -> dict[str, Any]:
+    """Issue new credits of a registered project into a holding account (registry operator)."""
+    require(actor, Role.REGISTRY_OPERATOR, "issue credits")
+    _check_issuance(n)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        view = _create_issuance(tx, n, "issued", None)
+        tx.record(
+            "credits.issued", actor.label,
+            view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
+        )
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+def deposit(
+    db: Database, actor: Actor, n: NewIssuance, external_registry: str, external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Record credits arriving from an external registry (registry operator), with its reference."""
+    require(actor, Role.REGISTRY_OPERATOR, "record deposits from external registries")
+    _check_issuance(n)
+    _text(external_registry, "external_registry", 200)
+    _text(external_ref, "external_ref", 200)
+    if not external_registry.strip() or not external_ref.strip():
+        raise InvalidInput("external_reference_required", "A deposit names the external registry and its reference.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        view = _create_issuance(tx, n, "deposited", (external_registry, external_ref))
+        view |= {"external_registry": external_registry, "external_ref": external_ref}
+        tx.record(
+            "credits.deposited", actor.label,
+            view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
+        )
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+def redeposit(
+    db: Database, actor: Actor, serials: str, account_id: str, external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Bring back credits that were withdrawn to an external registry (registry operator)."""
+    require(actor, Role.REGISTRY_OPERATOR, "record deposits from external registries")
+    _text(external_ref, "external_ref", 200)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        account = repo.get_account(tx.conn, account_id)
+        if account is None or account.kind != AccountKind.HOLDING.value:
+            raise NotFound("account_not_found", f"There is no holding account {account_id}.")
+        pieces = plan(tx.conn, SYSTEM_ACCOUNTS[AccountKind.EXTERNAL], Selection(serials=serials),
+                      BlockStatus.EXPORTED)
+        moves = move(tx, pieces, account_id, BlockStatus.HELD, "redeposit", external_ref)
+        view = {"account_id": account_id, "external_ref": external_ref, "ranges": ranges_view(pieces),
+                "quantity": sum(p.quantity for p in pieces)}
+        tx.record("credits.redeposited", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+def withdraw(
+    db: Database, actor: Actor, account_id: str, sel: Selection, external_registry: str,
+    external_account: str, idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Send credits to an account in an external registry; they leave circulation here."""
+    _text(external_registry, "external_registry", 200)
+    _text(external_account, "external_account", 200)
+    if not external_registry.strip() or not external_account.strip():
+        raise InvalidInput("external_reference_required", "A withdrawal names the external registry and account.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        require_active(tx.conn, actor)
+        _holding(tx.conn, actor, account_id)
+        pieces = plan(tx.conn, account_id, sel)
+        ref = f"WD-{tx.next_seq()}"
+        moves = move(tx, pieces, SYSTEM_ACCOUNTS[AccountKind.EXTERNAL], BlockStatus.EXPORTED,
+                     "withdrawal", ref)
+        view = {"id": ref, "account_id": account_id, "external_registry": external_registry,
+                "external_account": external_account, "quantity": sum(p.quantity for p in pieces),
+                "ranges": ranges_view(pieces)}
+        tx.record("credits.withdrawn", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+# ---------------------------------------------------------------- transfers
+
+
+def transfer(
+    db: Database, actor: Actor, from_account: str, to_account: str, sel: Selection,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Move credits between holding accounts, oldest vintage first or by serial range."""
+    if from_account == to_account:
+        raise InvalidInput("same_account", "The sending and receiving accounts are the same.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        conn = tx.conn
+        require_active(conn, actor)
+        _holding(conn, actor, from_account)
+        dest = repo.get_account(conn, to_account)
+        if dest is None or dest.kind != AccountKind.HOLDING.value:
+            raise NotFound("account_not_found", f"There is no holding account {to_account}.")
+        require_active(conn, Actor(dest.participant_id))
+        pieces = plan(conn, from_account, sel)
+        ref = f"TR-{tx.next_seq()}"
+        moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
+        view = {"id": ref, "from_account": from_account, "to_account": to_account,
+                "quantity": sum(p.quantity for p in pieces), "ranges": ranges_view(pieces),
+                "at": tx.at}
+        if actor.agent_id:
+            view["broker"] = actor.agent_id
+        tx.record("credits.transferred", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+# ---------------------------------------------------------------- retirement and cancellation
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementRequest:
+    account_id: str
+    selection: Selection
+    purposes: list[str]
+    beneficiary: str = ""
+    reporting_year: int | None = None
+    note: str = ""
+    scope_emissions: list[str] = field(default_factory=list)
+
+
+def retire(db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None) -> dict[str, Any]:
+    """無効化: retire credits for a purpose; they move to the retirement account for good."""
+    if not r.purposes:
+        raise InvalidInput("purpose_required", "A retirement names at least one purpose.")
+    _text(r.beneficiary, "beneficiary", 300)
+    _text(r.note, "note")
+    year = r.reporting_year
+    if year is not None and not 1990 <= year <= 2100:
+        raise InvalidInput("invalid_reporting_year", "reporting_year is a year between 1990 and 2100.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        conn = tx.conn
+        require_active(conn, actor)
+        _holding(conn, actor, r.account_id)
+        scopes = set()
+        for code in r.purposes:
+            term = repo.get_term(conn, "purpose", code)
+            if term is None:
+                raise InvalidInput("unknown_purpose", f"{code!r} is not a known retirement purpose.")
+            scopes.add((loads(term.extra) or {}).get("scope", ""))
+        if len(scopes) > 1:
+            raise InvalidInput(
+                "mixed_purpose_scope",
+                "A retirement cannot mix purposes of different scope "
+                f"({', '.join(sorted(scopes))}); retire separately for each.",
+            )
+        participant = repo.get_participant(conn, actor.participant_id)
+        beneficiary = r.beneficiary.strip() or (participant.name_en if participant else actor.participant_id)
+        reporting_year = year or int(tx.at[:4])
+        pieces = plan(conn, r.account_id, r.selection)
+        rid = f"RT-{tx.next_seq():08d}"
+        moves = move(tx, pieces, SYSTEM_ACCOUNTS[AccountKind.RETIREMENT], BlockStatus.RETIRED,
+                     "retirement", rid)
+        quantity = sum(p.quantity for p in pieces)
+        repo.insert_row(
+            conn, t.retirements, id=rid, participant_id=actor.participant_id,
+            account_id=r.account_id, quantity=quantity, purposes=",".join(r.purposes),
+            scope=scopes.pop(), beneficiary=beneficiary, reporting_year=reporting_year,
+            note=r.note, journal_seq=tx.next_seq(), created_at=tx.at,
+        )
+        view = {"id": rid, "account_id": r.account_id, "participant_id": actor.participant_id,
+                "quantity": quantity, "purposes": r.purposes, "beneficiary": beneficiary,
+                "reporting_year": reporting_year, "note": r.note, "ranges": ranges_view(pieces),
+                "retired_at": tx.at}
+        if actor.agent_id:
+            view["broker"] = actor.agent_id
+        tx.record("credits.retired", actor.label, view | {"moves": moves})
+        return view | {"journal_seq": tx.journal_seq, "journal_hash": tx.journal_hash}
+
+    return execute(db, actor, idem, work, 201)
+
+
+def cancel(
+    db: Database, actor: Actor, account_id: str, sel: Selection, reason: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """取消: cancel credits (not used toward any target); they never move again."""
+    _text(reason, "reason")
+    if not reason.strip():
+        raise InvalidInput("reason_required", "A cancellation states its reason.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        require_active(tx.conn, actor)
+        _holding(tx.conn, actor, account_id)
+        pieces = plan(tx.conn, account_id, sel)
+        ref = f"CN-{tx.next_seq():08d}"
+        moves = move(tx, pieces, SYSTEM_ACCOUNTS[AccountKind.CANCELLATION], BlockStatus.CANCELLED,
+                     "cancellation", ref)
+        view = {"id": ref, "account_id": account_id, "reason": reason,
+                "quantity": sum(p.quantity for p in pieces), "ranges": ranges_view(pieces)}
+        tx.record("credits.cancelled", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+def retirement_view(conn: Connection, rid: str) -> dict[str, Any]:
+    """A retirement as the public sees it: enough to verify a claim, nothing private."""
+    row = repo.get_retirement(conn, rid)
+    if row is None:
+        raise NotFound("retirement_not_found", f"There is no retirement {rid}.")
+    movements = repo.movements_for(conn, "retirement", rid)
+    details = repo.issuance_details(conn, (m.issuance_id for m in movements))
+    participant = repo.get_participant(conn, row.participant_id)
+    entry = next(repo.journal_entries(conn, row.journal_seq - 1, 1), None)
+    return {
+        "id": row.id, "quantity": row.quantity, "purposes": row.purposes.split(","),
+        "scope": row.scope, "beneficiary": row.beneficiary, "reporting_year": row.reporting_year,
+        "note": row.note, "retired_at": row.created_at,
+        "retired_by": participant.name_en if participant else None,
+        "retired_by_ja": participant.name_ja if participant else None,
+        "ranges": [
+            {"serials": f"{m.issuance_id}-{m.serial_start}-{m.serial_end}",
+             "quantity": m.serial_end - m.serial_start + 1}
+            | details.get(m.issuance_id, {})
+            for m in movements
+        ],
+        "journal": {"seq": row.journal_seq, "hash": entry.hash if entry else None},
+    }
+
+
+def get_retirement(db: Database, rid: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return retirement_view(conn, rid)
+
+
+def list_retirements(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        pid = None if actor.is_operator() else actor.participant_id
+        return [retirement_view(conn, r.id) for r in repo.list_retirements(conn, pid, limit)]
+
+
+# ---------------------------------------------------------------- reservation and freezing
+
+
+def reserve(
+    db: Database, actor: Actor, account_id: str, sel: Selection, reservation: str,
+    categories: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Set credits aside for an order or a listing; reserved credits cannot move otherwise."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        return reserve_in(tx, actor, account_id, sel, reservation, categories)
+
+    return execute(db, actor, None, work)
+
+
+def reserve_in(
+    tx: Tx, actor: Actor, account_id: str, sel: Selection, reservation: str,
+    categories: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """``reserve`` inside a transaction that a larger use case (an order) already holds."""
+    require_active(tx.conn, actor)
+    _holding(tx.conn, actor, account_id)
+    pieces = plan(tx.conn, account_id, sel, categories=categories)
+    moves = move(tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation)
+    view = {"reservation": reservation, "account_id": account_id,
+            "quantity": sum(p.quantity for p in pieces), "ranges": ranges_view(pieces)}
+    tx.record("credits.reserved", actor.label, view | {"moves": moves})
+    return view
+
+
+def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
+    """Return every block reserved under ``reservation`` to held."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        blocks = repo.blocks_reserved_for(tx.conn, reservation)
+        if not blocks:
+            raise NotFound("reservation_not_found", f"Nothing is reserved under {reservation}.")
+        for b in blocks:
+            own_account(tx.conn, actor, b.account, write=True)
+        pieces = [Piece(b, b.start, b.end) for b in blocks if b.status == BlockStatus.RESERVED]
+        moves: list[list[Any]] = []
+        by_account: dict[str, list[Piece]] = defaultdict(list)
+        for p in pieces:
+            by_account[p.block.account].append(p)
+        for account, ps in by_account.items():
+            moves += move(tx, ps, account, BlockStatus.HELD, "release", reservation)
+        view = {"reservation": reservation, "quantity": sum(p.quantity for p in pieces),
+                "ranges": ranges_view(pieces)}
+        tx.record("credits.released", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, None, work)
+
+
+def freeze(
+    db: Database, actor: Actor, serials: str, freeze: bool, reason: str, idem: Idem | None = None
+) -> dict[str, Any]:
+    """Freeze (or unfreeze) a serial range wherever it is held (registry operator)."""
+    require(actor, Role.REGISTRY_OPERATOR, "freeze credits")
+    r = parse_block(serials)
+    src_status, dst_status = (
+        (BlockStatus.HELD, BlockStatus.FROZEN) if freeze else (BlockStatus.FROZEN, BlockStatus.HELD)
+    )
+
+    def work(tx: Tx) -> dict[str, Any]:
+        blocks = repo.blocks_overlapping(tx.conn, r.issuance, r.start, r.end)
+        accounts = {b.account for b in blocks}
+        if len(accounts) != 1:
+            raise Conflict("serials_not_available",
+                           "A freeze covers serials held in one account; split the range.")
+        account = accounts.pop()
+        pieces = take_range([b for b in blocks if b.status == src_status], r.issuance, r.start, r.end)
+        moves = move(tx, pieces, account, dst_status, "freeze" if freeze else "unfreeze", None)
+        view = {"serials": serials, "account_id": account, "frozen": freeze, "reason": reason}
+        tx.record("credits.frozen" if freeze else "credits.unfrozen", actor.label,
+                  view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def holdings(db: Database, actor: Actor, account_id: str, limit: int = 1000,
+             after: int | None = None) -> dict[str, Any]:
+    """An account's credits: totals by scheme, category, vintage and status, and its blocks."""
+    limit = max(1, min(limit, 10_000))
+    with db.read() as conn:
+        acct = own_account(conn, actor, account_id, write=False)
+        totals = repo.holdings_totals(conn, account_id)
+        rows = repo.account_blocks_page(conn, account_id, limit, after)
+        details = repo.issuance_details(conn, (r.issuance_id for r in rows))
+        by: dict[str, dict[str, int]] = {"scheme": {}, "category": {}, "vintage": {}, "status": {}}
+        for tr in totals:
+            for key, value in (("scheme", tr.scheme), ("category", tr.category),
+                               ("vintage", str(tr.vintage)), ("status", tr.status)):
+                by[key][value] = by[key].get(value, 0) + int(tr.quantity)
+        blocks = [
+            {"id": r.id, "serials": f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
+             "issuance_id": r.issuance_id, "serial_start": r.serial_start,
+             "serial_end": r.serial_end, "quantity": r.serial_end - r.serial_start + 1,
+             "status": r.status, "reservation": r.reservation}
+            | {k: v for k, v in details.get(r.issuance_id, {}).items() if k != "id"}
+            for r in rows
+        ]
+        return {
+            "account_id": account_id, "participant_id": acct.participant_id, "kind": acct.kind,
+            "total": sum(by["status"].get(s, 0) for s in by["status"]
+                         if s not in {x.value for x in FINAL_STATUSES}),
+            "totals": by, "blocks": blocks,
+            "next_after": rows[-1].id if len(rows) == limit else None,
+        }
+
+
+def list_issuances(db: Database, project_id: str | None = None) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        where = {"project_id": project_id} if project_id else {}
+        rows = repo.list_table(conn, t.issuances, t.issuances.c.id, **where)
+        return [issuance_view(r) for r in rows]
+
+
+def issuance_view(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id, "project_id": r.project_id, "credit_type": r.credit_type, "round": r.round,
+        "vintage": r.vintage, "certified_on": r.certified_on, "quantity": r.quantity,
+        "ca_declaration": r.ca_declaration, "ca_status": r.ca_status, "origin": r.origin,
+        "external_registry": r.external_registry, "serials": f"{r.id}-1-{r.quantity}",
+    }
+
+
+def get_issuance(db: Database, issuance_id: str) -> dict[str, Any]:
+    check_prefix(issuance_id)
+    with db.read() as conn:
+        row = repo.get_issuance(conn, issuance_id)
+    if row is None:
+        raise NotFound("issuance_not_found", f"There is no issuance {issuance_id}.")
+    return issuance_view(row)

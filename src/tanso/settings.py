@@ -1,0 +1,32 @@
+"""Settings from the environment and a `.env` file (pydantic-settings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tanso.store.db import Database
+
+
+class Settings(BaseSettings):
+    """Every setting can be given as TANSO_<NAME> in the environment or in `.env`."""
+
+    model_config = SettingsConfigDict(env_prefix="TANSO_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./tanso.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    log_level: str = "info"
+
+
+def utc_now() -> str:
+    """The wall clock, read only here and handed to the database as its clock."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def open_database(settings: Settings | None = None) -> Database:
+    s = settings or Settings()
+    return Database(s.database_url, utc_now, sqlite_synchronous=s.sqlite_synchronous)

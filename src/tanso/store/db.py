@@ -1,0 +1,162 @@
+"""The database: engine set-up for SQLite and PostgreSQL, and the unit of work.
+
+Every write runs in ``Database.write()``: one transaction that first locks the journal head, so
+all writes are put in one order (on SQLite ``BEGIN IMMEDIATE`` does the same). The transaction
+appends exactly one journal entry and commits it together with the change, or rolls back all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from tanso.domain.journal import GENESIS_HASH, canonical_json, entry_hash
+from tanso.store import schema as t
+
+Clock = Callable[[], str]
+"""Returns the current time as an ISO-8601 UTC string; passed in so tests and replays control it."""
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given without a driver."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pg_schema: str | None = None) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` for writes."""
+    url = normalise_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        database = u.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=NullPool if database in ("", ":memory:") else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.info.get("tanso_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    connect_args: dict[str, Any] = {}
+    if pg_schema:
+        connect_args["options"] = f"-csearch_path={pg_schema}"
+    return create_engine(url, connect_args=connect_args, pool_size=10, max_overflow=20)
+
+
+class JournalNotWritten(RuntimeError):
+    """A write transaction ended without its journal entry: a bug, so it is rolled back."""
+
+
+class Tx:
+    """One open transaction: the connection, and the journal entry it will commit."""
+
+    def __init__(self, conn: Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.at = clock()
+        self.journal_seq: int | None = None
+        self.journal_hash: str | None = None
+        self._head: tuple[int, str] | None = None
+
+    def lock_head(self) -> None:
+        row = self.conn.execute(
+            select(t.journal_head.c.seq, t.journal_head.c.hash)
+            .where(t.journal_head.c.id == 1)
+            .with_for_update()
+        ).first()
+        self._head = (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+    def next_seq(self) -> int:
+        """The sequence number the journal entry of this transaction will get."""
+        assert self._head is not None, "write transaction without the journal head"
+        return self._head[0] + 1
+
+    def record(self, kind: str, actor: str, payload: dict[str, Any]) -> int:
+        """Append this transaction's one journal entry; returns its sequence number."""
+        if self.journal_seq is not None:
+            raise RuntimeError("a transaction records exactly one journal entry")
+        assert self._head is not None
+        prev_seq, prev_hash = self._head
+        seq = prev_seq + 1
+        body = canonical_json(payload)
+        h = entry_hash(prev_hash, seq, self.at, kind, actor, body)
+        self.conn.execute(
+            insert(t.journal).values(
+                seq=seq, at=self.at, kind=kind, actor=actor, payload=body, prev_hash=prev_hash, hash=h
+            )
+        )
+        if prev_seq == 0:
+            self.conn.execute(insert(t.journal_head).values(id=1, seq=seq, hash=h))
+        else:
+            self.conn.execute(
+                update(t.journal_head).where(t.journal_head.c.id == 1).values(seq=seq, hash=h)
+            )
+        self._head = (seq, h)
+        self.journal_seq, self.journal_hash = seq, h
+        return seq
+
+
+class Database:
+    """Connections and transactions for one database URL."""
+
+    def __init__(self, url: str, clock: Clock, *, pg_schema: str | None = None, sqlite_synchronous: str = "FULL") -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url, pg_schema=pg_schema, sqlite_synchronous=sqlite_synchronous)
+        self.clock = clock
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """One write transaction; commits only if it recorded its journal entry."""
+        with self.engine.connect() as conn:
+            conn.info["tanso_begin"] = "IMMEDIATE"
+            try:
+                with conn.begin():
+                    tx = Tx(conn, self.clock)
+                    tx.lock_head()
+                    yield tx
+                    if tx.journal_seq is None:
+                        raise JournalNotWritten("write transaction without a journal entry")
+            finally:
+                conn.info["tanso_begin"] = "DEFERRED"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (a consistent snapshot on PostgreSQL)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def dumps(value: Any) -> str:
+    """JSON for text columns holding lists and small documents."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text else None

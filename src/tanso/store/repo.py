@@ -1,0 +1,463 @@
+"""Repositories: every SQL statement Tanso runs lives here.
+
+Functions take an open connection and plain values. Writes that move credits or cash are
+conditional (they name the state they expect) and check the row count, so a change can never
+apply to a block or balance that moved in the meantime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+
+from tanso.domain.errors import Conflict
+from tanso.domain.registry import Block, BlockStatus, Piece
+from tanso.store import schema as t
+from tanso.store.db import dumps
+
+
+class StaleState(Conflict):
+    """A conditional write found the row changed since it was read."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__("concurrent_change", f"{what} changed while the request ran; please retry.")
+
+
+# ---------------------------------------------------------------- participants, keys, accounts
+
+
+def get_participant(conn: Connection, pid: str) -> Row[Any] | None:
+    return conn.execute(select(t.participants).where(t.participants.c.id == pid)).first()
+
+
+def list_participants(conn: Connection, only: str | None = None) -> Sequence[Row[Any]]:
+    q = select(t.participants).order_by(t.participants.c.id)
+    if only is not None:
+        q = q.where(t.participants.c.id == only)
+    return conn.execute(q).all()
+
+
+def corporate_number_taken(conn: Connection, number: str) -> bool:
+    q = select(t.participants.c.id).where(t.participants.c.corporate_number == number)
+    return conn.execute(q).first() is not None
+
+
+def insert_row(conn: Connection, table: t.Table, **values: Any) -> None:
+    conn.execute(insert(table).values(**values))
+
+
+def update_participant(conn: Connection, pid: str, **values: Any) -> None:
+    conn.execute(update(t.participants).where(t.participants.c.id == pid).values(**values))
+
+
+def get_api_key(conn: Connection, key_id: str) -> Row[Any] | None:
+    return conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
+
+
+def list_api_keys(conn: Connection, pid: str) -> Sequence[Row[Any]]:
+    q = select(t.api_keys).where(t.api_keys.c.participant_id == pid).order_by(t.api_keys.c.created_at)
+    return conn.execute(q).all()
+
+
+def revoke_api_key(conn: Connection, key_id: str, at: str) -> None:
+    conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id).values(revoked_at=at))
+
+
+def get_broker_authorisation(conn: Connection, client: str, broker: str) -> Row[Any] | None:
+    c = t.broker_authorisations.c
+    return conn.execute(
+        select(t.broker_authorisations).where(c.client_id == client, c.broker_id == broker)
+    ).first()
+
+
+def set_broker_authorisation(conn: Connection, client: str, broker: str, at: str, active: bool) -> None:
+    c = t.broker_authorisations.c
+    existing = get_broker_authorisation(conn, client, broker)
+    if existing is None:
+        insert_row(conn, t.broker_authorisations, client_id=client, broker_id=broker, granted_at=at)
+    else:
+        values = {"granted_at": at, "revoked_at": None} if active else {"revoked_at": at}
+        conn.execute(
+            update(t.broker_authorisations)
+            .where(c.client_id == client, c.broker_id == broker)
+            .values(**values)
+        )
+
+
+def list_broker_authorisations(conn: Connection, pid: str) -> Sequence[Row[Any]]:
+    c = t.broker_authorisations.c
+    q = select(t.broker_authorisations).where((c.client_id == pid) | (c.broker_id == pid))
+    return conn.execute(q.order_by(c.client_id, c.broker_id)).all()
+
+
+def get_account(conn: Connection, account_id: str) -> Row[Any] | None:
+    return conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).first()
+
+
+def list_accounts(conn: Connection, pid: str | None) -> Sequence[Row[Any]]:
+    q = select(t.accounts).order_by(t.accounts.c.id)
+    if pid is not None:
+        q = q.where(t.accounts.c.participant_id == pid)
+    return conn.execute(q).all()
+
+
+# ---------------------------------------------------------------- taxonomy and projects
+
+
+def get_by_code(conn: Connection, table: t.Table, code: str) -> Row[Any] | None:
+    return conn.execute(select(table).where(table.c.code == code)).first()
+
+
+def get_term(conn: Connection, kind: str, code: str) -> Row[Any] | None:
+    return conn.execute(
+        select(t.terms).where(t.terms.c.kind == kind, t.terms.c.code == code)
+    ).first()
+
+
+def list_table(conn: Connection, table: t.Table, *order: Any, **where: Any) -> Sequence[Row[Any]]:
+    q = select(table)
+    for col, value in where.items():
+        q = q.where(table.c[col] == value)
+    return conn.execute(q.order_by(*order)).all()
+
+
+def get_project(conn: Connection, project_id: str) -> Row[Any] | None:
+    return conn.execute(select(t.projects).where(t.projects.c.id == project_id)).first()
+
+
+def get_issuance(conn: Connection, issuance_id: str) -> Row[Any] | None:
+    return conn.execute(select(t.issuances).where(t.issuances.c.id == issuance_id)).first()
+
+
+def issuance_details(conn: Connection, issuance_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Issuance and project attributes for each issuance id (for holdings and certificates)."""
+    ids = sorted(set(issuance_ids))
+    if not ids:
+        return {}
+    i, p = t.issuances.c, t.projects.c
+    q = (
+        select(
+            i.id, i.vintage, i.round, i.credit_type, i.certified_on, i.ca_declaration, i.ca_status,
+            p.id.label("project_id"), p.name.label("project_name"), p.scheme, p.category,
+            p.country, p.mechanism, p.nature, p.properties,
+        )
+        .select_from(t.issuances.join(t.projects, i.project_id == p.id))
+        .where(i.id.in_(ids))
+    )
+    out = {}
+    for r in conn.execute(q):
+        d = r._asdict()
+        d["properties"] = _json_list(d["properties"])
+        out[r.id] = d
+    return out
+
+
+def _json_list(text: str) -> list[Any]:
+    import json
+
+    return list(json.loads(text)) if text else []
+
+
+# ---------------------------------------------------------------- blocks
+
+
+def _block(r: Row[Any]) -> Block:
+    return Block(
+        id=r.id, issuance=r.issuance_id, start=r.serial_start, end=r.serial_end,
+        account=r.account_id, status=BlockStatus(r.status), vintage=r.vintage,
+        reservation=r.reservation,
+    )
+
+
+def blocks_in_account(
+    conn: Connection,
+    account_id: str,
+    status: BlockStatus = BlockStatus.HELD,
+    *,
+    issuance_id: str | None = None,
+    reservation: str | None = None,
+    categories: Sequence[str] | None = None,
+    chunk: int = 500,
+) -> Iterator[Block]:
+    """Blocks of one account in one status, oldest vintage first, streamed in chunks."""
+    b = t.blocks.c
+    q = select(t.blocks).where(b.account_id == account_id, b.status == status.value)
+    if issuance_id is not None:
+        q = q.where(b.issuance_id == issuance_id)
+    if reservation is not None:
+        q = q.where(b.reservation == reservation)
+    if categories:
+        q = q.where(
+            b.issuance_id.in_(
+                select(t.issuances.c.id)
+                .join(t.projects, t.issuances.c.project_id == t.projects.c.id)
+                .where(t.projects.c.category.in_(list(categories)))
+            )
+        )
+    q = q.order_by(b.vintage, b.issuance_id, b.serial_start)
+    offset = 0
+    while True:
+        rows = conn.execute(q.limit(chunk).offset(offset)).all()
+        for r in rows:
+            yield _block(r)
+        if len(rows) < chunk:
+            return
+        offset += chunk
+        chunk = min(chunk * 4, 20_000)
+
+
+def blocks_overlapping(conn: Connection, issuance_id: str, start: int, end: int) -> list[Block]:
+    """Every block of the issuance that shares a serial with ``start..end``."""
+    b = t.blocks.c
+    q = (
+        select(t.blocks)
+        .where(b.issuance_id == issuance_id, b.serial_start <= end, b.serial_end >= start)
+        .order_by(b.serial_start)
+    )
+    return [_block(r) for r in conn.execute(q)]
+
+
+def blocks_reserved_for(conn: Connection, reservation: str) -> list[Block]:
+    q = select(t.blocks).where(t.blocks.c.reservation == reservation).order_by(t.blocks.c.id)
+    return [_block(r) for r in conn.execute(q)]
+
+
+def insert_block(
+    conn: Connection, issuance_id: str, start: int, end: int, account: str, status: BlockStatus, vintage: int
+) -> None:
+    insert_row(
+        conn, t.blocks, issuance_id=issuance_id, serial_start=start, serial_end=end,
+        account_id=account, status=status.value, vintage=vintage, reservation=None,
+    )
+
+
+def apply_pieces(
+    conn: Connection,
+    pieces: Sequence[Piece],
+    to_account: str,
+    to_status: BlockStatus,
+    reservation: str | None = None,
+) -> None:
+    """Move each piece to ``to_account`` with ``to_status``, splitting blocks where needed.
+
+    Each block is updated only if it still has the range, account and status the plan saw.
+    """
+    b = t.blocks.c
+    leftovers: list[dict[str, Any]] = []
+    for p in pieces:
+        blk = p.block
+        res = conn.execute(
+            update(t.blocks)
+            .where(
+                b.id == blk.id,
+                b.account_id == blk.account,
+                b.status == blk.status.value,
+                b.serial_start == blk.start,
+                b.serial_end == blk.end,
+            )
+            .values(
+                serial_start=p.start, serial_end=p.end, account_id=to_account,
+                status=to_status.value, reservation=reservation,
+            )
+        )
+        if res.rowcount != 1:
+            raise StaleState(f"Block {blk.issuance}-{blk.start}-{blk.end}")
+        for lo, hi in p.remainders():
+            leftovers.append(
+                {
+                    "issuance_id": blk.issuance, "serial_start": lo, "serial_end": hi,
+                    "account_id": blk.account, "status": blk.status.value,
+                    "vintage": blk.vintage, "reservation": blk.reservation,
+                }
+            )
+    if leftovers:
+        conn.execute(insert(t.blocks), leftovers)
+
+
+def record_movements(
+    conn: Connection, seq: int, kind: str, ref: str | None, pieces: Sequence[Piece], to_account: str
+) -> None:
+    rows = [
+        {
+            "journal_seq": seq, "kind": kind, "ref": ref, "issuance_id": p.block.issuance,
+            "serial_start": p.start, "serial_end": p.end, "from_account": p.block.account,
+            "to_account": to_account,
+        }
+        for p in pieces
+    ]
+    if rows:
+        conn.execute(insert(t.credit_movements), rows)
+
+
+def holdings_totals(conn: Connection, account_id: str) -> Sequence[Row[Any]]:
+    """Quantities of an account grouped by scheme, category, vintage and status."""
+    b, i, p = t.blocks.c, t.issuances.c, t.projects.c
+    qty = func.sum(b.serial_end - b.serial_start + 1).label("quantity")
+    q = (
+        select(p.scheme, p.category, b.vintage, b.status, qty)
+        .select_from(
+            t.blocks.join(t.issuances, b.issuance_id == i.id).join(t.projects, i.project_id == p.id)
+        )
+        .where(b.account_id == account_id)
+        .group_by(p.scheme, p.category, b.vintage, b.status)
+        .order_by(p.scheme, p.category, b.vintage, b.status)
+    )
+    return conn.execute(q).all()
+
+
+def account_blocks_page(
+    conn: Connection, account_id: str, limit: int, after_id: int | None
+) -> Sequence[Row[Any]]:
+    b = t.blocks.c
+    q = select(t.blocks).where(b.account_id == account_id)
+    if after_id is not None:
+        q = q.where(b.id > after_id)
+    return conn.execute(q.order_by(b.id).limit(limit)).all()
+
+
+def all_blocks(conn: Connection) -> Iterator[Row[Any]]:
+    b = t.blocks.c
+    q = select(b.issuance_id, b.serial_start, b.serial_end, b.account_id, b.status, b.reservation)
+    yield from conn.execute(q.order_by(b.issuance_id, b.serial_start)).yield_per(10_000)
+
+
+# ---------------------------------------------------------------- retirements
+
+
+def get_retirement(conn: Connection, rid: str) -> Row[Any] | None:
+    return conn.execute(select(t.retirements).where(t.retirements.c.id == rid)).first()
+
+
+def movements_for(conn: Connection, kind: str, ref: str) -> Sequence[Row[Any]]:
+    m = t.credit_movements.c
+    q = select(t.credit_movements).where(m.kind == kind, m.ref == ref)
+    return conn.execute(q.order_by(m.issuance_id, m.serial_start)).all()
+
+
+def list_retirements(conn: Connection, pid: str | None, limit: int) -> Sequence[Row[Any]]:
+    q = select(t.retirements)
+    if pid is not None:
+        q = q.where(t.retirements.c.participant_id == pid)
+    return conn.execute(q.order_by(t.retirements.c.journal_seq.desc()).limit(limit)).all()
+
+
+# ---------------------------------------------------------------- cash
+
+
+def get_cash_account(conn: Connection, cash_id: str) -> Row[Any] | None:
+    return conn.execute(select(t.cash_accounts).where(t.cash_accounts.c.id == cash_id)).first()
+
+
+def ensure_cash_account(
+    conn: Connection, cash_id: str, pid: str | None, currency: str, kind: str
+) -> None:
+    if get_cash_account(conn, cash_id) is None:
+        insert_row(
+            conn, t.cash_accounts, id=cash_id, participant_id=pid, currency=currency, kind=kind,
+            balance=0, reserved=0,
+        )
+
+
+def move_cash(
+    conn: Connection, seq: int, currency: str, src: str, dst: str, amount: int, memo: str,
+    external_ref: str | None = None, *, from_reserved: int = 0,
+) -> None:
+    """Debit ``src`` and credit ``dst``; ``src`` must have the amount free (or reserved for it)."""
+    c = t.cash_accounts.c
+    src_row = get_cash_account(conn, src)
+    assert src_row is not None
+    guard = [c.id == src]
+    if src_row.kind != "external":
+        # the amount not covered by the reservation must be free
+        guard.append(c.balance - c.reserved >= amount - from_reserved)
+        guard.append(c.reserved >= from_reserved)
+    res = conn.execute(
+        update(t.cash_accounts)
+        .where(and_(*guard))
+        .values(balance=c.balance - amount, reserved=c.reserved - from_reserved)
+    )
+    if res.rowcount != 1:
+        raise Conflict(
+            "insufficient_cash", f"Cash account {src} does not have {amount} {currency} available."
+        )
+    conn.execute(update(t.cash_accounts).where(c.id == dst).values(balance=c.balance + amount))
+    insert_row(
+        conn, t.cash_entries, journal_seq=seq, currency=currency, from_account=src,
+        to_account=dst, amount=amount, memo=memo, external_ref=external_ref,
+    )
+
+
+def change_reserved(conn: Connection, cash_id: str, delta: int, currency: str) -> None:
+    """Reserve (delta > 0) or release (delta < 0) cash; a reserve needs that much free."""
+    c = t.cash_accounts.c
+    guard = [c.id == cash_id]
+    if delta > 0:
+        guard.append(c.balance - c.reserved >= delta)
+    else:
+        guard.append(c.reserved >= -delta)
+    res = conn.execute(update(t.cash_accounts).where(and_(*guard)).values(reserved=c.reserved + delta))
+    if res.rowcount != 1:
+        raise Conflict(
+            "insufficient_cash",
+            f"Cash account {cash_id} does not have {delta} {currency} free to reserve.",
+        )
+
+
+def get_cash_reservation(conn: Connection, rid: str) -> Row[Any] | None:
+    return conn.execute(select(t.cash_reservations).where(t.cash_reservations.c.id == rid)).first()
+
+
+def set_cash_reservation(conn: Connection, rid: str, cash_id: str, amount: int) -> None:
+    if get_cash_reservation(conn, rid) is None:
+        insert_row(conn, t.cash_reservations, id=rid, cash_account_id=cash_id, amount=amount)
+    elif amount == 0:
+        conn.execute(delete(t.cash_reservations).where(t.cash_reservations.c.id == rid))
+    else:
+        conn.execute(
+            update(t.cash_reservations).where(t.cash_reservations.c.id == rid).values(amount=amount)
+        )
+
+
+def cash_accounts_of(conn: Connection, pid: str | None) -> Sequence[Row[Any]]:
+    q = select(t.cash_accounts).order_by(t.cash_accounts.c.id)
+    if pid is not None:
+        q = q.where(t.cash_accounts.c.participant_id == pid)
+    return conn.execute(q).all()
+
+
+def cash_entries_of(conn: Connection, cash_id: str, limit: int) -> Sequence[Row[Any]]:
+    e = t.cash_entries.c
+    q = select(t.cash_entries).where((e.from_account == cash_id) | (e.to_account == cash_id))
+    return conn.execute(q.order_by(e.id.desc()).limit(limit)).all()
+
+
+# ---------------------------------------------------------------- journal and idempotency
+
+
+def journal_entries(conn: Connection, after: int = 0, limit: int | None = None) -> Iterator[Row[Any]]:
+    q = select(t.journal).where(t.journal.c.seq > after).order_by(t.journal.c.seq)
+    if limit is not None:
+        q = q.limit(limit)
+    yield from conn.execute(q).yield_per(5_000)
+
+
+def journal_head(conn: Connection) -> Row[Any] | None:
+    return conn.execute(select(t.journal_head)).first()
+
+
+def get_idempotency(conn: Connection, pid: str, key: str) -> Row[Any] | None:
+    c = t.idempotency_keys.c
+    return conn.execute(
+        select(t.idempotency_keys).where(c.participant_id == pid, c.key == key)
+    ).first()
+
+
+def store_idempotency(
+    conn: Connection, pid: str, key: str, fingerprint: str, status: int, body: Any, at: str
+) -> None:
+    insert_row(
+        conn, t.idempotency_keys, participant_id=pid, key=key, fingerprint=fingerprint,
+        status_code=status, response=dumps(body), created_at=at,
+    )

@@ -1,0 +1,270 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations create it; this module describes it.
+
+Rules that must never break are enforced here too, not only in code: balances cannot go negative,
+a block's range cannot be reversed, journal sequence numbers and idempotency keys are unique.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 40
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name_ja", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("corporate_number", String(13), unique=True),
+    Column("roles", Text, nullable=False),
+    Column("gx_league", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id"), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)
+
+broker_authorisations = Table(
+    "broker_authorisations",
+    metadata,
+    Column("client_id", String(ID), ForeignKey("participants.id"), primary_key=True),
+    Column("broker_id", String(ID), ForeignKey("participants.id"), primary_key=True),
+    Column("granted_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id"), index=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+schemes = Table(
+    "schemes",
+    metadata,
+    Column("code", String(8), primary_key=True),
+    Column("name_en", Text, nullable=False),
+    Column("name_ja", Text, nullable=False),
+    Column("unit", String(8), nullable=False),
+    Column("domestic", Boolean, nullable=False),
+    Column("properties", Text, nullable=False),
+)
+
+terms = Table(
+    "terms",
+    metadata,
+    Column("kind", String(24), primary_key=True),
+    Column("code", String(40), primary_key=True),
+    Column("name_en", Text, nullable=False),
+    Column("name_ja", Text, nullable=False),
+    Column("extra", Text, nullable=False, default="{}"),
+)
+"""Small reference lists: credit types, properties, evaluation axes, retirement purposes."""
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("scheme", String(8), ForeignKey("schemes.code")),
+    Column("name_en", Text, nullable=False),
+    Column("name_ja", Text, nullable=False),
+    Column("tse", Boolean, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("scheme", String(8), ForeignKey("schemes.code"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("name_ja", Text, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("region", Text, nullable=False),
+    Column("developer", Text, nullable=False),
+    Column("methodology", Text, nullable=False),
+    Column("category", String(40), ForeignKey("categories.code"), nullable=False),
+    Column("mechanism", String(16), nullable=False),
+    Column("nature", String(16), nullable=False),
+    Column("properties", Text, nullable=False),
+    Column("evaluation_axes", Text, nullable=False),
+    Column("co_benefits", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+issuances = Table(
+    "issuances",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(16), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("credit_type", String(4), nullable=False),
+    Column("round", String(8), nullable=False),
+    Column("vintage", Integer, nullable=False),
+    Column("certified_on", String(10), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("ca_declaration", String(16), nullable=False),
+    Column("ca_status", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("external_registry", Text),
+    Column("external_ref", Text),
+    Column("journal_seq", BigInteger, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("issuance_id", String(40), ForeignKey("issuances.id"), nullable=False),
+    Column("serial_start", BigInteger, nullable=False),
+    Column("serial_end", BigInteger, nullable=False),
+    Column("account_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("vintage", Integer, nullable=False),
+    Column("reservation", String(64)),
+    CheckConstraint("serial_start >= 1 AND serial_start <= serial_end", name="range_valid"),
+    Index("ix_blocks_account_status_vintage", "account_id", "status", "vintage"),
+    Index("ix_blocks_issuance_start", "issuance_id", "serial_start", unique=True),
+    Index("ix_blocks_reservation", "reservation"),
+)
+
+retirements = Table(
+    "retirements",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id"), nullable=False, index=True),
+    Column("account_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("purposes", Text, nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("beneficiary", Text, nullable=False),
+    Column("reporting_year", Integer, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("journal_seq", BigInteger, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+credit_movements = Table(
+    "credit_movements",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("journal_seq", BigInteger, nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("ref", String(ID)),
+    Column("issuance_id", String(40), nullable=False),
+    Column("serial_start", BigInteger, nullable=False),
+    Column("serial_end", BigInteger, nullable=False),
+    Column("from_account", String(ID), index=True),
+    Column("to_account", String(ID), index=True),
+)
+"""Who moved which serials where, for account statements and retirement notices."""
+
+cash_accounts = Table(
+    "cash_accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id"), index=True),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("balance", BigInteger, nullable=False, default=0),
+    Column("reserved", BigInteger, nullable=False, default=0),
+    CheckConstraint(
+        "kind = 'external' OR (balance >= 0 AND reserved >= 0 AND reserved <= balance)",
+        name="no_overdraft",
+    ),
+    UniqueConstraint("participant_id", "currency", "kind", name="uq_cash_accounts_owner"),
+)
+
+cash_reservations = Table(
+    "cash_reservations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("cash_account_id", String(ID), ForeignKey("cash_accounts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+)
+"""Cash set aside for an open order or bid, released or used when it ends."""
+
+cash_entries = Table(
+    "cash_entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("journal_seq", BigInteger, nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("from_account", String(ID), ForeignKey("cash_accounts.id"), nullable=False, index=True),
+    Column("to_account", String(ID), ForeignKey("cash_accounts.id"), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("external_ref", Text),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("actor", String(96), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+journal_head = Table(
+    "journal_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""One row: the last journal entry. Writers lock it, which puts all writes in one order."""
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("participant_id", String(ID), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
