@@ -20,7 +20,9 @@ from tanso.store.db import Database
 
 app = typer.Typer(help="Tanso (炭素): carbon credit registry and exchange.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-registry_app = typer.Typer(help="Registry operations, run as the registry operator.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Registry operations, run as the registry operator.", no_args_is_help=True
+)
 audit_app = typer.Typer(help="Verify the journal.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
@@ -117,7 +119,9 @@ def audit_verify() -> None:
     """Recompute the hash chain and every balance from the journal; exit 1 on any mismatch."""
     report = audit.verify(_db())
     if report.ok:
-        out.print(f"[green]journal verifies[/green]: {report.entries} entries, head {report.head_hash}")
+        out.print(
+            f"[green]journal verifies[/green]: {report.entries} entries, head {report.head_hash}"
+        )
         return
     err.print(f"[red]journal does not verify[/red] (first bad entry: {report.first_bad_seq})")
     for p in report.problems:
@@ -133,7 +137,9 @@ Serials = Annotated[str | None, typer.Option(help="A serial block, e.g. JC-ER-P0
 
 @registry_app.command("participant-add")
 def participant_add(
-    pid: str, name_en: str, name_ja: str,
+    pid: str,
+    name_en: str,
+    name_ja: str,
     kind: Annotated[str, typer.Option()] = "corporation",
     corporate_number: Annotated[str | None, typer.Option()] = None,
     roles: Annotated[str, typer.Option(help="Comma-separated roles.")] = "trader",
@@ -141,7 +147,9 @@ def participant_add(
 ) -> None:
     """Register a participant (and approve it) and print its first API key."""
     db = _db()
-    new = participants.NewParticipant(name_ja, name_en, kind, roles.split(","), corporate_number, False, pid)
+    new = participants.NewParticipant(
+        name_ja, name_en, kind, roles.split(","), corporate_number, False, pid
+    )
     _run(participants.create_participant, db, SYSTEM, new)
     if approve:
         _run(participants.set_status, db, SYSTEM, pid, "active", "approved on the command line")
@@ -150,8 +158,12 @@ def participant_add(
 
 @registry_app.command("issue")
 def issue_cmd(
-    project: str, credit_type: str, round_: Annotated[str, typer.Argument(metavar="ROUND")],
-    vintage: int, quantity: int, account: str,
+    project: str,
+    credit_type: str,
+    round_: Annotated[str, typer.Argument(metavar="ROUND")],
+    vintage: int,
+    quantity: int,
+    account: str,
 ) -> None:
     """Issue credits of a project into a holding account."""
     n = registry.NewIssuance(project, credit_type, round_, vintage, quantity, account)
@@ -159,7 +171,9 @@ def issue_cmd(
 
 
 @registry_app.command("transfer")
-def transfer_cmd(from_account: str, to_account: str, quantity: Qty = None, serials: Serials = None) -> None:
+def transfer_cmd(
+    from_account: str, to_account: str, quantity: Qty = None, serials: Serials = None
+) -> None:
     """Transfer credits between holding accounts."""
     sel = registry.Selection(quantity=quantity, serials=serials)
     _print(_run(registry.transfer, _db(), SYSTEM, from_account, to_account, sel))
@@ -167,13 +181,23 @@ def transfer_cmd(from_account: str, to_account: str, quantity: Qty = None, seria
 
 @registry_app.command("retire")
 def retire_cmd(
-    account: str, purpose: str, quantity: Qty = None, serials: Serials = None,
-    beneficiary: Annotated[str, typer.Option()] = "", year: Annotated[int | None, typer.Option()] = None,
+    account: str,
+    purpose: str,
+    quantity: Qty = None,
+    serials: Serials = None,
+    beneficiary: Annotated[str, typer.Option()] = "",
+    year: Annotated[int | None, typer.Option()] = None,
     note: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Retire (無効化) credits for a purpose."""
-    req = registry.RetirementRequest(account, registry.Selection(quantity=quantity, serials=serials),
-                                     [purpose], beneficiary, year, note)
+    req = registry.RetirementRequest(
+        account,
+        registry.Selection(quantity=quantity, serials=serials),
+        [purpose],
+        beneficiary,
+        year,
+        note,
+    )
     _print(_run(registry.retire, _db(), SYSTEM, req))
 
 
@@ -186,16 +210,23 @@ def cancel_cmd(account: str, reason: str, quantity: Qty = None, serials: Serials
 
 @registry_app.command("withdraw")
 def withdraw_cmd(
-    account: str, external_registry: str, external_account: str, quantity: Qty = None,
+    account: str,
+    external_registry: str,
+    external_account: str,
+    quantity: Qty = None,
     serials: Serials = None,
 ) -> None:
     """Withdraw credits to an external registry."""
     sel = registry.Selection(quantity=quantity, serials=serials)
-    _print(_run(registry.withdraw, _db(), SYSTEM, account, sel, external_registry, external_account))
+    _print(
+        _run(registry.withdraw, _db(), SYSTEM, account, sel, external_registry, external_account)
+    )
 
 
 @registry_app.command("reserve")
-def reserve_cmd(account: str, reservation: str, quantity: Qty = None, serials: Serials = None) -> None:
+def reserve_cmd(
+    account: str, reservation: str, quantity: Qty = None, serials: Serials = None
+) -> None:
     """Reserve credits under a reservation id."""
     sel = registry.Selection(quantity=quantity, serials=serials)
     _print(_run(registry.reserve, _db(), SYSTEM, account, sel, reservation))
@@ -208,7 +239,9 @@ def release_cmd(reservation: str) -> None:
 
 
 @registry_app.command("freeze")
-def freeze_cmd(serials: str, reason: str, unfreeze: Annotated[bool, typer.Option()] = False) -> None:
+def freeze_cmd(
+    serials: str, reason: str, unfreeze: Annotated[bool, typer.Option()] = False
+) -> None:
     """Freeze (or --unfreeze) a serial range."""
     _print(_run(registry.freeze, _db(), SYSTEM, serials, not unfreeze, reason))
 
@@ -221,8 +254,14 @@ def holdings_cmd(account: str) -> None:
     for col in ("serials", "status", "scheme", "category", "vintage", "quantity"):
         table.add_column(col)
     for b in h["blocks"]:
-        table.add_row(b["serials"], b["status"], b.get("scheme", ""), b.get("category", ""),
-                      str(b.get("vintage", "")), f"{b['quantity']:,}")
+        table.add_row(
+            b["serials"],
+            b["status"],
+            b.get("scheme", ""),
+            b.get("category", ""),
+            str(b.get("vintage", "")),
+            f"{b['quantity']:,}",
+        )
     out.print(table)
 
 
@@ -234,3 +273,7 @@ def cash_deposit_cmd(participant: str, amount: int, reference: str, currency: st
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

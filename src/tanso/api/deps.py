@@ -49,7 +49,9 @@ async def get_idem(
     if idempotency_key is None:
         return None
     if not 1 <= len(idempotency_key) <= 128 or not idempotency_key.isprintable():
-        raise InvalidInput("invalid_idempotency_key", "An Idempotency-Key is 1 to 128 printable characters.")
+        raise InvalidInput(
+            "invalid_idempotency_key", "An Idempotency-Key is 1 to 128 printable characters."
+        )
     body = await request.body()
     h = hashlib.sha256()
     h.update(request.method.encode())

@@ -50,7 +50,8 @@ def install(app: FastAPI) -> None:
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code,
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
@@ -58,7 +59,9 @@ def install(app: FastAPI) -> None:
     async def _integrity(_req: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
         return JSONResponse(
-            error_body("conflict", "The request conflicts with the current state; nothing was changed."),
+            error_body(
+                "conflict", "The request conflicts with the current state; nothing was changed."
+            ),
             status_code=409,
         )
 
@@ -67,7 +70,8 @@ def install(app: FastAPI) -> None:
         log.warning("database busy: %s", exc.orig)
         return JSONResponse(
             error_body("busy", "The database is busy; nothing was changed. Please retry."),
-            status_code=503, headers={"Retry-After": "1"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

@@ -31,9 +31,13 @@ def list_participants(db: DB, actor: Caller) -> list[dict[str, Any]]:
 
 
 @router.post("/participants", status_code=201, tags=["participants"])
-def create_participant(body: s.ParticipantIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def create_participant(
+    body: s.ParticipantIn, db: DB, actor: Caller, idem: IdemKey
+) -> dict[str, Any]:
     """Register a participant (operator). It starts pending until approved."""
-    return participants.create_participant(db, actor, participants.NewParticipant(**body.model_dump()), idem)
+    return participants.create_participant(
+        db, actor, participants.NewParticipant(**body.model_dump()), idem
+    )
 
 
 @router.get("/participants/{pid}", tags=["participants"])
@@ -80,7 +84,9 @@ def list_brokers(pid: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
 
 
 @router.post("/participants/{pid}/brokers", tags=["participants"])
-def authorise_broker(pid: str, body: s.BrokerIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def authorise_broker(
+    pid: str, body: s.BrokerIn, db: DB, actor: Caller, idem: IdemKey
+) -> dict[str, Any]:
     """Authorise a broker to act for this participant (the participant itself)."""
     return participants.authorise_broker(db, actor, pid, body.broker_id, True, idem)
 
@@ -107,7 +113,10 @@ def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> dic
 
 @router.get("/accounts/{account_id}/holdings", tags=["accounts"])
 def holdings(
-    account_id: str, db: DB, actor: Caller, limit: Limit = 1000,
+    account_id: str,
+    db: DB,
+    actor: Caller,
+    limit: Limit = 1000,
     after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> dict[str, Any]:
     """Credits in an account: totals by scheme, category, vintage and status, then its blocks."""
@@ -151,8 +160,10 @@ def list_credit_types(db: DB) -> list[dict[str, Any]]:
 @router.get("/properties", tags=["taxonomy"])
 def list_properties(db: DB) -> dict[str, list[dict[str, Any]]]:
     """The paper's four properties of credits and the evaluation axes of voluntary credits."""
-    return {"properties": taxonomy.list_terms(db, "property"),
-            "evaluation_axes": taxonomy.list_terms(db, "evaluation_axis")}
+    return {
+        "properties": taxonomy.list_terms(db, "property"),
+        "evaluation_axes": taxonomy.list_terms(db, "evaluation_axis"),
+    }
 
 
 @router.get("/projects", tags=["taxonomy"])
@@ -193,8 +204,9 @@ def issue(body: s.IssuanceIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str,
 def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Record credits arriving from an external registry (registry operator)."""
     fields = body.model_dump(exclude={"external_registry", "external_ref"})
-    return registry.deposit(db, actor, registry.NewIssuance(**fields), body.external_registry,
-                            body.external_ref, idem)
+    return registry.deposit(
+        db, actor, registry.NewIssuance(**fields), body.external_registry, body.external_ref, idem
+    )
 
 
 @router.post("/redeposits", status_code=201, tags=["registry"])
@@ -206,8 +218,15 @@ def redeposit(body: s.RedepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict
 @router.post("/withdrawals", status_code=201, tags=["registry"])
 def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Send credits to an account in an external registry."""
-    return registry.withdraw(db, actor, body.account_id, _selection(body), body.external_registry,
-                             body.external_account, idem)
+    return registry.withdraw(
+        db,
+        actor,
+        body.account_id,
+        _selection(body),
+        body.external_registry,
+        body.external_account,
+        idem,
+    )
 
 
 @router.post("/transfers", status_code=201, tags=["registry"])
@@ -221,8 +240,12 @@ def retire(body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey) -> dict[s
     """Retire (無効化) credits for a purpose, by quantity or by serial range."""
     purposes = list(dict.fromkeys(([body.purpose] if body.purpose else []) + body.purposes))
     req = registry.RetirementRequest(
-        account_id=body.account_id, selection=_selection(body), purposes=purposes,
-        beneficiary=body.beneficiary, reporting_year=body.reporting_year, note=body.note,
+        account_id=body.account_id,
+        selection=_selection(body),
+        purposes=purposes,
+        beneficiary=body.beneficiary,
+        reporting_year=body.reporting_year,
+        note=body.note,
     )
     return registry.retire(db, actor, req, idem)
 
@@ -266,20 +289,26 @@ def cash_balances(db: DB, actor: Caller, participant_id: str | None = None) -> l
 
 
 @router.get("/cash/{cash_account_id}/movements", tags=["cash"])
-def cash_movements(cash_account_id: str, db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
+def cash_movements(
+    cash_account_id: str, db: DB, actor: Caller, limit: Limit = 100
+) -> list[dict[str, Any]]:
     return cash.movements(db, actor, cash_account_id, limit)
 
 
 @router.post("/cash/deposits", status_code=201, tags=["cash"])
 def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Record a bank transfer in (exchange operator)."""
-    return cash.deposit(db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem)
+    return cash.deposit(
+        db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
+    )
 
 
 @router.post("/cash/withdrawals", status_code=201, tags=["cash"])
 def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Record a bank transfer out (exchange operator); reserved cash cannot leave."""
-    return cash.withdraw(db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem)
+    return cash.withdraw(
+        db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
+    )
 
 
 # ---------------------------------------------------------------- journal
@@ -287,7 +316,7 @@ def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> d
 
 @router.get("/journal/head", tags=["public"])
 def journal_head(db: DB) -> dict[str, Any]:
-    """The last journal entry's number and hash: publish it, and history cannot be rewritten unseen."""
+    """The last journal entry's number and hash; published, it pins history against rewriting."""
     with db.read() as conn:
         head = repo.journal_head(conn)
     if head is None:
@@ -303,8 +332,15 @@ def journal(
     require_operator(actor, "read the journal")
     with db.read() as conn:
         return [
-            {"seq": r.seq, "at": r.at, "kind": r.kind, "actor": r.actor, "payload": r.payload,
-             "prev_hash": r.prev_hash, "hash": r.hash}
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "kind": r.kind,
+                "actor": r.actor,
+                "payload": r.payload,
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+            }
             for r in repo.journal_entries(conn, after, limit)
         ]
 

@@ -155,7 +155,7 @@ class LedgerFold:
 def merge_runs(
     rows: Iterable[tuple[str, int, int, Owner]],
 ) -> Iterator[tuple[str, int, int, Owner]]:
-    """Merge adjacent ranges of one issuance with the same owner (rows sorted by issuance, start)."""
+    """Merge neighbouring ranges of one issuance with one owner (rows sorted by issuance, start)."""
     cur: tuple[str, int, int, Owner] | None = None
     for row in rows:
         if cur and cur[0] == row[0] and cur[2] + 1 == row[1] and cur[3] == row[3]:

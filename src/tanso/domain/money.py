@@ -17,7 +17,9 @@ def check_currency(code: str) -> str:
     """Return the currency code if Tanso knows it, else refuse."""
     if code not in MINOR_UNITS:
         known = ", ".join(sorted(MINOR_UNITS))
-        raise InvalidInput("unknown_currency", f"Currency {code!r} is not supported; use one of {known}.")
+        raise InvalidInput(
+            "unknown_currency", f"Currency {code!r} is not supported; use one of {known}."
+        )
     return code
 
 
@@ -32,7 +34,9 @@ class Money:
         if isinstance(self.amount, bool) or not isinstance(self.amount, int):
             raise InvalidInput("invalid_amount", "An amount must be a whole number of minor units.")
         if abs(self.amount) > MAX_AMOUNT:
-            raise InvalidInput("amount_too_large", f"An amount may not exceed {MAX_AMOUNT} minor units.")
+            raise InvalidInput(
+                "amount_too_large", f"An amount may not exceed {MAX_AMOUNT} minor units."
+            )
         check_currency(self.currency)
 
     def __add__(self, other: Money) -> Money:
@@ -67,5 +71,7 @@ def positive_amount(amount: int) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidInput("invalid_amount", "The amount must be a whole number greater than zero.")
     if amount > MAX_AMOUNT:
-        raise InvalidInput("amount_too_large", f"An amount may not exceed {MAX_AMOUNT} minor units.")
+        raise InvalidInput(
+            "amount_too_large", f"An amount may not exceed {MAX_AMOUNT} minor units."
+        )
     return amount

@@ -65,7 +65,9 @@ def parse_roles(roles: list[str]) -> list[Role]:
             role = Role(r)
         except ValueError:
             known = ", ".join(x.value for x in Role)
-            raise InvalidInput("unknown_role", f"Role {r!r} does not exist; use one of {known}.") from None
+            raise InvalidInput(
+                "unknown_role", f"Role {r!r} does not exist; use one of {known}."
+            ) from None
         if role not in out:
             out.append(role)
     return out

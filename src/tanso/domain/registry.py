@@ -92,7 +92,9 @@ class Piece:
 def check_quantity(quantity: int) -> int:
     """Refuse a zero, negative or absurd quantity."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidInput("invalid_quantity", "The quantity must be a whole number greater than zero.")
+        raise InvalidInput(
+            "invalid_quantity", "The quantity must be a whole number greater than zero."
+        )
     if quantity > MAX_QUANTITY:
         raise InvalidInput("quantity_too_large", f"A quantity may not exceed {MAX_QUANTITY}.")
     return quantity

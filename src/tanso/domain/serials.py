@@ -17,7 +17,10 @@ from tanso.domain.errors import InvalidInput
 MAX_SERIAL = 10**12
 """Highest serial number within one issuance (a trillion units: beyond any real issuance)."""
 
-_PREFIX = r"(?P<scheme>[A-Z]{2,4})-(?P<type>[A-Z]{2})-(?P<project>[A-Z0-9]{1,16})-(?P<round>[0-9]{1,4}[A-Z]?)"
+_PREFIX = (
+    r"(?P<scheme>[A-Z]{2,4})-(?P<type>[A-Z]{2})-(?P<project>[A-Z0-9]{1,16})"
+    r"-(?P<round>[0-9]{1,4}[A-Z]?)"
+)
 PREFIX_RE = re.compile(rf"^{_PREFIX}$")
 BLOCK_RE = re.compile(rf"^{_PREFIX}-(?P<start>[1-9][0-9]{{0,12}})-(?P<end>[1-9][0-9]{{0,12}})$")
 
@@ -49,7 +52,8 @@ def check_range(start: int, end: int) -> None:
         )
     if start > end:
         raise InvalidInput(
-            "invalid_serial_range", f"A serial range must not end before it starts; got {start}-{end}."
+            "invalid_serial_range",
+            f"A serial range must not end before it starts; got {start}-{end}.",
         )
 
 

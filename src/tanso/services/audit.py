@@ -25,8 +25,13 @@ class AuditReport:
         return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "entries": self.entries, "head_hash": self.head_hash,
-                "first_bad_seq": self.first_bad_seq, "problems": self.problems}
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_hash": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "problems": self.problems,
+        }
 
 
 def verify(db: Database, max_problems: int = 20) -> AuditReport:
@@ -63,7 +68,9 @@ def verify(db: Database, max_problems: int = 20) -> AuditReport:
         expected = fold.holdings()
         for got, want in _zip_all(stored, expected):
             if got != want:
-                report.problems.append(f"blocks: stored {_fmt(got)} but the journal gives {_fmt(want)}")
+                report.problems.append(
+                    f"blocks: stored {_fmt(got)} but the journal gives {_fmt(want)}"
+                )
                 if len(report.problems) >= max_problems:
                     break
         for acct in repo.cash_accounts_of(conn, None):
@@ -79,7 +86,9 @@ def verify(db: Database, max_problems: int = 20) -> AuditReport:
                 report.problems.append(f"cash {acct_id}: missing, the journal gives balance {bal}")
         for currency_total in _currency_totals(conn):
             if currency_total[1] != 0:
-                report.problems.append(f"cash in {currency_total[0]} sums to {currency_total[1]}, not 0")
+                report.problems.append(
+                    f"cash in {currency_total[0]} sums to {currency_total[1]}, not 0"
+                )
     return report
 
 

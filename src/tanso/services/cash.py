@@ -11,10 +11,10 @@ from typing import Any
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.money import Money, check_currency, positive_amount
 from tanso.domain.participants import Role
-from tanso.store import repo
-from tanso.store.db import Database, Tx
 from tanso.services.common import Actor, Idem, execute, require, require_active
 from tanso.services.participants import OPERATOR_PARTICIPANT
+from tanso.store import repo
+from tanso.store.db import Database, Tx
 
 
 def cash_account_id(pid: str, currency: str) -> str:
@@ -39,22 +39,34 @@ def ensure_accounts(tx: Tx, pid: str, currency: str) -> str:
 
 def cash_view(r: Any) -> dict[str, Any]:
     return {
-        "id": r.id, "participant_id": r.participant_id, "currency": r.currency,
-        "balance": r.balance, "reserved": r.reserved, "available": r.balance - r.reserved,
+        "id": r.id,
+        "participant_id": r.participant_id,
+        "currency": r.currency,
+        "balance": r.balance,
+        "reserved": r.reserved,
+        "available": r.balance - r.reserved,
         "display": str(Money(r.balance, r.currency)),
     }
 
 
 def _bank_move(
-    db: Database, actor: Actor, pid: str, currency: str, amount: int, external_ref: str,
-    deposit: bool, idem: Idem | None,
+    db: Database,
+    actor: Actor,
+    pid: str,
+    currency: str,
+    amount: int,
+    external_ref: str,
+    deposit: bool,
+    idem: Idem | None,
 ) -> dict[str, Any]:
     require(actor, Role.EXCHANGE_OPERATOR, "record bank transfers")
     check_currency(currency)
     positive_amount(amount)
     if not external_ref.strip() or len(external_ref) > 200:
-        raise InvalidInput("external_reference_required",
-                           "A bank transfer is recorded with its bank reference (1 to 200 characters).")
+        raise InvalidInput(
+            "external_reference_required",
+            "A bank transfer is recorded with its bank reference (1 to 200 characters).",
+        )
 
     def work(tx: Tx) -> dict[str, Any]:
         if repo.get_participant(tx.conn, pid) is None:
@@ -64,26 +76,56 @@ def _bank_move(
         src, dst = (bank, cid) if deposit else (cid, bank)
         if not deposit:
             require_active(tx.conn, Actor(pid))
-        repo.move_cash(tx.conn, tx.next_seq(), currency, src, dst, amount,
-                       "deposit" if deposit else "withdrawal", external_ref)
+        repo.move_cash(
+            tx.conn,
+            tx.next_seq(),
+            currency,
+            src,
+            dst,
+            amount,
+            "deposit" if deposit else "withdrawal",
+            external_ref,
+        )
         kind = "cash.deposited" if deposit else "cash.withdrawn"
-        tx.record(kind, actor.label,
-                  {"participant": pid, "amount": amount, "currency": currency,
-                   "external_ref": external_ref, "cash": [[currency, src, dst, amount]]})
+        tx.record(
+            kind,
+            actor.label,
+            {
+                "participant": pid,
+                "amount": amount,
+                "currency": currency,
+                "external_ref": external_ref,
+                "cash": [[currency, src, dst, amount]],
+            },
+        )
         row = repo.get_cash_account(tx.conn, cid)
         return cash_view(row) | {"journal_seq": tx.journal_seq}
 
     return execute(db, actor, idem, work, 201)
 
 
-def deposit(db: Database, actor: Actor, pid: str, currency: str, amount: int, external_ref: str,
-            idem: Idem | None = None) -> dict[str, Any]:
+def deposit(
+    db: Database,
+    actor: Actor,
+    pid: str,
+    currency: str,
+    amount: int,
+    external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
     """Record a bank transfer in from a participant (exchange operator)."""
     return _bank_move(db, actor, pid, currency, amount, external_ref, True, idem)
 
 
-def withdraw(db: Database, actor: Actor, pid: str, currency: str, amount: int, external_ref: str,
-             idem: Idem | None = None) -> dict[str, Any]:
+def withdraw(
+    db: Database,
+    actor: Actor,
+    pid: str,
+    currency: str,
+    amount: int,
+    external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
     """Record a bank transfer out to a participant; only unreserved cash can leave."""
     return _bank_move(db, actor, pid, currency, amount, external_ref, False, idem)
 
@@ -116,16 +158,25 @@ def release_in(tx: Tx, reservation: str, amount: int | None = None) -> list[list
     return [[row.cash_account_id, -amount]]
 
 
-def reserve(db: Database, actor: Actor, currency: str, amount: int, reservation: str) -> dict[str, Any]:
+def reserve(
+    db: Database, actor: Actor, currency: str, amount: int, reservation: str
+) -> dict[str, Any]:
     """Reserve the actor's own cash (orders and bids use ``reserve_in`` inside their own unit)."""
     check_currency(currency)
 
     def work(tx: Tx) -> dict[str, Any]:
         require_active(tx.conn, actor)
         effects = reserve_in(tx, actor.participant_id, currency, amount, reservation)
-        tx.record("cash.reserved", actor.label,
-                  {"reservation": reservation, "amount": amount, "currency": currency,
-                   "cash_reserve": effects})
+        tx.record(
+            "cash.reserved",
+            actor.label,
+            {
+                "reservation": reservation,
+                "amount": amount,
+                "currency": currency,
+                "cash_reserve": effects,
+            },
+        )
         return {"reservation": reservation, "amount": amount, "currency": currency}
 
     return execute(db, actor, None, work)
@@ -138,7 +189,9 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
         if cash is None or not (actor.is_system or cash.participant_id == actor.participant_id):
             raise NotFound("reservation_not_found", f"No cash is reserved under {reservation}.")
         effects = release_in(tx, reservation)
-        tx.record("cash.released", actor.label, {"reservation": reservation, "cash_reserve": effects})
+        tx.record(
+            "cash.released", actor.label, {"reservation": reservation, "cash_reserve": effects}
+        )
         return {"reservation": reservation, "released": -sum(e[1] for e in effects)}
 
     return execute(db, actor, None, work)
@@ -148,7 +201,9 @@ def balances(db: Database, actor: Actor, pid: str | None = None) -> list[dict[st
     """Cash balances: one's own, or (operator) anyone's or everyone's."""
     owner = pid or (None if actor.is_operator() else actor.participant_id)
     if owner != actor.participant_id and not actor.is_operator():
-        raise NotFound("participant_not_found", f"There is no participant {owner} that you can see.")
+        raise NotFound(
+            "participant_not_found", f"There is no participant {owner} that you can see."
+        )
     with db.read() as conn:
         return [cash_view(r) for r in repo.cash_accounts_of(conn, owner)]
 
@@ -157,11 +212,18 @@ def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> lis
     with db.read() as conn:
         row = repo.get_cash_account(conn, cash_id)
         if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
-            raise NotFound("cash_account_not_found", f"There is no cash account {cash_id} that you can see.")
+            raise NotFound(
+                "cash_account_not_found", f"There is no cash account {cash_id} that you can see."
+            )
         return [
-            {"id": e.id, "journal_seq": e.journal_seq, "currency": e.currency,
-             "amount": e.amount if e.to_account == cash_id else -e.amount,
-             "counterparty": e.from_account if e.to_account == cash_id else e.to_account,
-             "memo": e.memo, "external_ref": e.external_ref}
+            {
+                "id": e.id,
+                "journal_seq": e.journal_seq,
+                "currency": e.currency,
+                "amount": e.amount if e.to_account == cash_id else -e.amount,
+                "counterparty": e.from_account if e.to_account == cash_id else e.to_account,
+                "memo": e.memo,
+                "external_ref": e.external_ref,
+            }
             for e in repo.cash_entries_of(conn, cash_id, max(1, min(limit, 1000)))
         ]

@@ -66,7 +66,11 @@ T = TypeVar("T")
 
 
 def execute(
-    db: Database, actor: Actor, idem: Idem | None, work: Callable[[Tx], dict[str, Any]], status: int = 200
+    db: Database,
+    actor: Actor,
+    idem: Idem | None,
+    work: Callable[[Tx], dict[str, Any]],
+    status: int = 200,
 ) -> dict[str, Any]:
     """Run ``work`` in one write transaction; with an Idempotency-Key, at most once.
 
@@ -98,7 +102,9 @@ def execute(
 def require(actor: Actor, role: Role, what: str) -> None:
     """Refuse unless the actor holds ``role``."""
     if not actor.has(role):
-        raise Forbidden("role_required", f"Only a participant with the {role.value} role may {what}.")
+        raise Forbidden(
+            "role_required", f"Only a participant with the {role.value} role may {what}."
+        )
 
 
 def require_operator(actor: Actor, what: str) -> None:
@@ -116,7 +122,7 @@ def require_active(conn: Connection, actor: Actor) -> None:
             status = row.status if row else "unknown"
             raise Forbidden(
                 "participant_not_active",
-                f"Participant {pid} is {status}; only active participants may move credits or cash.",
+                f"Participant {pid} is {status}; only active participants may act.",
             )
 
 

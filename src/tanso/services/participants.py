@@ -20,19 +20,18 @@ from tanso.domain.participants import (
     validate_corporate_number,
 )
 from tanso.domain.registry import SYSTEM_ACCOUNTS, AccountKind
-from tanso.store import repo
-from tanso.store import schema as t
-from tanso.store.db import Database, Tx
 from tanso.services.common import (
     SYSTEM,
     Actor,
     Idem,
     execute,
     new_id,
-    require,
     require_active,
     require_operator,
 )
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, Tx
 
 ID_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 OPERATOR_PARTICIPANT = "OPERATOR"
@@ -52,15 +51,24 @@ class NewParticipant:
 
 def participant_view(row: Any) -> dict[str, Any]:
     return {
-        "id": row.id, "name_ja": row.name_ja, "name_en": row.name_en, "kind": row.kind,
-        "corporate_number": row.corporate_number, "roles": row.roles.split(",") if row.roles else [],
-        "gx_league": bool(row.gx_league), "status": row.status, "created_at": row.created_at,
+        "id": row.id,
+        "name_ja": row.name_ja,
+        "name_en": row.name_en,
+        "kind": row.kind,
+        "corporate_number": row.corporate_number,
+        "roles": row.roles.split(",") if row.roles else [],
+        "gx_league": bool(row.gx_league),
+        "status": row.status,
+        "created_at": row.created_at,
     }
 
 
 def account_view(row: Any) -> dict[str, Any]:
     return {
-        "id": row.id, "participant_id": row.participant_id, "kind": row.kind, "name": row.name,
+        "id": row.id,
+        "participant_id": row.participant_id,
+        "kind": row.kind,
+        "name": row.name,
         "created_at": row.created_at,
     }
 
@@ -106,22 +114,44 @@ def create_participant(
                 "corporate_number_taken", f"Corporate number {number} is already registered."
             )
         repo.insert_row(
-            conn, t.participants, id=pid, name_ja=p.name_ja, name_en=p.name_en, kind=kind.value,
-            corporate_number=number, roles=",".join(r.value for r in roles),
-            gx_league=p.gx_league, status=ParticipantStatus.PENDING.value, created_at=tx.at,
+            conn,
+            t.participants,
+            id=pid,
+            name_ja=p.name_ja,
+            name_en=p.name_en,
+            kind=kind.value,
+            corporate_number=number,
+            roles=",".join(r.value for r in roles),
+            gx_league=p.gx_league,
+            status=ParticipantStatus.PENDING.value,
+            created_at=tx.at,
         )
         account_id = f"{pid}-MAIN"
         repo.insert_row(
-            conn, t.accounts, id=account_id, participant_id=pid, kind=AccountKind.HOLDING.value,
-            name="Main holding account", created_at=tx.at,
+            conn,
+            t.accounts,
+            id=account_id,
+            participant_id=pid,
+            kind=AccountKind.HOLDING.value,
+            name="Main holding account",
+            created_at=tx.at,
         )
         cash_id = _cash_id(pid, "JPY")
         repo.ensure_cash_account(conn, cash_id, pid, "JPY", "participant")
         tx.record(
-            "participant.registered", actor.label,
-            {"participant": pid, "name_en": p.name_en, "name_ja": p.name_ja, "kind": kind.value,
-             "corporate_number": number, "roles": [r.value for r in roles],
-             "gx_league": p.gx_league, "account": account_id, "cash_account": cash_id},
+            "participant.registered",
+            actor.label,
+            {
+                "participant": pid,
+                "name_en": p.name_en,
+                "name_ja": p.name_ja,
+                "kind": kind.value,
+                "corporate_number": number,
+                "roles": [r.value for r in roles],
+                "gx_league": p.gx_league,
+                "account": account_id,
+                "cash_account": cash_id,
+            },
         )
         row = repo.get_participant(conn, pid)
         return participant_view(row) | {"accounts": [account_id]}
@@ -137,17 +167,22 @@ def set_status(
     try:
         new = ParticipantStatus(status)
     except ValueError:
-        raise InvalidInput("invalid_status", "Status must be pending, active or suspended.") from None
+        raise InvalidInput(
+            "invalid_status", "Status must be pending, active or suspended."
+        ) from None
 
     def work(tx: Tx) -> dict[str, Any]:
         row = repo.get_participant(tx.conn, pid)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
         if pid == OPERATOR_PARTICIPANT and new != ParticipantStatus.ACTIVE:
-            raise Conflict("operator_cannot_be_suspended", "The operator itself cannot be suspended.")
+            raise Conflict(
+                "operator_cannot_be_suspended", "The operator itself cannot be suspended."
+            )
         repo.update_participant(tx.conn, pid, status=new.value)
         tx.record(
-            "participant.status_changed", actor.label,
+            "participant.status_changed",
+            actor.label,
             {"participant": pid, "from": row.status, "to": new.value, "reason": reason},
         )
         return participant_view(repo.get_participant(tx.conn, pid))
@@ -165,8 +200,11 @@ def set_roles(
         if repo.get_participant(tx.conn, pid) is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
         repo.update_participant(tx.conn, pid, roles=",".join(r.value for r in parsed))
-        tx.record("participant.roles_changed", actor.label,
-                  {"participant": pid, "roles": [r.value for r in parsed]})
+        tx.record(
+            "participant.roles_changed",
+            actor.label,
+            {"participant": pid, "roles": [r.value for r in parsed]},
+        )
         return participant_view(repo.get_participant(tx.conn, pid))
 
     return execute(db, actor, idem, work)
@@ -201,14 +239,20 @@ def _hash_secret(secret: str) -> str:
 
 
 def create_api_key(
-    db: Database, actor: Actor, pid: str, label: str = "", roles: list[str] | None = None,
+    db: Database,
+    actor: Actor,
+    pid: str,
+    label: str = "",
+    roles: list[str] | None = None,
     idem: Idem | None = None,
 ) -> dict[str, Any]:
     """Create an API key for a participant; the secret is shown once and stored only hashed."""
     if not actor.is_operator() and actor.participant_id != pid:
         raise NotFound("participant_not_found", f"There is no participant {pid} that you can see.")
     if actor.agent_id:
-        raise Forbidden("broker_cannot_manage_keys", "A broker cannot manage its client's API keys.")
+        raise Forbidden(
+            "broker_cannot_manage_keys", "A broker cannot manage its client's API keys."
+        )
     if len(label) > 200:
         raise InvalidInput("invalid_label", "A key label may be at most 200 characters.")
     key_id = secrets.token_hex(8)
@@ -223,14 +267,32 @@ def create_api_key(
         if not set(wanted) <= set(held):
             raise InvalidInput("role_not_held", "A key can carry only roles its participant holds.")
         repo.insert_row(
-            tx.conn, t.api_keys, id=key_id, participant_id=pid, secret_hash=_hash_secret(secret),
-            roles=",".join(r.value for r in wanted), label=label, created_at=tx.at,
+            tx.conn,
+            t.api_keys,
+            id=key_id,
+            participant_id=pid,
+            secret_hash=_hash_secret(secret),
+            roles=",".join(r.value for r in wanted),
+            label=label,
+            created_at=tx.at,
         )
-        tx.record("api_key.created", actor.label,
-                  {"participant": pid, "key_id": key_id, "roles": [r.value for r in wanted],
-                   "label": label})
-        return {"id": key_id, "participant_id": pid, "roles": [r.value for r in wanted],
-                "label": label, "created_at": tx.at}
+        tx.record(
+            "api_key.created",
+            actor.label,
+            {
+                "participant": pid,
+                "key_id": key_id,
+                "roles": [r.value for r in wanted],
+                "label": label,
+            },
+        )
+        return {
+            "id": key_id,
+            "participant_id": pid,
+            "roles": [r.value for r in wanted],
+            "label": label,
+            "created_at": tx.at,
+        }
 
     body = execute(db, actor, None, work, 201)
     # the secret is never stored, so it is never replayed: the key is created once per call
@@ -241,8 +303,14 @@ def list_api_keys(db: Database, actor: Actor, pid: str) -> list[dict[str, Any]]:
     with db.read() as conn:
         visible_participant(conn, actor, pid)
         return [
-            {"id": r.id, "participant_id": r.participant_id, "roles": r.roles.split(","),
-             "label": r.label, "created_at": r.created_at, "revoked_at": r.revoked_at}
+            {
+                "id": r.id,
+                "participant_id": r.participant_id,
+                "roles": r.roles.split(","),
+                "label": r.label,
+                "created_at": r.created_at,
+                "revoked_at": r.revoked_at,
+            }
             for r in repo.list_api_keys(conn, pid)
         ]
 
@@ -264,15 +332,19 @@ def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> dict[st
 def authenticate(db: Database, token: str | None, on_behalf_of: str | None = None) -> Actor:
     """The actor for an API key (and, for a broker, the client it names); else 401."""
     if not token:
-        raise Unauthenticated("missing_api_key", "This request needs an API key (Authorization: Bearer ...).")
+        raise Unauthenticated(
+            "missing_api_key", "This request needs an API key (Authorization: Bearer ...)."
+        )
     m = KEY_RE.match(token)
     if not m:
         raise Unauthenticated("invalid_api_key", "The API key is not valid.")
     key_id, secret = m.groups()
     with db.read() as conn:
         row = repo.get_api_key(conn, key_id)
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(
-            row.secret_hash, _hash_secret(secret)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not hmac.compare_digest(row.secret_hash, _hash_secret(secret))
         ):
             raise Unauthenticated("invalid_api_key", "The API key is not valid.")
         owner = repo.get_participant(conn, row.participant_id)
@@ -282,7 +354,9 @@ def authenticate(db: Database, token: str | None, on_behalf_of: str | None = Non
         if not on_behalf_of or on_behalf_of == owner.id:
             return Actor(owner.id, roles, key_id=key_id)
         if Role.BROKER not in roles:
-            raise Forbidden("not_a_broker", "Only a broker may act on behalf of another participant.")
+            raise Forbidden(
+                "not_a_broker", "Only a broker may act on behalf of another participant."
+            )
         auth = repo.get_broker_authorisation(conn, on_behalf_of, owner.id)
         client = repo.get_participant(conn, on_behalf_of)
         if auth is None or auth.revoked_at is not None or client is None:
@@ -312,8 +386,11 @@ def authorise_broker(
         if b is None or Role.BROKER.value not in b.roles.split(","):
             raise NotFound("broker_not_found", f"There is no broker {broker}.")
         repo.set_broker_authorisation(tx.conn, client, broker, tx.at, grant)
-        tx.record("broker.authorised" if grant else "broker.revoked", actor.label,
-                  {"client": client, "broker": broker})
+        tx.record(
+            "broker.authorised" if grant else "broker.revoked",
+            actor.label,
+            {"client": client, "broker": broker},
+        )
         return {"client_id": client, "broker_id": broker, "authorised": grant}
 
     return execute(db, actor, idem, work)
@@ -323,8 +400,12 @@ def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[dic
     with db.read() as conn:
         visible_participant(conn, actor, pid)
         return [
-            {"client_id": r.client_id, "broker_id": r.broker_id, "granted_at": r.granted_at,
-             "revoked_at": r.revoked_at}
+            {
+                "client_id": r.client_id,
+                "broker_id": r.broker_id,
+                "granted_at": r.granted_at,
+                "revoked_at": r.revoked_at,
+            }
             for r in repo.list_broker_authorisations(conn, pid)
         ]
 
@@ -338,7 +419,9 @@ def open_account(
     """Open another holding account (保有口座), for example for a department."""
     owner = pid or actor.participant_id
     if owner != actor.participant_id and not actor.is_operator():
-        raise NotFound("participant_not_found", f"There is no participant {owner} that you can see.")
+        raise NotFound(
+            "participant_not_found", f"There is no participant {owner} that you can see."
+        )
     if not name.strip() or len(name) > 200:
         raise InvalidInput("invalid_name", "An account name must be 1 to 200 characters.")
 
@@ -348,11 +431,19 @@ def open_account(
         require_active(tx.conn, Actor(owner) if not actor.is_system else actor)
         account_id = f"{owner}-{tx.next_seq():06d}"
         repo.insert_row(
-            tx.conn, t.accounts, id=account_id, participant_id=owner,
-            kind=AccountKind.HOLDING.value, name=name, created_at=tx.at,
+            tx.conn,
+            t.accounts,
+            id=account_id,
+            participant_id=owner,
+            kind=AccountKind.HOLDING.value,
+            name=name,
+            created_at=tx.at,
         )
-        tx.record("account.opened", actor.label,
-                  {"participant": owner, "account": account_id, "name": name})
+        tx.record(
+            "account.opened",
+            actor.label,
+            {"participant": owner, "account": account_id, "name": name},
+        )
         return account_view(repo.get_account(tx.conn, account_id))
 
     return execute(db, actor, idem, work, 201)
@@ -372,10 +463,17 @@ def ensure_operator(tx: Tx) -> None:
     conn = tx.conn
     if repo.get_participant(conn, OPERATOR_PARTICIPANT) is None:
         repo.insert_row(
-            conn, t.participants, id=OPERATOR_PARTICIPANT, name_ja="運営者", name_en="Operator",
-            kind=ParticipantKind.ASSOCIATION.value, corporate_number=None,
+            conn,
+            t.participants,
+            id=OPERATOR_PARTICIPANT,
+            name_ja="運営者",
+            name_en="Operator",
+            kind=ParticipantKind.ASSOCIATION.value,
+            corporate_number=None,
             roles=f"{Role.REGISTRY_OPERATOR.value},{Role.EXCHANGE_OPERATOR.value}",
-            gx_league=False, status=ParticipantStatus.ACTIVE.value, created_at=tx.at,
+            gx_league=False,
+            status=ParticipantStatus.ACTIVE.value,
+            created_at=tx.at,
         )
     names = {
         AccountKind.RETIREMENT: "Retirement account (無効化口座)",
@@ -386,13 +484,19 @@ def ensure_operator(tx: Tx) -> None:
     for kind, account_id in SYSTEM_ACCOUNTS.items():
         if repo.get_account(conn, account_id) is None:
             repo.insert_row(
-                conn, t.accounts, id=account_id, participant_id=OPERATOR_PARTICIPANT,
-                kind=kind.value, name=names[kind], created_at=tx.at,
+                conn,
+                t.accounts,
+                id=account_id,
+                participant_id=OPERATOR_PARTICIPANT,
+                kind=kind.value,
+                name=names[kind],
+                created_at=tx.at,
             )
 
 
 def bootstrap(db: Database) -> dict[str, Any]:
     """Create the operator, its system accounts and its first API key (first run only)."""
+
     def work(tx: Tx) -> dict[str, Any]:
         ensure_operator(tx)
         tx.record("system.bootstrapped", SYSTEM.label, {"operator": OPERATOR_PARTICIPANT})

@@ -24,11 +24,17 @@ from tanso.domain.registry import (
     take_quantity,
     take_range,
 )
-from tanso.domain.serials import SerialRange, check_prefix, issuance_prefix, parse_block, parse_serial_range
+from tanso.domain.serials import (
+    SerialRange,
+    check_prefix,
+    issuance_prefix,
+    parse_block,
+    parse_serial_range,
+)
+from tanso.services.common import Actor, Idem, execute, own_account, require, require_active
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, loads
-from tanso.services.common import Actor, Idem, execute, own_account, require, require_active
 
 CA_DECLARATIONS = ("committed", "not_required", "unknown")
 CA_STATUSES = ("not_started", "pending", "completed")
@@ -47,7 +53,9 @@ class Selection:
     def range(self) -> SerialRange | None:
         if self.serials:
             if self.serial_start or self.serial_end:
-                raise InvalidInput("ambiguous_serials", "Give either serials or serial_start/serial_end.")
+                raise InvalidInput(
+                    "ambiguous_serials", "Give either serials or serial_start/serial_end."
+                )
             r = parse_block(self.serials)
         elif self.serial_start or self.serial_end:
             if not (self.serial_start and self.serial_end):
@@ -67,7 +75,10 @@ class Selection:
 
 
 def plan(
-    conn: Connection, account: str, sel: Selection, status: BlockStatus = BlockStatus.HELD,
+    conn: Connection,
+    account: str,
+    sel: Selection,
+    status: BlockStatus = BlockStatus.HELD,
     categories: Sequence[str] | None = None,
 ) -> list[Piece]:
     """Which pieces of which blocks a selection takes from an account."""
@@ -77,31 +88,50 @@ def plan(
         blocks = repo.blocks_in_account(conn, account, status, categories=categories)
         return take_quantity(blocks, sel.quantity)
     candidates = [
-        b for b in repo.blocks_overlapping(conn, r.issuance, r.start, r.end)
+        b
+        for b in repo.blocks_overlapping(conn, r.issuance, r.start, r.end)
         if b.account == account and b.status == status
     ]
     return take_range(candidates, r.issuance, r.start, r.end)
 
 
 def move(
-    tx: Tx, pieces: Sequence[Piece], to_account: str, to_status: BlockStatus, kind: str,
-    ref: str | None = None, reservation: str | None = None,
+    tx: Tx,
+    pieces: Sequence[Piece],
+    to_account: str,
+    to_status: BlockStatus,
+    kind: str,
+    ref: str | None = None,
+    reservation: str | None = None,
 ) -> list[list[Any]]:
     """Apply planned pieces and return them as journal ``moves``."""
     repo.apply_pieces(tx.conn, pieces, to_account, to_status, reservation)
     repo.record_movements(tx.conn, tx.next_seq(), kind, ref, pieces, to_account)
     return [
-        [p.block.issuance, p.start, p.end, p.block.account, p.block.status.value, to_account,
-         to_status.value, reservation]
+        [
+            p.block.issuance,
+            p.start,
+            p.end,
+            p.block.account,
+            p.block.status.value,
+            to_account,
+            to_status.value,
+            reservation,
+        ]
         for p in pieces
     ]
 
 
 def ranges_view(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
     return [
-        {"issuance_id": p.block.issuance, "serial_start": p.start, "serial_end": p.end,
-         "serials": f"{p.block.issuance}-{p.start}-{p.end}", "quantity": p.quantity,
-         "vintage": p.block.vintage}
+        {
+            "issuance_id": p.block.issuance,
+            "serial_start": p.start,
+            "serial_end": p.end,
+            "serials": f"{p.block.issuance}-{p.start}-{p.end}",
+            "quantity": p.quantity,
+            "vintage": p.block.vintage,
+        }
         for p in pieces
     ]
 
@@ -140,17 +170,23 @@ def _check_issuance(n: NewIssuance) -> None:
     if not 1990 <= n.vintage <= 2100:
         raise InvalidInput("invalid_vintage", "vintage is a year between 1990 and 2100.")
     if n.ca_declaration not in CA_DECLARATIONS:
-        raise InvalidInput("invalid_ca_declaration", f"ca_declaration is one of {', '.join(CA_DECLARATIONS)}.")
+        raise InvalidInput(
+            "invalid_ca_declaration", f"ca_declaration is one of {', '.join(CA_DECLARATIONS)}."
+        )
     if n.ca_status not in CA_STATUSES:
         raise InvalidInput("invalid_ca_status", f"ca_status is one of {', '.join(CA_STATUSES)}.")
     if n.certified_on:
         try:
             dt.date.fromisoformat(n.certified_on)
         except ValueError:
-            raise InvalidInput("invalid_date", "certified_on is a date such as 2024-03-31.") from None
+            raise InvalidInput(
+                "invalid_date", "certified_on is a date such as 2024-03-31."
+            ) from None
 
 
-def _create_issuance(tx: Tx, n: NewIssuance, origin: str, external: tuple[str, str] | None) -> dict[str, Any]:
+def _create_issuance(
+    tx: Tx, n: NewIssuance, origin: str, external: tuple[str, str] | None
+) -> dict[str, Any]:
     conn = tx.conn
     project = repo.get_project(conn, n.project_id)
     if project is None:
@@ -165,23 +201,47 @@ def _create_issuance(tx: Tx, n: NewIssuance, origin: str, external: tuple[str, s
     if repo.get_issuance(conn, issuance_id) is not None:
         raise Conflict("issuance_exists", f"Issuance {issuance_id} already exists.")
     repo.insert_row(
-        conn, t.issuances, id=issuance_id, project_id=project.id, credit_type=n.credit_type,
-        round=n.round, vintage=n.vintage, certified_on=n.certified_on or tx.at[:10],
-        quantity=n.quantity, ca_declaration=n.ca_declaration, ca_status=n.ca_status,
-        origin=origin, external_registry=external[0] if external else None,
-        external_ref=external[1] if external else None, journal_seq=tx.next_seq(),
+        conn,
+        t.issuances,
+        id=issuance_id,
+        project_id=project.id,
+        credit_type=n.credit_type,
+        round=n.round,
+        vintage=n.vintage,
+        certified_on=n.certified_on or tx.at[:10],
+        quantity=n.quantity,
+        ca_declaration=n.ca_declaration,
+        ca_status=n.ca_status,
+        origin=origin,
+        external_registry=external[0] if external else None,
+        external_ref=external[1] if external else None,
+        journal_seq=tx.next_seq(),
     )
     repo.insert_block(conn, issuance_id, 1, n.quantity, n.account_id, BlockStatus.HELD, n.vintage)
     repo.insert_row(
-        conn, t.credit_movements, journal_seq=tx.next_seq(), kind=origin, ref=issuance_id,
-        issuance_id=issuance_id, serial_start=1, serial_end=n.quantity, from_account=None,
+        conn,
+        t.credit_movements,
+        journal_seq=tx.next_seq(),
+        kind=origin,
+        ref=issuance_id,
+        issuance_id=issuance_id,
+        serial_start=1,
+        serial_end=n.quantity,
+        from_account=None,
         to_account=n.account_id,
     )
     return {
-        "issuance_id": issuance_id, "project_id": project.id, "vintage": n.vintage,
-        "round": n.round, "quantity": n.quantity, "account_id": n.account_id,
-        "serials": f"{issuance_id}-1-{n.quantity}", "scheme": project.scheme,
-        "category": project.category, "ca_declaration": n.ca_declaration, "ca_status": n.ca_status,
+        "issuance_id": issuance_id,
+        "project_id": project.id,
+        "vintage": n.vintage,
+        "round": n.round,
+        "quantity": n.quantity,
+        "account_id": n.account_id,
+        "serials": f"{issuance_id}-1-{n.quantity}",
+        "scheme": project.scheme,
+        "category": project.category,
+        "ca_declaration": n.ca_declaration,
+        "ca_status": n.ca_status,
     }
 
 
@@ -193,7 +253,8 @@ def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) 
     def work(tx: Tx) -> dict[str, Any]:
         view = _create_issuance(tx, n, "issued", None)
         tx.record(
-            "credits.issued", actor.label,
+            "credits.issued",
+            actor.label,
             view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
         )
         return view
@@ -202,7 +263,11 @@ def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) 
 
 
 def deposit(
-    db: Database, actor: Actor, n: NewIssuance, external_registry: str, external_ref: str,
+    db: Database,
+    actor: Actor,
+    n: NewIssuance,
+    external_registry: str,
+    external_ref: str,
     idem: Idem | None = None,
 ) -> dict[str, Any]:
     """Record credits arriving from an external registry (registry operator), with its reference."""
@@ -211,13 +276,17 @@ def deposit(
     _text(external_registry, "external_registry", 200)
     _text(external_ref, "external_ref", 200)
     if not external_registry.strip() or not external_ref.strip():
-        raise InvalidInput("external_reference_required", "A deposit names the external registry and its reference.")
+        raise InvalidInput(
+            "external_reference_required",
+            "A deposit names the external registry and its reference.",
+        )
 
     def work(tx: Tx) -> dict[str, Any]:
         view = _create_issuance(tx, n, "deposited", (external_registry, external_ref))
         view |= {"external_registry": external_registry, "external_ref": external_ref}
         tx.record(
-            "credits.deposited", actor.label,
+            "credits.deposited",
+            actor.label,
             view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
         )
         return view
@@ -226,7 +295,11 @@ def deposit(
 
 
 def redeposit(
-    db: Database, actor: Actor, serials: str, account_id: str, external_ref: str,
+    db: Database,
+    actor: Actor,
+    serials: str,
+    account_id: str,
+    external_ref: str,
     idem: Idem | None = None,
 ) -> dict[str, Any]:
     """Bring back credits that were withdrawn to an external registry (registry operator)."""
@@ -237,11 +310,19 @@ def redeposit(
         account = repo.get_account(tx.conn, account_id)
         if account is None or account.kind != AccountKind.HOLDING.value:
             raise NotFound("account_not_found", f"There is no holding account {account_id}.")
-        pieces = plan(tx.conn, SYSTEM_ACCOUNTS[AccountKind.EXTERNAL], Selection(serials=serials),
-                      BlockStatus.EXPORTED)
+        pieces = plan(
+            tx.conn,
+            SYSTEM_ACCOUNTS[AccountKind.EXTERNAL],
+            Selection(serials=serials),
+            BlockStatus.EXPORTED,
+        )
         moves = move(tx, pieces, account_id, BlockStatus.HELD, "redeposit", external_ref)
-        view = {"account_id": account_id, "external_ref": external_ref, "ranges": ranges_view(pieces),
-                "quantity": sum(p.quantity for p in pieces)}
+        view = {
+            "account_id": account_id,
+            "external_ref": external_ref,
+            "ranges": ranges_view(pieces),
+            "quantity": sum(p.quantity for p in pieces),
+        }
         tx.record("credits.redeposited", actor.label, view | {"moves": moves})
         return view
 
@@ -249,25 +330,43 @@ def redeposit(
 
 
 def withdraw(
-    db: Database, actor: Actor, account_id: str, sel: Selection, external_registry: str,
-    external_account: str, idem: Idem | None = None,
+    db: Database,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    external_registry: str,
+    external_account: str,
+    idem: Idem | None = None,
 ) -> dict[str, Any]:
     """Send credits to an account in an external registry; they leave circulation here."""
     _text(external_registry, "external_registry", 200)
     _text(external_account, "external_account", 200)
     if not external_registry.strip() or not external_account.strip():
-        raise InvalidInput("external_reference_required", "A withdrawal names the external registry and account.")
+        raise InvalidInput(
+            "external_reference_required", "A withdrawal names the external registry and account."
+        )
 
     def work(tx: Tx) -> dict[str, Any]:
         require_active(tx.conn, actor)
         _holding(tx.conn, actor, account_id)
         pieces = plan(tx.conn, account_id, sel)
         ref = f"WD-{tx.next_seq()}"
-        moves = move(tx, pieces, SYSTEM_ACCOUNTS[AccountKind.EXTERNAL], BlockStatus.EXPORTED,
-                     "withdrawal", ref)
-        view = {"id": ref, "account_id": account_id, "external_registry": external_registry,
-                "external_account": external_account, "quantity": sum(p.quantity for p in pieces),
-                "ranges": ranges_view(pieces)}
+        moves = move(
+            tx,
+            pieces,
+            SYSTEM_ACCOUNTS[AccountKind.EXTERNAL],
+            BlockStatus.EXPORTED,
+            "withdrawal",
+            ref,
+        )
+        view = {
+            "id": ref,
+            "account_id": account_id,
+            "external_registry": external_registry,
+            "external_account": external_account,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+        }
         tx.record("credits.withdrawn", actor.label, view | {"moves": moves})
         return view
 
@@ -278,7 +377,11 @@ def withdraw(
 
 
 def transfer(
-    db: Database, actor: Actor, from_account: str, to_account: str, sel: Selection,
+    db: Database,
+    actor: Actor,
+    from_account: str,
+    to_account: str,
+    sel: Selection,
     idem: Idem | None = None,
 ) -> dict[str, Any]:
     """Move credits between holding accounts, oldest vintage first or by serial range."""
@@ -296,9 +399,14 @@ def transfer(
         pieces = plan(conn, from_account, sel)
         ref = f"TR-{tx.next_seq()}"
         moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
-        view = {"id": ref, "from_account": from_account, "to_account": to_account,
-                "quantity": sum(p.quantity for p in pieces), "ranges": ranges_view(pieces),
-                "at": tx.at}
+        view = {
+            "id": ref,
+            "from_account": from_account,
+            "to_account": to_account,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+            "at": tx.at,
+        }
         if actor.agent_id:
             view["broker"] = actor.agent_id
         tx.record("credits.transferred", actor.label, view | {"moves": moves})
@@ -321,7 +429,9 @@ class RetirementRequest:
     scope_emissions: list[str] = field(default_factory=list)
 
 
-def retire(db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None) -> dict[str, Any]:
+def retire(
+    db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None
+) -> dict[str, Any]:
     """無効化: retire credits for a purpose; they move to the retirement account for good."""
     if not r.purposes:
         raise InvalidInput("purpose_required", "A retirement names at least one purpose.")
@@ -329,7 +439,9 @@ def retire(db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None =
     _text(r.note, "note")
     year = r.reporting_year
     if year is not None and not 1990 <= year <= 2100:
-        raise InvalidInput("invalid_reporting_year", "reporting_year is a year between 1990 and 2100.")
+        raise InvalidInput(
+            "invalid_reporting_year", "reporting_year is a year between 1990 and 2100."
+        )
 
     def work(tx: Tx) -> dict[str, Any]:
         conn = tx.conn
@@ -339,7 +451,9 @@ def retire(db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None =
         for code in r.purposes:
             term = repo.get_term(conn, "purpose", code)
             if term is None:
-                raise InvalidInput("unknown_purpose", f"{code!r} is not a known retirement purpose.")
+                raise InvalidInput(
+                    "unknown_purpose", f"{code!r} is not a known retirement purpose."
+                )
             scopes.add((loads(term.extra) or {}).get("scope", ""))
         if len(scopes) > 1:
             raise InvalidInput(
@@ -348,23 +462,48 @@ def retire(db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None =
                 f"({', '.join(sorted(scopes))}); retire separately for each.",
             )
         participant = repo.get_participant(conn, actor.participant_id)
-        beneficiary = r.beneficiary.strip() or (participant.name_en if participant else actor.participant_id)
+        beneficiary = r.beneficiary.strip() or (
+            participant.name_en if participant else actor.participant_id
+        )
         reporting_year = year or int(tx.at[:4])
         pieces = plan(conn, r.account_id, r.selection)
         rid = f"RT-{tx.next_seq():08d}"
-        moves = move(tx, pieces, SYSTEM_ACCOUNTS[AccountKind.RETIREMENT], BlockStatus.RETIRED,
-                     "retirement", rid)
+        moves = move(
+            tx,
+            pieces,
+            SYSTEM_ACCOUNTS[AccountKind.RETIREMENT],
+            BlockStatus.RETIRED,
+            "retirement",
+            rid,
+        )
         quantity = sum(p.quantity for p in pieces)
         repo.insert_row(
-            conn, t.retirements, id=rid, participant_id=actor.participant_id,
-            account_id=r.account_id, quantity=quantity, purposes=",".join(r.purposes),
-            scope=scopes.pop(), beneficiary=beneficiary, reporting_year=reporting_year,
-            note=r.note, journal_seq=tx.next_seq(), created_at=tx.at,
+            conn,
+            t.retirements,
+            id=rid,
+            participant_id=actor.participant_id,
+            account_id=r.account_id,
+            quantity=quantity,
+            purposes=",".join(r.purposes),
+            scope=scopes.pop(),
+            beneficiary=beneficiary,
+            reporting_year=reporting_year,
+            note=r.note,
+            journal_seq=tx.next_seq(),
+            created_at=tx.at,
         )
-        view = {"id": rid, "account_id": r.account_id, "participant_id": actor.participant_id,
-                "quantity": quantity, "purposes": r.purposes, "beneficiary": beneficiary,
-                "reporting_year": reporting_year, "note": r.note, "ranges": ranges_view(pieces),
-                "retired_at": tx.at}
+        view = {
+            "id": rid,
+            "account_id": r.account_id,
+            "participant_id": actor.participant_id,
+            "quantity": quantity,
+            "purposes": r.purposes,
+            "beneficiary": beneficiary,
+            "reporting_year": reporting_year,
+            "note": r.note,
+            "ranges": ranges_view(pieces),
+            "retired_at": tx.at,
+        }
         if actor.agent_id:
             view["broker"] = actor.agent_id
         tx.record("credits.retired", actor.label, view | {"moves": moves})
@@ -374,7 +513,11 @@ def retire(db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None =
 
 
 def cancel(
-    db: Database, actor: Actor, account_id: str, sel: Selection, reason: str,
+    db: Database,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    reason: str,
     idem: Idem | None = None,
 ) -> dict[str, Any]:
     """取消: cancel credits (not used toward any target); they never move again."""
@@ -387,10 +530,21 @@ def cancel(
         _holding(tx.conn, actor, account_id)
         pieces = plan(tx.conn, account_id, sel)
         ref = f"CN-{tx.next_seq():08d}"
-        moves = move(tx, pieces, SYSTEM_ACCOUNTS[AccountKind.CANCELLATION], BlockStatus.CANCELLED,
-                     "cancellation", ref)
-        view = {"id": ref, "account_id": account_id, "reason": reason,
-                "quantity": sum(p.quantity for p in pieces), "ranges": ranges_view(pieces)}
+        moves = move(
+            tx,
+            pieces,
+            SYSTEM_ACCOUNTS[AccountKind.CANCELLATION],
+            BlockStatus.CANCELLED,
+            "cancellation",
+            ref,
+        )
+        view = {
+            "id": ref,
+            "account_id": account_id,
+            "reason": reason,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+        }
         tx.record("credits.cancelled", actor.label, view | {"moves": moves})
         return view
 
@@ -407,14 +561,21 @@ def retirement_view(conn: Connection, rid: str) -> dict[str, Any]:
     participant = repo.get_participant(conn, row.participant_id)
     entry = next(repo.journal_entries(conn, row.journal_seq - 1, 1), None)
     return {
-        "id": row.id, "quantity": row.quantity, "purposes": row.purposes.split(","),
-        "scope": row.scope, "beneficiary": row.beneficiary, "reporting_year": row.reporting_year,
-        "note": row.note, "retired_at": row.created_at,
+        "id": row.id,
+        "quantity": row.quantity,
+        "purposes": row.purposes.split(","),
+        "scope": row.scope,
+        "beneficiary": row.beneficiary,
+        "reporting_year": row.reporting_year,
+        "note": row.note,
+        "retired_at": row.created_at,
         "retired_by": participant.name_en if participant else None,
         "retired_by_ja": participant.name_ja if participant else None,
         "ranges": [
-            {"serials": f"{m.issuance_id}-{m.serial_start}-{m.serial_end}",
-             "quantity": m.serial_end - m.serial_start + 1}
+            {
+                "serials": f"{m.issuance_id}-{m.serial_start}-{m.serial_end}",
+                "quantity": m.serial_end - m.serial_start + 1,
+            }
             | details.get(m.issuance_id, {})
             for m in movements
         ],
@@ -437,7 +598,11 @@ def list_retirements(db: Database, actor: Actor, limit: int = 100) -> list[dict[
 
 
 def reserve(
-    db: Database, actor: Actor, account_id: str, sel: Selection, reservation: str,
+    db: Database,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    reservation: str,
     categories: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Set credits aside for an order or a listing; reserved credits cannot move otherwise."""
@@ -449,16 +614,26 @@ def reserve(
 
 
 def reserve_in(
-    tx: Tx, actor: Actor, account_id: str, sel: Selection, reservation: str,
+    tx: Tx,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    reservation: str,
     categories: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """``reserve`` inside a transaction that a larger use case (an order) already holds."""
     require_active(tx.conn, actor)
     _holding(tx.conn, actor, account_id)
     pieces = plan(tx.conn, account_id, sel, categories=categories)
-    moves = move(tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation)
-    view = {"reservation": reservation, "account_id": account_id,
-            "quantity": sum(p.quantity for p in pieces), "ranges": ranges_view(pieces)}
+    moves = move(
+        tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation
+    )
+    view = {
+        "reservation": reservation,
+        "account_id": account_id,
+        "quantity": sum(p.quantity for p in pieces),
+        "ranges": ranges_view(pieces),
+    }
     tx.record("credits.reserved", actor.label, view | {"moves": moves})
     return view
 
@@ -479,8 +654,11 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
             by_account[p.block.account].append(p)
         for account, ps in by_account.items():
             moves += move(tx, ps, account, BlockStatus.HELD, "release", reservation)
-        view = {"reservation": reservation, "quantity": sum(p.quantity for p in pieces),
-                "ranges": ranges_view(pieces)}
+        view = {
+            "reservation": reservation,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+        }
         tx.record("credits.released", actor.label, view | {"moves": moves})
         return view
 
@@ -501,14 +679,19 @@ def freeze(
         blocks = repo.blocks_overlapping(tx.conn, r.issuance, r.start, r.end)
         accounts = {b.account for b in blocks}
         if len(accounts) != 1:
-            raise Conflict("serials_not_available",
-                           "A freeze covers serials held in one account; split the range.")
+            raise Conflict(
+                "serials_not_available",
+                "A freeze covers serials held in one account; split the range.",
+            )
         account = accounts.pop()
-        pieces = take_range([b for b in blocks if b.status == src_status], r.issuance, r.start, r.end)
+        pieces = take_range(
+            [b for b in blocks if b.status == src_status], r.issuance, r.start, r.end
+        )
         moves = move(tx, pieces, account, dst_status, "freeze" if freeze else "unfreeze", None)
         view = {"serials": serials, "account_id": account, "frozen": freeze, "reason": reason}
-        tx.record("credits.frozen" if freeze else "credits.unfrozen", actor.label,
-                  view | {"moves": moves})
+        tx.record(
+            "credits.frozen" if freeze else "credits.unfrozen", actor.label, view | {"moves": moves}
+        )
         return view
 
     return execute(db, actor, idem, work)
@@ -517,8 +700,9 @@ def freeze(
 # ---------------------------------------------------------------- reading
 
 
-def holdings(db: Database, actor: Actor, account_id: str, limit: int = 1000,
-             after: int | None = None) -> dict[str, Any]:
+def holdings(
+    db: Database, actor: Actor, account_id: str, limit: int = 1000, after: int | None = None
+) -> dict[str, Any]:
     """An account's credits: totals by scheme, category, vintage and status, and its blocks."""
     limit = max(1, min(limit, 10_000))
     with db.read() as conn:
@@ -528,22 +712,38 @@ def holdings(db: Database, actor: Actor, account_id: str, limit: int = 1000,
         details = repo.issuance_details(conn, (r.issuance_id for r in rows))
         by: dict[str, dict[str, int]] = {"scheme": {}, "category": {}, "vintage": {}, "status": {}}
         for tr in totals:
-            for key, value in (("scheme", tr.scheme), ("category", tr.category),
-                               ("vintage", str(tr.vintage)), ("status", tr.status)):
+            for key, value in (
+                ("scheme", tr.scheme),
+                ("category", tr.category),
+                ("vintage", str(tr.vintage)),
+                ("status", tr.status),
+            ):
                 by[key][value] = by[key].get(value, 0) + int(tr.quantity)
         blocks = [
-            {"id": r.id, "serials": f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
-             "issuance_id": r.issuance_id, "serial_start": r.serial_start,
-             "serial_end": r.serial_end, "quantity": r.serial_end - r.serial_start + 1,
-             "status": r.status, "reservation": r.reservation}
+            {
+                "id": r.id,
+                "serials": f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
+                "issuance_id": r.issuance_id,
+                "serial_start": r.serial_start,
+                "serial_end": r.serial_end,
+                "quantity": r.serial_end - r.serial_start + 1,
+                "status": r.status,
+                "reservation": r.reservation,
+            }
             | {k: v for k, v in details.get(r.issuance_id, {}).items() if k != "id"}
             for r in rows
         ]
         return {
-            "account_id": account_id, "participant_id": acct.participant_id, "kind": acct.kind,
-            "total": sum(by["status"].get(s, 0) for s in by["status"]
-                         if s not in {x.value for x in FINAL_STATUSES}),
-            "totals": by, "blocks": blocks,
+            "account_id": account_id,
+            "participant_id": acct.participant_id,
+            "kind": acct.kind,
+            "total": sum(
+                by["status"].get(s, 0)
+                for s in by["status"]
+                if s not in {x.value for x in FINAL_STATUSES}
+            ),
+            "totals": by,
+            "blocks": blocks,
             "next_after": rows[-1].id if len(rows) == limit else None,
         }
 
@@ -557,10 +757,18 @@ def list_issuances(db: Database, project_id: str | None = None) -> list[dict[str
 
 def issuance_view(r: Any) -> dict[str, Any]:
     return {
-        "id": r.id, "project_id": r.project_id, "credit_type": r.credit_type, "round": r.round,
-        "vintage": r.vintage, "certified_on": r.certified_on, "quantity": r.quantity,
-        "ca_declaration": r.ca_declaration, "ca_status": r.ca_status, "origin": r.origin,
-        "external_registry": r.external_registry, "serials": f"{r.id}-1-{r.quantity}",
+        "id": r.id,
+        "project_id": r.project_id,
+        "credit_type": r.credit_type,
+        "round": r.round,
+        "vintage": r.vintage,
+        "certified_on": r.certified_on,
+        "quantity": r.quantity,
+        "ca_declaration": r.ca_declaration,
+        "ca_status": r.ca_status,
+        "origin": r.origin,
+        "external_registry": r.external_registry,
+        "serials": f"{r.id}-1-{r.quantity}",
     }
 
 

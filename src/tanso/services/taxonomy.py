@@ -16,10 +16,10 @@ from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.participants import Role
+from tanso.services.common import Actor, Idem, execute, require
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
-from tanso.services.common import Actor, Idem, execute, require
 
 TERM_KINDS = ("credit_type", "property", "evaluation_axis", "purpose")
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
@@ -43,22 +43,39 @@ def load_reference_data(tx: Tx) -> dict[str, int]:
     for s in data["schemes"]:
         if repo.get_by_code(conn, t.schemes, s["code"]) is None:
             repo.insert_row(
-                conn, t.schemes, code=s["code"], name_en=s["name_en"], name_ja=s["name_ja"],
-                unit=s["unit"], domestic=s["domestic"], properties=dumps(s["properties"]),
+                conn,
+                t.schemes,
+                code=s["code"],
+                name_en=s["name_en"],
+                name_ja=s["name_ja"],
+                unit=s["unit"],
+                domestic=s["domestic"],
+                properties=dumps(s["properties"]),
             )
             added["schemes"] = added.get("schemes", 0) + 1
     for c in data["categories"]:
         if repo.get_by_code(conn, t.categories, c["code"]) is None:
             repo.insert_row(conn, t.categories, **c)
             added["categories"] = added.get("categories", 0) + 1
-    lists = {"credit_type": "credit_types", "property": "properties",
-             "evaluation_axis": "evaluation_axes", "purpose": "purposes"}
+    lists = {
+        "credit_type": "credit_types",
+        "property": "properties",
+        "evaluation_axis": "evaluation_axes",
+        "purpose": "purposes",
+    }
     for kind, key in lists.items():
         for item in data[key]:
             if repo.get_term(conn, kind, item["code"]) is None:
                 extra = {k: v for k, v in item.items() if k not in ("code", "name_en", "name_ja")}
-                repo.insert_row(conn, t.terms, kind=kind, code=item["code"], name_en=item["name_en"],
-                                name_ja=item["name_ja"], extra=dumps(extra))
+                repo.insert_row(
+                    conn,
+                    t.terms,
+                    kind=kind,
+                    code=item["code"],
+                    name_en=item["name_en"],
+                    name_ja=item["name_ja"],
+                    extra=dumps(extra),
+                )
                 added[key] = added.get(key, 0) + 1
     return added
 
@@ -66,21 +83,35 @@ def load_reference_data(tx: Tx) -> dict[str, int]:
 def seed_reference_data(db: Database, actor: Actor) -> dict[str, int]:
     def work(tx: Tx) -> dict[str, Any]:
         added = load_reference_data(tx)
-        tx.record("taxonomy.loaded", actor.label,
-                  {"version": shipped_taxonomy()["version"], "added": added})
+        tx.record(
+            "taxonomy.loaded",
+            actor.label,
+            {"version": shipped_taxonomy()["version"], "added": added},
+        )
         return added
 
     return execute(db, actor, None, work)
 
 
 def scheme_view(r: Any) -> dict[str, Any]:
-    return {"code": r.code, "name_en": r.name_en, "name_ja": r.name_ja, "unit": r.unit,
-            "domestic": bool(r.domestic), "properties": loads(r.properties)}
+    return {
+        "code": r.code,
+        "name_en": r.name_en,
+        "name_ja": r.name_ja,
+        "unit": r.unit,
+        "domestic": bool(r.domestic),
+        "properties": loads(r.properties),
+    }
 
 
 def category_view(r: Any) -> dict[str, Any]:
-    return {"code": r.code, "scheme": r.scheme, "name_en": r.name_en, "name_ja": r.name_ja,
-            "tse": bool(r.tse)}
+    return {
+        "code": r.code,
+        "scheme": r.scheme,
+        "name_en": r.name_en,
+        "name_ja": r.name_ja,
+        "tse": bool(r.tse),
+    }
 
 
 def term_view(r: Any) -> dict[str, Any]:
@@ -102,7 +133,9 @@ def list_terms(db: Database, kind: str) -> list[dict[str, Any]]:
         return [term_view(r) for r in repo.list_table(conn, t.terms, t.terms.c.code, kind=kind)]
 
 
-def add_scheme(db: Database, actor: Actor, s: dict[str, Any], idem: Idem | None = None) -> dict[str, Any]:
+def add_scheme(
+    db: Database, actor: Actor, s: dict[str, Any], idem: Idem | None = None
+) -> dict[str, Any]:
     """Add a scheme (registry operator); its code becomes the first part of its serials."""
     require(actor, Role.REGISTRY_OPERATOR, "add schemes")
     if not SCHEME_RE.match(s["code"]):
@@ -115,29 +148,47 @@ def add_scheme(db: Database, actor: Actor, s: dict[str, Any], idem: Idem | None 
             raise Conflict("scheme_exists", f"Scheme {s['code']} already exists.")
         for prop in s.get("properties", []):
             _check_term(tx.conn, "property", prop)
-        repo.insert_row(tx.conn, t.schemes, code=s["code"], name_en=s["name_en"],
-                        name_ja=s["name_ja"], unit=s["unit"], domestic=s["domestic"],
-                        properties=dumps(s.get("properties", [])))
+        repo.insert_row(
+            tx.conn,
+            t.schemes,
+            code=s["code"],
+            name_en=s["name_en"],
+            name_ja=s["name_ja"],
+            unit=s["unit"],
+            domestic=s["domestic"],
+            properties=dumps(s.get("properties", [])),
+        )
         tx.record("taxonomy.scheme_added", actor.label, {"scheme": s})
         return scheme_view(repo.get_by_code(tx.conn, t.schemes, s["code"]))
 
     return execute(db, actor, idem, work, 201)
 
 
-def add_category(db: Database, actor: Actor, c: dict[str, Any], idem: Idem | None = None) -> dict[str, Any]:
-    """Add a trading category (売買区分), as TSE did for biomass power in 2024 and biochar in 2025."""
+def add_category(
+    db: Database, actor: Actor, c: dict[str, Any], idem: Idem | None = None
+) -> dict[str, Any]:
+    """Add a trading category (売買区分), as TSE added biomass power (2024) and biochar (2025)."""
     require(actor, Role.REGISTRY_OPERATOR, "add categories")
     if not CODE_RE.match(c["code"]):
-        raise InvalidInput("invalid_category_code",
-                           "A category code is upper-case letters, digits and '_', up to 40.")
+        raise InvalidInput(
+            "invalid_category_code",
+            "A category code is upper-case letters, digits and '_', up to 40.",
+        )
 
     def work(tx: Tx) -> dict[str, Any]:
         if repo.get_by_code(tx.conn, t.categories, c["code"]) is not None:
             raise Conflict("category_exists", f"Category {c['code']} already exists.")
         if c.get("scheme") and repo.get_by_code(tx.conn, t.schemes, c["scheme"]) is None:
             raise NotFound("scheme_not_found", f"There is no scheme {c['scheme']}.")
-        repo.insert_row(tx.conn, t.categories, code=c["code"], scheme=c.get("scheme"),
-                        name_en=c["name_en"], name_ja=c["name_ja"], tse=c.get("tse", False))
+        repo.insert_row(
+            tx.conn,
+            t.categories,
+            code=c["code"],
+            scheme=c.get("scheme"),
+            name_en=c["name_en"],
+            name_ja=c["name_ja"],
+            tse=c.get("tse", False),
+        )
         tx.record("taxonomy.category_added", actor.label, {"category": c})
         return category_view(repo.get_by_code(tx.conn, t.categories, c["code"]))
 
@@ -169,19 +220,33 @@ class NewProject:
 
 def project_view(r: Any) -> dict[str, Any]:
     return {
-        "id": r.id, "scheme": r.scheme, "name": r.name, "name_ja": r.name_ja, "country": r.country,
-        "region": r.region, "developer": r.developer, "methodology": r.methodology,
-        "category": r.category, "mechanism": r.mechanism, "nature": r.nature,
-        "properties": loads(r.properties), "evaluation_axes": loads(r.evaluation_axes),
-        "co_benefits": loads(r.co_benefits), "created_at": r.created_at,
+        "id": r.id,
+        "scheme": r.scheme,
+        "name": r.name,
+        "name_ja": r.name_ja,
+        "country": r.country,
+        "region": r.region,
+        "developer": r.developer,
+        "methodology": r.methodology,
+        "category": r.category,
+        "mechanism": r.mechanism,
+        "nature": r.nature,
+        "properties": loads(r.properties),
+        "evaluation_axes": loads(r.evaluation_axes),
+        "co_benefits": loads(r.co_benefits),
+        "created_at": r.created_at,
     }
 
 
-def register_project(db: Database, actor: Actor, p: NewProject, idem: Idem | None = None) -> dict[str, Any]:
+def register_project(
+    db: Database, actor: Actor, p: NewProject, idem: Idem | None = None
+) -> dict[str, Any]:
     """Register a project (registry operator) so that its credits can be issued."""
     require(actor, Role.REGISTRY_OPERATOR, "register projects")
     if not PROJECT_RE.match(p.id):
-        raise InvalidInput("invalid_project_id", "A project id is 1 to 16 upper-case letters and digits.")
+        raise InvalidInput(
+            "invalid_project_id", "A project id is 1 to 16 upper-case letters and digits."
+        )
     if p.mechanism not in MECHANISMS:
         raise InvalidInput("invalid_mechanism", "mechanism must be 'reduction' or 'removal'.")
     if p.nature not in NATURES:
@@ -206,11 +271,23 @@ def register_project(db: Database, actor: Actor, p: NewProject, idem: Idem | Non
             _check_term(conn, "evaluation_axis", axis)
         properties = p.properties or loads(scheme.properties)
         repo.insert_row(
-            conn, t.projects, id=p.id, scheme=p.scheme, name=p.name, name_ja=p.name_ja or p.name,
-            country=p.country, region=p.region, developer=p.developer, methodology=p.methodology,
-            category=p.category, mechanism=p.mechanism, nature=p.nature,
-            properties=dumps(properties), evaluation_axes=dumps(p.evaluation_axes),
-            co_benefits=dumps(p.co_benefits), created_at=tx.at,
+            conn,
+            t.projects,
+            id=p.id,
+            scheme=p.scheme,
+            name=p.name,
+            name_ja=p.name_ja or p.name,
+            country=p.country,
+            region=p.region,
+            developer=p.developer,
+            methodology=p.methodology,
+            category=p.category,
+            mechanism=p.mechanism,
+            nature=p.nature,
+            properties=dumps(properties),
+            evaluation_axes=dumps(p.evaluation_axes),
+            co_benefits=dumps(p.co_benefits),
+            created_at=tx.at,
         )
         row = repo.get_project(conn, p.id)
         view = project_view(row)

@@ -31,7 +31,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pg_schema: str | None = None) -> Engine:
+def make_engine(
+    url: str, *, sqlite_synchronous: str = "FULL", pg_schema: str | None = None
+) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` for writes."""
     url = normalise_url(url)
     u = make_url(url)
@@ -105,7 +107,13 @@ class Tx:
         h = entry_hash(prev_hash, seq, self.at, kind, actor, body)
         self.conn.execute(
             insert(t.journal).values(
-                seq=seq, at=self.at, kind=kind, actor=actor, payload=body, prev_hash=prev_hash, hash=h
+                seq=seq,
+                at=self.at,
+                kind=kind,
+                actor=actor,
+                payload=body,
+                prev_hash=prev_hash,
+                hash=h,
             )
         )
         if prev_seq == 0:
@@ -122,9 +130,18 @@ class Tx:
 class Database:
     """Connections and transactions for one database URL."""
 
-    def __init__(self, url: str, clock: Clock, *, pg_schema: str | None = None, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock,
+        *,
+        pg_schema: str | None = None,
+        sqlite_synchronous: str = "FULL",
+    ) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, pg_schema=pg_schema, sqlite_synchronous=sqlite_synchronous)
+        self.engine = make_engine(
+            self.url, pg_schema=pg_schema, sqlite_synchronous=sqlite_synchronous
+        )
         self.clock = clock
         self.is_sqlite = self.engine.dialect.name == "sqlite"
 

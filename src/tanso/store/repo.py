@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, select, update
 
 from tanso.domain.errors import Conflict
 from tanso.domain.registry import Block, BlockStatus, Piece
@@ -22,7 +22,9 @@ class StaleState(Conflict):
     """A conditional write found the row changed since it was read."""
 
     def __init__(self, what: str) -> None:
-        super().__init__("concurrent_change", f"{what} changed while the request ran; please retry.")
+        super().__init__(
+            "concurrent_change", f"{what} changed while the request ran; please retry."
+        )
 
 
 # ---------------------------------------------------------------- participants, keys, accounts
@@ -44,7 +46,7 @@ def corporate_number_taken(conn: Connection, number: str) -> bool:
     return conn.execute(q).first() is not None
 
 
-def insert_row(conn: Connection, table: t.Table, **values: Any) -> None:
+def insert_row(conn: Connection, table: Table, **values: Any) -> None:
     conn.execute(insert(table).values(**values))
 
 
@@ -57,7 +59,11 @@ def get_api_key(conn: Connection, key_id: str) -> Row[Any] | None:
 
 
 def list_api_keys(conn: Connection, pid: str) -> Sequence[Row[Any]]:
-    q = select(t.api_keys).where(t.api_keys.c.participant_id == pid).order_by(t.api_keys.c.created_at)
+    q = (
+        select(t.api_keys)
+        .where(t.api_keys.c.participant_id == pid)
+        .order_by(t.api_keys.c.created_at)
+    )
     return conn.execute(q).all()
 
 
@@ -72,7 +78,9 @@ def get_broker_authorisation(conn: Connection, client: str, broker: str) -> Row[
     ).first()
 
 
-def set_broker_authorisation(conn: Connection, client: str, broker: str, at: str, active: bool) -> None:
+def set_broker_authorisation(
+    conn: Connection, client: str, broker: str, at: str, active: bool
+) -> None:
     c = t.broker_authorisations.c
     existing = get_broker_authorisation(conn, client, broker)
     if existing is None:
@@ -106,7 +114,7 @@ def list_accounts(conn: Connection, pid: str | None) -> Sequence[Row[Any]]:
 # ---------------------------------------------------------------- taxonomy and projects
 
 
-def get_by_code(conn: Connection, table: t.Table, code: str) -> Row[Any] | None:
+def get_by_code(conn: Connection, table: Table, code: str) -> Row[Any] | None:
     return conn.execute(select(table).where(table.c.code == code)).first()
 
 
@@ -116,7 +124,7 @@ def get_term(conn: Connection, kind: str, code: str) -> Row[Any] | None:
     ).first()
 
 
-def list_table(conn: Connection, table: t.Table, *order: Any, **where: Any) -> Sequence[Row[Any]]:
+def list_table(conn: Connection, table: Table, *order: Any, **where: Any) -> Sequence[Row[Any]]:
     q = select(table)
     for col, value in where.items():
         q = q.where(table.c[col] == value)
@@ -139,9 +147,21 @@ def issuance_details(conn: Connection, issuance_ids: Iterable[str]) -> dict[str,
     i, p = t.issuances.c, t.projects.c
     q = (
         select(
-            i.id, i.vintage, i.round, i.credit_type, i.certified_on, i.ca_declaration, i.ca_status,
-            p.id.label("project_id"), p.name.label("project_name"), p.scheme, p.category,
-            p.country, p.mechanism, p.nature, p.properties,
+            i.id,
+            i.vintage,
+            i.round,
+            i.credit_type,
+            i.certified_on,
+            i.ca_declaration,
+            i.ca_status,
+            p.id.label("project_id"),
+            p.name.label("project_name"),
+            p.scheme,
+            p.category,
+            p.country,
+            p.mechanism,
+            p.nature,
+            p.properties,
         )
         .select_from(t.issuances.join(t.projects, i.project_id == p.id))
         .where(i.id.in_(ids))
@@ -165,8 +185,13 @@ def _json_list(text: str) -> list[Any]:
 
 def _block(r: Row[Any]) -> Block:
     return Block(
-        id=r.id, issuance=r.issuance_id, start=r.serial_start, end=r.serial_end,
-        account=r.account_id, status=BlockStatus(r.status), vintage=r.vintage,
+        id=r.id,
+        issuance=r.issuance_id,
+        start=r.serial_start,
+        end=r.serial_end,
+        account=r.account_id,
+        status=BlockStatus(r.status),
+        vintage=r.vintage,
         reservation=r.reservation,
     )
 
@@ -225,11 +250,24 @@ def blocks_reserved_for(conn: Connection, reservation: str) -> list[Block]:
 
 
 def insert_block(
-    conn: Connection, issuance_id: str, start: int, end: int, account: str, status: BlockStatus, vintage: int
+    conn: Connection,
+    issuance_id: str,
+    start: int,
+    end: int,
+    account: str,
+    status: BlockStatus,
+    vintage: int,
 ) -> None:
     insert_row(
-        conn, t.blocks, issuance_id=issuance_id, serial_start=start, serial_end=end,
-        account_id=account, status=status.value, vintage=vintage, reservation=None,
+        conn,
+        t.blocks,
+        issuance_id=issuance_id,
+        serial_start=start,
+        serial_end=end,
+        account_id=account,
+        status=status.value,
+        vintage=vintage,
+        reservation=None,
     )
 
 
@@ -258,8 +296,11 @@ def apply_pieces(
                 b.serial_end == blk.end,
             )
             .values(
-                serial_start=p.start, serial_end=p.end, account_id=to_account,
-                status=to_status.value, reservation=reservation,
+                serial_start=p.start,
+                serial_end=p.end,
+                account_id=to_account,
+                status=to_status.value,
+                reservation=reservation,
             )
         )
         if res.rowcount != 1:
@@ -267,9 +308,13 @@ def apply_pieces(
         for lo, hi in p.remainders():
             leftovers.append(
                 {
-                    "issuance_id": blk.issuance, "serial_start": lo, "serial_end": hi,
-                    "account_id": blk.account, "status": blk.status.value,
-                    "vintage": blk.vintage, "reservation": blk.reservation,
+                    "issuance_id": blk.issuance,
+                    "serial_start": lo,
+                    "serial_end": hi,
+                    "account_id": blk.account,
+                    "status": blk.status.value,
+                    "vintage": blk.vintage,
+                    "reservation": blk.reservation,
                 }
             )
     if leftovers:
@@ -281,8 +326,13 @@ def record_movements(
 ) -> None:
     rows = [
         {
-            "journal_seq": seq, "kind": kind, "ref": ref, "issuance_id": p.block.issuance,
-            "serial_start": p.start, "serial_end": p.end, "from_account": p.block.account,
+            "journal_seq": seq,
+            "kind": kind,
+            "ref": ref,
+            "issuance_id": p.block.issuance,
+            "serial_start": p.start,
+            "serial_end": p.end,
+            "from_account": p.block.account,
             "to_account": to_account,
         }
         for p in pieces
@@ -291,7 +341,7 @@ def record_movements(
         conn.execute(insert(t.credit_movements), rows)
 
 
-def holdings_totals(conn: Connection, account_id: str) -> Sequence[Row[Any]]:
+def holdings_totals(conn: Connection, account_id: str) -> Sequence[Any]:
     """Quantities of an account grouped by scheme, category, vintage and status."""
     b, i, p = t.blocks.c, t.issuances.c, t.projects.c
     qty = func.sum(b.serial_end - b.serial_start + 1).label("quantity")
@@ -317,7 +367,7 @@ def account_blocks_page(
     return conn.execute(q.order_by(b.id).limit(limit)).all()
 
 
-def all_blocks(conn: Connection) -> Iterator[Row[Any]]:
+def all_blocks(conn: Connection) -> Iterator[Any]:
     b = t.blocks.c
     q = select(b.issuance_id, b.serial_start, b.serial_end, b.account_id, b.status, b.reservation)
     yield from conn.execute(q.order_by(b.issuance_id, b.serial_start)).yield_per(10_000)
@@ -355,14 +405,28 @@ def ensure_cash_account(
 ) -> None:
     if get_cash_account(conn, cash_id) is None:
         insert_row(
-            conn, t.cash_accounts, id=cash_id, participant_id=pid, currency=currency, kind=kind,
-            balance=0, reserved=0,
+            conn,
+            t.cash_accounts,
+            id=cash_id,
+            participant_id=pid,
+            currency=currency,
+            kind=kind,
+            balance=0,
+            reserved=0,
         )
 
 
 def move_cash(
-    conn: Connection, seq: int, currency: str, src: str, dst: str, amount: int, memo: str,
-    external_ref: str | None = None, *, from_reserved: int = 0,
+    conn: Connection,
+    seq: int,
+    currency: str,
+    src: str,
+    dst: str,
+    amount: int,
+    memo: str,
+    external_ref: str | None = None,
+    *,
+    from_reserved: int = 0,
 ) -> None:
     """Debit ``src`` and credit ``dst``; ``src`` must have the amount free (or reserved for it)."""
     c = t.cash_accounts.c
@@ -384,8 +448,15 @@ def move_cash(
         )
     conn.execute(update(t.cash_accounts).where(c.id == dst).values(balance=c.balance + amount))
     insert_row(
-        conn, t.cash_entries, journal_seq=seq, currency=currency, from_account=src,
-        to_account=dst, amount=amount, memo=memo, external_ref=external_ref,
+        conn,
+        t.cash_entries,
+        journal_seq=seq,
+        currency=currency,
+        from_account=src,
+        to_account=dst,
+        amount=amount,
+        memo=memo,
+        external_ref=external_ref,
     )
 
 
@@ -397,7 +468,9 @@ def change_reserved(conn: Connection, cash_id: str, delta: int, currency: str) -
         guard.append(c.balance - c.reserved >= delta)
     else:
         guard.append(c.reserved >= -delta)
-    res = conn.execute(update(t.cash_accounts).where(and_(*guard)).values(reserved=c.reserved + delta))
+    res = conn.execute(
+        update(t.cash_accounts).where(and_(*guard)).values(reserved=c.reserved + delta)
+    )
     if res.rowcount != 1:
         raise Conflict(
             "insufficient_cash",
@@ -436,7 +509,9 @@ def cash_entries_of(conn: Connection, cash_id: str, limit: int) -> Sequence[Row[
 # ---------------------------------------------------------------- journal and idempotency
 
 
-def journal_entries(conn: Connection, after: int = 0, limit: int | None = None) -> Iterator[Row[Any]]:
+def journal_entries(
+    conn: Connection, after: int = 0, limit: int | None = None
+) -> Iterator[Row[Any]]:
     q = select(t.journal).where(t.journal.c.seq > after).order_by(t.journal.c.seq)
     if limit is not None:
         q = q.limit(limit)
@@ -458,6 +533,12 @@ def store_idempotency(
     conn: Connection, pid: str, key: str, fingerprint: str, status: int, body: Any, at: str
 ) -> None:
     insert_row(
-        conn, t.idempotency_keys, participant_id=pid, key=key, fingerprint=fingerprint,
-        status_code=status, response=dumps(body), created_at=at,
+        conn,
+        t.idempotency_keys,
+        participant_id=pid,
+        key=key,
+        fingerprint=fingerprint,
+        status_code=status,
+        response=dumps(body),
+        created_at=at,
     )

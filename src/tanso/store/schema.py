@@ -152,7 +152,9 @@ issuances = Table(
 blocks = Table(
     "blocks",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("issuance_id", String(40), ForeignKey("issuances.id"), nullable=False),
     Column("serial_start", BigInteger, nullable=False),
     Column("serial_end", BigInteger, nullable=False),
@@ -185,7 +187,9 @@ retirements = Table(
 credit_movements = Table(
     "credit_movements",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("journal_seq", BigInteger, nullable=False, index=True),
     Column("kind", String(24), nullable=False),
     Column("ref", String(ID)),
@@ -226,7 +230,9 @@ cash_reservations = Table(
 cash_entries = Table(
     "cash_entries",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("journal_seq", BigInteger, nullable=False, index=True),
     Column("currency", String(3), nullable=False),
     Column("from_account", String(ID), ForeignKey("cash_accounts.id"), nullable=False, index=True),
@@ -240,7 +246,9 @@ cash_entries = Table(
 journal = Table(
     "journal",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
     Column("at", String(32), nullable=False),
     Column("kind", String(48), nullable=False),
     Column("actor", String(96), nullable=False),
