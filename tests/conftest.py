@@ -119,13 +119,17 @@ def corporate_number() -> str:
     return f"{corporate_number_check_digit(base)}{base}"
 
 
-def add_participant(db: Database, pid: str, roles: list[str] | None = None, active: bool = True) -> Actor:
+def add_participant(
+    db: Database, pid: str, roles: list[str] | None = None, active: bool = True
+) -> Actor:
     """Register (and approve) a participant; returns an Actor as its API key would give."""
     roles = roles or ["trader"]
     participants.create_participant(
-        db, SYSTEM,
-        participants.NewParticipant(f"{pid} 株式会社", f"{pid} Corp.", "corporation", roles,
-                                    corporate_number(), False, pid),
+        db,
+        SYSTEM,
+        participants.NewParticipant(
+            f"{pid} 株式会社", f"{pid} Corp.", "corporation", roles, corporate_number(), False, pid
+        ),
     )
     if active:
         participants.set_status(db, SYSTEM, pid, "active")
@@ -136,8 +140,13 @@ _projects = itertools.count(1)
 
 
 def add_issuance(
-    db: Database, account: str, quantity: int, vintage: int = 2022, category: str = "ENERGY_SAVING",
-    scheme: str = "JC", project: str | None = None,
+    db: Database,
+    account: str,
+    quantity: int,
+    vintage: int = 2022,
+    category: str = "ENERGY_SAVING",
+    scheme: str = "JC",
+    project: str | None = None,
 ) -> str:
     """Register a project (if needed) and issue credits into ``account``; returns the issuance id."""
     project = project or f"P{next(_projects):04d}"
@@ -145,11 +154,14 @@ def add_issuance(
         taxonomy.get_project(db, project)
     except Exception:
         taxonomy.register_project(
-            db, SYSTEM, taxonomy.NewProject(project, scheme, f"Project {project}", category, "JP"),
+            db,
+            SYSTEM,
+            taxonomy.NewProject(project, scheme, f"Project {project}", category, "JP"),
         )
     rounds = [i for i in registry.list_issuances(db, project)]
     out = registry.issue(
-        db, SYSTEM,
+        db,
+        SYSTEM,
         registry.NewIssuance(project, "ER", str(len(rounds) + 1), vintage, quantity, account),
     )
     return str(out["issuance_id"])
