@@ -82,6 +82,7 @@ class Tx:
         self.journal_seq: int | None = None
         self.journal_hash: str | None = None
         self._head: tuple[int, str] | None = None
+        self._genesis = False
 
     def lock_head(self) -> None:
         row = self.conn.execute(
@@ -90,6 +91,7 @@ class Tx:
             .with_for_update()
         ).first()
         self._head = (row.seq, row.hash) if row else (0, GENESIS_HASH)
+        self._genesis = row is None
 
     def next_seq(self) -> int:
         """The sequence number the journal entry of this transaction will get."""
@@ -97,9 +99,11 @@ class Tx:
         return self._head[0] + 1
 
     def record(self, kind: str, actor: str, payload: dict[str, Any]) -> int:
-        """Append this transaction's one journal entry; returns its sequence number."""
-        if self.journal_seq is not None:
-            raise RuntimeError("a transaction records exactly one journal entry")
+        """Append a journal entry to this transaction; returns its sequence number.
+
+        A use case records one entry; the exchange's sequencer records one per command of a
+        batch that shares this transaction (group commit).
+        """
         assert self._head is not None
         prev_seq, prev_hash = self._head
         seq = prev_seq + 1
@@ -116,8 +120,9 @@ class Tx:
                 hash=h,
             )
         )
-        if prev_seq == 0:
+        if self._genesis:
             self.conn.execute(insert(t.journal_head).values(id=1, seq=seq, hash=h))
+            self._genesis = False
         else:
             self.conn.execute(
                 update(t.journal_head).where(t.journal_head.c.id == 1).values(seq=seq, hash=h)
@@ -125,6 +130,19 @@ class Tx:
         self._head = (seq, h)
         self.journal_seq, self.journal_hash = seq, h
         return seq
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run part of a batch so that its failure undoes only that part, journal included."""
+        head, genesis = self._head, self._genesis
+        seq, h = self.journal_seq, self.journal_hash
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            self._head, self._genesis = head, genesis
+            self.journal_seq, self.journal_hash = seq, h
+            raise
 
 
 class Database:

@@ -276,3 +276,109 @@ idempotency_keys = Table(
     Column("response", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
 )
+
+# ---------------------------------------------------------------- the exchange
+
+instruments = Table(
+    "instruments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name_en", Text, nullable=False),
+    Column("name_ja", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("eligibility", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tick", BigInteger, nullable=False),
+    Column("lot", BigInteger, nullable=False),
+    Column("price_limit_pct", Integer, nullable=False),
+    Column("market_orders", Boolean, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("sessions", Text, nullable=False),
+    Column("settlement_days", Integer, nullable=False),
+    Column("reference_price", BigInteger),
+    Column("state", String(16), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    CheckConstraint("tick > 0 AND lot > 0", name="tick_lot_positive"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("instrument_id", String(ID), ForeignKey("instruments.id"), nullable=False),
+    Column("participant_id", String(ID), ForeignKey("participants.id"), nullable=False),
+    Column("agent_id", String(ID)),
+    Column("account_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("price", BigInteger),
+    Column("qty", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("tif", String(4), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", BigInteger, nullable=False),
+    Column("client_order_id", String(64)),
+    Column("reason", String(64)),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    CheckConstraint("remaining >= 0 AND remaining <= qty", name="remaining_valid"),
+    Index("ix_orders_instrument_status", "instrument_id", "status", "priority"),
+    Index("ix_orders_participant", "participant_id", "created_at"),
+)
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("instrument_id", String(ID), ForeignKey("instruments.id"), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("buy_order_id", String(64), nullable=False),
+    Column("sell_order_id", String(64), nullable=False),
+    Column("buyer_id", String(ID), nullable=False, index=True),
+    Column("seller_id", String(ID), nullable=False, index=True),
+    Column("auction", Boolean, nullable=False),
+    Column("trade_date", String(10), nullable=False),
+    Column("settlement_date", String(10), nullable=False),
+    Column("journal_seq", BigInteger, nullable=False),
+    Column("at", String(32), nullable=False),
+    CheckConstraint("price > 0 AND qty > 0", name="price_qty_positive"),
+    Index("ix_trades_instrument_at", "instrument_id", "journal_seq"),
+)
+
+settlement_obligations = Table(
+    "settlement_obligations",
+    metadata,
+    Column("trade_id", String(64), ForeignKey("trades.id"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("buyer_id", String(ID), nullable=False, index=True),
+    Column("seller_id", String(ID), nullable=False, index=True),
+    Column("buyer_account", String(ID), nullable=False),
+    Column("seller_account", String(ID), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("due_date", String(10), nullable=False, index=True),
+    Column("credit_reservation", String(64), nullable=False),
+    Column("cash_reservation", String(64), nullable=False),
+    Column("reason", Text),
+    Column("settled_at", String(32)),
+)
+"""What each trade owes: cash from the buyer, credits from the seller, on the due date."""
+
+auctions = Table(
+    "auctions",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("instrument_id", String(ID), ForeignKey("instruments.id"), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("trade_date", String(10), nullable=False),
+    Column("price", BigInteger),
+    Column("volume", BigInteger, nullable=False),
+    Column("journal_seq", BigInteger, nullable=False),
+    Index("ix_auctions_instrument_at", "instrument_id", "at"),
+)
+"""Each call auction's result (price and volume, or no trade), as TSE's daily report lists them."""
