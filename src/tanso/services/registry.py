@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tanso.domain.instruments import Eligibility
 from tanso.domain.participants import Role
 from tanso.domain.registry import (
     FINAL_STATUSES,
@@ -80,13 +81,27 @@ def plan(
     sel: Selection,
     status: BlockStatus = BlockStatus.HELD,
     categories: Sequence[str] | None = None,
+    eligibility: Eligibility | None = None,
 ) -> list[Piece]:
-    """Which pieces of which blocks a selection takes from an account."""
+    """Which pieces of which blocks a selection takes from an account.
+
+    With an eligibility rule (an instrument's), only admitted credits are taken, and a named
+    serial range is refused unless every credit in it is admitted.
+    """
+    if categories:
+        eligibility = Eligibility(categories=tuple(categories))
     r = sel.range()
     if r is None:
         assert sel.quantity is not None
-        blocks = repo.blocks_in_account(conn, account, status, categories=categories)
+        blocks = repo.blocks_in_account(conn, account, status, eligibility=eligibility)
         return take_quantity(blocks, sel.quantity)
+    if eligibility is not None:
+        details = repo.issuance_details(conn, [r.issuance]).get(r.issuance)
+        if details is None or not eligibility.admits(details):
+            raise Conflict(
+                "credits_not_eligible",
+                f"Serials {r} are not eligible for delivery under this instrument.",
+            )
     candidates = [
         b
         for b in repo.blocks_overlapping(conn, r.issuance, r.start, r.end)

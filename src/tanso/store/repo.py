@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, select, update
 
 from tanso.domain.errors import Conflict
+from tanso.domain.instruments import Eligibility
 from tanso.domain.registry import Block, BlockStatus, Piece
 from tanso.store import schema as t
 from tanso.store.db import dumps
@@ -204,6 +205,7 @@ def blocks_in_account(
     issuance_id: str | None = None,
     reservation: str | None = None,
     categories: Sequence[str] | None = None,
+    eligibility: Eligibility | None = None,
     chunk: int = 500,
 ) -> Iterator[Block]:
     """Blocks of one account in one status, oldest vintage first, streamed in chunks."""
@@ -214,13 +216,9 @@ def blocks_in_account(
     if reservation is not None:
         q = q.where(b.reservation == reservation)
     if categories:
-        q = q.where(
-            b.issuance_id.in_(
-                select(t.issuances.c.id)
-                .join(t.projects, t.issuances.c.project_id == t.projects.c.id)
-                .where(t.projects.c.category.in_(list(categories)))
-            )
-        )
+        eligibility = Eligibility(categories=tuple(categories))
+    if eligibility is not None:
+        q = q.where(b.issuance_id.in_(eligible_issuances(eligibility)))
     q = q.order_by(b.vintage, b.issuance_id, b.serial_start)
     offset = 0
     while True:
@@ -231,6 +229,25 @@ def blocks_in_account(
             return
         offset += chunk
         chunk = min(chunk * 4, 20_000)
+
+
+def eligible_issuances(e: Eligibility) -> Any:
+    """A subquery of the issuance ids whose credits an eligibility rule admits."""
+    i, p = t.issuances.c, t.projects.c
+    q = select(i.id).join(t.projects, i.project_id == p.id)
+    if e.schemes:
+        q = q.where(p.scheme.in_(e.schemes))
+    if e.categories:
+        q = q.where(p.category.in_(e.categories))
+    if e.projects:
+        q = q.where(p.id.in_(e.projects))
+    if e.ca_statuses:
+        q = q.where(i.ca_status.in_(e.ca_statuses))
+    if e.vintage_from is not None:
+        q = q.where(i.vintage >= e.vintage_from)
+    if e.vintage_to is not None:
+        q = q.where(i.vintage <= e.vintage_to)
+    return q
 
 
 def blocks_overlapping(conn: Connection, issuance_id: str, start: int, end: int) -> list[Block]:
