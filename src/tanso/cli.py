@@ -75,7 +75,7 @@ def init(
     if demo:
         from tanso.services import demo as demo_data
 
-        keys |= demo_data.load(db)
+        keys |= _run(demo_data.load, db)
     if keys:
         out.print("[bold]API keys[/bold] (shown once; keep them):")
         width = max(len(pid) for pid in keys)
@@ -252,7 +252,7 @@ def holdings_cmd(account: str) -> None:
     h = _run(registry.holdings, _db(), SYSTEM, account)
     table = Table(title=f"{account}: {h['total']:,} units")
     for col in ("serials", "status", "scheme", "category", "vintage", "quantity"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for b in h["blocks"]:
         table.add_row(
             b["serials"],
@@ -269,6 +269,27 @@ def holdings_cmd(account: str) -> None:
 def cash_deposit_cmd(participant: str, amount: int, reference: str, currency: str = "JPY") -> None:
     """Record a bank transfer in (integer minor units)."""
     _print(_run(cash.deposit, _db(), SYSTEM, participant, currency, amount, reference))
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="A JSON-lines scenario, or - for standard input.")],
+) -> None:
+    """Replay a scenario through the matching engine; print each event as one JSON line."""
+    from tanso.replay import run
+
+    if str(file) == "-":
+        lines = sys.stdin
+    else:
+        try:
+            lines = file.open(encoding="utf-8")
+        except OSError as e:
+            err.print(f"[red]cannot read {file}[/red]: {e.strerror}")
+            raise typer.Exit(2) from None
+    # Plain print, not Rich: stdout must carry nothing but one compact JSON object a line.
+    for event in run(lines):
+        sys.stdout.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
 
 
 def main() -> None:  # pragma: no cover

@@ -461,7 +461,7 @@ def retire(
     def work(tx: Tx) -> dict[str, Any]:
         conn = tx.conn
         require_active(conn, actor)
-        _holding(conn, actor, r.account_id)
+        owner = _holding(conn, actor, r.account_id).participant_id
         scopes = set()
         for code in r.purposes:
             term = repo.get_term(conn, "purpose", code)
@@ -476,7 +476,7 @@ def retire(
                 "A retirement cannot mix purposes of different scope "
                 f"({', '.join(sorted(scopes))}); retire separately for each.",
             )
-        participant = repo.get_participant(conn, actor.participant_id)
+        participant = repo.get_participant(conn, owner)
         beneficiary = r.beneficiary.strip() or (
             participant.name_en if participant else actor.participant_id
         )
@@ -496,7 +496,7 @@ def retire(
             conn,
             t.retirements,
             id=rid,
-            participant_id=actor.participant_id,
+            participant_id=owner,
             account_id=r.account_id,
             quantity=quantity,
             purposes=",".join(r.purposes),
@@ -510,7 +510,7 @@ def retire(
         view = {
             "id": rid,
             "account_id": r.account_id,
-            "participant_id": actor.participant_id,
+            "participant_id": owner,
             "quantity": quantity,
             "purposes": r.purposes,
             "beneficiary": beneficiary,
