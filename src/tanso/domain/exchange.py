@@ -1,0 +1,926 @@
+"""The exchange engine: sessions, order validation, continuous matching and call auctions.
+
+`Engine.handle(command) -> list[Event]` is the only way to change its state. It is pure and
+deterministic: no clock, no randomness, no I/O; time priority comes from the order in which
+commands arrive, so the same commands always give the same events and the same books. It must
+never know about cash, credits or participants' status: those pre-trade checks come in as an
+optional callable (`pre_trade`) supplied by the service layer. Standard library only.
+
+The rules it applies are written for participants in docs/market-rules.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tanso.domain.book import BUY, SELL, Book, Order
+from tanso.domain.itayose import Clearing, clearing_price, share_at_price
+
+CALL = "call"
+CONTINUOUS = "continuous"
+MODES = (CALL, CONTINUOUS)
+LIMIT = "limit"
+MARKET = "market"
+DAY = "day"
+GTC = "gtc"
+IOC = "ioc"
+FOK = "fok"
+TIFS = (DAY, GTC, IOC, FOK)
+
+# Session phases of an instrument.
+CLOSED = "closed"  # call mode: orders refused; continuous mode: pre-open, orders wait
+OPEN = "open"
+PRE_CLOSE = "pre_close"  # continuous mode only: orders wait for the closing auction
+HALTED = "halted"
+
+# Rejection reasons (stable codes: clients and the API rely on them).
+OFF_TICK = "off_tick"
+NOT_WHOLE_LOT = "not_whole_lot"
+OUTSIDE_PRICE_LIMIT = "outside_price_limit"
+MARKET_CLOSED = "market_closed"
+HALTED_REASON = "halted"
+MARKET_ORDERS_NOT_ALLOWED = "market_orders_not_allowed"
+UNKNOWN_INSTRUMENT = "unknown_instrument"
+UNKNOWN_ORDER = "unknown_order"
+DUPLICATE_ORDER_ID = "duplicate_order_id"
+INVALID_QUANTITY = "invalid_quantity"
+INVALID_PRICE = "invalid_price"
+INVALID_ORDER = "invalid_order"
+INVALID_INSTRUMENT = "invalid_instrument"
+DUPLICATE_INSTRUMENT = "duplicate_instrument"
+INVALID_STATE = "invalid_state"
+# Given by the service layer's pre-trade check, never by the engine itself.
+INSUFFICIENT_CASH = "insufficient_cash"
+INSUFFICIENT_CREDITS = "insufficient_credits"
+PARTICIPANT_NOT_ACTIVE = "participant_not_active"
+
+# Why an order left the book without trading.
+BY_PARTICIPANT = "cancelled"
+EXPIRED = "expired"
+SELF_TRADE = "self_trade"
+UNFILLED = "unfilled"  # IOC, FOK or market-order remainder
+
+
+# ====================================================================== commands
+
+
+@dataclass(frozen=True, slots=True)
+class DefineInstrument:
+    """List an instrument (a category of credits) for trading."""
+
+    id: str
+    mode: str
+    tick: int
+    lot: int
+    reference_price: int
+    price_limit_pct: int = 90
+    market_orders: bool = False
+    currency: str = "JPY"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    """Start a session; in continuous mode this runs the opening auction."""
+
+    instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreClose:
+    """Continuous mode: stop matching on arrival; orders wait for the closing auction."""
+
+    instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSession:
+    """End a session: continuous mode runs the closing auction; day orders expire."""
+
+    instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class Halt:
+    """Suspend trading: new orders and amendments are refused, cancels still work."""
+
+    instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Lift a halt: the instrument returns to the phase it was in."""
+
+    instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunAuction:
+    """Run one call auction (節立会) now."""
+
+    instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A new order; `price` is None for a market order."""
+
+    id: str
+    instrument: str
+    participant: str
+    side: str
+    type: str
+    price: int | None
+    qty: int
+    tif: str = DAY
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel what is left of a resting order."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOrder:
+    """Change a resting order's open quantity and/or price."""
+
+    id: str
+    qty: int | None = None
+    price: int | None = None
+
+
+Command = (
+    DefineInstrument
+    | OpenSession
+    | PreClose
+    | CloseSession
+    | Halt
+    | Resume
+    | RunAuction
+    | PlaceOrder
+    | CancelOrder
+    | AmendOrder
+)
+
+
+# ====================================================================== events
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The order is in the market."""
+
+    id: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {"event": "accepted", "id": self.id}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A command was refused; `id` is None for commands that are not about an order."""
+
+    id: str | None
+    reason: str
+    command: str | None = None
+    instrument: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        d: dict[str, Any] = {"event": "rejected", "id": self.id, "reason": self.reason}
+        if self.command is not None:
+            d["command"] = self.command
+        if self.instrument is not None:
+            d["instrument"] = self.instrument
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """約定: a trade between a buy order and a sell order."""
+
+    instrument: str
+    price: int
+    qty: int
+    buy: str
+    sell: str
+    buyer: str
+    seller: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {
+            "event": "trade",
+            "instrument": self.instrument,
+            "price": self.price,
+            "qty": self.qty,
+            "buy": self.buy,
+            "sell": self.sell,
+            "buyer": self.buyer,
+            "seller": self.seller,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionResult:
+    """The result of one call auction; price None means nothing traded."""
+
+    instrument: str
+    price: int | None
+    volume: int
+    kind: str
+    reference_price: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {
+            "event": "auction",
+            "instrument": self.instrument,
+            "price": self.price,
+            "volume": self.volume,
+            "kind": self.kind,
+            "reference_price": self.reference_price,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """An order, or what was left of it, left the book without trading."""
+
+    id: str
+    qty: int
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {"event": "cancelled", "id": self.id, "qty": self.qty, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Amended:
+    """A resting order's quantity or price changed."""
+
+    id: str
+    price: int | None
+    qty: int
+    kept_priority: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {
+            "event": "amended",
+            "id": self.id,
+            "price": self.price,
+            "qty": self.qty,
+            "kept_priority": self.kept_priority,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChanged:
+    """An instrument moved to another session phase."""
+
+    instrument: str
+    state: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {"event": "session", "instrument": self.instrument, "state": self.state}
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentListed:
+    """An instrument was defined."""
+
+    id: str
+    mode: str
+    reference_price: int
+    lower_limit: int
+    upper_limit: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {
+            "event": "instrument",
+            "id": self.id,
+            "mode": self.mode,
+            "reference_price": self.reference_price,
+            "lower_limit": self.lower_limit,
+            "upper_limit": self.upper_limit,
+        }
+
+
+Event = (
+    Accepted
+    | Rejected
+    | Trade
+    | AuctionResult
+    | Cancelled
+    | Amended
+    | SessionChanged
+    | InstrumentListed
+)
+
+
+# ====================================================================== pre-trade hook
+
+
+@dataclass(frozen=True, slots=True)
+class PreTradeRequest:
+    """What the service layer is asked to approve before an order or amendment is accepted.
+
+    `unit_price` is the price to reserve cash at: the limit price, or the upper price limit for
+    a market buy. For an amendment, `amends` is True and the figures are the order's new ones.
+    """
+
+    order_id: str
+    instrument: str
+    participant: str
+    side: str
+    unit_price: int
+    qty: int
+    amends: bool
+
+
+# Returns None to approve, or a rejection reason such as INSUFFICIENT_CASH. It is called last,
+# after every check of the engine's own, so an approval means the order will be accepted.
+PreTradeCheck = Callable[[PreTradeRequest], str | None]
+
+
+# ====================================================================== the market
+
+
+def price_limits(reference: int, pct: int, tick: int) -> tuple[int, int]:
+    """値幅制限: the lowest and highest allowed prices, ±pct of the reference, inward to tick."""
+    width = reference * pct // 100 // tick * tick
+    # At least one tick each way, or a low-priced instrument could never move.
+    width = max(width, tick)
+    return max(reference - width, tick), reference + width
+
+
+def _is_int(x: object) -> bool:
+    return type(x) is int
+
+
+class Market:
+    """One instrument's book, session phase and reference price (基準値段)."""
+
+    __slots__ = (
+        "book",
+        "continuous",
+        "id",
+        "last_price",
+        "lot",
+        "lower",
+        "market_orders",
+        "mode",
+        "pct",
+        "pending",
+        "phase",
+        "phase_before_halt",
+        "reference",
+        "tick",
+        "upper",
+    )
+
+    def __init__(self, spec: DefineInstrument) -> None:
+        self.id = spec.id
+        self.mode = spec.mode
+        self.continuous = spec.mode == CONTINUOUS
+        self.tick = spec.tick
+        self.lot = spec.lot
+        self.pct = spec.price_limit_pct
+        self.market_orders = spec.market_orders
+        self.book = Book()
+        self.phase = CLOSED
+        self.phase_before_halt = CLOSED
+        self.reference = spec.reference_price
+        self.last_price: int | None = None
+        self.lower, self.upper = price_limits(self.reference, self.pct, self.tick)
+        # Orders valid for one auction only (IOC, FOK, market), in arrival order.
+        self.pending: dict[str, Order] = {}
+
+    def matches_on_arrival(self) -> bool:
+        """Whether an incoming order trades at once (ザラバ) rather than waiting for an auction."""
+        return self.continuous and self.phase == OPEN
+
+
+class Engine:
+    """The matching engine for every listed instrument; one writer, commands in sequence."""
+
+    def __init__(self, pre_trade: PreTradeCheck | None = None) -> None:
+        self.pre_trade = pre_trade
+        self.markets: dict[str, Market] = {}
+        # Every live order's market, so cancel and amend need only an order id.
+        self.order_market: dict[str, Market] = {}
+        # Order ids ever accepted: an id is never reused, even after the order is gone.
+        self.seen_ids: set[str] = set()
+        self.seq = 0
+        self._handlers: dict[type, Callable[[Any], list[Event]]] = {
+            PlaceOrder: self._place,
+            CancelOrder: self._cancel,
+            AmendOrder: self._amend,
+            DefineInstrument: self._define,
+            OpenSession: self._open,
+            PreClose: self._pre_close,
+            CloseSession: self._close,
+            Halt: self._halt,
+            Resume: self._resume,
+            RunAuction: self._run_auction,
+        }
+
+    def handle(self, command: Command) -> list[Event]:
+        """Apply one command and return the events it caused, in order."""
+        return self._handlers[type(command)](command)
+
+    # ------------------------------------------------------------------ views
+
+    def book_snapshot(self, instrument: str) -> dict[str, Any]:
+        """A canonical picture of one instrument's market, equal for equal states."""
+        m = self.markets[instrument]
+        snap: dict[str, Any] = dict(m.book.snapshot())
+        snap |= {
+            "instrument": m.id,
+            "phase": m.phase,
+            "reference_price": m.reference,
+            "lower_limit": m.lower,
+            "upper_limit": m.upper,
+            "last_price": m.last_price,
+        }
+        return snap
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every instrument's snapshot plus the engine's counters."""
+        return {
+            "seq": self.seq,
+            "orders_seen": len(self.seen_ids),
+            "markets": {i: self.book_snapshot(i) for i in sorted(self.markets)},
+        }
+
+    def limits(self, instrument: str) -> tuple[int, int]:
+        """The current lower and upper price limits of an instrument."""
+        m = self.markets[instrument]
+        return m.lower, m.upper
+
+    # ------------------------------------------------------------------ instruments, sessions
+
+    def _define(self, c: DefineInstrument) -> list[Event]:
+        if c.id in self.markets:
+            return [Rejected(None, DUPLICATE_INSTRUMENT, "instrument", c.id)]
+        ok = (
+            isinstance(c.id, str)
+            and c.id != ""
+            and c.mode in MODES
+            and _is_int(c.tick)
+            and c.tick > 0
+            and _is_int(c.lot)
+            and c.lot > 0
+            and _is_int(c.reference_price)
+            and c.reference_price > 0
+            and c.reference_price % c.tick == 0
+            and _is_int(c.price_limit_pct)
+            and c.price_limit_pct >= 0
+            and isinstance(c.market_orders, bool)
+        )
+        if not ok:
+            return [Rejected(None, INVALID_INSTRUMENT, "instrument", str(c.id))]
+        m = self.markets[c.id] = Market(c)
+        return [InstrumentListed(m.id, m.mode, m.reference, m.lower, m.upper)]
+
+    def _market_for(self, instrument: str, command: str) -> Market | Rejected:
+        m = self.markets.get(instrument)
+        if m is None:
+            return Rejected(None, UNKNOWN_INSTRUMENT, command, instrument)
+        return m
+
+    def _open(self, c: OpenSession) -> list[Event]:
+        m = self._market_for(c.instrument, "open")
+        if isinstance(m, Rejected):
+            return [m]
+        if m.phase != CLOSED:
+            return [Rejected(None, INVALID_STATE, "open", m.id)]
+        events: list[Event] = []
+        if m.continuous:
+            # ザラバ starts with an opening call auction over the orders that waited.
+            self._auction(m, "opening", events)
+        m.phase = OPEN
+        events.append(SessionChanged(m.id, OPEN))
+        return events
+
+    def _pre_close(self, c: PreClose) -> list[Event]:
+        m = self._market_for(c.instrument, "pre_close")
+        if isinstance(m, Rejected):
+            return [m]
+        if not m.continuous or m.phase != OPEN:
+            return [Rejected(None, INVALID_STATE, "pre_close", m.id)]
+        m.phase = PRE_CLOSE
+        return [SessionChanged(m.id, PRE_CLOSE)]
+
+    def _close(self, c: CloseSession) -> list[Event]:
+        m = self._market_for(c.instrument, "close")
+        if isinstance(m, Rejected):
+            return [m]
+        if m.phase == CLOSED:
+            return [Rejected(None, INVALID_STATE, "close", m.id)]
+        events: list[Event] = []
+        if m.continuous and m.phase != HALTED:
+            self._auction(m, "closing", events)
+        # Day orders live for one session; so do IOC, FOK and market orders still waiting.
+        for o in m.book.all_orders():
+            if o.tif != GTC or o.price is None:
+                self._drop(m, o, EXPIRED, events)
+        m.phase = CLOSED
+        events.append(SessionChanged(m.id, CLOSED))
+        return events
+
+    def _halt(self, c: Halt) -> list[Event]:
+        m = self._market_for(c.instrument, "halt")
+        if isinstance(m, Rejected):
+            return [m]
+        if m.phase == HALTED:
+            return [Rejected(None, INVALID_STATE, "halt", m.id)]
+        m.phase_before_halt = m.phase
+        m.phase = HALTED
+        return [SessionChanged(m.id, HALTED)]
+
+    def _resume(self, c: Resume) -> list[Event]:
+        m = self._market_for(c.instrument, "resume")
+        if isinstance(m, Rejected):
+            return [m]
+        if m.phase != HALTED:
+            return [Rejected(None, INVALID_STATE, "resume", m.id)]
+        # No order or amendment entered during the halt, so the book cannot have become
+        # crossed: returning to the previous phase needs no auction.
+        m.phase = m.phase_before_halt
+        return [SessionChanged(m.id, m.phase)]
+
+    def _run_auction(self, c: RunAuction) -> list[Event]:
+        m = self._market_for(c.instrument, "auction")
+        if isinstance(m, Rejected):
+            return [m]
+        if m.phase == HALTED:
+            return [Rejected(None, HALTED_REASON, "auction", m.id)]
+        if not m.continuous and m.phase != OPEN:
+            return [Rejected(None, MARKET_CLOSED, "auction", m.id)]
+        events: list[Event] = []
+        self._auction(m, "call", events)
+        return events
+
+    # ------------------------------------------------------------------ orders
+
+    def _check_price(self, m: Market, price: int | None, is_market: bool) -> str | None:
+        if is_market:
+            if not m.market_orders:
+                return MARKET_ORDERS_NOT_ALLOWED
+            return None if price is None else INVALID_PRICE
+        if not _is_int(price) or price is None or price <= 0:
+            return INVALID_PRICE
+        if price % m.tick:
+            return OFF_TICK
+        if price < m.lower or price > m.upper:
+            return OUTSIDE_PRICE_LIMIT
+        return None
+
+    def _place(self, c: PlaceOrder) -> list[Event]:
+        oid = c.id
+        if oid in self.seen_ids:
+            return [Rejected(oid, DUPLICATE_ORDER_ID)]
+        m = self.markets.get(c.instrument)
+        if m is None:
+            return [Rejected(oid, UNKNOWN_INSTRUMENT)]
+        phase = m.phase
+        if phase == HALTED:
+            return [Rejected(oid, HALTED_REASON)]
+        if phase == CLOSED and not m.continuous:
+            return [Rejected(oid, MARKET_CLOSED)]
+        side = c.side
+        if (
+            (side != BUY and side != SELL)
+            or c.tif not in TIFS
+            or c.type not in (LIMIT, MARKET)
+            or not isinstance(oid, str)
+            or not isinstance(c.participant, str)
+        ):
+            return [Rejected(oid, INVALID_ORDER)]
+        qty = c.qty
+        if not _is_int(qty) or qty <= 0:
+            return [Rejected(oid, INVALID_QUANTITY)]
+        if qty % m.lot:
+            return [Rejected(oid, NOT_WHOLE_LOT)]
+        is_market = c.type == MARKET
+        price = c.price
+        reason = self._check_price(m, price, is_market)
+        if reason is not None:
+            return [Rejected(oid, reason)]
+        if self.pre_trade is not None:
+            unit = m.upper if price is None else price
+            reason = self.pre_trade(
+                PreTradeRequest(oid, m.id, c.participant, side, unit, qty, False)
+            )
+            if reason is not None:
+                return [Rejected(oid, reason)]
+        self.seen_ids.add(oid)
+        self.seq += 1
+        order = Order(oid, m.id, c.participant, side, price, qty, c.tif, self.seq)
+        events: list[Event] = [Accepted(oid)]
+        if m.continuous and phase == OPEN:
+            self._match_on_arrival(m, order, events)
+        else:
+            self._rest(m, order)
+        return events
+
+    def _rest(self, m: Market, order: Order) -> None:
+        m.book.add(order)
+        self.order_market[order.id] = m
+        if order.price is None or order.tif == IOC or order.tif == FOK:
+            m.pending[order.id] = order
+
+    def _match_on_arrival(self, m: Market, order: Order, events: list[Event]) -> None:
+        """ザラバ: trade an incoming order at once, price then time priority."""
+        book = m.book
+        is_buy = order.side == BUY
+        price = order.price
+        # A market order may sweep the book only as far as the price limit.
+        limit = price if price is not None else (m.upper if is_buy else m.lower)
+        if order.tif == FOK and book.fillable(order.side, limit, order.participant, order.qty) < (
+            order.qty
+        ):
+            events.append(Cancelled(order.id, order.qty, UNFILLED))
+            return
+        fills, self_trade = book.match(order, limit)
+        if fills:
+            instrument = m.id
+            order_market = self.order_market
+            oid = order.id
+            who = order.participant
+            for resting, q, p in fills:
+                if is_buy:
+                    events.append(
+                        Trade(instrument, p, q, oid, resting.id, who, resting.participant)
+                    )
+                else:
+                    events.append(
+                        Trade(instrument, p, q, resting.id, oid, resting.participant, who)
+                    )
+                if resting.qty == 0:
+                    del order_market[resting.id]
+            m.last_price = fills[-1][2]
+        if order.qty:
+            if self_trade:
+                # Self-trade prevention: the newer order is the one cancelled.
+                events.append(Cancelled(order.id, order.qty, SELF_TRADE))
+            elif price is None or order.tif == IOC or order.tif == FOK:
+                events.append(Cancelled(order.id, order.qty, UNFILLED))
+            else:
+                book.add(order)
+                self.order_market[order.id] = m
+
+    def _drop(self, m: Market, order: Order, reason: str, events: list[Event]) -> None:
+        m.book.remove(order)
+        del self.order_market[order.id]
+        m.pending.pop(order.id, None)
+        events.append(Cancelled(order.id, order.qty, reason))
+
+    def _cancel(self, c: CancelOrder) -> list[Event]:
+        m = self.order_market.get(c.id)
+        if m is None:
+            return [Rejected(c.id, UNKNOWN_ORDER)]
+        events: list[Event] = []
+        self._drop(m, m.book.orders[c.id], BY_PARTICIPANT, events)
+        return events
+
+    def _amend(self, c: AmendOrder) -> list[Event]:
+        oid = c.id
+        m = self.order_market.get(oid)
+        if m is None:
+            return [Rejected(oid, UNKNOWN_ORDER)]
+        if m.phase == HALTED:
+            return [Rejected(oid, HALTED_REASON)]
+        if m.phase == CLOSED and not m.continuous:
+            return [Rejected(oid, MARKET_CLOSED)]
+        order = m.book.orders[oid]
+        if c.qty is None and c.price is None:
+            return [Rejected(oid, INVALID_ORDER)]
+        qty = order.qty if c.qty is None else c.qty
+        if not _is_int(qty) or qty <= 0:
+            return [Rejected(oid, INVALID_QUANTITY)]
+        if qty % m.lot:
+            return [Rejected(oid, NOT_WHOLE_LOT)]
+        price = order.price
+        if c.price is not None:
+            if order.price is None:
+                return [Rejected(oid, INVALID_PRICE)]
+            reason = self._check_price(m, c.price, False)
+            if reason is not None:
+                return [Rejected(oid, reason)]
+            price = c.price
+        if self.pre_trade is not None:
+            unit = m.upper if price is None else price
+            reason = self.pre_trade(
+                PreTradeRequest(oid, m.id, order.participant, order.side, unit, qty, True)
+            )
+            if reason is not None:
+                return [Rejected(oid, reason)]
+        if price == order.price and qty <= order.qty:
+            # A smaller quantity at the same price keeps its place in the queue.
+            m.book.reduce(order, qty)
+            return [Amended(oid, price, qty, True)]
+        # A new price or a larger quantity goes to the back of the queue: it is a new order
+        # in all but its id.
+        m.book.remove(order)
+        del self.order_market[oid]
+        m.pending.pop(oid, None)
+        self.seq += 1
+        new = Order(oid, m.id, order.participant, order.side, price, qty, order.tif, self.seq)
+        events: list[Event] = [Amended(oid, price, qty, False)]
+        if m.matches_on_arrival():
+            self._match_on_arrival(m, new, events)
+        else:
+            self._rest(m, new)
+        return events
+
+    # ------------------------------------------------------------------ call auction
+
+    def _auction(self, m: Market, kind: str, events: list[Event]) -> None:
+        """板寄せ: one call auction over everything in the book, then its aftermath."""
+        book = m.book
+        self._prevent_self_trades(m, events)
+        while True:
+            clearing = clearing_price(
+                [(lv.price, lv.qty) for lv in book.bids.values()],
+                [(lv.price, lv.qty) for lv in book.asks.values()],
+                sum(o.qty for o in book.market_buys.values()),
+                sum(o.qty for o in book.market_sells.values()),
+                tick=m.tick,
+                reference=m.reference,
+                lower=m.lower,
+                upper=m.upper,
+            )
+            buy_fills = self._auction_fills(m, BUY, clearing)
+            sell_fills = self._auction_fills(m, SELL, clearing)
+            # FOK in a call auction: an order that would not fill in full is cancelled and the
+            # price is found again without it, until every FOK left fills in full.
+            short = self._short_fok(m, buy_fills, sell_fills)
+            if not short:
+                break
+            for o in short:
+                self._drop(m, o, UNFILLED, events)
+        price = clearing.price
+        if price is not None:
+            m.reference = price
+            m.last_price = price
+            m.lower, m.upper = price_limits(price, m.pct, m.tick)
+        events.append(AuctionResult(m.id, price, clearing.volume, kind, m.reference))
+        if price is not None:
+            self._pair(m, price, buy_fills, sell_fills, events)
+        # IOC, FOK and market orders are valid for one auction only.
+        for o in list(m.pending.values()):
+            if o.active:
+                self._drop(m, o, UNFILLED, events)
+        m.pending.clear()
+        if price is not None:
+            self._purge_outside_limits(m, events)
+
+    def _auction_fills(self, m: Market, side: str, clearing: Clearing) -> list[tuple[Order, int]]:
+        """Who fills how much on one side: better-priced orders in full, then the shared level."""
+        price = clearing.price
+        if price is None:
+            return []
+        book = m.book
+        fills: list[tuple[Order, int]] = []
+        remaining = clearing.volume
+        markets = book.market_buys if side == BUY else book.market_sells
+        for o in markets.values():
+            fills.append((o, o.qty))
+            remaining -= o.qty
+        levels = book.bid_levels() if side == BUY else book.ask_levels()
+        for lv in levels:
+            better = lv.price > price if side == BUY else lv.price < price
+            if better:
+                for o in lv.live():
+                    fills.append((o, o.qty))
+                    remaining -= o.qty
+                continue
+            if lv.price == price and remaining > 0:
+                at = list(lv.live())
+                shares = share_at_price([(o.participant, o.qty) for o in at], remaining, m.lot)
+                fills.extend((o, q) for o, q in zip(at, shares, strict=True) if q)
+            break
+        return fills
+
+    def _short_fok(
+        self, m: Market, buy_fills: list[tuple[Order, int]], sell_fills: list[tuple[Order, int]]
+    ) -> list[Order]:
+        foks = [o for o in m.pending.values() if o.tif == FOK]
+        if not foks:
+            return []
+        filled = {o.id: q for o, q in buy_fills}
+        filled.update((o.id, q) for o, q in sell_fills)
+        return [o for o in foks if filled.get(o.id, 0) < o.qty]
+
+    def _pair(
+        self,
+        m: Market,
+        price: int,
+        buy_fills: list[tuple[Order, int]],
+        sell_fills: list[tuple[Order, int]],
+        events: list[Event],
+    ) -> None:
+        """Turn the two sides' fills into trades at the one auction price, in priority order."""
+        order_market = self.order_market
+        book = m.book
+        i = j = 0
+        bq = buy_fills[0][1] if buy_fills else 0
+        sq = sell_fills[0][1] if sell_fills else 0
+        trades: list[Event] = []
+        while i < len(buy_fills) and j < len(sell_fills):
+            b, s = buy_fills[i][0], sell_fills[j][0]
+            q = min(bq, sq)
+            trades.append(Trade(m.id, price, q, b.id, s.id, b.participant, s.participant))
+            bq -= q
+            sq -= q
+            if bq == 0:
+                i += 1
+                bq = buy_fills[i][1] if i < len(buy_fills) else 0
+            if sq == 0:
+                j += 1
+                sq = sell_fills[j][1] if j < len(sell_fills) else 0
+        for o, q in buy_fills + sell_fills:
+            book.fill(o, q)
+            if o.qty == 0:
+                del order_market[o.id]
+                m.pending.pop(o.id, None)
+        events.extend(trades)
+
+    def _prevent_self_trades(self, m: Market, events: list[Event]) -> None:
+        """Self-trade prevention in a call auction.
+
+        A participant's buy and sell can both trade at one price only if the buy is priced at or
+        above the sell. For each such crossing pair, the newer order is cancelled: orders are
+        taken in arrival order and one that crosses an earlier kept order of the same
+        participant on the other side is cancelled. Only orders in the crossing part of the book
+        can cross, so only those are looked at.
+        """
+        book = m.book
+        if not (book.bids or book.market_buys) or not (book.asks or book.market_sells):
+            return
+        best_ask = None if book.market_sells else book.best_ask()
+        best_bid = None if book.market_buys else book.best_bid()
+        buyers: dict[str, list[Order]] = {}
+        for o in book.market_buys.values():
+            buyers.setdefault(o.participant, []).append(o)
+        for lv in book.bid_levels():
+            if best_ask is not None and lv.price < best_ask:
+                break
+            for o in lv.live():
+                buyers.setdefault(o.participant, []).append(o)
+        both: dict[str, list[Order]] = {}
+        sells = list(book.market_sells.values())
+        for lv in book.ask_levels():
+            if best_bid is not None and lv.price > best_bid:
+                break
+            sells.extend(lv.live())
+        for o in sells:
+            if o.participant in buyers:
+                both.setdefault(o.participant, buyers[o.participant]).append(o)
+        for participant in sorted(both):
+            max_buy: int | None = None  # None: no kept buy yet
+            min_sell: int | None = None
+            buy_market = sell_market = False
+            for o in sorted(both[participant], key=lambda o: o.seq):
+                if o.side == BUY:
+                    crosses = sell_market or (
+                        min_sell is not None and (o.price is None or o.price >= min_sell)
+                    )
+                    if crosses:
+                        self._drop(m, o, SELF_TRADE, events)
+                    elif o.price is None:
+                        buy_market = True
+                    else:
+                        max_buy = o.price if max_buy is None else max(max_buy, o.price)
+                else:
+                    crosses = buy_market or (
+                        max_buy is not None and (o.price is None or o.price <= max_buy)
+                    )
+                    if crosses:
+                        self._drop(m, o, SELF_TRADE, events)
+                    elif o.price is None:
+                        sell_market = True
+                    else:
+                        min_sell = o.price if min_sell is None else min(min_sell, o.price)
+
+    def _purge_outside_limits(self, m: Market, events: list[Event]) -> None:
+        """Orders left outside new price limits are cancelled, so none can ever trade there."""
+        book = m.book
+        gone = [
+            o
+            for lv in book.bid_levels() + book.ask_levels()
+            if lv.price < m.lower or lv.price > m.upper
+            for o in lv.live()
+        ]
+        for o in sorted(gone, key=lambda o: o.seq):
+            self._drop(m, o, OUTSIDE_PRICE_LIMIT, events)

@@ -1,0 +1,267 @@
+"""`tanso replay`: run a JSON-lines scenario through the exchange engine and yield its events.
+
+Each input line is one command ({"op": "order", ...}); each output is one event dict. A line that
+cannot be understood gives {"event": "error", "line": n, "message": ...} and the run goes on.
+Participants have unlimited cash and credits unless a "balance" line gives them some; then orders
+beyond what they hold are refused (insufficient_cash / insufficient_credits). No I/O here: the
+caller reads the lines and prints the events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tanso.domain.book import BUY
+from tanso.domain.exchange import (
+    INSUFFICIENT_CASH,
+    INSUFFICIENT_CREDITS,
+    AmendOrder,
+    Cancelled,
+    CancelOrder,
+    CloseSession,
+    Command,
+    DefineInstrument,
+    Engine,
+    Event,
+    Halt,
+    OpenSession,
+    PlaceOrder,
+    PreClose,
+    PreTradeRequest,
+    Resume,
+    RunAuction,
+    Trade,
+)
+
+
+class ScenarioError(ValueError):
+    """A scenario line that does not make a valid command."""
+
+
+@dataclass(slots=True)
+class _Reservation:
+    participant: str
+    instrument: str
+    side: str
+    unit_price: int  # cash reserved per unit for a buy
+    qty: int
+
+
+@dataclass(slots=True)
+class _Account:
+    cash: int | None  # None: unlimited
+    credits: dict[str, int] | None  # None: unlimited
+    cash_reserved: int = 0
+
+
+class Balances:
+    """Cash and credits of the participants a scenario gives balances to, with reservations.
+
+    A buy reserves price × qty of cash (a market buy: at the upper price limit), a sell reserves
+    its quantity of credits; a fill consumes the reservation and moves cash and credits; a
+    cancellation or expiry releases it.
+    """
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, _Account] = {}
+        self.reservations: dict[str, _Reservation] = {}
+
+    def set(self, participant: str, cash: int | None, credits: dict[str, int] | None) -> None:
+        """Give a participant balances (replacing earlier ones; reservations stay)."""
+        acct = self.accounts.get(participant)
+        if acct is None:
+            self.accounts[participant] = _Account(cash, credits)
+        else:
+            acct.cash, acct.credits = cash, credits
+
+    def _credits_reserved(self, participant: str, instrument: str, skip: str) -> int:
+        return sum(
+            r.qty
+            for oid, r in self.reservations.items()
+            if oid != skip
+            and r.participant == participant
+            and r.instrument == instrument
+            and r.side != BUY
+        )
+
+    def check(self, req: PreTradeRequest) -> str | None:
+        """The engine's pre-trade check: approve and reserve, or give the reason to refuse."""
+        acct = self.accounts.get(req.participant)
+        old = self.reservations.get(req.order_id) if req.amends else None
+        if acct is not None:
+            if req.side == BUY:
+                if acct.cash is not None:
+                    held = old.unit_price * old.qty if old is not None else 0
+                    need = req.unit_price * req.qty - held
+                    if acct.cash - acct.cash_reserved < need:
+                        return INSUFFICIENT_CASH
+            elif acct.credits is not None:
+                have = acct.credits.get(req.instrument, 0)
+                used = self._credits_reserved(req.participant, req.instrument, req.order_id)
+                if have - used < req.qty:
+                    return INSUFFICIENT_CREDITS
+        self._release(req.order_id)
+        r = _Reservation(req.participant, req.instrument, req.side, req.unit_price, req.qty)
+        self.reservations[req.order_id] = r
+        if acct is not None and req.side == BUY:
+            acct.cash_reserved += r.unit_price * r.qty
+        return None
+
+    def _release(self, order_id: str, qty: int | None = None) -> None:
+        r = self.reservations.get(order_id)
+        if r is None:
+            return
+        q = r.qty if qty is None else min(qty, r.qty)
+        acct = self.accounts.get(r.participant)
+        if acct is not None and r.side == BUY:
+            acct.cash_reserved -= r.unit_price * q
+        r.qty -= q
+        if r.qty == 0:
+            del self.reservations[order_id]
+
+    def apply(self, event: Event) -> None:
+        """Follow the engine's events: fills move balances, cancellations free reservations."""
+        if isinstance(event, Cancelled):
+            self._release(event.id, event.qty)
+        elif isinstance(event, Trade):
+            self._release(event.buy, event.qty)
+            self._release(event.sell, event.qty)
+            value = event.price * event.qty
+            buyer = self.accounts.get(event.buyer)
+            if buyer is not None:
+                if buyer.cash is not None:
+                    buyer.cash -= value
+                if buyer.credits is not None:
+                    buyer.credits[event.instrument] = (
+                        buyer.credits.get(event.instrument, 0) + event.qty
+                    )
+            seller = self.accounts.get(event.seller)
+            if seller is not None:
+                if seller.cash is not None:
+                    seller.cash += value
+                if seller.credits is not None:
+                    seller.credits[event.instrument] = (
+                        seller.credits.get(event.instrument, 0) - event.qty
+                    )
+
+
+# ---------------------------------------------------------------------- parsing
+
+
+def _field(d: dict[str, Any], name: str, kind: type, default: Any = ...) -> Any:
+    if name not in d:
+        if default is ...:
+            raise ScenarioError(f"missing field {name!r}")
+        return default
+    value = d[name]
+    if value is None and default is None:
+        return None
+    # JSON true/false must not pass for integers.
+    if (kind is int and (type(value) is not int)) or not isinstance(value, kind):
+        raise ScenarioError(f"field {name!r} must be {kind.__name__}, not {value!r}")
+    return value
+
+
+def _instrument(d: dict[str, Any]) -> Command:
+    return DefineInstrument(
+        id=_field(d, "id", str),
+        mode=_field(d, "mode", str),
+        tick=_field(d, "tick", int, 1),
+        lot=_field(d, "lot", int, 1),
+        reference_price=_field(d, "reference_price", int),
+        price_limit_pct=_field(d, "price_limit_pct", int, 90),
+        market_orders=_field(d, "market_orders", bool, False),
+        currency=_field(d, "currency", str, "JPY"),
+    )
+
+
+def _order(d: dict[str, Any]) -> Command:
+    kind = _field(d, "type", str, "limit")
+    price = _field(d, "price", int, None)
+    if kind == "limit" and price is None:
+        raise ScenarioError("a limit order needs a price")
+    return PlaceOrder(
+        id=_field(d, "id", str),
+        instrument=_field(d, "instrument", str),
+        participant=_field(d, "participant", str),
+        side=_field(d, "side", str),
+        type=kind,
+        price=price,
+        qty=_field(d, "qty", int),
+        tif=_field(d, "tif", str, "day"),
+    )
+
+
+def _amend(d: dict[str, Any]) -> Command:
+    qty = _field(d, "qty", int, None)
+    price = _field(d, "price", int, None)
+    if qty is None and price is None:
+        raise ScenarioError("an amendment needs a qty or a price")
+    return AmendOrder(_field(d, "id", str), qty, price)
+
+
+def _session(cls: Callable[[str], Command]) -> Callable[[dict[str, Any]], Command]:
+    return lambda d: cls(_field(d, "instrument", str))
+
+
+PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
+    "instrument": _instrument,
+    "order": _order,
+    "cancel": lambda d: CancelOrder(_field(d, "id", str)),
+    "amend": _amend,
+    "open": _session(OpenSession),
+    "pre_close": _session(PreClose),
+    "close": _session(CloseSession),
+    "halt": _session(Halt),
+    "resume": _session(Resume),
+    "auction": _session(RunAuction),
+}
+
+
+def parse_command(line: str) -> Command | tuple[str, dict[str, Any]]:
+    """One scenario line as an engine command, or ("balance", fields) for a balance line."""
+    try:
+        d = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"not JSON: {e.msg}") from None
+    if not isinstance(d, dict):
+        raise ScenarioError("a line must be a JSON object")
+    op = d.get("op")
+    if op == "balance":
+        _field(d, "participant", str)
+        _field(d, "cash", int, None)
+        credits = _field(d, "credits", dict, None)
+        if credits is not None and not all(
+            isinstance(k, str) and type(v) is int for k, v in credits.items()
+        ):
+            raise ScenarioError("credits must map instrument ids to integers")
+        return ("balance", d)
+    parser = PARSERS.get(op) if isinstance(op, str) else None
+    if parser is None:
+        raise ScenarioError(f"unknown op {op!r}")
+    return parser(d)
+
+
+def run(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Replay a scenario: one event dict per engine event, errors for lines not understood."""
+    balances = Balances()
+    engine = Engine(pre_trade=balances.check)
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            command = parse_command(line)
+        except ScenarioError as e:
+            yield {"event": "error", "line": n, "message": str(e)}
+            continue
+        if isinstance(command, tuple):
+            d = command[1]
+            credits = d.get("credits")
+            balances.set(d["participant"], d.get("cash"), dict(credits) if credits else credits)
+            continue
+        for event in engine.handle(command):
+            balances.apply(event)
+            yield event.to_json()
