@@ -636,12 +636,15 @@ def reserve_in(
     reservation: str,
     categories: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """``reserve`` inside a transaction that a larger use case (an order) already holds."""
+    """``reserve`` inside a transaction that a use case already holds; records its entry."""
     require_active(tx.conn, actor)
     _holding(tx.conn, actor, account_id)
-    pieces = plan(tx.conn, account_id, sel, categories=categories)
-    moves = move(
-        tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation
+    pieces, moves = reserve_moves(
+        tx,
+        account_id,
+        sel,
+        reservation,
+        Eligibility(categories=tuple(categories or ())) if categories else None,
     )
     view = {
         "reservation": reservation,
@@ -651,6 +654,45 @@ def reserve_in(
     }
     tx.record("credits.reserved", actor.label, view | {"moves": moves})
     return view
+
+
+def reserve_moves(
+    tx: Tx,
+    account_id: str,
+    sel: Selection,
+    reservation: str,
+    eligibility: Eligibility | None = None,
+) -> tuple[list[Piece], list[list[Any]]]:
+    """Reserve held credits under ``reservation``; returns the pieces and journal moves."""
+    pieces = plan(tx.conn, account_id, sel, eligibility=eligibility)
+    moves = move(
+        tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation
+    )
+    return pieces, moves
+
+
+def rereserve_moves(
+    tx: Tx, account_id: str, reservation: str, quantity: int, to_reservation: str | None
+) -> tuple[list[Piece], list[list[Any]]]:
+    """Move ``quantity`` credits reserved under ``reservation`` to another reservation (a
+    trade's), or back to held when ``to_reservation`` is None."""
+    blocks = repo.blocks_in_account(
+        tx.conn, account_id, BlockStatus.RESERVED, reservation=reservation
+    )
+    pieces = take_quantity(blocks, quantity)
+    if to_reservation is None:
+        moves = move(tx, pieces, account_id, BlockStatus.HELD, "release", reservation)
+    else:
+        moves = move(
+            tx,
+            pieces,
+            account_id,
+            BlockStatus.RESERVED,
+            "obligation",
+            to_reservation,
+            to_reservation,
+        )
+    return pieces, moves
 
 
 def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:

@@ -73,6 +73,10 @@ class JournalNotWritten(RuntimeError):
     """A write transaction ended without its journal entry: a bug, so it is rolled back."""
 
 
+class _Empty(Exception):
+    """Ends a write transaction that turned out to change nothing."""
+
+
 class Tx:
     """One open transaction: the connection, and the journal entry it will commit."""
 
@@ -83,6 +87,7 @@ class Tx:
         self.journal_hash: str | None = None
         self._head: tuple[int, str] | None = None
         self._genesis = False
+        self.allow_empty = False
 
     def lock_head(self) -> None:
         row = self.conn.execute(
@@ -174,7 +179,11 @@ class Database:
                     tx.lock_head()
                     yield tx
                     if tx.journal_seq is None:
-                        raise JournalNotWritten("write transaction without a journal entry")
+                        if not tx.allow_empty:
+                            raise JournalNotWritten("write transaction without a journal entry")
+                        raise _Empty
+            except _Empty:
+                pass  # rolled back: nothing was changed, so there is nothing to journal
             finally:
                 conn.info["tanso_begin"] = "DEFERRED"
 

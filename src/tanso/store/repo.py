@@ -132,6 +132,10 @@ def list_table(conn: Connection, table: Table, *order: Any, **where: Any) -> Seq
     return conn.execute(q.order_by(*order)).all()
 
 
+def get_by_id(conn: Connection, table: Table, key: str) -> Row[Any] | None:
+    return conn.execute(select(table).where(table.c.id == key)).first()
+
+
 def get_project(conn: Connection, project_id: str) -> Row[Any] | None:
     return conn.execute(select(t.projects).where(t.projects.c.id == project_id)).first()
 

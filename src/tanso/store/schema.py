@@ -312,6 +312,7 @@ orders = Table(
     Column("side", String(4), nullable=False),
     Column("type", String(8), nullable=False),
     Column("price", BigInteger),
+    Column("reserve_price", BigInteger),
     Column("qty", BigInteger, nullable=False),
     Column("remaining", BigInteger, nullable=False),
     Column("tif", String(4), nullable=False),

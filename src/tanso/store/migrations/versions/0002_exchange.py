@@ -101,6 +101,7 @@ def upgrade() -> None:
         sa.Column("side", sa.String(length=4), nullable=False),
         sa.Column("type", sa.String(length=8), nullable=False),
         sa.Column("price", sa.BigInteger(), nullable=True),
+        sa.Column("reserve_price", sa.BigInteger(), nullable=True),
         sa.Column("qty", sa.BigInteger(), nullable=False),
         sa.Column("remaining", sa.BigInteger(), nullable=False),
         sa.Column("tif", sa.String(length=4), nullable=False),
