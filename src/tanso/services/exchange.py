@@ -11,6 +11,7 @@ reservations into a settlement obligation due on T+n business days.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -847,7 +848,7 @@ def instrument_view(row: Any, engine: ex.Engine | None = None) -> dict[str, Any]
 
 def command_to_json(c: ex.Command) -> dict[str, Any]:
     """A command as journaled: its type and fields."""
-    fields = {k: getattr(c, k) for k in c.__dataclass_fields__}
+    fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}
     return {"command": type(c).__name__, **fields}
 
 
