@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, update
@@ -848,7 +848,7 @@ def instrument_view(row: Any, engine: ex.Engine | None = None) -> dict[str, Any]
 
 def command_to_json(c: ex.Command) -> dict[str, Any]:
     """A command as journaled: its type and fields."""
-    fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}
+    fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(cast(Any, c))}
     return {"command": type(c).__name__, **fields}
 
 
