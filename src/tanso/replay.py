@@ -41,6 +41,15 @@ class ScenarioError(ValueError):
     """A scenario line that does not make a valid command."""
 
 
+@dataclass(frozen=True, slots=True)
+class BalanceLine:
+    """A scenario's "balance" line: None means unlimited."""
+
+    participant: str
+    cash: int | None
+    credits: dict[str, int] | None
+
+
 @dataclass(slots=True)
 class _Reservation:
     participant: str
@@ -221,8 +230,8 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
 }
 
 
-def parse_command(line: str) -> Command | tuple[str, dict[str, Any]]:
-    """One scenario line as an engine command, or ("balance", fields) for a balance line."""
+def parse_command(line: str) -> Command | BalanceLine:
+    """One scenario line as an engine command, or a BalanceLine."""
     try:
         d = json.loads(line)
     except json.JSONDecodeError as e:
@@ -231,14 +240,16 @@ def parse_command(line: str) -> Command | tuple[str, dict[str, Any]]:
         raise ScenarioError("a line must be a JSON object")
     op = d.get("op")
     if op == "balance":
-        _field(d, "participant", str)
-        _field(d, "cash", int, None)
         credits = _field(d, "credits", dict, None)
         if credits is not None and not all(
             isinstance(k, str) and type(v) is int for k, v in credits.items()
         ):
             raise ScenarioError("credits must map instrument ids to integers")
-        return ("balance", d)
+        return BalanceLine(
+            _field(d, "participant", str),
+            _field(d, "cash", int, None),
+            dict(credits) if credits is not None else None,
+        )
     parser = PARSERS.get(op) if isinstance(op, str) else None
     if parser is None:
         raise ScenarioError(f"unknown op {op!r}")
@@ -257,10 +268,8 @@ def run(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         except ScenarioError as e:
             yield {"event": "error", "line": n, "message": str(e)}
             continue
-        if isinstance(command, tuple):
-            d = command[1]
-            credits = d.get("credits")
-            balances.set(d["participant"], d.get("cash"), dict(credits) if credits else credits)
+        if isinstance(command, BalanceLine):
+            balances.set(command.participant, command.cash, command.credits)
             continue
         for event in engine.handle(command):
             balances.apply(event)

@@ -175,6 +175,22 @@ class Book:
         else:
             self.reduce(order, order.qty - qty)
 
+    def take_level(self, side: str, price: int) -> None:
+        """Remove a whole price level every order of which traded in full (call auction)."""
+        if side == BUY:
+            level = self.bids.pop(price)
+            keys, key = self.bid_keys, price
+        else:
+            level = self.asks.pop(price)
+            keys, key = self.ask_keys, -price
+        orders = self.orders
+        for o in level.orders:
+            if o.active:
+                o.active = False
+                o.qty = 0
+                del orders[o.id]
+        del keys[bisect_left(keys, key)]
+
     # ------------------------------------------------------------------ continuous matching
 
     def fillable(self, side: str, limit: int, participant: str, wanted: int) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tanso.domain.book import BUY, SELL, Book, Order
 from tanso.domain.itayose import Clearing, clearing_price, share_at_price
@@ -27,7 +27,9 @@ DAY = "day"
 GTC = "gtc"
 IOC = "ioc"
 FOK = "fok"
-TIFS = (DAY, GTC, IOC, FOK)
+TIFS = frozenset((DAY, GTC, IOC, FOK))
+_RESTING = frozenset((DAY, GTC))
+_TYPES = frozenset((LIMIT, MARKET))
 
 # Session phases of an instrument.
 CLOSED = "closed"  # call mode: orders refused; continuous mode: pre-open, orders wait
@@ -64,10 +66,11 @@ UNFILLED = "unfilled"  # IOC, FOK or market-order remainder
 
 
 # ====================================================================== commands
+# Commands are NamedTuples: immutable values like the events, and about three times cheaper
+# to build than frozen dataclasses, which matters on the order path (bench/engine.py).
 
 
-@dataclass(frozen=True, slots=True)
-class DefineInstrument:
+class DefineInstrument(NamedTuple):
     """List an instrument (a category of credits) for trading."""
 
     id: str
@@ -80,50 +83,43 @@ class DefineInstrument:
     currency: str = "JPY"
 
 
-@dataclass(frozen=True, slots=True)
-class OpenSession:
+class OpenSession(NamedTuple):
     """Start a session; in continuous mode this runs the opening auction."""
 
     instrument: str
 
 
-@dataclass(frozen=True, slots=True)
-class PreClose:
+class PreClose(NamedTuple):
     """Continuous mode: stop matching on arrival; orders wait for the closing auction."""
 
     instrument: str
 
 
-@dataclass(frozen=True, slots=True)
-class CloseSession:
+class CloseSession(NamedTuple):
     """End a session: continuous mode runs the closing auction; day orders expire."""
 
     instrument: str
 
 
-@dataclass(frozen=True, slots=True)
-class Halt:
+class Halt(NamedTuple):
     """Suspend trading: new orders and amendments are refused, cancels still work."""
 
     instrument: str
 
 
-@dataclass(frozen=True, slots=True)
-class Resume:
+class Resume(NamedTuple):
     """Lift a halt: the instrument returns to the phase it was in."""
 
     instrument: str
 
 
-@dataclass(frozen=True, slots=True)
-class RunAuction:
+class RunAuction(NamedTuple):
     """Run one call auction (節立会) now."""
 
     instrument: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
+class PlaceOrder(NamedTuple):
     """A new order; `price` is None for a market order."""
 
     id: str
@@ -136,15 +132,13 @@ class PlaceOrder:
     tif: str = DAY
 
 
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
+class CancelOrder(NamedTuple):
     """Cancel what is left of a resting order."""
 
     id: str
 
 
-@dataclass(frozen=True, slots=True)
-class AmendOrder:
+class AmendOrder(NamedTuple):
     """Change a resting order's open quantity and/or price."""
 
     id: str
@@ -601,7 +595,7 @@ class Engine:
         if (
             (side != BUY and side != SELL)
             or c.tif not in TIFS
-            or c.type not in (LIMIT, MARKET)
+            or c.type not in _TYPES
             or not isinstance(oid, str)
             or not isinstance(c.participant, str)
         ):
@@ -611,11 +605,19 @@ class Engine:
             return [Rejected(oid, INVALID_QUANTITY)]
         if qty % m.lot:
             return [Rejected(oid, NOT_WHOLE_LOT)]
-        is_market = c.type == MARKET
         price = c.price
-        reason = self._check_price(m, price, is_market)
-        if reason is not None:
-            return [Rejected(oid, reason)]
+        if type(price) is int and c.type == LIMIT:
+            # The usual case, checked inline: this is the hottest path of the engine.
+            if price <= 0:
+                return [Rejected(oid, INVALID_PRICE)]
+            if price % m.tick:
+                return [Rejected(oid, OFF_TICK)]
+            if price < m.lower or price > m.upper:
+                return [Rejected(oid, OUTSIDE_PRICE_LIMIT)]
+        else:
+            reason = self._check_price(m, price, c.type == MARKET)
+            if reason is not None:
+                return [Rejected(oid, reason)]
         if self.pre_trade is not None:
             unit = m.upper if price is None else price
             reason = self.pre_trade(
@@ -644,6 +646,16 @@ class Engine:
         book = m.book
         is_buy = order.side == BUY
         price = order.price
+        if price is not None and order.tif in _RESTING:
+            # Fast path for the commonest order, a passive one: nothing to match, just rest.
+            if is_buy:
+                crosses = bool(book.ask_keys) and -book.ask_keys[-1] <= price
+            else:
+                crosses = bool(book.bid_keys) and book.bid_keys[-1] >= price
+            if not crosses:
+                book.add(order)
+                self.order_market[order.id] = m
+                return
         # A market order may sweep the book only as far as the price limit.
         limit = price if price is not None else (m.upper if is_buy else m.lower)
         if order.tif == FOK and book.fillable(order.side, limit, order.participant, order.qty) < (
@@ -760,8 +772,8 @@ class Engine:
                 lower=m.lower,
                 upper=m.upper,
             )
-            buy_fills = self._auction_fills(m, BUY, clearing)
-            sell_fills = self._auction_fills(m, SELL, clearing)
+            buy_fills, buy_full = self._auction_fills(m, BUY, clearing)
+            sell_fills, sell_full = self._auction_fills(m, SELL, clearing)
             # FOK in a call auction: an order that would not fill in full is cancelled and the
             # price is found again without it, until every FOK left fills in full.
             short = self._short_fok(m, buy_fills, sell_fills)
@@ -777,6 +789,8 @@ class Engine:
         events.append(AuctionResult(m.id, price, clearing.volume, kind, m.reference))
         if price is not None:
             self._pair(m, price, buy_fills, sell_fills, events)
+            self._apply_fills(m, BUY, buy_fills, buy_full)
+            self._apply_fills(m, SELL, sell_fills, sell_full)
         # IOC, FOK and market orders are valid for one auction only.
         for o in list(m.pending.values()):
             if o.active:
@@ -785,11 +799,17 @@ class Engine:
         if price is not None:
             self._purge_outside_limits(m, events)
 
-    def _auction_fills(self, m: Market, side: str, clearing: Clearing) -> list[tuple[Order, int]]:
-        """Who fills how much on one side: better-priced orders in full, then the shared level."""
+    def _auction_fills(
+        self, m: Market, side: str, clearing: Clearing
+    ) -> tuple[list[tuple[Order, int]], list[int]]:
+        """Who fills how much on one side: better-priced orders in full, then the shared level.
+
+        Also returns the prices of the levels that trade in full, so they can be removed whole.
+        """
         price = clearing.price
+        full: list[int] = []
         if price is None:
-            return []
+            return [], full
         book = m.book
         fills: list[tuple[Order, int]] = []
         remaining = clearing.volume
@@ -801,6 +821,7 @@ class Engine:
         for lv in levels:
             better = lv.price > price if side == BUY else lv.price < price
             if better:
+                full.append(lv.price)
                 for o in lv.live():
                     fills.append((o, o.qty))
                     remaining -= o.qty
@@ -810,7 +831,7 @@ class Engine:
                 shares = share_at_price([(o.participant, o.qty) for o in at], remaining, m.lot)
                 fills.extend((o, q) for o, q in zip(at, shares, strict=True) if q)
             break
-        return fills
+        return fills, full
 
     def _short_fok(
         self, m: Market, buy_fills: list[tuple[Order, int]], sell_fills: list[tuple[Order, int]]
@@ -831,8 +852,6 @@ class Engine:
         events: list[Event],
     ) -> None:
         """Turn the two sides' fills into trades at the one auction price, in priority order."""
-        order_market = self.order_market
-        book = m.book
         i = j = 0
         bq = buy_fills[0][1] if buy_fills else 0
         sq = sell_fills[0][1] if sell_fills else 0
@@ -849,12 +868,23 @@ class Engine:
             if sq == 0:
                 j += 1
                 sq = sell_fills[j][1] if j < len(sell_fills) else 0
-        for o, q in buy_fills + sell_fills:
-            book.fill(o, q)
-            if o.qty == 0:
-                del order_market[o.id]
-                m.pending.pop(o.id, None)
         events.extend(trades)
+
+    def _apply_fills(
+        self, m: Market, side: str, fills: list[tuple[Order, int]], full: list[int]
+    ) -> None:
+        """Take the auction's fills out of the book; whole levels go in one step."""
+        book = m.book
+        for price in full:
+            book.take_level(side, price)
+        order_market = self.order_market
+        pending = m.pending
+        for o, q in fills:
+            if o.active:
+                book.fill(o, q)
+            if not o.active:
+                del order_market[o.id]
+                pending.pop(o.id, None)
 
     def _prevent_self_trades(self, m: Market, events: list[Event]) -> None:
         """Self-trade prevention in a call auction.
