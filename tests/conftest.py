@@ -33,7 +33,8 @@ def counter_clock() -> Any:
 
     def now() -> str:
         i = next(n)
-        return f"2026-01-05T00:{i // 60_000_000 % 60:02d}:{i // 1_000_000 % 60:02d}.{i % 1_000_000:06d}Z"
+        minutes, seconds, micros = i // 60_000_000 % 60, i // 1_000_000 % 60, i % 1_000_000
+        return f"2026-01-05T00:{minutes:02d}:{seconds:02d}.{micros:06d}Z"
 
     return now
 
@@ -148,7 +149,7 @@ def add_issuance(
     scheme: str = "JC",
     project: str | None = None,
 ) -> str:
-    """Register a project (if needed) and issue credits into ``account``; returns the issuance id."""
+    """Register a project (if needed) and issue credits into ``account``; returns its id."""
     project = project or f"P{next(_projects):04d}"
     try:
         taxonomy.get_project(db, project)

@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tanso.domain.errors import TansoError
-from tanso.services import audit, cash, participants, registry, taxonomy
+from tanso.services import audit, cash, market_setup, participants, registry, taxonomy
+from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
+from tanso.services.exchange import Exchange
 from tanso.settings import Settings, open_database
 from tanso.store import migrate
 from tanso.store.db import Database
@@ -72,10 +74,19 @@ def init(
     keys: dict[str, str] = {}
     if boot.get("created"):
         keys["OPERATOR"] = boot["operator_key"]
+    exchange = Exchange(db, japan_calendar())
+    listed = market_setup.ensure_standard_instruments(db, exchange)
+    if listed:
+        out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
     if demo:
         from tanso.services import demo as demo_data
 
         keys |= _run(demo_data.load, db)
+        counts = market_setup.demo_trading(db, exchange, keys)
+        out.print(
+            f"demo market: {counts['orders']} orders, {counts['auctions']} call auctions, "
+            f"{counts['trades']} trades"
+        )
     if keys:
         out.print("[bold]API keys[/bold] (shown once; keep them):")
         width = max(len(pid) for pid in keys)

@@ -68,7 +68,8 @@ def test_deleting_a_journal_row_is_detected(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.execute(delete(t.journal).where(t.journal.c.seq == 5))
     report = audit.verify(db)
-    assert not report.ok and report.first_bad_seq == 6
+    assert not report.ok and report.first_bad_seq == 5
+    assert "entry 5 is missing" in report.problems[0]
 
 
 def test_a_block_moved_behind_the_journals_back_is_detected(db: Database) -> None:

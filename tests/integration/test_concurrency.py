@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -85,7 +86,7 @@ def test_twenty_concurrent_retirements_exceeding_the_balance_retire_each_serial_
     assert len(ok) == 8
     assert {e.code for e in failed} == {"insufficient_credits"}
     retired = sorted((r["start"], r["end"]) for o in ok for r in _ranges(o))
-    for (_, end), (start, _) in zip(retired, retired[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(retired):
         assert end < start, "a serial was retired twice"
     assert sum(e - s + 1 for s, e in retired) == 480
     assert _held(pg_db, "HOLDER-MAIN") == 20

@@ -904,11 +904,6 @@ def test_an_idempotent_retirement_and_cash_deposit_happen_once(db: Database, two
 # ---------------------------------------------------------------- participant ids
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: participants.ID_RE ends with '$', which matches before a trailing newline, so "
-    "create_participant accepts id 'ALPHA\\n' (and creates account 'ALPHA\\n-MAIN')",
-)
 def test_a_participant_id_with_a_trailing_newline_is_refused(db: Database) -> None:
     from tests.conftest import corporate_number
 

@@ -224,12 +224,6 @@ def test_take_range_from_no_blocks_is_not_available() -> None:
     assert e.value.code == "serials_not_available"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: take_range accepts a reversed range (start > end) and returns a Piece with "
-    "start > end and a negative quantity; the services guard it via SerialRange, the domain "
-    "function does not",
-)
 def test_take_range_refuses_a_reversed_range() -> None:
     with pytest.raises((InvalidInput, Conflict)):
         take_range([block(1, 10)], ISS, 5, 3)

@@ -91,12 +91,6 @@ def test_parse_block_refuses_reversed_or_out_of_bounds_ranges(text: str) -> None
     assert e.value.code == "invalid_serial_range"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: serial regexes end with '$', which also matches before a trailing newline, "
-    "so parse_block/parse_serial/check_prefix accept 'JC-ER-P0123-3-1-10\\n' (use \\Z or "
-    "fullmatch)",
-)
 @pytest.mark.parametrize(
     "call",
     [

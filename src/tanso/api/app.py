@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,20 +11,36 @@ from fastapi import FastAPI
 from tanso import __version__
 from tanso.api import errors
 from tanso.api.routes import router
+from tanso.api.routes_exchange import router as exchange_router
+from tanso.services.calendar import japan_calendar
+from tanso.services.exchange import Exchange
 from tanso.store.db import Database
 
 
 def create_app(db: Database) -> FastAPI:
-    """Build the HTTP API around an open database."""
+    """Build the HTTP API around an open database; the exchange's sequencer runs while it serves."""
+    exchange = Exchange(db, japan_calendar())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        exchange.start()
+        try:
+            yield
+        finally:
+            exchange.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tanso",
         version=__version__,
         description="Tanso (炭素): carbon credit registry and exchange. Money is in integer "
         "minor units (JPY: yen); quantities in whole units of the credit (t-CO2 or kWh).",
     )
     app.state.db = db
+    app.state.exchange = exchange
     errors.install(app)
     app.include_router(router)
+    app.include_router(exchange_router)
 
     @app.get("/healthz", tags=["public"])
     def healthz() -> dict[str, Any]:

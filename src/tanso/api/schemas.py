@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_QTY = 10**12
@@ -148,3 +150,45 @@ class CashMoveIn(Body):
     currency: str = Field(default="JPY", min_length=3, max_length=3)
     amount: int = Field(ge=1, le=MAX_AMOUNT)
     external_ref: str = Field(min_length=1, max_length=200)
+
+
+class EligibilityIn(Body):
+    schemes: list[str] = Field(default_factory=list, max_length=20)
+    categories: list[str] = Field(default_factory=list, max_length=40)
+    projects: list[str] = Field(default_factory=list, max_length=100)
+    vintage_from: int | None = Field(default=None, ge=1990, le=2100)
+    vintage_to: int | None = Field(default=None, ge=1990, le=2100)
+    ca_statuses: list[str] = Field(default_factory=list, max_length=3)
+
+
+class InstrumentIn(Body):
+    id: str = Field(min_length=2, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_-]*$")
+    name_en: str = Field(min_length=1, max_length=200)
+    name_ja: str = Field(min_length=1, max_length=200)
+    eligibility: EligibilityIn
+    kind: Literal["category", "project"] = "category"
+    currency: str = Field(default="JPY", min_length=3, max_length=3)
+    tick: int = Field(default=1, ge=1, le=10**9)
+    lot: int = Field(default=1, ge=1, le=10**9)
+    price_limit_pct: int = Field(default=90, ge=1, le=100)
+    market_orders: bool = False
+    mode: Literal["call", "continuous"] = "call"
+    settlement_days: int = Field(default=5, ge=0, le=30)
+    reference_price: int = Field(ge=1, le=10**12)
+
+
+class OrderIn(Body):
+    instrument: str = Field(min_length=1, max_length=40)
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "market"] = "limit"
+    price: int | None = Field(default=None, ge=1, le=10**12)
+    qty: int = Field(ge=1, le=MAX_QTY)
+    tif: Literal["day", "gtc", "ioc", "fok"] = "day"
+    account_id: str | None = Field(default=None, max_length=64)
+    serials: str | None = Field(default=None, min_length=1, max_length=80)
+    client_order_id: str | None = Field(default=None, max_length=64)
+
+
+class AmendIn(Body):
+    qty: int | None = Field(default=None, ge=1, le=MAX_QTY)
+    price: int | None = Field(default=None, ge=1, le=10**12)

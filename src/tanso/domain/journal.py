@@ -35,7 +35,8 @@ def _refuse_floats(value: Any) -> None:
     if isinstance(value, float):
         raise TypeError("floats are not allowed in journal entries")
     if isinstance(value, dict):
-        for v in value.values():
+        for k, v in value.items():
+            _refuse_floats(k)
             _refuse_floats(v)
     elif isinstance(value, list | tuple):
         for v in value:
@@ -66,8 +67,10 @@ def first_broken_link(entries: Iterable[Entry]) -> tuple[int, str] | None:
     prev = GENESIS_HASH
     expected_seq = 1
     for e in entries:
+        if e.seq > expected_seq:
+            return expected_seq, f"entry {expected_seq} is missing (the next entry is {e.seq})"
         if e.seq != expected_seq:
-            return e.seq, f"sequence number {e.seq} where {expected_seq} was expected"
+            return expected_seq, f"sequence number {e.seq} where {expected_seq} was expected"
         if e.prev_hash != prev:
             return e.seq, "prev_hash does not match the hash of the entry before it"
         try:
@@ -111,6 +114,10 @@ class LedgerFold:
             self.cash_reserved[account] += delta
 
     def _add(self, issuance: str, start: int, end: int, owner: Owner) -> None:
+        if start > end:
+            raise FoldError(
+                f"serials {issuance}-{start}-{end}: a range cannot end before it starts"
+            )
         starts = self._starts[issuance]
         i = bisect.bisect_left(starts, start)
         if i > 0 and self._ranges[issuance][starts[i - 1]][0] >= start:
@@ -123,24 +130,47 @@ class LedgerFold:
     def _move(
         self, issuance: str, start: int, end: int, src: str, src_status: str, owner: Owner
     ) -> None:
+        """Move start..end, which may span several neighbouring ranges of the sender."""
+        if start > end:
+            raise FoldError(
+                f"serials {issuance}-{start}-{end}: a range cannot end before it starts"
+            )
         starts = self._starts[issuance]
         ranges = self._ranges[issuance]
         i = bisect.bisect_right(starts, start) - 1
         if i < 0:
             raise FoldError(f"serials {issuance}-{start}-{end} moved but never issued")
-        lo = starts[i]
-        hi, old = ranges[lo]
-        if hi < end or old[0] != src or old[1] != src_status:
-            raise FoldError(
-                f"serials {issuance}-{start}-{end} moved from {src}/{src_status} "
-                f"but the journal puts them at {old[0]}/{old[1]}"
-            )
-        del ranges[lo]
-        starts.pop(i)
-        for a, b, o in ((lo, start - 1, old), (start, end, owner), (end + 1, hi, old)):
+        j = i
+        cursor = starts[i]
+        while True:
+            lo = starts[j]
+            hi, old = ranges[lo]
+            if lo != cursor or old[0] != src or old[1] != src_status:
+                raise FoldError(
+                    f"serials {issuance}-{start}-{end} moved from {src}/{src_status} "
+                    f"but the journal puts serial {max(lo, start)} at {old[0]}/{old[1]}"
+                )
+            if hi >= end:
+                break
+            cursor = hi + 1
+            j += 1
+            if j == len(starts):
+                raise FoldError(f"serials {issuance}-{start}-{end} moved but never issued")
+        first_lo = starts[i]
+        first_owner = ranges[first_lo][1]
+        last_hi, last_owner = ranges[starts[j]]
+        for k in range(j, i - 1, -1):
+            del ranges[starts[k]]
+            starts.pop(k)
+        pieces = (
+            (first_lo, start - 1, first_owner),
+            (start, end, owner),
+            (end + 1, last_hi, last_owner),
+        )
+        for a, b, o in pieces:
             if a <= b:
-                j = bisect.bisect_left(starts, a)
-                starts.insert(j, a)
+                k = bisect.bisect_left(starts, a)
+                starts.insert(k, a)
                 ranges[a] = (b, o)
 
     def holdings(self) -> Iterator[tuple[str, int, int, Owner]]:

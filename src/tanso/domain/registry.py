@@ -133,6 +133,11 @@ def take_range(blocks: Sequence[Block], issuance: str, start: int, end: int) -> 
     ``blocks`` are the candidate blocks (of the sending account, in the movable status) of the
     issuance; refuses with ``serials_not_available`` if any serial of the range is not among them.
     """
+    if start > end:
+        raise InvalidInput(
+            "invalid_serial_range",
+            f"A serial range must not end before it starts; got {start}-{end}.",
+        )
     ordered = sorted((b for b in blocks if b.issuance == issuance), key=lambda b: b.start)
     pieces: list[Piece] = []
     cursor = start
@@ -164,6 +169,8 @@ def check_partition(issued: tuple[int, int], ranges: Iterable[tuple[int, int]]) 
         if end < start:
             return f"reversed range {start}-{end}"
         cursor = end + 1
+    if cursor > hi + 1:
+        return f"serials {hi + 1}-{cursor - 1} lie beyond the issued range"
     if cursor != hi + 1:
         return f"gap at serials {cursor}-{hi}"
     return None

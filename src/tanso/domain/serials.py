@@ -60,7 +60,7 @@ def check_range(start: int, end: int) -> None:
 def issuance_prefix(scheme: str, credit_type: str, project: str, round_: str) -> str:
     """Build and validate the serial prefix that names an issuance."""
     prefix = f"{scheme}-{credit_type}-{project}-{round_}"
-    if not PREFIX_RE.match(prefix):
+    if not PREFIX_RE.fullmatch(prefix):
         raise InvalidInput(
             "invalid_serial_prefix",
             f"{prefix!r} is not a valid serial prefix: expected SCHEME-TYPE-PROJECT-ROUND, "
@@ -71,7 +71,7 @@ def issuance_prefix(scheme: str, credit_type: str, project: str, round_: str) ->
 
 def parse_block(text: str) -> SerialRange:
     """Parse ``PREFIX-START-END`` into a serial range."""
-    m = BLOCK_RE.match(text)
+    m = BLOCK_RE.fullmatch(text)
     if not m:
         raise InvalidInput(
             "invalid_serial",
@@ -84,7 +84,7 @@ def parse_block(text: str) -> SerialRange:
 
 def check_prefix(prefix: str) -> str:
     """Validate an issuance id (its serial prefix)."""
-    if not PREFIX_RE.match(prefix):
+    if not PREFIX_RE.fullmatch(prefix):
         raise InvalidInput(
             "invalid_serial_prefix",
             f"{prefix!r} is not a valid issuance id: expected SCHEME-TYPE-PROJECT-ROUND, "
@@ -98,7 +98,7 @@ SERIAL_RE = re.compile(rf"^{_PREFIX}-(?P<n>[1-9][0-9]{{0,12}})$")
 
 def parse_serial(text: str) -> tuple[str, int]:
     """Parse one serial number ``PREFIX-N`` into (issuance id, number)."""
-    m = SERIAL_RE.match(text)
+    m = SERIAL_RE.fullmatch(text)
     if not m:
         raise InvalidInput(
             "invalid_serial",

@@ -11,7 +11,6 @@ reservations into a settlement obligation due on T+n business days.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -32,7 +31,7 @@ from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.services import cash, registry
-from tanso.services.common import Actor, require, require_active, require_operator
+from tanso.services.common import Actor, Idem, require, require_active, require_operator
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -273,7 +272,22 @@ class Exchange:
         handler: Callable[[Tx, Actor, dict[str, Any]], dict[str, Any]] = getattr(
             self, f"_do_{job.kind}"
         )
-        return handler(tx, job.actor, job.args)
+        idem: Idem | None = job.args.get("idem")
+        pid = job.actor.participant_id
+        if idem is not None:
+            stored = repo.get_idempotency(tx.conn, pid, idem.key)
+            if stored is not None:
+                if stored.fingerprint != idem.fingerprint:
+                    raise Conflict(
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was already used with a different request.",
+                    )
+                replayed: dict[str, Any] = json.loads(stored.response)
+                return replayed
+        body = handler(tx, job.actor, job.args)
+        if idem is not None:
+            repo.store_idempotency(tx.conn, pid, idem.key, idem.fingerprint, 201, body, tx.at)
+        return body
 
     def _run_engine(
         self, tx: Tx, actor: Actor, command: ex.Command, ctx: _Context | None = None
@@ -713,11 +727,11 @@ class Exchange:
             raise InvalidInput("invalid_action", f"Unknown session action {action!r}.")
         return self.submit(actor, "session", action=action, instrument=instrument)
 
-    def place(self, actor: Actor, order: NewOrder) -> dict[str, Any]:
+    def place(self, actor: Actor, order: NewOrder, idem: Idem | None = None) -> dict[str, Any]:
         """Place an order; it reserves cash or credits first, then matches or rests."""
         if not actor.has(Role.TRADER) and not actor.has(Role.MARKET_MAKER):
             raise Forbidden("role_required", "Only a trader or market maker may place orders.")
-        return self.submit(actor, "place", order=order)
+        return self.submit(actor, "place", order=order, idem=idem)
 
     def cancel(self, actor: Actor, order_id: str) -> dict[str, Any]:
         return self.submit(actor, "cancel", order_id=order_id)
@@ -848,7 +862,7 @@ def instrument_view(row: Any, engine: ex.Engine | None = None) -> dict[str, Any]
 
 def command_to_json(c: ex.Command) -> dict[str, Any]:
     """A command as journaled: its type and fields."""
-    fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(cast(Any, c))}
+    fields = cast(Any, c)._asdict()
     return {"command": type(c).__name__, **fields}
 
 

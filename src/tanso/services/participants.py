@@ -97,7 +97,7 @@ def create_participant(
             "corporate_number_required", "A corporation must give its 13-digit corporate number."
         )
     pid = p.id or new_id("P", 4)
-    if not ID_RE.match(pid):
+    if not ID_RE.fullmatch(pid):
         raise InvalidInput(
             "invalid_id", "A participant id is 2 to 32 upper-case letters, digits, '-' or '_'."
         )
@@ -335,7 +335,7 @@ def authenticate(db: Database, token: str | None, on_behalf_of: str | None = Non
         raise Unauthenticated(
             "missing_api_key", "This request needs an API key (Authorization: Bearer ...)."
         )
-    m = KEY_RE.match(token)
+    m = KEY_RE.fullmatch(token)
     if not m:
         raise Unauthenticated("invalid_api_key", "The API key is not valid.")
     key_id, secret = m.groups()

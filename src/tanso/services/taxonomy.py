@@ -138,7 +138,7 @@ def add_scheme(
 ) -> dict[str, Any]:
     """Add a scheme (registry operator); its code becomes the first part of its serials."""
     require(actor, Role.REGISTRY_OPERATOR, "add schemes")
-    if not SCHEME_RE.match(s["code"]):
+    if not SCHEME_RE.fullmatch(s["code"]):
         raise InvalidInput("invalid_scheme_code", "A scheme code is 2 to 4 upper-case letters.")
     if s["unit"] not in ("tCO2", "kWh"):
         raise InvalidInput("invalid_unit", "A scheme counts in tCO2 or kWh.")
@@ -169,7 +169,7 @@ def add_category(
 ) -> dict[str, Any]:
     """Add a trading category (売買区分), as TSE added biomass power (2024) and biochar (2025)."""
     require(actor, Role.REGISTRY_OPERATOR, "add categories")
-    if not CODE_RE.match(c["code"]):
+    if not CODE_RE.fullmatch(c["code"]):
         raise InvalidInput(
             "invalid_category_code",
             "A category code is upper-case letters, digits and '_', up to 40.",
@@ -243,7 +243,7 @@ def register_project(
 ) -> dict[str, Any]:
     """Register a project (registry operator) so that its credits can be issued."""
     require(actor, Role.REGISTRY_OPERATOR, "register projects")
-    if not PROJECT_RE.match(p.id):
+    if not PROJECT_RE.fullmatch(p.id):
         raise InvalidInput(
             "invalid_project_id", "A project id is 1 to 16 upper-case letters and digits."
         )

@@ -1,0 +1,156 @@
+"""The exchange's routes: instruments, sessions, orders, own trades, and public market results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from tanso.api import schemas as s
+from tanso.api.deps import DB, Caller, IdemKey
+from tanso.domain.instruments import Eligibility, InstrumentSpec
+from tanso.services import exchange as xs
+from tanso.services.exchange import Exchange
+
+router = APIRouter(prefix="/v1")
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _exchange(request: Request) -> Exchange:
+    x: Exchange = request.app.state.exchange
+    return x
+
+
+@router.get("/instruments", tags=["public"])
+def list_instruments(request: Request, db: DB) -> list[dict[str, Any]]:
+    """Instruments with their rules, reference price (基準値段) and today's price limits."""
+    return xs.list_instruments(db, _exchange(request))
+
+
+@router.get("/instruments/{instrument_id}", tags=["public"])
+def get_instrument(instrument_id: str, request: Request, db: DB) -> dict[str, Any]:
+    return xs.get_instrument(db, instrument_id, _exchange(request))
+
+
+@router.post("/instruments", status_code=201, tags=["exchange"])
+def define_instrument(body: s.InstrumentIn, request: Request, actor: Caller) -> dict[str, Any]:
+    """List an instrument (exchange operator)."""
+    e = body.eligibility
+    spec = InstrumentSpec(
+        id=body.id,
+        name_en=body.name_en,
+        name_ja=body.name_ja,
+        kind=body.kind,
+        eligibility=Eligibility.from_dict(e.model_dump()),
+        currency=body.currency,
+        tick=body.tick,
+        lot=body.lot,
+        price_limit_pct=body.price_limit_pct,
+        market_orders=body.market_orders,
+        mode=body.mode,
+        settlement_days=body.settlement_days,
+        reference_price=body.reference_price,
+    )
+    return _exchange(request).define_instrument(actor, spec)
+
+
+def _session(action: str) -> Any:
+    def control(instrument_id: str, request: Request, actor: Caller) -> dict[str, Any]:
+        return _exchange(request).session(actor, instrument_id, action)
+
+    control.__doc__ = f"{action.capitalize()} the instrument's session (exchange operator)."
+    return control
+
+
+for _action in ("open", "close", "halt", "resume"):
+    router.add_api_route(
+        f"/instruments/{{instrument_id}}/{_action}",
+        _session(_action),
+        methods=["POST"],
+        tags=["exchange"],
+        name=f"session_{_action}",
+    )
+
+
+@router.post("/instruments/{instrument_id}/auctions", tags=["exchange"])
+def run_auction(instrument_id: str, request: Request, actor: Caller) -> dict[str, Any]:
+    """Run a call auction (板寄せ) now (exchange operator)."""
+    return _exchange(request).session(actor, instrument_id, "auction")
+
+
+@router.get("/instruments/{instrument_id}/book", tags=["exchange"])
+def book(
+    instrument_id: str,
+    request: Request,
+    actor: Caller,
+    depth: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
+    """Book depth, aggregated per price: for logged-in participants only, never the public."""
+    return _exchange(request).book(actor, instrument_id, depth)
+
+
+@router.post("/orders", status_code=201, tags=["exchange"])
+def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Place an order. A buy reserves price x quantity of cash; a sell reserves its credits
+    (the `serials` it designates, or the oldest eligible ones of `account_id`)."""
+    order = xs.NewOrder(
+        instrument=body.instrument,
+        side=body.side,
+        qty=body.qty,
+        price=body.price,
+        type=body.type,
+        tif=body.tif,
+        account_id=body.account_id,
+        serials=body.serials,
+        client_order_id=body.client_order_id,
+    )
+    return _exchange(request).place(actor, order, idem)
+
+
+@router.get("/orders", tags=["exchange"])
+def own_orders(
+    db: DB,
+    actor: Caller,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
+    """Your orders, newest first."""
+    return xs.own_orders(db, actor, status, limit)
+
+
+@router.get("/orders/{order_id}", tags=["exchange"])
+def get_order(order_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+    return xs.get_order(db, actor, order_id)
+
+
+@router.patch("/orders/{order_id}", tags=["exchange"])
+def amend_order(order_id: str, body: s.AmendIn, request: Request, actor: Caller) -> dict[str, Any]:
+    """Amend: a smaller quantity keeps time priority; a new price or a larger quantity loses it."""
+    return _exchange(request).amend(actor, order_id, body.qty, body.price)
+
+
+@router.delete("/orders/{order_id}", tags=["exchange"])
+def cancel_order(order_id: str, request: Request, actor: Caller) -> dict[str, Any]:
+    return _exchange(request).cancel(actor, order_id)
+
+
+@router.get("/trades", tags=["exchange"])
+def own_trades(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
+    """Your trades with their settlement dates and status; never the counterparty."""
+    return xs.own_trades(db, actor, limit)
+
+
+@router.get("/market/trades", tags=["public"])
+def market_trades(
+    db: DB, instrument: Annotated[str | None, Query(max_length=40)] = None, limit: Limit = 100
+) -> list[dict[str, Any]]:
+    """Every trade as it happened: instrument, price, quantity, time (約定価格); never who."""
+    return xs.public_trades(db, instrument, limit)
+
+
+@router.get("/market/auctions", tags=["public"])
+def market_auctions(
+    db: DB, instrument: Annotated[str | None, Query(max_length=40)] = None, limit: Limit = 100
+) -> list[dict[str, Any]]:
+    """Each call auction's result: price and volume, or no trade."""
+    return xs.auction_results(db, instrument, limit)
