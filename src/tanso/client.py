@@ -1,0 +1,219 @@
+"""`tanso.client`: a small Python client for Tanso's REST API (httpx).
+
+    from tanso.client import Client
+    with Client("http://127.0.0.1:8000", api_key="tk_...") as c:
+        c.holdings("MARUHAMA-MAIN")
+        c.place_order("JPX-ENERGY-SAVING", "buy", qty=100, price=2_000)
+
+Errors come back as `ApiError` with the server's machine-readable code and message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """A 4xx or 5xx answer: `status`, `code` and `message` as the server gave them."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class Client:
+    """One participant's (or the public's) connection to a Tanso server."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        api_key: str | None = None,
+        *,
+        on_behalf_of: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        if on_behalf_of:
+            headers["X-On-Behalf-Of"] = on_behalf_of
+        self._http = httpx.Client(
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Send one request; returns the decoded JSON body or raises ApiError."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        r = self._http.request(method, path, json=json, params=clean, headers=headers)
+        if r.status_code >= 400:
+            try:
+                err = r.json()["error"]
+                raise ApiError(r.status_code, err["code"], err["message"])
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(r.status_code, "http_error", r.text[:200]) from None
+        return r.json()
+
+    def _post(self, path: str, body: dict[str, Any], idempotent: bool = True) -> Any:
+        key = str(uuid.uuid4()) if idempotent else None
+        return self.request("POST", path, json=_drop_none(body), idempotency_key=key)
+
+    # ------------------------------------------------------------------ registry
+
+    def participants(self) -> Any:
+        return self.request("GET", "/v1/participants")
+
+    def accounts(self) -> Any:
+        return self.request("GET", "/v1/accounts")
+
+    def holdings(self, account_id: str, limit: int = 1000) -> Any:
+        return self.request("GET", f"/v1/accounts/{account_id}/holdings", params={"limit": limit})
+
+    def transfer(
+        self,
+        from_account: str,
+        to_account: str,
+        quantity: int | None = None,
+        serials: str | None = None,
+    ) -> Any:
+        return self._post(
+            "/v1/transfers",
+            {
+                "from_account": from_account,
+                "to_account": to_account,
+                "quantity": quantity,
+                "serials": serials,
+            },
+        )
+
+    def retire(
+        self,
+        account_id: str,
+        purpose: str,
+        quantity: int | None = None,
+        serials: str | None = None,
+        beneficiary: str = "",
+        reporting_year: int | None = None,
+        note: str = "",
+    ) -> Any:
+        return self._post(
+            "/v1/retirements",
+            {
+                "account_id": account_id,
+                "purpose": purpose,
+                "quantity": quantity,
+                "serials": serials,
+                "beneficiary": beneficiary,
+                "reporting_year": reporting_year,
+                "note": note,
+            },
+        )
+
+    def retirement(self, retirement_id: str) -> Any:
+        return self.request("GET", f"/v1/retirements/{retirement_id}")
+
+    def cash(self) -> Any:
+        return self.request("GET", "/v1/cash")
+
+    # ------------------------------------------------------------------ exchange
+
+    def instruments(self) -> Any:
+        return self.request("GET", "/v1/instruments")
+
+    def book(self, instrument: str, depth: int = 10) -> Any:
+        return self.request("GET", f"/v1/instruments/{instrument}/book", params={"depth": depth})
+
+    def place_order(
+        self,
+        instrument: str,
+        side: str,
+        qty: int,
+        price: int | None = None,
+        *,
+        type: str = "limit",
+        tif: str = "day",
+        account_id: str | None = None,
+        serials: str | None = None,
+        client_order_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        body = _drop_none(
+            {
+                "instrument": instrument,
+                "side": side,
+                "qty": qty,
+                "price": price,
+                "type": type,
+                "tif": tif,
+                "account_id": account_id,
+                "serials": serials,
+                "client_order_id": client_order_id,
+            }
+        )
+        return self.request(
+            "POST", "/v1/orders", json=body, idempotency_key=idempotency_key or str(uuid.uuid4())
+        )
+
+    def amend_order(self, order_id: str, qty: int | None = None, price: int | None = None) -> Any:
+        return self.request(
+            "PATCH", f"/v1/orders/{order_id}", json=_drop_none({"qty": qty, "price": price})
+        )
+
+    def cancel_order(self, order_id: str) -> Any:
+        return self.request("DELETE", f"/v1/orders/{order_id}")
+
+    def orders(self, status: str | None = None) -> Any:
+        return self.request("GET", "/v1/orders", params={"status": status})
+
+    def trades(self) -> Any:
+        return self.request("GET", "/v1/trades")
+
+    def run_auction(self, instrument: str) -> Any:
+        return self.request("POST", f"/v1/instruments/{instrument}/auctions")
+
+    def session(self, instrument: str, action: str) -> Any:
+        return self.request("POST", f"/v1/instruments/{instrument}/{action}")
+
+    # ------------------------------------------------------------------ public market data
+
+    def market_trades(self, instrument: str | None = None, limit: int = 100) -> Any:
+        return self.request(
+            "GET", "/v1/market/trades", params={"instrument": instrument, "limit": limit}
+        )
+
+    def auctions(self, instrument: str | None = None, limit: int = 100) -> Any:
+        return self.request(
+            "GET", "/v1/market/auctions", params={"instrument": instrument, "limit": limit}
+        )
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
