@@ -122,7 +122,11 @@ def serve(
     migrate.upgrade(db.engine)
     h, p = host or settings.host, port or settings.port
     out.print(f"Tanso on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
-    uvicorn.run(create_app(db), host=h, port=p, log_level=settings.log_level)
+    if settings.sessions:
+        out.print("sessions: orders 08:00-11:29 and 12:30-14:59 JST, call auctions 11:30 and 15:00")
+    uvicorn.run(
+        create_app(db, sessions=settings.sessions), host=h, port=p, log_level=settings.log_level
+    )
 
 
 @audit_app.command("verify")

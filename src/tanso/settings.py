@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     port: int = 8000
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     log_level: str = "info"
+    sessions: bool = False
+    """Run the session scheduler (open, auctions at 11:30 and 15:00, close) and refuse orders
+    outside the acceptance windows. Off by default so a market can be driven by hand."""
 
 
 def utc_now() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,19 +15,26 @@ from tanso.api.routes import router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.services.calendar import japan_calendar
 from tanso.services.exchange import Exchange
+from tanso.services.sessions import Scheduler
 from tanso.store.db import Database
 
 
-def create_app(db: Database) -> FastAPI:
-    """Build the HTTP API around an open database; the exchange's sequencer runs while it serves."""
-    exchange = Exchange(db, japan_calendar())
+def create_app(db: Database, *, sessions: bool = False) -> FastAPI:
+    """Build the HTTP API around an open database; the exchange's sequencer runs while it
+    serves, and with ``sessions`` the scheduler opens, auctions and closes markets on time."""
+    calendar = japan_calendar()
+    exchange = Exchange(db, calendar, enforce_sessions=sessions)
+    scheduler = Scheduler(db, exchange, calendar, lambda: dt.datetime.now(dt.UTC))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         exchange.start()
+        if sessions:
+            scheduler.start()
         try:
             yield
         finally:
+            scheduler.stop()
             exchange.stop()
 
     app = FastAPI(

@@ -30,6 +30,7 @@ from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Tan
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
+from tanso.domain.sessions import SessionPlan
 from tanso.services import cash, registry
 from tanso.services.common import Actor, Idem, require, require_active, require_operator
 from tanso.store import repo
@@ -144,9 +145,12 @@ def _spec_command(row: Any) -> ex.DefineInstrument:
 class Exchange:
     """The one writer of every market in this process."""
 
-    def __init__(self, db: Database, calendar: TradingCalendar) -> None:
+    def __init__(
+        self, db: Database, calendar: TradingCalendar, *, enforce_sessions: bool = False
+    ) -> None:
         self.db = db
         self.calendar = calendar
+        self.enforce_sessions = enforce_sessions
         self._lock = threading.RLock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -602,6 +606,7 @@ class Exchange:
             )
         if o.serials and o.side != "sell":
             raise InvalidInput("serials_on_buy", "Only a sell order designates serials.")
+        self._check_window(tx, instrument)
         order_id = f"O{tx.next_seq()}"
         command = ex.PlaceOrder(
             id=order_id,
@@ -666,6 +671,17 @@ class Exchange:
             "events": [e.to_json() for e in events],
         }
 
+    def _check_window(self, tx: Tx, instrument: Any) -> None:
+        """TSE: orders only inside the acceptance windows (when sessions are enforced)."""
+        if not self.enforce_sessions:
+            return
+        plan = SessionPlan.from_dict(loads(instrument.sessions) or {})
+        ts = dt.datetime.fromisoformat(tx.at.replace("Z", "+00:00"))
+        if plan.accept and not plan.accepting(
+            ts.astimezone(ZoneInfo(plan.timezone)), self.calendar
+        ):
+            raise OrderRejected(ex.MARKET_CLOSED)
+
     def _priority(self, order_id: str) -> int:
         market = self.engine.order_market.get(order_id)
         if market is None:
@@ -694,6 +710,7 @@ class Exchange:
         if not actor.is_system:
             require_active(tx.conn, actor)
         instrument = _instrument_row(tx.conn, row.instrument_id)
+        self._check_window(tx, instrument)
         command = ex.AmendOrder(row.id, qty=a.get("qty"), price=a.get("price"))
         ctx = _Context(
             tx,

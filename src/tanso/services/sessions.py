@@ -1,0 +1,98 @@
+"""The session scheduler: opens markets, runs call auctions and closes markets on time.
+
+It reads the clock it is given (the server's, or the demo's accelerated one) and asks the pure
+`due_actions` what each instrument needs now; what it does goes through the exchange like any
+operator command, so it is journaled and survives a restart without running anything twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from tanso.domain.calendar import TradingCalendar
+from tanso.domain.errors import TansoError
+from tanso.domain.sessions import SessionPlan, due_actions
+from tanso.services.common import SYSTEM
+from tanso.services.exchange import Exchange
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, loads
+
+log = logging.getLogger("tanso.sessions")
+
+
+class Scheduler:
+    """Runs each instrument's session plan against a clock."""
+
+    def __init__(
+        self,
+        db: Database,
+        exchange: Exchange,
+        calendar: TradingCalendar,
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self.db = db
+        self.exchange = exchange
+        self.calendar = calendar
+        self.now = now
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> list[tuple[str, str]]:
+        """Do whatever is due now; returns (instrument, action) pairs done."""
+        done: list[tuple[str, str]] = []
+        with self.db.read() as conn:
+            rows = repo.list_table(conn, t.instruments, t.instruments.c.id)
+        for row in rows:
+            plan = SessionPlan.from_dict(loads(row.sessions) or {})
+            local = self.now().astimezone(ZoneInfo(plan.timezone))
+            actions = due_actions(
+                plan,
+                local,
+                self.calendar,
+                mode=row.mode,
+                state=row.state,
+                auctions_today=self._auctions_on(row.id, local.date()),
+            )
+            for action in actions:
+                try:
+                    self.exchange.session(SYSTEM, row.id, action)
+                    done.append((row.id, action))
+                except TansoError as e:
+                    log.warning("%s %s: %s", row.id, action, e.message)
+        return done
+
+    def _auctions_on(self, instrument: str, day: dt.date) -> int:
+        a = t.auctions.c
+        q = select(func.count()).where(
+            a.instrument_id == instrument, a.trade_date == day.isoformat()
+        )
+        with self.db.read() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def start(self, interval: float = 1.0) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, args=(interval,), name="tanso-sessions", daemon=True
+            )
+            self._thread.start()
+
+    def _loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.tick()
+            except Exception:  # keep the market's clock running; the error is in the log
+                log.exception("session tick failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
