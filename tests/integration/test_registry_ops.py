@@ -580,14 +580,19 @@ def test_freezing_is_for_the_registry_operator_only(db: Database, two: tuple) ->
     refused(db, "role_required", lambda: registry.freeze(db, alpha, f"{iss}-1-10", True, "mine"))
 
 
-def test_a_freeze_across_two_accounts_is_refused(db: Database, two: tuple) -> None:
-    alpha, _, iss = two
+def test_a_freeze_across_two_accounts_freezes_the_range_in_both(db: Database, two: tuple) -> None:
+    alpha, beta, iss = two
     registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", serials(iss, 1, 10))
+    out = registry.freeze(db, SYSTEM, f"{iss}-5-15", True, "a dispute over the project")
+    assert out["accounts"] == ["ALPHA-MAIN", "BETA-MAIN"]
     refused(
         db,
         "serials_not_available",
-        lambda: registry.freeze(db, SYSTEM, f"{iss}-5-15", True, "both"),
+        lambda: registry.transfer(db, beta, "BETA-MAIN", "ALPHA-MAIN", serials(iss, 5, 10)),
     )
+    registry.freeze(db, SYSTEM, f"{iss}-5-15", False, "dispute settled")
+    registry.transfer(db, beta, "BETA-MAIN", "ALPHA-MAIN", serials(iss, 5, 10))
+    assert audit.verify(db).ok
 
 
 def test_unfreezing_credits_that_are_not_frozen_is_refused(db: Database, two: tuple) -> None:

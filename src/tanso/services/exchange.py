@@ -27,6 +27,7 @@ from sqlalchemy import Connection, select, update
 from tanso.domain import exchange as ex
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TansoError
+from tanso.domain.fees import FREE, FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
@@ -121,6 +122,7 @@ class _Context:
     pretrade: str | None = None
     pretrade_order: str | None = None
     in_auction: bool = False
+    lot: int = 1
 
 
 def trade_date(at: str) -> dt.date:
@@ -349,8 +351,9 @@ class Exchange:
         conn = ctx.tx.conn
         if not req.amends:
             if req.side == "buy":
+                need = buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
                 ctx.cash_reserve += cash.reserve_in(
-                    ctx.tx, req.participant, ctx.currency, req.unit_price * req.qty, req.order_id
+                    ctx.tx, req.participant, ctx.currency, need, req.order_id
                 )
             else:
                 assert ctx.account_id is not None
@@ -368,7 +371,7 @@ class Exchange:
         if req.side == "buy":
             held = repo.get_cash_reservation(conn, req.order_id)
             have = held.amount if held else 0
-            need = req.unit_price * req.qty
+            need = buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
             if need > have:
                 cash_id = cash.ensure_accounts(ctx.tx, req.participant, ctx.currency)
                 repo.change_reserved(conn, cash_id, need - have, ctx.currency)
@@ -451,9 +454,13 @@ class Exchange:
         day = trade_date(tx.at)
         due = self.calendar.add_business_days(day, instrument.settlement_days)
         amount = e.price * e.qty
-        # the buyer's reservation at its order's price becomes one at the trade price
-        ctx.cash_reserve += cash.release_in(tx, e.buy, buy.reserve_price * e.qty)
-        ctx.cash_reserve += cash.reserve_in(tx, e.buyer, instrument.currency, amount, trade_id)
+        buyer_fee = fees_for(conn, e.instrument, "buy").fee(e.price, e.qty)
+        seller_fee = min(fees_for(conn, e.instrument, "sell").fee(e.price, e.qty), amount)
+        # the buyer's reservation at its order's price becomes one at the trade price, fee included
+        ctx.cash_reserve += self._shrink_buy(tx, buy, buy.remaining - e.qty, instrument.lot)
+        ctx.cash_reserve += cash.reserve_in(
+            tx, e.buyer, instrument.currency, amount + buyer_fee, trade_id
+        )
         # the seller's reserved credits now belong to the trade's obligation
         _p, moves = registry.rereserve_moves(tx, sell.account_id, e.sell, e.qty, trade_id)
         ctx.moves += moves
@@ -493,6 +500,9 @@ class Exchange:
             due_date=due.isoformat(),
             credit_reservation=trade_id,
             cash_reservation=trade_id,
+            buyer_fee=buyer_fee,
+            seller_fee=seller_fee,
+            late_charge=0,
         )
         return {
             "id": trade_id,
@@ -503,11 +513,23 @@ class Exchange:
             "settlement_date": due.isoformat(),
         }
 
+    def _shrink_buy(self, tx: Tx, order: Any, remaining: int, lot: int) -> list[list[Any]]:
+        """Release a buy order's cash down to what its new remaining quantity needs."""
+        held = repo.get_cash_reservation(tx.conn, order.id)
+        have = held.amount if held else 0
+        need = (
+            buy_reservation(tx.conn, order.instrument_id, order.reserve_price, remaining, lot)
+            if remaining
+            else 0
+        )
+        return cash.release_in(tx, order.id, have - need) if have > need else []
+
     def _cancelled(self, tx: Tx, ctx: _Context, e: ex.Cancelled) -> None:
         conn = tx.conn
         row = _order_row(conn, e.id)
         if row.side == "buy":
-            ctx.cash_reserve += cash.release_in(tx, e.id, row.reserve_price * e.qty)
+            lot = _instrument_row(conn, row.instrument_id).lot
+            ctx.cash_reserve += self._shrink_buy(tx, row, row.remaining - e.qty, lot)
         else:
             _p, moves = registry.rereserve_moves(tx, row.account_id, e.id, e.qty, None)
             ctx.moves += moves
@@ -624,6 +646,7 @@ class Exchange:
             account_id=account_id,
             serials=o.serials,
             currency=instrument.currency,
+            lot=instrument.lot,
             eligibility=Eligibility.from_dict(loads(instrument.eligibility)),
         )
         # the row exists before the engine runs, so that fills on arrival can update it
@@ -717,6 +740,7 @@ class Exchange:
             actor,
             account_id=row.account_id,
             currency=instrument.currency,
+            lot=instrument.lot,
             eligibility=Eligibility.from_dict(loads(instrument.eligibility)),
         )
         events, ctx = self._run_engine(tx, actor, command, ctx)
@@ -787,6 +811,18 @@ def _levels(levels: list[Any], depth: int) -> list[dict[str, Any]]:
         price, qty, orders = level[0], level[1], level[2]
         out.append({"price": price, "qty": qty, "orders": len(orders)})
     return out
+
+
+def fees_for(conn: Connection, instrument: str, side: str) -> FeeSchedule:
+    row = repo.fee_schedule(conn, instrument, side)
+    if row is None:
+        return FREE
+    return FeeSchedule(row.per_tonne, row.bps, row.per_trade, row.late_charge)
+
+
+def buy_reservation(conn: Connection, instrument: str, unit: int, qty: int, lot: int) -> int:
+    """Cash a buy order sets aside: price x quantity and the most its fees can come to."""
+    return unit * qty + fees_for(conn, instrument, "buy").fee_cap(unit, qty, lot)
 
 
 def _raise_if_rejected(events: list[ex.Event]) -> None:

@@ -725,27 +725,34 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
 def freeze(
     db: Database, actor: Actor, serials: str, freeze: bool, reason: str, idem: Idem | None = None
 ) -> dict[str, Any]:
-    """Freeze (or unfreeze) a serial range wherever it is held (registry operator)."""
+    """Freeze (or unfreeze) a serial range wherever it is held or reserved (registry operator).
+
+    A frozen block keeps its reservation, so a trade's credits frozen during a dispute fail to
+    settle until they are unfrozen, and then settle as before.
+    """
     require(actor, Role.REGISTRY_OPERATOR, "freeze credits")
     r = parse_block(serials)
-    src_status, dst_status = (
-        (BlockStatus.HELD, BlockStatus.FROZEN) if freeze else (BlockStatus.FROZEN, BlockStatus.HELD)
-    )
+    movable = (BlockStatus.HELD, BlockStatus.RESERVED) if freeze else (BlockStatus.FROZEN,)
 
     def work(tx: Tx) -> dict[str, Any]:
         blocks = repo.blocks_overlapping(tx.conn, r.issuance, r.start, r.end)
-        accounts = {b.account for b in blocks}
-        if len(accounts) != 1:
-            raise Conflict(
-                "serials_not_available",
-                "A freeze covers serials held in one account; split the range.",
+        pieces = take_range([b for b in blocks if b.status in movable], r.issuance, r.start, r.end)
+        moves: list[list[Any]] = []
+        for p in pieces:
+            b = p.block
+            if freeze:
+                to = BlockStatus.FROZEN
+            else:
+                to = BlockStatus.RESERVED if b.reservation else BlockStatus.HELD
+            moves += move(
+                tx, [p], b.account, to, "freeze" if freeze else "unfreeze", None, b.reservation
             )
-        account = accounts.pop()
-        pieces = take_range(
-            [b for b in blocks if b.status == src_status], r.issuance, r.start, r.end
-        )
-        moves = move(tx, pieces, account, dst_status, "freeze" if freeze else "unfreeze", None)
-        view = {"serials": serials, "account_id": account, "frozen": freeze, "reason": reason}
+        view = {
+            "serials": serials,
+            "accounts": sorted({p.block.account for p in pieces}),
+            "frozen": freeze,
+            "reason": reason,
+        }
         tx.record(
             "credits.frozen" if freeze else "credits.unfrozen", actor.label, view | {"moves": moves}
         )

@@ -563,3 +563,22 @@ def store_idempotency(
         response=dumps(body),
         created_at=at,
     )
+
+
+# ---------------------------------------------------------------- fees
+
+
+def fee_schedule(conn: Connection, instrument: str, side: str) -> Row[Any] | None:
+    """The instrument's own schedule for a side, else the one for every instrument ('*')."""
+    f = t.fee_schedules.c
+    for key in (instrument, "*"):
+        row = conn.execute(
+            select(t.fee_schedules).where(f.instrument_id == key, f.side == side)
+        ).first()
+        if row is not None:
+            return row
+    return None
+
+
+def get_by_key(conn: Connection, table: Table, column: str, key: str) -> Row[Any] | None:
+    return conn.execute(select(table).where(table.c[column] == key)).first()

@@ -365,6 +365,9 @@ settlement_obligations = Table(
     Column("cash_reservation", String(64), nullable=False),
     Column("reason", Text),
     Column("settled_at", String(32)),
+    Column("buyer_fee", BigInteger, nullable=False, server_default="0"),
+    Column("seller_fee", BigInteger, nullable=False, server_default="0"),
+    Column("late_charge", BigInteger, nullable=False, server_default="0"),
 )
 """What each trade owes: cash from the buyer, credits from the seller, on the due date."""
 
@@ -383,3 +386,37 @@ auctions = Table(
     Index("ix_auctions_instrument_at", "instrument_id", "at"),
 )
 """Each call auction's result (price and volume, or no trade), as TSE's daily report lists them."""
+
+
+fee_schedules = Table(
+    "fee_schedules",
+    metadata,
+    Column("instrument_id", String(ID), primary_key=True),
+    Column("side", String(4), primary_key=True),
+    Column("per_tonne", BigInteger, nullable=False),
+    Column("bps", Integer, nullable=False),
+    Column("per_trade", BigInteger, nullable=False),
+    Column("late_charge", BigInteger, nullable=False),
+    CheckConstraint(
+        "per_tonne >= 0 AND bps >= 0 AND bps <= 10000 AND per_trade >= 0 AND late_charge >= 0",
+        name="fees_valid",
+    ),
+)
+"""Fees per instrument ('*' for all) and side; zero unless set, as at TSE today."""
+
+settlement_runs = Table(
+    "settlement_runs",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("date", String(10), nullable=False, index=True),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(96), nullable=False),
+    Column("settled", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("cash_moved", BigInteger, nullable=False),
+    Column("credits_moved", BigInteger, nullable=False),
+    Column("fees", BigInteger, nullable=False),
+)
+"""Each settlement run: the date it settled for and what it did."""
