@@ -124,9 +124,25 @@ def serve(
     out.print(f"Tanso on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
     if settings.sessions:
         out.print("sessions: orders 08:00-11:29 and 12:30-14:59 JST, call auctions 11:30 and 15:00")
-    uvicorn.run(
-        create_app(db, sessions=settings.sessions), host=h, port=p, log_level=settings.log_level
-    )
+    app_ = create_app(db, sessions=settings.sessions, settlement_time=settings.settlement_time)
+    uvicorn.run(app_, host=h, port=p, log_level=settings.log_level)
+
+
+@app.command()
+def settle(
+    date: Annotated[
+        str | None, typer.Option(help="Settle obligations due on or before this date.")
+    ] = None,
+) -> None:
+    """Run settlement (delivery versus payment) for a date, today (JST) by default."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from tanso.services import settlement
+
+    day = dt.date.fromisoformat(date) if date else dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    result = _run(settlement.run, _db(), SYSTEM, day)
+    _print(result)
 
 
 @audit_app.command("verify")

@@ -202,6 +202,76 @@ class Client:
     def session(self, instrument: str, action: str) -> Any:
         return self.request("POST", f"/v1/instruments/{instrument}/{action}")
 
+    # ------------------------------------------------------------------ settlement
+
+    def settlement_run(self, date: str) -> Any:
+        """Run settlement for a date (operator)."""
+        return self._post("/v1/settlement/runs", {"date": date})
+
+    def obligations(self, status: str | None = None, date: str | None = None) -> Any:
+        return self.request(
+            "GET", "/v1/settlement/obligations", params={"status": status, "date": date}
+        )
+
+    def resolve_obligation(self, trade_id: str, action: str) -> Any:
+        """Settle a failed obligation later, or cancel its trade (operator)."""
+        return self._post(f"/v1/settlement/obligations/{trade_id}/{action}", {})
+
+    def settlement_report(self, date: str) -> Any:
+        return self.request("GET", f"/v1/settlement/reports/{date}")
+
+    def fees(self) -> Any:
+        return self.request("GET", "/v1/fees")
+
+    def set_fees(self, instrument: str, side: str, **schedule: int) -> Any:
+        return self.request("PUT", f"/v1/fees/{instrument}/{side}", json=schedule)
+
+    def cash_deposit(
+        self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
+    ) -> Any:
+        """Record a bank transfer in (exchange operator)."""
+        return self._post(
+            "/v1/cash/deposits",
+            {
+                "participant_id": participant_id,
+                "amount": amount,
+                "currency": currency,
+                "external_ref": external_ref,
+            },
+        )
+
+    def cash_withdrawal(
+        self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
+    ) -> Any:
+        return self._post(
+            "/v1/cash/withdrawals",
+            {
+                "participant_id": participant_id,
+                "amount": amount,
+                "currency": currency,
+                "external_ref": external_ref,
+            },
+        )
+
+    def withdraw_credits(
+        self,
+        account_id: str,
+        external_registry: str,
+        external_account: str,
+        quantity: int | None = None,
+        serials: str | None = None,
+    ) -> Any:
+        return self._post(
+            "/v1/withdrawals",
+            {
+                "account_id": account_id,
+                "external_registry": external_registry,
+                "external_account": external_account,
+                "quantity": quantity,
+                "serials": serials,
+            },
+        )
+
     # ------------------------------------------------------------------ public market data
 
     def market_trades(self, instrument: str | None = None, limit: int = 100) -> Any:

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     port: int = 8000
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     log_level: str = "info"
+    settlement_time: dt.time | None = None
+    """Run settlement each business day at this JST time (e.g. 16:00); unset: by hand only."""
     sessions: bool = False
     """Run the session scheduler (open, auctions at 11:30 and 15:00, close) and refuse orders
     outside the acceptance windows. Off by default so a market can be driven by hand."""

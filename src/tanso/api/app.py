@@ -13,23 +13,28 @@ from tanso import __version__
 from tanso.api import errors
 from tanso.api.routes import router
 from tanso.api.routes_exchange import router as exchange_router
+from tanso.api.routes_settlement import router as settlement_router
 from tanso.services.calendar import japan_calendar
 from tanso.services.exchange import Exchange
 from tanso.services.sessions import Scheduler
 from tanso.store.db import Database
 
 
-def create_app(db: Database, *, sessions: bool = False) -> FastAPI:
+def create_app(
+    db: Database, *, sessions: bool = False, settlement_time: dt.time | None = None
+) -> FastAPI:
     """Build the HTTP API around an open database; the exchange's sequencer runs while it
     serves, and with ``sessions`` the scheduler opens, auctions and closes markets on time."""
     calendar = japan_calendar()
     exchange = Exchange(db, calendar, enforce_sessions=sessions)
-    scheduler = Scheduler(db, exchange, calendar, lambda: dt.datetime.now(dt.UTC))
+    scheduler = Scheduler(
+        db, exchange, calendar, lambda: dt.datetime.now(dt.UTC), settlement_time=settlement_time
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         exchange.start()
-        if sessions:
+        if sessions or settlement_time is not None:
             scheduler.start()
         try:
             yield
@@ -49,6 +54,7 @@ def create_app(db: Database, *, sessions: bool = False) -> FastAPI:
     errors.install(app)
     app.include_router(router)
     app.include_router(exchange_router)
+    app.include_router(settlement_router)
 
     @app.get("/healthz", tags=["public"])
     def healthz() -> dict[str, Any]:

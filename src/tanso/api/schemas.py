@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -192,3 +193,14 @@ class OrderIn(Body):
 class AmendIn(Body):
     qty: int | None = Field(default=None, ge=1, le=MAX_QTY)
     price: int | None = Field(default=None, ge=1, le=10**12)
+
+
+class SettlementRunIn(Body):
+    date: dt.date
+
+
+class FeesIn(Body):
+    per_tonne: int = Field(default=0, ge=0, le=10**9)
+    bps: int = Field(default=0, ge=0, le=10_000)
+    per_trade: int = Field(default=0, ge=0, le=10**12)
+    late_charge: int = Field(default=0, ge=0, le=10**12)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import TansoError
 from tanso.domain.sessions import SessionPlan, due_actions
+from tanso.services import settlement
 from tanso.services.common import SYSTEM
 from tanso.services.exchange import Exchange
 from tanso.store import repo
@@ -36,7 +37,12 @@ class Scheduler:
         exchange: Exchange,
         calendar: TradingCalendar,
         now: Callable[[], dt.datetime],
+        *,
+        sessions: bool = True,
+        settlement_time: dt.time | None = None,
     ) -> None:
+        self.sessions = sessions
+        self.settlement_time = settlement_time
         self.db = db
         self.exchange = exchange
         self.calendar = calendar
@@ -47,6 +53,10 @@ class Scheduler:
     def tick(self) -> list[tuple[str, str]]:
         """Do whatever is due now; returns (instrument, action) pairs done."""
         done: list[tuple[str, str]] = []
+        if self.settlement_time is not None:
+            done += self._settle_if_due()
+        if not self.sessions:
+            return done
         with self.db.read() as conn:
             rows = repo.list_table(conn, t.instruments, t.instruments.c.id)
         for row in rows:
@@ -67,6 +77,22 @@ class Scheduler:
                 except TansoError as e:
                     log.warning("%s %s: %s", row.id, action, e.message)
         return done
+
+    def _settle_if_due(self) -> list[tuple[str, str]]:
+        """Run settlement once each business day at the configured time (JST)."""
+        assert self.settlement_time is not None
+        local = self.now().astimezone(ZoneInfo("Asia/Tokyo"))
+        day = local.date()
+        if not self.calendar.is_business_day(day) or local.time() < self.settlement_time:
+            return []
+        r = t.settlement_runs.c
+        with self.db.read() as conn:
+            ran = conn.execute(select(func.count()).where(r.date == day.isoformat())).scalar_one()
+        if ran:
+            return []
+        out = settlement.run(self.db, SYSTEM, day)
+        log.info("settlement %s: %s settled, %s failed", day, out["settled"], out["failed"])
+        return [("settlement", day.isoformat())]
 
     def _auctions_on(self, instrument: str, day: dt.date) -> int:
         a = t.auctions.c

@@ -1,0 +1,93 @@
+"""Settlement routes: runs, obligations, failures, fee schedules and the daily report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from tanso.api import schemas as s
+from tanso.api.deps import DB, Caller, IdemKey
+from tanso.domain.fees import FeeSchedule
+from tanso.services import settlement
+from tanso.web import render
+
+router = APIRouter(prefix="/v1", tags=["settlement"])
+
+
+@router.post("/settlement/runs", status_code=201)
+def run(body: s.SettlementRunIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Settle every pending obligation due on or before `date` (exchange operator). Running a
+    date twice settles nothing twice."""
+    return settlement.run(db, actor, body.date, idem)
+
+
+@router.get("/settlement/runs")
+def runs(db: DB, actor: Caller) -> list[dict[str, Any]]:
+    return settlement.runs(db, actor)
+
+
+@router.get("/settlement/obligations")
+def obligations(
+    db: DB,
+    actor: Caller,
+    status: Annotated[Literal["pending", "settled", "failed", "cancelled"] | None, Query()] = None,
+    date: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Obligations due, settled and failed, with the serials received: your own (the operator:
+    everyone's)."""
+    return settlement.obligations(db, actor, status, date.isoformat() if date else None)
+
+
+@router.post("/settlement/obligations/{trade_id}/settle")
+def settle_later(trade_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Settle a failed obligation now; the party at fault pays the late charge (operator)."""
+    return settlement.resolve(db, actor, trade_id, "settle", idem)
+
+
+@router.post("/settlement/obligations/{trade_id}/cancel")
+def cancel_trade(trade_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Cancel a failed trade: both reservations are released (operator)."""
+    return settlement.resolve(db, actor, trade_id, "cancel", idem)
+
+
+@router.get("/settlement/reports/{date}", response_model=None)
+def report(
+    date: dt.date,
+    db: DB,
+    actor: Caller,
+    format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
+) -> dict[str, Any] | Response:
+    """The settlement report of a date, reconciled (operator): JSON, CSV or HTML."""
+    rep = settlement.report(db, actor, date)
+    if format == "csv":
+        return PlainTextResponse(
+            settlement.report_csv(rep),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="settlement-{date}.csv"'},
+        )
+    if format == "html":
+        return HTMLResponse(render("settlement_report.html", r=rep))
+    return rep
+
+
+@router.get("/fees", tags=["public"])
+def fees(db: DB) -> list[dict[str, Any]]:
+    """The fee schedule (zero unless set, as at TSE today)."""
+    return settlement.list_fees(db)
+
+
+@router.put("/fees/{instrument_id}/{side}")
+def set_fees(
+    instrument_id: str,
+    side: Literal["buy", "sell"],
+    body: s.FeesIn,
+    db: DB,
+    actor: Caller,
+    idem: IdemKey,
+) -> dict[str, Any]:
+    """Set one side's fees on an instrument, or on every instrument with `*` (operator)."""
+    schedule = FeeSchedule(body.per_tonne, body.bps, body.per_trade, body.late_charge)
+    return settlement.set_fees(db, actor, instrument_id, side, schedule, idem)
