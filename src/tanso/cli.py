@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from tanso.services import audit, cash, market_setup, participants, registry, ta
 from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
 from tanso.services.exchange import Exchange
-from tanso.settings import Settings, open_database
+from tanso.settings import Settings, open_database, utc_now
 from tanso.store import migrate
 from tanso.store.db import Database
 
@@ -68,6 +69,13 @@ def init(
     if reset:
         _reset(settings)
     db = open_database(settings)
+    clock = None
+    if demo:
+        # the demo's history is simulated: ten business days of trading and settlement
+        today = dt.datetime.now(market_setup.JST).date()
+        days = market_setup.demo_days(today)
+        clock = market_setup.DemoClock(market_setup.at_jst(days[0], 8, 30))
+        db.clock = clock
     migrate.upgrade(db.engine)
     boot = participants.bootstrap(db)
     taxonomy.seed_reference_data(db, SYSTEM)
@@ -78,14 +86,16 @@ def init(
     listed = market_setup.ensure_standard_instruments(db, exchange)
     if listed:
         out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
-    if demo:
+    if demo and clock is not None:
         from tanso.services import demo as demo_data
 
         keys |= _run(demo_data.load, db)
-        counts = market_setup.demo_trading(db, exchange, keys)
+        counts = market_setup.demo_market(db, exchange, keys, clock, days)
+        db.clock = utc_now
         out.print(
             f"demo market: {counts['orders']} orders, {counts['auctions']} call auctions, "
-            f"{counts['trades']} trades"
+            f"{counts['trades']} trades over {len(days)} business days; "
+            f"{counts['settled']} settled, {counts['failed']} failed (resolve it as the operator)"
         )
     if keys:
         out.print("[bold]API keys[/bold] (shown once; keep them):")

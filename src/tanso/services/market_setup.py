@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import participants
+from tanso.services import participants, registry, settlement
+from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.exchange import Exchange, NewOrder
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database
+
+JST = ZoneInfo("Asia/Tokyo")
 
 # 基準値段 to start from, after the real market's price levels (MISSION.md): 省エネ about ¥2,000,
 # 再エネ(電力) about ¥4,257 (weighted average to 2025-03), 森林 ¥7,000-15,000.
@@ -96,50 +101,136 @@ def _holders(db: Database, category: str) -> list[tuple[str, str, int]]:
         return [(r.participant_id, r.account_id, int(r.qty)) for r in conn.execute(q)]
 
 
-def demo_trading(
-    db: Database, exchange: Exchange, keys: dict[str, str], seed: int = 2023
+class DemoClock:
+    """Simulated time for the demo's history: set to a moment, it advances a millisecond per
+    reading so that the journal's timestamps stay in order."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.t = start
+
+    def set(self, moment: dt.datetime) -> None:
+        self.t = max(moment, self.t)
+
+    def __call__(self) -> str:
+        self.t += dt.timedelta(milliseconds=1)
+        return self.t.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def demo_days(today: dt.date, business_days_back: int = 10) -> list[dt.date]:
+    """The business days of the demo's history, oldest first, ending the day before today."""
+    cal = japan_calendar()
+    days: list[dt.date] = []
+    d = today
+    while len(days) < business_days_back:
+        d -= dt.timedelta(days=1)
+        if cal.is_business_day(d):
+            days.append(d)
+    return sorted(days)
+
+
+def at_jst(day: dt.date, hh: int, mm: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hh, mm), JST)
+
+
+def demo_market(
+    db: Database,
+    exchange: Exchange,
+    keys: dict[str, str],
+    clock: DemoClock,
+    days: list[dt.date],
+    seed: int = 2023,
 ) -> dict[str, int]:
-    """Open every standard instrument, post orders around the reference price and run one
-    call auction each, then leave a fresh book of open orders for the next auction."""
+    """Trading days of call auctions on the standard instruments, then settlement runs: early
+    trades settled, recent ones waiting for their date, and one failed settlement (credits frozen
+    in a dispute) that the operator can resolve. The last day's books are left open."""
     rng = random.Random(seed)
     actors: dict[str, Actor] = {
         pid: participants.authenticate(db, key) for pid, key in keys.items() if pid != "OPERATOR"
     }
-    traders = [
-        pid
-        for pid, actor in actors.items()
-        if actor.roles and any(r.value in ("trader", "market_maker") for r in actor.roles)
-    ]
-    counts = {"orders": 0, "rejected": 0, "auctions": 0, "trades": 0}
-    for spec in standard_instruments(db):
-        exchange.session(SYSTEM, spec.id, "open")
-        category = spec.eligibility.categories[0]
-        holders = [h for h in _holders(db, category) if h[0] in actors]
-        ref = spec.reference_price or 3_000
-        for round_ in range(2):
-            for pid, account, held in holders[:3]:
-                qty = max(1, min(held // 10, rng.randint(50, 800)))
-                price = ref + rng.randint(-3, 6) * max(1, ref // 100)
-                counts |= _place(
-                    exchange,
-                    actors[pid],
-                    NewOrder(spec.id, "sell", qty, price, account_id=account),
-                    counts,
-                )
-            sellers = {h[0] for h in holders}
-            buyers = [p for p in traders if p not in sellers]
-            rng.shuffle(buyers)
-            for pid in buyers[:4]:
-                qty = rng.randint(50, 600)
-                price = ref + rng.randint(-6, 3) * max(1, ref // 100)
-                counts |= _place(
-                    exchange, actors[pid], NewOrder(spec.id, "buy", qty, price), counts
-                )
-            if round_ == 0:
-                result = exchange.session(SYSTEM, spec.id, "auction")
-                counts["auctions"] += 1
-                counts["trades"] += len(result["trades"])
+    counts = {"orders": 0, "rejected": 0, "auctions": 0, "trades": 0, "settled": 0, "failed": 0}
+    specs = standard_instruments(db)
+    trading_days = sorted({days[0], days[2], days[5], days[8], days[-1]})
+    for n, day in enumerate(trading_days):
+        last = n == len(trading_days) - 1
+        for spec in specs:
+            clock.set(at_jst(day, 9, 0))
+            exchange.session(SYSTEM, spec.id, "open")
+            _orders(db, exchange, actors, spec, rng, counts)
+            clock.set(at_jst(day, 11, 30))
+            counts = _auction(exchange, spec.id, counts)
+            clock.set(at_jst(day, 13, 0))
+            _orders(db, exchange, actors, spec, rng, counts)
+            if not last:
+                clock.set(at_jst(day, 15, 0))
+                counts = _auction(exchange, spec.id, counts)
+                exchange.session(SYSTEM, spec.id, "close")
+    failed_one = False
+    for day in days:
+        clock.set(at_jst(day, 16, 0))
+        due = settlement.obligations(db, SYSTEM, "pending", day.isoformat())
+        if due and not failed_one:
+            _freeze_one(db, due[0]["trade_id"])
+            failed_one = True
+        out = settlement.run(db, SYSTEM, day)
+        counts["settled"] += out["settled"]
+        counts["failed"] += out["failed"]
     return counts
+
+
+def _freeze_one(db: Database, trade_id: str) -> None:
+    """A dispute: the registry operator freezes the credits of one trade before it settles."""
+    b = t.blocks.c
+    with db.read() as conn:
+        rows = conn.execute(
+            select(b.issuance_id, b.serial_start, b.serial_end).where(b.reservation == trade_id)
+        ).all()
+    for r in rows:
+        registry.freeze(
+            db,
+            SYSTEM,
+            f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
+            True,
+            "Demo: a dispute over the project's monitoring report",
+        )
+
+
+def _auction(exchange: Exchange, instrument: str, counts: dict[str, int]) -> dict[str, int]:
+    result = exchange.session(SYSTEM, instrument, "auction")
+    counts["auctions"] += 1
+    counts["trades"] += len(result["trades"])
+    return counts
+
+
+def _orders(
+    db: Database,
+    exchange: Exchange,
+    actors: dict[str, Actor],
+    spec: InstrumentSpec,
+    rng: random.Random,
+    counts: dict[str, int],
+) -> None:
+    """Sellers among the category's holders and buyers among the other traders, priced around
+    the current reference price."""
+    instrument = exchange.engine.markets[spec.id]
+    ref = instrument.reference
+    step = max(1, ref // 100)
+    holders = [h for h in _holders(db, spec.eligibility.categories[0]) if h[0] in actors]
+    sellers = {h[0] for h in holders}
+    for pid, account, held in holders[:3]:
+        qty = max(1, min(held // 20, rng.randint(50, 800)))
+        price = ref + rng.randint(-3, 6) * step
+        _place(
+            exchange, actors[pid], NewOrder(spec.id, "sell", qty, price, account_id=account), counts
+        )
+    buyers = [
+        pid
+        for pid, a in actors.items()
+        if pid not in sellers and any(r.value in ("trader", "market_maker") for r in a.roles)
+    ]
+    rng.shuffle(buyers)
+    for pid in buyers[:4]:
+        price = ref + rng.randint(-6, 3) * step
+        _place(exchange, actors[pid], NewOrder(spec.id, "buy", rng.randint(50, 600), price), counts)
 
 
 def _place(

@@ -1,0 +1,39 @@
+"""`tanso init --demo` builds the demo market the README promises: history, trades, settlement."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settlement(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "TANSO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    tanso = [sys.executable, "-m", "tanso.cli"]
+    init = subprocess.run(
+        [*tanso, "init", "--demo"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert init.returncode == 0, init.stderr
+    keys = json.loads((tmp_path / "demo-keys.json").read_text())
+    assert "OPERATOR" in keys and len(keys) > 10
+    for key in keys.values():
+        assert key in init.stdout  # every key is printed whole, for copying
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        status = dict(
+            conn.execute("SELECT status, count(*) FROM settlement_obligations GROUP BY status")
+        )
+        instruments = conn.execute("SELECT count(*) FROM instruments").fetchone()[0]
+        open_orders = conn.execute("SELECT count(*) FROM orders WHERE status = 'open'").fetchone()[
+            0
+        ]
+        days = conn.execute("SELECT count(DISTINCT trade_date) FROM trades").fetchone()[0]
+    assert status.get("settled", 0) > 0 and status.get("pending", 0) > 0
+    assert status.get("failed") == 1
+    assert instruments >= 12 and open_orders > 0 and days >= 4
+    verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)
+    assert verify.returncode == 0
