@@ -1,0 +1,365 @@
+"""Durable orders per second, end to end: `.venv/bin/python bench/orders.py` (`--quick`: small).
+
+An order counts when the server has answered 201, which it does only after the batch that holds
+the order (engine events, reservations, journal entry) has been committed: HTTP request -> API
+key check -> the exchange's one sequencer -> group commit -> answer. The server is the real one,
+`python -m tanso.cli serve` in a child process, on SQLite (WAL, synchronous=FULL) and on
+PostgreSQL (a dedicated schema, dropped and re-created). Clients are N threads (1, 4, 16, 64),
+each with its own keep-alive httpx connection over loopback and its own participant, sending a
+fixed number of limit orders one after another; a buy reserves cash, a sell reserves credits, and
+about one order in five crosses the book and trades.
+
+Printed per backend and concurrency: orders/s, p50 and p99 latency, the ratio to the
+single-client figure of the same backend, and the average size of a group-commit batch. The
+batch size comes from the journal: every command of a batch is journaled in one transaction with
+that transaction's timestamp, so exchange entries per distinct `at` is commands per commit.
+
+The whole run takes about three minutes on a 2-CPU machine (`--quick`: under a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, func, select, text
+
+from tanso.domain.instruments import Eligibility, InstrumentSpec
+from tanso.domain.participants import corporate_number_check_digit
+from tanso.services import audit, cash, participants, registry, taxonomy
+from tanso.services.calendar import japan_calendar
+from tanso.services.common import SYSTEM
+from tanso.services.exchange import Exchange
+from tanso.settings import utc_now
+from tanso.store import migrate
+from tanso.store import schema as t
+from tanso.store.db import Database
+
+PG_BASE = os.environ.get("TANSO_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+PG_SCHEMA = "tanso_bench_orders"
+PG_URL = f"{PG_BASE}?options=-csearch_path%3D{PG_SCHEMA}"
+CONCURRENCY = (1, 4, 16, 64)
+INSTRUMENT = "BENCH"
+REFERENCE = 2_000
+WARMUP = 3  # orders per client before the clock starts (connection set up, code paths warm)
+
+
+@dataclass
+class Result:
+    backend: str
+    clients: int
+    orders: int
+    seconds: float
+    latencies: list[float]
+    batch: float
+    trades: int
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.orders / self.seconds
+
+    def pct(self, q: float) -> float:
+        """A latency percentile in milliseconds."""
+        ordered = sorted(self.latencies)
+        return 1_000 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# ---------------------------------------------------------------- the database and the server
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    """A URL for an empty database of the backend; the PostgreSQL schema is dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'bench-orders.db'}"
+        return
+    admin = create_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    try:
+        yield PG_URL
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        admin.dispose()
+
+
+def prepare(url: str, clients: int) -> list[tuple[str, str]]:
+    """Migrate, bootstrap, and list a continuous-mode instrument; one participant per client
+    (even: a funded buyer, odd: a seller holding credits). Returns (participant, key) pairs."""
+    db = Database(url, utc_now)
+    migrate.upgrade(db.engine)
+    participants.bootstrap(db)
+    taxonomy.seed_reference_data(db, SYSTEM)
+    taxonomy.register_project(
+        db, SYSTEM, taxonomy.NewProject("BENCH1", "JC", "Bench project", "ENERGY_SAVING", "JP")
+    )
+    out = []
+    for i in range(clients):
+        pid = f"BENCH{i:02d}"
+        base = f"{900000000000 + i:012d}"
+        participants.create_participant(
+            db,
+            SYSTEM,
+            participants.NewParticipant(
+                f"{pid} 株式会社",
+                f"{pid} Corp.",
+                "corporation",
+                ["trader"],
+                f"{corporate_number_check_digit(base)}{base}",
+                False,
+                pid,
+            ),
+        )
+        participants.set_status(db, SYSTEM, pid, "active")
+        if i % 2 == 0:
+            cash.deposit(db, SYSTEM, pid, "JPY", 10**14, f"bench-{pid}")
+        else:
+            registry.issue(
+                db,
+                SYSTEM,
+                registry.NewIssuance("BENCH1", "ER", str(i), 2022, 10**9, f"{pid}-MAIN"),
+            )
+        out.append((pid, participants.create_api_key(db, SYSTEM, pid, "bench")["key"]))
+    x = Exchange(db, japan_calendar())
+    spec = InstrumentSpec(
+        INSTRUMENT,
+        "Bench",
+        "ベンチ",
+        Eligibility(categories=("ENERGY_SAVING",)),
+        mode="continuous",
+        reference_price=REFERENCE,
+    )
+    x.define_instrument(SYSTEM, spec)
+    x.session(SYSTEM, INSTRUMENT, "open")
+    db.dispose()
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`tanso serve` in a child process; ready when uvicorn says so on stderr."""
+
+    def __init__(self, url: str, cwd: Path) -> None:
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "TANSO_DATABASE_URL": url,
+            "TANSO_LOG_LEVEL": "info",
+            "TANSO_SESSIONS": "false",
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port)],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stderr is not None
+        seen = []
+        for line in self.proc.stderr:
+            seen.append(line)
+            if "Application startup complete" in line:
+                break
+        else:
+            raise RuntimeError("server did not start:\n" + "".join(seen))
+        # keep draining stderr (uvicorn's access log) so the child never blocks on a full pipe
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ---------------------------------------------------------------- the load
+
+
+def _order(i: int, n: int, buyer: bool) -> dict[str, Any]:
+    """The n-th order of client i: buys 1,992-2,002 and sells 1,998-2,008, so some cross."""
+    k = n * 7 + i * 3
+    price = REFERENCE + (k % 11) - 8 if buyer else REFERENCE + (k % 11) - 2
+    return {
+        "instrument": INSTRUMENT,
+        "side": "buy" if buyer else "sell",
+        "qty": 1 + k % 5,
+        "price": price,
+        "client_order_id": f"{i}-{n}",
+    }
+
+
+def drive(
+    url: str, keys: list[tuple[str, str]], clients: int, per_client: int
+) -> tuple[float, list[float], int]:
+    """Run `clients` threads of `per_client` orders each; returns wall time, latencies, errors."""
+    barrier = threading.Barrier(clients + 1)
+    done = threading.Barrier(clients + 1)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+
+    def client(i: int) -> None:
+        pid, key = keys[i]
+        buyer = int(pid[-2:]) % 2 == 0
+        headers = {"Authorization": f"Bearer {key}"}
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        with httpx.Client(base_url=url, headers=headers, timeout=120, limits=limits) as http:
+            for n in range(WARMUP):
+                http.post("/v1/orders", json=_order(i, -1 - n, buyer))
+            barrier.wait()
+            mine = latencies[i]
+            for n in range(per_client):
+                body = _order(i, n, buyer)
+                t0 = time.perf_counter()
+                r = http.post("/v1/orders", json=body)
+                mine.append(time.perf_counter() - t0)
+                if r.status_code != 201:
+                    errors[i] += 1
+        done.wait()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    barrier.wait()
+    start = time.perf_counter()
+    done.wait()
+    seconds = time.perf_counter() - start
+    for th in threads:
+        th.join()
+    return seconds, [x for lat in latencies for x in lat], sum(errors)
+
+
+def journal_head(url: str) -> int:
+    with httpx.Client(base_url=url) as http:
+        return int(http.get("/v1/journal/head").json()["seq"])
+
+
+def batches(db: Database, after: int, upto: int) -> tuple[float, int]:
+    """Average exchange commands per commit between two journal heads, and trades made."""
+    j = t.journal.c
+    with db.read() as conn:
+        rows = conn.execute(
+            select(j.at, func.count())
+            .where(j.seq > after, j.seq <= upto, j.kind.like("exchange.%"))
+            .group_by(j.at)
+        ).all()
+        trades = conn.execute(
+            select(func.count())
+            .select_from(t.trades)
+            .where(t.trades.c.journal_seq > after, t.trades.c.journal_seq <= upto)
+        ).scalar_one()
+    commands = sum(int(r[1]) for r in rows)
+    return (commands / len(rows) if rows else 0.0), int(trades)
+
+
+def run_backend(
+    backend: str, workdir: Path, concurrency: tuple[int, ...], total: int, floor: int
+) -> list[Result]:
+    results = []
+    with database(backend, workdir) as url:
+        keys = prepare(url, max(concurrency))
+        server = Server(url, workdir)
+        db = Database(url, utc_now)
+        try:
+            for clients in concurrency:
+                per_client = max(total // clients, floor)
+                head0 = journal_head(server.url)
+                # warm-up orders are journaled too; count from the first measured one
+                seconds, lat, errors = drive(server.url, keys, clients, per_client)
+                head1 = journal_head(server.url)
+                batch, trades = batches(db, head0 + clients * WARMUP, head1)
+                r = Result(backend, clients, len(lat), seconds, lat, batch, trades, errors)
+                results.append(r)
+                print(
+                    f"  {backend:<10} {clients:>3} clients: {r.rate:8.0f} orders/s  "
+                    f"p50 {r.pct(0.5):6.1f} ms  p99 {r.pct(0.99):6.1f} ms  "
+                    f"batch {batch:5.1f}  ({r.orders} orders, {trades} trades, {errors} errors)",
+                    flush=True,
+                )
+        finally:
+            server.stop()
+        report = audit.verify(db)
+        with db.read() as conn:
+            stored = conn.execute(select(func.count()).select_from(t.orders)).scalar_one()
+        db.dispose()
+        acked = sum(r.orders - r.errors for r in results) + WARMUP * sum(concurrency)
+        print(
+            f"  {backend}: journal verifies: {report.ok} ({report.entries} entries); "
+            f"orders stored {stored}, acknowledged {acked}",
+            flush=True,
+        )
+        if not report.ok or stored != acked or any(r.errors for r in results):
+            raise SystemExit(f"{backend}: errors, lost orders or a journal that does not verify")
+    return results
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| backend | clients | orders/s | vs 1 client | p50 ms | p99 ms | commands per commit |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    single = {r.backend: r.rate for r in results if r.clients == 1}
+    for r in results:
+        lines.append(
+            f"| {r.backend} | {r.clients} | {r.rate:,.0f} | {r.rate / single[r.backend]:.1f}x "
+            f"| {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | {r.batch:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run (under a minute)")
+    parser.add_argument(
+        "--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres"
+    )
+    args = parser.parse_args()
+    total, floor = (120, 5) if args.quick else (1_200, 20)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    print(
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, server and clients on one "
+        f"machine; {total} orders per concurrency level (at least {floor} per client)",
+        flush=True,
+    )
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="tanso-bench-") as tmp:
+        for backend in backends:
+            results += run_backend(backend, Path(tmp), CONCURRENCY, total, floor)
+    print()
+    print(table(results))
+    sq = {r.clients: r.rate for r in results if r.backend == "sqlite"}
+    pg = {r.clients: r.rate for r in results if r.backend == "postgres"}
+    if sq and pg:
+        print()
+        print(
+            "postgres / sqlite: "
+            + ", ".join(f"{n} clients {pg[n] / sq[n]:.2f}x" for n in CONCURRENCY)
+        )
+
+
+if __name__ == "__main__":
+    main()
