@@ -489,12 +489,6 @@ def test_cash_reservation_of_another_answers_like_a_missing_one(w: World) -> Non
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: registry.release of another's credit reservation "
-    "raises account_not_found naming the other's account (BB-MAIN) instead of "
-    "reservation_not_found, revealing that the reservation exists and where",
-)
 def test_credit_reservation_of_another_answers_like_a_missing_one(w: World) -> None:
     registry.reserve(w.db, Actor("BB"), "BB-MAIN", registry.Selection(quantity=5), "ORD-B-2")
     a = Actor("AA")
@@ -1129,12 +1123,6 @@ LAX_INTS: list[tuple[str, Any]] = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the request schemas parse ints in pydantic's lax mode, so "
-    'a JSON true, or the string "10" is accepted as a quantity and moves credits '
-    "(domain check_quantity refuses bool, but receives the already-coerced int)",
-)
 @pytest.mark.parametrize(("name", "value"), LAX_INTS, ids=[c[0] for c in LAX_INTS])
 def test_a_quantity_that_is_not_a_json_integer_is_refused(w: World, name: str, value: Any) -> None:
     before = w.head()
@@ -1332,21 +1320,7 @@ def test_odd_public_filters_never_fail(w: World, query: str) -> None:
     assert (r.status_code == 200 and r.json() == []) or 400 <= r.status_code < 500, r.text[:200]
 
 
-def test_nul_characters_in_ids_are_refused_and_change_nothing(
-    w: World, request: pytest.FixtureRequest
-) -> None:
-    if not w.db.is_sqlite:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: on PostgreSQL an id containing NUL (%00 in a path or query, "
-                    "\\u0000 in a JSON body) reaches the database, psycopg raises DataError "
-                    "'text fields cannot contain NUL' and the API answers 500 internal_error "
-                    "instead of a 4xx"
-                ),
-            )
-        )
+def test_nul_characters_in_ids_are_refused_and_change_nothing(w: World) -> None:
     before = w.head()
     calls: list[tuple[str, str, dict[str, str], Any]] = [
         ("GET", path.format("%00"), who, None) for path in ODD_PATHS for who in (w.a, w.op)

@@ -789,14 +789,6 @@ def test_a_nul_character_in_an_order_is_refused_and_changes_nothing(w: World) ->
     assert w.rebuilt_equals_live()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an amendment that raises a buy's reservation beyond 64-bit integers "
-    "(price x qty > 2**63, e.g. qty 10**12 at ¥10,000,000) is not checked against the "
-    "amount limit as a new order is (amount_too_large); the UPDATE overflows (PostgreSQL: "
-    "bigint out of range; SQLite: OverflowError), the API answers 500, and the sequencer "
-    "treats it as divergence and rebuilds every book from the whole journal",
-)
 def test_an_amendment_to_an_absurd_reservation_is_refused_with_a_4xx(w: World) -> None:
     w.define("JC-DEAR", reference_price=10_000_000)
     w.session("JC-DEAR", "open")

@@ -414,14 +414,7 @@ def failure_reasons(db: Database) -> Counter[str]:
     return Counter(json.loads(r.payload)["reason"] for r in rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: freezing credits reserved by an open sell order, then a crossing buy: the "
-    "engine matches, persisting the trade fails with insufficient_credits (a TansoError), the "
-    "savepoint rolls back but the exchange does not rebuild its engine, so the live book loses "
-    "the sell order and the next order is refused as a duplicate id",
-)
-def test_freezing_credits_of_an_open_sell_order_leaves_the_books_as_stored(
+def test_credits_of_an_open_sell_order_cannot_be_frozen_and_the_books_stay_as_stored(
     sqlite_db: Database,
 ) -> None:
     db = sqlite_db
@@ -432,8 +425,10 @@ def test_freezing_credits_of_an_open_sell_order_leaves_the_books_as_stored(
     x.define_instrument(SYSTEM, instrument("ESX", "continuous"))
     x.session(SYSTEM, "ESX", "open")
     x.place(seller, NewOrder("ESX", "sell", 50, REFERENCE))
-    registry.freeze(db, SYSTEM, f"{issuance}-1-50", True, "dispute")
-    with pytest.raises(TansoError):
-        x.place(buyer, NewOrder("ESX", "buy", 50, REFERENCE))
+    # credits backing an open order cannot be frozen: the order must be cancelled first
+    with pytest.raises(TansoError) as err:
+        registry.freeze(db, SYSTEM, f"{issuance}-1-50", True, "dispute")
+    assert err.value.code == "credits_reserved_by_order"
+    x.place(buyer, NewOrder("ESX", "buy", 50, REFERENCE))
     check_books(x)
     x.place(buyer, NewOrder("ESX", "buy", 10, REFERENCE - 5))  # the market still takes orders

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from tanso import __version__
 from tanso.api import errors
+from tanso.api.deps import reject_nul
 from tanso.api.routes import router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.api.routes_settlement import router as settlement_router
@@ -44,6 +45,7 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        dependencies=[Depends(reject_nul)],
         title="Tanso",
         version=__version__,
         description="Tanso (炭素): carbon credit registry and exchange. Money is in integer "

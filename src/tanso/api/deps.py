@@ -63,3 +63,13 @@ async def get_idem(
 
 
 IdemKey = Annotated[Idem | None, Depends(get_idem)]
+
+
+async def reject_nul(request: Request) -> None:
+    """Refuse NUL characters anywhere in the path, query or body: no database stores them."""
+    raw = request.url.path + "?" + str(request.url.query)
+    if "\x00" in raw or "%00" in raw.lower():
+        raise InvalidInput("invalid_characters", "The request contains a NUL character.")
+    body = await request.body()
+    if b"\x00" in body or b"\\u0000" in body:
+        raise InvalidInput("invalid_characters", "The request contains a NUL character.")

@@ -17,7 +17,10 @@ Serial = Field(default=None, min_length=1, max_length=80)
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, and no silent conversions (a quantity must be a
+    JSON integer, not `true` or `"10"`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ParticipantIn(Body):
@@ -196,7 +199,7 @@ class AmendIn(Body):
 
 
 class SettlementRunIn(Body):
-    date: dt.date
+    date: dt.date = Field(strict=False)  # JSON has no date type: an ISO string is the date
 
 
 class FeesIn(Body):

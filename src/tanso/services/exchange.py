@@ -29,6 +29,7 @@ from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TansoError
 from tanso.domain.fees import FREE, FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
+from tanso.domain.money import positive_amount
 from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
@@ -51,6 +52,8 @@ INVALID_REASONS = {
     ex.INVALID_QUANTITY,
     ex.INVALID_PRICE,
     ex.INVALID_ORDER,
+    "amount_too_large",
+    "invalid_amount",
 }
 MESSAGES = {
     ex.OFF_TICK: "The price is not a multiple of the instrument's tick.",
@@ -68,6 +71,7 @@ MESSAGES = {
     ex.INVALID_STATE: "The instrument is not in a state that allows this.",
     ex.INSUFFICIENT_CASH: "Not enough free cash to reserve price x quantity.",
     ex.INSUFFICIENT_CREDITS: "Not enough eligible credits held to back this sell order.",
+    "amount_too_large": "Price x quantity is larger than any amount Tanso accepts.",
     ex.PARTICIPANT_NOT_ACTIVE: "Only active participants may trade.",
 }
 
@@ -157,6 +161,7 @@ class Exchange:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._ctx: _Context | None = None
+        self._engine_changed = False
         self.engine = ex.Engine(pre_trade=self._pre_trade)
         self.recover()
 
@@ -249,13 +254,15 @@ class Exchange:
                 with self.db.write() as tx:
                     tx.allow_empty = True
                     for job in jobs:
+                        self._engine_changed = False
                         try:
                             with tx.savepoint():
                                 results.append((job, self._apply(tx, job)))
-                        except OrderRejected as e:
-                            results.append((job, e))
                         except TansoError as e:
                             results.append((job, e))
+                            if self._engine_changed:
+                                log.error("command refused after the engine moved: %s", e.code)
+                                diverged = True
                         except Exception as e:  # the engine may be ahead of the database now
                             log.exception("command failed", exc_info=e)
                             diverged = True
@@ -304,6 +311,9 @@ class Exchange:
             events = self.engine.handle(command)
         finally:
             self._ctx = None
+        if any(not isinstance(e, ex.Rejected) for e in events):
+            # from here on a failure leaves the engine ahead of the database
+            self._engine_changed = True
         return events, ctx
 
     def _journal(
@@ -337,7 +347,7 @@ class Exchange:
         try:
             with ctx.tx.savepoint():
                 self._reserve_for(ctx, req)
-        except Conflict as e:
+        except TansoError as e:
             reason = {
                 "insufficient_cash": ex.INSUFFICIENT_CASH,
                 "insufficient_credits": ex.INSUFFICIENT_CREDITS,
@@ -371,7 +381,9 @@ class Exchange:
         if req.side == "buy":
             held = repo.get_cash_reservation(conn, req.order_id)
             have = held.amount if held else 0
-            need = buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
+            need = positive_amount(
+                buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
+            )
             if need > have:
                 cash_id = cash.ensure_accounts(ctx.tx, req.participant, ctx.currency)
                 repo.change_reserved(conn, cash_id, need - have, ctx.currency)

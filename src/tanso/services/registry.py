@@ -700,10 +700,13 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
 
     def work(tx: Tx) -> dict[str, Any]:
         blocks = repo.blocks_reserved_for(tx.conn, reservation)
+        try:
+            for b in blocks:
+                own_account(tx.conn, actor, b.account, write=True)
+        except NotFound:
+            blocks = []  # someone else's reservation answers exactly like a missing one
         if not blocks:
             raise NotFound("reservation_not_found", f"Nothing is reserved under {reservation}.")
-        for b in blocks:
-            own_account(tx.conn, actor, b.account, write=True)
         pieces = [Piece(b, b.start, b.end) for b in blocks if b.status == BlockStatus.RESERVED]
         moves: list[list[Any]] = []
         by_account: dict[str, list[Piece]] = defaultdict(list)
@@ -737,6 +740,14 @@ def freeze(
     def work(tx: Tx) -> dict[str, Any]:
         blocks = repo.blocks_overlapping(tx.conn, r.issuance, r.start, r.end)
         pieces = take_range([b for b in blocks if b.status in movable], r.issuance, r.start, r.end)
+        for p in pieces:
+            reservation = p.block.reservation
+            if freeze and reservation and not repo.is_trade_reservation(tx.conn, reservation):
+                raise Conflict(
+                    "credits_reserved_by_order",
+                    f"Serials {p.block.issuance}-{p.start}-{p.end} back the open order or listing "
+                    f"{reservation}; cancel it first, then freeze.",
+                )
         moves: list[list[Any]] = []
         for p in pieces:
             b = p.block

@@ -67,7 +67,7 @@ def _settle_one(
         )
     )
     if sum(b.quantity for b in blocks) != ob.quantity:
-        raise Conflict(
+        raise SettlementFailure(
             "credits_not_reserved", f"Trade {ob.trade_id} does not have its credits reserved."
         )
     pieces = [Piece(b, b.start, b.end) for b in blocks]
@@ -79,7 +79,9 @@ def _settle_one(
     held = reserved.amount if reserved else 0
     total = ob.amount + ob.buyer_fee
     if held != total:
-        raise Conflict("cash_not_reserved", f"Trade {ob.trade_id} does not have its cash reserved.")
+        raise SettlementFailure(
+            "cash_not_reserved", f"Trade {ob.trade_id} does not have its cash reserved."
+        )
     seq = tx.next_seq()
     cash_moves: list[list[Any]] = []
     reserve: list[list[Any]] = [[buyer_cash, -total]]

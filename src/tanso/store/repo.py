@@ -582,3 +582,10 @@ def fee_schedule(conn: Connection, instrument: str, side: str) -> Row[Any] | Non
 
 def get_by_key(conn: Connection, table: Table, column: str, key: str) -> Row[Any] | None:
     return conn.execute(select(table).where(table.c[column] == key)).first()
+
+
+def is_trade_reservation(conn: Connection, reservation: str) -> bool:
+    """Whether a credit reservation belongs to a trade awaiting settlement (not an order)."""
+    o = t.settlement_obligations.c
+    q = select(o.trade_id).where(o.credit_reservation == reservation)
+    return conn.execute(q).first() is not None

@@ -163,7 +163,17 @@ blocks = Table(
     Column("vintage", Integer, nullable=False),
     Column("reservation", String(64)),
     CheckConstraint("serial_start >= 1 AND serial_start <= serial_end", name="range_valid"),
-    Index("ix_blocks_account_status_vintage", "account_id", "status", "vintage"),
+    # oldest vintage first is one index scan: the index matches the ORDER BY of a selection
+    Index(
+        "ix_blocks_account_status_order",
+        "account_id",
+        "status",
+        "vintage",
+        "issuance_id",
+        "serial_start",
+    ),
+    # a holdings page (ORDER BY id within one account) without walking the whole table
+    Index("ix_blocks_account_id", "account_id", "id"),
     Index("ix_blocks_issuance_start", "issuance_id", "serial_start", unique=True),
     Index("ix_blocks_reservation", "reservation"),
 )
