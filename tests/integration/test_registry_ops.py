@@ -631,7 +631,7 @@ def test_reserved_credits_are_set_aside_and_release_returns_them(db: Database, t
 def test_release_of_someone_elses_reservation_is_refused(db: Database, two: tuple) -> None:
     alpha, beta, _ = two
     registry.reserve(db, alpha, "ALPHA-MAIN", Sel(10), "ORD-1")
-    refused(db, "account_not_found", lambda: registry.release(db, beta, "ORD-1"))
+    refused(db, "reservation_not_found", lambda: registry.release(db, beta, "ORD-1"))
     assert quantity(db, "ALPHA-MAIN", "reserved") == 10
 
 

@@ -270,6 +270,17 @@ def _cancel(tx: Tx, actor: Actor, ob: Any) -> dict[str, Any]:
     )
     pieces = [Piece(b, b.start, b.end) for b in blocks]
     moves = registry.move(tx, pieces, ob.seller_account, BlockStatus.HELD, "release", ob.trade_id)
+    # credits frozen in a dispute stay frozen, but no longer for this trade
+    frozen = list(
+        repo.blocks_in_account(
+            conn, ob.seller_account, BlockStatus.FROZEN, reservation=ob.credit_reservation
+        )
+    )
+    frozen_pieces = [Piece(b, b.start, b.end) for b in frozen]
+    moves += registry.move(
+        tx, frozen_pieces, ob.seller_account, BlockStatus.FROZEN, "release", ob.trade_id
+    )
+    pieces += frozen_pieces
     reserve = cash.release_in(tx, ob.cash_reservation)
     conn.execute(
         update(t.settlement_obligations)
