@@ -14,6 +14,7 @@ from tanso.api import errors
 from tanso.api.deps import reject_nul
 from tanso.api.routes import router
 from tanso.api.routes_exchange import router as exchange_router
+from tanso.api.routes_market import router as market_router
 from tanso.api.routes_settlement import router as settlement_router
 from tanso.services.calendar import japan_calendar
 from tanso.services.exchange import Exchange
@@ -57,6 +58,7 @@ def create_app(
     app.include_router(router)
     app.include_router(exchange_router)
     app.include_router(settlement_router)
+    app.include_router(market_router)
 
     @app.get("/healthz", tags=["public"])
     def healthz() -> dict[str, Any]:

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select, update
 
 from tanso.domain import exchange as ex
+from tanso.domain.bars import INTERVALS, Bar, period_start
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TansoError
 from tanso.domain.fees import FREE, FeeSchedule
@@ -162,6 +163,9 @@ class Exchange:
         self._thread: threading.Thread | None = None
         self._ctx: _Context | None = None
         self._engine_changed = False
+        self._job_feed: list[dict[str, Any]] = []
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        """Called after each commit with the committed exchange journal entries, in order."""
         self.engine = ex.Engine(pre_trade=self._pre_trade)
         self.recover()
 
@@ -248,6 +252,7 @@ class Exchange:
     def _run_batch(self, jobs: list[_Job]) -> None:
         """Group commit: every job of the batch in one transaction, each in its own savepoint."""
         results: list[tuple[_Job, dict[str, Any] | BaseException]] = []
+        feed: list[dict[str, Any]] = []
         diverged = False
         with self._lock:
             try:
@@ -255,9 +260,11 @@ class Exchange:
                     tx.allow_empty = True
                     for job in jobs:
                         self._engine_changed = False
+                        self._job_feed = []
                         try:
                             with tx.savepoint():
                                 results.append((job, self._apply(tx, job)))
+                            feed += self._job_feed
                         except TansoError as e:
                             results.append((job, e))
                             if self._engine_changed:
@@ -271,8 +278,15 @@ class Exchange:
                 log.exception("batch commit failed", exc_info=e)
                 diverged = True
                 results = [(job, e) for job in jobs]
+                feed = []
             if diverged:
                 self.recover()
+            # committed: tell the market-data feed, in journal order, before anyone else can write
+            for listener in self.listeners:
+                try:
+                    listener(feed)
+                except Exception:
+                    log.exception("market-data listener failed")
         for job, outcome in results:
             if isinstance(outcome, BaseException):
                 job.future.set_exception(outcome)
@@ -337,7 +351,11 @@ class Exchange:
             payload["moves"] = ctx.moves
         if ctx.cash_reserve:
             payload["cash_reserve"] = ctx.cash_reserve
-        tx.record(f"exchange.{kind}", actor.label, payload | (extra or {}))
+        full = payload | (extra or {})
+        seq = tx.record(f"exchange.{kind}", actor.label, full)
+        self._job_feed.append(
+            {"seq": seq, "at": tx.at, "kind": f"exchange.{kind}", "payload": full}
+        )
 
     def _pre_trade(self, req: ex.PreTradeRequest) -> str | None:
         """Reserve cash (buy) or credits (sell) for an order or an amendment, or say why not."""
@@ -497,6 +515,7 @@ class Exchange:
             journal_seq=tx.next_seq(),
             at=tx.at,
         )
+        update_bars(conn, e.instrument, day, e.price, e.qty, tx.next_seq())
         repo.insert_row(
             conn,
             t.settlement_obligations,
@@ -835,6 +854,50 @@ def fees_for(conn: Connection, instrument: str, side: str) -> FeeSchedule:
 def buy_reservation(conn: Connection, instrument: str, unit: int, qty: int, lot: int) -> int:
     """Cash a buy order sets aside: price x quantity and the most its fees can come to."""
     return unit * qty + fees_for(conn, instrument, "buy").fee_cap(unit, qty, lot)
+
+
+def update_bars(
+    conn: Connection, instrument: str, day: dt.date, price: int, qty: int, seq: int
+) -> None:
+    """Fold one trade into its day, week and month bars (in the trade's transaction)."""
+    b = t.bars.c
+    for interval in INTERVALS:
+        start = period_start(day, interval).isoformat()
+        key = (b.instrument_id == instrument, b.interval == interval, b.period_start == start)
+        row = conn.execute(select(t.bars).where(*key)).first()
+        if row is None:
+            bar = Bar.first(price, qty)
+            repo.insert_row(
+                conn,
+                t.bars,
+                instrument_id=instrument,
+                interval=interval,
+                period_start=start,
+                open=bar.open,
+                high=bar.high,
+                low=bar.low,
+                close=bar.close,
+                volume=bar.volume,
+                value=bar.value,
+                trades=bar.trades,
+                last_seq=seq,
+            )
+            continue
+        old = Bar(row.open, row.high, row.low, row.close, row.volume, row.value, row.trades)
+        bar = old.add(price, qty)
+        conn.execute(
+            update(t.bars)
+            .where(*key)
+            .values(
+                high=bar.high,
+                low=bar.low,
+                close=bar.close,
+                volume=bar.volume,
+                value=bar.value,
+                trades=bar.trades,
+                last_seq=seq,
+            )
+        )
 
 
 def _raise_if_rejected(events: list[ex.Event]) -> None:

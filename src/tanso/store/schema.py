@@ -430,3 +430,38 @@ settlement_runs = Table(
     Column("fees", BigInteger, nullable=False),
 )
 """Each settlement run: the date it settled for and what it did."""
+
+# ---------------------------------------------------------------- market data
+
+bars = Table(
+    "bars",
+    metadata,
+    Column("instrument_id", String(ID), ForeignKey("instruments.id"), primary_key=True),
+    Column("interval", String(4), primary_key=True),
+    Column("period_start", String(10), primary_key=True),
+    Column("open", BigInteger, nullable=False),
+    Column("high", BigInteger, nullable=False),
+    Column("low", BigInteger, nullable=False),
+    Column("close", BigInteger, nullable=False),
+    Column("volume", BigInteger, nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("trades", Integer, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    CheckConstraint("low <= open AND open <= high AND low <= close AND close <= high", name="ohlc"),
+)
+"""4本値: open, high, low, close, volume and value per instrument, per day, week and month,
+kept up to date by every trade in the trade's own transaction."""
+
+index_values = Table(
+    "index_values",
+    metadata,
+    Column("index_id", String(ID), primary_key=True),
+    Column("date", String(10), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    Column("rule", String(24), nullable=False),
+    Column("volume", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("journal_seq", BigInteger, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+"""Published benchmark index values, each with the rule that produced it (vwap, mid, previous)."""

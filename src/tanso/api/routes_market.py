@@ -1,0 +1,32 @@
+"""Public market data routes (no key): bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import PlainTextResponse
+
+from tanso.api.deps import DB
+from tanso.services import marketdata
+
+router = APIRouter(prefix="/v1/market", tags=["public"])
+
+
+@router.get("/bars", response_model=None)
+def bars(
+    db: DB,
+    instrument: Annotated[str, Query(min_length=1, max_length=40)],
+    interval: Literal["1d", "1w", "1mo"] = "1d",
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=5_000)] = 1_000,
+    format: Literal["json", "csv"] = "json",
+) -> list[dict[str, Any]] | Response:
+    """4本値 bars (open, high, low, close, volume, value, VWAP, trades) per day, week or month,
+    oldest first; `from` and `to` are dates; `format=csv` for a spreadsheet."""
+    rows = marketdata.bars(db, instrument, interval, start, end, limit)
+    if format == "csv":
+        return PlainTextResponse(marketdata.bars_csv(rows), media_type="text/csv")
+    return rows

@@ -1,0 +1,126 @@
+"""Public market data: bars (4本値), and the public form of committed exchange events.
+
+Nothing here ever names a participant: the public sees instruments, prices, quantities and times.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from sqlalchemy import select
+
+from tanso.domain.bars import INTERVALS, Bar
+from tanso.domain.errors import InvalidInput
+from tanso.store import schema as t
+from tanso.store.db import Database
+
+MAX_BARS = 5_000
+
+
+def bars(
+    db: Database,
+    instrument: str,
+    interval: str = "1d",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    limit: int = 1_000,
+) -> list[dict[str, Any]]:
+    """Bars of one instrument, oldest first, from the table the trades keep up to date."""
+    if interval not in INTERVALS:
+        raise InvalidInput("invalid_interval", f"interval is one of {', '.join(INTERVALS)}.")
+    b = t.bars.c
+    q = select(t.bars).where(b.instrument_id == instrument, b.interval == interval)
+    if start is not None:
+        q = q.where(b.period_start >= start.isoformat())
+    if end is not None:
+        q = q.where(b.period_start <= end.isoformat())
+    q = q.order_by(b.period_start.desc()).limit(max(1, min(limit, MAX_BARS)))
+    with db.read() as conn:
+        rows = conn.execute(q).all()
+    out = []
+    for r in reversed(rows):
+        bar = Bar(r.open, r.high, r.low, r.close, r.volume, r.value, r.trades)
+        out.append(
+            {
+                "instrument": r.instrument_id,
+                "interval": r.interval,
+                "start": r.period_start,
+                "open": bar.open,
+                "high": bar.high,
+                "low": bar.low,
+                "close": bar.close,
+                "volume": bar.volume,
+                "value": bar.value,
+                "vwap": bar.vwap,
+                "trades": bar.trades,
+            }
+        )
+    return out
+
+
+def bars_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    cols = [
+        "instrument",
+        "interval",
+        "start",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "value",
+        "vwap",
+        "trades",
+    ]
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def public_events(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The public events of one committed exchange journal entry: trades (price, quantity,
+    time; never who), auction results, session changes and instrument listings."""
+    out: list[dict[str, Any]] = []
+    payload = entry["payload"]
+    n = 0
+    for e in payload.get("events", []):
+        kind = e.get("event")
+        if kind == "trade":
+            n += 1
+            out.append(
+                {
+                    "channel": "trades",
+                    "instrument": e["instrument"],
+                    "price": e["price"],
+                    "qty": e["qty"],
+                    "id": f"T{entry['seq']}-{n}",
+                    "at": entry["at"],
+                }
+            )
+        elif kind == "auction":
+            out.append(
+                {
+                    "channel": "auctions",
+                    "instrument": e["instrument"],
+                    "price": e["price"],
+                    "volume": e["volume"],
+                    "kind": e.get("kind"),
+                    "reference_price": e.get("reference_price"),
+                    "at": entry["at"],
+                }
+            )
+        elif kind == "session":
+            out.append(
+                {
+                    "channel": "sessions",
+                    "instrument": e["instrument"],
+                    "state": e["state"],
+                    "at": entry["at"],
+                }
+            )
+    return out
