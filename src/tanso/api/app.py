@@ -15,11 +15,14 @@ from tanso.api.deps import reject_nul
 from tanso.api.routes import router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.api.routes_market import router as market_router
+from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
+from tanso.api.stream import router as stream_router
 from tanso.services.calendar import japan_calendar
 from tanso.services.exchange import Exchange
 from tanso.services.sessions import Scheduler
 from tanso.store.db import Database
+from tanso.web.pages import router as pages_router
 
 
 def create_app(
@@ -46,7 +49,6 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
-        dependencies=[Depends(reject_nul)],
         title="Tanso",
         version=__version__,
         description="Tanso (炭素): carbon credit registry and exchange. Money is in integer "
@@ -55,10 +57,11 @@ def create_app(
     app.state.db = db
     app.state.exchange = exchange
     errors.install(app)
-    app.include_router(router)
-    app.include_router(exchange_router)
-    app.include_router(settlement_router)
-    app.include_router(market_router)
+    http_only = [Depends(reject_nul)]  # WebSocket routes have no request body to check
+    for r in (router, exchange_router, settlement_router, market_router, reports_router):
+        app.include_router(r, dependencies=http_only)
+    app.include_router(pages_router, dependencies=http_only)
+    app.include_router(stream_router)
 
     @app.get("/healthz", tags=["public"])
     def healthz() -> dict[str, Any]:
