@@ -17,7 +17,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tanso init --demo --reset
-	$(BIN)/tanso serve
+	$(BIN)/tanso serve --simulate
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -13,7 +13,15 @@ from rich.console import Console
 from rich.table import Table
 
 from tanso.domain.errors import TansoError
-from tanso.services import audit, cash, market_setup, participants, registry, taxonomy
+from tanso.services import (
+    audit,
+    cash,
+    history,
+    market_setup,
+    participants,
+    registry,
+    taxonomy,
+)
 from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
 from tanso.services.exchange import Exchange
@@ -83,7 +91,16 @@ def init(
     if boot.get("created"):
         keys["OPERATOR"] = boot["operator_key"]
     exchange = Exchange(db, japan_calendar())
-    listed = market_setup.ensure_standard_instruments(db, exchange)
+    histories: dict[str, list[history.AuctionRow]] = {}
+    if demo:
+        categories = [s.eligibility.categories[0] for s in market_setup.standard_instruments(db)]
+        histories = history.demo_histories(categories, days[0] - dt.timedelta(days=1))
+    references = {c: p for c, rows in histories.items() if (p := history.last_price(rows))}
+    listed = market_setup.ensure_standard_instruments(db, exchange, references)
+    for spec in market_setup.standard_instruments(db):
+        rows = histories.get(spec.eligibility.categories[0])
+        if rows and spec.id in listed:
+            history.import_history(db, SYSTEM, spec.id, rows)
     if listed:
         out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
     if demo and clock is not None:
@@ -121,6 +138,9 @@ def _reset(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    simulate: Annotated[
+        bool, typer.Option(help="Run simulated traders from demo-keys.json (the demo).")
+    ] = False,
 ) -> None:
     """Run the HTTP server (the API, with its documentation at /docs)."""
     import uvicorn
@@ -135,7 +155,19 @@ def serve(
     if settings.sessions:
         out.print("sessions: orders 08:00-11:29 and 12:30-14:59 JST, call auctions 11:30 and 15:00")
     app_ = create_app(db, sessions=settings.sessions, settlement_time=settings.settlement_time)
-    uvicorn.run(app_, host=h, port=p, log_level=settings.log_level)
+    simulator = None
+    if simulate:
+        from tanso.services.simulator import Simulator
+
+        keys = json.loads(Path("demo-keys.json").read_text(encoding="utf-8"))
+        simulator = Simulator(f"http://{h}:{p}", keys)
+        simulator.start()
+        out.print("simulated traders are trading; one trading day every 3 minutes")
+    try:
+        uvicorn.run(app_, host=h, port=p, log_level=settings.log_level)
+    finally:
+        if simulator is not None:
+            simulator.stop()
 
 
 @app.command()

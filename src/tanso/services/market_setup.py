@@ -47,13 +47,16 @@ GX_WEEKLY_SESSIONS: dict[str, Any] = {
 """GX-ETS 超過削減枠 trades once a week, on Fridays at 15:00."""
 
 
-def standard_instruments(db: Database) -> list[InstrumentSpec]:
-    """One call-auction instrument per TSE trading category, with TSE's rules."""
+def standard_instruments(
+    db: Database, references: dict[str, int] | None = None
+) -> list[InstrumentSpec]:
+    """One call-auction instrument per TSE trading category, with TSE's rules; `references`
+    gives a category's starting reference price (基準値段), e.g. its last historical price."""
     specs = []
     with db.read() as conn:
         categories = repo.list_table(conn, t.categories, t.categories.c.code, tse=True)
     for c in categories:
-        reference = STANDARD_REFERENCE_PRICES.get(c.code, 3_000)
+        reference = (references or {}).get(c.code) or STANDARD_REFERENCE_PRICES.get(c.code, 3_000)
         extra: dict[str, Any] = {"sessions": GX_WEEKLY_SESSIONS} if c.code == "GX_EXCESS" else {}
         specs.append(
             InstrumentSpec(
@@ -70,12 +73,14 @@ def standard_instruments(db: Database) -> list[InstrumentSpec]:
     return specs
 
 
-def ensure_standard_instruments(db: Database, exchange: Exchange) -> list[str]:
+def ensure_standard_instruments(
+    db: Database, exchange: Exchange, references: dict[str, int] | None = None
+) -> list[str]:
     """List every standard instrument that is not listed yet; returns the ids added."""
     added = []
     with db.read() as conn:
         existing = {r.id for r in repo.list_table(conn, t.instruments, t.instruments.c.id)}
-    for spec in standard_instruments(db):
+    for spec in standard_instruments(db, references):
         if spec.id not in existing:
             exchange.define_instrument(SYSTEM, spec)
             added.append(spec.id)
