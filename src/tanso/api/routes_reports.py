@@ -1,7 +1,103 @@
-"""Benchmark indices and the daily market report. Being built: see issue 5."""
+"""Benchmark indices and the daily market report (日報): public reads, operator publication."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import Field
+
+from tanso.api.deps import DB, Caller, IdemKey
+from tanso.api.schemas import Body
+from tanso.services import daily_report, indices
+from tanso.services.exchange import Exchange
+
+router = APIRouter(prefix="/v1/market")
+
+
+class IndexComputeIn(Body):
+    date: dt.date = Field(strict=False)  # JSON has no date type: an ISO string is the date
+
+
+def _exchange(request: Request) -> Exchange:
+    x: Exchange = request.app.state.exchange
+    return x
+
+
+@router.get("/indices", tags=["public"])
+def latest_indices(db: DB) -> list[dict[str, Any]]:
+    """The latest published value of each benchmark index, with the rule that produced it
+    (vwap, mid, previous, none; the composite: weighted). Methodology: docs/indices.md."""
+    return indices.latest(db)
+
+
+@router.get("/indices/{index_id}", tags=["public"])
+def index_history(
+    db: DB,
+    index_id: Annotated[str, Path(min_length=1, max_length=40)],
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=indices.MAX_HISTORY)] = 1_000,
+) -> list[dict[str, Any]]:
+    """One index's published values, oldest first; `from` and `to` are dates (both included)."""
+    return indices.history(db, index_id, start, end, limit)
+
+
+@router.post("/indices/compute", status_code=201, tags=["exchange"])
+def compute_indices(
+    body: IndexComputeIn, request: Request, db: DB, actor: Caller, idem: IdemKey
+) -> list[dict[str, Any]]:
+    """Compute and publish every index's value for a business day (operator). Run it after the
+    15:00 call auction, before the close; a date already published answers with its values."""
+    return indices.compute(db, _exchange(request), body.date, actor, idem)
+
+
+@router.get("/reports", tags=["public"])
+def report_dates(db: DB) -> list[dict[str, Any]]:
+    """Every day with a daily report (日報), newest first, with links to each form."""
+    out = []
+    for day in daily_report.report_dates(db):
+        base = f"/v1/market/reports/{day}"
+        out.append(
+            {
+                "date": day,
+                "links": {
+                    f"{fmt}_{lang}": f"{base}?format={fmt}&lang={lang}"
+                    for fmt in ("html", "csv", "pdf")
+                    for lang in daily_report.LANGS
+                }
+                | {"json": base},
+            }
+        )
+    return out
+
+
+@router.get("/reports/{date}", tags=["public"], response_model=None)
+def report(
+    date: dt.date,
+    request: Request,
+    db: DB,
+    format: Literal["json", "html", "csv", "pdf"] = "json",
+    lang: Literal["en", "ja"] = "en",
+) -> dict[str, Any] | Response:
+    """The daily market report (日報) of a day: per instrument each call auction's price and
+    volume, the day's bar, next day's reference price and limits, and the index values."""
+    rep = daily_report.build(db, _exchange(request), date)
+    if format == "json":
+        return rep
+    name = f"tanso-daily-{date}-{lang}"
+    if format == "csv":
+        return PlainTextResponse(
+            daily_report.to_csv(rep, lang),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "pdf":
+        return Response(
+            daily_report.to_pdf(rep, lang),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+        )
+    return HTMLResponse(daily_report.to_html(rep, lang))
