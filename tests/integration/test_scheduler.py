@@ -61,7 +61,7 @@ def test_a_trading_day_runs_by_the_clock_and_nothing_runs_twice(db: Database) ->
     assert scheduler.tick() == [("ES", "auction")]
     assert scheduler.tick() == []  # the 11:30 auction has run: not again
     clock.set(15, 0)
-    assert scheduler.tick() == [("ES", "auction"), ("ES", "close")]
+    assert scheduler.tick() == [("ES", "auction"), ("indices", "2026-01-05"), ("ES", "close")]
     assert scheduler.tick() == []
     with pytest.raises(OrderRejected):
         x.place(buyer, NewOrder("ES", "buy", 10, 2_000))

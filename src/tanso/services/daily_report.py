@@ -354,13 +354,13 @@ def to_html(rep: dict[str, Any], lang: str = "en") -> str:
 
 def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
     """A4 landscape; Japanese in reportlab's built-in CID font, so no font file is needed."""
-    from reportlab.lib import colors  # type: ignore[import-untyped]
-    from reportlab.lib.pagesizes import A4, landscape  # type: ignore[import-untyped]
-    from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
-    from reportlab.lib.units import mm  # type: ignore[import-untyped]
-    from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped]
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # type: ignore[import-untyped]
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     labels = LABELS[lang]
     if lang == "ja":

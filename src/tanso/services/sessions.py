@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import TansoError
 from tanso.domain.sessions import SessionPlan, due_actions
-from tanso.services import settlement
+from tanso.services import indices, settlement
 from tanso.services.common import SYSTEM
 from tanso.services.exchange import Exchange
 from tanso.store import repo
@@ -59,6 +59,8 @@ class Scheduler:
             return done
         with self.db.read() as conn:
             rows = repo.list_table(conn, t.instruments, t.instruments.c.id)
+        closing: list[str] = []
+        today: dt.date | None = None
         for row in rows:
             plan = SessionPlan.from_dict(loads(row.sessions) or {})
             local = self.now().astimezone(ZoneInfo(plan.timezone))
@@ -71,12 +73,28 @@ class Scheduler:
                 auctions_today=self._auctions_on(row.id, local.date()),
             )
             for action in actions:
-                try:
-                    self.exchange.session(SYSTEM, row.id, action)
-                    done.append((row.id, action))
-                except TansoError as e:
-                    log.warning("%s %s: %s", row.id, action, e.message)
+                if action == "close":
+                    closing.append(row.id)  # after every instrument's auctions, see below
+                    today = local.date()
+                    continue
+                self._do(row.id, action, done)
+        if closing and today is not None and self.calendar.is_business_day(today):
+            # indices read the day's trades and the book at the close, before day orders expire
+            try:
+                indices.compute(self.db, self.exchange, today)
+                done.append(("indices", today.isoformat()))
+            except TansoError as e:
+                log.warning("indices %s: %s", today, e.message)
+        for instrument in closing:
+            self._do(instrument, "close", done)
         return done
+
+    def _do(self, instrument: str, action: str, done: list[tuple[str, str]]) -> None:
+        try:
+            self.exchange.session(SYSTEM, instrument, action)
+            done.append((instrument, action))
+        except TansoError as e:
+            log.warning("%s %s: %s", instrument, action, e.message)
 
     def _settle_if_due(self) -> list[tuple[str, str]]:
         """Run settlement once each business day at the configured time (JST)."""

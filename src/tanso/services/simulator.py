@@ -30,7 +30,9 @@ class Simulator:
         seed: int | None = None,
         order_interval: float = 0.5,
         day_seconds: float = 180.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        self.transport = transport
         self.base_url = base_url
         self.keys = {p: k for p, k in keys.items() if p != "OPERATOR"}
         self.operator_key = keys["OPERATOR"]
@@ -51,8 +53,7 @@ class Simulator:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        op = Client(self.base_url, self.operator_key, timeout=30)
-        clients = {p: Client(self.base_url, k, timeout=30) for p, k in self.keys.items()}
+        op, clients = self.clients()
         try:
             while not self._stop.is_set():
                 try:
@@ -81,6 +82,15 @@ class Simulator:
             op.close()
             for c in clients.values():
                 c.close()
+
+    def clients(self) -> tuple[Client, dict[str, Client]]:
+        """The operator's client and one per simulated participant."""
+        op = Client(self.base_url, self.operator_key, timeout=30, transport=self.transport)
+        clients = {
+            p: Client(self.base_url, k, timeout=30, transport=self.transport)
+            for p, k in self.keys.items()
+        }
+        return op, clients
 
     def _one_order(self, clients: dict[str, Client], instruments: list[dict[str, Any]]) -> None:
         pid = self.rng.choice(sorted(clients))
