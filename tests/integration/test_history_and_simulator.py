@@ -63,7 +63,7 @@ def test_imported_history_gives_bars_and_auctions_and_is_journaled(db: Database)
         ("2025-03-03", 2_000, 2_000, 2_000, 2_000, 100),
         ("2025-03-04", 2_100, 2_100, 1_950, 1_950, 100),
     ]
-    assert marketdata.bars(db, "ES", "1w")[0]["vwap"] == (200_000 + 105_000 + 97_500) // 200
+    assert marketdata.bars(db, "ES", "1w")[0]["vwap"] == 2_013  # 402,500 / 200 = 2,012.5, half up
     assert audit.verify(db).ok
 
 
