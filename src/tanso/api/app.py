@@ -21,6 +21,7 @@ from tanso.api.stream import router as stream_router
 from tanso.services.calendar import japan_calendar
 from tanso.services.exchange import Exchange
 from tanso.services.sessions import Scheduler
+from tanso.services.stream import Feed
 from tanso.store.db import Database
 from tanso.web.pages import router as pages_router
 
@@ -56,6 +57,9 @@ def create_app(
     )
     app.state.db = db
     app.state.exchange = exchange
+    feed = Feed(db, exchange)
+    exchange.listeners.append(feed.publish)
+    app.state.feed = feed
     errors.install(app)
     http_only = [Depends(reject_nul)]  # WebSocket routes have no request body to check
     for r in (router, exchange_router, settlement_router, market_router, reports_router):
