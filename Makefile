@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+# The public page's chart library (npm, see package.json) and, for its browser test, Debian's
+# Chromium with a Japanese font; both installed once, then left alone.
+NPM_STAMP := node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench install clean web-assets
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -15,11 +21,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+web-assets: $(NPM_STAMP) $(CHROMIUM)
+
+$(NPM_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --no-progress --loglevel=error >/dev/null && touch $(NPM_STAMP); \
+	else echo "npm not found: the public page will show no charts"; fi
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
+
+demo: $(STAMP) web-assets
 	$(BIN)/tanso init --demo --reset
 	$(BIN)/tanso serve --simulate
 
-test: $(STAMP)
+test: $(STAMP) web-assets
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
