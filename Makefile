@@ -32,7 +32,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
 
-demo: $(STAMP) web-assets
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/tanso init --demo --reset
 	$(BIN)/tanso serve --simulate
 
@@ -47,7 +47,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/registry.py
+	$(BIN)/pip install --quiet -e '.[bench]'
+	for b in engine registry orders settlement market_data; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) tanso.db tanso.db-wal tanso.db-shm
