@@ -35,7 +35,7 @@ from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services import cash, registry
-from tanso.services.common import Actor, Idem, require, require_active, require_operator
+from tanso.services.common import Actor, Idem, require, require_active
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -134,19 +134,6 @@ def trade_date(at: str) -> dt.date:
     """The trading day of a timestamp: its date in Japan."""
     ts = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
     return ts.astimezone(JST).date()
-
-
-def _spec_command(row: Any) -> ex.DefineInstrument:
-    return ex.DefineInstrument(
-        id=row.id,
-        mode=row.mode,
-        tick=row.tick,
-        lot=row.lot,
-        reference_price=row.reference_price,
-        price_limit_pct=row.price_limit_pct,
-        market_orders=bool(row.market_orders),
-        currency=row.currency,
-    )
 
 
 class Exchange:
@@ -1130,7 +1117,3 @@ def auction_results(
             }
             for r in rows
         ]
-
-
-def require_exchange_operator(actor: Actor) -> None:
-    require_operator(actor, "control the exchange")

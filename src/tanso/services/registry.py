@@ -264,11 +264,25 @@ def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) 
     """Issue new credits of a registered project into a holding account (registry operator)."""
     require(actor, Role.REGISTRY_OPERATOR, "issue credits")
     _check_issuance(n)
+    return _new_credits(db, actor, n, None, idem)
+
+
+def _new_credits(
+    db: Database,
+    actor: Actor,
+    n: NewIssuance,
+    external: tuple[str, str] | None,
+    idem: Idem | None,
+) -> dict[str, Any]:
+    """Credits entering the registry: issued here, or deposited from an external registry."""
+    origin = "issued" if external is None else "deposited"
 
     def work(tx: Tx) -> dict[str, Any]:
-        view = _create_issuance(tx, n, "issued", None)
+        view = _create_issuance(tx, n, origin, external)
+        if external is not None:
+            view |= {"external_registry": external[0], "external_ref": external[1]}
         tx.record(
-            "credits.issued",
+            f"credits.{origin}",
             actor.label,
             view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
         )
@@ -295,18 +309,7 @@ def deposit(
             "external_reference_required",
             "A deposit names the external registry and its reference.",
         )
-
-    def work(tx: Tx) -> dict[str, Any]:
-        view = _create_issuance(tx, n, "deposited", (external_registry, external_ref))
-        view |= {"external_registry": external_registry, "external_ref": external_ref}
-        tx.record(
-            "credits.deposited",
-            actor.label,
-            view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
-        )
-        return view
-
-    return execute(db, actor, idem, work, 201)
+    return _new_credits(db, actor, n, (external_registry, external_ref), idem)
 
 
 def redeposit(
