@@ -24,6 +24,7 @@ from tanso.services.sessions import Scheduler
 from tanso.services.stream import Feed
 from tanso.store.db import Database
 from tanso.web.pages import router as pages_router
+from tanso.web.portal import router as portal_router
 
 
 def create_app(
@@ -65,6 +66,7 @@ def create_app(
     for r in (router, exchange_router, settlement_router, market_router, reports_router):
         app.include_router(r, dependencies=http_only)
     app.include_router(pages_router, dependencies=http_only)
+    app.include_router(portal_router, dependencies=http_only)
     app.include_router(stream_router)
 
     @app.get("/healthz", tags=["public"])
