@@ -29,13 +29,9 @@ import os
 import platform
 import random
 import resource
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +42,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from websockets.asyncio.client import ClientConnection, connect
 
+from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import corporate_number_check_digit
 from tanso.services import cash, marketdata, participants, registry, taxonomy
@@ -260,12 +257,6 @@ def bench_bars(backend: str, n: int, workdir: Path) -> list[list[str]]:
 # ---------------------------------------------------------------- 2. fan-out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prepare_market(url: str) -> dict[str, str]:
     db = Database(url, utc_now)
     migrate.upgrade(db.engine)
@@ -301,40 +292,6 @@ def prepare_market(url: str) -> dict[str, str]:
     x.session(SYSTEM, "FAN", "open")
     db.dispose()
     return keys
-
-
-class Server:
-    def __init__(self, url: str, cwd: Path) -> None:
-        self.port = _free_port()
-        env = {**os.environ, "TANSO_DATABASE_URL": url, "TANSO_LOG_LEVEL": "warning"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port)],
-            env={**env, "TANSO_SESSIONS": "false"},
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.proc.stdout.readline()  # "Tanso on http://..."
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
-        for _ in range(600):  # ready when it answers (a guard of 60 s)
-            try:
-                httpx.get(f"{self.url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def parse_at(at: str) -> float:

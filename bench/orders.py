@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,6 +34,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, select, text
 
+from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import corporate_number_check_digit
 from tanso.services import audit, cash, participants, registry, taxonomy
@@ -149,52 +147,6 @@ def prepare(url: str, clients: int) -> list[tuple[str, str]]:
     x.session(SYSTEM, INSTRUMENT, "open")
     db.dispose()
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """`tanso serve` in a child process; ready when uvicorn says so on stderr."""
-
-    def __init__(self, url: str, cwd: Path) -> None:
-        self.port = _free_port()
-        env = {
-            **os.environ,
-            "TANSO_DATABASE_URL": url,
-            "TANSO_LOG_LEVEL": "info",
-            "TANSO_SESSIONS": "false",
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port)],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stderr is not None
-        seen = []
-        for line in self.proc.stderr:
-            seen.append(line)
-            if "Application startup complete" in line:
-                break
-        else:
-            raise RuntimeError("server did not start:\n" + "".join(seen))
-        # keep draining stderr (uvicorn's access log) so the child never blocks on a full pipe
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 # ---------------------------------------------------------------- the load

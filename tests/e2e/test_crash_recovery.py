@@ -4,10 +4,6 @@ order, no trade twice, and books rebuilt exactly from the journal (SQLite and Po
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tanso.client import ApiError, Client
+from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services import audit, participants, taxonomy
 from tanso.services.calendar import japan_calendar
@@ -30,12 +27,6 @@ from tests.conftest import PG_URL, add_issuance, add_participant, counter_clock,
 
 ORDERS_BEFORE_KILL = 120
 THREADS = 4
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -80,37 +71,6 @@ def _prepare(url: str) -> dict[str, str]:
     x.session(SYSTEM, "CRASH", "open")
     db.dispose()
     return keys
-
-
-class Server:
-    """`tanso serve` in a child process; ready when uvicorn says so on stderr."""
-
-    def __init__(self, url: str, cwd: Path) -> None:
-        self.port = _free_port()
-        env = {**os.environ, "TANSO_DATABASE_URL": url, "TANSO_LOG_LEVEL": "info"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port)],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stderr is not None
-        seen = []
-        for line in self.proc.stderr:
-            seen.append(line)
-            if "Application startup complete" in line:
-                break
-        else:
-            raise AssertionError("server did not start:\n" + "".join(seen))
-        # keep draining stderr so the child never blocks on a full pipe
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
 
 
 def _load(

@@ -11,8 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.client import Client
+from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services import indices, participants, taxonomy
 from tanso.services.calendar import japan_calendar
@@ -32,7 +31,6 @@ from tanso.store import migrate
 from tanso.store.db import Database
 from tanso.web import pages
 from tests.conftest import add_issuance, add_participant, fund
-from tests.e2e.test_crash_recovery import _free_port
 
 CHROMIUM = "/usr/bin/chromium"
 # what this machine's closed network needs (docs/public-page.md)
@@ -218,40 +216,6 @@ def chromium() -> str:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing and could not be installed (apt-get install chromium)")
     return CHROMIUM
-
-
-class Server:
-    """`tanso serve` in a child process; ready when uvicorn says so on stderr."""
-
-    def __init__(self, url: str, cwd: Path) -> None:
-        self.port = _free_port()
-        env = {**os.environ, "TANSO_DATABASE_URL": url, "TANSO_LOG_LEVEL": "info"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port)],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stderr is not None
-        seen = []
-        for line in self.proc.stderr:
-            seen.append(line)
-            if "Application startup complete" in line:
-                break
-        else:
-            raise AssertionError("server did not start:\n" + "".join(seen))
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture

@@ -14,11 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tanso.client import Client
+from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services import participants, stream, taxonomy
 from tanso.services.calendar import japan_calendar
@@ -42,15 +38,10 @@ from tests.conftest import PG_URL, add_issuance, add_participant, counter_clock,
 
 WAIT = 20.0  # seconds: a guard against a hang, never a measurement
 BUFFER = 3
+SERVER_ENV = {"TANSO_STREAM_BUFFER": str(BUFFER)}
 PUBLIC = ["trades", "auctions", "sessions"]
 PARTIES = ("STRBUY", "STRSELL")
 INSTRUMENTS = ("STR-A", "STR-B", "STR-C", "STR-D", "STR-F", "STR-G")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _database_url(backend: str, tmp: Path, name: str) -> tuple[str, str | None]:
@@ -102,43 +93,6 @@ def _prepare(url: str) -> dict[str, str]:
     return keys
 
 
-class Server:
-    """`tanso serve` in a child process, with a ring buffer of BUFFER messages."""
-
-    def __init__(self, url: str, cwd: Path, port: int | None = None) -> None:
-        self.port = port or _free_port()
-        env = {
-            **os.environ,
-            "TANSO_DATABASE_URL": url,
-            "TANSO_LOG_LEVEL": "info",
-            "TANSO_SESSIONS": "false",
-            "TANSO_STREAM_BUFFER": str(BUFFER),
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port)],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stderr is not None
-        seen = []
-        for line in self.proc.stderr:
-            seen.append(line)
-            if "Application startup complete" in line:
-                break
-        else:
-            raise AssertionError("server did not start:\n" + "".join(seen))
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws = f"ws://127.0.0.1:{self.port}/v1/stream"
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-
 @dataclass
 class Market:
     server: Server
@@ -164,7 +118,7 @@ def market(
 ) -> Iterator[Market]:
     url, schema = _database_url(request.param, tmp_path_factory.mktemp("stream"), "stream")
     keys = _prepare(url)
-    server = Server(url, tmp_path_factory.mktemp("cwd"))
+    server = Server(url, tmp_path_factory.mktemp("cwd"), env=SERVER_ENV)
     try:
         yield Market(server, keys, url)
     finally:
@@ -370,7 +324,7 @@ def sessions_then_trades(messages: list[dict[str, Any]]) -> bool:
 def test_the_stream_client_resumes_across_a_server_restart(backend: str, tmp_path: Path) -> None:
     url, schema = _database_url(backend, tmp_path, "restart")
     keys = _prepare(url)
-    servers = [Server(url, tmp_path)]
+    servers = [Server(url, tmp_path, env=SERVER_ENV)]
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         m = Market(servers[0], keys, url)
@@ -378,7 +332,7 @@ def test_the_stream_client_resumes_across_a_server_restart(backend: str, tmp_pat
         await asyncio.to_thread(m.trades, "STR-A", 1)
         got = [await asyncio.wait_for(anext(messages), WAIT)]
         servers[0].kill()
-        servers.append(Server(url, tmp_path, port=servers[0].port))
+        servers.append(Server(url, tmp_path, port=servers[0].port, env=SERVER_ENV))
         m = Market(servers[1], keys, url)
         await asyncio.to_thread(m.trades, "STR-A", 4)  # while the client is away
         while len(got) < 5:
