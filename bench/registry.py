@@ -96,9 +96,17 @@ def setup_actors(db: Database) -> None:
     taxonomy.seed_reference_data(db, SYSTEM)
     for pid in ("S", "R"):
         participants.create_participant(
-            db, SYSTEM,
-            participants.NewParticipant(f"{pid} 株式会社", f"{pid} Corp.", "government",
-                                        ["trader"], None, False, f"BENCH{pid}"),
+            db,
+            SYSTEM,
+            participants.NewParticipant(
+                f"{pid} 株式会社",
+                f"{pid} Corp.",
+                "government",
+                ["trader"],
+                None,
+                False,
+                f"BENCH{pid}",
+            ),
         )
         participants.set_status(db, SYSTEM, f"BENCH{pid}", "active")
     taxonomy.register_project(
@@ -115,31 +123,84 @@ def bulk_load(db: Database, n_blocks: int) -> tuple[int, int]:
     per_issuance = min(MAX_BLOCKS_PER_ISSUANCE, max(1, n_blocks // 10))
     n_issuances = n_blocks // per_issuance
     with db.engine.begin() as conn:
-        conn.execute(insert(t.participants), [
-            {"id": f"F{i}", "name_ja": f"F{i}", "name_en": f"Filler {i}", "kind": "government",
-             "corporate_number": None, "roles": "trader", "gx_league": False, "status": "active",
-             "created_at": at}
-            for i in range(FILLER_PARTICIPANTS)
-        ])
-        conn.execute(insert(t.accounts), [
-            {"id": f"F{i}-MAIN", "participant_id": f"F{i}", "kind": "holding", "name": "Main",
-             "created_at": at}
-            for i in range(FILLER_PARTICIPANTS)
-        ] + [{"id": "F0-EMPTY", "participant_id": "F0", "kind": "holding", "name": "Empty",
-              "created_at": at}])
-        conn.execute(insert(t.projects), [
-            {"id": f"FP{i}", "scheme": "JC", "name": f"Filler {i}", "name_ja": "", "country": "JP",
-             "region": "", "developer": "", "methodology": "", "category": CATEGORIES[i % 5],
-             "mechanism": "reduction", "nature": "technology", "properties": "[]",
-             "evaluation_axes": "[]", "co_benefits": "[]", "created_at": at}
-            for i in range(10)
-        ])
+        conn.execute(
+            insert(t.participants),
+            [
+                {
+                    "id": f"F{i}",
+                    "name_ja": f"F{i}",
+                    "name_en": f"Filler {i}",
+                    "kind": "government",
+                    "corporate_number": None,
+                    "roles": "trader",
+                    "gx_league": False,
+                    "status": "active",
+                    "created_at": at,
+                }
+                for i in range(FILLER_PARTICIPANTS)
+            ],
+        )
+        conn.execute(
+            insert(t.accounts),
+            [
+                {
+                    "id": f"F{i}-MAIN",
+                    "participant_id": f"F{i}",
+                    "kind": "holding",
+                    "name": "Main",
+                    "created_at": at,
+                }
+                for i in range(FILLER_PARTICIPANTS)
+            ]
+            + [
+                {
+                    "id": "F0-EMPTY",
+                    "participant_id": "F0",
+                    "kind": "holding",
+                    "name": "Empty",
+                    "created_at": at,
+                }
+            ],
+        )
+        conn.execute(
+            insert(t.projects),
+            [
+                {
+                    "id": f"FP{i}",
+                    "scheme": "JC",
+                    "name": f"Filler {i}",
+                    "name_ja": "",
+                    "country": "JP",
+                    "region": "",
+                    "developer": "",
+                    "methodology": "",
+                    "category": CATEGORIES[i % 5],
+                    "mechanism": "reduction",
+                    "nature": "technology",
+                    "properties": "[]",
+                    "evaluation_axes": "[]",
+                    "co_benefits": "[]",
+                    "created_at": at,
+                }
+                for i in range(10)
+            ],
+        )
         issuances = [
-            {"id": f"JC-ER-FP{i % 10}-{i // 10 + 1}", "project_id": f"FP{i % 10}",
-             "credit_type": "ER", "round": str(i // 10 + 1), "vintage": 2012 + i % 12,
-             "certified_on": "2024-01-01", "quantity": per_issuance * CREDITS_PER_BLOCK,
-             "ca_declaration": "not_required", "ca_status": "not_started", "origin": "issued",
-             "external_registry": None, "external_ref": None, "journal_seq": 0}
+            {
+                "id": f"JC-ER-FP{i % 10}-{i // 10 + 1}",
+                "project_id": f"FP{i % 10}",
+                "credit_type": "ER",
+                "round": str(i // 10 + 1),
+                "vintage": 2012 + i % 12,
+                "certified_on": "2024-01-01",
+                "quantity": per_issuance * CREDITS_PER_BLOCK,
+                "ca_declaration": "not_required",
+                "ca_status": "not_started",
+                "origin": "issued",
+                "external_registry": None,
+                "external_ref": None,
+                "journal_seq": 0,
+            }
             for i in range(n_issuances)
         ]
         conn.execute(insert(t.issuances), issuances)
@@ -147,8 +208,10 @@ def bulk_load(db: Database, n_blocks: int) -> tuple[int, int]:
             owner = "'BENCHS-MAIN'" if k == 0 else None
             if db.is_sqlite:
                 account = owner or f"'F' || (g % {FILLER_PARTICIPANTS}) || '-MAIN'"
-                series = (f"WITH RECURSIVE s(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM s "
-                          f"WHERE g < {per_issuance - 1}) ")
+                series = (
+                    f"WITH RECURSIVE s(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM s "
+                    f"WHERE g < {per_issuance - 1}) "
+                )
                 source = "FROM s"
             else:
                 account = owner or f"'F' || (g % {FILLER_PARTICIPANTS})::text || '-MAIN'"
@@ -202,23 +265,27 @@ def measure(db: Database, backend: str, n_blocks: int, ops: int) -> Result:
     last = res.s_blocks - 1
 
     def by_quantity(_i: int) -> Any:
-        return registry.transfer(db, s, "BENCHS-MAIN", "BENCHR-MAIN",
-                                 registry.Selection(quantity=3))
+        return registry.transfer(
+            db, s, "BENCHS-MAIN", "BENCHR-MAIN", registry.Selection(quantity=3)
+        )
 
     def by_range(i: int) -> Any:
         g = last - i  # from the end of the issuance: the far end of its serial index
         serials = f"{filler_first}-{g * CREDITS_PER_BLOCK + 1}-{g * CREDITS_PER_BLOCK + 5}"
-        return registry.transfer(db, s, "BENCHS-MAIN", "BENCHR-MAIN",
-                                 registry.Selection(serials=serials))
+        return registry.transfer(
+            db, s, "BENCHS-MAIN", "BENCHR-MAIN", registry.Selection(serials=serials)
+        )
 
     def by_range_low(i: int) -> Any:
         serials = f"{filler_first}-{i * CREDITS_PER_BLOCK + 1}-{i * CREDITS_PER_BLOCK + 5}"
-        return registry.transfer(db, s, "BENCHS-MAIN", "BENCHR-MAIN",
-                                 registry.Selection(serials=serials))
+        return registry.transfer(
+            db, s, "BENCHS-MAIN", "BENCHR-MAIN", registry.Selection(serials=serials)
+        )
 
     def retire(_i: int) -> Any:
-        req = registry.RetirementRequest("BENCHS-MAIN", registry.Selection(quantity=2),
-                                         ["offset_scope1"])
+        req = registry.RetirementRequest(
+            "BENCHS-MAIN", registry.Selection(quantity=2), ["offset_scope1"]
+        )
         return registry.retire(db, s, req)
 
     res.per_s["transfer_qty"] = rate(ops, by_quantity)
@@ -293,16 +360,25 @@ def fmt(x: float) -> str:
 
 
 def tables(results: list[Result]) -> list[str]:
-    lines = ["| backend | blocks | load s | S blocks | F1 blocks | "
-             + " | ".join(c[2] for c in COLUMNS) + " |",
-             "|---|---:|---:|---:|---:|" + "---:|" * len(COLUMNS)]
+    lines = [
+        "| backend | blocks | load s | S blocks | F1 blocks | "
+        + " | ".join(c[2] for c in COLUMNS)
+        + " |",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(COLUMNS),
+    ]
     for r in results:
         cells = [fmt(value(r, k, kind)) for k, kind, _ in COLUMNS]
-        lines.append(f"| {r.backend} | {r.blocks:,} | {r.load_s:.1f} | {r.s_blocks:,} | "
-                     f"{r.big_blocks:,} | " + " | ".join(cells) + " |")
-    lines += ["", "Cost per call, ratio to the next smaller registry (1.00 = flat; 10.0 = linear):",
-              "", "| backend | sizes | " + " | ".join(c[0] for c in COLUMNS) + " |",
-              "|---|---|" + "---:|" * len(COLUMNS)]
+        lines.append(
+            f"| {r.backend} | {r.blocks:,} | {r.load_s:.1f} | {r.s_blocks:,} | "
+            f"{r.big_blocks:,} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "Cost per call, ratio to the next smaller registry (1.00 = flat; 10.0 = linear):",
+        "",
+        "| backend | sizes | " + " | ".join(c[0] for c in COLUMNS) + " |",
+        "|---|---|" + "---:|" * len(COLUMNS),
+    ]
     for backend in dict.fromkeys(r.backend for r in results):
         rows = [r for r in results if r.backend == backend]
         for a, b in itertools.pairwise(rows):
@@ -311,9 +387,13 @@ def tables(results: list[Result]) -> list[str]:
                 va, vb = value(a, k, kind), value(b, k, kind)
                 cells.append(f"{(va / vb) if kind == 'per_s' else (vb / va):.2f}")
             lines.append(f"| {backend} | {a.blocks:,} → {b.blocks:,} | " + " | ".join(cells) + " |")
-    lines += ["", "Cost per call, PostgreSQL ÷ SQLite (above 1: PostgreSQL is slower):", "",
-              "| blocks | " + " | ".join(c[0] for c in COLUMNS) + " |",
-              "|---:|" + "---:|" * len(COLUMNS)]
+    lines += [
+        "",
+        "Cost per call, PostgreSQL ÷ SQLite (above 1: PostgreSQL is slower):",
+        "",
+        "| blocks | " + " | ".join(c[0] for c in COLUMNS) + " |",
+        "|---:|" + "---:|" * len(COLUMNS),
+    ]
     for n in dict.fromkeys(r.blocks for r in results):
         pair = {r.backend: r for r in results if r.blocks == n}
         if len(pair) < 2:
@@ -333,7 +413,7 @@ def write_doc(body: list[str]) -> None:
     if HEADING in text_:
         head, rest = text_.split(HEADING, 1)
         nxt = rest.find("\n## ")
-        tail = rest[nxt + 1:] if nxt >= 0 else ""
+        tail = rest[nxt + 1 :] if nxt >= 0 else ""
         text_ = head + section + ("\n" + tail if tail else "")
     else:
         text_ = text_.rstrip() + "\n\n" + section
@@ -363,9 +443,13 @@ def main() -> None:
                 finally:
                     db.dispose()
                 results.append(r)
-                print(f"{backend:8} {n:>9,} blocks: load {r.load_s:5.1f} s, "
-                      + ", ".join(f"{k} {fmt(v)}/s" for k, v in r.per_s.items()) + ", "
-                      + ", ".join(f"{k} {fmt(v)} ms" for k, v in r.ms.items()), flush=True)
+                print(
+                    f"{backend:8} {n:>9,} blocks: load {r.load_s:5.1f} s, "
+                    + ", ".join(f"{k} {fmt(v)}/s" for k, v in r.per_s.items())
+                    + ", "
+                    + ", ".join(f"{k} {fmt(v)} ms" for k, v in r.ms.items()),
+                    flush=True,
+                )
                 if backend == "sqlite":
                     Path(tmp, f"registry-{n}.db").unlink(missing_ok=True)
     if "postgres" in backends:
