@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     log_level: str = "info"
     settlement_time: dt.time | None = None
     """Run settlement each business day at this JST time (e.g. 16:00); unset: by hand only."""
+    stream_buffer: int = 10_000
+    """Recent stream messages kept in memory for resuming clients; older ones come from the
+    journal."""
+    stream_queue: int = 1_000
+    """Messages a slow stream client may fall behind before it is told to reconnect."""
     sessions: bool = False
     """Run the session scheduler (open, auctions at 11:30 and 15:00, close) and refuse orders
     outside the acceptance windows. Off by default so a market can be driven by hand."""

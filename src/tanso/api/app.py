@@ -22,6 +22,7 @@ from tanso.services.calendar import japan_calendar
 from tanso.services.exchange import Exchange
 from tanso.services.sessions import Scheduler
 from tanso.services.stream import Feed
+from tanso.settings import Settings
 from tanso.store.db import Database
 from tanso.web.pages import router as pages_router
 from tanso.web.portal import router as portal_router
@@ -58,7 +59,8 @@ def create_app(
     )
     app.state.db = db
     app.state.exchange = exchange
-    feed = Feed(db, exchange)
+    settings = Settings()
+    feed = Feed(db, exchange, buffer_size=settings.stream_buffer, queue_size=settings.stream_queue)
     exchange.listeners.append(feed.publish)
     app.state.feed = feed
     errors.install(app)

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -52,11 +51,6 @@ LAGGING = 4001
 """The subscriber fell too far behind; reconnect and resume with its last seq."""
 INVALID_KEY = 4401
 """The API key given when connecting is not valid."""
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw else default
 
 
 def _dumps(value: Any) -> str:
@@ -345,8 +339,8 @@ class Feed:
     ) -> None:
         self.db = db
         self.exchange = exchange
-        self.buffer_size = buffer_size or _env_int("TANSO_STREAM_BUFFER", DEFAULT_BUFFER)
-        self.queue_size = queue_size or _env_int("TANSO_STREAM_QUEUE", DEFAULT_QUEUE)
+        self.buffer_size = buffer_size or DEFAULT_BUFFER
+        self.queue_size = queue_size or DEFAULT_QUEUE
         with db.read() as conn:
             head = repo.journal_head(conn)
         self.floor = int(head.seq) if head is not None else 0
