@@ -154,23 +154,33 @@ def demo_market(
     }
     counts = {"orders": 0, "rejected": 0, "auctions": 0, "trades": 0, "settled": 0, "failed": 0}
     specs = standard_instruments(db)
-    trading_days = sorted({days[0], days[2], days[5], days[8], days[-1]})
-    for n, day in enumerate(trading_days):
-        last = n == len(trading_days) - 1
-        for spec in specs:
-            clock.set(at_jst(day, 9, 0))
-            exchange.session(SYSTEM, spec.id, "open")
-            _orders(db, exchange, actors, spec, rng, counts)
-            clock.set(at_jst(day, 11, 30))
-            counts = _auction(exchange, spec.id, counts)
-            clock.set(at_jst(day, 13, 0))
-            _orders(db, exchange, actors, spec, rng, counts)
-            if not last:
-                clock.set(at_jst(day, 15, 0))
-                counts = _auction(exchange, spec.id, counts)
-                exchange.session(SYSTEM, spec.id, "close")
+    from tanso.services import indices  # indices reads this module's reference prices
+
+    trading_days = {days[0], days[2], days[5], days[8], days[-1]}
     failed_one = False
     for day in days:
+        last = day == days[-1]
+        if day in trading_days:
+            clock.set(at_jst(day, 9, 0))
+            for spec in specs:
+                exchange.session(SYSTEM, spec.id, "open")
+                _orders(db, exchange, actors, spec, rng, counts)
+            clock.set(at_jst(day, 11, 30))
+            for spec in specs:
+                counts = _auction(exchange, spec.id, counts)
+            clock.set(at_jst(day, 13, 0))
+            for spec in specs:
+                _orders(db, exchange, actors, spec, rng, counts)
+            if not last:
+                clock.set(at_jst(day, 15, 0))
+                for spec in specs:
+                    counts = _auction(exchange, spec.id, counts)
+        # the day's indices after the 15:00 auctions, before the close (docs/indices.md)
+        clock.set(at_jst(day, 15, 5))
+        indices.compute(db, exchange, day)
+        if day in trading_days and not last:
+            for spec in specs:
+                exchange.session(SYSTEM, spec.id, "close")
         clock.set(at_jst(day, 16, 0))
         due = settlement.obligations(db, SYSTEM, "pending", day.isoformat())
         if due and not failed_one:
