@@ -32,8 +32,12 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
             0
         ]
         days = conn.execute("SELECT count(DISTINCT trade_date) FROM trades").fetchone()[0]
+        history = conn.execute("SELECT count(DISTINCT trade_date) FROM auctions").fetchone()[0]
+        rules = {r for (r,) in conn.execute("SELECT DISTINCT rule FROM index_values")}
     assert status.get("settled", 0) > 0 and status.get("pending", 0) > 0
     assert status.get("failed") == 1
     assert instruments >= 12 and open_orders > 0 and days >= 4
+    assert history > 400  # two years of calibrated auction history
+    assert {"vwap", "previous"} <= rules
     verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)
     assert verify.returncode == 0
