@@ -589,3 +589,55 @@ def is_trade_reservation(conn: Connection, reservation: str) -> bool:
     o = t.settlement_obligations.c
     q = select(o.trade_id).where(o.credit_reservation == reservation)
     return conn.execute(q).first() is not None
+
+
+# ---------------------------------------------------------------- portal users and sessions
+
+
+def get_user(conn: Connection, user_id: str) -> Row[Any] | None:
+    return conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
+
+
+def get_user_by_email(conn: Connection, email: str) -> Row[Any] | None:
+    return conn.execute(select(t.users).where(t.users.c.email == email)).first()
+
+
+def list_users(conn: Connection, participant_id: str) -> Sequence[Row[Any]]:
+    q = select(t.users).where(t.users.c.participant_id == participant_id)
+    return conn.execute(q.order_by(t.users.c.email)).all()
+
+
+def update_user(conn: Connection, user_id: str, **values: Any) -> None:
+    conn.execute(update(t.users).where(t.users.c.id == user_id).values(**values))
+
+
+def count_failed_login(conn: Connection, user_id: str, at: str) -> int:
+    """Add one failed attempt (in SQL, so concurrent failures all count); returns the total."""
+    u = t.users.c
+    conn.execute(
+        update(t.users)
+        .where(u.id == user_id)
+        .values(failed_attempts=u.failed_attempts + 1, updated_at=at)
+    )
+    row = conn.execute(select(u.failed_attempts).where(u.id == user_id)).first()
+    return int(row.failed_attempts) if row else 0
+
+
+def get_portal_session(conn: Connection, session_id: str) -> Row[Any] | None:
+    q = select(t.portal_sessions).where(t.portal_sessions.c.id == session_id)
+    return conn.execute(q).first()
+
+
+def delete_portal_session(conn: Connection, session_id: str) -> int:
+    q = delete(t.portal_sessions).where(t.portal_sessions.c.id == session_id)
+    return conn.execute(q).rowcount
+
+
+def delete_portal_sessions_of(conn: Connection, user_id: str) -> int:
+    q = delete(t.portal_sessions).where(t.portal_sessions.c.user_id == user_id)
+    return conn.execute(q).rowcount
+
+
+def delete_expired_portal_sessions(conn: Connection, now: str) -> int:
+    q = delete(t.portal_sessions).where(t.portal_sessions.c.expires_at < now)
+    return conn.execute(q).rowcount

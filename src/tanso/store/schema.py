@@ -465,3 +465,41 @@ index_values = Table(
     Column("at", String(32), nullable=False),
 )
 """Published benchmark index values, each with the rule that produced it (vwap, mid, previous)."""
+
+# ---------------------------------------------------------------- portal users and sessions
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("totp_secret", String(64), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    CheckConstraint(
+        "role IN ('viewer', 'trader', 'account_manager', 'administrator')", name="role_known"
+    ),
+    CheckConstraint("status IN ('active', 'locked')", name="status_known"),
+    CheckConstraint("failed_attempts >= 0", name="failed_attempts_valid"),
+)
+"""People who log in to the portal: each belongs to one participant, with one role inside it.
+Emails are stored lower-case; the password only as an argon2 hash."""
+
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("second_factor_pending", Boolean, nullable=False),
+)
+"""Logged-in browsers: the id is the SHA-256 of the cookie's 256-bit secret, so a copy of the
+table cannot be replayed as cookies; a session waiting for its TOTP code grants nothing."""

@@ -1,7 +1,763 @@
-"""The participant and operator portal (issue 6). Being built: see docs/portal.md when it lands."""
+"""The participant portal (issue 6): people log in and see and act for their own participant.
+
+Each handler finds the session's user (`tanso_session` cookie), checks the form's CSRF token on
+every POST, checks the user's capability, and only then calls one service with the user's
+actor. Accounts and orders are looked up among the user's own participant's, so another
+participant's ids answer exactly like missing ones. The handlers never write SQL; the services
+refuse anything the actor may not do, a second line behind these checks. See docs/portal.md.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tanso.domain.errors import TansoError
+from tanso.services import cash, participants, registry, taxonomy, users
+from tanso.services import exchange as xs
+from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.users import Capability, PortalUser
+from tanso.store.db import Database
+from tanso.web import render
+from tanso.web.pages import LANG_COOKIE, Lang, choose_lang, jst
+
+SESSION_COOKIE = "tanso_session"
+LOGIN_CSRF_COOKIE = "tanso_login_csrf"
+MAX_FORM = 64 * 1024
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "site": "Tanso",
+        "portal": "Participant portal",
+        "skip": "Skip to the content",
+        "nav": "Portal menu",
+        "home": "Accounts",
+        "orders": "Orders",
+        "retire": "Retire",
+        "security": "Security",
+        "logout": "Log out",
+        "prices": "Public prices",
+        "login": "Log in",
+        "email": "Email",
+        "password": "Password",
+        "totp_title": "Second factor",
+        "totp_code": "6-digit code from your authenticator app",
+        "verify": "Verify",
+        "bad_login": "The email or password is wrong.",
+        "locked": "This user is locked after repeated failed logins. "
+        "Ask your administrator or the operator to unlock it.",
+        "bad_code": "The code is wrong or has expired.",
+        "signed_in_as": "Logged in as",
+        "role_viewer": "viewer",
+        "role_trader": "trader",
+        "role_account_manager": "account manager",
+        "role_administrator": "administrator",
+        "accounts": "Holding accounts",
+        "account": "Account",
+        "name": "Name",
+        "credits": "Credits (t)",
+        "cash": "Cash",
+        "balance": "Balance",
+        "reserved": "Reserved",
+        "available": "Available",
+        "no_accounts": "No accounts.",
+        "holdings": "Holdings",
+        "by_scheme": "By scheme",
+        "by_category": "By category",
+        "by_vintage": "By vintage",
+        "by_status": "By status",
+        "blocks": "Blocks and serial ranges",
+        "serials": "Serial range",
+        "scheme": "Scheme",
+        "category": "Category",
+        "vintage": "Vintage",
+        "status": "Status",
+        "quantity": "Quantity (t)",
+        "no_blocks": "This account holds no credits.",
+        "not_found": "Not found",
+        "not_found_text": "There is no such page or it is not yours.",
+        "forbidden": "Not allowed",
+        "csrf_failed": "The form expired or did not come from this portal. Nothing was changed; "
+        "go back, reload the page and try again.",
+        "no_permission": "Your role does not allow this.",
+        "place_order": "Place an order",
+        "instrument": "Instrument",
+        "side": "Side",
+        "buy": "Buy",
+        "sell": "Sell",
+        "price": "Price (¥/t)",
+        "qty": "Quantity (t)",
+        "submit_order": "Place order",
+        "book": "Book depth",
+        "bids": "Bids",
+        "asks": "Offers",
+        "orders_n": "Orders",
+        "no_levels": "Empty",
+        "last_auction": "Latest call auction",
+        "open_orders": "Open orders",
+        "no_open_orders": "No open orders.",
+        "order": "Order",
+        "remaining": "Remaining",
+        "placed": "Placed (JST)",
+        "cancel": "Cancel",
+        "order_placed": "Order {id} placed: {status}.",
+        "order_cancelled": "Order {id} cancelled.",
+        "no_instruments": "No instruments are listed yet.",
+        "retire_title": "Retire credits (無効化)",
+        "retire_help": "Give a quantity (oldest vintage first) or a serial range.",
+        "serials_field": "Serial range (optional)",
+        "purpose": "Purpose",
+        "beneficiary": "Beneficiary (optional)",
+        "year": "Reporting year (optional)",
+        "submit_retire": "Retire",
+        "retired": "Retired {qty} t as {id}.",
+        "lookup": "Public retirement record",
+        "retirements": "Retirements",
+        "no_retirements": "No retirements yet.",
+        "security_title": "Two-step login (TOTP)",
+        "totp_on": "Two-step login is on.",
+        "totp_enrol": "Add this key to your authenticator app, then enter the code it shows.",
+        "totp_secret": "Key",
+        "totp_uri": "Setup link",
+        "enable": "Turn on",
+        "totp_enabled_now": "Two-step login is now on.",
+        "required": "Required.",
+        "whole_number": "Give a whole number.",
+        "error": "Please correct the errors below.",
+        "footer": "Tanso carbon credit exchange. Times in Japan Standard Time.",
+    },
+    "ja": {
+        "site": "Tanso",
+        "portal": "参加者ポータル",
+        "skip": "本文へ移動",
+        "nav": "ポータルメニュー",
+        "home": "口座",
+        "orders": "注文",
+        "retire": "無効化",
+        "security": "セキュリティ",
+        "logout": "ログアウト",
+        "prices": "公開価格",
+        "login": "ログイン",
+        "email": "メールアドレス",
+        "password": "パスワード",
+        "totp_title": "二段階認証",
+        "totp_code": "認証アプリの 6 桁のコード",
+        "verify": "確認",
+        "bad_login": "メールアドレスまたはパスワードが正しくありません。",
+        "locked": "ログインの失敗が続いたため、このユーザーはロックされています。"
+        "管理者または運営者にロック解除を依頼してください。",
+        "bad_code": "コードが正しくないか、有効期限切れです。",
+        "signed_in_as": "ログイン中",
+        "role_viewer": "閲覧者",
+        "role_trader": "トレーダー",
+        "role_account_manager": "口座管理者",
+        "role_administrator": "管理者",
+        "accounts": "保有口座",
+        "account": "口座",
+        "name": "名称",
+        "credits": "クレジット (t)",
+        "cash": "資金",
+        "balance": "残高",
+        "reserved": "拘束中",
+        "available": "利用可能",
+        "no_accounts": "口座がありません。",
+        "holdings": "保有",
+        "by_scheme": "制度別",
+        "by_category": "区分別",
+        "by_vintage": "ヴィンテージ別",
+        "by_status": "状態別",
+        "blocks": "ブロックとシリアル番号",
+        "serials": "シリアル番号",
+        "scheme": "制度",
+        "category": "区分",
+        "vintage": "ヴィンテージ",
+        "status": "状態",
+        "quantity": "数量 (t)",
+        "no_blocks": "この口座にクレジットはありません。",
+        "not_found": "見つかりません",
+        "not_found_text": "そのページは存在しないか、閲覧できません。",
+        "forbidden": "許可されていません",
+        "csrf_failed": "フォームの有効期限が切れたか、このポータルからの送信ではありません。"
+        "何も変更されていません。ページを再読み込みしてやり直してください。",
+        "no_permission": "あなたの役割ではこの操作はできません。",
+        "place_order": "注文入力",
+        "instrument": "売買区分",
+        "side": "売買",
+        "buy": "買い",
+        "sell": "売り",
+        "price": "価格 (円/t)",
+        "qty": "数量 (t)",
+        "submit_order": "発注",
+        "book": "板情報",
+        "bids": "買い気配",
+        "asks": "売り気配",
+        "orders_n": "件数",
+        "no_levels": "なし",
+        "last_auction": "直近の板寄せ",
+        "open_orders": "未約定の注文",
+        "no_open_orders": "未約定の注文はありません。",
+        "order": "注文",
+        "remaining": "未約定数量",
+        "placed": "発注時刻 (JST)",
+        "cancel": "取消",
+        "order_placed": "注文 {id} を受け付けました: {status}。",
+        "order_cancelled": "注文 {id} を取り消しました。",
+        "no_instruments": "上場されている売買区分はまだありません。",
+        "retire_title": "クレジットの無効化",
+        "retire_help": "数量 (古いヴィンテージから) またはシリアル番号を指定してください。",
+        "serials_field": "シリアル番号 (任意)",
+        "purpose": "目的",
+        "beneficiary": "受益者 (任意)",
+        "year": "報告年度 (任意)",
+        "submit_retire": "無効化する",
+        "retired": "{qty} t を無効化しました ({id})。",
+        "lookup": "無効化の公開記録",
+        "retirements": "無効化の履歴",
+        "no_retirements": "無効化はまだありません。",
+        "security_title": "二段階認証 (TOTP)",
+        "totp_on": "二段階認証は有効です。",
+        "totp_enrol": "このキーを認証アプリに登録し、表示されたコードを入力してください。",
+        "totp_secret": "キー",
+        "totp_uri": "設定用リンク",
+        "enable": "有効にする",
+        "totp_enabled_now": "二段階認証を有効にしました。",
+        "required": "入力してください。",
+        "whole_number": "整数で入力してください。",
+        "error": "以下の項目を確認してください。",
+        "footer": "Tanso カーボン・クレジット取引所。時刻は日本時間。",
+    },
+}
+
+# which form field a service's refusal belongs next to, by words in its code
+FIELD_OF_CODE = (
+    ("serial", "serials"),
+    ("purpose", "purpose"),
+    ("beneficiary", "beneficiary"),
+    ("reporting_year", "year"),
+    ("price", "price"),
+    ("tick", "price"),
+    ("limit", "price"),
+    ("insufficient", "qty"),
+    ("qty", "qty"),
+    ("quantity", "qty"),
+    ("lot", "qty"),
+    ("account", "account"),
+    ("instrument", "instrument"),
+    ("side", "side"),
+)
+
+
+def field_for(code: str, fields: tuple[str, ...]) -> str:
+    for word, name in FIELD_OF_CODE:
+        if word in code and name in fields:
+            return name
+    return "_form"
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _exchange(request: Request) -> Exchange:
+    x: Exchange = request.app.state.exchange
+    return x
+
+
+def _lang(request: Request) -> Lang:
+    return choose_lang(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form as single values (the first of repeats), size-limited."""
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        return {}
+    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in parsed.items()}
+
+
+def _page(
+    request: Request,
+    template: str,
+    status: int = 200,
+    user: PortalUser | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    lang = _lang(request)
+    html = render(
+        template,
+        lang=lang,
+        t=LABELS[lang],
+        user=user,
+        path=request.url.path,
+        jst=jst,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Content-Language"] = lang
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.query_params.get("lang") in ("en", "ja"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86_400, samesite="lax")
+    return response
+
+
+def _set_session(request: Request, response: Response, token: str) -> None:
+    # Secure only over https, so the tests' plain-http servers work (docs/portal.md)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+        path="/",
+    )
+
+
+def _current(request: Request) -> PortalUser | None:
+    return users.session_user(_db(request), request.cookies.get(SESSION_COOKIE))
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/portal/login", status_code=303)
+
+
+def _not_found(request: Request, user: PortalUser) -> HTMLResponse:
+    return _page(
+        request, "portal_message.html", 404, user, title_key="not_found", text_key="not_found_text"
+    )
+
+
+def _forbidden(request: Request, user: PortalUser | None, text_key: str) -> HTMLResponse:
+    return _page(
+        request, "portal_message.html", 403, user, title_key="forbidden", text_key=text_key
+    )
+
+
+Handler = Callable[[Request, PortalUser, dict[str, str]], Response]
+
+
+async def _post(request: Request, handler: Handler, capability: Capability | None) -> Response:
+    """Every POST: a live session, the session's CSRF token, then the user's capability."""
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    form = await _form(request)
+    if not users.csrf_matches(user, form.get("csrf")):
+        return _forbidden(request, user, "csrf_failed")
+    if capability is not None and not user.can(capability):
+        return _forbidden(request, user, "no_permission")
+    return handler(request, user, form)
+
+
+def _own_accounts(db: Database, user: PortalUser) -> list[dict[str, Any]]:
+    """The user's participant's holding accounts (an operator's user too sees only its own)."""
+    return [
+        a
+        for a in participants.list_accounts(db, user.actor, user.participant_id)
+        if a["participant_id"] == user.participant_id and a["kind"] == "holding"
+    ]
+
+
+def _int(value: str | None) -> int | None:
+    text = (value or "").strip().replace(",", "")
+    if not text:
+        return None
+    if not text.isascii() or not text.lstrip("-").isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+# ---------------------------------------------------------------- login and logout
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    if _current(request) is not None:
+        return RedirectResponse("/portal", status_code=303)
+    return _login_page(request, {}, {}, 200)
+
+
+def _login_page(
+    request: Request, values: dict[str, str], errors: dict[str, str], status: int
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = _page(request, "portal_login.html", status, values=values, errors=errors, csrf=token)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent = form.get("csrf", "")
+    if not cookie or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        return _forbidden(request, None, "csrf_failed")
+    lang = LABELS[_lang(request)]
+    email, password = form.get("email", ""), form.get("password", "")
+    errors: dict[str, str] = {}
+    if not email.strip():
+        errors["email"] = lang["required"]
+    if not password:
+        errors["password"] = lang["required"]
+    if errors:
+        return _login_page(request, {"email": email}, errors, 422)
+    result = users.login(_db(request), email, password)
+    if result.outcome in ("ok", "totp_required") and result.token:
+        target = "/portal" if result.outcome == "ok" else "/portal/login/totp"
+        response = RedirectResponse(target, status_code=303)
+        _set_session(request, response, result.token)
+        return response
+    key = "locked" if result.outcome == "locked" else "bad_login"
+    return _login_page(request, {"email": email}, {"_form": lang[key]}, 401)
+
+
+@router.get("/login/totp", response_class=HTMLResponse)
+def totp_form(request: Request) -> Response:
+    pending = users.session_user(_db(request), request.cookies.get(SESSION_COOKIE), pending=True)
+    if pending is None:
+        return _to_login()
+    return _page(request, "portal_totp.html", errors={}, csrf=pending.csrf_token)
+
+
+@router.post("/login/totp")
+async def totp_verify(request: Request) -> Response:
+    db = _db(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    pending = users.session_user(db, token, pending=True)
+    if pending is None or token is None:
+        return _to_login()
+    form = await _form(request)
+    if not users.csrf_matches(pending, form.get("csrf")):
+        return _forbidden(request, None, "csrf_failed")
+    result = users.verify_totp(db, token, form.get("code", ""))
+    if result.outcome == "ok" and result.token:
+        response = RedirectResponse("/portal", status_code=303)
+        _set_session(request, response, result.token)
+        return response
+    lang = LABELS[_lang(request)]
+    if result.outcome == "invalid" and result.token:
+        errors = {"code": lang["bad_code"]}
+        return _page(request, "portal_totp.html", 401, errors=errors, csrf=pending.csrf_token)
+    key = "locked" if result.outcome == "locked" else "bad_login"
+    return _login_page(request, {}, {"_form": lang[key]}, 401)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    def done(req: Request, _user: PortalUser, _form: dict[str, str]) -> Response:
+        users.logout(_db(req), req.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse("/portal/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return await _post(request, done, None)
+
+
+# ---------------------------------------------------------------- home and holdings
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    db = _db(request)
+    accounts = []
+    for a in _own_accounts(db, user):
+        h = registry.holdings(db, user.actor, a["id"], limit=1)
+        accounts.append(a | {"total": h["total"]})
+    balances = cash.balances(db, user.actor, user.participant_id)
+    return _page(request, "portal_home.html", user=user, accounts=accounts, balances=balances)
+
+
+@router.get("/holdings/{account_id}", response_class=HTMLResponse)
+def holdings(request: Request, account_id: str) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    db = _db(request)
+    if account_id not in {a["id"] for a in _own_accounts(db, user)}:
+        return _not_found(request, user)
+    h = registry.holdings(db, user.actor, account_id, limit=10_000)
+    return _page(request, "portal_holdings.html", user=user, h=h)
+
+
+# ---------------------------------------------------------------- orders
+
+
+def _orders_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    db, x = _db(request), _exchange(request)
+    instruments = xs.list_instruments(db, x)
+    lang = _lang(request)
+    markets = []
+    for i in instruments:
+        try:
+            book = x.book(user.actor, i["id"], depth=5)
+        except TansoError:
+            book = {"bids": [], "asks": []}
+        auctions = xs.auction_results(db, i["id"], 1)
+        name = i["name_ja" if lang == "ja" else "name_en"]
+        markets.append(
+            {
+                "id": i["id"],
+                "name": name,
+                "book": book,
+                "auction": auctions[0] if auctions else None,
+            }
+        )
+    open_orders = [
+        o
+        for o in xs.own_orders(db, user.actor, "open", 200)
+        if o["participant_id"] == user.participant_id
+    ]
+    return _page(
+        request,
+        "portal_orders.html",
+        status,
+        user,
+        markets=markets,
+        open_orders=open_orders,
+        accounts=_own_accounts(db, user),
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+        csrf=user.csrf_token,
+    )
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    return _orders_page(
+        request, user, values={"instrument": request.query_params.get("instrument", "")}
+    )
+
+
+def _place(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    t = LABELS[_lang(request)]
+    db = _db(request)
+    fields = ("instrument", "side", "qty", "price", "account")
+    errors: dict[str, str] = {}
+    instrument = form.get("instrument", "")
+    if instrument not in {i["id"] for i in xs.list_instruments(db)}:
+        errors["instrument"] = t["required"]
+    side = form.get("side", "")
+    if side not in ("buy", "sell"):
+        errors["side"] = t["required"]
+    account = form.get("account", "")
+    if account not in {a["id"] for a in _own_accounts(db, user)}:
+        errors["account"] = t["required"]
+    qty = price = None
+    for name in ("qty", "price"):
+        try:
+            value = _int(form.get(name))
+        except ValueError:
+            errors[name] = t["whole_number"]
+            continue
+        if value is None:
+            errors[name] = t["required"]
+        elif name == "qty":
+            qty = value
+        else:
+            price = value
+    if errors or qty is None or price is None:
+        return _orders_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+    try:
+        out = _exchange(request).place(
+            user.actor,
+            NewOrder(instrument=instrument, side=side, qty=qty, price=price, account_id=account),
+        )
+    except TansoError as e:
+        where = field_for(e.code, fields)
+        return _orders_page(request, user, form, {where: e.message}, status=422)
+    notice = t["order_placed"].format(id=out.get("id", ""), status=out.get("status", ""))
+    return _orders_page(request, user, {"instrument": instrument}, notice=notice)
+
+
+@router.post("/orders")
+async def place_order(request: Request) -> Response:
+    return await _post(request, _place, Capability.TRADE)
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel_order(request: Request, order_id: str) -> Response:
+    def cancel(req: Request, user: PortalUser, _form: dict[str, str]) -> Response:
+        try:
+            order = xs.get_order(_db(req), user.actor, order_id)
+        except TansoError:
+            return _not_found(req, user)
+        if order["participant_id"] != user.participant_id:
+            return _not_found(req, user)
+        try:
+            _exchange(req).cancel(user.actor, order_id)
+        except TansoError as e:
+            return _orders_page(req, user, errors={"_form": e.message}, status=409)
+        t = LABELS[_lang(req)]
+        return _orders_page(req, user, notice=t["order_cancelled"].format(id=order_id))
+
+    return await _post(request, cancel, Capability.TRADE)
+
+
+# ---------------------------------------------------------------- retirement
+
+
+def _retire_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    db = _db(request)
+    lang = _lang(request)
+    purposes = [
+        {"code": p["code"], "name": p["name_ja" if lang == "ja" else "name_en"]}
+        for p in taxonomy.list_terms(db, "purpose")
+    ]
+    retirements = [
+        r
+        for r in registry.list_retirements(db, user.actor, 50)
+        if r.get("participant_id") == user.participant_id
+    ]
+    return _page(
+        request,
+        "portal_retire.html",
+        status,
+        user,
+        accounts=_own_accounts(db, user),
+        purposes=purposes,
+        retirements=retirements,
+        values=values or {},
+        errors=errors or {},
+        done=done,
+        csrf=user.csrf_token,
+    )
+
+
+@router.get("/retire", response_class=HTMLResponse)
+def retire_form(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    return _retire_page(request, user)
+
+
+def _retire(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    t = LABELS[_lang(request)]
+    db = _db(request)
+    fields = ("account", "qty", "serials", "purpose", "beneficiary", "year")
+    errors: dict[str, str] = {}
+    account = form.get("account", "")
+    if account not in {a["id"] for a in _own_accounts(db, user)}:
+        errors["account"] = t["required"]
+    if not form.get("purpose"):
+        errors["purpose"] = t["required"]
+    numbers: dict[str, int | None] = {}
+    for name in ("qty", "year"):
+        try:
+            numbers[name] = _int(form.get(name))
+        except ValueError:
+            errors[name] = t["whole_number"]
+    serials = form.get("serials", "").strip() or None
+    if not errors and numbers.get("qty") is None and serials is None:
+        errors["qty"] = t["retire_help"]
+    if errors:
+        return _retire_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+    request_ = registry.RetirementRequest(
+        account_id=account,
+        selection=registry.Selection(quantity=numbers.get("qty"), serials=serials),
+        purposes=[form["purpose"]],
+        beneficiary=form.get("beneficiary", ""),
+        reporting_year=numbers.get("year"),
+    )
+    try:
+        done = registry.retire(db, user.actor, request_)
+    except TansoError as e:
+        return _retire_page(request, user, form, {field_for(e.code, fields): e.message}, status=422)
+    return _retire_page(request, user, done=done)
+
+
+@router.post("/retire")
+async def retire(request: Request) -> Response:
+    return await _post(request, _retire, Capability.MOVE_CREDITS)
+
+
+# ---------------------------------------------------------------- security (TOTP)
+
+
+@router.get("/security", response_class=HTMLResponse)
+def security(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    secret = users.new_totp_secret()
+    return _security_page(request, user, secret, {})
+
+
+def _security_page(
+    request: Request,
+    user: PortalUser,
+    secret: str,
+    errors: dict[str, str],
+    status: int = 200,
+    done: bool = False,
+) -> HTMLResponse:
+    return _page(
+        request,
+        "portal_security.html",
+        status,
+        user,
+        secret=secret,
+        uri=users.totp_uri(secret, user.email),
+        errors=errors,
+        done=done,
+        csrf=user.csrf_token,
+    )
+
+
+@router.post("/security/totp")
+async def enrol_totp(request: Request) -> Response:
+    def enrol(req: Request, user: PortalUser, form: dict[str, str]) -> Response:
+        secret = form.get("secret", "")
+        try:
+            users.enrol_totp(_db(req), user, secret, form.get("code", ""))
+        except TansoError as e:
+            return _security_page(req, user, secret, {"code": e.message}, 422)
+        return _security_page(req, user, secret, {}, done=True)
+
+    return await _post(request, enrol, None)
