@@ -109,6 +109,7 @@ def init(
         keys |= _run(demo_data.load, db)
         counts = market_setup.demo_market(db, exchange, keys, clock, days)
         db.clock = utc_now
+        _demo_users(db)
         out.print(
             f"demo market: {counts['orders']} orders, {counts['auctions']} call auctions, "
             f"{counts['trades']} trades over {len(days)} business days; "
@@ -122,6 +123,35 @@ def init(
         Path("demo-keys.json").write_text(json.dumps(keys, indent=2), encoding="utf-8")
         out.print("Also written to demo-keys.json.")
     out.print("[green]ready[/green]")
+
+
+DEMO_USERS = (
+    ("MARUHAMA", "trader@maruhama.example.jp", "Demo trader", "trader"),
+    ("MARUHAMA", "admin@maruhama.example.jp", "Demo administrator", "administrator"),
+    (
+        "HOKUTO_STEEL",
+        "sustainability@hokuto-steel.example.jp",
+        "Demo sustainability officer",
+        "account_manager",
+    ),
+)
+
+
+def _demo_users(db: Database) -> None:
+    """Portal users for the demo, each with a random password shown once."""
+    import secrets
+
+    from tanso.services import users
+
+    logins = {}
+    for pid, email, name, role in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        users.create(db, SYSTEM, users.NewUser(pid, email, name, role, password))
+        logins[email] = password
+    out.print("[bold]Portal users[/bold] (http://127.0.0.1:8000/portal; passwords shown once):")
+    for email, password in logins.items():
+        print(f"  {email}  {password}")
+    Path("demo-users.json").write_text(json.dumps(logins, indent=2), encoding="utf-8")
 
 
 def _reset(settings: Settings) -> None:
