@@ -24,6 +24,7 @@ from tanso.services.sessions import Scheduler
 from tanso.services.stream import Feed
 from tanso.settings import Settings
 from tanso.store.db import Database
+from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
 from tanso.web.portal import router as portal_router
 
@@ -69,6 +70,7 @@ def create_app(
         app.include_router(r, dependencies=http_only)
     app.include_router(pages_router, dependencies=http_only)
     app.include_router(portal_router, dependencies=http_only)
+    app.include_router(operator_router, dependencies=http_only)
     app.include_router(stream_router)
 
     @app.get("/healthz", tags=["public"])
