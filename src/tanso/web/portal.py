@@ -19,10 +19,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tanso.domain.errors import TansoError
-from tanso.services import cash, participants, registry, taxonomy, users
+from tanso.services import cash, participants, registry, settlement, taxonomy, users
 from tanso.services import exchange as xs
+from tanso.services.common import Actor
 from tanso.services.exchange import Exchange, NewOrder
-from tanso.services.users import Capability, PortalUser
+from tanso.services.users import Capability, NewUser, PortalUser, UserRole
 from tanso.store.db import Database
 from tanso.web import render
 from tanso.web.pages import LANG_COOKIE, Lang, choose_lang, jst
@@ -236,8 +237,190 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+MORE_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "transfer": "Transfer",
+        "transfer_title": "Transfer between own accounts",
+        "transfer_help": "Give a quantity (oldest vintage first) or a serial range.",
+        "from_account": "From account",
+        "to_account": "To account",
+        "submit_transfer": "Transfer",
+        "transferred": "Transferred {qty} t from {src} to {dst} ({id}).",
+        "ranges": "Serial ranges",
+        "trades": "Trades",
+        "trades_title": "Trades and settlement",
+        "trade": "Trade",
+        "trade_date": "Trade date",
+        "settlement_date": "Settlement date",
+        "settlement_status": "Settlement",
+        "value": "Value (¥)",
+        "at": "Time (JST)",
+        "no_trades": "No trades yet.",
+        "obligations": "Settlement obligations",
+        "due_date": "Due",
+        "amount": "Amount (¥)",
+        "fee": "Fee (¥)",
+        "serials_received": "Serials received",
+        "reason": "Reason",
+        "no_obligations": "No settlement obligations.",
+        "st_pending": "pending",
+        "st_settled": "settled",
+        "st_failed": "failed",
+        "st_cancelled": "cancelled",
+        "amend": "Amend",
+        "amend_title": "Amend order {id}",
+        "amend_help": "Give a new quantity, a new price, or both. A smaller quantity keeps "
+        "time priority; anything else loses it.",
+        "new_qty": "New quantity (t)",
+        "new_price": "New price (¥/t)",
+        "submit_amend": "Amend order",
+        "order_amended": "Order {id} amended: {qty} t at {price}.",
+        "notices": "Retirement notices",
+        "notices_nav": "Notices",
+        "notice_title": "Retirement notice {id}",
+        "retired_at": "Retired (JST)",
+        "retired_by": "Retired by",
+        "purposes": "Purposes",
+        "journal_entry": "Journal entry",
+        "cash_title": "Cash balance and movements",
+        "movements": "Movements",
+        "counterparty": "Counterparty",
+        "memo": "Memo",
+        "entry": "Entry",
+        "no_movements": "No movements yet.",
+        "cp_bank": "bank",
+        "cp_fees": "exchange fees",
+        "cp_market": "trade counterparty",
+        "api_keys": "API keys",
+        "keys_title": "API keys for programs",
+        "key": "Key",
+        "label": "Label",
+        "roles": "Roles",
+        "roles_help": "None ticked: all of the participant's roles.",
+        "created": "Created (JST)",
+        "revoked": "Revoked (JST)",
+        "revoke": "Revoke",
+        "create_key": "Create a key",
+        "submit_key": "Create key",
+        "key_created": "Key {id} created. Copy it now: it is shown only this once.",
+        "key_revoked": "Key {id} revoked.",
+        "no_keys": "No API keys.",
+        "users": "Users",
+        "users_title": "Users of {pid}",
+        "user": "User",
+        "display_name": "Name",
+        "role": "Role",
+        "totp": "Two-step",
+        "create_user": "Create a user",
+        "submit_user": "Create user",
+        "user_created": "User {email} created.",
+        "unlock": "Unlock",
+        "user_unlocked": "User {email} unlocked.",
+        "us_active": "active",
+        "us_locked": "locked",
+        "yes": "yes",
+        "no": "no",
+        "password_help": "12 to 1,024 characters.",
+    },
+    "ja": {
+        "transfer": "振替",
+        "transfer_title": "自社口座間の振替",
+        "transfer_help": "数量 (古いヴィンテージから) またはシリアル番号を指定してください。",
+        "from_account": "振替元口座",
+        "to_account": "振替先口座",
+        "submit_transfer": "振替する",
+        "transferred": "{qty} t を {src} から {dst} へ振り替えました ({id})。",
+        "ranges": "シリアル番号",
+        "trades": "約定",
+        "trades_title": "約定と決済",
+        "trade": "約定",
+        "trade_date": "約定日",
+        "settlement_date": "決済日",
+        "settlement_status": "決済",
+        "value": "約定代金 (円)",
+        "at": "時刻 (JST)",
+        "no_trades": "約定はまだありません。",
+        "obligations": "決済債務",
+        "due_date": "期日",
+        "amount": "金額 (円)",
+        "fee": "手数料 (円)",
+        "serials_received": "受領したシリアル番号",
+        "reason": "理由",
+        "no_obligations": "決済債務はありません。",
+        "st_pending": "未決済",
+        "st_settled": "決済済",
+        "st_failed": "決済不履行",
+        "st_cancelled": "取消",
+        "amend": "訂正",
+        "amend_title": "注文 {id} の訂正",
+        "amend_help": "新しい数量、価格、またはその両方を指定してください。数量の減少のみ時間優先が"
+        "維持され、それ以外は失われます。",
+        "new_qty": "新しい数量 (t)",
+        "new_price": "新しい価格 (円/t)",
+        "submit_amend": "訂正する",
+        "order_amended": "注文 {id} を訂正しました: {qty} t、{price}。",
+        "notices": "無効化通知",
+        "notices_nav": "無効化通知",
+        "notice_title": "無効化通知 {id}",
+        "retired_at": "無効化日時 (JST)",
+        "retired_by": "無効化した者",
+        "purposes": "目的",
+        "journal_entry": "台帳記録",
+        "cash_title": "資金残高と入出金",
+        "movements": "入出金",
+        "counterparty": "相手方",
+        "memo": "摘要",
+        "entry": "記録",
+        "no_movements": "入出金はまだありません。",
+        "cp_bank": "銀行",
+        "cp_fees": "取引所手数料",
+        "cp_market": "約定の相手方",
+        "api_keys": "API キー",
+        "keys_title": "プログラム用の API キー",
+        "key": "キー",
+        "label": "ラベル",
+        "roles": "役割",
+        "roles_help": "未選択の場合は参加者のすべての役割。",
+        "created": "作成日時 (JST)",
+        "revoked": "失効日時 (JST)",
+        "revoke": "失効",
+        "create_key": "キーの作成",
+        "submit_key": "キーを作成",
+        "key_created": "キー {id} を作成しました。今すぐコピーしてください。"
+        "表示はこの一度だけです。",
+        "key_revoked": "キー {id} を失効させました。",
+        "no_keys": "API キーはありません。",
+        "users": "ユーザー",
+        "users_title": "{pid} のユーザー",
+        "user": "ユーザー",
+        "display_name": "氏名",
+        "role": "役割",
+        "totp": "二段階認証",
+        "create_user": "ユーザーの作成",
+        "submit_user": "ユーザーを作成",
+        "user_created": "ユーザー {email} を作成しました。",
+        "unlock": "ロック解除",
+        "user_unlocked": "ユーザー {email} のロックを解除しました。",
+        "us_active": "有効",
+        "us_locked": "ロック中",
+        "yes": "はい",
+        "no": "いいえ",
+        "password_help": "12〜1,024 文字。",
+    },
+}
+for _lang_code, _more in MORE_LABELS.items():
+    LABELS[_lang_code] |= _more
+
 # which form field a service's refusal belongs next to, by words in its code
 FIELD_OF_CODE = (
+    ("same_account", "to_account"),
+    ("nothing_to_amend", "qty"),
+    ("email", "email"),
+    ("password", "password"),
+    ("invalid_name", "display_name"),
+    ("user_role", "role"),
+    ("role_not_held", "roles"),
+    ("label", "label"),
     ("serial", "serials"),
     ("purpose", "purpose"),
     ("beneficiary", "beneficiary"),
@@ -374,6 +557,12 @@ def _own_accounts(db: Database, user: PortalUser) -> list[dict[str, Any]]:
         for a in participants.list_accounts(db, user.actor, user.participant_id)
         if a["participant_id"] == user.participant_id and a["kind"] == "holding"
     ]
+
+
+def _reader(user: PortalUser) -> Actor:
+    """The user's participant with no roles: reads scoped to it even for an operator's user
+    (services answer an operator with everyone's rows)."""
+    return Actor(user.participant_id)
 
 
 def _int(value: str | None) -> int | None:
@@ -649,11 +838,7 @@ def _retire_page(
         {"code": p["code"], "name": p["name_ja" if lang == "ja" else "name_en"]}
         for p in taxonomy.list_terms(db, "purpose")
     ]
-    retirements = [
-        r
-        for r in registry.list_retirements(db, user.actor, 50)
-        if r.get("participant_id") == user.participant_id
-    ]
+    retirements = registry.list_retirements(db, _reader(user), 50)
     return _page(
         request,
         "portal_retire.html",
@@ -761,3 +946,399 @@ async def enrol_totp(request: Request) -> Response:
         return _security_page(req, user, secret, {}, done=True)
 
     return await _post(request, enrol, None)
+
+
+# ---------------------------------------------------------------- transfers between own accounts
+
+
+def _transfer_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return _page(
+        request,
+        "portal_transfer.html",
+        status,
+        user,
+        accounts=_own_accounts(_db(request), user),
+        values=values or {},
+        errors=errors or {},
+        done=done,
+        csrf=user.csrf_token,
+    )
+
+
+@router.get("/transfer", response_class=HTMLResponse)
+def transfer_form(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    return _transfer_page(request, user)
+
+
+def _transfer(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    t = LABELS[_lang(request)]
+    db = _db(request)
+    fields = ("from_account", "to_account", "qty", "serials")
+    own = {a["id"] for a in _own_accounts(db, user)}
+    errors: dict[str, str] = {}
+    for name in ("from_account", "to_account"):
+        if form.get(name, "") not in own:
+            errors[name] = t["required"]
+    qty: int | None = None
+    try:
+        qty = _int(form.get("qty"))
+    except ValueError:
+        errors["qty"] = t["whole_number"]
+    serials = form.get("serials", "").strip() or None
+    if "qty" not in errors and qty is None and serials is None:
+        errors["qty"] = t["transfer_help"]
+    if errors:
+        return _transfer_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+    try:
+        done = registry.transfer(
+            db,
+            user.actor,
+            form["from_account"],
+            form["to_account"],
+            registry.Selection(quantity=qty, serials=serials),
+        )
+    except TansoError as e:
+        where = field_for(e.code, fields)
+        return _transfer_page(request, user, form, {where: e.message}, status=422)
+    return _transfer_page(request, user, done=done)
+
+
+@router.post("/transfer")
+async def transfer(request: Request) -> Response:
+    return await _post(request, _transfer, Capability.MOVE_CREDITS)
+
+
+# ---------------------------------------------------------------- trades and settlement
+
+
+@router.get("/trades", response_class=HTMLResponse)
+def trades(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    db, reader = _db(request), _reader(user)
+    return _page(
+        request,
+        "portal_trades.html",
+        user=user,
+        trades=xs.own_trades(db, reader, 200),
+        obligations=settlement.obligations(db, reader, limit=200),
+    )
+
+
+# ---------------------------------------------------------------- amend an open order
+
+
+def _own_open_order(request: Request, user: PortalUser, order_id: str) -> dict[str, Any] | None:
+    try:
+        order = xs.get_order(_db(request), _reader(user), order_id)
+    except TansoError:
+        return None
+    if order["participant_id"] != user.participant_id or order["status"] != "open":
+        return None
+    return order
+
+
+def _amend_page(
+    request: Request,
+    user: PortalUser,
+    order: dict[str, Any],
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return _page(
+        request,
+        "portal_amend.html",
+        status,
+        user,
+        order=order,
+        values=values or {},
+        errors=errors or {},
+        csrf=user.csrf_token,
+    )
+
+
+@router.get("/orders/{order_id}/amend", response_class=HTMLResponse)
+def amend_form(request: Request, order_id: str) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    order = _own_open_order(request, user, order_id)
+    if order is None:
+        return _not_found(request, user)
+    if not user.can(Capability.TRADE):
+        return _forbidden(request, user, "no_permission")
+    return _amend_page(request, user, order)
+
+
+@router.post("/orders/{order_id}/amend")
+async def amend_order(request: Request, order_id: str) -> Response:
+    def amend(req: Request, user: PortalUser, form: dict[str, str]) -> Response:
+        t = LABELS[_lang(req)]
+        order = _own_open_order(req, user, order_id)
+        if order is None:
+            return _not_found(req, user)
+        errors: dict[str, str] = {}
+        numbers: dict[str, int | None] = {}
+        for name in ("qty", "price"):
+            try:
+                numbers[name] = _int(form.get(name))
+            except ValueError:
+                errors[name] = t["whole_number"]
+        if not errors and numbers["qty"] is None and numbers["price"] is None:
+            errors["qty"] = t["amend_help"]
+        if errors:
+            return _amend_page(req, user, order, form, errors | {"_form": t["error"]}, 422)
+        try:
+            out = _exchange(req).amend(
+                user.actor, order_id, qty=numbers["qty"], price=numbers["price"]
+            )
+        except TansoError as e:
+            where = field_for(e.code, ("qty", "price"))
+            return _amend_page(req, user, order, form, {where: e.message}, 422)
+        price = out.get("price")
+        notice = t["order_amended"].format(
+            id=order_id,
+            qty=f"{out.get('remaining', out.get('qty', 0)):,}",
+            price=f"¥{price:,}" if isinstance(price, int) else "",
+        )
+        return _orders_page(req, user, notice=notice)
+
+    return await _post(request, amend, Capability.TRADE)
+
+
+# ---------------------------------------------------------------- retirement notices
+
+
+@router.get("/retirements", response_class=HTMLResponse)
+def retirement_notices(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    notices = registry.list_retirements(_db(request), _reader(user), 500)
+    return _page(request, "portal_notices.html", user=user, notices=notices)
+
+
+@router.get("/retirements/{retirement_id}", response_class=HTMLResponse)
+def retirement_notice(request: Request, retirement_id: str) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    own = registry.list_retirements(_db(request), _reader(user), 100_000)
+    notice = next((r for r in own if r["id"] == retirement_id), None)
+    if notice is None:
+        return _not_found(request, user)
+    return _page(request, "portal_notice.html", user=user, r=notice)
+
+
+# ---------------------------------------------------------------- cash
+
+
+def _counterparty(user: PortalUser, account: str) -> tuple[str, str]:
+    """(label key, shown id) for a movement's other side; another participant stays anonymous."""
+    if account.startswith("SYS-BANK-"):
+        return "cp_bank", ""
+    operator = participants.OPERATOR_PARTICIPANT
+    if account.startswith(f"CASH-{operator}-") and user.participant_id != operator:
+        return "cp_fees", ""
+    if account.startswith(f"CASH-{user.participant_id}-"):
+        return "", account
+    return "cp_market", ""
+
+
+@router.get("/cash", response_class=HTMLResponse)
+def cash_page(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    db, reader = _db(request), _reader(user)
+    balances = cash.balances(db, reader, user.participant_id)
+    own = {b["id"] for b in balances}
+    selected = request.query_params.get("account") or (balances[0]["id"] if balances else "")
+    if selected and selected not in own:
+        return _not_found(request, user)
+    movements = []
+    if selected:
+        for m in cash.movements(db, reader, selected, 200):
+            key, shown = _counterparty(user, m["counterparty"])
+            movements.append(m | {"cp_key": key, "cp_id": shown})
+    return _page(
+        request,
+        "portal_cash.html",
+        user=user,
+        balances=balances,
+        selected=selected,
+        movements=movements,
+    )
+
+
+# ---------------------------------------------------------------- API keys (administrators)
+
+
+def _keys_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    created: dict[str, Any] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    db = _db(request)
+    keys = participants.list_api_keys(db, _reader(user), user.participant_id)
+    return _page(
+        request,
+        "portal_keys.html",
+        status,
+        user,
+        keys=keys,
+        held=sorted(r.value for r in user.actor.roles),
+        values=values or {},
+        errors=errors or {},
+        created=created,
+        notice=notice,
+        csrf=user.csrf_token,
+    )
+
+
+@router.get("/keys", response_class=HTMLResponse)
+def keys(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    if not user.can(Capability.MANAGE_USERS):
+        return _forbidden(request, user, "no_permission")
+    return _keys_page(request, user)
+
+
+def _create_key(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    held = {r.value for r in user.actor.roles}
+    wanted = sorted(name[5:] for name in form if name.startswith("role_"))
+    label = form.get("label", "").strip()
+    t = LABELS[_lang(request)]
+    if any(r not in held for r in wanted):
+        errors = {"roles": LABELS[_lang(request)]["no_permission"], "_form": t["error"]}
+        return _keys_page(request, user, form, errors, status=422)
+    try:
+        created = participants.create_api_key(
+            _db(request), user.actor, user.participant_id, label, wanted or None
+        )
+    except TansoError as e:
+        where = field_for(e.code, ("label", "roles"))
+        return _keys_page(request, user, form, {where: e.message}, status=422)
+    return _keys_page(request, user, created=created)
+
+
+@router.post("/keys")
+async def create_key(request: Request) -> Response:
+    return await _post(request, _create_key, Capability.MANAGE_USERS)
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke_key(request: Request, key_id: str) -> Response:
+    def revoke(req: Request, user: PortalUser, _form: dict[str, str]) -> Response:
+        db = _db(req)
+        own = {k["id"] for k in participants.list_api_keys(db, _reader(user), user.participant_id)}
+        if key_id not in own:
+            return _not_found(req, user)
+        participants.revoke_api_key(db, user.actor, user.participant_id, key_id)
+        t = LABELS[_lang(req)]
+        return _keys_page(req, user, notice=t["key_revoked"].format(id=key_id))
+
+    return await _post(request, revoke, Capability.MANAGE_USERS)
+
+
+# ---------------------------------------------------------------- users (administrators)
+
+
+def _own_users(request: Request, user: PortalUser) -> list[dict[str, Any]]:
+    return [
+        u
+        for u in users.list_users(_db(request), _reader(user), user.participant_id)
+        if u["participant_id"] == user.participant_id
+    ]
+
+
+def _users_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    return _page(
+        request,
+        "portal_users.html",
+        status,
+        user,
+        people=_own_users(request, user),
+        roles=[r.value for r in UserRole],
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+        csrf=user.csrf_token,
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    if not user.can(Capability.MANAGE_USERS):
+        return _forbidden(request, user, "no_permission")
+    return _users_page(request, user)
+
+
+def _create_user(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    t = LABELS[_lang(request)]
+    fields = ("email", "display_name", "role", "password")
+    errors = {name: t["required"] for name in fields if not form.get(name, "").strip()}
+    if form.get("role") and form["role"] not in {r.value for r in UserRole}:
+        errors["role"] = t["required"]
+    values = {k: v for k, v in form.items() if k != "password"}
+    if errors:
+        return _users_page(request, user, values, errors | {"_form": t["error"]}, status=422)
+    new = NewUser(
+        user.participant_id, form["email"], form["display_name"], form["role"], form["password"]
+    )
+    try:
+        created = users.create(_db(request), user.actor, new, as_user=user.id)
+    except TansoError as e:
+        return _users_page(
+            request, user, values, {field_for(e.code, fields): e.message}, status=422
+        )
+    return _users_page(request, user, notice=t["user_created"].format(email=created["email"]))
+
+
+@router.post("/users")
+async def create_user(request: Request) -> Response:
+    return await _post(request, _create_user, Capability.MANAGE_USERS)
+
+
+@router.post("/users/{user_id}/unlock")
+async def unlock_user(request: Request, user_id: str) -> Response:
+    def unlock(req: Request, user: PortalUser, _form: dict[str, str]) -> Response:
+        target = next((u for u in _own_users(req, user) if u["id"] == user_id), None)
+        if target is None:
+            return _not_found(req, user)
+        try:
+            users.unlock(_db(req), user.actor, user_id, as_user=user.id)
+        except TansoError as e:
+            return _users_page(req, user, errors={"_form": e.message}, status=409)
+        t = LABELS[_lang(req)]
+        return _users_page(req, user, notice=t["user_unlocked"].format(email=target["email"]))
+
+    return await _post(request, unlock, Capability.MANAGE_USERS)
