@@ -1,7 +1,7 @@
 """`tanso serve` in a child process, for end-to-end tests, benchmarks and soak runs.
 
-The server is ready when uvicorn says so on its stderr (no polling, no sleeps); stderr is then
-drained in a thread so the child never blocks on a full pipe.
+The server is ready when uvicorn says on its stderr that it is listening (no polling, no
+sleeps); stderr is then drained in a thread so the child never blocks on a full pipe.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ class ServerProcess:
         environment = {
             **os.environ,
             "TANSO_DATABASE_URL": database_url,
-            "TANSO_LOG_LEVEL": "info",
             "TANSO_SESSIONS": "false",
             **(env or {}),
+            "TANSO_LOG_LEVEL": "info",  # readiness is read from uvicorn's info log
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port), *(args or [])],
@@ -54,7 +54,8 @@ class ServerProcess:
         seen = []
         for line in self.proc.stderr:
             seen.append(line)
-            if "Application startup complete" in line:
+            # uvicorn prints this once the socket listens ("startup complete" comes before)
+            if "Uvicorn running on" in line:
                 break
         else:
             raise RuntimeError("server did not start:\n" + "".join(seen))
