@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -150,7 +150,11 @@ def market_trades(
 
 @router.get("/market/auctions", tags=["public"])
 def market_auctions(
-    db: DB, instrument: Annotated[str | None, Query(max_length=40)] = None, limit: Limit = 100
+    db: DB,
+    instrument: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 100,
+    kind: Literal["call", "opening", "closing"] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each call auction's result: price and volume, or no trade."""
-    return xs.auction_results(db, instrument, limit)
+    """Each auction's result: price and volume, or no trade; `kind` call (節立会), or the
+    opening and closing auctions of continuous trading."""
+    return xs.auction_results(db, instrument, limit, kind)

@@ -450,6 +450,7 @@ class Exchange:
                     price=e.price,
                     volume=e.volume,
                     journal_seq=tx.next_seq(),
+                    kind=e.kind,
                 )
                 conn.execute(
                     update(t.instruments)
@@ -1099,13 +1100,16 @@ def public_trades(
 
 
 def auction_results(
-    db: Database, instrument: str | None = None, limit: int = 100
+    db: Database, instrument: str | None = None, limit: int = 100, kind: str | None = None
 ) -> list[dict[str, Any]]:
+    """Each auction's result, newest first: `kind` call (節立会), opening or closing."""
     with db.read() as conn:
         a = t.auctions.c
         q = select(t.auctions)
         if instrument:
             q = q.where(a.instrument_id == instrument)
+        if kind:
+            q = q.where(a.kind == kind)
         rows = conn.execute(q.order_by(a.id.desc()).limit(limit)).all()
         return [
             {
@@ -1114,6 +1118,7 @@ def auction_results(
                 "trade_date": r.trade_date,
                 "price": r.price,
                 "volume": r.volume,
+                "kind": r.kind,
             }
             for r in rows
         ]

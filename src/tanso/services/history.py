@@ -64,6 +64,7 @@ def import_history(
                     "price": price,
                     "volume": volume,
                     "journal_seq": tx.next_seq(),
+                    "kind": "call",
                 }
             )
             if price is None:

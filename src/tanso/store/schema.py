@@ -393,6 +393,7 @@ auctions = Table(
     Column("price", BigInteger),
     Column("volume", BigInteger, nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="call"),
     Index("ix_auctions_instrument_at", "instrument_id", "at"),
 )
 """Each call auction's result (price and volume, or no trade), as TSE's daily report lists them."""

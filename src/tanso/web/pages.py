@@ -240,7 +240,7 @@ def instrument_row(db: Database, instrument: dict[str, Any], lang: Lang) -> dict
     """One instrument's line: last price, change against the previous day's close, the latest
     trading day's volume, reference price (基準値段) and its latest call auction."""
     bars = marketdata.bars(db, instrument["id"], "1d", limit=2)
-    auctions = xs.auction_results(db, instrument["id"], 1)
+    auctions = xs.auction_results(db, instrument["id"], 1, kind="call")
     latest, previous = (bars[-1] if bars else None), (bars[-2] if len(bars) > 1 else None)
     change = latest["close"] - previous["close"] if latest and previous else None
     return {
