@@ -85,7 +85,7 @@ OP_LABELS: dict[str, dict[str, str]] = {
         "act_resume": "Resume",
         "act_auction": "Run auction now",
         "session_done": "{instrument}: {action} done; state {state}.",
-        "auction_result": "Auction {instrument}: {price} × {volume} t, {trades} trades.",
+        "auction_result": "Auction {instrument}: {price} × {volume} t; trades: {trades}.",
         "auction_none": "Auction {instrument}: nothing traded.",
         "run_settlement": "Run settlement",
         "settlement_date": "Settle obligations due on or before",
