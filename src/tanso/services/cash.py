@@ -14,6 +14,7 @@ from tanso.domain.participants import Role
 from tanso.services.common import Actor, Idem, execute, require, require_active
 from tanso.services.participants import OPERATOR_PARTICIPANT
 from tanso.store import repo
+from tanso.store import schema as t
 from tanso.store.db import Database, Tx
 
 
@@ -133,11 +134,14 @@ def withdraw(
 def reserve_in(tx: Tx, pid: str, currency: str, amount: int, reservation: str) -> list[list[Any]]:
     """Set cash aside for ``reservation`` (an order, a bid); returns the journal effects."""
     positive_amount(amount)
-    cid = ensure_accounts(tx, pid, currency)
+    cid = cash_account_id(pid, currency)
+    repo.ensure_cash_account(tx.conn, cid, pid, currency, "participant")
     if repo.get_cash_reservation(tx.conn, reservation) is not None:
         raise Conflict("reservation_exists", f"Reservation {reservation} already exists.")
     repo.change_reserved(tx.conn, cid, amount, currency)
-    repo.set_cash_reservation(tx.conn, reservation, cid, amount)
+    repo.insert_row(
+        tx.conn, t.cash_reservations, id=reservation, cash_account_id=cid, amount=amount
+    )
     return [[cid, amount]]
 
 

@@ -350,8 +350,8 @@ class Exchange:
         assert ctx is not None, "pre-trade check outside a command"
         ctx.pretrade_order = req.order_id
         try:
-            with ctx.tx.savepoint():
-                self._reserve_for(ctx, req)
+            # no savepoint of its own: a refusal rejects the command, whose savepoint undoes it
+            self._reserve_for(ctx, req)
         except TansoError as e:
             reason = {
                 "insufficient_cash": ex.INSUFFICIENT_CASH,
