@@ -378,6 +378,7 @@ def test_each_role_reaches_only_its_screens(
     assert (portal.get("/portal/keys").status_code == 200) is is_admin
     assert (portal.get("/portal/users").status_code == 200) is is_admin
     assert ('href="/portal/keys"' in portal.get("/portal").text) is is_admin
+    assert 'href="/portal/operator"' not in portal.get("/portal").text
     assert (portal.get(f"/portal/orders/{alpha_order}/amend").status_code == 200) is can_trade
     before = (journal(db), count(db, t.api_keys), count(db, t.users))
     moved = portal.post(
@@ -591,6 +592,7 @@ def test_a_user_of_the_operator_sees_only_its_own_participant_in_the_portal(
     )
     before = beta_state(db, world)
     login(portal, "admin@operator.example.jp")
+    assert 'href="/portal/operator"' in portal.get("/portal").text
     token = csrf(portal, "/portal/transfer")
     for path in (
         "/portal/trades",
