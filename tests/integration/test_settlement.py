@@ -170,3 +170,16 @@ def test_only_the_operator_runs_settlement(traded: dict[str, Any]) -> None:
     with pytest.raises(TansoError) as err:
         settlement.run(traded["db"], traded["buyer"], DUE)
     assert err.value.code == "role_required"
+
+
+def test_cash_movements_never_name_the_counterparty_of_a_trade(traded: dict[str, Any]) -> None:
+    from tanso.services import cash
+
+    db = traded["db"]
+    _trade(traded)
+    settlement.run(db, SYSTEM, DUE)
+    for actor, pid in ((traded["buyer"], "BUYER"), (traded["seller"], "SELLER")):
+        moves = cash.movements(db, actor, f"CASH-{pid}-JPY")
+        assert "trade counterparty" in {m["counterparty"] for m in moves}
+        assert not any("SELLER" in str(m) for m in moves) or pid == "SELLER"
+        assert not any("BUYER" in str(m) for m in moves) or pid == "BUYER"

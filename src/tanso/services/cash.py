@@ -225,9 +225,21 @@ def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> lis
                 "journal_seq": e.journal_seq,
                 "currency": e.currency,
                 "amount": e.amount if e.to_account == cash_id else -e.amount,
-                "counterparty": e.from_account if e.to_account == cash_id else e.to_account,
+                "counterparty": _counterparty(
+                    e.from_account if e.to_account == cash_id else e.to_account, actor
+                ),
                 "memo": e.memo,
                 "external_ref": e.external_ref,
             }
             for e in repo.cash_entries_of(conn, cash_id, max(1, min(limit, 1000)))
         ]
+
+
+def _counterparty(account: str, actor: Actor) -> str:
+    """Trading is anonymous: another participant's cash account shows as `trade counterparty`
+    (the operator sees it); the bank and the operator's fee account show as they are."""
+    if actor.is_operator() or account.startswith("SYS-") or account.startswith("CASH-OPERATOR-"):
+        return account
+    if account.startswith(f"CASH-{actor.participant_id}-"):
+        return account
+    return "trade counterparty"
