@@ -259,6 +259,27 @@ def participant_add(
     _print(_run(participants.create_api_key, db, SYSTEM, pid, "created on the command line"))
 
 
+@app.command("user-add")
+def user_add(
+    participant: str,
+    email: str,
+    name: str,
+    role: Annotated[str, typer.Option(help="viewer, trader, account_manager or administrator")] = (
+        "trader"
+    ),
+) -> None:
+    """Create a portal user of a participant; its password is generated and shown once."""
+    import secrets
+
+    from tanso.services import users
+
+    password = secrets.token_urlsafe(12)
+    created = _run(
+        users.create, _db(), SYSTEM, users.NewUser(participant, email, name, role, password)
+    )
+    _print({k: v for k, v in created.items() if k != "password"} | {"password": password})
+
+
 @registry_app.command("issue")
 def issue_cmd(
     project: str,

@@ -45,3 +45,35 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
         assert f"{email}  {password}" in init.stdout
     verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)
     assert verify.returncode == 0
+
+
+def test_user_add_prints_a_password_once_and_refuses_an_unknown_participant(tmp_path: Path) -> None:
+    env = {**os.environ, "TANSO_DATABASE_URL": f"sqlite:///{tmp_path / 'u.db'}"}
+    tanso = [sys.executable, "-m", "tanso.cli"]
+    subprocess.run([*tanso, "init"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    ok = subprocess.run(
+        [
+            *tanso,
+            "user-add",
+            "OPERATOR",
+            "ops@example.jp",
+            "Market operations",
+            "--role",
+            "administrator",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    body = json.loads(ok.stdout)
+    assert body["role"] == "administrator" and len(body["password"]) >= 12
+    bad = subprocess.run(
+        [*tanso, "user-add", "NOBODY", "x@example.jp", "X"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "participant_not_found" in bad.stderr
