@@ -268,21 +268,12 @@ def prepare_market(url: str) -> dict[str, str]:
     keys = {}
     for i, pid in enumerate(("FANBUY", "FANSELL")):
         base = f"{800000000000 + i:012d}"
-        participants.create_participant(
-            db,
-            SYSTEM,
-            participants.NewParticipant(
-                f"{pid} 株式会社",
-                f"{pid} Corp.",
-                "corporation",
-                ["trader"],
-                f"{corporate_number_check_digit(base)}{base}",
-                False,
-                pid,
-            ),
+        number = f"{corporate_number_check_digit(base)}{base}"
+        new = participants.NewParticipant(
+            f"{pid} 株式会社", f"{pid} Corp.", "corporation", ["trader"], number, False, pid
         )
-        participants.set_status(db, SYSTEM, pid, "active")
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid, "bench")["key"]
+        key = participants.onboard(db, SYSTEM, new, "bench")
+        keys[pid] = key
     cash.deposit(db, SYSTEM, "FANBUY", "JPY", 10**14, "bench-fan")
     registry.issue(
         db, SYSTEM, registry.NewIssuance("MDFAN", "ER", "1", 2022, 10**9, "FANSELL-MAIN")

@@ -111,20 +111,11 @@ def prepare(url: str, clients: int) -> list[tuple[str, str]]:
     for i in range(clients):
         pid = f"BENCH{i:02d}"
         base = f"{900000000000 + i:012d}"
-        participants.create_participant(
-            db,
-            SYSTEM,
-            participants.NewParticipant(
-                f"{pid} 株式会社",
-                f"{pid} Corp.",
-                "corporation",
-                ["trader"],
-                f"{corporate_number_check_digit(base)}{base}",
-                False,
-                pid,
-            ),
+        number = f"{corporate_number_check_digit(base)}{base}"
+        new = participants.NewParticipant(
+            f"{pid} 株式会社", f"{pid} Corp.", "corporation", ["trader"], number, False, pid
         )
-        participants.set_status(db, SYSTEM, pid, "active")
+        key = participants.onboard(db, SYSTEM, new, "bench")
         if i % 2 == 0:
             cash.deposit(db, SYSTEM, pid, "JPY", 10**14, f"bench-{pid}")
         else:
@@ -133,7 +124,7 @@ def prepare(url: str, clients: int) -> list[tuple[str, str]]:
                 SYSTEM,
                 registry.NewIssuance("BENCH1", "ER", str(i), 2022, 10**9, f"{pid}-MAIN"),
             )
-        out.append((pid, participants.create_api_key(db, SYSTEM, pid, "bench")["key"]))
+        out.append((pid, key))
     x = Exchange(db, japan_calendar())
     spec = InstrumentSpec(
         INSTRUMENT,

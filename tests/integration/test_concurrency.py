@@ -15,7 +15,7 @@ from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres  # most tests here use pg_db
 
 
 def _race(db: Database, calls: list[object]) -> tuple[list[dict[str, object]], list[TansoError]]:
@@ -118,3 +118,17 @@ def _ranges(result: dict[str, object]) -> list[dict[str, int]]:
 def test_actor_type_is_a_plain_value() -> None:
     assert Actor("X").label == "X"
     assert Actor("C", agent_id="B").label == "B for C"
+
+
+def test_onboard_registers_approves_and_gives_a_working_key(db: Database) -> None:
+    from tanso.services import participants
+    from tanso.services.common import SYSTEM
+    from tests.conftest import corporate_number
+
+    new = participants.NewParticipant(
+        "新会社", "New Co.", "corporation", ["trader"], corporate_number(), False, "NEWCO"
+    )
+    key = participants.onboard(db, SYSTEM, new, "first key")
+    actor = participants.authenticate(db, key)
+    assert actor.participant_id == "NEWCO"
+    assert participants.get_participant(db, SYSTEM, "NEWCO")["status"] == "active"

@@ -190,6 +190,13 @@ def set_status(
     return execute(db, actor, idem, work)
 
 
+def onboard(db: Database, actor: Actor, p: NewParticipant, label: str = "") -> str:
+    """Register a participant, approve it and return its first API key (demos, benchmarks)."""
+    created = create_participant(db, actor, p)
+    set_status(db, actor, created["id"], "active", "approved on registration")
+    return str(create_api_key(db, actor, created["id"], label)["key"])
+
+
 def set_roles(
     db: Database, actor: Actor, pid: str, roles: list[str], idem: Idem | None = None
 ) -> dict[str, Any]:
