@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tanso import cli_ops
 from tanso.domain.errors import TansoError
 from tanso.services import (
     audit,
@@ -108,6 +109,12 @@ def init(
 
         keys |= _run(demo_data.load, db)
         counts = market_setup.demo_market(db, exchange, keys, clock, days)
+        from tanso.services import demo_auctions, demo_marketplace, demo_usage
+
+        extras = [
+            m.seed(db, exchange, keys, clock, days)
+            for m in (demo_marketplace, demo_auctions, demo_usage)
+        ]
         db.clock = utc_now
         _demo_users(db)
         out.print(
@@ -115,6 +122,9 @@ def init(
             f"{counts['trades']} trades over {len(days)} business days; "
             f"{counts['settled']} settled, {counts['failed']} failed (resolve it as the operator)"
         )
+        for line in extras:
+            if line:
+                out.print(line)
     if keys:
         out.print("[bold]API keys[/bold] (shown once; keep them):")
         width = max(len(pid) for pid in keys)
@@ -414,6 +424,9 @@ def replay(
     for event in run(lines):
         sys.stdout.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
     sys.stdout.flush()
+
+
+cli_ops.register(app)
 
 
 def main() -> None:  # pragma: no cover

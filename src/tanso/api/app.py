@@ -10,13 +10,17 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from tanso import __version__
-from tanso.api import errors
+from tanso.api import errors, ops
 from tanso.api.deps import reject_nul
 from tanso.api.routes import router
+from tanso.api.routes_auctions import router as auctions_router
+from tanso.api.routes_claims import router as claims_router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.api.routes_market import router as market_router
+from tanso.api.routes_marketplace import router as marketplace_router
 from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
+from tanso.api.routes_usage import router as usage_router
 from tanso.api.stream import router as stream_router
 from tanso.services.calendar import japan_calendar
 from tanso.services.exchange import Exchange
@@ -27,6 +31,10 @@ from tanso.store.db import Database
 from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
 from tanso.web.portal import router as portal_router
+from tanso.web.portal_auctions import router as portal_auctions_router
+from tanso.web.portal_claims import router as portal_claims_router
+from tanso.web.portal_marketplace import router as portal_marketplace_router
+from tanso.web.portal_usage import router as portal_usage_router
 
 
 def create_app(
@@ -66,12 +74,27 @@ def create_app(
     app.state.feed = feed
     errors.install(app)
     http_only = [Depends(reject_nul)]  # WebSocket routes have no request body to check
-    for r in (router, exchange_router, settlement_router, market_router, reports_router):
+    for r in (
+        router,
+        exchange_router,
+        settlement_router,
+        market_router,
+        reports_router,
+        marketplace_router,
+        auctions_router,
+        usage_router,
+        claims_router,
+        pages_router,
+        portal_router,
+        operator_router,
+        portal_marketplace_router,
+        portal_auctions_router,
+        portal_usage_router,
+        portal_claims_router,
+    ):
         app.include_router(r, dependencies=http_only)
-    app.include_router(pages_router, dependencies=http_only)
-    app.include_router(portal_router, dependencies=http_only)
-    app.include_router(operator_router, dependencies=http_only)
     app.include_router(stream_router)
+    ops.install(app, db)
 
     @app.get("/healthz", tags=["public"])
     def healthz() -> dict[str, Any]:

@@ -508,6 +508,8 @@ class Exchange:
             conn,
             t.settlement_obligations,
             trade_id=trade_id,
+            venue="exchange",
+            instrument_id=e.instrument,
             status="pending",
             buyer_id=e.buyer,
             seller_id=e.seller,

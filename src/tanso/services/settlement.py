@@ -158,6 +158,61 @@ def _settle_one(
     return view
 
 
+def open_obligation(
+    tx: Tx,
+    *,
+    deal_id: str,
+    venue: str,
+    buyer_id: str,
+    seller_id: str,
+    buyer_account: str,
+    seller_account: str,
+    currency: str,
+    amount: int,
+    quantity: int,
+    due_date: dt.date,
+    credit_reservation: str,
+    cash_reservation: str,
+    instrument_id: str | None = None,
+    buyer_fee: int = 0,
+    seller_fee: int = 0,
+) -> None:
+    """Record what a deal of any venue owes; the seller's credits must already be reserved
+    under ``credit_reservation`` and the buyer's cash (amount + buyer fee) under
+    ``cash_reservation``. A deal due today or earlier can then be settled with `settle_now`."""
+    repo.insert_row(
+        tx.conn,
+        t.settlement_obligations,
+        trade_id=deal_id,
+        venue=venue,
+        instrument_id=instrument_id,
+        status="pending",
+        buyer_id=buyer_id,
+        seller_id=seller_id,
+        buyer_account=buyer_account,
+        seller_account=seller_account,
+        currency=currency,
+        amount=amount,
+        quantity=quantity,
+        due_date=due_date.isoformat(),
+        credit_reservation=credit_reservation,
+        cash_reservation=cash_reservation,
+        buyer_fee=buyer_fee,
+        seller_fee=seller_fee,
+        late_charge=0,
+    )
+
+
+def settle_now(tx: Tx, actor: Actor, deal_id: str) -> dict[str, Any]:
+    """Settle one pending obligation inside the caller's transaction (T+0 deals): both legs or,
+    raising SettlementFailure, nothing."""
+    ob = repo.get_by_key(tx.conn, t.settlement_obligations, "trade_id", deal_id)
+    if ob is None or ob.status != "pending":
+        raise NotFound("obligation_not_found", f"There is no pending obligation for {deal_id}.")
+    with tx.savepoint():
+        return _settle_one(tx, actor, ob)
+
+
 def _fail(tx: Tx, actor: Actor, ob: Any, err: TansoError) -> dict[str, Any]:
     tx.conn.execute(
         update(t.settlement_obligations)
@@ -239,11 +294,10 @@ def resolve(
         if ob.status != "failed":
             raise Conflict("obligation_not_failed", f"The obligation of {trade_id} is {ob.status}.")
         if action == "settle":
-            trade = repo.get_by_id(conn, t.trades, trade_id)
-            assert trade is not None
             at_fault = _at_fault(conn, ob)
             side = "buy" if at_fault == ob.buyer_id else "sell"
-            schedule: FeeSchedule = fees_for(conn, trade.instrument_id, side)
+            # off-exchange deals have no instrument: the schedule for every instrument applies
+            schedule: FeeSchedule = fees_for(conn, ob.instrument_id or "*", side)
             try:
                 with tx.savepoint():
                     return _settle_one(tx, actor, ob, (at_fault, schedule.late_charge))

@@ -361,7 +361,7 @@ trades = Table(
 settlement_obligations = Table(
     "settlement_obligations",
     metadata,
-    Column("trade_id", String(64), ForeignKey("trades.id"), primary_key=True),
+    Column("trade_id", String(64), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("buyer_id", String(ID), nullable=False, index=True),
     Column("seller_id", String(ID), nullable=False, index=True),
@@ -378,8 +378,12 @@ settlement_obligations = Table(
     Column("buyer_fee", BigInteger, nullable=False, server_default="0"),
     Column("seller_fee", BigInteger, nullable=False, server_default="0"),
     Column("late_charge", BigInteger, nullable=False, server_default="0"),
+    Column("venue", String(16), nullable=False, server_default="exchange"),
+    Column("instrument_id", String(ID)),
 )
-"""What each trade owes: cash from the buyer, credits from the seller, on the due date."""
+"""What each deal owes (an exchange trade, a marketplace purchase, a sealed-bid award): cash from
+the buyer, credits from the seller, on the due date. ``trade_id`` is the deal's id; ``venue`` says
+which; ``instrument_id`` is the instrument whose fee schedule applies (none off-exchange)."""
 
 auctions = Table(
     "auctions",
@@ -504,3 +508,14 @@ portal_sessions = Table(
 )
 """Logged-in browsers: the id is the SHA-256 of the cookie's 256-bit secret, so a copy of the
 table cannot be replayed as cookies; a session waiting for its TOTP code grants nothing."""
+
+
+# Tables of later capabilities live in modules of their own on the same metadata; importing
+# them here keeps `metadata` complete for migrations and their check.
+from tanso.store import (  # noqa: E402, F401
+    schema_claims,
+    schema_marketplace,
+    schema_ops,
+    schema_sealed,
+    schema_usage,
+)

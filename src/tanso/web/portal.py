@@ -278,6 +278,10 @@ MORE_LABELS: dict[str, dict[str, str]] = {
         "notices": "Retirement notices",
         "notices_nav": "Notices",
         "operator_nav": "Operator screens",
+        "marketplace_nav": "Marketplace",
+        "auctions_nav": "Auctions",
+        "emissions_nav": "Emissions",
+        "claims_nav": "Claims",
         "notice_title": "Retirement notice {id}",
         "retired_at": "Retired (JST)",
         "retired_by": "Retired by",
@@ -363,6 +367,10 @@ MORE_LABELS: dict[str, dict[str, str]] = {
         "notices": "無効化通知",
         "notices_nav": "無効化通知",
         "operator_nav": "運営者画面",
+        "marketplace_nav": "マーケットプレイス",
+        "auctions_nav": "入札",
+        "emissions_nav": "排出量",
+        "claims_nav": "オフセット主張",
         "notice_title": "無効化通知 {id}",
         "retired_at": "無効化日時 (JST)",
         "retired_by": "無効化した者",
@@ -482,13 +490,14 @@ def _page(
     template: str,
     status: int = 200,
     user: PortalUser | None = None,
+    labels: dict[str, dict[str, str]] | None = None,
     **context: Any,
 ) -> HTMLResponse:
     lang = _lang(request)
     html = render(
         template,
         lang=lang,
-        t=LABELS[lang],
+        t=LABELS[lang] | (labels[lang] if labels else {}),
         user=user,
         path=request.url.path,
         jst=jst,
@@ -1344,3 +1353,18 @@ async def unlock_user(request: Request, user_id: str) -> Response:
         return _users_page(req, user, notice=t["user_unlocked"].format(email=target["email"]))
 
     return await _post(request, unlock, Capability.MANAGE_USERS)
+
+
+# ---------------------------------------------------------------- for the other portal modules
+
+page = _page
+"""Render a portal template; other modules pass their own ``labels`` (merged over LABELS)."""
+current_user = _current
+to_login = _to_login
+not_found = _not_found
+forbidden = _forbidden
+post = _post
+read_form = _form
+reader = _reader
+own_accounts = _own_accounts
+parse_int = _int

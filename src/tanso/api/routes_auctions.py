@@ -1,0 +1,7 @@
+"""REST routes of the auctions capability (thin: parse, call one service function, shape)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

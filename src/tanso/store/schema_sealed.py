@@ -1,0 +1,8 @@
+"""Tables of sealed-bid auctions: auctions, bids, awards.
+
+SQLAlchemy Core on the metadata of tanso.store.schema, which imports this module.
+"""
+
+from __future__ import annotations
+
+from tanso.store.schema import metadata  # noqa: F401
