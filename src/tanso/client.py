@@ -287,3 +287,11 @@ class Client:
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
+
+    # ------------------------------------------------------------------ marketplace (issue 7)
+
+    # ------------------------------------------------------------------ sealed-bid auctions
+
+    # ------------------------------------------------------------------ usage rules, inventories
+
+    # ------------------------------------------------------------------ certificates, claims
