@@ -284,10 +284,6 @@ class Client:
             "GET", "/v1/market/auctions", params={"instrument": instrument, "limit": limit}
         )
 
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
     # ------------------------------------------------------------------ marketplace (issue 7)
 
     # ------------------------------------------------------------------ sealed-bid auctions
@@ -295,3 +291,7 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     # ------------------------------------------------------------------ usage rules, inventories
 
     # ------------------------------------------------------------------ certificates, claims
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
