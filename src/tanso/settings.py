@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     sessions: bool = False
     """Run the session scheduler (open, auctions at 11:30 and 15:00, close) and refuse orders
     outside the acceptance windows. Off by default so a market can be driven by hand."""
+    log_format: Literal["text", "json"] = "text"
+    """Server logs as plain text, or one JSON object per line for a log collector."""
+    rate_limit_key_per_second: float = 50.0
+    """Requests a second one API key may make on average (token bucket); 0: no limit."""
+    rate_limit_key_burst: int = 200
+    rate_limit_ip_per_second: float = 100.0
+    """Requests a second one client address may make on average (token bucket); 0: no limit."""
+    rate_limit_ip_burst: int = 400
+    exchange_queue_limit: int = 5_000
+    """Commands waiting for the exchange's sequencer above which order entry answers 503 and
+    the server reports itself not ready."""
 
 
 def utc_now() -> str:
