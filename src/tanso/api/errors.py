@@ -20,6 +20,7 @@ STATUS = {
     "forbidden": 403,
     "unauthenticated": 401,
     "conflict": 409,
+    "unavailable": 503,
 }
 
 
@@ -32,6 +33,8 @@ def install(app: FastAPI) -> None:
     async def _tanso(_req: Request, exc: TansoError) -> JSONResponse:
         status = STATUS.get(exc.kind, 400)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 503:
+            headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
         return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

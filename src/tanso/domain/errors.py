@@ -45,3 +45,10 @@ class Conflict(TansoError):
     """The request is valid but the state does not allow it (not enough credits, wrong status)."""
 
     kind = "conflict"
+
+
+class Unavailable(TansoError):
+    """The service cannot take the request now (overloaded, shutting down); retry later."""
+
+    kind = "unavailable"
+    retry_after = 1

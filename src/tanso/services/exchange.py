@@ -27,7 +27,14 @@ from sqlalchemy import Connection, select, update
 from tanso.domain import exchange as ex
 from tanso.domain.bars import INTERVALS, Bar, period_start
 from tanso.domain.calendar import TradingCalendar
-from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TansoError
+from tanso.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TansoError,
+    Unavailable,
+)
 from tanso.domain.fees import FREE, FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.money import positive_amount
@@ -151,6 +158,8 @@ class Exchange:
         self._ctx: _Context | None = None
         self._engine_changed = False
         self._job_feed: list[dict[str, Any]] = []
+        self.max_queue = 0
+        """Backpressure: with more commands than this waiting, `submit` refuses (0: no limit)."""
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         """Called after each commit with the committed exchange journal entries, in order."""
         self.engine = ex.Engine(pre_trade=self._pre_trade)
@@ -210,8 +219,24 @@ class Exchange:
             self._thread.join(timeout=30)
             self._thread = None
 
+    @property
+    def queue_depth(self) -> int:
+        """Commands waiting for the sequencer."""
+        return self._queue.qsize()
+
+    @property
+    def running(self) -> bool:
+        """The sequencer thread is alive (false before start and after stop)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def submit(self, actor: Actor, kind: str, **args: Any) -> dict[str, Any]:
-        """Put a command in order and wait for its outcome (committed before it returns)."""
+        """Put a command in order and wait for its outcome (committed before it returns);
+        refuses with `Unavailable` (503, Retry-After) when ``max_queue`` commands already wait."""
+        if self.max_queue and self._queue.qsize() >= self.max_queue:
+            raise Unavailable(
+                "overloaded",
+                "The exchange has too many orders waiting; nothing was done. Retry shortly.",
+            )
         job = _Job(actor, kind, args)
         if self._thread is None:
             self._run_batch([job])
