@@ -56,11 +56,12 @@ sealed_bids = Table(
     Column("price", BigInteger, nullable=False),
     Column("qty", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
+    Column("nonce", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     CheckConstraint("price > 0 AND qty > 0", name="price_qty_positive"),
-    CheckConstraint("status IN ('open', 'withdrawn', 'won', 'lost')", name="status_known"),
+    CheckConstraint("status IN ('open', 'withdrawn', 'won', 'lost', 'cancelled')", name="status_known"),
 )
 """Sealed bids: only their bidder reads them before the auction is cleared. ``seq`` is the journal
 sequence of the bid's last placement or amendment (time priority)."""

@@ -76,12 +76,13 @@ def upgrade() -> None:
         sa.Column("price", sa.BigInteger(), nullable=False),
         sa.Column("qty", sa.BigInteger(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("nonce", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.String(length=32), nullable=False),
         sa.Column("updated_at", sa.String(length=32), nullable=False),
         sa.CheckConstraint("price > 0 AND qty > 0", name=op.f("ck_sealed_bids_price_qty_positive")),
         sa.CheckConstraint(
-            "status IN ('open', 'withdrawn', 'won', 'lost')",
+            "status IN ('open', 'withdrawn', 'won', 'lost', 'cancelled')",
             name=op.f("ck_sealed_bids_status_known"),
         ),
         sa.ForeignKeyConstraint(
