@@ -286,6 +286,142 @@ class Client:
 
     # ------------------------------------------------------------------ marketplace (issue 7)
 
+    def marketplace_listings(self, sort: str = "price", **filters: Any) -> Any:
+        """Open listings; filters: scheme, category, mechanism, nature, vintage_from,
+        vintage_to, country, property, price_min, price_max, project, q, mine."""
+        return self.request("GET", "/v1/marketplace/listings", params={"sort": sort, **filters})
+
+    def marketplace_listing(self, listing_id: str) -> Any:
+        return self.request("GET", f"/v1/marketplace/listings/{listing_id}")
+
+    def marketplace_my_listings(self) -> Any:
+        return self.request("GET", "/v1/marketplace/listings/mine")
+
+    def marketplace_project(self, project_id: str) -> Any:
+        return self.request("GET", f"/v1/marketplace/projects/{project_id}")
+
+    def marketplace_set_profile(self, project_id: str, **profile: Any) -> Any:
+        """summary_en, summary_ja, ratings [{agency, grade}], documents [{title, url}]."""
+        return self.request(
+            "PUT",
+            f"/v1/marketplace/projects/{project_id}/profile",
+            json=profile,
+            idempotency_key=str(uuid.uuid4()),
+        )
+
+    def list_credits(
+        self,
+        account_id: str,
+        price: int,
+        quantity: int,
+        *,
+        issuance_id: str | None = None,
+        serials: str | None = None,
+        min_qty: int | None = None,
+        lot: int | None = None,
+        settlement_days: int | None = None,
+        expires_at: str | None = None,
+        note: str | None = None,
+    ) -> Any:
+        """List credits of one issuance on the marketplace; they stay reserved while listed."""
+        return self._post(
+            "/v1/marketplace/listings",
+            {
+                "account_id": account_id,
+                "issuance_id": issuance_id,
+                "serials": serials,
+                "price": price,
+                "quantity": quantity,
+                "min_qty": min_qty,
+                "lot": lot,
+                "settlement_days": settlement_days,
+                "expires_at": expires_at,
+                "note": note,
+            },
+        )
+
+    def amend_listing(
+        self, listing_id: str, price: int | None = None, available: int | None = None
+    ) -> Any:
+        return self.request(
+            "PATCH",
+            f"/v1/marketplace/listings/{listing_id}",
+            json=_drop_none({"price": price, "available": available}),
+            idempotency_key=str(uuid.uuid4()),
+        )
+
+    def withdraw_listing(self, listing_id: str) -> Any:
+        return self._post(f"/v1/marketplace/listings/{listing_id}/withdraw", {})
+
+    def buy_listing(self, listing_id: str, quantity: int, account_id: str) -> Any:
+        """Buy at the listed price; returns the deal (settled at once when T+0)."""
+        return self._post(
+            f"/v1/marketplace/listings/{listing_id}/purchases",
+            {"quantity": quantity, "account_id": account_id},
+        )
+
+    def marketplace_deals(self) -> Any:
+        return self.request("GET", "/v1/marketplace/deals")
+
+    def request_quote(
+        self,
+        quantity: int,
+        *,
+        listing_id: str | None = None,
+        project_id: str | None = None,
+        note: str | None = None,
+    ) -> Any:
+        return self._post(
+            "/v1/marketplace/rfqs",
+            {
+                "quantity": quantity,
+                "listing_id": listing_id,
+                "project_id": project_id,
+                "note": note,
+            },
+        )
+
+    def rfqs(self, box: str = "out") -> Any:
+        return self.request("GET", "/v1/marketplace/rfqs", params={"box": box})
+
+    def rfq(self, rfq_id: str) -> Any:
+        return self.request("GET", f"/v1/marketplace/rfqs/{rfq_id}")
+
+    def cancel_rfq(self, rfq_id: str) -> Any:
+        return self._post(f"/v1/marketplace/rfqs/{rfq_id}/cancel", {})
+
+    def offer(
+        self,
+        rfq_id: str,
+        account_id: str,
+        issuance_id: str,
+        price: int,
+        quantity: int,
+        expires_at: str,
+        settlement_days: int | None = None,
+    ) -> Any:
+        """Answer an RFQ with a firm offer (credits reserved until it ends)."""
+        return self._post(
+            f"/v1/marketplace/rfqs/{rfq_id}/offers",
+            {
+                "account_id": account_id,
+                "issuance_id": issuance_id,
+                "price": price,
+                "quantity": quantity,
+                "expires_at": expires_at,
+                "settlement_days": settlement_days,
+            },
+        )
+
+    def accept_offer(self, offer_id: str, account_id: str) -> Any:
+        return self._post(f"/v1/marketplace/offers/{offer_id}/accept", {"account_id": account_id})
+
+    def decline_offer(self, offer_id: str) -> Any:
+        return self._post(f"/v1/marketplace/offers/{offer_id}/decline", {})
+
+    def withdraw_offer(self, offer_id: str) -> Any:
+        return self._post(f"/v1/marketplace/offers/{offer_id}/withdraw", {})
+
     # ------------------------------------------------------------------ sealed-bid auctions
 
     # ------------------------------------------------------------------ usage rules, inventories
