@@ -424,6 +424,71 @@ class Client:
 
     # ------------------------------------------------------------------ sealed-bid auctions
 
+    def sealed_auctions(self, state: str | None = None) -> Any:
+        """The auction calendar (public): terms, state, results once cleared; never a bid."""
+        return self.request("GET", "/v1/sealed-auctions", params={"state": state})
+
+    def sealed_auction(self, auction_id: str) -> Any:
+        return self.request("GET", f"/v1/sealed-auctions/{auction_id}")
+
+    def sealed_auction_results(self, auction_id: str) -> Any:
+        return self.request("GET", f"/v1/sealed-auctions/{auction_id}/results")
+
+    def create_sealed_auction(
+        self,
+        account_id: str,
+        *,
+        opens_at: str,
+        closes_at: str,
+        reserve: int,
+        quantity: int | None = None,
+        parts: list[str] | None = None,
+        **settings: Any,
+    ) -> Any:
+        """Offer credits in a sealed-bid auction; settings: title, lot, pricing, marginal,
+        undersubscribed, settlement_days, currency, seed."""
+        body = {
+            "account_id": account_id,
+            "opens_at": opens_at,
+            "closes_at": closes_at,
+            "reserve": reserve,
+            "quantity": quantity,
+            "parts": parts,
+        } | settings
+        return self._post("/v1/sealed-auctions", body)
+
+    def sealed_bid(self, auction_id: str, account_id: str, price: int, qty: int) -> Any:
+        body = {"account_id": account_id, "price": price, "qty": qty}
+        return self._post(f"/v1/sealed-auctions/{auction_id}/bids", body)
+
+    def amend_sealed_bid(
+        self, bid_id: str, price: int | None = None, qty: int | None = None
+    ) -> Any:
+        return self.request(
+            "PATCH",
+            f"/v1/sealed-auctions/bids/{bid_id}",
+            json=_drop_none({"price": price, "qty": qty}),
+            idempotency_key=str(uuid.uuid4()),
+        )
+
+    def withdraw_sealed_bid(self, bid_id: str) -> Any:
+        return self.request("DELETE", f"/v1/sealed-auctions/bids/{bid_id}")
+
+    def my_sealed_bids(self, auction_id: str | None = None) -> Any:
+        return self.request("GET", "/v1/sealed-auctions/bids", params={"auction_id": auction_id})
+
+    def my_sealed_awards(self) -> Any:
+        return self.request("GET", "/v1/sealed-auctions/awards")
+
+    def sealed_auction_awards(self, auction_id: str) -> Any:
+        return self.request("GET", f"/v1/sealed-auctions/{auction_id}/awards")
+
+    def clear_sealed_auction(self, auction_id: str) -> Any:
+        return self._post(f"/v1/sealed-auctions/{auction_id}/clear", {})
+
+    def cancel_sealed_auction(self, auction_id: str) -> Any:
+        return self._post(f"/v1/sealed-auctions/{auction_id}/cancel", {})
+
     # ------------------------------------------------------------------ usage rules, inventories
 
     # ------------------------------------------------------------------ certificates, claims

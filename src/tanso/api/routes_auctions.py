@@ -1,7 +1,121 @@
-"""REST routes of the auctions capability (thin: parse, call one service function, shape)."""
+"""REST routes of sealed-bid auctions (thin: parse, call one service function, shape).
+
+Bids are sealed: no route here shows a bid to anyone but its own bidder, and results exist only
+once the auction has been cleared.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/v1")
+from fastapi import APIRouter, Query
+
+from tanso.api import schemas_auctions as s
+from tanso.api.deps import DB, Caller, IdemKey
+from tanso.services import sealed_auctions as sa
+
+router = APIRouter(prefix="/v1/sealed-auctions", tags=["sealed-bid auctions"])
+
+State = Literal["scheduled", "open", "closed", "cleared", "cancelled"]
+
+
+@router.get("", tags=["public"])
+def calendar(
+    db: DB,
+    state: Annotated[State | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """The auction calendar: terms, state and (once cleared) results; never a bid (public)."""
+    return sa.list_auctions(db, state, limit)
+
+
+@router.post("", status_code=201)
+def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Offer credits from your holding account; they are reserved until clearing."""
+    spec = sa.NewSealedAuction(
+        account_id=body.account_id,
+        opens_at=sa.timestamp(body.opens_at),
+        closes_at=sa.timestamp(body.closes_at),
+        reserve=body.reserve,
+        quantity=body.quantity,
+        parts=tuple(body.parts or ()),
+        title=body.title,
+        lot=body.lot,
+        pricing=body.pricing,
+        marginal=body.marginal,
+        undersubscribed=body.undersubscribed,
+        settlement_days=body.settlement_days,
+        currency=body.currency,
+        seed=body.seed,
+    )
+    return sa.create(db, actor, spec, idem)
+
+
+@router.get("/bids")
+def my_bids(
+    db: DB, actor: Caller, auction_id: Annotated[str | None, Query(max_length=64)] = None
+) -> list[dict[str, Any]]:
+    """Your own bids (nobody else's, whoever asks)."""
+    return sa.own_bids(db, actor, auction_id)
+
+
+@router.get("/bids/{bid_id}")
+def my_bid(bid_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+    return sa.get_bid(db, actor, bid_id)
+
+
+@router.patch("/bids/{bid_id}")
+def amend_bid(
+    bid_id: str, body: s.SealedBidAmendIn, db: DB, actor: Caller, idem: IdemKey
+) -> dict[str, Any]:
+    """Change your bid while the auction is open (it takes a new time)."""
+    return sa.amend_bid(db, actor, bid_id, body.price, body.qty, idem)
+
+
+@router.delete("/bids/{bid_id}")
+def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Withdraw your bid while the auction is open; its cash is released."""
+    return sa.withdraw_bid(db, actor, bid_id, idem)
+
+
+@router.get("/awards")
+def my_awards(db: DB, actor: Caller) -> list[dict[str, Any]]:
+    """What your bids won, with their settlement status."""
+    return sa.own_awards(db, actor)
+
+
+@router.get("/{auction_id}", tags=["public"])
+def auction(auction_id: str, db: DB) -> dict[str, Any]:
+    return sa.get_auction(db, auction_id)
+
+
+@router.get("/{auction_id}/results", tags=["public"])
+def results(auction_id: str, db: DB) -> dict[str, Any]:
+    """Clearing price, sold and unsold, bidders and the anonymous demand curve (after clearing)."""
+    return sa.results(db, auction_id)
+
+
+@router.post("/{auction_id}/bids", status_code=201)
+def bid(
+    auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemKey
+) -> dict[str, Any]:
+    """Send a sealed bid while the auction is open; it reserves price x qty of cash."""
+    return sa.place_bid(db, actor, auction_id, body.account_id, body.price, body.qty, idem)
+
+
+@router.get("/{auction_id}/awards")
+def awards(auction_id: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
+    """A cleared auction's awards: all (operator), without names (seller), or your own."""
+    return sa.auction_awards(db, actor, auction_id)
+
+
+@router.post("/{auction_id}/clear")
+def clear(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Clear a closed auction (seller or operator); T+0 awards settle at once."""
+    return sa.clear_auction(db, actor, auction_id, idem)
+
+
+@router.post("/{auction_id}/cancel")
+def cancel(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+    """Call off an auction before clearing (seller or operator); everything is released."""
+    return sa.cancel(db, actor, auction_id, idem)
