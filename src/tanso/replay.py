@@ -2,6 +2,9 @@
 
 Each input line is one command ({"op": "order", ...}); each output is one event dict. A line that
 cannot be understood gives {"event": "error", "line": n, "message": ...} and the run goes on.
+Sealed-bid auctions run beside the books: "sealed_auction" defines one, "bid" sends a sealed bid
+(earlier lines are earlier bids), "clear" prints one "award" per winning bid and the
+"auction_result" (domain/sealed_bid.py; docs/sealed-auctions.md).
 Participants have unlimited cash and credits unless a "balance" line gives them some; then orders
 beyond what they hold are refused (insufficient_cash / insufficient_credits). No I/O here: the
 caller reads the lines and prints the events.
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tanso.domain.book import BUY
+from tanso.domain.errors import TansoError
 from tanso.domain.exchange import (
     INSUFFICIENT_CASH,
     INSUFFICIENT_CREDITS,
@@ -35,6 +39,7 @@ from tanso.domain.exchange import (
     RunAuction,
     Trade,
 )
+from tanso.domain.sealed_bid import SealedBid, SealedRules, check_bid, clear
 
 
 class ScenarioError(ValueError):
@@ -230,8 +235,155 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
 }
 
 
-def parse_command(line: str) -> Command | BalanceLine:
-    """One scenario line as an engine command, or a BalanceLine."""
+# ---------------------------------------------------------------------- sealed-bid auctions
+
+
+@dataclass(frozen=True, slots=True)
+class SealedAuctionLine:
+    """{"op": "sealed_auction", "id", "supply", "reserve", "pricing", "marginal",
+    "undersubscribed", "lot"?, "seed"?}"""
+
+    id: str
+    rules: SealedRules
+
+
+@dataclass(frozen=True, slots=True)
+class BidLine:
+    """{"op": "bid", "auction", "id", "participant", "price", "qty"}"""
+
+    auction: str
+    id: str
+    participant: str
+    price: int
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClearLine:
+    """{"op": "clear", "auction"}"""
+
+    auction: str
+
+
+SealedLine = SealedAuctionLine | BidLine | ClearLine
+
+
+def _sealed_auction(d: dict[str, Any]) -> SealedAuctionLine:
+    seed = d.get("seed", "")
+    if type(seed) not in (str, int):
+        raise ScenarioError(f"field 'seed' must be str or int, not {seed!r}")
+    try:
+        rules = SealedRules(
+            supply=_field(d, "supply", int),
+            reserve=_field(d, "reserve", int),
+            pricing=_field(d, "pricing", str, "uniform_lowest_accepted"),
+            marginal=_field(d, "marginal", str, "time"),
+            undersubscribed=_field(d, "undersubscribed", str, "partial"),
+            lot=_field(d, "lot", int, 1),
+            seed=str(seed),
+        )
+    except TansoError as e:
+        raise ScenarioError(e.message) from None
+    return SealedAuctionLine(_field(d, "id", str), rules)
+
+
+def _bid(d: dict[str, Any]) -> BidLine:
+    return BidLine(
+        _field(d, "auction", str),
+        _field(d, "id", str),
+        _field(d, "participant", str),
+        _field(d, "price", int),
+        _field(d, "qty", int),
+    )
+
+
+SEALED_PARSERS: dict[str, Callable[[dict[str, Any]], SealedLine]] = {
+    "sealed_auction": _sealed_auction,
+    "bid": _bid,
+    "clear": lambda d: ClearLine(_field(d, "auction", str)),
+}
+
+
+@dataclass(slots=True)
+class _SealedAuction:
+    rules: SealedRules
+    bids: dict[str, SealedBid]
+    cleared: bool = False
+
+
+class SealedAuctions:
+    """The scenario's sealed-bid auctions; a bid reserves price x qty of a limited balance's
+    cash until the clearing, which pays the awards and releases the rest."""
+
+    def __init__(self, balances: Balances) -> None:
+        self.balances = balances
+        self.auctions: dict[str, _SealedAuction] = {}
+        self.bid_ids: set[str] = set()
+        self.seq = 0
+
+    def handle(self, line: SealedLine) -> list[dict[str, Any]]:
+        if isinstance(line, SealedAuctionLine):
+            if line.id in self.auctions:
+                raise ScenarioError(f"sealed auction {line.id!r} already exists")
+            self.auctions[line.id] = _SealedAuction(line.rules, {})
+            return []
+        auction = self.auctions.get(line.auction)
+        if auction is None:
+            raise ScenarioError(f"unknown sealed auction {line.auction!r}")
+        if auction.cleared:
+            raise ScenarioError(f"sealed auction {line.auction!r} is already cleared")
+        if isinstance(line, BidLine):
+            return self._bid(auction, line)
+        return self._clear(line.auction, auction)
+
+    def _bid(self, auction: _SealedAuction, line: BidLine) -> list[dict[str, Any]]:
+        if line.id in self.bid_ids:
+            raise ScenarioError(f"bid {line.id!r} already exists")
+        try:
+            check_bid(auction.rules, line.price, line.qty)
+        except TansoError as e:
+            raise ScenarioError(e.message) from None
+        acct = self.balances.accounts.get(line.participant)
+        need = line.price * line.qty
+        if acct is not None and acct.cash is not None:
+            if acct.cash - acct.cash_reserved < need:
+                raise ScenarioError(INSUFFICIENT_CASH)
+            acct.cash_reserved += need
+        self.seq += 1
+        self.bid_ids.add(line.id)
+        auction.bids[line.id] = SealedBid(line.id, line.participant, line.price, line.qty, self.seq)
+        return []
+
+    def _clear(self, auction_id: str, auction: _SealedAuction) -> list[dict[str, Any]]:
+        auction.cleared = True
+        result = clear(auction.rules, list(auction.bids.values()))
+        for b in auction.bids.values():
+            acct = self.balances.accounts.get(b.bidder)
+            if acct is not None and acct.cash is not None:
+                acct.cash_reserved -= b.price * b.qty
+        out: list[dict[str, Any]] = []
+        for a in result.awards:
+            acct = self.balances.accounts.get(a.bidder)
+            if acct is not None and acct.cash is not None:
+                acct.cash -= a.amount
+            out.append(
+                {"event": "award", "auction": auction_id, "bid": a.bid, "qty": a.qty}
+                | {"price": a.price}
+            )
+        out.append(
+            {
+                "event": "auction_result",
+                "auction": auction_id,
+                "clearing_price": result.clearing_price,
+                "sold": result.sold,
+                "unsold": result.unsold,
+            }
+        )
+        return out
+
+
+def parse_command(line: str) -> Command | BalanceLine | SealedLine:
+    """One scenario line as an engine command, a BalanceLine or a sealed-auction line."""
     try:
         d = json.loads(line)
     except json.JSONDecodeError as e:
@@ -250,6 +402,9 @@ def parse_command(line: str) -> Command | BalanceLine:
             _field(d, "cash", int, None),
             dict(credits) if credits is not None else None,
         )
+    sealed = SEALED_PARSERS.get(op) if isinstance(op, str) else None
+    if sealed is not None:
+        return sealed(d)
     parser = PARSERS.get(op) if isinstance(op, str) else None
     if parser is None:
         raise ScenarioError(f"unknown op {op!r}")
@@ -260,6 +415,7 @@ def run(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Replay a scenario: one event dict per engine event, errors for lines not understood."""
     balances = Balances()
     engine = Engine(pre_trade=balances.check)
+    sealed = SealedAuctions(balances)
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -270,6 +426,12 @@ def run(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             continue
         if isinstance(command, BalanceLine):
             balances.set(command.participant, command.cash, command.credits)
+            continue
+        if isinstance(command, SealedAuctionLine | BidLine | ClearLine):
+            try:
+                yield from sealed.handle(command)
+            except ScenarioError as e:
+                yield {"event": "error", "line": n, "message": str(e)}
             continue
         for event in engine.handle(command):
             balances.apply(event)
