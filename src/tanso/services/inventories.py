@@ -402,18 +402,20 @@ def claimed(source: Database | Connection, participant_id: str, year: int) -> li
                 c.c.use,
                 c.c.scope,
                 c.c.scope3_category,
+                c.c.unit,
                 func.sum(c.c.quantity).label("quantity"),
                 func.sum(c.c.tonnes).label("tonnes"),
             )
             .where(c.c.participant_id == participant_id, c.c.year == year)
-            .group_by(c.c.use, c.c.scope, c.c.scope3_category)
-            .order_by(c.c.use, c.c.scope, c.c.scope3_category)
+            .group_by(c.c.use, c.c.scope, c.c.scope3_category, c.c.unit)
+            .order_by(c.c.use, c.c.scope, c.c.scope3_category, c.c.unit)
         ).all()
     return [
         {
             "use": r.use,
             "scope": r.scope,
             "scope3_category": r.scope3_category,
+            "unit": r.unit,
             "quantity": int(r.quantity),
             "tonnes": int(r.tonnes),
         }
@@ -422,21 +424,31 @@ def claimed(source: Database | Connection, participant_id: str, year: int) -> li
 
 
 def position(source: Database | Connection, participant_id: str, year: int) -> dict[str, Any]:
-    """The hierarchy of a year: emissions, own reductions, claimed and residual by scope."""
+    """The hierarchy of a year: emissions, own reductions, claimed and residual by scope.
+
+    "1+2" holds claims made against Scope 1 and 2 together (温対法 SHK); they also reduce the
+    residual of "1+2", which counts every claim of Scope 1, Scope 2 and "1+2"."""
     with _conn_of(source) as conn:
         inv = inventory(conn, participant_id, year)
         claims = claimed(conn, participant_id, year)
     scopes: dict[str, dict[str, Any]] = {}
-    basis = {"1": "scope1", "2": "scope2_location", "3": "scope3"}
-    for scope, key in basis.items():
+    basis: dict[str, tuple[str, ...]] = {
+        "1": ("scope1",),
+        "2": ("scope2_location",),
+        "3": ("scope3",),
+    }
+    basis["1+2"] = basis["1"] + basis["2"]
+    inside = {"1": {"1"}, "2": {"2"}, "3": {"3"}, "1+2": {"1", "2", "1+2"}}
+    for scope, keys in basis.items():
         got = sum(c["tonnes"] for c in claims if c["scope"] == scope)
-        emitted = inv[key] if inv else None
-        reduced = inv[f"reduction_scope{scope}"] if inv else 0
+        counted = sum(c["tonnes"] for c in claims if c["scope"] in inside[scope])
+        emitted = sum(inv[k] for k in keys) if inv else None
+        reduced = sum(inv[f"reduction_scope{s}"] for s in scope.split("+")) if inv else 0
         scopes[scope] = {
             "emissions": emitted,
             "own_reductions": reduced,
             "claimed": got,
-            "residual": None if emitted is None else max(0, emitted - reduced - got),
+            "residual": None if emitted is None else max(0, emitted - reduced - counted),
         }
     return {
         "participant_id": participant_id,

@@ -32,6 +32,7 @@ from tanso.domain.serials import (
     parse_block,
     parse_serial_range,
 )
+from tanso.services import usage
 from tanso.services.common import Actor, Idem, execute, own_account, require, require_active
 from tanso.store import repo
 from tanso.store import schema as t
@@ -445,6 +446,11 @@ class RetirementRequest:
     reporting_year: int | None = None
     note: str = ""
     scope_emissions: list[str] = field(default_factory=list)
+    emissions_scope: str | None = None
+    """The scope ("1", "2", "3") the claim counts against, where the purpose allows a choice;
+    otherwise it must agree with the purpose's scope (usage rules)."""
+    scope3_category: int | None = None
+    """For a Scope 3 claim: the GHG Protocol category (1-15) it counts against."""
 
 
 def retire(
@@ -460,6 +466,10 @@ def retire(
         raise InvalidInput(
             "invalid_reporting_year", "reporting_year is a year between 1990 and 2100."
         )
+    if r.emissions_scope is not None and r.emissions_scope not in ("1", "2", "3"):
+        raise InvalidInput("invalid_scope", "emissions_scope is 1, 2 or 3.")
+    if r.scope3_category is not None and not 1 <= r.scope3_category <= 15:
+        raise InvalidInput("invalid_scope3_category", "scope3_category is 1 to 15.")
 
     def work(tx: Tx) -> dict[str, Any]:
         conn = tx.conn
@@ -483,8 +493,13 @@ def retire(
         beneficiary = r.beneficiary.strip() or (
             participant.name_en if participant else actor.participant_id
         )
-        reporting_year = year or int(tx.at[:4])
+        reporting_year = year or usage.default_year(r.purposes, usage.local_date(tx.at))
         pieces = plan(conn, r.account_id, r.selection)
+        # usage rules: refused before anything moves; claimed totals are read under the
+        # journal head lock that this transaction holds, so concurrent retirements queue
+        checked = usage.check_retirement(
+            tx, owner, pieces, r.purposes, reporting_year, r.emissions_scope, r.scope3_category
+        )
         rid = f"RT-{tx.next_seq():08d}"
         moves = move(
             tx,
@@ -510,6 +525,7 @@ def retire(
             journal_seq=tx.next_seq(),
             created_at=tx.at,
         )
+        claims = usage.record_claims(tx, rid, owner, reporting_year, checked)
         view = {
             "id": rid,
             "account_id": r.account_id,
@@ -521,6 +537,7 @@ def retire(
             "note": r.note,
             "ranges": ranges_view(pieces),
             "retired_at": tx.at,
+            "usage": claims,
         }
         if actor.agent_id:
             view["broker"] = actor.agent_id

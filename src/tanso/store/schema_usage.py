@@ -5,8 +5,9 @@ SQLAlchemy Core on the metadata of tanso.store.schema, which imports this module
 - ``emissions_inventories``: one row per participant and year (t-CO2e, integers): Scope 1,
   Scope 2 location- and market-based, own reductions by scope, targets, purchased energy.
 - ``inventory_scope3``: Scope 3 emissions of that year by GHG Protocol category (1 to 15).
-- ``usage_claims``: what each retirement claims, per purpose: year, scope, quantity and the
-  tonnes counted against the inventory; the usage rules read claimed totals from here.
+- ``usage_claims``: what each retirement claims, per purpose and unit: year, scope ("1", "2",
+  "3", "1+2" or "" for none), quantity (in the credits' unit, tCO2 or kWh) and the tonnes counted
+  against the inventory; the usage rules read claimed totals from here.
 - ``usage_rulesets``: rule sets the operator added or replaced (the shipped ones live in
   ``tanso/data/rules``).
 """
@@ -83,6 +84,7 @@ usage_claims = Table(
     Column("scope", String(8), nullable=False),
     Column("scope3_category", Integer, nullable=True),
     Column("quantity", BigInteger, nullable=False),
+    Column("unit", String(8), nullable=False),
     Column("tonnes", BigInteger, nullable=False),
     Column("ruleset", String(80), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),

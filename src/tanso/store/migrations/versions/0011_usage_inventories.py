@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(length=8), nullable=False),
         sa.Column("scope3_category", sa.Integer(), nullable=True),
         sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("unit", sa.String(length=8), nullable=False),
         sa.Column("tonnes", sa.BigInteger(), nullable=False),
         sa.Column("ruleset", sa.String(length=80), nullable=False),
         sa.Column("journal_seq", sa.BigInteger(), nullable=False),
