@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +29,78 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "A stable, machine-readable reason."},
+                "message": {"type": "string", "description": "A sentence for people."},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
+                    },
+                },
+            },
+            "additionalProperties": True,
+        }
+    },
+}
+
+# What any route may answer besides its own success: the refusals every route shares (the
+# handlers below and the middleware before the routes), each with the one error body.
+ERROR_RESPONSES: dict[str, str] = {
+    "400": "Bad request.",
+    "401": "No valid API key (WWW-Authenticate: Bearer).",
+    "403": "The caller may not do this (role, broker authorisation, participant status).",
+    "404": "Not found, or not the caller's: another participant's ids answer like missing ones.",
+    "405": "Method not allowed.",
+    "409": "Valid, but the current state does not allow it; nothing was changed.",
+    "413": "The request body is too large.",
+    "422": "The request is invalid (body, query, path or headers); nothing was changed.",
+    "429": "Too many requests: retry after the Retry-After header's seconds.",
+    "503": "Busy or overloaded: retry after the Retry-After header's seconds.",
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the shared error responses to every operation of an OpenAPI document (in place),
+    replacing FastAPI's default 422 body, which is not what the API sends."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    retry_after = {"Retry-After": {"schema": {"type": "string"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, description in ERROR_RESPONSES.items():
+                answer: dict[str, Any] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": ref}},
+                }
+                if status in ("429", "503"):
+                    answer["headers"] = retry_after
+                responses[status] = answer
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(TansoError)
     async def _tanso(_req: Request, exc: TansoError) -> JSONResponse:
         status = STATUS.get(exc.kind, 400)

@@ -1,0 +1,512 @@
+"""Hostile-input fuzzing of the REST API from its own OpenAPI document, with schemathesis.
+
+`.venv/bin/python bench/fuzz.py --requests 10000` (`--backend postgres`, `--seed N`): builds a
+fresh database holding participants, credits, cash, resting orders, a trade, an obligation and a
+retirement, serves the app in-process (``TestClient``, so the exchange's sequencer runs), and
+sends generated requests to every operation of ``app.openapi()``: valid ones (positive) and
+invalid ones (negative), each as one of five callers (a trader, a second participant, a broker
+acting for the trader, the operator, no key). Path parameters and id fields of bodies are, half
+of the time, replaced by ids that exist (the caller's own, sometimes another participant's), so
+requests get past "not found" into the services.
+
+Checks on every answer: no 5xx; the status code, content type, headers and body conform to the
+operation's own documented responses; a participant never gets a 2xx for another participant's
+id in the path. After the run: `audit.verify` (journal chain, credits and cash rebuilt from the
+journal equal the stored ones). Prints requests and status classes per endpoint, then each
+distinct failure with a reproducing curl command; exits 1 if anything failed.
+
+Operations are found from the app at run time, so endpoints added later are fuzzed too.
+``tests/e2e/test_fuzz.py`` runs the same harness with a few hundred requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from sqlalchemy import text
+
+from tanso.api.app import create_app
+from tanso.domain.participants import corporate_number_check_digit
+from tanso.services import audit, cash, participants, registry, taxonomy
+from tanso.services.common import SYSTEM
+from tanso.store import migrate
+from tanso.store.db import Database
+
+PG_BASE = os.environ.get("TANSO_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+PG_SCHEMA = "tanso_bench_fuzz"
+
+CHECKS = [
+    getattr(schemathesis.checks, name)
+    for name in (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+    )
+]
+
+# Path parameters that name something a participant owns: a 2xx for another's is a leak.
+OWNED = {"pid", "account_id", "cash_account_id", "order_id", "key_id"}
+
+
+# ---------------------------------------------------------------- the world
+
+
+@dataclass
+class Caller:
+    """One identity the fuzzer speaks as: headers, and the ids it owns."""
+
+    name: str
+    headers: dict[str, str]
+    ids: dict[str, str]
+
+
+@dataclass
+class World:
+    db: Database
+    client: TestClient
+    callers: list[Caller]
+    other: dict[str, dict[str, str]]  # per caller name: another participant's ids
+
+
+def _corporate_number(n: int) -> str:
+    base = str(100000000000 + n).zfill(12)
+    return f"{corporate_number_check_digit(base)}{base}"
+
+
+def seed_participants(db: Database) -> dict[str, str]:
+    """Participants, keys, credits and cash (through the services) in a bootstrapped database;
+    returns the API keys by participant."""
+    keys: dict[str, str] = {}
+    for n, (pid, roles) in enumerate(
+        [("ALPHA", ["trader"]), ("BETA", ["trader"]), ("BROKR", ["broker"]), ("SPARE", ["trader"])]
+    ):
+        keys[pid] = participants.onboard(
+            db,
+            SYSTEM,
+            participants.NewParticipant(
+                f"{pid} 株式会社",
+                f"{pid} Corp.",
+                "corporation",
+                roles,
+                _corporate_number(n + 1),
+                False,
+                pid,
+            ),
+            "fuzz",
+        )
+    keys["OPERATOR"] = str(participants.create_api_key(db, SYSTEM, "OPERATOR", "fuzz")["key"])
+    participants.authorise_broker(db, SYSTEM, "ALPHA", "BROKR", True)
+    taxonomy.register_project(
+        db, SYSTEM, taxonomy.NewProject("P0001", "JC", "Fuzz project", "ENERGY_SAVING", "JP")
+    )
+    for pid, vintage in (("ALPHA", 2021), ("BETA", 2022)):
+        registry.issue(
+            db,
+            SYSTEM,
+            registry.NewIssuance("P0001", "ER", str(vintage - 2020), vintage, 5_000, f"{pid}-MAIN"),
+        )
+        cash.deposit(db, SYSTEM, pid, "JPY", 50_000_000, f"bank-{pid}")
+    return keys
+
+
+def _ok(r: Any) -> dict[str, Any]:
+    assert r.status_code < 300, (r.request.url, r.status_code, r.text)
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def build(db: Database, client: TestClient, keys: dict[str, str]) -> World:
+    """Market activity over HTTP (the sequencer must run): an instrument, orders, a trade."""
+    c = client
+    auth = {k: {"Authorization": f"Bearer {v}"} for k, v in keys.items()}
+    _ok(
+        c.post(
+            "/v1/instruments",
+            headers=auth["OPERATOR"],
+            json={
+                "id": "JC-FZ",
+                "name_en": "Fuzz",
+                "name_ja": "ファズ",
+                "eligibility": {"schemes": ["JC"], "categories": ["ENERGY_SAVING"]},
+                "mode": "continuous",
+                "reference_price": 2_000,
+            },
+        )
+    )
+    _ok(c.post("/v1/instruments/JC-FZ/open", headers=auth["OPERATOR"]))
+    order = {"instrument": "JC-FZ", "qty": 10}
+    _ok(c.post("/v1/orders", headers=auth["BETA"], json=order | {"side": "sell", "price": 2_000}))
+    a_trade = _ok(
+        c.post("/v1/orders", headers=auth["ALPHA"], json=order | {"side": "buy", "price": 2_000})
+    )
+    a_rest = _ok(
+        c.post("/v1/orders", headers=auth["ALPHA"], json=order | {"side": "buy", "price": 1_900})
+    )
+    b_rest = _ok(
+        c.post("/v1/orders", headers=auth["BETA"], json=order | {"side": "sell", "price": 2_100})
+    )
+    trades = c.get("/v1/trades", headers=auth["ALPHA"])
+    assert trades.status_code == 200 and trades.json(), trades.text
+    trade: dict[str, Any] = trades.json()[0]
+    retirement = _ok(
+        c.post(
+            "/v1/retirements",
+            headers=auth["ALPHA"],
+            json={"account_id": "ALPHA-MAIN", "quantity": 5, "purpose": "offset_scope1"},
+        )
+    )
+    spare_key = _ok(c.post("/v1/participants/ALPHA/api-keys", headers=auth["ALPHA"], json={}))
+    spare_key_b = _ok(c.post("/v1/participants/BETA/api-keys", headers=auth["BETA"], json={}))
+    common = {
+        "instrument_id": "JC-FZ",
+        "project_id": "P0001",
+        "issuance_id": "JC-ER-P0001-1",
+        "retirement_id": str(retirement["id"]),
+        "trade_id": str(trade["id"]),
+        "date": str(trade.get("trade_date") or "2026-01-05"),
+        "side": "buy",
+        "broker_id": "BROKR",
+        "index_id": "JC-FZ",
+    }
+
+    def own(pid: str, order_id: str, key_id: str) -> dict[str, str]:
+        return common | {
+            "pid": pid,
+            "participant_id": pid,
+            "account_id": f"{pid}-MAIN",
+            "from_account": f"{pid}-MAIN",
+            "to_account": "BETA-MAIN" if pid != "BETA" else "ALPHA-MAIN",
+            "cash_account_id": f"CASH-{pid}-JPY",
+            "order_id": order_id,
+            "key_id": key_id,
+        }
+
+    alpha = own("ALPHA", str(a_rest["id"]), str(spare_key["id"]))
+    beta = own("BETA", str(b_rest["id"]), str(spare_key_b["id"]))
+    # the operator acts on the spare participant, so that a generated suspension or change of
+    # roles does not take the other callers out of the run
+    operator = own("SPARE", str(a_trade["id"]), "0123456789abcdef")
+    callers = [
+        Caller("trader", auth["ALPHA"], alpha),
+        Caller("second", auth["BETA"], beta),
+        Caller("broker", auth["BROKR"] | {"X-On-Behalf-Of": "ALPHA"}, alpha),
+        Caller("operator", auth["OPERATOR"], operator),
+        Caller("anonymous", {}, alpha),
+    ]
+    other = {"trader": beta, "second": alpha, "broker": beta, "operator": beta, "anonymous": beta}
+    return World(db, client, callers, other)
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class Failure:
+    endpoint: str
+    kind: str
+    status: int
+    detail: str
+    reproduce: str
+
+
+@dataclass
+class Report:
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    failures: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    seen_failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    audit_ok: bool = False
+    audit_problems: list[str] = field(default_factory=list)
+    journal_entries: int = 0
+    seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.audit_ok
+
+    def add_failure(self, f: Failure) -> None:
+        key = (f.endpoint, f.kind)
+        self.seen_failures[key] += 1
+        self.failures.setdefault(key, f)
+
+    def lines(self) -> Iterator[str]:
+        width = max((len(e) for e in self.counts), default=10)
+        classes = ["2xx", "401", "403", "404", "409", "422", "4xx", "5xx"]
+        yield f"{'endpoint':<{width}}  {'total':>6}  " + "  ".join(f"{c:>5}" for c in classes)
+        for endpoint in sorted(self.counts):
+            c = self.counts[endpoint]
+            yield (
+                f"{endpoint:<{width}}  {sum(c.values()):>6}  "
+                + "  ".join(f"{c.get(k, 0):>5}" for k in classes)
+            )
+        total: Counter[str] = Counter()
+        for c in self.counts.values():
+            total.update(c)
+        yield (
+            f"{'all ' + str(len(self.counts)) + ' endpoints':<{width}}  {self.requests:>6}  "
+            + "  ".join(f"{total.get(k, 0):>5}" for k in classes)
+        )
+        yield ""
+        yield f"failures: {sum(self.seen_failures.values())} ({len(self.failures)} distinct)"
+        for key, f in sorted(self.failures.items()):
+            yield f"- {f.endpoint}: {f.kind} (status {f.status}, seen {self.seen_failures[key]}x)"
+            yield "    " + f.detail.strip().replace("\n", "\n    ")[:1500]
+            yield "    " + f.reproduce
+        yield ""
+        yield (
+            f"audit verify: {'ok' if self.audit_ok else 'FAILED'} "
+            f"({self.journal_entries} journal entries) {'; '.join(self.audit_problems[:5])}"
+        )
+        yield f"{self.requests} requests in {self.seconds:.1f} s"
+
+
+def status_class(status: int) -> str:
+    if 200 <= status < 300:
+        return "2xx"
+    if status in (401, 403, 404, 409, 422):
+        return str(status)
+    return "5xx" if status >= 500 else "4xx"
+
+
+ID_FIELDS = {
+    "pid": "pid",
+    "participant_id": "participant_id",
+    "account_id": "account_id",
+    "from_account": "from_account",
+    "to_account": "to_account",
+    "cash_account_id": "cash_account_id",
+    "order_id": "order_id",
+    "key_id": "key_id",
+    "instrument": "instrument_id",
+    "instrument_id": "instrument_id",
+    "project_id": "project_id",
+    "issuance_id": "issuance_id",
+    "retirement_id": "retirement_id",
+    "trade_id": "trade_id",
+    "broker_id": "broker_id",
+    "date": "date",
+    "side": "side",
+    "index_id": "index_id",
+}
+
+
+def substitute(case: Any, ids: dict[str, str], rnd: random.Random) -> None:
+    """Put real ids into path parameters and id fields of a JSON body, each half of the time."""
+    if case.path_parameters:
+        for name in list(case.path_parameters):
+            known = ids.get(ID_FIELDS.get(name, name))
+            if known is not None and rnd.random() < 0.5:
+                case.path_parameters[name] = known
+    if isinstance(case.body, dict):
+        for name in list(case.body):
+            known = ids.get(ID_FIELDS.get(name, ""))
+            if known is not None and rnd.random() < 0.5:
+                case.body[name] = known
+    if case.query:
+        for name in list(case.query):
+            known = ids.get(ID_FIELDS.get(name, ""))
+            if known is not None and rnd.random() < 0.5:
+                case.query[name] = known
+
+
+def fuzz(
+    world: World, requests: int, seed_value: int = 0, log: Callable[[str], None] = print
+) -> Report:
+    """Send about ``requests`` generated requests spread evenly over every operation."""
+    app = world.client.app
+    schema = schemathesis.openapi.from_dict(app.openapi())  # type: ignore[attr-defined]
+    operations = [r.ok() for r in schema.get_all_operations()]
+    report = Report()
+    rnd = random.Random(seed_value)
+    per_operation = max(2, requests // max(1, len(operations)))
+    started = time.perf_counter()
+    for operation in operations:
+        fuzz_operation(world, operation, per_operation, seed_value, rnd, report)
+    report.seconds = time.perf_counter() - started
+    result = audit.verify(world.db)
+    report.audit_ok = result.ok
+    report.audit_problems = list(result.problems)
+    report.journal_entries = result.entries
+    return report
+
+
+def fuzz_operation(
+    world: World, operation: Any, examples: int, seed_value: int, rnd: random.Random, report: Report
+) -> None:
+    """Generated requests for one operation, each as one of the callers."""
+    if True:
+        endpoint = f"{operation.method.upper()} {operation.path}"
+        strategy = st.one_of(
+            operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+            operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        )
+
+        @settings(
+            max_examples=examples,
+            database=None,
+            deadline=None,
+            derandomize=False,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy, pick=st.integers(0, 10**9))
+        def one(case: Any, pick: int) -> None:
+            rnd.seed(seed_value * 1_000_003 + pick)
+            caller = world.callers[pick % len(world.callers)]
+            foreign = rnd.random() < 0.25 and caller.name != "operator"
+            ids = world.other[caller.name] if foreign else caller.ids
+            substitute(case, ids, rnd)
+            headers = dict(case.headers or {})
+            headers.pop("Authorization", None)
+            headers.pop("X-On-Behalf-Of", None)
+            kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=caller.headers)
+            kwargs.pop("cookies", None)
+            method, url = kwargs.pop("method"), kwargs.pop("url")
+            body_kwargs = {
+                k: kwargs[k] for k in ("json", "content", "data", "files") if k in kwargs
+            }
+            if "data" in body_kwargs and not isinstance(body_kwargs["data"], dict):
+                body_kwargs["content"] = body_kwargs.pop("data")
+            response = world.client.request(
+                method,
+                url,
+                params=kwargs.get("params"),
+                headers={k: str(v) for k, v in (kwargs.get("headers") or {}).items()},
+                **body_kwargs,
+            )
+            report.counts[endpoint][status_class(response.status_code)] += 1
+            reproduce = f"{caller.name}: {method} {response.request.url}"
+            if "json" in body_kwargs:
+                reproduce += f" json={str(body_kwargs['json'])[:300]}"
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except FailureGroup as group:
+                for failure in group.exceptions:
+                    report.add_failure(
+                        Failure(
+                            endpoint,
+                            type(failure).__name__ + ": " + str(failure.title),
+                            response.status_code,
+                            str(failure.message)[:800] + "\n" + response.text[:300],
+                            reproduce,
+                        )
+                    )
+            except Exception as exc:  # a check that could not run is a finding too
+                report.add_failure(
+                    Failure(endpoint, type(exc).__name__, response.status_code, str(exc), reproduce)
+                )
+            if (
+                foreign
+                and caller.name != "anonymous"
+                and 200 <= response.status_code < 300
+                and any(
+                    case.path_parameters.get(p) == world.other[caller.name].get(p)
+                    for p in OWNED & set(case.path_parameters or {})
+                )
+            ):
+                report.add_failure(
+                    Failure(
+                        endpoint,
+                        "another participant's id answered 2xx",
+                        response.status_code,
+                        response.text[:500],
+                        reproduce,
+                    )
+                )
+
+        one()
+
+
+# ---------------------------------------------------------------- databases and main
+
+
+@contextmanager
+def database(backend: str) -> Iterator[Database]:
+    clock = _clock()
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as d:
+            db = Database(f"sqlite:///{Path(d) / 'fuzz.db'}", clock)
+            migrate.upgrade(db.engine)
+            try:
+                yield db
+            finally:
+                db.dispose()
+        return
+    from sqlalchemy import create_engine
+
+    admin = create_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    db = Database(PG_BASE, clock, pg_schema=PG_SCHEMA)
+    migrate.upgrade(db.engine)
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        admin.dispose()
+
+
+def _clock() -> Callable[[], str]:
+    """Monday 2026-01-05 09:00 in Tokyo, a microsecond later at each transaction."""
+    n = [0]
+
+    def now() -> str:
+        n[0] += 1
+        i = n[0]
+        minutes, seconds, micros = i // 60_000_000 % 60, i // 1_000_000 % 60, i % 1_000_000
+        return f"2026-01-05T00:{minutes:02d}:{seconds:02d}.{micros:06d}Z"
+
+    return now
+
+
+def run(db: Database, requests: int, seed_value: int = 0) -> Report:
+    """Seed ``db``, serve the app in-process, fuzz it and verify the journal."""
+    participants.bootstrap(db)
+    taxonomy.seed_reference_data(db, SYSTEM)
+    keys = seed_participants(db)
+    with TestClient(create_app(db), raise_server_exceptions=False) as client:
+        world = build(db, client, keys)
+        return fuzz(world, requests, seed_value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with database(args.backend) as db:
+        report = run(db, args.requests, args.seed)
+    print(f"backend: {args.backend}, seed {args.seed}")
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
