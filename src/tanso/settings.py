@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     rate_limit_ip_per_second: float = 100.0
     """Requests a second one client address may make on average (token bucket); 0: no limit."""
     rate_limit_ip_burst: int = 400
+    rate_limit_local: bool = False
+    """Limit local callers too (the loopback, in-process test clients). Off by default: a reverse
+    proxy on the same host without X-Forwarded-For, benchmarks and the demo are local."""
     exchange_queue_limit: int = 5_000
     """Commands waiting for the exchange's sequencer above which order entry answers 503 and
     the server reports itself not ready."""

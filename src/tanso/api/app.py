@@ -49,7 +49,8 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        ops.start(app_)
         exchange.start()
         if sessions or settlement_time is not None:
             scheduler.start()
@@ -58,6 +59,7 @@ def create_app(
         finally:
             scheduler.stop()
             exchange.stop()
+            ops.stop(app_)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -20,6 +20,7 @@ from tanso.domain.participants import (
     validate_corporate_number,
 )
 from tanso.domain.registry import SYSTEM_ACCOUNTS, AccountKind
+from tanso.services import access_log
 from tanso.services.common import (
     SYSTEM,
     Actor,
@@ -344,8 +345,29 @@ def authenticate(db: Database, token: str | None, on_behalf_of: str | None = Non
         )
     m = KEY_RE.fullmatch(token)
     if not m:
+        access_log.note_key_use(db, "(malformed)", None, "refused", "malformed key")
         raise Unauthenticated("invalid_api_key", "The API key is not valid.")
     key_id, secret = m.groups()
+    try:
+        actor = _actor_for_key(db, key_id, secret, on_behalf_of)
+    except Unauthenticated:
+        access_log.note_key_use(db, key_id, None, "refused", "unknown, revoked or wrong secret")
+        raise
+    except Forbidden as e:
+        access_log.note_key_use(db, key_id, actor_owner(db, key_id), "refused", e.code)
+        raise
+    access_log.note_key_use(db, key_id, actor.agent_id or actor.participant_id, "ok")
+    return actor
+
+
+def actor_owner(db: Database, key_id: str) -> str | None:
+    """The participant an API key belongs to (None for an unknown key)."""
+    with db.read() as conn:
+        row = repo.get_api_key(conn, key_id)
+    return str(row.participant_id) if row is not None else None
+
+
+def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | None) -> Actor:
     with db.read() as conn:
         row = repo.get_api_key(conn, key_id)
         if (
