@@ -493,6 +493,33 @@ class Client:
 
     # ------------------------------------------------------------------ certificates, claims
 
+    def certificate(self, retirement_id: str) -> Any:
+        """A retirement's certificate and whether its journal entry verifies (public)."""
+        return self.request("GET", f"/v1/certificates/{retirement_id}")
+
+    def certificate_pdf(self, retirement_id: str, lang: str = "en") -> bytes:
+        return self._download(f"/v1/certificates/{retirement_id}.pdf", lang).content
+
+    def claim_report(self, participant_id: str, year: int) -> Any:
+        """The offset claim report of a participant (your own; the operator: any) and year."""
+        return self.request("GET", f"/v1/claims/{participant_id}/{year}")
+
+    def claim_report_pdf(self, participant_id: str, year: int, lang: str = "en") -> bytes:
+        return self._download(f"/v1/claims/{participant_id}/{year}.pdf", lang).content
+
+    def claim_report_csv(self, participant_id: str, year: int, lang: str = "en") -> str:
+        return self._download(f"/v1/claims/{participant_id}/{year}.csv", lang).text
+
+    def _download(self, path: str, lang: str) -> httpx.Response:
+        r = self._http.get(path, params={"lang": lang})
+        if r.status_code >= 400:
+            try:
+                err = r.json()["error"]
+                raise ApiError(r.status_code, err["code"], err["message"])
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(r.status_code, "http_error", r.text[:200]) from None
+        return r
+
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}

@@ -9,14 +9,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 
-from tanso.api.deps import DB
-from tanso.services import certificates
+from tanso.api.deps import DB, Caller
+from tanso.services import certificates, claims
 
 router = APIRouter(prefix="/v1")
 
 RetirementId = Annotated[str, Path(min_length=1, max_length=40)]
 Lang = Annotated[Literal["en", "ja"], Query()]
+ParticipantId = Annotated[str, Path(min_length=1, max_length=40)]
+Year = Annotated[int, Path(ge=1990, le=2100)]
 
 
 def _base(request: Request) -> str:
@@ -42,3 +45,50 @@ def certificate(retirement_id: RetirementId, request: Request, db: DB) -> dict[s
     credits, its journal entry and hash, and whether that entry verifies."""
     out = certificates.verification(db, retirement_id)
     return out | {"verify_url": _base(request) + out["verify_path"]}
+
+
+@router.get("/claims/{participant_id}/{year}.pdf", tags=["claims"], response_class=Response)
+def claim_report_pdf(
+    participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
+) -> Response:
+    """The offset claim report as PDF (A4) in English or Japanese."""
+    rep = claims.report(db, actor, participant_id, year)
+    return Response(
+        claims.to_pdf(rep, lang),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="claims-{participant_id}-{year}-{lang}.pdf"'
+        },
+    )
+
+
+@router.get("/claims/{participant_id}/{year}.csv", tags=["claims"], response_class=Response)
+def claim_report_csv(
+    participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
+) -> Response:
+    """The offset claim report as one CSV table (scopes, retired credits, claims)."""
+    rep = claims.report(db, actor, participant_id, year)
+    return PlainTextResponse(
+        claims.to_csv(rep, lang),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="claims-{participant_id}-{year}-{lang}.csv"'
+            )
+        },
+    )
+
+
+@router.get("/claims/{participant_id}/{year}", tags=["claims"])
+def claim_report(
+    participant_id: ParticipantId, year: Year, db: DB, actor: Caller
+) -> dict[str, Any]:
+    """A participant's offset claim report for a year (its own; the operator: anyone's):
+    emissions, own reductions, residual emissions, credits retired by scheme, category,
+    property, vintage and corresponding adjustment, the evaluation axes of voluntary credits,
+    and the claims the data supports, with the wording in English and Japanese."""
+    rep = claims.report(db, actor, participant_id, year)
+    for c in rep["claims"]:
+        c["text_en"], c["reason_en"] = claims.wording(rep, c, "en")
+        c["text_ja"], c["reason_ja"] = claims.wording(rep, c, "ja")
+    return rep

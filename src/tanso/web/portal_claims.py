@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -16,9 +17,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tanso.domain.errors import NotFound
-from tanso.services import certificates
+from tanso.services import certificates, claims, inventories, registry
+from tanso.services.users import PortalUser
 from tanso.store.db import Database
-from tanso.web import render
+from tanso.web import portal, render
 from tanso.web.pages import LANG_COOKIE, Lang, choose_lang, jst
 
 router = APIRouter(include_in_schema=False)
@@ -109,3 +111,99 @@ def verify_en(request: Request, retirement_id: str) -> Response:
 @router.get("/ja/verify/{retirement_id}", response_class=HTMLResponse)
 def verify_ja(request: Request, retirement_id: str) -> Response:
     return _verify_page(request, retirement_id, "ja", True)
+
+
+# ---------------------------------------------------------------- the claim report (portal)
+
+
+def _years(db: Database, user: PortalUser) -> list[int]:
+    """Years with an inventory or a retirement, newest first (this year if none)."""
+    who = portal.reader(user)
+    years = {int(i["year"]) for i in inventories.list_inventories(db, who, user.participant_id)}
+    years |= {int(r["reporting_year"]) for r in registry.list_retirements(db, who, 100_000)}
+    return sorted(years, reverse=True) or [dt.datetime.now(dt.UTC).year]
+
+
+def _report(request: Request, user: PortalUser, year: int) -> dict[str, Any]:
+    return claims.report(_db(request), portal.reader(user), user.participant_id, year)
+
+
+def _year(value: str | None, years: list[int]) -> int | None:
+    try:
+        year = portal.parse_int(value)
+    except ValueError:
+        return None
+    if year is None:
+        return years[0]
+    return year if 1990 <= year <= 2100 else None
+
+
+@router.get("/portal/claims", response_class=HTMLResponse)
+def claims_page(
+    request: Request, year: Annotated[str | None, Query(max_length=8)] = None
+) -> Response:
+    """The participant's offset claim report for a year, with PDF and CSV downloads."""
+    user = portal.current_user(request)
+    if user is None:
+        return portal.to_login()
+    years = _years(_db(request), user)
+    chosen = _year(year, years)
+    if chosen is None:
+        return portal.not_found(request, user)
+    if chosen not in years:
+        years = sorted({*years, chosen}, reverse=True)
+    lang = portal_lang(request)
+    rep = _report(request, user, chosen)
+    return portal.page(
+        request,
+        "claims_report.html",
+        user=user,
+        years=years,
+        **claims.render_context(rep, lang),
+    )
+
+
+@router.get("/portal/claims/{year}.pdf")
+def claims_pdf(request: Request, year: int) -> Response:
+    user = portal.current_user(request)
+    if user is None:
+        return portal.to_login()
+    if not 1990 <= year <= 2100:
+        return portal.not_found(request, user)
+    lang = portal_lang(request)
+    return Response(
+        claims.to_pdf(_report(request, user, year), lang),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f'inline; filename="claims-{user.participant_id}-{year}-{lang}.pdf"'
+            )
+        },
+    )
+
+
+@router.get("/portal/claims/{year}.csv")
+def claims_csv(request: Request, year: int) -> Response:
+    user = portal.current_user(request)
+    if user is None:
+        return portal.to_login()
+    if not 1990 <= year <= 2100:
+        return portal.not_found(request, user)
+    lang = portal_lang(request)
+    return Response(
+        claims.to_csv(_report(request, user, year), lang),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="claims-{user.participant_id}-{year}-{lang}.csv"'
+            )
+        },
+    )
+
+
+def portal_lang(request: Request) -> Lang:
+    return choose_lang(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
