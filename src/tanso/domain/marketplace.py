@@ -226,14 +226,18 @@ OFFER_EVENTS: dict[str, tuple[tuple[str, ...], str]] = {
 
 def offer_transition(status: str, expires_at: str, now: str, event: str) -> str:
     """The state an offer moves to on ``event``, or a Conflict saying why it cannot."""
-    current = offer_status(status, expires_at, now)
     allowed, target = OFFER_EVENTS[event]
-    if event != "expire" and current == "expired":
+    if event == "expire":
+        if status not in allowed:
+            raise Conflict("offer_not_open", f"This offer is {status}.")
+        if not is_expired(expires_at, now):
+            raise Conflict("offer_not_expired", "This offer has not expired yet.")
+        return target
+    current = offer_status(status, expires_at, now)
+    if current == "expired":
         raise Conflict("offer_expired", "This offer has expired.")
     if current not in allowed:
         raise Conflict("offer_not_open", f"This offer is {current}.")
-    if event == "expire" and not is_expired(expires_at, now):
-        raise Conflict("offer_not_expired", "This offer has not expired yet.")
     return target
 
 
