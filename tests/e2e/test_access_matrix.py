@@ -1,0 +1,722 @@
+"""The access-control matrix: every endpoint x every role x own/other participant's resource.
+
+Routes come from the app itself (``create_app(db).routes``), so an endpoint added later without
+a row in EXPECTED fails `test_every_route_has_an_access_expectation` with its name. Each row
+states, as data, what each caller gets for its own resource and for another participant's:
+
+    ok    2xx                      401   no or bad API key / no session
+    403   refused: role, broker    404   not found: another's ids answer like missing ones
+    422   got past access control, the request itself is refused (state or body)
+    409   got past access control, the state does not allow it
+    login the portal sends the browser to its login page (303)
+
+A cell is "own/other" (or one value for both). Every request is real (TestClient, one app per
+backend); bodies are valid where the row gives one, so that 403 is the service's refusal and not
+the body's. A 2xx answer to a participant never contains another participant's identifiers.
+
+Callers of the API: no key; a participant key without roles (what a viewer or an account manager
+holds: it may move its own credits but not trade); a trader key; a broker key acting for a client
+that authorised it (X-On-Behalf-Of); the same broker naming a participant that did not; operator
+keys restricted to the registry operator or the exchange operator role.
+
+Portal screens (every GET /portal/...): no session, and real logins of a viewer, a trader, an
+account manager, an administrator and an operator administrator.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from bench import fuzz
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tanso.api.app import create_app
+from tanso.services import audit, participants, users
+from tanso.services.common import SYSTEM
+from tanso.store.db import Database
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+API_ROLES = (
+    "none",
+    "viewer",
+    "trader",
+    "broker",
+    "broker_unauthorised",
+    "registry_operator",
+    "exchange_operator",
+)
+PORTAL_ROLES = ("none", "viewer", "trader", "account_manager", "administrator", "operator")
+
+# Whose resources each caller acts on as "own" (a broker: its client's); "other" is BETA's
+# (ALPHA's for the unauthorised broker, which claims BETA).
+OWNER = {
+    "none": "ALPHA",
+    "viewer": "ALPHA",
+    "trader": "ALPHA",
+    "broker": "ALPHA",
+    "broker_unauthorised": "BETA",
+    "registry_operator": "ALPHA",
+    "exchange_operator": "ALPHA",
+}
+OTHER = {role: "ALPHA" if owner == "BETA" else "BETA" for role, owner in OWNER.items()}
+
+
+def walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+    """Every (method, path template, route) the app serves, through included routers."""
+    for r in routes:
+        methods = getattr(r, "methods", None)
+        if methods:
+            for m in sorted(methods - {"HEAD"}):
+                yield m, prefix + r.path, r
+        elif hasattr(r, "original_router"):  # FastAPI's included router
+            yield from walk(r.original_router.routes, prefix + r.include_context.prefix)
+        elif hasattr(r, "routes"):
+            yield from walk(r.routes, prefix + getattr(r, "path", ""))
+
+
+# FastAPI's own documentation pages: not the product's endpoints.
+FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def app_routes(app: FastAPI) -> list[tuple[str, str]]:
+    return sorted({(m, p) for m, p, _ in walk(list(app.routes)) if p not in FRAMEWORK})
+
+
+# ---------------------------------------------------------------- the world
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class World:
+    db: Database
+    client: TestClient
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, dict[str, str]]  # per participant
+    sessions: dict[str, dict[str, str]] = field(default_factory=dict)  # portal role -> Cookie
+    serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def head(self) -> int:
+        return int(self.client.get("/v1/journal/head").json()["seq"])
+
+    def fresh_order(self, pid: str) -> str:
+        r = self.client.post(
+            "/v1/orders",
+            headers=self.headers["operator:" + pid],
+            json={"instrument": "JC-FZ", "side": "buy", "qty": 1, "price": 1_000},
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def secrets(self, pid: str) -> list[str]:
+        """What only ``pid`` (and the operator) may see: its accounts, orders and keys."""
+        ids = self.ids[pid]
+        return [ids["account_id"], ids["cash_account_id"], ids["order_id"], ids["key_id"]]
+
+    def fresh_key(self, pid: str) -> str:
+        return str(participants.create_api_key(self.db, SYSTEM, pid, "matrix")["id"])
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def portal_login(client: TestClient, email: str) -> dict[str, str]:
+    """A real login through the form; returns the session cookie as a header."""
+    client.cookies.clear()
+    page = client.get("/portal/login")
+    token = CSRF_RE.search(page.text)
+    assert token, page.text[:300]
+    r = client.post(
+        "/portal/login",
+        data={"csrf": token.group(1), "email": email, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    cookie = client.cookies.get("tanso_session")
+    client.cookies.clear()
+    assert cookie
+    return {"Cookie": f"tanso_session={cookie}"}
+
+
+@pytest.fixture
+def world(db: Database) -> Iterator[World]:
+    keys = fuzz.seed_participants(db)
+    participants.onboard(
+        db,
+        SYSTEM,
+        participants.NewParticipant(
+            "DUMMY 株式会社", "DUMMY Corp.", "government", ["trader"], None, False, "DUMMY"
+        ),
+    )
+    key = participants.create_api_key
+    headers = {
+        "none": {},
+        "viewer": bearer(str(key(db, SYSTEM, "ALPHA", "no roles", [])["key"])),
+        "trader": bearer(keys["ALPHA"]),
+        "broker": bearer(keys["BROKR"]) | {"X-On-Behalf-Of": "ALPHA"},
+        "broker_unauthorised": bearer(keys["BROKR"]) | {"X-On-Behalf-Of": "BETA"},
+        "registry_operator": bearer(
+            str(key(db, SYSTEM, "OPERATOR", "r", ["registry_operator"])["key"])
+        ),
+        "exchange_operator": bearer(
+            str(key(db, SYSTEM, "OPERATOR", "x", ["exchange_operator"])["key"])
+        ),
+        "operator:ALPHA": bearer(keys["ALPHA"]),
+        "operator:BETA": bearer(keys["BETA"]),
+        "operator:SPARE": bearer(keys["SPARE"]),
+        "operator": bearer(keys["OPERATOR"]),
+    }
+    from tanso.services import cash
+
+    cash.deposit(db, SYSTEM, "SPARE", "JPY", 10_000_000, "bank-SPARE")
+    for role in ("viewer", "trader", "account_manager", "administrator"):
+        users.create(
+            db,
+            SYSTEM,
+            users.NewUser("ALPHA", f"{role}@alpha.example.jp", f"ALPHA {role}", role, PASSWORD),
+        )
+    users.create(
+        db,
+        SYSTEM,
+        users.NewUser(
+            "OPERATOR", "admin@operator.example.jp", "Operator", "administrator", PASSWORD
+        ),
+    )
+    with TestClient(create_app(db), raise_server_exceptions=False, follow_redirects=False) as c:
+        fw = fuzz.build(db, c, keys)
+        alpha, beta = dict(fw.callers[0].ids), dict(fw.callers[1].ids)
+        op = headers["operator"]
+        # a second instrument for the session-control endpoints, so JC-FZ stays open
+        r = c.post(
+            "/v1/instruments",
+            headers=op,
+            json={
+                "id": "JC-CTL",
+                "name_en": "Control",
+                "name_ja": "制御",
+                "eligibility": {"schemes": ["JC"], "categories": ["ENERGY_SAVING"]},
+                "mode": "continuous",
+                "reference_price": 2_000,
+            },
+        )
+        assert r.status_code == 201, r.text
+        # BETA's own trade (with SPARE, not ALPHA) and retirement: "other" for ALPHA's callers
+        sell = {"instrument": "JC-FZ", "qty": 3, "price": 2_050}
+        assert (
+            c.post(
+                "/v1/orders", headers=headers["operator:BETA"], json=sell | {"side": "sell"}
+            ).status_code
+            == 201
+        )
+        assert (
+            c.post(
+                "/v1/orders", headers=headers["operator:SPARE"], json=sell | {"side": "buy"}
+            ).status_code
+            == 201
+        )
+        beta_trades = c.get("/v1/trades", headers=headers["operator:BETA"]).json()
+        beta["trade_id"] = next(str(t["id"]) for t in beta_trades if t["id"] != alpha["trade_id"])
+        r = c.post(
+            "/v1/retirements",
+            headers=headers["operator:BETA"],
+            json={"account_id": "BETA-MAIN", "quantity": 5, "purpose": "offset_scope1"},
+        )
+        assert r.status_code == 201, r.text
+        beta["retirement_id"] = str(r.json()["id"])
+        for ids in (alpha, beta):
+            ids["year"] = "2025"
+        world = World(db, c, headers, {"ALPHA": alpha, "BETA": beta})
+        world.sessions = {
+            "none": {},
+            **{
+                role: portal_login(c, f"{role}@alpha.example.jp")
+                for role in ("viewer", "trader", "account_manager", "administrator")
+            },
+            "operator": portal_login(c, "admin@operator.example.jp"),
+        }
+        yield world
+
+
+# ---------------------------------------------------------------- requests
+
+OPERATOR_ROLES = ("registry_operator", "exchange_operator")
+# Operators act on a participant of their own for these, so that the matrix does not suspend
+# or re-role the participants it goes on to use.
+PARTICIPANT_STATE = re.compile(r"^/v1/participants/\{pid\}/(approve|suspend|roles)$")
+
+
+def path_ids(w: World, method: str, path: str, role: str, whose: str) -> dict[str, str]:
+    pid = OWNER[role] if whose == "own" else OTHER[role]
+    ids = dict(w.ids[pid])
+    if role in OPERATOR_ROLES and PARTICIPANT_STATE.match(path):
+        ids["pid"] = "DUMMY"
+    if path.startswith("/v1/instruments/{instrument_id}/") and method == "POST":
+        ids["instrument_id"] = "JC-CTL"
+    if "{order_id}" in path and method in ("PATCH", "DELETE"):
+        ids["order_id"] = w.fresh_order(pid)
+    if "{key_id}" in path and method == "DELETE":
+        ids["key_id"] = w.fresh_key(pid)
+    return ids
+
+
+def fill(path: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "X1"), path)
+
+
+Body = Callable[[dict[str, str], int], Any]
+
+ISSUANCE: Body = lambda ids, n: {  # noqa: E731
+    "project_id": "P0001",
+    "credit_type": "ER",
+    "round": str(100 + n),
+    "vintage": 2022,
+    "quantity": 10,
+    "account_id": ids["account_id"],
+}
+
+BODIES: dict[tuple[str, str], Body] = {
+    ("POST", "/v1/participants"): lambda ids, n: {
+        "id": f"NEW{n}",
+        "name_ja": "新",
+        "name_en": "New",
+        "kind": "government",
+    },
+    ("POST", "/v1/participants/{pid}/approve"): lambda ids, n: {"reason": "matrix"},
+    ("POST", "/v1/participants/{pid}/suspend"): lambda ids, n: {"reason": "matrix"},
+    ("PUT", "/v1/participants/{pid}/roles"): lambda ids, n: {"roles": ["trader"]},
+    ("POST", "/v1/participants/{pid}/api-keys"): lambda ids, n: {"label": "matrix"},
+    ("POST", "/v1/participants/{pid}/brokers"): lambda ids, n: {"broker_id": "BROKR"},
+    ("POST", "/v1/accounts"): lambda ids, n: {"name": "x", "participant_id": ids["pid"]},
+    ("POST", "/v1/schemes"): lambda ids, n: {
+        "code": f"Z{chr(65 + n % 26)}{chr(65 + n // 26 % 26)}",
+        "name_en": "Z",
+        "name_ja": "Z",
+        "unit": "tCO2",
+        "domestic": True,
+    },
+    ("POST", "/v1/categories"): lambda ids, n: {"code": f"CAT_{n}", "name_en": "C", "name_ja": "C"},
+    ("POST", "/v1/projects"): lambda ids, n: {
+        "id": f"PM{n}",
+        "scheme": "JC",
+        "name": "x",
+        "category": "ENERGY_SAVING",
+        "country": "JP",
+    },
+    ("POST", "/v1/issuances"): ISSUANCE,
+    ("POST", "/v1/deposits"): lambda ids, n: (
+        ISSUANCE(ids, n) | {"external_registry": "Verra", "external_ref": f"V-{n}"}
+    ),
+    ("POST", "/v1/redeposits"): lambda ids, n: {
+        "serials": "JC-ER-P0001-1-4990-4990",
+        "account_id": ids["account_id"],
+        "external_ref": f"R-{n}",
+    },
+    ("POST", "/v1/withdrawals"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "quantity": 1,
+        "external_registry": "Verra",
+        "external_account": "V",
+    },
+    ("POST", "/v1/transfers"): lambda ids, n: {
+        "from_account": ids["account_id"],
+        "to_account": "SPARE-MAIN",
+        "quantity": 1,
+    },
+    ("POST", "/v1/retirements"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "quantity": 1,
+        "purpose": "offset_scope1",
+    },
+    ("POST", "/v1/cancellations"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "quantity": 1,
+        "reason": "matrix",
+    },
+    ("POST", "/v1/freezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
+    ("POST", "/v1/unfreezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
+    ("POST", "/v1/cash/deposits"): lambda ids, n: {
+        "participant_id": ids["pid"],
+        "amount": 1,
+        "external_ref": f"m-{n}",
+    },
+    ("POST", "/v1/cash/withdrawals"): lambda ids, n: {
+        "participant_id": ids["pid"],
+        "amount": 1,
+        "external_ref": f"m-{n}",
+    },
+    ("POST", "/v1/instruments"): lambda ids, n: {
+        "id": f"JC-M{n}",
+        "name_en": "M",
+        "name_ja": "M",
+        "eligibility": {"schemes": ["JC"]},
+        "reference_price": 2_000,
+    },
+    ("POST", "/v1/orders"): lambda ids, n: {
+        "instrument": "JC-FZ",
+        "side": "buy",
+        "qty": 1,
+        "price": 1_000,
+        "account_id": ids["account_id"],
+    },
+    ("PATCH", "/v1/orders/{order_id}"): lambda ids, n: {"qty": 1},
+    ("POST", "/v1/settlement/runs"): lambda ids, n: {"date": "2026-01-05"},
+    ("PUT", "/v1/fees/{instrument_id}/{side}"): lambda ids, n: {"per_tonne": 1},
+    ("POST", "/v1/market/indices/compute"): lambda ids, n: {"date": "2026-01-05"},
+}
+
+
+def outcome(r: Any) -> str:
+    if 200 <= r.status_code < 300:
+        return "ok"
+    if r.status_code in (302, 303, 307) and "/portal/login" in r.headers.get("location", ""):
+        return "login"
+    return str(r.status_code)
+
+
+def call(w: World, method: str, path: str, role: str, whose: str) -> tuple[str, Any]:
+    ids = path_ids(w, method, path, role, whose)
+    url = fill(path, ids)
+    kwargs: dict[str, Any] = {"headers": w.headers[role]}
+    if method in ("POST", "PUT", "PATCH"):
+        body = BODIES.get((method, path))
+        kwargs["json"] = body(ids, next(w.serial)) if body else {}
+    r = w.client.request(method, url, **kwargs)
+    if "/brokers" in path and method != "GET":
+        # the broker rows rest on ALPHA (and only ALPHA) authorising BROKR: put that back
+        participants.authorise_broker(w.db, SYSTEM, "ALPHA", "BROKR", True)
+        participants.authorise_broker(w.db, SYSTEM, "BETA", "BROKR", False)
+    if role in ("viewer", "trader", "broker") and whose == "own" and 200 <= r.status_code < 300:
+        leaked = [x for x in w.secrets("BETA") if x in r.text]
+        assert leaked == [], (method, url, role, leaked, r.text[:500])
+    return outcome(r), r
+
+
+def observe(w: World, method: str, path: str, roles: tuple[str, ...]) -> list[str]:
+    cells = []
+    owned = "{" in path or (method, path) in BODIES
+    for role in roles:
+        own, _ = call(w, method, path, role, "own")
+        other = call(w, method, path, role, "other")[0] if owned else own
+        cells.append(own if own == other else f"{own}/{other}")
+    return cells
+
+
+# ---------------------------------------------------------------- the expectations
+
+# Columns: none, viewer (a key without roles), trader, broker (for a client that authorised it),
+# broker_unauthorised, registry_operator, exchange_operator. "own/other", or one value for both.
+# Ids that no fixture creates yet answer 404 (a missing id) and bodies not listed in BODIES are
+# `{}` (422 once past access control): both still show who is let in.
+EXPECTED: dict[tuple[str, str], str] = {
+    ("DELETE", "/v1/orders/{order_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    (
+        "DELETE",
+        "/v1/participants/{pid}/api-keys/{key_id}",
+    ): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    (
+        "DELETE",
+        "/v1/participants/{pid}/brokers/{broker_id}",
+    ): "401 ok/403 ok/403 403     403 ok     ok",
+    ("DELETE", "/v1/sealed-auctions/bids/{bid_id}"): "401 404    404    404     403 404    404",
+    ("GET", "/"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/auctions"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/en"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/en/auctions"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/en/verify/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/healthz"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/ja"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/ja/auctions"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/ja/verify/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/metrics"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/readyz"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/accounts"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/accounts/{account_id}/holdings"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/cash"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/cash/{cash_account_id}/movements"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/categories"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/certificates/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/certificates/{retirement_id}.pdf"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/claims/{participant_id}/{year}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/claims/{participant_id}/{year}.csv"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/claims/{participant_id}/{year}.pdf"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/credit-types"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/fees"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/instruments"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/instruments/{instrument_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/instruments/{instrument_id}/book"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/inventories/{participant_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/inventories/{participant_id}/{year}"): "401 404    404    404     403 404    404",
+    ("GET", "/v1/issuances"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/issuances/{issuance_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/journal"): "401 403    403    403     403 ok     ok",
+    ("GET", "/v1/journal/head"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/journal/verify"): "401 403    403    403     403 ok     ok",
+    ("GET", "/v1/market/auctions"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/market/bars"): "422 422    422    422     422 422    422",
+    ("GET", "/v1/market/indices"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/market/indices/{index_id}"): "404 404    404    404     404 404    404",
+    ("GET", "/v1/market/reports"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/market/reports/{date}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/market/trades"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/marketplace/deals"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/marketplace/deals/{deal_id}"): "401 404    404    404     403 404    404",
+    ("GET", "/v1/marketplace/listings"): "ok  ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/marketplace/listings/mine"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/marketplace/listings/{listing_id}"): "404 404    404    404     403 404    404",
+    ("GET", "/v1/marketplace/projects/{project_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/marketplace/rfqs"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/marketplace/rfqs/{rfq_id}"): "401 404    404    404     403 404    404",
+    ("GET", "/v1/operator/access-log"): "401 403    403    403     403 ok     ok",
+    ("GET", "/v1/orders"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/orders/{order_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/participants"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/participants/{pid}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/participants/{pid}/api-keys"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/participants/{pid}/brokers"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/v1/projects"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/projects/{project_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/properties"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/purposes"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/retirements"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/retirements/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/schemes"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/sealed-auctions"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/sealed-auctions/awards"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/sealed-auctions/bids"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/sealed-auctions/bids/{bid_id}"): "401 404    404    404     403 404    404",
+    ("GET", "/v1/sealed-auctions/{auction_id}"): "404 404    404    404     404 404    404",
+    ("GET", "/v1/sealed-auctions/{auction_id}/awards"): "401 404    404    404     403 404    404",
+    ("GET", "/v1/sealed-auctions/{auction_id}/results"): "404 404    404    404     404 404    404",
+    ("GET", "/v1/settlement/obligations"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/settlement/reports/{date}"): "401 403    403    403     403 403    ok",
+    ("GET", "/v1/settlement/runs"): "401 403    403    403     403 403    ok",
+    ("GET", "/v1/trades"): "401 ok     ok     ok      403 ok     ok",
+    ("GET", "/v1/usage/rulesets"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/v1/usage/rulesets/current"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/verify"): "ok  ok     ok     ok      ok  ok     ok",
+    ("GET", "/verify/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
+    ("PATCH", "/v1/marketplace/listings/{listing_id}"): "401 422    422    422     403 422    422",
+    ("PATCH", "/v1/orders/{order_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): "401 422    422    422     403 422    422",
+    ("POST", "/v1/accounts"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("POST", "/v1/cancellations"): "401 ok/404 ok/404 ok/404  403 404    404",
+    ("POST", "/v1/cash/deposits"): "401 403    403    403     403 403    ok",
+    ("POST", "/v1/cash/withdrawals"): "401 403    403    403     403 403    ok",
+    ("POST", "/v1/categories"): "401 403    403    403     403 ok     403",
+    ("POST", "/v1/deposits"): "401 403    403    403     403 ok     403",
+    ("POST", "/v1/freezes"): "401 403    403    403     403 ok/409 403",
+    ("POST", "/v1/instruments"): "401 403    403    403     403 403    ok",
+    ("POST", "/v1/instruments/{instrument_id}/auctions"): "401 403    403    403     403 403    ok",
+    ("POST", "/v1/instruments/{instrument_id}/close"): "401 403    403    403     403 403    409",
+    ("POST", "/v1/instruments/{instrument_id}/halt"): "401 403    403    403     403 403    ok/409",
+    ("POST", "/v1/instruments/{instrument_id}/open"): "401 403    403    403     403 403    409",
+    (
+        "POST",
+        "/v1/instruments/{instrument_id}/resume",
+    ): "401 403    403    403     403 403    ok/409",
+    ("POST", "/v1/inventories/import"): "401 422    422    422     403 422    422",
+    ("POST", "/v1/issuances"): "401 403    403    403     403 ok     403",
+    ("POST", "/v1/market/indices/compute"): "401 403    403    403     403 ok     ok",
+    ("POST", "/v1/marketplace/listings"): "401 422    422    422     403 422    422",
+    (
+        "POST",
+        "/v1/marketplace/listings/{listing_id}/purchases",
+    ): "401 422    422    422     403 422    422",
+    (
+        "POST",
+        "/v1/marketplace/listings/{listing_id}/withdraw",
+    ): "401 404    404    404     403 404    404",
+    (
+        "POST",
+        "/v1/marketplace/offers/{offer_id}/accept",
+    ): "401 422    422    422     403 422    422",
+    (
+        "POST",
+        "/v1/marketplace/offers/{offer_id}/decline",
+    ): "401 404    404    404     403 404    404",
+    (
+        "POST",
+        "/v1/marketplace/offers/{offer_id}/withdraw",
+    ): "401 404    404    404     403 404    404",
+    ("POST", "/v1/marketplace/rfqs"): "401 422    422    422     403 422    422",
+    ("POST", "/v1/marketplace/rfqs/{rfq_id}/cancel"): "401 404    404    404     403 404    404",
+    ("POST", "/v1/marketplace/rfqs/{rfq_id}/offers"): "401 422    422    422     403 422    422",
+    ("POST", "/v1/orders"): "401 403    ok/404 ok/404  403 403    403",
+    ("POST", "/v1/participants"): "401 403    403    403     403 ok     ok",
+    ("POST", "/v1/participants/{pid}/api-keys"): "401 ok/404 ok/404 403/404 403 ok     ok",
+    ("POST", "/v1/participants/{pid}/approve"): "401 403    403    403     403 ok     ok",
+    ("POST", "/v1/participants/{pid}/brokers"): "401 ok/403 ok/403 403     403 ok     ok",
+    ("POST", "/v1/participants/{pid}/suspend"): "401 403    403    403     403 ok     ok",
+    ("POST", "/v1/projects"): "401 403    403    403     403 ok     403",
+    ("POST", "/v1/redeposits"): "401 403    403    403     403 409    403",
+    ("POST", "/v1/retirements"): "401 ok/404 ok/404 ok/404  403 404    404",
+    ("POST", "/v1/schemes"): "401 403    403    403     403 ok     403",
+    ("POST", "/v1/sealed-auctions"): "401 422    422    422     403 422    422",
+    ("POST", "/v1/sealed-auctions/{auction_id}/bids"): "401 422    422    422     403 422    422",
+    ("POST", "/v1/sealed-auctions/{auction_id}/cancel"): "401 404    404    404     403 404    404",
+    ("POST", "/v1/sealed-auctions/{auction_id}/clear"): "401 404    404    404     403 404    404",
+    (
+        "POST",
+        "/v1/settlement/obligations/{trade_id}/cancel",
+    ): "401 403    403    403     403 403    409",
+    (
+        "POST",
+        "/v1/settlement/obligations/{trade_id}/settle",
+    ): "401 403    403    403     403 403    409",
+    ("POST", "/v1/settlement/runs"): "401 403    403    403     403 403    ok",
+    ("POST", "/v1/transfers"): "401 ok/404 ok/404 ok/404  403 404    404",
+    ("POST", "/v1/unfreezes"): "401 403    403    403     403 ok/409 403",
+    ("POST", "/v1/usage/evaluate"): "401 422    422    422     403 422    422",
+    ("POST", "/v1/usage/rulesets"): "401 403    403    403     403 422    422",
+    ("POST", "/v1/withdrawals"): "401 ok/404 ok/404 ok/404  403 404    404",
+    ("PUT", "/v1/fees/{instrument_id}/{side}"): "401 403    403    403     403 403    ok",
+    ("PUT", "/v1/inventories/{participant_id}/{year}"): "401 ok/403 ok/403 ok/403  403 ok     ok",
+    (
+        "PUT",
+        "/v1/marketplace/projects/{project_id}/profile",
+    ): "401 ok     ok     ok      403 ok     403",
+    ("PUT", "/v1/participants/{pid}/roles"): "401 403    403    403     403 ok     ok",
+}
+
+# Columns: none, viewer, trader, account_manager, administrator, operator (an administrator of the
+# operator). Own: ALPHA's ids (the users are ALPHA's); other: BETA's.
+PORTAL_EXPECTED: dict[tuple[str, str], str] = {
+    ("GET", "/portal"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/auctions"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/auctions/{auction_id}"): "login 404     404    404     404    404",
+    ("GET", "/portal/cash"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/claims"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/claims/{year}.csv"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/claims/{year}.pdf"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/holdings/{account_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
+    ("GET", "/portal/keys"): "login 403     403    403     ok     ok",
+    ("GET", "/portal/login"): "ok    303     303    303     303    303",
+    ("GET", "/portal/login/totp"): "login login   login  login   login  login",
+    ("GET", "/portal/marketplace"): "ok    ok      ok     ok      ok     ok",
+    ("GET", "/portal/marketplace/deals"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/marketplace/listings/{listing_id}"): "404   404     404    404     404    404",
+    ("GET", "/portal/marketplace/mine"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/marketplace/rfqs"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/operator"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/fees"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/instruments"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/issuance"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/journal"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/participants"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/settlement"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/users"): "login 403     403    403     403    ok",
+    ("GET", "/portal/orders"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/orders/{order_id}/amend"): "login 403/404 ok/404 403/404 ok/404 404",
+    ("GET", "/portal/retire"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/retirements"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/retirements/{retirement_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
+    ("GET", "/portal/security"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/trades"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/transfer"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/users"): "login 403     403    403     ok     ok",
+}
+
+
+def cells(row: str, roles: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    values = row.split()
+    assert len(values) == len(roles), row
+    out = {}
+    for role, value in zip(roles, values, strict=True):
+        own, _, other = value.partition("/")
+        out[role] = (own, other or own)
+    return out
+
+
+def matrix_routes(app: FastAPI) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The routes the API matrix and the portal matrix must cover."""
+    routes = app_routes(app)
+    api = {r for r in routes if not r[1].startswith("/portal")}
+    portal = {r for r in routes if r[1].startswith("/portal") and r[0] == "GET"}
+    return api, portal
+
+
+def test_every_route_has_an_access_expectation(db: Database) -> None:
+    """A route added without a row here fails, with its name: state who may call it."""
+    api, portal = matrix_routes(create_app(db))
+    missing = sorted(api - set(EXPECTED)) + sorted(portal - set(PORTAL_EXPECTED))
+    assert missing == [], (
+        "routes without an access expectation (add a row to EXPECTED or PORTAL_EXPECTED in "
+        f"tests/e2e/test_access_matrix.py): {missing}"
+    )
+    stale = sorted(set(EXPECTED) - api) + sorted(set(PORTAL_EXPECTED) - portal)
+    assert stale == [], f"expectations for routes the app no longer serves: {stale}"
+    for row in EXPECTED.values():
+        cells(row, API_ROLES)
+    for row in PORTAL_EXPECTED.values():
+        cells(row, PORTAL_ROLES)
+
+
+def test_the_api_answers_every_role_as_the_matrix_says(world: World) -> None:
+    app: FastAPI = world.client.app  # type: ignore[assignment]
+    api, _ = matrix_routes(app)
+    wrong = []
+    for method, path in sorted(api & set(EXPECTED)):
+        expected = cells(EXPECTED[(method, path)], API_ROLES)
+        seen = observe(world, method, path, API_ROLES)
+        got = cells(" ".join(seen), API_ROLES)
+        if got != expected:
+            wrong.append(
+                f'("{method}", "{path}"): "{" ".join(seen)}"'
+                f'  # expected "{EXPECTED[(method, path)]}"'
+            )
+    assert wrong == [], "\n".join(wrong)
+    assert audit.verify(world.db).ok
+
+
+def test_the_portal_answers_every_role_as_the_matrix_says(world: World) -> None:
+    app: FastAPI = world.client.app  # type: ignore[assignment]
+    _, portal = matrix_routes(app)
+    wrong = []
+    for method, path in sorted(portal & set(PORTAL_EXPECTED)):
+        seen = []
+        for role in PORTAL_ROLES:
+            got = []
+            for pid in ("ALPHA", "BETA"):
+                r = world.client.get(fill(path, world.ids[pid]), headers=world.sessions[role])
+                got.append(outcome(r))
+                if pid == "ALPHA" and role != "operator" and r.status_code == 200:
+                    leaked = [x for x in world.secrets("BETA") if x in r.text]
+                    assert leaked == [], (path, role, leaked)
+            seen.append(got[0] if got[0] == got[1] else "/".join(got))
+        if cells(" ".join(seen), PORTAL_ROLES) != cells(
+            PORTAL_EXPECTED[(method, path)], PORTAL_ROLES
+        ):
+            wrong.append(
+                f'("{method}", "{path}"): "{" ".join(seen)}"'
+                f'  # expected "{PORTAL_EXPECTED[(method, path)]}"'
+            )
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_every_portal_form_refuses_a_post_without_a_session(world: World) -> None:
+    """Every POST /portal/... (found from the routes) without a session, or with a session but
+    no CSRF token, changes nothing."""
+    app: FastAPI = world.client.app  # type: ignore[assignment]
+    forms = [p for m, p in app_routes(app) if m == "POST" and p.startswith("/portal")]
+    assert len(forms) >= 20
+    before = world.head()
+    wrong = []
+    for path in forms:
+        if path in ("/portal/login", "/portal/login/totp"):
+            continue
+        url = fill(path, world.ids["ALPHA"] | {"action": "suspend", "instrument": "JC-FZ"})
+        for headers in ({}, world.sessions["administrator"], world.sessions["operator"]):
+            r = world.client.post(url, headers=headers, data={"reason": "x", "qty": "1"})
+            if outcome(r) not in ("login", "403"):
+                wrong.append((path, bool(headers), r.status_code, r.text[:200]))
+    assert wrong == []
+    assert world.head() == before
