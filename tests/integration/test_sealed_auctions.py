@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tanso.services import audit, registry, settlement
+from tanso.domain.sealed_bid import SealedBid, clear
+from tanso.services import audit, participants, registry, settlement
 from tanso.services import sealed_auctions as sa
 from tanso.services.common import SYSTEM, Actor
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tanso.store.schema_sealed import sealed_bids
+from tanso.store.schema_sealed import sealed_auctions, sealed_bids
 from tests.conftest import add_issuance, add_participant, fund
 
 
@@ -332,3 +336,154 @@ def _nonce(db: Database, bid_id: str) -> str:
         return str(
             conn.execute(select(sealed_bids.c.nonce).where(sealed_bids.c.id == bid_id)).scalar_one()
         )
+
+
+# ---------------------------------------------------------------- failures, races, properties
+
+
+def test_a_t0_award_of_a_suspended_bidder_stays_pending_and_the_others_settle(
+    market: dict[str, Any],
+) -> None:
+    db, clock, (b1, b2, _b3) = market["db"], market["clock"], market["buyers"]
+    a = _create(market)
+    clock.set(DURING)
+    sa.place_bid(db, b1, a["id"], "B1-MAIN", 15, 30)
+    sa.place_bid(db, b2, a["id"], "B2-MAIN", 14, 30)
+    participants.set_status(db, SYSTEM, "B1", "suspended")
+    clock.set(AFTER)
+    out = sa.clear_auction(db, SYSTEM, a["id"])
+    assert (out["awards"], out["settled"]) == (2, 1)
+    states = {o["trade_id"]: o["status"] for o in settlement.obligations(db, SYSTEM)}
+    assert sorted(states.values()) == ["pending", "settled"]
+    assert _cash(db, "B1") == (1_000_000, 14 * 30)  # its award's cash stays reserved
+    _conserved(db)
+
+
+@pytest.mark.postgres
+def test_concurrent_bids_beyond_the_cash_reserve_it_exactly_once(pg_db: Database) -> None:
+    m = {"db": pg_db, "clock": StepClock("2026-01-06T00:00:00Z")}
+    pg_db.clock = m["clock"]
+    m["seller"] = add_participant(pg_db, "SELLER")
+    add_issuance(pg_db, "SELLER-MAIN", 100)
+    bidder = add_participant(pg_db, "B1")
+    fund(pg_db, "B1", 1_000_000)
+    a = _create(m)
+    m["clock"].set(DURING)
+
+    def bid() -> Any:
+        try:
+            return sa.place_bid(pg_db, bidder, a["id"], "B1-MAIN", 10_000, 20)
+        except Conflict as e:
+            return e
+
+    def cancel() -> Any:
+        try:
+            return sa.cancel(pg_db, m["seller"], a["id"])
+        except Conflict as e:
+            return e
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(lambda _i: bid(), range(12)))
+    ok = [r for r in results if isinstance(r, dict)]
+    assert len(ok) == 5 and _cash(pg_db, "B1") == (1_000_000, 1_000_000)
+    # a cancel racing more bids: whatever order, nothing stays reserved
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(cancel)] + [pool.submit(bid) for _ in range(5)]
+        [f.result() for f in futures]
+    assert _cash(pg_db, "B1") == (1_000_000, 0)
+    assert _status(pg_db, "SELLER-MAIN") == {"held": 100}
+    _conserved(pg_db)
+
+
+@st.composite
+def bidding(draw: st.DrawFn) -> list[tuple[str, int, int, int]]:
+    """(action, bidder, price, lots): place, amend (the bidder's last bid) or withdraw."""
+    n = draw(st.integers(1, 10))
+    return [
+        (
+            draw(st.sampled_from(["place", "place", "place", "amend", "withdraw"])),
+            draw(st.integers(0, 2)),
+            draw(st.integers(5, 25)),
+            draw(st.integers(1, 5)),
+        )
+        for _ in range(n)
+    ]
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ops=bidding(),
+    pricing=st.sampled_from(["uniform_lowest_accepted", "uniform_highest_rejected", "pay_as_bid"]),
+    marginal=st.sampled_from(["time", "pro_rata"]),
+    under=st.sampled_from(["cancel", "partial"]),
+    days=st.sampled_from([0, 1]),
+)
+def test_any_bidding_then_clearing_matches_the_domain_and_conserves_everything(
+    market: dict[str, Any],
+    ops: list[tuple[str, int, int, int]],
+    pricing: str,
+    marginal: str,
+    under: str,
+    days: int,
+) -> None:
+    db, clock, buyers = market["db"], market["clock"], market["buyers"]
+    if _status(db, "SELLER-MAIN").get("held", 0) < 30:  # examples share the database
+        add_issuance(db, "SELLER-MAIN", 1_000)
+    base = clock.now
+    window = {
+        "opens_at": (base + dt.timedelta(minutes=1)).isoformat(),
+        "closes_at": (base + dt.timedelta(minutes=2)).isoformat(),
+    }
+    a = _create(
+        market, pricing=pricing, marginal=marginal, undersubscribed=under, quantity=30,
+        settlement_days=days, **window,
+    )  # fmt: skip
+    clock.set((base + dt.timedelta(seconds=90)).isoformat())
+    last: dict[int, str] = {}
+    for action, who, price, lots in ops:
+        try:
+            if action == "place" or who not in last:
+                last[who] = sa.place_bid(
+                    db, buyers[who], a["id"], f"B{who + 1}-MAIN", price, lots * 10
+                )["id"]
+            elif action == "amend":
+                sa.amend_bid(db, buyers[who], last[who], price, lots * 10)
+            else:
+                sa.withdraw_bid(db, buyers[who], last[who])
+        except Conflict:
+            pass  # a withdrawn bid cannot be amended or withdrawn again
+    standing = [
+        SealedBid(b["id"], f"B{i + 1}", b["price"], b["qty"], 0)
+        for i, who in enumerate(buyers)
+        for b in sa.own_bids(db, who, a["id"])
+        if b["status"] == "open"
+    ]
+    clock.set((base + dt.timedelta(minutes=3)).isoformat())
+    sa.clear_auction(db, SYSTEM, a["id"])
+    res = sa.results(db, a["id"])
+    expected = clear(sa.rules_of(_row(db, a["id"])), _with_seq(db, standing))
+    assert (res["sold"], res["unsold"], res["clearing_price"]) == (
+        expected.sold, expected.unsold, expected.clearing_price,
+    )  # fmt: skip
+    won = {w["bid_id"]: (w["qty"], w["price"]) for w in sa.auction_awards(db, SYSTEM, a["id"])}
+    assert won == {x.bid: (x.qty, x.price) for x in expected.awards}
+    _conserved(db)
+
+
+def _row(db: Database, auction_id: str) -> Any:
+    with db.read() as conn:
+        return conn.execute(select(sealed_auctions).where(sealed_auctions.c.id == auction_id)).one()
+
+
+def _with_seq(db: Database, bids: list[SealedBid]) -> list[SealedBid]:
+    with db.read() as conn:
+        seqs = dict(
+            conn.execute(
+                select(sealed_bids.c.id, sealed_bids.c.seq).where(
+                    sealed_bids.c.id.in_([b.id for b in bids])
+                )
+            ).all()
+        )
+    return [SealedBid(b.id, b.bidder, b.price, b.qty, int(seqs[b.id])) for b in bids]

@@ -694,6 +694,18 @@ def due_for_clearing(db: Database) -> list[str]:
     return [r.id for r in rows]
 
 
+def clear_due(db: Database, actor: Actor) -> list[dict[str, Any]]:
+    """Clear every auction past its close (for a scheduler): each in its own transaction, so
+    one that cannot be cleared leaves the others cleared."""
+    out: list[dict[str, Any]] = []
+    for auction_id in due_for_clearing(db):
+        try:
+            out.append(clear_auction(db, actor, auction_id))
+        except Conflict:
+            continue  # cleared or cancelled in the meantime
+    return out
+
+
 def _open_bids(conn: Connection, auction_id: str) -> list[Any]:
     b = sealed_bids.c
     q = select(sealed_bids).where(b.auction_id == auction_id, b.status == "open")
