@@ -58,6 +58,10 @@ def main() -> None:
             )
             results.append(r)
             print(r.line(), flush=True)
+            during = {k.split(": ")[1]: n for k, n in r.counts.items() if k.startswith("killed")}
+            refused = {k.split(": ")[1]: n for k, n in r.counts.items() if k.startswith("refused:")}
+            print(f"  requests in flight at the kills: {dict(sorted(during.items()))}")
+            print(f"  refusals by code: {dict(sorted(refused.items()))}", flush=True)
             for v in r.violations[:50]:
                 print(f"  VIOLATION {v}", flush=True)
             if r.kills < args.kills:

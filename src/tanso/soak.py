@@ -190,6 +190,8 @@ class Ledger:
     server_errors: list[str] = field(default_factory=list)
     pending: dict[str, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
     """Requests whose answer was lost and that are waiting to be resent: key -> (kind, body)."""
+    inflight: dict[int, str] = field(default_factory=dict)
+    """What each client thread is waiting for an answer to (thread id -> kind)."""
     restart_head: int = 0
     """The journal's last seq when the server last came back: a resent request whose answer
     names an earlier seq had applied before the crash (its answer is a replay)."""
@@ -305,11 +307,15 @@ class Caller:
     ) -> Answer | None:
         """The server's answer; a lost one (connection reset, the server gone) is resent with the
         same key once the server is back, unless ``resend`` is false (None then)."""
+        me = threading.get_ident()
+        with self.ledger.lock:
+            self.ledger.inflight[me] = kind
         try:
             return self._send(kind, method, path, body, key, resend)
         finally:
-            if key is not None:
-                with self.ledger.lock:
+            with self.ledger.lock:
+                self.ledger.inflight.pop(me, None)
+                if key is not None:
                     self.ledger.pending.pop(key, None)
 
     def _send(
@@ -727,11 +733,13 @@ def run(
     seconds: float,
     seed: int = 1,
     traders: int = 6,
+    window: int = 120,
     workdir: Path,
     log: Callable[[str], None] = print,
 ) -> SoakResult:
     """One soak on one backend: up to ``kills`` SIGKILLs within ``seconds`` (the time bound stops
-    the kills early: the result says how many there were)."""
+    the kills early: the result says how many there were), each after 1 to ``window`` further
+    requests (drawn from ``seed``)."""
     rng = random.Random(seed)
     started = time.monotonic()
     violations: list[str] = []
@@ -767,9 +775,12 @@ def run(
         try:
             while done < kills and time.monotonic() - started < seconds:
                 # the moment of the kill: after a random number of further requests
-                gate.wait_sent(gate.sent + rng.randint(1, 120), timeout=60)
+                gate.wait_sent(gate.sent + rng.randint(1, window), timeout=60)
                 gate.close()
                 server.kill()
+                with ledger.lock:
+                    for kind in ledger.inflight.values():
+                        ledger.counts[f"killed during: {kind}"] += 1
                 gate.drain()
                 done += 1
                 try:

@@ -30,7 +30,7 @@ def test_a_server_killed_again_and_again_loses_nothing_acknowledged_and_does_not
     backend: str, tmp_path: Path
 ) -> None:
     # the time bound only stops a runaway run; the kills, not the seconds, are what is asserted
-    r = soak.run(backend, kills=KILLS, seconds=600, seed=7, traders=4, workdir=tmp_path)
+    r = soak.run(backend, kills=KILLS, seconds=600, seed=7, traders=3, window=60, workdir=tmp_path)
     assert r.violations == []
     assert r.kills == KILLS
     assert r.counts["acknowledged"] > KILLS
