@@ -129,3 +129,28 @@ def test_private_routes_need_a_key(clients: dict[str, Any]) -> None:
     )
     assert r.status_code == 401
     assert isinstance(clients["PUBLIC"]._http, httpx.Client)
+
+
+def test_amend_and_profile_over_http(clients: dict[str, Any]) -> None:
+    seller, buyer, public = clients["SELLER"], clients["BUYER"], clients["PUBLIC"]
+    lst = seller.list_credits("SELLER-MAIN", 3_000, 100, issuance_id=clients["issuance"])
+    out = seller.amend_listing(lst["id"], price=2_800, available=150)
+    assert (out["price"], out["available"]) == (2_800, 150)
+    with pytest.raises(ApiError) as e:
+        buyer.amend_listing(lst["id"], price=1)
+    assert e.value.status == 404
+    with pytest.raises(ApiError) as e:
+        seller.amend_listing(lst["id"])
+    assert e.value.code == "nothing_to_amend"
+    profile = seller.marketplace_set_profile(
+        "SOLAR1",
+        summary_en="Rooftop solar",
+        ratings=[{"agency": "Example", "grade": "A"}],
+        documents=[{"title": "PDD", "url": "https://example.org/pdd.pdf"}],
+    )
+    assert profile["ratings"] == [{"agency": "Example", "grade": "A"}]
+    assert public.marketplace_project("SOLAR1")["summary_en"] == "Rooftop solar"
+    with pytest.raises(ApiError) as e:
+        buyer.marketplace_set_profile("SOLAR1", summary_en="mine now")
+    assert (e.value.status, e.value.code) == (403, "not_a_holder")
+    assert audit.verify(clients["db"]).ok
