@@ -103,6 +103,7 @@ def test_unknown_ids_answer_404_on_the_page_and_the_api(db: Database, http: Test
 
 def test_the_lookup_form_goes_to_the_retirements_page(db: Database, http: TestClient) -> None:
     done = retire(db)
+    assert 'href="/verify?lang=ja"' in http.get("/ja").text  # the public page links to it
     assert http.get("/verify").status_code == 200
     r = http.get(f"/verify?id={done['id']}&lang=ja", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/ja/verify/{done['id']}"
@@ -119,6 +120,24 @@ def test_the_certificate_api_json_and_pdf(db: Database, http: TestClient) -> Non
     pdf = http.get(f"/v1/certificates/{done['id']}.pdf?lang=ja")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_the_operator_records_a_full_audit_that_the_page_shows(
+    db: Database, http: TestClient
+) -> None:
+    from tanso.services import participants
+    from tanso.services.common import SYSTEM
+
+    done = retire(db)
+    assert "No full audit has been recorded" in http.get(f"/verify/{done['id']}?lang=en").text
+    own = participants.create_api_key(db, SYSTEM, "VERIFYA", "k")["key"]
+    op = participants.create_api_key(db, SYSTEM, participants.OPERATOR_PARTICIPANT, "o")["key"]
+    refused = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {own}"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
+    r = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {op}"})
+    assert r.status_code == 201 and r.json()["ok"] is True
+    page = http.get(f"/verify/{done['id']}?lang=en").text
+    assert f"entries 1 to {r.json()['through_seq']}" in page
 
 
 # ---------------------------------------------------------------- in Chromium

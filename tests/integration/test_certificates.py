@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from tanso.domain.errors import NotFound
+from tanso.domain.errors import Forbidden, NotFound
 from tanso.services import audit, certificates, registry, taxonomy
 from tanso.services.common import SYSTEM, Actor
 from tanso.store import schema as t
@@ -251,3 +251,26 @@ def test_the_html_certificate_and_its_qr_code(db: Database) -> None:
     assert "<svg" in html
     m = certificates.qr_matrix("https://registry.example/verify/RT-00000001")
     assert len(m) == len(m[0]) >= 21 and m[0][:7] == [True] * 7  # a finder pattern
+
+
+def test_a_recorded_full_audit_shows_on_every_verification(db: Database) -> None:
+    actor, done, _, _ = retire_two_schemes(db)
+    assert certificates.verification(db, done["id"])["verification"]["last_audit"] is None
+    with pytest.raises(Forbidden):
+        certificates.audit(db, actor)
+    recorded = certificates.audit(db, SYSTEM)
+    assert recorded["ok"] is True
+    last = certificates.verification(db, done["id"])["verification"]["last_audit"]
+    assert last["ok"] is True and last["through_seq"] == recorded["entries"]
+    assert last["through_seq"] >= done["journal_seq"]
+    assert audit.verify(db).ok  # the audit's own journal entry keeps the chain whole
+    seq = done["journal_seq"]
+    with db.read() as conn:
+        payload = conn.execute(
+            select(t.journal.c.payload).where(t.journal.c.seq == seq)
+        ).scalar_one()
+    _alter(db, t.journal, t.journal.c.seq == seq, payload=payload.replace("1000", "1001", 1))
+    failed = certificates.audit(db, SYSTEM)
+    assert failed["ok"] is False and failed["first_bad_seq"] == seq
+    last = certificates.verification(db, done["id"])["verification"]["last_audit"]
+    assert last["ok"] is False and last["first_bad_seq"] == seq and last["problems"]

@@ -20,14 +20,16 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from tanso.domain.errors import NotFound
 from tanso.domain.journal import GENESIS_HASH, entry_hash
+from tanso.services import audit as audit_service
 from tanso.services import registry
-from tanso.store import repo
+from tanso.services.common import Actor, execute, require_operator
+from tanso.store import repo, schema_claims
 from tanso.store import schema as t
-from tanso.store.db import Database, loads
+from tanso.store.db import Database, Tx, dumps, loads
 
 JST = ZoneInfo("Asia/Tokyo")
 RETIREMENT_ID = re.compile(r"RT-\d{8,}")
@@ -93,8 +95,9 @@ LABELS: dict[str, dict[str, str]] = {
         "failed": "FAILED",
         "head": "Journal head",
         "audit": "Last full audit of the journal",
-        "audit_none": "No full audit has been recorded; anyone with an auditor key can run "
-        "GET /v1/journal/verify.",
+        "audit_none": "No full audit has been recorded yet (the operator records one with "
+        "POST /v1/journal/audits).",
+        "audit_through": "entries 1 to {seq}",
         "pdf": "Certificate (PDF)",
         "json": "Certificate (JSON)",
         "lookup": "Verify a retirement",
@@ -167,8 +170,9 @@ LABELS: dict[str, dict[str, str]] = {
         "failed": "不一致",
         "head": "ジャーナルの先頭",
         "audit": "ジャーナル全体の最新の監査",
-        "audit_none": "全体監査の記録はありません。監査用キーで GET /v1/journal/verify を"
-        "実行できます。",
+        "audit_none": "全体監査の記録はまだありません (運営者が POST /v1/journal/audits で"
+        "記録します)。",
+        "audit_through": "エントリ 1〜{seq}",
         "pdf": "証明書 (PDF)",
         "json": "証明書 (JSON)",
         "lookup": "無効化を検証する",
@@ -422,8 +426,62 @@ def check_entry(conn: Connection, retirement_id: str) -> dict[str, Any]:
         "verified": all(c["ok"] for c in checks),
         "checks": checks,
         "head": {"seq": head.seq, "hash": head.hash} if head is not None else None,
-        "last_audit": None,
+        "last_audit": last_audit(conn),
     }
+
+
+def last_audit(conn: Connection) -> dict[str, Any] | None:
+    """The latest recorded full audit of the journal, if any."""
+    a = schema_claims.journal_audits
+    row = conn.execute(select(a).order_by(a.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return {
+        "at": row.at,
+        "ok": bool(row.ok),
+        "through_seq": int(row.through_seq),
+        "head_hash": row.head_hash,
+        "entries": int(row.entries),
+        "first_bad_seq": row.first_bad_seq,
+        "problems": loads(row.problems) or [],
+    }
+
+
+def audit(db: Database, actor: Actor) -> dict[str, Any]:
+    """Verify the whole journal (``services.audit.verify``) and record the result, in a journal
+    entry of its own, so that /verify pages can show the last full audit (operator)."""
+    require_operator(actor, "record a full audit of the journal")
+    report = audit_service.verify(db)
+    result = report.as_dict() | {"through_seq": report.entries}
+
+    def work(tx: Tx) -> dict[str, Any]:
+        problems = report.problems[:20]
+        repo.insert_row(
+            tx.conn,
+            schema_claims.journal_audits,
+            at=tx.at,
+            through_seq=report.entries,
+            head_hash=report.head_hash,
+            ok=report.ok,
+            entries=report.entries,
+            first_bad_seq=report.first_bad_seq,
+            problems=dumps(problems),
+            journal_seq=tx.next_seq(),
+        )
+        tx.record(
+            "journal.audited",
+            actor.label,
+            {
+                "ok": report.ok,
+                "through_seq": report.entries,
+                "head_hash": report.head_hash,
+                "first_bad_seq": report.first_bad_seq,
+                "problems": problems,
+            },
+        )
+        return result
+
+    return execute(db, actor, None, work, 201)
 
 
 def verification(db: Database, retirement_id: str) -> dict[str, Any]:

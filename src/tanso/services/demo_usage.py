@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from tanso.services import inventories, participants, registry
+from tanso.services import certificates, inventories, participants, registry
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.exchange import Exchange
 from tanso.services.inventories import Inventory
@@ -198,10 +198,13 @@ def seed(
             "re100",
             "RE100: 豊川工場の購入電力 FY2025",
         )
+    # a recorded full audit, so that the /verify pages show one
+    audited = certificates.audit(db, SYSTEM)
     first = done[0]["id"]
     return (
         f"usage demo: {len(INVENTORIES)} emissions inventories and {len(done)} more "
-        "retirements, each with its certificate\n"
+        f"retirements, each with its certificate; journal audit: "
+        f"{'ok' if audited['ok'] else 'FAILED'}\n"
         f"  verify a retirement: {SITE}/verify/{first}\n"
         f"  claim report: {SITE}/portal/claims?year=2025\n"
         "    (as sustainability@hokuto-steel.example.jp), or with the FUJIMI_FOODS key:\n"
