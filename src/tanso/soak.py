@@ -405,7 +405,23 @@ def _trader(
                     ledger.count("refused")
                     ledger.count(f"refused: {ans.body.get('error', {}).get('code')}")
                 continue
-            elif roll < 0.9:
+            elif roll < 0.8 and open_orders:
+                oid = rng.choice(open_orders)
+                change = {"price": REFERENCE + rng.randint(-5, 5)}
+                if rng.random() < 0.5:
+                    change = {"qty": rng.randint(1, 20)}
+                # no key on this route; sending the same amendment again is harmless
+                ans = caller.send("amend", "PATCH", f"/v1/orders/{oid}", change, None)
+                assert ans is not None
+                if ans.status < 300:
+                    ledger.add(Ack("amend", pid, None, "PATCH", "", change, ans.body, ans.lost))
+                    if ans.body.get("status") != "open":
+                        open_orders.remove(oid)
+                else:
+                    ledger.count("refused")
+                    ledger.count(f"refused: {ans.body.get('error', {}).get('code')}")
+                continue
+            elif roll < 0.92:
                 body = {
                     "from_account": market.account(pid),
                     "to_account": market.account(rng.choice(others)),
@@ -569,6 +585,7 @@ def check_books(db: Database, market: Market, ledger: Ledger) -> list[str]:
                 problems.append(f"Idempotency-Key {a.key} of an acknowledged request is missing")
 
         problems += _obligations(conn, {r.id for r in trades})
+        problems += _reservations(conn, orders)
         problems += _cash(conn, market)
         acked_retired = sum(a.answer["quantity"] for a in acks["retirement"])
         maybe = sum(int(body.get("quantity", 0)) for body in unresolved["retirement"])
@@ -615,6 +632,44 @@ def _obligations(conn: Any, trade_ids: set[str]) -> list[str]:
         if qty != (row.quantity if row.status == "settled" else 0):
             problems.append(f"obligation {tid} ({row.status}) delivered {qty} of {row.quantity}")
     return problems
+
+
+def _reservations(conn: Any, orders: dict[str, Any]) -> list[str]:
+    """Nothing reserved that no open order or pending obligation holds, and each holds exactly
+    its own: a sell order its remaining credits, a buy order its limit price times what remains
+    (the soak sets no fees), an obligation its quantity and its amount."""
+    problems = []
+    b, r = t.blocks.c, t.cash_reservations.c
+    credits = {
+        res: int(n)
+        for res, n in conn.execute(
+            select(b.reservation, func.sum(b.serial_end - b.serial_start + 1))
+            .where(b.reservation.is_not(None), b.status == "reserved")
+            .group_by(b.reservation)
+        ).all()
+    }
+    money = {res: int(n) for res, n in conn.execute(select(r.id, r.amount)).all() if n}
+    want_credits: dict[str, int] = {}
+    want_money: dict[str, int] = {}
+    for oid, o in orders.items():
+        if o.status != "open":
+            continue
+        if o.side == "sell":
+            want_credits[oid] = o.remaining
+        else:
+            want_money[oid] = o.reserve_price * o.remaining
+    for ob in conn.execute(
+        select(t.settlement_obligations).where(t.settlement_obligations.c.status == "pending")
+    ).all():
+        want_credits[ob.credit_reservation] = ob.quantity
+        want_money[ob.cash_reservation] = ob.amount + ob.buyer_fee
+    for what, got, want in (("credits", credits, want_credits), ("cash", money, want_money)):
+        for res in sorted(set(got) | set(want)):
+            if got.get(res, 0) != want.get(res, 0):
+                problems.append(
+                    f"{what} reserved under {res}: {got.get(res, 0)}, expected {want.get(res, 0)}"
+                )
+    return problems[:20]
 
 
 def _cash(conn: Any, market: Market) -> list[str]:
