@@ -211,7 +211,10 @@ def test_participants_are_approved_suspended_reinstated_and_given_roles(
     assert kinds.count("participant.roles_changed") == 1
     with db.read() as conn:
         last = conn.execute(select(t.journal).order_by(t.journal.c.seq.desc()).limit(1)).one()
-    assert last.kind == "participant.roles_changed" and last.actor == "OPERATOR"
+    ops_user = users.get_user_by_email(db, OPS)["id"]
+    # the journal names the person as well as the participant whose authority was used
+    assert last.kind == "participant.roles_changed"
+    assert last.actor == f"OPERATOR (user {ops_user})"
 
 
 def test_users_are_created_for_any_participant_and_unlocked(

@@ -26,6 +26,7 @@ class Actor:
     roles: frozenset[Role] = field(default_factory=frozenset)
     agent_id: str | None = None
     key_id: str | None = None
+    user_id: str | None = None
 
     @property
     def is_system(self) -> bool:
@@ -33,10 +34,14 @@ class Actor:
 
     @property
     def label(self) -> str:
-        """How the journal names the actor: ``CLIENT`` or ``BROKER for CLIENT``."""
+        """How the journal names the actor: ``CLIENT`` or ``BROKER for CLIENT``, followed by
+        ``(user U-…)`` when a portal user acts (so the journal names the person)."""
+        who = self.participant_id
         if self.agent_id:
-            return f"{self.agent_id} for {self.participant_id}"
-        return self.participant_id
+            who = f"{self.agent_id} for {self.participant_id}"
+        if self.user_id:
+            who = f"{who} (user {self.user_id})"
+        return who
 
     def has(self, role: Role) -> bool:
         return self.is_system or role in self.roles

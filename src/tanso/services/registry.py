@@ -874,3 +874,112 @@ def get_issuance(db: Database, issuance_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound("issuance_not_found", f"There is no issuance {issuance_id}.")
     return issuance_view(row)
+
+
+# ---------------------------------------------------------------- pages of past movements (portal)
+
+
+def _page_of_seqs(
+    conn: Connection, q: Any, column: Any, limit: int, before: int | None, after: int | None
+) -> tuple[list[int], int | None, int | None]:
+    """One page of journal seqs, newest first, from ``q`` (a select of ``column``); with the
+    cursors of the older and the newer page (None where there is none)."""
+    from sqlalchemy import select  # the module's own imports belong to another change
+
+    limit = max(1, min(limit, 500))
+    if after is not None:
+        page = q.where(column > after).order_by(column.asc())
+    else:
+        page = q.where(column < before) if before is not None else q
+        page = page.order_by(column.desc())
+    seqs = sorted((int(r[0]) for r in conn.execute(page.limit(limit))), reverse=True)
+    if not seqs:
+        return [], None, None
+    sub = q.subquery()
+    older = conn.execute(select(sub.c[0]).where(sub.c[0] < seqs[-1]).limit(1)).first()
+    newer = conn.execute(select(sub.c[0]).where(sub.c[0] > seqs[0]).limit(1)).first()
+    return seqs, seqs[-1] if older else None, seqs[0] if newer else None
+
+
+def list_transfers(
+    db: Database,
+    actor: Actor,
+    participant_id: str,
+    limit: int = 50,
+    before: int | None = None,
+    after: int | None = None,
+) -> dict[str, Any]:
+    """Past transfers into or out of a participant's holding accounts, newest first, one page at
+    a time: ``before`` (older page) or ``after`` (newer page) is a transfer's journal seq."""
+    from sqlalchemy import select
+
+    if participant_id != actor.participant_id and not actor.is_operator():
+        raise NotFound(
+            "participant_not_found", f"There is no participant {participant_id} that you can see."
+        )
+    m = t.credit_movements.c
+    own = select(t.accounts.c.id).where(t.accounts.c.participant_id == participant_id)
+    q = (
+        select(m.journal_seq)
+        .where(m.kind == "transfer", m.from_account.in_(own) | m.to_account.in_(own))
+        .distinct()
+    )
+    with db.read() as conn:
+        seqs, older, newer = _page_of_seqs(conn, q, m.journal_seq, limit, before, after)
+        rows = conn.execute(
+            select(t.credit_movements)
+            .where(m.kind == "transfer", m.journal_seq.in_(seqs))
+            .order_by(m.issuance_id, m.serial_start)
+        ).all()
+        at = {
+            int(r.seq): r.at
+            for r in conn.execute(
+                select(t.journal.c.seq, t.journal.c.at).where(t.journal.c.seq.in_(seqs))
+            )
+        }
+    pieces: dict[int, list[Any]] = defaultdict(list)
+    for r in rows:
+        pieces[int(r.journal_seq)].append(r)
+    transfers = [
+        {
+            "id": pieces[s][0].ref,
+            "journal_seq": s,
+            "at": at.get(s, ""),
+            "from_account": pieces[s][0].from_account,
+            "to_account": pieces[s][0].to_account,
+            "quantity": sum(p.serial_end - p.serial_start + 1 for p in pieces[s]),
+            "ranges": [f"{p.issuance_id}-{p.serial_start}-{p.serial_end}" for p in pieces[s]],
+        }
+        for s in seqs
+        if pieces[s]
+    ]
+    return {"transfers": transfers, "older": older, "newer": newer}
+
+
+def retirements_page(
+    db: Database,
+    actor: Actor,
+    participant_id: str,
+    limit: int = 50,
+    before: int | None = None,
+    after: int | None = None,
+) -> dict[str, Any]:
+    """A participant's retirements, newest first, one page at a time (cursors: journal seqs),
+    each as `retirement_view` shows it."""
+    from sqlalchemy import select
+
+    if participant_id != actor.participant_id and not actor.is_operator():
+        raise NotFound(
+            "participant_not_found", f"There is no participant {participant_id} that you can see."
+        )
+    r = t.retirements.c
+    q = select(r.journal_seq).where(r.participant_id == participant_id)
+    with db.read() as conn:
+        seqs, older, newer = _page_of_seqs(conn, q, r.journal_seq, limit, before, after)
+        ids = conn.execute(
+            select(r.id)
+            .where(r.participant_id == participant_id, r.journal_seq.in_(seqs))
+            .order_by(r.journal_seq.desc())
+        ).scalars()
+        notices = [retirement_view(conn, rid) for rid in ids]
+    return {"retirements": notices, "older": older, "newer": newer}

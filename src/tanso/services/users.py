@@ -41,6 +41,8 @@ SESSION_HOURS = 8
 PENDING_MINUTES = 5
 """How long a password-checked login waits for its TOTP code."""
 MIN_PASSWORD = 12
+RESET_PASSWORD_BYTES = 18
+"""A reset password: 18 random bytes, 24 URL-safe characters (144 bits)."""
 MAX_PASSWORD = 1024
 TOTP_ISSUER = "Tanso"
 
@@ -79,6 +81,8 @@ TRADING_ROLES = frozenset({Role.TRADER, Role.MARKET_MAKER})
 class UserStatus(StrEnum):
     ACTIVE = "active"
     LOCKED = "locked"
+    REMOVED = "removed"
+    """Kept as a row (the journal names it, its email stays taken) but never logs in again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +128,20 @@ class LoginResult:
 
 
 def actor_for(
-    user_role: UserRole, participant_id: str, participant_roles: frozenset[Role]
+    user_role: UserRole,
+    participant_id: str,
+    participant_roles: frozenset[Role],
+    user_id: str | None = None,
 ) -> Actor:
-    """The actor a user acts as: its participant, with the roles its user role allows."""
+    """The actor a user acts as: its participant, with the roles its user role allows; the
+    user's id makes the journal name the person as well as the participant."""
     if user_role == UserRole.ADMINISTRATOR:
         roles = participant_roles
     elif user_role == UserRole.TRADER:
         roles = participant_roles & TRADING_ROLES
     else:
         roles = frozenset()
-    return Actor(participant_id, roles)
+    return Actor(participant_id, roles, user_id=user_id)
 
 
 def _role(value: str) -> UserRole:
@@ -266,10 +274,147 @@ def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None)
         if row is None:
             raise NotFound("user_not_found", f"There is no user {user_id}.")
         by = _check_manager(tx, actor, as_user, row.participant_id)
+        if row.status == UserStatus.REMOVED:
+            raise Conflict("user_removed", f"User {row.email} was removed.")
         repo.update_user(
             tx.conn, user_id, status=UserStatus.ACTIVE.value, failed_attempts=0, updated_at=tx.at
         )
         tx.record("user.unlocked", by, {"user": user_id, "participant_id": row.participant_id})
+        return user_view(repo.get_user(tx.conn, user_id))
+
+    return execute(db, actor, None, work)
+
+
+def get_user(db: Database, actor: Actor, user_id: str) -> dict[str, Any]:
+    """One user: the operator sees anyone, a participant only its own (others: not found)."""
+    with db.read() as conn:
+        row = repo.get_user(conn, user_id)
+    if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
+        raise NotFound("user_not_found", f"There is no user {user_id} that you can see.")
+    return user_view(row)
+
+
+def _managed(tx: Tx, actor: Actor, as_user: str | None, user_id: str) -> tuple[Any, str]:
+    """The user to manage (not removed) and the journal's label for who manages it."""
+    row = repo.get_user(tx.conn, user_id)
+    if row is None:
+        raise NotFound("user_not_found", f"There is no user {user_id}.")
+    by = _check_manager(tx, actor, as_user, row.participant_id)
+    if row.status == UserStatus.REMOVED:
+        raise Conflict("user_removed", f"User {row.email} was removed.")
+    return row, by
+
+
+def _keep_an_administrator(tx: Tx, row: Any, what: str) -> None:
+    """Refuse to demote or remove a participant's last active administrator: without one,
+    nobody of the participant could manage its users and keys any more."""
+    if row.role != UserRole.ADMINISTRATOR:
+        return
+    others = [
+        u
+        for u in repo.list_users(tx.conn, row.participant_id)
+        if u.id != row.id and u.role == UserRole.ADMINISTRATOR and u.status == UserStatus.ACTIVE
+    ]
+    if not others:
+        raise Conflict(
+            "last_administrator",
+            f"{row.email} is the last active administrator of {row.participant_id}; "
+            f"make another user an administrator before you {what} it.",
+        )
+
+
+def set_role(
+    db: Database, actor: Actor, user_id: str, role: str, as_user: str | None = None
+) -> dict[str, Any]:
+    """Change a user's role (operator or its administrator); never the last administrator's."""
+    new_role = _role(role)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        row, by = _managed(tx, actor, as_user, user_id)
+        if row.role == new_role:
+            raise Conflict("same_user_role", f"{row.email} already has the role {new_role}.")
+        if new_role != UserRole.ADMINISTRATOR:
+            _keep_an_administrator(tx, row, "demote")
+        repo.update_user(tx.conn, user_id, role=new_role.value, updated_at=tx.at)
+        tx.record(
+            "user.role_changed",
+            by,
+            {
+                "user": user_id,
+                "participant_id": row.participant_id,
+                "from": row.role,
+                "to": new_role.value,
+            },
+        )
+        return user_view(repo.get_user(tx.conn, user_id))
+
+    return execute(db, actor, None, work)
+
+
+def reset_password(
+    db: Database, actor: Actor, user_id: str, as_user: str | None = None
+) -> dict[str, Any]:
+    """Give a user a new random password (returned once, never journaled) and end its sessions,
+    so whoever held the old password or a session is out."""
+    password = secrets.token_urlsafe(RESET_PASSWORD_BYTES)
+    password_hash = _hasher.hash(password)  # slow on purpose: outside the write lock
+
+    def work(tx: Tx) -> dict[str, Any]:
+        row, by = _managed(tx, actor, as_user, user_id)
+        ended = repo.delete_portal_sessions_of(tx.conn, user_id)
+        repo.update_user(tx.conn, user_id, password_hash=password_hash, updated_at=tx.at)
+        tx.record(
+            "user.password_reset",
+            by,
+            {"user": user_id, "participant_id": row.participant_id, "sessions_ended": ended},
+        )
+        return user_view(repo.get_user(tx.conn, user_id)) | {"sessions_ended": ended}
+
+    return execute(db, actor, None, work) | {"password": password}
+
+
+def disable_totp(
+    db: Database, actor: Actor, user_id: str, as_user: str | None = None
+) -> dict[str, Any]:
+    """Turn a user's TOTP off (it lost its phone); it logs in with its password alone until it
+    turns TOTP on again."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        row, by = _managed(tx, actor, as_user, user_id)
+        if row.totp_secret is None:
+            raise Conflict("totp_not_enabled", f"{row.email} has no TOTP to turn off.")
+        repo.update_user(tx.conn, user_id, totp_secret=None, updated_at=tx.at)
+        tx.record("user.totp_disabled", by, {"user": user_id, "participant_id": row.participant_id})
+        return user_view(repo.get_user(tx.conn, user_id))
+
+    return execute(db, actor, None, work)
+
+
+def remove(db: Database, actor: Actor, user_id: str, as_user: str | None = None) -> dict[str, Any]:
+    """Remove a user: it keeps its row (the journal names it) but its sessions end and it can
+    never log in again; never the participant's last active administrator."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        row, by = _managed(tx, actor, as_user, user_id)
+        _keep_an_administrator(tx, row, "remove")
+        ended = repo.delete_portal_sessions_of(tx.conn, user_id)
+        repo.update_user(
+            tx.conn,
+            user_id,
+            status=UserStatus.REMOVED.value,
+            totp_secret=None,
+            updated_at=tx.at,
+        )
+        tx.record(
+            "user.removed",
+            by,
+            {
+                "user": user_id,
+                "participant_id": row.participant_id,
+                "email": row.email,
+                "sessions_ended": ended,
+            },
+        )
         return user_view(repo.get_user(tx.conn, user_id))
 
     return execute(db, actor, None, work)
@@ -335,6 +480,9 @@ def login(db: Database, email: str, password: str) -> LoginResult:
         nonlocal result
         current = repo.get_user(tx.conn, row.id)
         assert current is not None
+        if current.status == UserStatus.REMOVED:
+            tx.allow_empty = True  # a removed user answers like an unknown email
+            return {}
         if current.status == UserStatus.LOCKED:
             tx.allow_empty = True  # nothing changes for a locked user, so nothing is journaled
             result = LoginResult("locked")
@@ -427,7 +575,7 @@ def session_user(db: Database, token: str | None, *, pending: bool = False) -> P
             email=u.email,
             display_name=u.display_name,
             role=role,
-            actor=actor_for(role, u.participant_id, _participant_roles(p.roles)),
+            actor=actor_for(role, u.participant_id, _participant_roles(p.roles), u.id),
             capabilities=CAPABILITIES[role],
             totp_enabled=u.totp_secret is not None,
             csrf_token=s.csrf_token,

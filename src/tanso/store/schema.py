@@ -490,11 +490,12 @@ users = Table(
     CheckConstraint(
         "role IN ('viewer', 'trader', 'account_manager', 'administrator')", name="role_known"
     ),
-    CheckConstraint("status IN ('active', 'locked')", name="status_known"),
+    CheckConstraint("status IN ('active', 'locked', 'removed')", name="status_known"),
     CheckConstraint("failed_attempts >= 0", name="failed_attempts_valid"),
 )
 """People who log in to the portal: each belongs to one participant, with one role inside it.
-Emails are stored lower-case; the password only as an argon2 hash."""
+Emails are stored lower-case; the password only as an argon2 hash. A removed user keeps its row
+(the journal names it) but can never log in again."""
 
 portal_sessions = Table(
     "portal_sessions",

@@ -37,6 +37,8 @@ from tanso.web.portal import (
     _post,
     _to_login,
     field_for,
+    manage_user,
+    refusal_status,
 )
 
 router = APIRouter(prefix="/portal/operator", include_in_schema=False)
@@ -474,6 +476,29 @@ async def unlock_user(request: Request, user_id: str) -> Response:
         return _users_page(req, user, notice=notice)
 
     return await _operator_post(request, unlock)
+
+
+@router.post("/users/{user_id}/{action}")
+async def user_action(request: Request, user_id: str, action: str) -> Response:
+    """Change a role, reset a password, turn TOTP off or remove: any participant's user."""
+
+    def act(req: Request, user: PortalUser, form: dict[str, str]) -> Response:
+        t = _labels(req)
+        db = _db(req)
+        try:
+            target = users.get_user(db, user.actor, user_id)
+            done = manage_user(db, user, action, user_id, form, as_user=None)
+        except TansoError as e:
+            errors = {"_form": e.message, f"u-{user_id}": e.message}
+            return _users_page(req, user, refusal_status(e), errors=errors)
+        if done is None:
+            return _users_page(req, user, 404, errors={"_form": t["not_found_text"]})
+        key, reset = done
+        role = t.get(f"role_{form.get('role', '')}", "")
+        notice = t[key].format(email=target["email"], role=role) if key else ""
+        return _users_page(req, user, notice=notice, reset=reset)
+
+    return await _operator_post(request, act)
 
 
 # ---------------------------------------------------------------- instruments and sessions

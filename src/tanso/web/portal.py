@@ -13,12 +13,12 @@ import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tanso.domain.errors import TansoError
+from tanso.domain.errors import InvalidInput, NotFound, TansoError
 from tanso.services import cash, participants, registry, settlement, taxonomy, users
 from tanso.services import exchange as xs
 from tanso.services.common import Actor
@@ -418,8 +418,56 @@ MORE_LABELS: dict[str, dict[str, str]] = {
         "password_help": "12〜1,024 文字。",
     },
 }
-for _lang_code, _more in MORE_LABELS.items():
-    LABELS[_lang_code] |= _more
+USER_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "actions": "Actions",
+        "change_role": "Change role",
+        "reset_password": "Reset password",
+        "totp_off": "Turn two-step off",
+        "remove_user": "Remove",
+        "us_removed": "removed",
+        "older_page": "Older",
+        "newer_page": "Newer",
+        "pages": "Pages",
+        "past_transfers": "Past transfers",
+        "no_transfers": "No transfers yet.",
+        "open_account": "Open another holding account",
+        "account_name": "Account name",
+        "submit_account": "Open account",
+        "account_opened": "Account {id} ({name}) opened.",
+        "role_changed": "{email} is now {role}.",
+        "totp_turned_off": "Two-step login of {email} turned off.",
+        "user_removed": "User {email} removed: it can no longer log in.",
+        "new_password_for": "New password for {email}",
+        "new_password_help": "Shown only this once: give it to the person over a safe channel. "
+        "Their sessions were ended.",
+    },
+    "ja": {
+        "actions": "操作",
+        "change_role": "役割を変更",
+        "reset_password": "パスワードを再設定",
+        "totp_off": "二段階認証を解除",
+        "remove_user": "削除",
+        "us_removed": "削除済",
+        "older_page": "より古い",
+        "newer_page": "より新しい",
+        "pages": "ページ",
+        "past_transfers": "振替の履歴",
+        "no_transfers": "振替はまだありません。",
+        "open_account": "保有口座の追加開設",
+        "account_name": "口座名",
+        "submit_account": "口座を開設",
+        "account_opened": "口座 {id} ({name}) を開設しました。",
+        "role_changed": "{email} の役割を {role} に変更しました。",
+        "totp_turned_off": "{email} の二段階認証を解除しました。",
+        "user_removed": "ユーザー {email} を削除しました。今後ログインできません。",
+        "new_password_for": "{email} の新しいパスワード",
+        "new_password_help": "表示はこの一度だけです。安全な方法で本人に伝えてください。"
+        "このユーザーのセッションは終了しました。",
+    },
+}
+for _lang_code in LABELS:
+    LABELS[_lang_code] |= MORE_LABELS[_lang_code] | USER_LABELS[_lang_code]
 
 # which form field a service's refusal belongs next to, by words in its code
 FIELD_OF_CODE = (
@@ -429,6 +477,7 @@ FIELD_OF_CODE = (
     ("password", "password"),
     ("invalid_name", "display_name"),
     ("user_role", "role"),
+    ("administrator", "role"),
     ("role_not_held", "roles"),
     ("label", "label"),
     ("serial", "serials"),
@@ -585,6 +634,52 @@ def _int(value: str | None) -> int | None:
     return int(text)
 
 
+PAGE = 50
+"""Rows on one page of a long list (trades, notices, transfers, cash movements)."""
+MAX_PAGE = 200
+
+
+def _query_int(request: Request, name: str) -> int | None:
+    try:
+        value = _int(request.query_params.get(name))
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
+def _limit(request: Request) -> int:
+    return max(1, min(_query_int(request, "limit") or PAGE, MAX_PAGE))
+
+
+def _link(request: Request, **changes: int | None) -> str:
+    """This page's URL with the paging parameters replaced (others, like the account, kept)."""
+    params = {
+        k: v
+        for k, v in request.query_params.items()
+        if k not in ("offset", "before", "after", "lang")
+    }
+    params |= {k: str(v) for k, v in changes.items() if v is not None}
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def _offset_page(
+    request: Request, fetch: Callable[[int], list[dict[str, Any]]]
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """One page, newest first, of a list whose service returns the newest ``n`` rows: the rows
+    and the links to the older and the newer page."""
+    offset, limit = _query_int(request, "offset") or 0, _limit(request)
+    rows = fetch(offset + limit + 1)
+    older = _link(request, offset=offset + limit) if len(rows) > offset + limit else None
+    newer = _link(request, offset=max(0, offset - limit) or None) if offset > 0 else None
+    return rows[offset : offset + limit], older, newer
+
+
+def _cursor_links(request: Request, page: dict[str, Any]) -> tuple[str | None, str | None]:
+    older = _link(request, before=page["older"]) if page["older"] is not None else None
+    newer = _link(request, after=page["newer"]) if page["newer"] is not None else None
+    return older, newer
+
+
 # ---------------------------------------------------------------- login and logout
 
 
@@ -681,18 +776,60 @@ async def logout(request: Request) -> Response:
 # ---------------------------------------------------------------- home and holdings
 
 
-@router.get("", response_class=HTMLResponse)
-def home(request: Request) -> Response:
-    user = _current(request)
-    if user is None:
-        return _to_login()
+def _home_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
     db = _db(request)
     accounts = []
     for a in _own_accounts(db, user):
         h = registry.holdings(db, user.actor, a["id"], limit=1)
         accounts.append(a | {"total": h["total"]})
     balances = cash.balances(db, user.actor, user.participant_id)
-    return _page(request, "portal_home.html", user=user, accounts=accounts, balances=balances)
+    return _page(
+        request,
+        "portal_home.html",
+        status,
+        user,
+        accounts=accounts,
+        balances=balances,
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+        csrf=user.csrf_token,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    user = _current(request)
+    if user is None:
+        return _to_login()
+    return _home_page(request, user)
+
+
+def _open_account(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    t = LABELS[_lang(request)]
+    name = form.get("name", "").strip()
+    if not name:
+        errors = {"name": t["required"], "_form": t["error"]}
+        return _home_page(request, user, form, errors, status=422)
+    try:
+        out = participants.open_account(_db(request), user.actor, name, user.participant_id)
+    except TansoError as e:
+        where = "name" if e.code == "invalid_name" else "_form"
+        return _home_page(request, user, form, {where: e.message}, status=_refusal_status(e))
+    notice = t["account_opened"].format(id=out["id"], name=out["name"])
+    return _home_page(request, user, notice=notice)
+
+
+@router.post("/accounts")
+async def open_account(request: Request) -> Response:
+    return await _post(request, _open_account, Capability.MOVE_CREDITS)
 
 
 @router.get("/holdings/{account_id}", response_class=HTMLResponse)
@@ -970,11 +1107,23 @@ def _transfer_page(
     done: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    past = registry.list_transfers(
+        _db(request),
+        _reader(user),
+        user.participant_id,
+        _limit(request),
+        before=_query_int(request, "before"),
+        after=_query_int(request, "after"),
+    )
+    older, newer = _cursor_links(request, past)
     return _page(
         request,
         "portal_transfer.html",
         status,
         user,
+        past=past["transfers"],
+        older=older,
+        newer=newer,
         accounts=_own_accounts(_db(request), user),
         values=values or {},
         errors=errors or {},
@@ -1038,11 +1187,14 @@ def trades(request: Request) -> Response:
     if user is None:
         return _to_login()
     db, reader = _db(request), _reader(user)
+    rows, older, newer = _offset_page(request, lambda n: xs.own_trades(db, reader, n))
     return _page(
         request,
         "portal_trades.html",
         user=user,
-        trades=xs.own_trades(db, reader, 200),
+        trades=rows,
+        older=older,
+        newer=newer,
         obligations=settlement.obligations(db, reader, limit=200),
     )
 
@@ -1137,8 +1289,23 @@ def retirement_notices(request: Request) -> Response:
     user = _current(request)
     if user is None:
         return _to_login()
-    notices = registry.list_retirements(_db(request), _reader(user), 500)
-    return _page(request, "portal_notices.html", user=user, notices=notices)
+    page = registry.retirements_page(
+        _db(request),
+        _reader(user),
+        user.participant_id,
+        _limit(request),
+        before=_query_int(request, "before"),
+        after=_query_int(request, "after"),
+    )
+    older, newer = _cursor_links(request, page)
+    return _page(
+        request,
+        "portal_notices.html",
+        user=user,
+        notices=page["retirements"],
+        older=older,
+        newer=newer,
+    )
 
 
 @router.get("/retirements/{retirement_id}", response_class=HTMLResponse)
@@ -1180,8 +1347,12 @@ def cash_page(request: Request) -> Response:
     if selected and selected not in own:
         return _not_found(request, user)
     movements = []
+    older = newer = None
     if selected:
-        for m in cash.movements(db, reader, selected, 200):
+        rows, older, newer = _offset_page(
+            request, lambda n: cash.movements(db, reader, selected, n)
+        )
+        for m in rows:
             key, shown = _counterparty(user, m["counterparty"])
             movements.append(m | {"cp_key": key, "cp_id": shown})
     return _page(
@@ -1191,6 +1362,8 @@ def cash_page(request: Request) -> Response:
         balances=balances,
         selected=selected,
         movements=movements,
+        older=older,
+        newer=newer,
     )
 
 
@@ -1288,6 +1461,7 @@ def _users_page(
     errors: dict[str, str] | None = None,
     notice: str = "",
     status: int = 200,
+    reset: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     return _page(
         request,
@@ -1299,6 +1473,7 @@ def _users_page(
         values=values or {},
         errors=errors or {},
         notice=notice,
+        reset=reset,
         csrf=user.csrf_token,
     )
 
@@ -1355,6 +1530,59 @@ async def unlock_user(request: Request, user_id: str) -> Response:
     return await _post(request, unlock, Capability.MANAGE_USERS)
 
 
+def manage_user(
+    db: Database,
+    by: PortalUser,
+    action: str,
+    user_id: str,
+    form: dict[str, str],
+    as_user: str | None,
+) -> tuple[str, dict[str, Any] | None] | None:
+    """One user action for both users screens: (notice key, the reset answer), or None for an
+    unknown action. Raises the service's refusal."""
+    db_actor = by.actor
+    if action == "role":
+        users.set_role(db, db_actor, user_id, form.get("role", ""), as_user=as_user)
+        return "role_changed", None
+    if action == "reset-password":
+        return "", users.reset_password(db, db_actor, user_id, as_user=as_user)
+    if action == "totp-off":
+        users.disable_totp(db, db_actor, user_id, as_user=as_user)
+        return "totp_turned_off", None
+    if action == "remove":
+        users.remove(db, db_actor, user_id, as_user=as_user)
+        return "user_removed", None
+    return None
+
+
+USER_ACTIONS = ("role", "reset-password", "totp-off", "remove")
+
+
+def _refusal_status(e: TansoError) -> int:
+    return 422 if isinstance(e, InvalidInput) else 404 if isinstance(e, NotFound) else 409
+
+
+@router.post("/users/{user_id}/{action}")
+async def user_action(request: Request, user_id: str, action: str) -> Response:
+    def act(req: Request, user: PortalUser, form: dict[str, str]) -> Response:
+        target = next((u for u in _own_users(req, user) if u["id"] == user_id), None)
+        if target is None or action not in USER_ACTIONS:
+            return _not_found(req, user)
+        t = LABELS[_lang(req)]
+        try:
+            done = manage_user(_db(req), user, action, user_id, form, as_user=user.id)
+        except TansoError as e:
+            errors = {"_form": e.message, f"u-{user_id}": e.message}
+            return _users_page(req, user, errors=errors, status=_refusal_status(e))
+        assert done is not None
+        key, reset = done
+        role = t.get(f"role_{form.get('role', '')}", "")
+        notice = t[key].format(email=target["email"], role=role) if key else ""
+        return _users_page(req, user, notice=notice, reset=reset)
+
+    return await _post(request, act, Capability.MANAGE_USERS)
+
+
 # ---------------------------------------------------------------- for the other portal modules
 
 page = _page
@@ -1368,3 +1596,4 @@ read_form = _form
 reader = _reader
 own_accounts = _own_accounts
 parse_int = _int
+refusal_status = _refusal_status
