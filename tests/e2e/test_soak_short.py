@@ -74,7 +74,7 @@ def _order(
     ledger.add(soak.Ack("order", pid, idem, "POST", "/v1/orders", body, answer, False))
 
 
-def test_the_checks_catch_a_lost_order_and_unbalanced_cash(
+def test_the_checks_catch_a_lost_order_unbalanced_cash_and_a_stray_reservation(
     market: tuple[Database, soak.Market, TestClient],
 ) -> None:
     db, m, http = market
@@ -94,11 +94,14 @@ def test_the_checks_catch_a_lost_order_and_unbalanced_cash(
             update(t.cash_accounts).where(c.id == "CASH-TRADER01-JPY").values(balance=c.balance + 1)
         )
         conn.execute(t.idempotency_keys.delete().where(t.idempotency_keys.c.key == "tr1"))
+        r = t.cash_reservations.c  # the pending trade's cash, one yen more than it owes
+        conn.execute(update(t.cash_reservations).where(r.amount > 0).values(amount=r.amount + 1))
     ledger.add(soak.Ack("order", "TRADER00", "s9", "POST", "/v1/orders", {}, {"id": "O999"}, False))
     found = "\n".join(soak.check_books(db, m, ledger))
     assert "acknowledged order O999 (s9) is missing" in found
     assert "participants hold" in found and "audit: cash" in found
     assert "Idempotency-Key tr1" in found
+    assert "cash reserved under" in found
 
 
 def test_a_transfer_applied_twice_is_caught(
