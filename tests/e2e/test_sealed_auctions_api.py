@@ -59,6 +59,13 @@ def test_the_whole_cycle_over_http(clients: dict[str, Any]) -> None:
     c, clock = clients, clients["clock"]
     a = _offer(c, pricing="uniform_lowest_accepted")
     assert c["PUBLIC"].sealed_auction(a["id"])["state"] == "scheduled"
+    # anonymous like the exchange: only the seller and the operator see who sells
+    assert "seller" not in c["PUBLIC"].sealed_auction(a["id"])
+    assert "seller" not in c["B1"].sealed_auctions()[0]
+    assert [x["seller"] for x in c["SELLER"].request("GET", "/v1/sealed-auctions/mine")] == [
+        "SELLER"
+    ]
+    assert c["B1"].request("GET", "/v1/sealed-auctions/mine") == []
     clock.set(DURING)
     assert [x["id"] for x in c["PUBLIC"].sealed_auctions(state="open")] == [a["id"]]
     b1 = c["B1"].sealed_bid(a["id"], "B1-MAIN", 1_500, 30)

@@ -143,6 +143,13 @@ def test_refusals_without_a_session_or_a_csrf_token(site: dict[str, Any]) -> Non
     assert r.status_code == 422 and sa.list_auctions(site["db"]) == []
 
 
+def test_every_label_is_in_english_and_japanese() -> None:
+    from tanso.web.portal_auctions import LABELS
+
+    assert set(LABELS["en"]) == set(LABELS["ja"])
+    assert all(LABELS["ja"][k] and LABELS["ja"][k] != LABELS["en"][k] for k in LABELS["en"])
+
+
 def _get_paths(auction_id: str) -> list[str]:
     paths = []
     for route in router.routes:

@@ -31,7 +31,8 @@ def test_the_demo_seeds_a_cleared_and_an_open_auction(db: Database) -> None:
     db.clock = utc_now
     (cleared,) = sa.list_auctions(db, "cleared")
     (opened,) = sa.list_auctions(db, "open")
-    assert cleared["seller"] == "HOLDER" and cleared["result"]["sold"] == 1_000
+    assert "seller" not in cleared and cleared["result"]["sold"] == 1_000
+    assert {a["seller"] for a in sa.own_auctions(db, SYSTEM)} == {"HOLDER"}
     assert cleared["result"]["clearing_price"] == 3_000 and cleared["result"]["bidders"] == 3
     assert len(cleared["result"]["demand_curve"]) == 5
     assert opened["closes_at"] > utc_now() and cleared["id"] in line

@@ -51,6 +51,12 @@ def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> dic
     return sa.create(db, actor, spec, idem)
 
 
+@router.get("/mine")
+def mine(db: DB, actor: Caller) -> list[dict[str, Any]]:
+    """The auctions you offered (the operator: every auction), with the seller named."""
+    return sa.own_auctions(db, actor)
+
+
 @router.get("/bids")
 def my_bids(
     db: DB, actor: Caller, auction_id: Annotated[str | None, Query(max_length=64)] = None
@@ -86,6 +92,7 @@ def my_awards(db: DB, actor: Caller) -> list[dict[str, Any]]:
 
 @router.get("/{auction_id}", tags=["public"])
 def auction(auction_id: str, db: DB) -> dict[str, Any]:
+    """One auction's terms, state and (once cleared) result; never a bid, never the seller."""
     return sa.get_auction(db, auction_id)
 
 

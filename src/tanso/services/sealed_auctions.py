@@ -114,23 +114,27 @@ def _auction(conn: Connection, auction_id: str) -> Any:
     return row
 
 
+def _runs(actor: Actor, row: Any) -> bool:
+    return actor.is_operator() or actor.participant_id == row.seller_id
+
+
 def _may_run(actor: Actor, row: Any) -> None:
     """The seller and the operator run an auction (clear, cancel)."""
-    if not (actor.is_operator() or actor.participant_id == row.seller_id):
+    if not _runs(actor, row):
         raise Forbidden("seller_or_operator_only", "Only the seller or the operator may do this.")
 
 
 # ---------------------------------------------------------------- views (never a bid)
 
 
-def auction_view(row: Any, now: str) -> dict[str, Any]:
+def auction_view(row: Any, now: str, show_seller: bool = False) -> dict[str, Any]:
     """An auction as anyone sees it: terms, state, and after clearing its result. Never a bid
-    and, before clearing, not even how many bids there are."""
+    and, before clearing, not even how many bids there are. The seller is named only to itself
+    and the operator (the market is anonymous, as the exchange is)."""
     view: dict[str, Any] = {
         "id": row.id,
         "title": row.title,
         "state": state_at(row, now),
-        "seller": row.seller_id,
         "currency": row.currency,
         "supply": row.supply,
         "lot": row.lot,
@@ -145,6 +149,8 @@ def auction_view(row: Any, now: str) -> dict[str, Any]:
         "created_at": row.created_at,
         "result": None,
     }
+    if show_seller:
+        view |= {"seller": row.seller_id, "account_id": row.account_id}
     if row.status == "cleared":
         view["result"] = {
             "cleared_at": row.cleared_at,
@@ -188,11 +194,25 @@ def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> l
     return [v for v in views if state is None or v["state"] == state]
 
 
-def get_auction(db: Database, auction_id: str) -> dict[str, Any]:
-    """One auction's terms, state and (once cleared) result (public)."""
+def get_auction(db: Database, auction_id: str, actor: Actor | None = None) -> dict[str, Any]:
+    """One auction's terms, state and (once cleared) result (public); its seller and the
+    operator also see who sells."""
     now = db.clock()
     with db.read() as conn:
-        return auction_view(_auction(conn, auction_id), now)
+        row = _auction(conn, auction_id)
+        return auction_view(row, now, actor is not None and _runs(actor, row))
+
+
+def own_auctions(db: Database, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+    """The auctions the actor offered (the operator: every auction), seller named."""
+    a = sealed_auctions.c
+    q = select(sealed_auctions)
+    if not actor.is_operator():
+        q = q.where(a.seller_id == actor.participant_id)
+    now = db.clock()
+    with db.read() as conn:
+        rows = conn.execute(q.order_by(a.opens_at.desc(), a.id).limit(max(1, limit))).all()
+    return [auction_view(r, now, True) for r in rows]
 
 
 def results(db: Database, auction_id: str) -> dict[str, Any]:
@@ -370,7 +390,7 @@ def create(
             created_at=tx.at,
         )
         row = _auction(conn, auction_id)
-        view = auction_view(row, tx.at) | {"ranges": registry.ranges_view(pieces)}
+        view = auction_view(row, tx.at, True) | {"ranges": registry.ranges_view(pieces)}
         tx.record("sealed_auction.created", actor.label, view | {"moves": moves})
         return view
 
@@ -394,7 +414,7 @@ def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None
             reserve += cash.release_in(tx, b.id)
             _set_bid(conn, b.id, status="cancelled", updated_at=tx.at)
         _set_auction(conn, auction_id, status="cancelled")
-        view = auction_view(_auction(conn, auction_id), tx.at)
+        view = auction_view(_auction(conn, auction_id), tx.at, True)
         tx.record(
             "sealed_auction.cancelled",
             actor.label,
@@ -639,7 +659,7 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
         _p, ms = registry.rereserve_moves(tx, row.account_id, auction_id, result.unsold, None)
         moves += ms
     _store_result(conn, auction_id, result, tx.at)
-    view = auction_view(_auction(conn, auction_id), tx.at)
+    view = auction_view(_auction(conn, auction_id), tx.at, True)
     opened = [
         {"bid_id": b.id, "bidder": b.bidder_id, "price": b.price, "qty": b.qty, "nonce": b.nonce}
         for b in bids

@@ -320,11 +320,11 @@ def _home(
 ) -> HTMLResponse:
     db = _db(request)
     auctions = sa.list_auctions(db)
+    # a seller sees all of its own; an operator's user the ones still to run
     mine = [
         a
-        for a in auctions
-        if (a["seller"] == user.participant_id or user.is_operator)
-        and a["state"] in ("scheduled", "open", "closed")
+        for a in sa.own_auctions(db, user.actor)
+        if a["seller"] == user.participant_id or a["state"] in ("scheduled", "open", "closed")
     ]
     return portal.page(
         request,
@@ -358,7 +358,7 @@ def _detail(
 ) -> HTMLResponse:
     db = _db(request)
     try:
-        auction = sa.get_auction(db, auction_id)
+        auction = sa.get_auction(db, auction_id, user.actor)
     except TansoError:
         return portal.not_found(request, user)
     auction["chart"] = demand_chart(auction)
@@ -372,7 +372,7 @@ def _detail(
         bids=sa.own_bids(db, portal.reader(user), auction_id),
         awards=[w for w in sa.own_awards(db, portal.reader(user)) if w["auction_id"] == auction_id],
         accounts=portal.own_accounts(db, user),
-        may_run=user.is_operator or auction["seller"] == user.participant_id,
+        may_run="seller" in auction,
         values=values or {},
         errors=errors or {},
         notice=notice,
