@@ -6,9 +6,9 @@ caller's token bucket is empty (429) or when order entry would overflow the exch
 logs a header, a query string or a body, so no API key, cookie, CSRF token, password or TOTP
 code can reach a log; a filter also masks anything shaped like an API key secret.
 
-Exchange metrics (orders, trades, auctions) come from the committed journal entries the exchange
-hands its listeners, settlement figures from the database at scrape time: nothing here hooks into
-the services.
+Exchange metrics (orders accepted, trades, auctions) come from the committed journal entries the
+exchange hands its listeners, orders refused from the error code of order entry's answer, and
+settlement figures from the database at scrape time: nothing here hooks into the services.
 """
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ class Metrics:
         )
         self.orders = Counter(
             "tanso_orders",
-            "Orders the exchange accepted or rejected (with the engine's reason)",
+            "Orders accepted (committed by the exchange) or refused at entry (with the error code)",
             ["outcome", "reason"],
             registry=r,
         )
@@ -294,8 +294,6 @@ class Metrics:
                 kind = e.get("event")
                 if kind == "accepted":
                     self.orders.labels(outcome="accepted", reason="").inc()
-                elif kind == "rejected":
-                    self.orders.labels(outcome="rejected", reason=str(e.get("reason", ""))).inc()
                 elif kind == "trade":
                     self.trades.inc()
                     self.traded_quantity.inc(int(e.get("qty", 0)))
@@ -383,6 +381,9 @@ class Operations:
         status = 500
         refused = self._refuse(scope, path, method, ip)
 
+        refusal = bytearray()
+        order_entry = (method, path) in ORDER_ENTRY
+
         async def send_(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -390,6 +391,8 @@ class Operations:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
+            elif order_entry and status >= 400 and len(refusal) < 4096:
+                refusal.extend(message.get("body", b""))
             await send(message)
 
         with access_log.request_context(info):
@@ -400,6 +403,8 @@ class Operations:
                     await self.app(scope, receive, send_)
             finally:
                 self._observe(scope, info, status, time.perf_counter() - start)
+                if order_entry and status >= 400 and status not in (429, 503):
+                    self.metrics.orders.labels(outcome="rejected", reason=_code(refusal)).inc()
 
     def _refuse(self, scope: Scope, path: str, method: str, ip: str | None) -> Response | None:
         if path in PROBES:
@@ -459,6 +464,14 @@ class Operations:
                 "user_id": info.user_id,
             },
         )
+
+
+def _code(body: bytes | bytearray) -> str:
+    """The error code of an error answer (``unknown`` if it has none)."""
+    try:
+        return str(json.loads(body)["error"]["code"])[:64]
+    except (ValueError, KeyError, TypeError):
+        return "unknown"
 
 
 def _too_many(wait: float, message: str) -> JSONResponse:
