@@ -134,6 +134,14 @@ LABELS: dict[str, dict[str, str]] = {
         "mp_st_pending": "pending",
         "mp_st_settled": "settled",
         "mp_st_failed": "failed",
+        "mp_ca_committed": "committed",
+        "mp_ca_not_required": "not required",
+        "mp_ca_unknown": "unknown",
+        "mp_ca_not_started": "not started",
+        "mp_ca_pending": "pending",
+        "mp_ca_completed": "completed",
+        "mp_ca_declared": "declaration",
+        "mp_ca_status": "status",
     },
     "ja": {
         "mp_title": "マーケットプレイス",
@@ -245,6 +253,14 @@ LABELS: dict[str, dict[str, str]] = {
         "mp_st_pending": "決済待ち",
         "mp_st_settled": "決済済",
         "mp_st_failed": "決済不能",
+        "mp_ca_committed": "確約あり",
+        "mp_ca_not_required": "不要",
+        "mp_ca_unknown": "不明",
+        "mp_ca_not_started": "未着手",
+        "mp_ca_pending": "手続中",
+        "mp_ca_completed": "完了",
+        "mp_ca_declared": "宣言",
+        "mp_ca_status": "状況",
     },
 }
 
@@ -292,6 +308,17 @@ def _calendar(request: Request) -> Any:
 # ---------------------------------------------------------------- browse
 
 
+def _names(db: Database) -> dict[str, dict[str, str]]:
+    """Display names of categories, properties and evaluation axes by code, per language."""
+    out: dict[str, dict[str, str]] = {"en": {}, "ja": {}}
+    rows = [*taxonomy.list_categories(db)]
+    rows += taxonomy.list_terms(db, "property") + taxonomy.list_terms(db, "evaluation_axis")
+    for r in rows:
+        out["en"][r["code"]] = r["name_en"]
+        out["ja"][r["code"]] = r["name_ja"]
+    return out
+
+
 def _number(value: str | None) -> int | None:
     try:
         return portal.parse_int(value)
@@ -328,6 +355,7 @@ def browse(request: Request) -> Response:
         listings=listings,
         values=q | {"sort": sort},
         sorts=mp.SORTS,
+        names=_names(db),
         schemes=taxonomy.list_schemes(db),
         categories=taxonomy.list_categories(db),
         properties=taxonomy.list_terms(db, "property"),
@@ -368,6 +396,7 @@ def _listing_page(
         status,
         listing=listing,
         project=listing["project"],
+        names=_names(_db(request)),
         accounts=accounts,
         values=values or {},
         errors=errors or {},
