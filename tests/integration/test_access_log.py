@@ -1,0 +1,88 @@
+"""The access log: API key use once per key and minute, refusals, paging, operator only."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tanso.domain.errors import Forbidden, InvalidInput, Unauthenticated
+from tanso.services import access_log, participants
+from tanso.services.common import SYSTEM
+from tanso.store.db import Database
+from tanso.store.schema_ops import access_log as table
+from tests.conftest import add_participant
+
+
+def _rows(db: Database) -> list[dict[str, object]]:
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
+
+
+def test_key_use_is_recorded_once_a_minute_with_the_request_address(db: Database) -> None:
+    add_participant(db, "ALOG")
+    key = participants.create_api_key(db, SYSTEM, "ALOG")["key"]
+    key_id = key.split("_")[1]
+    info = access_log.RequestInfo("req-1", "198.51.100.4")
+    with access_log.request_context(info):
+        for _ in range(5):
+            assert participants.authenticate(db, key).participant_id == "ALOG"
+    assert (info.participant_id, info.key_id) == ("ALOG", key_id)
+    uses = [r for r in _rows(db) if r["kind"] == "api_key" and r["outcome"] == "ok"]
+    # the counter clock stays within one minute: five uses, one row
+    assert len(uses) == 1
+    assert uses[0]["subject"] == key_id and uses[0]["participant_id"] == "ALOG"
+    assert uses[0]["ip"] == "198.51.100.4"
+
+
+def test_refused_keys_are_recorded_without_their_secret(db: Database) -> None:
+    add_participant(db, "ALOGR")
+    key = participants.create_api_key(db, SYSTEM, "ALOGR")
+    key_id, secret = key["id"], key["key"].split("_", 2)[2]
+    wrong = f"tk_{key_id}_{'A' * 43}"
+    with pytest.raises(Unauthenticated):
+        participants.authenticate(db, wrong)
+    with pytest.raises(Unauthenticated):
+        participants.authenticate(db, "not-a-key-" + secret)
+    participants.revoke_api_key(db, SYSTEM, "ALOGR", key_id)
+    with pytest.raises(Unauthenticated):
+        participants.authenticate(db, key["key"])
+    rows = _rows(db)
+    refused = {(r["subject"], r["outcome"]) for r in rows}
+    assert (key_id, "refused") in refused and ("(malformed)", "refused") in refused
+    for r in rows:
+        assert secret not in str(r) and "A" * 43 not in str(r)
+
+
+def test_a_broker_without_authorisation_is_recorded_as_refused(db: Database) -> None:
+    add_participant(db, "ALOGB", ["broker"])
+    add_participant(db, "ALOGC")
+    key = participants.create_api_key(db, SYSTEM, "ALOGB")
+    with pytest.raises(Forbidden):
+        participants.authenticate(db, key["key"], on_behalf_of="ALOGC")
+    row = next(r for r in _rows(db) if r["subject"] == key["id"])
+    assert (row["outcome"], row["participant_id"], row["detail"]) == (
+        "refused",
+        "ALOGB",
+        "broker_not_authorised",
+    )
+
+
+def test_the_operator_reads_the_log_page_by_page_and_no_one_else_can(db: Database) -> None:
+    with db.engine.begin() as conn:
+        for i in range(7):
+            access_log.record_access(conn, "login", f"user{i}@example.jp", "10.0.0.9", "ok")
+    first = access_log.list_access(db, SYSTEM, kind="login", limit=3)
+    assert [e["subject"] for e in first["entries"]] == [f"user{i}@example.jp" for i in (6, 5, 4)]
+    second = access_log.list_access(db, SYSTEM, kind="login", limit=3, before=first["next_before"])
+    third = access_log.list_access(db, SYSTEM, kind="login", limit=3, before=second["next_before"])
+    assert [e["subject"] for e in third["entries"]] == ["user0@example.jp"]
+    assert third["next_before"] is None
+    only = access_log.list_access(db, SYSTEM, subject="user3@example.jp")
+    assert [e["subject"] for e in only["entries"]] == ["user3@example.jp"]
+    trader = add_participant(db, "ALOGT")
+    with pytest.raises(Forbidden):
+        access_log.list_access(db, trader)
+    with pytest.raises(InvalidInput):
+        access_log.list_access(db, SYSTEM, kind="everything")
+    with pytest.raises(InvalidInput):
+        access_log.list_access(db, SYSTEM, limit=0)
