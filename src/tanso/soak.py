@@ -26,6 +26,8 @@ not in seconds. Shared with the load benchmark (bench/load.py): `scratch_databas
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import os
 import random
@@ -53,6 +55,7 @@ from tanso.settings import utc_now
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database
+from tanso.stream_client import stream
 
 PG_BASE = os.environ.get(
     "TANSO_SOAK_PG_URL",
@@ -499,6 +502,71 @@ def _operator(
         caller.close()
 
 
+# ---------------------------------------------------------------- a subscriber to the stream
+
+
+class StreamWatcher:
+    """One subscriber to every market's trades (`tanso.stream_client`, which reconnects and
+    resumes with the last seq it saw), running across the crashes: it must see each committed
+    trade once, and never one that a crash took back."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.ids: list[str] = []
+        self.last_seq = 0
+        self._cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._main, name="soak-stream", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _main(self) -> None:
+        self._task = self._loop.create_task(self._watch())
+        with contextlib.suppress(asyncio.CancelledError):
+            self._loop.run_until_complete(self._task)
+        self._loop.close()
+
+    async def _watch(self) -> None:
+        trades = ["trades"]
+        async for msg in stream(self.base_url, ["*"], trades, since=0, max_backoff=0.5):
+            with self._cond:
+                self.ids += [e["id"] for e in msg["events"] if e.get("channel") == "trades"]
+                self.last_seq = int(msg["seq"])
+                self._cond.notify_all()
+
+    def received(self) -> list[str]:
+        with self._cond:
+            return list(self.ids)
+
+    def wait_for(self, seq: int, timeout: float) -> bool:
+        """Wait until a message with ``seq`` or later has arrived."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.last_seq >= seq, timeout)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout=30)
+
+
+def check_stream(db: Database, watcher: StreamWatcher, *, complete: bool) -> list[str]:
+    """No trade on the stream twice, none that is not in the database, and (``complete``: once
+    the watcher has caught up) every trade of the database on the stream."""
+    with db.read() as conn:
+        rows = conn.execute(select(t.trades.c.id, t.trades.c.journal_seq)).all()
+    stored = {r.id for r in rows}
+    if complete and rows and not watcher.wait_for(max(r.journal_seq for r in rows), 120):
+        return [f"the stream subscriber did not catch up (at seq {watcher.last_seq})"]
+    seen = watcher.received()
+    problems = [f"trade {i} streamed {n} times" for i, n in Counter(seen).items() if n > 1]
+    problems += [f"trade {i} streamed but not in the database" for i in set(seen) - stored]
+    if complete:
+        problems += [f"trade {i} never streamed" for i in sorted(stored - set(seen))]
+    return problems[:20]
+
+
 # ---------------------------------------------------------------- the checks
 
 
@@ -777,7 +845,8 @@ class SoakResult:
             f"({c['lost, had applied']} had applied before the crash, "
             f"{c['lost, applied on resend']} applied on the resend), "
             f"{c['acknowledged requests replayed']} acknowledged requests replayed; "
-            f"{c['refused']} refused (4xx); {len(self.violations)} invariant violations"
+            f"{c['refused']} refused (4xx); {c['trades streamed']} trades streamed to a subscriber "
+            f"across the crashes; {len(self.violations)} invariant violations"
         )
 
 
@@ -825,6 +894,8 @@ def run(
                 daemon=True,
             )
         )
+        watcher = StreamWatcher(base_url)
+        watcher.start()
         for th in threads:
             th.start()
         try:
@@ -849,6 +920,7 @@ def run(
                     ledger.restart_head = int(head or 0)
                 # before any client may resend: nothing acknowledged lost, nothing twice
                 found = check_books(db, market, ledger)
+                found += check_stream(db, watcher, complete=False)
                 violations += [f"after crash {done}: {p}" for p in found]
                 violations += [f"after crash {done}: {p}" for p in check_replays(
                     base_url, market, ledger, rng
@@ -865,10 +937,14 @@ def run(
             if stuck:
                 violations.append(f"clients still waiting for an answer: {stuck}")
             violations += [f"at the end: {p}" for p in check_books(db, market, ledger)]
+            found = check_stream(db, watcher, complete=True)
+            violations += [f"at the end: {p}" for p in found]
+            ledger.count("trades streamed", len(watcher.received()))
             violations += [f"server error: {s}" for s in ledger.server_errors]
         finally:
             stop.set()
             gate.reopen()
+            watcher.stop()
             server.stop()
             db.dispose()
     by_kind = Counter(a.kind for a in ledger.acks)
