@@ -491,6 +491,56 @@ class Client:
 
     # ------------------------------------------------------------------ usage rules, inventories
 
+    def record_inventory(self, participant_id: str, year: int, **figures: Any) -> Any:
+        """Record or replace a year's emissions inventory (t-CO2e): scope1, scope2_location,
+        scope2_market, scope3_categories={"1": t, ...}, reduction_scope1..3, targets, energy."""
+        return self.request("PUT", f"/v1/inventories/{participant_id}/{year}", json=figures)
+
+    def inventories(self, participant_id: str) -> Any:
+        return self.request("GET", f"/v1/inventories/{participant_id}")
+
+    def inventory(self, participant_id: str, year: int) -> Any:
+        return self.request("GET", f"/v1/inventories/{participant_id}/{year}")
+
+    def import_inventories(self, csv_text: str) -> Any:
+        return self._post("/v1/inventories/import", {"csv": csv_text})
+
+    def evaluate_use(
+        self,
+        account_id: str,
+        purpose: str,
+        quantity: int | None = None,
+        serials: str | None = None,
+        year: int | None = None,
+        emissions_scope: str | None = None,
+        scope3_category: int | None = None,
+    ) -> Any:
+        """May these credits be used for this purpose? (allowed, reasons, max_quantity)."""
+        return self.request(
+            "POST",
+            "/v1/usage/evaluate",
+            json=_drop_none(
+                {
+                    "account_id": account_id,
+                    "purpose": purpose,
+                    "quantity": quantity,
+                    "serials": serials,
+                    "year": year,
+                    "emissions_scope": emissions_scope,
+                    "scope3_category": scope3_category,
+                }
+            ),
+        )
+
+    def usage_rulesets(self, date: str | None = None) -> Any:
+        return self.request("GET", "/v1/usage/rulesets", params={"date": date})
+
+    def usage_ruleset_in_force(self, date: str | None = None) -> Any:
+        return self.request("GET", "/v1/usage/rulesets/current", params={"date": date})
+
+    def add_usage_ruleset(self, ruleset: dict[str, Any]) -> Any:
+        return self._post("/v1/usage/rulesets", ruleset)
+
     # ------------------------------------------------------------------ certificates, claims
 
     def certificate(self, retirement_id: str) -> Any:

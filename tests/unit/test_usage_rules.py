@@ -183,9 +183,9 @@ def test_shk_june_deadline_retired_by_end_of_june_counts_toward_previous_year() 
     assert ur.shk_year(dt.date(2026, 6, 30)) == 2025
     assert ur.shk_year(dt.date(2026, 7, 1)) == 2026
     on_time = decide([lot()], "shk_reporting", 2025, on=dt.date(2026, 6, 30))
-    assert on_time.allowed and not on_time.warnings
+    assert on_time.allowed and "SHK-JUNE-DEADLINE" not in {r.rule for r in on_time.warnings}
     late = decide([lot()], "shk_reporting", 2025, on=dt.date(2026, 7, 1))
-    assert late.allowed and [r.rule for r in late.warnings] == ["SHK-JUNE-DEADLINE"]
+    assert late.allowed and "SHK-JUNE-DEADLINE" in {r.rule for r in late.warnings}
     future = decide([lot()], "shk_reporting", 2026, on=dt.date(2026, 3, 31))
     assert refused_by(future) == "SHK-JUNE-DEADLINE"
 

@@ -1,7 +1,115 @@
-"""REST routes of the usage capability (thin: parse, call one service function, shape)."""
+"""REST routes of the usage capability (thin: parse, call one service function, shape):
+emissions inventories, evaluation of credits for a use, and the usage rule sets."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import PlainTextResponse
+
+from tanso.api import schemas_usage as su
+from tanso.api.deps import DB, Caller, IdemKey
+from tanso.domain.errors import InvalidInput
+from tanso.services import inventories, registry, usage
 
 router = APIRouter(prefix="/v1")
+
+Year = Annotated[int, Query(ge=1990, le=2100)]
+
+
+def _inventory(body: su.InventoryIn) -> inventories.Inventory:
+    cats: dict[int, int] = {}
+    for key, value in body.scope3_categories.items():
+        if not (key.isascii() and key.isdigit()):
+            raise InvalidInput("invalid_scope3_category", f"{key!r} is not a category 1 to 15.")
+        cats[int(key)] = value
+    fields = body.model_dump(exclude={"scope3_categories"})
+    return inventories.Inventory(**fields, scope3_categories=cats)
+
+
+@router.put("/inventories/{participant_id}/{year}", tags=["inventories"])
+def record_inventory(
+    participant_id: str, year: int, body: su.InventoryIn, db: DB, actor: Caller, idem: IdemKey
+) -> dict[str, Any]:
+    """Record or replace one year's emissions inventory (the participant itself, or the
+    operator): Scope 1, Scope 2 location- and market-based, Scope 3 by category, own
+    reductions, targets, purchased energy."""
+    return inventories.record(db, actor, participant_id, year, _inventory(body), idem)
+
+
+@router.get("/inventories/{participant_id}", tags=["inventories"], response_model=None)
+def list_inventories(
+    participant_id: str,
+    db: DB,
+    actor: Caller,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> list[dict[str, Any]] | Response:
+    """The years a participant recorded, newest first; `format=csv` gives the import format."""
+    views = inventories.list_inventories(db, actor, participant_id)
+    if format == "csv":
+        return PlainTextResponse(
+            inventories.to_csv(views),
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="inventories-{participant_id}.csv"'
+            },
+        )
+    return views
+
+
+@router.get("/inventories/{participant_id}/{year}", tags=["inventories"])
+def get_inventory(participant_id: str, year: int, db: DB, actor: Caller) -> dict[str, Any]:
+    """One year's inventory with its hierarchy position: emissions, own reductions, claimed and
+    residual emissions by scope, and the claims made by retirements."""
+    return inventories.get_inventory(db, actor, participant_id, year)
+
+
+@router.post("/inventories/import", tags=["inventories"])
+def import_inventories(
+    body: su.InventoryCsvIn, db: DB, actor: Caller, idem: IdemKey
+) -> dict[str, Any]:
+    """Import inventories from CSV: all rows or none; a refusal lists every bad row."""
+    return inventories.import_csv(db, actor, body.csv, idem)
+
+
+@router.post("/usage/evaluate", tags=["usage"])
+def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
+    """May these credits of the account be used for this purpose? The decision, its reasons
+    (each naming a rule and its source) and the largest quantity allowed. Nothing changes."""
+    sel = registry.Selection(body.quantity, body.serial_start, body.serial_end, body.serials)
+    return usage.evaluate(
+        db,
+        actor,
+        body.account_id,
+        sel,
+        body.purpose,
+        body.year,
+        body.emissions_scope,
+        body.scope3_category,
+    )
+
+
+@router.get("/usage/rulesets", tags=["usage", "public"])
+def rulesets(db: DB, date: dt.date | None = None) -> list[dict[str, Any]]:
+    """Every usage rule set, shipped or added by the operator, marking the one in force on
+    `date` (default: today)."""
+    return usage.list_rulesets(db, date)
+
+
+@router.get("/usage/rulesets/current", tags=["usage", "public"])
+def ruleset_in_force(db: DB, date: dt.date | None = None) -> dict[str, Any]:
+    """The rule set in force on `date` (default: today), with its rules and sources."""
+    return usage.current_ruleset(db, date)
+
+
+@router.post("/usage/rulesets", status_code=201, tags=["usage"])
+def add_ruleset(
+    db: DB,
+    actor: Caller,
+    idem: IdemKey,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Add a usage rule set (operator); in force from its `effective_from`."""
+    return usage.add_ruleset(db, actor, body, idem)

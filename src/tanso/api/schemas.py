@@ -137,6 +137,10 @@ class RetirementIn(SelectionIn):
     beneficiary: str = Field(default="", max_length=300)
     reporting_year: int | None = Field(default=None, ge=1990, le=2100)
     note: str = Text
+    emissions_scope: Literal["1", "2", "3"] | None = None
+    """The scope the claim counts against, where the purpose leaves a choice (usage rules)."""
+    scope3_category: int | None = Field(default=None, ge=1, le=15)
+    """For a Scope 3 claim: the GHG Protocol category it counts against."""
 
 
 class CancellationIn(SelectionIn):

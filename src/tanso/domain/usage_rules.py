@@ -564,7 +564,7 @@ def evaluate(rs: RuleSet, lots: Sequence[Lot], use: Use, ctx: Context) -> Decisi
                         Reason(
                             rule.id,
                             src,
-                            True,
+                            False,
                             "warn",
                             f"{rule.text} Not checked: no emissions inventory for {use.year}.",
                         )
@@ -581,7 +581,7 @@ def evaluate(rs: RuleSet, lots: Sequence[Lot], use: Use, ctx: Context) -> Decisi
                     Reason(
                         rule.id,
                         src,
-                        True,
+                        False,
                         "warn",
                         f"{rule.text} Not checked: no emissions inventory for {use.year}.",
                     )
