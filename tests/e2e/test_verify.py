@@ -99,6 +99,7 @@ def test_unknown_ids_answer_404_on_the_page_and_the_api(db: Database, http: Test
         api = http.get(f"/v1/certificates/{rid}")
         assert api.status_code == 404 and api.json()["error"]["code"] == "retirement_not_found"
         assert http.get(f"/v1/certificates/{rid}.pdf").status_code == 404
+        assert http.get(f"/v1/certificates/{rid}.html").status_code == 404
 
 
 def test_the_lookup_form_goes_to_the_retirements_page(db: Database, http: TestClient) -> None:
@@ -117,6 +118,9 @@ def test_the_certificate_api_json_and_pdf(db: Database, http: TestClient) -> Non
     assert [r["serials"] for r in body["ranges"]] == [done["ranges"][0]["serials"]]
     assert body["verification"]["verified"] is True
     assert body["verify_url"] == f"http://testserver/verify/{done['id']}"
+    html = http.get(f"/v1/certificates/{done['id']}.html?lang=ja")
+    assert html.status_code == 200 and "無効化証明書" in html.text
+    assert done["ranges"][0]["serials"] in html.text
     pdf = http.get(f"/v1/certificates/{done['id']}.pdf?lang=ja")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from tanso.api.deps import DB, Caller
 from tanso.services import certificates, claims
@@ -37,6 +37,15 @@ def certificate_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{cert["certificate_id"]}-{lang}.pdf"'},
     )
+
+
+@router.get("/certificates/{retirement_id}.html", tags=["public"], response_class=HTMLResponse)
+def certificate_html(
+    retirement_id: RetirementId, request: Request, db: DB, lang: Lang = "en"
+) -> HTMLResponse:
+    """A retirement's certificate as a stand-alone HTML page (the verify page adds the checks)."""
+    cert = certificates.certificate(db, retirement_id)
+    return HTMLResponse(certificates.to_html(cert, lang, _base(request)))
 
 
 @router.get("/certificates/{retirement_id}", tags=["public"])

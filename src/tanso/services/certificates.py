@@ -232,7 +232,7 @@ def _check_id(retirement_id: str) -> None:
 # ---------------------------------------------------------------- building a certificate
 
 
-def _names(conn: Connection) -> dict[str, dict[str, dict[str, Any]]]:
+def reference_names(conn: Connection) -> dict[str, dict[str, dict[str, Any]]]:
     """Reference names by kind and code: schemes, categories, purposes, properties, axes."""
     out: dict[str, dict[str, dict[str, Any]]] = {
         "scheme": {
@@ -260,13 +260,16 @@ def _term(names: dict[str, dict[str, dict[str, Any]]], kind: str, code: str) -> 
     }
 
 
-def certificate_in(conn: Connection, retirement_id: str) -> dict[str, Any]:
-    """The certificate of a retirement, read inside an open connection."""
+def certificate_in(
+    conn: Connection, retirement_id: str, names: dict[str, dict[str, dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The certificate of a retirement, read inside an open connection (``names``: the
+    reference names, when the caller reads many certificates)."""
     _check_id(retirement_id)
     view = registry.retirement_view(conn, retirement_id)
     row = repo.get_retirement(conn, retirement_id)
     assert row is not None  # retirement_view found it
-    names = _names(conn)
+    names = names if names is not None else reference_names(conn)
     projects: dict[str, Any] = {}
     ranges = []
     for r in view["ranges"]:

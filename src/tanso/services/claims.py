@@ -141,8 +141,9 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
     retirements: list[dict[str, Any]] = []
     backings: list[Backing] = []
     rulesets: set[str] = set()
+    names = certificates.reference_names(conn)
     for row in rows:
-        cert = certificates.certificate_in(conn, row.id)
+        cert = certificates.certificate_in(conn, row.id, names)
         on = usage.local_date(row.created_at)
         rs = _ruleset(conn, on)
         if rs is not None:
