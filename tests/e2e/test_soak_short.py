@@ -120,12 +120,6 @@ def test_a_transfer_applied_twice_is_caught(
     assert any("transfers: 2 stored, 1 acknowledged" in p for p in found), found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /v1/settlement/runs settles before it looks at the Idempotency-Key "
-    "(services/settlement.run: the chunks run outside execute(), only the run record is keyed), "
-    "so a replayed run settles what fell due since and answers with the old totals",
-)
 def test_a_settlement_run_replayed_with_its_key_settles_nothing_new(
     market: tuple[Database, soak.Market, TestClient],
 ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -244,6 +245,18 @@ def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> 
     """Settle every pending obligation due on or before `date`. Running a date twice settles
     nothing twice: settled obligations are no longer pending."""
     require(actor, Role.EXCHANGE_OPERATOR, "run settlement")
+    if idem is not None:
+        # a run spans many transactions: a key already answered must not settle anything more
+        with db.read() as conn:
+            stored = repo.get_idempotency(conn, actor.participant_id, idem.key)
+        if stored is not None:
+            if stored.fingerprint != idem.fingerprint:
+                raise Conflict(
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was already used with a different request.",
+                )
+            answer: dict[str, Any] = json.loads(stored.response)
+            return answer
     totals = {"settled": 0, "failed": 0, "cash_moved": 0, "credits_moved": 0, "fees": 0}
     failures: list[dict[str, Any]] = []
     after: str | None = None
