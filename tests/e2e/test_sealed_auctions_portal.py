@@ -128,7 +128,7 @@ def test_a_seller_offers_buyers_bid_amend_withdraw_and_the_operator_clears(
     ja = site["PUBLIC"].get("/ja/auctions")
     assert "需要曲線" in ja.text and 'lang="ja"' in ja.text
     mine = site["B2"].get("/portal/auctions")
-    assert f"{aid}-W2" in mine.text and "settled" in mine.text
+    assert f"{aid}-W2" in mine.text and "Settled" in mine.text
     assert audit.verify(db).ok
 
 

@@ -85,6 +85,12 @@ LABELS: dict[str, dict[str, str]] = {
         "sealed_my_bids": "Your bids",
         "sealed_no_bids": "You have no bids.",
         "sealed_amount": "Cash reserved",
+        "sealed_bid_value": "Price × quantity",
+        "sealed_award_amount": "Amount",
+        "settle_pending": "Pending",
+        "settle_settled": "Settled",
+        "settle_failed": "Failed",
+        "settle_cancelled": "Cancelled",
         "sealed_amend": "Change",
         "sealed_withdraw": "Withdraw",
         "sealed_my_awards": "Your awards",
@@ -172,6 +178,12 @@ LABELS: dict[str, dict[str, str]] = {
         "sealed_my_bids": "自社の入札",
         "sealed_no_bids": "入札はありません。",
         "sealed_amount": "拘束資金",
+        "sealed_bid_value": "価格×数量",
+        "sealed_award_amount": "代金",
+        "settle_pending": "決済待ち",
+        "settle_settled": "決済済み",
+        "settle_failed": "決済不履行",
+        "settle_cancelled": "取消",
         "sealed_amend": "変更",
         "sealed_withdraw": "取消",
         "sealed_my_awards": "自社の落札",
@@ -224,7 +236,9 @@ def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
     prices = [s["price"] for s in curve] + [auction["reserve"]]
     if result and result["clearing_price"] is not None:
         prices.append(result["clearing_price"])
-    top, low = float(max(prices)) * 1.1, 0.0
+    # the price axis spans the prices bid (not from zero), so that close prices stay apart
+    spread = max(max(prices) - min(prices), max(prices) // 10, 1)
+    top, low = float(max(prices) + spread * 0.15), float(max(min(prices) - spread * 0.4, 0))
 
     def x(q: float) -> float:
         return round(float(PAD + (W - 2 * PAD) * q / max_q), 1)
@@ -238,7 +252,10 @@ def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
         points += [(x(prev), y(s["price"])), (x(s["cumulative"]), y(s["price"]))]
         prev = s["cumulative"]
     points.append((x(prev), y(low)))
-    ticks = sorted({s["price"] for s in curve} | {auction["reserve"]})
+    ticks: list[tuple[float, int]] = []
+    for p in sorted({s["price"] for s in curve} | {auction["reserve"]}, reverse=True):
+        if all(abs(y(p) - ty) >= 14 for ty, _p in ticks):  # labels never overlap
+            ticks.append((y(p), p))
     return {
         "w": W,
         "h": H,
@@ -249,7 +266,7 @@ def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
         "clearing_y": y(result["clearing_price"])
         if result and result["clearing_price"] is not None
         else None,
-        "price_ticks": [{"y": y(p), "label": f"{p:,}"} for p in ticks[-6:]],
+        "price_ticks": [{"y": ty, "label": f"{p:,}"} for ty, p in ticks],
         "qty_ticks": [
             {"x": x(q), "label": f"{q:,}"}
             for q in sorted({auction["supply"], curve[-1]["cumulative"]})
