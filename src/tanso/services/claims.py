@@ -131,7 +131,9 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
         conn, t.retirements, t.retirements.c.journal_seq, participant_id=pid, reporting_year=year
     )
     claimed: dict[str, list[Any]] = defaultdict(list)
-    for c in repo.list_table(conn, u.usage_claims, u.usage_claims.c.id, participant_id=pid):
+    for c in repo.list_table(
+        conn, u.usage_claims, u.usage_claims.c.id, participant_id=pid, year=year
+    ):
         claimed[c.retirement_id].append(c)
 
     by: dict[str, dict[str, dict[str, Any]]] = {
