@@ -97,3 +97,30 @@ def test_buy_and_withdraw_at_once_one_wins_and_nothing_is_half_done(pg_db: Datab
     report = audit.verify(pg_db)
     assert report.ok, report.problems
     assert sum(wins.values()) == ROUNDS
+
+
+def test_ten_buyers_racing_for_one_listing_buy_exactly_what_it_holds(pg_db: Database) -> None:
+    seller = add_participant(pg_db, "SELLER")
+    buyers = [add_participant(pg_db, f"BUYER{i}") for i in range(10)]
+    issuance = add_issuance(pg_db, "SELLER-MAIN", 1_000)
+    for b in buyers:
+        fund(pg_db, b.participant_id, 100 * PRICE)
+    lst = market.create_listing(
+        pg_db,
+        seller,
+        market.NewListing("SELLER-MAIN", mp.ListingTerms(PRICE, 200), issuance_id=issuance),
+    )
+    calls = [
+        lambda b=b: market.buy(pg_db, b, lst["id"], 40, f"{b.participant_id}-MAIN") for b in buyers
+    ]
+    results = _race(calls)
+    ok = [r for r in results if isinstance(r, dict)]
+    failed = [r for r in results if isinstance(r, TansoError)]
+    # 200 t cover five purchases of 40; the sixth and later find the listing sold out
+    assert len(ok) == 5 and len(failed) == 5, results
+    assert {e.code for e in failed} == {"listing_not_open"}
+    assert market.get_listing(pg_db, seller, lst["id"])["status"] == "sold_out"
+    assert sum(_reserved(pg_db, r["id"]) for r in ok) == 200
+    assert market.check_reservations(pg_db) == []
+    report = audit.verify(pg_db)
+    assert report.ok, report.problems
