@@ -5,8 +5,8 @@ user a request authenticated as) that logs and the access log read. It is an ope
 not part of the books: rows are written beside the journal, never in it, and never carry a
 secret (no password, key secret, cookie, CSRF token or TOTP code), only ids.
 
-API key use is recorded cheaply: the first successful request of each key in each minute, and
-the first refusal of each key (or client address, for a malformed key) in each minute; the
+API key use is recorded cheaply: the first successful request of each key from each address in
+each minute, and likewise the first refusal; the
 journal already records key creation and revocation, and portal logins are recorded per attempt.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -93,34 +94,38 @@ def record_access(
     )
 
 
-_seen: dict[tuple[str, str, str], str] = {}
+_seen: weakref.WeakKeyDictionary[Database, dict[tuple[str, str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
 _seen_lock = threading.Lock()
 
 
-def _first_this_minute(key: tuple[str, str, str], minute: str) -> bool:
+def _first_this_minute(db: Database, key: tuple[str, str, str], minute: str) -> bool:
     with _seen_lock:
-        if _seen.get(key) == minute:
+        seen = _seen.setdefault(db, {})
+        if seen.get(key) == minute:
             return False
-        if len(_seen) >= _SEEN_LIMIT:
-            _seen.clear()
-        _seen[key] = minute
+        if len(seen) >= _SEEN_LIMIT:
+            seen.clear()
+        seen[key] = minute
         return True
 
 
 def note_key_use(
     db: Database, key_id: str, participant_id: str | None, outcome: str, detail: str = ""
 ) -> None:
-    """Record an API key's use: once per key, outcome and minute, so that it stays cheap."""
+    """Record an API key's use: once per key, outcome, address and minute, so it stays cheap."""
     info = current_request.get()
     if info is not None and outcome == "ok":
         info.participant_id, info.key_id = participant_id, key_id
     at = db.clock()
-    if not _first_this_minute((db.url, key_id, outcome), at[:16]):
+    ip = info.ip if info is not None else None
+    if not _first_this_minute(db, (key_id, outcome, ip or ""), at[:16]):
         return
     try:
         with db.engine.begin() as conn:
             record_access(
-                conn, "api_key", key_id, None, outcome, detail, participant_id=participant_id, at=at
+                conn, "api_key", key_id, ip, outcome, detail, participant_id=participant_id, at=at
             )
     except Exception:  # the access log must never fail the request it describes
         log.exception("could not write the access log")
