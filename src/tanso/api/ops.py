@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -42,7 +42,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
-from tanso.api.deps import DB, Caller
+from tanso.api.deps import DB, Caller, reject_nul
 from tanso.api.errors import error_body
 from tanso.domain.rate_limit import Limiter, retry_after
 from tanso.services import access_log
@@ -538,7 +538,7 @@ def access_log_page(
     kind: Annotated[str | None, Query(max_length=32)] = None,
     subject: Annotated[str | None, Query(max_length=254)] = None,
     participant_id: Annotated[str | None, Query(max_length=40)] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Logins, second factors and API key use, newest first (operator). Pass `next_before` as
@@ -571,7 +571,7 @@ def install(app: FastAPI, db: Database) -> None:
     exchange.listeners.append(metrics_.on_commit)
     if hasattr(exchange, "max_queue"):
         exchange.max_queue = settings.exchange_queue_limit
-    app.include_router(router)
+    app.include_router(router, dependencies=[Depends(reject_nul)])
     app.add_middleware(Operations, fastapi=app, settings=settings, metrics=metrics_)
 
 
