@@ -156,6 +156,32 @@ def test_a_scope_that_disagrees_with_the_purpose_is_refused(db: Database) -> Non
     )
     assert inventories.claimed(db, "ALPHA", 2025)[0]["scope3_category"] == 6
     assert out["quantity"] == 5
+    for bad in ({"emissions_scope": "4"}, {"scope3_category": 16}, {"scope_emissions": ["1", "3"]}):
+        with pytest.raises(InvalidInput):
+            retire(db, alpha, "ALPHA-MAIN", 1, "offset_scope3", 2025, **bad)
+    with pytest.raises(Conflict):  # the older list form is read as the scope too
+        retire(db, alpha, "ALPHA-MAIN", 1, "offset_scope3", 2025, scope_emissions=["1"])
+    assert held(db, "ALPHA-MAIN") == 45
+
+
+def test_a_retirement_for_two_purposes_claims_its_quantity_for_each(db: Database) -> None:
+    """Conservative: one tonne retired for two purposes counts against both scopes."""
+    alpha = add_participant(db, "ALPHA")
+    add_issuance(db, "ALPHA-MAIN", 100)
+    inventories.record(db, alpha, "ALPHA", 2025, Inventory(scope1=50, scope2_location=50))
+    req = registry.RetirementRequest(
+        "ALPHA-MAIN",
+        registry.Selection(quantity=40),
+        ["offset_scope1", "offset_scope2"],
+        reporting_year=2025,
+    )
+    registry.retire(db, alpha, req)
+    pos = inventories.position(db, "ALPHA", 2025)["scopes"]
+    assert (pos["1"]["claimed"], pos["2"]["claimed"], pos["1+2"]["residual"]) == (40, 40, 20)
+    with pytest.raises(Conflict) as e:  # Scope 2 has 10 t left (and "1+2" 20)
+        retire(db, alpha, "ALPHA-MAIN", 11, "offset_scope2", 2025)
+    assert "HIERARCHY" in e.value.message
+    retire(db, alpha, "ALPHA-MAIN", 10, "offset_scope2", 2025)
 
 
 def test_gx_p2_cap_10_holds_across_many_small_retirements_gx_ets(db: Database) -> None:

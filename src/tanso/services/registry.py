@@ -466,7 +466,12 @@ def retire(
         raise InvalidInput(
             "invalid_reporting_year", "reporting_year is a year between 1990 and 2100."
         )
-    if r.emissions_scope is not None and r.emissions_scope not in ("1", "2", "3"):
+    emissions_scope = r.emissions_scope
+    if emissions_scope is None and r.scope_emissions:  # the older list form: one scope only
+        if len(set(r.scope_emissions)) > 1:
+            raise InvalidInput("invalid_scope", "A retirement counts against one scope.")
+        emissions_scope = r.scope_emissions[0]
+    if emissions_scope is not None and emissions_scope not in ("1", "2", "3"):
         raise InvalidInput("invalid_scope", "emissions_scope is 1, 2 or 3.")
     if r.scope3_category is not None and not 1 <= r.scope3_category <= 15:
         raise InvalidInput("invalid_scope3_category", "scope3_category is 1 to 15.")
@@ -498,7 +503,7 @@ def retire(
         # usage rules: refused before anything moves; claimed totals are read under the
         # journal head lock that this transaction holds, so concurrent retirements queue
         checked = usage.check_retirement(
-            tx, owner, pieces, r.purposes, reporting_year, r.emissions_scope, r.scope3_category
+            tx, owner, pieces, r.purposes, reporting_year, emissions_scope, r.scope3_category
         )
         rid = f"RT-{tx.next_seq():08d}"
         moves = move(
