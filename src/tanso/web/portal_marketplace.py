@@ -102,6 +102,8 @@ LABELS: dict[str, dict[str, str]] = {
         "mp_no_credits": "You hold no credits to list.",
         "mp_days_help": "Business days after the trade; 0 settles at once.",
         "mp_expires_help": "Optional, e.g. 2026-12-31T15:00:00+09:00.",
+        "mp_offer_expires_help": "Required: the offer is firm until then, "
+        "e.g. 2026-12-31T15:00:00+09:00.",
         "mp_out": "Requests you sent",
         "mp_in": "Requests you may answer",
         "mp_no_rfqs": "None.",
@@ -221,6 +223,7 @@ LABELS: dict[str, dict[str, str]] = {
         "mp_no_credits": "掲載できるクレジットを保有していません。",
         "mp_days_help": "約定日から数えた営業日。0 は即時決済。",
         "mp_expires_help": "任意。例: 2026-12-31T15:00:00+09:00",
+        "mp_offer_expires_help": "必須。この時刻まで確定価格です。例: 2026-12-31T15:00:00+09:00",
         "mp_out": "送信した見積依頼",
         "mp_in": "回答できる見積依頼",
         "mp_no_rfqs": "ありません。",
