@@ -86,3 +86,20 @@ def test_the_operator_reads_the_log_page_by_page_and_no_one_else_can(db: Databas
         access_log.list_access(db, SYSTEM, kind="everything")
     with pytest.raises(InvalidInput):
         access_log.list_access(db, SYSTEM, limit=0)
+
+
+def test_portal_login_outcomes_are_recorded_with_the_request_address(db: Database) -> None:
+    with access_log.request_context(access_log.RequestInfo("r", "192.0.2.8")):
+        for outcome in ("invalid", "totp_required", "locked", "ok"):
+            access_log.record_login(db, "login", "a@example.jp", outcome, "ALOGP")
+        access_log.record_login(db, "totp", "U-1", "ok", "ALOGP")
+    rows = [r for r in _rows(db) if r["subject"] in ("a@example.jp", "U-1")]
+    assert [(r["kind"], r["outcome"]) for r in rows] == [
+        ("login", "refused"),
+        ("login", "pending"),
+        ("login", "locked"),
+        ("login", "ok"),
+        ("totp", "ok"),
+    ]
+    assert {r["ip"] for r in rows} == {"192.0.2.8"}
+    assert {r["participant_id"] for r in rows} == {"ALOGP"}

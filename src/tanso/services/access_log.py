@@ -131,6 +131,30 @@ def note_key_use(
         log.exception("could not write the access log")
 
 
+LOGIN_OUTCOMES = {"ok": "ok", "totp_required": "pending", "locked": "locked", "invalid": "refused"}
+
+
+def record_login(
+    db: Database, kind: str, subject: str, outcome: str, participant_id: str | None = None
+) -> None:
+    """Record a portal login (``kind`` "login") or second factor ("totp") in its own
+    transaction, after the attempt; ``outcome`` is a LoginResult outcome (ok, totp_required,
+    locked, invalid) and ``subject`` the email or user id, never the password or code."""
+    try:
+        with db.engine.begin() as conn:
+            record_access(
+                conn,
+                kind,
+                subject,
+                None,
+                LOGIN_OUTCOMES.get(outcome, "refused"),
+                participant_id=participant_id,
+                at=db.clock(),
+            )
+    except Exception:  # the access log must never fail the login it describes
+        log.exception("could not write the access log")
+
+
 def entry_view(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
