@@ -22,6 +22,7 @@ Operations are found from the app at run time, so endpoints added later are fuzz
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import sys
@@ -63,8 +64,10 @@ CHECKS = [
     )
 ]
 
+AUTH_HEADERS = {"authorization", "x-api-key", "x-on-behalf-of"}
+
 # Path parameters that name something a participant owns: a 2xx for another's is a leak.
-OWNED = {"pid", "account_id", "cash_account_id", "order_id", "key_id"}
+OWNED = {"pid", "account_id", "cash_account_id", "order_id", "key_id", "deal_id", "bid_id"}
 
 
 # ---------------------------------------------------------------- the world
@@ -118,6 +121,7 @@ def seed_participants(db: Database) -> dict[str, str]:
     taxonomy.register_project(
         db, SYSTEM, taxonomy.NewProject("P0001", "JC", "Fuzz project", "ENERGY_SAVING", "JP")
     )
+    cash.deposit(db, SYSTEM, "SPARE", "JPY", 10_000_000, "bank-SPARE")
     for pid, vintage in (("ALPHA", 2021), ("BETA", 2022)):
         registry.issue(
             db,
@@ -186,6 +190,7 @@ def build(db: Database, client: TestClient, keys: dict[str, str]) -> World:
         "side": "buy",
         "broker_id": "BROKR",
         "index_id": "JC-FZ",
+        "year": "2025",
     }
 
     def own(pid: str, order_id: str, key_id: str) -> dict[str, str]:
@@ -213,7 +218,84 @@ def build(db: Database, client: TestClient, keys: dict[str, str]) -> World:
         Caller("anonymous", {}, alpha),
     ]
     other = {"trader": beta, "second": alpha, "broker": beta, "operator": beta, "anonymous": beta}
+    more(client, auth, alpha, beta)
     return World(db, client, callers, other)
+
+
+def more(
+    c: TestClient, auth: dict[str, dict[str, str]], alpha: dict[str, str], beta: dict[str, str]
+) -> None:
+    """Ids of the marketplace, sealed-bid auctions and inventories, each participant's own.
+
+    Best effort: an id whose request fails (an endpoint changed or gone) is left out, and
+    requests that name it use a missing id instead."""
+
+    def made(method: str, url: str, who: str, body: dict[str, Any]) -> str | None:
+        r = c.request(method, url, headers=auth[who], json=body)
+        return str(r.json().get("id")) if r.status_code < 300 else None
+
+    window = {"opens_at": "2026-01-05T00:00:00Z", "closes_at": "2026-01-09T00:00:00Z"}
+    for pid, ids, issuance in (
+        ("ALPHA", alpha, "JC-ER-P0001-1"),
+        ("BETA", beta, "JC-ER-P0001-2"),
+    ):
+        account = f"{pid}-MAIN"
+        found = {
+            "listing_id": made(
+                "POST",
+                "/v1/marketplace/listings",
+                pid,
+                {"account_id": account, "issuance_id": issuance, "price": 2_500, "quantity": 20},
+            ),
+            "rfq_id": made(
+                "POST", "/v1/marketplace/rfqs", pid, {"quantity": 5, "project_id": "P0001"}
+            ),
+            "auction_id": made(
+                "POST",
+                "/v1/sealed-auctions",
+                pid,
+                {"account_id": account, "quantity": 10, "reserve": 1_000} | window,
+            ),
+        }
+        made("PUT", f"/v1/inventories/{pid}/2025", pid, {"scope1": 100})
+        ids.update({k: v for k, v in found.items() if v})
+    # each participant's deal (SPARE buys from BETA: a deal ALPHA has no part in), offer, bid
+    for pid, ids, theirs, buyer in (
+        ("ALPHA", alpha, beta, "ALPHA"),
+        ("BETA", beta, alpha, "SPARE"),
+    ):
+        account = f"{pid}-MAIN"
+        deal = None
+        if "listing_id" in beta:
+            deal = made(
+                "POST",
+                f"/v1/marketplace/listings/{beta['listing_id']}/purchases",
+                buyer,
+                {"quantity": 1, "account_id": f"{buyer}-MAIN"},
+            )
+        issuance = "JC-ER-P0001-1" if pid == "ALPHA" else "JC-ER-P0001-2"
+        found = {
+            "deal_id": deal,
+            "offer_id": made(
+                "POST",
+                f"/v1/marketplace/rfqs/{theirs.get('rfq_id', 'X1')}/offers",
+                pid,
+                {
+                    "account_id": account,
+                    "issuance_id": issuance,
+                    "price": 2_000,
+                    "quantity": 5,
+                    "expires_at": "2026-01-09T00:00:00Z",
+                },
+            ),
+            "bid_id": made(
+                "POST",
+                f"/v1/sealed-auctions/{theirs.get('auction_id', 'X1')}/bids",
+                pid,
+                {"account_id": account, "price": 1_500, "qty": 2},
+            ),
+        }
+        ids.update({k: v for k, v in found.items() if v})
 
 
 # ---------------------------------------------------------------- the run
@@ -309,6 +391,13 @@ ID_FIELDS = {
     "date": "date",
     "side": "side",
     "index_id": "index_id",
+    "listing_id": "listing_id",
+    "rfq_id": "rfq_id",
+    "offer_id": "offer_id",
+    "deal_id": "deal_id",
+    "auction_id": "auction_id",
+    "bid_id": "bid_id",
+    "year": "year",
 }
 
 
@@ -378,9 +467,11 @@ def fuzz_operation(
             foreign = rnd.random() < 0.25 and caller.name != "operator"
             ids = world.other[caller.name] if foreign else caller.ids
             substitute(case, ids, rnd)
-            headers = dict(case.headers or {})
-            headers.pop("Authorization", None)
-            headers.pop("X-On-Behalf-Of", None)
+            if case.headers and rnd.random() < 0.9:
+                # generated credentials would replace the caller's (X-Api-Key wins): keep
+                # them one time in ten, as hostile headers of their own
+                for name in [n for n in case.headers if n.lower() in AUTH_HEADERS]:
+                    del case.headers[name]
             kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=caller.headers)
             kwargs.pop("cookies", None)
             method, url = kwargs.pop("method"), kwargs.pop("url")
@@ -500,6 +591,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    logging.disable(logging.INFO)  # the request log: one line per request otherwise
     with database(args.backend) as db:
         report = run(db, args.requests, args.seed)
     print(f"backend: {args.backend}, seed {args.seed}")

@@ -175,9 +175,6 @@ def world(db: Database) -> Iterator[World]:
         "operator:SPARE": bearer(keys["SPARE"]),
         "operator": bearer(keys["OPERATOR"]),
     }
-    from tanso.services import cash
-
-    cash.deposit(db, SYSTEM, "SPARE", "JPY", 10_000_000, "bank-SPARE")
     for role in ("viewer", "trader", "account_manager", "administrator"):
         users.create(
             db,
@@ -371,7 +368,52 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/settlement/runs"): lambda ids, n: {"date": "2026-01-05"},
     ("PUT", "/v1/fees/{instrument_id}/{side}"): lambda ids, n: {"per_tonne": 1},
     ("POST", "/v1/market/indices/compute"): lambda ids, n: {"date": "2026-01-05"},
+    ("POST", "/v1/marketplace/listings"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "issuance_id": "JC-ER-P0001-1",
+        "price": 2_500,
+        "quantity": 1,
+    },
+    ("PATCH", "/v1/marketplace/listings/{listing_id}"): lambda ids, n: {"price": 2_600},
+    ("POST", "/v1/marketplace/listings/{listing_id}/purchases"): lambda ids, n: {
+        "quantity": 1,
+        "account_id": ids["account_id"],
+    },
+    ("POST", "/v1/marketplace/rfqs"): lambda ids, n: {"quantity": 5, "project_id": "P0001"},
+    ("POST", "/v1/marketplace/rfqs/{rfq_id}/offers"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "issuance_id": "JC-ER-P0001-1",
+        "price": 2_000,
+        "quantity": 1,
+        "expires_at": "2026-01-09T00:00:00Z",
+    },
+    ("POST", "/v1/marketplace/offers/{offer_id}/accept"): lambda ids, n: {
+        "account_id": ids["account_id"]
+    },
+    ("POST", "/v1/sealed-auctions"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "quantity": 5,
+        "reserve": 1_000,
+        "opens_at": "2026-01-05T00:00:00Z",
+        "closes_at": "2026-01-09T00:00:00Z",
+    },
+    ("POST", "/v1/sealed-auctions/{auction_id}/bids"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "price": 1_500,
+        "qty": 1,
+    },
+    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): lambda ids, n: {"qty": 1},
+    ("PUT", "/v1/inventories/{participant_id}/{year}"): lambda ids, n: {"scope1": 1},
+    ("POST", "/v1/usage/evaluate"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "purpose": "offset_scope1",
+        "quantity": 1,
+    },
 }
+
+
+# Query strings that a route needs to answer at all.
+QUERIES = {("GET", "/v1/market/bars"): "?instrument=JC-FZ"}
 
 
 def outcome(r: Any) -> str:
@@ -384,7 +426,7 @@ def outcome(r: Any) -> str:
 
 def call(w: World, method: str, path: str, role: str, whose: str) -> tuple[str, Any]:
     ids = path_ids(w, method, path, role, whose)
-    url = fill(path, ids)
+    url = fill(path, ids) + QUERIES.get((method, path), "")
     kwargs: dict[str, Any] = {"headers": w.headers[role]}
     if method in ("POST", "PUT", "PATCH"):
         body = BODIES.get((method, path))
@@ -417,174 +459,195 @@ def observe(w: World, method: str, path: str, roles: tuple[str, ...]) -> list[st
 # Ids that no fixture creates yet answer 404 (a missing id) and bodies not listed in BODIES are
 # `{}` (422 once past access control): both still show who is let in.
 EXPECTED: dict[tuple[str, str], str] = {
-    ("DELETE", "/v1/orders/{order_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
+    ("GET", "/"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/auctions"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/auctions"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/verify/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/healthz"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/auctions"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/verify/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/metrics"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/readyz"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/accounts"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/accounts"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/accounts/{account_id}/holdings"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/cancellations"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("GET", "/v1/cash"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/cash/deposits"): "401 403     403     403     403 403    ok",
+    ("POST", "/v1/cash/withdrawals"): "401 403     403     403     403 403    ok",
+    ("GET", "/v1/cash/{cash_account_id}/movements"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/categories"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/categories"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/certificates/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/certificates/{retirement_id}.html"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/certificates/{retirement_id}.pdf"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/claims/{participant_id}/{year}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/claims/{participant_id}/{year}.csv"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/claims/{participant_id}/{year}.pdf"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/credit-types"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/deposits"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/fees"): "ok  ok      ok      ok      ok  ok     ok",
+    ("PUT", "/v1/fees/{instrument_id}/{side}"): "401 403     403     403     403 403    ok",
+    ("POST", "/v1/freezes"): "401 403     403     403     403 ok/409 403",
+    ("GET", "/v1/instruments"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/instruments"): "401 403     403     403     403 403    ok",
+    ("GET", "/v1/instruments/{instrument_id}"): "ok  ok      ok      ok      ok  ok     ok",
     (
-        "DELETE",
-        "/v1/participants/{pid}/api-keys/{key_id}",
-    ): "401 ok/404 ok/404 ok/404  403 ok     ok",
+        "POST",
+        "/v1/instruments/{instrument_id}/auctions",
+    ): "401 403     403     403     403 403    ok",
+    ("GET", "/v1/instruments/{instrument_id}/book"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/instruments/{instrument_id}/close"): "401 403     403     403     403 403    409",
     (
-        "DELETE",
-        "/v1/participants/{pid}/brokers/{broker_id}",
-    ): "401 ok/403 ok/403 403     403 ok     ok",
-    ("DELETE", "/v1/sealed-auctions/bids/{bid_id}"): "401 404    404    404     403 404    404",
-    ("GET", "/"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/auctions"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/en"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/en/auctions"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/en/verify/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/healthz"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/ja"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/ja/auctions"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/ja/verify/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/metrics"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/readyz"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/accounts"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/accounts/{account_id}/holdings"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/cash"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/cash/{cash_account_id}/movements"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/categories"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/certificates/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/certificates/{retirement_id}.pdf"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/claims/{participant_id}/{year}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/claims/{participant_id}/{year}.csv"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/claims/{participant_id}/{year}.pdf"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/credit-types"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/fees"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/instruments"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/instruments/{instrument_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/instruments/{instrument_id}/book"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/inventories/{participant_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/inventories/{participant_id}/{year}"): "401 404    404    404     403 404    404",
-    ("GET", "/v1/issuances"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/issuances/{issuance_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/journal"): "401 403    403    403     403 ok     ok",
-    ("GET", "/v1/journal/head"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/journal/verify"): "401 403    403    403     403 ok     ok",
-    ("GET", "/v1/market/auctions"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/market/bars"): "422 422    422    422     422 422    422",
-    ("GET", "/v1/market/indices"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/market/indices/{index_id}"): "404 404    404    404     404 404    404",
-    ("GET", "/v1/market/reports"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/market/reports/{date}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/market/trades"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/marketplace/deals"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/marketplace/deals/{deal_id}"): "401 404    404    404     403 404    404",
-    ("GET", "/v1/marketplace/listings"): "ok  ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/marketplace/listings/mine"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/marketplace/listings/{listing_id}"): "404 404    404    404     403 404    404",
-    ("GET", "/v1/marketplace/projects/{project_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/marketplace/rfqs"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/marketplace/rfqs/{rfq_id}"): "401 404    404    404     403 404    404",
-    ("GET", "/v1/operator/access-log"): "401 403    403    403     403 ok     ok",
-    ("GET", "/v1/orders"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/orders/{order_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/participants"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/participants/{pid}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/participants/{pid}/api-keys"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/participants/{pid}/brokers"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("GET", "/v1/projects"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/projects/{project_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/properties"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/purposes"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/retirements"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/retirements/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/schemes"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/sealed-auctions"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/sealed-auctions/awards"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/sealed-auctions/bids"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/sealed-auctions/bids/{bid_id}"): "401 404    404    404     403 404    404",
-    ("GET", "/v1/sealed-auctions/{auction_id}"): "404 404    404    404     404 404    404",
-    ("GET", "/v1/sealed-auctions/{auction_id}/awards"): "401 404    404    404     403 404    404",
-    ("GET", "/v1/sealed-auctions/{auction_id}/results"): "404 404    404    404     404 404    404",
-    ("GET", "/v1/settlement/obligations"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/settlement/reports/{date}"): "401 403    403    403     403 403    ok",
-    ("GET", "/v1/settlement/runs"): "401 403    403    403     403 403    ok",
-    ("GET", "/v1/trades"): "401 ok     ok     ok      403 ok     ok",
-    ("GET", "/v1/usage/rulesets"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/v1/usage/rulesets/current"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/verify"): "ok  ok     ok     ok      ok  ok     ok",
-    ("GET", "/verify/{retirement_id}"): "ok  ok     ok     ok      ok  ok     ok",
-    ("PATCH", "/v1/marketplace/listings/{listing_id}"): "401 422    422    422     403 422    422",
-    ("PATCH", "/v1/orders/{order_id}"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): "401 422    422    422     403 422    422",
-    ("POST", "/v1/accounts"): "401 ok/404 ok/404 ok/404  403 ok     ok",
-    ("POST", "/v1/cancellations"): "401 ok/404 ok/404 ok/404  403 404    404",
-    ("POST", "/v1/cash/deposits"): "401 403    403    403     403 403    ok",
-    ("POST", "/v1/cash/withdrawals"): "401 403    403    403     403 403    ok",
-    ("POST", "/v1/categories"): "401 403    403    403     403 ok     403",
-    ("POST", "/v1/deposits"): "401 403    403    403     403 ok     403",
-    ("POST", "/v1/freezes"): "401 403    403    403     403 ok/409 403",
-    ("POST", "/v1/instruments"): "401 403    403    403     403 403    ok",
-    ("POST", "/v1/instruments/{instrument_id}/auctions"): "401 403    403    403     403 403    ok",
-    ("POST", "/v1/instruments/{instrument_id}/close"): "401 403    403    403     403 403    409",
-    ("POST", "/v1/instruments/{instrument_id}/halt"): "401 403    403    403     403 403    ok/409",
-    ("POST", "/v1/instruments/{instrument_id}/open"): "401 403    403    403     403 403    409",
+        "POST",
+        "/v1/instruments/{instrument_id}/halt",
+    ): "401 403     403     403     403 403    ok/409",
+    ("POST", "/v1/instruments/{instrument_id}/open"): "401 403     403     403     403 403    409",
     (
         "POST",
         "/v1/instruments/{instrument_id}/resume",
-    ): "401 403    403    403     403 403    ok/409",
-    ("POST", "/v1/inventories/import"): "401 422    422    422     403 422    422",
-    ("POST", "/v1/issuances"): "401 403    403    403     403 ok     403",
-    ("POST", "/v1/market/indices/compute"): "401 403    403    403     403 ok     ok",
-    ("POST", "/v1/marketplace/listings"): "401 422    422    422     403 422    422",
+    ): "401 403     403     403     403 403    ok/409",
+    ("POST", "/v1/inventories/import"): "401 422     422     422     403 422    422",
+    ("GET", "/v1/inventories/{participant_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/inventories/{participant_id}/{year}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("PUT", "/v1/inventories/{participant_id}/{year}"): "401 ok/403  ok/403  ok/403  403 ok     ok",
+    ("GET", "/v1/issuances"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/issuances"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/issuances/{issuance_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/journal"): "401 403     403     403     403 ok     ok",
+    ("POST", "/v1/journal/audits"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/journal/head"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/journal/verify"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/market/auctions"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/bars"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/indices"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/market/indices/compute"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/market/indices/{index_id}"): "404 404     404     404     404 404    404",
+    ("GET", "/v1/market/reports"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/reports/{date}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/trades"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/marketplace/deals"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/marketplace/deals/{deal_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/marketplace/listings"): "ok  ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/marketplace/listings"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("GET", "/v1/marketplace/listings/mine"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/marketplace/listings/{listing_id}"): "ok  ok      ok      ok      403 ok     ok",
+    (
+        "PATCH",
+        "/v1/marketplace/listings/{listing_id}",
+    ): "401 ok/404  ok/404  ok/404  403 404    404",
     (
         "POST",
         "/v1/marketplace/listings/{listing_id}/purchases",
-    ): "401 422    422    422     403 422    422",
+    ): "401 403/404 403/404 403/404 403 404    404",
     (
         "POST",
         "/v1/marketplace/listings/{listing_id}/withdraw",
-    ): "401 404    404    404     403 404    404",
+    ): "401 ok/404  409/404 409/404 403 404    404",
     (
         "POST",
         "/v1/marketplace/offers/{offer_id}/accept",
-    ): "401 422    422    422     403 422    422",
+    ): "401 404     404     404     403 404    404",
     (
         "POST",
         "/v1/marketplace/offers/{offer_id}/decline",
-    ): "401 404    404    404     403 404    404",
+    ): "401 404/ok  404/409 404/409 403 404    404",
     (
         "POST",
         "/v1/marketplace/offers/{offer_id}/withdraw",
-    ): "401 404    404    404     403 404    404",
-    ("POST", "/v1/marketplace/rfqs"): "401 422    422    422     403 422    422",
-    ("POST", "/v1/marketplace/rfqs/{rfq_id}/cancel"): "401 404    404    404     403 404    404",
-    ("POST", "/v1/marketplace/rfqs/{rfq_id}/offers"): "401 422    422    422     403 422    422",
-    ("POST", "/v1/orders"): "401 403    ok/404 ok/404  403 403    403",
-    ("POST", "/v1/participants"): "401 403    403    403     403 ok     ok",
-    ("POST", "/v1/participants/{pid}/api-keys"): "401 ok/404 ok/404 403/404 403 ok     ok",
-    ("POST", "/v1/participants/{pid}/approve"): "401 403    403    403     403 ok     ok",
-    ("POST", "/v1/participants/{pid}/brokers"): "401 ok/403 ok/403 403     403 ok     ok",
-    ("POST", "/v1/participants/{pid}/suspend"): "401 403    403    403     403 ok     ok",
-    ("POST", "/v1/projects"): "401 403    403    403     403 ok     403",
-    ("POST", "/v1/redeposits"): "401 403    403    403     403 409    403",
-    ("POST", "/v1/retirements"): "401 ok/404 ok/404 ok/404  403 404    404",
-    ("POST", "/v1/schemes"): "401 403    403    403     403 ok     403",
-    ("POST", "/v1/sealed-auctions"): "401 422    422    422     403 422    422",
-    ("POST", "/v1/sealed-auctions/{auction_id}/bids"): "401 422    422    422     403 422    422",
-    ("POST", "/v1/sealed-auctions/{auction_id}/cancel"): "401 404    404    404     403 404    404",
-    ("POST", "/v1/sealed-auctions/{auction_id}/clear"): "401 404    404    404     403 404    404",
-    (
-        "POST",
-        "/v1/settlement/obligations/{trade_id}/cancel",
-    ): "401 403    403    403     403 403    409",
-    (
-        "POST",
-        "/v1/settlement/obligations/{trade_id}/settle",
-    ): "401 403    403    403     403 403    409",
-    ("POST", "/v1/settlement/runs"): "401 403    403    403     403 403    ok",
-    ("POST", "/v1/transfers"): "401 ok/404 ok/404 ok/404  403 404    404",
-    ("POST", "/v1/unfreezes"): "401 403    403    403     403 ok/409 403",
-    ("POST", "/v1/usage/evaluate"): "401 422    422    422     403 422    422",
-    ("POST", "/v1/usage/rulesets"): "401 403    403    403     403 422    422",
-    ("POST", "/v1/withdrawals"): "401 ok/404 ok/404 ok/404  403 404    404",
-    ("PUT", "/v1/fees/{instrument_id}/{side}"): "401 403    403    403     403 403    ok",
-    ("PUT", "/v1/inventories/{participant_id}/{year}"): "401 ok/403 ok/403 ok/403  403 ok     ok",
+    ): "401 ok/404  409/404 409/404 403 404    404",
+    ("GET", "/v1/marketplace/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
     (
         "PUT",
         "/v1/marketplace/projects/{project_id}/profile",
-    ): "401 ok     ok     ok      403 ok     403",
-    ("PUT", "/v1/participants/{pid}/roles"): "401 403    403    403     403 ok     ok",
+    ): "401 ok      ok      ok      403 ok     403",
+    ("GET", "/v1/marketplace/rfqs"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/marketplace/rfqs"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/marketplace/rfqs/{rfq_id}"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/marketplace/rfqs/{rfq_id}/cancel"): "401 ok/404  409/404 409/404 403 404    404",
+    ("POST", "/v1/marketplace/rfqs/{rfq_id}/offers"): "401 403/404 403/404 403/404 403 403    403",
+    ("GET", "/v1/operator/access-log"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/orders"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/orders"): "401 403     ok/404  ok/404  403 403    403",
+    ("DELETE", "/v1/orders/{order_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/orders/{order_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("PATCH", "/v1/orders/{order_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/participants"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/participants"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/participants/{pid}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/participants/{pid}/api-keys"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/participants/{pid}/api-keys"): "401 ok/404  ok/404  403/404 403 ok     ok",
+    (
+        "DELETE",
+        "/v1/participants/{pid}/api-keys/{key_id}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/participants/{pid}/approve"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/participants/{pid}/brokers"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/participants/{pid}/brokers"): "401 ok/403  ok/403  403     403 ok     ok",
+    (
+        "DELETE",
+        "/v1/participants/{pid}/brokers/{broker_id}",
+    ): "401 ok/403  ok/403  403     403 ok     ok",
+    ("PUT", "/v1/participants/{pid}/roles"): "401 403     403     403     403 ok     ok",
+    ("POST", "/v1/participants/{pid}/suspend"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/projects"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/projects"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/properties"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/purposes"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/redeposits"): "401 403     403     403     403 409    403",
+    ("GET", "/v1/retirements"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/retirements"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("GET", "/v1/retirements/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/schemes"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/schemes"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/sealed-auctions"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/sealed-auctions"): "401 403     ok/404  ok/404  403 404    404",
+    ("GET", "/v1/sealed-auctions/awards"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/sealed-auctions/bids"): "401 ok      ok      ok      403 ok     ok",
+    ("DELETE", "/v1/sealed-auctions/bids/{bid_id}"): "401 ok/404  409/404 409/404 403 404    404",
+    ("GET", "/v1/sealed-auctions/bids/{bid_id}"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): "401 409/404 409/404 409/404 403 404    404",
+    ("GET", "/v1/sealed-auctions/mine"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/sealed-auctions/{auction_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/sealed-auctions/{auction_id}/awards"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/sealed-auctions/{auction_id}/bids"): "401 403     403/404 403/404 403 403    403",
+    (
+        "POST",
+        "/v1/sealed-auctions/{auction_id}/cancel",
+    ): "401 ok/403  409/403 409/403 403 409/ok 409",
+    (
+        "POST",
+        "/v1/sealed-auctions/{auction_id}/clear",
+    ): "401 409/403 409/403 409/403 403 409    409",
+    (
+        "GET",
+        "/v1/sealed-auctions/{auction_id}/results",
+    ): "404 404     404     404     404 404    404",
+    ("GET", "/v1/settlement/obligations"): "401 ok      ok      ok      403 ok     ok",
+    (
+        "POST",
+        "/v1/settlement/obligations/{trade_id}/cancel",
+    ): "401 403     403     403     403 403    409",
+    (
+        "POST",
+        "/v1/settlement/obligations/{trade_id}/settle",
+    ): "401 403     403     403     403 403    409",
+    ("GET", "/v1/settlement/reports/{date}"): "401 403     403     403     403 403    ok",
+    ("GET", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
+    ("POST", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
+    ("GET", "/v1/trades"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/transfers"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("POST", "/v1/unfreezes"): "401 403     403     403     403 ok/409 403",
+    ("POST", "/v1/usage/evaluate"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/usage/rulesets"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/usage/rulesets"): "401 403     403     403     403 422    422",
+    ("GET", "/v1/usage/rulesets/current"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/withdrawals"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("GET", "/verify"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/verify/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
 }
 
 # Columns: none, viewer, trader, account_manager, administrator, operator (an administrator of the
@@ -592,18 +655,20 @@ EXPECTED: dict[tuple[str, str], str] = {
 PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/auctions"): "login ok      ok     ok      ok     ok",
-    ("GET", "/portal/auctions/{auction_id}"): "login 404     404    404     404    404",
+    ("GET", "/portal/auctions/{auction_id}"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/cash"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims/{year}.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims/{year}.pdf"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/emissions"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/emissions.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/holdings/{account_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/keys"): "login 403     403    403     ok     ok",
     ("GET", "/portal/login"): "ok    303     303    303     303    303",
     ("GET", "/portal/login/totp"): "login login   login  login   login  login",
     ("GET", "/portal/marketplace"): "ok    ok      ok     ok      ok     ok",
     ("GET", "/portal/marketplace/deals"): "login ok      ok     ok      ok     ok",
-    ("GET", "/portal/marketplace/listings/{listing_id}"): "404   404     404    404     404    404",
+    ("GET", "/portal/marketplace/listings/{listing_id}"): "ok    ok      ok     ok      ok     ok",
     ("GET", "/portal/marketplace/mine"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/marketplace/rfqs"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/operator"): "login 403     403    403     403    ok",
@@ -612,6 +677,7 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/operator/issuance"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/journal"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/participants"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/projects"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/settlement"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/users"): "login 403     403    403     403    ok",
     ("GET", "/portal/orders"): "login ok      ok     ok      ok     ok",
@@ -664,11 +730,12 @@ def test_the_api_answers_every_role_as_the_matrix_says(world: World) -> None:
     app: FastAPI = world.client.app  # type: ignore[assignment]
     api, _ = matrix_routes(app)
     wrong = []
-    for method, path in sorted(api & set(EXPECTED)):
-        expected = cells(EXPECTED[(method, path)], API_ROLES)
+    for method, path in sorted(api):
         seen = observe(world, method, path, API_ROLES)
         got = cells(" ".join(seen), API_ROLES)
-        if got != expected:
+        if (method, path) not in EXPECTED:  # shown here as a row to review and paste
+            wrong.append(f'("{method}", "{path}"): "{" ".join(seen)}"  # expected ""')
+        elif got != cells(EXPECTED[(method, path)], API_ROLES):
             wrong.append(
                 f'("{method}", "{path}"): "{" ".join(seen)}"'
                 f'  # expected "{EXPECTED[(method, path)]}"'
@@ -681,7 +748,7 @@ def test_the_portal_answers_every_role_as_the_matrix_says(world: World) -> None:
     app: FastAPI = world.client.app  # type: ignore[assignment]
     _, portal = matrix_routes(app)
     wrong = []
-    for method, path in sorted(portal & set(PORTAL_EXPECTED)):
+    for method, path in sorted(portal):
         seen = []
         for role in PORTAL_ROLES:
             got = []
@@ -692,12 +759,12 @@ def test_the_portal_answers_every_role_as_the_matrix_says(world: World) -> None:
                     leaked = [x for x in world.secrets("BETA") if x in r.text]
                     assert leaked == [], (path, role, leaked)
             seen.append(got[0] if got[0] == got[1] else "/".join(got))
-        if cells(" ".join(seen), PORTAL_ROLES) != cells(
+        if (method, path) not in PORTAL_EXPECTED or cells(" ".join(seen), PORTAL_ROLES) != cells(
             PORTAL_EXPECTED[(method, path)], PORTAL_ROLES
         ):
             wrong.append(
                 f'("{method}", "{path}"): "{" ".join(seen)}"'
-                f'  # expected "{PORTAL_EXPECTED[(method, path)]}"'
+                f'  # expected "{PORTAL_EXPECTED.get((method, path), "")}"'
             )
     assert wrong == [], "\n".join(wrong)
 
