@@ -132,6 +132,7 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
     participants.bootstrap(db)
     taxonomy.seed_reference_data(db, SYSTEM)
     k = keys(db)
+    users.create(db, SYSTEM, NewUser("CLAIMA", "v@claima.jp", "Claim viewer", "viewer", PASSWORD))
     db.dispose()
     running = Server(url, tmp_path)
     try:
@@ -154,3 +155,40 @@ def test_the_python_client(server: tuple[Any, dict[str, str]]) -> None:
     with Client(running.url, k["CLAIMB"]) as c, pytest.raises(ApiError) as err:
         c.claim_report_pdf("CLAIMA", YEAR)
     assert err.value.status == 404 and err.value.code == "claim_report_not_found"
+
+
+def test_in_chromium_a_user_reads_its_claim_report_in_english_and_japanese(
+    server: tuple[Any, dict[str, str]],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_public_page import CHROMIUM_ARGS, WAIT_MS, chromium
+
+    running, _ = server
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            page.set_default_timeout(WAIT_MS)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(running.url + "/portal/login?lang=en")
+            page.get_by_label("Email").fill("v@claima.jp")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.keyboard.press("Enter")
+            expect(page).to_have_url(running.url + "/portal")
+            page.get_by_role("link", name="Claims").click()
+            page.get_by_label("Year", exact=True).select_option(str(YEAR))
+            page.get_by_role("button", name="Show").click()
+            row = page.locator('tr[data-claim="offset_scope1"]')
+            expect(row).to_contain_text("May claim")
+            expect(row).to_contain_text("offset 900 t-CO2e of its Scope 1 emissions")
+            neutral = page.locator('tr[data-claim="carbon_neutral_scope12"]')
+            expect(neutral).to_contain_text("May not claim")
+            expect(page.locator('tr[data-scope="1"] [data-field="residual"]')).to_have_text("900")
+            page.get_by_role("link", name="日本語").click()
+            expect(page.locator("h1")).to_have_text("オフセット主張レポート")
+            expect(neutral).to_contain_text("主張できない")
+        finally:
+            browser.close()
+    assert errors == []

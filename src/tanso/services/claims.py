@@ -341,6 +341,7 @@ LABELS: dict[str, dict[str, str]] = {
         "project": "Project",
         "axes": "Evaluation axes",
         "claims": "Claims the data supports",
+        "claim": "Claim",
         "may": "May claim",
         "may_not": "May not claim",
         "why": "Why not",
@@ -451,6 +452,7 @@ LABELS: dict[str, dict[str, str]] = {
         "project": "プロジェクト",
         "axes": "評価軸",
         "claims": "データが裏付ける主張",
+        "claim": "主張",
         "may": "主張できる",
         "may_not": "主張できない",
         "why": "理由",
@@ -809,7 +811,7 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
     else:
         story.append(p(labels["voluntary_none"], text))
     story.append(Paragraph(escape(labels["claims"]), h2))
-    rows = [[p(labels["may"] + " / " + labels["may_not"]), p(labels["claims"]), p(labels["why"])]]
+    rows = [[p(labels["may"] + " / " + labels["may_not"]), p(labels["claim"]), p(labels["why"])]]
     for c in rep["claims"]:
         wtext, reason = wording(rep, c, lang)
         rows.append([p(labels["may"] if c["allowed"] else labels["may_not"]), p(wtext), p(reason)])
