@@ -137,7 +137,7 @@ def test_the_operator_reads_the_access_log_over_http_and_participants_cannot(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="services/users.py (not ours) does not yet call access_log.record_access in login "
+    reason="services/users.py (not ours) does not yet call access_log.record_login in login "
     "and verify_totp; see the operations report",
 )
 def test_portal_logins_appear_in_the_access_log(db: Database) -> None:
