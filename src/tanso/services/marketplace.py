@@ -24,7 +24,15 @@ from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import AccountKind, BlockStatus, Piece, take_quantity
 from tanso.services import cash, registry, settlement
 from tanso.services.calendar import japan_calendar
-from tanso.services.common import SYSTEM, Actor, Idem, execute, own_account, require_active
+from tanso.services.common import (
+    SYSTEM,
+    Actor,
+    Idem,
+    execute,
+    own_account,
+    require_active,
+    require_operator,
+)
 from tanso.services.exchange import fees_for, trade_date
 from tanso.services.taxonomy import project_view
 from tanso.store import repo
@@ -1102,6 +1110,7 @@ def withdraw_offer(
 def sweep(db: Database, actor: Actor = SYSTEM) -> dict[str, Any]:
     """Close every listing and offer past its expiry, releasing their credits. Until it runs an
     expired listing or offer already reads as expired and cannot be bought or accepted."""
+    require_operator(actor, "sweep expired listings and offers")
 
     def work(tx: Tx) -> dict[str, Any]:
         tx.allow_empty = True
