@@ -107,10 +107,11 @@ def test_creating_reserves_the_credits_and_the_state_follows_the_clock(
     assert _status(db, "SELLER-MAIN") == {"held": 80, "reserved": 60}
     # oldest vintage first: the 2021 issuance entirely, then 20 of 2022
     assert [r["quantity"] for r in a["ranges"]] == [40, 20]
-    clock.set(DURING)
-    assert sa.get_auction(db, a["id"])["state"] == "open"
-    clock.set(AFTER)
-    assert sa.get_auction(db, a["id"])["state"] == "closed"
+    for moment, state in ((BEFORE, "scheduled"), (DURING, "open"), (AFTER, "closed")):
+        clock.set(moment)
+        assert sa.get_auction(db, a["id"])["state"] == state
+        for s in sa.STATES:  # the calendar's filter agrees with the state of each auction
+            assert [x["id"] for x in sa.list_auctions(db, s)] == ([a["id"]] if s == state else [])
     _conserved(db)
 
 

@@ -186,12 +186,21 @@ def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> l
         raise InvalidInput("invalid_state", f"state is one of {', '.join(STATES)}.")
     a = sealed_auctions.c
     now = db.clock()
+    q = select(sealed_auctions)
+    # the state as SQL, so that the limit applies to the auctions asked for (see state_at)
+    active = a.status == "active"
+    where = {
+        "scheduled": active & (a.opens_at > now),
+        "open": active & (a.opens_at <= now) & (a.closes_at > now),
+        "closed": active & (a.closes_at <= now),
+        "cleared": a.status == "cleared",
+        "cancelled": a.status == "cancelled",
+    }
+    if state is not None:
+        q = q.where(where[state])
     with db.read() as conn:
-        rows = conn.execute(
-            select(sealed_auctions).order_by(a.opens_at.desc(), a.id).limit(max(1, limit))
-        ).all()
-    views = [auction_view(r, now) for r in rows]
-    return [v for v in views if state is None or v["state"] == state]
+        rows = conn.execute(q.order_by(a.opens_at.desc(), a.id).limit(max(1, limit))).all()
+    return [auction_view(r, now) for r in rows]
 
 
 def get_auction(db: Database, auction_id: str, actor: Actor | None = None) -> dict[str, Any]:
