@@ -61,7 +61,9 @@ sealed_bids = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     CheckConstraint("price > 0 AND qty > 0", name="price_qty_positive"),
-    CheckConstraint("status IN ('open', 'withdrawn', 'won', 'lost', 'cancelled')", name="status_known"),
+    CheckConstraint(
+        "status IN ('open', 'withdrawn', 'won', 'lost', 'cancelled')", name="status_known"
+    ),
 )
 """Sealed bids: only their bidder reads them before the auction is cleared. ``seq`` is the journal
 sequence of the bid's last placement or amendment (time priority)."""
