@@ -40,7 +40,8 @@ KNOWN = {
 }
 AMOUNT = re.compile(r"(^|_)(qty|quantity|amount|price|volume|lot)$")
 ID_FIELD = re.compile(
-    r"(^|_)(account|account_id|participant_id|pid|order_id|key_id|cash_account_id)$"
+    r"(^|_)(account|account_id|participant_id|pid|order_id|key_id|cash_account_id|bid_id|deal_id"
+    r"|offer_id|rfq_id|listing_id|auction_id)$"
 )
 LONG = "x" * 100_000
 LONG_URL_PART = "x" * 8_000  # a longer URL is refused by the client before it is sent
@@ -289,7 +290,9 @@ def holdings_and_cash(w: fuzz.World, pid: str) -> tuple[int, int, int]:
     holdings = w.client.get(f"/v1/accounts/{pid}-MAIN/holdings", headers=op).json()["total"]
     cash = w.client.get(f"/v1/cash?participant_id={pid}", headers=op).json()
     orders = w.client.get("/v1/orders", headers=w.callers[1].headers).json()
-    return int(holdings), sum(int(c["balance"]) for c in cash), len(orders)
+    bids = w.client.get("/v1/sealed-auctions/bids", headers=w.callers[1].headers)
+    open_bids = [b for b in bids.json() if b.get("status") == "open"] if bids.is_success else []
+    return int(holdings), sum(int(c["balance"]) for c in cash), len(orders) + len(open_bids)
 
 
 def test_another_participants_ids_in_any_id_field_take_nothing_and_show_nothing(
@@ -324,7 +327,7 @@ def test_another_participants_ids_in_any_id_field_take_nothing_and_show_nothing(
     assert wrong == [], "\n".join(map(str, wrong))
     after = holdings_and_cash(w, "BETA")
     assert after[0] >= before[0] and after[1] >= before[1], (before, after)
-    assert after[2] == before[2]  # BETA's open orders: none cancelled by anyone else
+    assert after[2] == before[2]  # BETA's open orders and bids: none cancelled by anyone else
     assert audit.verify(w.db).ok
 
 
