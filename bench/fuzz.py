@@ -47,7 +47,7 @@ from tanso.api.app import create_app
 from tanso.domain.participants import corporate_number_check_digit
 from tanso.services import audit, cash, participants, registry, taxonomy
 from tanso.services.common import SYSTEM
-from tanso.store import migrate
+from tanso.store import migrate, repo
 from tanso.store.db import Database
 
 PG_BASE = os.environ.get("TANSO_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -431,8 +431,23 @@ def fuzz(
     rnd = random.Random(seed_value)
     per_operation = max(2, requests // max(1, len(operations)))
     started = time.perf_counter()
+    checked = journal_head(world.db)
     for operation in operations:
         fuzz_operation(world, operation, per_operation, seed_value, rnd, report)
+        head = journal_head(world.db)
+        if head != checked:  # the operation changed something: do the books still balance?
+            checked = head
+            result = audit.verify(world.db)
+            if not result.ok:
+                report.add_failure(
+                    Failure(
+                        f"{operation.method.upper()} {operation.path}",
+                        "audit verify failed after this operation's requests",
+                        0,
+                        "; ".join(result.problems[:5]),
+                        f"journal entries {result.entries}",
+                    )
+                )
     report.seconds = time.perf_counter() - started
     result = audit.verify(world.db)
     report.audit_ok = result.ok
@@ -528,6 +543,12 @@ def fuzz_operation(
                 )
 
         one()
+
+
+def journal_head(db: Database) -> int:
+    with db.read() as conn:
+        row = repo.journal_head(conn)
+        return int(row.seq) if row is not None else 0
 
 
 # ---------------------------------------------------------------- databases and main
