@@ -211,7 +211,8 @@ def test_participants_are_approved_suspended_reinstated_and_given_roles(
     assert kinds.count("participant.roles_changed") == 1
     with db.read() as conn:
         last = conn.execute(select(t.journal).order_by(t.journal.c.seq.desc()).limit(1)).one()
-    ops_user = users.get_user_by_email(db, OPS)["id"]
+    with db.read() as conn:
+        ops_user = conn.execute(select(t.users.c.id).where(t.users.c.email == OPS)).scalar_one()
     # the journal names the person as well as the participant whose authority was used
     assert last.kind == "participant.roles_changed"
     assert last.actor == f"OPERATOR (user {ops_user})"
@@ -390,11 +391,16 @@ def test_the_journal_is_paged_newest_first_with_the_audit_verify_status(
     seqs2 = [int(s) for s in re.findall(r'data-seq="(\d+)"', r.text)]
     assert seqs2 and seqs2[0] == total - 50 and 'rel="prev"' in r.text
     assert portal.get("/portal/operator/journal?before=junk").status_code == 200
-    # a tampered entry shows as a failed verification
+    # a tampered entry shows as a failed verification once verified again ("Verify now"): the
+    # page itself shows the remembered result while the journal's head has not moved
     with db.engine.begin() as conn:
         conn.execute(t.journal.update().where(t.journal.c.seq == 2).values(actor="MALLORY"))
     r = portal.get("/portal/operator/journal")
+    assert 'data-audit="ok"' in r.text and 'id="audit-when"' in r.text
+    r = portal.get("/portal/operator/journal?verify=1")
     assert 'data-audit="failed"' in r.text and "entry 2" in r.text
+    r = portal.get("/portal/operator/journal")
+    assert 'data-audit="failed"' in r.text
 
 
 # ---------------------------------------------------------------- who may

@@ -13,14 +13,23 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
 from tanso.domain.fees import FeeSchedule
-from tanso.domain.participants import Role
-from tanso.services import audit, participants, registry, settlement, taxonomy, users
+from tanso.domain.participants import ParticipantKind, Role
+from tanso.services import (
+    audit,
+    journal_search,
+    participants,
+    registry,
+    settlement,
+    taxonomy,
+    users,
+)
 from tanso.services import exchange as xs
 from tanso.services.users import NewUser, PortalUser, UserRole, UserStatus
 from tanso.store import repo
@@ -147,6 +156,37 @@ OP_LABELS: dict[str, dict[str, str]] = {
         "journal_pages": "Journal pages",
         "not_a_date": "Give a date such as 2026-01-05.",
         "choose": "Choose one.",
+        "op_projects": "Projects",
+        "register_participant": "Register a participant",
+        "participant_id_optional": "Participant id (optional: generated)",
+        "name_en": "Name (English)",
+        "name_ja": "Name (Japanese)",
+        "corporate_number": "Corporate number (13 digits; corporations)",
+        "gx_league": "GX League member",
+        "submit_participant": "Register participant",
+        "participant_registered": "{pid} registered (pending approval) with account {account}.",
+        "register_project": "Register a project",
+        "project_id": "Project id",
+        "scheme": "Scheme",
+        "category": "Category",
+        "project_name": "Name",
+        "project_name_ja": "Name in Japanese (optional)",
+        "country": "Country (ISO code)",
+        "mechanism": "Mechanism",
+        "nature": "Nature",
+        "region": "Region (optional)",
+        "developer": "Developer (optional)",
+        "methodology": "Methodology (optional)",
+        "submit_project": "Register project",
+        "project_registered": "Project {id} registered.",
+        "audit_never": "Not verified yet.",
+        "audit_when": "Verified at {at} (JST).",
+        "audit_since": "{n} entries were added since: verify again to include them.",
+        "verify_now": "Verify now",
+        "journal_filter": "Filter",
+        "seq_from": "From seq",
+        "seq_to": "To seq",
+        "apply_filter": "Show",
     },
     "ja": {
         "operator": "運営者",
@@ -247,6 +287,37 @@ OP_LABELS: dict[str, dict[str, str]] = {
         "journal_pages": "ジャーナルのページ",
         "not_a_date": "2026-01-05 のように日付を入力してください。",
         "choose": "選択してください。",
+        "op_projects": "プロジェクト",
+        "register_participant": "参加者の登録",
+        "participant_id_optional": "参加者 ID (任意: 自動付与)",
+        "name_en": "名称 (英語)",
+        "name_ja": "名称 (日本語)",
+        "corporate_number": "法人番号 (13 桁、法人のみ)",
+        "gx_league": "GX リーグ参加企業",
+        "submit_participant": "参加者を登録",
+        "participant_registered": "{pid} を登録しました (承認待ち)。口座 {account}。",
+        "register_project": "プロジェクトの登録",
+        "project_id": "プロジェクト ID",
+        "scheme": "制度",
+        "category": "区分",
+        "project_name": "名称",
+        "project_name_ja": "日本語名称 (任意)",
+        "country": "国 (ISO コード)",
+        "mechanism": "方式",
+        "nature": "種類",
+        "region": "地域 (任意)",
+        "developer": "事業者 (任意)",
+        "methodology": "方法論 (任意)",
+        "submit_project": "プロジェクトを登録",
+        "project_registered": "プロジェクト {id} を登録しました。",
+        "audit_never": "まだ検証していません。",
+        "audit_when": "{at} (日本時間) に検証。",
+        "audit_since": "その後 {n} 件が追加されました。含めるには再度検証してください。",
+        "verify_now": "今すぐ検証",
+        "journal_filter": "絞り込み",
+        "seq_from": "番号 (から)",
+        "seq_to": "番号 (まで)",
+        "apply_filter": "表示",
     },
 }
 
@@ -374,6 +445,7 @@ def _participants_page(
         status,
         people=people,
         all_roles=[r.value for r in Role],
+        kinds=[k.value for k in ParticipantKind],
         **context,
     )
 
@@ -407,6 +479,125 @@ async def participant_action(request: Request, pid: str, action: str) -> Respons
         return _participants_page(req, user, notice=notice)
 
     return await _operator_post(request, act)
+
+
+PARTICIPANT_FIELDS = ("id", "name_en", "name_ja", "kind", "corporate_number", "roles")
+
+
+def _participant_field(e: TansoError) -> str:
+    if "corporate_number" in e.code:
+        return "corporate_number"
+    if e.code in ("invalid_id", "participant_exists"):
+        return "id"
+    if e.code == "invalid_name":
+        return "name_ja" if "name_ja" in e.message else "name_en"
+    if "role" in e.code:
+        return "roles"
+    if "kind" in e.code:
+        return "kind"
+    return "_form"
+
+
+def _register_participant(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    t = _labels(request)
+    errors = {
+        f: t["required"] for f in ("name_en", "name_ja", "kind") if not form.get(f, "").strip()
+    }
+    if errors:
+        errors["_form"] = t["error"]
+        return _participants_page(request, user, 422, values=form, errors=errors)
+    new = participants.NewParticipant(
+        name_ja=form["name_ja"].strip(),
+        name_en=form["name_en"].strip(),
+        kind=form["kind"],
+        roles=[r.value for r in Role if form.get(f"new_role_{r.value}")],
+        corporate_number=form.get("corporate_number", "").strip() or None,
+        gx_league=bool(form.get("gx_league")),
+        id=form.get("id", "").strip().upper() or None,
+    )
+    try:
+        out = participants.create_participant(_db(request), user.actor, new)
+    except TansoError as e:
+        errors = {_participant_field(e): e.message}
+        return _participants_page(request, user, 422, values=form, errors=errors)
+    notice = t["participant_registered"].format(pid=out["id"], account=out["accounts"][0])
+    return _participants_page(request, user, notice=notice)
+
+
+@router.post("/participants")
+async def register_participant(request: Request) -> Response:
+    return await _operator_post(request, _register_participant)
+
+
+# ---------------------------------------------------------------- projects
+
+
+def _projects_page(
+    request: Request, user: PortalUser, status: int = 200, **context: Any
+) -> Response:
+    db = _db(request)
+    return _page(
+        request,
+        "operator_projects.html",
+        user,
+        status,
+        projects=taxonomy.list_projects(db),
+        schemes=taxonomy.list_schemes(db),
+        categories=taxonomy.list_categories(db),
+        mechanisms=taxonomy.MECHANISMS,
+        natures=taxonomy.NATURES,
+        **context,
+    )
+
+
+@router.get("/projects", response_class=HTMLResponse)
+def projects_screen(request: Request) -> Response:
+    return _show(request, lambda user: _projects_page(request, user))
+
+
+PROJECT_FIELD_OF_CODE = {
+    "invalid_project_id": "id",
+    "project_exists": "id",
+    "invalid_mechanism": "mechanism",
+    "invalid_nature": "nature",
+    "invalid_country": "country",
+    "invalid_name": "name",
+    "scheme_not_found": "scheme",
+    "category_not_found": "category",
+}
+
+
+def _register_project(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    t = _labels(request)
+    required = ("id", "scheme", "category", "name", "country")
+    errors = {f: t["required"] for f in required if not form.get(f, "").strip()}
+    if errors:
+        errors["_form"] = t["error"]
+        return _projects_page(request, user, 422, values=form, errors=errors)
+    new = taxonomy.NewProject(
+        id=form["id"].strip(),
+        scheme=form["scheme"],
+        name=form["name"].strip(),
+        category=form["category"],
+        country=form["country"].strip(),
+        mechanism=form.get("mechanism", "reduction"),
+        nature=form.get("nature", "technology"),
+        name_ja=form.get("name_ja", "").strip(),
+        region=form.get("region", "").strip()[:200],
+        developer=form.get("developer", "").strip()[:200],
+        methodology=form.get("methodology", "").strip()[:200],
+    )
+    try:
+        out = taxonomy.register_project(_db(request), user.actor, new)
+    except TansoError as e:
+        errors = {PROJECT_FIELD_OF_CODE.get(e.code, "_form"): e.message}
+        return _projects_page(request, user, 422, values=form, errors=errors)
+    return _projects_page(request, user, notice=t["project_registered"].format(id=out["id"]))
+
+
+@router.post("/projects")
+async def register_project(request: Request) -> Response:
+    return await _operator_post(request, _register_project)
 
 
 # ---------------------------------------------------------------- users
@@ -773,20 +964,65 @@ def _payload(text: str) -> str:
     return pretty if len(pretty) <= 600 else pretty[:600] + " …"
 
 
+AUTO_VERIFY_ENTRIES = 20_000
+"""Up to this many entries the journal screen verifies by itself when the journal has grown
+since the last verification; above it, only when asked ("Verify now"): a full fold of a large
+journal is not for every page view."""
+
+
+def _audit_status(request: Request, head_seq: int, head_hash: str | None) -> dict[str, Any]:
+    """The last verification (kept per server process), made anew when asked, or when the
+    journal has grown and is small enough; with how many entries came since."""
+    state = request.app.state
+    last: dict[str, Any] | None = getattr(state, "portal_audit", None)
+    asked = request.query_params.get("verify") == "1"
+    current = last is not None and last["seq"] == head_seq and last["hash"] == head_hash
+    if asked or (not current and head_seq <= AUTO_VERIFY_ENTRIES):
+        report = audit.verify(_db(request))
+        last = {
+            "seq": head_seq,
+            "hash": head_hash,
+            "report": report.as_dict(),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }
+        state.portal_audit = last
+    if last is None:
+        return {"report": None, "since": head_seq, "at": None}
+    return {"report": last["report"], "since": head_seq - last["seq"], "at": last["at"]}
+
+
+def _query_number(request: Request, name: str) -> int | None:
+    try:
+        value = _int(request.query_params.get(name))
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
 @router.get("/journal", response_class=HTMLResponse)
 def journal_screen(request: Request) -> Response:
     def page(user: PortalUser) -> Response:
         db = _db(request)
+        q = request.query_params
+        filters = {
+            "kind": q.get("kind", "")[:64],
+            "actor": q.get("actor", "")[:200],
+            "from": q.get("from", ""),
+            "to": q.get("to", ""),
+        }
         with db.read() as conn:
             head = repo.journal_head(conn)
-            last = int(head.seq) if head is not None else 0
-            try:
-                before = int(request.query_params.get("before", "") or last + 1)
-            except ValueError:
-                before = last + 1
-            before = max(1, min(before, last + 1))
-            start = max(0, before - 1 - JOURNAL_PAGE)
-            rows = list(repo.journal_entries(conn, after=start, limit=before - 1 - start))
+        last = int(head.seq) if head is not None else 0
+        found = journal_search.entries(
+            db,
+            user.actor,
+            kind=filters["kind"],
+            actor_text=filters["actor"],
+            seq_from=_query_number(request, "from"),
+            seq_to=_query_number(request, "to"),
+            before=_query_number(request, "before"),
+            limit=JOURNAL_PAGE,
+        )
         entries = [
             {
                 "seq": r.seq,
@@ -796,18 +1032,27 @@ def journal_screen(request: Request) -> Response:
                 "payload": _payload(r.payload),
                 "hash": r.hash,
             }
-            for r in reversed(rows)
+            for r in found["entries"]
         ]
-        report = audit.verify(db)
+        kept = {k: v for k, v in filters.items() if v}
+
+        def link(before: int | None) -> str | None:
+            if before is None:
+                return None
+            return "/portal/operator/journal?" + urlencode({"before": before} | kept)
+
         return _page(
             request,
             "operator_journal.html",
             user,
             entries=entries,
-            report=report.as_dict(),
-            older=start + 1 if start > 0 else None,
-            newer=min(before + JOURNAL_PAGE, last + 1) if before <= last else None,
-            latest=before <= last,
+            audit_status=_audit_status(request, last, head.hash if head is not None else None),
+            filters=filters,
+            older=link(found["older"]),
+            newer=link(found["newer"]),
+            latest="before" in q,
+            latest_link="/portal/operator/journal" + ("?" + urlencode(kept) if kept else ""),
+            verify_link="/portal/operator/journal?" + urlencode({"verify": 1} | kept),
         )
 
     return _show(request, page)
