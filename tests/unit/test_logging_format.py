@@ -5,12 +5,20 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tanso.api.ops import JsonFormatter, TextFormatter, configure_logging, redact
+from tanso.api.ops import (
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+    redact,
+    uvicorn_log_config,
+)
 
 KEY = "tk_0123456789abcdef_S3cr3tS3cr3tS3cr3tS3cr3tS3cr3t-_xyz"
 
@@ -57,3 +65,13 @@ def test_configure_logging_writes_json_lines_and_is_idempotent() -> None:
         configure_logging("text", "info")
     lines = buf.getvalue().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["message"] == "hello world"
+
+
+def test_uvicorn_can_log_json_from_its_first_line(capsys: pytest.CaptureFixture[str]) -> None:
+    logging.config.dictConfig(uvicorn_log_config("json", "info"))
+    try:
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+    finally:
+        logging.getLogger("uvicorn").handlers = []
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert json.loads(line)["message"] == "Started server process [42]"

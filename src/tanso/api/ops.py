@@ -162,6 +162,29 @@ def configure_logging(fmt: str = "text", level: str = "info", stream: Any = None
         logging.getLogger("uvicorn").handlers = [handler]
 
 
+def uvicorn_log_config(fmt: str = "text", level: str = "info") -> dict[str, Any]:
+    """A ``log_config`` for ``uvicorn.run`` so that even its first lines (before the app starts)
+    come out in the chosen format."""
+    formatter = "JsonFormatter" if fmt == "json" else "TextFormatter"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"tanso": {"()": f"tanso.api.ops.{formatter}"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "tanso",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
 # ---------------------------------------------------------------- metrics
 
 
