@@ -568,6 +568,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/marketplace/rfqs/{rfq_id}"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/marketplace/rfqs/{rfq_id}/cancel"): "401 ok/404  409/404 409/404 403 404    404",
     ("POST", "/v1/marketplace/rfqs/{rfq_id}/offers"): "401 403/404 403/404 403/404 403 403    403",
+    ("POST", "/v1/marketplace/sweep"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/operator/access-log"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/orders"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/orders"): "401 403     ok/404  ok/404  403 403    403",
