@@ -402,3 +402,9 @@ def test_a_cancelled_rfq_releases_its_open_offers(market_db: dict[str, Any]) -> 
     with pytest.raises(Conflict):
         market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
     assert audit.verify(db).ok
+
+
+def test_only_the_operator_or_the_system_sweeps(market_db: dict[str, Any]) -> None:
+    with pytest.raises(Forbidden):
+        market.sweep(market_db["db"], market_db["seller"])
+    assert market.sweep(market_db["db"]) == {"listings": [], "offers": []}
