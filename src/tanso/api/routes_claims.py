@@ -26,7 +26,17 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/certificates/{retirement_id}.pdf", tags=["public"], response_class=Response)
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "A PDF document"}
+}
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "A CSV table"}
+}
+
+
+@router.get(
+    "/certificates/{retirement_id}.pdf", tags=["public"], response_class=Response, responses=PDF
+)
 def certificate_pdf(
     retirement_id: RetirementId, request: Request, db: DB, lang: Lang = "en"
 ) -> Response:
@@ -56,7 +66,9 @@ def certificate(retirement_id: RetirementId, request: Request, db: DB) -> dict[s
     return out | {"verify_url": _base(request) + out["verify_path"]}
 
 
-@router.get("/claims/{participant_id}/{year}.pdf", tags=["claims"], response_class=Response)
+@router.get(
+    "/claims/{participant_id}/{year}.pdf", tags=["claims"], response_class=Response, responses=PDF
+)
 def claim_report_pdf(
     participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
 ) -> Response:
@@ -71,7 +83,9 @@ def claim_report_pdf(
     )
 
 
-@router.get("/claims/{participant_id}/{year}.csv", tags=["claims"], response_class=Response)
+@router.get(
+    "/claims/{participant_id}/{year}.csv", tags=["claims"], response_class=Response, responses=CSV
+)
 def claim_report_csv(
     participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
 ) -> Response:
