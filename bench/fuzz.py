@@ -28,6 +28,7 @@ import random
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,7 +38,7 @@ from typing import Any
 
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
@@ -420,9 +421,7 @@ def substitute(case: Any, ids: dict[str, str], rnd: random.Random) -> None:
                 case.query[name] = known
 
 
-def fuzz(
-    world: World, requests: int, seed_value: int = 0, log: Callable[[str], None] = print
-) -> Report:
+def fuzz(world: World, requests: int, seed_value: int = 0) -> Report:
     """Send about ``requests`` generated requests spread evenly over every operation."""
     app = world.client.app
     schema = schemathesis.openapi.from_dict(app.openapi())  # type: ignore[attr-defined]
@@ -475,6 +474,7 @@ def fuzz_operation(
             phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
+        @seed(seed_value * 7_919 + zlib.crc32(endpoint.encode()))  # a run repeats by --seed
         @given(case=strategy, pick=st.integers(0, 10**9))
         def one(case: Any, pick: int) -> None:
             rnd.seed(seed_value * 1_000_003 + pick)
