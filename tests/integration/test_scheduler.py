@@ -66,3 +66,30 @@ def test_a_trading_day_runs_by_the_clock_and_nothing_runs_twice(db: Database) ->
     with pytest.raises(OrderRejected):
         x.place(buyer, NewOrder("ES", "buy", 10, 2_000))
     assert audit.verify(db).ok
+
+
+def test_the_scheduler_clears_sealed_auctions_past_their_close_once(db: Database) -> None:
+    from tanso.services import sealed_auctions as sa
+    from tests.integration.test_sealed_auctions import AFTER, CLOSES, DURING, OPENS, StepClock
+
+    clock = StepClock("2026-01-06T00:00:00Z")
+    db.clock = clock
+    cal = japan_calendar()
+    x = Exchange(db, cal)
+    scheduler = Scheduler(db, x, cal, lambda: clock.now, sessions=False)
+    seller, buyer = add_participant(db, "S1"), add_participant(db, "B1")
+    add_issuance(db, "S1-MAIN", 100)
+    fund(db, "B1", 1_000_000)
+    spec = sa.NewSealedAuction(
+        account_id="S1-MAIN", opens_at=OPENS, closes_at=CLOSES, reserve=10, quantity=50, lot=10
+    )
+    auction = sa.create(db, seller, spec)
+    clock.set(DURING)
+    assert scheduler.tick() == []  # open: nothing to clear
+    sa.place_bid(db, buyer, auction["id"], "B1-MAIN", 12, 30)
+    clock.set(AFTER)
+    assert scheduler.tick() == [(auction["id"], "sealed_clear")]
+    assert sa.get_auction(db, auction["id"])["state"] == "cleared"
+    clock.now += dt.timedelta(minutes=2)
+    assert scheduler.tick() == []
+    assert audit.verify(db).ok

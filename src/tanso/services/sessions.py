@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import TansoError
 from tanso.domain.sessions import SessionPlan, due_actions
-from tanso.services import indices, settlement
+from tanso.services import indices, marketplace, sealed_auctions, settlement
 from tanso.services.common import SYSTEM
 from tanso.services.exchange import Exchange
 from tanso.store import repo
@@ -26,6 +26,8 @@ from tanso.store import schema as t
 from tanso.store.db import Database, loads
 
 log = logging.getLogger("tanso.sessions")
+
+SWEEP_EVERY = dt.timedelta(minutes=1)
 
 
 class Scheduler:
@@ -47,6 +49,7 @@ class Scheduler:
         self.exchange = exchange
         self.calendar = calendar
         self.now = now
+        self._last_sweep: dt.datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -55,6 +58,7 @@ class Scheduler:
         done: list[tuple[str, str]] = []
         if self.settlement_time is not None:
             done += self._settle_if_due()
+        done += self._off_exchange()
         if not self.sessions:
             return done
         with self.db.read() as conn:
@@ -111,6 +115,19 @@ class Scheduler:
         out = settlement.run(self.db, SYSTEM, day)
         log.info("settlement %s: %s settled, %s failed", day, out["settled"], out["failed"])
         return [("settlement", day.isoformat())]
+
+    def _off_exchange(self) -> list[tuple[str, str]]:
+        """Once a minute of the clock: clear the sealed-bid auctions past their close, and give
+        back the credits of expired marketplace listings and offers."""
+        now = self.now()
+        if self._last_sweep is not None and now - self._last_sweep < SWEEP_EVERY:
+            return []
+        self._last_sweep = now
+        done = [(out["id"], "sealed_clear") for out in sealed_auctions.clear_due(self.db, SYSTEM)]
+        swept = marketplace.sweep(self.db, SYSTEM)
+        if swept["listings"] or swept["offers"]:
+            done.append(("marketplace", "sweep"))
+        return done
 
     def _auctions_on(self, instrument: str, day: dt.date) -> int:
         a = t.auctions.c
