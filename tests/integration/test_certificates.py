@@ -187,6 +187,19 @@ def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_link_to_the_next_entry(
     assert checks["verified"] is False
 
 
+def test_an_altered_entry_just_before_the_retirement_breaks_its_previous_link(
+    db: Database,
+) -> None:
+    _, done, _, _ = retire_two_schemes(db)
+    before = done["journal_seq"] - 1
+    with db.read() as conn:
+        e = conn.execute(select(t.journal).where(t.journal.c.seq == before)).one()
+    _alter(db, t.journal, t.journal.c.seq == before, actor=e.actor + "X")
+    checks = _checks(db, done["id"])
+    assert checks["previous_link"] is False and checks["entry_hash"] is True
+    assert checks["verified"] is False
+
+
 def test_a_retirement_changed_behind_the_journals_back_fails_the_content_check(
     db: Database,
 ) -> None:
