@@ -422,6 +422,10 @@ class Client:
     def withdraw_offer(self, offer_id: str) -> Any:
         return self._post(f"/v1/marketplace/offers/{offer_id}/withdraw", {})
 
+    def marketplace_sweep(self) -> Any:
+        """Close expired listings and offers, releasing their credits (operator)."""
+        return self._post("/v1/marketplace/sweep", {}, idempotent=False)
+
     # ------------------------------------------------------------------ sealed-bid auctions
 
     def sealed_auctions(self, state: str | None = None) -> Any:

@@ -154,3 +154,23 @@ def test_amend_and_profile_over_http(clients: dict[str, Any]) -> None:
         buyer.marketplace_set_profile("SOLAR1", summary_en="mine now")
     assert (e.value.status, e.value.code) == (403, "not_a_holder")
     assert audit.verify(clients["db"]).ok
+
+
+def test_only_the_operator_sweeps_expired_listings(clients: dict[str, Any], db: Database) -> None:
+    seller = clients["SELLER"]
+    with pytest.raises(ApiError) as e:
+        seller.marketplace_sweep()
+    assert e.value.status == 403
+    op = Client(
+        "http://testserver",
+        participants.create_api_key(db, SYSTEM, "OPERATOR")["key"],
+        transport=clients["http"]._transport,
+    )
+    lst = seller.list_credits(
+        "SELLER-MAIN", 1_000, 100, issuance_id=clients["issuance"], expires_at="2026-01-06T00:00Z"
+    )
+    assert op.marketplace_sweep() == {"listings": [], "offers": []}
+    db.clock = lambda: "2026-01-07T00:00:00.000000Z"
+    assert op.marketplace_sweep() == {"listings": [lst["id"]], "offers": []}
+    assert seller.marketplace_my_listings()[0]["status"] == "expired"
+    assert audit.verify(db).ok

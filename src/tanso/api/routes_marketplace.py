@@ -232,3 +232,10 @@ def decline_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[s
 @router.post("/offers/{offer_id}/withdraw")
 def withdraw_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return market.withdraw_offer(db, actor, offer_id, idem)
+
+
+@router.post("/sweep")
+def sweep(db: DB, actor: Caller) -> dict[str, Any]:
+    """Close every listing and offer past its expiry and release its credits (operator; run it
+    from cron until the scheduler does). Expired ones cannot trade even before it runs."""
+    return market.sweep(db, actor)
