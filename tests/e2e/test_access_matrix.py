@@ -110,7 +110,7 @@ class World:
     def fresh_order(self, pid: str) -> str:
         r = self.client.post(
             "/v1/orders",
-            headers=self.headers["operator:" + pid],
+            headers=self.headers["setup:" + pid],
             json={"instrument": "JC-FZ", "side": "buy", "qty": 1, "price": 1_000},
         )
         assert r.status_code == 201, r.text
@@ -170,9 +170,9 @@ def world(db: Database) -> Iterator[World]:
         "exchange_operator": bearer(
             str(key(db, SYSTEM, "OPERATOR", "x", ["exchange_operator"])["key"])
         ),
-        "operator:ALPHA": bearer(keys["ALPHA"]),
-        "operator:BETA": bearer(keys["BETA"]),
-        "operator:SPARE": bearer(keys["SPARE"]),
+        "setup:ALPHA": bearer(keys["ALPHA"]),
+        "setup:BETA": bearer(keys["BETA"]),
+        "setup:SPARE": bearer(keys["SPARE"]),
         "operator": bearer(keys["OPERATOR"]),
     }
     for role in ("viewer", "trader", "account_manager", "administrator"):
@@ -210,21 +210,21 @@ def world(db: Database) -> Iterator[World]:
         sell = {"instrument": "JC-FZ", "qty": 3, "price": 2_050}
         assert (
             c.post(
-                "/v1/orders", headers=headers["operator:BETA"], json=sell | {"side": "sell"}
+                "/v1/orders", headers=headers["setup:BETA"], json=sell | {"side": "sell"}
             ).status_code
             == 201
         )
         assert (
             c.post(
-                "/v1/orders", headers=headers["operator:SPARE"], json=sell | {"side": "buy"}
+                "/v1/orders", headers=headers["setup:SPARE"], json=sell | {"side": "buy"}
             ).status_code
             == 201
         )
-        beta_trades = c.get("/v1/trades", headers=headers["operator:BETA"]).json()
+        beta_trades = c.get("/v1/trades", headers=headers["setup:BETA"]).json()
         beta["trade_id"] = next(str(t["id"]) for t in beta_trades if t["id"] != alpha["trade_id"])
         r = c.post(
             "/v1/retirements",
-            headers=headers["operator:BETA"],
+            headers=headers["setup:BETA"],
             json={"account_id": "BETA-MAIN", "quantity": 5, "purpose": "offset_scope1"},
         )
         assert r.status_code == 201, r.text
