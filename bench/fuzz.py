@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -45,9 +46,11 @@ from schemathesis.core.failures import FailureGroup
 from sqlalchemy import text
 
 from tanso.api.app import create_app
+from tanso.devserver import ServerProcess
 from tanso.domain.participants import corporate_number_check_digit
 from tanso.services import audit, cash, participants, registry, taxonomy
 from tanso.services.common import SYSTEM
+from tanso.settings import utc_now
 from tanso.store import migrate, repo
 from tanso.store.db import Database
 
@@ -86,7 +89,7 @@ class Caller:
 @dataclass
 class World:
     db: Database
-    client: TestClient
+    client: httpx.Client  # a TestClient (in-process) or a client of a live server
     callers: list[Caller]
     other: dict[str, dict[str, str]]  # per caller name: another participant's ids
 
@@ -139,7 +142,7 @@ def _ok(r: Any) -> dict[str, Any]:
     return body
 
 
-def build(db: Database, client: TestClient, keys: dict[str, str]) -> World:
+def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
     """Market activity over HTTP (the sequencer must run): an instrument, orders, a trade."""
     c = client
     auth = {k: {"Authorization": f"Bearer {v}"} for k, v in keys.items()}
@@ -224,7 +227,7 @@ def build(db: Database, client: TestClient, keys: dict[str, str]) -> World:
 
 
 def more(
-    c: TestClient, auth: dict[str, dict[str, str]], alpha: dict[str, str], beta: dict[str, str]
+    c: httpx.Client, auth: dict[str, dict[str, str]], alpha: dict[str, str], beta: dict[str, str]
 ) -> None:
     """Ids of the marketplace, sealed-bid auctions and inventories, each participant's own.
 
@@ -423,8 +426,7 @@ def substitute(case: Any, ids: dict[str, str], rnd: random.Random) -> None:
 
 def fuzz(world: World, requests: int, seed_value: int = 0) -> Report:
     """Send about ``requests`` generated requests spread evenly over every operation."""
-    app = world.client.app
-    schema = schemathesis.openapi.from_dict(app.openapi())  # type: ignore[attr-defined]
+    schema = schemathesis.openapi.from_dict(world.client.get("/openapi.json").json())
     operations = [r.ok() for r in schema.get_all_operations()]
     report = Report()
     rnd = random.Random(seed_value)
@@ -487,7 +489,9 @@ def fuzz_operation(
                 # them one time in ten, as hostile headers of their own
                 for name in [n for n in case.headers if n.lower() in AUTH_HEADERS]:
                     del case.headers[name]
-            kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=caller.headers)
+            kwargs = case.as_transport_kwargs(
+                base_url=str(world.client.base_url).rstrip("/"), headers=caller.headers
+            )
             kwargs.pop("cookies", None)
             method, url = kwargs.pop("method"), kwargs.pop("url")
             body_kwargs = {
@@ -555,11 +559,14 @@ def journal_head(db: Database) -> int:
 
 
 @contextmanager
-def database(backend: str) -> Iterator[Database]:
-    clock = _clock()
+def database(backend: str, clock: Callable[[], str] | None = None) -> Iterator[Database]:
+    """A fresh, migrated database; its URL (for a server) is ``db.fuzz_url``."""
+    clock = clock or _clock()
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as d:
-            db = Database(f"sqlite:///{Path(d) / 'fuzz.db'}", clock)
+            url = f"sqlite:///{Path(d) / 'fuzz.db'}"
+            db = Database(url, clock)
+            db.fuzz_url = url  # type: ignore[attr-defined]
             migrate.upgrade(db.engine)
             try:
                 yield db
@@ -573,6 +580,7 @@ def database(backend: str) -> Iterator[Database]:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
     db = Database(PG_BASE, clock, pg_schema=PG_SCHEMA)
+    db.fuzz_url = f"{PG_BASE}?options=-csearch_path%3D{PG_SCHEMA}"  # type: ignore[attr-defined]
     migrate.upgrade(db.engine)
     try:
         yield db
@@ -606,16 +614,40 @@ def run(db: Database, requests: int, seed_value: int = 0) -> Report:
         return fuzz(world, requests, seed_value)
 
 
+def run_live(db: Database, requests: int, seed_value: int = 0) -> Report:
+    """The same against `tanso serve` in a child process (uvicorn, real sockets, loopback);
+    rate limits off, as the soak has them: this is about input, not about load."""
+    participants.bootstrap(db)
+    taxonomy.seed_reference_data(db, SYSTEM)
+    keys = seed_participants(db)
+    env = {"TANSO_RATE_LIMIT_KEY_PER_SECOND": "0", "TANSO_RATE_LIMIT_IP_PER_SECOND": "0"}
+    server = ServerProcess(db.fuzz_url, Path.cwd(), env=env)  # type: ignore[attr-defined]
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            world = build(db, client, keys)
+            return fuzz(world, requests, seed_value)
+    finally:
+        server.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--live", action="store_true", help="against `tanso serve` in a child process"
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the request log: one line per request otherwise
-    with database(args.backend) as db:
-        report = run(db, args.requests, args.seed)
-    print(f"backend: {args.backend}, seed {args.seed}")
+    if args.live:
+        with database(args.backend, utc_now) as db:
+            report = run_live(db, args.requests, args.seed)
+    else:
+        with database(args.backend) as db:
+            report = run(db, args.requests, args.seed)
+    where = "live server" if args.live else "in-process"
+    print(f"backend: {args.backend} ({where}), seed {args.seed}")
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
