@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tanso import cli_ops
+from tanso import cli_ops, cli_usage
+from tanso.api import ops
 from tanso.domain.errors import TansoError
 from tanso.services import (
     audit,
@@ -204,7 +205,13 @@ def serve(
         simulator.start()
         out.print("simulated traders are trading; one trading day every 3 minutes")
     try:
-        uvicorn.run(app_, host=h, port=p, log_level=settings.log_level)
+        uvicorn.run(
+            app_,
+            host=h,
+            port=p,
+            log_level=settings.log_level,
+            log_config=ops.uvicorn_log_config(settings.log_format, settings.log_level),
+        )
     finally:
         if simulator is not None:
             simulator.stop()
@@ -427,6 +434,7 @@ def replay(
 
 
 cli_ops.register(app)
+cli_usage.register(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -123,6 +123,8 @@ class Client:
         beneficiary: str = "",
         reporting_year: int | None = None,
         note: str = "",
+        emissions_scope: int | None = None,
+        scope3_category: int | None = None,
     ) -> Any:
         return self._post(
             "/v1/retirements",
@@ -134,6 +136,8 @@ class Client:
                 "beneficiary": beneficiary,
                 "reporting_year": reporting_year,
                 "note": note,
+                "emissions_scope": emissions_scope,
+                "scope3_category": scope3_category,
             },
         )
 

@@ -246,6 +246,8 @@ def retire(body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey) -> dict[s
         beneficiary=body.beneficiary,
         reporting_year=body.reporting_year,
         note=body.note,
+        emissions_scope=body.emissions_scope,
+        scope3_category=body.scope3_category,
     )
     return registry.retire(db, actor, req, idem)
 
