@@ -195,7 +195,12 @@ def serve(
     out.print(f"Tanso on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
     if settings.sessions:
         out.print("sessions: orders 08:00-11:29 and 12:30-14:59 JST, call auctions 11:30 and 15:00")
-    app_ = create_app(db, sessions=settings.sessions, settlement_time=settings.settlement_time)
+    app_ = create_app(
+        db,
+        sessions=settings.sessions,
+        settlement_time=settings.settlement_time,
+        background=True,
+    )
     simulator = None
     if simulate:
         from tanso.services.simulator import Simulator

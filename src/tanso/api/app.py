@@ -38,21 +38,33 @@ from tanso.web.portal_usage import router as portal_usage_router
 
 
 def create_app(
-    db: Database, *, sessions: bool = False, settlement_time: dt.time | None = None
+    db: Database,
+    *,
+    sessions: bool = False,
+    settlement_time: dt.time | None = None,
+    background: bool | None = None,
 ) -> FastAPI:
     """Build the HTTP API around an open database; the exchange's sequencer runs while it
-    serves, and with ``sessions`` the scheduler opens, auctions and closes markets on time."""
+    serves, and with ``sessions`` the scheduler opens, auctions and closes markets on time.
+    ``background`` runs the scheduler even without sessions (sealed-bid clearing, marketplace
+    expiry, settlement at ``settlement_time``); by default only with sessions or a settlement
+    time, so tests that drive the clock themselves have no thread racing them."""
     calendar = japan_calendar()
     exchange = Exchange(db, calendar, enforce_sessions=sessions)
     scheduler = Scheduler(
-        db, exchange, calendar, lambda: dt.datetime.now(dt.UTC), settlement_time=settlement_time
+        db,
+        exchange,
+        calendar,
+        lambda: dt.datetime.now(dt.UTC),
+        sessions=sessions,
+        settlement_time=settlement_time,
     )
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         ops.start(app_)
         exchange.start()
-        if sessions or settlement_time is not None:
+        if background or (background is None and (sessions or settlement_time is not None)):
             scheduler.start()
         try:
             yield
