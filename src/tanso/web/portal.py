@@ -9,20 +9,24 @@ refuse anything the actor may not do, a second line behind these checks. See doc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import WebSocketRoute
 
 from tanso.domain.errors import InvalidInput, NotFound, TansoError
 from tanso.services import cash, participants, registry, settlement, taxonomy, users
 from tanso.services import exchange as xs
 from tanso.services.common import Actor
 from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.stream import Feed
 from tanso.services.users import Capability, NewUser, PortalUser, UserRole
 from tanso.store.db import Database
 from tanso.web import render
@@ -1581,6 +1585,47 @@ async def user_action(request: Request, user_id: str, action: str) -> Response:
         return _users_page(req, user, notice=notice, reset=reset)
 
     return await _post(request, act, Capability.MANAGE_USERS)
+
+
+# ---------------------------------------------------------------- live book (WebSocket)
+
+
+async def book_stream(ws: WebSocket) -> None:
+    """The market-data stream (the feed behind /v1/stream, same protocol) for a logged-in user:
+    its session cookie stands in for the API key that book depth needs. Same-origin only, so
+    another site's page cannot open it with the user's cookie."""
+    user = users.session_user(ws.app.state.db, ws.cookies.get(SESSION_COOKIE))
+    origin = ws.headers.get("origin")
+    if user is None or (origin is not None and urlsplit(origin).netloc != ws.headers.get("host")):
+        await ws.close(code=4401)
+        return
+    feed: Feed = ws.app.state.feed
+    await ws.accept()
+    feed.attach(asyncio.get_running_loop())
+
+    async def close(code: int, reason: str) -> None:
+        await ws.close(code, reason)
+
+    sub = feed.subscriber(ws.send_text, close)
+    sub.actor = user.actor
+    try:
+        while not sub.closed:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is not None:
+                await sub.handle_text(text)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the page went away, or the feed closed a connection that fell behind
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.stop()
+
+
+# A plain WebSocket route: the app puts HTTP-only dependencies (request body checks) on this
+# router's routes, which a WebSocket cannot satisfy; a plain route is included without them.
+router.routes.append(WebSocketRoute("/portal/stream", book_stream, name="portal_stream"))
 
 
 # ---------------------------------------------------------------- for the other portal modules
