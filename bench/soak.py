@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--kills", type=int, default=50, help="SIGKILLs per backend (default 50)")
     ap.add_argument(
-        "--seconds", type=float, default=900, help="time bound per backend (default 900)"
+        "--seconds", type=float, default=3600, help="time bound per backend (default 3600)"
     )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--traders", type=int, default=6, help="simulated participants")
