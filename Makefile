@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench install clean web-assets
+.PHONY: demo test lint bench soak fuzz install clean web-assets
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -48,7 +48,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
-	for b in engine registry orders settlement market_data; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in engine registry orders settlement market_data load; do $(BIN)/python bench/$$b.py || exit 1; done
+
+# the full reliability runs of docs/reliability.md (CI runs their short forms in `make test`)
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --backend both --kills 50
+
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz.py --requests 10000
 
 clean:
 	rm -rf $(VENV) tanso.db tanso.db-wal tanso.db-shm
