@@ -156,3 +156,26 @@ def test_no_get_route_shows_a_bid_to_anyone_but_its_bidder_before_clearing(
                 assert not any(s in r.text for s in hidden), (who, path, r.text)
         mine = c["B1"]._http.get(f"/v1/sealed-auctions/bids/{bid['id']}")
         assert mine.status_code == 200 and mine.json()["price"] == 7_919
+
+
+def test_the_journal_keeps_bids_sealed_from_the_operator_until_clearing(
+    clients: dict[str, Any],
+) -> None:
+    c, clock = clients, clients["clock"]
+    a = _offer(c, pricing="pay_as_bid")
+    clock.set(DURING)
+    bid = c["B1"].sealed_bid(a["id"], "B1-MAIN", 1_777, 30)
+
+    def bid_entries() -> list[dict[str, Any]]:
+        entries = c["OPERATOR"].request("GET", "/v1/journal", params={"limit": 1000})
+        return [e for e in entries if e["kind"] == "sealed_auction.bid_placed"]
+
+    (sealed,) = bid_entries()
+    assert sealed["sealed"] is True and "B1" not in sealed["actor"]
+    assert "53310" not in sealed["payload"] and bid["id"] not in sealed["payload"]  # 1,777 x 30
+    clock.set(AFTER)
+    c["SELLER"].clear_sealed_auction(a["id"])
+    (opened,) = bid_entries()
+    assert "sealed" not in opened and opened["actor"].startswith("B1")
+    assert "53310" in opened["payload"] and opened["hash"] == sealed["hash"]
+    assert audit.verify(c["db"]).ok

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from tanso.api import schemas as s
 from tanso.api.deps import DB, Caller, IdemKey
 from tanso.domain.errors import NotFound
-from tanso.services import audit, cash, participants, registry, taxonomy
+from tanso.services import audit, cash, participants, registry, sealed_auctions, taxonomy
 from tanso.services.common import require_operator
 from tanso.store import repo
 
@@ -330,21 +330,14 @@ def journal_head(db: DB) -> dict[str, Any]:
 def journal(
     db: DB, actor: Caller, after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100
 ) -> list[dict[str, Any]]:
-    """Journal entries after `after`, for auditors (operator keys)."""
+    """Journal entries after `after`, for auditors (operator keys); bids of auctions still open
+    show no bidder and no amount (`sealed: true`), the stored entry and its hash unchanged."""
     require_operator(actor, "read the journal")
     with db.read() as conn:
-        return [
-            {
-                "seq": r.seq,
-                "at": r.at,
-                "kind": r.kind,
-                "actor": r.actor,
-                "payload": r.payload,
-                "prev_hash": r.prev_hash,
-                "hash": r.hash,
-            }
-            for r in repo.journal_entries(conn, after, limit)
-        ]
+        # bids of auctions still open stay sealed even from the operator (docs/sealed-auctions.md)
+        return sealed_auctions.seal_journal_rows(
+            conn, list(repo.journal_entries(conn, after, limit))
+        )
 
 
 @router.get("/journal/verify", tags=["journal"])

@@ -747,3 +747,42 @@ def _set_bid(conn: Connection, bid_id: str, **values: Any) -> None:
 
 def _set_auction(conn: Connection, auction_id: str, **values: Any) -> None:
     conn.execute(update(sealed_auctions).where(sealed_auctions.c.id == auction_id).values(**values))
+
+
+# ---------------------------------------------------------------- the journal, read by people
+
+SEALED_KINDS = frozenset(
+    {"sealed_auction.bid_placed", "sealed_auction.bid_amended", "sealed_auction.bid_withdrawn"}
+)
+SEALED_ACTOR = "(sealed until the auction clears)"
+
+
+def seal_journal_rows(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Journal rows as an operator may read them: while an auction is still active, its bid
+    entries show neither the bidder nor the cash reserved (the amount would give the bid away);
+    the stored entry, its hash and the chain are untouched, and read in full after clearing."""
+    out = []
+    active: dict[str, bool] = {}
+    for r in rows:
+        entry = {
+            "seq": r.seq,
+            "at": r.at,
+            "kind": r.kind,
+            "actor": r.actor,
+            "payload": r.payload,
+            "prev_hash": r.prev_hash,
+            "hash": r.hash,
+        }
+        if r.kind in SEALED_KINDS:
+            auction_id = str(json.loads(r.payload).get("auction_id", ""))
+            if auction_id not in active:
+                status = conn.execute(
+                    select(sealed_auctions.c.status).where(sealed_auctions.c.id == auction_id)
+                ).scalar_one_or_none()
+                active[auction_id] = status == "active"
+            if active[auction_id]:
+                entry["actor"] = SEALED_ACTOR
+                entry["payload"] = json.dumps({"auction_id": auction_id, "sealed": True})
+                entry["sealed"] = True
+        out.append(entry)
+    return out
