@@ -133,6 +133,8 @@ def seed_participants(db: Database) -> dict[str, str]:
             registry.NewIssuance("P0001", "ER", str(vintage - 2020), vintage, 5_000, f"{pid}-MAIN"),
         )
         cash.deposit(db, SYSTEM, pid, "JPY", 50_000_000, f"bank-{pid}")
+    # SPARE sells to ALPHA on the marketplace, so that neither trader's deal is the other's
+    registry.issue(db, SYSTEM, registry.NewIssuance("P0001", "ER", "3", 2023, 100, "SPARE-MAIN"))
     return keys
 
 
@@ -263,17 +265,29 @@ def more(
         }
         made("PUT", f"/v1/inventories/{pid}/2025", pid, {"scope1": 100})
         ids.update({k: v for k, v in found.items() if v})
-    # each participant's deal (SPARE buys from BETA: a deal ALPHA has no part in), offer, bid
-    for pid, ids, theirs, buyer in (
-        ("ALPHA", alpha, beta, "ALPHA"),
-        ("BETA", beta, alpha, "SPARE"),
+    # each participant's deal (ALPHA buys from SPARE, SPARE from BETA: neither deal is the
+    # other trader's), offer and bid
+    spare_listing = made(
+        "POST",
+        "/v1/marketplace/listings",
+        "SPARE",
+        {
+            "account_id": "SPARE-MAIN",
+            "issuance_id": "JC-ER-P0001-3",
+            "price": 2_500,
+            "quantity": 20,
+        },
+    )
+    for pid, ids, theirs, buyer, seller in (
+        ("ALPHA", alpha, beta, "ALPHA", spare_listing),
+        ("BETA", beta, alpha, "SPARE", beta.get("listing_id")),
     ):
         account = f"{pid}-MAIN"
         deal = None
-        if "listing_id" in beta:
+        if seller:
             deal = made(
                 "POST",
-                f"/v1/marketplace/listings/{beta['listing_id']}/purchases",
+                f"/v1/marketplace/listings/{seller}/purchases",
                 buyer,
                 {"quantity": 1, "account_id": f"{buyer}-MAIN"},
             )
