@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role
+from tanso.services import access_log
 from tanso.services.common import Actor, execute, new_id
 from tanso.store import repo
 from tanso.store import schema as t
@@ -469,6 +470,7 @@ def login(db: Database, email: str, password: str) -> LoginResult:
         row = repo.get_user_by_email(conn, normalise_email(email))
     if row is None or len(password) > MAX_PASSWORD:
         _verify(_DUMMY_HASH, password[:MAX_PASSWORD])  # the same time as a wrong password
+        access_log.record_login(db, "login", normalise_email(email)[:254], "invalid")
         return LoginResult("invalid")
     ok = _verify(row.password_hash, password)
     new_hash = (
@@ -505,6 +507,7 @@ def login(db: Database, email: str, password: str) -> LoginResult:
         return {}
 
     execute(db, Actor(row.participant_id), None, work)
+    access_log.record_login(db, "login", row.email, result.outcome, row.participant_id)
     return result
 
 
@@ -512,14 +515,16 @@ def verify_totp(db: Database, token: str, code: str) -> LoginResult:
     """The second step: a valid code turns the waiting session into a new, full one."""
     key = _session_key(token)
     result = LoginResult("invalid")
+    who: tuple[str, str] | None = None
 
     def work(tx: Tx) -> dict[str, Any]:
-        nonlocal result
+        nonlocal result, who
         s = repo.get_portal_session(tx.conn, key)
         user = repo.get_user(tx.conn, s.user_id) if s is not None else None
         if s is None or user is None or not s.second_factor_pending or s.expires_at < tx.at:
             tx.allow_empty = True
             return {}
+        who = (user.email, user.participant_id)
         if user.status == UserStatus.LOCKED or user.totp_secret is None:
             tx.allow_empty = True
             result = LoginResult("locked" if user.status == UserStatus.LOCKED else "invalid")
@@ -536,6 +541,8 @@ def verify_totp(db: Database, token: str, code: str) -> LoginResult:
         return {}
 
     execute(db, Actor("SYSTEM"), None, work)
+    if who is not None:
+        access_log.record_login(db, "totp", who[0], result.outcome, who[1])
     return result
 
 

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import WebSocketRoute
 
 from tanso.domain.errors import InvalidInput, NotFound, TansoError
-from tanso.services import cash, participants, registry, settlement, taxonomy, users
+from tanso.services import access_log, cash, participants, registry, settlement, taxonomy, users
 from tanso.services import exchange as xs
 from tanso.services.common import Actor
 from tanso.services.exchange import Exchange, NewOrder
@@ -579,7 +579,11 @@ def _set_session(request: Request, response: Response, token: str) -> None:
 
 
 def _current(request: Request) -> PortalUser | None:
-    return users.session_user(_db(request), request.cookies.get(SESSION_COOKIE))
+    user = users.session_user(_db(request), request.cookies.get(SESSION_COOKIE))
+    info = access_log.current_request.get()
+    if user is not None and info is not None:  # the request's log line names the user
+        info.user_id, info.participant_id = user.id, user.participant_id
+    return user
 
 
 def _to_login() -> RedirectResponse:
