@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tanso.api.app import create_app
 from tanso.api.routes_auctions import router
 from tanso.client import ApiError, Client
-from tanso.services import audit, participants
+from tanso.services import audit, journal_search, participants, sealed_auctions
 from tanso.services.common import SYSTEM
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
@@ -172,6 +172,13 @@ def test_the_journal_keeps_bids_sealed_from_the_operator_until_clearing(
 
     (sealed,) = bid_entries()
     assert sealed["sealed"] is True and "B1" not in sealed["actor"]
+    # the operator's journal screen reads through the same seal, and a search by bidder misses
+    screen = journal_search.entries(c["db"], SYSTEM, kind="sealed_auction.bid_placed")["entries"]
+    assert [e.actor for e in screen] == [sealed_auctions.SEALED_ACTOR]
+    assert (
+        journal_search.entries(c["db"], SYSTEM, kind="sealed_auction", actor_text="B1")["entries"]
+        == []
+    )
     assert "53310" not in sealed["payload"] and bid["id"] not in sealed["payload"]  # 1,777 x 30
     clock.set(AFTER)
     c["SELLER"].clear_sealed_auction(a["id"])

@@ -3,11 +3,13 @@ of sequence numbers, one page at a time. Reads only; the journal is never change
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
 from tanso.domain.errors import InvalidInput
+from tanso.services import sealed_auctions
 from tanso.services.common import Actor, require_operator
 from tanso.store import schema as t
 from tanso.store.db import Database
@@ -65,13 +67,19 @@ def entries(
         rows = conn.execute(page.order_by(j.seq.desc()).limit(limit)).all()
         if not rows:
             return {"entries": [], "older": None, "newer": None}
+        # bids of auctions still open stay sealed, and never match a search by bidder
+        shown = [
+            SimpleNamespace(**e)
+            for e in sealed_auctions.seal_journal_rows(conn, rows)
+            if not (e.get("sealed") and actor_text.strip())
+        ]
         low, high = int(rows[-1].seq), int(rows[0].seq)
         older = conn.execute(matching([j.seq]).where(j.seq < low).limit(1)).first()
         above = conn.execute(
             matching([j.seq]).where(j.seq > high).order_by(j.seq.asc()).limit(limit)
         ).all()
     return {
-        "entries": rows,
+        "entries": shown,
         "older": low if older else None,
         "newer": int(above[-1].seq) + 1 if above else None,
     }
