@@ -263,13 +263,13 @@ def test_retirement_notices_link_to_the_public_record(
         },
     )
     assert r.status_code == 200
-    rid = re.search(r'href="/v1/retirements/(RT-\d+)"', r.text)
+    rid = re.search(r'href="/verify/(RT-\d+)"', r.text)
     assert rid
-    assert f'href="/v1/retirements/{rid.group(1)}"' in portal.get("/portal/retire").text
+    assert f'href="/verify/{rid.group(1)}"' in portal.get("/portal/retire").text
     notices = portal.get("/portal/retirements")
     assert notices.status_code == 200
     assert f'href="/portal/retirements/{rid.group(1)}"' in notices.text
-    assert f'href="/v1/retirements/{rid.group(1)}"' in notices.text
+    assert f'href="/verify/{rid.group(1)}"' in notices.text
     assert world.beta_retirement not in notices.text
     one = portal.get(f"/portal/retirements/{rid.group(1)}")
     assert one.status_code == 200 and "Alpha Foods" in one.text and 'id="lookup-link"' in one.text

@@ -602,6 +602,7 @@ def retirement_view(conn: Connection, rid: str) -> dict[str, Any]:
     entry = next(repo.journal_entries(conn, row.journal_seq - 1, 1), None)
     return {
         "id": row.id,
+        "verify_path": f"/verify/{row.id}",
         "quantity": row.quantity,
         "purposes": row.purposes.split(","),
         "scope": row.scope,
