@@ -6,7 +6,7 @@ The requests go as a trader, a second participant, a broker for the trader, the 
 without a key, into a database holding credits, cash, orders, a trade and a retirement. No
 answer may be a 5xx or break its own documented responses; a participant never gets a 2xx for
 another participant's id; afterwards `audit.verify` passes. Endpoints added later are fuzzed
-without changing this file. Known findings in routes this file does not own are xfail below.
+without changing this file. Formats other than JSON (reports, CSV) must be documented too.
 """
 
 from __future__ import annotations
@@ -28,13 +28,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 REQUESTS = 400
 
 # Failures found by the fuzzer in code this file does not own: (endpoint, failure kind) ->
-# the xfail test below that shows each one on its own.
-KNOWN: dict[tuple[str, str], str] = {
-    ("GET /v1/market/reports/{date}", "UndefinedContentType"): "pdf report undocumented",
-    ("GET /v1/market/bars", "UndefinedContentType"): "csv bars undocumented",
-    ("GET /v1/settlement/reports/{date}", "UndefinedContentType"): "html report undocumented",
-    ("GET /v1/inventories/{participant_id}", "UndefinedContentType"): "csv undocumented",
-}
+# a test below that shows each one on its own.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _known(key: tuple[str, str]) -> bool:
@@ -100,12 +95,6 @@ def _conforms(world: fuzz.World, template: str, url: str, **parts: Any) -> None:
     case.validate_response(response, checks=fuzz.CHECKS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/market/reports/{date}?format=pdf answers application/pdf, but the route "
-    "documents only application/json (routes_market: responses={200: {'content': "
-    "{'application/pdf': {}}}} would document it)",
-)
 def test_the_market_report_pdf_is_a_documented_content_type(world: fuzz.World) -> None:
     _conforms(
         world,
@@ -116,11 +105,6 @@ def test_the_market_report_pdf_is_a_documented_content_type(world: fuzz.World) -
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/market/bars?format=csv answers text/csv, but the route documents only "
-    "application/json (routes_market: responses={200: {'content': {'text/csv': {}}}})",
-)
 def test_the_bars_csv_is_a_documented_content_type(world: fuzz.World) -> None:
     _conforms(
         world,
@@ -130,12 +114,6 @@ def test_the_bars_csv_is_a_documented_content_type(world: fuzz.World) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/settlement/reports/{date}?format=html answers text/html (and pdf "
-    "application/pdf), but the route documents only application/json (routes_settlement: "
-    "responses={200: {'content': {'text/html': {}, 'application/pdf': {}}}})",
-)
 def test_the_settlement_report_html_is_a_documented_content_type(world: fuzz.World) -> None:
     _conforms(
         world,
@@ -146,12 +124,6 @@ def test_the_settlement_report_html_is_a_documented_content_type(world: fuzz.Wor
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/inventories/{participant_id}?format=csv answers text/csv, but the route "
-    "documents only application/json (routes_usage list_inventories: "
-    "responses={200: {'content': {'text/csv': {}}}})",
-)
 def test_the_inventories_csv_is_a_documented_content_type(world: fuzz.World) -> None:
     _conforms(
         world,

@@ -14,7 +14,7 @@ from tanso.services import marketdata
 router = APIRouter(prefix="/v1/market", tags=["public"])
 
 
-@router.get("/bars", response_model=None)
+@router.get("/bars", response_model=None, responses={200: {"content": {"text/csv": {}}}})
 def bars(
     db: DB,
     instrument: Annotated[str, Query(min_length=1, max_length=40)],

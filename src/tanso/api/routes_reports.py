@@ -74,7 +74,12 @@ def report_dates(db: DB) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/reports/{date}", tags=["public"], response_model=None)
+@router.get(
+    "/reports/{date}",
+    tags=["public"],
+    response_model=None,
+    responses={200: {"content": {"text/html": {}, "text/csv": {}, "application/pdf": {}}}},
+)
 def report(
     date: dt.date,
     request: Request,

@@ -53,7 +53,11 @@ def cancel_trade(trade_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[st
     return settlement.resolve(db, actor, trade_id, "cancel", idem)
 
 
-@router.get("/settlement/reports/{date}", response_model=None)
+@router.get(
+    "/settlement/reports/{date}",
+    response_model=None,
+    responses={200: {"content": {"text/html": {}, "text/csv": {}, "application/pdf": {}}}},
+)
 def report(
     date: dt.date,
     db: DB,

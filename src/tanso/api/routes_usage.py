@@ -39,7 +39,12 @@ def record_inventory(
     return inventories.record(db, actor, participant_id, year, _inventory(body), idem)
 
 
-@router.get("/inventories/{participant_id}", tags=["inventories"], response_model=None)
+@router.get(
+    "/inventories/{participant_id}",
+    tags=["inventories"],
+    response_model=None,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def list_inventories(
     participant_id: str,
     db: DB,
