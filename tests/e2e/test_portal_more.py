@@ -25,6 +25,7 @@ from tanso.services.exchange import Exchange, NewOrder
 from tanso.services.users import NewUser, UserRole
 from tanso.store import schema as t
 from tanso.store.db import Database
+from tanso.store.schema_usage import usage_claims
 from tests.conftest import add_issuance, add_participant, fund
 from tests.e2e.test_portal import PASSWORD, count, csrf, login, prepare
 
@@ -618,3 +619,26 @@ def test_a_user_of_the_operator_sees_only_its_own_participant_in_the_portal(
     ):
         assert portal.post(path, data={"csrf": token, "qty": "1"}).status_code == 404, path
     assert beta_state(db, world) == before
+
+
+def test_the_retire_form_passes_the_emissions_scope_to_the_usage_rules(
+    portal: TestClient, db: Database, world: World
+) -> None:
+    login(portal, "account_manager@alpha.example.jp")
+    token = csrf(portal, "/portal/retire")
+    form = {
+        "csrf": token,
+        "account": "ALPHA-MAIN",
+        "qty": "5",
+        "purpose": "offset_scope1",
+        "beneficiary": "Alpha Foods",
+        "year": "2025",
+    }
+    bad = portal.post("/portal/retire", data=form | {"scope": "4"})
+    assert bad.status_code == 422 and 'id="scope-error"' in bad.text
+    assert portal.post("/portal/retire", data=form | {"scope3_category": "x"}).status_code == 422
+    done = portal.post("/portal/retire", data=form | {"scope": "1"})
+    assert done.status_code == 200 and re.search(r'href="/verify/(RT-\d+)"', done.text)
+    with db.read() as conn:
+        claims = conn.execute(select(usage_claims.c.scope)).scalars().all()
+    assert "1" in claims

@@ -283,6 +283,9 @@ MORE_LABELS: dict[str, dict[str, str]] = {
         "notices_nav": "Notices",
         "operator_nav": "Operator screens",
         "marketplace_nav": "Marketplace",
+        "emissions_scope": "Offsets emissions of (for the usage rules)",
+        "scope_none": "— (not an offset of own emissions)",
+        "scope3_category": "Scope 3 category (1-15, optional)",
         "auctions_nav": "Auctions",
         "emissions_nav": "Emissions",
         "claims_nav": "Claims",
@@ -372,6 +375,9 @@ MORE_LABELS: dict[str, dict[str, str]] = {
         "notices_nav": "無効化通知",
         "operator_nav": "運営者画面",
         "marketplace_nav": "マーケットプレイス",
+        "emissions_scope": "オフセットする排出量（利用ルールの判定用）",
+        "scope_none": "—（自社排出のオフセットではない）",
+        "scope3_category": "スコープ3のカテゴリ（1〜15、任意）",
         "auctions_nav": "入札",
         "emissions_nav": "排出量",
         "claims_nav": "オフセット主張",
@@ -487,6 +493,7 @@ FIELD_OF_CODE = (
     ("serial", "serials"),
     ("purpose", "purpose"),
     ("beneficiary", "beneficiary"),
+    ("scope", "scope"),
     ("reporting_year", "year"),
     ("price", "price"),
     ("tick", "price"),
@@ -1021,7 +1028,7 @@ def retire_form(request: Request) -> Response:
 def _retire(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
     t = LABELS[_lang(request)]
     db = _db(request)
-    fields = ("account", "qty", "serials", "purpose", "beneficiary", "year")
+    fields = ("account", "qty", "serials", "purpose", "beneficiary", "year", "scope")
     errors: dict[str, str] = {}
     account = form.get("account", "")
     if account not in {a["id"] for a in _own_accounts(db, user)}:
@@ -1029,11 +1036,14 @@ def _retire(request: Request, user: PortalUser, form: dict[str, str]) -> Respons
     if not form.get("purpose"):
         errors["purpose"] = t["required"]
     numbers: dict[str, int | None] = {}
-    for name in ("qty", "year"):
+    for name in ("qty", "year", "scope3_category"):
         try:
             numbers[name] = _int(form.get(name))
         except ValueError:
             errors[name] = t["whole_number"]
+    scope = form.get("scope", "") or None
+    if scope not in (None, "1", "2", "3"):
+        errors["scope"] = t["required"]
     serials = form.get("serials", "").strip() or None
     if not errors and numbers.get("qty") is None and serials is None:
         errors["qty"] = t["retire_help"]
@@ -1045,6 +1055,8 @@ def _retire(request: Request, user: PortalUser, form: dict[str, str]) -> Respons
         purposes=[form["purpose"]],
         beneficiary=form.get("beneficiary", ""),
         reporting_year=numbers.get("year"),
+        emissions_scope=scope,
+        scope3_category=numbers.get("scope3_category"),
     )
     try:
         done = registry.retire(db, user.actor, request_)
