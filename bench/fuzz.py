@@ -46,10 +46,10 @@ from schemathesis.core.failures import FailureGroup
 from sqlalchemy import text
 
 from tanso.api.app import create_app
-from tanso.devserver import ServerProcess
 from tanso.domain.participants import corporate_number_check_digit
-from tanso.services import audit, cash, participants, registry, taxonomy
+from tanso.harness.devserver import ServerProcess
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, cash, participants, registry, taxonomy
 from tanso.settings import utc_now
 from tanso.store import migrate, repo
 from tanso.store.db import Database

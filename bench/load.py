@@ -48,10 +48,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from tanso.devserver import ServerProcess
-from tanso.services import audit
+from tanso.harness.devserver import ServerProcess
+from tanso.harness.soak import Market, prepare_market, scratch_database
+from tanso.services.ledger import audit
 from tanso.settings import utc_now
-from tanso.soak import Market, prepare_market, scratch_database
 from tanso.store import schema as t
 from tanso.store.db import Database
 

@@ -42,13 +42,14 @@ import httpx
 from sqlalchemy import create_engine, text
 from websockets.asyncio.client import ClientConnection, connect
 
-from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import corporate_number_check_digit
-from tanso.services import cash, marketdata, participants, registry, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import cash, participants, registry, taxonomy
+from tanso.services.marketdata import events as marketdata
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.settings import utc_now
 from tanso.store import migrate
 from tanso.store.db import Database

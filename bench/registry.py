@@ -36,8 +36,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 
-from tanso.services import participants, registry, taxonomy
 from tanso.services.common import SYSTEM, Actor
+from tanso.services.ledger import participants, registry, taxonomy
 from tanso.settings import utc_now
 from tanso.store import migrate
 from tanso.store import schema as t

@@ -42,10 +42,11 @@ from sqlalchemy import create_engine, delete, func, insert, select, text, update
 
 from tanso.domain.fees import FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import cash, participants, registry, settlement, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import cash, participants, registry, taxonomy
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database

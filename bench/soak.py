@@ -8,7 +8,8 @@ with SIGKILL after a random number of requests (seeded), restarted, and the book
 before any client may send again: every acknowledged request is there, nothing happened twice
 (lost answers are resent with their Idempotency-Key and must apply at most once; acknowledged
 requests replayed with their key answer the same and write nothing), cash and credits are
-conserved, the journal chain verifies. The checks are in `tanso.soak`; see docs/reliability.md.
+conserved, the journal chain verifies. The checks are in `tanso.harness.soak`; see
+docs/reliability.md.
 
 Prints per backend: requests acknowledged, crashes survived, invariant violations. Exit code 1 on
 any violation, or if fewer crashes than asked fitted in the time bound.
@@ -23,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tanso import soak
+from tanso.harness import soak
 
 
 def main() -> None:

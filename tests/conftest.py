@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tanso.domain.participants import Role
-from tanso.services import cash, participants, registry, taxonomy
 from tanso.services.common import SYSTEM, Actor
+from tanso.services.ledger import cash, participants, registry, taxonomy
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database

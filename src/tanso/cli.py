@@ -14,19 +14,14 @@ from rich.table import Table
 
 from tanso import cli_ops, cli_usage
 from tanso.api import ops
+from tanso.demo import exchange_days as demo_exchange
+from tanso.demo import history
 from tanso.domain.errors import TansoError
-from tanso.services import (
-    audit,
-    cash,
-    history,
-    market_setup,
-    participants,
-    registry,
-    taxonomy,
-)
-from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import audit, cash, participants, registry, taxonomy
+from tanso.services.trading import instruments
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.settings import Settings, open_database, utc_now
 from tanso.store import migrate
 from tanso.store.db import Database
@@ -82,9 +77,9 @@ def init(
     clock = None
     if demo:
         # the demo's history is simulated: ten business days of trading and settlement
-        today = dt.datetime.now(market_setup.JST).date()
-        days = market_setup.demo_days(today)
-        clock = market_setup.DemoClock(market_setup.at_jst(days[0], 8, 30))
+        today = dt.datetime.now(instruments.JST).date()
+        days = demo_exchange.demo_days(today)
+        clock = demo_exchange.DemoClock(demo_exchange.at_jst(days[0], 8, 30))
         db.clock = clock
     migrate.upgrade(db.engine)
     boot = participants.bootstrap(db)
@@ -95,22 +90,24 @@ def init(
     exchange = Exchange(db, japan_calendar())
     histories: dict[str, list[history.AuctionRow]] = {}
     if demo:
-        categories = [s.eligibility.categories[0] for s in market_setup.standard_instruments(db)]
+        categories = [s.eligibility.categories[0] for s in instruments.standard_instruments(db)]
         histories = history.demo_histories(categories, days[0] - dt.timedelta(days=1))
     references = {c: p for c, rows in histories.items() if (p := history.last_price(rows))}
-    listed = market_setup.ensure_standard_instruments(db, exchange, references)
-    for spec in market_setup.standard_instruments(db):
+    listed = instruments.ensure_standard_instruments(db, exchange, references)
+    for spec in instruments.standard_instruments(db):
         rows = histories.get(spec.eligibility.categories[0])
         if rows and spec.id in listed:
             history.import_history(db, SYSTEM, spec.id, rows)
     if listed:
         out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
     if demo and clock is not None:
-        from tanso.services import demo as demo_data
+        from tanso.demo import market as demo_data
 
         keys |= _run(demo_data.load, db)
-        counts = market_setup.demo_market(db, exchange, keys, clock, days)
-        from tanso.services import demo_auctions, demo_marketplace, demo_usage
+        counts = demo_exchange.demo_market(db, exchange, keys, clock, days)
+        from tanso.demo import auctions as demo_auctions
+        from tanso.demo import marketplace as demo_marketplace
+        from tanso.demo import usage as demo_usage
 
         extras = [
             m.seed(db, exchange, keys, clock, days)
@@ -152,7 +149,7 @@ def _demo_users(db: Database) -> None:
     """Portal users for the demo, each with a random password shown once."""
     import secrets
 
-    from tanso.services import users
+    from tanso.services.access import users
 
     logins = {}
     for pid, email, name, role in DEMO_USERS:
@@ -203,7 +200,7 @@ def serve(
     )
     simulator = None
     if simulate:
-        from tanso.services.simulator import Simulator
+        from tanso.demo.simulator import Simulator
 
         keys = json.loads(Path("demo-keys.json").read_text(encoding="utf-8"))
         simulator = Simulator(f"http://{h}:{p}", keys)
@@ -232,7 +229,7 @@ def settle(
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from tanso.services import settlement
+    from tanso.services.clearing import settlement
 
     day = dt.date.fromisoformat(date) if date else dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
     result = _run(settlement.run, _db(), SYSTEM, day)
@@ -293,7 +290,7 @@ def user_add(
     """Create a portal user of a participant; its password is generated and shown once."""
     import secrets
 
-    from tanso.services import users
+    from tanso.services.access import users
 
     password = secrets.token_urlsafe(12)
     created = _run(

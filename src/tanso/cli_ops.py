@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from tanso.domain.errors import TansoError
-from tanso.services import backup as backups
+from tanso.services.operations import backup as backups
 from tanso.settings import Settings, open_database
 
 out = Console()

@@ -19,8 +19,8 @@ from rich.console import Console
 
 from tanso.domain import usage_rules as ur
 from tanso.domain.errors import TansoError
-from tanso.services import inventories, usage
 from tanso.services.common import SYSTEM
+from tanso.services.compliance import inventories, usage
 from tanso.settings import Settings, open_database
 
 out = Console()

@@ -37,8 +37,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
-from tanso.services import audit, participants, users
+from tanso.services.access import users
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, participants
 from tanso.store.db import Database
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

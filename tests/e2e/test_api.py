@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.domain.errors import NotFound
-from tanso.services import cash, participants, registry
 from tanso.services.common import SYSTEM, Actor
+from tanso.services.ledger import cash, participants, registry
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, corporate_number, fund
 

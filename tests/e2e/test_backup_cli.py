@@ -18,12 +18,12 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import participants, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import participants, taxonomy
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.store import migrate
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, counter_clock, fund

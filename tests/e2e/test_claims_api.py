@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.client import ApiError, Client
-from tanso.devserver import ServerProcess as Server
-from tanso.services import participants, users
+from tanso.harness.devserver import ServerProcess as Server
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
-from tanso.services.users import NewUser
+from tanso.services.ledger import participants
 from tanso.store.db import Database
 from tests.integration.test_claims import YEAR, world
 
@@ -122,7 +123,7 @@ def test_the_portal_screen_shows_the_report_and_its_downloads(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
-    from tanso.services import taxonomy
+    from tanso.services.ledger import taxonomy
     from tanso.settings import utc_now
     from tanso.store import migrate
 

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tanso.client import ApiError, Client
-from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import audit, participants, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import audit, participants, taxonomy
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database

@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tanso.api.app import create_app
-from tanso.services import audit, participants
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import audit, participants
+from tanso.services.trading.exchange import Exchange
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tanso.api.app import create_app
-from tanso.services import audit
+from tanso.services.ledger import audit
 from tanso.store.db import Database
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 
 from tanso.api import ops
 from tanso.api.app import create_app
-from tanso.services import participants, users
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
-from tanso.services.users import NewUser
+from tanso.services.ledger import participants
 from tanso.store.db import Database
 from tests.conftest import add_participant
 
@@ -139,7 +140,7 @@ def test_the_operator_reads_the_access_log_over_http_and_participants_cannot(
 
 
 def test_portal_logins_appear_in_the_access_log(db: Database) -> None:
-    from tanso.services import access_log
+    from tanso.services.access import access_log
 
     add_participant(db, "LOGIN")
     email = "viewer@login.example.jp"

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.domain import marketplace as mp
-from tanso.services import audit, registry
-from tanso.services import marketplace as market
 from tanso.services.common import SYSTEM, Actor
+from tanso.services.ledger import audit, registry
+from tanso.services.venues import marketplace as market
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
 from tests.e2e.test_portal import PASSWORD, login, prepare
@@ -186,7 +186,7 @@ def test_an_rfq_from_the_listing_page_is_answered_and_accepted_in_the_portal(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Any]:
-    from tanso.services import participants, taxonomy
+    from tanso.services.ledger import participants, taxonomy
     from tanso.settings import utc_now
     from tanso.store import migrate
     from tests.e2e.test_public_page import Server

@@ -22,11 +22,13 @@ from tanso.api.app import create_app
 from tanso.domain.fees import FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import Role
-from tanso.services import participants, settlement, users
-from tanso.services.calendar import japan_calendar
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.exchange import Exchange, NewOrder
-from tanso.services.users import NewUser
+from tanso.services.ledger import participants
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
@@ -469,8 +471,8 @@ def test_an_operator_form_without_a_valid_csrf_token_changes_nothing(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Any]:
-    from tanso.devserver import ServerProcess
-    from tanso.services import taxonomy
+    from tanso.harness.devserver import ServerProcess
+    from tanso.services.ledger import taxonomy
     from tanso.settings import utc_now
     from tanso.store import migrate
 

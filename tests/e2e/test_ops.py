@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import participants
-from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import participants
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.store import migrate
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, counter_clock, fund

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 from tanso.api.app import create_app
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import users
-from tanso.services.calendar import japan_calendar
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder
-from tanso.services.users import NewUser
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
@@ -322,7 +322,7 @@ def test_totp_enrolment_and_the_second_login_step(portal: TestClient) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Any]:
-    from tanso.services import participants, taxonomy
+    from tanso.services.ledger import participants, taxonomy
     from tanso.settings import utc_now
     from tanso.store import migrate
     from tests.e2e.test_public_page import Server

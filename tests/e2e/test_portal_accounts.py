@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from tanso.api.app import create_app
 from tanso.domain.participants import Role
-from tanso.services import participants, registry
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.exchange import NewOrder
+from tanso.services.ledger import participants, registry
+from tanso.services.trading.exchange import NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import fund

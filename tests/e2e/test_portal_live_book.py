@@ -21,7 +21,7 @@ from tests.e2e.test_portal import PASSWORD, login, prepare
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    from tanso.services import participants, taxonomy
+    from tanso.services.ledger import participants, taxonomy
     from tanso.settings import utc_now
     from tanso.store import migrate
     from tests.e2e.test_public_page import Server

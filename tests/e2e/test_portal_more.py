@@ -19,10 +19,12 @@ from sqlalchemy import select
 from tanso.api.app import create_app
 from tanso.domain.errors import TansoError
 from tanso.domain.participants import Role
-from tanso.services import participants, registry, settlement, users
+from tanso.services.access import users
+from tanso.services.access.users import NewUser, UserRole
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder
-from tanso.services.users import NewUser, UserRole
+from tanso.services.ledger import participants, registry
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tanso.store.schema_usage import usage_claims

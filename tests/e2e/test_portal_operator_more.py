@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tanso.api.app import create_app
-from tanso.services import participants, taxonomy
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import participants, taxonomy
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tanso.web import operator

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tanso.services import users
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
-from tanso.services.users import NewUser
 from tanso.store.db import Database
 from tests.e2e.test_portal import PASSWORD, prepare
 
@@ -47,7 +47,7 @@ OPERATOR_SCREENS = [
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Any]:
-    from tanso.services import participants, taxonomy
+    from tanso.services.ledger import participants, taxonomy
     from tanso.settings import utc_now
     from tanso.store import migrate
     from tests.e2e.test_public_page import Server

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tanso.api.app import create_app
-from tanso.services import audit, users
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
-from tanso.services.users import NewUser
+from tanso.services.ledger import audit
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.e2e.test_portal import PASSWORD, csrf, login, prepare

@@ -21,12 +21,13 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.client import Client
-from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import indices, participants, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.ledger import participants, taxonomy
+from tanso.services.marketdata import indices
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import migrate
 from tanso.store.db import Database
 from tanso.web import pages

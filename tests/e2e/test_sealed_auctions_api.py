@@ -13,8 +13,10 @@ from fastapi.testclient import TestClient
 from tanso.api.app import create_app
 from tanso.api.routes_auctions import router
 from tanso.client import ApiError, Client
-from tanso.services import audit, journal_search, participants, sealed_auctions
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, participants
+from tanso.services.operations import journal_search
+from tanso.services.venues import sealed_auctions
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
 from tests.integration.test_sealed_auctions import AFTER, CLOSES, DURING, OPENS, StepClock

@@ -16,10 +16,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
-from tanso.services import audit, users
-from tanso.services import sealed_auctions as sa
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
-from tanso.services.users import NewUser
+from tanso.services.ledger import audit
+from tanso.services.venues import sealed_auctions as sa
 from tanso.store.db import Database
 from tanso.web.portal_auctions import router
 from tests.conftest import add_issuance, add_participant, fund

@@ -26,10 +26,11 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import audit, participants, settlement, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.ledger import audit, participants, taxonomy
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database
@@ -44,7 +45,7 @@ CHILD = textwrap.dedent(
     import itertools
     import sys
 
-    from tanso.services import settlement
+    from tanso.services.clearing import settlement
     from tanso.services.common import SYSTEM
     from tanso.store.db import Database
 

@@ -1,6 +1,6 @@
 """The crash soak in its short form (CI): a few SIGKILLs per backend of a real server under a load
 of orders, cancellations, transfers, retirements, auctions and settlement runs, with every
-invariant checked after each restart (`tanso.soak`; the full form is `bench/soak.py`).
+invariant checked after each restart (`tanso.harness.soak`; the full form is `bench/soak.py`).
 
 Also here: the checks find what they look for (a tampered database is caught), and a regression
 test for what the soak found (a replayed settlement run used to settle what fell due since).
@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tanso import soak
 from tanso.api.app import create_app
+from tanso.harness import soak
 from tanso.settings import utc_now
 from tanso.store import schema as t
 from tanso.store.db import Database

@@ -25,12 +25,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tanso.client import Client
-from tanso.devserver import ServerProcess as Server
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import participants, stream, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
+from tanso.services.ledger import participants, taxonomy
+from tanso.services.marketdata import stream
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.store import migrate
 from tanso.store.db import Database
 from tanso.stream_client import stream as stream_client

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.client import ApiError, Client
-from tanso.services import audit, participants
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, participants
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
 from tests.e2e.test_portal import csrf, login, prepare

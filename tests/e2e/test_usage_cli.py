@@ -11,8 +11,9 @@ import typer
 from typer.testing import CliRunner
 
 from tanso import cli_usage
-from tanso.services import inventories, participants, taxonomy
 from tanso.services.common import SYSTEM
+from tanso.services.compliance import inventories
+from tanso.services.ledger import participants, taxonomy
 from tanso.store import migrate
 from tanso.store.db import Database
 from tests.conftest import add_participant, counter_clock

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from tanso.api.app import create_app
-from tanso.devserver import ServerProcess as Server
-from tanso.services import registry
+from tanso.harness.devserver import ServerProcess as Server
+from tanso.services.ledger import registry
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
@@ -129,8 +129,8 @@ def test_the_certificate_api_json_and_pdf(db: Database, http: TestClient) -> Non
 def test_the_operator_records_a_full_audit_that_the_page_shows(
     db: Database, http: TestClient
 ) -> None:
-    from tanso.services import participants
     from tanso.services.common import SYSTEM
+    from tanso.services.ledger import participants
 
     done = retire(db)
     assert "No full audit has been recorded" in http.get(f"/verify/{done['id']}?lang=en").text
@@ -149,8 +149,8 @@ def test_the_operator_records_a_full_audit_that_the_page_shows(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any]]]:
-    from tanso.services import participants, taxonomy
     from tanso.services.common import SYSTEM
+    from tanso.services.ledger import participants, taxonomy
     from tanso.settings import utc_now
     from tanso.store import migrate
 

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from tanso.domain.errors import Forbidden, InvalidInput, Unauthenticated
-from tanso.services import access_log, participants
+from tanso.services.access import access_log
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import participants
 from tanso.store.db import Database
 from tanso.store.schema_ops import access_log as table
 from tests.conftest import add_participant

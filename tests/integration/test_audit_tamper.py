@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from tanso.services import audit, cash, registry
+from tanso.services.ledger import audit, cash, registry
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund

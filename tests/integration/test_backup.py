@@ -16,10 +16,13 @@ from sqlalchemy import create_engine, func, select, text
 
 from tanso.domain.errors import Conflict, InvalidInput
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import access_log, audit, backup, registry, settlement
-from tanso.services.calendar import japan_calendar
+from tanso.services.access import access_log
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.ledger import audit, registry
+from tanso.services.operations import backup
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, counter_clock, fund

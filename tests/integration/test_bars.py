@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from tanso.domain.bars import INTERVALS, Bar, bars_from_trades, period_start
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import marketdata, participants, taxonomy
-from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.ledger import participants, taxonomy
+from tanso.services.marketdata import events as marketdata
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fresh_database, fund

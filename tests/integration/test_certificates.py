@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select, update
 
 from tanso.domain.errors import Forbidden, NotFound
-from tanso.services import audit, certificates, registry, taxonomy
 from tanso.services.common import SYSTEM, Actor
+from tanso.services.compliance import certificates
+from tanso.services.ledger import audit, registry, taxonomy
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant

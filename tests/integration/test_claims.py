@@ -11,8 +11,9 @@ import pytest
 
 from tanso.domain import usage_rules as ur
 from tanso.domain.errors import InvalidInput, NotFound
-from tanso.services import audit, claims, inventories, registry, taxonomy
 from tanso.services.common import SYSTEM, Actor
+from tanso.services.compliance import claims, inventories
+from tanso.services.ledger import audit, registry, taxonomy
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
 

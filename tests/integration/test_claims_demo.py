@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tanso.services import audit, certificates, claims, demo, demo_usage, registry
-from tanso.services.calendar import japan_calendar
+from tanso.demo import market as demo
+from tanso.demo import usage as demo_usage
+from tanso.demo.exchange_days import DemoClock
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
-from tanso.services.market_setup import DemoClock
+from tanso.services.compliance import certificates, claims
+from tanso.services.ledger import audit, registry
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.store.db import Database
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
-from tanso.services import audit, registry
 from tanso.services.common import Actor
+from tanso.services.ledger import audit, registry
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
@@ -121,8 +121,8 @@ def test_actor_type_is_a_plain_value() -> None:
 
 
 def test_onboard_registers_approves_and_gives_a_working_key(db: Database) -> None:
-    from tanso.services import participants
     from tanso.services.common import SYSTEM
+    from tanso.services.ledger import participants
     from tests.conftest import corporate_number
 
     new = participants.NewParticipant(

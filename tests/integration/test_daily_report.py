@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tanso.api.app import create_app
 from tanso.domain.errors import NotFound
-from tanso.services import daily_report, indices
+from tanso.services.marketdata import daily_report, indices
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.integration.test_indices import (

@@ -6,10 +6,11 @@ from collections import Counter
 
 import pytest
 
+from tanso.demo import market as demo
 from tanso.domain.errors import Conflict
 from tanso.domain.participants import Role
-from tanso.services import audit, demo, participants, registry, taxonomy
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, participants, registry, taxonomy
 from tanso.store.db import Database
 
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import audit
-from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.exchange import Exchange, NewOrder, OrderRejected
+from tanso.services.ledger import audit
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder, OrderRejected
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
@@ -132,7 +132,7 @@ def test_the_journal_rebuilds_the_same_books_after_a_restart(market: dict[str, A
 
 
 def test_a_suspended_participant_cannot_place_orders(market: dict[str, Any]) -> None:
-    from tanso.services import participants
+    from tanso.services.ledger import participants
 
     participants.set_status(market["db"], SYSTEM, "BUYER", "suspended")
     with pytest.raises(Exception) as err:

@@ -8,13 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
+from tanso.demo import history
+from tanso.demo.simulator import Simulator
 from tanso.domain.errors import TansoError
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import audit, history, marketdata, participants
-from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder
-from tanso.services.simulator import Simulator
+from tanso.services.ledger import audit, participants
+from tanso.services.marketdata import events as marketdata
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
 

@@ -30,11 +30,12 @@ from sqlalchemy import select
 
 from tanso.api.app import create_app
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tanso.services import audit, indices, participants
-from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.exchange import Exchange, NewOrder
-from tanso.services.market_setup import ensure_standard_instruments
+from tanso.services.ledger import audit, participants
+from tanso.services.marketdata import indices
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
+from tanso.services.trading.instruments import ensure_standard_instruments
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund

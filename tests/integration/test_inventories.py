@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tanso.domain.errors import Forbidden, InvalidInput, NotFound
-from tanso.services import audit, inventories
 from tanso.services.common import SYSTEM
-from tanso.services.inventories import Inventory
+from tanso.services.compliance import inventories
+from tanso.services.compliance.inventories import Inventory
+from tanso.services.ledger import audit
 from tanso.store.db import Database
 from tests.conftest import add_participant
 

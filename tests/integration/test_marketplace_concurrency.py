@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from tanso.domain import marketplace as mp
 from tanso.domain.errors import TansoError
-from tanso.services import audit, cash
-from tanso.services import marketplace as market
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, cash
+from tanso.services.venues import marketplace as market
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tanso.services import audit, demo, demo_marketplace
-from tanso.services import marketplace as market
-from tanso.services.calendar import japan_calendar
+from tanso.demo import market as demo
+from tanso.demo import marketplace as demo_marketplace
+from tanso.demo.exchange_days import DemoClock, demo_days
 from tanso.services.common import Actor
-from tanso.services.exchange import Exchange
-from tanso.services.market_setup import DemoClock, demo_days
+from tanso.services.ledger import audit
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
+from tanso.services.venues import marketplace as market
 from tanso.store.db import Database
 
 

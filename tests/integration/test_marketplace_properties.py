@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from tanso.domain import marketplace as mp
 from tanso.domain.errors import TansoError
-from tanso.services import marketplace as market
-from tanso.services import participants, settlement, taxonomy
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import participants, taxonomy
+from tanso.services.venues import marketplace as market
 from tests.conftest import add_issuance, add_participant, fresh_database, fund
 from tests.integration.test_registry_properties import check_invariants, state
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
 from tanso.domain.participants import Role
-from tanso.services import audit, cash, participants, registry
 from tanso.services.common import SYSTEM, Actor, Idem
+from tanso.services.ledger import audit, cash, participants, registry
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
@@ -134,7 +134,7 @@ def test_issue_puts_the_whole_quantity_in_one_held_block_and_journals_it(db: Dat
 
 
 def _project(db: Database) -> str:
-    from tanso.services import taxonomy
+    from tanso.services.ledger import taxonomy
 
     pid = f"Q{journal_length(db):04d}"
     taxonomy.register_project(

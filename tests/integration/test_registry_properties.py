@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
-from tanso.services import audit, cash, participants, registry, taxonomy
 from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, cash, participants, registry, taxonomy
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_participant, fresh_database

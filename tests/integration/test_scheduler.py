@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import audit
-from tanso.services.calendar import japan_calendar
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder, OrderRejected
-from tanso.services.sessions import Scheduler
+from tanso.services.ledger import audit
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder, OrderRejected
+from tanso.services.trading.sessions import Scheduler
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
 
@@ -69,7 +69,7 @@ def test_a_trading_day_runs_by_the_clock_and_nothing_runs_twice(db: Database) ->
 
 
 def test_the_scheduler_clears_sealed_auctions_past_their_close_once(db: Database) -> None:
-    from tanso.services import sealed_auctions as sa
+    from tanso.services.venues import sealed_auctions as sa
     from tests.integration.test_sealed_auctions import AFTER, CLOSES, DURING, OPENS, StepClock
 
     clock = StepClock("2026-01-06T00:00:00Z")

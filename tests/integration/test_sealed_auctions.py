@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.sealed_bid import SealedBid, clear
-from tanso.services import audit, participants, registry, settlement
-from tanso.services import sealed_auctions as sa
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
+from tanso.services.ledger import audit, participants, registry
+from tanso.services.venues import sealed_auctions as sa
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tanso.store.schema_sealed import sealed_auctions, sealed_bids

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tanso.services import audit, demo_auctions, participants
-from tanso.services import sealed_auctions as sa
-from tanso.services.calendar import japan_calendar
+from tanso.demo import auctions as demo_auctions
+from tanso.demo.exchange_days import DemoClock, at_jst, demo_days
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange
-from tanso.services.market_setup import DemoClock, at_jst, demo_days
+from tanso.services.ledger import audit, participants
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
+from tanso.services.venues import sealed_auctions as sa
 from tanso.settings import utc_now
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from tanso.domain.errors import TansoError
 from tanso.domain.fees import FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import audit, participants, registry, settlement
-from tanso.services.calendar import japan_calendar
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM
-from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.ledger import audit, participants, registry
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
@@ -173,7 +174,7 @@ def test_only_the_operator_runs_settlement(traded: dict[str, Any]) -> None:
 
 
 def test_cash_movements_never_name_the_counterparty_of_a_trade(traded: dict[str, Any]) -> None:
-    from tanso.services import cash
+    from tanso.services.ledger import cash
 
     db = traded["db"]
     _trade(traded)

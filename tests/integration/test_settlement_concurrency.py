@@ -20,10 +20,11 @@ from sqlalchemy import select
 
 from tanso.domain.errors import TansoError
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import registry, settlement
-from tanso.services.calendar import japan_calendar
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.ledger import registry
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund

@@ -29,10 +29,11 @@ from sqlalchemy import func, select
 from tanso.domain.errors import TansoError
 from tanso.domain.fees import FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import audit, participants, registry, settlement, taxonomy
-from tanso.services.calendar import japan_calendar
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.exchange import Exchange, NewOrder
+from tanso.services.ledger import audit, participants, registry, taxonomy
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fresh_database, fund

@@ -20,9 +20,10 @@ from sqlalchemy import func, select
 
 from tanso.domain import usage_rules as ur
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, TansoError
-from tanso.services import audit, inventories, participants, registry, taxonomy, usage
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.inventories import Inventory
+from tanso.services.compliance import inventories, usage
+from tanso.services.compliance.inventories import Inventory
+from tanso.services.ledger import audit, participants, registry, taxonomy
 from tanso.store import repo
 from tanso.store import schema_usage as u
 from tanso.store.db import Database

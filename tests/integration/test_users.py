@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role
-from tanso.services import users
+from tanso.services.access import users
+from tanso.services.access.users import Capability, NewUser, UserRole
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.users import Capability, NewUser, UserRole
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_participant

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from tanso.domain.errors import Conflict, Forbidden, NotFound
 from tanso.domain.participants import Role
-from tanso.services import audit, registry, users
+from tanso.services.access import users
+from tanso.services.access.users import NewUser, UserRole
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.users import NewUser, UserRole
+from tanso.services.ledger import audit, registry
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tanso.domain.calendar import TradingCalendar
-from tanso.services.calendar import japan_calendar
+from tanso.services.trading.calendar import japan_calendar
 
 D = dt.date
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from tanso.domain.instruments import TSE_SESSIONS
 from tanso.domain.sessions import SessionPlan, due_actions
-from tanso.services.calendar import japan_calendar
+from tanso.services.trading.calendar import japan_calendar
 
 PLAN = SessionPlan.from_dict(TSE_SESSIONS)
 CAL = japan_calendar()

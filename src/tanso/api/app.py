@@ -22,10 +22,10 @@ from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
 from tanso.api.routes_usage import router as usage_router
 from tanso.api.stream import router as stream_router
-from tanso.services.calendar import japan_calendar
-from tanso.services.exchange import Exchange
-from tanso.services.sessions import Scheduler
-from tanso.services.stream import Feed
+from tanso.services.marketdata.stream import Feed
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
+from tanso.services.trading.sessions import Scheduler
 from tanso.settings import Settings
 from tanso.store.db import Database
 from tanso.web.operator import router as operator_router

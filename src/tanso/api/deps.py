@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from tanso.domain.errors import InvalidInput
-from tanso.services import participants
 from tanso.services.common import Actor, Idem
+from tanso.services.ledger import participants
 from tanso.store.db import Database
 
 

@@ -45,8 +45,8 @@ from sqlalchemy import func, select, text
 from tanso.api.deps import DB, Caller, reject_nul
 from tanso.api.errors import error_body
 from tanso.domain.rate_limit import Limiter, retry_after
-from tanso.services import access_log
-from tanso.services.access_log import RequestInfo, current_request
+from tanso.services.access import access_log
+from tanso.services.access.access_log import RequestInfo, current_request
 from tanso.settings import Settings
 from tanso.store import migrate
 from tanso.store import schema as t

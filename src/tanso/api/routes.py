@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from tanso.api import schemas as s
 from tanso.api.deps import DB, Caller, IdemKey
 from tanso.domain.errors import NotFound
-from tanso.services import audit, cash, participants, registry, sealed_auctions, taxonomy
 from tanso.services.common import require_operator
+from tanso.services.ledger import audit, cash, participants, registry, taxonomy
+from tanso.services.venues import sealed_auctions
 from tanso.store import repo
 
 router = APIRouter(prefix="/v1")

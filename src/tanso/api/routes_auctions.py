@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 
 from tanso.api import schemas_auctions as s
 from tanso.api.deps import DB, Caller, IdemKey
-from tanso.services import sealed_auctions as sa
+from tanso.services.venues import sealed_auctions as sa
 
 router = APIRouter(prefix="/v1/sealed-auctions", tags=["sealed-bid auctions"])
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from tanso.api.deps import DB, Caller
-from tanso.services import certificates, claims
+from tanso.services.compliance import certificates, claims
 
 router = APIRouter(prefix="/v1")
 

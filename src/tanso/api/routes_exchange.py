@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from tanso.api import schemas as s
 from tanso.api.deps import DB, Caller, IdemKey
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services import exchange as xs
-from tanso.services.exchange import Exchange
+from tanso.services.trading import exchange as xs
+from tanso.services.trading.exchange import Exchange
 
 router = APIRouter(prefix="/v1")
 Limit = Annotated[int, Query(ge=1, le=1000)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from tanso.api.deps import DB
-from tanso.services import marketdata
+from tanso.services.marketdata import events as marketdata
 
 router = APIRouter(prefix="/v1/market", tags=["public"])
 

@@ -14,8 +14,8 @@ from tanso.api import schemas_marketplace as s
 from tanso.api.deps import DB, Caller, IdemKey, get_actor
 from tanso.domain import marketplace as mp
 from tanso.domain.calendar import TradingCalendar
-from tanso.services import marketplace as market
 from tanso.services.common import Actor
+from tanso.services.venues import marketplace as market
 
 router = APIRouter(prefix="/v1/marketplace", tags=["marketplace"])
 

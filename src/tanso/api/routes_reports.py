@@ -11,8 +11,8 @@ from pydantic import Field
 
 from tanso.api.deps import DB, Caller, IdemKey
 from tanso.api.schemas import Body
-from tanso.services import daily_report, indices
-from tanso.services.exchange import Exchange
+from tanso.services.marketdata import daily_report, indices
+from tanso.services.trading.exchange import Exchange
 
 router = APIRouter(prefix="/v1/market")
 

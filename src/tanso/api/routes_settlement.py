@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from tanso.api import schemas as s
 from tanso.api.deps import DB, Caller, IdemKey
 from tanso.domain.fees import FeeSchedule
-from tanso.services import settlement
+from tanso.services.clearing import settlement
 from tanso.web import render
 
 router = APIRouter(prefix="/v1", tags=["settlement"])

@@ -12,7 +12,8 @@ from fastapi.responses import PlainTextResponse
 from tanso.api import schemas_usage as su
 from tanso.api.deps import DB, Caller, IdemKey
 from tanso.domain.errors import InvalidInput
-from tanso.services import inventories, registry, usage
+from tanso.services.compliance import inventories, usage
+from tanso.services.ledger import registry
 
 router = APIRouter(prefix="/v1")
 

@@ -12,7 +12,7 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tanso.domain.errors import TansoError
-from tanso.services.stream import INVALID_KEY, Feed, error
+from tanso.services.marketdata.stream import INVALID_KEY, Feed, error
 
 router = APIRouter()
 

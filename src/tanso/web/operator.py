@@ -21,17 +21,12 @@ from fastapi.responses import HTMLResponse, Response
 from tanso.domain.errors import TansoError
 from tanso.domain.fees import FeeSchedule
 from tanso.domain.participants import ParticipantKind, Role
-from tanso.services import (
-    audit,
-    journal_search,
-    participants,
-    registry,
-    settlement,
-    taxonomy,
-    users,
-)
-from tanso.services import exchange as xs
-from tanso.services.users import NewUser, PortalUser, UserRole, UserStatus
+from tanso.services.access import users
+from tanso.services.access.users import NewUser, PortalUser, UserRole, UserStatus
+from tanso.services.clearing import settlement
+from tanso.services.ledger import audit, participants, registry, taxonomy
+from tanso.services.operations import journal_search
+from tanso.services.trading import exchange as xs
 from tanso.store import repo
 from tanso.web import render
 from tanso.web.pages import LANG_COOKIE, jst

@@ -20,9 +20,10 @@ from fastapi import APIRouter, Cookie, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from tanso.services import daily_report, indices, marketdata
-from tanso.services import exchange as xs
-from tanso.services.exchange import Exchange
+from tanso.services.marketdata import daily_report, indices
+from tanso.services.marketdata import events as marketdata
+from tanso.services.trading import exchange as xs
+from tanso.services.trading.exchange import Exchange
 from tanso.store.db import Database
 from tanso.web import render
 

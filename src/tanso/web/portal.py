@@ -22,12 +22,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import WebSocketRoute
 
 from tanso.domain.errors import InvalidInput, NotFound, TansoError
-from tanso.services import access_log, cash, participants, registry, settlement, taxonomy, users
-from tanso.services import exchange as xs
+from tanso.services.access import access_log, users
+from tanso.services.access.users import Capability, NewUser, PortalUser, UserRole
+from tanso.services.clearing import settlement
 from tanso.services.common import Actor
-from tanso.services.exchange import Exchange, NewOrder
-from tanso.services.stream import Feed
-from tanso.services.users import Capability, NewUser, PortalUser, UserRole
+from tanso.services.ledger import cash, participants, registry, taxonomy
+from tanso.services.marketdata.stream import Feed
+from tanso.services.trading import exchange as xs
+from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store.db import Database
 from tanso.web import render
 from tanso.web.pages import LANG_COOKIE, Lang, choose_lang, jst

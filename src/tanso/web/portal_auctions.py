@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
-from tanso.services import sealed_auctions as sa
-from tanso.services.users import Capability, PortalUser
+from tanso.services.access.users import Capability, PortalUser
+from tanso.services.venues import sealed_auctions as sa
 from tanso.store.db import Database
 from tanso.web import portal, render
 from tanso.web.pages import JST, jst

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tanso.domain.errors import NotFound
-from tanso.services import certificates, claims, inventories, registry
-from tanso.services.users import PortalUser
+from tanso.services.access.users import PortalUser
+from tanso.services.compliance import certificates, claims, inventories
+from tanso.services.ledger import registry
 from tanso.store.db import Database
 from tanso.web import portal, render
 from tanso.web.pages import LANG_COOKIE, Lang, choose_lang, jst

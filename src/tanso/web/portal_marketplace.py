@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain import marketplace as mp
 from tanso.domain.errors import TansoError
-from tanso.services import marketplace as market
-from tanso.services import registry, taxonomy
-from tanso.services.users import Capability, PortalUser
+from tanso.services.access.users import Capability, PortalUser
+from tanso.services.ledger import registry, taxonomy
+from tanso.services.venues import marketplace as market
 from tanso.store.db import Database
 from tanso.web import portal
 from tanso.web.pages import LANG_COOKIE, choose_lang

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
-from tanso.services import inventories
-from tanso.services.users import Capability, PortalUser
+from tanso.services.access.users import Capability, PortalUser
+from tanso.services.compliance import inventories
 from tanso.store.db import Database
 from tanso.web import portal
 from tanso.web.pages import LANG_COOKIE, Lang, choose_lang

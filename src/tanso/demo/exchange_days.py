@@ -1,0 +1,190 @@
+"""The demo market's first days: orders, call auctions and settlement runs on a simulated clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import func, select
+
+from tanso.domain.errors import TansoError
+from tanso.domain.instruments import InstrumentSpec
+from tanso.services.clearing import settlement
+from tanso.services.common import SYSTEM, Actor
+from tanso.services.ledger import participants, registry
+from tanso.services.marketdata import indices
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
+from tanso.services.trading.instruments import JST, standard_instruments
+from tanso.store import schema as t
+from tanso.store.db import Database
+
+
+def _holders(db: Database, category: str) -> list[tuple[str, str, int]]:
+    """(participant, account, quantity held) of credits of a category, largest first."""
+    b, i, p, a = t.blocks.c, t.issuances.c, t.projects.c, t.accounts.c
+    qty = func.sum(b.serial_end - b.serial_start + 1)
+    q = (
+        select(a.participant_id, b.account_id, qty.label("qty"))
+        .select_from(
+            t.blocks.join(t.issuances, b.issuance_id == i.id)
+            .join(t.projects, i.project_id == p.id)
+            .join(t.accounts, b.account_id == a.id)
+        )
+        .where(p.category == category, b.status == "held", a.kind == "holding")
+        .group_by(a.participant_id, b.account_id)
+        .order_by(qty.desc(), b.account_id)
+    )
+    with db.read() as conn:
+        return [(r.participant_id, r.account_id, int(r.qty)) for r in conn.execute(q)]
+
+
+class DemoClock:
+    """Simulated time for the demo's history: set to a moment, it advances a millisecond per
+    reading so that the journal's timestamps stay in order."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.t = start
+
+    def set(self, moment: dt.datetime) -> None:
+        self.t = max(moment, self.t)
+
+    def __call__(self) -> str:
+        self.t += dt.timedelta(milliseconds=1)
+        return self.t.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def demo_days(today: dt.date, business_days_back: int = 10) -> list[dt.date]:
+    """The business days of the demo's history, oldest first, ending the day before today."""
+    cal = japan_calendar()
+    days: list[dt.date] = []
+    d = today
+    while len(days) < business_days_back:
+        d -= dt.timedelta(days=1)
+        if cal.is_business_day(d):
+            days.append(d)
+    return sorted(days)
+
+
+def at_jst(day: dt.date, hh: int, mm: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hh, mm), JST)
+
+
+def demo_market(
+    db: Database,
+    exchange: Exchange,
+    keys: dict[str, str],
+    clock: DemoClock,
+    days: list[dt.date],
+    seed: int = 2023,
+) -> dict[str, int]:
+    """Trading days of call auctions on the standard instruments, then settlement runs: early
+    trades settled, recent ones waiting for their date, and one failed settlement (credits frozen
+    in a dispute) that the operator can resolve. The last day's books are left open."""
+    rng = random.Random(seed)
+    actors: dict[str, Actor] = {
+        pid: participants.authenticate(db, key) for pid, key in keys.items() if pid != "OPERATOR"
+    }
+    counts = {"orders": 0, "rejected": 0, "auctions": 0, "trades": 0, "settled": 0, "failed": 0}
+    specs = standard_instruments(db)
+    trading_days = {days[0], days[2], days[5], days[8], days[-1]}
+    failed_one = False
+    for day in days:
+        last = day == days[-1]
+        if day in trading_days:
+            clock.set(at_jst(day, 9, 0))
+            for spec in specs:
+                exchange.session(SYSTEM, spec.id, "open")
+                _orders(db, exchange, actors, spec, rng, counts)
+            clock.set(at_jst(day, 11, 30))
+            for spec in specs:
+                counts = _auction(exchange, spec.id, counts)
+            clock.set(at_jst(day, 13, 0))
+            for spec in specs:
+                _orders(db, exchange, actors, spec, rng, counts)
+            if not last:
+                clock.set(at_jst(day, 15, 0))
+                for spec in specs:
+                    counts = _auction(exchange, spec.id, counts)
+        # the day's indices after the 15:00 auctions, before the close (docs/indices.md)
+        clock.set(at_jst(day, 15, 5))
+        indices.compute(db, exchange, day)
+        if day in trading_days and not last:
+            for spec in specs:
+                exchange.session(SYSTEM, spec.id, "close")
+        clock.set(at_jst(day, 16, 0))
+        due = settlement.obligations(db, SYSTEM, "pending", day.isoformat())
+        if due and not failed_one:
+            _freeze_one(db, due[0]["trade_id"])
+            failed_one = True
+        out = settlement.run(db, SYSTEM, day)
+        counts["settled"] += out["settled"]
+        counts["failed"] += out["failed"]
+    return counts
+
+
+def _freeze_one(db: Database, trade_id: str) -> None:
+    """A dispute: the registry operator freezes the credits of one trade before it settles."""
+    b = t.blocks.c
+    with db.read() as conn:
+        rows = conn.execute(
+            select(b.issuance_id, b.serial_start, b.serial_end).where(b.reservation == trade_id)
+        ).all()
+    for r in rows:
+        registry.freeze(
+            db,
+            SYSTEM,
+            f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
+            True,
+            "Demo: a dispute over the project's monitoring report",
+        )
+
+
+def _auction(exchange: Exchange, instrument: str, counts: dict[str, int]) -> dict[str, int]:
+    result = exchange.session(SYSTEM, instrument, "auction")
+    counts["auctions"] += 1
+    counts["trades"] += len(result["trades"])
+    return counts
+
+
+def _orders(
+    db: Database,
+    exchange: Exchange,
+    actors: dict[str, Actor],
+    spec: InstrumentSpec,
+    rng: random.Random,
+    counts: dict[str, int],
+) -> None:
+    """Sellers among the category's holders and buyers among the other traders, priced around
+    the current reference price."""
+    instrument = exchange.engine.markets[spec.id]
+    ref = instrument.reference
+    step = max(1, ref // 100)
+    holders = [h for h in _holders(db, spec.eligibility.categories[0]) if h[0] in actors]
+    sellers = {h[0] for h in holders}
+    for pid, account, held in holders[:3]:
+        qty = max(1, min(held // 20, rng.randint(50, 800)))
+        price = ref + rng.randint(-3, 6) * step
+        _place(
+            exchange, actors[pid], NewOrder(spec.id, "sell", qty, price, account_id=account), counts
+        )
+    buyers = [
+        pid
+        for pid, a in actors.items()
+        if pid not in sellers and any(r.value in ("trader", "market_maker") for r in a.roles)
+    ]
+    rng.shuffle(buyers)
+    for pid in buyers[:4]:
+        price = ref + rng.randint(-6, 3) * step
+        _place(exchange, actors[pid], NewOrder(spec.id, "buy", rng.randint(50, 600), price), counts)
+
+
+def _place(
+    exchange: Exchange, actor: Actor, order: NewOrder, counts: dict[str, int]
+) -> dict[str, int]:
+    try:
+        exchange.place(actor, order)
+        counts["orders"] += 1
+    except TansoError:
+        counts["rejected"] += 1
+    return counts

@@ -1,0 +1,618 @@
+"""Settlement (資金決済 and クレジット振替): delivery versus payment for every trade.
+
+On its settlement date each obligation settles in one step: the seller's credits reserved for the
+trade move to the buyer, and the buyer's cash reserved for it moves to the seller (fees to the
+operator), both legs or neither, with one journal entry. Orders reserved what they need, so a
+run cannot fail for lack of cash or credits; it fails an obligation only when a participant has
+been suspended or the credits frozen since, and then nothing moves until the operator settles it
+later (with the late charge of the fee schedule) or cancels the trade.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from tanso.domain.errors import Conflict, InvalidInput, NotFound, TansoError
+from tanso.domain.fees import FeeSchedule
+from tanso.domain.participants import ParticipantStatus, Role
+from tanso.domain.registry import BlockStatus, Piece
+from tanso.services.common import Actor, Idem, execute, require
+from tanso.services.ledger import cash, registry
+from tanso.services.trading.exchange import fees_for
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, Tx
+
+CHUNK = 500
+"""Obligations settled per transaction: each in its own savepoint, each with its own entry."""
+
+
+class SettlementFailure(TansoError):
+    """Why an obligation cannot settle now; both legs stay where they are."""
+
+    kind = "conflict"
+
+
+def _check(conn: Connection, ob: Any) -> None:
+    for pid, side in ((ob.buyer_id, "buyer"), (ob.seller_id, "seller")):
+        p = repo.get_participant(conn, pid)
+        if p is None or p.status != ParticipantStatus.ACTIVE.value:
+            status = p.status if p else "missing"
+            raise SettlementFailure(f"{side}_not_active", f"The {side} {pid} is {status}.")
+    b = t.blocks.c
+    frozen = conn.execute(
+        select(func.count()).where(b.reservation == ob.credit_reservation, b.status == "frozen")
+    ).scalar_one()
+    if frozen:
+        raise SettlementFailure(
+            "credits_frozen", "Credits reserved for this trade are frozen by the registry operator."
+        )
+
+
+def _settle_one(
+    tx: Tx, actor: Actor, ob: Any, late_charge: tuple[str, int] | None = None
+) -> dict[str, Any]:
+    """Move both legs of one obligation and record it; raises SettlementFailure before moving."""
+    conn = tx.conn
+    _check(conn, ob)
+    blocks = list(
+        repo.blocks_in_account(
+            conn, ob.seller_account, BlockStatus.RESERVED, reservation=ob.credit_reservation
+        )
+    )
+    if sum(b.quantity for b in blocks) != ob.quantity:
+        raise SettlementFailure(
+            "credits_not_reserved", f"Trade {ob.trade_id} does not have its credits reserved."
+        )
+    pieces = [Piece(b, b.start, b.end) for b in blocks]
+    moves = registry.move(tx, pieces, ob.buyer_account, BlockStatus.HELD, "settlement", ob.trade_id)
+    buyer_cash = cash.cash_account_id(ob.buyer_id, ob.currency)
+    seller_cash = cash.ensure_accounts(tx, ob.seller_id, ob.currency)
+    fees_cash = cash.ensure_accounts(tx, "OPERATOR", ob.currency)
+    reserved = repo.get_cash_reservation(conn, ob.cash_reservation)
+    held = reserved.amount if reserved else 0
+    total = ob.amount + ob.buyer_fee
+    if held != total:
+        raise SettlementFailure(
+            "cash_not_reserved", f"Trade {ob.trade_id} does not have its cash reserved."
+        )
+    seq = tx.next_seq()
+    cash_moves: list[list[Any]] = []
+    reserve: list[list[Any]] = [[buyer_cash, -total]]
+    repo.move_cash(
+        conn,
+        seq,
+        ob.currency,
+        buyer_cash,
+        seller_cash,
+        ob.amount,
+        f"trade {ob.trade_id}",
+        from_reserved=ob.amount,
+    )
+    cash_moves.append([ob.currency, buyer_cash, seller_cash, ob.amount])
+    if ob.buyer_fee:
+        repo.move_cash(
+            conn,
+            seq,
+            ob.currency,
+            buyer_cash,
+            fees_cash,
+            ob.buyer_fee,
+            f"buyer fee {ob.trade_id}",
+            from_reserved=ob.buyer_fee,
+        )
+        cash_moves.append([ob.currency, buyer_cash, fees_cash, ob.buyer_fee])
+    if ob.seller_fee:
+        repo.move_cash(
+            conn,
+            seq,
+            ob.currency,
+            seller_cash,
+            fees_cash,
+            ob.seller_fee,
+            f"seller fee {ob.trade_id}",
+        )
+        cash_moves.append([ob.currency, seller_cash, fees_cash, ob.seller_fee])
+    charge = 0
+    if late_charge is not None:
+        payer, amount = late_charge
+        payer_cash = cash.ensure_accounts(tx, payer, ob.currency)
+        row = repo.get_cash_account(conn, payer_cash)
+        # the charge is taken from free cash only, never from what is reserved for others
+        charge = min(amount, row.balance - row.reserved) if row is not None else 0
+        if charge > 0:
+            repo.move_cash(
+                conn, seq, ob.currency, payer_cash, fees_cash, charge, f"late charge {ob.trade_id}"
+            )
+            cash_moves.append([ob.currency, payer_cash, fees_cash, charge])
+    repo.set_cash_reservation(conn, ob.cash_reservation, buyer_cash, 0)
+    conn.execute(
+        update(t.settlement_obligations)
+        .where(t.settlement_obligations.c.trade_id == ob.trade_id)
+        .values(status="settled", settled_at=tx.at, reason=None, late_charge=charge)
+    )
+    view = {
+        "trade_id": ob.trade_id,
+        "buyer": ob.buyer_id,
+        "seller": ob.seller_id,
+        "quantity": ob.quantity,
+        "amount": ob.amount,
+        "buyer_fee": ob.buyer_fee,
+        "seller_fee": ob.seller_fee,
+        "late_charge": charge,
+        "currency": ob.currency,
+        "ranges": registry.ranges_view(pieces),
+        "due_date": ob.due_date,
+    }
+    tx.record(
+        "settlement.settled",
+        actor.label,
+        view | {"moves": moves, "cash": cash_moves, "cash_reserve": reserve},
+    )
+    return view
+
+
+def open_obligation(
+    tx: Tx,
+    *,
+    deal_id: str,
+    venue: str,
+    buyer_id: str,
+    seller_id: str,
+    buyer_account: str,
+    seller_account: str,
+    currency: str,
+    amount: int,
+    quantity: int,
+    due_date: dt.date,
+    credit_reservation: str,
+    cash_reservation: str,
+    instrument_id: str | None = None,
+    buyer_fee: int = 0,
+    seller_fee: int = 0,
+) -> None:
+    """Record what a deal of any venue owes; the seller's credits must already be reserved
+    under ``credit_reservation`` and the buyer's cash (amount + buyer fee) under
+    ``cash_reservation``. A deal due today or earlier can then be settled with `settle_now`."""
+    repo.insert_row(
+        tx.conn,
+        t.settlement_obligations,
+        trade_id=deal_id,
+        venue=venue,
+        instrument_id=instrument_id,
+        status="pending",
+        buyer_id=buyer_id,
+        seller_id=seller_id,
+        buyer_account=buyer_account,
+        seller_account=seller_account,
+        currency=currency,
+        amount=amount,
+        quantity=quantity,
+        due_date=due_date.isoformat(),
+        credit_reservation=credit_reservation,
+        cash_reservation=cash_reservation,
+        buyer_fee=buyer_fee,
+        seller_fee=seller_fee,
+        late_charge=0,
+    )
+
+
+def settle_now(tx: Tx, actor: Actor, deal_id: str) -> dict[str, Any]:
+    """Settle one pending obligation inside the caller's transaction (T+0 deals): both legs or,
+    raising SettlementFailure, nothing."""
+    ob = repo.get_by_key(tx.conn, t.settlement_obligations, "trade_id", deal_id)
+    if ob is None or ob.status != "pending":
+        raise NotFound("obligation_not_found", f"There is no pending obligation for {deal_id}.")
+    with tx.savepoint():
+        return _settle_one(tx, actor, ob)
+
+
+def _fail(tx: Tx, actor: Actor, ob: Any, err: TansoError) -> dict[str, Any]:
+    tx.conn.execute(
+        update(t.settlement_obligations)
+        .where(t.settlement_obligations.c.trade_id == ob.trade_id)
+        .values(status="failed", reason=f"{err.code}: {err.message}")
+    )
+    view = {
+        "trade_id": ob.trade_id,
+        "buyer": ob.buyer_id,
+        "seller": ob.seller_id,
+        "reason": err.code,
+        "message": err.message,
+    }
+    tx.record("settlement.failed", actor.label, view)
+    return view
+
+
+def _due(conn: Connection, date: dt.date, after: str | None, limit: int) -> Sequence[Any]:
+    o = t.settlement_obligations.c
+    q = select(t.settlement_obligations).where(
+        o.status == "pending", o.due_date <= date.isoformat()
+    )
+    if after is not None:
+        q = q.where(o.trade_id > after)
+    return conn.execute(q.order_by(o.trade_id).limit(limit)).all()
+
+
+def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> dict[str, Any]:
+    """Settle every pending obligation due on or before `date`. Running a date twice settles
+    nothing twice: settled obligations are no longer pending."""
+    require(actor, Role.EXCHANGE_OPERATOR, "run settlement")
+    if idem is not None:
+        # a run spans many transactions: a key already answered must not settle anything more
+        with db.read() as conn:
+            stored = repo.get_idempotency(conn, actor.participant_id, idem.key)
+        if stored is not None:
+            if stored.fingerprint != idem.fingerprint:
+                raise Conflict(
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was already used with a different request.",
+                )
+            answer: dict[str, Any] = json.loads(stored.response)
+            return answer
+    totals = {"settled": 0, "failed": 0, "cash_moved": 0, "credits_moved": 0, "fees": 0}
+    failures: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        with db.write() as tx:
+            tx.allow_empty = True
+            batch = _due(tx.conn, date, after, CHUNK)
+            for ob in batch:
+                after = ob.trade_id
+                try:
+                    with tx.savepoint():
+                        _settle_one(tx, actor, ob)
+                    totals["settled"] += 1
+                    totals["cash_moved"] += ob.amount
+                    totals["credits_moved"] += ob.quantity
+                    totals["fees"] += ob.buyer_fee + ob.seller_fee
+                except SettlementFailure as err:
+                    with tx.savepoint():
+                        failures.append(_fail(tx, actor, ob, err))
+                    totals["failed"] += 1
+        if len(batch) < CHUNK:
+            break
+
+    def record(tx: Tx) -> dict[str, Any]:
+        repo.insert_row(
+            tx.conn, t.settlement_runs, date=date.isoformat(), at=tx.at, actor=actor.label, **totals
+        )
+        tx.record("settlement.run", actor.label, {"date": date.isoformat(), **totals})
+        return {"date": date.isoformat(), **totals, "failures": failures, "at": tx.at}
+
+    return execute(db, actor, idem, record, 201)
+
+
+def resolve(
+    db: Database, actor: Actor, trade_id: str, action: str, idem: Idem | None = None
+) -> dict[str, Any]:
+    """The operator resolves a failed obligation: `settle` it now (the party at fault pays the
+    late charge of the fee schedule) or `cancel` the trade (both reservations released)."""
+    require(actor, Role.EXCHANGE_OPERATOR, "resolve failed settlements")
+    if action not in ("settle", "cancel"):
+        raise InvalidInput("invalid_action", "action is 'settle' or 'cancel'.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        conn = tx.conn
+        ob = repo.get_by_key(conn, t.settlement_obligations, "trade_id", trade_id)
+        if ob is None:
+            raise NotFound("obligation_not_found", f"There is no obligation for trade {trade_id}.")
+        if ob.status != "failed":
+            raise Conflict("obligation_not_failed", f"The obligation of {trade_id} is {ob.status}.")
+        if action == "settle":
+            at_fault = _at_fault(conn, ob)
+            side = "buy" if at_fault == ob.buyer_id else "sell"
+            # off-exchange deals have no instrument: the schedule for every instrument applies
+            schedule: FeeSchedule = fees_for(conn, ob.instrument_id or "*", side)
+            try:
+                with tx.savepoint():
+                    return _settle_one(tx, actor, ob, (at_fault, schedule.late_charge))
+            except SettlementFailure as err:
+                raise Conflict(err.code, f"Still cannot settle: {err.message}") from None
+        return _cancel(tx, actor, ob)
+
+    return execute(db, actor, idem, work)
+
+
+def _at_fault(conn: Connection, ob: Any) -> str:
+    buyer = repo.get_participant(conn, ob.buyer_id)
+    if buyer is None or buyer.status != ParticipantStatus.ACTIVE.value:
+        return str(ob.buyer_id)
+    return str(ob.seller_id)
+
+
+def _cancel(tx: Tx, actor: Actor, ob: Any) -> dict[str, Any]:
+    conn = tx.conn
+    blocks = list(
+        repo.blocks_in_account(
+            conn, ob.seller_account, BlockStatus.RESERVED, reservation=ob.credit_reservation
+        )
+    )
+    pieces = [Piece(b, b.start, b.end) for b in blocks]
+    moves = registry.move(tx, pieces, ob.seller_account, BlockStatus.HELD, "release", ob.trade_id)
+    # credits frozen in a dispute stay frozen, but no longer for this trade
+    frozen = list(
+        repo.blocks_in_account(
+            conn, ob.seller_account, BlockStatus.FROZEN, reservation=ob.credit_reservation
+        )
+    )
+    frozen_pieces = [Piece(b, b.start, b.end) for b in frozen]
+    moves += registry.move(
+        tx, frozen_pieces, ob.seller_account, BlockStatus.FROZEN, "release", ob.trade_id
+    )
+    pieces += frozen_pieces
+    reserve = cash.release_in(tx, ob.cash_reservation)
+    conn.execute(
+        update(t.settlement_obligations)
+        .where(t.settlement_obligations.c.trade_id == ob.trade_id)
+        .values(status="cancelled")
+    )
+    view = {
+        "trade_id": ob.trade_id,
+        "status": "cancelled",
+        "released_credits": sum(p.quantity for p in pieces),
+        "released_cash": -sum(r[1] for r in reserve),
+    }
+    tx.record("settlement.cancelled", actor.label, view | {"moves": moves, "cash_reserve": reserve})
+    return view
+
+
+# ---------------------------------------------------------------- fee schedules
+
+
+def set_fees(
+    db: Database,
+    actor: Actor,
+    instrument: str,
+    side: str,
+    schedule: FeeSchedule,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Set one side's fees on an instrument ('*' for every instrument) (exchange operator)."""
+    require(actor, Role.EXCHANGE_OPERATOR, "set fees")
+    if side not in ("buy", "sell"):
+        raise InvalidInput("invalid_side", "side is 'buy' or 'sell'.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        conn = tx.conn
+        if instrument != "*" and repo.get_by_id(conn, t.instruments, instrument) is None:
+            raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
+        f = t.fee_schedules.c
+        values = {
+            "per_tonne": schedule.per_tonne,
+            "bps": schedule.bps,
+            "per_trade": schedule.per_trade,
+            "late_charge": schedule.late_charge,
+        }
+        res = conn.execute(
+            update(t.fee_schedules)
+            .where(f.instrument_id == instrument, f.side == side)
+            .values(**values)
+        )
+        if res.rowcount == 0:
+            repo.insert_row(conn, t.fee_schedules, instrument_id=instrument, side=side, **values)
+        view = {"instrument": instrument, "side": side, **values}
+        tx.record("fees.set", actor.label, view)
+        return view
+
+    return execute(db, actor, idem, work)
+
+
+def list_fees(db: Database) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        rows = repo.list_table(
+            conn, t.fee_schedules, t.fee_schedules.c.instrument_id, t.fee_schedules.c.side
+        )
+        return [
+            {
+                "instrument": r.instrument_id,
+                "side": r.side,
+                "per_tonne": r.per_tonne,
+                "bps": r.bps,
+                "per_trade": r.per_trade,
+                "late_charge": r.late_charge,
+            }
+            for r in rows
+        ]
+
+
+# ---------------------------------------------------------------- reports
+
+
+def obligation_view(conn: Connection, ob: Any, pid: str | None) -> dict[str, Any]:
+    """An obligation as one side (or the operator, pid None) sees it."""
+    view: dict[str, Any] = {
+        "trade_id": ob.trade_id,
+        "status": ob.status,
+        "due_date": ob.due_date,
+        "quantity": ob.quantity,
+        "amount": ob.amount,
+        "currency": ob.currency,
+        "reason": ob.reason,
+        "settled_at": ob.settled_at,
+        "late_charge": ob.late_charge,
+    }
+    if pid is None:
+        view |= {
+            "buyer": ob.buyer_id,
+            "seller": ob.seller_id,
+            "buyer_fee": ob.buyer_fee,
+            "seller_fee": ob.seller_fee,
+        }
+    else:
+        side = "buy" if ob.buyer_id == pid else "sell"
+        view |= {"side": side, "fee": ob.buyer_fee if side == "buy" else ob.seller_fee}
+    if ob.status == "settled" and (pid is None or ob.buyer_id == pid):
+        view["serials_received"] = [
+            f"{m.issuance_id}-{m.serial_start}-{m.serial_end}"
+            for m in repo.movements_for(conn, "settlement", ob.trade_id)
+        ]
+    return view
+
+
+def obligations(
+    db: Database,
+    actor: Actor,
+    status: str | None = None,
+    date: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Obligations due, settled and failed: one's own, or (operator) everyone's."""
+    o = t.settlement_obligations.c
+    pid = None if actor.is_operator() else actor.participant_id
+    q = select(t.settlement_obligations)
+    if pid is not None:
+        q = q.where((o.buyer_id == pid) | (o.seller_id == pid))
+    if status:
+        q = q.where(o.status == status)
+    if date:
+        q = q.where(o.due_date == date)
+    with db.read() as conn:
+        rows = conn.execute(q.order_by(o.due_date, o.trade_id).limit(limit)).all()
+        return [obligation_view(conn, r, pid) for r in rows]
+
+
+def report(db: Database, actor: Actor, date: dt.date) -> dict[str, Any]:
+    """The operator's settlement report for a date, reconciled: cash moved = trade values +
+    fees; credits moved = quantities traded."""
+    require(actor, Role.EXCHANGE_OPERATOR, "read settlement reports")
+    day = date.isoformat()
+    o, e, m = t.settlement_obligations.c, t.cash_entries.c, t.credit_movements.c
+    with db.read() as conn:
+        rows = conn.execute(
+            select(t.settlement_obligations).where(o.due_date == day).order_by(o.trade_id)
+        ).all()
+        settled = [r for r in rows if r.status == "settled"]
+        ids = [r.trade_id for r in settled]
+        cash_out = 0
+        credits_out = 0
+        for chunk in _chunks(ids, 500):
+            cash_out += int(
+                conn.execute(
+                    select(func.coalesce(func.sum(e.amount), 0)).where(
+                        e.memo.in_(
+                            [f"trade {i}" for i in chunk]
+                            + [f"buyer fee {i}" for i in chunk]
+                            + [f"seller fee {i}" for i in chunk]
+                        )
+                    )
+                ).scalar_one()
+            )
+            credits_out += int(
+                conn.execute(
+                    select(func.coalesce(func.sum(m.serial_end - m.serial_start + 1), 0)).where(
+                        m.kind == "settlement", m.ref.in_(chunk)
+                    )
+                ).scalar_one()
+            )
+    values = sum(r.amount for r in settled)
+    fees = sum(r.buyer_fee + r.seller_fee for r in settled)
+    quantity = sum(r.quantity for r in settled)
+    return {
+        "date": day,
+        "obligations": [
+            {
+                "trade_id": r.trade_id,
+                "status": r.status,
+                "buyer": r.buyer_id,
+                "seller": r.seller_id,
+                "quantity": r.quantity,
+                "amount": r.amount,
+                "buyer_fee": r.buyer_fee,
+                "seller_fee": r.seller_fee,
+                "reason": r.reason,
+            }
+            for r in rows
+        ],
+        "counts": {
+            s: sum(1 for r in rows if r.status == s)
+            for s in ("pending", "settled", "failed", "cancelled")
+        },
+        "trade_values": values,
+        "fees": fees,
+        "cash_moved": cash_out,
+        "quantity_traded": quantity,
+        "credits_moved": credits_out,
+        "reconciles": cash_out == values + fees and credits_out == quantity,
+    }
+
+
+def report_csv(rep: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(
+        [
+            "trade_id",
+            "status",
+            "buyer",
+            "seller",
+            "quantity",
+            "amount",
+            "buyer_fee",
+            "seller_fee",
+            "reason",
+        ]
+    )
+    for r in rep["obligations"]:
+        w.writerow(
+            [
+                r["trade_id"],
+                r["status"],
+                r["buyer"],
+                r["seller"],
+                r["quantity"],
+                r["amount"],
+                r["buyer_fee"],
+                r["seller_fee"],
+                r["reason"] or "",
+            ]
+        )
+    w.writerow([])
+    w.writerow(
+        [
+            "trade_values",
+            rep["trade_values"],
+            "fees",
+            rep["fees"],
+            "cash_moved",
+            rep["cash_moved"],
+            "quantity_traded",
+            rep["quantity_traded"],
+            "credits_moved",
+            rep["credits_moved"],
+            "reconciles",
+            rep["reconciles"],
+        ]
+    )
+    return buf.getvalue()
+
+
+def _chunks(items: list[str], n: int) -> list[list[str]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+def runs(db: Database, actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
+    require(actor, Role.EXCHANGE_OPERATOR, "read settlement runs")
+    r = t.settlement_runs.c
+    with db.read() as conn:
+        rows = conn.execute(select(t.settlement_runs).order_by(r.id.desc()).limit(limit)).all()
+        return [
+            {
+                "date": x.date,
+                "at": x.at,
+                "actor": x.actor,
+                "settled": x.settled,
+                "failed": x.failed,
+                "cash_moved": x.cash_moved,
+                "credits_moved": x.credits_moved,
+                "fees": x.fees,
+            }
+            for x in rows
+        ]

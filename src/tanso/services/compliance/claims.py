@@ -1,0 +1,831 @@
+"""The offset claim report: for a participant and a year, what it emitted, reduced itself and
+retired, and which claims those figures support (HTML in the portal, PDF, CSV, JSON).
+
+Figures come from the emissions inventory (``services.inventories``), the year's retirements
+and their certificates (``services.certificates``), and what each retirement claimed
+(``usage_claims``). Which credits count for which purpose and scope is decided by the usage
+rules engine (``domain.usage_rules.evaluate`` under the rule set in force on the retirement's
+date), never here; ``domain.claims`` turns those verdicts into claims and reasons.
+
+A participant reads its own report; the operator reads any; another participant's report
+answers exactly like a missing one. This module never writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tanso.domain import usage_rules as ur
+from tanso.domain.claims import Backing, ScopeFigures, assess
+from tanso.domain.errors import InvalidInput, NotFound
+from tanso.services.common import Actor
+from tanso.services.compliance import certificates, inventories, usage
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store import schema_usage as u
+from tanso.store.db import Database
+
+ELIGIBILITY_KINDS = ("eligible", "deny")
+USE_RULES = ("USE-KNOWN", "USE-SCOPE")
+
+
+# ---------------------------------------------------------------- the rules engine
+
+
+def _ruleset(conn: Connection, on: dt.date) -> ur.RuleSet | None:
+    """The rule set in force on a date (shipped or the operator's), as the usage service says."""
+    return usage.ruleset_in_force(conn, on)
+
+
+def _lot(r: dict[str, Any], domestic: dict[str, bool]) -> ur.Lot:
+    return ur.Lot(
+        issuance=r["issuance_id"],
+        quantity=r["quantity"],
+        scheme=r["scheme"]["code"],
+        category=r["category"]["code"],
+        unit=r["unit"],
+        domestic=domestic.get(r["scheme"]["code"], False),
+        properties=tuple(p["code"] for p in r["properties"]),
+        ca_status=r["ca_status"],
+        vintage=r["vintage"] or 0,
+    )
+
+
+def _voluntary_without_ca(lot: ur.Lot) -> bool:
+    """A voluntary credit (contribution to the world) without a completed adjustment."""
+    return (
+        not lot.domestic
+        and lot.ca_status != "completed"
+        and "domestic_additional" not in lot.properties
+    )
+
+
+def judge(
+    rs: ur.RuleSet | None, lots: list[ur.Lot], purpose: str, scope: str | None, year: int, on: Any
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether the rules admit these credits for this purpose and scope at all (eligibility and
+    deny rules; caps are the retirement's business): (admitted, the rule ids that refuse)."""
+    if rs is None:
+        return False, ("NO-RULESET",)
+    kinds = {r.id: r.kind for r in rs.rules}
+    use = ur.Use(purpose, year, on, scope if scope in ("1", "2", "3") else None)
+    decision = ur.evaluate(rs, lots, use, ur.Context())
+    refused = tuple(
+        sorted(
+            {
+                r.rule
+                for r in decision.reasons
+                if not r.ok
+                and r.severity == "refuse"
+                and (kinds.get(r.rule) in ELIGIBILITY_KINDS or r.rule in USE_RULES)
+            }
+        )
+    )
+    return not refused, refused
+
+
+# ---------------------------------------------------------------- building the report
+
+
+def _may_read(conn: Connection, actor: Actor, participant_id: str) -> Any:
+    participant = repo.get_participant(conn, participant_id)
+    if participant is None or not (actor.is_operator() or actor.participant_id == participant_id):
+        # someone else's report answers exactly like a missing one
+        raise NotFound(
+            "claim_report_not_found", f"There is no claim report of {participant_id[:40]}."
+        )
+    return participant
+
+
+def _check_year(year: int) -> None:
+    if not 1990 <= year <= 2100:
+        raise InvalidInput("invalid_year", "year is a year between 1990 and 2100.")
+
+
+def _add(bucket: dict[str, dict[str, Any]], key: str, item: dict[str, Any], quantity: int) -> None:
+    row = bucket.setdefault(key, item | {"quantity": 0})
+    row["quantity"] += quantity
+
+
+def report(db: Database, actor: Actor, participant_id: str, year: int) -> dict[str, Any]:
+    """The offset claim report of a participant for a year."""
+    _check_year(year)
+    with db.read() as conn:
+        participant = _may_read(conn, actor, participant_id)
+        return build(conn, participant, year)
+
+
+def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
+    """The report, read inside an open connection (the caller checked who may read it)."""
+    pid = participant.id
+    inv = inventories.inventory(conn, pid, year)
+    schemes = {r.code: bool(r.domestic) for r in repo.list_table(conn, t.schemes, t.schemes.c.code)}
+    rows = repo.list_table(
+        conn, t.retirements, t.retirements.c.journal_seq, participant_id=pid, reporting_year=year
+    )
+    claimed: dict[str, list[Any]] = defaultdict(list)
+    for c in repo.list_table(
+        conn, u.usage_claims, u.usage_claims.c.id, participant_id=pid, year=year
+    ):
+        claimed[c.retirement_id].append(c)
+
+    by: dict[str, dict[str, dict[str, Any]]] = {
+        k: {} for k in ("scheme", "category", "property", "vintage", "ca", "unit")
+    }
+    voluntary: dict[str, dict[str, Any]] = {}
+    retirements: list[dict[str, Any]] = []
+    backings: list[Backing] = []
+    rulesets: set[str] = set()
+    names = certificates.reference_names(conn)
+    for row in rows:
+        cert = certificates.certificate_in(conn, row.id, names)
+        on = usage.local_date(row.created_at)
+        rs = _ruleset(conn, on)
+        if rs is not None:
+            rulesets.add(rs.label)
+        lots = [_lot(r, schemes) for r in cert["ranges"]]
+        ef = rs.emission_factor_g_per_kwh if rs else None
+        for r, lot in zip(cert["ranges"], lots, strict=True):
+            q = r["quantity"]
+            _add(by["scheme"], r["scheme"]["code"], dict(r["scheme"]) | {"unit": r["unit"]}, q)
+            _add(by["category"], r["category"]["code"], dict(r["category"]), q)
+            for p in r["properties"] or [{"code": "", "name_en": "-", "name_ja": "-"}]:
+                _add(by["property"], p["code"], dict(p), q)
+            _add(by["vintage"], str(r["vintage"]), {"code": str(r["vintage"])}, q)
+            ca = "not_required" if r["ca_declaration"] == "not_required" else r["ca_status"]
+            _add(by["ca"], ca, {"code": ca}, q)
+            _add(by["unit"], r["unit"], {"code": r["unit"]}, q)
+            if not lot.domestic:
+                key = r["project_id"]
+                _add(
+                    voluntary,
+                    key,
+                    {
+                        "project_id": key,
+                        "project_name": r["project_name"],
+                        "project_name_ja": r["project_name_ja"],
+                        "scheme": r["scheme"],
+                        "ca_status": ca,
+                        "evaluation_axes": r["evaluation_axes"],
+                    },
+                    q,
+                )
+        uses = _uses(row, claimed.get(row.id, []), rs, lots, ef)
+        for purpose, scope, quantity, tonnes in uses:
+            ok, refused_by = judge(rs, lots, purpose, scope, year, on)
+            backings.append(
+                Backing(
+                    row.id,
+                    purpose,
+                    scope,
+                    quantity,
+                    tonnes,
+                    lots[0].unit if lots else "tCO2",
+                    ok,
+                    refused_by,
+                    any(_voluntary_without_ca(lot) for lot in lots),
+                    row.beneficiary,
+                )
+            )
+        retirements.append(
+            {
+                "id": row.id,
+                "certificate_id": cert["certificate_id"],
+                "verify_path": cert["verify_path"],
+                "retired_at": row.created_at,
+                "quantity": row.quantity,
+                "purposes": cert["purposes"],
+                "beneficiary": row.beneficiary,
+                "uses": [
+                    {"purpose": p, "scope": s, "quantity": q, "tonnes": tn} for p, s, q, tn in uses
+                ],
+                "schemes": sorted({r["scheme"]["code"] for r in cert["ranges"]}),
+                "credits": _kinds(cert["ranges"]),
+            }
+        )
+    figures = {
+        "1": ScopeFigures(
+            "1", inv["scope1"] if inv else None, inv["reduction_scope1"] if inv else 0
+        ),
+        "2": ScopeFigures(
+            "2", inv["scope2_location"] if inv else None, inv["reduction_scope2"] if inv else 0
+        ),
+        "3": ScopeFigures(
+            "3", inv["scope3"] if inv else None, inv["reduction_scope3"] if inv else 0
+        ),
+    }
+    lines, verdicts = assess(figures, backings)
+    totals = {
+        "emissions": sum(f.emissions or 0 for f in figures.values()) if inv else None,
+        "own_reductions": sum(f.own_reductions for f in figures.values()),
+        "residual": sum(f.residual or 0 for f in figures.values()) if inv else None,
+        "covered": sum(x.covered for x in lines.values()),
+        "remaining": sum(x.remaining or 0 for x in lines.values()) if inv else None,
+    }
+    axes: dict[str, dict[str, Any]] = {}
+    for v in voluntary.values():
+        for a in v["evaluation_axes"]:
+            _add(axes, a["code"], dict(a), v["quantity"])
+    return {
+        "participant": {
+            "id": participant.id,
+            "name_en": participant.name_en,
+            "name_ja": participant.name_ja,
+        },
+        "year": year,
+        "rulesets": sorted(rulesets),
+        "inventory": inv,
+        "scopes": [lines[s].as_dict() for s in ("1", "2", "3")],
+        "totals": totals,
+        "retired": {
+            "total": sum(r["quantity"] for r in retirements),
+            "count": len(retirements),
+            "by_scheme": _sorted(by["scheme"]),
+            "by_category": _sorted(by["category"]),
+            "by_property": _sorted(by["property"]),
+            "by_vintage": sorted(by["vintage"].values(), key=lambda x: x["code"]),
+            "by_ca_status": _sorted(by["ca"]),
+            "by_unit": _sorted(by["unit"]),
+        },
+        "retirements": retirements,
+        "voluntary": sorted(voluntary.values(), key=lambda x: x["project_id"]),
+        "evaluation_axes": _sorted(axes),
+        "claims": [v.as_dict() for v in verdicts],
+    }
+
+
+def _kinds(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A retirement's credits by scheme and category, for the wording of its claims."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in ranges:
+        key = f"{r['scheme']['code']}/{r['category']['code']}"
+        _add(
+            out, key, {"code": key, "scheme": r["scheme"], "category": r["category"]}, r["quantity"]
+        )
+    return _sorted(out)
+
+
+def _sorted(bucket: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(bucket.values(), key=lambda x: (-x["quantity"], x["code"]))
+
+
+def _uses(
+    row: Any, claims: Iterable[Any], rs: ur.RuleSet | None, lots: list[ur.Lot], ef: int | None
+) -> list[tuple[str, str, int, int]]:
+    """What a retirement claims: (purpose, scope, quantity, tonnes), as recorded when it was
+    retired; a retirement made before usage claims were recorded counts for its first purpose
+    against the scope the rule set gives that purpose."""
+    recorded = [(c.use, c.scope, int(c.quantity), int(c.tonnes)) for c in claims]
+    if recorded:
+        return recorded
+    purpose = row.purposes.split(",")[0]
+    spec = rs.uses.get(purpose) if rs else None
+    unit = lots[0].unit if lots else "tCO2"
+    return [
+        (
+            purpose,
+            spec.scope if spec else "",
+            int(row.quantity),
+            ur.tonnes_of(unit, int(row.quantity), ef),
+        )
+    ]
+
+
+# ---------------------------------------------------------------- wording
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Offset claim report",
+        "year": "Year",
+        "participant": "Participant",
+        "rulesets": "Usage rules applied",
+        "emissions": "Emissions and residual emissions (t-CO2e)",
+        "scope": "Scope",
+        "scope_1": "Scope 1 (direct)",
+        "scope_2": "Scope 2 (indirect, location-based)",
+        "scope_3": "Scope 3 (supply chain)",
+        "total": "Total",
+        "emitted": "Emissions",
+        "own_reductions": "Own reductions",
+        "residual": "Residual emissions",
+        "covered": "Offset by admitted credits",
+        "not_admitted": "Claimed with credits the rules do not admit",
+        "remaining": "Not covered",
+        "no_inventory": "No emissions inventory is recorded for this year.",
+        "scope2_market": "Scope 2 market-based",
+        "scope3_by_category": "Scope 3 by category",
+        "retired": "Credits retired for the year",
+        "retired_total": "{quantity} retired in {count} retirements",
+        "by_scheme": "By scheme",
+        "by_category": "By category",
+        "by_property": "By property (a credit may have several)",
+        "by_vintage": "By vintage",
+        "by_ca_status": "By corresponding adjustment",
+        "quantity": "Quantity",
+        "retirements": "Retirements and certificates",
+        "retirement": "Retirement",
+        "retired_at": "Retired at (JST)",
+        "purposes": "Purpose",
+        "beneficiary": "Beneficiary",
+        "certificate": "Certificate",
+        "voluntary": "Evaluation axes of voluntary credits",
+        "voluntary_none": "No voluntary (international) credits were retired for the year.",
+        "project": "Project",
+        "axes": "Evaluation axes",
+        "claims": "Claims the data supports",
+        "claim": "Claim",
+        "may": "May claim",
+        "may_not": "May not claim",
+        "why": "Why not",
+        "nothing": "No retirements for this year.",
+        "csv": "Download CSV",
+        "pdf": "Download PDF",
+        "choose_year": "Year",
+        "show": "Show",
+        "ca_not_required": "not required (domestic)",
+        "ca_completed": "completed",
+        "ca_pending": "pending",
+        "ca_not_started": "not started",
+        "ca_unknown": "unknown",
+        "footer": "Figures in t-CO2e (kWh certificates in kWh). Offsets cover residual emissions "
+        "only (the hierarchy approach); which credits count for which scope is decided by the "
+        "usage rules named above.",
+        # claims: the wording a claim may use
+        "claim_offset_scope1": "{name} offset {tonnes} t-CO2e of its Scope 1 emissions for "
+        "{year} ({percent}% of its residual Scope 1 emissions) by retiring {credits}.",
+        "claim_offset_scope2": "{name} offset {tonnes} t-CO2e of its Scope 2 emissions for "
+        "{year} ({percent}% of its residual Scope 2 emissions) by retiring {credits}.",
+        "claim_offset_scope3": "{name} offset {tonnes} t-CO2e of its Scope 3 emissions for "
+        "{year} ({percent}% of its residual Scope 3 emissions) by retiring {credits}.",
+        "claim_carbon_neutral_scope12": "{name} is carbon neutral for its Scope 1 and 2 "
+        "emissions in {year}: after its own reductions, its residual emissions of {residual} "
+        "t-CO2e were offset with credits the usage rules admit for those scopes.",
+        "claim_carbon_neutral": "{name} is carbon neutral in {year} (Scope 1, 2 and 3): after "
+        "its own reductions, its residual emissions of {residual} t-CO2e were offset with "
+        "credits the usage rules admit for those scopes.",
+        "claim_net_zero": "{name} has reached net zero.",
+        "claim_shk_reporting": "Adjusted emissions under the SHK system for FY{year}: {adjusted} "
+        "t-CO2e ({emissions} t-CO2e emitted less {tonnes} t retired: {credits}).",
+        "claim_gx_ets_surrender": "{name} surrendered {quantity} {unit} of eligible credits "
+        "under GX-ETS for FY{year}: {credits}.",
+        "claim_re100": "{quantity} {unit} of renewable-power J-Credits retired for RE100 "
+        "reporting for {year}: {credits}.",
+        "claim_cdp_sbt": "{quantity} {unit} of renewable-energy J-Credits retired for CDP and "
+        "SBT reporting for {year}: {credits}.",
+        "claim_offset_product": "Carbon-offset product or service ({beneficiaries}): {tonnes} "
+        "t-CO2e offset by retiring {credits}.",
+        "claim_offset_event": "Carbon-offset event ({beneficiaries}): {tonnes} t-CO2e offset by "
+        "retiring {credits}.",
+        # the claims by name, where they may not be made
+        "title_offset_scope1": "Offset of Scope 1 emissions",
+        "title_offset_scope2": "Offset of Scope 2 emissions",
+        "title_offset_scope3": "Offset of Scope 3 emissions",
+        "title_carbon_neutral_scope12": "Carbon neutral (Scope 1 and 2)",
+        "title_carbon_neutral": "Carbon neutral (Scope 1, 2 and 3)",
+        "title_net_zero": "Net zero",
+        "title_shk_reporting": "SHK adjusted emissions",
+        "title_gx_ets_surrender": "GX-ETS surrender",
+        "title_re100": "RE100 renewable electricity",
+        "title_cdp_sbt": "CDP and SBT renewable energy",
+        "title_offset_product": "Carbon-offset product or service",
+        "title_offset_event": "Carbon-offset event",
+        # reasons a claim may not be made
+        "reason_voluntary_without_ca": "{refused} t of the credits are voluntary credits "
+        "without a completed corresponding adjustment; they may offset Scope 3 emissions only "
+        "(rules: {rules}).",
+        "reason_not_eligible": "{refused} t are credits the usage rules do not admit for this "
+        "use (rules: {rules}).",
+        "reason_no_inventory": "No emissions inventory is recorded for {year}, so there are no "
+        "residual emissions to offset against.",
+        "reason_exceeds_residual": "{tonnes} t-CO2e claimed but residual emissions are only "
+        "{residual} t-CO2e: an offset never exceeds what remains after own reductions.",
+        "reason_residual_not_covered": "{remaining} t-CO2e of residual emissions are not "
+        "covered by admitted credits.",
+        "reason_net_zero_needs_reductions": "Net zero needs deep reductions of the company's own "
+        "emissions to a science-based target; credits only neutralise what remains, so "
+        "retirements alone never support it.",
+    },
+    "ja": {
+        "title": "オフセット主張レポート",
+        "year": "年度",
+        "participant": "参加者",
+        "rulesets": "適用した活用ルール",
+        "emissions": "排出量と残余排出量 (t-CO2e)",
+        "scope": "スコープ",
+        "scope_1": "Scope 1 (直接排出)",
+        "scope_2": "Scope 2 (間接排出、ロケーション基準)",
+        "scope_3": "Scope 3 (サプライチェーン)",
+        "total": "合計",
+        "emitted": "排出量",
+        "own_reductions": "自社削減量",
+        "residual": "残余排出量",
+        "covered": "認められたクレジットによるオフセット",
+        "not_admitted": "ルール上認められないクレジットでの主張",
+        "remaining": "未充当",
+        "no_inventory": "この年度の排出量は登録されていません。",
+        "scope2_market": "Scope 2 マーケット基準",
+        "scope3_by_category": "Scope 3 カテゴリ別",
+        "retired": "この年度に無効化したクレジット",
+        "retired_total": "無効化 {count} 件、合計 {quantity}",
+        "by_scheme": "制度別",
+        "by_category": "区分別",
+        "by_property": "性質別 (複数の性質を持つクレジットあり)",
+        "by_vintage": "ヴィンテージ別",
+        "by_ca_status": "相当調整の状況別",
+        "quantity": "数量",
+        "retirements": "無効化と証明書",
+        "retirement": "無効化番号",
+        "retired_at": "無効化日時 (日本時間)",
+        "purposes": "用途",
+        "beneficiary": "受益者",
+        "certificate": "証明書",
+        "voluntary": "ボランタリークレジットの評価軸",
+        "voluntary_none": "この年度に無効化したボランタリー (海外) クレジットはありません。",
+        "project": "プロジェクト",
+        "axes": "評価軸",
+        "claims": "データが裏付ける主張",
+        "claim": "主張",
+        "may": "主張できる",
+        "may_not": "主張できない",
+        "why": "理由",
+        "nothing": "この年度の無効化はありません。",
+        "csv": "CSV をダウンロード",
+        "pdf": "PDF をダウンロード",
+        "choose_year": "年度",
+        "show": "表示",
+        "ca_not_required": "不要 (国内)",
+        "ca_completed": "完了",
+        "ca_pending": "手続中",
+        "ca_not_started": "未着手",
+        "ca_unknown": "不明",
+        "footer": "単位は t-CO2e (kWh の証書は kWh)。オフセットは残余排出量だけに充当します"
+        "(削減優先の考え方)。どのクレジットがどのスコープに使えるかは上記の活用ルールが判断します。",
+        "claim_offset_scope1": "{name}は{year}年度の Scope 1 排出量のうち {tonnes} t-CO2e "
+        "(残余排出量の {percent}%) を、{credits} の無効化によりオフセットしました。",
+        "claim_offset_scope2": "{name}は{year}年度の Scope 2 排出量のうち {tonnes} t-CO2e "
+        "(残余排出量の {percent}%) を、{credits} の無効化によりオフセットしました。",
+        "claim_offset_scope3": "{name}は{year}年度の Scope 3 排出量のうち {tonnes} t-CO2e "
+        "(残余排出量の {percent}%) を、{credits} の無効化によりオフセットしました。",
+        "claim_carbon_neutral_scope12": "{name}は{year}年度の Scope 1・2 についてカーボン"
+        "ニュートラルです: 自社削減後の残余排出量 {residual} t-CO2e を、活用ルール上認められた"
+        "クレジットでオフセットしました。",
+        "claim_carbon_neutral": "{name}は{year}年度にカーボンニュートラル (Scope 1・2・3) です: "
+        "自社削減後の残余排出量 {residual} t-CO2e を、活用ルール上認められたクレジットで"
+        "オフセットしました。",
+        "claim_net_zero": "{name}はネットゼロを達成しました。",
+        "claim_shk_reporting": "温対法 SHK 制度の{year}年度 調整後排出量: {adjusted} t-CO2e "
+        "(排出量 {emissions} t-CO2e から無効化した {tonnes} t を控除: {credits})。",
+        "claim_gx_ets_surrender": "{name}は GX-ETS の{year}年度分として適格なクレジット "
+        "{quantity} {unit} を償却しました: {credits}。",
+        "claim_re100": "RE100 報告のため{year}年度分として再エネ(電力) J-クレジット "
+        "{quantity} {unit} を無効化しました: {credits}。",
+        "claim_cdp_sbt": "CDP・SBT 報告のため{year}年度分として再エネ J-クレジット "
+        "{quantity} {unit} を無効化しました: {credits}。",
+        "claim_offset_product": "カーボン・オフセット商品・サービス ({beneficiaries}): "
+        "{credits} の無効化により {tonnes} t-CO2e をオフセット。",
+        "claim_offset_event": "カーボン・オフセットイベント ({beneficiaries}): "
+        "{credits} の無効化により {tonnes} t-CO2e をオフセット。",
+        "title_offset_scope1": "Scope 1 排出のオフセット",
+        "title_offset_scope2": "Scope 2 排出のオフセット",
+        "title_offset_scope3": "Scope 3 排出のオフセット",
+        "title_carbon_neutral_scope12": "カーボンニュートラル (Scope 1・2)",
+        "title_carbon_neutral": "カーボンニュートラル (Scope 1・2・3)",
+        "title_net_zero": "ネットゼロ",
+        "title_shk_reporting": "温対法 SHK 調整後排出量",
+        "title_gx_ets_surrender": "GX-ETS 償却",
+        "title_re100": "RE100 再エネ電力",
+        "title_cdp_sbt": "CDP・SBT 再エネ",
+        "title_offset_product": "カーボン・オフセット商品・サービス",
+        "title_offset_event": "カーボン・オフセットイベント",
+        "reason_voluntary_without_ca": "{refused} t は相当調整が完了していないボランタリー"
+        "クレジットで、Scope 3 のオフセットにしか使えません (ルール: {rules})。",
+        "reason_not_eligible": "{refused} t は活用ルール上この用途に認められないクレジットです"
+        " (ルール: {rules})。",
+        "reason_no_inventory": "{year}年度の排出量が登録されていないため、オフセットの対象となる"
+        "残余排出量がありません。",
+        "reason_exceeds_residual": "主張 {tonnes} t-CO2e に対し残余排出量は {residual} t-CO2e "
+        "しかありません: オフセットは自社削減後の残余を超えられません。",
+        "reason_residual_not_covered": "残余排出量のうち {remaining} t-CO2e が認められた"
+        "クレジットで充当されていません。",
+        "reason_net_zero_needs_reductions": "ネットゼロには科学的根拠に基づく目標に沿った自社排出"
+        "の大幅削減が必要です。クレジットは残余を中和するだけなので、無効化だけでは主張できません。",
+    },
+}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value) or "-"
+    return "" if value is None else str(value)
+
+
+def wording(rep: dict[str, Any], claim: dict[str, Any], lang: str) -> tuple[str, str]:
+    """(the claim's wording, or its title when it may not be made; the reason or "")."""
+    labels = LABELS[lang]
+    p = rep["participant"]
+    params = {k: _fmt(v) for k, v in claim["params"].items()}
+    params |= {"name": p["name_ja" if lang == "ja" else "name_en"], "year": str(rep["year"])}
+    if claim["params"].get("percent") == 0 and claim["params"].get("tonnes"):
+        params["percent"] = "<1"
+    params["credits"] = _credits(rep, claim["params"].get("retirements", []), lang)
+    if not claim["allowed"]:
+        reason = labels[f"reason_{claim['reason']}"].format_map(_Default(params))
+        return labels[f"title_{claim['code']}"], reason
+    return labels[f"claim_{claim['code']}"].format_map(_Default(params)), ""
+
+
+def _credits(rep: dict[str, Any], retirement_ids: list[str], lang: str) -> str:
+    """Which credits back a claim: scheme and category with quantities, and the certificates."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for r in rep["retirements"]:
+        if r["id"] in retirement_ids:
+            for k in r["credits"]:
+                _add(
+                    kinds,
+                    k["code"],
+                    {k2: v for k2, v in k.items() if k2 != "quantity"},
+                    k["quantity"],
+                )
+    if lang == "ja":
+        parts = [
+            f"{name(k['scheme'], lang)} ({name(k['category'], lang)}) {k['quantity']:,} t"
+            for k in _sorted(kinds)
+        ]
+        text = "、".join(parts)
+    else:
+        parts = [
+            f"{k['quantity']:,} t of {name(k['scheme'], lang)} ({name(k['category'], lang)})"
+            for k in _sorted(kinds)
+        ]
+        text = ", ".join(parts)
+    return text + (f" ({', '.join(retirement_ids)})" if retirement_ids else "")
+
+
+class _Default(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
+def scope_name(scope: str, lang: str) -> str:
+    return LABELS[lang].get(f"scope_{scope}", scope)
+
+
+def ca_name(code: str, lang: str) -> str:
+    return LABELS[lang].get(f"ca_{code}", code)
+
+
+def name(item: dict[str, Any], lang: str) -> str:
+    return certificates.name(item, lang) if "name_en" in item else str(item.get("code", ""))
+
+
+# ---------------------------------------------------------------- CSV, HTML, PDF
+
+CSV_COLUMNS = [
+    "section",
+    "key",
+    "name",
+    "emissions",
+    "own_reductions",
+    "residual",
+    "covered",
+    "remaining",
+    "quantity",
+    "allowed",
+    "text",
+    "reason",
+]
+
+
+def to_csv(rep: dict[str, Any], lang: str = "en") -> str:
+    """One table: a row per scope, per total of retired credits, per retirement, per claim."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for s in rep["scopes"]:
+        w.writerow(
+            {
+                "section": "scope",
+                "key": s["scope"],
+                "name": scope_name(s["scope"], lang),
+                **{
+                    k: "" if s[k] is None else s[k]
+                    for k in ("emissions", "own_reductions", "residual", "covered", "remaining")
+                },
+            }
+        )
+    tot = rep["totals"]
+    w.writerow(
+        {
+            "section": "scope",
+            "key": "total",
+            "name": LABELS[lang]["total"],
+            **{
+                k: "" if tot[k] is None else tot[k]
+                for k in ("emissions", "own_reductions", "residual", "covered", "remaining")
+            },
+        }
+    )
+    for group in ("by_scheme", "by_category", "by_property", "by_vintage", "by_ca_status"):
+        for x in rep["retired"][group]:
+            label = ca_name(x["code"], lang) if group == "by_ca_status" else name(x, lang)
+            w.writerow(
+                {"section": group, "key": x["code"], "name": label, "quantity": x["quantity"]}
+            )
+    for r in rep["retirements"]:
+        w.writerow(
+            {
+                "section": "retirement",
+                "key": r["id"],
+                "name": r["beneficiary"],
+                "quantity": r["quantity"],
+                "text": ", ".join(p["code"] for p in r["purposes"]),
+            }
+        )
+    for v in rep["voluntary"]:
+        w.writerow(
+            {
+                "section": "voluntary",
+                "key": v["project_id"],
+                "name": v["project_name_ja"]
+                if lang == "ja" and v["project_name_ja"]
+                else v["project_name"],
+                "quantity": v["quantity"],
+                "text": ", ".join(name(a, lang) for a in v["evaluation_axes"]),
+            }
+        )
+    for c in rep["claims"]:
+        text, reason = wording(rep, c, lang)
+        w.writerow(
+            {
+                "section": "claim",
+                "key": c["code"],
+                "allowed": "yes" if c["allowed"] else "no",
+                "text": text,
+                "reason": reason,
+            }
+        )
+    return buf.getvalue()
+
+
+def render_context(rep: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What the HTML templates need besides the report."""
+    return {
+        "r": rep,
+        "L": LABELS[lang],
+        "wording": lambda c: wording(rep, c, lang),
+        "scope_name": lambda s: scope_name(s, lang),
+        "ca_name": lambda c: ca_name(c, lang),
+        "iname": lambda x: name(x, lang),
+    }
+
+
+def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
+    """A4 portrait, Japanese in reportlab's built-in CID font."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    labels = LABELS[lang]
+    font, bold = certificates.pdf_fonts(lang)
+    title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=21)
+    h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15, spaceBefore=8)
+    text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
+
+    def p(value: Any, style: ParagraphStyle = cell) -> Paragraph:
+        return Paragraph(escape(_fmt(value)), style)
+
+    def table(rows: list[list[Any]], widths: list[float]) -> Table:
+        tb = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
+        tb.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
+                    ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#b8c0c8")),
+                ]
+            )
+        )
+        return tb
+
+    part = rep["participant"]
+    story: list[Any] = [
+        Paragraph(
+            escape(
+                f"{labels['title']} — {part['name_ja' if lang == 'ja' else 'name_en']} "
+                f"({part['id']}) {rep['year']}"
+            ),
+            title,
+        ),
+        p(f"{labels['rulesets']}: {', '.join(rep['rulesets']) or '-'}", text),
+        Paragraph(escape(labels["emissions"]), h2),
+    ]
+    if rep["inventory"] is None:
+        story.append(p(labels["no_inventory"], text))
+    cols = ("emissions", "own_reductions", "residual", "covered", "remaining")
+    head = [
+        labels["scope"],
+        labels["emitted"],
+        labels["own_reductions"],
+        labels["residual"],
+        labels["covered"],
+        labels["remaining"],
+    ]
+    rows: list[list[Any]] = [[p(h) for h in head]]
+    for s in rep["scopes"]:
+        rows.append([p(scope_name(s["scope"], lang))] + [p(s[c]) for c in cols])
+    rows.append([p(labels["total"])] + [p(rep["totals"][c]) for c in cols])
+    story.append(table(rows, [50, 26, 26, 26, 26, 26]))
+    story += [
+        Paragraph(escape(labels["retired"]), h2),
+        p(
+            labels["retired_total"].format(
+                quantity=_fmt(rep["retired"]["total"]), count=rep["retired"]["count"]
+            ),
+            text,
+        ),
+    ]
+    for group in ("by_scheme", "by_category", "by_property", "by_vintage", "by_ca_status"):
+        items = rep["retired"][group]
+        if not items:
+            continue
+        rows = [[p(labels[group]), p(labels["quantity"])]]
+        for x in items:
+            label = ca_name(x["code"], lang) if group == "by_ca_status" else name(x, lang)
+            rows.append([p(label), p(x["quantity"])])
+        story += [Spacer(1, 2 * mm), table(rows, [120, 40])]
+    story.append(Paragraph(escape(labels["retirements"]), h2))
+    if rep["retirements"]:
+        rows = [
+            [
+                p(labels["retirement"]),
+                p(labels["purposes"]),
+                p(labels["beneficiary"]),
+                p(labels["quantity"]),
+            ]
+        ]
+        for r in rep["retirements"]:
+            rows.append(
+                [
+                    p(r["id"]),
+                    p(", ".join(name(x, lang) for x in r["purposes"])),
+                    p(r["beneficiary"]),
+                    p(r["quantity"]),
+                ]
+            )
+        story.append(table(rows, [30, 70, 50, 26]))
+    else:
+        story.append(p(labels["nothing"], text))
+    story.append(Paragraph(escape(labels["voluntary"]), h2))
+    if rep["voluntary"]:
+        rows = [[p(labels["project"]), p(labels["quantity"]), p(labels["axes"])]]
+        for v in rep["voluntary"]:
+            pname = (
+                v["project_name_ja"] if lang == "ja" and v["project_name_ja"] else v["project_name"]
+            )
+            rows.append(
+                [
+                    p(f"{v['project_id']} {pname}"),
+                    p(v["quantity"]),
+                    p(", ".join(name(a, lang) for a in v["evaluation_axes"]) or "-"),
+                ]
+            )
+        story.append(table(rows, [80, 26, 70]))
+    else:
+        story.append(p(labels["voluntary_none"], text))
+    story.append(Paragraph(escape(labels["claims"]), h2))
+    rows = [[p(labels["may"] + " / " + labels["may_not"]), p(labels["claim"]), p(labels["why"])]]
+    for c in rep["claims"]:
+        wtext, reason = wording(rep, c, lang)
+        rows.append([p(labels["may"] if c["allowed"] else labels["may_not"]), p(wtext), p(reason)])
+    story += [table(rows, [26, 80, 70]), Spacer(1, 4 * mm), p(labels["footer"], text)]
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=14 * mm,
+        bottomMargin=14 * mm,
+        title=f"{labels['title']} {part['id']} {rep['year']}",
+        author="Tanso",
+    )
+    doc.build(story)
+    return buf.getvalue()

@@ -1,0 +1,245 @@
+"""Cash: a double-entry ledger in integer minor units, one account per participant per currency.
+
+Money enters and leaves through the bank contra account (``SYS-BANK-{CUR}``) when the exchange
+operator records a bank transfer, so the balances of one currency always sum to zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tanso.domain.errors import Conflict, InvalidInput, NotFound
+from tanso.domain.money import Money, check_currency, positive_amount
+from tanso.domain.participants import Role
+from tanso.services.common import Actor, Idem, execute, require, require_active
+from tanso.services.ledger.participants import OPERATOR_PARTICIPANT
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, Tx
+
+
+def cash_account_id(pid: str, currency: str) -> str:
+    return f"CASH-{pid}-{currency}"
+
+
+def bank_account_id(currency: str) -> str:
+    return f"SYS-BANK-{currency}"
+
+
+def fees_account_id(currency: str) -> str:
+    return cash_account_id(OPERATOR_PARTICIPANT, currency)
+
+
+def ensure_accounts(tx: Tx, pid: str, currency: str) -> str:
+    """The participant's cash account in ``currency`` (and the bank contra), created if missing."""
+    repo.ensure_cash_account(tx.conn, bank_account_id(currency), None, currency, "external")
+    cid = cash_account_id(pid, currency)
+    repo.ensure_cash_account(tx.conn, cid, pid, currency, "participant")
+    return cid
+
+
+def cash_view(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "participant_id": r.participant_id,
+        "currency": r.currency,
+        "balance": r.balance,
+        "reserved": r.reserved,
+        "available": r.balance - r.reserved,
+        "display": str(Money(r.balance, r.currency)),
+    }
+
+
+def _bank_move(
+    db: Database,
+    actor: Actor,
+    pid: str,
+    currency: str,
+    amount: int,
+    external_ref: str,
+    deposit: bool,
+    idem: Idem | None,
+) -> dict[str, Any]:
+    require(actor, Role.EXCHANGE_OPERATOR, "record bank transfers")
+    check_currency(currency)
+    positive_amount(amount)
+    if not external_ref.strip() or len(external_ref) > 200:
+        raise InvalidInput(
+            "external_reference_required",
+            "A bank transfer is recorded with its bank reference (1 to 200 characters).",
+        )
+
+    def work(tx: Tx) -> dict[str, Any]:
+        if repo.get_participant(tx.conn, pid) is None:
+            raise NotFound("participant_not_found", f"There is no participant {pid}.")
+        cid = ensure_accounts(tx, pid, currency)
+        bank = bank_account_id(currency)
+        src, dst = (bank, cid) if deposit else (cid, bank)
+        if not deposit:
+            require_active(tx.conn, Actor(pid))
+        repo.move_cash(
+            tx.conn,
+            tx.next_seq(),
+            currency,
+            src,
+            dst,
+            amount,
+            "deposit" if deposit else "withdrawal",
+            external_ref,
+        )
+        kind = "cash.deposited" if deposit else "cash.withdrawn"
+        tx.record(
+            kind,
+            actor.label,
+            {
+                "participant": pid,
+                "amount": amount,
+                "currency": currency,
+                "external_ref": external_ref,
+                "cash": [[currency, src, dst, amount]],
+            },
+        )
+        row = repo.get_cash_account(tx.conn, cid)
+        return cash_view(row) | {"journal_seq": tx.journal_seq}
+
+    return execute(db, actor, idem, work, 201)
+
+
+def deposit(
+    db: Database,
+    actor: Actor,
+    pid: str,
+    currency: str,
+    amount: int,
+    external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Record a bank transfer in from a participant (exchange operator)."""
+    return _bank_move(db, actor, pid, currency, amount, external_ref, True, idem)
+
+
+def withdraw(
+    db: Database,
+    actor: Actor,
+    pid: str,
+    currency: str,
+    amount: int,
+    external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Record a bank transfer out to a participant; only unreserved cash can leave."""
+    return _bank_move(db, actor, pid, currency, amount, external_ref, False, idem)
+
+
+def reserve_in(tx: Tx, pid: str, currency: str, amount: int, reservation: str) -> list[list[Any]]:
+    """Set cash aside for ``reservation`` (an order, a bid); returns the journal effects."""
+    positive_amount(amount)
+    cid = cash_account_id(pid, currency)
+    repo.ensure_cash_account(tx.conn, cid, pid, currency, "participant")
+    if repo.get_cash_reservation(tx.conn, reservation) is not None:
+        raise Conflict("reservation_exists", f"Reservation {reservation} already exists.")
+    repo.change_reserved(tx.conn, cid, amount, currency)
+    repo.insert_row(
+        tx.conn, t.cash_reservations, id=reservation, cash_account_id=cid, amount=amount
+    )
+    return [[cid, amount]]
+
+
+def release_in(tx: Tx, reservation: str, amount: int | None = None) -> list[list[Any]]:
+    """Release all (or ``amount``) of a cash reservation; returns the journal effects."""
+    row = repo.get_cash_reservation(tx.conn, reservation)
+    if row is None:
+        raise NotFound("reservation_not_found", f"No cash is reserved under {reservation}.")
+    amount = row.amount if amount is None else amount
+    if amount < 0 or amount > row.amount:
+        raise Conflict("release_too_large", f"Reservation {reservation} holds only {row.amount}.")
+    if amount == 0:
+        return []
+    cash = repo.get_cash_account(tx.conn, row.cash_account_id)
+    assert cash is not None
+    repo.change_reserved(tx.conn, row.cash_account_id, -amount, cash.currency)
+    repo.set_cash_reservation(tx.conn, reservation, row.cash_account_id, row.amount - amount)
+    return [[row.cash_account_id, -amount]]
+
+
+def reserve(
+    db: Database, actor: Actor, currency: str, amount: int, reservation: str
+) -> dict[str, Any]:
+    """Reserve the actor's own cash (orders and bids use ``reserve_in`` inside their own unit)."""
+    check_currency(currency)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        require_active(tx.conn, actor)
+        effects = reserve_in(tx, actor.participant_id, currency, amount, reservation)
+        tx.record(
+            "cash.reserved",
+            actor.label,
+            {
+                "reservation": reservation,
+                "amount": amount,
+                "currency": currency,
+                "cash_reserve": effects,
+            },
+        )
+        return {"reservation": reservation, "amount": amount, "currency": currency}
+
+    return execute(db, actor, None, work)
+
+
+def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
+    def work(tx: Tx) -> dict[str, Any]:
+        row = repo.get_cash_reservation(tx.conn, reservation)
+        cash = repo.get_cash_account(tx.conn, row.cash_account_id) if row else None
+        if cash is None or not (actor.is_system or cash.participant_id == actor.participant_id):
+            raise NotFound("reservation_not_found", f"No cash is reserved under {reservation}.")
+        effects = release_in(tx, reservation)
+        tx.record(
+            "cash.released", actor.label, {"reservation": reservation, "cash_reserve": effects}
+        )
+        return {"reservation": reservation, "released": -sum(e[1] for e in effects)}
+
+    return execute(db, actor, None, work)
+
+
+def balances(db: Database, actor: Actor, pid: str | None = None) -> list[dict[str, Any]]:
+    """Cash balances: one's own, or (operator) anyone's or everyone's."""
+    owner = pid or (None if actor.is_operator() else actor.participant_id)
+    if owner != actor.participant_id and not actor.is_operator():
+        raise NotFound(
+            "participant_not_found", f"There is no participant {owner} that you can see."
+        )
+    with db.read() as conn:
+        return [cash_view(r) for r in repo.cash_accounts_of(conn, owner)]
+
+
+def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        row = repo.get_cash_account(conn, cash_id)
+        if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
+            raise NotFound(
+                "cash_account_not_found", f"There is no cash account {cash_id} that you can see."
+            )
+        return [
+            {
+                "id": e.id,
+                "journal_seq": e.journal_seq,
+                "currency": e.currency,
+                "amount": e.amount if e.to_account == cash_id else -e.amount,
+                "counterparty": _counterparty(
+                    e.from_account if e.to_account == cash_id else e.to_account, actor
+                ),
+                "memo": e.memo,
+                "external_ref": e.external_ref,
+            }
+            for e in repo.cash_entries_of(conn, cash_id, max(1, min(limit, 1000)))
+        ]
+
+
+def _counterparty(account: str, actor: Actor) -> str:
+    """Trading is anonymous: another participant's cash account shows as `trade counterparty`
+    (the operator sees it); the bank and the operator's fee account show as they are."""
+    if actor.is_operator() or account.startswith("SYS-") or account.startswith("CASH-OPERATOR-"):
+        return account
+    if account.startswith(f"CASH-{actor.participant_id}-"):
+        return account
+    return "trade counterparty"

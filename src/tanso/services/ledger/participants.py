@@ -1,0 +1,539 @@
+"""Participants, their API keys, broker authorisations and holding accounts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tanso.domain.participants import (
+    ParticipantKind,
+    ParticipantStatus,
+    Role,
+    parse_roles,
+    validate_corporate_number,
+)
+from tanso.domain.registry import SYSTEM_ACCOUNTS, AccountKind
+from tanso.services.access import access_log
+from tanso.services.common import (
+    SYSTEM,
+    Actor,
+    Idem,
+    execute,
+    new_id,
+    require_active,
+    require_operator,
+)
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, Tx
+
+ID_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
+OPERATOR_PARTICIPANT = "OPERATOR"
+"""The operator's own participant: it holds the system accounts and the fee cash accounts."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewParticipant:
+    name_ja: str
+    name_en: str
+    kind: str
+    roles: list[str]
+    corporate_number: str | None = None
+    gx_league: bool = False
+    id: str | None = None
+
+
+def participant_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name_ja": row.name_ja,
+        "name_en": row.name_en,
+        "kind": row.kind,
+        "corporate_number": row.corporate_number,
+        "roles": row.roles.split(",") if row.roles else [],
+        "gx_league": bool(row.gx_league),
+        "status": row.status,
+        "created_at": row.created_at,
+    }
+
+
+def account_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "participant_id": row.participant_id,
+        "kind": row.kind,
+        "name": row.name,
+        "created_at": row.created_at,
+    }
+
+
+def _cash_id(pid: str, currency: str) -> str:
+    return f"CASH-{pid}-{currency}"
+
+
+def create_participant(
+    db: Database, actor: Actor, p: NewParticipant, idem: Idem | None = None
+) -> dict[str, Any]:
+    """Register a participant (pending until approved) with one holding and one JPY cash account."""
+    require_operator(actor, "register participants")
+    try:
+        kind = ParticipantKind(p.kind)
+    except ValueError:
+        known = ", ".join(k.value for k in ParticipantKind)
+        raise InvalidInput(
+            "invalid_participant_kind",
+            f"Kind {p.kind!r} is not allowed; participants are organisations: {known}.",
+        ) from None
+    roles = parse_roles(p.roles)
+    number = validate_corporate_number(p.corporate_number) if p.corporate_number else None
+    if kind == ParticipantKind.CORPORATION and number is None:
+        raise InvalidInput(
+            "corporate_number_required", "A corporation must give its 13-digit corporate number."
+        )
+    pid = p.id or new_id("P", 4)
+    if not ID_RE.fullmatch(pid):
+        raise InvalidInput(
+            "invalid_id", "A participant id is 2 to 32 upper-case letters, digits, '-' or '_'."
+        )
+    for name, value in (("name_ja", p.name_ja), ("name_en", p.name_en)):
+        if not value.strip() or len(value) > 200:
+            raise InvalidInput("invalid_name", f"{name} must be 1 to 200 characters.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        conn = tx.conn
+        if repo.get_participant(conn, pid) is not None:
+            raise Conflict("participant_exists", f"Participant {pid} already exists.")
+        if number and repo.corporate_number_taken(conn, number):
+            raise Conflict(
+                "corporate_number_taken", f"Corporate number {number} is already registered."
+            )
+        repo.insert_row(
+            conn,
+            t.participants,
+            id=pid,
+            name_ja=p.name_ja,
+            name_en=p.name_en,
+            kind=kind.value,
+            corporate_number=number,
+            roles=",".join(r.value for r in roles),
+            gx_league=p.gx_league,
+            status=ParticipantStatus.PENDING.value,
+            created_at=tx.at,
+        )
+        account_id = f"{pid}-MAIN"
+        repo.insert_row(
+            conn,
+            t.accounts,
+            id=account_id,
+            participant_id=pid,
+            kind=AccountKind.HOLDING.value,
+            name="Main holding account",
+            created_at=tx.at,
+        )
+        cash_id = _cash_id(pid, "JPY")
+        repo.ensure_cash_account(conn, cash_id, pid, "JPY", "participant")
+        tx.record(
+            "participant.registered",
+            actor.label,
+            {
+                "participant": pid,
+                "name_en": p.name_en,
+                "name_ja": p.name_ja,
+                "kind": kind.value,
+                "corporate_number": number,
+                "roles": [r.value for r in roles],
+                "gx_league": p.gx_league,
+                "account": account_id,
+                "cash_account": cash_id,
+            },
+        )
+        row = repo.get_participant(conn, pid)
+        return participant_view(row) | {"accounts": [account_id]}
+
+    return execute(db, actor, idem, work, 201)
+
+
+def set_status(
+    db: Database, actor: Actor, pid: str, status: str, reason: str = "", idem: Idem | None = None
+) -> dict[str, Any]:
+    """Approve (active), suspend or reinstate a participant."""
+    require_operator(actor, "approve or suspend participants")
+    try:
+        new = ParticipantStatus(status)
+    except ValueError:
+        raise InvalidInput(
+            "invalid_status", "Status must be pending, active or suspended."
+        ) from None
+
+    def work(tx: Tx) -> dict[str, Any]:
+        row = repo.get_participant(tx.conn, pid)
+        if row is None:
+            raise NotFound("participant_not_found", f"There is no participant {pid}.")
+        if pid == OPERATOR_PARTICIPANT and new != ParticipantStatus.ACTIVE:
+            raise Conflict(
+                "operator_cannot_be_suspended", "The operator itself cannot be suspended."
+            )
+        repo.update_participant(tx.conn, pid, status=new.value)
+        tx.record(
+            "participant.status_changed",
+            actor.label,
+            {"participant": pid, "from": row.status, "to": new.value, "reason": reason},
+        )
+        return participant_view(repo.get_participant(tx.conn, pid))
+
+    return execute(db, actor, idem, work)
+
+
+def onboard(db: Database, actor: Actor, p: NewParticipant, label: str = "") -> str:
+    """Register a participant, approve it and return its first API key (demos, benchmarks)."""
+    created = create_participant(db, actor, p)
+    set_status(db, actor, created["id"], "active", "approved on registration")
+    return str(create_api_key(db, actor, created["id"], label)["key"])
+
+
+def set_roles(
+    db: Database, actor: Actor, pid: str, roles: list[str], idem: Idem | None = None
+) -> dict[str, Any]:
+    require_operator(actor, "change roles")
+    parsed = parse_roles(roles)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        if repo.get_participant(tx.conn, pid) is None:
+            raise NotFound("participant_not_found", f"There is no participant {pid}.")
+        repo.update_participant(tx.conn, pid, roles=",".join(r.value for r in parsed))
+        tx.record(
+            "participant.roles_changed",
+            actor.label,
+            {"participant": pid, "roles": [r.value for r in parsed]},
+        )
+        return participant_view(repo.get_participant(tx.conn, pid))
+
+    return execute(db, actor, idem, work)
+
+
+def visible_participant(conn: Connection, actor: Actor, pid: str) -> Any:
+    row = repo.get_participant(conn, pid)
+    if row is None or not (actor.is_operator() or pid in (actor.participant_id, actor.agent_id)):
+        raise NotFound("participant_not_found", f"There is no participant {pid} that you can see.")
+    return row
+
+
+def get_participant(db: Database, actor: Actor, pid: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return participant_view(visible_participant(conn, actor, pid))
+
+
+def list_participants(db: Database, actor: Actor) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        only = None if actor.is_operator() else actor.participant_id
+        return [participant_view(r) for r in repo.list_participants(conn, only)]
+
+
+# ---------------------------------------------------------------- API keys
+
+KEY_RE = re.compile(r"^tk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,64})$")
+
+
+def _hash_secret(secret: str) -> str:
+    # API key secrets are 256 random bits: a plain SHA-256 cannot be brute-forced.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(
+    db: Database,
+    actor: Actor,
+    pid: str,
+    label: str = "",
+    roles: list[str] | None = None,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Create an API key for a participant; the secret is shown once and stored only hashed."""
+    if not actor.is_operator() and actor.participant_id != pid:
+        raise NotFound("participant_not_found", f"There is no participant {pid} that you can see.")
+    if actor.agent_id:
+        raise Forbidden(
+            "broker_cannot_manage_keys", "A broker cannot manage its client's API keys."
+        )
+    if len(label) > 200:
+        raise InvalidInput("invalid_label", "A key label may be at most 200 characters.")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        row = repo.get_participant(tx.conn, pid)
+        if row is None:
+            raise NotFound("participant_not_found", f"There is no participant {pid}.")
+        held = parse_roles(row.roles.split(",") if row.roles else [])
+        wanted = parse_roles(roles) if roles is not None else held
+        if not set(wanted) <= set(held):
+            raise InvalidInput("role_not_held", "A key can carry only roles its participant holds.")
+        repo.insert_row(
+            tx.conn,
+            t.api_keys,
+            id=key_id,
+            participant_id=pid,
+            secret_hash=_hash_secret(secret),
+            roles=",".join(r.value for r in wanted),
+            label=label,
+            created_at=tx.at,
+        )
+        tx.record(
+            "api_key.created",
+            actor.label,
+            {
+                "participant": pid,
+                "key_id": key_id,
+                "roles": [r.value for r in wanted],
+                "label": label,
+            },
+        )
+        return {
+            "id": key_id,
+            "participant_id": pid,
+            "roles": [r.value for r in wanted],
+            "label": label,
+            "created_at": tx.at,
+        }
+
+    body = execute(db, actor, None, work, 201)
+    # the secret is never stored, so it is never replayed: the key is created once per call
+    return body | {"key": f"tk_{key_id}_{secret}"}
+
+
+def list_api_keys(db: Database, actor: Actor, pid: str) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        visible_participant(conn, actor, pid)
+        return [
+            {
+                "id": r.id,
+                "participant_id": r.participant_id,
+                "roles": r.roles.split(","),
+                "label": r.label,
+                "created_at": r.created_at,
+                "revoked_at": r.revoked_at,
+            }
+            for r in repo.list_api_keys(conn, pid)
+        ]
+
+
+def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> dict[str, Any]:
+    def work(tx: Tx) -> dict[str, Any]:
+        visible_participant(tx.conn, actor, pid)
+        row = repo.get_api_key(tx.conn, key_id)
+        if row is None or row.participant_id != pid:
+            raise NotFound("api_key_not_found", f"There is no API key {key_id}.")
+        if row.revoked_at is None:
+            repo.revoke_api_key(tx.conn, key_id, tx.at)
+        tx.record("api_key.revoked", actor.label, {"participant": pid, "key_id": key_id})
+        return {"id": key_id, "revoked": True}
+
+    return execute(db, actor, None, work)
+
+
+def authenticate(db: Database, token: str | None, on_behalf_of: str | None = None) -> Actor:
+    """The actor for an API key (and, for a broker, the client it names); else 401."""
+    if not token:
+        raise Unauthenticated(
+            "missing_api_key", "This request needs an API key (Authorization: Bearer ...)."
+        )
+    m = KEY_RE.fullmatch(token)
+    if not m:
+        access_log.note_key_use(db, "(malformed)", None, "refused", "malformed key")
+        raise Unauthenticated("invalid_api_key", "The API key is not valid.")
+    key_id, secret = m.groups()
+    try:
+        actor = _actor_for_key(db, key_id, secret, on_behalf_of)
+    except Unauthenticated:
+        access_log.note_key_use(db, key_id, None, "refused", "unknown, revoked or wrong secret")
+        raise
+    except Forbidden as e:
+        access_log.note_key_use(db, key_id, actor_owner(db, key_id), "refused", e.code)
+        raise
+    access_log.note_key_use(db, key_id, actor.agent_id or actor.participant_id, "ok")
+    return actor
+
+
+def actor_owner(db: Database, key_id: str) -> str | None:
+    """The participant an API key belongs to (None for an unknown key)."""
+    with db.read() as conn:
+        row = repo.get_api_key(conn, key_id)
+    return str(row.participant_id) if row is not None else None
+
+
+def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | None) -> Actor:
+    with db.read() as conn:
+        row = repo.get_api_key(conn, key_id)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not hmac.compare_digest(row.secret_hash, _hash_secret(secret))
+        ):
+            raise Unauthenticated("invalid_api_key", "The API key is not valid.")
+        owner = repo.get_participant(conn, row.participant_id)
+        assert owner is not None
+        held = set(owner.roles.split(",")) if owner.roles else set()
+        roles = frozenset(Role(r) for r in row.roles.split(",") if r and r in held)
+        if not on_behalf_of or on_behalf_of == owner.id:
+            return Actor(owner.id, roles, key_id=key_id)
+        if Role.BROKER not in roles:
+            raise Forbidden(
+                "not_a_broker", "Only a broker may act on behalf of another participant."
+            )
+        auth = repo.get_broker_authorisation(conn, on_behalf_of, owner.id)
+        client = repo.get_participant(conn, on_behalf_of)
+        if auth is None or auth.revoked_at is not None or client is None:
+            raise Forbidden(
+                "broker_not_authorised",
+                f"Participant {on_behalf_of} has not authorised {owner.id} to act for it.",
+            )
+        client_roles = {Role(r) for r in client.roles.split(",") if r}
+        acting = frozenset(client_roles & {Role.TRADER})
+        return Actor(client.id, acting, agent_id=owner.id, key_id=key_id)
+
+
+# ---------------------------------------------------------------- brokers
+
+
+def authorise_broker(
+    db: Database, actor: Actor, client: str, broker: str, grant: bool, idem: Idem | None = None
+) -> dict[str, Any]:
+    """A client authorises (or stops authorising) a broker to act for it."""
+    if actor.agent_id or (actor.participant_id != client and not actor.is_operator()):
+        raise Forbidden("client_only", "Only the client itself may authorise a broker.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        if repo.get_participant(tx.conn, client) is None:
+            raise NotFound("participant_not_found", f"There is no participant {client}.")
+        b = repo.get_participant(tx.conn, broker)
+        if b is None or Role.BROKER.value not in b.roles.split(","):
+            raise NotFound("broker_not_found", f"There is no broker {broker}.")
+        repo.set_broker_authorisation(tx.conn, client, broker, tx.at, grant)
+        tx.record(
+            "broker.authorised" if grant else "broker.revoked",
+            actor.label,
+            {"client": client, "broker": broker},
+        )
+        return {"client_id": client, "broker_id": broker, "authorised": grant}
+
+    return execute(db, actor, idem, work)
+
+
+def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        visible_participant(conn, actor, pid)
+        return [
+            {
+                "client_id": r.client_id,
+                "broker_id": r.broker_id,
+                "granted_at": r.granted_at,
+                "revoked_at": r.revoked_at,
+            }
+            for r in repo.list_broker_authorisations(conn, pid)
+        ]
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def open_account(
+    db: Database, actor: Actor, name: str, pid: str | None = None, idem: Idem | None = None
+) -> dict[str, Any]:
+    """Open another holding account (保有口座), for example for a department."""
+    owner = pid or actor.participant_id
+    if owner != actor.participant_id and not actor.is_operator():
+        raise NotFound(
+            "participant_not_found", f"There is no participant {owner} that you can see."
+        )
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("invalid_name", "An account name must be 1 to 200 characters.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        if repo.get_participant(tx.conn, owner) is None:
+            raise NotFound("participant_not_found", f"There is no participant {owner}.")
+        require_active(tx.conn, Actor(owner) if not actor.is_system else actor)
+        account_id = f"{owner}-{tx.next_seq():06d}"
+        repo.insert_row(
+            tx.conn,
+            t.accounts,
+            id=account_id,
+            participant_id=owner,
+            kind=AccountKind.HOLDING.value,
+            name=name,
+            created_at=tx.at,
+        )
+        tx.record(
+            "account.opened",
+            actor.label,
+            {"participant": owner, "account": account_id, "name": name},
+        )
+        return account_view(repo.get_account(tx.conn, account_id))
+
+    return execute(db, actor, idem, work, 201)
+
+
+def list_accounts(db: Database, actor: Actor, pid: str | None = None) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        if actor.is_operator() and pid is None:
+            return [account_view(r) for r in repo.list_accounts(conn, None)]
+        owner = pid or actor.participant_id
+        visible_participant(conn, actor, owner)
+        return [account_view(r) for r in repo.list_accounts(conn, owner)]
+
+
+def ensure_operator(tx: Tx) -> None:
+    """Create the operator participant and the system accounts if they are missing."""
+    conn = tx.conn
+    if repo.get_participant(conn, OPERATOR_PARTICIPANT) is None:
+        repo.insert_row(
+            conn,
+            t.participants,
+            id=OPERATOR_PARTICIPANT,
+            name_ja="運営者",
+            name_en="Operator",
+            kind=ParticipantKind.ASSOCIATION.value,
+            corporate_number=None,
+            roles=f"{Role.REGISTRY_OPERATOR.value},{Role.EXCHANGE_OPERATOR.value}",
+            gx_league=False,
+            status=ParticipantStatus.ACTIVE.value,
+            created_at=tx.at,
+        )
+    names = {
+        AccountKind.RETIREMENT: "Retirement account (無効化口座)",
+        AccountKind.CANCELLATION: "Cancellation account (取消口座)",
+        AccountKind.ESCROW: "Exchange custody (escrow)",
+        AccountKind.EXTERNAL: "Credits held in external registries",
+    }
+    for kind, account_id in SYSTEM_ACCOUNTS.items():
+        if repo.get_account(conn, account_id) is None:
+            repo.insert_row(
+                conn,
+                t.accounts,
+                id=account_id,
+                participant_id=OPERATOR_PARTICIPANT,
+                kind=kind.value,
+                name=names[kind],
+                created_at=tx.at,
+            )
+
+
+def bootstrap(db: Database) -> dict[str, Any]:
+    """Create the operator, its system accounts and its first API key (first run only)."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        ensure_operator(tx)
+        tx.record("system.bootstrapped", SYSTEM.label, {"operator": OPERATOR_PARTICIPANT})
+        return {}
+
+    with db.read() as conn:
+        if repo.get_participant(conn, OPERATOR_PARTICIPANT) is not None:
+            return {"created": False}
+    execute(db, SYSTEM, None, work)
+    key = create_api_key(db, SYSTEM, OPERATOR_PARTICIPANT, label="operator (created by init)")
+    return {"created": True, "operator_key": key["key"]}

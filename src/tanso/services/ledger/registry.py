@@ -1,0 +1,991 @@
+"""Registry operations: issue, deposit, withdraw, transfer, retire (無効化), cancel (取消),
+reserve, release, freeze. Each is one transaction with one journal entry; a failure moves nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tanso.domain.instruments import Eligibility
+from tanso.domain.participants import Role
+from tanso.domain.registry import (
+    FINAL_STATUSES,
+    SYSTEM_ACCOUNTS,
+    AccountKind,
+    BlockStatus,
+    Piece,
+    check_quantity,
+    take_quantity,
+    take_range,
+)
+from tanso.domain.serials import (
+    SerialRange,
+    check_prefix,
+    issuance_prefix,
+    parse_block,
+    parse_serial_range,
+)
+from tanso.services.common import Actor, Idem, execute, own_account, require, require_active
+from tanso.services.compliance import usage
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, Tx, loads
+
+CA_DECLARATIONS = ("committed", "not_required", "unknown")
+CA_STATUSES = ("not_started", "pending", "completed")
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which credits: a quantity (oldest vintage first), or a serial range, or both (must agree)."""
+
+    quantity: int | None = None
+    serial_start: str | None = None
+    serial_end: str | None = None
+    serials: str | None = None
+
+    def range(self) -> SerialRange | None:
+        if self.serials:
+            if self.serial_start or self.serial_end:
+                raise InvalidInput(
+                    "ambiguous_serials", "Give either serials or serial_start/serial_end."
+                )
+            r = parse_block(self.serials)
+        elif self.serial_start or self.serial_end:
+            if not (self.serial_start and self.serial_end):
+                raise InvalidInput("incomplete_range", "Give both serial_start and serial_end.")
+            r = parse_serial_range(self.serial_start, self.serial_end)
+        else:
+            if self.quantity is None:
+                raise InvalidInput("nothing_selected", "Give a quantity or a serial range.")
+            check_quantity(self.quantity)
+            return None
+        if self.quantity is not None and self.quantity != r.quantity:
+            raise InvalidInput(
+                "quantity_mismatch",
+                f"The serial range holds {r.quantity} credits but quantity says {self.quantity}.",
+            )
+        return r
+
+
+def plan(
+    conn: Connection,
+    account: str,
+    sel: Selection,
+    status: BlockStatus = BlockStatus.HELD,
+    categories: Sequence[str] | None = None,
+    eligibility: Eligibility | None = None,
+) -> list[Piece]:
+    """Which pieces of which blocks a selection takes from an account.
+
+    With an eligibility rule (an instrument's), only admitted credits are taken, and a named
+    serial range is refused unless every credit in it is admitted.
+    """
+    if categories:
+        eligibility = Eligibility(categories=tuple(categories))
+    r = sel.range()
+    if r is None:
+        assert sel.quantity is not None
+        blocks = repo.blocks_in_account(conn, account, status, eligibility=eligibility)
+        return take_quantity(blocks, sel.quantity)
+    if eligibility is not None:
+        details = repo.issuance_details(conn, [r.issuance]).get(r.issuance)
+        if details is None or not eligibility.admits(details):
+            raise Conflict(
+                "credits_not_eligible",
+                f"Serials {r} are not eligible for delivery under this instrument.",
+            )
+    candidates = [
+        b
+        for b in repo.blocks_overlapping(conn, r.issuance, r.start, r.end)
+        if b.account == account and b.status == status
+    ]
+    return take_range(candidates, r.issuance, r.start, r.end)
+
+
+def move(
+    tx: Tx,
+    pieces: Sequence[Piece],
+    to_account: str,
+    to_status: BlockStatus,
+    kind: str,
+    ref: str | None = None,
+    reservation: str | None = None,
+) -> list[list[Any]]:
+    """Apply planned pieces and return them as journal ``moves``."""
+    repo.apply_pieces(tx.conn, pieces, to_account, to_status, reservation)
+    repo.record_movements(tx.conn, tx.next_seq(), kind, ref, pieces, to_account)
+    return [
+        [
+            p.block.issuance,
+            p.start,
+            p.end,
+            p.block.account,
+            p.block.status.value,
+            to_account,
+            to_status.value,
+            reservation,
+        ]
+        for p in pieces
+    ]
+
+
+def ranges_view(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
+    return [
+        {
+            "issuance_id": p.block.issuance,
+            "serial_start": p.start,
+            "serial_end": p.end,
+            "serials": f"{p.block.issuance}-{p.start}-{p.end}",
+            "quantity": p.quantity,
+            "vintage": p.block.vintage,
+        }
+        for p in pieces
+    ]
+
+
+def _holding(conn: Connection, actor: Actor, account_id: str) -> Any:
+    row = own_account(conn, actor, account_id, write=True)
+    if row.kind != AccountKind.HOLDING.value:
+        raise Forbidden("not_a_holding_account", f"Account {account_id} is a system account.")
+    return row
+
+
+def _text(value: str, name: str, limit: int = MAX_TEXT) -> str:
+    if len(value) > limit:
+        raise InvalidInput("text_too_long", f"{name} may be at most {limit} characters.")
+    return value
+
+
+# ---------------------------------------------------------------- issuance and deposits
+
+
+@dataclass(frozen=True, slots=True)
+class NewIssuance:
+    project_id: str
+    credit_type: str
+    round: str
+    vintage: int
+    quantity: int
+    account_id: str
+    certified_on: str = ""
+    ca_declaration: str = "not_required"
+    ca_status: str = "not_started"
+
+
+def _check_issuance(n: NewIssuance) -> None:
+    check_quantity(n.quantity)
+    if not 1990 <= n.vintage <= 2100:
+        raise InvalidInput("invalid_vintage", "vintage is a year between 1990 and 2100.")
+    if n.ca_declaration not in CA_DECLARATIONS:
+        raise InvalidInput(
+            "invalid_ca_declaration", f"ca_declaration is one of {', '.join(CA_DECLARATIONS)}."
+        )
+    if n.ca_status not in CA_STATUSES:
+        raise InvalidInput("invalid_ca_status", f"ca_status is one of {', '.join(CA_STATUSES)}.")
+    if n.certified_on:
+        try:
+            dt.date.fromisoformat(n.certified_on)
+        except ValueError:
+            raise InvalidInput(
+                "invalid_date", "certified_on is a date such as 2024-03-31."
+            ) from None
+
+
+def _create_issuance(
+    tx: Tx, n: NewIssuance, origin: str, external: tuple[str, str] | None
+) -> dict[str, Any]:
+    conn = tx.conn
+    project = repo.get_project(conn, n.project_id)
+    if project is None:
+        raise NotFound("project_not_found", f"There is no project {n.project_id}.")
+    if repo.get_term(conn, "credit_type", n.credit_type) is None:
+        raise InvalidInput("unknown_credit_type", f"{n.credit_type!r} is not a known credit type.")
+    account = repo.get_account(conn, n.account_id)
+    if account is None or account.kind != AccountKind.HOLDING.value:
+        raise NotFound("account_not_found", f"There is no holding account {n.account_id}.")
+    require_active(conn, Actor(account.participant_id))
+    issuance_id = issuance_prefix(project.scheme, n.credit_type, project.id, n.round)
+    if repo.get_issuance(conn, issuance_id) is not None:
+        raise Conflict("issuance_exists", f"Issuance {issuance_id} already exists.")
+    repo.insert_row(
+        conn,
+        t.issuances,
+        id=issuance_id,
+        project_id=project.id,
+        credit_type=n.credit_type,
+        round=n.round,
+        vintage=n.vintage,
+        certified_on=n.certified_on or tx.at[:10],
+        quantity=n.quantity,
+        ca_declaration=n.ca_declaration,
+        ca_status=n.ca_status,
+        origin=origin,
+        external_registry=external[0] if external else None,
+        external_ref=external[1] if external else None,
+        journal_seq=tx.next_seq(),
+    )
+    repo.insert_block(conn, issuance_id, 1, n.quantity, n.account_id, BlockStatus.HELD, n.vintage)
+    repo.insert_row(
+        conn,
+        t.credit_movements,
+        journal_seq=tx.next_seq(),
+        kind=origin,
+        ref=issuance_id,
+        issuance_id=issuance_id,
+        serial_start=1,
+        serial_end=n.quantity,
+        from_account=None,
+        to_account=n.account_id,
+    )
+    return {
+        "issuance_id": issuance_id,
+        "project_id": project.id,
+        "vintage": n.vintage,
+        "round": n.round,
+        "quantity": n.quantity,
+        "account_id": n.account_id,
+        "serials": f"{issuance_id}-1-{n.quantity}",
+        "scheme": project.scheme,
+        "category": project.category,
+        "ca_declaration": n.ca_declaration,
+        "ca_status": n.ca_status,
+    }
+
+
+def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) -> dict[str, Any]:
+    """Issue new credits of a registered project into a holding account (registry operator)."""
+    require(actor, Role.REGISTRY_OPERATOR, "issue credits")
+    _check_issuance(n)
+    return _new_credits(db, actor, n, None, idem)
+
+
+def _new_credits(
+    db: Database,
+    actor: Actor,
+    n: NewIssuance,
+    external: tuple[str, str] | None,
+    idem: Idem | None,
+) -> dict[str, Any]:
+    """Credits entering the registry: issued here, or deposited from an external registry."""
+    origin = "issued" if external is None else "deposited"
+
+    def work(tx: Tx) -> dict[str, Any]:
+        view = _create_issuance(tx, n, origin, external)
+        if external is not None:
+            view |= {"external_registry": external[0], "external_ref": external[1]}
+        tx.record(
+            f"credits.{origin}",
+            actor.label,
+            view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
+        )
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+def deposit(
+    db: Database,
+    actor: Actor,
+    n: NewIssuance,
+    external_registry: str,
+    external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Record credits arriving from an external registry (registry operator), with its reference."""
+    require(actor, Role.REGISTRY_OPERATOR, "record deposits from external registries")
+    _check_issuance(n)
+    _text(external_registry, "external_registry", 200)
+    _text(external_ref, "external_ref", 200)
+    if not external_registry.strip() or not external_ref.strip():
+        raise InvalidInput(
+            "external_reference_required",
+            "A deposit names the external registry and its reference.",
+        )
+    return _new_credits(db, actor, n, (external_registry, external_ref), idem)
+
+
+def redeposit(
+    db: Database,
+    actor: Actor,
+    serials: str,
+    account_id: str,
+    external_ref: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Bring back credits that were withdrawn to an external registry (registry operator)."""
+    require(actor, Role.REGISTRY_OPERATOR, "record deposits from external registries")
+    _text(external_ref, "external_ref", 200)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        account = repo.get_account(tx.conn, account_id)
+        if account is None or account.kind != AccountKind.HOLDING.value:
+            raise NotFound("account_not_found", f"There is no holding account {account_id}.")
+        pieces = plan(
+            tx.conn,
+            SYSTEM_ACCOUNTS[AccountKind.EXTERNAL],
+            Selection(serials=serials),
+            BlockStatus.EXPORTED,
+        )
+        moves = move(tx, pieces, account_id, BlockStatus.HELD, "redeposit", external_ref)
+        view = {
+            "account_id": account_id,
+            "external_ref": external_ref,
+            "ranges": ranges_view(pieces),
+            "quantity": sum(p.quantity for p in pieces),
+        }
+        tx.record("credits.redeposited", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+def withdraw(
+    db: Database,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    external_registry: str,
+    external_account: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Send credits to an account in an external registry; they leave circulation here."""
+    _text(external_registry, "external_registry", 200)
+    _text(external_account, "external_account", 200)
+    if not external_registry.strip() or not external_account.strip():
+        raise InvalidInput(
+            "external_reference_required", "A withdrawal names the external registry and account."
+        )
+
+    def work(tx: Tx) -> dict[str, Any]:
+        require_active(tx.conn, actor)
+        _holding(tx.conn, actor, account_id)
+        pieces = plan(tx.conn, account_id, sel)
+        ref = f"WD-{tx.next_seq()}"
+        moves = move(
+            tx,
+            pieces,
+            SYSTEM_ACCOUNTS[AccountKind.EXTERNAL],
+            BlockStatus.EXPORTED,
+            "withdrawal",
+            ref,
+        )
+        view = {
+            "id": ref,
+            "account_id": account_id,
+            "external_registry": external_registry,
+            "external_account": external_account,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+        }
+        tx.record("credits.withdrawn", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+# ---------------------------------------------------------------- transfers
+
+
+def transfer(
+    db: Database,
+    actor: Actor,
+    from_account: str,
+    to_account: str,
+    sel: Selection,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """Move credits between holding accounts, oldest vintage first or by serial range."""
+    if from_account == to_account:
+        raise InvalidInput("same_account", "The sending and receiving accounts are the same.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        conn = tx.conn
+        require_active(conn, actor)
+        _holding(conn, actor, from_account)
+        dest = repo.get_account(conn, to_account)
+        if dest is None or dest.kind != AccountKind.HOLDING.value:
+            raise NotFound("account_not_found", f"There is no holding account {to_account}.")
+        require_active(conn, Actor(dest.participant_id))
+        pieces = plan(conn, from_account, sel)
+        ref = f"TR-{tx.next_seq()}"
+        moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
+        view = {
+            "id": ref,
+            "from_account": from_account,
+            "to_account": to_account,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+            "at": tx.at,
+        }
+        if actor.agent_id:
+            view["broker"] = actor.agent_id
+        tx.record("credits.transferred", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+# ---------------------------------------------------------------- retirement and cancellation
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementRequest:
+    account_id: str
+    selection: Selection
+    purposes: list[str]
+    beneficiary: str = ""
+    reporting_year: int | None = None
+    note: str = ""
+    scope_emissions: list[str] = field(default_factory=list)
+    emissions_scope: str | None = None
+    """The scope ("1", "2", "3") the claim counts against, where the purpose allows a choice;
+    otherwise it must agree with the purpose's scope (usage rules)."""
+    scope3_category: int | None = None
+    """For a Scope 3 claim: the GHG Protocol category (1-15) it counts against."""
+
+
+def retire(
+    db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None
+) -> dict[str, Any]:
+    """無効化: retire credits for a purpose; they move to the retirement account for good."""
+    if not r.purposes:
+        raise InvalidInput("purpose_required", "A retirement names at least one purpose.")
+    _text(r.beneficiary, "beneficiary", 300)
+    _text(r.note, "note")
+    year = r.reporting_year
+    if year is not None and not 1990 <= year <= 2100:
+        raise InvalidInput(
+            "invalid_reporting_year", "reporting_year is a year between 1990 and 2100."
+        )
+    emissions_scope = r.emissions_scope
+    if emissions_scope is None and r.scope_emissions:  # the older list form: one scope only
+        if len(set(r.scope_emissions)) > 1:
+            raise InvalidInput("invalid_scope", "A retirement counts against one scope.")
+        emissions_scope = r.scope_emissions[0]
+    if emissions_scope is not None and emissions_scope not in ("1", "2", "3"):
+        raise InvalidInput("invalid_scope", "emissions_scope is 1, 2 or 3.")
+    if r.scope3_category is not None and not 1 <= r.scope3_category <= 15:
+        raise InvalidInput("invalid_scope3_category", "scope3_category is 1 to 15.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        conn = tx.conn
+        require_active(conn, actor)
+        owner = _holding(conn, actor, r.account_id).participant_id
+        scopes = set()
+        for code in r.purposes:
+            term = repo.get_term(conn, "purpose", code)
+            if term is None:
+                raise InvalidInput(
+                    "unknown_purpose", f"{code!r} is not a known retirement purpose."
+                )
+            scopes.add((loads(term.extra) or {}).get("scope", ""))
+        if len(scopes) > 1:
+            raise InvalidInput(
+                "mixed_purpose_scope",
+                "A retirement cannot mix purposes of different scope "
+                f"({', '.join(sorted(scopes))}); retire separately for each.",
+            )
+        participant = repo.get_participant(conn, owner)
+        beneficiary = r.beneficiary.strip() or (
+            participant.name_en if participant else actor.participant_id
+        )
+        reporting_year = year or usage.default_year(r.purposes, usage.local_date(tx.at))
+        pieces = plan(conn, r.account_id, r.selection)
+        # usage rules: refused before anything moves; claimed totals are read under the
+        # journal head lock that this transaction holds, so concurrent retirements queue
+        checked = usage.check_retirement(
+            tx, owner, pieces, r.purposes, reporting_year, emissions_scope, r.scope3_category
+        )
+        rid = f"RT-{tx.next_seq():08d}"
+        moves = move(
+            tx,
+            pieces,
+            SYSTEM_ACCOUNTS[AccountKind.RETIREMENT],
+            BlockStatus.RETIRED,
+            "retirement",
+            rid,
+        )
+        quantity = sum(p.quantity for p in pieces)
+        repo.insert_row(
+            conn,
+            t.retirements,
+            id=rid,
+            participant_id=owner,
+            account_id=r.account_id,
+            quantity=quantity,
+            purposes=",".join(r.purposes),
+            scope=scopes.pop(),
+            beneficiary=beneficiary,
+            reporting_year=reporting_year,
+            note=r.note,
+            journal_seq=tx.next_seq(),
+            created_at=tx.at,
+        )
+        claims = usage.record_claims(tx, rid, owner, reporting_year, checked)
+        view = {
+            "id": rid,
+            "account_id": r.account_id,
+            "participant_id": owner,
+            "quantity": quantity,
+            "purposes": r.purposes,
+            "beneficiary": beneficiary,
+            "reporting_year": reporting_year,
+            "note": r.note,
+            "ranges": ranges_view(pieces),
+            "retired_at": tx.at,
+            "usage": claims,
+        }
+        if actor.agent_id:
+            view["broker"] = actor.agent_id
+        tx.record("credits.retired", actor.label, view | {"moves": moves})
+        return view | {"journal_seq": tx.journal_seq, "journal_hash": tx.journal_hash}
+
+    return execute(db, actor, idem, work, 201)
+
+
+def cancel(
+    db: Database,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    reason: str,
+    idem: Idem | None = None,
+) -> dict[str, Any]:
+    """取消: cancel credits (not used toward any target); they never move again."""
+    _text(reason, "reason")
+    if not reason.strip():
+        raise InvalidInput("reason_required", "A cancellation states its reason.")
+
+    def work(tx: Tx) -> dict[str, Any]:
+        require_active(tx.conn, actor)
+        _holding(tx.conn, actor, account_id)
+        pieces = plan(tx.conn, account_id, sel)
+        ref = f"CN-{tx.next_seq():08d}"
+        moves = move(
+            tx,
+            pieces,
+            SYSTEM_ACCOUNTS[AccountKind.CANCELLATION],
+            BlockStatus.CANCELLED,
+            "cancellation",
+            ref,
+        )
+        view = {
+            "id": ref,
+            "account_id": account_id,
+            "reason": reason,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+        }
+        tx.record("credits.cancelled", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, idem, work, 201)
+
+
+def retirement_view(conn: Connection, rid: str) -> dict[str, Any]:
+    """A retirement as the public sees it: enough to verify a claim, nothing private."""
+    row = repo.get_retirement(conn, rid)
+    if row is None:
+        raise NotFound("retirement_not_found", f"There is no retirement {rid}.")
+    movements = repo.movements_for(conn, "retirement", rid)
+    details = repo.issuance_details(conn, (m.issuance_id for m in movements))
+    participant = repo.get_participant(conn, row.participant_id)
+    entry = next(repo.journal_entries(conn, row.journal_seq - 1, 1), None)
+    return {
+        "id": row.id,
+        "verify_path": f"/verify/{row.id}",
+        "quantity": row.quantity,
+        "purposes": row.purposes.split(","),
+        "scope": row.scope,
+        "beneficiary": row.beneficiary,
+        "reporting_year": row.reporting_year,
+        "note": row.note,
+        "retired_at": row.created_at,
+        "retired_by": participant.name_en if participant else None,
+        "retired_by_ja": participant.name_ja if participant else None,
+        "ranges": [
+            {
+                "serials": f"{m.issuance_id}-{m.serial_start}-{m.serial_end}",
+                "quantity": m.serial_end - m.serial_start + 1,
+            }
+            | details.get(m.issuance_id, {})
+            for m in movements
+        ],
+        "journal": {"seq": row.journal_seq, "hash": entry.hash if entry else None},
+    }
+
+
+def get_retirement(db: Database, rid: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return retirement_view(conn, rid)
+
+
+def list_retirements(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        pid = None if actor.is_operator() else actor.participant_id
+        return [retirement_view(conn, r.id) for r in repo.list_retirements(conn, pid, limit)]
+
+
+# ---------------------------------------------------------------- reservation and freezing
+
+
+def reserve(
+    db: Database,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    reservation: str,
+    categories: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Set credits aside for an order or a listing; reserved credits cannot move otherwise."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        return reserve_in(tx, actor, account_id, sel, reservation, categories)
+
+    return execute(db, actor, None, work)
+
+
+def reserve_in(
+    tx: Tx,
+    actor: Actor,
+    account_id: str,
+    sel: Selection,
+    reservation: str,
+    categories: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """``reserve`` inside a transaction that a use case already holds; records its entry."""
+    require_active(tx.conn, actor)
+    _holding(tx.conn, actor, account_id)
+    pieces, moves = reserve_moves(
+        tx,
+        account_id,
+        sel,
+        reservation,
+        Eligibility(categories=tuple(categories or ())) if categories else None,
+    )
+    view = {
+        "reservation": reservation,
+        "account_id": account_id,
+        "quantity": sum(p.quantity for p in pieces),
+        "ranges": ranges_view(pieces),
+    }
+    tx.record("credits.reserved", actor.label, view | {"moves": moves})
+    return view
+
+
+def reserve_moves(
+    tx: Tx,
+    account_id: str,
+    sel: Selection,
+    reservation: str,
+    eligibility: Eligibility | None = None,
+) -> tuple[list[Piece], list[list[Any]]]:
+    """Reserve held credits under ``reservation``; returns the pieces and journal moves."""
+    pieces = plan(tx.conn, account_id, sel, eligibility=eligibility)
+    moves = move(
+        tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation
+    )
+    return pieces, moves
+
+
+def rereserve_moves(
+    tx: Tx, account_id: str, reservation: str, quantity: int, to_reservation: str | None
+) -> tuple[list[Piece], list[list[Any]]]:
+    """Move ``quantity`` credits reserved under ``reservation`` to another reservation (a
+    trade's), or back to held when ``to_reservation`` is None."""
+    blocks = repo.blocks_in_account(
+        tx.conn, account_id, BlockStatus.RESERVED, reservation=reservation
+    )
+    pieces = take_quantity(blocks, quantity)
+    if to_reservation is None:
+        moves = move(tx, pieces, account_id, BlockStatus.HELD, "release", reservation)
+    else:
+        moves = move(
+            tx,
+            pieces,
+            account_id,
+            BlockStatus.RESERVED,
+            "obligation",
+            to_reservation,
+            to_reservation,
+        )
+    return pieces, moves
+
+
+def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
+    """Return every block reserved under ``reservation`` to held."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        blocks = repo.blocks_reserved_for(tx.conn, reservation)
+        try:
+            for b in blocks:
+                own_account(tx.conn, actor, b.account, write=True)
+        except NotFound:
+            blocks = []  # someone else's reservation answers exactly like a missing one
+        if not blocks:
+            raise NotFound("reservation_not_found", f"Nothing is reserved under {reservation}.")
+        pieces = [Piece(b, b.start, b.end) for b in blocks if b.status == BlockStatus.RESERVED]
+        moves: list[list[Any]] = []
+        by_account: dict[str, list[Piece]] = defaultdict(list)
+        for p in pieces:
+            by_account[p.block.account].append(p)
+        for account, ps in by_account.items():
+            moves += move(tx, ps, account, BlockStatus.HELD, "release", reservation)
+        view = {
+            "reservation": reservation,
+            "quantity": sum(p.quantity for p in pieces),
+            "ranges": ranges_view(pieces),
+        }
+        tx.record("credits.released", actor.label, view | {"moves": moves})
+        return view
+
+    return execute(db, actor, None, work)
+
+
+def freeze(
+    db: Database, actor: Actor, serials: str, freeze: bool, reason: str, idem: Idem | None = None
+) -> dict[str, Any]:
+    """Freeze (or unfreeze) a serial range wherever it is held or reserved (registry operator).
+
+    A frozen block keeps its reservation, so a trade's credits frozen during a dispute fail to
+    settle until they are unfrozen, and then settle as before.
+    """
+    require(actor, Role.REGISTRY_OPERATOR, "freeze credits")
+    r = parse_block(serials)
+    movable = (BlockStatus.HELD, BlockStatus.RESERVED) if freeze else (BlockStatus.FROZEN,)
+
+    def work(tx: Tx) -> dict[str, Any]:
+        blocks = repo.blocks_overlapping(tx.conn, r.issuance, r.start, r.end)
+        pieces = take_range([b for b in blocks if b.status in movable], r.issuance, r.start, r.end)
+        for p in pieces:
+            reservation = p.block.reservation
+            if freeze and reservation and not repo.is_trade_reservation(tx.conn, reservation):
+                raise Conflict(
+                    "credits_reserved_by_order",
+                    f"Serials {p.block.issuance}-{p.start}-{p.end} back the open order or listing "
+                    f"{reservation}; cancel it first, then freeze.",
+                )
+        moves: list[list[Any]] = []
+        for p in pieces:
+            b = p.block
+            if freeze:
+                to = BlockStatus.FROZEN
+            else:
+                to = BlockStatus.RESERVED if b.reservation else BlockStatus.HELD
+            moves += move(
+                tx, [p], b.account, to, "freeze" if freeze else "unfreeze", None, b.reservation
+            )
+        view = {
+            "serials": serials,
+            "accounts": sorted({p.block.account for p in pieces}),
+            "frozen": freeze,
+            "reason": reason,
+        }
+        tx.record(
+            "credits.frozen" if freeze else "credits.unfrozen", actor.label, view | {"moves": moves}
+        )
+        return view
+
+    return execute(db, actor, idem, work)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def holdings(
+    db: Database, actor: Actor, account_id: str, limit: int = 1000, after: int | None = None
+) -> dict[str, Any]:
+    """An account's credits: totals by scheme, category, vintage and status, and its blocks."""
+    limit = max(1, min(limit, 10_000))
+    with db.read() as conn:
+        acct = own_account(conn, actor, account_id, write=False)
+        totals = repo.holdings_totals(conn, account_id)
+        rows = repo.account_blocks_page(conn, account_id, limit, after)
+        details = repo.issuance_details(conn, (r.issuance_id for r in rows))
+        by: dict[str, dict[str, int]] = {"scheme": {}, "category": {}, "vintage": {}, "status": {}}
+        for tr in totals:
+            for key, value in (
+                ("scheme", tr.scheme),
+                ("category", tr.category),
+                ("vintage", str(tr.vintage)),
+                ("status", tr.status),
+            ):
+                by[key][value] = by[key].get(value, 0) + int(tr.quantity)
+        blocks = [
+            {
+                "id": r.id,
+                "serials": f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
+                "issuance_id": r.issuance_id,
+                "serial_start": r.serial_start,
+                "serial_end": r.serial_end,
+                "quantity": r.serial_end - r.serial_start + 1,
+                "status": r.status,
+                "reservation": r.reservation,
+            }
+            | {k: v for k, v in details.get(r.issuance_id, {}).items() if k != "id"}
+            for r in rows
+        ]
+        return {
+            "account_id": account_id,
+            "participant_id": acct.participant_id,
+            "kind": acct.kind,
+            "total": sum(
+                by["status"].get(s, 0)
+                for s in by["status"]
+                if s not in {x.value for x in FINAL_STATUSES}
+            ),
+            "totals": by,
+            "blocks": blocks,
+            "next_after": rows[-1].id if len(rows) == limit else None,
+        }
+
+
+def list_issuances(db: Database, project_id: str | None = None) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        where = {"project_id": project_id} if project_id else {}
+        rows = repo.list_table(conn, t.issuances, t.issuances.c.id, **where)
+        return [issuance_view(r) for r in rows]
+
+
+def issuance_view(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "project_id": r.project_id,
+        "credit_type": r.credit_type,
+        "round": r.round,
+        "vintage": r.vintage,
+        "certified_on": r.certified_on,
+        "quantity": r.quantity,
+        "ca_declaration": r.ca_declaration,
+        "ca_status": r.ca_status,
+        "origin": r.origin,
+        "external_registry": r.external_registry,
+        "serials": f"{r.id}-1-{r.quantity}",
+    }
+
+
+def get_issuance(db: Database, issuance_id: str) -> dict[str, Any]:
+    check_prefix(issuance_id)
+    with db.read() as conn:
+        row = repo.get_issuance(conn, issuance_id)
+    if row is None:
+        raise NotFound("issuance_not_found", f"There is no issuance {issuance_id}.")
+    return issuance_view(row)
+
+
+# ---------------------------------------------------------------- pages of past movements (portal)
+
+
+def _page_of_seqs(
+    conn: Connection, q: Any, column: Any, limit: int, before: int | None, after: int | None
+) -> tuple[list[int], int | None, int | None]:
+    """One page of journal seqs, newest first, from ``q`` (a select of ``column``); with the
+    cursors of the older and the newer page (None where there is none)."""
+    from sqlalchemy import select  # the module's own imports belong to another change
+
+    limit = max(1, min(limit, 500))
+    if after is not None:
+        page = q.where(column > after).order_by(column.asc())
+    else:
+        page = q.where(column < before) if before is not None else q
+        page = page.order_by(column.desc())
+    seqs = sorted((int(r[0]) for r in conn.execute(page.limit(limit))), reverse=True)
+    if not seqs:
+        return [], None, None
+    sub = q.subquery()
+    older = conn.execute(select(sub.c[0]).where(sub.c[0] < seqs[-1]).limit(1)).first()
+    newer = conn.execute(select(sub.c[0]).where(sub.c[0] > seqs[0]).limit(1)).first()
+    return seqs, seqs[-1] if older else None, seqs[0] if newer else None
+
+
+def list_transfers(
+    db: Database,
+    actor: Actor,
+    participant_id: str,
+    limit: int = 50,
+    before: int | None = None,
+    after: int | None = None,
+) -> dict[str, Any]:
+    """Past transfers into or out of a participant's holding accounts, newest first, one page at
+    a time: ``before`` (older page) or ``after`` (newer page) is a transfer's journal seq."""
+    from sqlalchemy import select
+
+    if participant_id != actor.participant_id and not actor.is_operator():
+        raise NotFound(
+            "participant_not_found", f"There is no participant {participant_id} that you can see."
+        )
+    m = t.credit_movements.c
+    own = select(t.accounts.c.id).where(t.accounts.c.participant_id == participant_id)
+    q = (
+        select(m.journal_seq)
+        .where(m.kind == "transfer", m.from_account.in_(own) | m.to_account.in_(own))
+        .distinct()
+    )
+    with db.read() as conn:
+        seqs, older, newer = _page_of_seqs(conn, q, m.journal_seq, limit, before, after)
+        rows = conn.execute(
+            select(t.credit_movements)
+            .where(m.kind == "transfer", m.journal_seq.in_(seqs))
+            .order_by(m.issuance_id, m.serial_start)
+        ).all()
+        at = {
+            int(r.seq): r.at
+            for r in conn.execute(
+                select(t.journal.c.seq, t.journal.c.at).where(t.journal.c.seq.in_(seqs))
+            )
+        }
+    pieces: dict[int, list[Any]] = defaultdict(list)
+    for r in rows:
+        pieces[int(r.journal_seq)].append(r)
+    transfers = [
+        {
+            "id": pieces[s][0].ref,
+            "journal_seq": s,
+            "at": at.get(s, ""),
+            "from_account": pieces[s][0].from_account,
+            "to_account": pieces[s][0].to_account,
+            "quantity": sum(p.serial_end - p.serial_start + 1 for p in pieces[s]),
+            "ranges": [f"{p.issuance_id}-{p.serial_start}-{p.serial_end}" for p in pieces[s]],
+        }
+        for s in seqs
+        if pieces[s]
+    ]
+    return {"transfers": transfers, "older": older, "newer": newer}
+
+
+def retirements_page(
+    db: Database,
+    actor: Actor,
+    participant_id: str,
+    limit: int = 50,
+    before: int | None = None,
+    after: int | None = None,
+) -> dict[str, Any]:
+    """A participant's retirements, newest first, one page at a time (cursors: journal seqs),
+    each as `retirement_view` shows it."""
+    from sqlalchemy import select
+
+    if participant_id != actor.participant_id and not actor.is_operator():
+        raise NotFound(
+            "participant_not_found", f"There is no participant {participant_id} that you can see."
+        )
+    r = t.retirements.c
+    q = select(r.journal_seq).where(r.participant_id == participant_id)
+    with db.read() as conn:
+        seqs, older, newer = _page_of_seqs(conn, q, r.journal_seq, limit, before, after)
+        ids = conn.execute(
+            select(r.id)
+            .where(r.participant_id == participant_id, r.journal_seq.in_(seqs))
+            .order_by(r.journal_seq.desc())
+        ).scalars()
+        notices = [retirement_view(conn, rid) for rid in ids]
+    return {"retirements": notices, "older": older, "newer": newer}

@@ -1,0 +1,85 @@
+"""The operator's view of the journal: entries newest first, filtered by kind, actor and a range
+of sequence numbers, one page at a time. Reads only; the journal is never changed here."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from tanso.domain.errors import InvalidInput
+from tanso.services.common import Actor, require_operator
+from tanso.services.venues import sealed_auctions
+from tanso.store import schema as t
+from tanso.store.db import Database
+
+MAX_LIMIT = 500
+
+
+def _filtered(
+    q: Select[Any],
+    kind: str = "",
+    actor_text: str = "",
+    seq_from: int | None = None,
+    seq_to: int | None = None,
+) -> Select[Any]:
+    j = t.journal.c
+    kind = kind.strip()
+    if kind:
+        # "user" finds user.created, user.removed ...; "user.created" only itself
+        q = q.where((j.kind == kind) | j.kind.startswith(kind.rstrip(".") + ".", autoescape=True))
+    if actor_text.strip():
+        q = q.where(func.lower(j.actor).contains(actor_text.strip().lower(), autoescape=True))
+    if seq_from is not None:
+        q = q.where(j.seq >= seq_from)
+    if seq_to is not None:
+        q = q.where(j.seq <= seq_to)
+    return q
+
+
+def entries(
+    db: Database,
+    actor: Actor,
+    *,
+    kind: str = "",
+    actor_text: str = "",
+    seq_from: int | None = None,
+    seq_to: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """One page of matching entries, newest first, below ``before`` (a seq; none: the newest);
+    with the ``before`` of the older and of the newer page (None where there is none)."""
+    require_operator(actor, "read the journal")
+    if len(kind) > 64 or len(actor_text) > 200:
+        raise InvalidInput("filter_too_long", "A filter is at most 64 (kind) or 200 characters.")
+    limit = max(1, min(limit, MAX_LIMIT))
+    j = t.journal.c
+
+    def matching(columns: Any) -> Select[Any]:
+        return _filtered(select(*columns), kind, actor_text, seq_from, seq_to)
+
+    page = matching([t.journal])
+    if before is not None:
+        page = page.where(j.seq < before)
+    with db.read() as conn:
+        rows = conn.execute(page.order_by(j.seq.desc()).limit(limit)).all()
+        if not rows:
+            return {"entries": [], "older": None, "newer": None}
+        # bids of auctions still open stay sealed, and never match a search by bidder
+        shown = [
+            SimpleNamespace(**e)
+            for e in sealed_auctions.seal_journal_rows(conn, rows)
+            if not (e.get("sealed") and actor_text.strip())
+        ]
+        low, high = int(rows[-1].seq), int(rows[0].seq)
+        older = conn.execute(matching([j.seq]).where(j.seq < low).limit(1)).first()
+        above = conn.execute(
+            matching([j.seq]).where(j.seq > high).order_by(j.seq.asc()).limit(limit)
+        ).all()
+    return {
+        "entries": shown,
+        "older": low if older else None,
+        "newer": int(above[-1].seq) + 1 if above else None,
+    }

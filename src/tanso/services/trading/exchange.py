@@ -1,0 +1,1151 @@
+"""The exchange: one writer per process that puts commands in order, runs them through the pure
+matching engine, and commits each batch of commands with their journal entries in one transaction.
+
+The engine's books live in memory; the database is the truth. Every accepted command is
+journaled with the events it caused, so replaying the exchange's journal entries through a fresh
+engine rebuilds the books exactly (that is how a restarted server recovers). Orders reserve
+through the registry and the cash ledger before the engine accepts them: a buy sets aside
+price x quantity of cash, a sell sets aside the credits it will deliver. A trade turns both
+reservations into a settlement obligation due on T+n business days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select, update
+
+from tanso.domain import exchange as ex
+from tanso.domain.bars import INTERVALS, Bar, period_start
+from tanso.domain.calendar import TradingCalendar
+from tanso.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TansoError,
+    Unavailable,
+)
+from tanso.domain.fees import FREE, FeeSchedule
+from tanso.domain.instruments import Eligibility, InstrumentSpec
+from tanso.domain.money import positive_amount
+from tanso.domain.participants import Role
+from tanso.domain.registry import AccountKind
+from tanso.domain.sessions import SessionPlan
+from tanso.services.common import Actor, Idem, require, require_active
+from tanso.services.ledger import cash, registry
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database, Tx, dumps, loads
+
+log = logging.getLogger("tanso.exchange")
+JST = ZoneInfo("Asia/Tokyo")
+BATCH_LIMIT = 256
+
+# Engine reasons that a client could have avoided: 422; others (state of the market): 409.
+INVALID_REASONS = {
+    ex.OFF_TICK,
+    ex.NOT_WHOLE_LOT,
+    ex.OUTSIDE_PRICE_LIMIT,
+    ex.MARKET_ORDERS_NOT_ALLOWED,
+    ex.INVALID_QUANTITY,
+    ex.INVALID_PRICE,
+    ex.INVALID_ORDER,
+    "amount_too_large",
+    "invalid_amount",
+}
+MESSAGES = {
+    ex.OFF_TICK: "The price is not a multiple of the instrument's tick.",
+    ex.NOT_WHOLE_LOT: "The quantity is not a whole number of lots.",
+    ex.OUTSIDE_PRICE_LIMIT: "The price is outside today's price limits (値幅制限).",
+    ex.MARKET_CLOSED: "The market is not accepting orders now.",
+    ex.HALTED_REASON: "Trading in this instrument is halted.",
+    ex.MARKET_ORDERS_NOT_ALLOWED: "This instrument accepts limit orders only.",
+    ex.UNKNOWN_INSTRUMENT: "There is no such instrument.",
+    ex.UNKNOWN_ORDER: "There is no such open order.",
+    ex.DUPLICATE_ORDER_ID: "An order with this id already exists.",
+    ex.INVALID_QUANTITY: "The quantity must be a whole number greater than zero.",
+    ex.INVALID_PRICE: "The price is missing or not allowed for this order type.",
+    ex.INVALID_ORDER: "The order is malformed (side, type or time in force).",
+    ex.INVALID_STATE: "The instrument is not in a state that allows this.",
+    ex.INSUFFICIENT_CASH: "Not enough free cash to reserve price x quantity.",
+    ex.INSUFFICIENT_CREDITS: "Not enough eligible credits held to back this sell order.",
+    "amount_too_large": "Price x quantity is larger than any amount Tanso accepts.",
+    ex.PARTICIPANT_NOT_ACTIVE: "Only active participants may trade.",
+}
+
+
+class OrderRejected(TansoError):
+    """The engine or a pre-trade check refused an order; nothing was changed."""
+
+    def __init__(self, reason: str, order_id: str | None = None) -> None:
+        super().__init__(reason, MESSAGES.get(reason, f"The order was rejected: {reason}."))
+        self.kind = "invalid" if reason in INVALID_REASONS else "conflict"
+        self.order_id = order_id
+
+
+# ---------------------------------------------------------------- commands as the service sees them
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order as a participant sends it."""
+
+    instrument: str
+    side: str
+    qty: int
+    price: int | None = None
+    type: str = "limit"
+    tif: str = "day"
+    account_id: str | None = None
+    serials: str | None = None
+    client_order_id: str | None = None
+
+
+@dataclass
+class _Job:
+    actor: Actor
+    kind: str
+    args: dict[str, Any]
+    future: Future[dict[str, Any]] = field(default_factory=Future)
+
+
+@dataclass
+class _Context:
+    """What the pre-trade hook needs while the engine handles one command."""
+
+    tx: Tx
+    actor: Actor
+    account_id: str | None = None
+    serials: str | None = None
+    eligibility: Eligibility | None = None
+    currency: str = "JPY"
+    moves: list[list[Any]] = field(default_factory=list)
+    cash_reserve: list[list[Any]] = field(default_factory=list)
+    pretrade: str | None = None
+    pretrade_order: str | None = None
+    in_auction: bool = False
+    lot: int = 1
+
+
+def trade_date(at: str) -> dt.date:
+    """The trading day of a timestamp: its date in Japan."""
+    ts = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return ts.astimezone(JST).date()
+
+
+class Exchange:
+    """The one writer of every market in this process."""
+
+    def __init__(
+        self, db: Database, calendar: TradingCalendar, *, enforce_sessions: bool = False
+    ) -> None:
+        self.db = db
+        self.calendar = calendar
+        self.enforce_sessions = enforce_sessions
+        self._lock = threading.RLock()
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._ctx: _Context | None = None
+        self._engine_changed = False
+        self._job_feed: list[dict[str, Any]] = []
+        self.max_queue = 0
+        """Backpressure: with more commands than this waiting, `submit` refuses (0: no limit)."""
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        """Called after each commit with the committed exchange journal entries, in order."""
+        self.engine = ex.Engine(pre_trade=self._pre_trade)
+        self.recover()
+
+    # ------------------------------------------------------------------ recovery
+
+    def recover(self) -> None:
+        """Rebuild the books by replaying every exchange journal entry through a fresh engine."""
+        with self._lock:
+            self.engine = self.rebuild(self.db)
+            self.engine.pre_trade = self._pre_trade
+            self._check_against_database()
+
+    @staticmethod
+    def rebuild(db: Database) -> ex.Engine:
+        """A fresh engine fed the exchange's journaled commands, with their recorded outcomes."""
+        recorded: dict[str, str | None] = {}
+        engine = ex.Engine(pre_trade=lambda req: recorded.get(req.order_id))
+        with db.read() as conn:
+            for row in repo.journal_entries(conn):
+                if not row.kind.startswith("exchange."):
+                    continue
+                payload = json.loads(row.payload)
+                command = command_from_json(payload["command"])
+                recorded.clear()
+                if payload.get("pretrade_order"):
+                    recorded[payload["pretrade_order"]] = payload.get("pretrade")
+                engine.handle(command)
+        return engine
+
+    def _check_against_database(self) -> None:
+        with self.db.read() as conn:
+            o = t.orders.c
+            rows = conn.execute(
+                select(o.id, o.remaining).where(o.status == "open").order_by(o.id)
+            ).all()
+        live = {oid: m.book.orders[oid].qty for oid, m in self.engine.order_market.items()}
+        stored = {r.id: r.remaining for r in rows}
+        if live != stored:
+            raise RuntimeError(
+                "the books rebuilt from the journal differ from the stored open orders: "
+                f"{sorted(set(live.items()) ^ set(stored.items()))[:5]}"
+            )
+
+    # ------------------------------------------------------------------ the sequencer
+
+    def start(self) -> None:
+        """Run the sequencer thread (the server does; tests and the CLI may call directly)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="tanso-sequencer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    @property
+    def queue_depth(self) -> int:
+        """Commands waiting for the sequencer."""
+        return self._queue.qsize()
+
+    @property
+    def running(self) -> bool:
+        """The sequencer thread is alive (false before start and after stop)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def submit(self, actor: Actor, kind: str, **args: Any) -> dict[str, Any]:
+        """Put a command in order and wait for its outcome (committed before it returns);
+        refuses with `Unavailable` (503, Retry-After) when ``max_queue`` commands already wait."""
+        if self.max_queue and self._queue.qsize() >= self.max_queue:
+            raise Unavailable(
+                "overloaded",
+                "The exchange has too many orders waiting; nothing was done. Retry shortly.",
+            )
+        job = _Job(actor, kind, args)
+        if self._thread is None:
+            self._run_batch([job])
+        else:
+            self._queue.put(job)
+        return job.future.result()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            jobs = [job]
+            while len(jobs) < BATCH_LIMIT:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._run_batch(jobs)
+                    return
+                jobs.append(nxt)
+            self._run_batch(jobs)
+
+    def _run_batch(self, jobs: list[_Job]) -> None:
+        """Group commit: every job of the batch in one transaction, each in its own savepoint."""
+        results: list[tuple[_Job, dict[str, Any] | BaseException]] = []
+        feed: list[dict[str, Any]] = []
+        diverged = False
+        with self._lock:
+            try:
+                with self.db.write() as tx:
+                    tx.allow_empty = True
+                    for job in jobs:
+                        self._engine_changed = False
+                        self._job_feed = []
+                        try:
+                            with tx.savepoint():
+                                results.append((job, self._apply(tx, job)))
+                            feed += self._job_feed
+                        except TansoError as e:
+                            results.append((job, e))
+                            if self._engine_changed:
+                                log.error("command refused after the engine moved: %s", e.code)
+                                diverged = True
+                        except Exception as e:  # the engine may be ahead of the database now
+                            log.exception("command failed", exc_info=e)
+                            diverged = True
+                            results.append((job, e))
+            except Exception as e:
+                log.exception("batch commit failed", exc_info=e)
+                diverged = True
+                results = [(job, e) for job in jobs]
+                feed = []
+            if diverged:
+                self.recover()
+            # committed: tell the market-data feed, in journal order, before anyone else can write
+            for listener in self.listeners:
+                try:
+                    listener(feed)
+                except Exception:
+                    log.exception("market-data listener failed")
+        for job, outcome in results:
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+
+    # ------------------------------------------------------------------ applying one command
+
+    def _apply(self, tx: Tx, job: _Job) -> dict[str, Any]:
+        handler: Callable[[Tx, Actor, dict[str, Any]], dict[str, Any]] = getattr(
+            self, f"_do_{job.kind}"
+        )
+        idem: Idem | None = job.args.get("idem")
+        pid = job.actor.participant_id
+        if idem is not None:
+            stored = repo.get_idempotency(tx.conn, pid, idem.key)
+            if stored is not None:
+                if stored.fingerprint != idem.fingerprint:
+                    raise Conflict(
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was already used with a different request.",
+                    )
+                replayed: dict[str, Any] = json.loads(stored.response)
+                return replayed
+        body = handler(tx, job.actor, job.args)
+        if idem is not None:
+            repo.store_idempotency(tx.conn, pid, idem.key, idem.fingerprint, 201, body, tx.at)
+        return body
+
+    def _run_engine(
+        self, tx: Tx, actor: Actor, command: ex.Command, ctx: _Context | None = None
+    ) -> tuple[list[ex.Event], _Context]:
+        ctx = ctx or _Context(tx, actor)
+        self._ctx = ctx
+        try:
+            events = self.engine.handle(command)
+        finally:
+            self._ctx = None
+        if any(not isinstance(e, ex.Rejected) for e in events):
+            # from here on a failure leaves the engine ahead of the database
+            self._engine_changed = True
+        return events, ctx
+
+    def _journal(
+        self,
+        tx: Tx,
+        actor: Actor,
+        kind: str,
+        command: ex.Command,
+        events: list[ex.Event],
+        ctx: _Context,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        payload: dict[str, Any] = {
+            "command": command_to_json(command),
+            "events": [e.to_json() for e in events],
+        }
+        if ctx.pretrade_order is not None:
+            payload["pretrade_order"] = ctx.pretrade_order
+            payload["pretrade"] = ctx.pretrade
+        if ctx.moves:
+            payload["moves"] = ctx.moves
+        if ctx.cash_reserve:
+            payload["cash_reserve"] = ctx.cash_reserve
+        full = payload | (extra or {})
+        seq = tx.record(f"exchange.{kind}", actor.label, full)
+        self._job_feed.append(
+            {"seq": seq, "at": tx.at, "kind": f"exchange.{kind}", "payload": full}
+        )
+
+    def _pre_trade(self, req: ex.PreTradeRequest) -> str | None:
+        """Reserve cash (buy) or credits (sell) for an order or an amendment, or say why not."""
+        ctx = self._ctx
+        assert ctx is not None, "pre-trade check outside a command"
+        ctx.pretrade_order = req.order_id
+        try:
+            # no savepoint of its own: a refusal rejects the command, whose savepoint undoes it
+            self._reserve_for(ctx, req)
+        except TansoError as e:
+            reason = {
+                "insufficient_cash": ex.INSUFFICIENT_CASH,
+                "insufficient_credits": ex.INSUFFICIENT_CREDITS,
+            }.get(e.code, e.code)
+            ctx.pretrade = reason
+            return reason
+        ctx.pretrade = None
+        return None
+
+    def _reserve_for(self, ctx: _Context, req: ex.PreTradeRequest) -> None:
+        conn = ctx.tx.conn
+        if not req.amends:
+            if req.side == "buy":
+                need = buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
+                ctx.cash_reserve += cash.reserve_in(
+                    ctx.tx, req.participant, ctx.currency, need, req.order_id
+                )
+            else:
+                assert ctx.account_id is not None
+                sel = registry.Selection(
+                    quantity=req.qty if not ctx.serials else None, serials=ctx.serials
+                )
+                _pieces, moves = registry.reserve_moves(
+                    ctx.tx, ctx.account_id, sel, req.order_id, ctx.eligibility
+                )
+                if ctx.serials and sum(p.quantity for p in _pieces) != req.qty:
+                    raise Conflict("insufficient_credits", "The designated serials do not match.")
+                ctx.moves += moves
+            return
+        order = _order_row(conn, req.order_id)
+        if req.side == "buy":
+            held = repo.get_cash_reservation(conn, req.order_id)
+            have = held.amount if held else 0
+            need = positive_amount(
+                buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
+            )
+            if need > have:
+                cash_id = cash.ensure_accounts(ctx.tx, req.participant, ctx.currency)
+                repo.change_reserved(conn, cash_id, need - have, ctx.currency)
+                repo.set_cash_reservation(conn, req.order_id, cash_id, need)
+                ctx.cash_reserve.append([cash_id, need - have])
+            elif need < have:
+                ctx.cash_reserve += cash.release_in(ctx.tx, req.order_id, have - need)
+            _set_order(conn, req.order_id, reserve_price=req.unit_price)
+        else:
+            extra = req.qty - order.remaining
+            if extra > 0:
+                _p, moves = registry.reserve_moves(
+                    ctx.tx,
+                    order.account_id,
+                    registry.Selection(quantity=extra),
+                    req.order_id,
+                    ctx.eligibility,
+                )
+                ctx.moves += moves
+            elif extra < 0:
+                _p, moves = registry.rereserve_moves(
+                    ctx.tx, order.account_id, req.order_id, -extra, None
+                )
+                ctx.moves += moves
+
+    # ------------------------------------------------------------------ persisting events
+
+    def _persist(self, tx: Tx, ctx: _Context, events: Iterable[ex.Event]) -> list[dict[str, Any]]:
+        """Write what the engine's events mean: orders, trades, obligations, auctions."""
+        conn = tx.conn
+        trades: list[dict[str, Any]] = []
+        n = 0
+        events = list(events)
+        ctx.in_auction = any(isinstance(e, ex.AuctionResult) for e in events)
+        for e in events:
+            if isinstance(e, ex.Trade):
+                n += 1
+                trades.append(self._trade(tx, ctx, e, f"T{tx.next_seq()}-{n}"))
+            elif isinstance(e, ex.Cancelled):
+                self._cancelled(tx, ctx, e)
+            elif isinstance(e, ex.Amended):
+                row = _order_row(conn, e.id)
+                filled = row.qty - row.remaining
+                values: dict[str, Any] = {
+                    "price": e.price,
+                    "qty": filled + e.qty,
+                    "remaining": e.qty,
+                }
+                if not e.kept_priority:
+                    values["priority"] = self.engine.seq
+                _set_order(conn, e.id, **values)
+            elif isinstance(e, ex.AuctionResult):
+                repo.insert_row(
+                    conn,
+                    t.auctions,
+                    instrument_id=e.instrument,
+                    at=tx.at,
+                    trade_date=trade_date(tx.at).isoformat(),
+                    price=e.price,
+                    volume=e.volume,
+                    journal_seq=tx.next_seq(),
+                    kind=e.kind,
+                )
+                conn.execute(
+                    update(t.instruments)
+                    .where(t.instruments.c.id == e.instrument)
+                    .values(reference_price=e.reference_price)
+                )
+            elif isinstance(e, ex.SessionChanged):
+                conn.execute(
+                    update(t.instruments)
+                    .where(t.instruments.c.id == e.instrument)
+                    .values(state=e.state)
+                )
+        return trades
+
+    def _trade(self, tx: Tx, ctx: _Context, e: ex.Trade, trade_id: str) -> dict[str, Any]:
+        conn = tx.conn
+        buy, sell = _order_row(conn, e.buy), _order_row(conn, e.sell)
+        instrument = _instrument_row(conn, e.instrument)
+        day = trade_date(tx.at)
+        due = self.calendar.add_business_days(day, instrument.settlement_days)
+        amount = e.price * e.qty
+        buyer_fee = fees_for(conn, e.instrument, "buy").fee(e.price, e.qty)
+        seller_fee = min(fees_for(conn, e.instrument, "sell").fee(e.price, e.qty), amount)
+        # the buyer's reservation at its order's price becomes one at the trade price, fee included
+        ctx.cash_reserve += self._shrink_buy(tx, buy, buy.remaining - e.qty, instrument.lot)
+        ctx.cash_reserve += cash.reserve_in(
+            tx, e.buyer, instrument.currency, amount + buyer_fee, trade_id
+        )
+        # the seller's reserved credits now belong to the trade's obligation
+        _p, moves = registry.rereserve_moves(tx, sell.account_id, e.sell, e.qty, trade_id)
+        ctx.moves += moves
+        for row in (buy, sell):
+            left = row.remaining - e.qty
+            _set_order(conn, row.id, remaining=left, status="filled" if left == 0 else "open")
+        repo.insert_row(
+            conn,
+            t.trades,
+            id=trade_id,
+            instrument_id=e.instrument,
+            price=e.price,
+            qty=e.qty,
+            currency=instrument.currency,
+            buy_order_id=e.buy,
+            sell_order_id=e.sell,
+            buyer_id=e.buyer,
+            seller_id=e.seller,
+            auction=ctx.in_auction,
+            trade_date=day.isoformat(),
+            settlement_date=due.isoformat(),
+            journal_seq=tx.next_seq(),
+            at=tx.at,
+        )
+        update_bars(conn, e.instrument, day, e.price, e.qty, tx.next_seq())
+        repo.insert_row(
+            conn,
+            t.settlement_obligations,
+            trade_id=trade_id,
+            venue="exchange",
+            instrument_id=e.instrument,
+            status="pending",
+            buyer_id=e.buyer,
+            seller_id=e.seller,
+            buyer_account=buy.account_id,
+            seller_account=sell.account_id,
+            currency=instrument.currency,
+            amount=amount,
+            quantity=e.qty,
+            due_date=due.isoformat(),
+            credit_reservation=trade_id,
+            cash_reservation=trade_id,
+            buyer_fee=buyer_fee,
+            seller_fee=seller_fee,
+            late_charge=0,
+        )
+        return {
+            "id": trade_id,
+            "instrument": e.instrument,
+            "price": e.price,
+            "qty": e.qty,
+            "trade_date": day.isoformat(),
+            "settlement_date": due.isoformat(),
+        }
+
+    def _shrink_buy(self, tx: Tx, order: Any, remaining: int, lot: int) -> list[list[Any]]:
+        """Release a buy order's cash down to what its new remaining quantity needs."""
+        held = repo.get_cash_reservation(tx.conn, order.id)
+        have = held.amount if held else 0
+        need = (
+            buy_reservation(tx.conn, order.instrument_id, order.reserve_price, remaining, lot)
+            if remaining
+            else 0
+        )
+        return cash.release_in(tx, order.id, have - need) if have > need else []
+
+    def _cancelled(self, tx: Tx, ctx: _Context, e: ex.Cancelled) -> None:
+        conn = tx.conn
+        row = _order_row(conn, e.id)
+        if row.side == "buy":
+            lot = _instrument_row(conn, row.instrument_id).lot
+            ctx.cash_reserve += self._shrink_buy(tx, row, row.remaining - e.qty, lot)
+        else:
+            _p, moves = registry.rereserve_moves(tx, row.account_id, e.id, e.qty, None)
+            ctx.moves += moves
+        left = row.remaining - e.qty
+        status = "open" if left else ("expired" if e.reason == ex.EXPIRED else "cancelled")
+        _set_order(conn, e.id, remaining=left, status=status, reason=e.reason)
+
+    # ------------------------------------------------------------------ the commands
+
+    def _do_define(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+        spec: InstrumentSpec = a["spec"]
+        conn = tx.conn
+        if repo.get_by_id(conn, t.instruments, spec.id) is not None:
+            raise Conflict("instrument_exists", f"Instrument {spec.id} already exists.")
+        if spec.reference_price is None:
+            raise InvalidInput(
+                "reference_price_required", "A new instrument needs a reference price."
+            )
+        command = ex.DefineInstrument(
+            id=spec.id,
+            mode=spec.mode,
+            tick=spec.tick,
+            lot=spec.lot,
+            reference_price=spec.reference_price,
+            price_limit_pct=spec.price_limit_pct,
+            market_orders=spec.market_orders,
+            currency=spec.currency,
+        )
+        events, ctx = self._run_engine(tx, actor, command)
+        _raise_if_rejected(events)
+        repo.insert_row(
+            conn,
+            t.instruments,
+            id=spec.id,
+            name_en=spec.name_en,
+            name_ja=spec.name_ja,
+            kind=spec.kind,
+            eligibility=dumps(spec.eligibility.as_dict()),
+            currency=spec.currency,
+            tick=spec.tick,
+            lot=spec.lot,
+            price_limit_pct=spec.price_limit_pct,
+            market_orders=spec.market_orders,
+            mode=spec.mode,
+            sessions=dumps(spec.sessions),
+            settlement_days=spec.settlement_days,
+            reference_price=spec.reference_price,
+            state=ex.CLOSED,
+            created_at=tx.at,
+        )
+        self._journal(
+            tx,
+            actor,
+            "instrument",
+            command,
+            events,
+            ctx,
+            {"instrument": instrument_view_spec(spec)},
+        )
+        return instrument_view(_instrument_row(conn, spec.id), self.engine)
+
+    def _do_session(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+        action, instrument = a["action"], a["instrument"]
+        _instrument_row(tx.conn, instrument)
+        command_type: dict[str, Callable[[str], ex.Command]] = {
+            "open": ex.OpenSession,
+            "close": ex.CloseSession,
+            "halt": ex.Halt,
+            "resume": ex.Resume,
+            "auction": ex.RunAuction,
+            "pre_close": ex.PreClose,
+        }
+        command = command_type[action](instrument)
+        events, ctx = self._run_engine(tx, actor, command)
+        _raise_if_rejected(events)
+        trades = self._persist(tx, ctx, events)
+        self._journal(tx, actor, action, command, events, ctx)
+        auctions = [e.to_json() for e in events if isinstance(e, ex.AuctionResult)]
+        view = instrument_view(_instrument_row(tx.conn, instrument), self.engine)
+        return view | {"trades": trades, "auctions": auctions}
+
+    def _do_place(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+        o: NewOrder = a["order"]
+        conn = tx.conn
+        require_active(conn, actor)
+        instrument = _instrument_row(conn, o.instrument)
+        account_id = o.account_id or f"{actor.participant_id}-MAIN"
+        account = repo.get_account(conn, account_id)
+        if (
+            account is None
+            or account.participant_id != actor.participant_id
+            or account.kind != AccountKind.HOLDING.value
+        ):
+            raise NotFound(
+                "account_not_found", f"There is no holding account {account_id} of yours."
+            )
+        if o.serials and o.side != "sell":
+            raise InvalidInput("serials_on_buy", "Only a sell order designates serials.")
+        self._check_window(tx, instrument)
+        order_id = f"O{tx.next_seq()}"
+        command = ex.PlaceOrder(
+            id=order_id,
+            instrument=o.instrument,
+            participant=actor.participant_id,
+            side=o.side,
+            type=o.type,
+            price=o.price,
+            qty=o.qty,
+            tif=o.tif,
+        )
+        ctx = _Context(
+            tx,
+            actor,
+            account_id=account_id,
+            serials=o.serials,
+            currency=instrument.currency,
+            lot=instrument.lot,
+            eligibility=Eligibility.from_dict(loads(instrument.eligibility)),
+        )
+        # the row exists before the engine runs, so that fills on arrival can update it
+        repo.insert_row(
+            conn,
+            t.orders,
+            id=order_id,
+            instrument_id=o.instrument,
+            participant_id=actor.participant_id,
+            agent_id=actor.agent_id,
+            account_id=account_id,
+            side=o.side,
+            type=o.type,
+            price=o.price,
+            reserve_price=None,
+            qty=o.qty,
+            remaining=o.qty,
+            tif=o.tif,
+            status="open",
+            priority=0,
+            client_order_id=o.client_order_id,
+            reason=None,
+            created_at=tx.at,
+            updated_at=tx.at,
+        )
+        events, ctx = self._run_engine(tx, actor, command, ctx)
+        rejected = next((e for e in events if isinstance(e, ex.Rejected)), None)
+        if rejected is not None:
+            raise OrderRejected(rejected.reason)
+        _lower, upper = self.engine.limits(o.instrument)
+        reserve_price = upper if o.price is None else o.price
+        _set_order(conn, order_id, priority=self._priority(order_id), reserve_price=reserve_price)
+        trades = self._persist(tx, ctx, events)
+        self._journal(
+            tx,
+            actor,
+            "order",
+            command,
+            events,
+            ctx,
+            {"account": account_id, "client_order_id": o.client_order_id},
+        )
+        return order_view(_order_row(conn, order_id)) | {
+            "trades": trades,
+            "events": [e.to_json() for e in events],
+        }
+
+    def _check_window(self, tx: Tx, instrument: Any) -> None:
+        """TSE: orders only inside the acceptance windows (when sessions are enforced)."""
+        if not self.enforce_sessions:
+            return
+        plan = SessionPlan.from_dict(loads(instrument.sessions) or {})
+        ts = dt.datetime.fromisoformat(tx.at.replace("Z", "+00:00"))
+        if plan.accept and not plan.accepting(
+            ts.astimezone(ZoneInfo(plan.timezone)), self.calendar
+        ):
+            raise OrderRejected(ex.MARKET_CLOSED)
+
+    def _priority(self, order_id: str) -> int:
+        market = self.engine.order_market.get(order_id)
+        if market is None:
+            return self.engine.seq
+        return market.book.orders[order_id].seq
+
+    def _own_open_order(self, conn: Connection, actor: Actor, order_id: str) -> Any:
+        row = repo.get_by_id(conn, t.orders, order_id)
+        if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
+            raise NotFound("order_not_found", f"There is no order {order_id} of yours.")
+        if row.status != "open":
+            raise Conflict("order_not_open", f"Order {order_id} is {row.status}.")
+        return row
+
+    def _do_cancel(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+        row = self._own_open_order(tx.conn, actor, a["order_id"])
+        command = ex.CancelOrder(row.id)
+        events, ctx = self._run_engine(tx, actor, command)
+        _raise_if_rejected(events)
+        self._persist(tx, ctx, events)
+        self._journal(tx, actor, "cancel", command, events, ctx)
+        return order_view(_order_row(tx.conn, row.id))
+
+    def _do_amend(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+        row = self._own_open_order(tx.conn, actor, a["order_id"])
+        if not actor.is_system:
+            require_active(tx.conn, actor)
+        instrument = _instrument_row(tx.conn, row.instrument_id)
+        self._check_window(tx, instrument)
+        command = ex.AmendOrder(row.id, qty=a.get("qty"), price=a.get("price"))
+        ctx = _Context(
+            tx,
+            actor,
+            account_id=row.account_id,
+            currency=instrument.currency,
+            lot=instrument.lot,
+            eligibility=Eligibility.from_dict(loads(instrument.eligibility)),
+        )
+        events, ctx = self._run_engine(tx, actor, command, ctx)
+        rejected = next((e for e in events if isinstance(e, ex.Rejected)), None)
+        if rejected is not None:
+            raise OrderRejected(rejected.reason, row.id)
+        trades = self._persist(tx, ctx, events)
+        self._journal(tx, actor, "amend", command, events, ctx)
+        return order_view(_order_row(tx.conn, row.id)) | {
+            "trades": trades,
+            "events": [e.to_json() for e in events],
+        }
+
+    # ------------------------------------------------------------------ public use cases
+
+    def define_instrument(self, actor: Actor, spec: InstrumentSpec) -> dict[str, Any]:
+        """List an instrument for trading (exchange operator)."""
+        require(actor, Role.EXCHANGE_OPERATOR, "list instruments")
+        return self.submit(actor, "define", spec=spec)
+
+    def session(self, actor: Actor, instrument: str, action: str) -> dict[str, Any]:
+        """Open, close, halt, resume, or run a call auction now (exchange operator)."""
+        require(actor, Role.EXCHANGE_OPERATOR, "control trading sessions")
+        if action not in ("open", "close", "halt", "resume", "auction", "pre_close"):
+            raise InvalidInput("invalid_action", f"Unknown session action {action!r}.")
+        return self.submit(actor, "session", action=action, instrument=instrument)
+
+    def place(self, actor: Actor, order: NewOrder, idem: Idem | None = None) -> dict[str, Any]:
+        """Place an order; it reserves cash or credits first, then matches or rests."""
+        if not actor.has(Role.TRADER) and not actor.has(Role.MARKET_MAKER):
+            raise Forbidden("role_required", "Only a trader or market maker may place orders.")
+        return self.submit(actor, "place", order=order, idem=idem)
+
+    def cancel(self, actor: Actor, order_id: str) -> dict[str, Any]:
+        return self.submit(actor, "cancel", order_id=order_id)
+
+    def amend(
+        self, actor: Actor, order_id: str, qty: int | None = None, price: int | None = None
+    ) -> dict[str, Any]:
+        """Amend an open order: a smaller quantity keeps time priority; anything else loses it."""
+        if qty is None and price is None:
+            raise InvalidInput("nothing_to_amend", "Give a new quantity or a new price.")
+        return self.submit(actor, "amend", order_id=order_id, qty=qty, price=price)
+
+    # ------------------------------------------------------------------ reads
+
+    def book(self, actor: Actor, instrument: str, depth: int = 10) -> dict[str, Any]:
+        """Aggregated book depth, for logged-in participants only (never the public)."""
+        with self._lock:
+            market = self.engine.markets.get(instrument)
+            if market is None:
+                raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
+            snap = self.engine.book_snapshot(instrument)
+        return {
+            "instrument": instrument,
+            "phase": snap["phase"],
+            "reference_price": snap["reference_price"],
+            "lower_limit": snap["lower_limit"],
+            "upper_limit": snap["upper_limit"],
+            "bids": _levels(snap.get("bids", []), depth),
+            "asks": _levels(snap.get("asks", []), depth),
+        }
+
+
+def _levels(levels: list[Any], depth: int) -> list[dict[str, Any]]:
+    out = []
+    for level in levels[:depth]:
+        price, qty, orders = level[0], level[1], level[2]
+        out.append({"price": price, "qty": qty, "orders": len(orders)})
+    return out
+
+
+def fees_for(conn: Connection, instrument: str, side: str) -> FeeSchedule:
+    row = repo.fee_schedule(conn, instrument, side)
+    if row is None:
+        return FREE
+    return FeeSchedule(row.per_tonne, row.bps, row.per_trade, row.late_charge)
+
+
+def buy_reservation(conn: Connection, instrument: str, unit: int, qty: int, lot: int) -> int:
+    """Cash a buy order sets aside: price x quantity and the most its fees can come to."""
+    return unit * qty + fees_for(conn, instrument, "buy").fee_cap(unit, qty, lot)
+
+
+def update_bars(
+    conn: Connection, instrument: str, day: dt.date, price: int, qty: int, seq: int
+) -> None:
+    """Fold one trade into its day, week and month bars (in the trade's transaction)."""
+    b = t.bars.c
+    for interval in INTERVALS:
+        start = period_start(day, interval).isoformat()
+        key = (b.instrument_id == instrument, b.interval == interval, b.period_start == start)
+        row = conn.execute(select(t.bars).where(*key)).first()
+        if row is None:
+            bar = Bar.first(price, qty)
+            repo.insert_row(
+                conn,
+                t.bars,
+                instrument_id=instrument,
+                interval=interval,
+                period_start=start,
+                open=bar.open,
+                high=bar.high,
+                low=bar.low,
+                close=bar.close,
+                volume=bar.volume,
+                value=bar.value,
+                trades=bar.trades,
+                last_seq=seq,
+            )
+            continue
+        old = Bar(row.open, row.high, row.low, row.close, row.volume, row.value, row.trades)
+        bar = old.add(price, qty)
+        conn.execute(
+            update(t.bars)
+            .where(*key)
+            .values(
+                high=bar.high,
+                low=bar.low,
+                close=bar.close,
+                volume=bar.volume,
+                value=bar.value,
+                trades=bar.trades,
+                last_seq=seq,
+            )
+        )
+
+
+def _raise_if_rejected(events: list[ex.Event]) -> None:
+    for e in events:
+        if isinstance(e, ex.Rejected):
+            raise OrderRejected(e.reason, e.id)
+
+
+def _order_row(conn: Connection, order_id: str) -> Any:
+    row = repo.get_by_id(conn, t.orders, order_id)
+    assert row is not None, order_id
+    return row
+
+
+def _set_order(conn: Connection, order_id: str, **values: Any) -> None:
+    conn.execute(update(t.orders).where(t.orders.c.id == order_id).values(**values))
+
+
+def _instrument_row(conn: Connection, instrument: str) -> Any:
+    row = repo.get_by_id(conn, t.instruments, instrument)
+    if row is None:
+        raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
+    return row
+
+
+def order_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "instrument": row.instrument_id,
+        "participant_id": row.participant_id,
+        "account_id": row.account_id,
+        "side": row.side,
+        "type": row.type,
+        "price": row.price,
+        "qty": row.qty,
+        "remaining": row.remaining,
+        "filled": row.qty - row.remaining,
+        "tif": row.tif,
+        "status": row.status,
+        "reason": row.reason,
+        "client_order_id": row.client_order_id,
+        "created_at": row.created_at,
+    }
+
+
+def instrument_view_spec(spec: InstrumentSpec) -> dict[str, Any]:
+    return {
+        "id": spec.id,
+        "name_en": spec.name_en,
+        "name_ja": spec.name_ja,
+        "kind": spec.kind,
+        "eligibility": spec.eligibility.as_dict(),
+        "currency": spec.currency,
+        "tick": spec.tick,
+        "lot": spec.lot,
+        "price_limit_pct": spec.price_limit_pct,
+        "market_orders": spec.market_orders,
+        "mode": spec.mode,
+        "sessions": spec.sessions,
+        "settlement_days": spec.settlement_days,
+    }
+
+
+def instrument_view(row: Any, engine: ex.Engine | None = None) -> dict[str, Any]:
+    view = {
+        "id": row.id,
+        "name_en": row.name_en,
+        "name_ja": row.name_ja,
+        "kind": row.kind,
+        "eligibility": loads(row.eligibility),
+        "currency": row.currency,
+        "tick": row.tick,
+        "lot": row.lot,
+        "price_limit_pct": row.price_limit_pct,
+        "market_orders": bool(row.market_orders),
+        "mode": row.mode,
+        "sessions": loads(row.sessions),
+        "settlement_days": row.settlement_days,
+        "reference_price": row.reference_price,
+        "state": row.state,
+    }
+    if engine is not None and row.id in engine.markets:
+        lower, upper = engine.limits(row.id)
+        view |= {"lower_limit": lower, "upper_limit": upper}
+    return view
+
+
+# ---------------------------------------------------------------- commands as JSON (journal)
+
+
+def command_to_json(c: ex.Command) -> dict[str, Any]:
+    """A command as journaled: its type and fields."""
+    fields = cast(Any, c)._asdict()
+    return {"command": type(c).__name__, **fields}
+
+
+def command_from_json(d: dict[str, Any]) -> ex.Command:
+    kinds: dict[str, Any] = {
+        cls.__name__: cls
+        for cls in (
+            ex.DefineInstrument,
+            ex.OpenSession,
+            ex.PreClose,
+            ex.CloseSession,
+            ex.Halt,
+            ex.Resume,
+            ex.RunAuction,
+            ex.PlaceOrder,
+            ex.CancelOrder,
+            ex.AmendOrder,
+        )
+    }
+    args = {k: v for k, v in d.items() if k != "command"}
+    command: ex.Command = kinds[d["command"]](**args)
+    return command
+
+
+# ---------------------------------------------------------------- reads that need no engine
+
+
+def list_instruments(db: Database, exchange: Exchange | None = None) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        rows = repo.list_table(conn, t.instruments, t.instruments.c.id)
+        return [instrument_view(r, exchange.engine if exchange else None) for r in rows]
+
+
+def get_instrument(
+    db: Database, instrument: str, exchange: Exchange | None = None
+) -> dict[str, Any]:
+    with db.read() as conn:
+        return instrument_view(
+            _instrument_row(conn, instrument), exchange.engine if exchange else None
+        )
+
+
+def own_orders(
+    db: Database, actor: Actor, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        o = t.orders.c
+        q = select(t.orders).where(o.participant_id == actor.participant_id)
+        if status:
+            q = q.where(o.status == status)
+        rows = conn.execute(q.order_by(o.created_at.desc(), o.id.desc()).limit(limit)).all()
+        return [order_view(r) for r in rows]
+
+
+def get_order(db: Database, actor: Actor, order_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        row = repo.get_by_id(conn, t.orders, order_id)
+        if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
+            raise NotFound("order_not_found", f"There is no order {order_id} of yours.")
+        return order_view(row)
+
+
+def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+    """The caller's trades and its side; never the counterparty (trading is anonymous)."""
+    with db.read() as conn:
+        tr = t.trades.c
+        ob = t.settlement_obligations.c
+        q = (
+            select(t.trades, ob.status.label("settlement_status"))
+            .join(t.settlement_obligations, ob.trade_id == tr.id)
+            .where((tr.buyer_id == actor.participant_id) | (tr.seller_id == actor.participant_id))
+            .order_by(tr.journal_seq.desc(), tr.id)
+            .limit(limit)
+        )
+        out = []
+        for r in conn.execute(q):
+            side = "buy" if r.buyer_id == actor.participant_id else "sell"
+            out.append(
+                {
+                    "id": r.id,
+                    "instrument": r.instrument_id,
+                    "side": side,
+                    "price": r.price,
+                    "qty": r.qty,
+                    "value": r.price * r.qty,
+                    "currency": r.currency,
+                    "order_id": r.buy_order_id if side == "buy" else r.sell_order_id,
+                    "trade_date": r.trade_date,
+                    "settlement_date": r.settlement_date,
+                    "settlement_status": r.settlement_status,
+                    "at": r.at,
+                }
+            )
+        return out
+
+
+def public_trades(
+    db: Database, instrument: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Trades as the public sees them: instrument, price, quantity, time; never who."""
+    with db.read() as conn:
+        tr = t.trades.c
+        q = select(tr.id, tr.instrument_id, tr.price, tr.qty, tr.at, tr.journal_seq, tr.auction)
+        if instrument:
+            q = q.where(tr.instrument_id == instrument)
+        rows = conn.execute(q.order_by(tr.journal_seq.desc(), tr.id.desc()).limit(limit)).all()
+        return [
+            {
+                "id": r.id,
+                "instrument": r.instrument_id,
+                "price": r.price,
+                "qty": r.qty,
+                "at": r.at,
+                "seq": r.journal_seq,
+                "auction": bool(r.auction),
+            }
+            for r in rows
+        ]
+
+
+def auction_results(
+    db: Database, instrument: str | None = None, limit: int = 100, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """Each auction's result, newest first: `kind` call (節立会), opening or closing."""
+    with db.read() as conn:
+        a = t.auctions.c
+        q = select(t.auctions)
+        if instrument:
+            q = q.where(a.instrument_id == instrument)
+        if kind:
+            q = q.where(a.kind == kind)
+        rows = conn.execute(q.order_by(a.id.desc()).limit(limit)).all()
+        return [
+            {
+                "instrument": r.instrument_id,
+                "at": r.at,
+                "trade_date": r.trade_date,
+                "price": r.price,
+                "volume": r.volume,
+                "kind": r.kind,
+            }
+            for r in rows
+        ]

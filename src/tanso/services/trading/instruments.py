@@ -1,0 +1,80 @@
+"""The standard instruments: one per TSE trading category, with TSE's rules."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tanso.domain.instruments import Eligibility, InstrumentSpec
+from tanso.services.common import SYSTEM
+from tanso.services.trading.exchange import Exchange
+from tanso.store import repo
+from tanso.store import schema as t
+from tanso.store.db import Database
+
+JST = ZoneInfo("Asia/Tokyo")
+
+# 基準値段 to start from, after the real market's price levels (MISSION.md): 省エネ about ¥2,000,
+# 再エネ(電力) about ¥4,257 (weighted average to 2025-03), 森林 ¥7,000-15,000.
+STANDARD_REFERENCE_PRICES: dict[str, int] = {
+    "ENERGY_SAVING": 2_000,
+    "RE_POWER": 4_257,
+    "RE_POWER_BIOMASS": 3_500,
+    "RE_HEAT": 3_000,
+    "RE_MIXED": 3_200,
+    "FOREST": 9_800,
+    "AGRI_MIDSEASON": 5_000,
+    "AGRI_BIOCHAR": 18_000,
+    "OTHER": 2_500,
+    "JVER": 3_000,
+    "DOMESTIC_CREDIT": 1_500,
+    "GX_EXCESS": 3_000,
+}
+
+GX_WEEKLY_SESSIONS: dict[str, Any] = {
+    "timezone": "Asia/Tokyo",
+    "accept": [["08:00", "14:59"]],
+    "auctions": ["15:00"],
+    "weekdays": [4],
+}
+"""GX-ETS 超過削減枠 trades once a week, on Fridays at 15:00."""
+
+
+def standard_instruments(
+    db: Database, references: dict[str, int] | None = None
+) -> list[InstrumentSpec]:
+    """One call-auction instrument per TSE trading category, with TSE's rules; `references`
+    gives a category's starting reference price (基準値段), e.g. its last historical price."""
+    specs = []
+    with db.read() as conn:
+        categories = repo.list_table(conn, t.categories, t.categories.c.code, tse=True)
+    for c in categories:
+        reference = (references or {}).get(c.code) or STANDARD_REFERENCE_PRICES.get(c.code, 3_000)
+        extra: dict[str, Any] = {"sessions": GX_WEEKLY_SESSIONS} if c.code == "GX_EXCESS" else {}
+        specs.append(
+            InstrumentSpec(
+                id=f"JPX-{c.code}".replace("_", "-"),
+                name_en=f"{c.name_en}",
+                name_ja=c.name_ja,
+                eligibility=Eligibility(
+                    schemes=(c.scheme,) if c.scheme else (), categories=(c.code,)
+                ),
+                reference_price=reference,
+                **extra,
+            )
+        )
+    return specs
+
+
+def ensure_standard_instruments(
+    db: Database, exchange: Exchange, references: dict[str, int] | None = None
+) -> list[str]:
+    """List every standard instrument that is not listed yet; returns the ids added."""
+    added = []
+    with db.read() as conn:
+        existing = {r.id for r in repo.list_table(conn, t.instruments, t.instruments.c.id)}
+    for spec in standard_instruments(db, references):
+        if spec.id not in existing:
+            exchange.define_instrument(SYSTEM, spec)
+            added.append(spec.id)
+    return added
