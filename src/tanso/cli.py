@@ -19,11 +19,11 @@ from tanso.demo import history
 from tanso.domain.errors import TansoError
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, cash, participants, registry, taxonomy
+from tanso.services.operations import schema
 from tanso.services.trading import instruments
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange
 from tanso.settings import Settings, open_database, utc_now
-from tanso.store import migrate
 from tanso.store.db import Database
 
 app = typer.Typer(help="Tanso (炭素): carbon credit registry and exchange.", no_args_is_help=True)
@@ -59,9 +59,7 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
-    db = _db()
-    migrate.upgrade(db.engine)
-    out.print(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
+    out.print(f"schema up to date on {schema.upgrade(_db())}")
 
 
 @app.command()
@@ -81,7 +79,7 @@ def init(
         days = demo_exchange.demo_days(today)
         clock = demo_exchange.DemoClock(demo_exchange.at_jst(days[0], 8, 30))
         db.clock = clock
-    migrate.upgrade(db.engine)
+    schema.upgrade(db)
     boot = participants.bootstrap(db)
     taxonomy.seed_reference_data(db, SYSTEM)
     keys: dict[str, str] = {}
@@ -187,7 +185,7 @@ def serve(
 
     settings = Settings()
     db = open_database(settings)
-    migrate.upgrade(db.engine)
+    schema.upgrade(db)
     h, p = host or settings.host, port or settings.port
     out.print(f"Tanso on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
     if settings.sessions:
