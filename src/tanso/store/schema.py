@@ -361,7 +361,7 @@ trades = Table(
 settlement_obligations = Table(
     "settlement_obligations",
     metadata,
-    Column("trade_id", String(64), primary_key=True),
+    Column("deal_id", String(64), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("buyer_id", String(ID), nullable=False, index=True),
     Column("seller_id", String(ID), nullable=False, index=True),
@@ -382,8 +382,9 @@ settlement_obligations = Table(
     Column("instrument_id", String(ID)),
 )
 """What each deal owes (an exchange trade, a marketplace purchase, a sealed-bid award): cash from
-the buyer, credits from the seller, on the due date. ``trade_id`` is the deal's id; ``venue`` says
-which; ``instrument_id`` is the instrument whose fee schedule applies (none off-exchange)."""
+the buyer, credits from the seller, on the due date. ``deal_id`` is the deal's id (a trade's, a
+purchase's, an award's) and ``venue`` says which venue made it; ``instrument_id`` is the instrument
+whose fee schedule applies (none off-exchange). clearing/escrow.py opens every obligation."""
 
 auctions = Table(
     "auctions",
