@@ -111,6 +111,8 @@ def test_a_refusal_says_why_and_becomes_the_domain_error() -> None:
     assert isinstance(missing, es.Refusal) and isinstance(missing.error(), NotFound)
     with pytest.raises(InvalidInput):
         es.reserve_cash(account, "O1", None, 0)
+    nothing = es.rehold_credits(_blocks([5], "O1"), "S-MAIN", "O1", 0, None)
+    assert isinstance(nothing, es.Refusal) and isinstance(nothing.error(), InvalidInput)
 
 
 def _blocks(sizes: list[int], hold: str) -> list[Block]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tanso.domain.errors import Conflict, NotFound, TansoError
+from tanso.domain.errors import Conflict, InvalidInput, NotFound, TansoError
 from tanso.domain.money import positive_amount
 from tanso.domain.registry import Block, BlockStatus, Piece, take_quantity
 
@@ -29,19 +29,26 @@ from tanso.domain.registry import Block, BlockStatus, Piece, take_quantity
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why an escrow step cannot be taken; nothing moves."""
+    """Why an escrow step cannot be taken; nothing moves. ``kind`` is a `TansoError` kind."""
 
     code: str
     message: str
-    not_found: bool = False
+    kind: str = "conflict"
 
     def error(self) -> TansoError:
         """The domain error that tells the caller."""
-        return (NotFound if self.not_found else Conflict)(self.code, self.message)
+        return _ERRORS.get(self.kind, Conflict)(self.code, self.message)
 
 
-def _refuse(code: str, message: str, not_found: bool = False) -> Refusal:
-    return Refusal(code, message, not_found)
+_ERRORS: dict[str, type[TansoError]] = {
+    "conflict": Conflict,
+    "not_found": NotFound,
+    "invalid": InvalidInput,
+}
+
+
+def _refuse(code: str, message: str, kind: str = "conflict") -> Refusal:
+    return Refusal(code, message, kind)
 
 
 # ---------------------------------------------------------------- cash
@@ -137,9 +144,7 @@ def release_cash(
 ) -> CashChange | Refusal:
     """Give back all (``amount`` None) or ``amount`` of what a hold holds to free cash."""
     if existing is None:
-        return _refuse(
-            "reservation_not_found", f"No cash is reserved under {hold}.", not_found=True
-        )
+        return _refuse("reservation_not_found", f"No cash is reserved under {hold}.", "not_found")
     amount = existing.amount if amount is None else amount
     if amount < 0 or amount > existing.amount:
         return _refuse("release_too_large", f"Reservation {hold} holds only {existing.amount}.")
@@ -201,7 +206,7 @@ def take_held(blocks: Iterable[Block], quantity: int) -> list[Piece] | Refusal:
     try:
         return take_quantity(blocks, quantity)
     except TansoError as e:
-        return _refuse(e.code, e.message)
+        return _refuse(e.code, e.message, e.kind)
 
 
 def rehold_credits(
