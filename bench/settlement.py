@@ -205,7 +205,7 @@ def _load(
         )
         rows_obs.append(
             {
-                "trade_id": tid,
+                "deal_id": tid,
                 "status": "pending",
                 "buyer_id": buyer,
                 "seller_id": seller,

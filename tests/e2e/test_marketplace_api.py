@@ -54,7 +54,7 @@ def test_list_browse_without_a_key_buy_and_see_the_deal(clients: dict[str, Any])
     assert buyer.marketplace_deals()[0]["id"] == deal["id"]
     assert seller.marketplace_deals()[0]["side"] == "sell"
     assert clients["OTHER"].marketplace_deals() == []
-    assert buyer.obligations(status="pending")[0]["trade_id"] == deal["id"]
+    assert buyer.obligations(status="pending")[0]["deal_id"] == deal["id"]
     with pytest.raises(ApiError) as e:
         buyer.buy_listing(lst["id"], 5, "BUYER-MAIN")
     assert (e.value.status, e.value.code) == (422, "quantity_below_minimum")

@@ -303,7 +303,7 @@ def test_settlement_runs_and_failed_obligations_are_settled_later_or_cancelled(
     assert r.status_code == 200 and f"Obligation of {ids[1]}: cancelled" in r.text
     r = portal.post(f"{base}/{ids[1]}/cancel", data={"csrf": csrf})
     assert r.status_code == 409  # no longer failed
-    statuses = {o["trade_id"]: o["status"] for o in settlement.obligations(db, SYSTEM)}
+    statuses = {o["deal_id"]: o["status"] for o in settlement.obligations(db, SYSTEM)}
     assert statuses == {ids[0]: "settled", ids[1]: "cancelled"}
     runs = portal.get("/portal/operator/settlement")
     assert re.search(rf"<th scope=\"row\">{due}</th>", runs.text)

@@ -86,8 +86,8 @@ def test_a_failed_obligation_is_resolved_by_the_operator(clients: dict[str, Any]
     op, db = clients["OPERATOR"], clients["db"]
     participants.set_status(db, SYSTEM, "SELLER", "suspended")
     out = op.settlement_run(DUE)
-    trade_id = out["failures"][0]["trade_id"]
-    assert clients["BUYER"].obligations(status="failed")[0]["trade_id"] == trade_id
+    trade_id = out["failures"][0]["deal_id"]
+    assert clients["BUYER"].obligations(status="failed")[0]["deal_id"] == trade_id
     with pytest.raises(ApiError) as err:
         clients["BUYER"].resolve_obligation(trade_id, "cancel")
     assert err.value.status == 403

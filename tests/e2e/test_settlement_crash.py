@@ -198,7 +198,7 @@ def _legs(db: Database) -> dict[str, int]:
     counts: dict[str, int] = {}
     for ob in obligations:
         counts[ob.status] = counts.get(ob.status, 0) + 1
-        trade = ob.trade_id
+        trade = ob.deal_id
         on_hold = reserved.get((ob.credit_reservation, ob.seller_account, "reserved"), 0)
         if ob.status == "settled":
             assert delivered.get(trade) == (ob.quantity, ob.buyer_account), trade

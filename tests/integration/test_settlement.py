@@ -74,7 +74,7 @@ def test_a_trade_settles_on_its_date_with_both_legs(traded: dict[str, Any]) -> N
     assert _cash(db, "BUYER") == (100_000_000 - 600_000, 0)
     assert _cash(db, "SELLER") == (600_000, 0)
     mine = settlement.obligations(db, traded["buyer"])
-    assert mine[0]["trade_id"] == trade_id and mine[0]["status"] == "settled"
+    assert mine[0]["deal_id"] == trade_id and mine[0]["status"] == "settled"
     # the buyer sees exactly which serials it received for the trade
     held = {b["serials"] for b in registry.holdings(db, traded["buyer"], "BUYER-MAIN")["blocks"]}
     assert set(mine[0]["serials_received"]) == held
@@ -135,7 +135,7 @@ def test_frozen_credits_fail_settlement_until_unfrozen(traded: dict[str, Any]) -
     out = settlement.run(db, SYSTEM, DUE)
     assert out["failures"][0]["reason"] == "credits_frozen"
     registry.freeze(db, SYSTEM, f"{issuance}-1-5000", False, "dispute resolved")
-    trade_id = out["failures"][0]["trade_id"]
+    trade_id = out["failures"][0]["deal_id"]
     settlement.resolve(db, SYSTEM, trade_id, "settle")
     assert _held(db, "BUYER-MAIN") == 300
     assert audit.verify(db).ok

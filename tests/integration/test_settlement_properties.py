@@ -168,7 +168,7 @@ def check_obligations(db: Database, blocks: list[Any]) -> Counter[str]:
         if b.reservation is not None:
             by_reservation[(b.reservation, b.account_id)] += b.serial_end - b.serial_start + 1
     settled_views = {
-        v["trade_id"]: v for v in settlement.obligations(db, SYSTEM, "settled", limit=100_000)
+        v["deal_id"]: v for v in settlement.obligations(db, SYSTEM, "settled", limit=100_000)
     }
     entries = settled_entries(db)
     statuses: Counter[str] = Counter()
@@ -177,23 +177,23 @@ def check_obligations(db: Database, blocks: list[Any]) -> Counter[str]:
         credits = by_reservation[(ob.credit_reservation, ob.seller_account)]
         held_cash = cash_res.get(ob.cash_reservation, 0)
         if ob.status == "settled":
-            assert entries[ob.trade_id] == 1, (ob.trade_id, entries[ob.trade_id])
-            assert credits == 0 and held_cash == 0, (ob.trade_id, credits, held_cash)
-            received = settled_views[ob.trade_id]["serials_received"]
+            assert entries[ob.deal_id] == 1, (ob.deal_id, entries[ob.deal_id])
+            assert credits == 0 and held_cash == 0, (ob.deal_id, credits, held_cash)
+            received = settled_views[ob.deal_id]["serials_received"]
             got = 0
             for serials in received:
-                assert in_account(blocks, serials, ob.buyer_account), (ob.trade_id, serials)
+                assert in_account(blocks, serials, ob.buyer_account), (ob.deal_id, serials)
                 _iss, lo, hi = serials.rsplit("-", 2)
                 got += int(hi) - int(lo) + 1
-            assert got == ob.quantity, (ob.trade_id, received)
+            assert got == ob.quantity, (ob.deal_id, received)
         else:
-            assert entries[ob.trade_id] == 0, ob.trade_id
+            assert entries[ob.deal_id] == 0, ob.deal_id
             if ob.status in ("pending", "failed"):
-                assert credits == ob.quantity, (ob.trade_id, ob.status, credits)
-                assert held_cash == ob.amount + ob.buyer_fee, (ob.trade_id, held_cash)
+                assert credits == ob.quantity, (ob.deal_id, ob.status, credits)
+                assert held_cash == ob.amount + ob.buyer_fee, (ob.deal_id, held_cash)
             else:
                 assert ob.status == "cancelled", ob.status
-                assert credits == 0 and held_cash == 0, (ob.trade_id, credits, held_cash)
+                assert credits == 0 and held_cash == 0, (ob.deal_id, credits, held_cash)
     assert sum(entries.values()) == statuses["settled"], entries
     return statuses
 
@@ -278,11 +278,11 @@ class Market:
         return f"{b.issuance_id}-{start}-{end}"
 
     def pick_obligation(self, k: int) -> str | None:
-        obs = sorted(all_obligations(self.db), key=lambda o: o.trade_id)
-        failed = [str(o.trade_id) for o in obs if o.status == "failed"]
+        obs = sorted(all_obligations(self.db), key=lambda o: o.deal_id)
+        failed = [str(o.deal_id) for o in obs if o.status == "failed"]
         if failed and k % 5:
             return failed[k % len(failed)]
-        return str(obs[k % len(obs)].trade_id) if obs else None
+        return str(obs[k % len(obs)].deal_id) if obs else None
 
     def step(self, kind: str, who: int, offset: int, qty: int, k: int) -> None:
         db, x = self.db, self.x

@@ -676,7 +676,7 @@ def _at_most_once(
 def _obligations(conn: Any, trade_ids: set[str]) -> list[str]:
     problems = []
     e, m = t.cash_entries.c, t.credit_movements.c
-    obligations = {r.trade_id: r for r in conn.execute(select(t.settlement_obligations)).all()}
+    obligations = {r.deal_id: r for r in conn.execute(select(t.settlement_obligations)).all()}
     if set(obligations) != trade_ids:
         problems.append(f"{len(trade_ids)} trades but {len(obligations)} obligations")
     paid = dict(

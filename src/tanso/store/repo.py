@@ -587,7 +587,7 @@ def get_by_key(conn: Connection, table: Table, column: str, key: str) -> Row[Any
 def is_trade_reservation(conn: Connection, reservation: str) -> bool:
     """Whether a credit reservation belongs to a trade awaiting settlement (not an order)."""
     o = t.settlement_obligations.c
-    q = select(o.trade_id).where(o.credit_reservation == reservation)
+    q = select(o.deal_id).where(o.credit_reservation == reservation)
     return conn.execute(q).first() is not None
 
 

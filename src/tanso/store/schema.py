@@ -14,24 +14,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-ID = 40
+from tanso.store.metadata import ID as ID
+from tanso.store.metadata import metadata as metadata
 
 participants = Table(
     "participants",
@@ -361,7 +351,7 @@ trades = Table(
 settlement_obligations = Table(
     "settlement_obligations",
     metadata,
-    Column("trade_id", String(64), primary_key=True),
+    Column("deal_id", String(64), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("buyer_id", String(ID), nullable=False, index=True),
     Column("seller_id", String(ID), nullable=False, index=True),
@@ -382,8 +372,9 @@ settlement_obligations = Table(
     Column("instrument_id", String(ID)),
 )
 """What each deal owes (an exchange trade, a marketplace purchase, a sealed-bid award): cash from
-the buyer, credits from the seller, on the due date. ``trade_id`` is the deal's id; ``venue`` says
-which; ``instrument_id`` is the instrument whose fee schedule applies (none off-exchange)."""
+the buyer, credits from the seller, on the due date. ``deal_id`` is the deal's id (a trade's, a
+purchase's, an award's) and ``venue`` says which venue made it; ``instrument_id`` is the instrument
+whose fee schedule applies (none off-exchange). clearing/escrow.py opens every obligation."""
 
 auctions = Table(
     "auctions",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
 
-from tanso.store.schema import metadata
+from tanso.store.metadata import metadata
 
 journal_audits = Table(
     "journal_audits",

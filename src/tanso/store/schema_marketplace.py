@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
-from tanso.store.schema import ID, metadata
+from tanso.store.metadata import ID, metadata
 
 project_profiles = Table(
     "project_profiles",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
-from tanso.store.schema import ID, metadata
+from tanso.store.metadata import ID, metadata
 
 access_log = Table(
     "access_log",

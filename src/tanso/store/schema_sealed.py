@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
 
-from tanso.store.schema import ID, metadata
+from tanso.store.metadata import ID, metadata
 
 sealed_auctions = Table(
     "sealed_auctions",

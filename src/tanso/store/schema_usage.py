@@ -26,7 +26,7 @@ from sqlalchemy import (
     Text,
 )
 
-from tanso.store.schema import ID, metadata
+from tanso.store.metadata import ID, metadata
 
 emissions_inventories = Table(
     "emissions_inventories",

@@ -23,6 +23,7 @@ from tanso.domain.errors import Conflict, InvalidInput, NotFound, TansoError
 from tanso.domain.fees import FeeSchedule
 from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import BlockStatus, Piece
+from tanso.services.clearing import escrow
 from tanso.services.common import Actor, Idem, execute, require
 from tanso.services.ledger import cash, registry
 from tanso.services.trading.exchange import fees_for
@@ -69,10 +70,10 @@ def _settle_one(
     )
     if sum(b.quantity for b in blocks) != ob.quantity:
         raise SettlementFailure(
-            "credits_not_reserved", f"Trade {ob.trade_id} does not have its credits reserved."
+            "credits_not_reserved", f"Trade {ob.deal_id} does not have its credits reserved."
         )
     pieces = [Piece(b, b.start, b.end) for b in blocks]
-    moves = registry.move(tx, pieces, ob.buyer_account, BlockStatus.HELD, "settlement", ob.trade_id)
+    moves = registry.move(tx, pieces, ob.buyer_account, BlockStatus.HELD, "settlement", ob.deal_id)
     buyer_cash = cash.cash_account_id(ob.buyer_id, ob.currency)
     seller_cash = cash.ensure_accounts(tx, ob.seller_id, ob.currency)
     fees_cash = cash.ensure_accounts(tx, "OPERATOR", ob.currency)
@@ -81,7 +82,7 @@ def _settle_one(
     total = ob.amount + ob.buyer_fee
     if held != total:
         raise SettlementFailure(
-            "cash_not_reserved", f"Trade {ob.trade_id} does not have its cash reserved."
+            "cash_not_reserved", f"Trade {ob.deal_id} does not have its cash reserved."
         )
     seq = tx.next_seq()
     cash_moves: list[list[Any]] = []
@@ -93,7 +94,7 @@ def _settle_one(
         buyer_cash,
         seller_cash,
         ob.amount,
-        f"trade {ob.trade_id}",
+        f"trade {ob.deal_id}",
         from_reserved=ob.amount,
     )
     cash_moves.append([ob.currency, buyer_cash, seller_cash, ob.amount])
@@ -105,7 +106,7 @@ def _settle_one(
             buyer_cash,
             fees_cash,
             ob.buyer_fee,
-            f"buyer fee {ob.trade_id}",
+            f"buyer fee {ob.deal_id}",
             from_reserved=ob.buyer_fee,
         )
         cash_moves.append([ob.currency, buyer_cash, fees_cash, ob.buyer_fee])
@@ -117,7 +118,7 @@ def _settle_one(
             seller_cash,
             fees_cash,
             ob.seller_fee,
-            f"seller fee {ob.trade_id}",
+            f"seller fee {ob.deal_id}",
         )
         cash_moves.append([ob.currency, seller_cash, fees_cash, ob.seller_fee])
     charge = 0
@@ -129,17 +130,16 @@ def _settle_one(
         charge = min(amount, row.balance - row.reserved) if row is not None else 0
         if charge > 0:
             repo.move_cash(
-                conn, seq, ob.currency, payer_cash, fees_cash, charge, f"late charge {ob.trade_id}"
+                conn, seq, ob.currency, payer_cash, fees_cash, charge, f"late charge {ob.deal_id}"
             )
             cash_moves.append([ob.currency, payer_cash, fees_cash, charge])
     repo.set_cash_reservation(conn, ob.cash_reservation, buyer_cash, 0)
     conn.execute(
         update(t.settlement_obligations)
-        .where(t.settlement_obligations.c.trade_id == ob.trade_id)
+        .where(t.settlement_obligations.c.deal_id == ob.deal_id)
         .values(status="settled", settled_at=tx.at, reason=None, late_charge=charge)
     )
     view = {
-        "trade_id": ob.trade_id,
         "buyer": ob.buyer_id,
         "seller": ob.seller_id,
         "quantity": ob.quantity,
@@ -154,60 +154,24 @@ def _settle_one(
     tx.record(
         "settlement.settled",
         actor.label,
-        view | {"moves": moves, "cash": cash_moves, "cash_reserve": reserve},
+        _entry(ob, view) | {"moves": moves, "cash": cash_moves, "cash_reserve": reserve},
     )
-    return view
+    return _answer(ob, view)
 
 
-def open_obligation(
-    tx: Tx,
-    *,
-    deal_id: str,
-    venue: str,
-    buyer_id: str,
-    seller_id: str,
-    buyer_account: str,
-    seller_account: str,
-    currency: str,
-    amount: int,
-    quantity: int,
-    due_date: dt.date,
-    credit_reservation: str,
-    cash_reservation: str,
-    instrument_id: str | None = None,
-    buyer_fee: int = 0,
-    seller_fee: int = 0,
-) -> None:
-    """Record what a deal of any venue owes; the seller's credits must already be reserved
-    under ``credit_reservation`` and the buyer's cash (amount + buyer fee) under
-    ``cash_reservation``. A deal due today or earlier can then be settled with `settle_now`."""
-    repo.insert_row(
-        tx.conn,
-        t.settlement_obligations,
-        trade_id=deal_id,
-        venue=venue,
-        instrument_id=instrument_id,
-        status="pending",
-        buyer_id=buyer_id,
-        seller_id=seller_id,
-        buyer_account=buyer_account,
-        seller_account=seller_account,
-        currency=currency,
-        amount=amount,
-        quantity=quantity,
-        due_date=due_date.isoformat(),
-        credit_reservation=credit_reservation,
-        cash_reservation=cash_reservation,
-        buyer_fee=buyer_fee,
-        seller_fee=seller_fee,
-        late_charge=0,
-    )
+def _entry(ob: Any, view: dict[str, Any]) -> dict[str, Any]:
+    """A journal payload names the deal ``trade_id``, as every entry written so far does."""
+    return {"trade_id": ob.deal_id} | view
+
+
+def _answer(ob: Any, view: dict[str, Any]) -> dict[str, Any]:
+    return {"deal_id": ob.deal_id, "venue": ob.venue} | view
 
 
 def settle_now(tx: Tx, actor: Actor, deal_id: str) -> dict[str, Any]:
     """Settle one pending obligation inside the caller's transaction (T+0 deals): both legs or,
     raising SettlementFailure, nothing."""
-    ob = repo.get_by_key(tx.conn, t.settlement_obligations, "trade_id", deal_id)
+    ob = repo.get_by_key(tx.conn, t.settlement_obligations, "deal_id", deal_id)
     if ob is None or ob.status != "pending":
         raise NotFound("obligation_not_found", f"There is no pending obligation for {deal_id}.")
     with tx.savepoint():
@@ -217,18 +181,17 @@ def settle_now(tx: Tx, actor: Actor, deal_id: str) -> dict[str, Any]:
 def _fail(tx: Tx, actor: Actor, ob: Any, err: TansoError) -> dict[str, Any]:
     tx.conn.execute(
         update(t.settlement_obligations)
-        .where(t.settlement_obligations.c.trade_id == ob.trade_id)
+        .where(t.settlement_obligations.c.deal_id == ob.deal_id)
         .values(status="failed", reason=f"{err.code}: {err.message}")
     )
     view = {
-        "trade_id": ob.trade_id,
         "buyer": ob.buyer_id,
         "seller": ob.seller_id,
         "reason": err.code,
         "message": err.message,
     }
-    tx.record("settlement.failed", actor.label, view)
-    return view
+    tx.record("settlement.failed", actor.label, _entry(ob, view))
+    return _answer(ob, view)
 
 
 def _due(conn: Connection, date: dt.date, after: str | None, limit: int) -> Sequence[Any]:
@@ -237,8 +200,8 @@ def _due(conn: Connection, date: dt.date, after: str | None, limit: int) -> Sequ
         o.status == "pending", o.due_date <= date.isoformat()
     )
     if after is not None:
-        q = q.where(o.trade_id > after)
-    return conn.execute(q.order_by(o.trade_id).limit(limit)).all()
+        q = q.where(o.deal_id > after)
+    return conn.execute(q.order_by(o.deal_id).limit(limit)).all()
 
 
 def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> dict[str, Any]:
@@ -265,7 +228,7 @@ def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> 
             tx.allow_empty = True
             batch = _due(tx.conn, date, after, CHUNK)
             for ob in batch:
-                after = ob.trade_id
+                after = ob.deal_id
                 try:
                     with tx.savepoint():
                         _settle_one(tx, actor, ob)
@@ -291,7 +254,7 @@ def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> 
 
 
 def resolve(
-    db: Database, actor: Actor, trade_id: str, action: str, idem: Idem | None = None
+    db: Database, actor: Actor, deal_id: str, action: str, idem: Idem | None = None
 ) -> dict[str, Any]:
     """The operator resolves a failed obligation: `settle` it now (the party at fault pays the
     late charge of the fee schedule) or `cancel` the trade (both reservations released)."""
@@ -301,11 +264,11 @@ def resolve(
 
     def work(tx: Tx) -> dict[str, Any]:
         conn = tx.conn
-        ob = repo.get_by_key(conn, t.settlement_obligations, "trade_id", trade_id)
+        ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", deal_id)
         if ob is None:
-            raise NotFound("obligation_not_found", f"There is no obligation for trade {trade_id}.")
+            raise NotFound("obligation_not_found", f"There is no obligation for deal {deal_id}.")
         if ob.status != "failed":
-            raise Conflict("obligation_not_failed", f"The obligation of {trade_id} is {ob.status}.")
+            raise Conflict("obligation_not_failed", f"The obligation of {deal_id} is {ob.status}.")
         if action == "settle":
             at_fault = _at_fault(conn, ob)
             side = "buy" if at_fault == ob.buyer_id else "sell"
@@ -330,38 +293,23 @@ def _at_fault(conn: Connection, ob: Any) -> str:
 
 def _cancel(tx: Tx, actor: Actor, ob: Any) -> dict[str, Any]:
     conn = tx.conn
-    blocks = list(
-        repo.blocks_in_account(
-            conn, ob.seller_account, BlockStatus.RESERVED, reservation=ob.credit_reservation
-        )
-    )
-    pieces = [Piece(b, b.start, b.end) for b in blocks]
-    moves = registry.move(tx, pieces, ob.seller_account, BlockStatus.HELD, "release", ob.trade_id)
-    # credits frozen in a dispute stay frozen, but no longer for this trade
-    frozen = list(
-        repo.blocks_in_account(
-            conn, ob.seller_account, BlockStatus.FROZEN, reservation=ob.credit_reservation
-        )
-    )
-    frozen_pieces = [Piece(b, b.start, b.end) for b in frozen]
-    moves += registry.move(
-        tx, frozen_pieces, ob.seller_account, BlockStatus.FROZEN, "release", ob.trade_id
-    )
-    pieces += frozen_pieces
-    reserve = cash.release_in(tx, ob.cash_reservation)
+    pieces, moves, reserve = escrow.release_deal(tx, ob)
     conn.execute(
         update(t.settlement_obligations)
-        .where(t.settlement_obligations.c.trade_id == ob.trade_id)
+        .where(t.settlement_obligations.c.deal_id == ob.deal_id)
         .values(status="cancelled")
     )
     view = {
-        "trade_id": ob.trade_id,
         "status": "cancelled",
         "released_credits": sum(p.quantity for p in pieces),
         "released_cash": -sum(r[1] for r in reserve),
     }
-    tx.record("settlement.cancelled", actor.label, view | {"moves": moves, "cash_reserve": reserve})
-    return view
+    tx.record(
+        "settlement.cancelled",
+        actor.label,
+        _entry(ob, view) | {"moves": moves, "cash_reserve": reserve},
+    )
+    return _answer(ob, view)
 
 
 # ---------------------------------------------------------------- fee schedules
@@ -429,7 +377,8 @@ def list_fees(db: Database) -> list[dict[str, Any]]:
 def obligation_view(conn: Connection, ob: Any, pid: str | None) -> dict[str, Any]:
     """An obligation as one side (or the operator, pid None) sees it."""
     view: dict[str, Any] = {
-        "trade_id": ob.trade_id,
+        "deal_id": ob.deal_id,
+        "venue": ob.venue,
         "status": ob.status,
         "due_date": ob.due_date,
         "quantity": ob.quantity,
@@ -452,7 +401,7 @@ def obligation_view(conn: Connection, ob: Any, pid: str | None) -> dict[str, Any
     if ob.status == "settled" and (pid is None or ob.buyer_id == pid):
         view["serials_received"] = [
             f"{m.issuance_id}-{m.serial_start}-{m.serial_end}"
-            for m in repo.movements_for(conn, "settlement", ob.trade_id)
+            for m in repo.movements_for(conn, "settlement", ob.deal_id)
         ]
     return view
 
@@ -475,7 +424,7 @@ def obligations(
     if date:
         q = q.where(o.due_date == date)
     with db.read() as conn:
-        rows = conn.execute(q.order_by(o.due_date, o.trade_id).limit(limit)).all()
+        rows = conn.execute(q.order_by(o.due_date, o.deal_id).limit(limit)).all()
         return [obligation_view(conn, r, pid) for r in rows]
 
 
@@ -487,10 +436,10 @@ def report(db: Database, actor: Actor, date: dt.date) -> dict[str, Any]:
     o, e, m = t.settlement_obligations.c, t.cash_entries.c, t.credit_movements.c
     with db.read() as conn:
         rows = conn.execute(
-            select(t.settlement_obligations).where(o.due_date == day).order_by(o.trade_id)
+            select(t.settlement_obligations).where(o.due_date == day).order_by(o.deal_id)
         ).all()
         settled = [r for r in rows if r.status == "settled"]
-        ids = [r.trade_id for r in settled]
+        ids = [r.deal_id for r in settled]
         cash_out = 0
         credits_out = 0
         for chunk in _chunks(ids, 500):
@@ -519,7 +468,8 @@ def report(db: Database, actor: Actor, date: dt.date) -> dict[str, Any]:
         "date": day,
         "obligations": [
             {
-                "trade_id": r.trade_id,
+                "deal_id": r.deal_id,
+                "venue": r.venue,
                 "status": r.status,
                 "buyer": r.buyer_id,
                 "seller": r.seller_id,
@@ -549,7 +499,8 @@ def report_csv(rep: dict[str, Any]) -> str:
     w = csv.writer(buf)
     w.writerow(
         [
-            "trade_id",
+            "deal_id",
+            "venue",
             "status",
             "buyer",
             "seller",
@@ -563,7 +514,8 @@ def report_csv(rep: dict[str, Any]) -> str:
     for r in rep["obligations"]:
         w.writerow(
             [
-                r["trade_id"],
+                r["deal_id"],
+                r["venue"],
                 r["status"],
                 r["buyer"],
                 r["seller"],

@@ -29,6 +29,7 @@ from tanso.domain.errors import Conflict, InvalidInput
 from tanso.domain.registry import Piece
 from tanso.services.common import Actor, Idem, execute, own_account, require_operator
 from tanso.services.compliance import inventories
+from tanso.services.ledger import blocks
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store import schema_usage as u
@@ -350,7 +351,7 @@ def evaluate(
     db: Database,
     actor: Actor,
     account_id: str,
-    selection: Any,
+    selection: blocks.Selection,
     purpose: str,
     year: int | None = None,
     scope: str | None = None,
@@ -358,14 +359,12 @@ def evaluate(
     on: dt.date | None = None,
 ) -> dict[str, Any]:
     """Would these credits of the account qualify for the use? Nothing changes."""
-    from tanso.services.ledger import registry  # registry uses this module for retire()
-
     on = on or local_date(db.clock())
     with db.read() as conn:
         acct = own_account(conn, actor, account_id, write=False)
         if repo.get_term(conn, "purpose", purpose) is None:
             raise InvalidInput("unknown_purpose", f"{purpose!r} is not a known retirement purpose.")
-        pieces = registry.plan(conn, account_id, selection)
+        pieces = blocks.plan(conn, account_id, selection)
         year = year or default_year([purpose], on)
         [(_, decision, lots, _)] = decide(
             conn, acct.participant_id, pieces, [purpose], year, on, scope, scope3_category

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tanso.domain.errors import Conflict, InvalidInput, NotFound
+from tanso.domain.errors import InvalidInput, NotFound
+from tanso.domain.escrow import cash_account_id as cash_account_id
 from tanso.domain.money import Money, check_currency, positive_amount
 from tanso.domain.participants import Role
+from tanso.services.clearing import escrow
 from tanso.services.common import Actor, Idem, execute, require, require_active
 from tanso.services.ledger.participants import OPERATOR_PARTICIPANT
 from tanso.store import repo
-from tanso.store import schema as t
 from tanso.store.db import Database, Tx
-
-
-def cash_account_id(pid: str, currency: str) -> str:
-    return f"CASH-{pid}-{currency}"
 
 
 def bank_account_id(currency: str) -> str:
@@ -131,46 +128,15 @@ def withdraw(
     return _bank_move(db, actor, pid, currency, amount, external_ref, False, idem)
 
 
-def reserve_in(tx: Tx, pid: str, currency: str, amount: int, reservation: str) -> list[list[Any]]:
-    """Set cash aside for ``reservation`` (an order, a bid); returns the journal effects."""
-    positive_amount(amount)
-    cid = cash_account_id(pid, currency)
-    repo.ensure_cash_account(tx.conn, cid, pid, currency, "participant")
-    if repo.get_cash_reservation(tx.conn, reservation) is not None:
-        raise Conflict("reservation_exists", f"Reservation {reservation} already exists.")
-    repo.change_reserved(tx.conn, cid, amount, currency)
-    repo.insert_row(
-        tx.conn, t.cash_reservations, id=reservation, cash_account_id=cid, amount=amount
-    )
-    return [[cid, amount]]
-
-
-def release_in(tx: Tx, reservation: str, amount: int | None = None) -> list[list[Any]]:
-    """Release all (or ``amount``) of a cash reservation; returns the journal effects."""
-    row = repo.get_cash_reservation(tx.conn, reservation)
-    if row is None:
-        raise NotFound("reservation_not_found", f"No cash is reserved under {reservation}.")
-    amount = row.amount if amount is None else amount
-    if amount < 0 or amount > row.amount:
-        raise Conflict("release_too_large", f"Reservation {reservation} holds only {row.amount}.")
-    if amount == 0:
-        return []
-    cash = repo.get_cash_account(tx.conn, row.cash_account_id)
-    assert cash is not None
-    repo.change_reserved(tx.conn, row.cash_account_id, -amount, cash.currency)
-    repo.set_cash_reservation(tx.conn, reservation, row.cash_account_id, row.amount - amount)
-    return [[row.cash_account_id, -amount]]
-
-
 def reserve(
     db: Database, actor: Actor, currency: str, amount: int, reservation: str
 ) -> dict[str, Any]:
-    """Reserve the actor's own cash (orders and bids use ``reserve_in`` inside their own unit)."""
+    """Reserve the actor's own cash (venues hold cash through clearing.escrow in their own unit)."""
     check_currency(currency)
 
     def work(tx: Tx) -> dict[str, Any]:
         require_active(tx.conn, actor)
-        effects = reserve_in(tx, actor.participant_id, currency, amount, reservation)
+        effects = escrow.reserve_cash(tx, actor.participant_id, currency, amount, reservation)
         tx.record(
             "cash.reserved",
             actor.label,
@@ -192,7 +158,7 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
         cash = repo.get_cash_account(tx.conn, row.cash_account_id) if row else None
         if cash is None or not (actor.is_system or cash.participant_id == actor.participant_id):
             raise NotFound("reservation_not_found", f"No cash is reserved under {reservation}.")
-        effects = release_in(tx, reservation)
+        effects = escrow.release_cash(tx, reservation)
         tx.record(
             "cash.released", actor.label, {"reservation": reservation, "cash_reserve": effects}
         )

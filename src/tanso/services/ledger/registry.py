@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tanso.domain import escrow as es
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.instruments import Eligibility
 from tanso.domain.participants import Role
@@ -22,18 +23,20 @@ from tanso.domain.registry import (
     BlockStatus,
     Piece,
     check_quantity,
-    take_quantity,
     take_range,
 )
 from tanso.domain.serials import (
-    SerialRange,
     check_prefix,
     issuance_prefix,
     parse_block,
-    parse_serial_range,
 )
+from tanso.services.clearing import escrow
 from tanso.services.common import Actor, Idem, execute, own_account, require, require_active
 from tanso.services.compliance import usage
+from tanso.services.ledger.blocks import Selection as Selection
+from tanso.services.ledger.blocks import move as move
+from tanso.services.ledger.blocks import plan as plan
+from tanso.services.ledger.blocks import ranges_view as ranges_view
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, loads
@@ -41,115 +44,6 @@ from tanso.store.db import Database, Tx, loads
 CA_DECLARATIONS = ("committed", "not_required", "unknown")
 CA_STATUSES = ("not_started", "pending", "completed")
 MAX_TEXT = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Which credits: a quantity (oldest vintage first), or a serial range, or both (must agree)."""
-
-    quantity: int | None = None
-    serial_start: str | None = None
-    serial_end: str | None = None
-    serials: str | None = None
-
-    def range(self) -> SerialRange | None:
-        if self.serials:
-            if self.serial_start or self.serial_end:
-                raise InvalidInput(
-                    "ambiguous_serials", "Give either serials or serial_start/serial_end."
-                )
-            r = parse_block(self.serials)
-        elif self.serial_start or self.serial_end:
-            if not (self.serial_start and self.serial_end):
-                raise InvalidInput("incomplete_range", "Give both serial_start and serial_end.")
-            r = parse_serial_range(self.serial_start, self.serial_end)
-        else:
-            if self.quantity is None:
-                raise InvalidInput("nothing_selected", "Give a quantity or a serial range.")
-            check_quantity(self.quantity)
-            return None
-        if self.quantity is not None and self.quantity != r.quantity:
-            raise InvalidInput(
-                "quantity_mismatch",
-                f"The serial range holds {r.quantity} credits but quantity says {self.quantity}.",
-            )
-        return r
-
-
-def plan(
-    conn: Connection,
-    account: str,
-    sel: Selection,
-    status: BlockStatus = BlockStatus.HELD,
-    categories: Sequence[str] | None = None,
-    eligibility: Eligibility | None = None,
-) -> list[Piece]:
-    """Which pieces of which blocks a selection takes from an account.
-
-    With an eligibility rule (an instrument's), only admitted credits are taken, and a named
-    serial range is refused unless every credit in it is admitted.
-    """
-    if categories:
-        eligibility = Eligibility(categories=tuple(categories))
-    r = sel.range()
-    if r is None:
-        assert sel.quantity is not None
-        blocks = repo.blocks_in_account(conn, account, status, eligibility=eligibility)
-        return take_quantity(blocks, sel.quantity)
-    if eligibility is not None:
-        details = repo.issuance_details(conn, [r.issuance]).get(r.issuance)
-        if details is None or not eligibility.admits(details):
-            raise Conflict(
-                "credits_not_eligible",
-                f"Serials {r} are not eligible for delivery under this instrument.",
-            )
-    candidates = [
-        b
-        for b in repo.blocks_overlapping(conn, r.issuance, r.start, r.end)
-        if b.account == account and b.status == status
-    ]
-    return take_range(candidates, r.issuance, r.start, r.end)
-
-
-def move(
-    tx: Tx,
-    pieces: Sequence[Piece],
-    to_account: str,
-    to_status: BlockStatus,
-    kind: str,
-    ref: str | None = None,
-    reservation: str | None = None,
-) -> list[list[Any]]:
-    """Apply planned pieces and return them as journal ``moves``."""
-    repo.apply_pieces(tx.conn, pieces, to_account, to_status, reservation)
-    repo.record_movements(tx.conn, tx.next_seq(), kind, ref, pieces, to_account)
-    return [
-        [
-            p.block.issuance,
-            p.start,
-            p.end,
-            p.block.account,
-            p.block.status.value,
-            to_account,
-            to_status.value,
-            reservation,
-        ]
-        for p in pieces
-    ]
-
-
-def ranges_view(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
-    return [
-        {
-            "issuance_id": p.block.issuance,
-            "serial_start": p.start,
-            "serial_end": p.end,
-            "serials": f"{p.block.issuance}-{p.start}-{p.end}",
-            "quantity": p.quantity,
-            "vintage": p.block.vintage,
-        }
-        for p in pieces
-    ]
 
 
 def _holding(conn: Connection, actor: Actor, account_id: str) -> Any:
@@ -665,13 +559,8 @@ def reserve_in(
     """``reserve`` inside a transaction that a use case already holds; records its entry."""
     require_active(tx.conn, actor)
     _holding(tx.conn, actor, account_id)
-    pieces, moves = reserve_moves(
-        tx,
-        account_id,
-        sel,
-        reservation,
-        Eligibility(categories=tuple(categories or ())) if categories else None,
-    )
+    eligibility = Eligibility(categories=tuple(categories)) if categories else None
+    pieces, moves = escrow.reserve_credits(tx, account_id, sel, reservation, eligibility)
     view = {
         "reservation": reservation,
         "account_id": account_id,
@@ -680,45 +569,6 @@ def reserve_in(
     }
     tx.record("credits.reserved", actor.label, view | {"moves": moves})
     return view
-
-
-def reserve_moves(
-    tx: Tx,
-    account_id: str,
-    sel: Selection,
-    reservation: str,
-    eligibility: Eligibility | None = None,
-) -> tuple[list[Piece], list[list[Any]]]:
-    """Reserve held credits under ``reservation``; returns the pieces and journal moves."""
-    pieces = plan(tx.conn, account_id, sel, eligibility=eligibility)
-    moves = move(
-        tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation
-    )
-    return pieces, moves
-
-
-def rereserve_moves(
-    tx: Tx, account_id: str, reservation: str, quantity: int, to_reservation: str | None
-) -> tuple[list[Piece], list[list[Any]]]:
-    """Move ``quantity`` credits reserved under ``reservation`` to another reservation (a
-    trade's), or back to held when ``to_reservation`` is None."""
-    blocks = repo.blocks_in_account(
-        tx.conn, account_id, BlockStatus.RESERVED, reservation=reservation
-    )
-    pieces = take_quantity(blocks, quantity)
-    if to_reservation is None:
-        moves = move(tx, pieces, account_id, BlockStatus.HELD, "release", reservation)
-    else:
-        moves = move(
-            tx,
-            pieces,
-            account_id,
-            BlockStatus.RESERVED,
-            "obligation",
-            to_reservation,
-            to_reservation,
-        )
-    return pieces, moves
 
 
 def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
@@ -739,7 +589,7 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
         for p in pieces:
             by_account[p.block.account].append(p)
         for account, ps in by_account.items():
-            moves += move(tx, ps, account, BlockStatus.HELD, "release", reservation)
+            moves += escrow.apply_credits(tx, es.release_credits(ps, account, reservation))
         view = {
             "reservation": reservation,
             "quantity": sum(p.quantity for p in pieces),

@@ -37,12 +37,12 @@ from tanso.domain.errors import (
 )
 from tanso.domain.fees import FREE, FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.domain.money import positive_amount
 from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
+from tanso.services.clearing import escrow
 from tanso.services.common import Actor, Idem, require, require_active
-from tanso.services.ledger import cash, registry
+from tanso.services.ledger import registry
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -388,56 +388,47 @@ class Exchange:
         return None
 
     def _reserve_for(self, ctx: _Context, req: ex.PreTradeRequest) -> None:
-        conn = ctx.tx.conn
-        if not req.amends:
-            if req.side == "buy":
-                need = buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
-                ctx.cash_reserve += cash.reserve_in(
-                    ctx.tx, req.participant, ctx.currency, need, req.order_id
-                )
-            else:
-                assert ctx.account_id is not None
-                sel = registry.Selection(
-                    quantity=req.qty if not ctx.serials else None, serials=ctx.serials
-                )
-                _pieces, moves = registry.reserve_moves(
-                    ctx.tx, ctx.account_id, sel, req.order_id, ctx.eligibility
-                )
-                if ctx.serials and sum(p.quantity for p in _pieces) != req.qty:
-                    raise Conflict("insufficient_credits", "The designated serials do not match.")
-                ctx.moves += moves
-            return
-        order = _order_row(conn, req.order_id)
+        """Hold what an order needs through the escrow: a buy order's price x quantity of cash
+        (fees come with the trade), a sell order's credits; an amendment resizes the hold."""
+        tx = ctx.tx
         if req.side == "buy":
-            held = repo.get_cash_reservation(conn, req.order_id)
-            have = held.amount if held else 0
-            need = positive_amount(
-                buy_reservation(conn, req.instrument, req.unit_price, req.qty, ctx.lot)
+            need = buy_reservation(tx.conn, req.instrument, req.unit_price, req.qty, ctx.lot)
+            if not req.amends:
+                ctx.cash_reserve += escrow.reserve_cash(
+                    tx, req.participant, ctx.currency, need, req.order_id
+                )
+                return
+            ctx.cash_reserve += escrow.resize_cash(
+                tx, req.participant, ctx.currency, req.order_id, need
             )
-            if need > have:
-                cash_id = cash.ensure_accounts(ctx.tx, req.participant, ctx.currency)
-                repo.change_reserved(conn, cash_id, need - have, ctx.currency)
-                repo.set_cash_reservation(conn, req.order_id, cash_id, need)
-                ctx.cash_reserve.append([cash_id, need - have])
-            elif need < have:
-                ctx.cash_reserve += cash.release_in(ctx.tx, req.order_id, have - need)
-            _set_order(conn, req.order_id, reserve_price=req.unit_price)
-        else:
-            extra = req.qty - order.remaining
-            if extra > 0:
-                _p, moves = registry.reserve_moves(
-                    ctx.tx,
-                    order.account_id,
-                    registry.Selection(quantity=extra),
-                    req.order_id,
-                    ctx.eligibility,
-                )
-                ctx.moves += moves
-            elif extra < 0:
-                _p, moves = registry.rereserve_moves(
-                    ctx.tx, order.account_id, req.order_id, -extra, None
-                )
-                ctx.moves += moves
+            _set_order(tx.conn, req.order_id, reserve_price=req.unit_price)
+            return
+        if not req.amends:
+            assert ctx.account_id is not None
+            sel = registry.Selection(
+                quantity=req.qty if not ctx.serials else None, serials=ctx.serials
+            )
+            pieces, moves = escrow.reserve_credits(
+                tx, ctx.account_id, sel, req.order_id, ctx.eligibility
+            )
+            if ctx.serials and sum(p.quantity for p in pieces) != req.qty:
+                raise Conflict("insufficient_credits", "The designated serials do not match.")
+            ctx.moves += moves
+            return
+        order = _order_row(tx.conn, req.order_id)
+        extra = req.qty - order.remaining
+        if extra > 0:
+            _p, moves = escrow.reserve_credits(
+                tx,
+                order.account_id,
+                registry.Selection(quantity=extra),
+                req.order_id,
+                ctx.eligibility,
+            )
+            ctx.moves += moves
+        elif extra < 0:
+            _p, moves = escrow.rehold_credits(tx, order.account_id, req.order_id, -extra, None)
+            ctx.moves += moves
 
     # ------------------------------------------------------------------ persisting events
 
@@ -499,14 +490,34 @@ class Exchange:
         amount = e.price * e.qty
         buyer_fee = fees_for(conn, e.instrument, "buy").fee(e.price, e.qty)
         seller_fee = min(fees_for(conn, e.instrument, "sell").fee(e.price, e.qty), amount)
-        # the buyer's reservation at its order's price becomes one at the trade price, fee included
-        ctx.cash_reserve += self._shrink_buy(tx, buy, buy.remaining - e.qty, instrument.lot)
-        ctx.cash_reserve += cash.reserve_in(
-            tx, e.buyer, instrument.currency, amount + buyer_fee, trade_id
+        # the buyer's cash held at its order's price becomes a hold at the trade price, fee
+        # included; the seller's credits held for its order become the trade's
+        left = buy.remaining - e.qty
+        done = escrow.open_deal(
+            tx,
+            escrow.Deal(
+                deal_id=trade_id,
+                venue="exchange",
+                buyer_id=e.buyer,
+                seller_id=e.seller,
+                buyer_account=buy.account_id,
+                seller_account=sell.account_id,
+                currency=instrument.currency,
+                amount=amount,
+                quantity=e.qty,
+                due_date=due,
+                credit_hold=trade_id,
+                cash_hold=trade_id,
+                instrument_id=e.instrument,
+                buyer_fee=buyer_fee,
+                seller_fee=seller_fee,
+            ),
+            credits_from=e.sell,
+            cash_from=e.buy,
+            cash_left=self._buy_hold(tx, buy, left, instrument.lot),
         )
-        # the seller's reserved credits now belong to the trade's obligation
-        _p, moves = registry.rereserve_moves(tx, sell.account_id, e.sell, e.qty, trade_id)
-        ctx.moves += moves
+        ctx.cash_reserve += done.cash_reserve
+        ctx.moves += done.moves
         for row in (buy, sell):
             left = row.remaining - e.qty
             _set_order(conn, row.id, remaining=left, status="filled" if left == 0 else "open")
@@ -529,27 +540,6 @@ class Exchange:
             at=tx.at,
         )
         update_bars(conn, e.instrument, day, e.price, e.qty, tx.next_seq())
-        repo.insert_row(
-            conn,
-            t.settlement_obligations,
-            trade_id=trade_id,
-            venue="exchange",
-            instrument_id=e.instrument,
-            status="pending",
-            buyer_id=e.buyer,
-            seller_id=e.seller,
-            buyer_account=buy.account_id,
-            seller_account=sell.account_id,
-            currency=instrument.currency,
-            amount=amount,
-            quantity=e.qty,
-            due_date=due.isoformat(),
-            credit_reservation=trade_id,
-            cash_reservation=trade_id,
-            buyer_fee=buyer_fee,
-            seller_fee=seller_fee,
-            late_charge=0,
-        )
         return {
             "id": trade_id,
             "instrument": e.instrument,
@@ -559,25 +549,21 @@ class Exchange:
             "settlement_date": due.isoformat(),
         }
 
-    def _shrink_buy(self, tx: Tx, order: Any, remaining: int, lot: int) -> list[list[Any]]:
-        """Release a buy order's cash down to what its new remaining quantity needs."""
-        held = repo.get_cash_reservation(tx.conn, order.id)
-        have = held.amount if held else 0
-        need = (
-            buy_reservation(tx.conn, order.instrument_id, order.reserve_price, remaining, lot)
-            if remaining
-            else 0
-        )
-        return cash.release_in(tx, order.id, have - need) if have > need else []
+    def _buy_hold(self, tx: Tx, order: Any, remaining: int, lot: int) -> int:
+        """The cash a buy order holds for its remaining quantity, at its reserve price."""
+        if not remaining:
+            return 0
+        return buy_reservation(tx.conn, order.instrument_id, order.reserve_price, remaining, lot)
 
     def _cancelled(self, tx: Tx, ctx: _Context, e: ex.Cancelled) -> None:
         conn = tx.conn
         row = _order_row(conn, e.id)
         if row.side == "buy":
             lot = _instrument_row(conn, row.instrument_id).lot
-            ctx.cash_reserve += self._shrink_buy(tx, row, row.remaining - e.qty, lot)
+            need = self._buy_hold(tx, row, row.remaining - e.qty, lot)
+            ctx.cash_reserve += escrow.shrink_cash(tx, e.id, need)
         else:
-            _p, moves = registry.rereserve_moves(tx, row.account_id, e.id, e.qty, None)
+            _p, moves = escrow.rehold_credits(tx, row.account_id, e.id, e.qty, None)
             ctx.moves += moves
         left = row.remaining - e.qty
         status = "open" if left else ("expired" if e.reason == ex.EXPIRED else "cancelled")
@@ -1075,7 +1061,7 @@ def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, A
         ob = t.settlement_obligations.c
         q = (
             select(t.trades, ob.status.label("settlement_status"))
-            .join(t.settlement_obligations, ob.trade_id == tr.id)
+            .join(t.settlement_obligations, ob.deal_id == tr.id)
             .where((tr.buyer_id == actor.participant_id) | (tr.seller_id == actor.participant_id))
             .order_by(tr.journal_seq.desc(), tr.id)
             .limit(limit)

@@ -21,8 +21,8 @@ from tanso.domain import marketplace as mp
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import ParticipantStatus, Role
-from tanso.domain.registry import AccountKind, BlockStatus, Piece, take_quantity
-from tanso.services.clearing import settlement
+from tanso.domain.registry import AccountKind, BlockStatus
+from tanso.services.clearing import escrow, settlement
 from tanso.services.common import (
     SYSTEM,
     Actor,
@@ -32,7 +32,7 @@ from tanso.services.common import (
     require_active,
     require_operator,
 )
-from tanso.services.ledger import cash, registry
+from tanso.services.ledger import registry
 from tanso.services.ledger.taxonomy import project_view
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import fees_for, trade_date
@@ -68,28 +68,6 @@ def _note(text: str) -> str:
     if len(text) > MAX_NOTE:
         raise InvalidInput("text_too_long", f"A note may be at most {MAX_NOTE} characters.")
     return text
-
-
-def _release(tx: Tx, account_id: str, reservation: str) -> list[list[Any]]:
-    """Return every block reserved under ``reservation`` in the account to held."""
-    blocks = list(
-        repo.blocks_in_account(tx.conn, account_id, BlockStatus.RESERVED, reservation=reservation)
-    )
-    if not blocks:
-        return []
-    pieces = [Piece(b, b.start, b.end) for b in blocks]
-    return registry.move(tx, pieces, account_id, BlockStatus.HELD, "release", reservation)
-
-
-def _reserve(
-    tx: Tx, account_id: str, issuance_id: str, quantity: int, reservation: str
-) -> list[list[Any]]:
-    """Reserve ``quantity`` held credits of one issuance, oldest serials first."""
-    blocks = repo.blocks_in_account(tx.conn, account_id, BlockStatus.HELD, issuance_id=issuance_id)
-    pieces = take_quantity(blocks, quantity)
-    return registry.move(
-        tx, pieces, account_id, BlockStatus.RESERVED, "reservation", reservation, reservation
-    )
 
 
 def _reserved(conn: Connection, reservation: str) -> int:
@@ -320,27 +298,22 @@ def create_listing(
         expires_at = mp.check_expiry(n.expires_at, tx.at)
         listing_id = f"ML-{tx.next_seq()}"
         if n.serials:
-            pieces = registry.plan(conn, n.account_id, registry.Selection(serials=n.serials))
+            pieces, moves = escrow.reserve_credits(
+                tx, n.account_id, registry.Selection(serials=n.serials), listing_id
+            )
             if sum(p.quantity for p in pieces) != n.terms.quantity:
                 raise InvalidInput(
                     "quantity_mismatch", "The serials hold a different quantity than quantity."
                 )
             issuance_id = pieces[0].block.issuance
-            moves = registry.move(
-                tx,
-                pieces,
-                n.account_id,
-                BlockStatus.RESERVED,
-                "reservation",
-                listing_id,
-                listing_id,
-            )
         else:
             assert n.issuance_id is not None
             issuance_id = n.issuance_id
             if repo.get_issuance(conn, issuance_id) is None:
                 raise NotFound("issuance_not_found", f"There is no issuance {issuance_id}.")
-            moves = _reserve(tx, n.account_id, issuance_id, n.terms.quantity, listing_id)
+            _p, moves = escrow.reserve_issuance(
+                tx, n.account_id, issuance_id, n.terms.quantity, listing_id
+            )
         issuance = repo.get_issuance(conn, issuance_id)
         assert issuance is not None
         repo.insert_row(
@@ -418,9 +391,11 @@ def amend_listing(
         moves: list[list[Any]] = []
         delta = new_available - row.available
         if delta > 0:
-            moves = _reserve(tx, row.account_id, row.issuance_id, delta, listing_id)
+            _p, moves = escrow.reserve_issuance(
+                tx, row.account_id, row.issuance_id, delta, listing_id
+            )
         elif delta < 0:
-            _p, moves = registry.rereserve_moves(tx, row.account_id, listing_id, -delta, None)
+            _p, moves = escrow.rehold_credits(tx, row.account_id, listing_id, -delta, None)
         conn.execute(
             update(L)
             .where(L.c.id == listing_id)
@@ -449,7 +424,7 @@ def withdraw_listing(
         row = _own_listing(conn, actor, listing_id)
         if row.status != "open":
             raise Conflict("listing_not_open", f"Listing {listing_id} is {row.status}.")
-        moves = _release(tx, row.account_id, listing_id)
+        _p, moves = escrow.release_credits(tx, row.account_id, listing_id)
         _close_listing(conn, listing_id, "withdrawn", tx.at)
         view = _one_listing(conn, listing_id, tx.at, actor.participant_id)
         tx.record(
@@ -570,20 +545,33 @@ def _open_deal(
     amount = mp.purchase_amount(d.price, d.quantity)
     buyer_fee = fees_for(conn, "*", "buy").fee(d.price, d.quantity)
     seller_fee = min(fees_for(conn, "*", "sell").fee(d.price, d.quantity), amount)
-    try:
-        cash_reserve = cash.reserve_in(
-            tx, actor.participant_id, CURRENCY, amount + buyer_fee, deal_id
-        )
-    except Conflict as err:
-        raise Conflict(
-            "insufficient_cash",
-            f"Not enough free cash: this purchase needs {amount + buyer_fee} {CURRENCY}.",
-        ) from err
-    _p, moves = registry.rereserve_moves(
-        tx, d.seller_account, d.from_reservation, d.quantity, deal_id
-    )
     day = trade_date(tx.at)
     due = day if d.settlement_days == 0 else calendar.add_business_days(day, d.settlement_days)
+    deal = escrow.Deal(
+        deal_id=deal_id,
+        venue=VENUE,
+        buyer_id=actor.participant_id,
+        seller_id=d.seller_id,
+        buyer_account=buyer_account,
+        seller_account=d.seller_account,
+        currency=CURRENCY,
+        amount=amount,
+        quantity=d.quantity,
+        due_date=due,
+        credit_hold=deal_id,
+        cash_hold=deal_id,
+        buyer_fee=buyer_fee,
+        seller_fee=seller_fee,
+    )
+    try:
+        done = escrow.open_deal(tx, deal, credits_from=d.from_reservation)
+    except Conflict as err:
+        if err.code != "insufficient_cash":
+            raise
+        raise Conflict(
+            "insufficient_cash",
+            f"Not enough free cash: this purchase needs {deal.buyer_pays} {CURRENCY}.",
+        ) from err
     repo.insert_row(
         conn,
         D,
@@ -607,23 +595,6 @@ def _open_deal(
         due_date=due.isoformat(),
         at=tx.at,
     )
-    settlement.open_obligation(
-        tx,
-        deal_id=deal_id,
-        venue=VENUE,
-        buyer_id=actor.participant_id,
-        seller_id=d.seller_id,
-        buyer_account=buyer_account,
-        seller_account=d.seller_account,
-        currency=CURRENCY,
-        amount=amount,
-        quantity=d.quantity,
-        due_date=due,
-        credit_reservation=deal_id,
-        cash_reservation=deal_id,
-        buyer_fee=buyer_fee,
-        seller_fee=seller_fee,
-    )
     view = {
         "id": deal_id,
         "listing_id": d.listing_id,
@@ -640,7 +611,7 @@ def _open_deal(
         "due_date": due.isoformat(),
         "status": "pending",
     }
-    return view, moves, cash_reserve
+    return view, done.moves, done.cash_reserve
 
 
 def _finish_deal(
@@ -713,7 +684,7 @@ def buy(
 
 
 def _deal_view(conn: Connection, r: Any, pid: str | None) -> dict[str, Any]:
-    ob = repo.get_by_key(conn, t.settlement_obligations, "trade_id", r.id)
+    ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", r.id)
     view = {
         "id": r.id,
         "listing_id": r.listing_id,
@@ -946,7 +917,7 @@ def _lapse_offers(tx: Tx, rfq_id: str, keep: str | None, status: str) -> list[li
     for o in conn.execute(select(OF).where(OF.c.rfq_id == rfq_id, OF.c.status == "open")).all():
         if o.id == keep:
             continue
-        moves += _release(tx, o.account_id, o.id)
+        moves += escrow.release_credits(tx, o.account_id, o.id)[1]
         conn.execute(update(OF).where(OF.c.id == o.id).values(status=status, updated_at=tx.at))
     return moves
 
@@ -982,7 +953,7 @@ def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None
                 "wrong_project", f"Offer credits of project {rfq.project_id} for this request."
             )
         offer_id = f"OF-{tx.next_seq()}"
-        moves = _reserve(tx, n.account_id, n.issuance_id, n.quantity, offer_id)
+        _p, moves = escrow.reserve_issuance(tx, n.account_id, n.issuance_id, n.quantity, offer_id)
         repo.insert_row(
             conn,
             OF,
@@ -1082,7 +1053,7 @@ def _close_offer(
         conn = tx.conn
         o, _rfq = _offer_for(conn, actor, offer_id, side)
         status = mp.offer_transition(o.status, o.expires_at, tx.at, event)
-        moves = _release(tx, o.account_id, offer_id)
+        _p, moves = escrow.release_credits(tx, o.account_id, offer_id)
         conn.execute(update(OF).where(OF.c.id == offer_id).values(status=status, updated_at=tx.at))
         view = _offer_view(conn.execute(select(OF).where(OF.c.id == offer_id)).one(), tx.at)
         tx.record(f"marketplace.offer_{status}", actor.label, view | {"moves": moves})
@@ -1122,12 +1093,12 @@ def sweep(db: Database, actor: Actor = SYSTEM) -> dict[str, Any]:
             select(L).where(L.c.status == "open", L.c.expires_at.is_not(None))
         ).all():
             if mp.is_expired(row.expires_at, tx.at):
-                moves += _release(tx, row.account_id, row.id)
+                moves += escrow.release_credits(tx, row.account_id, row.id)[1]
                 _close_listing(conn, row.id, "expired", tx.at)
                 listings.append(row.id)
         for o in conn.execute(select(OF).where(OF.c.status == "open")).all():
             if mp.is_expired(o.expires_at, tx.at):
-                moves += _release(tx, o.account_id, o.id)
+                moves += escrow.release_credits(tx, o.account_id, o.id)[1]
                 conn.execute(
                     update(OF).where(OF.c.id == o.id).values(status="expired", updated_at=tx.at)
                 )

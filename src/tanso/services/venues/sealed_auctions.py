@@ -29,9 +29,9 @@ from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.money import check_currency
 from tanso.domain.participants import Role
 from tanso.domain.sealed_bid import SealedBid, SealedResult, SealedRules, check_bid, clear
-from tanso.services.clearing import settlement
+from tanso.services.clearing import escrow, settlement
 from tanso.services.common import Actor, Idem, execute, new_id, own_account, require_active
-from tanso.services.ledger import cash, registry
+from tanso.services.ledger import registry
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import trade_date
 from tanso.store import repo
@@ -263,7 +263,7 @@ def _own_bid(conn: Connection, actor: Actor, bid_id: str) -> Any:
 
 
 def award_view(conn: Connection, row: Any, show_bidder: bool) -> dict[str, Any]:
-    ob = repo.get_by_key(conn, t.settlement_obligations, "trade_id", row.id)
+    ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", row.id)
     view = {
         "id": row.id,
         "auction_id": row.auction_id,
@@ -364,7 +364,7 @@ def create(
         pieces: list[Any] = []
         moves: list[list[Any]] = []
         for sel in selections:
-            ps, ms = registry.reserve_moves(tx, spec.account_id, sel, auction_id)
+            ps, ms = escrow.reserve_credits(tx, spec.account_id, sel, auction_id)
             pieces += ps
             moves += ms
         supply = sum(p.quantity for p in pieces)
@@ -418,10 +418,10 @@ def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None
         state = state_at(row, tx.at)
         if state in ("cleared", "cancelled"):
             raise Conflict("auction_finished", f"Auction {auction_id} is already {state}.")
-        _p, moves = registry.rereserve_moves(tx, row.account_id, auction_id, row.supply, None)
+        _p, moves = escrow.rehold_credits(tx, row.account_id, auction_id, row.supply, None)
         reserve: list[list[Any]] = []
         for b in _open_bids(conn, auction_id):
-            reserve += cash.release_in(tx, b.id)
+            reserve += escrow.release_cash(tx, b.id)
             _set_bid(conn, b.id, status="cancelled", updated_at=tx.at)
         _set_auction(conn, auction_id, status="cancelled")
         view = auction_view(_auction(conn, auction_id), tx.at, True)
@@ -474,7 +474,7 @@ def place_bid(
             raise Forbidden("not_a_holding_account", f"{account_id} is a system account.")
         bid_id = new_id("SB")
         nonce = secrets.token_hex(16)
-        reserve = cash.reserve_in(tx, actor.participant_id, row.currency, price * qty, bid_id)
+        reserve = escrow.reserve_cash(tx, actor.participant_id, row.currency, price * qty, bid_id)
         repo.insert_row(
             conn,
             sealed_bids,
@@ -528,15 +528,9 @@ def amend_bid(
         new_price = bid.price if price is None else price
         new_qty = bid.qty if qty is None else qty
         check_bid(rules_of(row), new_price, new_qty)
-        have, need = bid.price * bid.qty, new_price * new_qty
-        reserve: list[list[Any]] = []
-        if need > have:
-            cash_id = cash.cash_account_id(actor.participant_id, row.currency)
-            repo.change_reserved(conn, cash_id, need - have, row.currency)
-            repo.set_cash_reservation(conn, bid_id, cash_id, need)
-            reserve.append([cash_id, need - have])
-        elif need < have:
-            reserve += cash.release_in(tx, bid_id, have - need)
+        reserve = escrow.resize_cash(
+            tx, actor.participant_id, row.currency, bid_id, new_price * new_qty
+        )
         nonce = secrets.token_hex(16)
         _set_bid(
             conn,
@@ -574,7 +568,7 @@ def withdraw_bid(
         if bid.status != "open":
             raise Conflict("bid_not_open", f"Bid {bid_id} is {bid.status}.")
         _open_auction(conn, bid.auction_id, tx.at)
-        reserve = cash.release_in(tx, bid_id)
+        reserve = escrow.release_cash(tx, bid_id)
         _set_bid(conn, bid_id, status="withdrawn", updated_at=tx.at)
         tx.record(
             "sealed_auction.bid_withdrawn",
@@ -625,9 +619,29 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
     for n, a in enumerate(result.awards, start=1):
         bid = by_id[a.bid]
         award_id = f"{auction_id}-W{n}"
-        _p, ms = registry.rereserve_moves(tx, row.account_id, auction_id, a.qty, award_id)
-        moves += ms
-        reserve += cash.release_in(tx, bid.id, bid.price * bid.qty - a.amount)
+        # the bid's cash stays held under the bid for the award; what it did not cost returns
+        done = escrow.open_deal(
+            tx,
+            escrow.Deal(
+                deal_id=award_id,
+                venue="auction",
+                buyer_id=bid.bidder_id,
+                seller_id=row.seller_id,
+                buyer_account=bid.account_id,
+                seller_account=row.account_id,
+                currency=row.currency,
+                amount=a.amount,
+                quantity=a.qty,
+                due_date=due,
+                credit_hold=award_id,
+                cash_hold=bid.id,
+            ),
+            credits_from=auction_id,
+            cash_from=bid.id,
+            cash_left=a.amount,
+        )
+        moves += done.moves
+        reserve += done.cash_reserve
         repo.insert_row(
             conn,
             sealed_awards,
@@ -640,21 +654,6 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
             amount=a.amount,
             due_date=due.isoformat(),
         )
-        settlement.open_obligation(
-            tx,
-            deal_id=award_id,
-            venue="auction",
-            buyer_id=bid.bidder_id,
-            seller_id=row.seller_id,
-            buyer_account=bid.account_id,
-            seller_account=row.account_id,
-            currency=row.currency,
-            amount=a.amount,
-            quantity=a.qty,
-            due_date=due,
-            credit_reservation=award_id,
-            cash_reservation=bid.id,
-        )
         _set_bid(conn, bid.id, status="won", updated_at=tx.at)
         awards.append(
             {"id": award_id, "bid_id": bid.id, "bidder": bid.bidder_id, "qty": a.qty}
@@ -663,10 +662,10 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
     won = {a.bid for a in result.awards}
     for b in bids:
         if b.id not in won:
-            reserve += cash.release_in(tx, b.id)
+            reserve += escrow.release_cash(tx, b.id)
             _set_bid(conn, b.id, status="lost", updated_at=tx.at)
     if result.unsold:
-        _p, ms = registry.rereserve_moves(tx, row.account_id, auction_id, result.unsold, None)
+        _p, ms = escrow.rehold_credits(tx, row.account_id, auction_id, result.unsold, None)
         moves += ms
     _store_result(conn, auction_id, result, tx.at)
     view = auction_view(_auction(conn, auction_id), tx.at, True)
