@@ -11,10 +11,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from tanso.api.deps import DB, Caller
+from tanso.api.deps import DB, AnswerRoute, Caller
+from tanso.api.schemas_usage import (
+    AuditRecord,
+    Certificate,
+    ClaimReport,
+)
 from tanso.services.compliance import certificates, claims
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 
 RetirementId = Annotated[str, Path(min_length=1, max_length=40)]
 Lang = Annotated[Literal["en", "ja"], Query()]
@@ -58,7 +63,7 @@ def certificate_html(
     return HTMLResponse(certificates.to_html(cert, lang, _base(request)))
 
 
-@router.get("/certificates/{retirement_id}", tags=["public"])
+@router.get("/certificates/{retirement_id}", response_model=Certificate, tags=["public"])
 def certificate(retirement_id: RetirementId, request: Request, db: DB) -> dict[str, Any]:
     """A retirement's certificate (no key needed): the retirement, every attribute of its
     credits, its journal entry and hash, and whether that entry verifies."""
@@ -102,7 +107,7 @@ def claim_report_csv(
     )
 
 
-@router.get("/claims/{participant_id}/{year}", tags=["claims"])
+@router.get("/claims/{participant_id}/{year}", response_model=ClaimReport, tags=["claims"])
 def claim_report(
     participant_id: ParticipantId, year: Year, db: DB, actor: Caller
 ) -> dict[str, Any]:
@@ -117,7 +122,7 @@ def claim_report(
     return rep
 
 
-@router.post("/journal/audits", status_code=201, tags=["journal"])
+@router.post("/journal/audits", response_model=AuditRecord, status_code=201, tags=["journal"])
 def record_audit(db: DB, actor: Caller) -> dict[str, Any]:
     """Verify the whole journal (hash chain and every balance) and record the result, which the
     public /verify pages show as the last full audit (operator)."""

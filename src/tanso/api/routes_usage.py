@@ -10,12 +10,20 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from tanso.api import schemas_usage as su
-from tanso.api.deps import DB, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas_usage import (
+    InventoryImport,
+    InventoryPosition,
+    InventoryRecord,
+    RuleSet,
+    RuleSetInForce,
+    UseEvaluation,
+)
 from tanso.domain.errors import InvalidInput
 from tanso.services.compliance import inventories, usage
 from tanso.services.ledger import registry
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 
 Year = Annotated[int, Query(ge=1990, le=2100)]
 
@@ -30,7 +38,9 @@ def _inventory(body: su.InventoryIn) -> inventories.Inventory:
     return inventories.Inventory(**fields, scope3_categories=cats)
 
 
-@router.put("/inventories/{participant_id}/{year}", tags=["inventories"])
+@router.put(
+    "/inventories/{participant_id}/{year}", response_model=InventoryRecord, tags=["inventories"]
+)
 def record_inventory(
     participant_id: str, year: int, body: su.InventoryIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -42,8 +52,8 @@ def record_inventory(
 
 @router.get(
     "/inventories/{participant_id}",
+    response_model=list[InventoryRecord],
     tags=["inventories"],
-    response_model=None,
     responses={200: {"content": {"text/csv": {}}}},
 )
 def list_inventories(
@@ -65,14 +75,16 @@ def list_inventories(
     return views
 
 
-@router.get("/inventories/{participant_id}/{year}", tags=["inventories"])
+@router.get(
+    "/inventories/{participant_id}/{year}", response_model=InventoryPosition, tags=["inventories"]
+)
 def get_inventory(participant_id: str, year: int, db: DB, actor: Caller) -> dict[str, Any]:
     """One year's inventory with its hierarchy position: emissions, own reductions, claimed and
     residual emissions by scope, and the claims made by retirements."""
     return inventories.get_inventory(db, actor, participant_id, year)
 
 
-@router.post("/inventories/import", tags=["inventories"])
+@router.post("/inventories/import", response_model=InventoryImport, tags=["inventories"])
 def import_inventories(
     body: su.InventoryCsvIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -80,7 +92,7 @@ def import_inventories(
     return inventories.import_csv(db, actor, body.csv, idem)
 
 
-@router.post("/usage/evaluate", tags=["usage"])
+@router.post("/usage/evaluate", response_model=UseEvaluation, tags=["usage"])
 def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
     """May these credits of the account be used for this purpose? The decision, its reasons
     (each naming a rule and its source) and the largest quantity allowed. Nothing changes."""
@@ -91,26 +103,26 @@ def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
         body.account_id,
         sel,
         body.purpose,
-        body.year,
+        body.reporting_year,
         body.emissions_scope,
         body.scope3_category,
     )
 
 
-@router.get("/usage/rulesets", tags=["usage", "public"])
+@router.get("/usage/rulesets", response_model=list[RuleSet], tags=["usage", "public"])
 def rulesets(db: DB, date: dt.date | None = None) -> list[dict[str, Any]]:
     """Every usage rule set, shipped or added by the operator, marking the one in force on
     `date` (default: today)."""
     return usage.list_rulesets(db, date)
 
 
-@router.get("/usage/rulesets/current", tags=["usage", "public"])
+@router.get("/usage/rulesets/current", response_model=RuleSetInForce, tags=["usage", "public"])
 def ruleset_in_force(db: DB, date: dt.date | None = None) -> dict[str, Any]:
     """The rule set in force on `date` (default: today), with its rules and sources."""
     return usage.current_ruleset(db, date)
 
 
-@router.post("/usage/rulesets", status_code=201, tags=["usage"])
+@router.post("/usage/rulesets", response_model=RuleSet, status_code=201, tags=["usage"])
 def add_ruleset(
     db: DB,
     actor: Caller,
