@@ -72,50 +72,60 @@ def certificate(retirement_id: RetirementId, request: Request, db: DB) -> dict[s
 
 
 @router.get(
-    "/claims/{participant_id}/{year}.pdf", tags=["claims"], response_class=Response, responses=PDF
+    "/claims/{participant_id}/{reporting_year}.pdf",
+    tags=["claims"],
+    response_class=Response,
+    responses=PDF,
 )
 def claim_report_pdf(
-    participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
 ) -> Response:
     """The offset claim report as PDF (A4) in English or Japanese."""
-    rep = claims.report(db, actor, participant_id, year)
+    rep = claims.report(db, actor, participant_id, reporting_year)
     return Response(
         claims.to_pdf(rep, lang),
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="claims-{participant_id}-{year}-{lang}.pdf"'
-        },
-    )
-
-
-@router.get(
-    "/claims/{participant_id}/{year}.csv", tags=["claims"], response_class=Response, responses=CSV
-)
-def claim_report_csv(
-    participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
-) -> Response:
-    """The offset claim report as one CSV table (scopes, retired credits, claims)."""
-    rep = claims.report(db, actor, participant_id, year)
-    return PlainTextResponse(
-        claims.to_csv(rep, lang),
-        media_type="text/csv; charset=utf-8",
-        headers={
             "Content-Disposition": (
-                f'attachment; filename="claims-{participant_id}-{year}-{lang}.csv"'
+                f'inline; filename="claims-{participant_id}-{reporting_year}-{lang}.pdf"'
             )
         },
     )
 
 
-@router.get("/claims/{participant_id}/{year}", response_model=ClaimReport, tags=["claims"])
+@router.get(
+    "/claims/{participant_id}/{reporting_year}.csv",
+    tags=["claims"],
+    response_class=Response,
+    responses=CSV,
+)
+def claim_report_csv(
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
+) -> Response:
+    """The offset claim report as one CSV table (scopes, retired credits, claims)."""
+    rep = claims.report(db, actor, participant_id, reporting_year)
+    return PlainTextResponse(
+        claims.to_csv(rep, lang),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="claims-{participant_id}-{reporting_year}-{lang}.csv"'
+            )
+        },
+    )
+
+
+@router.get(
+    "/claims/{participant_id}/{reporting_year}", response_model=ClaimReport, tags=["claims"]
+)
 def claim_report(
-    participant_id: ParticipantId, year: Year, db: DB, actor: Caller
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller
 ) -> dict[str, Any]:
     """A participant's offset claim report for a year (its own; the operator: anyone's):
     emissions, own reductions, residual emissions, credits retired by scheme, category,
     property, vintage and corresponding adjustment, the evaluation axes of voluntary credits,
     and the claims the data supports, with the wording in English and Japanese."""
-    rep = claims.report(db, actor, participant_id, year)
+    rep = claims.report(db, actor, participant_id, reporting_year)
     for c in rep["claims"]:
         c["text_en"], c["reason_en"] = claims.wording(rep, c, "en")
         c["text_ja"], c["reason_ja"] = claims.wording(rep, c, "ja")

@@ -39,15 +39,22 @@ def _inventory(body: su.InventoryIn) -> inventories.Inventory:
 
 
 @router.put(
-    "/inventories/{participant_id}/{year}", response_model=InventoryRecord, tags=["inventories"]
+    "/inventories/{participant_id}/{reporting_year}",
+    response_model=InventoryRecord,
+    tags=["inventories"],
 )
 def record_inventory(
-    participant_id: str, year: int, body: su.InventoryIn, db: DB, actor: Caller, idem: IdemKey
+    participant_id: str,
+    reporting_year: int,
+    body: su.InventoryIn,
+    db: DB,
+    actor: Caller,
+    idem: IdemKey,
 ) -> dict[str, Any]:
     """Record or replace one year's emissions inventory (the participant itself, or the
     operator): Scope 1, Scope 2 location- and market-based, Scope 3 by category, own
     reductions, targets, purchased energy."""
-    return inventories.record(db, actor, participant_id, year, _inventory(body), idem)
+    return inventories.record(db, actor, participant_id, reporting_year, _inventory(body), idem)
 
 
 @router.get(
@@ -76,12 +83,16 @@ def list_inventories(
 
 
 @router.get(
-    "/inventories/{participant_id}/{year}", response_model=InventoryPosition, tags=["inventories"]
+    "/inventories/{participant_id}/{reporting_year}",
+    response_model=InventoryPosition,
+    tags=["inventories"],
 )
-def get_inventory(participant_id: str, year: int, db: DB, actor: Caller) -> dict[str, Any]:
+def get_inventory(
+    participant_id: str, reporting_year: int, db: DB, actor: Caller
+) -> dict[str, Any]:
     """One year's inventory with its hierarchy position: emissions, own reductions, claimed and
     residual emissions by scope, and the claims made by retirements."""
-    return inventories.get_inventory(db, actor, participant_id, year)
+    return inventories.get_inventory(db, actor, participant_id, reporting_year)
 
 
 @router.post("/inventories/import", response_model=InventoryImport, tags=["inventories"])
