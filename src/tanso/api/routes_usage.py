@@ -4,6 +4,7 @@ emissions inventories, evaluation of credits for a use, and the usage rule sets.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
@@ -72,12 +73,12 @@ def list_inventories(
     """The years a participant recorded, newest first; `format=csv` gives the import format."""
     views = inventories.list_inventories(db, actor, participant_id)
     if format == "csv":
+        # a header is Latin-1: an id that is not plain ASCII does not go into the file name
+        name = participant_id if re.fullmatch(r"[A-Za-z0-9_-]+", participant_id) else "x"
         return PlainTextResponse(
             inventories.to_csv(views),
             media_type="text/csv",
-            headers={
-                "Content-Disposition": f'attachment; filename="inventories-{participant_id}.csv"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="inventories-{name}.csv"'},
         )
     return views
 

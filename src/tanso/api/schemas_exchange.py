@@ -14,12 +14,12 @@ from tanso.api.schemas_registry import Range
 class Eligibility(Out):
     """Which credits an instrument trades; an empty list means any."""
 
-    schemes: list[str]
-    categories: list[str]
-    projects: list[str]
-    vintage_from: int | None
-    vintage_to: int | None
-    ca_statuses: list[str]
+    schemes: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    projects: list[str] = Field(default_factory=list)
+    vintage_from: int | None = None
+    vintage_to: int | None = None
+    ca_statuses: list[str] = Field(default_factory=list)
 
 
 class Sessions(Out):
@@ -45,12 +45,12 @@ class Instrument(Out):
     price_limit_pct: int
     market_orders: bool
     mode: str
-    sessions: Sessions
+    sessions: Sessions | None
     settlement_days: int
-    reference_price: int
+    reference_price: int | None
     state: str
-    lower_limit: int
-    upper_limit: int
+    lower_limit: int | None = None
+    upper_limit: int | None = None
 
 
 class Trade(Out):
@@ -238,7 +238,7 @@ class IndexValue(Out):
     name_en: str
     name_ja: str
     date: str
-    value: int
+    value: int | None
     rule: str
     volume: int
     currency: str
@@ -293,7 +293,7 @@ class DailyReport(Out):
     """The daily market report (日報) of a day."""
 
     date: str
-    next_business_day: str
+    next_business_day: str | None
     currency: str
     instruments: list[ReportInstrument]
     indices: list[IndexValue]

@@ -383,6 +383,13 @@ class JournalHead(Out):
     hash: str
 
 
+class JournalRef(Out):
+    """The journal entry that recorded something."""
+
+    seq: int
+    hash: str | None
+
+
 class Retirement(Out):
     """A retirement as anyone may verify it."""
 
@@ -395,10 +402,10 @@ class Retirement(Out):
     reporting_year: int | None
     note: str
     retired_at: str
-    retired_by: str
-    retired_by_ja: str
+    retired_by: str | None
+    retired_by_ja: str | None
     ranges: list[RetiredRange]
-    journal: JournalHead
+    journal: JournalRef
 
 
 # ---------------------------------------------------------------- cash and journal

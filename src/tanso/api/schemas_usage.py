@@ -243,10 +243,10 @@ class CertifiedRange(Out):
 
 class EntryRef(Out):
     seq: int
-    kind: str
-    at: str
-    hash: str
-    prev_hash: str
+    kind: str | None
+    at: str | None
+    hash: str | None
+    prev_hash: str | None
 
 
 class EntryCheck(Out):
@@ -267,7 +267,7 @@ class EntryVerification(Out):
     journal_seq: int
     verified: bool
     checks: list[EntryCheck]
-    head: JournalHead
+    head: JournalHead | None
     last_audit: AuditRecord | None
 
 
@@ -299,11 +299,14 @@ class ClaimParticipant(Out):
 
 
 class ScopeBalance(Out):
-    emissions: int
+    """Emissions, own reductions, residual, covered by admitted credits, remaining uncovered;
+    null where there is no inventory for the year."""
+
+    emissions: int | None
     own_reductions: int
-    residual: int
+    residual: int | None
     covered: int
-    remaining: int
+    remaining: int | None
 
 
 class ScopeClaims(ScopeBalance):
