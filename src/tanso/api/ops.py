@@ -551,7 +551,7 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, response_class=Response)
 def metrics(request: Request) -> Response:
     """Prometheus metrics (text exposition format)."""
     m: Metrics = request.app.state.metrics
