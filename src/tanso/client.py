@@ -20,61 +20,11 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from tanso.api.schemas_auctions import (
-    Award,
-    Clearing,
-    OwnSealedAuction,
-    SealedAuction,
-    SealedAuctionOffered,
-    SealedBid,
-    SealedResults,
-)
-from tanso.api.schemas_exchange import (
-    AuctionResult,
-    Book,
-    FeeSchedule,
-    Instrument,
-    Obligation,
-    ObligationResolution,
-    Order,
-    OwnTrade,
-    PlacedOrder,
-    PublicTrade,
-    SessionChange,
-    SettlementReport,
-    SettlementRun,
-)
-from tanso.api.schemas_marketplace import (
-    Deal,
-    Listing,
-    ListingDetail,
-    MarketplaceProject,
-    Offer,
-    ProjectProfile,
-    Purchase,
-    Rfq,
-    SweepResult,
-)
-from tanso.api.schemas_registry import (
-    Account,
-    CashBalance,
-    Holdings,
-    Participant,
-    Retirement,
-    RetirementReceipt,
-    Transfer,
-    Withdrawal,
-)
-from tanso.api.schemas_usage import (
-    Certificate,
-    ClaimReport,
-    InventoryImport,
-    InventoryPosition,
-    InventoryRecord,
-    RuleSet,
-    RuleSetInForce,
-    UseEvaluation,
-)
+from tanso.api import schemas_auctions as sa
+from tanso.api import schemas_exchange as sx
+from tanso.api import schemas_marketplace as sm
+from tanso.api import schemas_registry as sr
+from tanso.api import schemas_usage as su
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -164,15 +114,15 @@ class Client:
 
     # ------------------------------------------------------------------ registry
 
-    def participants(self) -> list[Participant]:
-        return _many(Participant, self.request("GET", "/v1/participants"))
+    def participants(self) -> list[sr.Participant]:
+        return _many(sr.Participant, self.request("GET", "/v1/participants"))
 
-    def accounts(self) -> list[Account]:
-        return _many(Account, self.request("GET", "/v1/accounts"))
+    def accounts(self) -> list[sr.Account]:
+        return _many(sr.Account, self.request("GET", "/v1/accounts"))
 
-    def holdings(self, account_id: str, limit: int = 1000) -> Holdings:
+    def holdings(self, account_id: str, limit: int = 1000) -> sr.Holdings:
         return _one(
-            Holdings,
+            sr.Holdings,
             self.request("GET", f"/v1/accounts/{account_id}/holdings", params={"limit": limit}),
         )
 
@@ -182,9 +132,9 @@ class Client:
         to_account: str,
         quantity: int | None = None,
         serials: str | None = None,
-    ) -> Transfer:
+    ) -> sr.Transfer:
         return _one(
-            Transfer,
+            sr.Transfer,
             self._post(
                 "/v1/transfers",
                 {
@@ -207,9 +157,9 @@ class Client:
         note: str = "",
         emissions_scope: int | None = None,
         scope3_category: int | None = None,
-    ) -> RetirementReceipt:
+    ) -> sr.RetirementReceipt:
         return _one(
-            RetirementReceipt,
+            sr.RetirementReceipt,
             self._post(
                 "/v1/retirements",
                 {
@@ -226,20 +176,21 @@ class Client:
             ),
         )
 
-    def retirement(self, retirement_id: str) -> Retirement:
-        return _one(Retirement, self.request("GET", f"/v1/retirements/{retirement_id}"))
+    def retirement(self, retirement_id: str) -> sr.Retirement:
+        return _one(sr.Retirement, self.request("GET", f"/v1/retirements/{retirement_id}"))
 
-    def cash(self) -> list[CashBalance]:
-        return _many(CashBalance, self.request("GET", "/v1/cash"))
+    def cash(self) -> list[sr.CashBalance]:
+        return _many(sr.CashBalance, self.request("GET", "/v1/cash"))
 
     # ------------------------------------------------------------------ exchange
 
-    def instruments(self) -> list[Instrument]:
-        return _many(Instrument, self.request("GET", "/v1/instruments"))
+    def instruments(self) -> list[sx.Instrument]:
+        return _many(sx.Instrument, self.request("GET", "/v1/instruments"))
 
-    def book(self, instrument: str, depth: int = 10) -> Book:
+    def book(self, instrument: str, depth: int = 10) -> sx.Book:
         return _one(
-            Book, self.request("GET", f"/v1/instruments/{instrument}/book", params={"depth": depth})
+            sx.Book,
+            self.request("GET", f"/v1/instruments/{instrument}/book", params={"depth": depth}),
         )
 
     def place_order(
@@ -255,7 +206,7 @@ class Client:
         serials: str | None = None,
         client_order_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> PlacedOrder:
+    ) -> sx.PlacedOrder:
         body = _drop_none(
             {
                 "instrument": instrument,
@@ -270,7 +221,7 @@ class Client:
             }
         )
         return _one(
-            PlacedOrder,
+            sx.PlacedOrder,
             self.request(
                 "POST",
                 "/v1/orders",
@@ -281,9 +232,9 @@ class Client:
 
     def amend_order(
         self, order_id: str, quantity: int | None = None, price: int | None = None
-    ) -> PlacedOrder:
+    ) -> sx.PlacedOrder:
         return _one(
-            PlacedOrder,
+            sx.PlacedOrder,
             self.request(
                 "PATCH",
                 f"/v1/orders/{order_id}",
@@ -291,58 +242,65 @@ class Client:
             ),
         )
 
-    def cancel_order(self, order_id: str) -> Order:
-        return _one(Order, self.request("DELETE", f"/v1/orders/{order_id}"))
+    def cancel_order(self, order_id: str) -> sx.Order:
+        return _one(sx.Order, self.request("DELETE", f"/v1/orders/{order_id}"))
 
-    def orders(self, status: str | None = None) -> list[Order]:
-        return _many(Order, self.request("GET", "/v1/orders", params={"status": status}))
+    def orders(self, status: str | None = None) -> list[sx.Order]:
+        return _many(sx.Order, self.request("GET", "/v1/orders", params={"status": status}))
 
-    def trades(self) -> list[OwnTrade]:
-        return _many(OwnTrade, self.request("GET", "/v1/trades"))
+    def trades(self) -> list[sx.OwnTrade]:
+        return _many(sx.OwnTrade, self.request("GET", "/v1/trades"))
 
-    def run_auction(self, instrument: str) -> SessionChange:
-        return _one(SessionChange, self.request("POST", f"/v1/instruments/{instrument}/auctions"))
+    def run_auction(self, instrument: str) -> sx.SessionChange:
+        return _one(
+            sx.SessionChange, self.request("POST", f"/v1/instruments/{instrument}/auctions")
+        )
 
-    def session(self, instrument: str, action: str) -> SessionChange:
-        return _one(SessionChange, self.request("POST", f"/v1/instruments/{instrument}/{action}"))
+    def session(self, instrument: str, action: str) -> sx.SessionChange:
+        return _one(
+            sx.SessionChange, self.request("POST", f"/v1/instruments/{instrument}/{action}")
+        )
 
     # ------------------------------------------------------------------ settlement
 
-    def settlement_run(self, date: str) -> SettlementRun:
+    def settlement_run(self, date: str) -> sx.SettlementRun:
         """Run settlement for a date (operator)."""
-        return _one(SettlementRun, self._post("/v1/settlement/runs", {"date": date}))
+        return _one(sx.SettlementRun, self._post("/v1/settlement/runs", {"date": date}))
 
-    def obligations(self, status: str | None = None, date: str | None = None) -> list[Obligation]:
+    def obligations(
+        self, status: str | None = None, date: str | None = None
+    ) -> list[sx.Obligation]:
         return _many(
-            Obligation,
+            sx.Obligation,
             self.request(
                 "GET", "/v1/settlement/obligations", params={"status": status, "date": date}
             ),
         )
 
-    def resolve_obligation(self, trade_id: str, action: str) -> ObligationResolution:
+    def resolve_obligation(self, trade_id: str, action: str) -> sx.ObligationResolution:
         """Settle a failed obligation later, or cancel its trade (operator)."""
         return _one(
-            ObligationResolution, self._post(f"/v1/settlement/obligations/{trade_id}/{action}", {})
+            sx.ObligationResolution,
+            self._post(f"/v1/settlement/obligations/{trade_id}/{action}", {}),
         )
 
-    def settlement_report(self, date: str) -> SettlementReport:
-        return _one(SettlementReport, self.request("GET", f"/v1/settlement/reports/{date}"))
+    def settlement_report(self, date: str) -> sx.SettlementReport:
+        return _one(sx.SettlementReport, self.request("GET", f"/v1/settlement/reports/{date}"))
 
-    def fees(self) -> list[FeeSchedule]:
-        return _many(FeeSchedule, self.request("GET", "/v1/fees"))
+    def fees(self) -> list[sx.FeeSchedule]:
+        return _many(sx.FeeSchedule, self.request("GET", "/v1/fees"))
 
-    def set_fees(self, instrument: str, side: str, **schedule: int) -> FeeSchedule:
+    def set_fees(self, instrument: str, side: str, **schedule: int) -> sx.FeeSchedule:
         return _one(
-            FeeSchedule, self.request("PUT", f"/v1/fees/{instrument}/{side}", json=schedule)
+            sx.FeeSchedule, self.request("PUT", f"/v1/fees/{instrument}/{side}", json=schedule)
         )
 
     def cash_deposit(
         self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
-    ) -> CashBalance:
+    ) -> sr.CashBalance:
         """Record a bank transfer in (exchange operator)."""
         return _one(
-            CashBalance,
+            sr.CashBalance,
             self._post(
                 "/v1/cash/deposits",
                 {
@@ -356,9 +314,9 @@ class Client:
 
     def cash_withdrawal(
         self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
-    ) -> CashBalance:
+    ) -> sr.CashBalance:
         return _one(
-            CashBalance,
+            sr.CashBalance,
             self._post(
                 "/v1/cash/withdrawals",
                 {
@@ -377,9 +335,9 @@ class Client:
         external_account: str,
         quantity: int | None = None,
         serials: str | None = None,
-    ) -> Withdrawal:
+    ) -> sr.Withdrawal:
         return _one(
-            Withdrawal,
+            sr.Withdrawal,
             self._post(
                 "/v1/withdrawals",
                 {
@@ -394,17 +352,19 @@ class Client:
 
     # ------------------------------------------------------------------ public market data
 
-    def market_trades(self, instrument: str | None = None, limit: int = 100) -> list[PublicTrade]:
+    def market_trades(
+        self, instrument: str | None = None, limit: int = 100
+    ) -> list[sx.PublicTrade]:
         return _many(
-            PublicTrade,
+            sx.PublicTrade,
             self.request(
                 "GET", "/v1/market/trades", params={"instrument": instrument, "limit": limit}
             ),
         )
 
-    def auctions(self, instrument: str | None = None, limit: int = 100) -> list[AuctionResult]:
+    def auctions(self, instrument: str | None = None, limit: int = 100) -> list[sx.AuctionResult]:
         return _many(
-            AuctionResult,
+            sx.AuctionResult,
             self.request(
                 "GET", "/v1/market/auctions", params={"instrument": instrument, "limit": limit}
             ),
@@ -412,29 +372,29 @@ class Client:
 
     # ------------------------------------------------------------------ marketplace (issue 7)
 
-    def marketplace_listings(self, sort: str = "price", **filters: Any) -> list[Listing]:
+    def marketplace_listings(self, sort: str = "price", **filters: Any) -> list[sm.Listing]:
         """Open listings; filters: scheme, category, mechanism, nature, vintage_from,
         vintage_to, country, property, price_min, price_max, project, q, mine."""
         return _many(
-            Listing,
+            sm.Listing,
             self.request("GET", "/v1/marketplace/listings", params={"sort": sort, **filters}),
         )
 
-    def marketplace_listing(self, listing_id: str) -> ListingDetail:
-        return _one(ListingDetail, self.request("GET", f"/v1/marketplace/listings/{listing_id}"))
+    def marketplace_listing(self, listing_id: str) -> sm.ListingDetail:
+        return _one(sm.ListingDetail, self.request("GET", f"/v1/marketplace/listings/{listing_id}"))
 
-    def marketplace_my_listings(self) -> list[Listing]:
-        return _many(Listing, self.request("GET", "/v1/marketplace/listings/mine"))
+    def marketplace_my_listings(self) -> list[sm.Listing]:
+        return _many(sm.Listing, self.request("GET", "/v1/marketplace/listings/mine"))
 
-    def marketplace_project(self, project_id: str) -> MarketplaceProject:
+    def marketplace_project(self, project_id: str) -> sm.MarketplaceProject:
         return _one(
-            MarketplaceProject, self.request("GET", f"/v1/marketplace/projects/{project_id}")
+            sm.MarketplaceProject, self.request("GET", f"/v1/marketplace/projects/{project_id}")
         )
 
-    def marketplace_set_profile(self, project_id: str, **profile: Any) -> ProjectProfile:
+    def marketplace_set_profile(self, project_id: str, **profile: Any) -> sm.ProjectProfile:
         """summary_en, summary_ja, ratings [{agency, grade}], documents [{title, url}]."""
         return _one(
-            ProjectProfile,
+            sm.ProjectProfile,
             self.request(
                 "PUT",
                 f"/v1/marketplace/projects/{project_id}/profile",
@@ -456,10 +416,10 @@ class Client:
         settlement_days: int | None = None,
         expires_at: str | None = None,
         note: str | None = None,
-    ) -> Listing:
+    ) -> sm.Listing:
         """List credits of one issuance on the marketplace; they stay reserved while listed."""
         return _one(
-            Listing,
+            sm.Listing,
             self._post(
                 "/v1/marketplace/listings",
                 {
@@ -479,9 +439,9 @@ class Client:
 
     def amend_listing(
         self, listing_id: str, price: int | None = None, available: int | None = None
-    ) -> Listing:
+    ) -> sm.Listing:
         return _one(
-            Listing,
+            sm.Listing,
             self.request(
                 "PATCH",
                 f"/v1/marketplace/listings/{listing_id}",
@@ -490,21 +450,21 @@ class Client:
             ),
         )
 
-    def withdraw_listing(self, listing_id: str) -> Listing:
-        return _one(Listing, self._post(f"/v1/marketplace/listings/{listing_id}/withdraw", {}))
+    def withdraw_listing(self, listing_id: str) -> sm.Listing:
+        return _one(sm.Listing, self._post(f"/v1/marketplace/listings/{listing_id}/withdraw", {}))
 
-    def buy_listing(self, listing_id: str, quantity: int, account_id: str) -> Purchase:
+    def buy_listing(self, listing_id: str, quantity: int, account_id: str) -> sm.Purchase:
         """Buy at the listed price; returns the deal (settled at once when T+0)."""
         return _one(
-            Purchase,
+            sm.Purchase,
             self._post(
                 f"/v1/marketplace/listings/{listing_id}/purchases",
                 {"quantity": quantity, "account_id": account_id},
             ),
         )
 
-    def marketplace_deals(self) -> list[Deal]:
-        return _many(Deal, self.request("GET", "/v1/marketplace/deals"))
+    def marketplace_deals(self) -> list[sm.Deal]:
+        return _many(sm.Deal, self.request("GET", "/v1/marketplace/deals"))
 
     def request_quote(
         self,
@@ -513,9 +473,9 @@ class Client:
         listing_id: str | None = None,
         project_id: str | None = None,
         note: str | None = None,
-    ) -> Rfq:
+    ) -> sm.Rfq:
         return _one(
-            Rfq,
+            sm.Rfq,
             self._post(
                 "/v1/marketplace/rfqs",
                 {
@@ -527,14 +487,14 @@ class Client:
             ),
         )
 
-    def rfqs(self, box: str = "out") -> list[Rfq]:
-        return _many(Rfq, self.request("GET", "/v1/marketplace/rfqs", params={"box": box}))
+    def rfqs(self, box: str = "out") -> list[sm.Rfq]:
+        return _many(sm.Rfq, self.request("GET", "/v1/marketplace/rfqs", params={"box": box}))
 
-    def rfq(self, rfq_id: str) -> Rfq:
-        return _one(Rfq, self.request("GET", f"/v1/marketplace/rfqs/{rfq_id}"))
+    def rfq(self, rfq_id: str) -> sm.Rfq:
+        return _one(sm.Rfq, self.request("GET", f"/v1/marketplace/rfqs/{rfq_id}"))
 
-    def cancel_rfq(self, rfq_id: str) -> Rfq:
-        return _one(Rfq, self._post(f"/v1/marketplace/rfqs/{rfq_id}/cancel", {}))
+    def cancel_rfq(self, rfq_id: str) -> sm.Rfq:
+        return _one(sm.Rfq, self._post(f"/v1/marketplace/rfqs/{rfq_id}/cancel", {}))
 
     def offer(
         self,
@@ -545,10 +505,10 @@ class Client:
         quantity: int,
         expires_at: str,
         settlement_days: int | None = None,
-    ) -> Offer:
+    ) -> sm.Offer:
         """Answer an RFQ with a firm offer (credits reserved until it ends)."""
         return _one(
-            Offer,
+            sm.Offer,
             self._post(
                 f"/v1/marketplace/rfqs/{rfq_id}/offers",
                 {
@@ -562,35 +522,37 @@ class Client:
             ),
         )
 
-    def accept_offer(self, offer_id: str, account_id: str) -> Purchase:
+    def accept_offer(self, offer_id: str, account_id: str) -> sm.Purchase:
         return _one(
-            Purchase,
+            sm.Purchase,
             self._post(f"/v1/marketplace/offers/{offer_id}/accept", {"account_id": account_id}),
         )
 
-    def decline_offer(self, offer_id: str) -> Offer:
-        return _one(Offer, self._post(f"/v1/marketplace/offers/{offer_id}/decline", {}))
+    def decline_offer(self, offer_id: str) -> sm.Offer:
+        return _one(sm.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/decline", {}))
 
-    def withdraw_offer(self, offer_id: str) -> Offer:
-        return _one(Offer, self._post(f"/v1/marketplace/offers/{offer_id}/withdraw", {}))
+    def withdraw_offer(self, offer_id: str) -> sm.Offer:
+        return _one(sm.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/withdraw", {}))
 
-    def marketplace_sweep(self) -> SweepResult:
+    def marketplace_sweep(self) -> sm.SweepResult:
         """Close expired listings and offers, releasing their credits (operator)."""
-        return _one(SweepResult, self._post("/v1/marketplace/sweep", {}, idempotent=False))
+        return _one(sm.SweepResult, self._post("/v1/marketplace/sweep", {}, idempotent=False))
 
     # ------------------------------------------------------------------ sealed-bid auctions
 
-    def sealed_auctions(self, state: str | None = None) -> list[SealedAuction]:
+    def sealed_auctions(self, state: str | None = None) -> list[sa.SealedAuction]:
         """The auction calendar (public): terms, state, results once cleared; never a bid."""
         return _many(
-            SealedAuction, self.request("GET", "/v1/sealed-auctions", params={"state": state})
+            sa.SealedAuction, self.request("GET", "/v1/sealed-auctions", params={"state": state})
         )
 
-    def sealed_auction(self, auction_id: str) -> SealedAuction:
-        return _one(SealedAuction, self.request("GET", f"/v1/sealed-auctions/{auction_id}"))
+    def sealed_auction(self, auction_id: str) -> sa.SealedAuction:
+        return _one(sa.SealedAuction, self.request("GET", f"/v1/sealed-auctions/{auction_id}"))
 
-    def sealed_auction_results(self, auction_id: str) -> SealedResults:
-        return _one(SealedResults, self.request("GET", f"/v1/sealed-auctions/{auction_id}/results"))
+    def sealed_auction_results(self, auction_id: str) -> sa.SealedResults:
+        return _one(
+            sa.SealedResults, self.request("GET", f"/v1/sealed-auctions/{auction_id}/results")
+        )
 
     def create_sealed_auction(
         self,
@@ -602,8 +564,8 @@ class Client:
         quantity: int | None = None,
         parts: list[str] | None = None,
         **settings: Any,
-    ) -> SealedAuctionOffered:
-        """Offer credits in a sealed-bid auction; settings: title, lot, pricing, marginal,
+    ) -> sa.SealedAuctionOffered:
+        """sm.Offer credits in a sealed-bid auction; settings: title, lot, pricing, marginal,
         undersubscribed, settlement_days, currency, seed."""
         body = {
             "account_id": account_id,
@@ -613,17 +575,19 @@ class Client:
             "quantity": quantity,
             "parts": parts,
         } | settings
-        return _one(SealedAuctionOffered, self._post("/v1/sealed-auctions", body))
+        return _one(sa.SealedAuctionOffered, self._post("/v1/sealed-auctions", body))
 
-    def sealed_bid(self, auction_id: str, account_id: str, price: int, quantity: int) -> SealedBid:
+    def sealed_bid(
+        self, auction_id: str, account_id: str, price: int, quantity: int
+    ) -> sa.SealedBid:
         body = {"account_id": account_id, "price": price, "quantity": quantity}
-        return _one(SealedBid, self._post(f"/v1/sealed-auctions/{auction_id}/bids", body))
+        return _one(sa.SealedBid, self._post(f"/v1/sealed-auctions/{auction_id}/bids", body))
 
     def amend_sealed_bid(
         self, bid_id: str, price: int | None = None, quantity: int | None = None
-    ) -> SealedBid:
+    ) -> sa.SealedBid:
         return _one(
-            SealedBid,
+            sa.SealedBid,
             self.request(
                 "PATCH",
                 f"/v1/sealed-auctions/bids/{bid_id}",
@@ -632,47 +596,49 @@ class Client:
             ),
         )
 
-    def withdraw_sealed_bid(self, bid_id: str) -> SealedBid:
-        return _one(SealedBid, self.request("DELETE", f"/v1/sealed-auctions/bids/{bid_id}"))
+    def withdraw_sealed_bid(self, bid_id: str) -> sa.SealedBid:
+        return _one(sa.SealedBid, self.request("DELETE", f"/v1/sealed-auctions/bids/{bid_id}"))
 
-    def my_sealed_bids(self, auction_id: str | None = None) -> list[SealedBid]:
+    def my_sealed_bids(self, auction_id: str | None = None) -> list[sa.SealedBid]:
         return _many(
-            SealedBid,
+            sa.SealedBid,
             self.request("GET", "/v1/sealed-auctions/bids", params={"auction_id": auction_id}),
         )
 
-    def my_sealed_awards(self) -> list[Award]:
-        return _many(Award, self.request("GET", "/v1/sealed-auctions/awards"))
+    def my_sealed_awards(self) -> list[sa.Award]:
+        return _many(sa.Award, self.request("GET", "/v1/sealed-auctions/awards"))
 
-    def sealed_auction_awards(self, auction_id: str) -> list[Award]:
-        return _many(Award, self.request("GET", f"/v1/sealed-auctions/{auction_id}/awards"))
+    def sealed_auction_awards(self, auction_id: str) -> list[sa.Award]:
+        return _many(sa.Award, self.request("GET", f"/v1/sealed-auctions/{auction_id}/awards"))
 
-    def clear_sealed_auction(self, auction_id: str) -> Clearing:
-        return _one(Clearing, self._post(f"/v1/sealed-auctions/{auction_id}/clear", {}))
+    def clear_sealed_auction(self, auction_id: str) -> sa.Clearing:
+        return _one(sa.Clearing, self._post(f"/v1/sealed-auctions/{auction_id}/clear", {}))
 
-    def cancel_sealed_auction(self, auction_id: str) -> OwnSealedAuction:
-        return _one(OwnSealedAuction, self._post(f"/v1/sealed-auctions/{auction_id}/cancel", {}))
+    def cancel_sealed_auction(self, auction_id: str) -> sa.OwnSealedAuction:
+        return _one(sa.OwnSealedAuction, self._post(f"/v1/sealed-auctions/{auction_id}/cancel", {}))
 
     # ------------------------------------------------------------------ usage rules, inventories
 
-    def record_inventory(self, participant_id: str, year: int, **figures: Any) -> InventoryRecord:
+    def record_inventory(
+        self, participant_id: str, year: int, **figures: Any
+    ) -> su.InventoryRecord:
         """Record or replace a year's emissions inventory (t-CO2e): scope1, scope2_location,
         scope2_market, scope3_categories={"1": t, ...}, reduction_scope1..3, targets, energy."""
         return _one(
-            InventoryRecord,
+            su.InventoryRecord,
             self.request("PUT", f"/v1/inventories/{participant_id}/{year}", json=figures),
         )
 
-    def inventories(self, participant_id: str) -> list[InventoryRecord]:
-        return _many(InventoryRecord, self.request("GET", f"/v1/inventories/{participant_id}"))
+    def inventories(self, participant_id: str) -> list[su.InventoryRecord]:
+        return _many(su.InventoryRecord, self.request("GET", f"/v1/inventories/{participant_id}"))
 
-    def inventory(self, participant_id: str, year: int) -> InventoryPosition:
+    def inventory(self, participant_id: str, year: int) -> su.InventoryPosition:
         return _one(
-            InventoryPosition, self.request("GET", f"/v1/inventories/{participant_id}/{year}")
+            su.InventoryPosition, self.request("GET", f"/v1/inventories/{participant_id}/{year}")
         )
 
-    def import_inventories(self, csv_text: str) -> InventoryImport:
-        return _one(InventoryImport, self._post("/v1/inventories/import", {"csv": csv_text}))
+    def import_inventories(self, csv_text: str) -> su.InventoryImport:
+        return _one(su.InventoryImport, self._post("/v1/inventories/import", {"csv": csv_text}))
 
     def evaluate_use(
         self,
@@ -683,10 +649,10 @@ class Client:
         reporting_year: int | None = None,
         emissions_scope: str | None = None,
         scope3_category: int | None = None,
-    ) -> UseEvaluation:
+    ) -> su.UseEvaluation:
         """May these credits be used for this purpose? (allowed, reasons, max_quantity)."""
         return _one(
-            UseEvaluation,
+            su.UseEvaluation,
             self.request(
                 "POST",
                 "/v1/usage/evaluate",
@@ -704,29 +670,30 @@ class Client:
             ),
         )
 
-    def usage_rulesets(self, date: str | None = None) -> list[RuleSet]:
-        return _many(RuleSet, self.request("GET", "/v1/usage/rulesets", params={"date": date}))
+    def usage_rulesets(self, date: str | None = None) -> list[su.RuleSet]:
+        return _many(su.RuleSet, self.request("GET", "/v1/usage/rulesets", params={"date": date}))
 
-    def usage_ruleset_in_force(self, date: str | None = None) -> RuleSetInForce:
+    def usage_ruleset_in_force(self, date: str | None = None) -> su.RuleSetInForce:
         return _one(
-            RuleSetInForce, self.request("GET", "/v1/usage/rulesets/current", params={"date": date})
+            su.RuleSetInForce,
+            self.request("GET", "/v1/usage/rulesets/current", params={"date": date}),
         )
 
-    def add_usage_ruleset(self, ruleset: dict[str, Any]) -> RuleSet:
-        return _one(RuleSet, self._post("/v1/usage/rulesets", ruleset))
+    def add_usage_ruleset(self, ruleset: dict[str, Any]) -> su.RuleSet:
+        return _one(su.RuleSet, self._post("/v1/usage/rulesets", ruleset))
 
     # ------------------------------------------------------------------ certificates, claims
 
-    def certificate(self, retirement_id: str) -> Certificate:
+    def certificate(self, retirement_id: str) -> su.Certificate:
         """A retirement's certificate and whether its journal entry verifies (public)."""
-        return _one(Certificate, self.request("GET", f"/v1/certificates/{retirement_id}"))
+        return _one(su.Certificate, self.request("GET", f"/v1/certificates/{retirement_id}"))
 
     def certificate_pdf(self, retirement_id: str, lang: str = "en") -> bytes:
         return self._download(f"/v1/certificates/{retirement_id}.pdf", lang).content
 
-    def claim_report(self, participant_id: str, year: int) -> ClaimReport:
+    def claim_report(self, participant_id: str, year: int) -> su.ClaimReport:
         """The offset claim report of a participant (your own; the operator: any) and year."""
-        return _one(ClaimReport, self.request("GET", f"/v1/claims/{participant_id}/{year}"))
+        return _one(su.ClaimReport, self.request("GET", f"/v1/claims/{participant_id}/{year}"))
 
     def claim_report_pdf(self, participant_id: str, year: int, lang: str = "en") -> bytes:
         return self._download(f"/v1/claims/{participant_id}/{year}.pdf", lang).content

@@ -122,17 +122,9 @@ class HoldingsTotals(Out):
     status: dict[str, int]
 
 
-class Block(Out):
-    """A block of serials in one status, with its credits' attributes."""
+class CreditAttributes(Out):
+    """What the credits of a serial range are: their issuance's and project's attributes."""
 
-    id: int
-    serials: str
-    issuance_id: str
-    serial_start: int
-    serial_end: int
-    quantity: int
-    status: str
-    reservation: str | None
     vintage: int
     round: str
     credit_type: str
@@ -147,6 +139,19 @@ class Block(Out):
     mechanism: str
     nature: str
     properties: list[str]
+
+
+class Block(CreditAttributes):
+    """A block of serials in one status, with its credits' attributes."""
+
+    id: int
+    serials: str
+    issuance_id: str
+    serial_start: int
+    serial_end: int
+    quantity: int
+    status: str
+    reservation: str | None
 
 
 class Holdings(Out):
@@ -354,26 +359,12 @@ class RetirementReceipt(Out):
     broker: str | None = None
 
 
-class RetiredRange(Out):
+class RetiredRange(CreditAttributes):
     """A retired serial range with every attribute of its credits."""
 
     id: str
     serials: str
     quantity: int
-    vintage: int
-    round: str
-    credit_type: str
-    certified_on: str
-    ca_declaration: str
-    ca_status: str
-    project_id: str
-    project_name: str
-    scheme: str
-    category: str
-    country: str
-    mechanism: str
-    nature: str
-    properties: list[str]
 
 
 class JournalHead(Out):
