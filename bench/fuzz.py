@@ -163,7 +163,7 @@ def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
         )
     )
     _ok(c.post("/v1/instruments/JC-FZ/open", headers=auth["OPERATOR"]))
-    order = {"instrument": "JC-FZ", "qty": 10}
+    order = {"instrument": "JC-FZ", "quantity": 10}
     _ok(c.post("/v1/orders", headers=auth["BETA"], json=order | {"side": "sell", "price": 2_000}))
     a_trade = _ok(
         c.post("/v1/orders", headers=auth["ALPHA"], json=order | {"side": "buy", "price": 2_000})
@@ -196,7 +196,7 @@ def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
         "side": "buy",
         "broker_id": "BROKR",
         "index_id": "JC-FZ",
-        "year": "2025",
+        "reporting_year": "2025",
     }
 
     def own(pid: str, order_id: str, key_id: str) -> dict[str, str]:
@@ -310,7 +310,7 @@ def more(
                 "POST",
                 f"/v1/sealed-auctions/{theirs.get('auction_id', 'X1')}/bids",
                 pid,
-                {"account_id": account, "price": 1_500, "qty": 2},
+                {"account_id": account, "price": 1_500, "quantity": 2},
             ),
         }
         ids.update({k: v for k, v in found.items() if v})
@@ -415,7 +415,7 @@ ID_FIELDS = {
     "deal_id": "deal_id",
     "auction_id": "auction_id",
     "bid_id": "bid_id",
-    "year": "year",
+    "reporting_year": "reporting_year",
 }
 
 

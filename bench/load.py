@@ -145,7 +145,7 @@ def order_client(i: int, url: str, key: str, stats: Stats, stop: threading.Event
             body = {
                 "instrument": INSTRUMENT,
                 "side": "buy" if buyer else "sell",
-                "qty": rng.randint(1, 10),
+                "quantity": rng.randint(1, 10),
                 "price": REFERENCE + (rng.randint(-12, 0) if buyer else rng.randint(0, 12)),
                 "client_order_id": f"{tag}-{i}-{n}",
             }

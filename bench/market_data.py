@@ -333,7 +333,7 @@ async def fan_out(n_clients: int, n_trades: int, workdir: Path) -> list[str]:
             for pid, side in (("FANSELL", "sell"), ("FANBUY", "buy")):
                 r = http.post(
                     "/v1/orders",
-                    json={"instrument": "FAN", "side": side, "qty": 10, "price": 2_000},
+                    json={"instrument": "FAN", "side": side, "quantity": 10, "price": 2_000},
                     headers={
                         "Authorization": f"Bearer {keys[pid]}",
                         "Idempotency-Key": f"{i}{side}",

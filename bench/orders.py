@@ -150,7 +150,7 @@ def _order(i: int, n: int, buyer: bool) -> dict[str, Any]:
     return {
         "instrument": INSTRUMENT,
         "side": "buy" if buyer else "sell",
-        "qty": 1 + k % 5,
+        "quantity": 1 + k % 5,
         "price": price,
         "client_order_id": f"{i}-{n}",
     }

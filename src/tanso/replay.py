@@ -179,6 +179,11 @@ def _field(d: dict[str, Any], name: str, kind: type, default: Any = ...) -> Any:
     return value
 
 
+def _quantity(d: dict[str, Any], default: Any = ...) -> Any:
+    """A line's quantity: `quantity`, the API's name, or `qty`, the scenario files' own."""
+    return _field(d, "quantity" if "quantity" in d else "qty", int, default)
+
+
 def _instrument(d: dict[str, Any]) -> Command:
     return DefineInstrument(
         id=_field(d, "id", str),
@@ -204,13 +209,13 @@ def _order(d: dict[str, Any]) -> Command:
         side=_field(d, "side", str),
         type=kind,
         price=price,
-        qty=_field(d, "qty", int),
+        qty=_quantity(d),
         tif=_field(d, "tif", str, "day"),
     )
 
 
 def _amend(d: dict[str, Any]) -> Command:
-    qty = _field(d, "qty", int, None)
+    qty = _quantity(d, None)
     price = _field(d, "price", int, None)
     if qty is None and price is None:
         raise ScenarioError("an amendment needs a qty or a price")
@@ -293,7 +298,7 @@ def _bid(d: dict[str, Any]) -> BidLine:
         _field(d, "id", str),
         _field(d, "participant", str),
         _field(d, "price", int),
-        _field(d, "qty", int),
+        _quantity(d),
     )
 
 

@@ -112,7 +112,7 @@ class World:
         r = self.client.post(
             "/v1/orders",
             headers=self.headers["setup:" + pid],
-            json={"instrument": "JC-FZ", "side": "buy", "qty": 1, "price": 1_000},
+            json={"instrument": "JC-FZ", "side": "buy", "quantity": 1, "price": 1_000},
         )
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
@@ -208,7 +208,7 @@ def world(db: Database) -> Iterator[World]:
         )
         assert r.status_code == 201, r.text
         # BETA's own trade (with SPARE, not ALPHA) and retirement: "other" for ALPHA's callers
-        sell = {"instrument": "JC-FZ", "qty": 3, "price": 2_050}
+        sell = {"instrument": "JC-FZ", "quantity": 3, "price": 2_050}
         assert (
             c.post(
                 "/v1/orders", headers=headers["setup:BETA"], json=sell | {"side": "sell"}
@@ -231,7 +231,7 @@ def world(db: Database) -> Iterator[World]:
         assert r.status_code == 201, r.text
         beta["retirement_id"] = str(r.json()["id"])
         for ids in (alpha, beta):
-            ids["year"] = "2025"
+            ids["year"] = ids["reporting_year"] = "2025"
         world = World(db, c, headers, {"ALPHA": alpha, "BETA": beta})
         world.sessions = {
             "none": {},
@@ -361,11 +361,11 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/orders"): lambda ids, n: {
         "instrument": "JC-FZ",
         "side": "buy",
-        "qty": 1,
+        "quantity": 1,
         "price": 1_000,
         "account_id": ids["account_id"],
     },
-    ("PATCH", "/v1/orders/{order_id}"): lambda ids, n: {"qty": 1},
+    ("PATCH", "/v1/orders/{order_id}"): lambda ids, n: {"quantity": 1},
     ("POST", "/v1/settlement/runs"): lambda ids, n: {"date": "2026-01-05"},
     ("PUT", "/v1/fees/{instrument_id}/{side}"): lambda ids, n: {"per_tonne": 1},
     ("POST", "/v1/market/indices/compute"): lambda ids, n: {"date": "2026-01-05"},
@@ -401,10 +401,10 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/sealed-auctions/{auction_id}/bids"): lambda ids, n: {
         "account_id": ids["account_id"],
         "price": 1_500,
-        "qty": 1,
+        "quantity": 1,
     },
-    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): lambda ids, n: {"qty": 1},
-    ("PUT", "/v1/inventories/{participant_id}/{year}"): lambda ids, n: {"scope1": 1},
+    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): lambda ids, n: {"quantity": 1},
+    ("PUT", "/v1/inventories/{participant_id}/{reporting_year}"): lambda ids, n: {"scope1": 1},
     ("POST", "/v1/usage/evaluate"): lambda ids, n: {
         "account_id": ids["account_id"],
         "purpose": "offset_scope1",
@@ -484,9 +484,18 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/certificates/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/certificates/{retirement_id}.html"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/certificates/{retirement_id}.pdf"): "ok  ok      ok      ok      ok  ok     ok",
-    ("GET", "/v1/claims/{participant_id}/{year}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("GET", "/v1/claims/{participant_id}/{year}.csv"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("GET", "/v1/claims/{participant_id}/{year}.pdf"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "GET",
+        "/v1/claims/{participant_id}/{reporting_year}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "GET",
+        "/v1/claims/{participant_id}/{reporting_year}.csv",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "GET",
+        "/v1/claims/{participant_id}/{reporting_year}.pdf",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/credit-types"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/deposits"): "401 403     403     403     403 ok     403",
     ("GET", "/v1/fees"): "ok  ok      ok      ok      ok  ok     ok",
@@ -512,8 +521,14 @@ EXPECTED: dict[tuple[str, str], str] = {
     ): "401 403     403     403     403 403    ok/409",
     ("POST", "/v1/inventories/import"): "401 422     422     422     403 422    422",
     ("GET", "/v1/inventories/{participant_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("GET", "/v1/inventories/{participant_id}/{year}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("PUT", "/v1/inventories/{participant_id}/{year}"): "401 ok/403  ok/403  ok/403  403 ok     ok",
+    (
+        "GET",
+        "/v1/inventories/{participant_id}/{reporting_year}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "PUT",
+        "/v1/inventories/{participant_id}/{reporting_year}",
+    ): "401 ok/403  ok/403  ok/403  403 ok     ok",
     ("GET", "/v1/issuances"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/issuances"): "401 403     403     403     403 ok     403",
     ("GET", "/v1/issuances/{issuance_id}"): "ok  ok      ok      ok      ok  ok     ok",

@@ -96,7 +96,7 @@ def test_backup_of_a_busy_server_restores_into_postgresql_and_verifies(
                 for who, side in (("CLISELL", "sell"), ("CLIBUY", "buy")):
                     r = http.post(
                         "/v1/orders",
-                        json={"instrument": "CONT", "side": side, "qty": 5, "price": 2_000},
+                        json={"instrument": "CONT", "side": side, "quantity": 5, "price": 2_000},
                         headers={"Authorization": f"Bearer {keys[who]}"},
                     )
                     answers.append(r.status_code)

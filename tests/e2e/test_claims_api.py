@@ -146,12 +146,12 @@ def test_the_python_client(server: tuple[Any, dict[str, str]]) -> None:
     running, k = server
     with Client(running.url, k["CLAIMA"]) as c:
         rep = c.claim_report("CLAIMA", YEAR)
-        assert rep["retired"]["total"] == 1_700
+        assert rep.retired.total == 1_700
         assert c.claim_report_pdf("CLAIMA", YEAR, "ja").startswith(b"%PDF-")
         assert "section" in c.claim_report_csv("CLAIMA", YEAR)
-        rid = rep["retirements"][0]["id"]
+        rid = rep.retirements[0].id
         cert = c.certificate(rid)
-        assert cert["verification"]["verified"] is True
+        assert cert.verification.verified is True
         assert c.certificate_pdf(rid).startswith(b"%PDF-")
     with Client(running.url, k["CLAIMB"]) as c, pytest.raises(ApiError) as err:
         c.claim_report_pdf("CLAIMA", YEAR)

@@ -89,11 +89,11 @@ def _load(
             price = 2_000 + (n * 7 + thread_no * 3) % 11 - 5
             try:
                 r = c.place_order(
-                    "CRASH", side, qty=10 + n % 5, price=price, client_order_id=f"{pid}-{n}"
+                    "CRASH", side, quantity=10 + n % 5, price=price, client_order_id=f"{pid}-{n}"
                 )
             except (httpx.HTTPError, ApiError):
                 return  # the server is gone: this order was never acknowledged
-            acked.append({"id": r["id"], "client_order_id": r["client_order_id"], "pid": pid})
+            acked.append({"id": r.id, "client_order_id": r.client_order_id, "pid": pid})
             if len(acked) >= ORDERS_BEFORE_KILL:
                 stop.set()
 
@@ -126,7 +126,7 @@ def test_kill_9_under_load_loses_no_acknowledged_order_and_repeats_no_trade(
                 order = c.request("GET", f"/v1/orders/{a['id']}")
             assert order["client_order_id"] == a["client_order_id"]
         with Client(server.url, keys["BUYER1"]) as c:
-            c.place_order("CRASH", "buy", qty=1, price=2_000)  # the market still works
+            c.place_order("CRASH", "buy", quantity=1, price=2_000)  # the market still works
     finally:
         server.kill()
 

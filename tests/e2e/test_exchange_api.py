@@ -114,7 +114,7 @@ class World:
         return out
 
     def order(self, pid: str, **fields: Any) -> Any:
-        body = {"instrument": "JC-ES", "side": "buy", "qty": 10, "price": 2_000} | fields
+        body = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000} | fields
         body = {k: v for k, v in body.items() if v is not None}
         return self.c.post("/v1/orders", headers=self[pid], json=body)
 
@@ -207,7 +207,7 @@ def test_listing_instruments_is_public_and_shows_todays_price_limits(w: World) -
     ids=["no-key", "bad-key", "basic-auth"],
 )
 def test_the_book_needs_an_api_key(w: World, headers: dict[str, str], code: str) -> None:
-    w.placed(BUYER, qty=10, price=2_000)
+    w.placed(BUYER, quantity=10, price=2_000)
     r = w.c.get("/v1/instruments/JC-ES/book", headers=headers)
     assert r.status_code == 401 and is_error(r, code), r.text
     assert "2000" not in r.text
@@ -215,20 +215,20 @@ def test_the_book_needs_an_api_key(w: World, headers: dict[str, str], code: str)
 
 def test_the_book_shows_price_levels_but_never_participants_or_order_ids(w: World) -> None:
     ids = [
-        w.placed(BUYER, qty=10, price=2_000, client_order_id="buyer-secret-1")["id"],
-        w.placed(BUYER, qty=15, price=2_000)["id"],
-        w.placed(BUYER, qty=7, price=1_990)["id"],
-        w.placed(SELLER, side="sell", qty=20, price=2_100, client_order_id="seller-ref")["id"],
+        w.placed(BUYER, quantity=10, price=2_000, client_order_id="buyer-secret-1")["id"],
+        w.placed(BUYER, quantity=15, price=2_000)["id"],
+        w.placed(BUYER, quantity=7, price=1_990)["id"],
+        w.placed(SELLER, side="sell", quantity=20, price=2_100, client_order_id="seller-ref")["id"],
     ]
     for viewer in (BUYER, SELLER, POOR):
         r = w.c.get("/v1/instruments/JC-ES/book", headers=w[viewer])
         assert r.status_code == 200
         book = r.json()
         assert book["bids"] == [
-            {"price": 2_000, "qty": 25, "orders": 2},
-            {"price": 1_990, "qty": 7, "orders": 1},
+            {"price": 2_000, "quantity": 25, "orders": 2},
+            {"price": 1_990, "quantity": 7, "orders": 1},
         ]
-        assert book["asks"] == [{"price": 2_100, "qty": 20, "orders": 1}]
+        assert book["asks"] == [{"price": 2_100, "quantity": 20, "orders": 1}]
         words = set(strings_in(book))
         assert not words & set(ids)
         for secret in (*TRADERS, *ids, "buyer-secret-1", "seller-ref", "MAIN"):
@@ -237,7 +237,7 @@ def test_the_book_shows_price_levels_but_never_participants_or_order_ids(w: Worl
 
 def test_the_book_depth_is_limited_and_unknown_instruments_are_not_found(w: World) -> None:
     for price in (2_000, 1_999, 1_998):
-        w.placed(BUYER, qty=1, price=price)
+        w.placed(BUYER, quantity=1, price=price)
     r = w.c.get("/v1/instruments/JC-ES/book?depth=2", headers=w[SELLER])
     assert [lvl["price"] for lvl in r.json()["bids"]] == [2_000, 1_999]
     missing = w.c.get("/v1/instruments/NOPE/book", headers=w[SELLER])
@@ -257,18 +257,18 @@ def test_a_call_auction_journey_over_http(w: World) -> None:
     assert (listed["mode"], listed["state"], listed["settlement_days"]) == ("call", "closed", 5)
     assert "JC-CALL" in {i["id"] for i in w.c.get("/v1/instruments").json()}
 
-    early = w.order(BUYER, instrument="JC-CALL", qty=1_000, price=2_100)
+    early = w.order(BUYER, instrument="JC-CALL", quantity=1_000, price=2_100)
     assert early.status_code == 409 and is_error(early, "market_closed")
     assert w.session("JC-CALL", "open")["state"] == "open"
 
-    buy = w.placed(BUYER, instrument="JC-CALL", qty=1_000, price=2_100)
-    sell = w.placed(SELLER, instrument="JC-CALL", side="sell", qty=600, price=2_100)
+    buy = w.placed(BUYER, instrument="JC-CALL", quantity=1_000, price=2_100)
+    sell = w.placed(SELLER, instrument="JC-CALL", side="sell", quantity=600, price=2_100)
     assert (buy["status"], sell["status"], sell["trades"]) == ("open", "open", [])  # 節立会
     assert w.reserved(BUYER) == 1_000 * 2_100
 
     result = w.session("JC-CALL", "auction")
     assert [(a["price"], a["volume"]) for a in result["auctions"]] == [(2_100, 600)]
-    assert [(tr["price"], tr["qty"]) for tr in result["trades"]] == [(2_100, 600)]
+    assert [(tr["price"], tr["quantity"]) for tr in result["trades"]] == [(2_100, 600)]
     # the auction price becomes the reference price (基準値段), and the limits move with it
     assert (result["reference_price"], result["lower_limit"], result["upper_limit"]) == (
         2_100,
@@ -280,7 +280,7 @@ def test_a_call_auction_journey_over_http(w: World) -> None:
     assert len(bought) == 1 and len(sold) == 1 and bought[0]["id"] == sold[0]["id"]
     for mine, side, oid in ((bought[0], "buy", buy["id"]), (sold[0], "sell", sell["id"])):
         assert mine["side"] == side and mine["order_id"] == oid
-        assert (mine["price"], mine["qty"], mine["value"]) == (2_100, 600, 1_260_000)
+        assert (mine["price"], mine["quantity"], mine["value"]) == (2_100, 600, 1_260_000)
         assert mine["trade_date"] == TRADE_DATE
         assert mine["settlement_date"] == SETTLEMENT_DATE
         assert mine["settlement_status"] == "pending"
@@ -294,7 +294,9 @@ def test_a_call_auction_journey_over_http(w: World) -> None:
 
     public = w.c.get("/v1/market/trades", params={"instrument": "JC-CALL"})
     assert public.status_code == 200
-    assert [(p["price"], p["qty"], p["auction"]) for p in public.json()] == [(2_100, 600, True)]
+    assert [(p["price"], p["quantity"], p["auction"]) for p in public.json()] == [
+        (2_100, 600, True)
+    ]
     auctions = w.c.get("/v1/market/auctions", params={"instrument": "JC-CALL"})
     assert auctions.status_code == 200
     assert [(a["price"], a["volume"], a["trade_date"]) for a in auctions.json()] == [
@@ -306,8 +308,8 @@ def test_a_call_auction_journey_over_http(w: World) -> None:
 
 
 def test_an_auction_without_a_crossing_book_trades_nothing(w: World) -> None:
-    w.placed(BUYER, qty=10, price=1_900)
-    w.placed(SELLER, side="sell", qty=10, price=2_100)
+    w.placed(BUYER, quantity=10, price=1_900)
+    w.placed(SELLER, side="sell", quantity=10, price=2_100)
     result = w.session("JC-ES", "auction")
     assert [(a["price"], a["volume"]) for a in result["auctions"]] == [(None, 0)]
     assert result["reference_price"] == 2_000 and result["trades"] == []
@@ -318,8 +320,8 @@ def test_an_auction_without_a_crossing_book_trades_nothing(w: World) -> None:
 def test_a_continuous_journey_over_http(w: World) -> None:
     w.define("JC-ZARABA", mode="continuous", reference_price=4_000)
     # pre-open: orders wait for the opening auction
-    early_buy = w.placed(BUYER, instrument="JC-ZARABA", qty=50, price=4_000)
-    early_sell = w.placed(SELLER, instrument="JC-ZARABA", side="sell", qty=30, price=3_990)
+    early_buy = w.placed(BUYER, instrument="JC-ZARABA", quantity=50, price=4_000)
+    early_sell = w.placed(SELLER, instrument="JC-ZARABA", side="sell", quantity=30, price=3_990)
     assert early_buy["trades"] == [] and early_sell["trades"] == []
 
     opened = w.session("JC-ZARABA", "open")
@@ -328,24 +330,24 @@ def test_a_continuous_journey_over_http(w: World) -> None:
     ]
     assert w.get_order(BUYER, early_buy["id"])["remaining"] == 20
 
-    resting = w.placed(SELLER, instrument="JC-ZARABA", side="sell", qty=100, price=4_100)
+    resting = w.placed(SELLER, instrument="JC-ZARABA", side="sell", quantity=100, price=4_100)
     assert resting["trades"] == []
-    taker = w.placed(BUYER, instrument="JC-ZARABA", qty=60, price=4_200)
+    taker = w.placed(BUYER, instrument="JC-ZARABA", quantity=60, price=4_200)
     # ザラバ: trades at once, at the resting order's price
-    assert [(tr["price"], tr["qty"]) for tr in taker["trades"]] == [(4_100, 60)]
+    assert [(tr["price"], tr["quantity"]) for tr in taker["trades"]] == [(4_100, 60)]
     assert (taker["status"], taker["remaining"]) == ("filled", 0)
     assert w.get_order(SELLER, resting["id"])["remaining"] == 40
     book = w.book("JC-ZARABA")
-    assert book["bids"] == [{"price": 4_000, "qty": 20, "orders": 1}]
-    assert book["asks"] == [{"price": 4_100, "qty": 40, "orders": 1}]
+    assert book["bids"] == [{"price": 4_000, "quantity": 20, "orders": 1}]
+    assert book["asks"] == [{"price": 4_100, "quantity": 40, "orders": 1}]
 
     public = w.c.get("/v1/market/trades", params={"instrument": "JC-ZARABA"}).json()
-    assert [(p["price"], p["qty"], p["auction"]) for p in public] == [
+    assert [(p["price"], p["quantity"], p["auction"]) for p in public] == [
         (4_100, 60, False),
         (4_000, 30, True),
     ]
     mine = w.trades(BUYER)
-    assert [(m["price"], m["qty"], m["side"]) for m in mine] == [
+    assert [(m["price"], m["quantity"], m["side"]) for m in mine] == [
         (4_100, 60, "buy"),
         (4_000, 30, "buy"),
     ]
@@ -376,8 +378,8 @@ def _instrument_for(w: World, iid: str) -> None:
 
 
 REJECTIONS: list[tuple[str, str, str, dict[str, Any], int]] = [
-    ("off_tick", "JC-LOTS", BUYER, {"qty": 10, "price": 2_005}, 422),
-    ("not_whole_lot", "JC-LOTS", BUYER, {"qty": 15, "price": 2_000}, 422),
+    ("off_tick", "JC-LOTS", BUYER, {"quantity": 10, "price": 2_005}, 422),
+    ("not_whole_lot", "JC-LOTS", BUYER, {"quantity": 15, "price": 2_000}, 422),
     ("outside_price_limit", "JC-ES", BUYER, {"price": 3_801}, 422),
     ("outside_price_limit", "JC-ES", SELLER, {"side": "sell", "price": 199}, 422),
     ("market_closed", "JC-SHUT", BUYER, {}, 409),
@@ -391,9 +393,15 @@ REJECTIONS: list[tuple[str, str, str, dict[str, Any], int]] = [
         422,
     ),
     ("insufficient_cash", "JC-ES", POOR, {}, 409),
-    ("insufficient_cash", "JC-ES", BUYER, {"qty": 50_001, "price": 2_000}, 409),
+    ("insufficient_cash", "JC-ES", BUYER, {"quantity": 50_001, "price": 2_000}, 409),
     ("insufficient_credits", "JC-ES", POOR, {"side": "sell"}, 409),
-    ("insufficient_credits", "JC-ES", SELLER, {"side": "sell", "qty": SELLER_CREDITS + 1}, 409),
+    (
+        "insufficient_credits",
+        "JC-ES",
+        SELLER,
+        {"side": "sell", "quantity": SELLER_CREDITS + 1},
+        409,
+    ),
     ("participant_not_active", "JC-ES", IDLE, {}, 403),
 ]
 
@@ -417,21 +425,21 @@ def test_a_rejected_order_carries_its_reason_and_changes_nothing(
     # the next order of a participant who may trade still goes through
     if who in (BUYER, SELLER):
         side = fields.get("side", "buy")
-        assert w.order(who, side=side, qty=10, price=2_000).status_code == 201
+        assert w.order(who, side=side, quantity=10, price=2_000).status_code == 201
 
 
 def test_an_amendment_is_rejected_with_its_reason_and_changes_nothing(w: World) -> None:
-    order = w.placed(BUYER, qty=100, price=2_000)
+    order = w.placed(BUYER, quantity=100, price=2_000)
     before = w.state()
     for body, code in (
         ({"price": 3_801}, "outside_price_limit"),
-        ({"qty": 60_000}, "insufficient_cash"),
+        ({"quantity": 60_000}, "insufficient_cash"),
         ({}, "nothing_to_amend"),
     ):
         r = w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json=body)
         assert is_error(r, code), r.text
     w.session("JC-ES", "halt")
-    r = w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json={"qty": 50})
+    r = w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json={"quantity": 50})
     assert r.status_code == 409 and is_error(r, "halted"), r.text
     w.session("JC-ES", "resume")
     head, books, reserved = before
@@ -440,7 +448,7 @@ def test_an_amendment_is_rejected_with_its_reason_and_changes_nothing(w: World) 
 
 
 def test_cancel_still_works_while_halted(w: World) -> None:
-    order = w.placed(BUYER, qty=100, price=2_000)
+    order = w.placed(BUYER, quantity=100, price=2_000)
     w.session("JC-ES", "halt")
     blocked = w.order(BUYER)
     assert blocked.status_code == 409 and is_error(blocked, "halted")
@@ -453,11 +461,11 @@ def test_cancel_still_works_while_halted(w: World) -> None:
 
 
 def test_amend_and_cancel_of_your_own_order(w: World) -> None:
-    order = w.placed(BUYER, qty=100, price=2_000)
+    order = w.placed(BUYER, quantity=100, price=2_000)
     oid = order["id"]
     assert w.reserved(BUYER) == 200_000
 
-    r = w.c.patch(f"/v1/orders/{oid}", headers=w[BUYER], json={"qty": 50})
+    r = w.c.patch(f"/v1/orders/{oid}", headers=w[BUYER], json={"quantity": 50})
     assert r.status_code == 200, r.text
     assert (r.json()["remaining"], r.json()["price"]) == (50, 2_000)
     assert w.reserved(BUYER) == 100_000
@@ -465,7 +473,7 @@ def test_amend_and_cancel_of_your_own_order(w: World) -> None:
     r = w.c.patch(f"/v1/orders/{oid}", headers=w[BUYER], json={"price": 1_990})
     assert r.status_code == 200 and r.json()["price"] == 1_990
     assert w.reserved(BUYER) == 50 * 1_990
-    assert w.book()["bids"] == [{"price": 1_990, "qty": 50, "orders": 1}]
+    assert w.book()["bids"] == [{"price": 1_990, "quantity": 50, "orders": 1}]
 
     r = w.c.delete(f"/v1/orders/{oid}", headers=w[BUYER])
     assert r.status_code == 200, r.text
@@ -473,41 +481,41 @@ def test_amend_and_cancel_of_your_own_order(w: World) -> None:
     assert w.reserved(BUYER) == 0 and w.book()["bids"] == []
     for again in (
         w.c.delete(f"/v1/orders/{oid}", headers=w[BUYER]),
-        w.c.patch(f"/v1/orders/{oid}", headers=w[BUYER], json={"qty": 10}),
+        w.c.patch(f"/v1/orders/{oid}", headers=w[BUYER], json={"quantity": 10}),
     ):
         assert again.status_code == 409 and is_error(again, "order_not_open"), again.text
 
-    sell = w.placed(SELLER, side="sell", qty=100, price=2_500)
-    r = w.c.patch(f"/v1/orders/{sell['id']}", headers=w[SELLER], json={"qty": 300})
+    sell = w.placed(SELLER, side="sell", quantity=100, price=2_500)
+    r = w.c.patch(f"/v1/orders/{sell['id']}", headers=w[SELLER], json={"quantity": 300})
     assert r.status_code == 200 and r.json()["remaining"] == 300
-    over = w.c.patch(f"/v1/orders/{sell['id']}", headers=w[SELLER], json={"qty": 10_001})
+    over = w.c.patch(f"/v1/orders/{sell['id']}", headers=w[SELLER], json={"quantity": 10_001})
     assert over.status_code == 409 and is_error(over, "insufficient_credits")
     r = w.c.delete(f"/v1/orders/{sell['id']}", headers=w[SELLER])
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     # every credit is free again: one sell of the whole holding is accepted
-    assert w.order(SELLER, side="sell", qty=SELLER_CREDITS, price=2_500).status_code == 201
+    assert w.order(SELLER, side="sell", quantity=SELLER_CREDITS, price=2_500).status_code == 201
     assert audit.verify(w.db).ok
     assert w.rebuilt_equals_live()
 
 
 def test_a_smaller_quantity_keeps_time_priority_and_a_new_price_loses_it(w: World) -> None:
-    first = w.placed(BUYER, qty=100, price=2_000)
-    second = w.placed(BUYER, qty=100, price=2_000)
-    r = w.c.patch(f"/v1/orders/{first['id']}", headers=w[BUYER], json={"qty": 60})
+    first = w.placed(BUYER, quantity=100, price=2_000)
+    second = w.placed(BUYER, quantity=100, price=2_000)
+    r = w.c.patch(f"/v1/orders/{first['id']}", headers=w[BUYER], json={"quantity": 60})
     assert r.status_code == 200, r.text
-    w.placed(SELLER, side="sell", qty=60, price=2_000)
+    w.placed(SELLER, side="sell", quantity=60, price=2_000)
     w.session("JC-ES", "auction")
     # one participant at the price: its share goes to its own orders, earliest first
     assert w.get_order(BUYER, first["id"])["status"] == "filled"
     assert w.get_order(BUYER, second["id"])["remaining"] == 100
 
-    third = w.placed(BUYER, qty=100, price=2_000)
+    third = w.placed(BUYER, quantity=100, price=2_000)
     for price in (2_001, 2_000):
         r = w.c.patch(f"/v1/orders/{second['id']}", headers=w[BUYER], json={"price": price})
         assert r.status_code == 200, r.text
-    r = w.c.patch(f"/v1/orders/{third['id']}", headers=w[BUYER], json={"qty": 90})
+    r = w.c.patch(f"/v1/orders/{third['id']}", headers=w[BUYER], json={"quantity": 90})
     assert r.status_code == 200, r.text
-    w.placed(SELLER, side="sell", qty=90, price=2_000)
+    w.placed(SELLER, side="sell", quantity=90, price=2_000)
     w.session("JC-ES", "auction")
     # the re-priced order went behind the third, which kept its place when reduced
     assert w.get_order(BUYER, third["id"])["status"] == "filled"
@@ -518,12 +526,12 @@ def test_a_smaller_quantity_keeps_time_priority_and_a_new_price_loses_it(w: Worl
 
 
 def test_another_participants_order_is_not_found_and_reveals_nothing(w: World) -> None:
-    order = w.placed(BUYER, qty=100, price=2_000, client_order_id="buyer-private")
+    order = w.placed(BUYER, quantity=100, price=2_000, client_order_id="buyer-private")
     oid, missing = order["id"], "O999999"
     before = w.state()
     calls = [
         ("GET", None),
-        ("PATCH", {"qty": 10}),
+        ("PATCH", {"quantity": 10}),
         ("PATCH", {"price": 1_500}),
         ("DELETE", None),
     ]
@@ -556,8 +564,8 @@ OPERATOR_CALLS = [
 def test_a_trader_key_cannot_call_operator_endpoints(
     w: World, action: str, path: str, who: str
 ) -> None:
-    w.placed(BUYER, qty=10, price=2_000)
-    w.placed(SELLER, side="sell", qty=10, price=2_000)
+    w.placed(BUYER, quantity=10, price=2_000)
+    w.placed(SELLER, side="sell", quantity=10, price=2_000)
     if action == "resume":
         w.session("JC-ES", "halt")
     before = w.state()
@@ -589,7 +597,7 @@ def test_the_operator_key_can_control_sessions(w: World) -> None:
 
 
 def test_an_idempotency_key_places_one_order(w: World) -> None:
-    body = {"instrument": "JC-ES", "side": "buy", "qty": 10, "price": 2_000}
+    body = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000}
     key = {"Idempotency-Key": "order-20260105-0001"}
     first = w.c.post("/v1/orders", headers=w[BUYER] | key, json=body)
     second = w.c.post("/v1/orders", headers=w[BUYER] | key, json=body)
@@ -599,7 +607,7 @@ def test_an_idempotency_key_places_one_order(w: World) -> None:
     assert w.reserved(BUYER) == 20_000
 
     before = w.state()
-    other = w.c.post("/v1/orders", headers=w[BUYER] | key, json=body | {"qty": 11})
+    other = w.c.post("/v1/orders", headers=w[BUYER] | key, json=body | {"quantity": 11})
     assert other.status_code == 409 and is_error(other, "idempotency_key_reused"), other.text
     assert w.state() == before
     third = w.c.post("/v1/orders", headers=w[BUYER] | key, json=body)
@@ -611,7 +619,7 @@ def test_an_idempotency_key_places_one_order(w: World) -> None:
 
 
 def test_concurrent_requests_with_one_idempotency_key_place_one_order(w: World) -> None:
-    body = {"instrument": "JC-ES", "side": "buy", "qty": 10, "price": 2_000}
+    body = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000}
     key = {"Idempotency-Key": "same-key-from-eight-threads"}
 
     def send(_: int) -> Any:
@@ -626,25 +634,25 @@ def test_concurrent_requests_with_one_idempotency_key_place_one_order(w: World) 
 
 # ---------------------------------------------------------------- hostile bodies
 
-BASE = {"instrument": "JC-ES", "side": "buy", "qty": 10, "price": 2_000}
+BASE = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000}
 HOSTILE: list[tuple[str, Any]] = [
-    ("qty-huge", BASE | {"qty": 10**30}),
-    ("qty-2**63", BASE | {"qty": 2**63}),
+    ("quantity-huge", BASE | {"quantity": 10**30}),
+    ("quantity-2**63", BASE | {"quantity": 2**63}),
     ("price-huge", BASE | {"price": 10**30}),
-    ("qty-negative", BASE | {"qty": -10}),
-    ("qty-zero", BASE | {"qty": 0}),
+    ("quantity-negative", BASE | {"quantity": -10}),
+    ("quantity-zero", BASE | {"quantity": 0}),
     ("price-negative", BASE | {"price": -2_000}),
     ("price-zero", BASE | {"price": 0}),
-    ("qty-fraction", BASE | {"qty": 10.5}),
+    ("quantity-fraction", BASE | {"quantity": 10.5}),
     ("price-fraction", BASE | {"price": 2_000.5}),
-    ("qty-tiny-float", BASE | {"qty": 1e-9}),
-    ("qty-exponent", BASE | {"qty": 1e300}),
-    ("qty-word", BASE | {"qty": "ten"}),
+    ("quantity-tiny-float", BASE | {"quantity": 1e-9}),
+    ("quantity-exponent", BASE | {"quantity": 1e300}),
+    ("quantity-word", BASE | {"quantity": "ten"}),
     ("price-word", BASE | {"price": "two thousand"}),
-    ("qty-list", BASE | {"qty": [10]}),
-    ("qty-object", BASE | {"qty": {"value": 10}}),
-    ("qty-null", BASE | {"qty": None}),
-    ("qty-missing", {k: v for k, v in BASE.items() if k != "qty"}),
+    ("quantity-list", BASE | {"quantity": [10]}),
+    ("quantity-object", BASE | {"quantity": {"value": 10}}),
+    ("quantity-null", BASE | {"quantity": None}),
+    ("quantity-missing", {k: v for k, v in BASE.items() if k != "quantity"}),
     ("side-missing", {k: v for k, v in BASE.items() if k != "side"}),
     ("side-unknown", BASE | {"side": "hold"}),
     ("side-uppercase", BASE | {"side": "BUY"}),
@@ -673,13 +681,13 @@ HOSTILE: list[tuple[str, Any]] = [
     ("null", None),
 ]
 RAW: list[tuple[str, bytes]] = [
-    ("not-json", b"qty=10&price=2000"),
-    ("nan", b'{"instrument":"JC-ES","side":"buy","qty":NaN,"price":2000}'),
-    ("infinity", b'{"instrument":"JC-ES","side":"buy","qty":10,"price":Infinity}'),
-    ("truncated", b'{"instrument":"JC-ES","side":"buy","qty":10,'),
+    ("not-json", b"quantity=10&price=2000"),
+    ("nan", b'{"instrument":"JC-ES","side":"buy","quantity":NaN,"price":2000}'),
+    ("infinity", b'{"instrument":"JC-ES","side":"buy","quantity":10,"price":Infinity}'),
+    ("truncated", b'{"instrument":"JC-ES","side":"buy","quantity":10,'),
     ("deep", b'{"instrument":' + b"[" * 10_000 + b"]" * 10_000 + b"}"),
-    ("big-int-text", b'{"instrument":"JC-ES","side":"buy","qty":1' + b"0" * 5_000 + b"}"),
-    ("invalid-utf8", b'{"instrument":"JC-\xff\xfe","side":"buy","qty":10,"price":2000}'),
+    ("big-int-text", b'{"instrument":"JC-ES","side":"buy","quantity":1' + b"0" * 5_000 + b"}"),
+    ("invalid-utf8", b'{"instrument":"JC-\xff\xfe","side":"buy","quantity":10,"price":2000}'),
 ]
 
 
@@ -709,23 +717,23 @@ def test_a_malformed_order_body_is_refused_and_changes_nothing(
 
 
 HOSTILE_AMEND: list[tuple[str, Any]] = [
-    ("qty-zero", {"qty": 0}),
-    ("qty-negative", {"qty": -1}),
-    ("qty-huge", {"qty": 10**30}),
+    ("quantity-zero", {"quantity": 0}),
+    ("quantity-negative", {"quantity": -1}),
+    ("quantity-huge", {"quantity": 10**30}),
     ("price-fraction", {"price": 1_999.5}),
     ("price-word", {"price": "cheap"}),
     ("extra-side", {"side": "sell"}),
-    ("extra-instrument", {"qty": 5, "instrument": "JC-OTHER"}),
-    ("array", [{"qty": 5}]),
-    ("qty-numeric-string", {"qty": "50"}),
-    ("qty-integral-float", {"qty": 50.0}),
-    ("qty-true", {"qty": True}),
+    ("extra-instrument", {"quantity": 5, "instrument": "JC-OTHER"}),
+    ("array", [{"quantity": 5}]),
+    ("quantity-numeric-string", {"quantity": "50"}),
+    ("quantity-integral-float", {"quantity": 50.0}),
+    ("quantity-true", {"quantity": True}),
 ]
 
 
 @pytest.mark.parametrize(("name", "body"), HOSTILE_AMEND, ids=[c[0] for c in HOSTILE_AMEND])
 def test_a_hostile_amendment_is_refused_and_changes_nothing(w: World, name: str, body: Any) -> None:
-    order = w.placed(BUYER, qty=100, price=2_000)
+    order = w.placed(BUYER, quantity=100, price=2_000)
     before = w.state()
     r = w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json=body)
     assert is_error(r), (r.status_code, r.text[:300])
@@ -735,18 +743,18 @@ def test_a_hostile_amendment_is_refused_and_changes_nothing(w: World, name: str,
 
 @pytest.mark.parametrize("oid", ["O1%2F..%2F..", "x" * 10_000, "%F0%9F%92%A5", "O-1", "O1 OR 1=1"])
 def test_odd_order_ids_in_the_path_are_not_found(w: World, oid: str) -> None:
-    w.placed(BUYER, qty=100, price=2_000)
+    w.placed(BUYER, quantity=100, price=2_000)
     before = w.state()
-    for method, body in (("GET", None), ("PATCH", {"qty": 1}), ("DELETE", None)):
+    for method, body in (("GET", None), ("PATCH", {"quantity": 1}), ("DELETE", None)):
         r = w.c.request(method, f"/v1/orders/{oid}", headers=w[BUYER], json=body)
         assert is_error(r), (method, r.status_code, r.text[:200])
     assert w.state() == before
 
 
 LAX: list[tuple[str, dict[str, Any]]] = [
-    ("qty-integral-float", {"qty": 10.0}),
-    ("qty-numeric-string", {"qty": "10"}),
-    ("qty-true", {"qty": True}),
+    ("quantity-integral-float", {"quantity": 10.0}),
+    ("quantity-numeric-string", {"quantity": "10"}),
+    ("quantity-true", {"quantity": True}),
     ("price-numeric-string", {"price": "2000"}),
     ("price-integral-float", {"price": 2_000.0}),
 ]
@@ -763,7 +771,7 @@ def test_a_quantity_or_price_that_is_not_a_json_integer_is_refused(
 
 def test_a_nul_character_in_an_order_is_refused_and_changes_nothing(w: World) -> None:
     # no database stores NUL in text (PostgreSQL refuses it), so the API refuses it first
-    order = w.placed(BUYER, qty=100, price=2_000)
+    order = w.placed(BUYER, quantity=100, price=2_000)
     before = w.state()
     answers = [
         w.c.post("/v1/orders", headers=w[BUYER], json=BASE | fields)
@@ -775,10 +783,10 @@ def test_a_nul_character_in_an_order_is_refused_and_changes_nothing(w: World) ->
     ]
     answers += [
         w.c.request(method, "/v1/orders/O%00", headers=w[BUYER], json=body)
-        for method, body in (("GET", None), ("PATCH", {"qty": 1}), ("DELETE", None))
+        for method, body in (("GET", None), ("PATCH", {"quantity": 1}), ("DELETE", None))
     ]
     answers.append(
-        w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json={"qty": 1, "x\x00": 1})
+        w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json={"quantity": 1, "x\x00": 1})
     )
     assert [is_error(r) for r in answers] == [True] * len(answers), [
         (r.status_code, r.text[:100]) for r in answers
@@ -792,11 +800,11 @@ def test_a_nul_character_in_an_order_is_refused_and_changes_nothing(w: World) ->
 def test_an_amendment_to_an_absurd_reservation_is_refused_with_a_4xx(w: World) -> None:
     w.define("JC-DEAR", reference_price=10_000_000)
     w.session("JC-DEAR", "open")
-    order = w.placed(BUYER, instrument="JC-DEAR", qty=1, price=10_000_000)
-    direct = w.order(BUYER, instrument="JC-DEAR", qty=10**12, price=10_000_000)
+    order = w.placed(BUYER, instrument="JC-DEAR", quantity=1, price=10_000_000)
+    direct = w.order(BUYER, instrument="JC-DEAR", quantity=10**12, price=10_000_000)
     assert is_error(direct), direct.text  # a new order this large is refused
     before = w.state()
-    r = w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json={"qty": 10**12})
+    r = w.c.patch(f"/v1/orders/{order['id']}", headers=w[BUYER], json={"quantity": 10**12})
     assert is_error(r), (r.status_code, r.text)
     assert w.state() == before
 
@@ -828,7 +836,7 @@ def test_concurrent_orders_all_get_answers_and_the_journal_rebuilds_the_books(
                 json={
                     "instrument": "JC-CONC",
                     "side": side,
-                    "qty": 1 + (i + n) % 5,
+                    "quantity": 1 + (i + n) % 5,
                     "price": price,
                     "tif": tif,
                     "client_order_id": f"T{n}-{i}",

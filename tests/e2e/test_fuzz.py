@@ -11,6 +11,7 @@ without changing this file. Formats other than JSON (reports, CSV) must be docum
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,6 +86,25 @@ def test_the_fuzzer_catches_an_answer_that_breaks_its_schema(world: fuzz.World) 
     with pytest.raises(FailureGroup) as caught:
         case.validate_response(ok, checks=fuzz.CHECKS)
     assert [type(f).__name__ for f in caught.value.exceptions] == ["JsonSchemaError"]
+
+
+def test_the_fuzzer_checks_every_field_of_a_success_body(world: fuzz.World) -> None:
+    """A 2xx answer is checked field by field against its response model: one that lacks a
+    field of the model, or gives it the wrong type, is reported."""
+    schema = schemathesis.openapi.from_dict(world.client.app.openapi())  # type: ignore[attr-defined]
+    case = schema["/v1/accounts"]["GET"].Case()
+    ok = world.client.get("/v1/accounts", headers=world.callers[0].headers)
+    assert ok.status_code == 200 and ok.json()
+    case.validate_response(ok, checks=fuzz.CHECKS)
+    accounts = ok.json()
+    for broken in (
+        [{k: v for k, v in accounts[0].items() if k != "participant_id"}],
+        [accounts[0] | {"created_at": 20260105}],
+    ):
+        ok._content = json.dumps(broken).encode()
+        with pytest.raises(FailureGroup) as caught:
+            case.validate_response(ok, checks=fuzz.CHECKS)
+        assert [type(f).__name__ for f in caught.value.exceptions] == ["JsonSchemaError"]
 
 
 def _conforms(world: fuzz.World, template: str, url: str, **parts: Any) -> None:

@@ -40,30 +40,30 @@ def clients(db: Database) -> Iterator[dict[str, Any]]:
 def test_list_browse_without_a_key_buy_and_see_the_deal(clients: dict[str, Any]) -> None:
     seller, buyer, public = clients["SELLER"], clients["BUYER"], clients["PUBLIC"]
     lst = seller.list_credits(
-        "SELLER-MAIN", 2_500, 200, issuance_id=clients["issuance"], min_qty=10, lot=10
+        "SELLER-MAIN", 2_500, 200, issuance_id=clients["issuance"], min_quantity=10, lot=10
     )
-    assert lst["status"] == "open" and lst["mine"] is True
+    assert lst.status == "open" and lst.mine is True
     found = public.marketplace_listings(country="JP", vintage_from=2019, sort="-price")
-    assert [x["id"] for x in found] == [lst["id"]]
-    assert "seller_id" not in found[0] and found[0]["mine"] is False
+    assert [x.id for x in found] == [lst.id]
+    assert found[0].seller_id is None and found[0].mine is False
     assert public.marketplace_listings(mechanism="removal") == []
-    detail = public.marketplace_listing(lst["id"])
-    assert detail["project"]["id"] == "SOLAR1"
-    deal = buyer.buy_listing(lst["id"], 50, "BUYER-MAIN")
-    assert deal["amount"] == 125_000 and deal["status"] == "pending"
-    assert buyer.marketplace_deals()[0]["id"] == deal["id"]
-    assert seller.marketplace_deals()[0]["side"] == "sell"
+    detail = public.marketplace_listing(lst.id)
+    assert detail.project.id == "SOLAR1"
+    deal = buyer.buy_listing(lst.id, 50, "BUYER-MAIN")
+    assert deal.amount == 125_000 and deal.status == "pending"
+    assert buyer.marketplace_deals()[0].id == deal.id
+    assert seller.marketplace_deals()[0].side == "sell"
     assert clients["OTHER"].marketplace_deals() == []
-    assert buyer.obligations(status="pending")[0]["deal_id"] == deal["id"]
+    assert buyer.obligations(status="pending")[0].deal_id == deal.id
     with pytest.raises(ApiError) as e:
-        buyer.buy_listing(lst["id"], 5, "BUYER-MAIN")
+        buyer.buy_listing(lst.id, 5, "BUYER-MAIN")
     assert (e.value.status, e.value.code) == (422, "quantity_below_minimum")
     with pytest.raises(ApiError) as e:
-        seller.buy_listing(lst["id"], 10, "SELLER-MAIN")
+        seller.buy_listing(lst.id, 10, "SELLER-MAIN")
     assert (e.value.status, e.value.code) == (403, "own_listing")
-    seller.withdraw_listing(lst["id"])
+    seller.withdraw_listing(lst.id)
     with pytest.raises(ApiError) as e:
-        public.marketplace_listing(lst["id"])
+        public.marketplace_listing(lst.id)
     assert e.value.status == 404
     assert audit.verify(clients["db"]).ok
 
@@ -71,12 +71,12 @@ def test_list_browse_without_a_key_buy_and_see_the_deal(clients: dict[str, Any])
 def test_a_purchase_with_the_same_idempotency_key_happens_once(clients: dict[str, Any]) -> None:
     seller, buyer = clients["SELLER"], clients["BUYER"]
     lst = seller.list_credits("SELLER-MAIN", 1_000, 100, issuance_id=clients["issuance"])
-    path = f"/v1/marketplace/listings/{lst['id']}/purchases"
+    path = f"/v1/marketplace/listings/{lst.id}/purchases"
     body = {"quantity": 10, "account_id": "BUYER-MAIN"}
     a = buyer.request("POST", path, json=body, idempotency_key="k1")
     b = buyer.request("POST", path, json=body, idempotency_key="k1")
     assert a == b
-    assert seller.marketplace_my_listings()[0]["available"] == 90
+    assert seller.marketplace_my_listings()[0].available == 90
     with pytest.raises(ApiError) as e:
         buyer.request("POST", path, json=body | {"quantity": 20}, idempotency_key="k1")
     assert e.value.code == "idempotency_key_reused"
@@ -94,7 +94,7 @@ def test_a_purchase_with_the_same_idempotency_key_happens_once(clients: dict[str
 def test_malformed_bodies_are_refused_with_4xx(clients: dict[str, Any], body: Any) -> None:
     lst = clients["SELLER"].list_credits("SELLER-MAIN", 1_000, 100, issuance_id=clients["issuance"])
     r = clients["http"].post(
-        f"/v1/marketplace/listings/{lst['id']}/purchases",
+        f"/v1/marketplace/listings/{lst.id}/purchases",
         json=body,
         headers={"Authorization": clients["BUYER"]._http.headers["Authorization"]},
     )
@@ -104,20 +104,20 @@ def test_malformed_bodies_are_refused_with_4xx(clients: dict[str, Any], body: An
 def test_rfq_offer_accept_over_http_and_privacy(clients: dict[str, Any]) -> None:
     seller, buyer, other = clients["SELLER"], clients["BUYER"], clients["OTHER"]
     rfq = buyer.request_quote(300, project_id="SOLAR1", note="for FY2026 report")
-    assert [r["id"] for r in seller.rfqs("in")] == [rfq["id"]]
+    assert [r.id for r in seller.rfqs("in")] == [rfq.id]
     assert other.rfqs("in") == []  # holds no SOLAR1 credits
     with pytest.raises(ApiError) as e:
-        other.rfq(rfq["id"])
+        other.rfq(rfq.id)
     assert e.value.status == 404
     of = seller.offer(
-        rfq["id"], "SELLER-MAIN", clients["issuance"], 2_200, 300, "2030-01-01T00:00:00Z", 0
+        rfq.id, "SELLER-MAIN", clients["issuance"], 2_200, 300, "2030-01-01T00:00:00Z", 0
     )
     with pytest.raises(ApiError) as e:
-        other.accept_offer(of["id"], "OTHER-MAIN")
+        other.accept_offer(of.id, "OTHER-MAIN")
     assert e.value.status == 404
-    deal = buyer.accept_offer(of["id"], "BUYER-MAIN")
-    assert deal["status"] == "settled" and deal["amount"] == 660_000
-    assert buyer.rfq(rfq["id"])["status"] == "filled"
+    deal = buyer.accept_offer(of.id, "BUYER-MAIN")
+    assert deal.status == "settled" and deal.amount == 660_000
+    assert buyer.rfq(rfq.id).status == "filled"
     assert audit.verify(clients["db"]).ok
 
 
@@ -134,13 +134,13 @@ def test_private_routes_need_a_key(clients: dict[str, Any]) -> None:
 def test_amend_and_profile_over_http(clients: dict[str, Any]) -> None:
     seller, buyer, public = clients["SELLER"], clients["BUYER"], clients["PUBLIC"]
     lst = seller.list_credits("SELLER-MAIN", 3_000, 100, issuance_id=clients["issuance"])
-    out = seller.amend_listing(lst["id"], price=2_800, available=150)
-    assert (out["price"], out["available"]) == (2_800, 150)
+    out = seller.amend_listing(lst.id, price=2_800, available=150)
+    assert (out.price, out.available) == (2_800, 150)
     with pytest.raises(ApiError) as e:
-        buyer.amend_listing(lst["id"], price=1)
+        buyer.amend_listing(lst.id, price=1)
     assert e.value.status == 404
     with pytest.raises(ApiError) as e:
-        seller.amend_listing(lst["id"])
+        seller.amend_listing(lst.id)
     assert e.value.code == "nothing_to_amend"
     profile = seller.marketplace_set_profile(
         "SOLAR1",
@@ -148,8 +148,8 @@ def test_amend_and_profile_over_http(clients: dict[str, Any]) -> None:
         ratings=[{"agency": "Example", "grade": "A"}],
         documents=[{"title": "PDD", "url": "https://example.org/pdd.pdf"}],
     )
-    assert profile["ratings"] == [{"agency": "Example", "grade": "A"}]
-    assert public.marketplace_project("SOLAR1")["summary_en"] == "Rooftop solar"
+    assert [r.model_dump() for r in profile.ratings] == [{"agency": "Example", "grade": "A"}]
+    assert public.marketplace_project("SOLAR1").summary_en == "Rooftop solar"
     with pytest.raises(ApiError) as e:
         buyer.marketplace_set_profile("SOLAR1", summary_en="mine now")
     assert (e.value.status, e.value.code) == (403, "not_a_holder")
@@ -169,8 +169,8 @@ def test_only_the_operator_sweeps_expired_listings(clients: dict[str, Any], db: 
     lst = seller.list_credits(
         "SELLER-MAIN", 1_000, 100, issuance_id=clients["issuance"], expires_at="2026-01-06T00:00Z"
     )
-    assert op.marketplace_sweep() == {"listings": [], "offers": []}
+    assert op.marketplace_sweep().model_dump() == {"listings": [], "offers": []}
     db.clock = lambda: "2026-01-07T00:00:00.000000Z"
-    assert op.marketplace_sweep() == {"listings": [lst["id"]], "offers": []}
-    assert seller.marketplace_my_listings()[0]["status"] == "expired"
+    assert op.marketplace_sweep().model_dump() == {"listings": [lst.id], "offers": []}
+    assert seller.marketplace_my_listings()[0].status == "expired"
     assert audit.verify(db).ok

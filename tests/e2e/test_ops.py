@@ -61,7 +61,7 @@ def market(db: Database) -> dict[str, str]:
 
 
 def order(side: str, qty: int = 10, price: int = 2_000) -> dict[str, Any]:
-    return {"instrument": "ES", "side": side, "qty": qty, "price": price}
+    return {"instrument": "ES", "side": side, "quantity": qty, "price": price}
 
 
 def metric(text: str, name: str, **labels: str) -> float:

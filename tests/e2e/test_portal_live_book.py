@@ -68,12 +68,12 @@ def test_in_chromium_another_participants_order_appears_in_the_book_without_a_re
             marker = page.evaluate("() => { window.__notReloaded = true; return true; }")
             assert marker
             with Client(running.url, beta_key) as beta:
-                beta.place_order("ES", "sell", qty=7, price=2_100)
+                beta.place_order("ES", "sell", quantity=7, price=2_100)
             row = book.locator("tbody tr").first
             expect(row).to_contain_text("2,100")
             expect(row).to_contain_text("7")
             with Client(running.url, beta_key) as beta:
-                beta.place_order("ES", "buy", qty=1_234, price=1_900)
+                beta.place_order("ES", "buy", quantity=1_234, price=1_900)
             expect(book.locator("tbody tr").last).to_contain_text("1,234")
             assert page.evaluate("() => window.__notReloaded === true")  # the same page
             page.screenshot(path=str(tmp_path / "live-book.png"))

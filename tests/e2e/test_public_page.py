@@ -273,9 +273,9 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
 
 def trade_through_the_api(server: Server, keys: dict[str, str], qty: int, price: int) -> None:
     with Client(server.url, keys["SELLER1"]) as c:
-        c.place_order("ES", "sell", qty=qty, price=price)
+        c.place_order("ES", "sell", quantity=qty, price=price)
     with Client(server.url, keys["BUYER1"]) as c:
-        c.place_order("ES", "buy", qty=qty, price=price)
+        c.place_order("ES", "buy", quantity=qty, price=price)
 
 
 def test_in_chromium_the_chart_draws_and_a_trade_appears_without_a_reload(

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.api.routes_auctions import router
+from tanso.api.schemas_auctions import SealedAuctionOffered
 from tanso.client import ApiError, Client
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, participants
@@ -43,8 +44,8 @@ def clients(db: Database) -> Iterator[dict[str, Any]]:
         yield cs | {"db": db, "clock": clock}
 
 
-def _offer(c: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    out: dict[str, Any] = c["SELLER"].create_sealed_auction(
+def _offer(c: dict[str, Any], **kw: Any) -> SealedAuctionOffered:
+    out: SealedAuctionOffered = c["SELLER"].create_sealed_auction(
         "SELLER-MAIN",
         opens_at=OPENS,
         closes_at=CLOSES,
@@ -60,38 +61,38 @@ def _offer(c: dict[str, Any], **kw: Any) -> dict[str, Any]:
 def test_the_whole_cycle_over_http(clients: dict[str, Any]) -> None:
     c, clock = clients, clients["clock"]
     a = _offer(c, pricing="uniform_lowest_accepted")
-    assert c["PUBLIC"].sealed_auction(a["id"])["state"] == "scheduled"
+    assert c["PUBLIC"].sealed_auction(a.id).state == "scheduled"
     # anonymous like the exchange: only the seller and the operator see who sells
-    assert "seller" not in c["PUBLIC"].sealed_auction(a["id"])
-    assert "seller" not in c["B1"].sealed_auctions()[0]
+    assert "seller" not in c["PUBLIC"].sealed_auction(a.id).model_dump()
+    assert "seller" not in c["B1"].sealed_auctions()[0].model_dump()
     assert [x["seller"] for x in c["SELLER"].request("GET", "/v1/sealed-auctions/mine")] == [
         "SELLER"
     ]
     assert c["B1"].request("GET", "/v1/sealed-auctions/mine") == []
     clock.set(DURING)
-    assert [x["id"] for x in c["PUBLIC"].sealed_auctions(state="open")] == [a["id"]]
-    b1 = c["B1"].sealed_bid(a["id"], "B1-MAIN", 1_500, 30)
-    c["B2"].sealed_bid(a["id"], "B2-MAIN", 1_200, 40)
-    c["B1"].amend_sealed_bid(b1["id"], price=1_600)
+    assert [x.id for x in c["PUBLIC"].sealed_auctions(state="open")] == [a.id]
+    b1 = c["B1"].sealed_bid(a.id, "B1-MAIN", 1_500, 30)
+    c["B2"].sealed_bid(a.id, "B2-MAIN", 1_200, 40)
+    c["B1"].amend_sealed_bid(b1.id, price=1_600)
     clock.set(AFTER)
     with pytest.raises(ApiError) as err:
-        c["B1"].withdraw_sealed_bid(b1["id"])
+        c["B1"].withdraw_sealed_bid(b1.id)
     assert (err.value.status, err.value.code) == (409, "auction_not_open")
     with pytest.raises(ApiError) as err:
-        c["B2"].clear_sealed_auction(a["id"])
+        c["B2"].clear_sealed_auction(a.id)
     assert err.value.status == 403
-    out = c["OPERATOR"].clear_sealed_auction(a["id"])
-    assert out["state"] == "cleared" and out["settled"] == 2
-    res = c["PUBLIC"].sealed_auction_results(a["id"])
-    assert (res["clearing_price"], res["sold"], res["unsold"], res["bidders"]) == (1_200, 50, 0, 2)
-    assert res["demand_curve"] == [
-        {"price": 1_600, "qty": 30, "cumulative": 30},
-        {"price": 1_200, "qty": 40, "cumulative": 70},
+    out = c["OPERATOR"].clear_sealed_auction(a.id)
+    assert out.state == "cleared" and out.settled == 2
+    res = c["PUBLIC"].sealed_auction_results(a.id)
+    assert (res.clearing_price, res.sold, res.unsold, res.bidders) == (1_200, 50, 0, 2)
+    assert [d.model_dump() for d in res.demand_curve] == [
+        {"price": 1_600, "quantity": 30, "cumulative": 30},
+        {"price": 1_200, "quantity": 40, "cumulative": 70},
     ]
-    assert [(w["qty"], w["price"]) for w in c["B2"].my_sealed_awards()] == [(20, 1_200)]
-    seller_view = c["SELLER"].sealed_auction_awards(a["id"])
-    assert len(seller_view) == 2 and all("bidder" not in w for w in seller_view)
-    assert {w["bidder"] for w in c["OPERATOR"].sealed_auction_awards(a["id"])} == {"B1", "B2"}
+    assert [(w.quantity, w.price) for w in c["B2"].my_sealed_awards()] == [(20, 1_200)]
+    seller_view = c["SELLER"].sealed_auction_awards(a.id)
+    assert len(seller_view) == 2 and all(w.bidder is None for w in seller_view)
+    assert {w.bidder for w in c["OPERATOR"].sealed_auction_awards(a.id)} == {"B1", "B2"}
     assert audit.verify(c["db"]).ok
 
 
@@ -142,9 +143,9 @@ def test_no_get_route_shows_a_bid_to_anyone_but_its_bidder_before_clearing(
     c, clock = clients, clients["clock"]
     a = _offer(c)
     clock.set(DURING)
-    bid = c["B1"].sealed_bid(a["id"], "B1-MAIN", 7_919, 30)
-    secrets = (bid["id"], "7919", "237570")  # the id, the price, price x qty
-    paths = _get_paths(a["id"], bid["id"])
+    bid = c["B1"].sealed_bid(a.id, "B1-MAIN", 7_919, 30)
+    secrets = (bid.id, "7919", "237570")  # the id, the price, price x quantity
+    paths = _get_paths(a.id, bid.id)
     assert len(paths) >= 7
     for moment in (DURING, AFTER):  # open, then closed but not yet cleared
         clock.set(moment)
@@ -154,9 +155,9 @@ def test_no_get_route_shows_a_bid_to_anyone_but_its_bidder_before_clearing(
                 r = http.get(path)
                 assert r.status_code < 500, (who, path)
                 # a 404 may echo the id the caller itself typed, nothing more
-                hidden = secrets[1:] if bid["id"] in path else secrets
+                hidden = secrets[1:] if bid.id in path else secrets
                 assert not any(s in r.text for s in hidden), (who, path, r.text)
-        mine = c["B1"]._http.get(f"/v1/sealed-auctions/bids/{bid['id']}")
+        mine = c["B1"]._http.get(f"/v1/sealed-auctions/bids/{bid.id}")
         assert mine.status_code == 200 and mine.json()["price"] == 7_919
 
 
@@ -166,7 +167,7 @@ def test_the_journal_keeps_bids_sealed_from_the_operator_until_clearing(
     c, clock = clients, clients["clock"]
     a = _offer(c, pricing="pay_as_bid")
     clock.set(DURING)
-    bid = c["B1"].sealed_bid(a["id"], "B1-MAIN", 1_777, 30)
+    bid = c["B1"].sealed_bid(a.id, "B1-MAIN", 1_777, 30)
 
     def bid_entries() -> list[dict[str, Any]]:
         entries = c["OPERATOR"].request("GET", "/v1/journal", params={"limit": 1000})
@@ -181,9 +182,9 @@ def test_the_journal_keeps_bids_sealed_from_the_operator_until_clearing(
         journal_search.entries(c["db"], SYSTEM, kind="sealed_auction", actor_text="B1")["entries"]
         == []
     )
-    assert "53310" not in sealed["payload"] and bid["id"] not in sealed["payload"]  # 1,777 x 30
+    assert "53310" not in sealed["payload"] and bid.id not in sealed["payload"]  # 1,777 x 30
     clock.set(AFTER)
-    c["SELLER"].clear_sealed_auction(a["id"])
+    c["SELLER"].clear_sealed_auction(a.id)
     (opened,) = bid_entries()
     assert "sealed" not in opened and opened["actor"].startswith("B1")
     assert "53310" in opened["payload"] and opened["hash"] == sealed["hash"]

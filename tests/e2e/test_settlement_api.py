@@ -54,16 +54,16 @@ def clients(db: Database) -> Iterator[dict[str, Any]]:
 def test_a_run_over_http_settles_and_each_side_sees_its_obligation(clients: dict[str, Any]) -> None:
     op, buyer, seller = clients["OPERATOR"], clients["BUYER"], clients["SELLER"]
     pending = buyer.obligations(status="pending")
-    assert len(pending) == 1 and pending[0]["due_date"] == DUE and pending[0]["side"] == "buy"
-    assert "seller" not in pending[0] and "buyer" not in pending[0]  # anonymous to the parties
+    assert len(pending) == 1 and pending[0].due_date == DUE and pending[0].side == "buy"
+    assert pending[0].seller is None and pending[0].buyer is None  # anonymous to the parties
     out = op.settlement_run(DUE)
-    assert out["settled"] == 1
+    assert out.settled == 1
     mine = buyer.obligations(status="settled")
-    assert mine[0]["serials_received"]
-    assert seller.obligations()[0]["status"] == "settled"
+    assert mine[0].serials_received
+    assert seller.obligations()[0].status == "settled"
     assert clients["OTHER"].obligations() == []
     rep = op.settlement_report(DUE)
-    assert rep["reconciles"] is True
+    assert rep.reconciles is True
     html = op._http.get(f"/v1/settlement/reports/{DUE}", params={"format": "html"})
     assert html.status_code == 200 and "決済報告" in html.text
     csv = op._http.get(f"/v1/settlement/reports/{DUE}", params={"format": "csv"})
@@ -86,13 +86,14 @@ def test_a_failed_obligation_is_resolved_by_the_operator(clients: dict[str, Any]
     op, db = clients["OPERATOR"], clients["db"]
     participants.set_status(db, SYSTEM, "SELLER", "suspended")
     out = op.settlement_run(DUE)
-    trade_id = out["failures"][0]["deal_id"]
-    assert clients["BUYER"].obligations(status="failed")[0]["deal_id"] == trade_id
+    trade_id = out.failures[0].deal_id
+    assert trade_id is not None
+    assert clients["BUYER"].obligations(status="failed")[0].deal_id == trade_id
     with pytest.raises(ApiError) as err:
         clients["BUYER"].resolve_obligation(trade_id, "cancel")
     assert err.value.status == 403
     done = op.resolve_obligation(trade_id, "cancel")
-    assert done["status"] == "cancelled"
+    assert done.status == "cancelled"
     with pytest.raises(ApiError) as err:
         op.resolve_obligation(trade_id, "settle")
     assert err.value.code == "obligation_not_failed"
@@ -119,7 +120,7 @@ def test_fees_are_public_and_set_by_the_operator(clients: dict[str, Any]) -> Non
         "bps": 0,
         "per_trade": 0,
         "late_charge": 0,
-    } in public.fees()
+    } in [f.model_dump() for f in public.fees()]
     with pytest.raises(ApiError) as err:
         op.set_fees("ES", "buy", bps=20_000)
     assert err.value.status == 422

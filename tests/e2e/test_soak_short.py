@@ -66,7 +66,7 @@ def _order(
     body = {
         "instrument": soak.CONTINUOUS,
         "side": side,
-        "qty": 10,
+        "quantity": 10,
         "price": soak.REFERENCE,
         "client_order_id": idem,
     }

@@ -103,10 +103,10 @@ class Market:
     def trade(self, instrument: str, price: int = 2_000, qty: int = 10) -> None:
         """A sell then a crossing buy: one trade."""
         with Client(self.server.url, self.keys["STRSELL"]) as c:
-            c.place_order(instrument, "sell", qty=qty, price=price)
+            c.place_order(instrument, "sell", quantity=qty, price=price)
         with Client(self.server.url, self.keys["STRBUY"]) as c:
-            r = c.place_order(instrument, "buy", qty=qty, price=price)
-        assert r["trades"], r
+            r = c.place_order(instrument, "buy", quantity=qty, price=price)
+        assert r.trades, r
 
     def trades(self, instrument: str, n: int) -> None:
         for i in range(n):
@@ -254,7 +254,7 @@ def test_the_public_cannot_subscribe_to_book_depth_but_a_participant_can(market:
             reply = await subscribe(ws, ["STR-D"], ["book"])
             assert reply["type"] == "subscribed"
             with Client(market.server.url, market.keys["STRBUY"]) as c:
-                await asyncio.to_thread(c.place_order, "STR-D", "buy", qty=7, price=1_990)
+                await asyncio.to_thread(c.place_order, "STR-D", "buy", quantity=7, price=1_990)
             msg = await recv(ws)
             book = [e for e in msg["events"] if e["channel"] == "book"]
             assert book[0]["instrument"] == "STR-D"

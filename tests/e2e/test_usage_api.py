@@ -49,10 +49,10 @@ def test_an_inventory_is_recorded_read_and_exported_over_rest(clients: dict[str,
         reduction_scope1=100,
         target_scope12=1_200,
     )
-    assert out["scope3"] == 5_030 and out["target_scope3"] is None
+    assert out.scope3 == 5_030 and out.target_scope3 is None
     got = alpha.inventory("ALPHA", 2026)
-    assert got["position"]["1"]["residual"] == 900
-    assert [v["year"] for v in alpha.inventories("ALPHA")] == [2026]
+    assert got.position["1"].residual == 900
+    assert [v.reporting_year for v in alpha.inventories("ALPHA")] == [2026]
     with pytest.raises(ApiError) as e:
         beta.inventory("ALPHA", 2026)
     assert e.value.status == 404
@@ -77,7 +77,7 @@ def test_a_csv_import_reports_every_bad_row_and_imports_nothing(clients: dict[st
     assert e.value.status == 422 and "row 3" in e.value.message and "row 4" in e.value.message
     assert alpha.inventories("ALPHA") == []
     out = alpha.import_inventories("year,scope1,scope3_c1\n2024,10,5\n2025,20,\n")
-    assert out["imported"] == 2
+    assert out.imported == 2
 
 
 def test_evaluate_and_retire_over_rest_name_the_rule_and_its_source(
@@ -86,13 +86,15 @@ def test_evaluate_and_retire_over_rest_name_the_rule_and_its_source(
     alpha = clients["ALPHA"]
     alpha.record_inventory("ALPHA", 2026, scope1=1_000)
     # oldest first: the VCS 2021 credits come first and are not GX-ETS eligible
-    d = alpha.evaluate_use("ALPHA-MAIN", "gx_ets_surrender", quantity=50, year=2026)
-    assert not d["allowed"] and d["max_quantity"] == 0
-    assert any(r["rule"] == "GX-P2-ELIGIBLE" and "GX-ETS" in r["source"] for r in d["reasons"])
-    jcm = alpha.holdings("ALPHA-MAIN")["blocks"]
-    serials = next(b["issuance_id"] for b in jcm if b["scheme"] == "JM")
-    d = alpha.evaluate_use("ALPHA-MAIN", "gx_ets_surrender", serials=f"{serials}-1-150", year=2026)
-    assert not d["allowed"] and d["max_quantity"] == 100 and d["tonnes"] == 150
+    d = alpha.evaluate_use("ALPHA-MAIN", "gx_ets_surrender", quantity=50, reporting_year=2026)
+    assert not d.allowed and d.max_quantity == 0
+    assert any(r.rule == "GX-P2-ELIGIBLE" and "GX-ETS" in r.source for r in d.reasons)
+    jcm = alpha.holdings("ALPHA-MAIN").blocks
+    serials = next(b.issuance_id for b in jcm if b.scheme == "JM")
+    d = alpha.evaluate_use(
+        "ALPHA-MAIN", "gx_ets_surrender", serials=f"{serials}-1-150", reporting_year=2026
+    )
+    assert not d.allowed and d.max_quantity == 100 and d.tonnes == 150
     with pytest.raises(ApiError) as e:
         alpha.retire(
             "ALPHA-MAIN", "gx_ets_surrender", serials=f"{serials}-1-150", reporting_year=2026
@@ -102,8 +104,8 @@ def test_evaluate_and_retire_over_rest_name_the_rule_and_its_source(
     out = alpha.retire(
         "ALPHA-MAIN", "gx_ets_surrender", serials=f"{serials}-1-100", reporting_year=2026
     )
-    assert out["usage"][0]["tonnes"] == 100
-    assert alpha.inventory("ALPHA", 2026)["claims"][0]["tonnes"] == 100
+    assert out.usage[0].tonnes == 100
+    assert alpha.inventory("ALPHA", 2026).claims[0].tonnes == 100
     with pytest.raises(ApiError) as e:
         alpha.evaluate_use("BETA-MAIN", "offset_scope3", quantity=1)
     assert e.value.status == 404
@@ -128,12 +130,12 @@ def test_rule_sets_are_public_and_only_the_operator_adds_one(clients: dict[str, 
         clients["ALPHA"].add_usage_ruleset(new)
     assert e.value.status == 403
     out = clients["OPERATOR"].add_usage_ruleset(new)
-    assert out["version"] == "2027.1" and out["origin"] == "operator"
+    assert out.version == "2027.1" and out.origin == "operator"
     with pytest.raises(ApiError) as e:
         clients["OPERATOR"].add_usage_ruleset(new | {"version": "2027.2", "rules": "none"})
     assert e.value.status == 422 and e.value.code == "invalid_ruleset"
     later = clients["ALPHA"].usage_ruleset_in_force("2027-04-01")
-    assert later["version"] == "2027.1"
+    assert later.version == "2027.1"
 
 
 # ---------------------------------------------------------------- portal

@@ -50,6 +50,13 @@ def test_replay_of_the_worked_example_clears_at_499() -> None:
     assert {"event": "cancelled", "id": "s1", "qty": 5000, "reason": "cancelled"} in events
 
 
+def test_a_scenario_may_name_quantities_as_the_api_does() -> None:
+    """`quantity` (the REST API's name) and `qty` (the scenario files' own) give one replay."""
+    renamed = [{("quantity" if k == "qty" else k): v for k, v in row.items()} for row in SCENARIO]
+    assert renamed != SCENARIO
+    assert list(run(lines(renamed))) == list(run(lines(SCENARIO)))
+
+
 def test_same_scenario_replayed_twice_gives_identical_output() -> None:
     assert list(run(lines(SCENARIO))) == list(run(lines(SCENARIO)))
 

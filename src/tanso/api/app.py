@@ -21,6 +21,7 @@ from tanso.api.routes_marketplace import router as marketplace_router
 from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
 from tanso.api.routes_usage import router as usage_router
+from tanso.api.schemas_registry import Health
 from tanso.api.stream import router as stream_router
 from tanso.services.marketdata.stream import Feed
 from tanso.services.trading.calendar import japan_calendar
@@ -110,7 +111,7 @@ def create_app(
     app.include_router(stream_router)
     ops.install(app, db)
 
-    @app.get("/healthz", tags=["public"])
+    @app.get("/healthz", tags=["public"], response_model=Health)
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 

@@ -42,8 +42,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
-from tanso.api.deps import DB, Caller, reject_nul
+from tanso.api.deps import DB, AnswerRoute, Caller, reject_nul
 from tanso.api.errors import error_body
+from tanso.api.schemas_registry import (
+    AccessLogPage,
+    Readiness,
+)
 from tanso.domain.rate_limit import Limiter, retry_after
 from tanso.services.access import access_log
 from tanso.services.access.access_log import RequestInfo, current_request
@@ -530,10 +534,10 @@ def readiness(db: Database, exchange: Any, queue_limit: int, head: str | None) -
 
 # ---------------------------------------------------------------- routes and installation
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=AnswerRoute)
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Readiness)
 def readyz(request: Request) -> JSONResponse:
     """Ready for traffic: the database answers at the current schema, the exchange's sequencer
     runs and its queue is under the limit. 503 with the reasons otherwise."""
@@ -547,14 +551,14 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, response_class=Response)
 def metrics(request: Request) -> Response:
     """Prometheus metrics (text exposition format)."""
     m: Metrics = request.app.state.metrics
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/operator/access-log", tags=["operator"])
+@router.get("/v1/operator/access-log", response_model=AccessLogPage, tags=["operator"])
 def access_log_page(
     db: DB,
     actor: Caller,

@@ -7,14 +7,45 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tanso.api import schemas as s
-from tanso.api.deps import DB, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas_registry import (
+    Account,
+    ApiKey,
+    ApiKeyRevocation,
+    BrokerAuthorisation,
+    BrokerChange,
+    Cancellation,
+    CashBalance,
+    CashMovement,
+    Category,
+    Deposit,
+    Freeze,
+    Holdings,
+    Issuance,
+    IssuanceReceipt,
+    JournalEntry,
+    JournalHead,
+    NewApiKey,
+    NewParticipant,
+    Participant,
+    Project,
+    Properties,
+    Redeposit,
+    Retirement,
+    RetirementReceipt,
+    Scheme,
+    Term,
+    Transfer,
+    Verification,
+    Withdrawal,
+)
 from tanso.domain.errors import NotFound
 from tanso.services.common import require_operator
 from tanso.services.ledger import audit, cash, participants, registry, taxonomy
 from tanso.services.venues import sealed_auctions
 from tanso.store import repo
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 
 
@@ -25,13 +56,13 @@ def _selection(body: s.SelectionIn) -> registry.Selection:
 # ---------------------------------------------------------------- participants
 
 
-@router.get("/participants", tags=["participants"])
+@router.get("/participants", response_model=list[Participant], tags=["participants"])
 def list_participants(db: DB, actor: Caller) -> list[dict[str, Any]]:
     """Participants: all of them for the operator, only yourself for anyone else."""
     return participants.list_participants(db, actor)
 
 
-@router.post("/participants", status_code=201, tags=["participants"])
+@router.post("/participants", response_model=NewParticipant, status_code=201, tags=["participants"])
 def create_participant(
     body: s.ParticipantIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -41,50 +72,56 @@ def create_participant(
     )
 
 
-@router.get("/participants/{pid}", tags=["participants"])
+@router.get("/participants/{pid}", response_model=Participant, tags=["participants"])
 def get_participant(pid: str, db: DB, actor: Caller) -> dict[str, Any]:
     return participants.get_participant(db, actor, pid)
 
 
-@router.post("/participants/{pid}/approve", tags=["participants"])
+@router.post("/participants/{pid}/approve", response_model=Participant, tags=["participants"])
 def approve(pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Approve a pending participant, or reinstate a suspended one (operator)."""
     return participants.set_status(db, actor, pid, "active", body.reason, idem)
 
 
-@router.post("/participants/{pid}/suspend", tags=["participants"])
+@router.post("/participants/{pid}/suspend", response_model=Participant, tags=["participants"])
 def suspend(pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Suspend a participant (operator): it keeps its holdings but cannot move them."""
     return participants.set_status(db, actor, pid, "suspended", body.reason, idem)
 
 
-@router.put("/participants/{pid}/roles", tags=["participants"])
+@router.put("/participants/{pid}/roles", response_model=Participant, tags=["participants"])
 def set_roles(pid: str, body: s.RolesIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return participants.set_roles(db, actor, pid, body.roles, idem)
 
 
-@router.get("/participants/{pid}/api-keys", tags=["participants"])
+@router.get("/participants/{pid}/api-keys", response_model=list[ApiKey], tags=["participants"])
 def list_keys(pid: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
     return participants.list_api_keys(db, actor, pid)
 
 
-@router.post("/participants/{pid}/api-keys", status_code=201, tags=["participants"])
+@router.post(
+    "/participants/{pid}/api-keys", response_model=NewApiKey, status_code=201, tags=["participants"]
+)
 def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> dict[str, Any]:
     """Create an API key; the `key` in the answer is shown only this once."""
     return participants.create_api_key(db, actor, pid, body.label, body.roles)
 
 
-@router.delete("/participants/{pid}/api-keys/{key_id}", tags=["participants"])
+@router.delete(
+    "/participants/{pid}/api-keys/{key_id}", response_model=ApiKeyRevocation, tags=["participants"]
+)
 def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> dict[str, Any]:
     return participants.revoke_api_key(db, actor, pid, key_id)
 
 
-@router.get("/participants/{pid}/brokers", tags=["participants"])
+@router.get(
+    "/participants/{pid}/brokers", response_model=list[BrokerAuthorisation], tags=["participants"]
+)
 def list_brokers(pid: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
     return participants.list_broker_authorisations(db, actor, pid)
 
 
-@router.post("/participants/{pid}/brokers", tags=["participants"])
+@router.post("/participants/{pid}/brokers", response_model=BrokerChange, tags=["participants"])
 def authorise_broker(
     pid: str, body: s.BrokerIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -92,7 +129,9 @@ def authorise_broker(
     return participants.authorise_broker(db, actor, pid, body.broker_id, True, idem)
 
 
-@router.delete("/participants/{pid}/brokers/{broker_id}", tags=["participants"])
+@router.delete(
+    "/participants/{pid}/brokers/{broker_id}", response_model=BrokerChange, tags=["participants"]
+)
 def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> dict[str, Any]:
     return participants.authorise_broker(db, actor, pid, broker_id, False)
 
@@ -100,19 +139,19 @@ def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> dict[str, 
 # ---------------------------------------------------------------- accounts
 
 
-@router.get("/accounts", tags=["accounts"])
+@router.get("/accounts", response_model=list[Account], tags=["accounts"])
 def list_accounts(db: DB, actor: Caller) -> list[dict[str, Any]]:
     """Your holding accounts (the operator sees all, system accounts included)."""
     return participants.list_accounts(db, actor)
 
 
-@router.post("/accounts", status_code=201, tags=["accounts"])
+@router.post("/accounts", response_model=Account, status_code=201, tags=["accounts"])
 def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Open another holding account (保有口座)."""
     return participants.open_account(db, actor, body.name, body.participant_id, idem)
 
 
-@router.get("/accounts/{account_id}/holdings", tags=["accounts"])
+@router.get("/accounts/{account_id}/holdings", response_model=Holdings, tags=["accounts"])
 def holdings(
     account_id: str,
     db: DB,
@@ -127,38 +166,38 @@ def holdings(
 # ---------------------------------------------------------------- taxonomy (public)
 
 
-@router.get("/schemes", tags=["taxonomy"])
+@router.get("/schemes", response_model=list[Scheme], tags=["taxonomy"])
 def list_schemes(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_schemes(db)
 
 
-@router.post("/schemes", status_code=201, tags=["taxonomy"])
+@router.post("/schemes", response_model=Scheme, status_code=201, tags=["taxonomy"])
 def add_scheme(body: s.SchemeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return taxonomy.add_scheme(db, actor, body.model_dump(), idem)
 
 
-@router.get("/categories", tags=["taxonomy"])
+@router.get("/categories", response_model=list[Category], tags=["taxonomy"])
 def list_categories(db: DB) -> list[dict[str, Any]]:
     """Categories, TSE's trading categories (売買区分) among them."""
     return taxonomy.list_categories(db)
 
 
-@router.post("/categories", status_code=201, tags=["taxonomy"])
+@router.post("/categories", response_model=Category, status_code=201, tags=["taxonomy"])
 def add_category(body: s.CategoryIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return taxonomy.add_category(db, actor, body.model_dump(), idem)
 
 
-@router.get("/purposes", tags=["taxonomy"])
+@router.get("/purposes", response_model=list[Term], tags=["taxonomy"])
 def list_purposes(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_terms(db, "purpose")
 
 
-@router.get("/credit-types", tags=["taxonomy"])
+@router.get("/credit-types", response_model=list[Term], tags=["taxonomy"])
 def list_credit_types(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_terms(db, "credit_type")
 
 
-@router.get("/properties", tags=["taxonomy"])
+@router.get("/properties", response_model=Properties, tags=["taxonomy"])
 def list_properties(db: DB) -> dict[str, list[dict[str, Any]]]:
     """The paper's four properties of credits and the evaluation axes of voluntary credits."""
     return {
@@ -167,17 +206,17 @@ def list_properties(db: DB) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-@router.get("/projects", tags=["taxonomy"])
+@router.get("/projects", response_model=list[Project], tags=["taxonomy"])
 def list_projects(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_projects(db)
 
 
-@router.post("/projects", status_code=201, tags=["taxonomy"])
+@router.post("/projects", response_model=Project, status_code=201, tags=["taxonomy"])
 def register_project(body: s.ProjectIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return taxonomy.register_project(db, actor, taxonomy.NewProject(**body.model_dump()), idem)
 
 
-@router.get("/projects/{project_id}", tags=["taxonomy"])
+@router.get("/projects/{project_id}", response_model=Project, tags=["taxonomy"])
 def get_project(project_id: str, db: DB) -> dict[str, Any]:
     return taxonomy.get_project(db, project_id)
 
@@ -185,23 +224,23 @@ def get_project(project_id: str, db: DB) -> dict[str, Any]:
 # ---------------------------------------------------------------- registry operations
 
 
-@router.get("/issuances", tags=["registry"])
+@router.get("/issuances", response_model=list[Issuance], tags=["registry"])
 def list_issuances(db: DB, project_id: str | None = None) -> list[dict[str, Any]]:
     return registry.list_issuances(db, project_id)
 
 
-@router.get("/issuances/{issuance_id}", tags=["registry"])
+@router.get("/issuances/{issuance_id}", response_model=Issuance, tags=["registry"])
 def get_issuance(issuance_id: str, db: DB) -> dict[str, Any]:
     return registry.get_issuance(db, issuance_id)
 
 
-@router.post("/issuances", status_code=201, tags=["registry"])
+@router.post("/issuances", response_model=IssuanceReceipt, status_code=201, tags=["registry"])
 def issue(body: s.IssuanceIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Issue credits of a registered project into a holding account (registry operator)."""
     return registry.issue(db, actor, registry.NewIssuance(**body.model_dump()), idem)
 
 
-@router.post("/deposits", status_code=201, tags=["registry"])
+@router.post("/deposits", response_model=Deposit, status_code=201, tags=["registry"])
 def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Record credits arriving from an external registry (registry operator)."""
     fields = body.model_dump(exclude={"external_registry", "external_ref"})
@@ -210,13 +249,13 @@ def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str
     )
 
 
-@router.post("/redeposits", status_code=201, tags=["registry"])
+@router.post("/redeposits", response_model=Redeposit, status_code=201, tags=["registry"])
 def redeposit(body: s.RedepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Record the return of credits that had been withdrawn to an external registry."""
     return registry.redeposit(db, actor, body.serials, body.account_id, body.external_ref, idem)
 
 
-@router.post("/withdrawals", status_code=201, tags=["registry"])
+@router.post("/withdrawals", response_model=Withdrawal, status_code=201, tags=["registry"])
 def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Send credits to an account in an external registry."""
     return registry.withdraw(
@@ -230,13 +269,13 @@ def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> dict
     )
 
 
-@router.post("/transfers", status_code=201, tags=["registry"])
+@router.post("/transfers", response_model=Transfer, status_code=201, tags=["registry"])
 def transfer(body: s.TransferIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Transfer credits: a quantity (oldest vintage first) or a serial range."""
     return registry.transfer(db, actor, body.from_account, body.to_account, _selection(body), idem)
 
 
-@router.post("/retirements", status_code=201, tags=["registry"])
+@router.post("/retirements", response_model=RetirementReceipt, status_code=201, tags=["registry"])
 def retire(body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Retire (無効化) credits for a purpose, by quantity or by serial range."""
     purposes = list(dict.fromkeys(([body.purpose] if body.purpose else []) + body.purposes))
@@ -253,31 +292,31 @@ def retire(body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey) -> dict[s
     return registry.retire(db, actor, req, idem)
 
 
-@router.get("/retirements", tags=["registry"])
+@router.get("/retirements", response_model=list[Retirement], tags=["registry"])
 def list_retirements(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
     """Your retirements (all of them for the operator), newest first."""
     return registry.list_retirements(db, actor, limit)
 
 
-@router.get("/retirements/{retirement_id}", tags=["public"])
+@router.get("/retirements/{retirement_id}", response_model=Retirement, tags=["public"])
 def get_retirement(retirement_id: str, db: DB) -> dict[str, Any]:
     """Public retirement lookup: no key needed, so anyone can verify a claim."""
     return registry.get_retirement(db, retirement_id)
 
 
-@router.post("/cancellations", status_code=201, tags=["registry"])
+@router.post("/cancellations", response_model=Cancellation, status_code=201, tags=["registry"])
 def cancel(body: s.CancellationIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Cancel (取消) credits: they are not used toward any target and never move again."""
     return registry.cancel(db, actor, body.account_id, _selection(body), body.reason, idem)
 
 
-@router.post("/freezes", tags=["registry"])
+@router.post("/freezes", response_model=Freeze, tags=["registry"])
 def freeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Freeze a serial range (registry operator), for example during a dispute."""
     return registry.freeze(db, actor, body.serials, True, body.reason, idem)
 
 
-@router.post("/unfreezes", tags=["registry"])
+@router.post("/unfreezes", response_model=Freeze, tags=["registry"])
 def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return registry.freeze(db, actor, body.serials, False, body.reason, idem)
 
@@ -285,20 +324,20 @@ def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str
 # ---------------------------------------------------------------- cash
 
 
-@router.get("/cash", tags=["cash"])
+@router.get("/cash", response_model=list[CashBalance], tags=["cash"])
 def cash_balances(db: DB, actor: Caller, participant_id: str | None = None) -> list[dict[str, Any]]:
     """Cash balances in integer minor units (JPY: yen)."""
     return cash.balances(db, actor, participant_id)
 
 
-@router.get("/cash/{cash_account_id}/movements", tags=["cash"])
+@router.get("/cash/{cash_account_id}/movements", response_model=list[CashMovement], tags=["cash"])
 def cash_movements(
     cash_account_id: str, db: DB, actor: Caller, limit: Limit = 100
 ) -> list[dict[str, Any]]:
     return cash.movements(db, actor, cash_account_id, limit)
 
 
-@router.post("/cash/deposits", status_code=201, tags=["cash"])
+@router.post("/cash/deposits", response_model=CashBalance, status_code=201, tags=["cash"])
 def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Record a bank transfer in (exchange operator)."""
     return cash.deposit(
@@ -306,7 +345,7 @@ def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> di
     )
 
 
-@router.post("/cash/withdrawals", status_code=201, tags=["cash"])
+@router.post("/cash/withdrawals", response_model=CashBalance, status_code=201, tags=["cash"])
 def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Record a bank transfer out (exchange operator); reserved cash cannot leave."""
     return cash.withdraw(
@@ -317,7 +356,7 @@ def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> d
 # ---------------------------------------------------------------- journal
 
 
-@router.get("/journal/head", tags=["public"])
+@router.get("/journal/head", response_model=JournalHead, tags=["public"])
 def journal_head(db: DB) -> dict[str, Any]:
     """The last journal entry's number and hash; published, it pins history against rewriting."""
     with db.read() as conn:
@@ -327,7 +366,7 @@ def journal_head(db: DB) -> dict[str, Any]:
     return {"seq": head.seq, "hash": head.hash}
 
 
-@router.get("/journal", tags=["journal"])
+@router.get("/journal", response_model=list[JournalEntry], tags=["journal"])
 def journal(
     db: DB, actor: Caller, after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100
 ) -> list[dict[str, Any]]:
@@ -341,7 +380,7 @@ def journal(
         )
 
 
-@router.get("/journal/verify", tags=["journal"])
+@router.get("/journal/verify", response_model=Verification, tags=["journal"])
 def journal_verify(db: DB, actor: Caller) -> dict[str, Any]:
     """Recompute the hash chain and every balance from the journal (operator)."""
     require_operator(actor, "verify the journal")

@@ -11,15 +11,26 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from tanso.api import schemas_auctions as s
-from tanso.api.deps import DB, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas_auctions import (
+    Award,
+    Clearing,
+    OwnSealedAuction,
+    SealedAuction,
+    SealedAuctionOffered,
+    SealedBid,
+    SealedResults,
+)
 from tanso.services.venues import sealed_auctions as sa
 
-router = APIRouter(prefix="/v1/sealed-auctions", tags=["sealed-bid auctions"])
+router = APIRouter(
+    prefix="/v1/sealed-auctions", tags=["sealed-bid auctions"], route_class=AnswerRoute
+)
 
 State = Literal["scheduled", "open", "closed", "cleared", "cancelled"]
 
 
-@router.get("", tags=["public"])
+@router.get("", response_model=list[SealedAuction], tags=["public"])
 def calendar(
     db: DB,
     state: Annotated[State | None, Query()] = None,
@@ -29,7 +40,7 @@ def calendar(
     return sa.list_auctions(db, state, limit)
 
 
-@router.post("", status_code=201)
+@router.post("", response_model=SealedAuctionOffered, status_code=201)
 def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Offer credits from your holding account; they are reserved until clearing."""
     spec = sa.NewSealedAuction(
@@ -51,13 +62,13 @@ def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> dic
     return sa.create(db, actor, spec, idem)
 
 
-@router.get("/mine")
+@router.get("/mine", response_model=list[OwnSealedAuction])
 def mine(db: DB, actor: Caller) -> list[dict[str, Any]]:
     """The auctions you offered (the operator: every auction), with the seller named."""
     return sa.own_auctions(db, actor)
 
 
-@router.get("/bids")
+@router.get("/bids", response_model=list[SealedBid])
 def my_bids(
     db: DB, actor: Caller, auction_id: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[dict[str, Any]]:
@@ -65,64 +76,64 @@ def my_bids(
     return sa.own_bids(db, actor, auction_id)
 
 
-@router.get("/bids/{bid_id}")
+@router.get("/bids/{bid_id}", response_model=SealedBid)
 def my_bid(bid_id: str, db: DB, actor: Caller) -> dict[str, Any]:
     return sa.get_bid(db, actor, bid_id)
 
 
-@router.patch("/bids/{bid_id}")
+@router.patch("/bids/{bid_id}", response_model=SealedBid)
 def amend_bid(
     bid_id: str, body: s.SealedBidAmendIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
     """Change your bid while the auction is open (it takes a new time)."""
-    return sa.amend_bid(db, actor, bid_id, body.price, body.qty, idem)
+    return sa.amend_bid(db, actor, bid_id, body.price, body.quantity, idem)
 
 
-@router.delete("/bids/{bid_id}")
+@router.delete("/bids/{bid_id}", response_model=SealedBid)
 def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Withdraw your bid while the auction is open; its cash is released."""
     return sa.withdraw_bid(db, actor, bid_id, idem)
 
 
-@router.get("/awards")
+@router.get("/awards", response_model=list[Award])
 def my_awards(db: DB, actor: Caller) -> list[dict[str, Any]]:
     """What your bids won, with their settlement status."""
     return sa.own_awards(db, actor)
 
 
-@router.get("/{auction_id}", tags=["public"])
+@router.get("/{auction_id}", response_model=SealedAuction, tags=["public"])
 def auction(auction_id: str, db: DB) -> dict[str, Any]:
     """One auction's terms, state and (once cleared) result; never a bid, never the seller."""
     return sa.get_auction(db, auction_id)
 
 
-@router.get("/{auction_id}/results", tags=["public"])
+@router.get("/{auction_id}/results", response_model=SealedResults, tags=["public"])
 def results(auction_id: str, db: DB) -> dict[str, Any]:
     """Clearing price, sold and unsold, bidders and the anonymous demand curve (after clearing)."""
     return sa.results(db, auction_id)
 
 
-@router.post("/{auction_id}/bids", status_code=201)
+@router.post("/{auction_id}/bids", response_model=SealedBid, status_code=201)
 def bid(
     auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
-    """Send a sealed bid while the auction is open; it reserves price x qty of cash."""
-    return sa.place_bid(db, actor, auction_id, body.account_id, body.price, body.qty, idem)
+    """Send a sealed bid while the auction is open; it reserves price x quantity of cash."""
+    return sa.place_bid(db, actor, auction_id, body.account_id, body.price, body.quantity, idem)
 
 
-@router.get("/{auction_id}/awards")
+@router.get("/{auction_id}/awards", response_model=list[Award])
 def awards(auction_id: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
     """A cleared auction's awards: all (operator), without names (seller), or your own."""
     return sa.auction_awards(db, actor, auction_id)
 
 
-@router.post("/{auction_id}/clear")
+@router.post("/{auction_id}/clear", response_model=Clearing)
 def clear(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Clear a closed auction (seller or operator); T+0 awards settle at once."""
     return sa.clear_auction(db, actor, auction_id, idem)
 
 
-@router.post("/{auction_id}/cancel")
+@router.post("/{auction_id}/cancel", response_model=OwnSealedAuction)
 def cancel(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Call off an auction before clearing (seller or operator); everything is released."""
     return sa.cancel(db, actor, auction_id, idem)

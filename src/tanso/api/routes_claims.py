@@ -11,10 +11,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from tanso.api.deps import DB, Caller
+from tanso.api.deps import DB, AnswerRoute, Caller
+from tanso.api.schemas_usage import (
+    AuditRecord,
+    Certificate,
+    ClaimReport,
+)
 from tanso.services.compliance import certificates, claims
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 
 RetirementId = Annotated[str, Path(min_length=1, max_length=40)]
 Lang = Annotated[Literal["en", "ja"], Query()]
@@ -58,7 +63,7 @@ def certificate_html(
     return HTMLResponse(certificates.to_html(cert, lang, _base(request)))
 
 
-@router.get("/certificates/{retirement_id}", tags=["public"])
+@router.get("/certificates/{retirement_id}", response_model=Certificate, tags=["public"])
 def certificate(retirement_id: RetirementId, request: Request, db: DB) -> dict[str, Any]:
     """A retirement's certificate (no key needed): the retirement, every attribute of its
     credits, its journal entry and hash, and whether that entry verifies."""
@@ -67,57 +72,67 @@ def certificate(retirement_id: RetirementId, request: Request, db: DB) -> dict[s
 
 
 @router.get(
-    "/claims/{participant_id}/{year}.pdf", tags=["claims"], response_class=Response, responses=PDF
+    "/claims/{participant_id}/{reporting_year}.pdf",
+    tags=["claims"],
+    response_class=Response,
+    responses=PDF,
 )
 def claim_report_pdf(
-    participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
 ) -> Response:
     """The offset claim report as PDF (A4) in English or Japanese."""
-    rep = claims.report(db, actor, participant_id, year)
+    rep = claims.report(db, actor, participant_id, reporting_year)
     return Response(
         claims.to_pdf(rep, lang),
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="claims-{participant_id}-{year}-{lang}.pdf"'
-        },
-    )
-
-
-@router.get(
-    "/claims/{participant_id}/{year}.csv", tags=["claims"], response_class=Response, responses=CSV
-)
-def claim_report_csv(
-    participant_id: ParticipantId, year: Year, db: DB, actor: Caller, lang: Lang = "en"
-) -> Response:
-    """The offset claim report as one CSV table (scopes, retired credits, claims)."""
-    rep = claims.report(db, actor, participant_id, year)
-    return PlainTextResponse(
-        claims.to_csv(rep, lang),
-        media_type="text/csv; charset=utf-8",
-        headers={
             "Content-Disposition": (
-                f'attachment; filename="claims-{participant_id}-{year}-{lang}.csv"'
+                f'inline; filename="claims-{participant_id}-{reporting_year}-{lang}.pdf"'
             )
         },
     )
 
 
-@router.get("/claims/{participant_id}/{year}", tags=["claims"])
+@router.get(
+    "/claims/{participant_id}/{reporting_year}.csv",
+    tags=["claims"],
+    response_class=Response,
+    responses=CSV,
+)
+def claim_report_csv(
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
+) -> Response:
+    """The offset claim report as one CSV table (scopes, retired credits, claims)."""
+    rep = claims.report(db, actor, participant_id, reporting_year)
+    return PlainTextResponse(
+        claims.to_csv(rep, lang),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="claims-{participant_id}-{reporting_year}-{lang}.csv"'
+            )
+        },
+    )
+
+
+@router.get(
+    "/claims/{participant_id}/{reporting_year}", response_model=ClaimReport, tags=["claims"]
+)
 def claim_report(
-    participant_id: ParticipantId, year: Year, db: DB, actor: Caller
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller
 ) -> dict[str, Any]:
     """A participant's offset claim report for a year (its own; the operator: anyone's):
     emissions, own reductions, residual emissions, credits retired by scheme, category,
     property, vintage and corresponding adjustment, the evaluation axes of voluntary credits,
     and the claims the data supports, with the wording in English and Japanese."""
-    rep = claims.report(db, actor, participant_id, year)
+    rep = claims.report(db, actor, participant_id, reporting_year)
     for c in rep["claims"]:
         c["text_en"], c["reason_en"] = claims.wording(rep, c, "en")
         c["text_ja"], c["reason_ja"] = claims.wording(rep, c, "ja")
     return rep
 
 
-@router.post("/journal/audits", status_code=201, tags=["journal"])
+@router.post("/journal/audits", response_model=AuditRecord, status_code=201, tags=["journal"])
 def record_audit(db: DB, actor: Caller) -> dict[str, Any]:
     """Verify the whole journal (hash chain and every balance) and record the result, which the
     public /verify pages show as the last full audit (operator)."""

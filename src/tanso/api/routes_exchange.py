@@ -5,14 +5,25 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from tanso.api import schemas as s
-from tanso.api.deps import DB, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas_exchange import (
+    AuctionResult,
+    Book,
+    Instrument,
+    Order,
+    OwnTrade,
+    PlacedOrder,
+    PublicTrade,
+    SessionChange,
+)
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services.trading import exchange as xs
 from tanso.services.trading.exchange import Exchange
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -21,18 +32,18 @@ def _exchange(request: Request) -> Exchange:
     return x
 
 
-@router.get("/instruments", tags=["public"])
+@router.get("/instruments", response_model=list[Instrument], tags=["public"])
 def list_instruments(request: Request, db: DB) -> list[dict[str, Any]]:
     """Instruments with their rules, reference price (基準値段) and today's price limits."""
     return xs.list_instruments(db, _exchange(request))
 
 
-@router.get("/instruments/{instrument_id}", tags=["public"])
+@router.get("/instruments/{instrument_id}", response_model=Instrument, tags=["public"])
 def get_instrument(instrument_id: str, request: Request, db: DB) -> dict[str, Any]:
     return xs.get_instrument(db, instrument_id, _exchange(request))
 
 
-@router.post("/instruments", status_code=201, tags=["exchange"])
+@router.post("/instruments", response_model=Instrument, status_code=201, tags=["exchange"])
 def define_instrument(body: s.InstrumentIn, request: Request, actor: Caller) -> dict[str, Any]:
     """List an instrument (exchange operator)."""
     e = body.eligibility
@@ -67,18 +78,21 @@ for _action in ("open", "close", "halt", "resume"):
         f"/instruments/{{instrument_id}}/{_action}",
         _session(_action),
         methods=["POST"],
+        response_model=SessionChange,
         tags=["exchange"],
         name=f"session_{_action}",
     )
 
 
-@router.post("/instruments/{instrument_id}/auctions", tags=["exchange"])
+@router.post(
+    "/instruments/{instrument_id}/auctions", response_model=SessionChange, tags=["exchange"]
+)
 def run_auction(instrument_id: str, request: Request, actor: Caller) -> dict[str, Any]:
     """Run a call auction (板寄せ) now (exchange operator)."""
     return _exchange(request).session(actor, instrument_id, "auction")
 
 
-@router.get("/instruments/{instrument_id}/book", tags=["exchange"])
+@router.get("/instruments/{instrument_id}/book", response_model=Book, tags=["exchange"])
 def book(
     instrument_id: str,
     request: Request,
@@ -89,14 +103,19 @@ def book(
     return _exchange(request).book(actor, instrument_id, depth)
 
 
-@router.post("/orders", status_code=201, tags=["exchange"])
-def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def _with_quantity(view: dict[str, Any]) -> dict[str, Any]:
+    return {("quantity" if k == "qty" else k): v for k, v in view.items()}
+
+
+@router.post("/orders", response_model=PlacedOrder, status_code=201, tags=["exchange"])
+def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey) -> JSONResponse:
     """Place an order. A buy reserves price x quantity of cash; a sell reserves its credits
     (the `serials` it designates, or the oldest eligible ones of `account_id`)."""
+    # the hot route: its answer is encoded here as PlacedOrder documents it, not validated again
     order = xs.NewOrder(
         instrument=body.instrument,
         side=body.side,
-        qty=body.qty,
+        qty=body.quantity,
         price=body.price,
         type=body.type,
         tif=body.tif,
@@ -104,10 +123,14 @@ def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey)
         serials=body.serials,
         client_order_id=body.client_order_id,
     )
-    return _exchange(request).place(actor, order, idem)
+    placed = _with_quantity(_exchange(request).place(actor, order, idem))
+    for part in ("trades", "events"):
+        if part in placed:
+            placed[part] = [_with_quantity(x) for x in placed[part]]
+    return JSONResponse(placed, status_code=201)
 
 
-@router.get("/orders", tags=["exchange"])
+@router.get("/orders", response_model=list[Order], tags=["exchange"])
 def own_orders(
     db: DB,
     actor: Caller,
@@ -118,29 +141,29 @@ def own_orders(
     return xs.own_orders(db, actor, status, limit)
 
 
-@router.get("/orders/{order_id}", tags=["exchange"])
+@router.get("/orders/{order_id}", response_model=Order, tags=["exchange"])
 def get_order(order_id: str, db: DB, actor: Caller) -> dict[str, Any]:
     return xs.get_order(db, actor, order_id)
 
 
-@router.patch("/orders/{order_id}", tags=["exchange"])
+@router.patch("/orders/{order_id}", response_model=PlacedOrder, tags=["exchange"])
 def amend_order(order_id: str, body: s.AmendIn, request: Request, actor: Caller) -> dict[str, Any]:
     """Amend: a smaller quantity keeps time priority; a new price or a larger quantity loses it."""
-    return _exchange(request).amend(actor, order_id, body.qty, body.price)
+    return _exchange(request).amend(actor, order_id, body.quantity, body.price)
 
 
-@router.delete("/orders/{order_id}", tags=["exchange"])
+@router.delete("/orders/{order_id}", response_model=Order, tags=["exchange"])
 def cancel_order(order_id: str, request: Request, actor: Caller) -> dict[str, Any]:
     return _exchange(request).cancel(actor, order_id)
 
 
-@router.get("/trades", tags=["exchange"])
+@router.get("/trades", response_model=list[OwnTrade], tags=["exchange"])
 def own_trades(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
     """Your trades with their settlement dates and status; never the counterparty."""
     return xs.own_trades(db, actor, limit)
 
 
-@router.get("/market/trades", tags=["public"])
+@router.get("/market/trades", response_model=list[PublicTrade], tags=["public"])
 def market_trades(
     db: DB, instrument: Annotated[str | None, Query(max_length=40)] = None, limit: Limit = 100
 ) -> list[dict[str, Any]]:
@@ -148,7 +171,7 @@ def market_trades(
     return xs.public_trades(db, instrument, limit)
 
 
-@router.get("/market/auctions", tags=["public"])
+@router.get("/market/auctions", response_model=list[AuctionResult], tags=["public"])
 def market_auctions(
     db: DB,
     instrument: Annotated[str | None, Query(max_length=40)] = None,

@@ -11,13 +11,24 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from tanso.api import schemas_marketplace as s
-from tanso.api.deps import DB, Caller, IdemKey, get_actor
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey, get_actor
+from tanso.api.schemas_marketplace import (
+    Deal,
+    Listing,
+    ListingDetail,
+    MarketplaceProject,
+    Offer,
+    ProjectProfile,
+    Purchase,
+    Rfq,
+    SweepResult,
+)
 from tanso.domain import marketplace as mp
 from tanso.domain.calendar import TradingCalendar
 from tanso.services.common import Actor
 from tanso.services.venues import marketplace as market
 
-router = APIRouter(prefix="/v1/marketplace", tags=["marketplace"])
+router = APIRouter(prefix="/v1/marketplace", tags=["marketplace"], route_class=AnswerRoute)
 
 
 def optional_actor(
@@ -43,14 +54,14 @@ def _calendar(request: Request) -> TradingCalendar | None:
 # ---------------------------------------------------------------- projects
 
 
-@router.get("/projects/{project_id}", tags=["public"])
+@router.get("/projects/{project_id}", response_model=MarketplaceProject, tags=["public"])
 def get_project(project_id: str, db: DB) -> dict[str, Any]:
     """A project as buyers see it: methodology, place, mechanism, nature, co-benefits, the
     paper's properties and evaluation axes, ratings and documents."""
     return market.project(db, project_id)
 
 
-@router.put("/projects/{project_id}/profile")
+@router.put("/projects/{project_id}/profile", response_model=ProjectProfile)
 def set_profile(
     project_id: str, body: s.ProfileIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -67,7 +78,7 @@ def set_profile(
 # ---------------------------------------------------------------- listings
 
 
-@router.get("/listings", tags=["public"])
+@router.get("/listings", response_model=list[Listing], tags=["public"])
 def search(
     db: DB,
     viewer: Viewer,
@@ -106,30 +117,32 @@ def search(
     return market.search_listings(db, viewer, market.Search(f, sort, mine, limit))
 
 
-@router.get("/listings/mine")
+@router.get("/listings/mine", response_model=list[Listing])
 def my_listings(db: DB, actor: Caller) -> list[dict[str, Any]]:
     """Every listing of yours, whatever its status, newest first."""
     return market.my_listings(db, actor)
 
 
-@router.get("/listings/{listing_id}", tags=["public"])
+@router.get("/listings/{listing_id}", response_model=ListingDetail, tags=["public"])
 def get_listing(listing_id: str, db: DB, viewer: Viewer) -> dict[str, Any]:
     """One open listing with its project (a closed one only to its seller)."""
     return market.get_listing(db, viewer, listing_id)
 
 
-@router.post("/listings", status_code=201)
+@router.post("/listings", response_model=Listing, status_code=201)
 def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """List credits of one issuance (by issuance_id and quantity, or by serials); they stay
     reserved while listed."""
-    terms = mp.ListingTerms(body.price, body.quantity, body.min_qty, body.lot, body.settlement_days)
+    terms = mp.ListingTerms(
+        body.price, body.quantity, body.min_quantity, body.lot, body.settlement_days
+    )
     n = market.NewListing(
         body.account_id, terms, body.issuance_id, body.serials, body.expires_at, body.note
     )
     return market.create_listing(db, actor, n, idem)
 
 
-@router.patch("/listings/{listing_id}")
+@router.patch("/listings/{listing_id}", response_model=Listing)
 def amend_listing(
     listing_id: str, body: s.ListingAmendIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -137,13 +150,13 @@ def amend_listing(
     return market.amend_listing(db, actor, listing_id, body.price, body.available, idem)
 
 
-@router.post("/listings/{listing_id}/withdraw")
+@router.post("/listings/{listing_id}/withdraw", response_model=Listing)
 def withdraw_listing(listing_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Take a listing down; its credits return to held."""
     return market.withdraw_listing(db, actor, listing_id, idem)
 
 
-@router.post("/listings/{listing_id}/purchases", status_code=201)
+@router.post("/listings/{listing_id}/purchases", response_model=Purchase, status_code=201)
 def buy(
     listing_id: str,
     body: s.PurchaseIn,
@@ -161,13 +174,13 @@ def buy(
 # ---------------------------------------------------------------- deals
 
 
-@router.get("/deals")
+@router.get("/deals", response_model=list[Deal])
 def deals(db: DB, actor: Caller) -> list[dict[str, Any]]:
     """Your marketplace deals as buyer or seller, with their settlement status."""
     return market.deals(db, actor)
 
 
-@router.get("/deals/{deal_id}")
+@router.get("/deals/{deal_id}", response_model=Deal)
 def get_deal(deal_id: str, db: DB, actor: Caller) -> dict[str, Any]:
     return market.get_deal(db, actor, deal_id)
 
@@ -175,7 +188,7 @@ def get_deal(deal_id: str, db: DB, actor: Caller) -> dict[str, Any]:
 # ---------------------------------------------------------------- requests for quote
 
 
-@router.post("/rfqs", status_code=201)
+@router.post("/rfqs", response_model=Rfq, status_code=201)
 def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Ask for a firm price, for a listing or for a project."""
     return market.create_rfq(
@@ -183,23 +196,23 @@ def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str,
     )
 
 
-@router.get("/rfqs")
+@router.get("/rfqs", response_model=list[Rfq])
 def list_rfqs(db: DB, actor: Caller, box: Literal["in", "out"] = "out") -> list[dict[str, Any]]:
     """`out`: the requests you sent, with their offers; `in`: those you may answer."""
     return market.rfqs(db, actor, box)
 
 
-@router.get("/rfqs/{rfq_id}")
+@router.get("/rfqs/{rfq_id}", response_model=Rfq)
 def get_rfq(rfq_id: str, db: DB, actor: Caller) -> dict[str, Any]:
     return market.get_rfq(db, actor, rfq_id)
 
 
-@router.post("/rfqs/{rfq_id}/cancel")
+@router.post("/rfqs/{rfq_id}/cancel", response_model=Rfq)
 def cancel_rfq(rfq_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return market.cancel_rfq(db, actor, rfq_id, idem)
 
 
-@router.post("/rfqs/{rfq_id}/offers", status_code=201)
+@router.post("/rfqs/{rfq_id}/offers", response_model=Offer, status_code=201)
 def make_offer(
     rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -216,7 +229,7 @@ def make_offer(
     return market.make_offer(db, actor, n, idem)
 
 
-@router.post("/offers/{offer_id}/accept", status_code=201)
+@router.post("/offers/{offer_id}/accept", response_model=Purchase, status_code=201)
 def accept_offer(
     offer_id: str, body: s.AcceptIn, request: Request, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -224,17 +237,17 @@ def accept_offer(
     return market.accept_offer(db, actor, offer_id, body.account_id, idem, _calendar(request))
 
 
-@router.post("/offers/{offer_id}/decline")
+@router.post("/offers/{offer_id}/decline", response_model=Offer)
 def decline_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return market.decline_offer(db, actor, offer_id, idem)
 
 
-@router.post("/offers/{offer_id}/withdraw")
+@router.post("/offers/{offer_id}/withdraw", response_model=Offer)
 def withdraw_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     return market.withdraw_offer(db, actor, offer_id, idem)
 
 
-@router.post("/sweep")
+@router.post("/sweep", response_model=SweepResult)
 def sweep(db: DB, actor: Caller) -> dict[str, Any]:
     """Close every listing and offer past its expiry and release its credits (operator; run it
     from cron until the scheduler does). Expired ones cannot trade even before it runs."""

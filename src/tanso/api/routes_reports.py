@@ -9,12 +9,17 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import Field
 
-from tanso.api.deps import DB, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
 from tanso.api.schemas import Body
+from tanso.api.schemas_exchange import (
+    DailyReport,
+    IndexValue,
+    ReportDate,
+)
 from tanso.services.marketdata import daily_report, indices
 from tanso.services.trading.exchange import Exchange
 
-router = APIRouter(prefix="/v1/market")
+router = APIRouter(prefix="/v1/market", route_class=AnswerRoute)
 
 
 class IndexComputeIn(Body):
@@ -26,14 +31,14 @@ def _exchange(request: Request) -> Exchange:
     return x
 
 
-@router.get("/indices", tags=["public"])
+@router.get("/indices", response_model=list[IndexValue], tags=["public"])
 def latest_indices(db: DB) -> list[dict[str, Any]]:
     """The latest published value of each benchmark index, with the rule that produced it
     (vwap, mid, previous, none; the composite: weighted). Methodology: docs/indices.md."""
     return indices.latest(db)
 
 
-@router.get("/indices/{index_id}", tags=["public"])
+@router.get("/indices/{index_id}", response_model=list[IndexValue], tags=["public"])
 def index_history(
     db: DB,
     index_id: Annotated[str, Path(min_length=1, max_length=40)],
@@ -45,7 +50,9 @@ def index_history(
     return indices.history(db, index_id, start, end, limit)
 
 
-@router.post("/indices/compute", status_code=201, tags=["exchange"])
+@router.post(
+    "/indices/compute", response_model=list[IndexValue], status_code=201, tags=["exchange"]
+)
 def compute_indices(
     body: IndexComputeIn, request: Request, db: DB, actor: Caller, idem: IdemKey
 ) -> list[dict[str, Any]]:
@@ -54,7 +61,7 @@ def compute_indices(
     return indices.compute(db, _exchange(request), body.date, actor, idem)
 
 
-@router.get("/reports", tags=["public"])
+@router.get("/reports", response_model=list[ReportDate], tags=["public"])
 def report_dates(db: DB) -> list[dict[str, Any]]:
     """Every day with a daily report (日報), newest first, with links to each form."""
     out = []
@@ -76,8 +83,8 @@ def report_dates(db: DB) -> list[dict[str, Any]]:
 
 @router.get(
     "/reports/{date}",
+    response_model=DailyReport,
     tags=["public"],
-    response_model=None,
     responses={200: {"content": {"text/html": {}, "text/csv": {}, "application/pdf": {}}}},
 )
 def report(

@@ -9,27 +9,35 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from tanso.api import schemas as s
-from tanso.api.deps import DB, Caller, IdemKey
-from tanso.domain.fees import FeeSchedule
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas_exchange import (
+    FeeSchedule,
+    Obligation,
+    ObligationResolution,
+    SettlementReport,
+    SettlementRun,
+    SettlementRunSummary,
+)
+from tanso.domain.fees import FeeSchedule as Schedule
 from tanso.services.clearing import settlement
 from tanso.web import render
 
-router = APIRouter(prefix="/v1", tags=["settlement"])
+router = APIRouter(prefix="/v1", tags=["settlement"], route_class=AnswerRoute)
 
 
-@router.post("/settlement/runs", status_code=201)
+@router.post("/settlement/runs", response_model=SettlementRun, status_code=201)
 def run(body: s.SettlementRunIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Settle every pending obligation due on or before `date` (exchange operator). Running a
     date twice settles nothing twice."""
     return settlement.run(db, actor, body.date, idem)
 
 
-@router.get("/settlement/runs")
+@router.get("/settlement/runs", response_model=list[SettlementRunSummary])
 def runs(db: DB, actor: Caller) -> list[dict[str, Any]]:
     return settlement.runs(db, actor)
 
 
-@router.get("/settlement/obligations")
+@router.get("/settlement/obligations", response_model=list[Obligation])
 def obligations(
     db: DB,
     actor: Caller,
@@ -41,21 +49,21 @@ def obligations(
     return settlement.obligations(db, actor, status, date.isoformat() if date else None)
 
 
-@router.post("/settlement/obligations/{trade_id}/settle")
-def settle_later(trade_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+@router.post("/settlement/obligations/{deal_id}/settle", response_model=ObligationResolution)
+def settle_later(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Settle a failed obligation now; the party at fault pays the late charge (operator)."""
-    return settlement.resolve(db, actor, trade_id, "settle", idem)
+    return settlement.resolve(db, actor, deal_id, "settle", idem)
 
 
-@router.post("/settlement/obligations/{trade_id}/cancel")
-def cancel_trade(trade_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+@router.post("/settlement/obligations/{deal_id}/cancel", response_model=ObligationResolution)
+def cancel_trade(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
     """Cancel a failed trade: both reservations are released (operator)."""
-    return settlement.resolve(db, actor, trade_id, "cancel", idem)
+    return settlement.resolve(db, actor, deal_id, "cancel", idem)
 
 
 @router.get(
     "/settlement/reports/{date}",
-    response_model=None,
+    response_model=SettlementReport,
     responses={200: {"content": {"text/html": {}, "text/csv": {}, "application/pdf": {}}}},
 )
 def report(
@@ -77,13 +85,13 @@ def report(
     return rep
 
 
-@router.get("/fees", tags=["public"])
+@router.get("/fees", response_model=list[FeeSchedule], tags=["public"])
 def fees(db: DB) -> list[dict[str, Any]]:
     """The fee schedule (zero unless set, as at TSE today)."""
     return settlement.list_fees(db)
 
 
-@router.put("/fees/{instrument_id}/{side}")
+@router.put("/fees/{instrument_id}/{side}", response_model=FeeSchedule)
 def set_fees(
     instrument_id: str,
     side: Literal["buy", "sell"],
@@ -93,5 +101,5 @@ def set_fees(
     idem: IdemKey,
 ) -> dict[str, Any]:
     """Set one side's fees on an instrument, or on every instrument with `*` (operator)."""
-    schedule = FeeSchedule(body.per_tonne, body.bps, body.per_trade, body.late_charge)
+    schedule = Schedule(body.per_tonne, body.bps, body.per_trade, body.late_charge)
     return settlement.set_fees(db, actor, instrument_id, side, schedule, idem)

@@ -4,18 +4,27 @@ emissions inventories, evaluation of credits for a use, and the usage rule sets.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from tanso.api import schemas_usage as su
-from tanso.api.deps import DB, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas_usage import (
+    InventoryImport,
+    InventoryPosition,
+    InventoryRecord,
+    RuleSet,
+    RuleSetInForce,
+    UseEvaluation,
+)
 from tanso.domain.errors import InvalidInput
 from tanso.services.compliance import inventories, usage
 from tanso.services.ledger import registry
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 
 Year = Annotated[int, Query(ge=1990, le=2100)]
 
@@ -30,20 +39,29 @@ def _inventory(body: su.InventoryIn) -> inventories.Inventory:
     return inventories.Inventory(**fields, scope3_categories=cats)
 
 
-@router.put("/inventories/{participant_id}/{year}", tags=["inventories"])
+@router.put(
+    "/inventories/{participant_id}/{reporting_year}",
+    response_model=InventoryRecord,
+    tags=["inventories"],
+)
 def record_inventory(
-    participant_id: str, year: int, body: su.InventoryIn, db: DB, actor: Caller, idem: IdemKey
+    participant_id: str,
+    reporting_year: int,
+    body: su.InventoryIn,
+    db: DB,
+    actor: Caller,
+    idem: IdemKey,
 ) -> dict[str, Any]:
     """Record or replace one year's emissions inventory (the participant itself, or the
     operator): Scope 1, Scope 2 location- and market-based, Scope 3 by category, own
     reductions, targets, purchased energy."""
-    return inventories.record(db, actor, participant_id, year, _inventory(body), idem)
+    return inventories.record(db, actor, participant_id, reporting_year, _inventory(body), idem)
 
 
 @router.get(
     "/inventories/{participant_id}",
+    response_model=list[InventoryRecord],
     tags=["inventories"],
-    response_model=None,
     responses={200: {"content": {"text/csv": {}}}},
 )
 def list_inventories(
@@ -55,24 +73,30 @@ def list_inventories(
     """The years a participant recorded, newest first; `format=csv` gives the import format."""
     views = inventories.list_inventories(db, actor, participant_id)
     if format == "csv":
+        # a header is Latin-1: an id that is not plain ASCII does not go into the file name
+        name = participant_id if re.fullmatch(r"[A-Za-z0-9_-]+", participant_id) else "x"
         return PlainTextResponse(
             inventories.to_csv(views),
             media_type="text/csv",
-            headers={
-                "Content-Disposition": f'attachment; filename="inventories-{participant_id}.csv"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="inventories-{name}.csv"'},
         )
     return views
 
 
-@router.get("/inventories/{participant_id}/{year}", tags=["inventories"])
-def get_inventory(participant_id: str, year: int, db: DB, actor: Caller) -> dict[str, Any]:
+@router.get(
+    "/inventories/{participant_id}/{reporting_year}",
+    response_model=InventoryPosition,
+    tags=["inventories"],
+)
+def get_inventory(
+    participant_id: str, reporting_year: int, db: DB, actor: Caller
+) -> dict[str, Any]:
     """One year's inventory with its hierarchy position: emissions, own reductions, claimed and
     residual emissions by scope, and the claims made by retirements."""
-    return inventories.get_inventory(db, actor, participant_id, year)
+    return inventories.get_inventory(db, actor, participant_id, reporting_year)
 
 
-@router.post("/inventories/import", tags=["inventories"])
+@router.post("/inventories/import", response_model=InventoryImport, tags=["inventories"])
 def import_inventories(
     body: su.InventoryCsvIn, db: DB, actor: Caller, idem: IdemKey
 ) -> dict[str, Any]:
@@ -80,7 +104,7 @@ def import_inventories(
     return inventories.import_csv(db, actor, body.csv, idem)
 
 
-@router.post("/usage/evaluate", tags=["usage"])
+@router.post("/usage/evaluate", response_model=UseEvaluation, tags=["usage"])
 def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
     """May these credits of the account be used for this purpose? The decision, its reasons
     (each naming a rule and its source) and the largest quantity allowed. Nothing changes."""
@@ -91,26 +115,26 @@ def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
         body.account_id,
         sel,
         body.purpose,
-        body.year,
+        body.reporting_year,
         body.emissions_scope,
         body.scope3_category,
     )
 
 
-@router.get("/usage/rulesets", tags=["usage", "public"])
+@router.get("/usage/rulesets", response_model=list[RuleSet], tags=["usage", "public"])
 def rulesets(db: DB, date: dt.date | None = None) -> list[dict[str, Any]]:
     """Every usage rule set, shipped or added by the operator, marking the one in force on
     `date` (default: today)."""
     return usage.list_rulesets(db, date)
 
 
-@router.get("/usage/rulesets/current", tags=["usage", "public"])
+@router.get("/usage/rulesets/current", response_model=RuleSetInForce, tags=["usage", "public"])
 def ruleset_in_force(db: DB, date: dt.date | None = None) -> dict[str, Any]:
     """The rule set in force on `date` (default: today), with its rules and sources."""
     return usage.current_ruleset(db, date)
 
 
-@router.post("/usage/rulesets", status_code=201, tags=["usage"])
+@router.post("/usage/rulesets", response_model=RuleSet, status_code=201, tags=["usage"])
 def add_ruleset(
     db: DB,
     actor: Caller,

@@ -1,11 +1,12 @@
-"""Request bodies. Limits here keep absurd input out before any service runs."""
+"""Request bodies, and the base of every answer. Limits here keep absurd input out before any
+service runs; the answers' models (schemas_*.py) document what each route returns."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_QTY = 10**12
 MAX_AMOUNT = 10**15
@@ -21,6 +22,33 @@ class Body(BaseModel):
     JSON integer, not `true` or `"10"`)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# The API's names for what some use cases still call otherwise: one word per concept.
+API_NAMES = {"qty": "quantity", "min_qty": "min_quantity", "year": "reporting_year"}
+
+
+class Out(BaseModel):
+    """An answer. Its model lists every field the use case returns; a field it does not list
+    still passes through (`extra="allow"`), so a new field never breaks a client. A use case's
+    internal name (`qty`, `year`) is read under the API's name when the model declares that."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _api_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in API_NAMES for k in data):
+            fields = cls.model_fields
+            return {
+                (
+                    API_NAMES[k]
+                    if k in API_NAMES and k not in fields and API_NAMES[k] in fields
+                    else k
+                ): v
+                for k, v in data.items()
+            }
+        return data
 
 
 class ParticipantIn(Body):
@@ -190,7 +218,7 @@ class OrderIn(Body):
     side: Literal["buy", "sell"]
     type: Literal["limit", "market"] = "limit"
     price: int | None = Field(default=None, ge=1, le=10**12)
-    qty: int = Field(ge=1, le=MAX_QTY)
+    quantity: int = Field(ge=1, le=MAX_QTY)
     tif: Literal["day", "gtc", "ioc", "fok"] = "day"
     account_id: str | None = Field(default=None, max_length=64)
     serials: str | None = Field(default=None, min_length=1, max_length=80)
@@ -198,7 +226,7 @@ class OrderIn(Body):
 
 
 class AmendIn(Body):
-    qty: int | None = Field(default=None, ge=1, le=MAX_QTY)
+    quantity: int | None = Field(default=None, ge=1, le=MAX_QTY)
     price: int | None = Field(default=None, ge=1, le=10**12)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import Any
 
 import httpx
 
+from tanso.api.schemas_exchange import Instrument
 from tanso.client import ApiError, Client
 
 log = logging.getLogger("tanso.simulator")
@@ -57,14 +57,14 @@ class Simulator:
         try:
             while not self._stop.is_set():
                 try:
-                    instruments = [i for i in op.instruments() if i["mode"] == "call"]
+                    instruments = [i for i in op.instruments() if i.mode == "call"]
                     break
                 except httpx.HTTPError:
                     self._stop.wait(0.5)  # the server is still starting
             else:
                 return
             for i in instruments:
-                self._session(op, i["id"], "open")
+                self._session(op, i.id, "open")
             ticks_per_day = max(4, int(self.day_seconds / self.order_interval))
             tick = 0
             while not self._stop.wait(self.order_interval):
@@ -73,11 +73,11 @@ class Simulator:
                 phase = tick % ticks_per_day
                 if phase in (ticks_per_day * 7 // 15, ticks_per_day - 2):  # "11:30" and "15:00"
                     for i in instruments:
-                        self._auction(op, i["id"])
+                        self._auction(op, i.id)
                 if phase == ticks_per_day - 1:  # close the day, open the next
                     for i in instruments:
-                        self._session(op, i["id"], "close")
-                        self._session(op, i["id"], "open")
+                        self._session(op, i.id, "close")
+                        self._session(op, i.id, "open")
         finally:
             op.close()
             for c in clients.values():
@@ -92,17 +92,17 @@ class Simulator:
         }
         return op, clients
 
-    def _one_order(self, clients: dict[str, Client], instruments: list[dict[str, Any]]) -> None:
+    def _one_order(self, clients: dict[str, Client], instruments: list[Instrument]) -> None:
         pid = self.rng.choice(sorted(clients))
         inst = self.rng.choice(instruments)
-        ref = inst.get("reference_price") or 3_000
+        ref = inst.reference_price or 3_000
         step = max(1, ref // 200)
         side = self.rng.choice(("buy", "sell"))
         skew = -2 if side == "buy" else 2
-        price = max(inst["tick"], ref + (self.rng.randint(-6, 6) + skew) * step)
-        qty = self.rng.randint(1, 30) * 10
+        price = max(inst.tick, ref + (self.rng.randint(-6, 6) + skew) * step)
+        quantity = self.rng.randint(1, 30) * 10
         try:
-            clients[pid].place_order(inst["id"], side, qty, price)
+            clients[pid].place_order(inst.id, side, quantity, price)
             self.counts["orders"] += 1
         except (ApiError, httpx.HTTPError):
             self.counts["rejected"] += 1  # no cash or no credits of that category: fine

@@ -393,7 +393,7 @@ def _trader(
                 body: dict[str, Any] = {
                     "instrument": inst,
                     "side": side,
-                    "qty": rng.randint(1, 20),
+                    "quantity": rng.randint(1, 20),
                     "price": REFERENCE + rng.randint(*shift),
                     "client_order_id": key,
                 }
@@ -412,7 +412,7 @@ def _trader(
                 oid = rng.choice(open_orders)
                 change = {"price": REFERENCE + rng.randint(-5, 5)}
                 if rng.random() < 0.5:
-                    change = {"qty": rng.randint(1, 20)}
+                    change = {"quantity": rng.randint(1, 20)}
                 # no key on this route; sending the same amendment again is harmless
                 ans = caller.send("amend", "PATCH", f"/v1/orders/{oid}", change, None)
                 assert ans is not None

@@ -1,0 +1,86 @@
+"""`tanso.client` answers with typed, frozen models, sends the API's names, and catches a
+server that breaks its own schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pydantic
+import pytest
+
+from tanso.api.schemas_exchange import PlacedOrder
+from tanso.client import Client
+
+ORDER = {
+    "id": "O7",
+    "instrument": "ES",
+    "participant_id": "ALPHA",
+    "account_id": "ALPHA-MAIN",
+    "side": "buy",
+    "type": "limit",
+    "price": 2_000,
+    "quantity": 10,
+    "remaining": 10,
+    "filled": 0,
+    "tif": "day",
+    "status": "open",
+    "reason": None,
+    "client_order_id": None,
+    "created_at": "2026-01-05T00:00:00.000000Z",
+    "trades": [],
+    "events": [{"event": "accepted", "id": "O7"}],
+}
+
+
+def client(answer: Any, sent: list[dict[str, Any]]) -> Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content or b"null"))
+        return httpx.Response(201, json=answer)
+
+    return Client("http://tanso.test", "tk_x", transport=httpx.MockTransport(handler))
+
+
+def test_an_order_comes_back_as_a_frozen_model_and_goes_out_as_quantity() -> None:
+    sent: list[dict[str, Any]] = []
+    order = client(ORDER | {"new_field": 1}, sent).place_order(
+        "ES", "buy", quantity=10, price=2_000
+    )
+    assert isinstance(order, PlacedOrder)
+    assert (order.id, order.quantity, order.events[0].event) == ("O7", 10, "accepted")
+    assert order.model_extra == {"new_field": 1}  # a field the model does not list yet is kept
+    with pytest.raises(pydantic.ValidationError):
+        order.status = "filled"  # type: ignore[misc]
+    assert sent[0]["quantity"] == 10 and "qty" not in sent[0]
+
+
+def test_an_answer_that_breaks_its_model_is_refused() -> None:
+    broken = {k: v for k, v in ORDER.items() if k != "remaining"}
+    with pytest.raises(pydantic.ValidationError):
+        client(broken, []).place_order("ES", "buy", quantity=10, price=2_000)
+
+
+def test_a_use_case_name_is_read_under_the_api_name() -> None:
+    """`qty` and `year` of a use case's answer become `quantity` and `reporting_year`."""
+    legacy = {k: v for k, v in ORDER.items() if k != "quantity"} | {"qty": 10}
+    assert PlacedOrder.model_validate(legacy).quantity == 10
+    evaluation = client(
+        {
+            "allowed": True,
+            "quantity": 5,
+            "max_quantity": 5,
+            "tonnes": 5,
+            "scope": "1",
+            "ruleset": "tanso-default@2026.1",
+            "reasons": [],
+            "purpose": "offset_scope1",
+            "year": 2026,
+            "date": "2026-01-05",
+            "account_id": "ALPHA-MAIN",
+            "lots": [],
+        },
+        sent := [],
+    ).evaluate_use("ALPHA-MAIN", "offset_scope1", quantity=5, reporting_year=2026)
+    assert evaluation.reporting_year == 2026
+    assert sent[0]["reporting_year"] == 2026 and "year" not in sent[0]
