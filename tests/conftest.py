@@ -37,30 +37,28 @@ FAST_BACKENDS_DEFAULT = ("sqlite",)
 # ---------------------------------------------------------------- tiers
 
 
-def backend_of(item: pytest.Item) -> str | None:
-    """The backend a parametrised test runs on, or None for a test that is not parametrised."""
+def backends_of(item: pytest.Item) -> set[str]:
+    """The backends a test runs on, read from its parameters (empty: not parametrised by one)."""
     callspec = getattr(item, "callspec", None)
-    if callspec is None:
-        return None
-    for value in callspec.params.values():
-        if isinstance(value, str) and value in BACKENDS:
-            return value
-    return None
+    params = callspec.params.values() if callspec is not None else ()
+    found = {value for value in params if isinstance(value, str) and value in BACKENDS}
+    if "pg_db" in getattr(item, "fixturenames", ()):
+        found.add("postgres")
+    return found
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the backend forms that only the full tier runs (see the module docstring)."""
+    """Mark the backend forms that only the full tier runs (see the module docstring): a form
+    runs in the fast tier when every backend it uses is one its module names."""
     for item in items:
-        backend = backend_of(item)
-        if backend is None and "pg_db" in getattr(item, "fixturenames", ()):
-            backend = "postgres"
-        if backend == "postgres":
+        backends = backends_of(item)
+        if "postgres" in backends:
             item.add_marker(pytest.mark.postgres)
-        if backend is None or "pg_db" in getattr(item, "fixturenames", ()):
-            continue
+        if not backends or "pg_db" in getattr(item, "fixturenames", ()):
+            continue  # one form only (pg_db: PostgreSQL in both tiers)
         wanted = item.get_closest_marker("fast_backends")
-        fast = wanted.args if wanted else FAST_BACKENDS_DEFAULT
-        if backend not in fast:
+        fast = set(wanted.args if wanted else FAST_BACKENDS_DEFAULT)
+        if not backends <= fast:
             item.add_marker(pytest.mark.full)
 
 
