@@ -47,7 +47,7 @@ test: $(STAMP) web-assets
 test-all: $(STAMP) web-assets
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(PYTEST)
+	TANSO_HYPOTHESIS_PROFILE=full $(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from tanso.domain.participants import Role
@@ -35,6 +36,15 @@ FAST_BACKENDS_DEFAULT = ("sqlite",)
 
 
 # ---------------------------------------------------------------- tiers
+
+# Hypothesis: no deadline in either tier (a loaded two-core machine must not fail a test on time;
+# no test asserts a duration). Property tests that name their max_examples keep them in both
+# tiers; the others get Hypothesis's default 100 in the fast tier and 1,000 in the full one
+# (`make test-all` sets TANSO_HYPOTHESIS_PROFILE=full).
+settings.register_profile("ci", deadline=None)
+settings.register_profile("full", deadline=None, max_examples=1_000)
+settings.load_profile(os.environ.get("TANSO_HYPOTHESIS_PROFILE", "ci"))
+
 
 
 def backends_of(item: pytest.Item) -> set[str]:
