@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from tanso.domain.participants import Role
+from tanso.services.access import users
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import cash, participants, registry, taxonomy
 from tanso.store import migrate
@@ -44,7 +46,6 @@ FAST_BACKENDS_DEFAULT = ("sqlite",)
 settings.register_profile("ci", deadline=None)
 settings.register_profile("full", deadline=None, max_examples=1_000)
 settings.load_profile(os.environ.get("TANSO_HYPOTHESIS_PROFILE", "ci"))
-
 
 
 def backends_of(item: pytest.Item) -> set[str]:
@@ -70,6 +71,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fast = set(wanted.args if wanted else FAST_BACKENDS_DEFAULT)
         if not backends <= fast:
             item.add_marker(pytest.mark.full)
+
+
+# ---------------------------------------------------------------- password hashing
+
+# Portal users' passwords are argon2id at its production cost: about 0.3 s a hash or a check on
+# this two-core machine, and a portal test creates ten users and logs several in, so hashing
+# was most of a portal test's set-up. In the test process the hasher is argon2id at the lowest
+# cost; servers started as child processes keep the production one (and, at a login, rehash the
+# cheap hash, as they would any old one). The cost differs from the "weak" hash of
+# tests/integration/test_users.py, so its rehash test still sees a hash to replace.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    production = users._hasher
+    users._hasher = TEST_HASHER
+    yield
+    users._hasher = production
 
 
 # ---------------------------------------------------------------- databases
