@@ -7,7 +7,8 @@ Tiers (docs/testing.md): `make test` runs `-m "not full"`, `make test-all` runs 
 test parametrised over the two backends (the `db` fixture, or any parameter or fixture parameter
 whose value is "sqlite" or "postgres") runs in the fast tier on the backends its module names
 with ``pytestmark = pytest.mark.fast_backends("postgres")`` (default: SQLite only); its other
-forms are marked ``full`` here. Forms on PostgreSQL are also marked ``postgres``.
+forms are marked ``full`` here. Forms on PostgreSQL are also marked ``postgres``. Tests marked
+``slow`` or ``browser`` are put first, so that the two workers of `pytest -n 2` end together.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from tanso.store.db import Database
 PG_URL = os.environ.get("TANSO_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
 FAST_BACKENDS_DEFAULT = ("sqlite",)
+# The fixtures' SQLite files: WAL without an fsync at each commit (half the time of a commit on
+# this disk). A process that dies loses nothing committed; only a power cut could, and no test
+# cuts the power. The crash tests start servers with the production setting, FULL.
+SYNCHRONOUS = "NORMAL"
 
 
 # ---------------------------------------------------------------- tiers
@@ -71,6 +76,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fast = set(wanted.args if wanted else FAST_BACKENDS_DEFAULT)
         if not backends <= fast:
             item.add_marker(pytest.mark.full)
+    # The long tests first: two workers then end together (a worker that runs dry takes half of
+    # the other's queue, but cannot take a test already running). The sort is stable.
+    items.sort(
+        key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+    )
 
 
 # ---------------------------------------------------------------- password hashing
@@ -188,7 +198,7 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path)
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "tanso.db"
         shutil.copy(template, path)
-        return Database(f"sqlite:///{path}", counter_clock())
+        return Database(f"sqlite:///{path}", counter_clock(), sqlite_synchronous=SYNCHRONOUS)
     schema = request.getfixturevalue("pg_schema")
     reset = request.getfixturevalue("pg_reset")
     db = Database(PG_URL, counter_clock(), pg_schema=schema)
@@ -203,10 +213,45 @@ def bootstrapped_database(backend: str, request: pytest.FixtureRequest, tmp_path
         template, ticks = request.getfixturevalue("sqlite_bootstrapped")
         path = tmp_path / "tanso.db"
         shutil.copy(template, path)
-        return Database(f"sqlite:///{path}", counter_clock(ticks))
+        return Database(f"sqlite:///{path}", counter_clock(ticks), sqlite_synchronous=SYNCHRONOUS)
     database = fresh_database(backend, request, tmp_path)
     bootstrap(database)
     return database
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo(
+    sqlite_bootstrapped: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, int, dict[str, str]]:
+    """The demo market of `tanso init --demo`, loaded once per worker into a bootstrapped SQLite
+    file: the file, how far its clock went, and the participants' API keys."""
+    from tanso.demo import market as demo
+
+    template, ticks = sqlite_bootstrapped
+    path = tmp_path_factory.mktemp("template") / "demo.db"
+    shutil.copy(template, path)
+    clock = CounterClock(ticks)
+    db = Database(f"sqlite:///{path}", clock)
+    keys = demo.load(db)
+    db.dispose()
+    return path, clock.ticks, keys
+
+
+def demo_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[Database, dict[str, str]]:
+    """A bootstrapped database with the demo market loaded, and the participants' API keys. On
+    SQLite a copy of one loaded file (the load takes seconds); on PostgreSQL loaded anew."""
+    from tanso.demo import market as demo
+
+    if backend == "sqlite":
+        template, ticks, keys = request.getfixturevalue("sqlite_demo")
+        path = tmp_path / "tanso.db"
+        shutil.copy(template, path)
+        clock = counter_clock(ticks)
+        return Database(f"sqlite:///{path}", clock, sqlite_synchronous=SYNCHRONOUS), dict(keys)
+    database = bootstrapped_database(backend, request, tmp_path)
+    return database, demo.load(database)
 
 
 @pytest.fixture(params=BACKENDS)
