@@ -1,4 +1,5 @@
-# Tanso: `make demo` runs the demo market, `make test` runs the whole suite.
+# Tanso: `make demo` runs the demo market, `make test` the fast tier of the tests (what CI runs),
+# `make test-all` every test on both databases (before a release); docs/testing.md says which is which.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ NPM_STAMP := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench soak fuzz install clean web-assets
+.PHONY: demo test test-all lint bench soak fuzz install clean web-assets
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -36,10 +37,17 @@ demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/tanso init --demo --reset
 	$(BIN)/tanso serve --simulate
 
+PYTEST := $(BIN)/pytest -n 2 --dist worksteal
+
 test: $(STAMP) web-assets
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2
+	$(PYTEST) -m "not full"
+
+test-all: $(STAMP) web-assets
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	TANSO_HYPOTHESIS_PROFILE=full $(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

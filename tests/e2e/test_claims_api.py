@@ -158,6 +158,7 @@ def test_the_python_client(server: tuple[Any, dict[str, str]]) -> None:
     assert err.value.status == 404 and err.value.code == "claim_report_not_found"
 
 
+@pytest.mark.browser
 def test_in_chromium_a_user_reads_its_claim_report_in_english_and_japanese(
     server: tuple[Any, dict[str, str]],
 ) -> None:

@@ -25,6 +25,8 @@ from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, counter_clock, fund
 
+pytestmark = [pytest.mark.slow, pytest.mark.fast_backends("postgres")]
+
 ORDERS_BEFORE_KILL = 120
 THREADS = 4
 

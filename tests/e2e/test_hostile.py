@@ -29,7 +29,10 @@ from tanso.api.app import create_app
 from tanso.services.ledger import audit
 from tanso.store.db import Database
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.fast_backends("postgres"),
+]
 
 BEYOND_INT64 = [2**63, 10**30, -(2**63) - 1]
 

@@ -205,6 +205,7 @@ def server(tmp_path: Path) -> Iterator[Any]:
         running.stop()
 
 
+@pytest.mark.browser
 def test_in_chromium_a_seller_lists_and_a_buyer_filters_buys_and_sees_the_deal(
     server: Any, tmp_path: Path
 ) -> None:

@@ -493,6 +493,7 @@ def server(tmp_path: Path) -> Iterator[Any]:
         running.stop()
 
 
+@pytest.mark.browser
 def test_in_chromium_the_operator_runs_the_auction_and_settlement_the_trader_sees_both(
     server: Any, tmp_path: Path
 ) -> None:

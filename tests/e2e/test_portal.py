@@ -341,6 +341,7 @@ def server(tmp_path: Path) -> Iterator[Any]:
         running.stop()
 
 
+@pytest.mark.browser
 def test_in_chromium_a_user_logs_in_orders_and_retires_then_opens_the_public_record(
     server: Any, tmp_path: Path
 ) -> None:

@@ -41,6 +41,8 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
         running.stop()
 
 
+@pytest.mark.full  # the orders screens' fast-tier journey is in test_portal.py
+@pytest.mark.browser
 def test_in_chromium_another_participants_order_appears_in_the_book_without_a_reload(
     server: tuple[Any, str], tmp_path: Path
 ) -> None:

@@ -92,6 +92,7 @@ def log_in(page: Any, url: str, email: str) -> None:
     expect(page.locator("#main h1").first).to_be_visible()
 
 
+@pytest.mark.browser
 def test_every_screen_fits_a_tablet_and_its_menu_is_usable(server: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -278,6 +278,7 @@ def trade_through_the_api(server: Server, keys: dict[str, str], qty: int, price:
         c.place_order("ES", "buy", quantity=qty, price=price)
 
 
+@pytest.mark.browser
 def test_in_chromium_the_chart_draws_and_a_trade_appears_without_a_reload(
     market: tuple[Server, dict[str, str]], browser_page: tuple[Any, list[str]], tmp_path: Path
 ) -> None:
@@ -342,6 +343,8 @@ def test_in_chromium_the_chart_draws_and_a_trade_appears_without_a_reload(
     assert errors == []
 
 
+@pytest.mark.full  # the public page's fast-tier journey is the chart test above
+@pytest.mark.browser
 def test_in_chromium_polling_shows_a_trade_where_there_is_no_stream(
     market: tuple[Server, dict[str, str]], browser_page: tuple[Any, list[str]]
 ) -> None:

@@ -208,6 +208,7 @@ def live(sqlite_db: Database) -> Iterator[dict[str, Any]]:
         sock.close()
 
 
+@pytest.mark.browser
 def test_in_chromium_offer_bid_clear_and_the_public_demand_curve(
     live: dict[str, Any], tmp_path: Path
 ) -> None:

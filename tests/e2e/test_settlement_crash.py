@@ -36,6 +36,8 @@ from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, counter_clock, fund
 
+pytestmark = [pytest.mark.slow, pytest.mark.fast_backends("postgres")]
+
 DUE = dt.date(2026, 1, 13)  # the counter clock trades on 2026-01-05; T+5
 BUYS, SELLS = 1_400, 1_000  # of 5 and of 7 tonnes: about 2,200 trades in one auction
 

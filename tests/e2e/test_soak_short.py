@@ -22,6 +22,8 @@ from tanso.settings import utc_now
 from tanso.store import schema as t
 from tanso.store.db import Database
 
+pytestmark = [pytest.mark.slow, pytest.mark.fast_backends("postgres")]
+
 KILLS = 5
 
 

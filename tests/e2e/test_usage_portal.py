@@ -7,7 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.test_portal import PASSWORD, server  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.browser
 
 
 def test_in_chromium_an_inventory_bounds_what_a_retirement_may_claim(

@@ -168,6 +168,7 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any]]]:
         running.stop()
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 def test_in_chromium_the_verify_page_says_verified_in_english_and_japanese(
     server: tuple[Any, dict[str, Any]], tmp_path: Path

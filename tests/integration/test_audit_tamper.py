@@ -15,6 +15,8 @@ from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
 
+pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
+
 
 def _history(db: Database) -> None:
     a = add_participant(db, "AUDITA")

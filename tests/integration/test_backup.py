@@ -27,6 +27,8 @@ from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, counter_clock, fund
 
+pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
+
 DUE = dt.date(2026, 1, 13)  # T+5 of 2026-01-05
 _schemas = itertools.count()
 

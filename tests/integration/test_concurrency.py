@@ -15,7 +15,10 @@ from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
 
-pytestmark = pytest.mark.postgres  # most tests here use pg_db
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.fast_backends("sqlite", "postgres"),
+]  # most tests here use pg_db
 
 
 def _race(db: Database, calls: list[object]) -> tuple[list[dict[str, object]], list[TansoError]]:

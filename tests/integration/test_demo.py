@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +14,16 @@ from tanso.domain.participants import Role
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, participants, registry, taxonomy
 from tanso.store.db import Database
+from tests.conftest import BACKENDS, demo_database
 
 
-@pytest.fixture
-def demo_db(db: Database) -> tuple[Database, dict[str, str]]:
-    return db, demo.load(db)
+@pytest.fixture(params=BACKENDS)
+def demo_db(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Database, dict[str, str]]]:
+    database, keys = demo_database(request.param, request, tmp_path)
+    yield database, keys
+    database.dispose()
 
 
 def held_by_category(db: Database) -> Counter[str]:

@@ -158,6 +158,7 @@ def test_random_marketplace_operations_conserve_everything_on_sqlite(
     run_sequence("sqlite", request, tmp_path_factory.mktemp(f"mp{next(_dirs)}"), steps)
 
 
+@pytest.mark.full  # the PostgreSQL form; its SQLite form runs in both tiers
 @settings(max_examples=10, **COMMON)
 @given(steps=ops)
 def test_random_marketplace_operations_conserve_everything_on_postgres(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -11,6 +12,8 @@ from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import counter_clock
+
+pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
 
 
 def test_migrated_database_matches_the_schema_module(db: Database) -> None:

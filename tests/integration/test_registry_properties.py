@@ -282,6 +282,7 @@ def test_random_operations_conserve_credits_and_cash_on_sqlite(
     run_sequence("sqlite", request, _tmp(tmp_path_factory), steps)
 
 
+@pytest.mark.full  # the PostgreSQL form; its SQLite form runs in both tiers
 @settings(max_examples=12, **COMMON)
 @given(steps=ops)
 def test_random_operations_conserve_credits_and_cash_on_postgres(

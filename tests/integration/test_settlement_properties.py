@@ -362,6 +362,7 @@ def test_random_trading_and_settlement_keep_everything_whole_on_sqlite(
     event(f"obligations {'+'.join(sorted(statuses)) or 'none'}")
 
 
+@pytest.mark.full  # the PostgreSQL form; its SQLite form runs in both tiers
 @pytest.mark.postgres
 @settings(max_examples=8, **COMMON)
 @given(steps=ops)

@@ -441,6 +441,7 @@ def test_no_accepted_retirement_violates_the_rule_set_in_force_on_its_date_sqlit
     run_model("sqlite", request, tmp_path_factory.mktemp(f"u{next(_dirs)}"), steps)
 
 
+@pytest.mark.full  # the PostgreSQL form; its SQLite form runs in both tiers
 @settings(max_examples=6, **COMMON)
 @given(steps=st.lists(step, min_size=1, max_size=25))
 def test_no_accepted_retirement_violates_the_rule_set_in_force_on_its_date_postgres(
