@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from tanso.api.deps import DB, Caller
 from tanso.services.compliance import certificates, claims
+from tanso.web.documents import certificate as document
+from tanso.web.documents import claims as claim_document
 
 router = APIRouter(prefix="/v1")
 
@@ -43,7 +45,7 @@ def certificate_pdf(
     """A retirement's certificate as PDF (A4), with a QR code of its verify page."""
     cert = certificates.certificate(db, retirement_id)
     return Response(
-        certificates.to_pdf(cert, lang, _base(request)),
+        document.to_pdf(cert, lang, _base(request)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{cert["certificate_id"]}-{lang}.pdf"'},
     )
@@ -55,7 +57,7 @@ def certificate_html(
 ) -> HTMLResponse:
     """A retirement's certificate as a stand-alone HTML page (the verify page adds the checks)."""
     cert = certificates.certificate(db, retirement_id)
-    return HTMLResponse(certificates.to_html(cert, lang, _base(request)))
+    return HTMLResponse(document.to_html(cert, lang, _base(request)))
 
 
 @router.get("/certificates/{retirement_id}", tags=["public"])
@@ -75,7 +77,7 @@ def claim_report_pdf(
     """The offset claim report as PDF (A4) in English or Japanese."""
     rep = claims.report(db, actor, participant_id, year)
     return Response(
-        claims.to_pdf(rep, lang),
+        claim_document.to_pdf(rep, lang),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="claims-{participant_id}-{year}-{lang}.pdf"'
@@ -92,7 +94,7 @@ def claim_report_csv(
     """The offset claim report as one CSV table (scopes, retired credits, claims)."""
     rep = claims.report(db, actor, participant_id, year)
     return PlainTextResponse(
-        claims.to_csv(rep, lang),
+        claim_document.to_csv(rep, lang),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": (
