@@ -200,15 +200,23 @@ def session_user(request: Request) -> PortalUser | None:
     return user
 
 
-async def signed_in(request: Request) -> PortalUser:
-    """The logged-in user; on a POST also the same origin and the session's CSRF token."""
+def _session(request: Request) -> PortalUser:
+    """The session's user, else the login page (a plain function: FastAPI runs it in its
+    thread pool, so the session's database read never blocks the event loop)."""
     user = session_user(request)
     if user is None:
         raise Refused(to_login())
-    if request.method == "POST":
-        form = await read_form(request)
-        if not same_origin(request) or not users.csrf_matches(user, form.get("csrf")):
-            raise Refused(forbidden(request, user, "csrf_failed"))
+    return user
+
+
+async def signed_in(
+    request: Request, user: Annotated[PortalUser, Depends(_session)], form: Form
+) -> PortalUser:
+    """The logged-in user; on a POST also the same origin and the session's CSRF token."""
+    if request.method == "POST" and (
+        not same_origin(request) or not users.csrf_matches(user, form.get("csrf"))
+    ):
+        raise Refused(forbidden(request, user, "csrf_failed"))
     return user
 
 
