@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d src/tanso/web/locale
 
 web-assets: $(NPM_STAMP) $(CHROMIUM)
 

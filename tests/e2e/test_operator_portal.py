@@ -243,7 +243,7 @@ def test_users_are_created_for_any_participant_and_unlocked(
     created = [u for u in users.list_users(db, SYSTEM, "BETA") if u["email"].startswith("desk")]
     assert created and created[0]["role"] == "trader"
     r = portal.post("/portal/operator/users", data=data | {"password": PASSWORD})
-    assert r.status_code == 422 and 'id="email-error"' in r.text  # taken
+    assert r.status_code == 409 and 'id="email-error"' in r.text  # taken: a conflict
     # lock a user by five wrong passwords, then unlock it from the screen
     for _ in range(users.MAX_FAILED_LOGINS):
         users.login(db, "trader@alpha.example.jp", "wrong password!")
@@ -334,7 +334,7 @@ def test_credits_are_issued_into_any_holding_account(portal: TestClient, db: Dat
     r = portal.post("/portal/operator/issuance", data=data | {"vintage": "2023", "qty": "500"})
     assert r.status_code == 200 and "Issued 500 t as" in r.text and "into ALPHA-MAIN" in r.text
     r = portal.post("/portal/operator/issuance", data=data | {"vintage": "2023", "qty": "500"})
-    assert r.status_code == 422 and 'id="round-error"' in r.text  # the same round again
+    assert r.status_code == 409 and 'id="round-error"' in r.text  # the same round again
     with db.read() as conn:
         blocks = conn.execute(select(t.blocks).where(t.blocks.c.account_id == "ALPHA-MAIN")).all()
     assert sum(b.serial_end - b.serial_start + 1 for b in blocks) == 500
@@ -358,7 +358,7 @@ def test_fee_schedules_are_shown_and_set(portal: TestClient, db: Database) -> No
     r = portal.post("/portal/operator/fees", data=data | {"per_trade": "-1"})
     assert r.status_code == 422 and 'id="per_trade-error"' in r.text
     r = portal.post("/portal/operator/fees", data=data | {"instrument": "NOPE", "per_trade": "0"})
-    assert r.status_code == 422 and 'id="instrument-error"' in r.text
+    assert r.status_code == 404 and 'id="instrument-error"' in r.text
     r = portal.post("/portal/operator/fees", data=data | {"per_trade": "0"})
     assert r.status_code == 200 and "Fees for ES Sell set." in r.text
     assert 'data-fee="ES-sell"' in r.text

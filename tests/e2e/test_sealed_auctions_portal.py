@@ -22,7 +22,7 @@ from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit
 from tanso.services.venues import sealed_auctions as sa
 from tanso.store.db import Database
-from tanso.web.portal_auctions import router
+from tanso.web.portal.auctions import router
 from tests.conftest import add_issuance, add_participant, fund
 from tests.e2e.test_portal import PASSWORD, csrf, login
 from tests.integration.test_sealed_auctions import AFTER, DURING, StepClock
@@ -145,10 +145,11 @@ def test_refusals_without_a_session_or_a_csrf_token(site: dict[str, Any]) -> Non
 
 
 def test_every_label_is_in_english_and_japanese() -> None:
-    from tanso.web.portal_auctions import LABELS
+    from tanso.web.i18n import texts
 
-    assert set(LABELS["en"]) == set(LABELS["ja"])
-    assert all(LABELS["ja"][k] and LABELS["ja"][k] != LABELS["en"][k] for k in LABELS["en"])
+    en, ja = texts("en", "auctions"), texts("ja", "auctions")
+    assert en and set(en) == set(ja)
+    assert all(ja[k] and ja[k] != en[k] for k in en)
 
 
 def _get_paths(auction_id: str) -> list[str]:

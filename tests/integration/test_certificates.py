@@ -19,6 +19,7 @@ from tanso.services.compliance import certificates
 from tanso.services.ledger import audit, registry, taxonomy
 from tanso.store import schema as t
 from tanso.store.db import Database
+from tanso.web.documents import certificate as document
 from tests.conftest import add_issuance, add_participant
 
 
@@ -239,7 +240,7 @@ def test_unknown_and_malformed_retirement_ids_are_not_found(db: Database) -> Non
 def test_the_pdf_is_a_pdf_that_states_the_certificate(db: Database) -> None:
     _, done, jc, _ = retire_two_schemes(db)
     cert = certificates.certificate(db, done["id"])
-    pdf = certificates.to_pdf(cert, "en", "https://registry.example")
+    pdf = document.to_pdf(cert, "en", "https://registry.example")
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
     drawn = pdf_text(pdf)
@@ -252,18 +253,18 @@ def test_the_pdf_is_a_pdf_that_states_the_certificate(db: Database) -> None:
         "committed",
     ):
         assert expected in drawn, expected
-    ja = certificates.to_pdf(cert, "ja", "https://registry.example")
+    ja = document.to_pdf(cert, "ja", "https://registry.example")
     assert ja.startswith(b"%PDF-") and b"HeiseiKakuGo" in ja
 
 
 def test_the_html_certificate_and_its_qr_code(db: Database) -> None:
     _, done, jc, _ = retire_two_schemes(db)
     cert = certificates.certificate(db, done["id"])
-    html = certificates.to_html(cert, "ja", "https://registry.example")
+    html = document.to_html(cert, "ja", "https://registry.example")
     assert "無効化証明書" in html and f"{jc}-101-1000" in html
     assert f"https://registry.example/ja/verify/{done['id']}" in html
     assert "<svg" in html
-    m = certificates.qr_matrix("https://registry.example/verify/RT-00000001")
+    m = document.qr_matrix("https://registry.example/verify/RT-00000001")
     assert len(m) == len(m[0]) >= 21 and m[0][:7] == [True] * 7  # a finder pattern
 
 

@@ -15,6 +15,7 @@ from tanso.services.common import SYSTEM, Actor
 from tanso.services.compliance import claims, inventories
 from tanso.services.ledger import audit, registry, taxonomy
 from tanso.store.db import Database
+from tanso.web.documents import claims as document
 from tests.conftest import add_issuance, add_participant
 
 YEAR = 2025
@@ -181,7 +182,7 @@ def test_a_year_without_inventory_or_retirements(db: Database) -> None:
 def test_csv_and_pdf(db: Database) -> None:
     a, _ = world(db)
     rep = claims.report(db, a, "CLAIMA", YEAR)
-    rows = list(csv.DictReader(io.StringIO(claims.to_csv(rep, "en"))))
+    rows = list(csv.DictReader(io.StringIO(document.to_csv(rep, "en"))))
     scope1 = next(r for r in rows if r["section"] == "scope" and r["key"] == "1")
     assert (scope1["emissions"], scope1["residual"], scope1["covered"]) == ("1000", "900", "900")
     schemes = {r["key"]: int(r["quantity"]) for r in rows if r["section"] == "by_scheme"}
@@ -190,11 +191,11 @@ def test_csv_and_pdf(db: Database) -> None:
     assert (
         claim_rows["carbon_neutral"]["allowed"] == "no" and claim_rows["carbon_neutral"]["reason"]
     )
-    ja = claims.to_csv(rep, "ja")
+    ja = document.to_csv(rep, "ja")
     assert "カーボンニュートラル" in ja
     for lang in ("en", "ja"):
-        pdf = claims.to_pdf(rep, lang)
+        pdf = document.to_pdf(rep, lang)
         assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     from tests.integration.test_certificates import pdf_text
 
-    assert "offset 900 t-CO2e" in pdf_text(claims.to_pdf(rep, "en"))
+    assert "offset 900 t-CO2e" in pdf_text(document.to_pdf(rep, "en"))

@@ -20,6 +20,7 @@ from tanso.domain.errors import NotFound
 from tanso.services.marketdata import daily_report, indices
 from tanso.store import schema as t
 from tanso.store.db import Database
+from tanso.web.documents import daily_report as document
 from tests.integration.test_indices import (
     DAY1,
     DAY2,
@@ -106,7 +107,7 @@ def test_the_latest_day_reads_reference_and_limits_from_the_engine(market: Marke
 
 def test_labels_in_japanese_and_english(market: Market) -> None:
     rep = daily_report.build(market.db, market.x, DAY1)
-    ja, en = daily_report.to_html(rep, "ja"), daily_report.to_html(rep, "en")
+    ja, en = document.to_html(rep, "ja"), document.to_html(rep, "en")
     for word in (
         "日報",
         "始値",
@@ -134,7 +135,7 @@ def test_labels_in_japanese_and_english(market: Market) -> None:
 
 def test_the_csv_parses_and_carries_every_figure(market: Market) -> None:
     rep = daily_report.build(market.db, market.x, DAY1)
-    rows = list(csv.DictReader(io.StringIO(daily_report.to_csv(rep, "ja"))))
+    rows = list(csv.DictReader(io.StringIO(document.to_csv(rep, "ja"))))
     auctions = [
         (r["id"], r["time"], r["price"], r["volume"]) for r in rows if r["record"] == "auction"
     ]
@@ -163,11 +164,11 @@ def test_the_csv_parses_and_carries_every_figure(market: Market) -> None:
 def test_the_pdf_has_pages_in_both_languages(market: Market) -> None:
     rep = daily_report.build(market.db, market.x, DAY1)
     for lang in ("en", "ja"):
-        pdf = daily_report.to_pdf(rep, lang)
+        pdf = document.to_pdf(rep, lang)
         assert pdf.startswith(b"%PDF-")
         assert re.search(rb"/Type\s*/Pages", pdf) and re.search(rb"/Count\s+[1-9]", pdf)
         assert pdf.rstrip().endswith(b"%%EOF")
-    assert b"HeiseiKakuGo-W5" in daily_report.to_pdf(rep, "ja")
+    assert b"HeiseiKakuGo-W5" in document.to_pdf(rep, "ja")
 
 
 def test_a_day_without_market_data_is_not_found(market: Market) -> None:
@@ -181,7 +182,7 @@ def test_a_day_with_auctions_but_no_index_values_still_reports(db: Database) -> 
     trade_day_1(m)
     rep = daily_report.build(db, m.x, DAY1)
     assert rep["indices"] == [] and by_id(rep)[ES]["bar"] is not None
-    assert "未公表" in daily_report.to_html(rep, "ja")
+    assert "未公表" in document.to_html(rep, "ja")
     assert indices.latest(db) == []
 
 

@@ -32,10 +32,7 @@ from tanso.store.db import Database
 from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
 from tanso.web.portal import router as portal_router
-from tanso.web.portal_auctions import router as portal_auctions_router
-from tanso.web.portal_claims import router as portal_claims_router
-from tanso.web.portal_marketplace import router as portal_marketplace_router
-from tanso.web.portal_usage import router as portal_usage_router
+from tanso.web.verify import router as verify_router
 
 
 def create_app(
@@ -102,10 +99,7 @@ def create_app(
         pages_router,
         portal_router,
         operator_router,
-        portal_marketplace_router,
-        portal_auctions_router,
-        portal_usage_router,
-        portal_claims_router,
+        verify_router,
     ):
         app.include_router(r, dependencies=http_only)
     app.include_router(stream_router)

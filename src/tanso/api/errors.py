@@ -11,18 +11,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tanso import http_status
 from tanso.domain.errors import TansoError
 
 log = logging.getLogger("tanso.api")
 
-STATUS = {
-    "invalid": 422,
-    "not_found": 404,
-    "forbidden": 403,
-    "unauthenticated": 401,
-    "conflict": 409,
-    "unavailable": 503,
-}
+STATUS = http_status.STATUS
+"""Kept for the API's callers: the table lives in `tanso.http_status`, shared with the portal."""
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
@@ -103,7 +98,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TansoError)
     async def _tanso(_req: Request, exc: TansoError) -> JSONResponse:
-        status = STATUS.get(exc.kind, 400)
+        status = http_status.status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if status == 503:
             headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}

@@ -18,6 +18,8 @@ from tanso.api.schemas_usage import (
     ClaimReport,
 )
 from tanso.services.compliance import certificates, claims
+from tanso.web.documents import certificate as document
+from tanso.web.documents import claims as claim_document
 
 router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 
@@ -48,7 +50,7 @@ def certificate_pdf(
     """A retirement's certificate as PDF (A4), with a QR code of its verify page."""
     cert = certificates.certificate(db, retirement_id)
     return Response(
-        certificates.to_pdf(cert, lang, _base(request)),
+        document.to_pdf(cert, lang, _base(request)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{cert["certificate_id"]}-{lang}.pdf"'},
     )
@@ -60,7 +62,7 @@ def certificate_html(
 ) -> HTMLResponse:
     """A retirement's certificate as a stand-alone HTML page (the verify page adds the checks)."""
     cert = certificates.certificate(db, retirement_id)
-    return HTMLResponse(certificates.to_html(cert, lang, _base(request)))
+    return HTMLResponse(document.to_html(cert, lang, _base(request)))
 
 
 @router.get("/certificates/{retirement_id}", response_model=Certificate, tags=["public"])
@@ -83,7 +85,7 @@ def claim_report_pdf(
     """The offset claim report as PDF (A4) in English or Japanese."""
     rep = claims.report(db, actor, participant_id, reporting_year)
     return Response(
-        claims.to_pdf(rep, lang),
+        claim_document.to_pdf(rep, lang),
         media_type="application/pdf",
         headers={
             "Content-Disposition": (
@@ -105,7 +107,7 @@ def claim_report_csv(
     """The offset claim report as one CSV table (scopes, retired credits, claims)."""
     rep = claims.report(db, actor, participant_id, reporting_year)
     return PlainTextResponse(
-        claims.to_csv(rep, lang),
+        claim_document.to_csv(rep, lang),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": (

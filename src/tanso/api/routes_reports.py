@@ -18,6 +18,7 @@ from tanso.api.schemas_exchange import (
 )
 from tanso.services.marketdata import daily_report, indices
 from tanso.services.trading.exchange import Exchange
+from tanso.web.documents import daily_report as document
 
 router = APIRouter(prefix="/v1/market", route_class=AnswerRoute)
 
@@ -73,7 +74,7 @@ def report_dates(db: DB) -> list[dict[str, Any]]:
                 "links": {
                     f"{fmt}_{lang}": f"{base}?format={fmt}&lang={lang}"
                     for fmt in ("html", "csv", "pdf")
-                    for lang in daily_report.LANGS
+                    for lang in document.LANGS
                 }
                 | {"json": base},
             }
@@ -102,14 +103,14 @@ def report(
     name = f"tanso-daily-{date}-{lang}"
     if format == "csv":
         return PlainTextResponse(
-            daily_report.to_csv(rep, lang),
+            document.to_csv(rep, lang),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     if format == "pdf":
         return Response(
-            daily_report.to_pdf(rep, lang),
+            document.to_pdf(rep, lang),
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
         )
-    return HTMLResponse(daily_report.to_html(rep, lang))
+    return HTMLResponse(document.to_html(rep, lang))

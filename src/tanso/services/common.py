@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 from tanso.domain.errors import Conflict, Forbidden, NotFound
 from tanso.domain.participants import OPERATOR_ROLES, ParticipantStatus, Role
 from tanso.store import repo
-from tanso.store.db import Database, Tx
+from tanso.store.db import Database as Database
+from tanso.store.db import Tx
 
 SYSTEM_ID = "SYSTEM"
 

@@ -13,9 +13,7 @@ answers exactly like a missing one. This module never writes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -521,13 +519,14 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
+    """A figure as the wording shows it: thousands separators, lists joined, "" for None."""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, list):
-        return ", ".join(_fmt(v) for v in value) or "-"
+        return ", ".join(fmt(v) for v in value) or "-"
     return "" if value is None else str(value)
 
 
@@ -535,7 +534,7 @@ def wording(rep: dict[str, Any], claim: dict[str, Any], lang: str) -> tuple[str,
     """(the claim's wording, or its title when it may not be made; the reason or "")."""
     labels = LABELS[lang]
     p = rep["participant"]
-    params = {k: _fmt(v) for k, v in claim["params"].items()}
+    params = {k: fmt(v) for k, v in claim["params"].items()}
     params |= {"name": p["name_ja" if lang == "ja" else "name_en"], "year": str(rep["year"])}
     if claim["params"].get("percent") == 0 and claim["params"].get("tonnes"):
         params["percent"] = "<1"
@@ -588,244 +587,3 @@ def ca_name(code: str, lang: str) -> str:
 
 def name(item: dict[str, Any], lang: str) -> str:
     return certificates.name(item, lang) if "name_en" in item else str(item.get("code", ""))
-
-
-# ---------------------------------------------------------------- CSV, HTML, PDF
-
-CSV_COLUMNS = [
-    "section",
-    "key",
-    "name",
-    "emissions",
-    "own_reductions",
-    "residual",
-    "covered",
-    "remaining",
-    "quantity",
-    "allowed",
-    "text",
-    "reason",
-]
-
-
-def to_csv(rep: dict[str, Any], lang: str = "en") -> str:
-    """One table: a row per scope, per total of retired credits, per retirement, per claim."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    w.writeheader()
-    for s in rep["scopes"]:
-        w.writerow(
-            {
-                "section": "scope",
-                "key": s["scope"],
-                "name": scope_name(s["scope"], lang),
-                **{
-                    k: "" if s[k] is None else s[k]
-                    for k in ("emissions", "own_reductions", "residual", "covered", "remaining")
-                },
-            }
-        )
-    tot = rep["totals"]
-    w.writerow(
-        {
-            "section": "scope",
-            "key": "total",
-            "name": LABELS[lang]["total"],
-            **{
-                k: "" if tot[k] is None else tot[k]
-                for k in ("emissions", "own_reductions", "residual", "covered", "remaining")
-            },
-        }
-    )
-    for group in ("by_scheme", "by_category", "by_property", "by_vintage", "by_ca_status"):
-        for x in rep["retired"][group]:
-            label = ca_name(x["code"], lang) if group == "by_ca_status" else name(x, lang)
-            w.writerow(
-                {"section": group, "key": x["code"], "name": label, "quantity": x["quantity"]}
-            )
-    for r in rep["retirements"]:
-        w.writerow(
-            {
-                "section": "retirement",
-                "key": r["id"],
-                "name": r["beneficiary"],
-                "quantity": r["quantity"],
-                "text": ", ".join(p["code"] for p in r["purposes"]),
-            }
-        )
-    for v in rep["voluntary"]:
-        w.writerow(
-            {
-                "section": "voluntary",
-                "key": v["project_id"],
-                "name": v["project_name_ja"]
-                if lang == "ja" and v["project_name_ja"]
-                else v["project_name"],
-                "quantity": v["quantity"],
-                "text": ", ".join(name(a, lang) for a in v["evaluation_axes"]),
-            }
-        )
-    for c in rep["claims"]:
-        text, reason = wording(rep, c, lang)
-        w.writerow(
-            {
-                "section": "claim",
-                "key": c["code"],
-                "allowed": "yes" if c["allowed"] else "no",
-                "text": text,
-                "reason": reason,
-            }
-        )
-    return buf.getvalue()
-
-
-def render_context(rep: dict[str, Any], lang: str) -> dict[str, Any]:
-    """What the HTML templates need besides the report."""
-    return {
-        "r": rep,
-        "L": LABELS[lang],
-        "wording": lambda c: wording(rep, c, lang),
-        "scope_name": lambda s: scope_name(s, lang),
-        "ca_name": lambda c: ca_name(c, lang),
-        "iname": lambda x: name(x, lang),
-    }
-
-
-def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
-    """A4 portrait, Japanese in reportlab's built-in CID font."""
-    from xml.sax.saxutils import escape
-
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    labels = LABELS[lang]
-    font, bold = certificates.pdf_fonts(lang)
-    title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=21)
-    h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15, spaceBefore=8)
-    text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
-    cell = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
-
-    def p(value: Any, style: ParagraphStyle = cell) -> Paragraph:
-        return Paragraph(escape(_fmt(value)), style)
-
-    def table(rows: list[list[Any]], widths: list[float]) -> Table:
-        tb = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
-        tb.setStyle(
-            TableStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), font),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
-                    ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#b8c0c8")),
-                ]
-            )
-        )
-        return tb
-
-    part = rep["participant"]
-    story: list[Any] = [
-        Paragraph(
-            escape(
-                f"{labels['title']} — {part['name_ja' if lang == 'ja' else 'name_en']} "
-                f"({part['id']}) {rep['year']}"
-            ),
-            title,
-        ),
-        p(f"{labels['rulesets']}: {', '.join(rep['rulesets']) or '-'}", text),
-        Paragraph(escape(labels["emissions"]), h2),
-    ]
-    if rep["inventory"] is None:
-        story.append(p(labels["no_inventory"], text))
-    cols = ("emissions", "own_reductions", "residual", "covered", "remaining")
-    head = [
-        labels["scope"],
-        labels["emitted"],
-        labels["own_reductions"],
-        labels["residual"],
-        labels["covered"],
-        labels["remaining"],
-    ]
-    rows: list[list[Any]] = [[p(h) for h in head]]
-    for s in rep["scopes"]:
-        rows.append([p(scope_name(s["scope"], lang))] + [p(s[c]) for c in cols])
-    rows.append([p(labels["total"])] + [p(rep["totals"][c]) for c in cols])
-    story.append(table(rows, [50, 26, 26, 26, 26, 26]))
-    story += [
-        Paragraph(escape(labels["retired"]), h2),
-        p(
-            labels["retired_total"].format(
-                quantity=_fmt(rep["retired"]["total"]), count=rep["retired"]["count"]
-            ),
-            text,
-        ),
-    ]
-    for group in ("by_scheme", "by_category", "by_property", "by_vintage", "by_ca_status"):
-        items = rep["retired"][group]
-        if not items:
-            continue
-        rows = [[p(labels[group]), p(labels["quantity"])]]
-        for x in items:
-            label = ca_name(x["code"], lang) if group == "by_ca_status" else name(x, lang)
-            rows.append([p(label), p(x["quantity"])])
-        story += [Spacer(1, 2 * mm), table(rows, [120, 40])]
-    story.append(Paragraph(escape(labels["retirements"]), h2))
-    if rep["retirements"]:
-        rows = [
-            [
-                p(labels["retirement"]),
-                p(labels["purposes"]),
-                p(labels["beneficiary"]),
-                p(labels["quantity"]),
-            ]
-        ]
-        for r in rep["retirements"]:
-            rows.append(
-                [
-                    p(r["id"]),
-                    p(", ".join(name(x, lang) for x in r["purposes"])),
-                    p(r["beneficiary"]),
-                    p(r["quantity"]),
-                ]
-            )
-        story.append(table(rows, [30, 70, 50, 26]))
-    else:
-        story.append(p(labels["nothing"], text))
-    story.append(Paragraph(escape(labels["voluntary"]), h2))
-    if rep["voluntary"]:
-        rows = [[p(labels["project"]), p(labels["quantity"]), p(labels["axes"])]]
-        for v in rep["voluntary"]:
-            pname = (
-                v["project_name_ja"] if lang == "ja" and v["project_name_ja"] else v["project_name"]
-            )
-            rows.append(
-                [
-                    p(f"{v['project_id']} {pname}"),
-                    p(v["quantity"]),
-                    p(", ".join(name(a, lang) for a in v["evaluation_axes"]) or "-"),
-                ]
-            )
-        story.append(table(rows, [80, 26, 70]))
-    else:
-        story.append(p(labels["voluntary_none"], text))
-    story.append(Paragraph(escape(labels["claims"]), h2))
-    rows = [[p(labels["may"] + " / " + labels["may_not"]), p(labels["claim"]), p(labels["why"])]]
-    for c in rep["claims"]:
-        wtext, reason = wording(rep, c, lang)
-        rows.append([p(labels["may"] if c["allowed"] else labels["may_not"]), p(wtext), p(reason)])
-    story += [table(rows, [26, 80, 70]), Spacer(1, 4 * mm), p(labels["footer"], text)]
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title=f"{labels['title']} {part['id']} {rep['year']}",
-        author="Tanso",
-    )
-    doc.build(story)
-    return buf.getvalue()

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 from tanso.domain.errors import InvalidInput
 from tanso.services.common import Actor, require_operator
 from tanso.services.venues import sealed_auctions
+from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database
 
@@ -83,3 +84,11 @@ def entries(
         "older": low if older else None,
         "newer": int(above[-1].seq) + 1 if above else None,
     }
+
+
+def head(db: Database, actor: Actor) -> tuple[int, str | None]:
+    """The journal's last sequence number and hash ((0, None) when it is empty); operator only."""
+    require_operator(actor, "read the journal")
+    with db.read() as conn:
+        row = repo.journal_head(conn)
+    return (int(row.seq), str(row.hash)) if row is not None else (0, None)

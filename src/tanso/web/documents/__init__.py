@@ -1,0 +1,1 @@
+"""Documents the web layer renders from use cases' data: reports and certificates."""

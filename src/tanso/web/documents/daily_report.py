@@ -1,0 +1,260 @@
+"""The daily market report as documents: CSV, HTML and PDF, in English and Japanese.
+
+The use case (`tanso.services.marketdata.daily_report.build`) gives the report's figures; this
+module only renders them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from tanso.web import render
+from tanso.web.i18n import texts
+
+LANGS = ("en", "ja")
+
+
+CSV_COLUMNS = [
+    "record",
+    "date",
+    "id",
+    "name",
+    "time",
+    "price",
+    "volume",
+    "open",
+    "high",
+    "low",
+    "close",
+    "value",
+    "vwap",
+    "trades",
+    "reference_price",
+    "lower_limit",
+    "upper_limit",
+    "valid_for",
+    "rule",
+    "note",
+]
+
+
+# ---------------------------------------------------------------- the three forms
+
+
+def _name(item: dict[str, Any], lang: str) -> str:
+    return str(item["name_ja"] if lang == "ja" else item["name_en"])
+
+
+def rule_label(rule: str, lang: str) -> str:
+    return texts(lang, "daily_report").get(f"rule_{rule}", rule)
+
+
+def to_csv(rep: dict[str, Any], lang: str = "en") -> str:
+    """One table: a row per auction, per bar, per next-day reference price and per index."""
+    labels = texts(lang, "daily_report")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="raise")
+    w.writeheader()
+    day = rep["date"]
+    for r in rep["instruments"]:
+        base = {"date": day, "id": r["id"], "name": _name(r, lang)}
+        for x in r["auctions"]:
+            traded = x["volume"] > 0
+            w.writerow(
+                base
+                | {
+                    "record": "auction",
+                    "time": x["time"],
+                    "price": x["price"] if traded else "",
+                    "volume": x["volume"],
+                    "note": "" if traded else labels["no_trade"],
+                }
+            )
+        bar = r["bar"]
+        if bar:
+            w.writerow(base | {"record": "bar", **bar})
+        else:
+            w.writerow(base | {"record": "bar", "volume": 0, "note": labels["no_trade"]})
+        w.writerow(
+            base
+            | {
+                "record": "reference",
+                "reference_price": r["reference_price"],
+                "lower_limit": r["lower_limit"],
+                "upper_limit": r["upper_limit"],
+                "valid_for": rep["next_business_day"] or "",
+            }
+        )
+    for i in rep["indices"]:
+        w.writerow(
+            {
+                "record": "index",
+                "date": day,
+                "id": i["id"],
+                "name": _name(i, lang),
+                "price": "" if i["value"] is None else i["value"],
+                "volume": i["volume"],
+                "rule": i["rule"],
+                "note": rule_label(i["rule"], lang),
+            }
+        )
+    return buf.getvalue()
+
+
+def to_html(rep: dict[str, Any], lang: str = "en") -> str:
+    return render(
+        "daily_report.html",
+        r=rep,
+        lang=lang,
+        L=texts(lang, "daily_report"),
+        other="ja" if lang == "en" else "en",
+        name=lambda item: _name(item, lang),
+        rule_label=lambda rule: rule_label(rule, lang),
+    )
+
+
+def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
+    """A4 landscape; Japanese in reportlab's built-in CID font, so no font file is needed."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    labels = texts(lang, "daily_report")
+    if lang == "ja":
+        font = "HeiseiKakuGo-W5"
+        if font not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(font))
+        bold = font
+    else:
+        font, bold = "Helvetica", "Helvetica-Bold"
+    title = ParagraphStyle("title", fontName=bold, fontSize=15, leading=20)
+    text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9)
+    head = ParagraphStyle("head", fontName=bold, fontSize=7.5, leading=9)
+
+    def n(v: int | None) -> str:
+        return "" if v is None else f"{v:,}"
+
+    header = [
+        labels["instrument"],
+        labels["auction"],
+        labels["price"],
+        labels["volume"],
+        labels["open"],
+        labels["high"],
+        labels["low"],
+        labels["close"],
+        labels["day_volume"],
+        labels["vwap"],
+        labels["reference"],
+        labels["limits"],
+    ]
+    data: list[list[Any]] = [[Paragraph(h, head) for h in header]]
+    firsts: list[int] = []
+    for r in rep["instruments"]:
+        bar = r["bar"] or {}
+        day_cols = [
+            n(bar.get("open")),
+            n(bar.get("high")),
+            n(bar.get("low")),
+            n(bar.get("close")),
+            n(bar.get("volume")) if bar else "0",
+            n(bar.get("vwap")),
+            n(r["reference_price"]),
+            f"{r['lower_limit']:,} – {r['upper_limit']:,}",
+        ]
+        auctions = r["auctions"] or [None]
+        firsts.append(len(data))
+        for k, x in enumerate(auctions):
+            if x is None:
+                session = [labels["no_auction"], "", ""]
+            elif x["volume"] > 0:
+                session = [x["time"], n(x["price"]), n(x["volume"])]
+            else:
+                session = [x["time"], labels["no_trade"], "0"]
+            name = Paragraph(_name(r, lang), cell) if k == 0 else ""
+            data.append([name, *session, *(day_cols if k == 0 else [""] * len(day_cols))])
+    widths = [58, 17, 18, 17, 16, 16, 16, 16, 18, 18, 21, 30]
+    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
+    style = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+        ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
+    ]
+    for row in firsts[1:]:
+        style.append(("LINEABOVE", (0, row), (-1, row), 0.3, colors.HexColor("#b8c0c8")))
+    table.setStyle(TableStyle(style))
+
+    story: list[Any] = [
+        Paragraph(labels["title"], title),
+        Paragraph(
+            f"{labels['date']}: {rep['date']}　{labels['next_day']}: "
+            f"{rep['next_business_day'] or '-'}　{labels['totals']}: {rep['totals']['volume']:,} t"
+            f"　{labels['trade_value']}: {rep['totals']['value']:,} JPY",
+            text,
+        ),
+        Paragraph(labels["unit"], text),
+        Spacer(1, 4 * mm),
+        table,
+        Spacer(1, 6 * mm),
+        Paragraph(labels["indices"], ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15)),
+    ]
+    if rep["indices"]:
+        rows: list[list[Any]] = [
+            [
+                Paragraph(h, head)
+                for h in (labels["index"], labels["value"], labels["volume"], labels["rule"])
+            ]
+        ]
+        for i in rep["indices"]:
+            rows.append(
+                [
+                    Paragraph(_name(i, lang), cell),
+                    "-" if i["value"] is None else f"{i['value']:,}",
+                    n(i["volume"]),
+                    Paragraph(rule_label(i["rule"], lang), cell),
+                ]
+            )
+        itable = Table(
+            rows, colWidths=[90 * mm, 25 * mm, 25 * mm, 60 * mm], repeatRows=1, hAlign="LEFT"
+        )
+        itable.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+                    ("ALIGN", (1, 1), (2, -1), "RIGHT"),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
+                    ("LINEBELOW", (0, 1), (-1, -1), 0.3, colors.HexColor("#b8c0c8")),
+                ]
+            )
+        )
+        story.append(itable)
+    else:
+        story.append(Paragraph(labels["not_published"], text))
+    story += [Spacer(1, 6 * mm), Paragraph(labels["footer"], text)]
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=f"{labels['title']} {rep['date']}",
+        author="Tanso",
+    )
+    doc.build(story)
+    return buf.getvalue()

@@ -1,0 +1,387 @@
+"""The web kit: what every portal screen shares, in one place.
+
+- ``page``: the one page renderer (language, labels, security headers, the language cookie);
+- ``signed_in`` and ``requires``: the one FastAPI dependency that yields the logged-in user, or
+  sends the browser to the login page; on a POST it checks the Origin header (if sent it must be
+  this site) and the session's CSRF token, then the role the screen needs. A screen handler
+  starts with the user it is given (``CurrentUser``, ``Trader``, ``CreditMover``,
+  ``Administrator``, ``OperatorUser``) and never checks these itself;
+- ``refusal``: a service's refusal as a form error with the HTTP status of the one table the API
+  uses (`tanso.http_status`);
+- the small parsers and paging links the screens share.
+
+It never calls the store: screens call use cases (``tanso.services``) only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+
+from tanso.domain.errors import TansoError
+from tanso.http_status import status_of
+from tanso.services.access import access_log, users
+from tanso.services.access.users import Capability, PortalUser
+from tanso.services.common import Actor, Database
+from tanso.services.ledger import participants
+from tanso.services.trading.exchange import Exchange
+from tanso.web import render
+from tanso.web.i18n import texts
+
+Lang = Literal["en", "ja"]
+LANG_COOKIE = "tanso_lang"
+SESSION_COOKIE = "tanso_session"
+LOGIN_CSRF_COOKIE = "tanso_login_csrf"
+MAX_FORM = 64 * 1024
+JST = ZoneInfo("Asia/Tokyo")
+
+
+# ---------------------------------------------------------------- language
+
+
+def choose_lang(query: str | None, cookie: str | None, accept_language: str | None) -> Lang:
+    """?lang= first, then the remembered choice, then the browser's first language."""
+    for choice in (query, cookie):
+        if choice in ("en", "ja"):
+            return "ja" if choice == "ja" else "en"
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "ja" if first.startswith("ja") else "en"
+
+
+def lang_of(request: Request) -> Lang:
+    return choose_lang(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def labels(request: Request, group: str = "portal") -> Mapping[str, str]:
+    """The UI texts of a screen group (over the portal's) in the request's language."""
+    return texts(lang_of(request), "portal", group)
+
+
+def jst(at: str | None) -> str:
+    """An ISO timestamp as Japan's date and time to the minute."""
+    if not at:
+        return ""
+    ts = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return ts.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------- the app's parts
+
+
+def db(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def exchange(request: Request) -> Exchange:
+    x: Exchange = request.app.state.exchange
+    return x
+
+
+# ---------------------------------------------------------------- pages
+
+
+def page(
+    request: Request,
+    template: str,
+    user: PortalUser | None = None,
+    status: int = 200,
+    *,
+    group: str = "portal",
+    **context: Any,
+) -> HTMLResponse:
+    """Render a portal template: texts of ``group`` over the portal's, the user, the CSRF
+    token, empty values and errors unless given; no caching, no framing."""
+    lang = lang_of(request)
+    context.setdefault("values", {})
+    context.setdefault("errors", {})
+    context.setdefault("notice", "")
+    context.setdefault("csrf", user.csrf_token if user is not None else "")
+    html = render(
+        template,
+        lang=lang,
+        t=texts(lang, "portal", group),
+        user=user,
+        path=request.url.path,
+        jst=jst,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Content-Language"] = lang
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.query_params.get("lang") in ("en", "ja"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86_400, samesite="lax")
+    return response
+
+
+def message(
+    request: Request, user: PortalUser | None, status: int, title_key: str, text_key: str
+) -> HTMLResponse:
+    return page(
+        request, "portal_message.html", user, status, title_key=title_key, text_key=text_key
+    )
+
+
+def not_found(request: Request, user: PortalUser | None) -> HTMLResponse:
+    return message(request, user, 404, "not_found", "not_found_text")
+
+
+def forbidden(request: Request, user: PortalUser | None, text_key: str) -> HTMLResponse:
+    return message(request, user, 403, "forbidden", text_key)
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/portal/login", status_code=303)
+
+
+class Refused(Exception):
+    """Raised by the kit's dependencies (or a screen) to answer with ``response`` instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class ScreenRoute(APIRoute):
+    """A portal route: a ``Refused`` raised while answering becomes its response."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Refused as refused:
+                return refused.response
+
+        return answer
+
+
+# ---------------------------------------------------------------- forms
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An urlencoded form as single values (the first of repeats), size-limited."""
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        return {}
+    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in parsed.items()}
+
+
+Form = Annotated[dict[str, str], Depends(read_form)]
+
+
+def same_origin(request: Request) -> bool:
+    """No Origin header, or one naming this site (a browser sends it with every form POST)."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def session_user(request: Request) -> PortalUser | None:
+    """The user of the request's session cookie; the request's log line then names it."""
+    user = users.session_user(db(request), request.cookies.get(SESSION_COOKIE))
+    info = access_log.current_request.get()
+    if user is not None and info is not None:
+        info.user_id, info.participant_id = user.id, user.participant_id
+    return user
+
+
+def _session(request: Request) -> PortalUser:
+    """The session's user, else the login page (a plain function: FastAPI runs it in its
+    thread pool, so the session's database read never blocks the event loop)."""
+    user = session_user(request)
+    if user is None:
+        raise Refused(to_login())
+    return user
+
+
+async def signed_in(
+    request: Request, user: Annotated[PortalUser, Depends(_session)], form: Form
+) -> PortalUser:
+    """The logged-in user; on a POST also the same origin and the session's CSRF token."""
+    if request.method == "POST" and (
+        not same_origin(request) or not users.csrf_matches(user, form.get("csrf"))
+    ):
+        raise Refused(forbidden(request, user, "csrf_failed"))
+    return user
+
+
+CurrentUser = Annotated[PortalUser, Depends(signed_in)]
+
+
+def maybe_user(request: Request) -> PortalUser | None:
+    """The logged-in user or None, for the screens anyone may see (the marketplace)."""
+    return session_user(request)
+
+
+OptionalUser = Annotated[PortalUser | None, Depends(maybe_user)]
+
+
+def requires(capability: Capability) -> Callable[[Request, PortalUser], PortalUser]:
+    """A dependency: the logged-in user, if its role may do ``capability`` (else 403)."""
+
+    def check(request: Request, user: CurrentUser) -> PortalUser:
+        if not user.can(capability):
+            raise Refused(forbidden(request, user, "no_permission"))
+        return user
+
+    return check
+
+
+def operator_user(request: Request, user: CurrentUser) -> PortalUser:
+    """The logged-in user, if it acts for the operator (else 403)."""
+    if not user.is_operator:
+        raise Refused(forbidden(request, user, "no_permission"))
+    return user
+
+
+Trader = Annotated[PortalUser, Depends(requires(Capability.TRADE))]
+CreditMover = Annotated[PortalUser, Depends(requires(Capability.MOVE_CREDITS))]
+Administrator = Annotated[PortalUser, Depends(requires(Capability.MANAGE_USERS))]
+OperatorUser = Annotated[PortalUser, Depends(operator_user)]
+
+
+def set_session(request: Request, response: Response, token: str) -> None:
+    # Secure only over https, so the tests' plain-http servers work (docs/portal.md)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+        path="/",
+    )
+
+
+# ---------------------------------------------------------------- refusals next to their field
+
+# which form field a service's refusal belongs next to, by words in its code
+FIELD_OF_CODE = (
+    ("same_account", "to_account"),
+    ("nothing_to_amend", "qty"),
+    ("email", "email"),
+    ("password", "password"),
+    ("invalid_name", "display_name"),
+    ("user_role", "role"),
+    ("administrator", "role"),
+    ("role_not_held", "roles"),
+    ("label", "label"),
+    ("serial", "serials"),
+    ("purpose", "purpose"),
+    ("beneficiary", "beneficiary"),
+    ("scope", "scope"),
+    ("reporting_year", "year"),
+    ("price", "price"),
+    ("tick", "price"),
+    ("limit", "price"),
+    ("insufficient", "qty"),
+    ("qty", "qty"),
+    ("quantity", "qty"),
+    ("lot", "qty"),
+    ("account", "account"),
+    ("instrument", "instrument"),
+    ("side", "side"),
+)
+
+
+def field_for(code: str, fields: tuple[str, ...]) -> str:
+    """The form field a refusal's code names, among ``fields``; else the whole form."""
+    for word, name in FIELD_OF_CODE:
+        if word in code and name in fields:
+            return name
+    return "_form"
+
+
+def refusal(e: TansoError, fields: tuple[str, ...] = ()) -> tuple[dict[str, str], int]:
+    """A service's refusal as (form errors, HTTP status from the one table)."""
+    return {field_for(e.code, fields): e.message}, status_of(e)
+
+
+# ---------------------------------------------------------------- the user's own things
+
+
+def reader(user: PortalUser) -> Actor:
+    """The user's participant with no roles: reads scoped to it even for an operator's user
+    (services answer an operator with everyone's rows)."""
+    return Actor(user.participant_id)
+
+
+def own_accounts(database: Database, user: PortalUser) -> list[dict[str, Any]]:
+    """The user's participant's holding accounts (an operator's user too sees only its own)."""
+    return [
+        a
+        for a in participants.list_accounts(database, user.actor, user.participant_id)
+        if a["participant_id"] == user.participant_id and a["kind"] == "holding"
+    ]
+
+
+def parse_int(value: str | None) -> int | None:
+    """A whole number typed in a form (thousands separators allowed); None when blank."""
+    text = (value or "").strip().replace(",", "")
+    if not text:
+        return None
+    if not text.isascii() or not text.lstrip("-").isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+# ---------------------------------------------------------------- paging
+
+PAGE = 50
+"""Rows on one page of a long list (trades, notices, transfers, cash movements)."""
+MAX_PAGE = 200
+
+
+def query_int(request: Request, name: str) -> int | None:
+    try:
+        value = parse_int(request.query_params.get(name))
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
+def limit(request: Request) -> int:
+    return max(1, min(query_int(request, "limit") or PAGE, MAX_PAGE))
+
+
+def link(request: Request, **changes: int | None) -> str:
+    """This page's URL with the paging parameters replaced (others, like the account, kept)."""
+    params = {
+        k: v
+        for k, v in request.query_params.items()
+        if k not in ("offset", "before", "after", "lang")
+    }
+    params |= {k: str(v) for k, v in changes.items() if v is not None}
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def offset_page(
+    request: Request, fetch: Callable[[int], list[dict[str, Any]]]
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """One page, newest first, of a list whose service returns the newest ``n`` rows: the rows
+    and the links to the older and the newer page."""
+    offset, size = query_int(request, "offset") or 0, limit(request)
+    rows = fetch(offset + size + 1)
+    older = link(request, offset=offset + size) if len(rows) > offset + size else None
+    newer = link(request, offset=max(0, offset - size) or None) if offset > 0 else None
+    return rows[offset : offset + size], older, newer
+
+
+def cursor_links(request: Request, found: dict[str, Any]) -> tuple[str | None, str | None]:
+    older = link(request, before=found["older"]) if found["older"] is not None else None
+    newer = link(request, after=found["newer"]) if found["newer"] is not None else None
+    return older, newer

@@ -1,0 +1,25 @@
+"""The operator's screens of the portal (issue 6), under ``/portal/operator``.
+
+Only a user whose actor holds an operator role (an administrator user of the OPERATOR
+participant) may see or use them; anyone else gets 403 on every GET and POST, before any
+service is called. The kit's dependency (``OperatorUser``) checks a live session, then on a
+POST the origin and the session's CSRF token (constant-time), then the operator role; the
+service called with the user's actor checks the operator role again. See docs/portal.md
+("Operator screens").
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tanso.web.operator import issuance, journal, markets, participants, users
+
+router = APIRouter(include_in_schema=False)
+for _screens in (
+    participants.router,
+    users.router,
+    markets.router,
+    issuance.router,
+    journal.router,
+):
+    router.include_router(_screens)

@@ -1,0 +1,195 @@
+"""Accounts: the home screen (holding accounts and cash), one account's holdings, opening an
+account, transfers between own accounts, and cash movements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tanso.domain.errors import TansoError
+from tanso.http_status import status_of
+from tanso.services.access.users import PortalUser
+from tanso.services.ledger import cash, participants, registry
+from tanso.web import kit
+from tanso.web.kit import CreditMover, CurrentUser, Form
+
+router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
+
+
+# ---------------------------------------------------------------- home and holdings
+
+
+def _home_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    db = kit.db(request)
+    accounts = []
+    for a in kit.own_accounts(db, user):
+        h = registry.holdings(db, user.actor, a["id"], limit=1)
+        accounts.append(a | {"total": h["total"]})
+    return kit.page(
+        request,
+        "portal_home.html",
+        user,
+        status,
+        accounts=accounts,
+        balances=cash.balances(db, user.actor, user.participant_id),
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+    )
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def home(request: Request, user: CurrentUser) -> Response:
+    return _home_page(request, user)
+
+
+@router.post("/portal/accounts")
+def open_account(request: Request, user: CreditMover, form: Form) -> Response:
+    t = kit.labels(request)
+    name = form.get("name", "").strip()
+    if not name:
+        errors = {"name": t["required"], "_form": t["error"]}
+        return _home_page(request, user, form, errors, status=422)
+    try:
+        out = participants.open_account(kit.db(request), user.actor, name, user.participant_id)
+    except TansoError as e:
+        where = "name" if e.code == "invalid_name" else "_form"
+        return _home_page(request, user, form, {where: e.message}, status=status_of(e))
+    notice = t["account_opened"].format(id=out["id"], name=out["name"])
+    return _home_page(request, user, notice=notice)
+
+
+@router.get("/portal/holdings/{account_id}", response_class=HTMLResponse)
+def holdings(request: Request, user: CurrentUser, account_id: str) -> Response:
+    db = kit.db(request)
+    if account_id not in {a["id"] for a in kit.own_accounts(db, user)}:
+        return kit.not_found(request, user)
+    h = registry.holdings(db, user.actor, account_id, limit=10_000)
+    return kit.page(request, "portal_holdings.html", user, h=h)
+
+
+# ---------------------------------------------------------------- transfers between own accounts
+
+
+def _transfer_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    db = kit.db(request)
+    past = registry.list_transfers(
+        db,
+        kit.reader(user),
+        user.participant_id,
+        kit.limit(request),
+        before=kit.query_int(request, "before"),
+        after=kit.query_int(request, "after"),
+    )
+    older, newer = kit.cursor_links(request, past)
+    return kit.page(
+        request,
+        "portal_transfer.html",
+        user,
+        status,
+        past=past["transfers"],
+        older=older,
+        newer=newer,
+        accounts=kit.own_accounts(db, user),
+        values=values or {},
+        errors=errors or {},
+        done=done,
+    )
+
+
+@router.get("/portal/transfer", response_class=HTMLResponse)
+def transfer_form(request: Request, user: CurrentUser) -> Response:
+    return _transfer_page(request, user)
+
+
+@router.post("/portal/transfer")
+def transfer(request: Request, user: CreditMover, form: Form) -> Response:
+    t = kit.labels(request)
+    db = kit.db(request)
+    own = {a["id"] for a in kit.own_accounts(db, user)}
+    errors: dict[str, str] = {}
+    for name in ("from_account", "to_account"):
+        if form.get(name, "") not in own:
+            errors[name] = t["required"]
+    qty: int | None = None
+    try:
+        qty = kit.parse_int(form.get("qty"))
+    except ValueError:
+        errors["qty"] = t["whole_number"]
+    serials = form.get("serials", "").strip() or None
+    if "qty" not in errors and qty is None and serials is None:
+        errors["qty"] = t["transfer_help"]
+    if errors:
+        return _transfer_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+    try:
+        done = registry.transfer(
+            db,
+            user.actor,
+            form["from_account"],
+            form["to_account"],
+            registry.Selection(quantity=qty, serials=serials),
+        )
+    except TansoError as e:
+        errors, status = kit.refusal(e, ("from_account", "to_account", "qty", "serials"))
+        return _transfer_page(request, user, form, errors, status=status)
+    return _transfer_page(request, user, done=done)
+
+
+# ---------------------------------------------------------------- cash
+
+
+def _counterparty(user: PortalUser, account: str) -> tuple[str, str]:
+    """(label key, shown id) for a movement's other side; another participant stays anonymous."""
+    if account.startswith("SYS-BANK-"):
+        return "cp_bank", ""
+    operator = participants.OPERATOR_PARTICIPANT
+    if account.startswith(f"CASH-{operator}-") and user.participant_id != operator:
+        return "cp_fees", ""
+    if account.startswith(f"CASH-{user.participant_id}-"):
+        return "", account
+    return "cp_market", ""
+
+
+@router.get("/portal/cash", response_class=HTMLResponse)
+def cash_page(request: Request, user: CurrentUser) -> Response:
+    db, reader = kit.db(request), kit.reader(user)
+    balances = cash.balances(db, reader, user.participant_id)
+    own = {b["id"] for b in balances}
+    selected = request.query_params.get("account") or (balances[0]["id"] if balances else "")
+    if selected and selected not in own:
+        return kit.not_found(request, user)
+    movements = []
+    older = newer = None
+    if selected:
+        rows, older, newer = kit.offset_page(
+            request, lambda n: cash.movements(db, reader, selected, n)
+        )
+        for m in rows:
+            key, shown = _counterparty(user, m["counterparty"])
+            movements.append(m | {"cp_key": key, "cp_id": shown})
+    return kit.page(
+        request,
+        "portal_cash.html",
+        user,
+        balances=balances,
+        selected=selected,
+        movements=movements,
+        older=older,
+        newer=newer,
+    )

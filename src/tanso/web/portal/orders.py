@@ -1,0 +1,223 @@
+"""Orders: the books of every instrument, placing, amending and cancelling the participant's
+orders, and its trades with their settlement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tanso.domain.errors import TansoError
+from tanso.http_status import status_of
+from tanso.services.access.users import PortalUser
+from tanso.services.clearing import settlement
+from tanso.services.trading import exchange as xs
+from tanso.services.trading.exchange import NewOrder
+from tanso.web import kit
+from tanso.web.kit import CurrentUser, Form, Trader
+
+router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
+
+
+def markets(request: Request, user: PortalUser) -> list[dict[str, Any]]:
+    """Every listed instrument with its name in the page's language, its book (five levels)
+    and its latest call auction."""
+    db, x = kit.db(request), kit.exchange(request)
+    lang = kit.lang_of(request)
+    out = []
+    for i in xs.list_instruments(db, x):
+        try:
+            book = x.book(user.actor, i["id"], depth=5)
+        except TansoError:
+            book = {"phase": "", "bids": [], "asks": []}
+        auctions = xs.auction_results(db, i["id"], 1)
+        name = i["name_ja" if lang == "ja" else "name_en"]
+        out.append(i | {"name": name, "book": book, "auction": auctions[0] if auctions else None})
+    return out
+
+
+def _orders_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    db = kit.db(request)
+    open_orders = [
+        o
+        for o in xs.own_orders(db, user.actor, "open", 200)
+        if o["participant_id"] == user.participant_id
+    ]
+    return kit.page(
+        request,
+        "portal_orders.html",
+        user,
+        status,
+        markets=markets(request, user),
+        open_orders=open_orders,
+        accounts=kit.own_accounts(db, user),
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+    )
+
+
+@router.get("/portal/orders", response_class=HTMLResponse)
+def orders(request: Request, user: CurrentUser) -> Response:
+    values = {"instrument": request.query_params.get("instrument", "")}
+    return _orders_page(request, user, values=values)
+
+
+@router.post("/portal/orders")
+def place_order(request: Request, user: Trader, form: Form) -> Response:
+    t = kit.labels(request)
+    db = kit.db(request)
+    errors: dict[str, str] = {}
+    instrument = form.get("instrument", "")
+    if instrument not in {i["id"] for i in xs.list_instruments(db)}:
+        errors["instrument"] = t["required"]
+    side = form.get("side", "")
+    if side not in ("buy", "sell"):
+        errors["side"] = t["required"]
+    account = form.get("account", "")
+    if account not in {a["id"] for a in kit.own_accounts(db, user)}:
+        errors["account"] = t["required"]
+    numbers: dict[str, int] = {}
+    for name in ("qty", "price"):
+        try:
+            value = kit.parse_int(form.get(name))
+        except ValueError:
+            errors[name] = t["whole_number"]
+            continue
+        if value is None:
+            errors[name] = t["required"]
+        else:
+            numbers[name] = value
+    if errors:
+        return _orders_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+    order = NewOrder(
+        instrument=instrument,
+        side=side,
+        qty=numbers["qty"],
+        price=numbers["price"],
+        account_id=account,
+    )
+    try:
+        out = kit.exchange(request).place(user.actor, order)
+    except TansoError as e:
+        fields = ("instrument", "side", "qty", "price", "account")
+        errors, status = kit.refusal(e, fields)
+        return _orders_page(request, user, form, errors, status=status)
+    notice = t["order_placed"].format(id=out.get("id", ""), status=out.get("status", ""))
+    return _orders_page(request, user, {"instrument": instrument}, notice=notice)
+
+
+def _own_order(
+    request: Request, user: PortalUser, order_id: str, open_only: bool
+) -> dict[str, Any] | None:
+    """One of the participant's orders (open ones only if asked), else None."""
+    try:
+        order = xs.get_order(kit.db(request), kit.reader(user), order_id)
+    except TansoError:
+        return None
+    if order["participant_id"] != user.participant_id:
+        return None
+    if open_only and order["status"] != "open":
+        return None
+    return order
+
+
+@router.post("/portal/orders/{order_id}/cancel")
+def cancel_order(request: Request, user: Trader, order_id: str) -> Response:
+    if _own_order(request, user, order_id, open_only=False) is None:
+        return kit.not_found(request, user)
+    try:
+        kit.exchange(request).cancel(user.actor, order_id)
+    except TansoError as e:
+        return _orders_page(request, user, errors={"_form": e.message}, status=status_of(e))
+    notice = kit.labels(request)["order_cancelled"].format(id=order_id)
+    return _orders_page(request, user, notice=notice)
+
+
+# ---------------------------------------------------------------- amend an open order
+
+
+def _amend_page(
+    request: Request,
+    user: PortalUser,
+    order: dict[str, Any],
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return kit.page(
+        request,
+        "portal_amend.html",
+        user,
+        status,
+        order=order,
+        values=values or {},
+        errors=errors or {},
+    )
+
+
+@router.get("/portal/orders/{order_id}/amend", response_class=HTMLResponse)
+def amend_form(request: Request, user: Trader, order_id: str) -> Response:
+    order = _own_order(request, user, order_id, open_only=True)
+    if order is None:
+        return kit.not_found(request, user)
+    return _amend_page(request, user, order)
+
+
+@router.post("/portal/orders/{order_id}/amend")
+def amend_order(request: Request, user: Trader, form: Form, order_id: str) -> Response:
+    t = kit.labels(request)
+    order = _own_order(request, user, order_id, open_only=True)
+    if order is None:
+        return kit.not_found(request, user)
+    errors: dict[str, str] = {}
+    numbers: dict[str, int | None] = {}
+    for name in ("qty", "price"):
+        try:
+            numbers[name] = kit.parse_int(form.get(name))
+        except ValueError:
+            errors[name] = t["whole_number"]
+    if not errors and numbers["qty"] is None and numbers["price"] is None:
+        errors["qty"] = t["amend_help"]
+    if errors:
+        return _amend_page(request, user, order, form, errors | {"_form": t["error"]}, 422)
+    try:
+        out = kit.exchange(request).amend(
+            user.actor, order_id, qty=numbers["qty"], price=numbers["price"]
+        )
+    except TansoError as e:
+        errors, status = kit.refusal(e, ("qty", "price"))
+        return _amend_page(request, user, order, form, errors, status)
+    price = out.get("price")
+    notice = t["order_amended"].format(
+        id=order_id,
+        qty=f"{out.get('remaining', out.get('qty', 0)):,}",
+        price=f"¥{price:,}" if isinstance(price, int) else "",
+    )
+    return _orders_page(request, user, notice=notice)
+
+
+# ---------------------------------------------------------------- trades and settlement
+
+
+@router.get("/portal/trades", response_class=HTMLResponse)
+def trades(request: Request, user: CurrentUser) -> Response:
+    db, reader = kit.db(request), kit.reader(user)
+    rows, older, newer = kit.offset_page(request, lambda n: xs.own_trades(db, reader, n))
+    return kit.page(
+        request,
+        "portal_trades.html",
+        user,
+        trades=rows,
+        older=older,
+        newer=newer,
+        obligations=settlement.obligations(db, reader, limit=200),
+    )

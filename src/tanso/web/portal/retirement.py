@@ -1,0 +1,124 @@
+"""Retirement (無効化): retiring credits and the participant's retirement notices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tanso.domain.errors import TansoError
+from tanso.services.access.users import PortalUser
+from tanso.services.ledger import registry, taxonomy
+from tanso.web import kit
+from tanso.web.kit import CreditMover, CurrentUser, Form
+
+router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
+
+
+def _retire_page(
+    request: Request,
+    user: PortalUser,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    db = kit.db(request)
+    lang = kit.lang_of(request)
+    purposes = [
+        {"code": p["code"], "name": p["name_ja" if lang == "ja" else "name_en"]}
+        for p in taxonomy.list_terms(db, "purpose")
+    ]
+    return kit.page(
+        request,
+        "portal_retire.html",
+        user,
+        status,
+        accounts=kit.own_accounts(db, user),
+        purposes=purposes,
+        retirements=registry.list_retirements(db, kit.reader(user), 50),
+        values=values or {},
+        errors=errors or {},
+        done=done,
+    )
+
+
+@router.get("/portal/retire", response_class=HTMLResponse)
+def retire_form(request: Request, user: CurrentUser) -> Response:
+    return _retire_page(request, user)
+
+
+@router.post("/portal/retire")
+def retire(request: Request, user: CreditMover, form: Form) -> Response:
+    t = kit.labels(request)
+    db = kit.db(request)
+    errors: dict[str, str] = {}
+    account = form.get("account", "")
+    if account not in {a["id"] for a in kit.own_accounts(db, user)}:
+        errors["account"] = t["required"]
+    if not form.get("purpose"):
+        errors["purpose"] = t["required"]
+    numbers: dict[str, int | None] = {}
+    for name in ("qty", "year", "scope3_category"):
+        try:
+            numbers[name] = kit.parse_int(form.get(name))
+        except ValueError:
+            errors[name] = t["whole_number"]
+    scope = form.get("scope", "") or None
+    if scope not in (None, "1", "2", "3"):
+        errors["scope"] = t["required"]
+    serials = form.get("serials", "").strip() or None
+    if not errors and numbers.get("qty") is None and serials is None:
+        errors["qty"] = t["retire_help"]
+    if errors:
+        return _retire_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+    wanted = registry.RetirementRequest(
+        account_id=account,
+        selection=registry.Selection(quantity=numbers.get("qty"), serials=serials),
+        purposes=[form["purpose"]],
+        beneficiary=form.get("beneficiary", ""),
+        reporting_year=numbers.get("year"),
+        emissions_scope=scope,
+        scope3_category=numbers.get("scope3_category"),
+    )
+    try:
+        done = registry.retire(db, user.actor, wanted)
+    except TansoError as e:
+        fields = ("account", "qty", "serials", "purpose", "beneficiary", "year", "scope")
+        errors, status = kit.refusal(e, fields)
+        return _retire_page(request, user, form, errors, status=status)
+    return _retire_page(request, user, done=done)
+
+
+# ---------------------------------------------------------------- retirement notices
+
+
+@router.get("/portal/retirements", response_class=HTMLResponse)
+def retirement_notices(request: Request, user: CurrentUser) -> Response:
+    found = registry.retirements_page(
+        kit.db(request),
+        kit.reader(user),
+        user.participant_id,
+        kit.limit(request),
+        before=kit.query_int(request, "before"),
+        after=kit.query_int(request, "after"),
+    )
+    older, newer = kit.cursor_links(request, found)
+    return kit.page(
+        request,
+        "portal_notices.html",
+        user,
+        notices=found["retirements"],
+        older=older,
+        newer=newer,
+    )
+
+
+@router.get("/portal/retirements/{retirement_id}", response_class=HTMLResponse)
+def retirement_notice(request: Request, user: CurrentUser, retirement_id: str) -> Response:
+    own = registry.list_retirements(kit.db(request), kit.reader(user), 100_000)
+    notice = next((r for r in own if r["id"] == retirement_id), None)
+    if notice is None:
+        return kit.not_found(request, user)
+    return kit.page(request, "portal_notice.html", user, r=notice)
