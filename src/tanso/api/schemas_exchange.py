@@ -209,9 +209,11 @@ class Bar(BarValues):
 
 
 class IndexComponent(Out):
+    """A category index inside the composite; without a value yet, it is ``null``."""
+
     index: str
     rule: str
-    value: int
+    value: int | None
     weight: int
 
 
