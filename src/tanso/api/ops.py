@@ -25,8 +25,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Annotated, Any
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
@@ -40,7 +38,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select, text
 
 from tanso.api.deps import DB, AnswerRoute, Caller, reject_nul
 from tanso.api.errors import error_body
@@ -51,9 +48,8 @@ from tanso.api.schemas_registry import (
 from tanso.domain.rate_limit import Limiter, retry_after
 from tanso.services.access import access_log
 from tanso.services.access.access_log import RequestInfo, current_request
+from tanso.services.operations import health, schema
 from tanso.settings import Settings
-from tanso.store import migrate
-from tanso.store import schema as t
 from tanso.store.db import Database
 
 Scope = MutableMapping[str, Any]
@@ -212,22 +208,7 @@ class _DatabaseCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         up = GaugeMetricFamily("tanso_database_up", "1 when the database answered this scrape")
         try:
-            with self.db.read() as conn:
-                head = conn.execute(select(t.journal_head.c.seq)).scalar()
-                r = t.settlement_runs.c
-                runs, settled, failed = conn.execute(
-                    select(
-                        func.count(),
-                        func.coalesce(func.sum(r.settled), 0),
-                        func.coalesce(func.sum(r.failed), 0),
-                    )
-                ).one()
-                o = t.settlement_obligations.c
-                failing = conn.execute(
-                    select(func.count())
-                    .select_from(t.settlement_obligations)
-                    .where(o.status == "failed")
-                ).scalar()
+            figures = health.stored_figures(self.db)
         except Exception:
             up.add_metric([], 0)
             yield up
@@ -235,23 +216,29 @@ class _DatabaseCollector(Collector):
         up.add_metric([], 1)
         yield up
         yield GaugeMetricFamily(
-            "tanso_journal_head_seq", "Sequence number of the last journal entry", value=head or 0
+            "tanso_journal_head_seq",
+            "Sequence number of the last journal entry",
+            value=figures.journal_head,
         )
         yield CounterMetricFamily(
-            "tanso_settlement_runs", "Settlement runs since the database was created", value=runs
+            "tanso_settlement_runs",
+            "Settlement runs since the database was created",
+            value=figures.settlement_runs,
         )
         yield CounterMetricFamily(
-            "tanso_settlement_settled", "Obligations settled by settlement runs", value=settled
+            "tanso_settlement_settled",
+            "Obligations settled by settlement runs",
+            value=figures.settled,
         )
         yield CounterMetricFamily(
             "tanso_settlement_failures",
             "Obligations that failed to settle in a settlement run",
-            value=failed,
+            value=figures.failed,
         )
         yield GaugeMetricFamily(
             "tanso_settlement_failed_open",
             "Failed obligations waiting for the operator (settle later or cancel)",
-            value=failing or 0,
+            value=figures.failing_now,
         )
 
 
@@ -516,10 +503,7 @@ def readiness(db: Database, exchange: Any, queue_limit: int, head: str | None) -
     """Why the server should not get traffic now (empty: it is ready)."""
     reasons: list[str] = []
     try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            current = MigrationContext.configure(conn).get_current_revision()
-            conn.rollback()
+        current = health.current_revision(db)
         if current != head:
             reasons.append(f"database schema at {current}, expected {head}: run tanso db upgrade")
     except Exception as e:
@@ -581,10 +565,6 @@ def access_log_page(
     )
 
 
-def schema_head(db: Database) -> str | None:
-    return ScriptDirectory.from_config(migrate.alembic_config(db.engine)).get_current_head()
-
-
 def install(app: FastAPI, db: Database) -> None:
     """Add middleware and operational routes to ``app``."""
     settings = Settings()
@@ -592,7 +572,7 @@ def install(app: FastAPI, db: Database) -> None:
     metrics_ = Metrics(db, app)
     app.state.metrics = metrics_
     app.state.ops_queue_limit = settings.exchange_queue_limit
-    app.state.ops_schema_head = schema_head(db)
+    app.state.ops_schema_head = schema.head_revision(db)
     app.state.ops_settings = settings
     exchange = app.state.exchange
     exchange.listeners.append(metrics_.on_commit)
