@@ -263,6 +263,8 @@ def path_ids(w: World, method: str, path: str, role: str, whose: str) -> dict[st
         ids["order_id"] = w.fresh_order(pid)
     if "{key_id}" in path and method == "DELETE":
         ids["key_id"] = w.fresh_key(pid)
+    if path.startswith("/v1/settlement/obligations/{deal_id}"):
+        ids["deal_id"] = ids["trade_id"]  # an exchange trade's obligation
     return ids
 
 
@@ -646,11 +648,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/settlement/obligations"): "401 ok      ok      ok      403 ok     ok",
     (
         "POST",
-        "/v1/settlement/obligations/{trade_id}/cancel",
+        "/v1/settlement/obligations/{deal_id}/cancel",
     ): "401 403     403     403     403 403    409",
     (
         "POST",
-        "/v1/settlement/obligations/{trade_id}/settle",
+        "/v1/settlement/obligations/{deal_id}/settle",
     ): "401 403     403     403     403 403    409",
     ("GET", "/v1/settlement/reports/{date}"): "401 403     403     403     403 403    ok",
     ("GET", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",

@@ -122,20 +122,18 @@ def run_settlement(request: Request, user: OperatorUser, form: Form) -> Response
     return _settlement_page(request, user, notice=notice, values=form)
 
 
-@router.post("/settlement/obligations/{trade_id}/{action}")
-def resolve_obligation(
-    request: Request, user: OperatorUser, trade_id: str, action: str
-) -> Response:
+@router.post("/settlement/obligations/{deal_id}/{action}")
+def resolve_obligation(request: Request, user: OperatorUser, deal_id: str, action: str) -> Response:
     t = kit.labels(request, "operator")
     try:
-        out = settlement.resolve(kit.db(request), user.actor, trade_id, action)
+        out = settlement.resolve(kit.db(request), user.actor, deal_id, action)
     except TansoError as e:
         return _settlement_page(
-            request, user, 409, errors={"_form": e.message, f"o-{trade_id}": e.message}
+            request, user, 409, errors={"_form": e.message, f"o-{deal_id}": e.message}
         )
     status = out.get("status", "settled")
     return _settlement_page(
-        request, user, notice=t["resolved"].format(trade=trade_id, status=status)
+        request, user, notice=t["resolved"].format(trade=deal_id, status=status)
     )
 
 
