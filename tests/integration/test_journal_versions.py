@@ -46,7 +46,9 @@ def _books(x: Exchange) -> dict[str, tuple[str, int | None, int]]:
 def _exchange_payloads(db: Database) -> list[dict[str, Any]]:
     with db.read() as conn:
         rows = conn.execute(
-            select(t.journal.c.payload).where(t.journal.c.kind.like("exchange.%"))
+            select(t.journal.c.payload)
+            .where(t.journal.c.kind.like("exchange.%"))
+            .order_by(t.journal.c.seq)
         ).all()
     return [json.loads(r.payload) for r in rows]
 

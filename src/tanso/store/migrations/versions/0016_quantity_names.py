@@ -2,7 +2,8 @@
 
 ``orders.reserve_price`` (the price a buy's cash was reserved at) becomes ``cash_price``, so that
 "reserve" means only an auction's minimum price. The CHECK constraints that name the columns are
-dropped and made again with the new names (on SQLite the batch copies each table). Data stays.
+dropped and made again with the new names (on SQLite the batch copies each table, with foreign
+keys off while it runs: ``tanso.store.migrate``). Data stays.
 
 Revision ID: 0016
 Revises: 0015
