@@ -42,11 +42,11 @@ TARGET_RESTING = 1_000
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    kind: str  # add | ioc | cancel | amend_qty | amend_price
+    kind: str  # add | ioc | cancel | amend_quantity | amend_price
     id: str
     side: str = "buy"
     price: int = 0
-    qty: int = 0
+    quantity: int = 0
 
 
 def make_workload(n: int, seed: int = SEED) -> list[Op]:
@@ -55,7 +55,7 @@ def make_workload(n: int, seed: int = SEED) -> list[Op]:
     oracle = Engine()
     oracle.handle(DefineInstrument("X", "continuous", 1, 1, MID, 95))
     oracle.handle(OpenSession("X"))
-    live: dict[str, tuple[str, int, int]] = {}  # id -> (side, price, qty)
+    live: dict[str, tuple[str, int, int]] = {}  # id -> (side, price, quantity)
     live_ids: list[str] = []
     ops: list[Op] = []
     next_id = 0
@@ -81,7 +81,7 @@ def make_workload(n: int, seed: int = SEED) -> list[Op]:
         elif r < 0.60:
             kind = "cancel"
         elif r < 0.70:
-            kind = "amend_qty"
+            kind = "amend_quantity"
         elif r < 0.80:
             kind = "amend_price"
         else:
@@ -98,42 +98,42 @@ def make_workload(n: int, seed: int = SEED) -> list[Op]:
                     best = oracle.markets["X"].book.best_bid()
                 base = best if best is not None else MID
                 price = base + rng.randint(0, 3) * (1 if side == "buy" else -1)
-            qty = rng.randint(1, 100)
-            op = Op(kind, oid, side, price, qty)
-            cmd = PlaceOrder(oid, "X", "P" + oid, side, "limit", price, qty,
+            quantity = rng.randint(1, 100)
+            op = Op(kind, oid, side, price, quantity)
+            cmd = PlaceOrder(oid, "X", "P" + oid, side, "limit", price, quantity,
                              "ioc" if kind == "ioc" else "gtc")  # fmt: skip
         else:
             oid = pick_live()
-            side, price, qty = live[oid]
+            side, price, quantity = live[oid]
             if kind == "cancel":
                 op = Op(kind, oid)
                 cmd = CancelOrder(oid)
-            elif kind == "amend_qty" and qty > 1:
-                op = Op(kind, oid, side, price, rng.randint(1, qty - 1))
-                cmd = AmendOrder(oid, qty=op.qty)
+            elif kind == "amend_quantity" and quantity > 1:
+                op = Op(kind, oid, side, price, rng.randint(1, quantity - 1))
+                cmd = AmendOrder(oid, quantity=op.quantity)
             else:
                 # A move that stays passive, so the book keeps its shape.
-                op = Op("amend_price", oid, side, passive_price(side), qty)
+                op = Op("amend_price", oid, side, passive_price(side), quantity)
                 cmd = AmendOrder(oid, price=op.price)
         for ev in oracle.handle(cmd):
             d = ev.to_json()
             e = d["event"]
             if e == "accepted" and op.kind == "add":
-                live[op.id] = (op.side, op.price, op.qty)
+                live[op.id] = (op.side, op.price, op.quantity)
                 live_ids.append(op.id)
             elif e == "cancelled":
                 live.pop(d["id"], None)
             elif e == "amended":
                 s, _, _ = live[d["id"]]
-                live[d["id"]] = (s, d["price"], d["qty"])
+                live[d["id"]] = (s, d["price"], d["quantity"])
             elif e == "trade":
                 for oid2 in (d["buy"], d["sell"]):
                     if oid2 in live:
                         s, p, q = live[oid2]
-                        if q - d["qty"] <= 0:
+                        if q - d["quantity"] <= 0:
                             del live[oid2]
                         else:
-                            live[oid2] = (s, p, q - d["qty"])
+                            live[oid2] = (s, p, q - d["quantity"])
         ops.append(op)
     return ops
 
@@ -149,13 +149,17 @@ def run_tanso(ops: list[Op]) -> None:
     for op in ops:
         k = op.kind
         if k == "add":
-            handle(PlaceOrder(op.id, "X", "P" + op.id, op.side, "limit", op.price, op.qty, "gtc"))
+            handle(
+                PlaceOrder(op.id, "X", "P" + op.id, op.side, "limit", op.price, op.quantity, "gtc")
+            )
         elif k == "cancel":
             handle(CancelOrder(op.id))
         elif k == "ioc":
-            handle(PlaceOrder(op.id, "X", "P" + op.id, op.side, "limit", op.price, op.qty, "ioc"))
-        elif k == "amend_qty":
-            handle(AmendOrder(op.id, qty=op.qty))
+            handle(
+                PlaceOrder(op.id, "X", "P" + op.id, op.side, "limit", op.price, op.quantity, "ioc")
+            )
+        elif k == "amend_quantity":
+            handle(AmendOrder(op.id, quantity=op.quantity))
         else:
             handle(AmendOrder(op.id, price=op.price))
 
@@ -169,7 +173,7 @@ def run_pyorderbook(ops: list[Op]) -> None:
     for op in ops:
         k = op.kind
         if k in ("add", "ioc"):
-            o = Order(Side.BID if op.side == "buy" else Side.ASK, "X", op.price, op.qty)
+            o = Order(Side.BID if op.side == "buy" else Side.ASK, "X", op.price, op.quantity)
             match(o)
             if k == "add":
                 handles[op.id] = o
@@ -183,7 +187,7 @@ def run_pyorderbook(ops: list[Op]) -> None:
         if k == "cancel":
             continue
         price = op.price
-        n = Order(o.side, "X", float(price), op.qty)
+        n = Order(o.side, "X", float(price), op.quantity)
         match(n)
         handles[op.id] = n
 
@@ -197,7 +201,7 @@ def run_lightmatchingengine(ops: list[Op]) -> None:
         k = op.kind
         if k in ("add", "ioc"):
             order, _ = lme.add_order(
-                "X", op.price, op.qty, Side.BUY if op.side == "buy" else Side.SELL
+                "X", op.price, op.quantity, Side.BUY if op.side == "buy" else Side.SELL
             )
             if k == "add":
                 ids[op.id] = order.order_id
@@ -210,7 +214,7 @@ def run_lightmatchingengine(ops: list[Op]) -> None:
         old = lme.cancel_order(oid, "X")
         if old is None or k == "cancel":
             continue
-        order, _ = lme.add_order("X", op.price, op.qty, old.side)
+        order, _ = lme.add_order("X", op.price, op.quantity, old.side)
         ids[op.id] = order.order_id
 
 
@@ -226,7 +230,7 @@ def run_fastlob(ops: list[Op]) -> None:
             k = op.kind
             if k in ("add", "ioc"):
                 side = OrderSide.BID if op.side == "buy" else OrderSide.ASK
-                res = lob.process(OrderParams(side, op.price, op.qty))
+                res = lob.process(OrderParams(side, op.price, op.quantity))
                 if k == "add":
                     ids[op.id] = res.orderid()
                     sides[op.id] = side
@@ -236,14 +240,14 @@ def run_fastlob(ops: list[Op]) -> None:
             oid = ids.get(op.id)
             if oid is None:
                 continue
-            if k == "amend_qty":
-                lob.update(oid, op.qty)
+            if k == "amend_quantity":
+                lob.update(oid, op.quantity)
                 continue
             lob.cancel(oid)
             if k == "cancel":
                 del ids[op.id]
                 continue
-            res = lob.process(OrderParams(sides[op.id], op.price, op.qty))
+            res = lob.process(OrderParams(sides[op.id], op.price, op.quantity))
             ids[op.id] = res.orderid()
     finally:
         lob.stop()
@@ -287,7 +291,7 @@ def main() -> None:
     """Run everything and print a table."""
     logging.disable(logging.WARNING)  # peers log each order; measuring them, not their logs
     ops = make_workload(OPS)
-    kinds = {k: sum(1 for o in ops if o.kind == k) for k in ("add", "cancel", "amend_qty",
+    kinds = {k: sum(1 for o in ops if o.kind == k) for k in ("add", "cancel", "amend_quantity",
                                                               "amend_price", "ioc")}  # fmt: skip
     print(f"workload: {len(ops):,} operations {kinds}, seed {SEED}")
     print(f"python {sys.version.split()[0]}")

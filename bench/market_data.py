@@ -136,8 +136,8 @@ def trade_rows(n: int, days: list[dt.date]) -> Iterator[tuple[Any, ...]]:
 
 
 COLUMNS = (
-    "id, instrument_id, price, qty, currency, buy_order_id, sell_order_id, buyer_id, seller_id, "
-    "auction, trade_date, settlement_date, journal_seq, at"
+    "id, instrument_id, price, quantity, currency, buy_order_id, sell_order_id, buyer_id, "
+    "seller_id, auction, trade_date, settlement_date, journal_seq, at"
 )
 
 
@@ -180,7 +180,7 @@ def fold_bars(db: Database, backend: str) -> None:
                g.vol, g.val, g.n, g.last
         FROM (SELECT instrument_id, trade_date, MIN(journal_seq) AS first,
                      MAX(journal_seq) AS last, MAX(price) AS hi, MIN(price) AS lo,
-                     SUM(qty) AS vol, SUM(price * qty) AS val, COUNT(*) AS n
+                     SUM(quantity) AS vol, SUM(price * quantity) AS val, COUNT(*) AS n
               FROM trades GROUP BY instrument_id, trade_date) g
         JOIN trades o ON o.instrument_id = g.instrument_id AND o.journal_seq = g.first
         JOIN trades c ON c.instrument_id = g.instrument_id AND c.journal_seq = g.last

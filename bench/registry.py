@@ -288,10 +288,10 @@ def measure(db: Database, backend: str, n_blocks: int, ops: int) -> Result:
         )
         return registry.retire(db, s, req)
 
-    res.per_s["transfer_qty"] = rate(ops, by_quantity)
+    res.per_s["transfer_quantity"] = rate(ops, by_quantity)
     res.per_s["transfer_serial_high"] = rate(min(ops, res.s_blocks // 3), by_range)
     res.per_s["transfer_serial_low"] = rate(min(ops, res.s_blocks // 3), by_range_low)
-    res.per_s["retire_qty"] = rate(ops, retire)
+    res.per_s["retire_quantity"] = rate(ops, retire)
     reps = 5
     res.ms["holdings_R"] = median_ms(reps, lambda: registry.holdings(db, r, "BENCHR-MAIN"))
     res.ms["holdings_S"] = median_ms(reps, lambda: registry.holdings(db, s, "BENCHS-MAIN"))
@@ -339,10 +339,10 @@ def explain(db: Database) -> list[str]:
 # ---------------------------------------------------------------- reporting
 
 COLUMNS = [
-    ("transfer_qty", "per_s", "transfers/s (quantity)"),
+    ("transfer_quantity", "per_s", "transfers/s (quantity)"),
     ("transfer_serial_low", "per_s", "transfers/s (serials, low end)"),
     ("transfer_serial_high", "per_s", "transfers/s (serials, high end)"),
-    ("retire_qty", "per_s", "retirements/s (quantity)"),
+    ("retire_quantity", "per_s", "retirements/s (quantity)"),
     ("holdings_R", "ms", "holdings ms, R (~2×ops blocks)"),
     ("holdings_S", "ms", "holdings ms, S (filler issuance)"),
     ("holdings_F", "ms", "holdings ms, F1 (N/100 blocks)"),

@@ -175,14 +175,14 @@ def _load(
         tid = f"T{100_000_000 + i}-1"
         buyer = buyers[i % PARTIES]
         seller, iss = issuances[(i // PARTIES + i) % PARTIES]
-        qty = 1 + i % 10
+        quantity = 1 + i % 10
         price = 1_990 + i % 21
-        amount = price * qty
-        buyer_fee = BUY_FEE.fee(price, qty)
-        seller_fee = min(SELL_FEE.fee(price, qty), amount)
+        amount = price * quantity
+        buyer_fee = BUY_FEE.fee(price, quantity)
+        seller_fee = min(SELL_FEE.fee(price, quantity), amount)
         due = dues[i % DAYS].isoformat()
         start = next_serial[iss]
-        next_serial[iss] = start + qty
+        next_serial[iss] = start + quantity
         buyer_cash = cash.cash_account_id(buyer, "JPY")
         reserved[buyer_cash] = reserved.get(buyer_cash, 0) + amount + buyer_fee
         rows_trades.append(
@@ -190,7 +190,7 @@ def _load(
                 "id": tid,
                 "instrument_id": "ESB",
                 "price": price,
-                "qty": qty,
+                "quantity": quantity,
                 "currency": "JPY",
                 "buy_order_id": f"OB{i}",
                 "sell_order_id": f"OS{i}",
@@ -213,7 +213,7 @@ def _load(
                 "seller_account": f"{seller}-MAIN",
                 "currency": "JPY",
                 "amount": amount,
-                "quantity": qty,
+                "quantity": quantity,
                 "due_date": due,
                 "credit_reservation": tid,
                 "cash_reservation": tid,
@@ -226,7 +226,7 @@ def _load(
             {
                 "issuance_id": iss,
                 "serial_start": start,
-                "serial_end": start + qty - 1,
+                "serial_end": start + quantity - 1,
                 "account_id": f"{seller}-MAIN",
                 "status": "reserved",
                 "vintage": 2022,

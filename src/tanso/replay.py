@@ -61,7 +61,7 @@ class _Reservation:
     instrument: str
     side: str
     unit_price: int  # cash reserved per unit for a buy
-    qty: int
+    quantity: int
 
 
 @dataclass(slots=True)
@@ -74,8 +74,8 @@ class _Account:
 class Balances:
     """Cash and credits of the participants a scenario gives balances to, with reservations.
 
-    A buy reserves price × qty of cash (a market buy: at the upper price limit), a sell reserves
-    its quantity of credits; a fill consumes the reservation and moves cash and credits; a
+    A buy reserves price × quantity of cash (a market buy: at the upper price limit), a sell
+    reserves its quantity of credits; a fill consumes the reservation and moves cash and credits; a
     cancellation or expiry releases it.
     """
 
@@ -93,7 +93,7 @@ class Balances:
 
     def _credits_reserved(self, participant: str, instrument: str, skip: str) -> int:
         return sum(
-            r.qty
+            r.quantity
             for oid, r in self.reservations.items()
             if oid != skip
             and r.participant == participant
@@ -108,49 +108,49 @@ class Balances:
         if acct is not None:
             if req.side == BUY:
                 if acct.cash is not None:
-                    held = old.unit_price * old.qty if old is not None else 0
-                    need = req.unit_price * req.qty - held
+                    held = old.unit_price * old.quantity if old is not None else 0
+                    need = req.unit_price * req.quantity - held
                     if acct.cash - acct.cash_reserved < need:
                         return INSUFFICIENT_CASH
             elif acct.credits is not None:
                 have = acct.credits.get(req.instrument, 0)
                 used = self._credits_reserved(req.participant, req.instrument, req.order_id)
-                if have - used < req.qty:
+                if have - used < req.quantity:
                     return INSUFFICIENT_CREDITS
         self._release(req.order_id)
-        r = _Reservation(req.participant, req.instrument, req.side, req.unit_price, req.qty)
+        r = _Reservation(req.participant, req.instrument, req.side, req.unit_price, req.quantity)
         self.reservations[req.order_id] = r
         if acct is not None and req.side == BUY:
-            acct.cash_reserved += r.unit_price * r.qty
+            acct.cash_reserved += r.unit_price * r.quantity
         return None
 
-    def _release(self, order_id: str, qty: int | None = None) -> None:
+    def _release(self, order_id: str, quantity: int | None = None) -> None:
         r = self.reservations.get(order_id)
         if r is None:
             return
-        q = r.qty if qty is None else min(qty, r.qty)
+        q = r.quantity if quantity is None else min(quantity, r.quantity)
         acct = self.accounts.get(r.participant)
         if acct is not None and r.side == BUY:
             acct.cash_reserved -= r.unit_price * q
-        r.qty -= q
-        if r.qty == 0:
+        r.quantity -= q
+        if r.quantity == 0:
             del self.reservations[order_id]
 
     def apply(self, event: Event) -> None:
         """Follow the engine's events: fills move balances, cancellations free reservations."""
         if isinstance(event, Cancelled):
-            self._release(event.id, event.qty)
+            self._release(event.id, event.quantity)
         elif isinstance(event, Trade):
-            self._release(event.buy, event.qty)
-            self._release(event.sell, event.qty)
-            value = event.price * event.qty
+            self._release(event.buy, event.quantity)
+            self._release(event.sell, event.quantity)
+            value = event.price * event.quantity
             buyer = self.accounts.get(event.buyer)
             if buyer is not None:
                 if buyer.cash is not None:
                     buyer.cash -= value
                 if buyer.credits is not None:
                     buyer.credits[event.instrument] = (
-                        buyer.credits.get(event.instrument, 0) + event.qty
+                        buyer.credits.get(event.instrument, 0) + event.quantity
                     )
             seller = self.accounts.get(event.seller)
             if seller is not None:
@@ -158,7 +158,7 @@ class Balances:
                     seller.cash += value
                 if seller.credits is not None:
                     seller.credits[event.instrument] = (
-                        seller.credits.get(event.instrument, 0) - event.qty
+                        seller.credits.get(event.instrument, 0) - event.quantity
                     )
 
 
@@ -180,8 +180,8 @@ def _field(d: dict[str, Any], name: str, kind: type, default: Any = ...) -> Any:
 
 
 def _quantity(d: dict[str, Any], default: Any = ...) -> Any:
-    """A line's quantity: `quantity`, the API's name, or `qty`, the scenario files' own."""
-    return _field(d, "quantity" if "quantity" in d else "qty", int, default)
+    """A line's quantity: `quantity`, or `qty`, the old spelling that older scenario files use."""
+    return _field(d, "qty" if "qty" in d and "quantity" not in d else "quantity", int, default)
 
 
 def _instrument(d: dict[str, Any]) -> Command:
@@ -209,17 +209,17 @@ def _order(d: dict[str, Any]) -> Command:
         side=_field(d, "side", str),
         type=kind,
         price=price,
-        qty=_quantity(d),
+        quantity=_quantity(d),
         tif=_field(d, "tif", str, "day"),
     )
 
 
 def _amend(d: dict[str, Any]) -> Command:
-    qty = _quantity(d, None)
+    quantity = _quantity(d, None)
     price = _field(d, "price", int, None)
-    if qty is None and price is None:
-        raise ScenarioError("an amendment needs a qty or a price")
-    return AmendOrder(_field(d, "id", str), qty, price)
+    if quantity is None and price is None:
+        raise ScenarioError("an amendment needs a quantity or a price")
+    return AmendOrder(_field(d, "id", str), quantity, price)
 
 
 def _session(cls: Callable[[str], Command]) -> Callable[[dict[str, Any]], Command]:
@@ -254,13 +254,13 @@ class SealedAuctionLine:
 
 @dataclass(frozen=True, slots=True)
 class BidLine:
-    """{"op": "bid", "auction", "id", "participant", "price", "qty"}"""
+    """{"op": "bid", "auction", "id", "participant", "price", "quantity"}"""
 
     auction: str
     id: str
     participant: str
     price: int
-    qty: int
+    quantity: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +317,7 @@ class _SealedAuction:
 
 
 class SealedAuctions:
-    """The scenario's sealed-bid auctions; a bid reserves price x qty of a limited balance's
+    """The scenario's sealed-bid auctions; a bid reserves price x quantity of a limited balance's
     cash until the clearing, which pays the awards and releases the rest."""
 
     def __init__(self, balances: Balances) -> None:
@@ -345,18 +345,20 @@ class SealedAuctions:
         if line.id in self.bid_ids:
             raise ScenarioError(f"bid {line.id!r} already exists")
         try:
-            check_bid(auction.rules, line.price, line.qty)
+            check_bid(auction.rules, line.price, line.quantity)
         except TansoError as e:
             raise ScenarioError(e.message) from None
         acct = self.balances.accounts.get(line.participant)
-        need = line.price * line.qty
+        need = line.price * line.quantity
         if acct is not None and acct.cash is not None:
             if acct.cash - acct.cash_reserved < need:
                 raise ScenarioError(INSUFFICIENT_CASH)
             acct.cash_reserved += need
         self.seq += 1
         self.bid_ids.add(line.id)
-        auction.bids[line.id] = SealedBid(line.id, line.participant, line.price, line.qty, self.seq)
+        auction.bids[line.id] = SealedBid(
+            line.id, line.participant, line.price, line.quantity, self.seq
+        )
         return []
 
     def _clear(self, auction_id: str, auction: _SealedAuction) -> list[dict[str, Any]]:
@@ -365,14 +367,14 @@ class SealedAuctions:
         for b in auction.bids.values():
             acct = self.balances.accounts.get(b.bidder)
             if acct is not None and acct.cash is not None:
-                acct.cash_reserved -= b.price * b.qty
+                acct.cash_reserved -= b.price * b.quantity
         out: list[dict[str, Any]] = []
         for a in result.awards:
             acct = self.balances.accounts.get(a.bidder)
             if acct is not None and acct.cash is not None:
                 acct.cash -= a.amount
             out.append(
-                {"event": "award", "auction": auction_id, "bid": a.bid, "qty": a.qty}
+                {"event": "award", "auction": auction_id, "bid": a.bid, "quantity": a.quantity}
                 | {"price": a.price}
             )
         out.append(

@@ -803,7 +803,7 @@ def test_every_portal_form_refuses_a_post_without_a_session(world: World) -> Non
             continue
         url = fill(path, world.ids["ALPHA"] | {"action": "suspend", "instrument": "JC-FZ"})
         for headers in ({}, world.sessions["administrator"], world.sessions["operator"]):
-            r = world.client.post(url, headers=headers, data={"reason": "x", "qty": "1"})
+            r = world.client.post(url, headers=headers, data={"reason": "x", "quantity": "1"})
             if outcome(r) not in ("login", "403"):
                 wrong.append((path, bool(headers), r.status_code, r.text[:200]))
     assert wrong == []

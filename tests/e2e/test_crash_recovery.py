@@ -136,15 +136,15 @@ def test_kill_9_under_load_loses_no_acknowledged_order_and_repeats_no_trade(
     try:
         with db.read() as conn:
             o, tr = t.orders.c, t.trades.c
-            filled = dict(conn.execute(select(o.id, o.qty - o.remaining)).all())
+            filled = dict(conn.execute(select(o.id, o.quantity - o.remaining)).all())
             as_buy = dict(
                 conn.execute(
-                    select(tr.buy_order_id, func.sum(tr.qty)).group_by(tr.buy_order_id)
+                    select(tr.buy_order_id, func.sum(tr.quantity)).group_by(tr.buy_order_id)
                 ).all()
             )
             as_sell = dict(
                 conn.execute(
-                    select(tr.sell_order_id, func.sum(tr.qty)).group_by(tr.sell_order_id)
+                    select(tr.sell_order_id, func.sum(tr.quantity)).group_by(tr.sell_order_id)
                 ).all()
             )
         traded = {k: int(as_buy.get(k, 0)) + int(as_sell.get(k, 0)) for k in filled}

@@ -39,7 +39,7 @@ BEYOND_INT64 = [2**63, 10**30, -(2**63) - 1]
 # Findings in routes this file does not own, each shown by its own xfail test below; the wide
 # tests skip exactly these (operation, field) pairs so that they still guard everything else.
 KNOWN: dict[tuple[str, str], str] = {}
-AMOUNT = re.compile(r"(^|_)(qty|quantity|amount|price|volume|lot)$")
+AMOUNT = re.compile(r"(^|_)(quantity|amount|price|volume|lot)$")
 ID_FIELD = re.compile(
     r"(^|_)(account|account_id|participant_id|pid|order_id|key_id|cash_account_id|bid_id|deal_id"
     r"|offer_id|rfq_id|listing_id|auction_id)$"

@@ -82,8 +82,8 @@ def test_a_seller_lists_and_a_buyer_buys_through_the_forms(
             "csrf": token(portal, "/portal/marketplace/mine"),
             "credits": f"ALPHA-MAIN|{issuance}",
             "price": "2,400",
-            "qty": "300",
-            "min_qty": "",
+            "quantity": "300",
+            "min_quantity": "",
             "lot": "10",
             "settlement_days": "0",
             "expires_at": "",
@@ -97,11 +97,11 @@ def test_a_seller_lists_and_a_buyer_buys_through_the_forms(
     login(portal, "trader@beta.example.jp")
     path = f"/portal/marketplace/listings/{lid.group(1)}"
     bad = portal.post(
-        path + "/buy", data={"csrf": token(portal, path), "qty": "15", "account": "BETA-MAIN"}
+        path + "/buy", data={"csrf": token(portal, path), "quantity": "15", "account": "BETA-MAIN"}
     )
     assert bad.status_code == 422 and "lots of 10" in bad.text
     ok = portal.post(
-        path + "/buy", data={"csrf": token(portal, path), "qty": "100", "account": "BETA-MAIN"}
+        path + "/buy", data={"csrf": token(portal, path), "quantity": "100", "account": "BETA-MAIN"}
     )
     assert ok.status_code == 200 and "settled" in ok.text and "¥240,000" in ok.text
     deals = portal.get("/portal/marketplace/deals")
@@ -130,7 +130,7 @@ def test_another_participants_listing_cannot_be_withdrawn_and_viewers_cannot_buy
     page = portal.get(path)
     assert 'id="buy-form"' not in page.text
     r = portal.post(
-        path + "/buy", data={"csrf": token(portal, "/portal/marketplace/mine"), "qty": "10"}
+        path + "/buy", data={"csrf": token(portal, "/portal/marketplace/mine"), "quantity": "10"}
     )
     assert r.status_code == 403
     assert market.get_listing(db, None, lst["id"])["available"] == 100
@@ -147,7 +147,7 @@ def test_an_rfq_from_the_listing_page_is_answered_and_accepted_in_the_portal(
     login(portal, "trader@beta.example.jp")
     path = f"/portal/marketplace/listings/{lst['id']}"
     r = portal.post(
-        path + "/rfq", data={"csrf": token(portal, path), "rfq_qty": "500", "note": "big lot"}
+        path + "/rfq", data={"csrf": token(portal, path), "rfq_quantity": "500", "note": "big lot"}
     )
     assert r.status_code == 200 and "sent" in r.text
     rfq = re.search(r'data-rfq="([^"]+)"', r.text)
@@ -162,7 +162,7 @@ def test_an_rfq_from_the_listing_page_is_answered_and_accepted_in_the_portal(
             "csrf": token(portal, "/portal/marketplace/rfqs"),
             "credits": f"ALPHA-MAIN|{issuance}",
             "price": "1900",
-            "qty": "500",
+            "quantity": "500",
             "settlement_days": "2",
             "expires_at": "2099-01-01T00:00:00Z",
         },

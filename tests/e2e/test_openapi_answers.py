@@ -92,4 +92,4 @@ def test_renamed_fields_are_the_only_names_in_the_document(spec: dict[str, Any])
         for op in ops.values()
         for p in op.get("parameters", [])
     }
-    assert not params & {"qty", "min_qty", "year"}
+    assert not params & {"quantity", "min_quantity", "year"}

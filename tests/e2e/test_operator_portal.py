@@ -116,8 +116,8 @@ def cross(http: TestClient, *buys: int) -> None:
     """BETA offers 100 at 1,900; ALPHA bids the given quantities at 2,000 (not yet matched)."""
     x = exchange(http)
     x.place(BETA, NewOrder("ES", "sell", 100, 1_900, account_id="BETA-MAIN"))
-    for qty in buys:
-        x.place(ALPHA, NewOrder("ES", "buy", qty, 2_000, account_id="ALPHA-MAIN"))
+    for quantity in buys:
+        x.place(ALPHA, NewOrder("ES", "buy", quantity, 2_000, account_id="ALPHA-MAIN"))
 
 
 def status_of(db: Database, pid: str) -> str:
@@ -154,7 +154,7 @@ def forms(db: Database) -> list[tuple[str, dict[str, str]]]:
                 "credit_type": "ER",
                 "round": "9",
                 "vintage": "2023",
-                "qty": "5",
+                "quantity": "5",
                 "account": "ALPHA-MAIN",
             },
         ),
@@ -323,17 +323,17 @@ def test_credits_are_issued_into_any_holding_account(portal: TestClient, db: Dat
         "credit_type": "ER",
         "round": "7",
         "vintage": "20x3",
-        "qty": "",
+        "quantity": "",
         "account": "ALPHA-MAIN",
     }
     r = portal.post("/portal/operator/issuance", data=data)
     assert r.status_code == 422
-    assert 'id="vintage-error"' in r.text and 'id="qty-error"' in r.text
-    r = portal.post("/portal/operator/issuance", data=data | {"vintage": "1800", "qty": "500"})
+    assert 'id="vintage-error"' in r.text and 'id="quantity-error"' in r.text
+    r = portal.post("/portal/operator/issuance", data=data | {"vintage": "1800", "quantity": "500"})
     assert r.status_code == 422 and 'id="vintage-error"' in r.text
-    r = portal.post("/portal/operator/issuance", data=data | {"vintage": "2023", "qty": "500"})
+    r = portal.post("/portal/operator/issuance", data=data | {"vintage": "2023", "quantity": "500"})
     assert r.status_code == 200 and "Issued 500 t as" in r.text and "into ALPHA-MAIN" in r.text
-    r = portal.post("/portal/operator/issuance", data=data | {"vintage": "2023", "qty": "500"})
+    r = portal.post("/portal/operator/issuance", data=data | {"vintage": "2023", "quantity": "500"})
     assert r.status_code == 409 and 'id="round-error"' in r.text  # the same round again
     with db.read() as conn:
         blocks = conn.execute(select(t.blocks).where(t.blocks.c.account_id == "ALPHA-MAIN")).all()

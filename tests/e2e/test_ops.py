@@ -60,8 +60,8 @@ def market(db: Database) -> dict[str, str]:
     }
 
 
-def order(side: str, qty: int = 10, price: int = 2_000) -> dict[str, Any]:
-    return {"instrument": "ES", "side": side, "quantity": qty, "price": price}
+def order(side: str, quantity: int = 10, price: int = 2_000) -> dict[str, Any]:
+    return {"instrument": "ES", "side": side, "quantity": quantity, "price": price}
 
 
 def metric(text: str, name: str, **labels: str) -> float:

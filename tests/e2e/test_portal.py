@@ -140,7 +140,7 @@ def test_a_form_without_a_valid_csrf_token_changes_nothing(
             "csrf": good,
             "instrument": "ES",
             "side": "buy",
-            "qty": "5",
+            "quantity": "5",
             "price": "1900",
             "account": "ALPHA-MAIN",
         },
@@ -160,13 +160,13 @@ def test_a_form_without_a_valid_csrf_token_changes_nothing(
             {
                 "instrument": "ES",
                 "side": "buy",
-                "qty": "5",
+                "quantity": "5",
                 "price": "1900",
                 "account": "ALPHA-MAIN",
             },
         ),
         (f"/portal/orders/{order_id.group(1)}/cancel", {}),
-        ("/portal/retire", {"account": "ALPHA-MAIN", "qty": "5", "purpose": "offset_scope1"}),
+        ("/portal/retire", {"account": "ALPHA-MAIN", "quantity": "5", "purpose": "offset_scope1"}),
         ("/portal/security/totp", {"secret": "JBSWY3DPEHPK3PXP", "code": "123456"}),
         ("/portal/logout", {}),
     ]
@@ -191,7 +191,7 @@ def test_a_form_sent_from_another_site_is_refused_even_with_the_right_token(
         "csrf": csrf(portal),
         "instrument": "ES",
         "side": "buy",
-        "qty": "5",
+        "quantity": "5",
         "price": "1900",
         "account": "ALPHA-MAIN",
     }
@@ -224,7 +224,7 @@ def test_a_user_never_sees_or_acts_on_another_participants_accounts_or_orders(
             "csrf": token,
             "instrument": "ES",
             "side": "sell",
-            "qty": "5",
+            "quantity": "5",
             "price": "2100",
             "account": "BETA-MAIN",
         },
@@ -234,7 +234,7 @@ def test_a_user_never_sees_or_acts_on_another_participants_accounts_or_orders(
     r = portal.post(f"/portal/orders/{theirs}/cancel", data={"csrf": token})
     assert r.status_code == 404
     # retiring from BETA's account, by quantity and by serials
-    for data in ({"qty": "5"}, {"serials": "x"}):
+    for data in ({"quantity": "5"}, {"serials": "x"}):
         r = portal.post(
             "/portal/retire",
             data={"csrf": token, "account": "BETA-MAIN", "purpose": "offset_scope1"} | data,
@@ -261,7 +261,7 @@ def test_each_role_may_do_only_what_it_is_for(
             "csrf": token,
             "instrument": "ES",
             "side": "buy",
-            "qty": "5",
+            "quantity": "5",
             "price": "1900",
             "account": "ALPHA-MAIN",
         },
@@ -269,7 +269,7 @@ def test_each_role_may_do_only_what_it_is_for(
     assert (order.status_code == 200) is can_trade
     retire = portal.post(
         "/portal/retire",
-        data={"csrf": token, "account": "ALPHA-MAIN", "qty": "5", "purpose": "offset_scope1"},
+        data={"csrf": token, "account": "ALPHA-MAIN", "quantity": "5", "purpose": "offset_scope1"},
     )
     assert (retire.status_code == 200) is can_retire
     if not can_retire:
@@ -285,20 +285,25 @@ def test_form_errors_are_shown_next_to_their_field(portal: TestClient) -> None:
             "csrf": token,
             "instrument": "ES",
             "side": "buy",
-            "qty": "many",
+            "quantity": "many",
             "price": "",
             "account": "ALPHA-MAIN",
         },
     )
     assert r.status_code == 422
-    assert 'id="qty-error"' in r.text and 'id="price-error"' in r.text
-    assert 'aria-invalid="true" aria-describedby="qty-error"' in r.text
+    assert 'id="quantity-error"' in r.text and 'id="price-error"' in r.text
+    assert 'aria-invalid="true" aria-describedby="quantity-error"' in r.text
     r = portal.post(
         "/portal/retire",
-        data={"csrf": token, "account": "ALPHA-MAIN", "qty": "999999", "purpose": "offset_scope1"},
+        data={
+            "csrf": token,
+            "account": "ALPHA-MAIN",
+            "quantity": "999999",
+            "purpose": "offset_scope1",
+        },
     )
     # not enough credits is a conflict with the state, as the API answers it (tanso.http_status)
-    assert r.status_code == 409 and 'id="qty-error"' in r.text
+    assert r.status_code == 409 and 'id="quantity-error"' in r.text
 
 
 def test_logout_ends_the_session(portal: TestClient) -> None:

@@ -54,7 +54,12 @@ def test_an_account_manager_opens_another_holding_account(portal: TestClient, db
     # the new account is usable at once: a transfer into it
     r = portal.post(
         "/portal/transfer",
-        data={"csrf": token, "from_account": "ALPHA-MAIN", "to_account": opened[0].id, "qty": "3"},
+        data={
+            "csrf": token,
+            "from_account": "ALPHA-MAIN",
+            "to_account": opened[0].id,
+            "quantity": "3",
+        },
     )
     assert r.status_code == 200
     assert registry.holdings(db, SYSTEM, opened[0].id, limit=1)["total"] == 3

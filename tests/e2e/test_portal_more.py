@@ -115,7 +115,7 @@ def beta_state(db: Database, w: World) -> tuple[Any, ...]:
     """Everything of BETA's a bad request could change."""
     with db.read() as conn:
         order = conn.execute(
-            select(t.orders.c.status, t.orders.c.qty, t.orders.c.price).where(
+            select(t.orders.c.status, t.orders.c.quantity, t.orders.c.price).where(
                 t.orders.c.id == w.beta_order
             )
         ).one()
@@ -148,7 +148,7 @@ def test_transfer_between_own_accounts_by_quantity_and_by_serials(
             "csrf": token,
             "from_account": "ALPHA-MAIN",
             "to_account": world.alpha_second,
-            "qty": "100",
+            "quantity": "100",
         },
     )
     assert r.status_code == 200 and "Transferred 100 t" in r.text
@@ -170,10 +170,10 @@ def test_transfer_between_own_accounts_by_quantity_and_by_serials(
     # errors next to their field, nothing moved
     before = journal(db)
     bad = [
-        ({"to_account": "ALPHA-MAIN", "qty": "5"}, "to_account"),
-        ({"to_account": world.alpha_second, "qty": "lots"}, "qty"),
-        ({"to_account": world.alpha_second}, "qty"),
-        ({"to_account": world.alpha_second, "qty": "99999999"}, "qty"),
+        ({"to_account": "ALPHA-MAIN", "quantity": "5"}, "to_account"),
+        ({"to_account": world.alpha_second, "quantity": "lots"}, "quantity"),
+        ({"to_account": world.alpha_second}, "quantity"),
+        ({"to_account": world.alpha_second, "quantity": "99999999"}, "quantity"),
         ({"to_account": world.alpha_second, "serials": "nonsense"}, "serials"),
     ]
     for data, field in bad:
@@ -181,7 +181,7 @@ def test_transfer_between_own_accounts_by_quantity_and_by_serials(
             "/portal/transfer", data={"csrf": token, "from_account": "ALPHA-MAIN"} | data
         )
         # more than held is a conflict with the state (409), as the API answers it
-        assert r.status_code == (409 if data.get("qty") == "99999999" else 422), data
+        assert r.status_code == (409 if data.get("quantity") == "99999999" else 422), data
         assert f'id="{field}-error"' in r.text, (data, r.text)
     assert journal(db) == before
     ja = portal.get("/portal/transfer?lang=ja")
@@ -221,7 +221,7 @@ def test_an_open_order_is_amended_in_quantity_and_in_price(
             "csrf": token,
             "instrument": "ES",
             "side": "buy",
-            "qty": "30",
+            "quantity": "30",
             "price": "1800",
             "account": "ALPHA-MAIN",
         },
@@ -232,7 +232,7 @@ def test_an_open_order_is_amended_in_quantity_and_in_price(
     assert f'href="/portal/orders/{order}/amend"' in r.text
     form = portal.get(f"/portal/orders/{order}/amend")
     assert form.status_code == 200 and 'id="amend-form"' in form.text
-    r = portal.post(f"/portal/orders/{order}/amend", data={"csrf": token, "qty": "20"})
+    r = portal.post(f"/portal/orders/{order}/amend", data={"csrf": token, "quantity": "20"})
     assert r.status_code == 200 and f"Order {order} amended" in r.text
     r = portal.post(f"/portal/orders/{order}/amend", data={"csrf": token, "price": "1850"})
     assert r.status_code == 200
@@ -240,7 +240,11 @@ def test_an_open_order_is_amended_in_quantity_and_in_price(
         row = conn.execute(select(t.orders).where(t.orders.c.id == order)).one()
     assert row.price == 1850 and row.status == "open"
     before = journal(db)
-    for data, field in (({}, "qty"), ({"qty": "x"}, "qty"), ({"price": "0"}, "price")):
+    for data, field in (
+        ({}, "quantity"),
+        ({"quantity": "x"}, "quantity"),
+        ({"price": "0"}, "price"),
+    ):
         r = portal.post(f"/portal/orders/{order}/amend", data={"csrf": token} | data)
         assert r.status_code == 422 and f'id="{field}-error"' in r.text, (data, r.text)
     assert journal(db) == before
@@ -260,7 +264,7 @@ def test_retirement_notices_link_to_the_public_record(
         data={
             "csrf": token,
             "account": "ALPHA-MAIN",
-            "qty": "12",
+            "quantity": "12",
             "purpose": "offset_scope1",
             "beneficiary": "Alpha Foods",
             "year": "2025",
@@ -391,11 +395,13 @@ def test_each_role_reaches_only_its_screens(
             "csrf": token,
             "from_account": "ALPHA-MAIN",
             "to_account": world.alpha_second,
-            "qty": "1",
+            "quantity": "1",
         },
     )
     assert (moved.status_code == 200) is can_move
-    amended = portal.post(f"/portal/orders/{alpha_order}/amend", data={"csrf": token, "qty": "4"})
+    amended = portal.post(
+        f"/portal/orders/{alpha_order}/amend", data={"csrf": token, "quantity": "4"}
+    )
     assert (amended.status_code == 200) is can_trade
     key = portal.post("/portal/keys", data={"csrf": token, "label": "x"})
     assert (key.status_code == 200) is is_admin
@@ -443,9 +449,9 @@ def test_a_new_form_without_a_valid_csrf_token_changes_nothing(
     forms = [
         (
             "/portal/transfer",
-            {"from_account": "ALPHA-MAIN", "to_account": world.alpha_second, "qty": "5"},
+            {"from_account": "ALPHA-MAIN", "to_account": world.alpha_second, "quantity": "5"},
         ),
-        (f"/portal/orders/{alpha_order}/amend", {"qty": "3"}),
+        (f"/portal/orders/{alpha_order}/amend", {"quantity": "3"}),
         ("/portal/keys", {"label": "sneaky"}),
         (f"/portal/keys/{key_id.group(1)}/revoke", {}),
         (
@@ -468,7 +474,8 @@ def test_a_new_form_without_a_valid_csrf_token_changes_nothing(
     assert registry.holdings(db, SYSTEM, world.alpha_second, limit=1)["total"] == 0
     with db.read() as conn:
         assert (
-            conn.execute(select(t.orders.c.qty).where(t.orders.c.id == alpha_order)).scalar() == 5
+            conn.execute(select(t.orders.c.quantity).where(t.orders.c.id == alpha_order)).scalar()
+            == 5
         )
         assert (
             conn.execute(
@@ -527,7 +534,7 @@ def test_a_user_never_sees_or_acts_on_another_participants_things(
         assert portal.get(path).status_code == 404, path
     journal_before = journal(db)
     for path, data in (
-        (f"/portal/orders/{world.beta_order}/amend", {"qty": "1", "price": "1"}),
+        (f"/portal/orders/{world.beta_order}/amend", {"quantity": "1", "price": "1"}),
         (f"/portal/keys/{world.beta_key}/revoke", {}),
         (f"/portal/users/{world.beta_locked_user}/unlock", {}),
     ):
@@ -536,9 +543,15 @@ def test_a_user_never_sees_or_acts_on_another_participants_things(
     # BETA's accounts and serials in every field of the transfer form
     beta_serials = registry.holdings(db, SYSTEM, "BETA-MAIN", limit=10)["blocks"][0]["serials"]
     for data, field in (
-        ({"from_account": "BETA-MAIN", "to_account": "ALPHA-MAIN", "qty": "5"}, "from_account"),
-        ({"from_account": "ALPHA-MAIN", "to_account": "BETA-MAIN", "qty": "5"}, "to_account"),
-        ({"from_account": world.beta_second, "to_account": "BETA-MAIN", "qty": "5"}, "to_account"),
+        (
+            {"from_account": "BETA-MAIN", "to_account": "ALPHA-MAIN", "quantity": "5"},
+            "from_account",
+        ),
+        ({"from_account": "ALPHA-MAIN", "to_account": "BETA-MAIN", "quantity": "5"}, "to_account"),
+        (
+            {"from_account": world.beta_second, "to_account": "BETA-MAIN", "quantity": "5"},
+            "to_account",
+        ),
         (
             {
                 "from_account": "ALPHA-MAIN",
@@ -623,7 +636,7 @@ def test_a_user_of_the_operator_sees_only_its_own_participant_in_the_portal(
         f"/portal/keys/{world.beta_key}/revoke",
         f"/portal/users/{world.beta_locked_user}/unlock",
     ):
-        assert portal.post(path, data={"csrf": token, "qty": "1"}).status_code == 404, path
+        assert portal.post(path, data={"csrf": token, "quantity": "1"}).status_code == 404, path
     assert beta_state(db, world) == before
 
 
@@ -635,7 +648,7 @@ def test_the_retire_form_passes_the_emissions_scope_to_the_usage_rules(
     form = {
         "csrf": token,
         "account": "ALPHA-MAIN",
-        "qty": "5",
+        "quantity": "5",
         "purpose": "offset_scope1",
         "beneficiary": "Alpha Foods",
         "year": "2025",

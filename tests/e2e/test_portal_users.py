@@ -85,7 +85,7 @@ def test_a_portal_action_is_journaled_with_the_user_who_did_it(
     token = csrf(portal, "/portal/retire")
     r = portal.post(
         "/portal/retire",
-        data={"csrf": token, "account": "ALPHA-MAIN", "qty": "5", "purpose": "offset_scope1"},
+        data={"csrf": token, "account": "ALPHA-MAIN", "quantity": "5", "purpose": "offset_scope1"},
     )
     assert r.status_code == 200
     entry = last_entry(db)

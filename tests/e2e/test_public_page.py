@@ -111,16 +111,16 @@ def prepare_market(db: Database, set_day: Callable[[dt.date], None]) -> dict[str
     for inst in ("ES", "RE"):
         x.session(SYSTEM, inst, "open")
 
-    def order(who: Actor, inst: str, side: str, qty: int, price: int) -> None:
-        x.place(who, NewOrder(instrument=inst, side=side, qty=qty, price=price))
+    def order(who: Actor, inst: str, side: str, quantity: int, price: int) -> None:
+        x.place(who, NewOrder(instrument=inst, side=side, quantity=quantity, price=price))
 
     for d, day in enumerate(past_weekdays(HISTORY_DAYS)):
         set_day(day)
         for k, step in enumerate((0, 35, -20, 15)):
             price = 2_000 + 10 * d + step
-            qty = 40 + 10 * k + 15 * (d % 3)
-            order(seller, "ES", "sell", qty, price)
-            order(buyer, "ES", "buy", qty, price)
+            quantity = 40 + 10 * k + 15 * (d % 3)
+            order(seller, "ES", "sell", quantity, price)
+            order(buyer, "ES", "buy", quantity, price)
         order(seller, "RE", "sell", 300, 4_150 + 12 * d)
         order(buyer, "RE", "buy", 200 + 25 * d, 4_260 + 5 * d)
         x.session(SYSTEM, "RE", "auction")
@@ -271,11 +271,11 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
             browser.close()
 
 
-def trade_through_the_api(server: Server, keys: dict[str, str], qty: int, price: int) -> None:
+def trade_through_the_api(server: Server, keys: dict[str, str], quantity: int, price: int) -> None:
     with Client(server.url, keys["SELLER1"]) as c:
-        c.place_order("ES", "sell", quantity=qty, price=price)
+        c.place_order("ES", "sell", quantity=quantity, price=price)
     with Client(server.url, keys["BUYER1"]) as c:
-        c.place_order("ES", "buy", quantity=qty, price=price)
+        c.place_order("ES", "buy", quantity=quantity, price=price)
 
 
 @pytest.mark.browser

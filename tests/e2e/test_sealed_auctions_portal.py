@@ -81,12 +81,12 @@ def offer(site: dict[str, Any], **fields: str) -> str:
     return m.group(1)
 
 
-def bid(site: dict[str, Any], who: str, auction: str, price: int, qty: int) -> Any:
+def bid(site: dict[str, Any], who: str, auction: str, price: int, quantity: int) -> Any:
     http = site[who]
     form = {
         "csrf": csrf(http, f"/portal/auctions/{auction}"),
         "price": str(price),
-        "qty": str(qty),
+        "quantity": str(quantity),
         "account": f"{who}-MAIN",
     }
     return http.post(f"/portal/auctions/{auction}/bids", data=form)
@@ -108,7 +108,7 @@ def test_a_seller_offers_buyers_bid_amend_withdraw_and_the_operator_clears(
     http = site["B1"]
     r = http.post(
         f"/portal/auctions/bids/{b1}/amend",
-        data={"csrf": csrf(http, "/portal/auctions"), "price": "1600", "qty": "60"},
+        data={"csrf": csrf(http, "/portal/auctions"), "price": "1600", "quantity": "60"},
     )
     assert r.status_code == 200 and "is changed" in r.text and "1,600" in r.text
     # another's bid answers like a missing one
@@ -249,11 +249,11 @@ def test_in_chromium_offer_bid_clear_and_the_public_demand_curve(
             aid = re.findall(r"SA-[0-9A-F]+", seller.locator("#notice").inner_text())[0]
 
             clock.set(DURING)
-            for pid, price, qty in (("B1", "1500", "60"), ("B2", "1200", "70")):
+            for pid, price, quantity in (("B1", "1500", "60"), ("B2", "1200", "70")):
                 buyer = session(pid)
                 buyer.get_by_role("link", name="Forest portfolio 2026").click()
                 buyer.get_by_label("Price (¥/t)").fill(price)
-                buyer.get_by_label("Quantity (t)").fill(qty)
+                buyer.get_by_label("Quantity (t)").fill(quantity)
                 buyer.get_by_role("button", name="Send bid").click()
                 expect(buyer.locator("#notice")).to_contain_text("sealed")
                 if pid == "B2":

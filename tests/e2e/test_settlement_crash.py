@@ -154,13 +154,13 @@ def _legs(db: Database) -> dict[str, int]:
         t.cash_reservations.c,
         t.cash_entries.c,
     )
-    qty = func.sum(b.serial_end - b.serial_start + 1)
+    quantity = func.sum(b.serial_end - b.serial_start + 1)
     with db.read() as conn:
         obligations = conn.execute(select(t.settlement_obligations)).all()
         reserved = {
             (res, acct, status): int(n)
             for res, acct, status, n in conn.execute(
-                select(b.reservation, b.account_id, b.status, qty)
+                select(b.reservation, b.account_id, b.status, quantity)
                 .where(b.reservation.is_not(None))
                 .group_by(b.reservation, b.account_id, b.status)
             )

@@ -100,17 +100,17 @@ class Market:
     keys: dict[str, str]
     url: str
 
-    def trade(self, instrument: str, price: int = 2_000, qty: int = 10) -> None:
+    def trade(self, instrument: str, price: int = 2_000, quantity: int = 10) -> None:
         """A sell then a crossing buy: one trade."""
         with Client(self.server.url, self.keys["STRSELL"]) as c:
-            c.place_order(instrument, "sell", quantity=qty, price=price)
+            c.place_order(instrument, "sell", quantity=quantity, price=price)
         with Client(self.server.url, self.keys["STRBUY"]) as c:
-            r = c.place_order(instrument, "buy", quantity=qty, price=price)
+            r = c.place_order(instrument, "buy", quantity=quantity, price=price)
         assert r.trades, r
 
     def trades(self, instrument: str, n: int) -> None:
         for i in range(n):
-            self.trade(instrument, price=2_000 + (i % 5) * 10, qty=10 + i)
+            self.trade(instrument, price=2_000 + (i % 5) * 10, quantity=10 + i)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -209,7 +209,9 @@ def test_a_trade_made_through_the_api_reaches_the_stream_without_participant_ids
         msg = got[-1]
         assert msg["seq"] > reply["head"]
         trades = [e for e in msg["events"] if e["channel"] == "trades"]
-        assert [(e["instrument"], e["price"], e["qty"]) for e in trades] == [("STR-A", 2_030, 17)]
+        assert [(e["instrument"], e["price"], e["quantity"]) for e in trades] == [
+            ("STR-A", 2_030, 17)
+        ]
         bars = [e for e in msg["events"] if e["channel"] == "bars"]
         assert bars and bars[0]["close"] == 2_030 and bars[0]["interval"] == "1d"
         assert set(msg) == {"seq", "at", "events"}
@@ -258,7 +260,7 @@ def test_the_public_cannot_subscribe_to_book_depth_but_a_participant_can(market:
             msg = await recv(ws)
             book = [e for e in msg["events"] if e["channel"] == "book"]
             assert book[0]["instrument"] == "STR-D"
-            assert book[0]["bids"][0] == {"price": 1_990, "qty": 7, "orders": 1}
+            assert book[0]["bids"][0] == {"price": 1_990, "quantity": 7, "orders": 1}
             assert_anonymous([msg])
         async with connect(f"{market.server.ws}?key=tk_bad_key") as ws:
             assert "error" in await recv(ws)
@@ -349,7 +351,7 @@ def test_the_stream_client_resumes_across_a_server_restart(backend: str, tmp_pat
         servers[-1].kill()
         _drop_schema(schema)
     assert got == replayed
-    assert [e["qty"] for m in got for e in m["events"]] == [10, 10, 11, 12, 13]
+    assert [e["quantity"] for m in got for e in m["events"]] == [10, 10, 11, 12, 13]
 
 
 def test_a_subscriber_too_slow_to_keep_up_is_told_to_resume_with_its_last_seq(
@@ -372,7 +374,7 @@ def test_a_subscriber_too_slow_to_keep_up_is_told_to_resume_with_its_last_seq(
         await sub.handle_text(
             json.dumps({"op": "subscribe", "instruments": ["*"], "channels": ["trades"]})
         )
-        trade = {"event": "trade", "instrument": "X", "price": 1, "qty": 1}
+        trade = {"event": "trade", "instrument": "X", "price": 1, "quantity": 1}
         entries = [
             {
                 "seq": 100 + i,

@@ -50,11 +50,11 @@ def _market(db: Database) -> None:
         ),
     )
     x.session(SYSTEM, "ES", "open")
-    for qty in (300, 200):
-        x.place(buyer, NewOrder("ES", "buy", qty, 2_000))
-        x.place(seller, NewOrder("ES", "sell", qty, 2_000))
+    for quantity in (300, 200):
+        x.place(buyer, NewOrder("ES", "buy", quantity, 2_000))
+        x.place(seller, NewOrder("ES", "sell", quantity, 2_000))
         x.session(SYSTEM, "ES", "auction")
-        if qty == 300:
+        if quantity == 300:
             assert settlement.run(db, SYSTEM, DUE)["settled"] == 1
     x.place(buyer, NewOrder("ES", "buy", 10, 1_900))  # rests in the book
     registry.retire(
@@ -175,7 +175,7 @@ def test_a_restored_database_takes_new_writes_with_fresh_ids(
     assert audit.verify(fresh).ok
     # and the exchange recovers its books from the restored journal
     x = Exchange(fresh, japan_calendar())
-    assert x.book(SYSTEM, "ES")["bids"][0]["qty"] == 10
+    assert x.book(SYSTEM, "ES")["bids"][0]["quantity"] == 10
 
 
 def _rewrite(src: Path, dst: Path, change: Any) -> None:

@@ -82,16 +82,16 @@ def _run(db: Database, steps: list[tuple[int, int, int]]) -> None:
         ),
     )
     x.session(SYSTEM, "X", "open")
-    for days_later, price, qty in steps:
+    for days_later, price, quantity in steps:
         now["t"] += dt.timedelta(days=days_later)
-        x.place(seller, NewOrder("X", "sell", qty, price))
-        x.place(buyer, NewOrder("X", "buy", qty, price + 3, tif="ioc"))
+        x.place(seller, NewOrder("X", "sell", quantity, price))
+        x.place(buyer, NewOrder("X", "buy", quantity, price + 3, tif="ioc"))
     tr = t.trades.c
     with db.read() as conn:
         trades = [
-            (dt.date.fromisoformat(r.trade_date), r.price, r.qty)
+            (dt.date.fromisoformat(r.trade_date), r.price, r.quantity)
             for r in conn.execute(
-                select(tr.trade_date, tr.price, tr.qty).order_by(tr.journal_seq, tr.id)
+                select(tr.trade_date, tr.price, tr.quantity).order_by(tr.journal_seq, tr.id)
             )
         ]
     assert trades, "every step should trade"

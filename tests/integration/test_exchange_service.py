@@ -110,12 +110,12 @@ def test_amend_up_reserves_more_and_amend_down_releases(market: dict[str, Any]) 
     x: Exchange = market["x"]
     db: Database = market["db"]
     order = x.place(market["buyer"], NewOrder("JC-ES", "buy", 100, 2_000))
-    x.amend(market["buyer"], order["id"], qty=300)
+    x.amend(market["buyer"], order["id"], quantity=300)
     assert _cash(db, "BUYER")[1] == 600_000
     x.amend(market["buyer"], order["id"], price=1_500)
     assert _cash(db, "BUYER")[1] == 450_000
     sell = x.place(market["seller"], NewOrder("JC-ES", "sell", 500, 2_500))
-    x.amend(market["seller"], sell["id"], qty=200)
+    x.amend(market["seller"], sell["id"], quantity=200)
     assert audit.verify(db).ok
 
 
@@ -158,6 +158,6 @@ def test_continuous_trading_fills_at_the_resting_price(db: Database) -> None:
     x.session(SYSTEM, "JC-RE", "open")
     x.place(seller, NewOrder("JC-RE", "sell", 100, 4_100))
     result = x.place(buyer, NewOrder("JC-RE", "buy", 60, 4_200))
-    assert [(tr["price"], tr["qty"]) for tr in result["trades"]] == [(4_100, 60)]
+    assert [(tr["price"], tr["quantity"]) for tr in result["trades"]] == [(4_100, 60)]
     assert _cash(db, "CBUY") == (10_000_000, 60 * 4_100)
     assert audit.verify(db).ok

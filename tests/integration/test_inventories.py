@@ -72,7 +72,8 @@ def test_a_participant_cannot_record_or_read_another_ones_inventory(db: Database
 def test_a_csv_imports_every_row_in_one_transaction(db: Database) -> None:
     alpha = add_participant(db, "ALPHA")
     text = (
-        "year,scope1,scope2_location,scope2_market,scope3_c1,scope3_c6,reduction_scope1,note\n"
+        "reporting_year,scope1,scope2_location,scope2_market,scope3_c1,scope3_c6,"
+        "reduction_scope1,note\n"
         "2024,100,50,40,1000,20,10,first\n"
         '2025,"1,200",60,,900,,5,second\n'
     )
@@ -94,12 +95,20 @@ def test_a_csv_imports_every_row_in_one_transaction(db: Database) -> None:
 
 def test_a_csv_with_bad_rows_imports_nothing_and_names_each_bad_row(db: Database) -> None:
     alpha = add_participant(db, "ALPHA")
+    # `year`, the old name of the reporting_year column, is still read
     text = "year,scope1,reduction_scope1\n2024,100,10\n2025,abc,0\n2026,5,9\n1066,1,0\n"
     with pytest.raises(InvalidInput) as e:
         inventories.import_csv(db, alpha, text)
     msg = e.value.message
     assert "row 3:" in msg and "row 5:" in msg and "row 4:" in msg and "row 2:" not in msg
     assert inventories.inventory(db, "ALPHA", 2024) is None
+
+
+def test_a_csv_without_a_reporting_year_column_is_refused(db: Database) -> None:
+    alpha = add_participant(db, "ALPHA")
+    with pytest.raises(InvalidInput) as e:
+        inventories.import_csv(db, alpha, "scope1\n100\n")
+    assert "reporting_year" in e.value.message
 
 
 def test_a_csv_naming_another_participant_is_refused_whole(db: Database) -> None:

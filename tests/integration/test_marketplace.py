@@ -38,12 +38,12 @@ def balance(db: Database, pid: str) -> tuple[int, int]:
     return (rows[0]["balance"], rows[0]["reserved"]) if rows else (0, 0)
 
 
-def listing(actor: Actor, issuance: str, qty: int = 100, **terms: Any) -> market.NewListing:
+def listing(actor: Actor, issuance: str, quantity: int = 100, **terms: Any) -> market.NewListing:
     price = terms.pop("price", 3000)
     expires_at = terms.pop("expires_at", None)
     return market.NewListing(
         f"{actor.participant_id}-MAIN",
-        mp.ListingTerms(price, qty, **terms),
+        mp.ListingTerms(price, quantity, **terms),
         issuance_id=issuance,
         expires_at=expires_at,
     )
@@ -145,7 +145,7 @@ def test_fees_of_the_schedule_for_every_instrument_apply(market_db: dict[str, An
 
 
 @pytest.mark.parametrize(
-    ("qty", "code", "kind"),
+    ("quantity", "code", "kind"),
     [
         (101, "quantity_above_available", Conflict),
         (5, "quantity_below_minimum", InvalidInput),
@@ -154,14 +154,14 @@ def test_fees_of_the_schedule_for_every_instrument_apply(market_db: dict[str, An
     ],
 )
 def test_a_purchase_outside_the_listing_terms_is_refused_and_moves_nothing(
-    market_db: dict[str, Any], qty: int, code: str, kind: type[TansoError]
+    market_db: dict[str, Any], quantity: int, code: str, kind: type[TansoError]
 ) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     lst = market.create_listing(
-        db, seller, listing(seller, market_db["issuance"], 100, min_qty=20, lot=10)
+        db, seller, listing(seller, market_db["issuance"], 100, min_quantity=20, lot=10)
     )
     with pytest.raises(kind) as e:
-        market.buy(db, buyer, lst["id"], qty, "BUYER-MAIN")
+        market.buy(db, buyer, lst["id"], quantity, "BUYER-MAIN")
     assert e.value.code == code
     assert balance(db, "BUYER") == (10_000_000, 0)
     assert market.get_listing(db, None, lst["id"])["available"] == 100
@@ -172,7 +172,7 @@ def test_the_last_remainder_may_be_bought_whole_below_the_minimum(
 ) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     lst = market.create_listing(
-        db, seller, listing(seller, market_db["issuance"], 35, min_qty=20, lot=10)
+        db, seller, listing(seller, market_db["issuance"], 35, min_quantity=20, lot=10)
     )
     market.buy(db, buyer, lst["id"], 30, "BUYER-MAIN")
     market.buy(db, buyer, lst["id"], 5, "BUYER-MAIN")
@@ -281,13 +281,13 @@ def test_project_profiles_are_written_by_holders_and_shown_with_listings(
 # ---------------------------------------------------------------- requests for quote
 
 
-def offer(rfq: str, issuance: str, qty: int = 40, **kw: Any) -> market.NewOffer:
+def offer(rfq: str, issuance: str, quantity: int = 40, **kw: Any) -> market.NewOffer:
     return market.NewOffer(
         rfq,
         "SELLER-MAIN",
         issuance,
         kw.pop("price", 2800),
-        qty,
+        quantity,
         kw.pop("expires_at", "2026-01-06T00:00:00Z"),
         **kw,
     )

@@ -8,10 +8,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from tanso.services.ledger import audit
+from tanso.services.venues import marketplace as market
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import counter_clock
+from tests.integration.test_marketplace import listing, market_db  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
 
@@ -32,3 +35,30 @@ def test_every_migration_downgrades_and_upgrades_again(tmp_path: Any) -> None:
         context = MigrationContext.configure(conn)
         assert compare_metadata(context, t.metadata) == []
     db.dispose()
+
+
+def test_0016_renames_keep_every_row_and_the_rows_that_point_at_them(
+    market_db: dict[str, Any],  # noqa: F811 (the fixture imported above)
+) -> None:
+    """A table others point at (a listing an RFQ names) is copied on SQLite: nothing is lost."""
+    db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
+    lst = market.create_listing(
+        db, seller, listing(seller, market_db["issuance"], 100, min_quantity=20, lot=10)
+    )
+    rfq = market.create_rfq(db, buyer, 40, listing_id=lst["id"])
+
+    def rows(column: str) -> list[tuple[Any, ...]]:
+        with db.engine.connect() as conn:
+            listings = conn.exec_driver_sql(
+                f"SELECT id, {column}, available FROM marketplace_listings"
+            ).all()
+            rfqs = conn.exec_driver_sql("SELECT id, listing_id FROM marketplace_rfqs").all()
+        return [tuple(r) for r in listings + rfqs]
+
+    after = rows("min_quantity")
+    assert after == [(lst["id"], 20, 100), (rfq["id"], lst["id"])]
+    migrate.downgrade(db.engine, "0015")
+    assert rows("min_qty") == after
+    migrate.upgrade(db.engine)
+    assert rows("min_quantity") == after
+    assert audit.verify(db).ok

@@ -148,9 +148,9 @@ def test_bids_only_while_open_and_amend_or_withdraw_refused_after_close(
     clock.set(DURING)
     bid = sa.place_bid(db, b1, a["id"], "B1-MAIN", 15, 10)
     assert _cash(db, "B1") == (1_000_000, 150)
-    bid = sa.amend_bid(db, b1, bid["id"], price=20, qty=20)
+    bid = sa.amend_bid(db, b1, bid["id"], price=20, quantity=20)
     assert _cash(db, "B1") == (1_000_000, 400)
-    sa.amend_bid(db, b1, bid["id"], qty=10)
+    sa.amend_bid(db, b1, bid["id"], quantity=10)
     assert _cash(db, "B1") == (1_000_000, 200)
     other = sa.place_bid(db, b2, a["id"], "B2-MAIN", 12, 30)
     sa.withdraw_bid(db, b2, other["id"])
@@ -180,9 +180,9 @@ def test_insufficient_cash_is_refused_and_nothing_changes(market: dict[str, Any]
         sa.place_bid(db, b1, a["id"], "B1-MAIN", 200_000, 10)
     bid = sa.place_bid(db, b1, a["id"], "B1-MAIN", 50_000, 10)
     with pytest.raises(Conflict):
-        sa.amend_bid(db, b1, bid["id"], qty=30)
+        sa.amend_bid(db, b1, bid["id"], quantity=30)
     assert _cash(db, "B1") == (1_000_000, 500_000)
-    assert [b["qty"] for b in sa.own_bids(db, b1)] == [10]
+    assert [b["quantity"] for b in sa.own_bids(db, b1)] == [10]
     _conserved(db)
 
 
@@ -209,7 +209,7 @@ def test_clearing_t0_settles_awards_and_releases_the_rest(market: dict[str, Any]
     assert run["cleared"]["state"] == "cleared" and run["cleared"]["settled"] == 3
     res = sa.results(db, aid)
     assert (res["clearing_price"], res["sold"], res["unsold"], res["bidders"]) == (12, 60, 0, 3)
-    assert res["demand_curve"][0] == {"price": 20, "qty": 30, "cumulative": 30}
+    assert res["demand_curve"][0] == {"price": 20, "quantity": 30, "cumulative": 30}
     # b2 30 @12, b1 10 @12, b3 20 @12 (time: b3 before b4); b4 and b5 lose
     assert _cash(db, "B1") == (1_000_000 - 120, 0)
     assert _cash(db, "B2") == (1_000_000 - 360, 0)
@@ -221,8 +221,8 @@ def test_clearing_t0_settles_awards_and_releases_the_rest(market: dict[str, Any]
     statuses = {b["id"]: b["status"] for b in sa.own_bids(db, b1)}
     assert statuses == {run["bids"]["b1"]["id"]: "won", run["bids"]["b4"]["id"]: "lost"}
     mine = sa.own_awards(db, b3)
-    assert [(w["qty"], w["price"], w["settlement"]) for w in mine] == [(20, 12, "settled")]
-    assert sa.own_awards(db, b2)[0]["qty"] == 30
+    assert [(w["quantity"], w["price"], w["settlement"]) for w in mine] == [(20, 12, "settled")]
+    assert sa.own_awards(db, b2)[0]["quantity"] == 30
     _conserved(db)
 
 
@@ -328,7 +328,7 @@ def test_no_service_read_shows_a_bid_to_anyone_but_its_bidder_before_clearing(
         rows = conn.execute(select(t.journal.c.payload).where(t.journal.c.kind.like("sealed%")))
         payloads = [json.loads(r.payload) for r in rows]
     bid_entries = [p for p in payloads if p.get("bid_id") == bid["id"]]
-    assert len(bid_entries) == 1 and {"price", "qty"}.isdisjoint(bid_entries[0])
+    assert len(bid_entries) == 1 and {"price", "quantity"}.isdisjoint(bid_entries[0])
     assert bid_entries[0]["commitment"] == sa.commitment(bid["id"], 7919, 10, _nonce(db, bid["id"]))
     assert sa.own_bids(db, b1)[0]["price"] == 7919
 
@@ -457,7 +457,7 @@ def test_any_bidding_then_clearing_matches_the_domain_and_conserves_everything(
         except Conflict:
             pass  # a withdrawn bid cannot be amended or withdrawn again
     standing = [
-        SealedBid(b["id"], f"B{i + 1}", b["price"], b["qty"], 0)
+        SealedBid(b["id"], f"B{i + 1}", b["price"], b["quantity"], 0)
         for i, who in enumerate(buyers)
         for b in sa.own_bids(db, who, a["id"])
         if b["status"] == "open"
@@ -469,8 +469,8 @@ def test_any_bidding_then_clearing_matches_the_domain_and_conserves_everything(
     assert (res["sold"], res["unsold"], res["clearing_price"]) == (
         expected.sold, expected.unsold, expected.clearing_price,
     )  # fmt: skip
-    won = {w["bid_id"]: (w["qty"], w["price"]) for w in sa.auction_awards(db, SYSTEM, a["id"])}
-    assert won == {x.bid: (x.qty, x.price) for x in expected.awards}
+    won = {w["bid_id"]: (w["quantity"], w["price"]) for w in sa.auction_awards(db, SYSTEM, a["id"])}
+    assert won == {x.bid: (x.quantity, x.price) for x in expected.awards}
     _conserved(db)
 
 
@@ -488,4 +488,4 @@ def _with_seq(db: Database, bids: list[SealedBid]) -> list[SealedBid]:
                 )
             ).all()
         )
-    return [SealedBid(b.id, b.bidder, b.price, b.qty, int(seqs[b.id])) for b in bids]
+    return [SealedBid(b.id, b.bidder, b.price, b.quantity, int(seqs[b.id])) for b in bids]

@@ -44,10 +44,10 @@ def traded(db: Database) -> dict[str, Any]:
     return {"x": x, "seller": seller, "buyer": buyer, "issuance": issuance, "db": db}
 
 
-def _trade(m: dict[str, Any], qty: int = 300, price: int = 2_000) -> str:
+def _trade(m: dict[str, Any], quantity: int = 300, price: int = 2_000) -> str:
     x: Exchange = m["x"]
-    x.place(m["buyer"], NewOrder("ES", "buy", qty, price))
-    x.place(m["seller"], NewOrder("ES", "sell", qty, price))
+    x.place(m["buyer"], NewOrder("ES", "buy", quantity, price))
+    x.place(m["seller"], NewOrder("ES", "sell", quantity, price))
     result = x.session(SYSTEM, "ES", "auction")
     return str(result["trades"][0]["id"])
 
@@ -145,7 +145,7 @@ def test_fees_go_to_the_operator_and_the_report_reconciles(traded: dict[str, Any
     db = traded["db"]
     settlement.set_fees(db, SYSTEM, "*", "buy", FeeSchedule(per_tonne=2, bps=10))
     settlement.set_fees(db, SYSTEM, "ES", "sell", FeeSchedule(per_trade=500))
-    _trade(traded, qty=300, price=2_000)
+    _trade(traded, quantity=300, price=2_000)
     value = 600_000
     buyer_fee = 300 * 2 + value * 10 // 10_000
     settlement.run(db, SYSTEM, DUE)

@@ -203,7 +203,7 @@ def check_books(x: Exchange) -> None:
     with x.db.read() as conn:
         o = t.orders.c
         stored = dict(conn.execute(select(o.id, o.remaining).where(o.status == "open")).all())
-    live = {oid: m.book.orders[oid].qty for oid, m in x.engine.order_market.items()}
+    live = {oid: m.book.orders[oid].quantity for oid, m in x.engine.order_market.items()}
     assert live == stored, sorted(set(live.items()) ^ set(stored.items()))[:5]
 
 
@@ -258,7 +258,7 @@ class Market:
         self.ok: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
 
-    def pick_range(self, statuses: tuple[str, ...], k: int, qty: int) -> str | None:
+    def pick_range(self, statuses: tuple[str, ...], k: int, quantity: int) -> str | None:
         """A serial range inside one block of the given statuses (trade reservations only:
         freezing credits an open order reserved breaks matching, see the xfail below)."""
         candidates = [
@@ -274,7 +274,7 @@ class Market:
         candidates.sort(key=lambda b: (b.status != "reserved", b.reservation or ""))
         b = candidates[k % len(candidates)]
         start = b.serial_start + k % (b.serial_end - b.serial_start + 1)
-        end = min(b.serial_end, start + qty // 4)
+        end = min(b.serial_end, start + quantity // 4)
         return f"{b.issuance_id}-{start}-{end}"
 
     def pick_obligation(self, k: int) -> str | None:
@@ -284,14 +284,14 @@ class Market:
             return failed[k % len(failed)]
         return str(obs[k % len(obs)].deal_id) if obs else None
 
-    def step(self, kind: str, who: int, offset: int, qty: int, k: int) -> None:
+    def step(self, kind: str, who: int, offset: int, quantity: int, k: int) -> None:
         db, x = self.db, self.x
         iid = INSTRUMENTS[who % 2]
         price = REFERENCE + offset * 5 * (1 if kind == "buy" else -1)
         try:
             if kind in ("buy", "sell"):
                 pid = (BUYERS if kind == "buy" else SELLERS)[who // 2]
-                out = x.place(self.actors[pid], NewOrder(iid, kind, qty, price))
+                out = x.place(self.actors[pid], NewOrder(iid, kind, quantity, price))
                 self.orders.append((out["id"], self.actors[pid]))
             elif kind in ("cancel", "amend"):
                 if not self.orders:
@@ -300,7 +300,7 @@ class Market:
                 if kind == "cancel":
                     x.cancel(actor, order_id)
                 elif k % 2:
-                    x.amend(actor, order_id, qty=qty)
+                    x.amend(actor, order_id, quantity=quantity)
                 else:
                     x.amend(actor, order_id, price=price)
             elif kind == "auction":
@@ -310,7 +310,7 @@ class Market:
                 participants.set_status(db, SYSTEM, (BUYERS + SELLERS)[who], status)
             elif kind in ("freeze", "unfreeze"):
                 freeze = kind == "freeze"
-                rng = self.pick_range(("held", "reserved") if freeze else ("frozen",), k, qty)
+                rng = self.pick_range(("held", "reserved") if freeze else ("frozen",), k, quantity)
                 if rng is None:
                     return
                 registry.freeze(db, SYSTEM, rng, freeze, "dispute")

@@ -38,13 +38,13 @@ def retire(
     db: Database,
     actor: Actor,
     account: str,
-    qty: int,
+    quantity: int,
     purpose: str,
     year: int | None = None,
     **kw: Any,
 ) -> dict[str, Any]:
     req = registry.RetirementRequest(
-        account, registry.Selection(quantity=qty), [purpose], reporting_year=year, **kw
+        account, registry.Selection(quantity=quantity), [purpose], reporting_year=year, **kw
     )
     return registry.retire(db, actor, req)
 
@@ -368,32 +368,32 @@ class Model:
         else:
             self.retire(*s[1:])
 
-    def retire(self, p: str, kind: str, qty: int, purpose: str, year: int | None) -> None:
+    def retire(self, p: str, kind: str, quantity: int, purpose: str, year: int | None) -> None:
         acct, iss = self.accounts[(p, kind)]
         before = head(self.db)
         try:
-            out = retire(self.db, self.actors[p], acct, qty, purpose, year)
+            out = retire(self.db, self.actors[p], acct, quantity, purpose, year)
         except TansoError as e:
             assert head(self.db) == before, "a refused retirement changed something"
             self.refused += 1
             if e.code == "usage_not_allowed":
-                assert not self.verdict(p, kind, qty, purpose, year or 0, iss).allowed
+                assert not self.verdict(p, kind, quantity, purpose, year or 0, iss).allowed
             return
         self.accepted += 1
         y = out["reporting_year"]
-        verdict = self.verdict(p, kind, qty, purpose, y, iss)
-        assert verdict.allowed, (p, kind, qty, purpose, y, self.day, verdict.refusal)
+        verdict = self.verdict(p, kind, quantity, purpose, y, iss)
+        assert verdict.allowed, (p, kind, quantity, purpose, y, self.day, verdict.refusal)
         rs = ur.in_force(self.rulesets, self.day)
         assert rs is not None and out["usage"][0]["ruleset"] == rs.label
         scheme, _ = KINDS[kind]
         unit = "kWh" if scheme == "NF" else "tCO2"
-        tonnes = ur.tonnes_of(unit, qty, rs.emission_factor_g_per_kwh)
+        tonnes = ur.tonnes_of(unit, quantity, rs.emission_factor_g_per_kwh)
         self.claims.setdefault((p, y), []).append(
-            ur.Claim(purpose, rs.uses[purpose].scope, qty, tonnes, unit)
+            ur.Claim(purpose, rs.uses[purpose].scope, quantity, tonnes, unit)
         )
 
     def verdict(
-        self, p: str, kind: str, qty: int, purpose: str, year: int, iss: str
+        self, p: str, kind: str, quantity: int, purpose: str, year: int, iss: str
     ) -> ur.Decision:
         rs = ur.in_force(self.rulesets, self.day)
         assert rs is not None
@@ -402,7 +402,7 @@ class Model:
         scheme, category = KINDS[kind]
         lot = ur.Lot(
             iss,
-            qty,
+            quantity,
             scheme,
             category,
             unit="kWh" if scheme == "NF" else "tCO2",

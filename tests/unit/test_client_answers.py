@@ -62,9 +62,7 @@ def test_an_answer_that_breaks_its_model_is_refused() -> None:
 
 
 def test_a_use_case_name_is_read_under_the_api_name() -> None:
-    """`qty` and `year` of a use case's answer become `quantity` and `reporting_year`."""
-    legacy = {k: v for k, v in ORDER.items() if k != "quantity"} | {"qty": 10}
-    assert PlacedOrder.model_validate(legacy).quantity == 10
+    """`year` of a use case's answer becomes `reporting_year`."""
     evaluation = client(
         {
             "allowed": True,

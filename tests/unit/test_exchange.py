@@ -43,11 +43,13 @@ def order(
     who: str,
     side: str,
     price: int | None,
-    qty: int,
+    quantity: int,
     tif: str = "day",
 ) -> list[dict[str, Any]]:
     kind = "market" if price is None else "limit"
-    return [ev.to_json() for ev in e.handle(PlaceOrder(oid, "X", who, side, kind, price, qty, tif))]
+    return [
+        ev.to_json() for ev in e.handle(PlaceOrder(oid, "X", who, side, kind, price, quantity, tif))
+    ]
 
 
 def run(e: Engine, cmd: Command) -> list[dict[str, Any]]:
@@ -56,7 +58,9 @@ def run(e: Engine, cmd: Command) -> list[dict[str, Any]]:
 
 def trades(events: list[dict[str, Any]]) -> list[tuple[str, str, int, int]]:
     return [
-        (ev["buy"], ev["sell"], ev["price"], ev["qty"]) for ev in events if ev["event"] == "trade"
+        (ev["buy"], ev["sell"], ev["price"], ev["quantity"])
+        for ev in events
+        if ev["event"] == "trade"
     ]
 
 
@@ -149,7 +153,12 @@ def test_orders_left_outside_new_price_limits_are_cancelled() -> None:
     order(e, "b", "A", "buy", 545, 10)
     order(e, "s", "B", "sell", 545, 10)
     events = run(e, RunAuction("X"))
-    assert {"event": "cancelled", "id": "low", "qty": 10, "reason": "outside_price_limit"} in events
+    assert {
+        "event": "cancelled",
+        "id": "low",
+        "quantity": 10,
+        "reason": "outside_price_limit",
+    } in events
 
 
 def test_price_limit_is_at_least_one_tick_and_rounded_inwards() -> None:
@@ -165,7 +174,7 @@ def test_ioc_waits_for_the_call_auction_and_its_remainder_is_cancelled() -> None
     order(e, "s", "B", "sell", 500, 4)
     events = run(e, RunAuction("X"))
     assert trades(events) == [("b", "s", 500, 4)]
-    assert {"event": "cancelled", "id": "b", "qty": 6, "reason": "unfilled"} in events
+    assert {"event": "cancelled", "id": "b", "quantity": 6, "reason": "unfilled"} in events
 
 
 def test_fok_that_cannot_fill_in_full_at_the_auction_is_cancelled_before_clearing() -> None:
@@ -184,7 +193,7 @@ def test_call_auction_self_trade_prevention_cancels_the_newer_crossing_order() -
     order(e, "b_sell", "B", "sell", 500, 5)
     order(e, "a_sell", "A", "sell", 500, 10)  # newer and crosses A's own buy
     events = run(e, RunAuction("X"))
-    assert {"event": "cancelled", "id": "a_sell", "qty": 10, "reason": "self_trade"} in events
+    assert {"event": "cancelled", "id": "a_sell", "quantity": 10, "reason": "self_trade"} in events
     for ev in events:
         if ev["event"] == "trade":
             assert ev["buyer"] != ev["seller"]
@@ -230,7 +239,7 @@ def test_ioc_trades_what_it_can_and_cancels_the_rest() -> None:
     order(e, "s", "A", "sell", 500, 5)
     events = order(e, "b", "B", "buy", 500, 8, tif="ioc")
     assert trades(events) == [("b", "s", 500, 5)]
-    assert events[-1] == {"event": "cancelled", "id": "b", "qty": 3, "reason": "unfilled"}
+    assert events[-1] == {"event": "cancelled", "id": "b", "quantity": 3, "reason": "unfilled"}
     assert e.book_snapshot("X")["bids"] == []
 
 
@@ -249,7 +258,7 @@ def test_continuous_self_trade_prevention_cancels_the_incoming_order() -> None:
     order(e, "s3", "B", "sell", 500, 5)
     events = order(e, "b", "A", "buy", 500, 15)
     assert trades(events) == [("b", "s1", 500, 5)]
-    assert events[-1] == {"event": "cancelled", "id": "b", "qty": 10, "reason": "self_trade"}
+    assert events[-1] == {"event": "cancelled", "id": "b", "quantity": 10, "reason": "self_trade"}
     assert [o[0] for o in e.book_snapshot("X")["asks"][0][2]] == ["s2", "s3"]
 
 
@@ -285,7 +294,7 @@ def test_amend_quantity_down_keeps_time_priority() -> None:
     e = opened("continuous")
     order(e, "s1", "A", "sell", 500, 10)
     order(e, "s2", "B", "sell", 500, 10)
-    assert run(e, AmendOrder("s1", qty=6))[0]["kept_priority"] is True
+    assert run(e, AmendOrder("s1", quantity=6))[0]["kept_priority"] is True
     assert trades(order(e, "b", "C", "buy", 500, 6)) == [("b", "s1", 500, 6)]
 
 
@@ -293,7 +302,7 @@ def test_amend_quantity_up_loses_time_priority() -> None:
     e = opened("continuous")
     order(e, "s1", "A", "sell", 500, 10)
     order(e, "s2", "B", "sell", 500, 10)
-    assert run(e, AmendOrder("s1", qty=12))[0]["kept_priority"] is False
+    assert run(e, AmendOrder("s1", quantity=12))[0]["kept_priority"] is False
     assert trades(order(e, "b", "C", "buy", 500, 6)) == [("b", "s2", 500, 6)]
 
 
@@ -315,10 +324,10 @@ def test_cancel_returns_the_open_quantity_and_unknown_ids_are_rejected() -> None
     e = opened()
     order(e, "b", "A", "buy", 495, 10)
     assert run(e, CancelOrder("b")) == [
-        {"event": "cancelled", "id": "b", "qty": 10, "reason": "cancelled"}
+        {"event": "cancelled", "id": "b", "quantity": 10, "reason": "cancelled"}
     ]
     assert reasons(run(e, CancelOrder("b"))) == ["unknown_order"]
-    assert reasons(run(e, AmendOrder("zz", qty=1))) == ["unknown_order"]
+    assert reasons(run(e, AmendOrder("zz", quantity=1))) == ["unknown_order"]
 
 
 # ---------------------------------------------------------------------- validation, sessions
@@ -354,7 +363,7 @@ def test_day_orders_expire_at_close_and_gtc_orders_persist() -> None:
     order(e, "day", "A", "buy", 495, 10)
     order(e, "gtc", "A", "buy", 494, 10, tif="gtc")
     events = run(e, CloseSession("X"))
-    assert {"event": "cancelled", "id": "day", "qty": 10, "reason": "expired"} in events
+    assert {"event": "cancelled", "id": "day", "quantity": 10, "reason": "expired"} in events
     assert [lv[0] for lv in e.book_snapshot("X")["bids"]] == [494]
 
 
@@ -363,7 +372,7 @@ def test_pre_trade_check_can_refuse_an_order() -> None:
 
     def check(req: PreTradeRequest) -> str | None:
         seen.append(req)
-        return "insufficient_cash" if req.qty > 5 else None
+        return "insufficient_cash" if req.quantity > 5 else None
 
     e = Engine(pre_trade=check)
     e.handle(DefineInstrument("X", "call", 1, 1, 500))
@@ -400,7 +409,9 @@ def _commands(mode: str, steps: list[tuple[Any, ...]]) -> list[Command]:
         elif op == "cancel":
             cmds.append(CancelOrder(f"o{n}"))
         elif op == "amend":
-            cmds.append(AmendOrder(f"o{n}", qty=lots * 10, price=500 + off * 5 if n % 2 else None))
+            cmds.append(
+                AmendOrder(f"o{n}", quantity=lots * 10, price=500 + off * 5 if n % 2 else None)
+            )
         elif op == "auction":
             cmds.append(RunAuction("X"))
         elif op == "close":
@@ -415,16 +426,16 @@ def _commands(mode: str, steps: list[tuple[Any, ...]]) -> list[Command]:
 def test_random_sessions_keep_every_market_rule(mode: str, steps: list[tuple[Any, ...]]) -> None:
     e = Engine()
     placed: dict[str, tuple[str, str]] = {}
-    open_qty: dict[str, int] = {}
+    open_quantity: dict[str, int] = {}
     for cmd in _commands(mode, steps):
         lower, upper = e.limits("X") if "X" in e.markets else (0, 0)
         for ev in e.handle(cmd):
             d = ev.to_json()
             if d["event"] == "accepted" and isinstance(cmd, PlaceOrder):
                 placed[cmd.id] = (cmd.participant, cmd.side)
-                open_qty[cmd.id] = cmd.qty
+                open_quantity[cmd.id] = cmd.quantity
             elif d["event"] == "amended":
-                open_qty[d["id"]] = d["qty"]
+                open_quantity[d["id"]] = d["quantity"]
             elif d["event"] == "trade":
                 # Never off tick, never outside the limits in force, never with oneself.
                 assert d["price"] % 5 == 0
@@ -432,17 +443,17 @@ def test_random_sessions_keep_every_market_rule(mode: str, steps: list[tuple[Any
                 assert d["buyer"] != d["seller"]
                 assert placed[d["buy"]][1] == "buy" and placed[d["sell"]][1] == "sell"
                 for oid in (d["buy"], d["sell"]):
-                    open_qty[oid] -= d["qty"]
+                    open_quantity[oid] -= d["quantity"]
                     # Allocation never exceeds what an order had open.
-                    assert open_qty[oid] >= 0
+                    assert open_quantity[oid] >= 0
             elif d["event"] == "auction" and d["price"] is not None:
                 lower, upper = e.limits("X")
     snap = e.book_snapshot("X")
     for side in ("bids", "asks"):
-        for _price, qty, orders in snap[side]:
-            assert qty == sum(o[2] for o in orders) > 0
+        for _price, quantity, orders in snap[side]:
+            assert quantity == sum(o[2] for o in orders) > 0
             for o in orders:
-                assert open_qty[o[0]] == o[2]
+                assert open_quantity[o[0]] == o[2]
     if mode == "continuous" and snap["phase"] == "open" and snap["bids"] and snap["asks"]:
         assert snap["bids"][0][0] < snap["asks"][0][0]  # ザラバ never leaves the book crossed
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tanso.domain.journal import (
     GENESIS_HASH,
+    PAYLOAD_VERSION,
     Entry,
     FoldError,
     LedgerFold,
@@ -21,6 +22,8 @@ from tanso.domain.journal import (
     entry_hash,
     first_broken_link,
     merge_runs,
+    read_payload,
+    upgrade_payload,
 )
 
 # ---------------------------------------------------------------- canonical JSON
@@ -433,3 +436,36 @@ def test_the_fold_refuses_any_move_of_serials_the_source_does_not_hold(
     with pytest.raises(FoldError):
         f.apply(mv(start, end, "A", "held", "C", "held"))
     assert list(f.holdings()) == before
+
+
+V1_EXCHANGE = {
+    "command": {"command": "PlaceOrder", "id": "O7", "qty": 500, "price": 2000},
+    "events": [
+        {"event": "trade", "price": 2000, "qty": 300, "buy": "O7", "sell": "O3"},
+        {"event": "amended", "id": "O3", "new_qty": 200, "kept_priority": True},
+    ],
+    "listing": {"min_qty": 100, "quantity": 1000},
+    "cash_reserve": [["CASH-A-JPY", 1_000_000]],
+}
+
+
+def test_a_v1_payload_is_read_with_the_current_names() -> None:
+    up = upgrade_payload(V1_EXCHANGE)
+    assert up["v"] == PAYLOAD_VERSION == 2
+    assert up["command"] == {"command": "PlaceOrder", "id": "O7", "quantity": 500, "price": 2000}
+    assert up["events"][0]["quantity"] == 300 and "qty" not in up["events"][0]
+    assert up["events"][1]["new_quantity"] == 200
+    assert up["listing"] == {"min_quantity": 100, "quantity": 1000}
+    assert up["cash_reserve"] == V1_EXCHANGE["cash_reserve"]
+    assert "v" not in V1_EXCHANGE and V1_EXCHANGE["command"]["qty"] == 500  # not changed
+
+
+def test_a_current_payload_is_read_as_it_is_and_an_unknown_version_is_refused() -> None:
+    current = upgrade_payload(V1_EXCHANGE)
+    assert upgrade_payload(current) is current
+    assert read_payload(canonical_json(V1_EXCHANGE)) == current
+    for version in (3, 0, "2"):
+        with pytest.raises(ValueError, match="version"):
+            upgrade_payload({"v": version})
+    with pytest.raises(ValueError):
+        read_payload("[1, 2]")

@@ -14,14 +14,14 @@ from tanso.domain.errors import Conflict, InvalidInput
 NOW = "2026-01-05T00:00:00Z"
 
 
-def test_min_qty_defaults_to_one_lot_and_must_be_whole_lots() -> None:
-    assert mp.ListingTerms(100, 500, lot=50).min_qty == 50
+def test_min_quantity_defaults_to_one_lot_and_must_be_whole_lots() -> None:
+    assert mp.ListingTerms(100, 500, lot=50).min_quantity == 50
     with pytest.raises(InvalidInput) as e:
-        mp.ListingTerms(100, 500, min_qty=75, lot=50)
-    assert e.value.code == "min_qty_not_in_lots"
+        mp.ListingTerms(100, 500, min_quantity=75, lot=50)
+    assert e.value.code == "min_quantity_not_in_lots"
     with pytest.raises(InvalidInput) as e:
-        mp.ListingTerms(100, 40, min_qty=50, lot=50)
-    assert e.value.code == "min_qty_above_quantity"
+        mp.ListingTerms(100, 40, min_quantity=50, lot=50)
+    assert e.value.code == "min_quantity_above_quantity"
 
 
 @pytest.mark.parametrize(
@@ -39,19 +39,21 @@ def test_terms_out_of_range_are_refused(field: str, value: Any) -> None:
     available=st.integers(1, 10_000),
     lot=st.integers(1, 100),
     lots=st.integers(1, 10),
-    qty=st.integers(1, 20_000),
+    quantity=st.integers(1, 20_000),
 )
 def test_an_allowed_purchase_is_whole_lots_above_the_minimum_or_the_whole_remainder(
-    available: int, lot: int, lots: int, qty: int
+    available: int, lot: int, lots: int, quantity: int
 ) -> None:
-    min_qty = lot * lots
+    min_quantity = lot * lots
     try:
-        mp.check_purchase(available, min_qty, lot, qty)
+        mp.check_purchase(available, min_quantity, lot, quantity)
     except (Conflict, InvalidInput):
-        assert qty > available or (qty != available and (qty < min_qty or qty % lot))
+        assert quantity > available or (
+            quantity != available and (quantity < min_quantity or quantity % lot)
+        )
     else:
-        assert qty <= available
-        assert qty == available or (qty >= min_qty and qty % lot == 0)
+        assert quantity <= available
+        assert quantity == available or (quantity >= min_quantity and quantity % lot == 0)
 
 
 def test_expiry_is_judged_against_the_clock_passed_in() -> None:

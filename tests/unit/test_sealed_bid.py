@@ -20,8 +20,8 @@ from tanso.domain.sealed_bid import (
 )
 
 
-def bid(id: str, price: int, qty: int, seq: int, bidder: str | None = None) -> SealedBid:
-    return SealedBid(id, bidder or id.upper(), price, qty, seq)
+def bid(id: str, price: int, quantity: int, seq: int, bidder: str | None = None) -> SealedBid:
+    return SealedBid(id, bidder or id.upper(), price, quantity, seq)
 
 
 # The oversubscribed book of docs/sealed-auctions.md (reserve 10): 20x30, 15x10, 12x30, 12x20,
@@ -31,7 +31,7 @@ BOOK = [bid("b1", 15, 10, 1), bid("b2", 20, 30, 2), bid("b3", 12, 30, 3), bid("b
 
 
 def awards(r: SealedResult) -> list[tuple[str, int, int]]:
-    return [(a.bid, a.qty, a.price) for a in r.awards]
+    return [(a.bid, a.quantity, a.price) for a in r.awards]
 
 
 def rules(supply: int, **kw: object) -> SealedRules:
@@ -183,21 +183,21 @@ def test_clearing_properties(case: tuple[SealedRules, list[SealedBid]]) -> None:
     res = clear(r, bids)
     by_id = {b.id: b for b in bids}
     assert res.sold + res.unsold == r.supply and res.sold <= r.supply
-    assert res.sold == sum(a.qty for a in res.awards)
+    assert res.sold == sum(a.quantity for a in res.awards)
     assert len({a.bid for a in res.awards}) == len(res.awards)
     for a in res.awards:
         b = by_id[a.bid]
-        assert 0 < a.qty <= b.qty and a.qty % r.lot == 0
+        assert 0 < a.quantity <= b.quantity and a.quantity % r.lot == 0
         assert a.price >= r.reserve and b.price >= r.reserve and a.price <= b.price
         assert a.bidder == b.bidder
-    assert sum(a.amount for a in res.awards) == sum(a.qty * a.price for a in res.awards)
+    assert sum(a.amount for a in res.awards) == sum(a.quantity * a.price for a in res.awards)
     if r.pricing == "pay_as_bid":
         assert all(a.price == by_id[a.bid].price for a in res.awards)
         assert res.clearing_price is None
     elif res.awards:
         assert {a.price for a in res.awards} == {res.clearing_price}
     valid = [b for b in bids if b.price >= r.reserve]
-    demand = sum(b.qty for b in valid)
+    demand = sum(b.quantity for b in valid)
     if demand >= r.supply:
         assert res.sold == r.supply  # oversubscribed: all sold
     elif r.undersubscribed == "cancel":
@@ -208,5 +208,7 @@ def test_clearing_properties(case: tuple[SealedRules, list[SealedBid]]) -> None:
     for a in res.awards:
         for b in valid:
             if b.price < by_id[a.bid].price:
-                assert a.qty == by_id[a.bid].qty or b.id not in {x.bid for x in res.awards}
+                assert a.quantity == by_id[a.bid].quantity or b.id not in {
+                    x.bid for x in res.awards
+                }
     assert clear(r, list(reversed(bids))) == res  # the order of the list does not matter

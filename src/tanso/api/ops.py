@@ -310,7 +310,7 @@ class Metrics:
                     self.orders.labels(outcome="accepted", reason="").inc()
                 elif kind == "trade":
                     self.trades.inc()
-                    self.traded_quantity.inc(int(e.get("qty", 0)))
+                    self.traded_quantity.inc(int(e.get("quantity", 0)))
                 elif kind == "auction":
                     self.auctions.inc()
 

@@ -103,10 +103,6 @@ def book(
     return _exchange(request).book(actor, instrument_id, depth)
 
 
-def _with_quantity(view: dict[str, Any]) -> dict[str, Any]:
-    return {("quantity" if k == "qty" else k): v for k, v in view.items()}
-
-
 @router.post("/orders", response_model=PlacedOrder, status_code=201, tags=["exchange"])
 def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey) -> JSONResponse:
     """Place an order. A buy reserves price x quantity of cash; a sell reserves its credits
@@ -115,7 +111,7 @@ def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey)
     order = xs.NewOrder(
         instrument=body.instrument,
         side=body.side,
-        qty=body.quantity,
+        quantity=body.quantity,
         price=body.price,
         type=body.type,
         tif=body.tif,
@@ -123,11 +119,7 @@ def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey)
         serials=body.serials,
         client_order_id=body.client_order_id,
     )
-    placed = _with_quantity(_exchange(request).place(actor, order, idem))
-    for part in ("trades", "events"):
-        if part in placed:
-            placed[part] = [_with_quantity(x) for x in placed[part]]
-    return JSONResponse(placed, status_code=201)
+    return JSONResponse(_exchange(request).place(actor, order, idem), status_code=201)
 
 
 @router.get("/orders", response_model=list[Order], tags=["exchange"])

@@ -25,13 +25,13 @@ class Body(BaseModel):
 
 
 # The API's names for what some use cases still call otherwise: one word per concept.
-API_NAMES = {"qty": "quantity", "min_qty": "min_quantity", "year": "reporting_year"}
+API_NAMES = {"year": "reporting_year"}
 
 
 class Out(BaseModel):
     """An answer. Its model lists every field the use case returns; a field it does not list
     still passes through (`extra="allow"`), so a new field never breaks a client. A use case's
-    internal name (`qty`, `year`) is read under the API's name when the model declares that."""
+    internal name (`year`) is read under the API's name when the model declares that."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 

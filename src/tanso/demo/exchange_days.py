@@ -23,9 +23,9 @@ from tanso.store.db import Database
 def _holders(db: Database, category: str) -> list[tuple[str, str, int]]:
     """(participant, account, quantity held) of credits of a category, largest first."""
     b, i, p, a = t.blocks.c, t.issuances.c, t.projects.c, t.accounts.c
-    qty = func.sum(b.serial_end - b.serial_start + 1)
+    quantity = func.sum(b.serial_end - b.serial_start + 1)
     q = (
-        select(a.participant_id, b.account_id, qty.label("qty"))
+        select(a.participant_id, b.account_id, quantity.label("quantity"))
         .select_from(
             t.blocks.join(t.issuances, b.issuance_id == i.id)
             .join(t.projects, i.project_id == p.id)
@@ -33,10 +33,10 @@ def _holders(db: Database, category: str) -> list[tuple[str, str, int]]:
         )
         .where(p.category == category, b.status == "held", a.kind == "holding")
         .group_by(a.participant_id, b.account_id)
-        .order_by(qty.desc(), b.account_id)
+        .order_by(quantity.desc(), b.account_id)
     )
     with db.read() as conn:
-        return [(r.participant_id, r.account_id, int(r.qty)) for r in conn.execute(q)]
+        return [(r.participant_id, r.account_id, int(r.quantity)) for r in conn.execute(q)]
 
 
 class DemoClock:
@@ -163,10 +163,13 @@ def _orders(
     holders = [h for h in _holders(db, spec.eligibility.categories[0]) if h[0] in actors]
     sellers = {h[0] for h in holders}
     for pid, account, held in holders[:3]:
-        qty = max(1, min(held // 20, rng.randint(50, 800)))
+        quantity = max(1, min(held // 20, rng.randint(50, 800)))
         price = ref + rng.randint(-3, 6) * step
         _place(
-            exchange, actors[pid], NewOrder(spec.id, "sell", qty, price, account_id=account), counts
+            exchange,
+            actors[pid],
+            NewOrder(spec.id, "sell", quantity, price, account_id=account),
+            counts,
         )
     buyers = [
         pid

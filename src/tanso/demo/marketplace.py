@@ -64,15 +64,15 @@ LISTINGS: tuple[tuple[str, int, int, int, int], ...] = (
 def _largest_holding(db: Database, project: str) -> tuple[str, str, str, int] | None:
     """(participant, account, issuance, quantity held) of the largest held stock of a project."""
     b, i, a = t.blocks.c, t.issuances.c, t.accounts.c
-    qty = func.sum(b.serial_end - b.serial_start + 1)
+    quantity = func.sum(b.serial_end - b.serial_start + 1)
     q = (
-        select(a.participant_id, b.account_id, b.issuance_id, qty.label("qty"))
+        select(a.participant_id, b.account_id, b.issuance_id, quantity.label("quantity"))
         .select_from(
             t.blocks.join(t.issuances, b.issuance_id == i.id).join(t.accounts, b.account_id == a.id)
         )
         .where(i.project_id == project, b.status == "held", a.kind == "holding")
         .group_by(a.participant_id, b.account_id, b.issuance_id)
-        .order_by(qty.desc(), b.issuance_id)
+        .order_by(quantity.desc(), b.issuance_id)
         .limit(1)
     )
     with db.read() as conn:

@@ -38,18 +38,18 @@ class Bar:
     trades: int
 
     @classmethod
-    def first(cls, price: int, qty: int) -> Bar:
-        return cls(price, price, price, price, qty, price * qty, 1)
+    def first(cls, price: int, quantity: int) -> Bar:
+        return cls(price, price, price, price, quantity, price * quantity, 1)
 
-    def add(self, price: int, qty: int) -> Bar:
+    def add(self, price: int, quantity: int) -> Bar:
         """The bar after one more trade (trades arrive in time order)."""
         return Bar(
             self.open,
             max(self.high, price),
             min(self.low, price),
             price,
-            self.volume + qty,
-            self.value + price * qty,
+            self.volume + quantity,
+            self.value + price * quantity,
             self.trades + 1,
         )
 
@@ -62,10 +62,10 @@ class Bar:
 def bars_from_trades(
     trades: Iterable[tuple[dt.date, int, int]], interval: str
 ) -> dict[dt.date, Bar]:
-    """Bars folded from (trade date, price, qty) in time order."""
+    """Bars folded from (trade date, price, quantity) in time order."""
     out: dict[dt.date, Bar] = {}
-    for day, price, qty in trades:
+    for day, price, quantity in trades:
         key = period_start(day, interval)
         bar = out.get(key)
-        out[key] = Bar.first(price, qty) if bar is None else bar.add(price, qty)
+        out[key] = Bar.first(price, quantity) if bar is None else bar.add(price, quantity)
     return out

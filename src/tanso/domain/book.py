@@ -23,9 +23,19 @@ SELL = "sell"
 
 
 class Order:
-    """An order as the book holds it; `qty` is the quantity still open."""
+    """An order as the book holds it; `quantity` is the quantity still open."""
 
-    __slots__ = ("active", "id", "instrument", "participant", "price", "qty", "seq", "side", "tif")
+    __slots__ = (
+        "active",
+        "id",
+        "instrument",
+        "participant",
+        "price",
+        "quantity",
+        "seq",
+        "side",
+        "tif",
+    )
 
     def __init__(
         self,
@@ -34,7 +44,7 @@ class Order:
         participant: str,
         side: str,
         price: int | None,
-        qty: int,
+        quantity: int,
         tif: str,
         seq: int,
     ) -> None:
@@ -44,7 +54,7 @@ class Order:
         self.side = side
         # None is a market order.
         self.price = price
-        self.qty = qty
+        self.quantity = quantity
         self.tif = tif
         # Time priority: smaller is earlier. Given by the engine, never by a clock.
         self.seq = seq
@@ -53,19 +63,19 @@ class Order:
     def __repr__(self) -> str:
         return (
             f"Order({self.id!r}, {self.participant!r}, {self.side}, {self.price}, "
-            f"{self.qty}, {self.tif}, seq={self.seq})"
+            f"{self.quantity}, {self.tif}, seq={self.seq})"
         )
 
 
 class Level:
     """All resting orders at one price on one side, in time priority."""
 
-    __slots__ = ("count", "orders", "price", "qty")
+    __slots__ = ("count", "orders", "price", "quantity")
 
     def __init__(self, price: int) -> None:
         self.price = price
         self.orders: deque[Order] = deque()
-        self.qty = 0
+        self.quantity = 0
         self.count = 0
 
     def live(self) -> Iterator[Order]:
@@ -132,7 +142,7 @@ class Book:
                 level = self.asks[price] = Level(price)
                 insort(self.ask_keys, -price)
         level.orders.append(order)
-        level.qty += order.qty
+        level.quantity += order.quantity
         level.count += 1
 
     def remove(self, order: Order) -> None:
@@ -148,7 +158,7 @@ class Book:
         else:
             levels, keys, key = self.asks, self.ask_keys, -price
         level = levels[price]
-        level.qty -= order.qty
+        level.quantity -= order.quantity
         level.count -= 1
         if level.count == 0:
             del levels[price]
@@ -160,20 +170,20 @@ class Book:
             # Compact: lazy deletion must not let a busy level grow without bound.
             level.orders = deque(o for o in level.orders if o.active)
 
-    def reduce(self, order: Order, qty: int) -> None:
+    def reduce(self, order: Order, quantity: int) -> None:
         """Lower an order's open quantity in place; it keeps its time priority."""
         if order.price is not None:
             levels = self.bids if order.side == BUY else self.asks
-            levels[order.price].qty -= order.qty - qty
-        order.qty = qty
+            levels[order.price].quantity -= order.quantity - quantity
+        order.quantity = quantity
 
-    def fill(self, order: Order, qty: int) -> None:
-        """Record that a resting order traded `qty`; a filled order leaves the book."""
-        if qty >= order.qty:
+    def fill(self, order: Order, quantity: int) -> None:
+        """Record that a resting order traded `quantity`; a filled order leaves the book."""
+        if quantity >= order.quantity:
             self.remove(order)
-            order.qty = 0
+            order.quantity = 0
         else:
-            self.reduce(order, order.qty - qty)
+            self.reduce(order, order.quantity - quantity)
 
     def take_level(self, side: str, price: int) -> None:
         """Remove a whole price level every order of which traded in full (call auction)."""
@@ -187,7 +197,7 @@ class Book:
         for o in level.orders:
             if o.active:
                 o.active = False
-                o.qty = 0
+                o.quantity = 0
                 del orders[o.id]
         del keys[bisect_left(keys, key)]
 
@@ -213,7 +223,7 @@ class Book:
                     continue
                 if o.participant == participant:
                     return got
-                got += o.qty
+                got += o.quantity
                 if got >= wanted:
                     return got
         return got
@@ -223,10 +233,10 @@ class Book:
 
         Returns the fills as (resting order, quantity, price: the resting order's) and whether
         matching stopped at an order of the same participant (self-trade prevention: the
-        caller cancels the incoming remainder). `incoming.qty` is reduced by what traded.
+        caller cancels the incoming remainder). `incoming.quantity` is reduced by what traded.
         """
         fills: list[tuple[Order, int, int]] = []
-        qty = incoming.qty
+        quantity = incoming.quantity
         participant = incoming.participant
         if incoming.side == BUY:
             levels, keys = self.asks, self.ask_keys
@@ -235,12 +245,12 @@ class Book:
             levels, keys = self.bids, self.bid_keys
             bound = limit
         self_trade = False
-        while qty and keys and keys[-1] >= bound:
+        while quantity and keys and keys[-1] >= bound:
             key = keys[-1]
             price = key if incoming.side == SELL else -key
             level = levels[price]
             orders = level.orders
-            while qty and orders:
+            while quantity and orders:
                 o = orders[0]
                 if not o.active:
                     orders.popleft()
@@ -248,27 +258,27 @@ class Book:
                 if o.participant == participant:
                     self_trade = True
                     break
-                oq = o.qty
-                if oq <= qty:
-                    qty -= oq
+                oq = o.quantity
+                if oq <= quantity:
+                    quantity -= oq
                     orders.popleft()
                     o.active = False
-                    level.qty -= oq
+                    level.quantity -= oq
                     level.count -= 1
                     del self.orders[o.id]
                     fills.append((o, oq, price))
-                    o.qty = 0
+                    o.quantity = 0
                 else:
-                    o.qty = oq - qty
-                    level.qty -= qty
-                    fills.append((o, qty, price))
-                    qty = 0
+                    o.quantity = oq - quantity
+                    level.quantity -= quantity
+                    fills.append((o, quantity, price))
+                    quantity = 0
             if level.count == 0:
                 del levels[price]
                 keys.pop()
             if self_trade:
                 break
-        incoming.qty = qty
+        incoming.quantity = quantity
         return fills, self_trade
 
     # ------------------------------------------------------------------ whole-book views
@@ -282,12 +292,16 @@ class Book:
 
         def side(levels: list[Level]) -> list[list[object]]:
             return [
-                [lv.price, lv.qty, [[o.id, o.participant, o.qty, o.tif] for o in lv.live()]]
+                [
+                    lv.price,
+                    lv.quantity,
+                    [[o.id, o.participant, o.quantity, o.tif] for o in lv.live()],
+                ]
                 for lv in levels
             ]
 
         def market(orders: dict[str, Order]) -> list[list[object]]:
-            return [[o.id, o.participant, o.qty, o.tif] for o in orders.values()]
+            return [[o.id, o.participant, o.quantity, o.tif] for o in orders.values()]
 
         return {
             "bids": side(self.bid_levels()),

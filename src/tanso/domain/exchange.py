@@ -128,7 +128,7 @@ class PlaceOrder(NamedTuple):
     side: str
     type: str
     price: int | None
-    qty: int
+    quantity: int
     tif: str = DAY
 
 
@@ -142,7 +142,7 @@ class AmendOrder(NamedTuple):
     """Change a resting order's open quantity and/or price."""
 
     id: str
-    qty: int | None = None
+    quantity: int | None = None
     price: int | None = None
 
 
@@ -199,7 +199,7 @@ class Trade:
 
     instrument: str
     price: int
-    qty: int
+    quantity: int
     buy: str
     sell: str
     buyer: str
@@ -211,7 +211,7 @@ class Trade:
             "event": "trade",
             "instrument": self.instrument,
             "price": self.price,
-            "qty": self.qty,
+            "quantity": self.quantity,
             "buy": self.buy,
             "sell": self.sell,
             "buyer": self.buyer,
@@ -246,12 +246,17 @@ class Cancelled:
     """An order, or what was left of it, left the book without trading."""
 
     id: str
-    qty: int
+    quantity: int
     reason: str
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {"event": "cancelled", "id": self.id, "qty": self.qty, "reason": self.reason}
+        return {
+            "event": "cancelled",
+            "id": self.id,
+            "quantity": self.quantity,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +265,7 @@ class Amended:
 
     id: str
     price: int | None
-    qty: int
+    quantity: int
     kept_priority: bool
 
     def to_json(self) -> dict[str, Any]:
@@ -269,7 +274,7 @@ class Amended:
             "event": "amended",
             "id": self.id,
             "price": self.price,
-            "qty": self.qty,
+            "quantity": self.quantity,
             "kept_priority": self.kept_priority,
         }
 
@@ -336,7 +341,7 @@ class PreTradeRequest:
     participant: str
     side: str
     unit_price: int
-    qty: int
+    quantity: int
     amends: bool
 
 
@@ -600,10 +605,10 @@ class Engine:
             or not isinstance(c.participant, str)
         ):
             return [Rejected(oid, INVALID_ORDER)]
-        qty = c.qty
-        if not _is_int(qty) or qty <= 0:
+        quantity = c.quantity
+        if not _is_int(quantity) or quantity <= 0:
             return [Rejected(oid, INVALID_QUANTITY)]
-        if qty % m.lot:
+        if quantity % m.lot:
             return [Rejected(oid, NOT_WHOLE_LOT)]
         price = c.price
         if type(price) is int and c.type == LIMIT:
@@ -621,13 +626,13 @@ class Engine:
         if self.pre_trade is not None:
             unit = m.upper if price is None else price
             reason = self.pre_trade(
-                PreTradeRequest(oid, m.id, c.participant, side, unit, qty, False)
+                PreTradeRequest(oid, m.id, c.participant, side, unit, quantity, False)
             )
             if reason is not None:
                 return [Rejected(oid, reason)]
         self.seen_ids.add(oid)
         self.seq += 1
-        order = Order(oid, m.id, c.participant, side, price, qty, c.tif, self.seq)
+        order = Order(oid, m.id, c.participant, side, price, quantity, c.tif, self.seq)
         events: list[Event] = [Accepted(oid)]
         if m.continuous and phase == OPEN:
             self._match_on_arrival(m, order, events)
@@ -658,10 +663,10 @@ class Engine:
                 return
         # A market order may sweep the book only as far as the price limit.
         limit = price if price is not None else (m.upper if is_buy else m.lower)
-        if order.tif == FOK and book.fillable(order.side, limit, order.participant, order.qty) < (
-            order.qty
-        ):
-            events.append(Cancelled(order.id, order.qty, UNFILLED))
+        if order.tif == FOK and book.fillable(
+            order.side, limit, order.participant, order.quantity
+        ) < (order.quantity):
+            events.append(Cancelled(order.id, order.quantity, UNFILLED))
             return
         fills, self_trade = book.match(order, limit)
         if fills:
@@ -678,15 +683,15 @@ class Engine:
                     events.append(
                         Trade(instrument, p, q, resting.id, oid, resting.participant, who)
                     )
-                if resting.qty == 0:
+                if resting.quantity == 0:
                     del order_market[resting.id]
             m.last_price = fills[-1][2]
-        if order.qty:
+        if order.quantity:
             if self_trade:
                 # Self-trade prevention: the newer order is the one cancelled.
-                events.append(Cancelled(order.id, order.qty, SELF_TRADE))
+                events.append(Cancelled(order.id, order.quantity, SELF_TRADE))
             elif price is None or order.tif == IOC or order.tif == FOK:
-                events.append(Cancelled(order.id, order.qty, UNFILLED))
+                events.append(Cancelled(order.id, order.quantity, UNFILLED))
             else:
                 book.add(order)
                 self.order_market[order.id] = m
@@ -695,7 +700,7 @@ class Engine:
         m.book.remove(order)
         del self.order_market[order.id]
         m.pending.pop(order.id, None)
-        events.append(Cancelled(order.id, order.qty, reason))
+        events.append(Cancelled(order.id, order.quantity, reason))
 
     def _cancel(self, c: CancelOrder) -> list[Event]:
         m = self.order_market.get(c.id)
@@ -715,12 +720,12 @@ class Engine:
         if m.phase == CLOSED and not m.continuous:
             return [Rejected(oid, MARKET_CLOSED)]
         order = m.book.orders[oid]
-        if c.qty is None and c.price is None:
+        if c.quantity is None and c.price is None:
             return [Rejected(oid, INVALID_ORDER)]
-        qty = order.qty if c.qty is None else c.qty
-        if not _is_int(qty) or qty <= 0:
+        quantity = order.quantity if c.quantity is None else c.quantity
+        if not _is_int(quantity) or quantity <= 0:
             return [Rejected(oid, INVALID_QUANTITY)]
-        if qty % m.lot:
+        if quantity % m.lot:
             return [Rejected(oid, NOT_WHOLE_LOT)]
         price = order.price
         if c.price is not None:
@@ -733,22 +738,22 @@ class Engine:
         if self.pre_trade is not None:
             unit = m.upper if price is None else price
             reason = self.pre_trade(
-                PreTradeRequest(oid, m.id, order.participant, order.side, unit, qty, True)
+                PreTradeRequest(oid, m.id, order.participant, order.side, unit, quantity, True)
             )
             if reason is not None:
                 return [Rejected(oid, reason)]
-        if price == order.price and qty <= order.qty:
+        if price == order.price and quantity <= order.quantity:
             # A smaller quantity at the same price keeps its place in the queue.
-            m.book.reduce(order, qty)
-            return [Amended(oid, price, qty, True)]
+            m.book.reduce(order, quantity)
+            return [Amended(oid, price, quantity, True)]
         # A new price or a larger quantity goes to the back of the queue: it is a new order
         # in all but its id.
         m.book.remove(order)
         del self.order_market[oid]
         m.pending.pop(oid, None)
         self.seq += 1
-        new = Order(oid, m.id, order.participant, order.side, price, qty, order.tif, self.seq)
-        events: list[Event] = [Amended(oid, price, qty, False)]
+        new = Order(oid, m.id, order.participant, order.side, price, quantity, order.tif, self.seq)
+        events: list[Event] = [Amended(oid, price, quantity, False)]
         if m.matches_on_arrival():
             self._match_on_arrival(m, new, events)
         else:
@@ -763,10 +768,10 @@ class Engine:
         self._prevent_self_trades(m, events)
         while True:
             clearing = clearing_price(
-                [(lv.price, lv.qty) for lv in book.bids.values()],
-                [(lv.price, lv.qty) for lv in book.asks.values()],
-                sum(o.qty for o in book.market_buys.values()),
-                sum(o.qty for o in book.market_sells.values()),
+                [(lv.price, lv.quantity) for lv in book.bids.values()],
+                [(lv.price, lv.quantity) for lv in book.asks.values()],
+                sum(o.quantity for o in book.market_buys.values()),
+                sum(o.quantity for o in book.market_sells.values()),
                 tick=m.tick,
                 reference=m.reference,
                 lower=m.lower,
@@ -815,20 +820,20 @@ class Engine:
         remaining = clearing.volume
         markets = book.market_buys if side == BUY else book.market_sells
         for o in markets.values():
-            fills.append((o, o.qty))
-            remaining -= o.qty
+            fills.append((o, o.quantity))
+            remaining -= o.quantity
         levels = book.bid_levels() if side == BUY else book.ask_levels()
         for lv in levels:
             better = lv.price > price if side == BUY else lv.price < price
             if better:
                 full.append(lv.price)
                 for o in lv.live():
-                    fills.append((o, o.qty))
-                    remaining -= o.qty
+                    fills.append((o, o.quantity))
+                    remaining -= o.quantity
                 continue
             if lv.price == price and remaining > 0:
                 at = list(lv.live())
-                shares = share_at_price([(o.participant, o.qty) for o in at], remaining, m.lot)
+                shares = share_at_price([(o.participant, o.quantity) for o in at], remaining, m.lot)
                 fills.extend((o, q) for o, q in zip(at, shares, strict=True) if q)
             break
         return fills, full
@@ -841,7 +846,7 @@ class Engine:
             return []
         filled = {o.id: q for o, q in buy_fills}
         filled.update((o.id, q) for o, q in sell_fills)
-        return [o for o in foks if filled.get(o.id, 0) < o.qty]
+        return [o for o in foks if filled.get(o.id, 0) < o.quantity]
 
     def _pair(
         self,

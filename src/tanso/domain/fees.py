@@ -28,15 +28,15 @@ class FeeSchedule:
         if self.bps > 10_000:
             raise InvalidInput("invalid_fee", "bps may not exceed 10,000 (100%).")
 
-    def fee(self, price: int, qty: int) -> int:
+    def fee(self, price: int, quantity: int) -> int:
         """The fee on one trade (rounded down to the minor unit)."""
-        return self.per_tonne * qty + price * qty * self.bps // 10_000 + self.per_trade
+        return self.per_tonne * quantity + price * quantity * self.bps // 10_000 + self.per_trade
 
-    def fee_cap(self, unit_price: int, qty: int, lot: int) -> int:
-        """The most the fees of an order of `qty` at `unit_price` can come to, however it fills
+    def fee_cap(self, unit_price: int, quantity: int, lot: int) -> int:
+        """The most the fees of an order of `quantity` at `unit_price` can come to, however it fills
         (at most one trade per lot, never above its price): what a buy order reserves."""
-        value = unit_price * qty * self.bps
-        return self.per_tonne * qty + -(-value // 10_000) + self.per_trade * (qty // lot)
+        value = unit_price * quantity * self.bps
+        return self.per_tonne * quantity + -(-value // 10_000) + self.per_trade * (quantity // lot)
 
 
 FREE = FeeSchedule()

@@ -84,7 +84,7 @@ def clearing_price(
     lower: int,
     upper: int,
 ) -> Clearing:
-    """The itayose price and volume for limit levels `buys`/`sells` as (price, total qty).
+    """The itayose price and volume for limit levels `buys`/`sells` as (price, total quantity).
 
     Levels may come in any order but each price at most once per side. `lower`/`upper` are the
     price limits (値幅制限): no price outside them is a candidate.
@@ -170,7 +170,7 @@ def _segments(
 def share_at_price(orders: Sequence[tuple[str, int]], quantity: int, lot: int) -> list[int]:
     """Share `quantity` among orders at the clearing price, one lot at a time (TSE rule).
 
-    `orders` are (participant, open qty) in time priority. Participants are served in order of
+    `orders` are (participant, open quantity) in time priority. Participants are served in order of
     their total quantity at this price, largest first, ties to the one whose earliest order is
     earliest; each round gives every participant still short one lot. A participant's share goes
     to its own orders earliest first. Returns the quantity for each order, in the same order.
@@ -178,8 +178,8 @@ def share_at_price(orders: Sequence[tuple[str, int]], quantity: int, lot: int) -
     """
     totals: dict[str, int] = {}
     first: dict[str, int] = {}
-    for i, (participant, qty) in enumerate(orders):
-        totals[participant] = totals.get(participant, 0) + qty
+    for i, (participant, open_quantity) in enumerate(orders):
+        totals[participant] = totals.get(participant, 0) + open_quantity
         first.setdefault(participant, i)
     ranked = sorted(totals, key=lambda p: (-totals[p], first[p]))
     caps = [totals[p] // lot for p in ranked]
@@ -209,8 +209,8 @@ def share_at_price(orders: Sequence[tuple[str, int]], quantity: int, lot: int) -
             remaining -= 1
         share[participant] = got * lot
     result = []
-    for participant, qty in orders:
-        take = min(qty, share[participant])
+    for participant, open_quantity in orders:
+        take = min(open_quantity, share[participant])
         share[participant] -= take
         result.append(take)
     return result

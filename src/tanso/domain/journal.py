@@ -10,6 +10,13 @@ that this module folds, so that every balance can be rebuilt from the journal al
 - ``cash_reserve``: ``[[cash_account, delta], ...]`` reservation changes (positive reserves).
 
 Everything else in a payload describes the act (who, why, references) and is covered by the hash.
+
+Payload versions: an entry's bytes never change once written (its hash depends on them), so a
+payload says which shape it has. Version 1 (no ``"v"`` key, entries written before 0.x renamed
+its fields) spells quantities ``qty``, ``min_qty``, ``new_qty`` ...; version 2 (``"v": 2``, written
+by every entry since) spells them ``quantity``, ``min_quantity``, ``new_quantity`` ....
+``upgrade_payload`` turns any version into the current one; every reader calls it (through
+``read_payload``) and nothing that hashes does. The effects above are the same in every version.
 """
 
 from __future__ import annotations
@@ -23,6 +30,44 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+
+PAYLOAD_VERSION = 2
+"""The shape of the payloads written now; ``upgrade_payload`` reads every earlier one."""
+
+
+def upgrade_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload in the current shape (a new dict; a current one is returned as it is).
+
+    Version 1 to 2: every key that spells a quantity ``qty`` spells it ``quantity`` (``qty``,
+    ``min_qty``, ``new_qty``, ``rfq_qty`` ...), at any depth (commands, events, trades).
+    """
+    version = payload.get("v", 1)
+    if version == PAYLOAD_VERSION:
+        return payload
+    if not isinstance(version, int) or version > PAYLOAD_VERSION or version < 1:
+        raise ValueError(f"unknown journal payload version {version!r}")
+    upgraded: dict[str, Any] = _v1_names(payload)
+    upgraded["v"] = PAYLOAD_VERSION
+    return upgraded
+
+
+def _v1_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            (k.replace("qty", "quantity") if isinstance(k, str) else k): _v1_names(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_v1_names(v) for v in value]
+    return value
+
+
+def read_payload(text: str) -> dict[str, Any]:
+    """A stored payload, decoded and upgraded to the current shape (for readers, never hashing)."""
+    payload = json.loads(text)
+    if not isinstance(payload, dict):
+        raise ValueError("a journal payload is a JSON object")
+    return upgrade_payload(payload)
 
 
 def canonical_json(value: Any) -> str:

@@ -75,48 +75,52 @@ class ListingTerms:
 
     price: int
     quantity: int
-    min_qty: int = 0
+    min_quantity: int = 0
     """0: one lot."""
     lot: int = 1
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS
 
     def __post_init__(self) -> None:
-        if self.min_qty == 0:
-            object.__setattr__(self, "min_qty", self.lot)
+        if self.min_quantity == 0:
+            object.__setattr__(self, "min_quantity", self.lot)
         _whole(self.price, "price", 1, MAX_PRICE)
         _whole(self.quantity, "quantity", 1, MAX_QTY)
-        _whole(self.min_qty, "min_qty", 1, MAX_QTY)
+        _whole(self.min_quantity, "min_quantity", 1, MAX_QTY)
         _whole(self.lot, "lot", 1, MAX_QTY)
         _whole(self.settlement_days, "settlement_days", 0, MAX_SETTLEMENT_DAYS)
-        if self.min_qty % self.lot:
-            raise InvalidInput("min_qty_not_in_lots", "min_qty must be a whole number of lots.")
-        if self.min_qty > self.quantity:
-            raise InvalidInput("min_qty_above_quantity", "min_qty cannot exceed the quantity.")
+        if self.min_quantity % self.lot:
+            raise InvalidInput(
+                "min_quantity_not_in_lots", "min_quantity must be a whole number of lots."
+            )
+        if self.min_quantity > self.quantity:
+            raise InvalidInput(
+                "min_quantity_above_quantity", "min_quantity cannot exceed the quantity."
+            )
 
 
-def check_purchase(available: int, min_qty: int, lot: int, qty: int) -> None:
+def check_purchase(available: int, min_quantity: int, lot: int, quantity: int) -> None:
     """A buyer may take a whole number of lots, at least the minimum, at most what is left; the
     last remainder may always be taken whole even if it is smaller (our rule)."""
-    _whole(qty, "quantity", 1, MAX_QTY)
-    if qty > available:
+    _whole(quantity, "quantity", 1, MAX_QTY)
+    if quantity > available:
         raise Conflict(
             "quantity_above_available", f"Only {available} t are available in this listing."
         )
-    if qty == available:
+    if quantity == available:
         return
-    if qty < min_qty:
+    if quantity < min_quantity:
         raise InvalidInput(
-            "quantity_below_minimum", f"The minimum purchase from this listing is {min_qty} t."
+            "quantity_below_minimum", f"The minimum purchase from this listing is {min_quantity} t."
         )
-    if qty % lot:
+    if quantity % lot:
         raise InvalidInput(
             "quantity_not_in_lots", f"This listing sells in lots of {lot} t; buy a multiple."
         )
 
 
-def purchase_amount(price: int, qty: int) -> int:
+def purchase_amount(price: int, quantity: int) -> int:
     """price x quantity in yen, exact."""
-    return price * qty
+    return price * quantity
 
 
 def listing_status(status: str, expires_at: str | None, now: str) -> str:

@@ -59,7 +59,7 @@ class SealedBid:
     id: str
     bidder: str
     price: int
-    qty: int
+    quantity: int
     seq: int
 
 
@@ -67,12 +67,12 @@ class SealedBid:
 class Award:
     bid: str
     bidder: str
-    qty: int
+    quantity: int
     price: int
 
     @property
     def amount(self) -> int:
-        return self.qty * self.price
+        return self.quantity * self.price
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ class DemandStep:
     """All bids at one price, aggregated: nobody is named."""
 
     price: int
-    qty: int
+    quantity: int
     cumulative: int  # bids at this price or higher
 
 
@@ -98,21 +98,21 @@ class SealedResult:
     demand: tuple[DemandStep, ...]
 
 
-def check_bid(rules: SealedRules, price: int, qty: int) -> None:
+def check_bid(rules: SealedRules, price: int, quantity: int) -> None:
     """A bid is a positive price per tonne and a positive whole number of lots."""
     if type(price) is not int or not 1 <= price <= MAX_PRICE:
         raise InvalidInput("invalid_price", "price is a whole number of minor units, at least 1.")
-    if type(qty) is not int or not 1 <= qty <= MAX_QTY:
-        raise InvalidInput("invalid_quantity", "qty is a positive whole number of tonnes.")
-    if qty % rules.lot:
-        raise InvalidInput("qty_not_in_lots", f"qty must be whole lots of {rules.lot}.")
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QTY:
+        raise InvalidInput("invalid_quantity", "quantity is a positive whole number of tonnes.")
+    if quantity % rules.lot:
+        raise InvalidInput("quantity_not_in_lots", f"quantity must be whole lots of {rules.lot}.")
 
 
 def demand_curve(bids: list[SealedBid]) -> tuple[DemandStep, ...]:
     """Quantity bid at each price, highest price first, with the cumulative quantity."""
     by_price: dict[int, int] = defaultdict(int)
     for b in bids:
-        by_price[b.price] += b.qty
+        by_price[b.price] += b.quantity
     steps: list[DemandStep] = []
     cumulative = 0
     for price in sorted(by_price, reverse=True):
@@ -124,8 +124,8 @@ def demand_curve(bids: list[SealedBid]) -> tuple[DemandStep, ...]:
 def _pro_rata(level: list[SealedBid], lots: int, lot: int, seed: str) -> dict[str, int]:
     """Share ``lots`` among bids at one price in proportion to their quantity, rounded down to
     lots; the leftover lots go one each to bids in an order drawn from the published seed."""
-    total = sum(b.qty // lot for b in level)
-    shares = {b.id: lots * (b.qty // lot) // total for b in level}
+    total = sum(b.quantity // lot for b in level)
+    shares = {b.id: lots * (b.quantity // lot) // total for b in level}
     leftover = lots - sum(shares.values())
     order = sorted(level, key=lambda b: (b.seq, b.id))
     random.Random(seed).shuffle(order)
@@ -135,22 +135,22 @@ def _pro_rata(level: list[SealedBid], lots: int, lot: int, seed: str) -> dict[st
     return {bid_id: n * lot for bid_id, n in shares.items()}
 
 
-def _time(level: list[SealedBid], qty: int) -> dict[str, int]:
+def _time(level: list[SealedBid], quantity: int) -> dict[str, int]:
     """Earlier bids first: each takes what it asked for until the quantity runs out."""
     out: dict[str, int] = {}
     for b in sorted(level, key=lambda b: (b.seq, b.id)):
-        take = min(b.qty, qty)
+        take = min(b.quantity, quantity)
         out[b.id] = take
-        qty -= take
+        quantity -= take
     return out
 
 
 def clear(rules: SealedRules, bids: list[SealedBid]) -> SealedResult:
     """Clear a sealed-bid auction: who wins how much, at what price (docs/sealed-auctions.md)."""
     for b in bids:
-        check_bid(rules, b.price, b.qty)
+        check_bid(rules, b.price, b.quantity)
     valid = [b for b in bids if b.price >= rules.reserve]  # below the reserve: ignored
-    demand = sum(b.qty for b in valid)
+    demand = sum(b.quantity for b in valid)
     bidders = len({b.bidder for b in bids})
     curve = demand_curve(bids)
     undersubscribed = demand < rules.supply
@@ -161,7 +161,7 @@ def clear(rules: SealedRules, bids: list[SealedBid]) -> SealedResult:
             for b in sorted(valid, key=lambda b: (-b.price, b.seq, b.id))
             if filled.get(b.id, 0) > 0
         )
-        sold = sum(a.qty for a in awards)
+        sold = sum(a.quantity for a in awards)
         return SealedResult(
             awards,
             uniform if sold else None,
@@ -182,9 +182,9 @@ def clear(rules: SealedRules, bids: list[SealedBid]) -> SealedResult:
         levels[b.price].append(b)
     for price in sorted(levels, reverse=True):
         level = levels[price]
-        asked = sum(b.qty for b in level)
+        asked = sum(b.quantity for b in level)
         if asked <= remaining:
-            filled |= {b.id: b.qty for b in level}
+            filled |= {b.id: b.quantity for b in level}
             remaining -= asked
         elif remaining > 0:
             if rules.marginal == "time":
@@ -198,5 +198,5 @@ def clear(rules: SealedRules, bids: list[SealedBid]) -> SealedResult:
         return result(filled, min(b.price for b in valid if filled.get(b.id, 0) > 0))
     # uniform_highest_rejected: a bid is rejected when it gets less than it asked for; when no
     # valid bid is rejected, winners pay the reserve price (our rule)
-    rejected = [b.price for b in valid if filled.get(b.id, 0) < b.qty]
+    rejected = [b.price for b in valid if filled.get(b.id, 0) < b.quantity]
     return result(filled, max(rejected) if rejected else rules.reserve)

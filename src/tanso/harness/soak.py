@@ -598,17 +598,17 @@ def check_books(db: Database, market: Market, ledger: Ledger) -> list[str]:
                 problems.append(f"acknowledged cancellation of {a.answer['id']} not in effect")
 
         traded: Counter[str] = Counter()
-        trades = conn.execute(select(tr.id, tr.qty, tr.buy_order_id, tr.sell_order_id)).all()
+        trades = conn.execute(select(tr.id, tr.quantity, tr.buy_order_id, tr.sell_order_id)).all()
         for row in trades:
-            traded[row.buy_order_id] += row.qty
-            traded[row.sell_order_id] += row.qty
+            traded[row.buy_order_id] += row.quantity
+            traded[row.sell_order_id] += row.quantity
         for oid, r in orders.items():
             # a cancellation takes the rest off (remaining 0): only open and filled orders say
             # exactly how much traded
             exact = r.status in ("open", "filled")
-            if (traded[oid] != r.qty - r.remaining) if exact else (traded[oid] > r.qty):
+            if (traded[oid] != r.quantity - r.remaining) if exact else (traded[oid] > r.quantity):
                 problems.append(
-                    f"order {oid} ({r.status}): qty {r.qty}, remaining {r.remaining}, "
+                    f"order {oid} ({r.status}): quantity {r.quantity}, remaining {r.remaining}, "
                     f"traded {traded[oid]}"
                 )
 
@@ -696,9 +696,11 @@ def _obligations(conn: Any, trade_ids: set[str]) -> list[str]:
         want = 1 if row.status == "settled" else 0
         if times != want:
             problems.append(f"obligation {tid} ({row.status}) paid {times} times")
-        qty = int(delivered.get(tid, 0))
-        if qty != (row.quantity if row.status == "settled" else 0):
-            problems.append(f"obligation {tid} ({row.status}) delivered {qty} of {row.quantity}")
+        quantity = int(delivered.get(tid, 0))
+        if quantity != (row.quantity if row.status == "settled" else 0):
+            problems.append(
+                f"obligation {tid} ({row.status}) delivered {quantity} of {row.quantity}"
+            )
     return problems
 
 
@@ -725,7 +727,7 @@ def _reservations(conn: Any, orders: dict[str, Any]) -> list[str]:
         if o.side == "sell":
             want_credits[oid] = o.remaining
         else:
-            want_money[oid] = o.reserve_price * o.remaining
+            want_money[oid] = o.cash_price * o.remaining
     for ob in conn.execute(
         select(t.settlement_obligations).where(t.settlement_obligations.c.status == "pending")
     ).all():
@@ -786,9 +788,9 @@ def _credits(conn: Any, market: Market, acked_retired: int, maybe: int) -> list[
         nxt[row.issuance_id] = row.serial_end + 1
         if row.status == "retired":
             retired += row.serial_end - row.serial_start + 1
-    for iid, qty in issued.items():
-        if nxt.get(iid, 1) != qty + 1:
-            problems.append(f"issuance {iid}: blocks end at {nxt.get(iid, 1) - 1}, not {qty}")
+    for iid, quantity in issued.items():
+        if nxt.get(iid, 1) != quantity + 1:
+            problems.append(f"issuance {iid}: blocks end at {nxt.get(iid, 1) - 1}, not {quantity}")
     if not acked_retired <= retired <= acked_retired + maybe:
         problems.append(
             f"{retired} credits retired, {acked_retired} acknowledged, {maybe} awaiting a resend"

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, insert, select,
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from tanso.domain.journal import GENESIS_HASH, canonical_json, entry_hash
+from tanso.domain.journal import GENESIS_HASH, PAYLOAD_VERSION, canonical_json, entry_hash
 from tanso.store import schema as t
 
 Clock = Callable[[], str]
@@ -107,12 +107,13 @@ class Tx:
         """Append a journal entry to this transaction; returns its sequence number.
 
         A use case records one entry; the exchange's sequencer records one per command of a
-        batch that shares this transaction (group commit).
+        batch that shares this transaction (group commit). The payload is stored with
+        ``"v": PAYLOAD_VERSION``, the shape it has (domain/journal.py ``upgrade_payload``).
         """
         assert self._head is not None
         prev_seq, prev_hash = self._head
         seq = prev_seq + 1
-        body = canonical_json(payload)
+        body = canonical_json(payload | {"v": PAYLOAD_VERSION})
         h = entry_hash(prev_hash, seq, self.at, kind, actor, body)
         self.conn.execute(
             insert(t.journal).values(

@@ -365,9 +365,9 @@ def record_movements(
 def holdings_totals(conn: Connection, account_id: str) -> Sequence[Any]:
     """Quantities of an account grouped by scheme, category, vintage and status."""
     b, i, p = t.blocks.c, t.issuances.c, t.projects.c
-    qty = func.sum(b.serial_end - b.serial_start + 1).label("quantity")
+    quantity = func.sum(b.serial_end - b.serial_start + 1).label("quantity")
     q = (
-        select(p.scheme, p.category, b.vintage, b.status, qty)
+        select(p.scheme, p.category, b.vintage, b.status, quantity)
         .select_from(
             t.blocks.join(t.issuances, b.issuance_id == i.id).join(t.projects, i.project_id == p.id)
         )

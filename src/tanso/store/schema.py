@@ -312,8 +312,8 @@ orders = Table(
     Column("side", String(4), nullable=False),
     Column("type", String(8), nullable=False),
     Column("price", BigInteger),
-    Column("reserve_price", BigInteger),
-    Column("qty", BigInteger, nullable=False),
+    Column("cash_price", BigInteger),
+    Column("quantity", BigInteger, nullable=False),
     Column("remaining", BigInteger, nullable=False),
     Column("tif", String(4), nullable=False),
     Column("status", String(16), nullable=False),
@@ -322,7 +322,7 @@ orders = Table(
     Column("reason", String(64)),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
-    CheckConstraint("remaining >= 0 AND remaining <= qty", name="remaining_valid"),
+    CheckConstraint("remaining >= 0 AND remaining <= quantity", name="remaining_valid"),
     Index("ix_orders_instrument_status", "instrument_id", "status", "priority"),
     Index("ix_orders_participant", "participant_id", "created_at"),
 )
@@ -333,7 +333,7 @@ trades = Table(
     Column("id", String(64), primary_key=True),
     Column("instrument_id", String(ID), ForeignKey("instruments.id"), nullable=False),
     Column("price", BigInteger, nullable=False),
-    Column("qty", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("buy_order_id", String(64), nullable=False),
     Column("sell_order_id", String(64), nullable=False),
@@ -344,7 +344,7 @@ trades = Table(
     Column("settlement_date", String(10), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
     Column("at", String(32), nullable=False),
-    CheckConstraint("price > 0 AND qty > 0", name="price_qty_positive"),
+    CheckConstraint("price > 0 AND quantity > 0", name="price_quantity_positive"),
     Index("ix_trades_instrument_at", "instrument_id", "journal_seq"),
 )
 

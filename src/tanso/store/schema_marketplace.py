@@ -50,7 +50,7 @@ marketplace_listings = Table(
     Column("price", BigInteger, nullable=False),
     Column("quantity", BigInteger, nullable=False),
     Column("available", BigInteger, nullable=False),
-    Column("min_qty", BigInteger, nullable=False),
+    Column("min_quantity", BigInteger, nullable=False),
     Column("lot", BigInteger, nullable=False),
     Column("settlement_days", Integer, nullable=False),
     Column("expires_at", String(32)),
@@ -59,7 +59,7 @@ marketplace_listings = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     CheckConstraint(
-        "price > 0 AND available >= 0 AND min_qty >= 1 AND lot >= 1", name="terms_valid"
+        "price > 0 AND available >= 0 AND min_quantity >= 1 AND lot >= 1", name="terms_valid"
     ),
     Index("ix_marketplace_listings_status_project", "status", "project_id"),
 )
@@ -125,6 +125,6 @@ marketplace_deals = Table(
     Column("trade_date", String(10), nullable=False),
     Column("due_date", String(10), nullable=False),
     Column("at", String(32), nullable=False),
-    CheckConstraint("price > 0 AND quantity > 0", name="price_qty_positive"),
+    CheckConstraint("price > 0 AND quantity > 0", name="price_quantity_positive"),
 )
 """A purchase from a listing or an accepted offer; its settlement obligation has the same id."""

@@ -54,13 +54,13 @@ sealed_bids = Table(
     Column("bidder_id", String(ID), ForeignKey("participants.id"), nullable=False, index=True),
     Column("account_id", String(ID), nullable=False),
     Column("price", BigInteger, nullable=False),
-    Column("qty", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("nonce", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
-    CheckConstraint("price > 0 AND qty > 0", name="price_qty_positive"),
+    CheckConstraint("price > 0 AND quantity > 0", name="price_quantity_positive"),
     CheckConstraint(
         "status IN ('open', 'withdrawn', 'won', 'lost', 'cancelled')", name="status_known"
     ),
@@ -75,10 +75,10 @@ sealed_awards = Table(
     Column("auction_id", String(ID), ForeignKey("sealed_auctions.id"), nullable=False, index=True),
     Column("bid_id", String(ID), ForeignKey("sealed_bids.id"), nullable=False),
     Column("bidder_id", String(ID), nullable=False, index=True),
-    Column("qty", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
     Column("price", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("due_date", String(10), nullable=False),
-    CheckConstraint("qty > 0 AND price > 0", name="qty_price_positive"),
+    CheckConstraint("quantity > 0 AND price > 0", name="quantity_price_positive"),
 )
 """What each winning bid won; its id is the deal id of its settlement obligation."""

@@ -272,7 +272,7 @@ def set_session(request: Request, response: Response, token: str) -> None:
 # which form field a service's refusal belongs next to, by words in its code
 FIELD_OF_CODE = (
     ("same_account", "to_account"),
-    ("nothing_to_amend", "qty"),
+    ("nothing_to_amend", "quantity"),
     ("email", "email"),
     ("password", "password"),
     ("invalid_name", "display_name"),
@@ -288,10 +288,10 @@ FIELD_OF_CODE = (
     ("price", "price"),
     ("tick", "price"),
     ("limit", "price"),
-    ("insufficient", "qty"),
-    ("qty", "qty"),
-    ("quantity", "qty"),
-    ("lot", "qty"),
+    ("insufficient", "quantity"),
+    ("quantity", "quantity"),
+    ("quantity", "quantity"),
+    ("lot", "quantity"),
     ("account", "account"),
     ("instrument", "instrument"),
     ("side", "side"),

@@ -196,7 +196,7 @@ def record(
 # ---------------------------------------------------------------- CSV import
 
 CSV_COLUMNS = (
-    ["participant_id", "year", "scope1", "scope2_location", "scope2_market"]
+    ["participant_id", "reporting_year", "scope1", "scope2_location", "scope2_market"]
     + [f"scope3_c{i}" for i in SCOPE3_CATEGORIES]
     + [
         "reduction_scope1",
@@ -209,8 +209,10 @@ CSV_COLUMNS = (
         "note",
     ]
 )
-"""The columns of an inventory CSV (a header row first); only year is required. Empty cells are
-0 (targets: unset); participant_id may be left out for one's own inventory."""
+"""The columns of an inventory CSV (a header row first); only reporting_year is required (``year``,
+its old name, is read as it). Empty cells are 0 (targets: unset); participant_id may be left out
+for one's own inventory."""
+OLD_CSV_NAMES = {"year": "reporting_year"}
 
 MAX_CSV_ROWS = 1000
 
@@ -226,9 +228,9 @@ class CsvRow:
 def parse_csv(text: str, default_participant: str) -> tuple[list[CsvRow], list[str]]:
     """Read an inventory CSV: the good rows and one error line per bad row (``row N: ...``)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
-    if "year" not in header:
-        return [], ["header: the first row names the columns and must include 'year'."]
+    header = [OLD_CSV_NAMES.get(h.strip(), h.strip()) for h in reader.fieldnames or []]
+    if "reporting_year" not in header:
+        return [], ["header: the first row names the columns and must include 'reporting_year'."]
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
         return [], [
@@ -242,7 +244,9 @@ def parse_csv(text: str, default_participant: str) -> tuple[list[CsvRow], list[s
         if n - 1 > MAX_CSV_ROWS:
             errors.append(f"row {n}: at most {MAX_CSV_ROWS} rows per file.")
             break
-        cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+        cells = {
+            OLD_CSV_NAMES.get(k.strip(), k.strip()): (v or "").strip() for k, v in raw.items() if k
+        }
         if not any(cells.values()):
             continue
         try:
@@ -271,9 +275,9 @@ def _int(cells: dict[str, str], name: str, optional: bool = False) -> int | None
 
 
 def _csv_row(line: int, cells: dict[str, str], default_participant: str) -> CsvRow:
-    year = _int(cells, "year", optional=True)
+    year = _int(cells, "reporting_year", optional=True)
     if year is None:
-        raise InvalidInput("invalid_year", "year is missing.")
+        raise InvalidInput("invalid_year", "reporting_year is missing.")
     _check_year(year)
     scope3 = {
         i: v for i in SCOPE3_CATEGORIES if (v := _int(cells, f"scope3_c{i}", True)) is not None
@@ -332,7 +336,7 @@ def to_csv(views: list[dict[str, Any]]) -> str:
             if col.startswith("scope3_c"):
                 row.append(cats.get(col[len("scope3_c") :], ""))
             else:
-                value = v.get(col)
+                value = v.get(col, v.get("year") if col == "reporting_year" else None)
                 row.append("" if value is None else value)
         w.writerow(row)
     return out.getvalue()

@@ -97,7 +97,7 @@ def public_events(entry: dict[str, Any]) -> list[dict[str, Any]]:
                     "channel": "trades",
                     "instrument": e["instrument"],
                     "price": e["price"],
-                    "qty": e["qty"],
+                    "quantity": e["quantity"],
                     "id": f"T{entry['seq']}-{n}",
                     "at": entry["at"],
                 }

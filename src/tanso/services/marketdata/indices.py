@@ -223,8 +223,8 @@ def _sums(conn: Connection, start: str, end: str) -> dict[str, tuple[int, int, i
     q = (
         select(
             tr.instrument_id,
-            func.sum(tr.price * tr.qty).label("value"),
-            func.sum(tr.qty).label("volume"),
+            func.sum(tr.price * tr.quantity).label("value"),
+            func.sum(tr.quantity).label("volume"),
             func.count().label("n"),
         )
         .where(tr.trade_date >= start, tr.trade_date <= end, tr.currency == CURRENCY)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tanso.domain.errors import TansoError
+from tanso.domain.journal import read_payload
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import participants
 from tanso.services.marketdata import events as marketdata
@@ -529,7 +530,7 @@ class Feed:
                         "seq": row.seq,
                         "at": row.at,
                         "kind": row.kind,
-                        "payload": json.loads(row.payload),
+                        "payload": read_payload(row.payload),
                     }
                     m = message_of_entry(entry)
                     if m.events:

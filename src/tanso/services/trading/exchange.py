@@ -37,6 +37,7 @@ from tanso.domain.errors import (
 )
 from tanso.domain.fees import FREE, FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
+from tanso.domain.journal import read_payload
 from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
@@ -102,7 +103,7 @@ class NewOrder:
 
     instrument: str
     side: str
-    qty: int
+    quantity: int
     price: int | None = None
     type: str = "limit"
     tif: str = "day"
@@ -183,7 +184,7 @@ class Exchange:
             for row in repo.journal_entries(conn):
                 if not row.kind.startswith("exchange."):
                     continue
-                payload = json.loads(row.payload)
+                payload = read_payload(row.payload)
                 command = command_from_json(payload["command"])
                 recorded.clear()
                 if payload.get("pretrade_order"):
@@ -197,7 +198,7 @@ class Exchange:
             rows = conn.execute(
                 select(o.id, o.remaining).where(o.status == "open").order_by(o.id)
             ).all()
-        live = {oid: m.book.orders[oid].qty for oid, m in self.engine.order_market.items()}
+        live = {oid: m.book.orders[oid].quantity for oid, m in self.engine.order_market.items()}
         stored = {r.id: r.remaining for r in rows}
         if live != stored:
             raise RuntimeError(
@@ -392,7 +393,7 @@ class Exchange:
         (fees come with the trade), a sell order's credits; an amendment resizes the hold."""
         tx = ctx.tx
         if req.side == "buy":
-            need = buy_reservation(tx.conn, req.instrument, req.unit_price, req.qty, ctx.lot)
+            need = buy_reservation(tx.conn, req.instrument, req.unit_price, req.quantity, ctx.lot)
             if not req.amends:
                 ctx.cash_reserve += escrow.reserve_cash(
                     tx, req.participant, ctx.currency, need, req.order_id
@@ -401,22 +402,22 @@ class Exchange:
             ctx.cash_reserve += escrow.resize_cash(
                 tx, req.participant, ctx.currency, req.order_id, need
             )
-            _set_order(tx.conn, req.order_id, reserve_price=req.unit_price)
+            _set_order(tx.conn, req.order_id, cash_price=req.unit_price)
             return
         if not req.amends:
             assert ctx.account_id is not None
             sel = registry.Selection(
-                quantity=req.qty if not ctx.serials else None, serials=ctx.serials
+                quantity=req.quantity if not ctx.serials else None, serials=ctx.serials
             )
             pieces, moves = escrow.reserve_credits(
                 tx, ctx.account_id, sel, req.order_id, ctx.eligibility
             )
-            if ctx.serials and sum(p.quantity for p in pieces) != req.qty:
+            if ctx.serials and sum(p.quantity for p in pieces) != req.quantity:
                 raise Conflict("insufficient_credits", "The designated serials do not match.")
             ctx.moves += moves
             return
         order = _order_row(tx.conn, req.order_id)
-        extra = req.qty - order.remaining
+        extra = req.quantity - order.remaining
         if extra > 0:
             _p, moves = escrow.reserve_credits(
                 tx,
@@ -447,11 +448,11 @@ class Exchange:
                 self._cancelled(tx, ctx, e)
             elif isinstance(e, ex.Amended):
                 row = _order_row(conn, e.id)
-                filled = row.qty - row.remaining
+                filled = row.quantity - row.remaining
                 values: dict[str, Any] = {
                     "price": e.price,
-                    "qty": filled + e.qty,
-                    "remaining": e.qty,
+                    "quantity": filled + e.quantity,
+                    "remaining": e.quantity,
                 }
                 if not e.kept_priority:
                     values["priority"] = self.engine.seq
@@ -487,12 +488,12 @@ class Exchange:
         instrument = _instrument_row(conn, e.instrument)
         day = trade_date(tx.at)
         due = self.calendar.add_business_days(day, instrument.settlement_days)
-        amount = e.price * e.qty
-        buyer_fee = fees_for(conn, e.instrument, "buy").fee(e.price, e.qty)
-        seller_fee = min(fees_for(conn, e.instrument, "sell").fee(e.price, e.qty), amount)
+        amount = e.price * e.quantity
+        buyer_fee = fees_for(conn, e.instrument, "buy").fee(e.price, e.quantity)
+        seller_fee = min(fees_for(conn, e.instrument, "sell").fee(e.price, e.quantity), amount)
         # the buyer's cash held at its order's price becomes a hold at the trade price, fee
         # included; the seller's credits held for its order become the trade's
-        left = buy.remaining - e.qty
+        left = buy.remaining - e.quantity
         done = escrow.open_deal(
             tx,
             escrow.Deal(
@@ -504,7 +505,7 @@ class Exchange:
                 seller_account=sell.account_id,
                 currency=instrument.currency,
                 amount=amount,
-                quantity=e.qty,
+                quantity=e.quantity,
                 due_date=due,
                 credit_hold=trade_id,
                 cash_hold=trade_id,
@@ -519,7 +520,7 @@ class Exchange:
         ctx.cash_reserve += done.cash_reserve
         ctx.moves += done.moves
         for row in (buy, sell):
-            left = row.remaining - e.qty
+            left = row.remaining - e.quantity
             _set_order(conn, row.id, remaining=left, status="filled" if left == 0 else "open")
         repo.insert_row(
             conn,
@@ -527,7 +528,7 @@ class Exchange:
             id=trade_id,
             instrument_id=e.instrument,
             price=e.price,
-            qty=e.qty,
+            quantity=e.quantity,
             currency=instrument.currency,
             buy_order_id=e.buy,
             sell_order_id=e.sell,
@@ -539,12 +540,12 @@ class Exchange:
             journal_seq=tx.next_seq(),
             at=tx.at,
         )
-        update_bars(conn, e.instrument, day, e.price, e.qty, tx.next_seq())
+        update_bars(conn, e.instrument, day, e.price, e.quantity, tx.next_seq())
         return {
             "id": trade_id,
             "instrument": e.instrument,
             "price": e.price,
-            "qty": e.qty,
+            "quantity": e.quantity,
             "trade_date": day.isoformat(),
             "settlement_date": due.isoformat(),
         }
@@ -553,19 +554,19 @@ class Exchange:
         """The cash a buy order holds for its remaining quantity, at its reserve price."""
         if not remaining:
             return 0
-        return buy_reservation(tx.conn, order.instrument_id, order.reserve_price, remaining, lot)
+        return buy_reservation(tx.conn, order.instrument_id, order.cash_price, remaining, lot)
 
     def _cancelled(self, tx: Tx, ctx: _Context, e: ex.Cancelled) -> None:
         conn = tx.conn
         row = _order_row(conn, e.id)
         if row.side == "buy":
             lot = _instrument_row(conn, row.instrument_id).lot
-            need = self._buy_hold(tx, row, row.remaining - e.qty, lot)
+            need = self._buy_hold(tx, row, row.remaining - e.quantity, lot)
             ctx.cash_reserve += escrow.shrink_cash(tx, e.id, need)
         else:
-            _p, moves = escrow.rehold_credits(tx, row.account_id, e.id, e.qty, None)
+            _p, moves = escrow.rehold_credits(tx, row.account_id, e.id, e.quantity, None)
             ctx.moves += moves
-        left = row.remaining - e.qty
+        left = row.remaining - e.quantity
         status = "open" if left else ("expired" if e.reason == ex.EXPIRED else "cancelled")
         _set_order(conn, e.id, remaining=left, status=status, reason=e.reason)
 
@@ -669,7 +670,7 @@ class Exchange:
             side=o.side,
             type=o.type,
             price=o.price,
-            qty=o.qty,
+            quantity=o.quantity,
             tif=o.tif,
         )
         ctx = _Context(
@@ -693,9 +694,9 @@ class Exchange:
             side=o.side,
             type=o.type,
             price=o.price,
-            reserve_price=None,
-            qty=o.qty,
-            remaining=o.qty,
+            cash_price=None,
+            quantity=o.quantity,
+            remaining=o.quantity,
             tif=o.tif,
             status="open",
             priority=0,
@@ -709,8 +710,8 @@ class Exchange:
         if rejected is not None:
             raise OrderRejected(rejected.reason)
         _lower, upper = self.engine.limits(o.instrument)
-        reserve_price = upper if o.price is None else o.price
-        _set_order(conn, order_id, priority=self._priority(order_id), reserve_price=reserve_price)
+        cash_price = upper if o.price is None else o.price
+        _set_order(conn, order_id, priority=self._priority(order_id), cash_price=cash_price)
         trades = self._persist(tx, ctx, events)
         self._journal(
             tx,
@@ -766,7 +767,7 @@ class Exchange:
             require_active(tx.conn, actor)
         instrument = _instrument_row(tx.conn, row.instrument_id)
         self._check_window(tx, instrument)
-        command = ex.AmendOrder(row.id, qty=a.get("qty"), price=a.get("price"))
+        command = ex.AmendOrder(row.id, quantity=a.get("quantity"), price=a.get("price"))
         ctx = _Context(
             tx,
             actor,
@@ -810,12 +811,12 @@ class Exchange:
         return self.submit(actor, "cancel", order_id=order_id)
 
     def amend(
-        self, actor: Actor, order_id: str, qty: int | None = None, price: int | None = None
+        self, actor: Actor, order_id: str, quantity: int | None = None, price: int | None = None
     ) -> dict[str, Any]:
         """Amend an open order: a smaller quantity keeps time priority; anything else loses it."""
-        if qty is None and price is None:
+        if quantity is None and price is None:
             raise InvalidInput("nothing_to_amend", "Give a new quantity or a new price.")
-        return self.submit(actor, "amend", order_id=order_id, qty=qty, price=price)
+        return self.submit(actor, "amend", order_id=order_id, quantity=quantity, price=price)
 
     # ------------------------------------------------------------------ reads
 
@@ -840,8 +841,8 @@ class Exchange:
 def _levels(levels: list[Any], depth: int) -> list[dict[str, Any]]:
     out = []
     for level in levels[:depth]:
-        price, qty, orders = level[0], level[1], level[2]
-        out.append({"price": price, "qty": qty, "orders": len(orders)})
+        price, quantity, orders = level[0], level[1], level[2]
+        out.append({"price": price, "quantity": quantity, "orders": len(orders)})
     return out
 
 
@@ -852,13 +853,13 @@ def fees_for(conn: Connection, instrument: str, side: str) -> FeeSchedule:
     return FeeSchedule(row.per_tonne, row.bps, row.per_trade, row.late_charge)
 
 
-def buy_reservation(conn: Connection, instrument: str, unit: int, qty: int, lot: int) -> int:
+def buy_reservation(conn: Connection, instrument: str, unit: int, quantity: int, lot: int) -> int:
     """Cash a buy order sets aside: price x quantity and the most its fees can come to."""
-    return unit * qty + fees_for(conn, instrument, "buy").fee_cap(unit, qty, lot)
+    return unit * quantity + fees_for(conn, instrument, "buy").fee_cap(unit, quantity, lot)
 
 
 def update_bars(
-    conn: Connection, instrument: str, day: dt.date, price: int, qty: int, seq: int
+    conn: Connection, instrument: str, day: dt.date, price: int, quantity: int, seq: int
 ) -> None:
     """Fold one trade into its day, week and month bars (in the trade's transaction)."""
     b = t.bars.c
@@ -867,7 +868,7 @@ def update_bars(
         key = (b.instrument_id == instrument, b.interval == interval, b.period_start == start)
         row = conn.execute(select(t.bars).where(*key)).first()
         if row is None:
-            bar = Bar.first(price, qty)
+            bar = Bar.first(price, quantity)
             repo.insert_row(
                 conn,
                 t.bars,
@@ -885,7 +886,7 @@ def update_bars(
             )
             continue
         old = Bar(row.open, row.high, row.low, row.close, row.volume, row.value, row.trades)
-        bar = old.add(price, qty)
+        bar = old.add(price, quantity)
         conn.execute(
             update(t.bars)
             .where(*key)
@@ -933,9 +934,9 @@ def order_view(row: Any) -> dict[str, Any]:
         "side": row.side,
         "type": row.type,
         "price": row.price,
-        "qty": row.qty,
+        "quantity": row.quantity,
         "remaining": row.remaining,
-        "filled": row.qty - row.remaining,
+        "filled": row.quantity - row.remaining,
         "tif": row.tif,
         "status": row.status,
         "reason": row.reason,
@@ -1075,8 +1076,8 @@ def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, A
                     "instrument": r.instrument_id,
                     "side": side,
                     "price": r.price,
-                    "qty": r.qty,
-                    "value": r.price * r.qty,
+                    "quantity": r.quantity,
+                    "value": r.price * r.quantity,
                     "currency": r.currency,
                     "order_id": r.buy_order_id if side == "buy" else r.sell_order_id,
                     "trade_date": r.trade_date,
@@ -1094,7 +1095,9 @@ def public_trades(
     """Trades as the public sees them: instrument, price, quantity, time; never who."""
     with db.read() as conn:
         tr = t.trades.c
-        q = select(tr.id, tr.instrument_id, tr.price, tr.qty, tr.at, tr.journal_seq, tr.auction)
+        q = select(
+            tr.id, tr.instrument_id, tr.price, tr.quantity, tr.at, tr.journal_seq, tr.auction
+        )
         if instrument:
             q = q.where(tr.instrument_id == instrument)
         rows = conn.execute(q.order_by(tr.journal_seq.desc(), tr.id.desc()).limit(limit)).all()
@@ -1103,7 +1106,7 @@ def public_trades(
                 "id": r.id,
                 "instrument": r.instrument_id,
                 "price": r.price,
-                "qty": r.qty,
+                "quantity": r.quantity,
                 "at": r.at,
                 "seq": r.journal_seq,
                 "auction": bool(r.auction),

@@ -269,7 +269,7 @@ def _listing_view(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
         "currency": r.currency,
         "price": r.price,
         "available": r.available,
-        "min_qty": r.min_qty,
+        "min_quantity": r.min_quantity,
         "lot": r.lot,
         "settlement_days": r.settlement_days,
         "expires_at": r.expires_at,
@@ -330,7 +330,7 @@ def create_listing(
             price=n.terms.price,
             quantity=n.terms.quantity,
             available=n.terms.quantity,
-            min_qty=n.terms.min_qty,
+            min_quantity=n.terms.min_quantity,
             lot=n.terms.lot,
             settlement_days=n.terms.settlement_days,
             expires_at=expires_at,
@@ -347,7 +347,7 @@ def create_listing(
 
 
 def _entry(view: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "issuance_id", "price", "available", "min_qty", "lot", "settlement_days")
+    keys = ("id", "issuance_id", "price", "available", "min_quantity", "lot", "settlement_days")
     return {k: view[k] for k in keys if k in view} | {"expires_at": view.get("expires_at")}
 
 
@@ -387,7 +387,7 @@ def amend_listing(
             raise Conflict("listing_not_open", f"Listing {listing_id} is {status}.")
         new_price = row.price if price is None else price
         new_available = row.available if available is None else available
-        mp.ListingTerms(new_price, new_available, min(row.min_qty, new_available), 1)
+        mp.ListingTerms(new_price, new_available, min(row.min_quantity, new_available), 1)
         moves: list[list[Any]] = []
         delta = new_available - row.available
         if delta > 0:
@@ -650,7 +650,7 @@ def buy(
         if row.seller_id == actor.participant_id:
             raise Forbidden("own_listing", "You cannot buy from your own listing.")
         _seller_active(conn, row.seller_id)
-        mp.check_purchase(row.available, row.min_qty, row.lot, quantity)
+        mp.check_purchase(row.available, row.min_quantity, row.lot, quantity)
         view, moves, reserve = _open_deal(
             tx,
             actor,

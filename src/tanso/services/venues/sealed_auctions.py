@@ -103,9 +103,9 @@ def rules_of(row: Any) -> SealedRules:
     )
 
 
-def commitment(bid_id: str, price: int, qty: int, nonce: str) -> str:
+def commitment(bid_id: str, price: int, quantity: int, nonce: str) -> str:
     """What the journal records of a bid before the close; the clearing entry opens it."""
-    return hashlib.sha256(f"{bid_id}|{price}|{qty}|{nonce}".encode()).hexdigest()
+    return hashlib.sha256(f"{bid_id}|{price}|{quantity}|{nonce}".encode()).hexdigest()
 
 
 def _auction(conn: Connection, auction_id: str) -> Any:
@@ -173,8 +173,8 @@ def bid_view(row: Any) -> dict[str, Any]:
         "auction_id": row.auction_id,
         "account_id": row.account_id,
         "price": row.price,
-        "qty": row.qty,
-        "amount": row.price * row.qty,
+        "quantity": row.quantity,
+        "amount": row.price * row.quantity,
         "status": row.status,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -267,7 +267,7 @@ def award_view(conn: Connection, row: Any, show_bidder: bool) -> dict[str, Any]:
     view = {
         "id": row.id,
         "auction_id": row.auction_id,
-        "qty": row.qty,
+        "quantity": row.quantity,
         "price": row.price,
         "amount": row.amount,
         "due_date": row.due_date,
@@ -454,10 +454,10 @@ def place_bid(
     auction_id: str,
     account_id: str,
     price: int,
-    qty: int,
+    quantity: int,
     idem: Idem | None = None,
 ) -> dict[str, Any]:
-    """Send a sealed bid while the auction is open; it reserves price x qty of cash.
+    """Send a sealed bid while the auction is open; it reserves price x quantity of cash.
     ``account_id`` is the holding account that receives the credits won."""
 
     def work(tx: Tx) -> dict[str, Any]:
@@ -468,13 +468,15 @@ def place_bid(
         row = _open_auction(conn, auction_id, tx.at)
         if row.seller_id == actor.participant_id:
             raise Forbidden("own_auction", "A seller cannot bid in its own auction.")
-        check_bid(rules_of(row), price, qty)
+        check_bid(rules_of(row), price, quantity)
         acct = own_account(conn, actor, account_id, write=True)
         if acct.kind != "holding":
             raise Forbidden("not_a_holding_account", f"{account_id} is a system account.")
         bid_id = new_id("SB")
         nonce = secrets.token_hex(16)
-        reserve = escrow.reserve_cash(tx, actor.participant_id, row.currency, price * qty, bid_id)
+        reserve = escrow.reserve_cash(
+            tx, actor.participant_id, row.currency, price * quantity, bid_id
+        )
         repo.insert_row(
             conn,
             sealed_bids,
@@ -483,7 +485,7 @@ def place_bid(
             bidder_id=actor.participant_id,
             account_id=account_id,
             price=price,
-            qty=qty,
+            quantity=quantity,
             seq=tx.next_seq(),
             nonce=nonce,
             status="open",
@@ -496,7 +498,7 @@ def place_bid(
             {
                 "auction_id": auction_id,
                 "bid_id": bid_id,
-                "commitment": commitment(bid_id, price, qty, nonce),
+                "commitment": commitment(bid_id, price, quantity, nonce),
                 "cash_reserve": reserve,
             },
         )
@@ -510,13 +512,13 @@ def amend_bid(
     actor: Actor,
     bid_id: str,
     price: int | None = None,
-    qty: int | None = None,
+    quantity: int | None = None,
     idem: Idem | None = None,
 ) -> dict[str, Any]:
     """Change one's own bid while the auction is open; the cash reserved follows, and the bid
     takes a new time (it goes behind bids already at its price)."""
-    if price is None and qty is None:
-        raise InvalidInput("nothing_to_amend", "Give a new price or a new qty.")
+    if price is None and quantity is None:
+        raise InvalidInput("nothing_to_amend", "Give a new price or a new quantity.")
 
     def work(tx: Tx) -> dict[str, Any]:
         conn = tx.conn
@@ -526,17 +528,17 @@ def amend_bid(
             raise Conflict("bid_not_open", f"Bid {bid_id} is {bid.status}.")
         row = _open_auction(conn, bid.auction_id, tx.at)
         new_price = bid.price if price is None else price
-        new_qty = bid.qty if qty is None else qty
-        check_bid(rules_of(row), new_price, new_qty)
+        new_quantity = bid.quantity if quantity is None else quantity
+        check_bid(rules_of(row), new_price, new_quantity)
         reserve = escrow.resize_cash(
-            tx, actor.participant_id, row.currency, bid_id, new_price * new_qty
+            tx, actor.participant_id, row.currency, bid_id, new_price * new_quantity
         )
         nonce = secrets.token_hex(16)
         _set_bid(
             conn,
             bid_id,
             price=new_price,
-            qty=new_qty,
+            quantity=new_quantity,
             seq=tx.next_seq(),
             nonce=nonce,
             updated_at=tx.at,
@@ -547,7 +549,7 @@ def amend_bid(
             {
                 "auction_id": bid.auction_id,
                 "bid_id": bid_id,
-                "commitment": commitment(bid_id, new_price, new_qty, nonce),
+                "commitment": commitment(bid_id, new_price, new_quantity, nonce),
                 "cash_reserve": reserve,
             },
         )
@@ -609,7 +611,7 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
     bids = _open_bids(conn, auction_id)
     result = clear(
         rules_of(row),
-        [SealedBid(b.id, b.bidder_id, int(b.price), int(b.qty), int(b.seq)) for b in bids],
+        [SealedBid(b.id, b.bidder_id, int(b.price), int(b.quantity), int(b.seq)) for b in bids],
     )
     by_id = {b.id: b for b in bids}
     due = japan_calendar().add_business_days(trade_date(tx.at), row.settlement_days)
@@ -631,7 +633,7 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
                 seller_account=row.account_id,
                 currency=row.currency,
                 amount=a.amount,
-                quantity=a.qty,
+                quantity=a.quantity,
                 due_date=due,
                 credit_hold=award_id,
                 cash_hold=bid.id,
@@ -649,14 +651,14 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
             auction_id=auction_id,
             bid_id=bid.id,
             bidder_id=bid.bidder_id,
-            qty=a.qty,
+            quantity=a.quantity,
             price=a.price,
             amount=a.amount,
             due_date=due.isoformat(),
         )
         _set_bid(conn, bid.id, status="won", updated_at=tx.at)
         awards.append(
-            {"id": award_id, "bid_id": bid.id, "bidder": bid.bidder_id, "qty": a.qty}
+            {"id": award_id, "bid_id": bid.id, "bidder": bid.bidder_id, "quantity": a.quantity}
             | {"price": a.price, "amount": a.amount}
         )
     won = {a.bid for a in result.awards}
@@ -670,7 +672,13 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
     _store_result(conn, auction_id, result, tx.at)
     view = auction_view(_auction(conn, auction_id), tx.at, True)
     opened = [
-        {"bid_id": b.id, "bidder": b.bidder_id, "price": b.price, "qty": b.qty, "nonce": b.nonce}
+        {
+            "bid_id": b.id,
+            "bidder": b.bidder_id,
+            "price": b.price,
+            "quantity": b.quantity,
+            "nonce": b.nonce,
+        }
         for b in bids
     ]
     tx.record(
@@ -697,7 +705,9 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
 
 
 def _store_result(conn: Connection, auction_id: str, r: SealedResult, at: str) -> None:
-    curve = [{"price": s.price, "qty": s.qty, "cumulative": s.cumulative} for s in r.demand]
+    curve = [
+        {"price": s.price, "quantity": s.quantity, "cumulative": s.cumulative} for s in r.demand
+    ]
     _set_auction(
         conn,
         auction_id,

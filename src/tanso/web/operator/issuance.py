@@ -52,7 +52,7 @@ def issue(request: Request, user: OperatorUser, form: Form) -> Response:
         if not form.get(name, "").strip():
             errors[name] = t["required"]
     vintage = whole(form, "vintage", t, errors)
-    qty = whole(form, "qty", t, errors)
+    quantity = whole(form, "quantity", t, errors)
     if errors:
         return _issuance_page(
             request, user, 422, values=form, errors=errors | {"_form": t["error"]}
@@ -62,13 +62,13 @@ def issue(request: Request, user: OperatorUser, form: Form) -> Response:
         credit_type=form["credit_type"],
         round=form["round"].strip(),
         vintage=vintage,
-        quantity=qty,
+        quantity=quantity,
         account_id=form["account"],
     )
     try:
         out = registry.issue(kit.db(request), user.actor, new)
     except TansoError as e:
-        fields = ("project", "credit_type", "round", "vintage", "qty", "account")
+        fields = ("project", "credit_type", "round", "vintage", "quantity", "account")
         where = kit.field_for(e.code, fields)
         if where == "_form":
             where = next((f for f in fields if f in e.code), "_form")
@@ -76,6 +76,6 @@ def issue(request: Request, user: OperatorUser, form: Form) -> Response:
             where = "round"
         return _issuance_page(request, user, status_of(e), values=form, errors={where: e.message})
     notice = t["issued"].format(
-        qty=f"{out['quantity']:,}", id=out["issuance_id"], account=out["account_id"]
+        quantity=f"{out['quantity']:,}", id=out["issuance_id"], account=out["account_id"]
     )
     return _issuance_page(request, user, notice=notice)

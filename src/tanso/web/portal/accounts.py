@@ -127,14 +127,14 @@ def transfer(request: Request, user: CreditMover, form: Form) -> Response:
     for name in ("from_account", "to_account"):
         if form.get(name, "") not in own:
             errors[name] = t["required"]
-    qty: int | None = None
+    quantity: int | None = None
     try:
-        qty = kit.parse_int(form.get("qty"))
+        quantity = kit.parse_int(form.get("quantity"))
     except ValueError:
-        errors["qty"] = t["whole_number"]
+        errors["quantity"] = t["whole_number"]
     serials = form.get("serials", "").strip() or None
-    if "qty" not in errors and qty is None and serials is None:
-        errors["qty"] = t["transfer_help"]
+    if "quantity" not in errors and quantity is None and serials is None:
+        errors["quantity"] = t["transfer_help"]
     if errors:
         return _transfer_page(request, user, form, errors | {"_form": t["error"]}, status=422)
     try:
@@ -143,10 +143,10 @@ def transfer(request: Request, user: CreditMover, form: Form) -> Response:
             user.actor,
             form["from_account"],
             form["to_account"],
-            registry.Selection(quantity=qty, serials=serials),
+            registry.Selection(quantity=quantity, serials=serials),
         )
     except TansoError as e:
-        errors, status = kit.refusal(e, ("from_account", "to_account", "qty", "serials"))
+        errors, status = kit.refusal(e, ("from_account", "to_account", "quantity", "serials"))
         return _transfer_page(request, user, form, errors, status=status)
     return _transfer_page(request, user, done=done)
 

@@ -79,7 +79,7 @@ def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
         if result and result["clearing_price"] is not None
         else None,
         "price_ticks": [{"y": ty, "label": f"{p:,}"} for ty, p in ticks],
-        "qty_ticks": [
+        "quantity_ticks": [
             {"x": x(q), "label": f"{q:,}"}
             for q in sorted({auction["supply"], curve[-1]["cumulative"]})
         ],
@@ -282,7 +282,7 @@ def place_bid(request: Request, user: Trader, form: Form, auction_id: str) -> Re
     t = _t(request)
     errors: dict[str, str] = {}
     values: dict[str, int] = {}
-    for name in ("price", "qty"):
+    for name in ("price", "quantity"):
         try:
             v = kit.parse_int(form.get(name))
         except ValueError:
@@ -299,7 +299,7 @@ def place_bid(request: Request, user: Trader, form: Form, auction_id: str) -> Re
         return _detail(request, user, auction_id, form, errors | {"_form": t["error"]}, status=422)
     try:
         out = sa.place_bid(
-            kit.db(request), user.actor, auction_id, account, values["price"], values["qty"]
+            kit.db(request), user.actor, auction_id, account, values["price"], values["quantity"]
         )
     except TansoError as e:
         status = status_of(e)
@@ -319,8 +319,8 @@ def _bid_action(
     try:
         if action == "amend":
             price = kit.parse_int(form.get("price"))
-            qty = kit.parse_int(form.get("qty"))
-            sa.amend_bid(db, user.actor, bid_id, price, qty)
+            quantity = kit.parse_int(form.get("quantity"))
+            sa.amend_bid(db, user.actor, bid_id, price, quantity)
             notice = t["sealed_bid_amended"]
         else:
             sa.withdraw_bid(db, user.actor, bid_id)

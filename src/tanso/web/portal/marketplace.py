@@ -166,25 +166,25 @@ def _quantity(form: dict[str, str], name: str, t: Mapping[str, str]) -> tuple[in
 @router.post("/listings/{listing_id}/buy")
 def buy(request: Request, user: Trader, form: Form, listing_id: str) -> Response:
     t = _t(request)
-    qty, err = _quantity(form, "qty", t)
-    if qty is None:
-        return _listing_page(request, user, listing_id, form, {"qty": err}, status=422)
+    quantity, err = _quantity(form, "quantity", t)
+    if quantity is None:
+        return _listing_page(request, user, listing_id, form, {"quantity": err}, status=422)
     try:
         deal = market.buy(
             kit.db(request),
             user.actor,
             listing_id,
-            qty,
+            quantity,
             form.get("account", ""),
             calendar=_calendar(request),
         )
     except TansoError as e:
-        where = kit.field_for(e.code, ("qty", "account"))
+        where = kit.field_for(e.code, ("quantity", "account"))
         code = status_of(e)
         return _listing_page(request, user, listing_id, form, {where: e.message}, status=code)
     notice = t["mp_bought"].format(
         id=deal["id"],
-        qty=deal["quantity"],
+        quantity=deal["quantity"],
         amount=f"¥{deal['amount']:,}",
         status=t["mp_st_" + deal["status"]],
         due=deal["due_date"],
@@ -195,16 +195,16 @@ def buy(request: Request, user: Trader, form: Form, listing_id: str) -> Response
 @router.post("/listings/{listing_id}/rfq")
 def ask_quote(request: Request, user: Trader, form: Form, listing_id: str) -> Response:
     t = _t(request)
-    qty, err = _quantity(form, "rfq_qty", t)
-    if qty is None:
-        return _listing_page(request, user, listing_id, form, {"rfq_qty": err}, status=422)
+    quantity, err = _quantity(form, "rfq_quantity", t)
+    if quantity is None:
+        return _listing_page(request, user, listing_id, form, {"rfq_quantity": err}, status=422)
     try:
         rfq = market.create_rfq(
-            kit.db(request), user.actor, qty, listing_id=listing_id, note=form.get("note", "")
+            kit.db(request), user.actor, quantity, listing_id=listing_id, note=form.get("note", "")
         )
     except TansoError as e:
         return _listing_page(
-            request, user, listing_id, form, {"rfq_qty": e.message}, status=status_of(e)
+            request, user, listing_id, form, {"rfq_quantity": e.message}, status=status_of(e)
         )
     return _rfqs_page(request, user, notice=t["mp_rfq_sent"].format(id=rfq["id"]))
 
@@ -230,10 +230,10 @@ def _credit_choices(db: Database, user: PortalUser) -> list[dict[str, Any]]:
                     "project": b.get("project_name", ""),
                     "project_id": b.get("project_id", ""),
                     "vintage": b.get("vintage", ""),
-                    "qty": 0,
+                    "quantity": 0,
                 },
             )
-            c["qty"] += b["quantity"]
+            c["quantity"] += b["quantity"]
     return list(out.values())
 
 
@@ -272,8 +272,8 @@ def create_listing(request: Request, user: Trader, form: Form) -> Response:
     numbers: dict[str, int] = {}
     for name, required in (
         ("price", True),
-        ("qty", True),
-        ("min_qty", False),
+        ("quantity", True),
+        ("min_quantity", False),
         ("lot", False),
         ("settlement_days", False),
     ):
@@ -295,8 +295,8 @@ def create_listing(request: Request, user: Trader, form: Form) -> Response:
     try:
         terms = mp.ListingTerms(
             numbers["price"],
-            numbers["qty"],
-            numbers.get("min_qty", 0),
+            numbers["quantity"],
+            numbers.get("min_quantity", 0),
             numbers.get("lot", 1),
             numbers.get("settlement_days", mp.DEFAULT_SETTLEMENT_DAYS),
         )
@@ -312,7 +312,7 @@ def create_listing(request: Request, user: Trader, form: Form) -> Response:
             ),
         )
     except TansoError as e:
-        fields = ("price", "qty", "min_qty", "lot", "settlement_days", "expires_at")
+        fields = ("price", "quantity", "min_quantity", "lot", "settlement_days", "expires_at")
         where = kit.field_for(e.code, fields)
         if e.code.startswith("invalid_") and e.code[8:] in fields:
             where = e.code[8:]
@@ -374,18 +374,18 @@ def make_offer(request: Request, user: Trader, form: Form, rfq_id: str) -> Respo
     account, _sep, issuance = form.get("credits", "").partition("|")
     try:
         price = kit.parse_int(form.get("price"))
-        qty = kit.parse_int(form.get("qty"))
+        quantity = kit.parse_int(form.get("quantity"))
         days = kit.parse_int(form.get("settlement_days")) or 0
     except ValueError:
         return _rfqs_page(request, user, {rfq_id: t["whole_number"]}, status=422)
-    if price is None or qty is None or not issuance:
+    if price is None or quantity is None or not issuance:
         return _rfqs_page(request, user, {rfq_id: t["error"]}, status=422)
     try:
         out = market.make_offer(
             kit.db(request),
             user.actor,
             market.NewOffer(
-                rfq_id, account, issuance, price, qty, form.get("expires_at", ""), days
+                rfq_id, account, issuance, price, quantity, form.get("expires_at", ""), days
             ),
         )
     except TansoError as e:

@@ -86,7 +86,7 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     if account not in {a["id"] for a in kit.own_accounts(db, user)}:
         errors["account"] = t["required"]
     numbers: dict[str, int] = {}
-    for name in ("qty", "price"):
+    for name in ("quantity", "price"):
         try:
             value = kit.parse_int(form.get(name))
         except ValueError:
@@ -101,14 +101,14 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     order = NewOrder(
         instrument=instrument,
         side=side,
-        qty=numbers["qty"],
+        quantity=numbers["quantity"],
         price=numbers["price"],
         account_id=account,
     )
     try:
         out = kit.exchange(request).place(user.actor, order)
     except TansoError as e:
-        fields = ("instrument", "side", "qty", "price", "account")
+        fields = ("instrument", "side", "quantity", "price", "account")
         errors, status = kit.refusal(e, fields)
         return _orders_page(request, user, form, errors, status=status)
     notice = t["order_placed"].format(id=out.get("id", ""), status=out.get("status", ""))
@@ -180,26 +180,26 @@ def amend_order(request: Request, user: Trader, form: Form, order_id: str) -> Re
         return kit.not_found(request, user)
     errors: dict[str, str] = {}
     numbers: dict[str, int | None] = {}
-    for name in ("qty", "price"):
+    for name in ("quantity", "price"):
         try:
             numbers[name] = kit.parse_int(form.get(name))
         except ValueError:
             errors[name] = t["whole_number"]
-    if not errors and numbers["qty"] is None and numbers["price"] is None:
-        errors["qty"] = t["amend_help"]
+    if not errors and numbers["quantity"] is None and numbers["price"] is None:
+        errors["quantity"] = t["amend_help"]
     if errors:
         return _amend_page(request, user, order, form, errors | {"_form": t["error"]}, 422)
     try:
         out = kit.exchange(request).amend(
-            user.actor, order_id, qty=numbers["qty"], price=numbers["price"]
+            user.actor, order_id, quantity=numbers["quantity"], price=numbers["price"]
         )
     except TansoError as e:
-        errors, status = kit.refusal(e, ("qty", "price"))
+        errors, status = kit.refusal(e, ("quantity", "price"))
         return _amend_page(request, user, order, form, errors, status)
     price = out.get("price")
     notice = t["order_amended"].format(
         id=order_id,
-        qty=f"{out.get('remaining', out.get('qty', 0)):,}",
+        quantity=f"{out.get('remaining', out.get('quantity', 0)):,}",
         price=f"¥{price:,}" if isinstance(price, int) else "",
     )
     return _orders_page(request, user, notice=notice)

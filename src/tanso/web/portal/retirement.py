@@ -60,7 +60,7 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
     if not form.get("purpose"):
         errors["purpose"] = t["required"]
     numbers: dict[str, int | None] = {}
-    for name in ("qty", "year", "scope3_category"):
+    for name in ("quantity", "year", "scope3_category"):
         try:
             numbers[name] = kit.parse_int(form.get(name))
         except ValueError:
@@ -69,13 +69,13 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
     if scope not in (None, "1", "2", "3"):
         errors["scope"] = t["required"]
     serials = form.get("serials", "").strip() or None
-    if not errors and numbers.get("qty") is None and serials is None:
-        errors["qty"] = t["retire_help"]
+    if not errors and numbers.get("quantity") is None and serials is None:
+        errors["quantity"] = t["retire_help"]
     if errors:
         return _retire_page(request, user, form, errors | {"_form": t["error"]}, status=422)
     wanted = registry.RetirementRequest(
         account_id=account,
-        selection=registry.Selection(quantity=numbers.get("qty"), serials=serials),
+        selection=registry.Selection(quantity=numbers.get("quantity"), serials=serials),
         purposes=[form["purpose"]],
         beneficiary=form.get("beneficiary", ""),
         reporting_year=numbers.get("year"),
@@ -85,7 +85,7 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
     try:
         done = registry.retire(db, user.actor, wanted)
     except TansoError as e:
-        fields = ("account", "qty", "serials", "purpose", "beneficiary", "year", "scope")
+        fields = ("account", "quantity", "serials", "purpose", "beneficiary", "year", "scope")
         errors, status = kit.refusal(e, fields)
         return _retire_page(request, user, form, errors, status=status)
     return _retire_page(request, user, done=done)

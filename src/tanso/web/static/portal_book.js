@@ -28,10 +28,10 @@
     if (!body) return;
     var rows = [];
     (e.asks || []).slice(0, 5).reverse().forEach(function (a) {
-      rows.push([cell(""), cell(num(a.price)), cell(num(a.qty))]);
+      rows.push([cell(""), cell(num(a.price)), cell(num(a.quantity))]);
     });
     (e.bids || []).slice(0, 5).forEach(function (b) {
-      rows.push([cell(num(b.qty)), cell(num(b.price)), cell("")]);
+      rows.push([cell(num(b.quantity)), cell(num(b.price)), cell("")]);
     });
     body.textContent = "";
     rows.forEach(function (cells) {

@@ -112,7 +112,7 @@
   }
 
   /** Fold one trade into the selected instrument's last daily bar (or start a new one). */
-  function chartTrade(price, qty, day) {
+  function chartTrade(price, quantity, day) {
     var last = state.bars[state.bars.length - 1];
     var bar;
     if (last && last.start === day) {
@@ -120,12 +120,12 @@
       bar.high = Math.max(bar.high, price);
       bar.low = Math.min(bar.low, price);
       bar.close = price;
-      bar.volume += qty;
-      bar.value = (bar.value || 0) + price * qty;
+      bar.volume += quantity;
+      bar.value = (bar.value || 0) + price * quantity;
       bar.trades = (bar.trades || 0) + 1;
     } else if (!last || last.start < day) {
-      bar = { start: day, open: price, high: price, low: price, close: price, volume: qty,
-        value: price * qty, trades: 1 };
+      bar = { start: day, open: price, high: price, low: price, close: price, volume: quantity,
+        value: price * quantity, trades: 1 };
       state.bars.push(bar);
     } else {
       return; // an old trade: the bars from the server already hold it
@@ -203,7 +203,7 @@
         info.volume = 0;
       }
       info.last = t.price;
-      info.volume = (info.volume || 0) + t.qty;
+      info.volume = (info.volume || 0) + t.quantity;
       var row = document.querySelector('#instruments tr[data-instrument="' + t.instrument + '"]');
       if (row) {
         cell(row, "last").textContent = yen(t.price);
@@ -220,7 +220,7 @@
         flash(row);
       }
     }
-    if (t.instrument === state.selected) chartTrade(t.price, t.qty, day);
+    if (t.instrument === state.selected) chartTrade(t.price, t.quantity, day);
     addTradeRow(t, info);
   }
 
@@ -234,7 +234,7 @@
     tr.appendChild(el("td", { "class": "nowrap" })).appendChild(time);
     tr.appendChild(el("th", { scope: "row" }, info ? info.name : t.instrument));
     tr.appendChild(el("td", { "class": "num" }, yen(t.price)));
-    tr.appendChild(el("td", { "class": "num" }, num(t.qty)));
+    tr.appendChild(el("td", { "class": "num" }, num(t.quantity)));
     tbody.insertBefore(tr, tbody.firstChild);
     flash(tr);
     while (tbody.rows.length > MAX_TRADE_ROWS) tbody.deleteRow(tbody.rows.length - 1);
