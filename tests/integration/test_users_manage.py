@@ -85,7 +85,8 @@ def test_an_administrator_changes_a_role_and_the_journal_says_who(
     assert out["role"] == "viewer"
     kind, actor, payload = last_entry(db)
     assert kind == "user.role_changed" and alpha["admin"] in actor
-    assert json.loads(payload) | {} == {
+    assert json.loads(payload) == {
+        "v": 2,
         "user": alpha["trader"],
         "participant_id": "ALPHA",
         "from": "trader",
