@@ -801,7 +801,7 @@ def test_reserved_cash_cannot_be_withdrawn_until_released(db: Database) -> None:
     refused(db, "insufficient_cash", lambda: cash.reserve(db, alpha, "JPY", 301, "BID-2"))
     refused(db, "reservation_exists", lambda: cash.reserve(db, alpha, "JPY", 1, "BID-1"))
     cash.withdraw(db, SYSTEM, "ALPHA", "JPY", 300, "b")
-    assert cash.release(db, alpha, "BID-1")["released"] == 700
+    assert cash.release(db, alpha, "BID-1").released == 700
     assert cash_of(db, "ALPHA") == (700, 0)
     cash.withdraw(db, SYSTEM, "ALPHA", "JPY", 700, "b2")
     assert cash_of(db, "ALPHA") == (0, 0)

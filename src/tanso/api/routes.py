@@ -325,7 +325,9 @@ def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str
 
 
 @router.get("/cash", response_model=list[CashBalance], tags=["cash"])
-def cash_balances(db: DB, actor: Caller, participant_id: str | None = None) -> list[dict[str, Any]]:
+def cash_balances(
+    db: DB, actor: Caller, participant_id: str | None = None
+) -> list[cash.CashAccount]:
     """Cash balances in integer minor units (JPY: yen)."""
     return cash.balances(db, actor, participant_id)
 
@@ -333,12 +335,12 @@ def cash_balances(db: DB, actor: Caller, participant_id: str | None = None) -> l
 @router.get("/cash/{cash_account_id}/movements", response_model=list[CashMovement], tags=["cash"])
 def cash_movements(
     cash_account_id: str, db: DB, actor: Caller, limit: Limit = 100
-) -> list[dict[str, Any]]:
+) -> list[cash.CashMovement]:
     return cash.movements(db, actor, cash_account_id, limit)
 
 
 @router.post("/cash/deposits", response_model=CashBalance, status_code=201, tags=["cash"])
-def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> cash.CashAccount:
     """Record a bank transfer in (exchange operator)."""
     return cash.deposit(
         db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
@@ -346,7 +348,7 @@ def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> di
 
 
 @router.post("/cash/withdrawals", response_model=CashBalance, status_code=201, tags=["cash"])
-def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> cash.CashAccount:
     """Record a bank transfer out (exchange operator); reserved cash cannot leave."""
     return cash.withdraw(
         db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
