@@ -225,23 +225,23 @@ def get_project(project_id: str, db: DB) -> dict[str, Any]:
 
 
 @router.get("/issuances", response_model=list[Issuance], tags=["registry"])
-def list_issuances(db: DB, project_id: str | None = None) -> list[dict[str, Any]]:
+def list_issuances(db: DB, project_id: str | None = None) -> list[registry.Issuance]:
     return registry.list_issuances(db, project_id)
 
 
 @router.get("/issuances/{issuance_id}", response_model=Issuance, tags=["registry"])
-def get_issuance(issuance_id: str, db: DB) -> dict[str, Any]:
+def get_issuance(issuance_id: str, db: DB) -> registry.Issuance:
     return registry.get_issuance(db, issuance_id)
 
 
 @router.post("/issuances", response_model=IssuanceReceipt, status_code=201, tags=["registry"])
-def issue(body: s.IssuanceIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def issue(body: s.IssuanceIn, db: DB, actor: Caller, idem: IdemKey) -> registry.IssuanceReceipt:
     """Issue credits of a registered project into a holding account (registry operator)."""
     return registry.issue(db, actor, registry.NewIssuance(**body.model_dump()), idem)
 
 
 @router.post("/deposits", response_model=Deposit, status_code=201, tags=["registry"])
-def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> registry.IssuanceReceipt:
     """Record credits arriving from an external registry (registry operator)."""
     fields = body.model_dump(exclude={"external_registry", "external_ref"})
     return registry.deposit(
@@ -250,13 +250,13 @@ def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str
 
 
 @router.post("/redeposits", response_model=Redeposit, status_code=201, tags=["registry"])
-def redeposit(body: s.RedepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def redeposit(body: s.RedepositIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Redeposit:
     """Record the return of credits that had been withdrawn to an external registry."""
     return registry.redeposit(db, actor, body.serials, body.account_id, body.external_ref, idem)
 
 
 @router.post("/withdrawals", response_model=Withdrawal, status_code=201, tags=["registry"])
-def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Withdrawal:
     """Send credits to an account in an external registry."""
     return registry.withdraw(
         db,
@@ -270,13 +270,15 @@ def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> dict
 
 
 @router.post("/transfers", response_model=Transfer, status_code=201, tags=["registry"])
-def transfer(body: s.TransferIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def transfer(body: s.TransferIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Transfer:
     """Transfer credits: a quantity (oldest vintage first) or a serial range."""
     return registry.transfer(db, actor, body.from_account, body.to_account, _selection(body), idem)
 
 
 @router.post("/retirements", response_model=RetirementReceipt, status_code=201, tags=["registry"])
-def retire(body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def retire(
+    body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey
+) -> registry.RetirementReceipt:
     """Retire (無効化) credits for a purpose, by quantity or by serial range."""
     purposes = list(dict.fromkeys(([body.purpose] if body.purpose else []) + body.purposes))
     req = registry.RetirementRequest(
@@ -305,19 +307,19 @@ def get_retirement(retirement_id: str, db: DB) -> dict[str, Any]:
 
 
 @router.post("/cancellations", response_model=Cancellation, status_code=201, tags=["registry"])
-def cancel(body: s.CancellationIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cancel(body: s.CancellationIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Cancellation:
     """Cancel (取消) credits: they are not used toward any target and never move again."""
     return registry.cancel(db, actor, body.account_id, _selection(body), body.reason, idem)
 
 
 @router.post("/freezes", response_model=Freeze, tags=["registry"])
-def freeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def freeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Freeze:
     """Freeze a serial range (registry operator), for example during a dispute."""
     return registry.freeze(db, actor, body.serials, True, body.reason, idem)
 
 
 @router.post("/unfreezes", response_model=Freeze, tags=["registry"])
-def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Freeze:
     return registry.freeze(db, actor, body.serials, False, body.reason, idem)
 
 

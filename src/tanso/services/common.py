@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from sqlalchemy import Connection
 
@@ -96,6 +97,27 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+def loader(cls: type[T]) -> Callable[[Any], T]:
+    """Rebuild a use case's dataclass (nested ones and lists of them too) from its ``plain``
+    form: how a stored idempotent answer is answered again."""
+    return lambda data: cast(T, _build(cls, data))
+
+
+def _build(tp: Any, data: Any) -> Any:
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(data, dict):
+        hints = get_type_hints(tp)
+        return tp(**{k: _build(hints[k], v) for k, v in data.items() if k in hints})
+    origin = get_origin(tp)
+    if origin is list and isinstance(data, list):
+        (item,) = get_args(tp)
+        return [_build(item, v) for v in data]
+    if origin in (Union, types.UnionType):
+        for arg in get_args(tp):
+            if isinstance(arg, type) and dataclasses.is_dataclass(arg) and isinstance(data, dict):
+                return _build(arg, data)
+    return data
 
 
 def execute(

@@ -75,7 +75,5 @@ def issue(request: Request, user: OperatorUser, form: Form) -> Response:
         if e.code == "issuance_exists":
             where = "round"
         return _issuance_page(request, user, status_of(e), values=form, errors={where: e.message})
-    notice = t["issued"].format(
-        qty=f"{out['quantity']:,}", id=out["issuance_id"], account=out["account_id"]
-    )
+    notice = t["issued"].format(qty=f"{out.quantity:,}", id=out.issuance_id, account=out.account_id)
     return _issuance_page(request, user, notice=notice)

@@ -4,7 +4,6 @@ account, transfers between own accounts, and cash movements."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -86,7 +85,7 @@ def _transfer_page(
     user: PortalUser,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    done: dict[str, Any] | None = None,
+    done: registry.Transfer | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     db = kit.db(request)
