@@ -244,10 +244,10 @@ def test_an_operator_rule_set_takes_effect_on_its_date(db: Database) -> None:
         usage.add_ruleset(db, SYSTEM, tighter)
     with pytest.raises(InvalidInput):
         usage.add_ruleset(db, SYSTEM, tighter | {"version": "x", "hierarchy": "perhaps"})
-    assert usage.current_ruleset(db, dt.date(2026, 1, 5))["version"] == "2026.1"
-    assert usage.current_ruleset(db, dt.date(2026, 1, 6))["version"] == "2026.9"
+    assert usage.current_ruleset(db, dt.date(2026, 1, 5)).version == "2026.1"
+    assert usage.current_ruleset(db, dt.date(2026, 1, 6)).version == "2026.9"
     listed = usage.list_rulesets(db, dt.date(2026, 2, 1))
-    assert [(r["version"], r["in_force"]) for r in listed] == [("2026.1", False), ("2026.9", True)]
+    assert [(r.version, r.in_force) for r in listed] == [("2026.1", False), ("2026.9", True)]
     gx = add_participant(db, "GXCO")
     add_issuance(db, "GXCO-MAIN", 1_000)
     inventories.record(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
