@@ -134,7 +134,7 @@ def _setup(db: Database, trades: int) -> tuple[list[str], list[tuple[str, str]],
             SYSTEM,
             registry.NewIssuance("PB001", "ER", str(n + 1), 2022, per_seller, f"{pid}-MAIN"),
         )
-        issuances.append((pid, str(out["issuance_id"])))
+        issuances.append((pid, out.issuance_id))
     x = Exchange(db, japan_calendar())
     x.define_instrument(
         SYSTEM,

@@ -334,7 +334,7 @@ def add_issuance(
         SYSTEM,
         registry.NewIssuance(project, "ER", str(len(rounds) + 1), vintage, quantity, account),
     )
-    return str(out["issuance_id"])
+    return out.issuance_id
 
 
 def fund(db: Database, pid: str, amount: int, currency: str = "JPY") -> None:

@@ -17,7 +17,7 @@ from tanso.api import ops
 from tanso.demo import exchange_days as demo_exchange
 from tanso.demo import history
 from tanso.domain.errors import TansoError
-from tanso.services.common import SYSTEM
+from tanso.services.common import SYSTEM, plain
 from tanso.services.ledger import audit, cash, participants, registry, taxonomy
 from tanso.services.operations import schema
 from tanso.services.trading import instruments
@@ -45,7 +45,7 @@ def _db() -> Database:
 
 
 def _print(value: Any) -> None:
-    out.print_json(json.dumps(value, ensure_ascii=False))
+    out.print_json(json.dumps(plain(value), ensure_ascii=False))
 
 
 def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:

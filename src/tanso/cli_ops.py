@@ -30,11 +30,11 @@ def backup(
         raise typer.Exit(2) from None
     finally:
         db.dispose()
-    head = manifest["journal_head"]
-    rows = sum(manifest["tables"].values())
+    head = manifest.journal_head
+    rows = sum(manifest.tables.values())
     out.print(
-        f"backed up {rows} rows of {len(manifest['tables'])} tables at revision "
-        f"{manifest['revision']}, journal head {head['seq']} {head['hash']} to {file}"
+        f"backed up {rows} rows of {len(manifest.tables)} tables at revision "
+        f"{manifest.revision}, journal head {head.seq} {head.hash} to {file}"
     )
 
 

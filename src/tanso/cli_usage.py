@@ -19,7 +19,7 @@ from rich.console import Console
 
 from tanso.domain import usage_rules as ur
 from tanso.domain.errors import TansoError
-from tanso.services.common import SYSTEM
+from tanso.services.common import SYSTEM, plain
 from tanso.services.compliance import inventories, usage
 from tanso.settings import Settings, open_database
 
@@ -59,10 +59,10 @@ def rulesets(date: DateOption = None) -> None:
     db = open_database(Settings())
     try:
         for r in usage.list_rulesets(db, _date(date)):
-            mark = "*" if r["in_force"] else " "
+            mark = "*" if r.in_force else " "
             out.print(
-                f"{mark} {r['id']}@{r['version']}  from {r['effective_from']}  ({r['origin']})  "
-                f"{len(r['rules'])} rules"
+                f"{mark} {r.id}@{r.version}  from {r.effective_from}  ({r.origin})  "
+                f"{len(r.rules)} rules"
             )
     finally:
         db.dispose()
@@ -73,7 +73,8 @@ def show(date: DateOption = None) -> None:
     """Print the rule set in force on DATE as JSON."""
     db = open_database(Settings())
     try:
-        out.print_json(json.dumps(usage.current_ruleset(db, _date(date)), ensure_ascii=False))
+        current = plain(usage.current_ruleset(db, _date(date)))
+        out.print_json(json.dumps(current, ensure_ascii=False))
     except TansoError as e:
         err.print(f"[red]{e.code}[/red]: {e.message}")
         raise typer.Exit(2) from None
@@ -104,7 +105,7 @@ def add(file: Annotated[Path, typer.Argument(help="A rule set JSON file.")]) -> 
         raise typer.Exit(2) from None
     finally:
         db.dispose()
-    out.print(f"added {view['id']}@{view['version']}, in force from {view['effective_from']}")
+    out.print(f"added {view.id}@{view.version}, in force from {view.effective_from}")
 
 
 @usage_app.command("import-inventories")

@@ -148,4 +148,4 @@ def test_portal_logins_appear_in_the_access_log(db: Database) -> None:
     users.login(db, email, WRONG_PASSWORD)
     users.login(db, email, PASSWORD)
     page = access_log.list_access(db, SYSTEM, kind="login")
-    assert [e["outcome"] for e in page["entries"]] == ["ok", "refused"]
+    assert [e.outcome for e in page.entries] == ["ok", "refused"]

@@ -110,7 +110,7 @@ def test_past_transfers_are_listed_newest_first_and_paged(portal: TestClient, db
     beta_second = participants.open_account(db, SYSTEM, "Second", "BETA")["id"]
     registry.transfer(db, SYSTEM, "BETA-MAIN", beta_second, registry.Selection(quantity=1))
     made = [
-        registry.transfer(db, SYSTEM, "ALPHA-MAIN", second, registry.Selection(quantity=n))["id"]
+        registry.transfer(db, SYSTEM, "ALPHA-MAIN", second, registry.Selection(quantity=n)).id
         for n in range(1, 8)
     ]
     login(portal, "viewer@alpha.example.jp")
@@ -177,7 +177,7 @@ def test_retirement_notices_are_paged_newest_first(portal: TestClient, db: Datab
             registry.RetirementRequest(
                 "ALPHA-MAIN", registry.Selection(quantity=n), purposes=["offset_scope1"]
             ),
-        )["id"]
+        ).id
         for n in range(1, 6)
     ]
     registry.retire(

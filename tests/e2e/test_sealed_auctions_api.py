@@ -176,10 +176,10 @@ def test_the_journal_keeps_bids_sealed_from_the_operator_until_clearing(
     (sealed,) = bid_entries()
     assert sealed["sealed"] is True and "B1" not in sealed["actor"]
     # the operator's journal screen reads through the same seal, and a search by bidder misses
-    screen = journal_search.entries(c["db"], SYSTEM, kind="sealed_auction.bid_placed")["entries"]
+    screen = journal_search.entries(c["db"], SYSTEM, kind="sealed_auction.bid_placed").entries
     assert [e.actor for e in screen] == [sealed_auctions.SEALED_ACTOR]
     assert (
-        journal_search.entries(c["db"], SYSTEM, kind="sealed_auction", actor_text="B1")["entries"]
+        journal_search.entries(c["db"], SYSTEM, kind="sealed_auction", actor_text="B1").entries
         == []
     )
     assert "53310" not in sealed["payload"] and bid.id not in sealed["payload"]  # 1,777 x 30

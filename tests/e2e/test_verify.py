@@ -23,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 CHROMIUM = "/usr/bin/chromium"
 
 
-def retire(db: Database) -> dict[str, Any]:
+def retire(db: Database) -> registry.RetirementReceipt:
     actor = add_participant(db, "VERIFYA")
     issuance = add_issuance(db, "VERIFYA-MAIN", 1_000, vintage=2022)
     return registry.retire(
@@ -49,20 +49,20 @@ def test_the_verify_page_shows_the_certificate_and_says_verified(
     db: Database, http: TestClient
 ) -> None:
     done = retire(db)
-    r = http.get(f"/verify/{done['id']}?lang=en")
+    r = http.get(f"/verify/{done.id}?lang=en")
     assert r.status_code == 200
     assert 'data-verified="true"' in r.text
     assert "Verified" in r.text and "NOT verified" not in r.text
     for expected in (
-        f"CERT-{done['id']}",
-        done["ranges"][0]["serials"],
+        f"CERT-{done.id}",
+        done.ranges[0].serials,
         "VERIFYA Osaka office",
-        done["journal_hash"],
-        f"http://testserver/verify/{done['id']}",
+        done.journal_hash,
+        f"http://testserver/verify/{done.id}",
         "<svg",
     ):
         assert expected in r.text, expected
-    ja = http.get(f"/ja/verify/{done['id']}")
+    ja = http.get(f"/ja/verify/{done.id}")
     assert ja.status_code == 200 and ja.headers["content-language"] == "ja"
     assert "検証済み" in ja.text and "無効化証明書" in ja.text
 
@@ -71,7 +71,7 @@ def test_the_verify_page_says_so_when_the_journal_entry_was_altered(
     db: Database, http: TestClient
 ) -> None:
     done = retire(db)
-    seq = done["journal_seq"]
+    seq = done.journal_seq
     with db.engine.begin() as conn:
         payload = conn.execute(
             select(t.journal.c.payload).where(t.journal.c.seq == seq)
@@ -81,12 +81,12 @@ def test_the_verify_page_says_so_when_the_journal_entry_was_altered(
             .where(t.journal.c.seq == seq)
             .values(payload=payload.replace("VERIFYA Osaka office", "Someone else"))
         )
-    r = http.get(f"/verify/{done['id']}?lang=en")
+    r = http.get(f"/verify/{done.id}?lang=en")
     assert r.status_code == 200
     assert 'data-verified="false"' in r.text and "NOT verified" in r.text
-    ja = http.get(f"/ja/verify/{done['id']}")
+    ja = http.get(f"/ja/verify/{done.id}")
     assert "検証できません" in ja.text
-    body = http.get(f"/v1/certificates/{done['id']}").json()
+    body = http.get(f"/v1/certificates/{done.id}").json()
     assert body["verification"]["verified"] is False
     assert {c["check"]: c["ok"] for c in body["verification"]["checks"]}["entry_hash"] is False
 
@@ -106,22 +106,22 @@ def test_the_lookup_form_goes_to_the_retirements_page(db: Database, http: TestCl
     done = retire(db)
     assert 'href="/verify?lang=ja"' in http.get("/ja").text  # the public page links to it
     assert http.get("/verify").status_code == 200
-    r = http.get(f"/verify?id={done['id']}&lang=ja", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/ja/verify/{done['id']}"
+    r = http.get(f"/verify?id={done.id}&lang=ja", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/ja/verify/{done.id}"
 
 
 def test_the_certificate_api_json_and_pdf(db: Database, http: TestClient) -> None:
     done = retire(db)
-    body = http.get(f"/v1/certificates/{done['id']}").json()
-    assert body["certificate_id"] == f"CERT-{done['id']}"
+    body = http.get(f"/v1/certificates/{done.id}").json()
+    assert body["certificate_id"] == f"CERT-{done.id}"
     assert body["quantity"] == 250
-    assert [r["serials"] for r in body["ranges"]] == [done["ranges"][0]["serials"]]
+    assert [r["serials"] for r in body["ranges"]] == [done.ranges[0].serials]
     assert body["verification"]["verified"] is True
-    assert body["verify_url"] == f"http://testserver/verify/{done['id']}"
-    html = http.get(f"/v1/certificates/{done['id']}.html?lang=ja")
+    assert body["verify_url"] == f"http://testserver/verify/{done.id}"
+    html = http.get(f"/v1/certificates/{done.id}.html?lang=ja")
     assert html.status_code == 200 and "無効化証明書" in html.text
-    assert done["ranges"][0]["serials"] in html.text
-    pdf = http.get(f"/v1/certificates/{done['id']}.pdf?lang=ja")
+    assert done.ranges[0].serials in html.text
+    pdf = http.get(f"/v1/certificates/{done.id}.pdf?lang=ja")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
 
@@ -133,14 +133,14 @@ def test_the_operator_records_a_full_audit_that_the_page_shows(
     from tanso.services.ledger import participants
 
     done = retire(db)
-    assert "No full audit has been recorded" in http.get(f"/verify/{done['id']}?lang=en").text
+    assert "No full audit has been recorded" in http.get(f"/verify/{done.id}?lang=en").text
     own = participants.create_api_key(db, SYSTEM, "VERIFYA", "k")["key"]
     op = participants.create_api_key(db, SYSTEM, participants.OPERATOR_PARTICIPANT, "o")["key"]
     refused = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {own}"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
     r = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {op}"})
     assert r.status_code == 201 and r.json()["ok"] is True
-    page = http.get(f"/verify/{done['id']}?lang=en").text
+    page = http.get(f"/verify/{done.id}?lang=en").text
     assert f"entries 1 to {r.json()['through_seq']}" in page
 
 
@@ -186,16 +186,16 @@ def test_in_chromium_the_verify_page_says_verified_in_english_and_japanese(
             page.set_default_timeout(WAIT_MS)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{running.url}/verify")
-            page.get_by_label("Retirement id").fill(done["id"])
+            page.get_by_label("Retirement id").fill(done.id)
             page.get_by_role("button", name="Verify").click()
             expect(page.locator("#verdict-text")).to_have_text("Verified")
             expect(page.locator("#cert-beneficiary")).to_have_text("VERIFYA Osaka office")
-            expect(page.locator("#cert-ranges")).to_contain_text(done["ranges"][0]["serials"])
-            expect(page.locator("#cert-hash")).to_have_text(done["journal_hash"])
+            expect(page.locator("#cert-ranges")).to_contain_text(done.ranges[0].serials)
+            expect(page.locator("#cert-hash")).to_have_text(done.journal_hash)
             expect(page.locator("#check-entry_hash")).to_contain_text("OK")
             page.screenshot(path=str(tmp_path / "verify-en.png"), full_page=True)
             page.get_by_role("link", name="日本語").click()
-            expect(page).to_have_url(f"{running.url}/ja/verify/{done['id']}")
+            expect(page).to_have_url(f"{running.url}/ja/verify/{done.id}")
             expect(page.locator("#verdict-text")).to_have_text("検証済み")
             expect(page.locator("h1")).to_contain_text("無効化証明書")
             expect(page.locator("html")).to_have_attribute("lang", "ja")

@@ -73,13 +73,13 @@ def test_the_operator_reads_the_log_page_by_page_and_no_one_else_can(db: Databas
         for i in range(7):
             access_log.record_access(conn, "login", f"user{i}@example.jp", "10.0.0.9", "ok")
     first = access_log.list_access(db, SYSTEM, kind="login", limit=3)
-    assert [e["subject"] for e in first["entries"]] == [f"user{i}@example.jp" for i in (6, 5, 4)]
-    second = access_log.list_access(db, SYSTEM, kind="login", limit=3, before=first["next_before"])
-    third = access_log.list_access(db, SYSTEM, kind="login", limit=3, before=second["next_before"])
-    assert [e["subject"] for e in third["entries"]] == ["user0@example.jp"]
-    assert third["next_before"] is None
+    assert [e.subject for e in first.entries] == [f"user{i}@example.jp" for i in (6, 5, 4)]
+    second = access_log.list_access(db, SYSTEM, kind="login", limit=3, before=first.next_before)
+    third = access_log.list_access(db, SYSTEM, kind="login", limit=3, before=second.next_before)
+    assert [e.subject for e in third.entries] == ["user0@example.jp"]
+    assert third.next_before is None
     only = access_log.list_access(db, SYSTEM, subject="user3@example.jp")
-    assert [e["subject"] for e in only["entries"]] == ["user3@example.jp"]
+    assert [e.subject for e in only.entries] == ["user3@example.jp"]
     trader = add_participant(db, "ALOGT")
     with pytest.raises(Forbidden):
         access_log.list_access(db, trader)

@@ -135,18 +135,18 @@ def test_a_backup_taken_while_writes_go_on_restores_with_the_same_books(
     assert not errors and writer.participant_id == "BKWRITE"
 
     # the manifest describes one moment: its head is in the source's chain
-    seq, head_hash = manifest["journal_head"]["seq"], manifest["journal_head"]["hash"]
+    seq, head_hash = manifest.journal_head.seq, manifest.journal_head.hash
     with db.read() as conn:
         at_seq = conn.execute(select(t.journal.c.hash).where(t.journal.c.seq == seq)).scalar()
-    assert at_seq == head_hash and manifest["tables"]["journal"] == seq
-    assert manifest["tables"]["trades"] == 2 and manifest["tables"]["retirements"] == 1
+    assert at_seq == head_hash and manifest.tables["journal"] == seq
+    assert manifest.tables["trades"] == 2 and manifest.tables["retirements"] == 1
 
     report = backup.restore(fresh, tmp_path / "tanso.backup")
     assert report.audit_ok, report.audit_problems
     assert audit.verify(fresh).ok
     assert _head(fresh) == (seq, head_hash)
     restored = _counts(fresh)
-    assert {k: restored[k] for k in manifest["tables"]} == manifest["tables"]
+    assert {k: restored[k] for k in manifest.tables} == manifest.tables
     with fresh.read() as conn:
         obligations = {
             r.status: r.n

@@ -57,10 +57,10 @@ def jcm_issuance(db: Database, account: str, quantity: int, ca_status: str = "co
             "CERTJCM1", "ER", "1", 2023, quantity, account, "", "committed", ca_status
         ),
     )
-    return str(out["issuance_id"])
+    return out.issuance_id
 
 
-def retire_two_schemes(db: Database) -> tuple[Actor, dict[str, Any], str, str]:
+def retire_two_schemes(db: Database) -> tuple[Actor, registry.RetirementReceipt, str, str]:
     actor = add_participant(db, "CERTA")
     jc = add_issuance(db, "CERTA-MAIN", 1_000, vintage=2021)
     jm = jcm_issuance(db, "CERTA-MAIN", 500)
@@ -91,8 +91,8 @@ def test_the_certificate_states_the_retirement_its_serials_and_every_attribute(
     db: Database,
 ) -> None:
     _, done, jc, jm = retire_two_schemes(db)
-    cert = certificates.certificate(db, done["id"])
-    assert cert["certificate_id"] == f"CERT-{done['id']}"
+    cert = certificates.certificate(db, done.id)
+    assert cert["certificate_id"] == f"CERT-{done.id}"
     assert cert["beneficiary"] == "CERTA Tokyo plant"
     assert cert["reporting_year"] == 2025
     assert cert["quantity"] == 1_000
@@ -106,7 +106,7 @@ def test_the_certificate_states_the_retirement_its_serials_and_every_attribute(
         (f"{jm}-1-100", 100),
     ]
     assert sum(r["quantity"] for r in cert["ranges"]) == cert["quantity"]
-    assert {r["serials"] for r in cert["ranges"]} == {r["serials"] for r in done["ranges"]}
+    assert {r["serials"] for r in cert["ranges"]} == {r.serials for r in done.ranges}
     j_credit, jcm = cert["ranges"]
     assert (j_credit["scheme"]["code"], j_credit["scheme"]["name_en"]) == ("JC", "J-Credit")
     assert j_credit["category"]["code"] == "ENERGY_SAVING"
@@ -121,17 +121,17 @@ def test_the_certificate_states_the_retirement_its_serials_and_every_attribute(
     assert jcm["vintage"] == 2023
     assert (jcm["ca_declaration"], jcm["ca_status"]) == ("committed", "completed")
     assert [a["code"] for a in jcm["evaluation_axes"]] == ["japanese_technology"]
-    assert cert["journal"]["seq"] == done["journal_seq"]
-    assert cert["journal"]["hash"] == done["journal_hash"]
+    assert cert["journal"]["seq"] == done.journal_seq
+    assert cert["journal"]["hash"] == done.journal_hash
     assert cert["journal"]["kind"] == "credits.retired"
-    assert cert["journal"]["at"] == done["retired_at"]
-    assert cert["verify_path"] == f"/verify/{done['id']}"
+    assert cert["journal"]["at"] == done.retired_at
+    assert cert["verify_path"] == f"/verify/{done.id}"
 
 
 def test_an_untouched_retirement_verifies_and_so_does_the_whole_journal(db: Database) -> None:
     _, done, _, _ = retire_two_schemes(db)
     first = registry.list_retirements(db, SYSTEM)[-1]["id"]
-    for rid in (first, done["id"]):  # one in the middle of the journal, one at its head
+    for rid in (first, done.id):  # one in the middle of the journal, one at its head
         v = certificates.verification(db, rid)["verification"]
         assert v["verified"], v
         assert [c["check"] for c in v["checks"]] == list(certificates.CHECKS)
@@ -150,7 +150,7 @@ def _checks(db: Database, rid: str) -> dict[str, bool]:
 
 def test_an_altered_journal_entry_of_the_retirement_fails_verification(db: Database) -> None:
     _, done, _, _ = retire_two_schemes(db)
-    seq = done["journal_seq"]
+    seq = done.journal_seq
     with db.read() as conn:
         payload = conn.execute(
             select(t.journal.c.payload).where(t.journal.c.seq == seq)
@@ -162,7 +162,7 @@ def test_an_altered_journal_entry_of_the_retirement_fails_verification(db: Datab
         t.journal.c.seq == seq,
         payload=payload.replace('"quantity":1000', '"quantity":900', 1),
     )
-    checks = _checks(db, done["id"])
+    checks = _checks(db, done.id)
     assert checks["entry_hash"] is False
     assert checks["verified"] is False
     assert not audit.verify(db).ok
@@ -193,11 +193,11 @@ def test_an_altered_entry_just_before_the_retirement_breaks_its_previous_link(
     db: Database,
 ) -> None:
     _, done, _, _ = retire_two_schemes(db)
-    before = done["journal_seq"] - 1
+    before = done.journal_seq - 1
     with db.read() as conn:
         e = conn.execute(select(t.journal).where(t.journal.c.seq == before)).one()
     _alter(db, t.journal, t.journal.c.seq == before, actor=e.actor + "X")
-    checks = _checks(db, done["id"])
+    checks = _checks(db, done.id)
     assert checks["previous_link"] is False and checks["entry_hash"] is True
     assert checks["verified"] is False
 
@@ -206,8 +206,8 @@ def test_a_retirement_changed_behind_the_journals_back_fails_the_content_check(
     db: Database,
 ) -> None:
     _, done, _, _ = retire_two_schemes(db)
-    _alter(db, t.retirements, t.retirements.c.id == done["id"], beneficiary="Someone else")
-    assert _checks(db, done["id"]) == {
+    _alter(db, t.retirements, t.retirements.c.id == done.id, beneficiary="Someone else")
+    assert _checks(db, done.id) == {
         "entry_hash": True,
         "previous_link": True,
         "next_link": True,
@@ -222,10 +222,10 @@ def test_serials_changed_behind_the_journals_back_fail_the_content_check(db: Dat
     _alter(
         db,
         t.credit_movements,
-        (m.kind == "retirement") & (m.ref == done["id"]) & (m.serial_start == 101),
+        (m.kind == "retirement") & (m.ref == done.id) & (m.serial_start == 101),
         serial_start=102,
     )
-    assert _checks(db, done["id"])["content"] is False
+    assert _checks(db, done.id)["content"] is False
 
 
 def test_unknown_and_malformed_retirement_ids_are_not_found(db: Database) -> None:
@@ -239,7 +239,7 @@ def test_unknown_and_malformed_retirement_ids_are_not_found(db: Database) -> Non
 
 def test_the_pdf_is_a_pdf_that_states_the_certificate(db: Database) -> None:
     _, done, jc, _ = retire_two_schemes(db)
-    cert = certificates.certificate(db, done["id"])
+    cert = certificates.certificate(db, done.id)
     pdf = document.to_pdf(cert, "en", "https://registry.example")
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
@@ -249,7 +249,7 @@ def test_the_pdf_is_a_pdf_that_states_the_certificate(db: Database) -> None:
         f"{jc}-101-1000",
         "CERTA Tokyo plant",
         cert["journal"]["hash"],
-        f"https://registry.example/verify/{done['id']}",
+        f"https://registry.example/verify/{done.id}",
         "committed",
     ):
         assert expected in drawn, expected
@@ -259,10 +259,10 @@ def test_the_pdf_is_a_pdf_that_states_the_certificate(db: Database) -> None:
 
 def test_the_html_certificate_and_its_qr_code(db: Database) -> None:
     _, done, jc, _ = retire_two_schemes(db)
-    cert = certificates.certificate(db, done["id"])
+    cert = certificates.certificate(db, done.id)
     html = document.to_html(cert, "ja", "https://registry.example")
     assert "無効化証明書" in html and f"{jc}-101-1000" in html
-    assert f"https://registry.example/ja/verify/{done['id']}" in html
+    assert f"https://registry.example/ja/verify/{done.id}" in html
     assert "<svg" in html
     m = document.qr_matrix("https://registry.example/verify/RT-00000001")
     assert len(m) == len(m[0]) >= 21 and m[0][:7] == [True] * 7  # a finder pattern
@@ -270,16 +270,16 @@ def test_the_html_certificate_and_its_qr_code(db: Database) -> None:
 
 def test_a_recorded_full_audit_shows_on_every_verification(db: Database) -> None:
     actor, done, _, _ = retire_two_schemes(db)
-    assert certificates.verification(db, done["id"])["verification"]["last_audit"] is None
+    assert certificates.verification(db, done.id)["verification"]["last_audit"] is None
     with pytest.raises(Forbidden):
         certificates.audit(db, actor)
     recorded = certificates.audit(db, SYSTEM)
     assert recorded["ok"] is True
-    last = certificates.verification(db, done["id"])["verification"]["last_audit"]
+    last = certificates.verification(db, done.id)["verification"]["last_audit"]
     assert last["ok"] is True and last["through_seq"] == recorded["entries"]
-    assert last["through_seq"] >= done["journal_seq"]
+    assert last["through_seq"] >= done.journal_seq
     assert audit.verify(db).ok  # the audit's own journal entry keeps the chain whole
-    seq = done["journal_seq"]
+    seq = done.journal_seq
     with db.read() as conn:
         payload = conn.execute(
             select(t.journal.c.payload).where(t.journal.c.seq == seq)
@@ -287,5 +287,5 @@ def test_a_recorded_full_audit_shows_on_every_verification(db: Database) -> None
     _alter(db, t.journal, t.journal.c.seq == seq, payload=payload.replace("1000", "1001", 1))
     failed = certificates.audit(db, SYSTEM)
     assert failed["ok"] is False and failed["first_bad_seq"] == seq
-    last = certificates.verification(db, done["id"])["verification"]["last_audit"]
+    last = certificates.verification(db, done.id)["verification"]["last_audit"]
     assert last["ok"] is False and last["first_bad_seq"] == seq and last["problems"]

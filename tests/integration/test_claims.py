@@ -43,7 +43,7 @@ def verra_issuance(db: Database, account: str, quantity: int) -> str:
         "Verra Registry",
         "VCU 1-2-3",
     )
-    return str(out["issuance_id"])
+    return out.issuance_id
 
 
 def retire(db: Database, actor: Actor, sel: registry.Selection, purpose: str, year: int) -> Any:

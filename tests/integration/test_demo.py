@@ -54,7 +54,7 @@ def test_every_tse_category_has_credits_held(demo_db: tuple[Database, dict[str, 
 
 def test_j_credit_issuance_is_of_market_size(demo_db: tuple[Database, dict[str, str]]) -> None:
     db, _ = demo_db
-    issued = sum(i["quantity"] for i in registry.list_issuances(db) if i["id"].startswith("JC-"))
+    issued = sum(i.quantity for i in registry.list_issuances(db) if i.id.startswith("JC-"))
     assert 10**5 <= issued <= 10**6
 
 

@@ -34,8 +34,8 @@ def credits(db: Database, account: str, status: str = "held") -> int:
 
 
 def balance(db: Database, pid: str) -> tuple[int, int]:
-    rows = [r for r in cash.balances(db, SYSTEM, pid) if r["currency"] == "JPY"]
-    return (rows[0]["balance"], rows[0]["reserved"]) if rows else (0, 0)
+    rows = [r for r in cash.balances(db, SYSTEM, pid) if r.currency == "JPY"]
+    return (rows[0].balance, rows[0].reserved) if rows else (0, 0)
 
 
 def listing(actor: Actor, issuance: str, quantity: int = 100, **terms: Any) -> market.NewListing:

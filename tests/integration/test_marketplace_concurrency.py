@@ -91,9 +91,9 @@ def test_buy_and_withdraw_at_once_one_wins_and_nothing_is_half_done(pg_db: Datab
             assert mine["status"] == "withdrawn"
             assert len(market.deals(pg_db, buyer)) == wins["buy"]
     assert market.check_reservations(pg_db) == []
-    balances = {r["participant_id"]: r for r in cash.balances(pg_db, SYSTEM)}
-    spent = ROUNDS * LOT * PRICE - balances["BUYER"]["balance"]
-    assert spent + balances["BUYER"]["reserved"] == wins["buy"] * LOT * PRICE
+    balances = {r.participant_id: r for r in cash.balances(pg_db, SYSTEM)}
+    spent = ROUNDS * LOT * PRICE - balances["BUYER"].balance
+    assert spent + balances["BUYER"].reserved == wins["buy"] * LOT * PRICE
     report = audit.verify(pg_db)
     assert report.ok, report.problems
     assert sum(wins.values()) == ROUNDS

@@ -123,8 +123,8 @@ def test_issue_puts_the_whole_quantity_in_one_held_block_and_journals_it(db: Dat
     out = registry.issue(
         db, SYSTEM, registry.NewIssuance(project, "ER", "1", 2023, 500, "ALPHA-MAIN")
     )
-    iss = out["issuance_id"]
-    assert out["serials"] == f"{iss}-1-500"
+    iss = out.issuance_id
+    assert out.serials == f"{iss}-1-500"
     assert blocks(db) == [(iss, 1, 500, "ALPHA-MAIN", "held", None)]
     assert journal_length(db) == n + 1
     entry = last_entry(db)
@@ -184,8 +184,8 @@ def test_transfer_by_quantity_takes_the_oldest_vintage_first_and_splits_the_last
     oldest = add_issuance(db, "ALPHA-MAIN", 50, vintage=2020)
     middle = add_issuance(db, "ALPHA-MAIN", 30, vintage=2022)
     out = registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(60))
-    assert out["quantity"] == 60
-    assert [(r["serials"], r["vintage"]) for r in out["ranges"]] == [
+    assert out.quantity == 60
+    assert [(r.serials, r.vintage) for r in out.ranges] == [
         (f"{oldest}-1-50", 2020),
         (f"{middle}-1-10", 2022),
     ]
@@ -264,7 +264,7 @@ def test_transfer_by_serial_start_and_end_moves_exactly_that_range(
         "BETA-MAIN",
         Sel(serial_start=f"{iss}-101", serial_end=f"{iss}-150"),
     )
-    assert out["quantity"] == 50
+    assert out.quantity == 50
     assert ranges(db, "BETA-MAIN") == [(iss, 101, 150)]
     assert ranges(db, "ALPHA-MAIN") == [(iss, 1, 100), (iss, 151, 1_000)]
     consistent(db)
@@ -343,7 +343,7 @@ def test_transfer_by_serial_rejects_reserved_credits(db: Database, two: tuple) -
         lambda: registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(901)),
     )
     out = registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(900))
-    assert [r["serials"] for r in out["ranges"]] == [f"{iss}-101-1000"]
+    assert [r.serials for r in out.ranges] == [f"{iss}-101-1000"]
     consistent(db)
 
 
@@ -376,17 +376,17 @@ def test_retirement_by_quantity_moves_credits_to_the_retirement_account_for_its_
         alpha,
         retirement("ALPHA-MAIN", Sel(250), ["offset_scope1", "offset_scope2"], reporting_year=2025),
     )
-    assert out["quantity"] == 250
-    assert out["purposes"] == ["offset_scope1", "offset_scope2"]
-    assert out["beneficiary"] == "ALPHA Corp."
-    assert out["journal_seq"] == journal_length(db)
+    assert out.quantity == 250
+    assert out.purposes == ["offset_scope1", "offset_scope2"]
+    assert out.beneficiary == "ALPHA Corp."
+    assert out.journal_seq == journal_length(db)
     assert ranges(db, "SYS-RETIREMENT", "retired") == [(iss, 1, 250)]
     assert ranges(db, "ALPHA-MAIN") == [(iss, 251, 1_000)]
-    public = registry.get_retirement(db, out["id"])
+    public = registry.get_retirement(db, out.id)
     assert public["scope"] == "voluntary"
     assert public["reporting_year"] == 2025
     assert [r["serials"] for r in public["ranges"]] == [f"{iss}-1-250"]
-    assert public["journal"] == {"seq": out["journal_seq"], "hash": out["journal_hash"]}
+    assert public["journal"] == {"seq": out.journal_seq, "hash": out.journal_hash}
     consistent(db)
 
 
@@ -395,9 +395,9 @@ def test_retirement_by_serial_range_retires_exactly_that_range(db: Database, two
     out = registry.retire(
         db, alpha, retirement("ALPHA-MAIN", serials(iss, 501, 600), ["shk_reporting"])
     )
-    assert out["quantity"] == 100
+    assert out.quantity == 100
     assert ranges(db, "SYS-RETIREMENT", "retired") == [(iss, 501, 600)]
-    assert registry.get_retirement(db, out["id"])["scope"] == "regulatory"
+    assert registry.get_retirement(db, out.id)["scope"] == "regulatory"
     consistent(db)
 
 
@@ -505,7 +505,7 @@ def test_withdrawal_sends_credits_out_and_redeposit_brings_them_back(
 ) -> None:
     alpha, _, iss = two
     out = registry.withdraw(db, alpha, "ALPHA-MAIN", Sel(20), "Verra", "VCS-ACC-1")
-    assert out["quantity"] == 20
+    assert out.quantity == 20
     assert ranges(db, "SYS-EXTERNAL", "exported") == [(iss, 1, 20)]
     assert quantity(db, "ALPHA-MAIN") == 980
     # exported credits cannot be moved here any more
@@ -521,7 +521,7 @@ def test_withdrawal_sends_credits_out_and_redeposit_brings_them_back(
         lambda: registry.redeposit(db, SYSTEM, f"{iss}-15-25", "BETA-MAIN", "VCS-RET-1"),
     )
     back = registry.redeposit(db, SYSTEM, f"{iss}-11-20", "BETA-MAIN", "VCS-RET-1")
-    assert back["quantity"] == 10
+    assert back.quantity == 10
     assert ranges(db, "BETA-MAIN") == [(iss, 11, 20)]
     assert ranges(db, "SYS-EXTERNAL", "exported") == [(iss, 1, 10)]
     consistent(db)
@@ -584,7 +584,7 @@ def test_a_freeze_across_two_accounts_freezes_the_range_in_both(db: Database, tw
     alpha, beta, iss = two
     registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", serials(iss, 1, 10))
     out = registry.freeze(db, SYSTEM, f"{iss}-5-15", True, "a dispute over the project")
-    assert out["accounts"] == ["ALPHA-MAIN", "BETA-MAIN"]
+    assert out.accounts == ["ALPHA-MAIN", "BETA-MAIN"]
     refused(
         db,
         "serials_not_available",
@@ -610,7 +610,7 @@ def test_unfreezing_credits_that_are_not_frozen_is_refused(db: Database, two: tu
 def test_reserved_credits_are_set_aside_and_release_returns_them(db: Database, two: tuple) -> None:
     alpha, _, iss = two
     out = registry.reserve(db, alpha, "ALPHA-MAIN", Sel(300), "ORD-1")
-    assert out["quantity"] == 300
+    assert out.quantity == 300
     assert blocks(db, "ALPHA-MAIN") == [
         (iss, 1, 300, "ALPHA-MAIN", "reserved", "ORD-1"),
         (iss, 301, 1_000, "ALPHA-MAIN", "held", None),
@@ -621,7 +621,7 @@ def test_reserved_credits_are_set_aside_and_release_returns_them(db: Database, t
         lambda: registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(701)),
     )
     back = registry.release(db, alpha, "ORD-1")
-    assert back["quantity"] == 300
+    assert back.quantity == 300
     assert quantity(db, "ALPHA-MAIN") == 1_000
     assert quantity(db, "ALPHA-MAIN", "reserved") == 0
     refused(db, "reservation_not_found", lambda: registry.release(db, alpha, "ORD-1"))
@@ -717,13 +717,13 @@ def test_broker_acts_for_a_client_only_while_authorised(db: Database) -> None:
         frozenset({Role.TRADER}),
     )
     out = registry.transfer(db, actor, "CLIENT-MAIN", "OTHER-MAIN", serials(iss, 1, 10))
-    assert out["broker"] == "BROKER"
+    assert out.broker == "BROKER"
     entry = last_entry(db)
     assert entry.kind == "credits.transferred"
     assert entry.actor == "BROKER for CLIENT"
     out = registry.retire(db, actor, retirement("CLIENT-MAIN", Sel(5)))
     assert last_entry(db).actor == "BROKER for CLIENT"
-    assert registry.get_retirement(db, out["id"])["retired_by"] == "CLIENT Corp."
+    assert registry.get_retirement(db, out.id)["retired_by"] == "CLIENT Corp."
 
     participants.authorise_broker(db, client, "CLIENT", "BROKER", False)
     with pytest.raises(TansoError) as e:
@@ -801,7 +801,7 @@ def test_reserved_cash_cannot_be_withdrawn_until_released(db: Database) -> None:
     refused(db, "insufficient_cash", lambda: cash.reserve(db, alpha, "JPY", 301, "BID-2"))
     refused(db, "reservation_exists", lambda: cash.reserve(db, alpha, "JPY", 1, "BID-1"))
     cash.withdraw(db, SYSTEM, "ALPHA", "JPY", 300, "b")
-    assert cash.release(db, alpha, "BID-1")["released"] == 700
+    assert cash.release(db, alpha, "BID-1").released == 700
     assert cash_of(db, "ALPHA") == (700, 0)
     cash.withdraw(db, SYSTEM, "ALPHA", "JPY", 700, "b2")
     assert cash_of(db, "ALPHA") == (0, 0)
@@ -875,7 +875,7 @@ def test_idempotency_keys_belong_to_one_participant(db: Database, two: tuple) ->
     alpha, beta, _ = two
     registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(60), Idem("key-1", "fp-a"))
     out = registry.transfer(db, beta, "BETA-MAIN", "ALPHA-MAIN", Sel(10), Idem("key-1", "fp-b"))
-    assert out["quantity"] == 10
+    assert out.quantity == 10
     assert quantity(db, "BETA-MAIN") == 50
 
 
@@ -888,7 +888,7 @@ def test_a_refused_request_does_not_use_up_its_idempotency_key(db: Database, two
         lambda: registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(5_000), idem),
     )
     out = registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(5), Idem("key-1", "fp-b"))
-    assert out["quantity"] == 5
+    assert out.quantity == 5
 
 
 def test_an_idempotent_retirement_and_cash_deposit_happen_once(db: Database, two: tuple) -> None:
@@ -897,7 +897,7 @@ def test_an_idempotent_retirement_and_cash_deposit_happen_once(db: Database, two
     a = registry.retire(db, alpha, req, Idem("r-1", "fp"))
     n = journal_length(db)
     b = registry.retire(db, alpha, req, Idem("r-1", "fp"))
-    assert a["id"] == b["id"]
+    assert a.id == b.id
     assert journal_length(db) == n
     cash.deposit(db, SYSTEM, "ALPHA", "JPY", 500, "bank-9", Idem("d-1", "fp"))
     cash.deposit(db, SYSTEM, "ALPHA", "JPY", 500, "bank-9", Idem("d-1", "fp"))

@@ -180,7 +180,7 @@ class Run:
         after = state(db)
         assert after[0] == before[0] + 1, f"{kind} wrote {after[0] - before[0]} journal entries"
         if kind == "issue":
-            self.issuances.append(out["issuance_id"])
+            self.issuances.append(out.issuance_id)
         self.check_moved(
             kind, m, n, hi - lo + 1, out, totals(before[1]), totals(after[1]), src, dst
         )
@@ -210,7 +210,7 @@ class Run:
         if moved is None:
             return
         source, target, q = moved
-        assert out["quantity"] == q, (kind, out)
+        assert out.quantity == q, (kind, out)
         expected = before.copy()
         expected[source] -= q
         expected[target] += q

@@ -181,6 +181,6 @@ def test_cash_movements_never_name_the_counterparty_of_a_trade(traded: dict[str,
     settlement.run(db, SYSTEM, DUE)
     for actor, pid in ((traded["buyer"], "BUYER"), (traded["seller"], "SELLER")):
         moves = cash.movements(db, actor, f"CASH-{pid}-JPY")
-        assert "trade counterparty" in {m["counterparty"] for m in moves}
+        assert "trade counterparty" in {m.counterparty for m in moves}
         assert not any("SELLER" in str(m) for m in moves) or pid == "SELLER"
         assert not any("BUYER" in str(m) for m in moves) or pid == "BUYER"

@@ -42,7 +42,7 @@ def retire(
     purpose: str,
     year: int | None = None,
     **kw: Any,
-) -> dict[str, Any]:
+) -> registry.RetirementReceipt:
     req = registry.RetirementRequest(
         account, registry.Selection(quantity=quantity), [purpose], reporting_year=year, **kw
     )
@@ -82,7 +82,7 @@ def test_a_voluntary_credit_without_adjustment_cannot_offset_scope1_meti_2021(
     assert "POLICY-SCOPE1" in e.value.message and "METI-2021" in e.value.message
     assert head(db) == before and held(db, "ALPHA-MAIN") == 100
     out = retire(db, alpha, "ALPHA-MAIN", 10, "offset_scope3", 2025)
-    [item] = out["usage"]
+    [item] = out.usage
     assert (item["purpose"], item["scope"], item["tonnes"]) == ("offset_scope3", "3", 10)
     assert item["ruleset"] == "tanso-default@2026.1"
     # no inventory for 2025: the hierarchy is not checked, and the answer says so
@@ -129,7 +129,7 @@ def test_the_hierarchy_set_to_warn_lets_the_claim_through_with_a_warning(
     add_issuance(db, "ALPHA-MAIN", 500)
     inventories.record(db, alpha, "ALPHA", 2025, Inventory(scope1=100))
     out = retire(db, alpha, "ALPHA-MAIN", 150, "offset_scope1", 2025)
-    warnings = out["usage"][0]["warnings"]
+    warnings = out.usage[0]["warnings"]
     assert [w["rule"] for w in warnings] == ["HIERARCHY"] and not warnings[0]["ok"]
     monkeypatch.setenv(usage.HIERARCHY_ENV, "sometimes")
     with pytest.raises(InvalidInput):
@@ -143,7 +143,7 @@ def test_an_shk_retirement_without_a_year_counts_toward_the_previous_fiscal_year
     alpha = add_participant(db, "ALPHA")
     add_issuance(db, "ALPHA-MAIN", 50)
     out = retire(db, alpha, "ALPHA-MAIN", 5, "shk_reporting")
-    assert out["reporting_year"] == 2025 and out["usage"][0]["scope"] == "1+2"
+    assert out.reporting_year == 2025 and out.usage[0]["scope"] == "1+2"
 
 
 def test_a_scope_that_disagrees_with_the_purpose_is_refused(db: Database) -> None:
@@ -156,7 +156,7 @@ def test_a_scope_that_disagrees_with_the_purpose_is_refused(db: Database) -> Non
         db, alpha, "ALPHA-MAIN", 5, "offset_scope3", 2025, emissions_scope="3", scope3_category=6
     )
     assert inventories.claimed(db, "ALPHA", 2025)[0]["scope3_category"] == 6
-    assert out["quantity"] == 5
+    assert out.quantity == 5
     for bad in ({"emissions_scope": "4"}, {"scope3_category": 16}, {"scope_emissions": ["1", "3"]}):
         with pytest.raises(InvalidInput):
             retire(db, alpha, "ALPHA-MAIN", 1, "offset_scope3", 2025, **bad)
@@ -214,7 +214,7 @@ def test_gx_p2_cap_10_holds_across_concurrent_retirements_on_postgres(pg_db: Dat
     add_issuance(db, "GXCO-MAIN", 1_000)
     inventories.record(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
 
-    def one() -> dict[str, Any] | TansoError:
+    def one() -> registry.RetirementReceipt | TansoError:
         try:
             return retire(db, gx, "GXCO-MAIN", 7, "gx_ets_surrender", 2026)
         except TansoError as e:
@@ -222,7 +222,7 @@ def test_gx_p2_cap_10_holds_across_concurrent_retirements_on_postgres(pg_db: Dat
 
     with ThreadPoolExecutor(max_workers=30) as pool:
         results = list(pool.map(lambda _: one(), range(30)))
-    ok = [r for r in results if isinstance(r, dict)]
+    ok = [r for r in results if isinstance(r, registry.RetirementReceipt)]
     failed = [r for r in results if isinstance(r, TansoError)]
     assert len(ok) == 14, [getattr(f, "message", f) for f in failed][:3]
     assert all(f.code == "usage_not_allowed" and "GX-P2-CAP-10" in f.message for f in failed)
@@ -244,10 +244,10 @@ def test_an_operator_rule_set_takes_effect_on_its_date(db: Database) -> None:
         usage.add_ruleset(db, SYSTEM, tighter)
     with pytest.raises(InvalidInput):
         usage.add_ruleset(db, SYSTEM, tighter | {"version": "x", "hierarchy": "perhaps"})
-    assert usage.current_ruleset(db, dt.date(2026, 1, 5))["version"] == "2026.1"
-    assert usage.current_ruleset(db, dt.date(2026, 1, 6))["version"] == "2026.9"
+    assert usage.current_ruleset(db, dt.date(2026, 1, 5)).version == "2026.1"
+    assert usage.current_ruleset(db, dt.date(2026, 1, 6)).version == "2026.9"
     listed = usage.list_rulesets(db, dt.date(2026, 2, 1))
-    assert [(r["version"], r["in_force"]) for r in listed] == [("2026.1", False), ("2026.9", True)]
+    assert [(r.version, r.in_force) for r in listed] == [("2026.1", False), ("2026.9", True)]
     gx = add_participant(db, "GXCO")
     add_issuance(db, "GXCO-MAIN", 1_000)
     inventories.record(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
@@ -380,11 +380,11 @@ class Model:
                 assert not self.verdict(p, kind, quantity, purpose, year or 0, iss).allowed
             return
         self.accepted += 1
-        y = out["reporting_year"]
+        y = out.reporting_year
         verdict = self.verdict(p, kind, quantity, purpose, y, iss)
         assert verdict.allowed, (p, kind, quantity, purpose, y, self.day, verdict.refusal)
         rs = ur.in_force(self.rulesets, self.day)
-        assert rs is not None and out["usage"][0]["ruleset"] == rs.label
+        assert rs is not None and out.usage[0]["ruleset"] == rs.label
         scheme, _ = KINDS[kind]
         unit = "kWh" if scheme == "NF" else "tCO2"
         tonnes = ur.tonnes_of(unit, quantity, rs.emission_factor_g_per_kwh)

@@ -107,7 +107,7 @@ def test_use_cases_never_import_an_adapter(graph: dict[str, set[str]]) -> None:
 
 
 def test_adapters_call_use_cases_and_never_the_stores_sql(graph: dict[str, set[str]]) -> None:
-    """They may name the `Database` type they pass on (tanso.store.db), nothing else of the store."""
+    """They may name the `Database` type they pass on (tanso.store.db), no other part."""
     bad = {
         m: sorted(d for d in deps if d.startswith("tanso.store") and d != "tanso.store.db")
         for m, deps in graph.items()

@@ -551,7 +551,7 @@ def access_log_page(
     participant_id: Annotated[str | None, Query(max_length=40)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 100,
-) -> dict[str, Any]:
+) -> access_log.AccessPage:
     """Logins, second factors and API key use, newest first (operator). Pass `next_before` as
     `before` for the next page."""
     return access_log.list_access(

@@ -42,8 +42,7 @@ from tanso.api.schemas_registry import (
 from tanso.domain.errors import NotFound
 from tanso.services.common import require_operator
 from tanso.services.ledger import audit, cash, participants, registry, taxonomy
-from tanso.services.venues import sealed_auctions
-from tanso.store import repo
+from tanso.services.operations import journal_search
 
 router = APIRouter(prefix="/v1", route_class=AnswerRoute)
 Limit = Annotated[int, Query(ge=1, le=10_000)]
@@ -225,23 +224,23 @@ def get_project(project_id: str, db: DB) -> dict[str, Any]:
 
 
 @router.get("/issuances", response_model=list[Issuance], tags=["registry"])
-def list_issuances(db: DB, project_id: str | None = None) -> list[dict[str, Any]]:
+def list_issuances(db: DB, project_id: str | None = None) -> list[registry.Issuance]:
     return registry.list_issuances(db, project_id)
 
 
 @router.get("/issuances/{issuance_id}", response_model=Issuance, tags=["registry"])
-def get_issuance(issuance_id: str, db: DB) -> dict[str, Any]:
+def get_issuance(issuance_id: str, db: DB) -> registry.Issuance:
     return registry.get_issuance(db, issuance_id)
 
 
 @router.post("/issuances", response_model=IssuanceReceipt, status_code=201, tags=["registry"])
-def issue(body: s.IssuanceIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def issue(body: s.IssuanceIn, db: DB, actor: Caller, idem: IdemKey) -> registry.IssuanceReceipt:
     """Issue credits of a registered project into a holding account (registry operator)."""
     return registry.issue(db, actor, registry.NewIssuance(**body.model_dump()), idem)
 
 
 @router.post("/deposits", response_model=Deposit, status_code=201, tags=["registry"])
-def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> registry.IssuanceReceipt:
     """Record credits arriving from an external registry (registry operator)."""
     fields = body.model_dump(exclude={"external_registry", "external_ref"})
     return registry.deposit(
@@ -250,13 +249,13 @@ def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str
 
 
 @router.post("/redeposits", response_model=Redeposit, status_code=201, tags=["registry"])
-def redeposit(body: s.RedepositIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def redeposit(body: s.RedepositIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Redeposit:
     """Record the return of credits that had been withdrawn to an external registry."""
     return registry.redeposit(db, actor, body.serials, body.account_id, body.external_ref, idem)
 
 
 @router.post("/withdrawals", response_model=Withdrawal, status_code=201, tags=["registry"])
-def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Withdrawal:
     """Send credits to an account in an external registry."""
     return registry.withdraw(
         db,
@@ -270,13 +269,15 @@ def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> dict
 
 
 @router.post("/transfers", response_model=Transfer, status_code=201, tags=["registry"])
-def transfer(body: s.TransferIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def transfer(body: s.TransferIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Transfer:
     """Transfer credits: a quantity (oldest vintage first) or a serial range."""
     return registry.transfer(db, actor, body.from_account, body.to_account, _selection(body), idem)
 
 
 @router.post("/retirements", response_model=RetirementReceipt, status_code=201, tags=["registry"])
-def retire(body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def retire(
+    body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey
+) -> registry.RetirementReceipt:
     """Retire (無効化) credits for a purpose, by quantity or by serial range."""
     purposes = list(dict.fromkeys(([body.purpose] if body.purpose else []) + body.purposes))
     req = registry.RetirementRequest(
@@ -305,19 +306,19 @@ def get_retirement(retirement_id: str, db: DB) -> dict[str, Any]:
 
 
 @router.post("/cancellations", response_model=Cancellation, status_code=201, tags=["registry"])
-def cancel(body: s.CancellationIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cancel(body: s.CancellationIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Cancellation:
     """Cancel (取消) credits: they are not used toward any target and never move again."""
     return registry.cancel(db, actor, body.account_id, _selection(body), body.reason, idem)
 
 
 @router.post("/freezes", response_model=Freeze, tags=["registry"])
-def freeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def freeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Freeze:
     """Freeze a serial range (registry operator), for example during a dispute."""
     return registry.freeze(db, actor, body.serials, True, body.reason, idem)
 
 
 @router.post("/unfreezes", response_model=Freeze, tags=["registry"])
-def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Freeze:
     return registry.freeze(db, actor, body.serials, False, body.reason, idem)
 
 
@@ -325,7 +326,9 @@ def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str
 
 
 @router.get("/cash", response_model=list[CashBalance], tags=["cash"])
-def cash_balances(db: DB, actor: Caller, participant_id: str | None = None) -> list[dict[str, Any]]:
+def cash_balances(
+    db: DB, actor: Caller, participant_id: str | None = None
+) -> list[cash.CashAccount]:
     """Cash balances in integer minor units (JPY: yen)."""
     return cash.balances(db, actor, participant_id)
 
@@ -333,12 +336,12 @@ def cash_balances(db: DB, actor: Caller, participant_id: str | None = None) -> l
 @router.get("/cash/{cash_account_id}/movements", response_model=list[CashMovement], tags=["cash"])
 def cash_movements(
     cash_account_id: str, db: DB, actor: Caller, limit: Limit = 100
-) -> list[dict[str, Any]]:
+) -> list[cash.CashMovement]:
     return cash.movements(db, actor, cash_account_id, limit)
 
 
 @router.post("/cash/deposits", response_model=CashBalance, status_code=201, tags=["cash"])
-def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> cash.CashAccount:
     """Record a bank transfer in (exchange operator)."""
     return cash.deposit(
         db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
@@ -346,7 +349,7 @@ def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> di
 
 
 @router.post("/cash/withdrawals", response_model=CashBalance, status_code=201, tags=["cash"])
-def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> cash.CashAccount:
     """Record a bank transfer out (exchange operator); reserved cash cannot leave."""
     return cash.withdraw(
         db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
@@ -359,11 +362,10 @@ def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> d
 @router.get("/journal/head", response_model=JournalHead, tags=["public"])
 def journal_head(db: DB) -> dict[str, Any]:
     """The last journal entry's number and hash; published, it pins history against rewriting."""
-    with db.read() as conn:
-        head = repo.journal_head(conn)
+    head = journal_search.public_head(db)
     if head is None:
         raise NotFound("journal_empty", "The journal has no entries yet.")
-    return {"seq": head.seq, "hash": head.hash}
+    return {"seq": head[0], "hash": head[1]}
 
 
 @router.get("/journal", response_model=list[JournalEntry], tags=["journal"])
@@ -372,12 +374,8 @@ def journal(
 ) -> list[dict[str, Any]]:
     """Journal entries after `after`, for auditors (operator keys); bids of auctions still open
     show no bidder and no amount (`sealed: true`), the stored entry and its hash unchanged."""
-    require_operator(actor, "read the journal")
-    with db.read() as conn:
-        # bids of auctions still open stay sealed even from the operator (docs/sealed-auctions.md)
-        return sealed_auctions.seal_journal_rows(
-            conn, list(repo.journal_entries(conn, after, limit))
-        )
+    # bids of auctions still open stay sealed even from the operator (docs/sealed-auctions.md)
+    return journal_search.after(db, actor, after, limit)
 
 
 @router.get("/journal/verify", response_model=Verification, tags=["journal"])

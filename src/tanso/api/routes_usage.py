@@ -122,14 +122,14 @@ def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
 
 
 @router.get("/usage/rulesets", response_model=list[RuleSet], tags=["usage", "public"])
-def rulesets(db: DB, date: dt.date | None = None) -> list[dict[str, Any]]:
+def rulesets(db: DB, date: dt.date | None = None) -> list[usage.RuleSetView]:
     """Every usage rule set, shipped or added by the operator, marking the one in force on
     `date` (default: today)."""
     return usage.list_rulesets(db, date)
 
 
 @router.get("/usage/rulesets/current", response_model=RuleSetInForce, tags=["usage", "public"])
-def ruleset_in_force(db: DB, date: dt.date | None = None) -> dict[str, Any]:
+def ruleset_in_force(db: DB, date: dt.date | None = None) -> usage.RuleSetView:
     """The rule set in force on `date` (default: today), with its rules and sources."""
     return usage.current_ruleset(db, date)
 
@@ -140,6 +140,6 @@ def add_ruleset(
     actor: Caller,
     idem: IdemKey,
     body: Annotated[dict[str, Any], Body()],
-) -> dict[str, Any]:
+) -> usage.RuleSetView:
     """Add a usage rule set (operator); in force from its `effective_from`."""
     return usage.add_ruleset(db, actor, body, idem)

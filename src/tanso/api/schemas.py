@@ -3,10 +3,13 @@ service runs; the answers' models (schemas_*.py) document what each route return
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tanso.services.common import plain
 
 MAX_QTY = 10**12
 MAX_AMOUNT = 10**15
@@ -31,13 +34,16 @@ API_NAMES = {"year": "reporting_year"}
 class Out(BaseModel):
     """An answer. Its model lists every field the use case returns; a field it does not list
     still passes through (`extra="allow"`), so a new field never breaks a client. A use case's
-    internal name (`year`) is read under the API's name when the model declares that."""
+    internal name (`year`) is read under the API's name when the model declares that.
+    A use case's frozen dataclass is read field by field (its omitted fields stay unset)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, from_attributes=True)
 
     @model_validator(mode="before")
     @classmethod
     def _api_names(cls, data: Any) -> Any:
+        if dataclasses.is_dataclass(data) and not isinstance(data, type):
+            data = plain(data)
         if isinstance(data, dict) and any(k in API_NAMES for k in data):
             fields = cls.model_fields
             return {

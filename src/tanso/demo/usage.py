@@ -150,7 +150,7 @@ def seed(
     for n in NEW_ISSUANCES:
         registry.issue(db, SYSTEM, n)
     fujimi, mikawa = actors["FUJIMI_FOODS"], actors["MIKAWA_SEIKI"]
-    done: list[dict[str, Any]] = []
+    done: list[registry.RetirementReceipt] = []
 
     def retire(who: Actor, sel: Selection, purpose: str, note: str, **kw: Any) -> None:
         beneficiary = {"FUJIMI_FOODS": "富士見食品株式会社", "MIKAWA_SEIKI": "三河精機工業株式会社"}
@@ -201,7 +201,7 @@ def seed(
         )
     # a recorded full audit, so that the /verify pages show one
     audited = certificates.audit(db, SYSTEM)
-    first = done[0]["id"]
+    first = done[0].id
     return (
         f"usage demo: {len(INVENTORIES)} emissions inventories and {len(done)} more "
         f"retirements, each with its certificate; journal audit: "

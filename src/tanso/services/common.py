@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from sqlalchemy import Connection
 
@@ -70,18 +72,67 @@ class _Replay(Exception):
 
 T = TypeVar("T")
 
+_OMIT = "omit_when_none"
+
+
+def omitted() -> Any:
+    """A field of an answer that is left out (not answered as null) while it is None: the
+    answer carries it only in the cases where the use case has it to give."""
+    return field(default=None, metadata={_OMIT: True})
+
+
+def plain(value: Any) -> Any:
+    """An answer as JSON-ready values: dataclasses become dicts (without their omitted fields
+    that are None), recursively through lists, tuples and dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if v is None and f.metadata.get(_OMIT):
+                continue
+            out[f.name] = plain(v)
+        return out
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def loader(cls: type[T]) -> Callable[[Any], T]:
+    """Rebuild a use case's dataclass (nested ones and lists of them too) from its ``plain``
+    form: how a stored idempotent answer is answered again."""
+    return lambda data: cast(T, _build(cls, data))
+
+
+def _build(tp: Any, data: Any) -> Any:
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(data, dict):
+        hints = get_type_hints(tp)
+        return tp(**{k: _build(hints[k], v) for k, v in data.items() if k in hints})
+    origin = get_origin(tp)
+    if origin is list and isinstance(data, list):
+        (item,) = get_args(tp)
+        return [_build(item, v) for v in data]
+    if origin in (Union, types.UnionType):
+        for arg in get_args(tp):
+            if isinstance(arg, type) and dataclasses.is_dataclass(arg) and isinstance(data, dict):
+                return _build(arg, data)
+    return data
+
 
 def execute(
     db: Database,
     actor: Actor,
     idem: Idem | None,
-    work: Callable[[Tx], dict[str, Any]],
+    work: Callable[[Tx], T],
     status: int = 200,
-) -> dict[str, Any]:
+    load: Callable[[Any], T] | None = None,
+) -> T:
     """Run ``work`` in one write transaction; with an Idempotency-Key, at most once.
 
     The key is checked and stored inside the same transaction as the change, so two requests
-    with one key can never both apply. A key reused with a different request is refused.
+    with one key can never both apply. A key reused with a different request is refused. The
+    answer is stored as JSON; ``load`` turns a stored answer back into the use case's value.
     """
     try:
         with db.write() as tx:
@@ -97,12 +148,17 @@ def execute(
             body = work(tx)
             if idem is not None:
                 repo.store_idempotency(
-                    tx.conn, actor.participant_id, idem.key, idem.fingerprint, status, body, tx.at
+                    tx.conn,
+                    actor.participant_id,
+                    idem.key,
+                    idem.fingerprint,
+                    status,
+                    plain(body),
+                    tx.at,
                 )
             return body
     except _Replay as replay:
-        result: dict[str, Any] = replay.body
-        return result
+        return load(replay.body) if load is not None else cast(T, replay.body)
 
 
 def require(actor: Actor, role: Role, what: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,8 @@ SESSION_COOKIE = "tanso_session"
 LOGIN_CSRF_COOKIE = "tanso_login_csrf"
 MAX_FORM = 64 * 1024
 JST = ZoneInfo("Asia/Tokyo")
+
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- language
@@ -370,8 +372,8 @@ def link(request: Request, **changes: int | None) -> str:
 
 
 def offset_page(
-    request: Request, fetch: Callable[[int], list[dict[str, Any]]]
-) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    request: Request, fetch: Callable[[int], list[T]]
+) -> tuple[list[T], str | None, str | None]:
     """One page, newest first, of a list whose service returns the newest ``n`` rows: the rows
     and the links to the older and the newer page."""
     offset, size = query_int(request, "offset") or 0, limit(request)

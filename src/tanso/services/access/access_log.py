@@ -155,17 +155,39 @@ def record_login(
         log.exception("could not write the access log")
 
 
-def entry_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "at": row.at,
-        "kind": row.kind,
-        "subject": row.subject,
-        "participant_id": row.participant_id,
-        "ip": row.ip,
-        "outcome": row.outcome,
-        "detail": row.detail,
-    }
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One login, second factor or API key use."""
+
+    id: int
+    at: str
+    kind: str
+    subject: str
+    participant_id: str | None
+    ip: str | None
+    outcome: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPage:
+    """A page of the access log, newest first; ``next_before`` asks for the next page."""
+
+    entries: list[AccessEntry]
+    next_before: int | None
+
+
+def entry_view(row: Any) -> AccessEntry:
+    return AccessEntry(
+        id=row.id,
+        at=row.at,
+        kind=row.kind,
+        subject=row.subject,
+        participant_id=row.participant_id,
+        ip=row.ip,
+        outcome=row.outcome,
+        detail=row.detail,
+    )
 
 
 def list_access(
@@ -177,7 +199,7 @@ def list_access(
     participant_id: str | None = None,
     before: int | None = None,
     limit: int = 100,
-) -> dict[str, Any]:
+) -> AccessPage:
     """A page of the access log, newest first (operator); ``next_before`` fetches the next."""
     require_operator(actor, "read the access log")
     if kind is not None and kind not in KINDS:
@@ -198,7 +220,7 @@ def list_access(
         rows = conn.execute(q).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return {
-        "entries": [entry_view(r) for r in rows],
-        "next_before": rows[-1].id if more and rows else None,
-    }
+    return AccessPage(
+        entries=[entry_view(r) for r in rows],
+        next_before=rows[-1].id if more and rows else None,
+    )

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -27,7 +28,15 @@ from sqlalchemy import Connection, select
 from tanso.domain import usage_rules as ur
 from tanso.domain.errors import Conflict, InvalidInput
 from tanso.domain.registry import Piece
-from tanso.services.common import Actor, Idem, execute, own_account, require_operator
+from tanso.services.common import (
+    Actor,
+    Idem,
+    execute,
+    loader,
+    omitted,
+    own_account,
+    require_operator,
+)
 from tanso.services.compliance import inventories
 from tanso.services.ledger import blocks
 from tanso.store import repo
@@ -82,24 +91,44 @@ def ruleset_in_force(conn: Connection, on: dt.date) -> ur.RuleSet | None:
     return ur.in_force([rs for rs, _ in all_rulesets(conn)], on)
 
 
-def ruleset_view(rs: ur.RuleSet, origin: str, in_force: bool = False) -> dict[str, Any]:
-    return {
-        "id": rs.id,
-        "version": rs.version,
-        "effective_from": rs.effective_from.isoformat(),
-        "title": rs.title,
-        "title_ja": rs.document.get("title_ja", rs.title),
-        "origin": origin,
-        "in_force": in_force,
-        "hierarchy": rs.hierarchy,
-        "emission_factor_g_per_kwh": rs.emission_factor_g_per_kwh,
-        "sources": rs.sources,
-        "uses": {k: {"scope": v.scope} for k, v in rs.uses.items()},
-        "rules": rs.document.get("rules", []),
-    }
+@dataclass(frozen=True, slots=True)
+class RuleSetView:
+    """A usage rule set, shipped or added by the operator; ``in_force`` on the date asked
+    (``date``, when the answer is the set in force on that date)."""
+
+    id: str
+    version: str
+    effective_from: str
+    title: str
+    title_ja: str
+    origin: str
+    in_force: bool
+    hierarchy: str
+    emission_factor_g_per_kwh: int | None
+    sources: dict[str, dict[str, str]]
+    uses: dict[str, dict[str, str]]
+    rules: list[dict[str, Any]]
+    date: str | None = omitted()
 
 
-def list_rulesets(db: Database, on: dt.date | None = None) -> list[dict[str, Any]]:
+def ruleset_view(rs: ur.RuleSet, origin: str, in_force: bool = False) -> RuleSetView:
+    return RuleSetView(
+        id=rs.id,
+        version=rs.version,
+        effective_from=rs.effective_from.isoformat(),
+        title=rs.title,
+        title_ja=rs.document.get("title_ja", rs.title),
+        origin=origin,
+        in_force=in_force,
+        hierarchy=rs.hierarchy,
+        emission_factor_g_per_kwh=rs.emission_factor_g_per_kwh,
+        sources={k: dict(v) for k, v in rs.sources.items()},
+        uses={k: {"scope": v.scope} for k, v in rs.uses.items()},
+        rules=rs.document.get("rules", []),
+    )
+
+
+def list_rulesets(db: Database, on: dt.date | None = None) -> list[RuleSetView]:
     """Every rule set, marking the one in force on ``on`` (default: today)."""
     on = on or local_date(db.clock())
     with db.read() as conn:
@@ -108,7 +137,7 @@ def list_rulesets(db: Database, on: dt.date | None = None) -> list[dict[str, Any
     return [ruleset_view(rs, origin, rs is current) for rs, origin in sets]
 
 
-def current_ruleset(db: Database, on: dt.date | None = None) -> dict[str, Any]:
+def current_ruleset(db: Database, on: dt.date | None = None) -> RuleSetView:
     on = on or local_date(db.clock())
     with db.read() as conn:
         sets = all_rulesets(conn)
@@ -116,12 +145,12 @@ def current_ruleset(db: Database, on: dt.date | None = None) -> dict[str, Any]:
     if current is None:
         raise InvalidInput("no_ruleset_in_force", f"No usage rule set is in force on {on}.")
     origin = next(o for rs, o in sets if rs is current)
-    return ruleset_view(current, origin, True) | {"date": on.isoformat()}
+    return replace(ruleset_view(current, origin, True), date=on.isoformat())
 
 
 def add_ruleset(
     db: Database, actor: Actor, doc: dict[str, Any], idem: Idem | None = None
-) -> dict[str, Any]:
+) -> RuleSetView:
     """Add a rule set (operator): it is in force from its effective date; a new version of an
     existing id with the same date replaces it from then on."""
     require_operator(actor, "add usage rule sets")
@@ -132,7 +161,7 @@ def add_ruleset(
     except ur.RuleSetError as e:
         raise InvalidInput("invalid_ruleset", str(e)) from None
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> RuleSetView:
         taken = {(r.id, r.version) for r, _ in all_rulesets(tx.conn)}
         if (rs.id, rs.version) in taken:
             raise Conflict(
@@ -158,11 +187,11 @@ def add_ruleset(
         tx.record(
             "usage.ruleset_added",
             actor.label,
-            {"id": rs.id, "version": rs.version, "effective_from": view["effective_from"]},
+            {"id": rs.id, "version": rs.version, "effective_from": view.effective_from},
         )
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(RuleSetView))
 
 
 # ---------------------------------------------------------------- evaluation

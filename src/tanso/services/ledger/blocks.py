@@ -104,7 +104,34 @@ def move(
     return move_effects(pieces, to_account, to_status, reservation)
 
 
+@dataclass(frozen=True, slots=True)
+class CreditRange:
+    """A serial range of one issuance that an operation moved."""
+
+    issuance_id: str
+    serial_start: int
+    serial_end: int
+    serials: str
+    quantity: int
+    vintage: int
+
+
+def credit_ranges(pieces: Sequence[Piece]) -> list[CreditRange]:
+    return [
+        CreditRange(
+            issuance_id=p.block.issuance,
+            serial_start=p.start,
+            serial_end=p.end,
+            serials=f"{p.block.issuance}-{p.start}-{p.end}",
+            quantity=p.quantity,
+            vintage=p.block.vintage,
+        )
+        for p in pieces
+    ]
+
+
 def ranges_view(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
+    """The ranges as the journal records them (``credit_ranges`` in its plain form)."""
     return [
         {
             "issuance_id": p.block.issuance,

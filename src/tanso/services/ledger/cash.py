@@ -6,6 +6,7 @@ operator records a bank transfer, so the balances of one currency always sum to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tanso.domain.errors import InvalidInput, NotFound
@@ -13,7 +14,7 @@ from tanso.domain.escrow import cash_account_id as cash_account_id
 from tanso.domain.money import Money, check_currency, positive_amount
 from tanso.domain.participants import Role
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, execute, require, require_active
+from tanso.services.common import Actor, Idem, execute, omitted, require, require_active
 from tanso.services.ledger.participants import OPERATOR_PARTICIPANT
 from tanso.store import repo
 from tanso.store.db import Database, Tx
@@ -35,16 +36,56 @@ def ensure_accounts(tx: Tx, pid: str, currency: str) -> str:
     return cid
 
 
-def cash_view(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "participant_id": r.participant_id,
-        "currency": r.currency,
-        "balance": r.balance,
-        "reserved": r.reserved,
-        "available": r.balance - r.reserved,
-        "display": str(Money(r.balance, r.currency)),
-    }
+@dataclass(frozen=True, slots=True)
+class CashAccount:
+    """A cash account in integer minor units; ``journal_seq`` after a bank transfer."""
+
+    id: str
+    participant_id: str | None
+    currency: str
+    balance: int
+    reserved: int
+    available: int
+    display: str
+    journal_seq: int | None = omitted()
+
+
+@dataclass(frozen=True, slots=True)
+class CashReserved:
+    reservation: str
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CashReleased:
+    reservation: str
+    released: int
+
+
+@dataclass(frozen=True, slots=True)
+class CashMovement:
+    """One entry of a cash account: positive in, negative out."""
+
+    id: int
+    journal_seq: int
+    currency: str
+    amount: int
+    counterparty: str
+    memo: str
+    external_ref: str | None
+
+
+def cash_view(r: Any) -> CashAccount:
+    return CashAccount(
+        id=r.id,
+        participant_id=r.participant_id,
+        currency=r.currency,
+        balance=r.balance,
+        reserved=r.reserved,
+        available=r.balance - r.reserved,
+        display=str(Money(r.balance, r.currency)),
+    )
 
 
 def _bank_move(
@@ -56,7 +97,7 @@ def _bank_move(
     external_ref: str,
     deposit: bool,
     idem: Idem | None,
-) -> dict[str, Any]:
+) -> CashAccount:
     require(actor, Role.EXCHANGE_OPERATOR, "record bank transfers")
     check_currency(currency)
     positive_amount(amount)
@@ -66,7 +107,7 @@ def _bank_move(
             "A bank transfer is recorded with its bank reference (1 to 200 characters).",
         )
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> CashAccount:
         if repo.get_participant(tx.conn, pid) is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
         cid = ensure_accounts(tx, pid, currency)
@@ -97,9 +138,9 @@ def _bank_move(
             },
         )
         row = repo.get_cash_account(tx.conn, cid)
-        return cash_view(row) | {"journal_seq": tx.journal_seq}
+        return replace(cash_view(row), journal_seq=tx.journal_seq)
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, lambda d: CashAccount(**d))
 
 
 def deposit(
@@ -110,7 +151,7 @@ def deposit(
     amount: int,
     external_ref: str,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> CashAccount:
     """Record a bank transfer in from a participant (exchange operator)."""
     return _bank_move(db, actor, pid, currency, amount, external_ref, True, idem)
 
@@ -123,18 +164,18 @@ def withdraw(
     amount: int,
     external_ref: str,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> CashAccount:
     """Record a bank transfer out to a participant; only unreserved cash can leave."""
     return _bank_move(db, actor, pid, currency, amount, external_ref, False, idem)
 
 
 def reserve(
     db: Database, actor: Actor, currency: str, amount: int, reservation: str
-) -> dict[str, Any]:
+) -> CashReserved:
     """Reserve the actor's own cash (venues hold cash through clearing.escrow in their own unit)."""
     check_currency(currency)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> CashReserved:
         require_active(tx.conn, actor)
         effects = escrow.reserve_cash(tx, actor.participant_id, currency, amount, reservation)
         tx.record(
@@ -147,13 +188,13 @@ def reserve(
                 "cash_reserve": effects,
             },
         )
-        return {"reservation": reservation, "amount": amount, "currency": currency}
+        return CashReserved(reservation, amount, currency)
 
     return execute(db, actor, None, work)
 
 
-def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
-    def work(tx: Tx) -> dict[str, Any]:
+def release(db: Database, actor: Actor, reservation: str) -> CashReleased:
+    def work(tx: Tx) -> CashReleased:
         row = repo.get_cash_reservation(tx.conn, reservation)
         cash = repo.get_cash_account(tx.conn, row.cash_account_id) if row else None
         if cash is None or not (actor.is_system or cash.participant_id == actor.participant_id):
@@ -162,12 +203,12 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
         tx.record(
             "cash.released", actor.label, {"reservation": reservation, "cash_reserve": effects}
         )
-        return {"reservation": reservation, "released": -sum(e[1] for e in effects)}
+        return CashReleased(reservation, -sum(e[1] for e in effects))
 
     return execute(db, actor, None, work)
 
 
-def balances(db: Database, actor: Actor, pid: str | None = None) -> list[dict[str, Any]]:
+def balances(db: Database, actor: Actor, pid: str | None = None) -> list[CashAccount]:
     """Cash balances: one's own, or (operator) anyone's or everyone's."""
     owner = pid or (None if actor.is_operator() else actor.participant_id)
     if owner != actor.participant_id and not actor.is_operator():
@@ -178,7 +219,7 @@ def balances(db: Database, actor: Actor, pid: str | None = None) -> list[dict[st
         return [cash_view(r) for r in repo.cash_accounts_of(conn, owner)]
 
 
-def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> list[dict[str, Any]]:
+def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> list[CashMovement]:
     with db.read() as conn:
         row = repo.get_cash_account(conn, cash_id)
         if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
@@ -186,17 +227,17 @@ def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> lis
                 "cash_account_not_found", f"There is no cash account {cash_id} that you can see."
             )
         return [
-            {
-                "id": e.id,
-                "journal_seq": e.journal_seq,
-                "currency": e.currency,
-                "amount": e.amount if e.to_account == cash_id else -e.amount,
-                "counterparty": _counterparty(
+            CashMovement(
+                id=e.id,
+                journal_seq=e.journal_seq,
+                currency=e.currency,
+                amount=e.amount if e.to_account == cash_id else -e.amount,
+                counterparty=_counterparty(
                     e.from_account if e.to_account == cash_id else e.to_account, actor
                 ),
-                "memo": e.memo,
-                "external_ref": e.external_ref,
-            }
+                memo=e.memo,
+                external_ref=e.external_ref,
+            )
             for e in repo.cash_entries_of(conn, cash_id, max(1, min(limit, 1000)))
         ]
 

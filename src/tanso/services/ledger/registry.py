@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -31,8 +31,19 @@ from tanso.domain.serials import (
     parse_block,
 )
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, execute, own_account, require, require_active
+from tanso.services.common import (
+    Actor,
+    Idem,
+    execute,
+    loader,
+    omitted,
+    own_account,
+    plain,
+    require,
+    require_active,
+)
 from tanso.services.compliance import usage
+from tanso.services.ledger.blocks import CreditRange, credit_ranges
 from tanso.services.ledger.blocks import Selection as Selection
 from tanso.services.ledger.blocks import move as move
 from tanso.services.ledger.blocks import plan as plan
@@ -44,6 +55,137 @@ from tanso.store.db import Database, Tx, loads
 CA_DECLARATIONS = ("committed", "not_required", "unknown")
 CA_STATUSES = ("not_started", "pending", "completed")
 MAX_TEXT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class IssuanceReceipt:
+    """Credits issued into an account, or deposited from an external registry (which then
+    names that registry and its reference)."""
+
+    issuance_id: str
+    project_id: str
+    vintage: int
+    round: str
+    quantity: int
+    account_id: str
+    serials: str
+    scheme: str
+    category: str
+    ca_declaration: str
+    ca_status: str
+    external_registry: str | None = omitted()
+    external_ref: str | None = omitted()
+
+
+@dataclass(frozen=True, slots=True)
+class Redeposit:
+    """Withdrawn credits recorded as returned."""
+
+    account_id: str
+    external_ref: str
+    ranges: list[CreditRange]
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """Credits sent to an account in an external registry."""
+
+    id: str
+    account_id: str
+    external_registry: str
+    external_account: str
+    quantity: int
+    ranges: list[CreditRange]
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Credits moved between holding accounts; ``broker`` when an agent moved them."""
+
+    id: str
+    from_account: str
+    to_account: str
+    quantity: int
+    ranges: list[CreditRange]
+    at: str
+    broker: str | None = omitted()
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementReceipt:
+    """Credits retired (無効化), with the usage rules' findings and the journal entry."""
+
+    id: str
+    account_id: str
+    participant_id: str
+    quantity: int
+    purposes: list[str]
+    beneficiary: str
+    reporting_year: int
+    note: str
+    ranges: list[CreditRange]
+    retired_at: str
+    usage: list[dict[str, Any]]
+    broker: str | None = omitted()
+    journal_seq: int | None = omitted()
+    journal_hash: str | None = omitted()
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """Credits cancelled (取消)."""
+
+    id: str
+    account_id: str
+    reason: str
+    quantity: int
+    ranges: list[CreditRange]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditsReserved:
+    reservation: str
+    account_id: str
+    quantity: int
+    ranges: list[CreditRange]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditsReleased:
+    reservation: str
+    quantity: int
+    ranges: list[CreditRange]
+
+
+@dataclass(frozen=True, slots=True)
+class Freeze:
+    serials: str
+    accounts: list[str]
+    frozen: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Issuance:
+    id: str
+    project_id: str
+    credit_type: str
+    round: str
+    vintage: int
+    certified_on: str
+    quantity: int
+    ca_declaration: str
+    ca_status: str
+    origin: str
+    external_registry: str | None
+    serials: str
+
+
+def _journal(view: Any, moves: list[list[Any]]) -> dict[str, Any]:
+    """An operation's journal payload: its answer and the moves it made."""
+    payload: dict[str, Any] = plain(view)
+    return payload | {"moves": moves}
 
 
 def _holding(conn: Connection, actor: Actor, account_id: str) -> Any:
@@ -96,7 +238,7 @@ def _check_issuance(n: NewIssuance) -> None:
 
 def _create_issuance(
     tx: Tx, n: NewIssuance, origin: str, external: tuple[str, str] | None
-) -> dict[str, Any]:
+) -> IssuanceReceipt:
     conn = tx.conn
     project = repo.get_project(conn, n.project_id)
     if project is None:
@@ -140,22 +282,24 @@ def _create_issuance(
         from_account=None,
         to_account=n.account_id,
     )
-    return {
-        "issuance_id": issuance_id,
-        "project_id": project.id,
-        "vintage": n.vintage,
-        "round": n.round,
-        "quantity": n.quantity,
-        "account_id": n.account_id,
-        "serials": f"{issuance_id}-1-{n.quantity}",
-        "scheme": project.scheme,
-        "category": project.category,
-        "ca_declaration": n.ca_declaration,
-        "ca_status": n.ca_status,
-    }
+    return IssuanceReceipt(
+        issuance_id=issuance_id,
+        project_id=project.id,
+        vintage=n.vintage,
+        round=n.round,
+        quantity=n.quantity,
+        account_id=n.account_id,
+        serials=f"{issuance_id}-1-{n.quantity}",
+        scheme=project.scheme,
+        category=project.category,
+        ca_declaration=n.ca_declaration,
+        ca_status=n.ca_status,
+        external_registry=external[0] if external else None,
+        external_ref=external[1] if external else None,
+    )
 
 
-def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) -> dict[str, Any]:
+def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) -> IssuanceReceipt:
     """Issue new credits of a registered project into a holding account (registry operator)."""
     require(actor, Role.REGISTRY_OPERATOR, "issue credits")
     _check_issuance(n)
@@ -168,22 +312,20 @@ def _new_credits(
     n: NewIssuance,
     external: tuple[str, str] | None,
     idem: Idem | None,
-) -> dict[str, Any]:
+) -> IssuanceReceipt:
     """Credits entering the registry: issued here, or deposited from an external registry."""
     origin = "issued" if external is None else "deposited"
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> IssuanceReceipt:
         view = _create_issuance(tx, n, origin, external)
-        if external is not None:
-            view |= {"external_registry": external[0], "external_ref": external[1]}
         tx.record(
             f"credits.{origin}",
             actor.label,
-            view | {"issue": [[view["issuance_id"], 1, n.quantity, n.account_id, "held"]]},
+            plain(view) | {"issue": [[view.issuance_id, 1, n.quantity, n.account_id, "held"]]},
         )
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(IssuanceReceipt))
 
 
 def deposit(
@@ -193,7 +335,7 @@ def deposit(
     external_registry: str,
     external_ref: str,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> IssuanceReceipt:
     """Record credits arriving from an external registry (registry operator), with its reference."""
     require(actor, Role.REGISTRY_OPERATOR, "record deposits from external registries")
     _check_issuance(n)
@@ -214,12 +356,12 @@ def redeposit(
     account_id: str,
     external_ref: str,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Redeposit:
     """Bring back credits that were withdrawn to an external registry (registry operator)."""
     require(actor, Role.REGISTRY_OPERATOR, "record deposits from external registries")
     _text(external_ref, "external_ref", 200)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Redeposit:
         account = repo.get_account(tx.conn, account_id)
         if account is None or account.kind != AccountKind.HOLDING.value:
             raise NotFound("account_not_found", f"There is no holding account {account_id}.")
@@ -230,16 +372,16 @@ def redeposit(
             BlockStatus.EXPORTED,
         )
         moves = move(tx, pieces, account_id, BlockStatus.HELD, "redeposit", external_ref)
-        view = {
-            "account_id": account_id,
-            "external_ref": external_ref,
-            "ranges": ranges_view(pieces),
-            "quantity": sum(p.quantity for p in pieces),
-        }
-        tx.record("credits.redeposited", actor.label, view | {"moves": moves})
+        view = Redeposit(
+            account_id=account_id,
+            external_ref=external_ref,
+            ranges=credit_ranges(pieces),
+            quantity=sum(p.quantity for p in pieces),
+        )
+        tx.record("credits.redeposited", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Redeposit))
 
 
 def withdraw(
@@ -250,7 +392,7 @@ def withdraw(
     external_registry: str,
     external_account: str,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Withdrawal:
     """Send credits to an account in an external registry; they leave circulation here."""
     _text(external_registry, "external_registry", 200)
     _text(external_account, "external_account", 200)
@@ -259,7 +401,7 @@ def withdraw(
             "external_reference_required", "A withdrawal names the external registry and account."
         )
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Withdrawal:
         require_active(tx.conn, actor)
         _holding(tx.conn, actor, account_id)
         pieces = plan(tx.conn, account_id, sel)
@@ -272,18 +414,18 @@ def withdraw(
             "withdrawal",
             ref,
         )
-        view = {
-            "id": ref,
-            "account_id": account_id,
-            "external_registry": external_registry,
-            "external_account": external_account,
-            "quantity": sum(p.quantity for p in pieces),
-            "ranges": ranges_view(pieces),
-        }
-        tx.record("credits.withdrawn", actor.label, view | {"moves": moves})
+        view = Withdrawal(
+            id=ref,
+            account_id=account_id,
+            external_registry=external_registry,
+            external_account=external_account,
+            quantity=sum(p.quantity for p in pieces),
+            ranges=credit_ranges(pieces),
+        )
+        tx.record("credits.withdrawn", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Withdrawal))
 
 
 # ---------------------------------------------------------------- transfers
@@ -296,12 +438,12 @@ def transfer(
     to_account: str,
     sel: Selection,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Transfer:
     """Move credits between holding accounts, oldest vintage first or by serial range."""
     if from_account == to_account:
         raise InvalidInput("same_account", "The sending and receiving accounts are the same.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Transfer:
         conn = tx.conn
         require_active(conn, actor)
         _holding(conn, actor, from_account)
@@ -312,20 +454,19 @@ def transfer(
         pieces = plan(conn, from_account, sel)
         ref = f"TR-{tx.next_seq()}"
         moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
-        view = {
-            "id": ref,
-            "from_account": from_account,
-            "to_account": to_account,
-            "quantity": sum(p.quantity for p in pieces),
-            "ranges": ranges_view(pieces),
-            "at": tx.at,
-        }
-        if actor.agent_id:
-            view["broker"] = actor.agent_id
-        tx.record("credits.transferred", actor.label, view | {"moves": moves})
+        view = Transfer(
+            id=ref,
+            from_account=from_account,
+            to_account=to_account,
+            quantity=sum(p.quantity for p in pieces),
+            ranges=credit_ranges(pieces),
+            at=tx.at,
+            broker=actor.agent_id or None,
+        )
+        tx.record("credits.transferred", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Transfer))
 
 
 # ---------------------------------------------------------------- retirement and cancellation
@@ -349,7 +490,7 @@ class RetirementRequest:
 
 def retire(
     db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> RetirementReceipt:
     """無効化: retire credits for a purpose; they move to the retirement account for good."""
     if not r.purposes:
         raise InvalidInput("purpose_required", "A retirement names at least one purpose.")
@@ -370,7 +511,7 @@ def retire(
     if r.scope3_category is not None and not 1 <= r.scope3_category <= 15:
         raise InvalidInput("invalid_scope3_category", "scope3_category is 1 to 15.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> RetirementReceipt:
         conn = tx.conn
         require_active(conn, actor)
         owner = _holding(conn, actor, r.account_id).participant_id
@@ -425,25 +566,24 @@ def retire(
             created_at=tx.at,
         )
         claims = usage.record_claims(tx, rid, owner, reporting_year, checked)
-        view = {
-            "id": rid,
-            "account_id": r.account_id,
-            "participant_id": owner,
-            "quantity": quantity,
-            "purposes": r.purposes,
-            "beneficiary": beneficiary,
-            "reporting_year": reporting_year,
-            "note": r.note,
-            "ranges": ranges_view(pieces),
-            "retired_at": tx.at,
-            "usage": claims,
-        }
-        if actor.agent_id:
-            view["broker"] = actor.agent_id
-        tx.record("credits.retired", actor.label, view | {"moves": moves})
-        return view | {"journal_seq": tx.journal_seq, "journal_hash": tx.journal_hash}
+        view = RetirementReceipt(
+            id=rid,
+            account_id=r.account_id,
+            participant_id=owner,
+            quantity=quantity,
+            purposes=r.purposes,
+            beneficiary=beneficiary,
+            reporting_year=reporting_year,
+            note=r.note,
+            ranges=credit_ranges(pieces),
+            retired_at=tx.at,
+            usage=claims,
+            broker=actor.agent_id or None,
+        )
+        tx.record("credits.retired", actor.label, _journal(view, moves))
+        return replace(view, journal_seq=tx.journal_seq, journal_hash=tx.journal_hash)
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(RetirementReceipt))
 
 
 def cancel(
@@ -453,13 +593,13 @@ def cancel(
     sel: Selection,
     reason: str,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Cancellation:
     """取消: cancel credits (not used toward any target); they never move again."""
     _text(reason, "reason")
     if not reason.strip():
         raise InvalidInput("reason_required", "A cancellation states its reason.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Cancellation:
         require_active(tx.conn, actor)
         _holding(tx.conn, actor, account_id)
         pieces = plan(tx.conn, account_id, sel)
@@ -472,17 +612,17 @@ def cancel(
             "cancellation",
             ref,
         )
-        view = {
-            "id": ref,
-            "account_id": account_id,
-            "reason": reason,
-            "quantity": sum(p.quantity for p in pieces),
-            "ranges": ranges_view(pieces),
-        }
-        tx.record("credits.cancelled", actor.label, view | {"moves": moves})
+        view = Cancellation(
+            id=ref,
+            account_id=account_id,
+            reason=reason,
+            quantity=sum(p.quantity for p in pieces),
+            ranges=credit_ranges(pieces),
+        )
+        tx.record("credits.cancelled", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Cancellation))
 
 
 def retirement_view(conn: Connection, rid: str) -> dict[str, Any]:
@@ -539,10 +679,10 @@ def reserve(
     sel: Selection,
     reservation: str,
     categories: Sequence[str] | None = None,
-) -> dict[str, Any]:
+) -> CreditsReserved:
     """Set credits aside for an order or a listing; reserved credits cannot move otherwise."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> CreditsReserved:
         return reserve_in(tx, actor, account_id, sel, reservation, categories)
 
     return execute(db, actor, None, work)
@@ -555,26 +695,26 @@ def reserve_in(
     sel: Selection,
     reservation: str,
     categories: Sequence[str] | None = None,
-) -> dict[str, Any]:
+) -> CreditsReserved:
     """``reserve`` inside a transaction that a use case already holds; records its entry."""
     require_active(tx.conn, actor)
     _holding(tx.conn, actor, account_id)
     eligibility = Eligibility(categories=tuple(categories)) if categories else None
     pieces, moves = escrow.reserve_credits(tx, account_id, sel, reservation, eligibility)
-    view = {
-        "reservation": reservation,
-        "account_id": account_id,
-        "quantity": sum(p.quantity for p in pieces),
-        "ranges": ranges_view(pieces),
-    }
-    tx.record("credits.reserved", actor.label, view | {"moves": moves})
+    view = CreditsReserved(
+        reservation=reservation,
+        account_id=account_id,
+        quantity=sum(p.quantity for p in pieces),
+        ranges=credit_ranges(pieces),
+    )
+    tx.record("credits.reserved", actor.label, _journal(view, moves))
     return view
 
 
-def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
+def release(db: Database, actor: Actor, reservation: str) -> CreditsReleased:
     """Return every block reserved under ``reservation`` to held."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> CreditsReleased:
         blocks = repo.blocks_reserved_for(tx.conn, reservation)
         try:
             for b in blocks:
@@ -590,12 +730,12 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
             by_account[p.block.account].append(p)
         for account, ps in by_account.items():
             moves += escrow.apply_credits(tx, es.release_credits(ps, account, reservation))
-        view = {
-            "reservation": reservation,
-            "quantity": sum(p.quantity for p in pieces),
-            "ranges": ranges_view(pieces),
-        }
-        tx.record("credits.released", actor.label, view | {"moves": moves})
+        view = CreditsReleased(
+            reservation=reservation,
+            quantity=sum(p.quantity for p in pieces),
+            ranges=credit_ranges(pieces),
+        )
+        tx.record("credits.released", actor.label, _journal(view, moves))
         return view
 
     return execute(db, actor, None, work)
@@ -603,7 +743,7 @@ def release(db: Database, actor: Actor, reservation: str) -> dict[str, Any]:
 
 def freeze(
     db: Database, actor: Actor, serials: str, freeze: bool, reason: str, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Freeze:
     """Freeze (or unfreeze) a serial range wherever it is held or reserved (registry operator).
 
     A frozen block keeps its reservation, so a trade's credits frozen during a dispute fail to
@@ -613,7 +753,7 @@ def freeze(
     r = parse_block(serials)
     movable = (BlockStatus.HELD, BlockStatus.RESERVED) if freeze else (BlockStatus.FROZEN,)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Freeze:
         blocks = repo.blocks_overlapping(tx.conn, r.issuance, r.start, r.end)
         pieces = take_range([b for b in blocks if b.status in movable], r.issuance, r.start, r.end)
         for p in pieces:
@@ -634,18 +774,18 @@ def freeze(
             moves += move(
                 tx, [p], b.account, to, "freeze" if freeze else "unfreeze", None, b.reservation
             )
-        view = {
-            "serials": serials,
-            "accounts": sorted({p.block.account for p in pieces}),
-            "frozen": freeze,
-            "reason": reason,
-        }
+        view = Freeze(
+            serials=serials,
+            accounts=sorted({p.block.account for p in pieces}),
+            frozen=freeze,
+            reason=reason,
+        )
         tx.record(
-            "credits.frozen" if freeze else "credits.unfrozen", actor.label, view | {"moves": moves}
+            "credits.frozen" if freeze else "credits.unfrozen", actor.label, _journal(view, moves)
         )
         return view
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, 200, loader(Freeze))
 
 
 # ---------------------------------------------------------------- reading
@@ -699,31 +839,31 @@ def holdings(
         }
 
 
-def list_issuances(db: Database, project_id: str | None = None) -> list[dict[str, Any]]:
+def list_issuances(db: Database, project_id: str | None = None) -> list[Issuance]:
     with db.read() as conn:
         where = {"project_id": project_id} if project_id else {}
         rows = repo.list_table(conn, t.issuances, t.issuances.c.id, **where)
         return [issuance_view(r) for r in rows]
 
 
-def issuance_view(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "project_id": r.project_id,
-        "credit_type": r.credit_type,
-        "round": r.round,
-        "vintage": r.vintage,
-        "certified_on": r.certified_on,
-        "quantity": r.quantity,
-        "ca_declaration": r.ca_declaration,
-        "ca_status": r.ca_status,
-        "origin": r.origin,
-        "external_registry": r.external_registry,
-        "serials": f"{r.id}-1-{r.quantity}",
-    }
+def issuance_view(r: Any) -> Issuance:
+    return Issuance(
+        id=r.id,
+        project_id=r.project_id,
+        credit_type=r.credit_type,
+        round=r.round,
+        vintage=r.vintage,
+        certified_on=r.certified_on,
+        quantity=r.quantity,
+        ca_declaration=r.ca_declaration,
+        ca_status=r.ca_status,
+        origin=r.origin,
+        external_registry=r.external_registry,
+        serials=f"{r.id}-1-{r.quantity}",
+    )
 
 
-def get_issuance(db: Database, issuance_id: str) -> dict[str, Any]:
+def get_issuance(db: Database, issuance_id: str) -> Issuance:
     check_prefix(issuance_id)
     with db.read() as conn:
         row = repo.get_issuance(conn, issuance_id)

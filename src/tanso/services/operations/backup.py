@@ -32,6 +32,7 @@ from sqlalchemy import Connection, MetaData, Table, func, insert, select, text
 
 from tanso import __version__
 from tanso.domain.errors import Conflict, InvalidInput
+from tanso.services.common import loader, plain
 from tanso.services.ledger import audit
 from tanso.store import migrate
 from tanso.store.db import Database
@@ -43,6 +44,28 @@ DATA = "data.jsonl.gz"
 BATCH = 1_000
 SKIP = frozenset({"alembic_version"})
 """Not data: the revision is in the manifest and restore migrates to it."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalHead:
+    seq: int
+    hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a backup file holds: its format, the schema revision, the row count of every
+    table, the journal head at the snapshot and the SHA-256 of the data."""
+
+    format: str
+    version: int
+    tanso_version: str
+    created_at: str
+    backend: str
+    revision: str
+    tables: dict[str, int]
+    journal_head: JournalHead
+    content_sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +124,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def backup(db: Database, path: Path) -> dict[str, Any]:
+def backup(db: Database, path: Path) -> Manifest:
     """Write a consistent backup of ``db`` to ``path`` while the server runs; returns the
     manifest."""
     path = Path(path)
@@ -130,23 +153,22 @@ def backup(db: Database, path: Path) -> dict[str, Any]:
         with data_path.open("rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
-        manifest = {
-            "format": FORMAT,
-            "version": VERSION,
-            "tanso_version": __version__,
-            "created_at": db.clock(),
-            "backend": db.engine.dialect.name,
-            "revision": revision,
-            "tables": counts,
-            "journal_head": {
-                "seq": int(head.seq) if head else 0,
-                "hash": head.hash if head else None,
-            },
-            "content_sha256": digest.hexdigest(),
-        }
+        manifest = Manifest(
+            format=FORMAT,
+            version=VERSION,
+            tanso_version=__version__,
+            created_at=db.clock(),
+            backend=db.engine.dialect.name,
+            revision=revision,
+            tables=counts,
+            journal_head=JournalHead(
+                seq=int(head.seq) if head else 0, hash=head.hash if head else None
+            ),
+            content_sha256=digest.hexdigest(),
+        )
         partial = path.with_name(path.name + ".partial")
         with tarfile.open(partial, "w") as tar:
-            blob = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            blob = json.dumps(plain(manifest), indent=2, sort_keys=True).encode()
             info = tarfile.TarInfo(MANIFEST)
             info.size = len(blob)
             tar.addfile(info, io.BytesIO(blob))
@@ -158,7 +180,7 @@ def backup(db: Database, path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- restore
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> Manifest:
     """The manifest of a backup file, after checking that its data matches the recorded hash."""
     try:
         with tarfile.open(path, "r") as tar:
@@ -176,7 +198,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
             "backup_tampered",
             "The backup's data does not match the hash in its manifest; nothing was restored.",
         )
-    return dict(manifest)
+    try:
+        return loader(Manifest)(manifest)
+    except TypeError:
+        raise InvalidInput("invalid_backup", f"{path} has an incomplete manifest.") from None
 
 
 def _member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
@@ -249,7 +274,7 @@ def restore(db: Database, path: Path, *, upgrade: bool = True) -> RestoreReport:
             "database_not_empty",
             "The target database already holds data; restore only into a fresh database.",
         )
-    revision = str(manifest["revision"])
+    revision = manifest.revision
     _migrate_to(db, revision)
     loaded: dict[str, int] = {}
     with db.engine.connect() as conn:
@@ -257,7 +282,7 @@ def restore(db: Database, path: Path, *, upgrade: bool = True) -> RestoreReport:
         try:
             with conn.begin():
                 by_name = {tb.name: tb for tb in _reflect(conn)}
-                missing = set(manifest["tables"]) - set(by_name)
+                missing = set(manifest.tables) - set(by_name)
                 if missing:
                     raise InvalidInput(
                         "backup_schema_mismatch",
@@ -270,9 +295,9 @@ def restore(db: Database, path: Path, *, upgrade: bool = True) -> RestoreReport:
                             insert(table), [dict(zip(columns, r, strict=True)) for r in batch]
                         )
                         loaded[name] = loaded.get(name, 0) + len(batch)
-                for name in manifest["tables"]:
+                for name in manifest.tables:
                     loaded.setdefault(name, 0)
-                if loaded != manifest["tables"]:
+                if loaded != manifest.tables:
                     raise InvalidInput(
                         "backup_incomplete",
                         "The rows loaded differ from the counts in the manifest; "
@@ -285,16 +310,16 @@ def restore(db: Database, path: Path, *, upgrade: bool = True) -> RestoreReport:
     if upgrade:
         migrate.upgrade(db.engine)
     report = audit.verify(db)
-    head = manifest["journal_head"]
+    head = manifest.journal_head
     problems = list(report.problems)
-    same_head = report.head_hash == head["hash"] and report.entries == head["seq"]
+    same_head = report.head_hash == head.hash and report.entries == head.seq
     if not same_head:
         problems.append("the restored journal head differs from the backup's")
     return RestoreReport(
         revision=revision,
         tables=loaded,
-        journal_seq=int(head["seq"]),
-        journal_hash=head["hash"],
+        journal_seq=head.seq,
+        journal_hash=head.hash,
         audit_ok=report.ok and same_head,
         audit_problems=problems,
     )

@@ -3,6 +3,7 @@ of sequence numbers, one page at a time. Reads only; the journal is never change
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -39,6 +40,16 @@ def _filtered(
     return q
 
 
+@dataclass(frozen=True, slots=True)
+class JournalPage:
+    """One page of journal entries (each with seq, at, kind, actor, payload, hash), newest
+    first, and the ``before`` of the older and of the newer page (None where there is none)."""
+
+    entries: list[Any]
+    older: int | None
+    newer: int | None
+
+
 def entries(
     db: Database,
     actor: Actor,
@@ -49,7 +60,7 @@ def entries(
     seq_to: int | None = None,
     before: int | None = None,
     limit: int = 50,
-) -> dict[str, Any]:
+) -> JournalPage:
     """One page of matching entries, newest first, below ``before`` (a seq; none: the newest);
     with the ``before`` of the older and of the newer page (None where there is none)."""
     require_operator(actor, "read the journal")
@@ -67,7 +78,7 @@ def entries(
     with db.read() as conn:
         rows = conn.execute(page.order_by(j.seq.desc()).limit(limit)).all()
         if not rows:
-            return {"entries": [], "older": None, "newer": None}
+            return JournalPage([], None, None)
         # bids of auctions still open stay sealed, and never match a search by bidder
         shown = [
             SimpleNamespace(**e)
@@ -79,11 +90,11 @@ def entries(
         above = conn.execute(
             matching([j.seq]).where(j.seq > high).order_by(j.seq.asc()).limit(limit)
         ).all()
-    return {
-        "entries": shown,
-        "older": low if older else None,
-        "newer": int(above[-1].seq) + 1 if above else None,
-    }
+    return JournalPage(
+        entries=shown,
+        older=low if older else None,
+        newer=int(above[-1].seq) + 1 if above else None,
+    )
 
 
 def head(db: Database, actor: Actor) -> tuple[int, str | None]:
@@ -92,3 +103,19 @@ def head(db: Database, actor: Actor) -> tuple[int, str | None]:
     with db.read() as conn:
         row = repo.journal_head(conn)
     return (int(row.seq), str(row.hash)) if row is not None else (0, None)
+
+
+def public_head(db: Database) -> tuple[int, str] | None:
+    """The last entry's number and hash, for anyone (published, it pins history); None when the
+    journal is empty."""
+    with db.read() as conn:
+        row = repo.journal_head(conn)
+    return (int(row.seq), str(row.hash)) if row is not None else None
+
+
+def after(db: Database, actor: Actor, seq: int, limit: int) -> list[dict[str, Any]]:
+    """Entries after ``seq`` in order, for auditors (operator only); bids of auctions still open
+    are sealed as `sealed_auctions.seal_journal_rows` says, the stored entries untouched."""
+    require_operator(actor, "read the journal")
+    with db.read() as conn:
+        return sealed_auctions.seal_journal_rows(conn, list(repo.journal_entries(conn, seq, limit)))

@@ -76,6 +76,6 @@ def issue(request: Request, user: OperatorUser, form: Form) -> Response:
             where = "round"
         return _issuance_page(request, user, status_of(e), values=form, errors={where: e.message})
     notice = t["issued"].format(
-        quantity=f"{out['quantity']:,}", id=out["issuance_id"], account=out["account_id"]
+        quantity=f"{out.quantity:,}", id=out.issuance_id, account=out.account_id
     )
     return _issuance_page(request, user, notice=notice)

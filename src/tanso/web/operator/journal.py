@@ -89,7 +89,7 @@ def journal_screen(request: Request, user: OperatorUser) -> Response:
             "payload": _payload(r.payload),
             "hash": r.hash,
         }
-        for r in found["entries"]
+        for r in found.entries
     ]
     kept = {k: v for k, v in filters.items() if v}
 
@@ -105,8 +105,8 @@ def journal_screen(request: Request, user: OperatorUser) -> Response:
         entries=entries,
         audit_status=_audit_status(request, last, head_hash),
         filters=filters,
-        older=link(found["older"]),
-        newer=link(found["newer"]),
+        older=link(found.older),
+        newer=link(found.newer),
         latest="before" in q,
         latest_link="/portal/operator/journal" + ("?" + urlencode(kept) if kept else ""),
         verify_link="/portal/operator/journal?" + urlencode({"verify": 1} | kept),

@@ -3,7 +3,7 @@ account, transfers between own accounts, and cash movements."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -85,7 +85,7 @@ def _transfer_page(
     user: PortalUser,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    done: dict[str, Any] | None = None,
+    done: registry.Transfer | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     db = kit.db(request)
@@ -170,8 +170,8 @@ def _counterparty(user: PortalUser, account: str) -> tuple[str, str]:
 def cash_page(request: Request, user: CurrentUser) -> Response:
     db, reader = kit.db(request), kit.reader(user)
     balances = cash.balances(db, reader, user.participant_id)
-    own = {b["id"] for b in balances}
-    selected = request.query_params.get("account") or (balances[0]["id"] if balances else "")
+    own = {b.id for b in balances}
+    selected = request.query_params.get("account") or (balances[0].id if balances else "")
     if selected and selected not in own:
         return kit.not_found(request, user)
     movements = []
@@ -181,8 +181,8 @@ def cash_page(request: Request, user: CurrentUser) -> Response:
             request, lambda n: cash.movements(db, reader, selected, n)
         )
         for m in rows:
-            key, shown = _counterparty(user, m["counterparty"])
-            movements.append(m | {"cp_key": key, "cp_id": shown})
+            key, shown = _counterparty(user, m.counterparty)
+            movements.append(asdict(m) | {"cp_key": key, "cp_id": shown})
     return kit.page(
         request,
         "portal_cash.html",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -21,7 +19,7 @@ def _retire_page(
     user: PortalUser,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    done: dict[str, Any] | None = None,
+    done: registry.RetirementReceipt | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     db = kit.db(request)
