@@ -83,8 +83,8 @@ def init(
     boot = participants.bootstrap(db)
     taxonomy.seed_reference_data(db, SYSTEM)
     keys: dict[str, str] = {}
-    if boot.get("created"):
-        keys["OPERATOR"] = boot["operator_key"]
+    if boot.created and boot.operator_key:
+        keys["OPERATOR"] = boot.operator_key
     exchange = Exchange(db, japan_calendar())
     histories: dict[str, list[history.AuctionRow]] = {}
     if demo:

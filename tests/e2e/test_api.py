@@ -130,7 +130,7 @@ class World:
 
 def make_key(db: Database, pid: str, roles: list[str] | None = None) -> tuple[str, str]:
     out = participants.create_api_key(db, SYSTEM, pid, "test", roles)
-    return str(out["key"]), str(out["id"])
+    return out.key, out.id
 
 
 @pytest.fixture

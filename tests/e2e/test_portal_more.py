@@ -76,7 +76,7 @@ def world(db: Database) -> World:
         ),
     )
     w.beta_retirement = b.id
-    w.beta_key = participants.create_api_key(db, SYSTEM, "BETA", "beta program")["id"]
+    w.beta_key = participants.create_api_key(db, SYSTEM, "BETA", "beta program").id
     users.create(
         db, SYSTEM, NewUser("BETA", "locked@beta.example.jp", "B locked", "viewer", PASSWORD)
     )

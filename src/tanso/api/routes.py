@@ -94,14 +94,14 @@ def set_roles(pid: str, body: s.RolesIn, db: DB, actor: Caller, idem: IdemKey) -
 
 
 @router.get("/participants/{pid}/api-keys", response_model=list[ApiKey], tags=["participants"])
-def list_keys(pid: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_keys(pid: str, db: DB, actor: Caller) -> list[participants.ApiKey]:
     return participants.list_api_keys(db, actor, pid)
 
 
 @router.post(
     "/participants/{pid}/api-keys", response_model=NewApiKey, status_code=201, tags=["participants"]
 )
-def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> dict[str, Any]:
+def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> participants.NewApiKey:
     """Create an API key; the `key` in the answer is shown only this once."""
     return participants.create_api_key(db, actor, pid, body.label, body.roles)
 
@@ -109,7 +109,7 @@ def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> dict[str, A
 @router.delete(
     "/participants/{pid}/api-keys/{key_id}", response_model=ApiKeyRevocation, tags=["participants"]
 )
-def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> participants.ApiKeyRevocation:
     return participants.revoke_api_key(db, actor, pid, key_id)
 
 

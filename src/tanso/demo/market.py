@@ -732,7 +732,7 @@ def _participants(db: Database) -> dict[str, str]:
         )
         if p.active:
             participants.set_status(db, SYSTEM, p.id, "active", "approved: demo market")
-        keys[p.id] = participants.create_api_key(db, SYSTEM, p.id, "demo key")["key"]
+        keys[p.id] = participants.create_api_key(db, SYSTEM, p.id, "demo key").key
     for client, broker in BROKER_AUTHORISATIONS:
         participants.authorise_broker(db, SYSTEM, client, broker, True)
     return keys

@@ -27,6 +27,7 @@ from tanso.services.common import (
     Idem,
     execute,
     new_id,
+    omitted,
     require_active,
     require_operator,
 )
@@ -195,7 +196,7 @@ def onboard(db: Database, actor: Actor, p: NewParticipant, label: str = "") -> s
     """Register a participant, approve it and return its first API key (demos, benchmarks)."""
     created = create_participant(db, actor, p)
     set_status(db, actor, created["id"], "active", "approved on registration")
-    return str(create_api_key(db, actor, created["id"], label)["key"])
+    return create_api_key(db, actor, created["id"], label).key
 
 
 def set_roles(
@@ -241,6 +242,36 @@ def list_participants(db: Database, actor: Actor) -> list[dict[str, Any]]:
 KEY_RE = re.compile(r"^tk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,64})$")
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as listed: never its secret; ``revoked_at`` is null while it is in use."""
+
+    id: str
+    participant_id: str
+    roles: list[str]
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    """A key just created: ``key`` (id and secret) is shown only this once."""
+
+    id: str
+    participant_id: str
+    roles: list[str]
+    label: str
+    created_at: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRevocation:
+    id: str
+    revoked: bool
+
+
 def _hash_secret(secret: str) -> str:
     # API key secrets are 256 random bits: a plain SHA-256 cannot be brute-forced.
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -253,7 +284,7 @@ def create_api_key(
     label: str = "",
     roles: list[str] | None = None,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> NewApiKey:
     """Create an API key for a participant; the secret is shown once and stored only hashed."""
     if not actor.is_operator() and actor.participant_id != pid:
         raise NotFound("participant_not_found", f"There is no participant {pid} that you can see.")
@@ -266,7 +297,7 @@ def create_api_key(
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> NewApiKey:
         row = repo.get_participant(tx.conn, pid)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
@@ -294,37 +325,37 @@ def create_api_key(
                 "label": label,
             },
         )
-        return {
-            "id": key_id,
-            "participant_id": pid,
-            "roles": [r.value for r in wanted],
-            "label": label,
-            "created_at": tx.at,
-        }
+        return NewApiKey(
+            id=key_id,
+            participant_id=pid,
+            roles=[r.value for r in wanted],
+            label=label,
+            created_at=tx.at,
+            key=f"tk_{key_id}_{secret}",
+        )
 
-    body = execute(db, actor, None, work, 201)
-    # the secret is never stored, so it is never replayed: the key is created once per call
-    return body | {"key": f"tk_{key_id}_{secret}"}
+    # no Idempotency-Key: the secret is never stored, so it is never replayed
+    return execute(db, actor, None, work, 201)
 
 
-def list_api_keys(db: Database, actor: Actor, pid: str) -> list[dict[str, Any]]:
+def list_api_keys(db: Database, actor: Actor, pid: str) -> list[ApiKey]:
     with db.read() as conn:
         visible_participant(conn, actor, pid)
         return [
-            {
-                "id": r.id,
-                "participant_id": r.participant_id,
-                "roles": r.roles.split(","),
-                "label": r.label,
-                "created_at": r.created_at,
-                "revoked_at": r.revoked_at,
-            }
+            ApiKey(
+                id=r.id,
+                participant_id=r.participant_id,
+                roles=r.roles.split(","),
+                label=r.label,
+                created_at=r.created_at,
+                revoked_at=r.revoked_at,
+            )
             for r in repo.list_api_keys(conn, pid)
         ]
 
 
-def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> dict[str, Any]:
-    def work(tx: Tx) -> dict[str, Any]:
+def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> ApiKeyRevocation:
+    def work(tx: Tx) -> ApiKeyRevocation:
         visible_participant(tx.conn, actor, pid)
         row = repo.get_api_key(tx.conn, key_id)
         if row is None or row.participant_id != pid:
@@ -332,7 +363,7 @@ def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> dict[st
         if row.revoked_at is None:
             repo.revoke_api_key(tx.conn, key_id, tx.at)
         tx.record("api_key.revoked", actor.label, {"participant": pid, "key_id": key_id})
-        return {"id": key_id, "revoked": True}
+        return ApiKeyRevocation(id=key_id, revoked=True)
 
     return execute(db, actor, None, work)
 
@@ -523,7 +554,15 @@ def ensure_operator(tx: Tx) -> None:
             )
 
 
-def bootstrap(db: Database) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """Whether the first run created the operator; its first API key when it did."""
+
+    created: bool
+    operator_key: str | None = omitted()
+
+
+def bootstrap(db: Database) -> Bootstrap:
     """Create the operator, its system accounts and its first API key (first run only)."""
 
     def work(tx: Tx) -> dict[str, Any]:
@@ -533,7 +572,7 @@ def bootstrap(db: Database) -> dict[str, Any]:
 
     with db.read() as conn:
         if repo.get_participant(conn, OPERATOR_PARTICIPANT) is not None:
-            return {"created": False}
+            return Bootstrap(created=False)
     execute(db, SYSTEM, None, work)
     key = create_api_key(db, SYSTEM, OPERATOR_PARTICIPANT, label="operator (created by init)")
-    return {"created": True, "operator_key": key["key"]}
+    return Bootstrap(created=True, operator_key=key.key)

@@ -56,7 +56,7 @@ def _keys_page(
     user: PortalUser,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    created: dict[str, Any] | None = None,
+    created: participants.NewApiKey | None = None,
     notice: str = "",
     status: int = 200,
 ) -> HTMLResponse:
@@ -103,7 +103,7 @@ def create_key(request: Request, user: Administrator, form: Form) -> Response:
 def revoke_key(request: Request, user: Administrator, key_id: str) -> Response:
     db = kit.db(request)
     own = participants.list_api_keys(db, kit.reader(user), user.participant_id)
-    if key_id not in {k["id"] for k in own}:
+    if key_id not in {k.id for k in own}:
         return kit.not_found(request, user)
     participants.revoke_api_key(db, user.actor, user.participant_id, key_id)
     notice = kit.labels(request)["key_revoked"].format(id=key_id)
