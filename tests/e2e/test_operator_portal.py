@@ -121,7 +121,7 @@ def cross(http: TestClient, *buys: int) -> None:
 
 
 def status_of(db: Database, pid: str) -> str:
-    return str(participants.get_participant(db, SYSTEM, pid)["status"])
+    return participants.get_participant(db, SYSTEM, pid).status
 
 
 def forms(db: Database) -> list[tuple[str, dict[str, str]]]:
@@ -204,7 +204,7 @@ def test_participants_are_approved_suspended_reinstated_and_given_roles(
         f"{base}/ALPHA/roles", data={"csrf": csrf, "role_trader": "1", "role_market_maker": "1"}
     )
     assert r.status_code == 200 and "trader, market_maker" in r.text
-    assert participants.get_participant(db, SYSTEM, "ALPHA")["roles"] == ["trader", "market_maker"]
+    assert participants.get_participant(db, SYSTEM, "ALPHA").roles == ["trader", "market_maker"]
     # the operator itself cannot be suspended: the error is shown beside its row
     r = portal.post(f"{base}/OPERATOR/suspend", data={"csrf": csrf})
     assert r.status_code == 422 and "cannot be suspended" in r.text

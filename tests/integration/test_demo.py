@@ -75,7 +75,7 @@ def test_all_participants_are_active_but_one_awaits_approval(
     demo_db: tuple[Database, dict[str, str]],
 ) -> None:
     db, keys = demo_db
-    statuses = {p["id"]: p["status"] for p in participants.list_participants(db, SYSTEM)}
+    statuses = {p.id: p.status for p in participants.list_participants(db, SYSTEM)}
     pending = {pid for pid in keys if statuses[pid] == "pending"}
     assert pending == {"SHONAN_GE"}
     assert all(statuses[pid] == "active" for pid in keys if pid not in pending)

@@ -56,7 +56,7 @@ def _selection(body: s.SelectionIn) -> registry.Selection:
 
 
 @router.get("/participants", response_model=list[Participant], tags=["participants"])
-def list_participants(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_participants(db: DB, actor: Caller) -> list[participants.Participant]:
     """Participants: all of them for the operator, only yourself for anyone else."""
     return participants.list_participants(db, actor)
 
@@ -64,7 +64,7 @@ def list_participants(db: DB, actor: Caller) -> list[dict[str, Any]]:
 @router.post("/participants", response_model=NewParticipant, status_code=201, tags=["participants"])
 def create_participant(
     body: s.ParticipantIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> participants.RegisteredParticipant:
     """Register a participant (operator). It starts pending until approved."""
     return participants.create_participant(
         db, actor, participants.NewParticipant(**body.model_dump()), idem
@@ -72,24 +72,30 @@ def create_participant(
 
 
 @router.get("/participants/{pid}", response_model=Participant, tags=["participants"])
-def get_participant(pid: str, db: DB, actor: Caller) -> dict[str, Any]:
+def get_participant(pid: str, db: DB, actor: Caller) -> participants.Participant:
     return participants.get_participant(db, actor, pid)
 
 
 @router.post("/participants/{pid}/approve", response_model=Participant, tags=["participants"])
-def approve(pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def approve(
+    pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey
+) -> participants.Participant:
     """Approve a pending participant, or reinstate a suspended one (operator)."""
     return participants.set_status(db, actor, pid, "active", body.reason, idem)
 
 
 @router.post("/participants/{pid}/suspend", response_model=Participant, tags=["participants"])
-def suspend(pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def suspend(
+    pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey
+) -> participants.Participant:
     """Suspend a participant (operator): it keeps its holdings but cannot move them."""
     return participants.set_status(db, actor, pid, "suspended", body.reason, idem)
 
 
 @router.put("/participants/{pid}/roles", response_model=Participant, tags=["participants"])
-def set_roles(pid: str, body: s.RolesIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def set_roles(
+    pid: str, body: s.RolesIn, db: DB, actor: Caller, idem: IdemKey
+) -> participants.Participant:
     return participants.set_roles(db, actor, pid, body.roles, idem)
 
 

@@ -26,8 +26,10 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    loader,
     new_id,
     omitted,
+    plain,
     require_active,
     require_operator,
 )
@@ -51,18 +53,40 @@ class NewParticipant:
     id: str | None = None
 
 
-def participant_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name_ja": row.name_ja,
-        "name_en": row.name_en,
-        "kind": row.kind,
-        "corporate_number": row.corporate_number,
-        "roles": row.roles.split(",") if row.roles else [],
-        "gx_league": bool(row.gx_league),
-        "status": row.status,
-        "created_at": row.created_at,
-    }
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A participant (参加者): an organisation with its roles and status."""
+
+    id: str
+    name_ja: str
+    name_en: str
+    kind: str
+    corporate_number: str | None
+    roles: list[str]
+    gx_league: bool
+    status: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredParticipant(Participant):
+    """A participant just registered, with the holding accounts opened for it."""
+
+    accounts: list[str]
+
+
+def participant_view(row: Any) -> Participant:
+    return Participant(
+        id=row.id,
+        name_ja=row.name_ja,
+        name_en=row.name_en,
+        kind=row.kind,
+        corporate_number=row.corporate_number,
+        roles=row.roles.split(",") if row.roles else [],
+        gx_league=bool(row.gx_league),
+        status=row.status,
+        created_at=row.created_at,
+    )
 
 
 def account_view(row: Any) -> dict[str, Any]:
@@ -81,7 +105,7 @@ def _cash_id(pid: str, currency: str) -> str:
 
 def create_participant(
     db: Database, actor: Actor, p: NewParticipant, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> RegisteredParticipant:
     """Register a participant (pending until approved) with one holding and one JPY cash account."""
     require_operator(actor, "register participants")
     try:
@@ -107,7 +131,7 @@ def create_participant(
         if not value.strip() or len(value) > 200:
             raise InvalidInput("invalid_name", f"{name} must be 1 to 200 characters.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> RegisteredParticipant:
         conn = tx.conn
         if repo.get_participant(conn, pid) is not None:
             raise Conflict("participant_exists", f"Participant {pid} already exists.")
@@ -155,15 +179,15 @@ def create_participant(
                 "cash_account": cash_id,
             },
         )
-        row = repo.get_participant(conn, pid)
-        return participant_view(row) | {"accounts": [account_id]}
+        view = participant_view(repo.get_participant(conn, pid))
+        return RegisteredParticipant(**plain(view), accounts=[account_id])
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, load=loader(RegisteredParticipant))
 
 
 def set_status(
     db: Database, actor: Actor, pid: str, status: str, reason: str = "", idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Participant:
     """Approve (active), suspend or reinstate a participant."""
     require_operator(actor, "approve or suspend participants")
     try:
@@ -173,7 +197,7 @@ def set_status(
             "invalid_status", "Status must be pending, active or suspended."
         ) from None
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Participant:
         row = repo.get_participant(tx.conn, pid)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
@@ -189,23 +213,24 @@ def set_status(
         )
         return participant_view(repo.get_participant(tx.conn, pid))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Participant))
 
 
 def onboard(db: Database, actor: Actor, p: NewParticipant, label: str = "") -> str:
     """Register a participant, approve it and return its first API key (demos, benchmarks)."""
     created = create_participant(db, actor, p)
-    set_status(db, actor, created["id"], "active", "approved on registration")
-    return create_api_key(db, actor, created["id"], label).key
+    set_status(db, actor, created.id, "active", "approved on registration")
+    return create_api_key(db, actor, created.id, label).key
 
 
 def set_roles(
     db: Database, actor: Actor, pid: str, roles: list[str], idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Participant:
+    """Replace a participant's roles (operator)."""
     require_operator(actor, "change roles")
     parsed = parse_roles(roles)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Participant:
         if repo.get_participant(tx.conn, pid) is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
         repo.update_participant(tx.conn, pid, roles=",".join(r.value for r in parsed))
@@ -216,7 +241,7 @@ def set_roles(
         )
         return participant_view(repo.get_participant(tx.conn, pid))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Participant))
 
 
 def visible_participant(conn: Connection, actor: Actor, pid: str) -> Any:
@@ -226,12 +251,12 @@ def visible_participant(conn: Connection, actor: Actor, pid: str) -> Any:
     return row
 
 
-def get_participant(db: Database, actor: Actor, pid: str) -> dict[str, Any]:
+def get_participant(db: Database, actor: Actor, pid: str) -> Participant:
     with db.read() as conn:
         return participant_view(visible_participant(conn, actor, pid))
 
 
-def list_participants(db: Database, actor: Actor) -> list[dict[str, Any]]:
+def list_participants(db: Database, actor: Actor) -> list[Participant]:
     with db.read() as conn:
         only = None if actor.is_operator() else actor.participant_id
         return [participant_view(r) for r in repo.list_participants(conn, only)]

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/portal/operator", route_class=kit.ScreenRoute, inclu
 def _users_page(request: Request, user: PortalUser, status: int = 200, **context: Any) -> Response:
     db = kit.db(request)
     people = participants.list_participants(db, user.actor)
-    everyone = [u for p in people for u in users.list_users(db, user.actor, p["id"])]
+    everyone = [u for p in people for u in users.list_users(db, user.actor, p.id)]
     return operator_page(
         request,
         "operator_users.html",
