@@ -62,8 +62,8 @@ def world(db: Database) -> World:
     fund(db, "GAMMA", 10**9)
     add_issuance(db, "GAMMA-MAIN", 1_000)
     w = World()
-    w.alpha_second = participants.open_account(db, SYSTEM, "Second", "ALPHA")["id"]
-    w.beta_second = participants.open_account(db, SYSTEM, "Second", "BETA")["id"]
+    w.alpha_second = participants.open_account(db, SYSTEM, "Second", "ALPHA").id
+    w.beta_second = participants.open_account(db, SYSTEM, "Second", "BETA").id
     b = registry.retire(
         db,
         trader("BETA"),

@@ -122,14 +122,14 @@ def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> participants.Api
 @router.get(
     "/participants/{pid}/brokers", response_model=list[BrokerAuthorisation], tags=["participants"]
 )
-def list_brokers(pid: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_brokers(pid: str, db: DB, actor: Caller) -> list[participants.BrokerAuthorisation]:
     return participants.list_broker_authorisations(db, actor, pid)
 
 
 @router.post("/participants/{pid}/brokers", response_model=BrokerChange, tags=["participants"])
 def authorise_broker(
     pid: str, body: s.BrokerIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> participants.BrokerChange:
     """Authorise a broker to act for this participant (the participant itself)."""
     return participants.authorise_broker(db, actor, pid, body.broker_id, True, idem)
 
@@ -137,7 +137,7 @@ def authorise_broker(
 @router.delete(
     "/participants/{pid}/brokers/{broker_id}", response_model=BrokerChange, tags=["participants"]
 )
-def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> participants.BrokerChange:
     return participants.authorise_broker(db, actor, pid, broker_id, False)
 
 
@@ -145,13 +145,13 @@ def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> dict[str, 
 
 
 @router.get("/accounts", response_model=list[Account], tags=["accounts"])
-def list_accounts(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_accounts(db: DB, actor: Caller) -> list[participants.Account]:
     """Your holding accounts (the operator sees all, system accounts included)."""
     return participants.list_accounts(db, actor)
 
 
 @router.post("/accounts", response_model=Account, status_code=201, tags=["accounts"])
-def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> participants.Account:
     """Open another holding account (保有口座)."""
     return participants.open_account(db, actor, body.name, body.participant_id, idem)
 

@@ -742,7 +742,7 @@ def _accounts(db: Database, actors: dict[str, Actor]) -> dict[str, str]:
     """Open the department accounts; returns their ids by key (the registry numbers them)."""
     opened: dict[str, str] = {}
     for key, (owner, name) in DEPARTMENT_ACCOUNTS.items():
-        opened[key] = participants.open_account(db, actors[owner], name)["id"]
+        opened[key] = participants.open_account(db, actors[owner], name).id
     return opened
 
 

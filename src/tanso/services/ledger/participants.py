@@ -89,14 +89,25 @@ def participant_view(row: Any) -> Participant:
     )
 
 
-def account_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "participant_id": row.participant_id,
-        "kind": row.kind,
-        "name": row.name,
-        "created_at": row.created_at,
-    }
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A holding account (保有口座), or for the operator one of the system accounts."""
+
+    id: str
+    participant_id: str
+    kind: str
+    name: str
+    created_at: str
+
+
+def account_view(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        participant_id=row.participant_id,
+        kind=row.kind,
+        name=row.name,
+        created_at=row.created_at,
+    )
 
 
 def _cash_id(pid: str, currency: str) -> str:
@@ -457,14 +468,33 @@ def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | N
 # ---------------------------------------------------------------- brokers
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerChange:
+    """A broker authorised (``authorised``) or no longer authorised to act for the client."""
+
+    client_id: str
+    broker_id: str
+    authorised: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAuthorisation:
+    """A broker allowed to act for the client participant; ``revoked_at`` once withdrawn."""
+
+    client_id: str
+    broker_id: str
+    granted_at: str
+    revoked_at: str | None
+
+
 def authorise_broker(
     db: Database, actor: Actor, client: str, broker: str, grant: bool, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> BrokerChange:
     """A client authorises (or stops authorising) a broker to act for it."""
     if actor.agent_id or (actor.participant_id != client and not actor.is_operator()):
         raise Forbidden("client_only", "Only the client itself may authorise a broker.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> BrokerChange:
         if repo.get_participant(tx.conn, client) is None:
             raise NotFound("participant_not_found", f"There is no participant {client}.")
         b = repo.get_participant(tx.conn, broker)
@@ -476,21 +506,21 @@ def authorise_broker(
             actor.label,
             {"client": client, "broker": broker},
         )
-        return {"client_id": client, "broker_id": broker, "authorised": grant}
+        return BrokerChange(client_id=client, broker_id=broker, authorised=grant)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(BrokerChange))
 
 
-def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[dict[str, Any]]:
+def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[BrokerAuthorisation]:
     with db.read() as conn:
         visible_participant(conn, actor, pid)
         return [
-            {
-                "client_id": r.client_id,
-                "broker_id": r.broker_id,
-                "granted_at": r.granted_at,
-                "revoked_at": r.revoked_at,
-            }
+            BrokerAuthorisation(
+                client_id=r.client_id,
+                broker_id=r.broker_id,
+                granted_at=r.granted_at,
+                revoked_at=r.revoked_at,
+            )
             for r in repo.list_broker_authorisations(conn, pid)
         ]
 
@@ -500,7 +530,7 @@ def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[dic
 
 def open_account(
     db: Database, actor: Actor, name: str, pid: str | None = None, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Account:
     """Open another holding account (保有口座), for example for a department."""
     owner = pid or actor.participant_id
     if owner != actor.participant_id and not actor.is_operator():
@@ -510,7 +540,7 @@ def open_account(
     if not name.strip() or len(name) > 200:
         raise InvalidInput("invalid_name", "An account name must be 1 to 200 characters.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Account:
         if repo.get_participant(tx.conn, owner) is None:
             raise NotFound("participant_not_found", f"There is no participant {owner}.")
         require_active(tx.conn, Actor(owner) if not actor.is_system else actor)
@@ -531,10 +561,10 @@ def open_account(
         )
         return account_view(repo.get_account(tx.conn, account_id))
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, load=loader(Account))
 
 
-def list_accounts(db: Database, actor: Actor, pid: str | None = None) -> list[dict[str, Any]]:
+def list_accounts(db: Database, actor: Actor, pid: str | None = None) -> list[Account]:
     with db.read() as conn:
         if actor.is_operator() and pid is None:
             return [account_view(r) for r in repo.list_accounts(conn, None)]
