@@ -294,7 +294,7 @@ def user_add(
     created = _run(
         users.create, _db(), SYSTEM, users.NewUser(participant, email, name, role, password)
     )
-    _print({k: v for k, v in created.items() if k != "password"} | {"password": password})
+    _print(plain(created) | {"password": password})
 
 
 @registry_app.command("issue")
