@@ -120,7 +120,7 @@ def seed_participants(db: Database) -> dict[str, str]:
             ),
             "fuzz",
         )
-    keys["OPERATOR"] = str(participants.create_api_key(db, SYSTEM, "OPERATOR", "fuzz")["key"])
+    keys["OPERATOR"] = str(participants.create_api_key(db, SYSTEM, "OPERATOR", "fuzz").key)
     participants.authorise_broker(db, SYSTEM, "ALPHA", "BROKR", True)
     taxonomy.register_project(
         db, SYSTEM, taxonomy.NewProject("P0001", "JC", "Fuzz project", "ENERGY_SAVING", "JP")

@@ -83,8 +83,8 @@ def init(
     boot = participants.bootstrap(db)
     taxonomy.seed_reference_data(db, SYSTEM)
     keys: dict[str, str] = {}
-    if boot.get("created"):
-        keys["OPERATOR"] = boot["operator_key"]
+    if boot.created and boot.operator_key:
+        keys["OPERATOR"] = boot.operator_key
     exchange = Exchange(db, japan_calendar())
     histories: dict[str, list[history.AuctionRow]] = {}
     if demo:
@@ -294,7 +294,7 @@ def user_add(
     created = _run(
         users.create, _db(), SYSTEM, users.NewUser(participant, email, name, role, password)
     )
-    _print({k: v for k, v in created.items() if k != "password"} | {"password": password})
+    _print(plain(created) | {"password": password})
 
 
 @registry_app.command("issue")

@@ -123,7 +123,7 @@ class World:
         return [ids["account_id"], ids["cash_account_id"], ids["order_id"], ids["key_id"]]
 
     def fresh_key(self, pid: str) -> str:
-        return str(participants.create_api_key(self.db, SYSTEM, pid, "matrix")["id"])
+        return str(participants.create_api_key(self.db, SYSTEM, pid, "matrix").id)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -161,15 +161,15 @@ def world(db: Database) -> Iterator[World]:
     key = participants.create_api_key
     headers = {
         "none": {},
-        "viewer": bearer(str(key(db, SYSTEM, "ALPHA", "no roles", [])["key"])),
+        "viewer": bearer(str(key(db, SYSTEM, "ALPHA", "no roles", []).key)),
         "trader": bearer(keys["ALPHA"]),
         "broker": bearer(keys["BROKR"]) | {"X-On-Behalf-Of": "ALPHA"},
         "broker_unauthorised": bearer(keys["BROKR"]) | {"X-On-Behalf-Of": "BETA"},
         "registry_operator": bearer(
-            str(key(db, SYSTEM, "OPERATOR", "r", ["registry_operator"])["key"])
+            str(key(db, SYSTEM, "OPERATOR", "r", ["registry_operator"]).key)
         ),
         "exchange_operator": bearer(
-            str(key(db, SYSTEM, "OPERATOR", "x", ["exchange_operator"])["key"])
+            str(key(db, SYSTEM, "OPERATOR", "x", ["exchange_operator"]).key)
         ),
         "setup:ALPHA": bearer(keys["ALPHA"]),
         "setup:BETA": bearer(keys["BETA"]),

@@ -130,7 +130,7 @@ class World:
 
 def make_key(db: Database, pid: str, roles: list[str] | None = None) -> tuple[str, str]:
     out = participants.create_api_key(db, SYSTEM, pid, "test", roles)
-    return str(out["key"]), str(out["id"])
+    return out.key, out.id
 
 
 @pytest.fixture
@@ -376,7 +376,7 @@ def test_another_participants_records_answer_like_missing_ones(w: World) -> None
     assert len(w.client.get("/v1/participants", headers=w.a).json()) == 1
     assert {a["participant_id"] for a in w.client.get("/v1/accounts", headers=w.a).json()} == {"AA"}
     assert w.head() == before
-    assert participants.get_participant(w.db, SYSTEM, "BB")["status"] == "active"
+    assert participants.get_participant(w.db, SYSTEM, "BB").status == "active"
 
 
 def test_another_participants_account_answers_like_a_missing_one(w: World) -> None:
@@ -575,7 +575,7 @@ def test_a_trader_key_cannot_call_operator_endpoints(w: World, path: str) -> Non
     assert r.status_code == 403, r.text
     assert is_error(r) and r.json()["error"]["code"] in ("operator_only", "role_required")
     assert w.head() == before
-    assert participants.get_participant(w.db, SYSTEM, "AA")["roles"] == ["trader"]
+    assert participants.get_participant(w.db, SYSTEM, "AA").roles == ["trader"]
 
 
 def test_an_operator_key_restricted_to_trader_cannot_issue(w: World) -> None:

@@ -63,7 +63,7 @@ def _prepare(url: str) -> dict[str, str]:
         ),
     )
     x.session(SYSTEM, "CONT", "open")
-    keys = {p: participants.create_api_key(db, SYSTEM, p)["key"] for p in ("CLIBUY", "CLISELL")}
+    keys = {p: participants.create_api_key(db, SYSTEM, p).key for p in ("CLIBUY", "CLISELL")}
     db.dispose()
     return keys
 

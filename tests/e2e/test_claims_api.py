@@ -32,11 +32,10 @@ CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 def keys(db: Database) -> dict[str, str]:
     world(db)
     out = {
-        pid: participants.create_api_key(db, SYSTEM, pid, "t")["key"]
-        for pid in ("CLAIMA", "CLAIMB")
+        pid: participants.create_api_key(db, SYSTEM, pid, "t").key for pid in ("CLAIMA", "CLAIMB")
     }
     op = participants.create_api_key(db, SYSTEM, participants.OPERATOR_PARTICIPANT, "op")
-    return out | {"OP": op["key"]}
+    return out | {"OP": op.key}
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def _prepare(url: str) -> dict[str, str]:
     keys = {}
     for pid in ("BUYER1", "BUYER2", "SELLER1", "SELLER2"):
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
         if pid.startswith("BUYER"):
             fund(db, pid, 10**10)
         else:

@@ -171,8 +171,8 @@ def w(db: Database) -> Iterator[World]:
     keys = {}
     for pid in TRADERS:
         add_participant(db, pid)
-        keys[pid] = bearer(participants.create_api_key(db, SYSTEM, pid, "test")["key"])
-    op = bearer(participants.create_api_key(db, SYSTEM, "OPERATOR", "test")["key"])
+        keys[pid] = bearer(participants.create_api_key(db, SYSTEM, pid, "test").key)
+    op = bearer(participants.create_api_key(db, SYSTEM, "OPERATOR", "test").key)
     add_issuance(db, f"{SELLER}-MAIN", SELLER_CREDITS, vintage=2021, category="ENERGY_SAVING")
     fund(db, BUYER, BUYER_CASH)
     fund(db, IDLE, BUYER_CASH)

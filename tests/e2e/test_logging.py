@@ -57,7 +57,7 @@ def test_no_secret_reaches_any_log_through_keys_logins_and_second_factors(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     add_participant(db, "LOGCO")
-    operator_key = participants.create_api_key(db, SYSTEM, "OPERATOR")["key"]
+    operator_key = participants.create_api_key(db, SYSTEM, "OPERATOR").key
     email = "admin@logco.example.jp"
     users.create(db, SYSTEM, NewUser("LOGCO", email, "Log Admin", "administrator", PASSWORD))
     # turn on the second factor for the user, through the service
@@ -122,16 +122,16 @@ def test_the_operator_reads_the_access_log_over_http_and_participants_cannot(
     db: Database,
 ) -> None:
     add_participant(db, "LOGRD")
-    operator_key = participants.create_api_key(db, SYSTEM, "OPERATOR")["key"]
+    operator_key = participants.create_api_key(db, SYSTEM, "OPERATOR").key
     key = participants.create_api_key(db, SYSTEM, "LOGRD")
     with TestClient(create_app(db)) as c:
-        assert c.get("/v1/accounts", headers=bearer(key["key"])).status_code == 200
+        assert c.get("/v1/accounts", headers=bearer(key.key)).status_code == 200
         page = c.get("/v1/operator/access-log?kind=api_key", headers=bearer(operator_key))
         assert page.status_code == 200
         subjects = {e["subject"]: e for e in page.json()["entries"]}
-        assert subjects[key["id"]]["participant_id"] == "LOGRD"
-        assert subjects[key["id"]]["outcome"] == "ok"
-        refused = c.get("/v1/operator/access-log", headers=bearer(key["key"]))
+        assert subjects[key.id]["participant_id"] == "LOGRD"
+        assert subjects[key.id]["outcome"] == "ok"
+        refused = c.get("/v1/operator/access-log", headers=bearer(key.key))
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
         assert c.get("/v1/operator/access-log").status_code == 401
         for query in ("limit=0", f"before={10**30}", "subject=a%00b", "kind=everything"):

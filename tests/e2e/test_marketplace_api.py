@@ -23,7 +23,7 @@ def clients(db: Database) -> Iterator[dict[str, Any]]:
     keys = {}
     for pid in ("SELLER", "BUYER", "OTHER"):
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
     issuance = add_issuance(db, "SELLER-MAIN", 1_000, vintage=2020, project="SOLAR1")
     fund(db, "BUYER", 10_000_000)
     app = create_app(db)
@@ -163,7 +163,7 @@ def test_only_the_operator_sweeps_expired_listings(clients: dict[str, Any], db: 
     assert e.value.status == 403
     op = Client(
         "http://testserver",
-        participants.create_api_key(db, SYSTEM, "OPERATOR")["key"],
+        participants.create_api_key(db, SYSTEM, "OPERATOR").key,
         transport=clients["http"]._transport,
     )
     lst = seller.list_credits(

@@ -121,7 +121,7 @@ def cross(http: TestClient, *buys: int) -> None:
 
 
 def status_of(db: Database, pid: str) -> str:
-    return str(participants.get_participant(db, SYSTEM, pid)["status"])
+    return participants.get_participant(db, SYSTEM, pid).status
 
 
 def forms(db: Database) -> list[tuple[str, dict[str, str]]]:
@@ -204,7 +204,7 @@ def test_participants_are_approved_suspended_reinstated_and_given_roles(
         f"{base}/ALPHA/roles", data={"csrf": csrf, "role_trader": "1", "role_market_maker": "1"}
     )
     assert r.status_code == 200 and "trader, market_maker" in r.text
-    assert participants.get_participant(db, SYSTEM, "ALPHA")["roles"] == ["trader", "market_maker"]
+    assert participants.get_participant(db, SYSTEM, "ALPHA").roles == ["trader", "market_maker"]
     # the operator itself cannot be suspended: the error is shown beside its row
     r = portal.post(f"{base}/OPERATOR/suspend", data={"csrf": csrf})
     assert r.status_code == 422 and "cannot be suspended" in r.text
@@ -240,17 +240,17 @@ def test_users_are_created_for_any_participant_and_unlocked(
     assert r.status_code == 422 and 'id="email-error"' in r.text
     r = portal.post("/portal/operator/users", data=data | {"password": PASSWORD})
     assert r.status_code == 200 and "User desk@beta.example.jp created for BETA" in r.text
-    created = [u for u in users.list_users(db, SYSTEM, "BETA") if u["email"].startswith("desk")]
-    assert created and created[0]["role"] == "trader"
+    created = [u for u in users.list_users(db, SYSTEM, "BETA") if u.email.startswith("desk")]
+    assert created and created[0].role == "trader"
     r = portal.post("/portal/operator/users", data=data | {"password": PASSWORD})
     assert r.status_code == 409 and 'id="email-error"' in r.text  # taken: a conflict
     # lock a user by five wrong passwords, then unlock it from the screen
     for _ in range(users.MAX_FAILED_LOGINS):
         users.login(db, "trader@alpha.example.jp", "wrong password!")
-    locked = next(u for u in users.list_users(db, SYSTEM, "ALPHA") if u["status"] == "locked")
+    locked = next(u for u in users.list_users(db, SYSTEM, "ALPHA") if u.status == "locked")
     page = portal.get("/portal/operator/users")
-    assert f"/portal/operator/users/{locked['id']}/unlock" in page.text
-    r = portal.post(f"/portal/operator/users/{locked['id']}/unlock", data={"csrf": csrf})
+    assert f"/portal/operator/users/{locked.id}/unlock" in page.text
+    r = portal.post(f"/portal/operator/users/{locked.id}/unlock", data={"csrf": csrf})
     assert r.status_code == 200 and "unlocked" in r.text
     assert users.login(db, "trader@alpha.example.jp", PASSWORD).outcome == "ok"
     assert {"user.created", "user.unlocked"} <= set(journal_kinds(db))

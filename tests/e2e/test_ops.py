@@ -54,9 +54,9 @@ def market(db: Database) -> dict[str, str]:
     )
     x.session(SYSTEM, "ES", "open")
     return {
-        "buyer": participants.create_api_key(db, SYSTEM, "OPSBUY")["key"],
-        "seller": participants.create_api_key(db, SYSTEM, "OPSSELL")["key"],
-        "operator": participants.create_api_key(db, SYSTEM, "OPERATOR")["key"],
+        "buyer": participants.create_api_key(db, SYSTEM, "OPSBUY").key,
+        "seller": participants.create_api_key(db, SYSTEM, "OPSSELL").key,
+        "operator": participants.create_api_key(db, SYSTEM, "OPERATOR").key,
     }
 
 

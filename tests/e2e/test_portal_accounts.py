@@ -106,8 +106,8 @@ def page_ids(html: str, attribute: str) -> list[str]:
 
 
 def test_past_transfers_are_listed_newest_first_and_paged(portal: TestClient, db: Database) -> None:
-    second = participants.open_account(db, SYSTEM, "Second", "ALPHA")["id"]
-    beta_second = participants.open_account(db, SYSTEM, "Second", "BETA")["id"]
+    second = participants.open_account(db, SYSTEM, "Second", "ALPHA").id
+    beta_second = participants.open_account(db, SYSTEM, "Second", "BETA").id
     registry.transfer(db, SYSTEM, "BETA-MAIN", beta_second, registry.Selection(quantity=1))
     made = [
         registry.transfer(db, SYSTEM, "ALPHA-MAIN", second, registry.Selection(quantity=n)).id

@@ -32,7 +32,7 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     participants.bootstrap(db)
     taxonomy.seed_reference_data(db, SYSTEM)
     prepare(db)
-    beta_key = str(participants.create_api_key(db, SYSTEM, "BETA", "beta program")["key"])
+    beta_key = str(participants.create_api_key(db, SYSTEM, "BETA", "beta program").key)
     db.dispose()
     running = Server(url, tmp_path)
     try:

@@ -62,8 +62,8 @@ def world(db: Database) -> World:
     fund(db, "GAMMA", 10**9)
     add_issuance(db, "GAMMA-MAIN", 1_000)
     w = World()
-    w.alpha_second = participants.open_account(db, SYSTEM, "Second", "ALPHA")["id"]
-    w.beta_second = participants.open_account(db, SYSTEM, "Second", "BETA")["id"]
+    w.alpha_second = participants.open_account(db, SYSTEM, "Second", "ALPHA").id
+    w.beta_second = participants.open_account(db, SYSTEM, "Second", "BETA").id
     b = registry.retire(
         db,
         trader("BETA"),
@@ -76,7 +76,7 @@ def world(db: Database) -> World:
         ),
     )
     w.beta_retirement = b.id
-    w.beta_key = participants.create_api_key(db, SYSTEM, "BETA", "beta program")["id"]
+    w.beta_key = participants.create_api_key(db, SYSTEM, "BETA", "beta program").id
     users.create(
         db, SYSTEM, NewUser("BETA", "locked@beta.example.jp", "B locked", "viewer", PASSWORD)
     )
@@ -442,9 +442,7 @@ def test_a_new_form_without_a_valid_csrf_token_changes_nothing(
     assert key_id
     for _ in range(users.MAX_FAILED_LOGINS):
         users.login(db, "viewer@alpha.example.jp", "wrong password!!")
-    viewer = next(
-        u for u in users.list_users(db, SYSTEM, "ALPHA") if u["email"].startswith("viewer@")
-    )
+    viewer = next(u for u in users.list_users(db, SYSTEM, "ALPHA") if u.email.startswith("viewer@"))
     extra = {} if token is None else {"csrf": token}
     forms = [
         (
@@ -463,7 +461,7 @@ def test_a_new_form_without_a_valid_csrf_token_changes_nothing(
                 "password": PASSWORD,
             },
         ),
-        (f"/portal/users/{viewer['id']}/unlock", {}),
+        (f"/portal/users/{viewer.id}/unlock", {}),
     ]
     before = (journal(db), count(db, t.api_keys), count(db, t.users))
     for path, data in forms:
@@ -484,7 +482,7 @@ def test_a_new_form_without_a_valid_csrf_token_changes_nothing(
             is None
         )
     assert (
-        next(u for u in users.list_users(db, SYSTEM, "ALPHA") if u["id"] == viewer["id"])["status"]
+        next(u for u in users.list_users(db, SYSTEM, "ALPHA") if u.id == viewer.id).status
         == "locked"
     )
 
@@ -596,8 +594,8 @@ def test_a_user_never_sees_or_acts_on_another_participants_things(
         },
     )
     assert r.status_code == 200
-    made = next(u for u in users.list_users(db, SYSTEM, "ALPHA") if u["email"].startswith("extra@"))
-    assert made["participant_id"] == "ALPHA"
+    made = next(u for u in users.list_users(db, SYSTEM, "ALPHA") if u.email.startswith("extra@"))
+    assert made.participant_id == "ALPHA"
     assert beta_state(db, world) == before
 
 

@@ -54,7 +54,7 @@ def test_the_operator_registers_a_participant_from_the_browser(
     assert r.status_code == 200, r.text
     assert "DELTA registered (pending approval) with account DELTA-MAIN." in r.text
     delta = participants.get_participant(db, SYSTEM, "DELTA")
-    assert delta["status"] == "pending" and delta["roles"] == ["trader"]
+    assert delta.status == "pending" and delta.roles == ["trader"]
     kind, actor = last_entry(db)
     assert kind == "participant.registered" and actor.startswith("OPERATOR (user U-")
 

@@ -70,7 +70,7 @@ def test_an_administrator_changes_a_role_and_the_journal_names_the_administrator
     trader = uid(db, "trader@alpha.example.jp")
     r = portal.post(f"/portal/users/{trader}/role", data={"csrf": token, "role": "viewer"})
     assert r.status_code == 200 and "trader@alpha.example.jp is now viewer." in r.text
-    assert users.get_user(db, SYSTEM, trader)["role"] == "viewer"
+    assert users.get_user(db, SYSTEM, trader).role == "viewer"
     entry = last_entry(db)
     admin = uid(db, "administrator@alpha.example.jp")
     assert entry.kind == "user.role_changed" and admin in entry.actor
@@ -129,10 +129,10 @@ def test_totp_is_turned_off_and_a_user_removed(portal: TestClient, db: Database)
     assert f'action="/portal/users/{viewer}/totp-off"' in page.text
     r = portal.post(f"/portal/users/{viewer}/totp-off", data={"csrf": token})
     assert r.status_code == 200 and "Two-step login of viewer@alpha.example.jp turned off" in r.text
-    assert not users.get_user(db, SYSTEM, viewer)["totp_enabled"]
+    assert not users.get_user(db, SYSTEM, viewer).totp_enabled
     r = portal.post(f"/portal/users/{viewer}/remove", data={"csrf": token})
     assert r.status_code == 200 and "removed" in r.text
-    assert users.get_user(db, SYSTEM, viewer)["status"] == "removed"
+    assert users.get_user(db, SYSTEM, viewer).status == "removed"
     assert f'action="/portal/users/{viewer}/role"' not in r.text  # no actions on a removed user
     assert login(TestClient(portal.app), "viewer@alpha.example.jp").status_code == 401
     again = portal.post(f"/portal/users/{viewer}/remove", data={"csrf": token})
@@ -203,7 +203,7 @@ def test_the_operator_manages_any_participants_users(portal: TestClient, db: Dat
     page = portal.get("/portal/operator/users")
     assert f'action="{base}/reset-password"' in page.text
     r = portal.post(f"{base}/role", data={"csrf": token, "role": "account_manager"})
-    assert r.status_code == 200 and users.get_user(db, SYSTEM, beta)["role"] == "account_manager"
+    assert r.status_code == 200 and users.get_user(db, SYSTEM, beta).role == "account_manager"
     ops = uid(db, "ops@tanso.example.jp")
     assert last_entry(db).actor == f"OPERATOR (user {ops})"
     r = portal.post(f"{base}/reset-password", data={"csrf": token})
@@ -211,7 +211,7 @@ def test_the_operator_manages_any_participants_users(portal: TestClient, db: Dat
     assert m and login(TestClient(portal.app), "trader@beta.example.jp", m.group(1)).status_code
     assert users.login(db, "trader@beta.example.jp", m.group(1)).outcome == "ok"
     r = portal.post(f"{base}/remove", data={"csrf": token})
-    assert r.status_code == 200 and users.get_user(db, SYSTEM, beta)["status"] == "removed"
+    assert r.status_code == 200 and users.get_user(db, SYSTEM, beta).status == "removed"
     admin = uid(db, "administrator@beta.example.jp")
     r = portal.post(f"/portal/operator/users/{admin}/remove", data={"csrf": token})
     assert r.status_code == 409 and "last active administrator" in r.text

@@ -80,9 +80,7 @@ def prepare_market(db: Database, set_day: Callable[[dt.date], None]) -> dict[str
     """Two instruments with a week and more of history: ES trades continuously (so one REST
     buy and one sell trade at once), RE in call auctions. Returns the traders' API keys."""
     buyer, seller = add_participant(db, "BUYER1"), add_participant(db, "SELLER1")
-    keys = {
-        pid: participants.create_api_key(db, SYSTEM, pid)["key"] for pid in ("BUYER1", "SELLER1")
-    }
+    keys = {pid: participants.create_api_key(db, SYSTEM, pid).key for pid in ("BUYER1", "SELLER1")}
     fund(db, "BUYER1", 10**11)
     add_issuance(db, "SELLER1-MAIN", 1_000_000, category="ENERGY_SAVING")
     add_issuance(db, "SELLER1-MAIN", 1_000_000, category="RE_POWER")

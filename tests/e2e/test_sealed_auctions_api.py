@@ -27,10 +27,10 @@ from tests.integration.test_sealed_auctions import AFTER, CLOSES, DURING, OPENS,
 def clients(db: Database) -> Iterator[dict[str, Any]]:
     clock = StepClock("2026-01-06T00:00:00Z")
     db.clock = clock
-    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR")["key"]}
+    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR").key}
     for pid in ("SELLER", "B1", "B2"):
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
     add_issuance(db, "SELLER-MAIN", 100)
     fund(db, "B1", 1_000_000)
     fund(db, "B2", 1_000_000)

@@ -20,10 +20,10 @@ DUE = "2026-01-13"
 
 @pytest.fixture
 def clients(db: Database) -> Iterator[dict[str, Any]]:
-    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR")["key"]}
+    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR").key}
     for pid in ("SELLER", "BUYER", "OTHER"):
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
     add_issuance(db, "SELLER-MAIN", 1_000, category="ENERGY_SAVING")
     fund(db, "BUYER", 10_000_000)
     app = create_app(db)

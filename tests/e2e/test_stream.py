@@ -75,7 +75,7 @@ def _prepare(url: str) -> dict[str, str]:
     keys: dict[str, str] = {}
     for pid in PARTIES:
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
     fund(db, "STRBUY", 10**12)
     add_issuance(db, "STRSELL-MAIN", 10_000_000, category="ENERGY_SAVING")
     x = Exchange(db, japan_calendar())

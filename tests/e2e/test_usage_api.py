@@ -23,10 +23,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture
 def clients(db: Database) -> Iterator[dict[str, Any]]:
-    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR")["key"]}
+    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR").key}
     for pid in ("ALPHA", "BETA"):
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
     add_issuance(db, "ALPHA-MAIN", 1_000, vintage=2024, scheme="JM", category="JCM")
     add_issuance(db, "ALPHA-MAIN", 500, vintage=2021, scheme="VCS", category="VOLUNTARY_NATURE")
     with TestClient(create_app(db)) as http:

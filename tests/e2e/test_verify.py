@@ -134,8 +134,8 @@ def test_the_operator_records_a_full_audit_that_the_page_shows(
 
     done = retire(db)
     assert "No full audit has been recorded" in http.get(f"/verify/{done.id}?lang=en").text
-    own = participants.create_api_key(db, SYSTEM, "VERIFYA", "k")["key"]
-    op = participants.create_api_key(db, SYSTEM, participants.OPERATOR_PARTICIPANT, "o")["key"]
+    own = participants.create_api_key(db, SYSTEM, "VERIFYA", "k").key
+    op = participants.create_api_key(db, SYSTEM, participants.OPERATOR_PARTICIPANT, "o").key
     refused = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {own}"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
     r = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {op}"})

@@ -21,7 +21,7 @@ def _rows(db: Database) -> list[dict[str, object]]:
 
 def test_key_use_is_recorded_once_a_minute_with_the_request_address(db: Database) -> None:
     add_participant(db, "ALOG")
-    key = participants.create_api_key(db, SYSTEM, "ALOG")["key"]
+    key = participants.create_api_key(db, SYSTEM, "ALOG").key
     key_id = key.split("_")[1]
     info = access_log.RequestInfo("req-1", "198.51.100.4")
     with access_log.request_context(info):
@@ -38,7 +38,7 @@ def test_key_use_is_recorded_once_a_minute_with_the_request_address(db: Database
 def test_refused_keys_are_recorded_without_their_secret(db: Database) -> None:
     add_participant(db, "ALOGR")
     key = participants.create_api_key(db, SYSTEM, "ALOGR")
-    key_id, secret = key["id"], key["key"].split("_", 2)[2]
+    key_id, secret = key.id, key.key.split("_", 2)[2]
     wrong = f"tk_{key_id}_{'A' * 43}"
     with pytest.raises(Unauthenticated):
         participants.authenticate(db, wrong)
@@ -46,7 +46,7 @@ def test_refused_keys_are_recorded_without_their_secret(db: Database) -> None:
         participants.authenticate(db, "not-a-key-" + secret)
     participants.revoke_api_key(db, SYSTEM, "ALOGR", key_id)
     with pytest.raises(Unauthenticated):
-        participants.authenticate(db, key["key"])
+        participants.authenticate(db, key.key)
     rows = _rows(db)
     refused = {(r["subject"], r["outcome"]) for r in rows}
     assert (key_id, "refused") in refused and ("(malformed)", "refused") in refused
@@ -59,8 +59,8 @@ def test_a_broker_without_authorisation_is_recorded_as_refused(db: Database) -> 
     add_participant(db, "ALOGC")
     key = participants.create_api_key(db, SYSTEM, "ALOGB")
     with pytest.raises(Forbidden):
-        participants.authenticate(db, key["key"], on_behalf_of="ALOGC")
-    row = next(r for r in _rows(db) if r["subject"] == key["id"])
+        participants.authenticate(db, key.key, on_behalf_of="ALOGC")
+    row = next(r for r in _rows(db) if r["subject"] == key.id)
     assert (row["outcome"], row["participant_id"], row["detail"]) == (
         "refused",
         "ALOGB",

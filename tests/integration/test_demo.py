@@ -29,9 +29,9 @@ def demo_db(
 def held_by_category(db: Database) -> Counter[str]:
     held: Counter[str] = Counter()
     for account in participants.list_accounts(db, SYSTEM):
-        if account["kind"] != "holding":
+        if account.kind != "holding":
             continue
-        for block in registry.holdings(db, SYSTEM, account["id"])["blocks"]:
+        for block in registry.holdings(db, SYSTEM, account.id)["blocks"]:
             if block["status"] == "held":
                 held[block["category"]] += block["quantity"]
     return held
@@ -75,7 +75,7 @@ def test_all_participants_are_active_but_one_awaits_approval(
     demo_db: tuple[Database, dict[str, str]],
 ) -> None:
     db, keys = demo_db
-    statuses = {p["id"]: p["status"] for p in participants.list_participants(db, SYSTEM)}
+    statuses = {p.id: p.status for p in participants.list_participants(db, SYSTEM)}
     pending = {pid for pid in keys if statuses[pid] == "pending"}
     assert pending == {"SHONAN_GE"}
     assert all(statuses[pid] == "active" for pid in keys if pid not in pending)
@@ -130,14 +130,12 @@ def test_demo_shows_cancellation_withdrawal_and_department_accounts(
     assert statuses["cancelled"] > 0
     assert statuses["exported"] > 0
     owners = Counter(
-        a["participant_id"]
-        for a in participants.list_accounts(db, SYSTEM)
-        if a["kind"] == "holding"
+        a.participant_id for a in participants.list_accounts(db, SYSTEM) if a.kind == "holding"
     )
     assert owners["MARUHAMA"] == 2
     assert owners["HOKUTO_STEEL"] == 2
     authorised = participants.list_broker_authorisations(db, SYSTEM, "FUJIMI_FOODS")
-    assert [a["broker_id"] for a in authorised] == ["HIBIYA_SEC"]
+    assert [a.broker_id for a in authorised] == ["HIBIYA_SEC"]
 
 
 def test_loading_the_demo_twice_is_refused(demo_db: tuple[Database, dict[str, str]]) -> None:

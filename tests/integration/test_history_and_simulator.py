@@ -87,10 +87,10 @@ def test_history_cannot_be_imported_once_trading_has_begun(db: Database) -> None
 
 
 def test_simulated_traders_place_orders_and_the_operator_runs_auctions(db: Database) -> None:
-    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR")["key"]}
+    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR").key}
     for pid in ("SIMA", "SIMB"):
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
     add_issuance(db, "SIMA-MAIN", 10_000)
     fund(db, "SIMB", 100_000_000)
     with TestClient(create_app(db)) as http:

@@ -280,8 +280,8 @@ def test_history_and_latest(market: Market) -> None:
 
 def test_public_index_endpoints_show_no_participant_ids(market: Market) -> None:
     trade_day_1(market)
-    op_key = participants.create_api_key(market.db, SYSTEM, "OPERATOR", "test")["key"]
-    buyer_key = participants.create_api_key(market.db, SYSTEM, "BUYER", "test")["key"]
+    op_key = participants.create_api_key(market.db, SYSTEM, "OPERATOR", "test").key
+    buyer_key = participants.create_api_key(market.db, SYSTEM, "BUYER", "test").key
     with TestClient(create_app(market.db)) as client:
         assert client.get("/v1/market/indices").json() == []
         r = client.post("/v1/market/indices/compute", json={"date": "2026-01-05"})

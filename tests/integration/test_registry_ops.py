@@ -695,7 +695,7 @@ def test_pending_participant_cannot_act(db: Database) -> None:
 
 
 def _key(db: Database, pid: str) -> str:
-    return str(participants.create_api_key(db, SYSTEM, pid, label="test")["key"])
+    return str(participants.create_api_key(db, SYSTEM, pid, label="test").key)
 
 
 def test_broker_acts_for_a_client_only_while_authorised(db: Database) -> None:

@@ -20,10 +20,10 @@ def test_the_demo_seeds_a_cleared_and_an_open_auction(db: Database) -> None:
     days = demo_days(dt.datetime.now(dt.UTC).date())
     clock = DemoClock(at_jst(days[0], 8, 30))
     db.clock = clock
-    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR")["key"]}
+    keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR").key}
     for pid in ("HOLDER", "BUY1", "BUY2", "BUY3"):
         add_participant(db, pid)
-        keys[pid] = participants.create_api_key(db, SYSTEM, pid)["key"]
+        keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
     add_issuance(db, "HOLDER-MAIN", 5_000)
     add_issuance(db, "BUY1-MAIN", 100)
     for pid, amount in (("BUY1", 30_000_000), ("BUY2", 20_000_000), ("BUY3", 10_000_000)):

@@ -333,7 +333,7 @@ class Model:
         for p in PEOPLE:
             self.actors[p] = add_participant(db, p)
             for kind, (scheme, category) in KINDS.items():
-                acct = participants.open_account(db, SYSTEM, kind, p)["id"]
+                acct = participants.open_account(db, SYSTEM, kind, p).id
                 iss = add_issuance(db, acct, 2_000, scheme=scheme, category=category)
                 self.accounts[(p, kind)] = (acct, iss)
         self.figures: dict[tuple[str, int], ur.Figures] = {}

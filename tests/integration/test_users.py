@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery"
 
 def new_user(
     db: Database, pid: str, email: str, role: str = "trader", actor: Actor = SYSTEM, **kw: str
-) -> dict[str, object]:
+) -> users.User:
     return users.create(db, actor, NewUser(pid, email, email.split("@")[0], role, PASSWORD), **kw)
 
 
@@ -38,8 +38,8 @@ def journal_payloads(db: Database) -> str:
 def test_a_password_is_stored_only_as_an_argon2_hash_and_never_journaled(db: Database) -> None:
     add_participant(db, "ALPHA")
     u = new_user(db, "ALPHA", "Trader@Alpha.example.jp")
-    assert u["email"] == "trader@alpha.example.jp"
-    row = user_row(db, u["id"])
+    assert u.email == "trader@alpha.example.jp"
+    row = user_row(db, u.id)
     assert row.password_hash.startswith("$argon2id$")  # type: ignore[attr-defined]
     assert PASSWORD not in row.password_hash  # type: ignore[attr-defined]
     journal = journal_payloads(db)
@@ -52,9 +52,9 @@ def test_an_old_hash_is_replaced_by_a_current_one_at_login(db: Database) -> None
     u = new_user(db, "ALPHA", "a@alpha.example.jp")
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     with db.engine.begin() as conn:
-        conn.execute(t.users.update().where(t.users.c.id == u["id"]).values(password_hash=weak))
+        conn.execute(t.users.update().where(t.users.c.id == u.id).values(password_hash=weak))
     assert users.login(db, "a@alpha.example.jp", PASSWORD).outcome == "ok"
-    assert user_row(db, u["id"]).password_hash != weak  # type: ignore[attr-defined]
+    assert user_row(db, u.id).password_hash != weak  # type: ignore[attr-defined]
     assert users.login(db, "a@alpha.example.jp", PASSWORD).outcome == "ok"
 
 
@@ -71,8 +71,8 @@ def test_five_failed_logins_lock_the_user_until_an_administrator_unlocks_it(db: 
     assert users.session_user(db, ok.token) is None
     # a trader of the same participant cannot unlock; its administrator can
     with pytest.raises(Forbidden):
-        users.unlock(db, Actor("ALPHA"), str(u["id"]))
-    users.unlock(db, Actor("ALPHA"), str(u["id"]), as_user=str(admin["id"]))
+        users.unlock(db, Actor("ALPHA"), str(u.id))
+    users.unlock(db, Actor("ALPHA"), str(u.id), as_user=str(admin.id))
     assert users.login(db, "a@alpha.example.jp", PASSWORD).outcome == "ok"
 
 
@@ -82,7 +82,7 @@ def test_a_successful_login_resets_the_failed_attempts(db: Database) -> None:
     for _ in range(users.MAX_FAILED_LOGINS - 1):
         users.login(db, "a@alpha.example.jp", "wrong password!")
     assert users.login(db, "a@alpha.example.jp", PASSWORD).outcome == "ok"
-    assert user_row(db, u["id"]).failed_attempts == 0  # type: ignore[attr-defined]
+    assert user_row(db, u.id).failed_attempts == 0  # type: ignore[attr-defined]
     assert users.login(db, "a@alpha.example.jp", "wrong password!").outcome == "invalid"
 
 
@@ -157,22 +157,19 @@ def test_only_the_operator_or_the_participants_administrator_creates_users(db: D
     admin = new_user(db, "ALPHA", "admin@alpha.example.jp", "administrator")
     trader = new_user(db, "ALPHA", "trader@alpha.example.jp", "trader")
     alpha = Actor("ALPHA", frozenset({Role.TRADER}))
-    created = new_user(
-        db, "ALPHA", "new@alpha.example.jp", "viewer", alpha, as_user=str(admin["id"])
-    )
-    assert created["participant_id"] == "ALPHA"
+    created = new_user(db, "ALPHA", "new@alpha.example.jp", "viewer", alpha, as_user=str(admin.id))
+    assert created.participant_id == "ALPHA"
     with pytest.raises(Forbidden):  # a trader user is not an administrator
-        new_user(db, "ALPHA", "x@alpha.example.jp", "viewer", alpha, as_user=str(trader["id"]))
+        new_user(db, "ALPHA", "x@alpha.example.jp", "viewer", alpha, as_user=str(trader.id))
     with pytest.raises(Forbidden):  # a participant's API key alone manages no users
         new_user(db, "ALPHA", "x@alpha.example.jp", "viewer", alpha)
     with pytest.raises(NotFound):  # ALPHA's administrator cannot create BETA's users
-        new_user(db, "BETA", "x@beta.example.jp", "administrator", alpha, as_user=str(admin["id"]))
+        new_user(db, "BETA", "x@beta.example.jp", "administrator", alpha, as_user=str(admin.id))
     with pytest.raises(Forbidden):  # BETA cannot borrow ALPHA's administrator
-        new_user(db, "BETA", "x@beta.example.jp", "viewer", Actor("BETA"), as_user=str(admin["id"]))
+        new_user(db, "BETA", "x@beta.example.jp", "viewer", Actor("BETA"), as_user=str(admin.id))
     operator = Actor("OPERATOR", frozenset({Role.REGISTRY_OPERATOR}))
     assert (
-        new_user(db, "BETA", "b@beta.example.jp", "administrator", operator)["role"]
-        == "administrator"
+        new_user(db, "BETA", "b@beta.example.jp", "administrator", operator).role == "administrator"
     )
     with pytest.raises(Conflict):
         new_user(db, "BETA", "B@beta.example.jp")

@@ -26,7 +26,7 @@ OPERATOR = Actor("OPERATOR", frozenset({Role.REGISTRY_OPERATOR}))
 
 def new_user(db: Database, pid: str, email: str, role: str) -> str:
     out = users.create(db, SYSTEM, NewUser(pid, email, email.split("@")[0], role, PASSWORD))
-    return str(out["id"])
+    return str(out.id)
 
 
 def last_entry(db: Database) -> tuple[str, str, str]:
@@ -82,7 +82,7 @@ def test_an_administrator_changes_a_role_and_the_journal_says_who(
     db: Database, alpha: dict[str, str]
 ) -> None:
     out = users.set_role(db, ALPHA, alpha["trader"], "viewer", as_user=alpha["admin"])
-    assert out["role"] == "viewer"
+    assert out.role == "viewer"
     kind, actor, payload = last_entry(db)
     assert kind == "user.role_changed" and alpha["admin"] in actor
     assert json.loads(payload) == {
@@ -100,7 +100,7 @@ def test_an_administrator_changes_a_role_and_the_journal_says_who(
         users.set_role(db, ALPHA, alpha["admin"], "viewer", as_user=alpha["trader"])
     with pytest.raises(NotFound):  # ALPHA's administrator cannot touch BETA's users
         users.set_role(db, ALPHA, alpha["beta"], "viewer", as_user=alpha["admin"])
-    assert users.get_user(db, SYSTEM, alpha["beta"])["role"] == "administrator"
+    assert users.get_user(db, SYSTEM, alpha["beta"]).role == "administrator"
     assert audit.verify(db).ok
 
 
@@ -116,7 +116,7 @@ def test_the_last_administrator_is_never_demoted_or_removed(
         with pytest.raises(Conflict) as refused:
             change()
         assert refused.value.code == "last_administrator"
-    assert users.get_user(db, SYSTEM, alpha["admin"])["role"] == "administrator"
+    assert users.get_user(db, SYSTEM, alpha["admin"]).role == "administrator"
     # a locked administrator does not count: it could not act
     users.set_role(db, OPERATOR, alpha["trader"], "administrator")
     for _ in range(users.MAX_FAILED_LOGINS):
@@ -126,7 +126,7 @@ def test_the_last_administrator_is_never_demoted_or_removed(
     users.unlock(db, OPERATOR, alpha["trader"])
     # with a second active administrator the first may step down
     out = users.set_role(db, ALPHA, alpha["admin"], "viewer", as_user=alpha["admin"])
-    assert out["role"] == "viewer"
+    assert out.role == "viewer"
     with pytest.raises(Conflict):
         users.remove(db, OPERATOR, alpha["trader"])
 
@@ -137,8 +137,8 @@ def test_a_reset_password_is_shown_once_and_ends_the_users_sessions(
     token = users.login(db, "trader@alpha.example.jp", PASSWORD).token
     assert users.session_user(db, token) is not None and sessions_of(db, alpha["trader"]) == 1
     out = users.reset_password(db, ALPHA, alpha["trader"], as_user=alpha["admin"])
-    new_password = str(out["password"])
-    assert len(new_password) >= users.MIN_PASSWORD and out["sessions_ended"] == 1
+    new_password = str(out.password)
+    assert len(new_password) >= users.MIN_PASSWORD and out.sessions_ended == 1
     assert last_entry(db)[0] == "user.password_reset"
     assert users.session_user(db, token) is None
     assert users.login(db, "trader@alpha.example.jp", PASSWORD).outcome == "invalid"
@@ -150,7 +150,7 @@ def test_a_reset_password_is_shown_once_and_ends_the_users_sessions(
         users.reset_password(db, ALPHA, alpha["beta"], as_user=alpha["admin"])
     with pytest.raises(Forbidden):
         users.reset_password(db, ALPHA, alpha["admin"], as_user=alpha["trader"])
-    assert users.reset_password(db, OPERATOR, alpha["beta"])["participant_id"] == "BETA"
+    assert users.reset_password(db, OPERATOR, alpha["beta"]).participant_id == "BETA"
     assert audit.verify(db).ok
 
 
@@ -161,7 +161,7 @@ def test_totp_is_turned_off_by_an_administrator(db: Database, alpha: dict[str, s
     users.enrol_totp(db, me, secret, pyotp.TOTP(secret).now())
     assert users.login(db, "trader@alpha.example.jp", PASSWORD).outcome == "totp_required"
     out = users.disable_totp(db, ALPHA, alpha["trader"], as_user=alpha["admin"])
-    assert out["totp_enabled"] is False
+    assert out.totp_enabled is False
     assert last_entry(db)[0] == "user.totp_disabled"
     assert users.login(db, "trader@alpha.example.jp", PASSWORD).outcome == "ok"
     with pytest.raises(Conflict):
@@ -175,7 +175,7 @@ def test_a_removed_user_can_never_log_in_or_be_unlocked(
 ) -> None:
     token = users.login(db, "trader@alpha.example.jp", PASSWORD).token
     out = users.remove(db, ALPHA, alpha["trader"], as_user=alpha["admin"])
-    assert out["status"] == "removed"
+    assert out.status == "removed"
     assert users.session_user(db, token) is None and sessions_of(db, alpha["trader"]) == 0
     kind, actor, payload = last_entry(db)
     assert kind == "user.removed" and "trader@alpha.example.jp" in payload
@@ -191,7 +191,7 @@ def test_a_removed_user_can_never_log_in_or_be_unlocked(
     ):
         with pytest.raises(Conflict):
             change()
-    assert users.get_user(db, SYSTEM, alpha["trader"])["status"] == "removed"
+    assert users.get_user(db, SYSTEM, alpha["trader"]).status == "removed"
     with pytest.raises(NotFound):
         users.remove(db, ALPHA, alpha["beta"], as_user=alpha["admin"])
     with pytest.raises(NotFound):

@@ -56,7 +56,7 @@ def _selection(body: s.SelectionIn) -> registry.Selection:
 
 
 @router.get("/participants", response_model=list[Participant], tags=["participants"])
-def list_participants(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_participants(db: DB, actor: Caller) -> list[participants.Participant]:
     """Participants: all of them for the operator, only yourself for anyone else."""
     return participants.list_participants(db, actor)
 
@@ -64,7 +64,7 @@ def list_participants(db: DB, actor: Caller) -> list[dict[str, Any]]:
 @router.post("/participants", response_model=NewParticipant, status_code=201, tags=["participants"])
 def create_participant(
     body: s.ParticipantIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> participants.RegisteredParticipant:
     """Register a participant (operator). It starts pending until approved."""
     return participants.create_participant(
         db, actor, participants.NewParticipant(**body.model_dump()), idem
@@ -72,36 +72,42 @@ def create_participant(
 
 
 @router.get("/participants/{pid}", response_model=Participant, tags=["participants"])
-def get_participant(pid: str, db: DB, actor: Caller) -> dict[str, Any]:
+def get_participant(pid: str, db: DB, actor: Caller) -> participants.Participant:
     return participants.get_participant(db, actor, pid)
 
 
 @router.post("/participants/{pid}/approve", response_model=Participant, tags=["participants"])
-def approve(pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def approve(
+    pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey
+) -> participants.Participant:
     """Approve a pending participant, or reinstate a suspended one (operator)."""
     return participants.set_status(db, actor, pid, "active", body.reason, idem)
 
 
 @router.post("/participants/{pid}/suspend", response_model=Participant, tags=["participants"])
-def suspend(pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def suspend(
+    pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey
+) -> participants.Participant:
     """Suspend a participant (operator): it keeps its holdings but cannot move them."""
     return participants.set_status(db, actor, pid, "suspended", body.reason, idem)
 
 
 @router.put("/participants/{pid}/roles", response_model=Participant, tags=["participants"])
-def set_roles(pid: str, body: s.RolesIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def set_roles(
+    pid: str, body: s.RolesIn, db: DB, actor: Caller, idem: IdemKey
+) -> participants.Participant:
     return participants.set_roles(db, actor, pid, body.roles, idem)
 
 
 @router.get("/participants/{pid}/api-keys", response_model=list[ApiKey], tags=["participants"])
-def list_keys(pid: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_keys(pid: str, db: DB, actor: Caller) -> list[participants.ApiKey]:
     return participants.list_api_keys(db, actor, pid)
 
 
 @router.post(
     "/participants/{pid}/api-keys", response_model=NewApiKey, status_code=201, tags=["participants"]
 )
-def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> dict[str, Any]:
+def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> participants.NewApiKey:
     """Create an API key; the `key` in the answer is shown only this once."""
     return participants.create_api_key(db, actor, pid, body.label, body.roles)
 
@@ -109,21 +115,21 @@ def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> dict[str, A
 @router.delete(
     "/participants/{pid}/api-keys/{key_id}", response_model=ApiKeyRevocation, tags=["participants"]
 )
-def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> participants.ApiKeyRevocation:
     return participants.revoke_api_key(db, actor, pid, key_id)
 
 
 @router.get(
     "/participants/{pid}/brokers", response_model=list[BrokerAuthorisation], tags=["participants"]
 )
-def list_brokers(pid: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_brokers(pid: str, db: DB, actor: Caller) -> list[participants.BrokerAuthorisation]:
     return participants.list_broker_authorisations(db, actor, pid)
 
 
 @router.post("/participants/{pid}/brokers", response_model=BrokerChange, tags=["participants"])
 def authorise_broker(
     pid: str, body: s.BrokerIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> participants.BrokerChange:
     """Authorise a broker to act for this participant (the participant itself)."""
     return participants.authorise_broker(db, actor, pid, body.broker_id, True, idem)
 
@@ -131,7 +137,7 @@ def authorise_broker(
 @router.delete(
     "/participants/{pid}/brokers/{broker_id}", response_model=BrokerChange, tags=["participants"]
 )
-def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> participants.BrokerChange:
     return participants.authorise_broker(db, actor, pid, broker_id, False)
 
 
@@ -139,13 +145,13 @@ def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> dict[str, 
 
 
 @router.get("/accounts", response_model=list[Account], tags=["accounts"])
-def list_accounts(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def list_accounts(db: DB, actor: Caller) -> list[participants.Account]:
     """Your holding accounts (the operator sees all, system accounts included)."""
     return participants.list_accounts(db, actor)
 
 
 @router.post("/accounts", response_model=Account, status_code=201, tags=["accounts"])
-def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> participants.Account:
     """Open another holding account (保有口座)."""
     return participants.open_account(db, actor, body.name, body.participant_id, idem)
 

@@ -732,7 +732,7 @@ def _participants(db: Database) -> dict[str, str]:
         )
         if p.active:
             participants.set_status(db, SYSTEM, p.id, "active", "approved: demo market")
-        keys[p.id] = participants.create_api_key(db, SYSTEM, p.id, "demo key")["key"]
+        keys[p.id] = participants.create_api_key(db, SYSTEM, p.id, "demo key").key
     for client, broker in BROKER_AUTHORISATIONS:
         participants.authorise_broker(db, SYSTEM, client, broker, True)
     return keys
@@ -742,7 +742,7 @@ def _accounts(db: Database, actors: dict[str, Actor]) -> dict[str, str]:
     """Open the department accounts; returns their ids by key (the registry numbers them)."""
     opened: dict[str, str] = {}
     for key, (owner, name) in DEPARTMENT_ACCOUNTS.items():
-        opened[key] = participants.open_account(db, actors[owner], name)["id"]
+        opened[key] = participants.open_account(db, actors[owner], name).id
     return opened
 
 

@@ -159,7 +159,7 @@ def prepare_market(
         for inst, mode in instruments:
             x.define_instrument(SYSTEM, _spec(inst, mode))
             x.session(SYSTEM, inst, "open")
-        return Market(str(boot["operator_key"]), keys, CASH_EACH * traders, CREDITS_EACH * traders)
+        return Market(str(boot.operator_key), keys, CASH_EACH * traders, CREDITS_EACH * traders)
     finally:
         db.dispose()
 

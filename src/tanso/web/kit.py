@@ -322,12 +322,12 @@ def reader(user: PortalUser) -> Actor:
     return Actor(user.participant_id)
 
 
-def own_accounts(database: Database, user: PortalUser) -> list[dict[str, Any]]:
+def own_accounts(database: Database, user: PortalUser) -> list[participants.Account]:
     """The user's participant's holding accounts (an operator's user too sees only its own)."""
     return [
         a
         for a in participants.list_accounts(database, user.actor, user.participant_id)
-        if a["participant_id"] == user.participant_id and a["kind"] == "holding"
+        if a.participant_id == user.participant_id and a.kind == "holding"
     ]
 
 

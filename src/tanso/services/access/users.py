@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role
 from tanso.services.access import access_log
-from tanso.services.common import Actor, execute, new_id
+from tanso.services.common import Actor, execute, new_id, plain
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx
@@ -170,18 +170,48 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def user_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "participant_id": row.participant_id,
-        "email": row.email,
-        "display_name": row.display_name,
-        "role": row.role,
-        "status": row.status,
-        "totp_enabled": row.totp_secret is not None,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
+@dataclass(frozen=True, slots=True)
+class User:
+    """A portal user as its managers see it: never its password or TOTP secret."""
+
+    id: str
+    participant_id: str
+    email: str
+    display_name: str
+    role: str
+    status: str
+    totp_enabled: bool
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordReset(User):
+    """A user whose password was reset: the new ``password`` (shown once, never journaled) and
+    how many of its sessions were ended."""
+
+    sessions_ended: int
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class TotpEnrolment:
+    user: str
+    totp_enabled: bool
+
+
+def user_view(row: Any) -> User:
+    return User(
+        id=row.id,
+        participant_id=row.participant_id,
+        email=row.email,
+        display_name=row.display_name,
+        role=row.role,
+        status=row.status,
+        totp_enabled=row.totp_secret is not None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def _check_manager(tx: Tx, actor: Actor, as_user: str | None, participant_id: str) -> str:
@@ -214,7 +244,7 @@ def check_password(password: str) -> None:
         )
 
 
-def create(db: Database, actor: Actor, n: NewUser, as_user: str | None = None) -> dict[str, Any]:
+def create(db: Database, actor: Actor, n: NewUser, as_user: str | None = None) -> User:
     """Create a user of a participant: the operator, or an administrator of that participant."""
     email = normalise_email(n.email)
     if not EMAIL_RE.fullmatch(email):
@@ -226,7 +256,7 @@ def create(db: Database, actor: Actor, n: NewUser, as_user: str | None = None) -
     password_hash = _hasher.hash(n.password)  # slow on purpose: outside the write lock
     user_id = new_id("U")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> User:
         by = _check_manager(tx, actor, as_user, n.participant_id)
         if repo.get_participant(tx.conn, n.participant_id) is None:
             raise NotFound("participant_not_found", f"There is no participant {n.participant_id}.")
@@ -248,17 +278,18 @@ def create(db: Database, actor: Actor, n: NewUser, as_user: str | None = None) -
             updated_at=tx.at,
         )
         view = user_view(repo.get_user(tx.conn, user_id))
+        fields = plain(view)
         tx.record(
             "user.created",
             by,
-            {k: view[k] for k in ("id", "participant_id", "email", "display_name", "role")},
+            {k: fields[k] for k in ("id", "participant_id", "email", "display_name", "role")},
         )
         return view
 
     return execute(db, actor, None, work, 201)
 
 
-def list_users(db: Database, actor: Actor, participant_id: str) -> list[dict[str, Any]]:
+def list_users(db: Database, actor: Actor, participant_id: str) -> list[User]:
     if actor.participant_id != participant_id and not actor.is_operator():
         raise NotFound(
             "participant_not_found", f"There is no participant {participant_id} that you can see."
@@ -267,10 +298,10 @@ def list_users(db: Database, actor: Actor, participant_id: str) -> list[dict[str
         return [user_view(r) for r in repo.list_users(conn, participant_id)]
 
 
-def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None) -> dict[str, Any]:
+def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None) -> User:
     """Unlock a locked user and clear its failed attempts (operator or its administrator)."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> User:
         row = repo.get_user(tx.conn, user_id)
         if row is None:
             raise NotFound("user_not_found", f"There is no user {user_id}.")
@@ -286,7 +317,7 @@ def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None)
     return execute(db, actor, None, work)
 
 
-def get_user(db: Database, actor: Actor, user_id: str) -> dict[str, Any]:
+def get_user(db: Database, actor: Actor, user_id: str) -> User:
     """One user: the operator sees anyone, a participant only its own (others: not found)."""
     with db.read() as conn:
         row = repo.get_user(conn, user_id)
@@ -326,11 +357,11 @@ def _keep_an_administrator(tx: Tx, row: Any, what: str) -> None:
 
 def set_role(
     db: Database, actor: Actor, user_id: str, role: str, as_user: str | None = None
-) -> dict[str, Any]:
+) -> User:
     """Change a user's role (operator or its administrator); never the last administrator's."""
     new_role = _role(role)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> User:
         row, by = _managed(tx, actor, as_user, user_id)
         if row.role == new_role:
             raise Conflict("same_user_role", f"{row.email} already has the role {new_role}.")
@@ -354,13 +385,13 @@ def set_role(
 
 def reset_password(
     db: Database, actor: Actor, user_id: str, as_user: str | None = None
-) -> dict[str, Any]:
+) -> PasswordReset:
     """Give a user a new random password (returned once, never journaled) and end its sessions,
     so whoever held the old password or a session is out."""
     password = secrets.token_urlsafe(RESET_PASSWORD_BYTES)
     password_hash = _hasher.hash(password)  # slow on purpose: outside the write lock
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> PasswordReset:
         row, by = _managed(tx, actor, as_user, user_id)
         ended = repo.delete_portal_sessions_of(tx.conn, user_id)
         repo.update_user(tx.conn, user_id, password_hash=password_hash, updated_at=tx.at)
@@ -369,18 +400,18 @@ def reset_password(
             by,
             {"user": user_id, "participant_id": row.participant_id, "sessions_ended": ended},
         )
-        return user_view(repo.get_user(tx.conn, user_id)) | {"sessions_ended": ended}
+        view = plain(user_view(repo.get_user(tx.conn, user_id)))
+        return PasswordReset(**view, sessions_ended=ended, password=password)
 
-    return execute(db, actor, None, work) | {"password": password}
+    # no Idempotency-Key: the password is never stored, so it is never replayed
+    return execute(db, actor, None, work)
 
 
-def disable_totp(
-    db: Database, actor: Actor, user_id: str, as_user: str | None = None
-) -> dict[str, Any]:
+def disable_totp(db: Database, actor: Actor, user_id: str, as_user: str | None = None) -> User:
     """Turn a user's TOTP off (it lost its phone); it logs in with its password alone until it
     turns TOTP on again."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> User:
         row, by = _managed(tx, actor, as_user, user_id)
         if row.totp_secret is None:
             raise Conflict("totp_not_enabled", f"{row.email} has no TOTP to turn off.")
@@ -391,11 +422,11 @@ def disable_totp(
     return execute(db, actor, None, work)
 
 
-def remove(db: Database, actor: Actor, user_id: str, as_user: str | None = None) -> dict[str, Any]:
+def remove(db: Database, actor: Actor, user_id: str, as_user: str | None = None) -> User:
     """Remove a user: it keeps its row (the journal names it) but its sessions end and it can
     never log in again; never the participant's last active administrator."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> User:
         row, by = _managed(tx, actor, as_user, user_id)
         _keep_an_administrator(tx, row, "remove")
         ended = repo.delete_portal_sessions_of(tx.conn, user_id)
@@ -606,16 +637,16 @@ def totp_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
 
 
-def enrol_totp(db: Database, user: PortalUser, secret: str, code: str) -> dict[str, Any]:
+def enrol_totp(db: Database, user: PortalUser, secret: str, code: str) -> TotpEnrolment:
     """Turn on TOTP for the user once it proves its app has the secret with a valid code."""
     if not re.fullmatch(r"[A-Z2-7]{16,64}", secret):
         raise InvalidInput("invalid_totp_secret", "The TOTP secret is not valid; start again.")
     if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
         raise InvalidInput("invalid_totp_code", "The code does not match; check the app's time.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> TotpEnrolment:
         repo.update_user(tx.conn, user.id, totp_secret=secret, updated_at=tx.at)
         tx.record("user.totp_enrolled", f"user:{user.id}@{user.participant_id}", {"user": user.id})
-        return {"user": user.id, "totp_enabled": True}
+        return TotpEnrolment(user=user.id, totp_enabled=True)
 
     return execute(db, user.actor, None, work)

@@ -26,7 +26,10 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    loader,
     new_id,
+    omitted,
+    plain,
     require_active,
     require_operator,
 )
@@ -50,28 +53,61 @@ class NewParticipant:
     id: str | None = None
 
 
-def participant_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name_ja": row.name_ja,
-        "name_en": row.name_en,
-        "kind": row.kind,
-        "corporate_number": row.corporate_number,
-        "roles": row.roles.split(",") if row.roles else [],
-        "gx_league": bool(row.gx_league),
-        "status": row.status,
-        "created_at": row.created_at,
-    }
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A participant (参加者): an organisation with its roles and status."""
+
+    id: str
+    name_ja: str
+    name_en: str
+    kind: str
+    corporate_number: str | None
+    roles: list[str]
+    gx_league: bool
+    status: str
+    created_at: str
 
 
-def account_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "participant_id": row.participant_id,
-        "kind": row.kind,
-        "name": row.name,
-        "created_at": row.created_at,
-    }
+@dataclass(frozen=True, slots=True)
+class RegisteredParticipant(Participant):
+    """A participant just registered, with the holding accounts opened for it."""
+
+    accounts: list[str]
+
+
+def participant_view(row: Any) -> Participant:
+    return Participant(
+        id=row.id,
+        name_ja=row.name_ja,
+        name_en=row.name_en,
+        kind=row.kind,
+        corporate_number=row.corporate_number,
+        roles=row.roles.split(",") if row.roles else [],
+        gx_league=bool(row.gx_league),
+        status=row.status,
+        created_at=row.created_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A holding account (保有口座), or for the operator one of the system accounts."""
+
+    id: str
+    participant_id: str
+    kind: str
+    name: str
+    created_at: str
+
+
+def account_view(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        participant_id=row.participant_id,
+        kind=row.kind,
+        name=row.name,
+        created_at=row.created_at,
+    )
 
 
 def _cash_id(pid: str, currency: str) -> str:
@@ -80,7 +116,7 @@ def _cash_id(pid: str, currency: str) -> str:
 
 def create_participant(
     db: Database, actor: Actor, p: NewParticipant, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> RegisteredParticipant:
     """Register a participant (pending until approved) with one holding and one JPY cash account."""
     require_operator(actor, "register participants")
     try:
@@ -106,7 +142,7 @@ def create_participant(
         if not value.strip() or len(value) > 200:
             raise InvalidInput("invalid_name", f"{name} must be 1 to 200 characters.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> RegisteredParticipant:
         conn = tx.conn
         if repo.get_participant(conn, pid) is not None:
             raise Conflict("participant_exists", f"Participant {pid} already exists.")
@@ -154,15 +190,15 @@ def create_participant(
                 "cash_account": cash_id,
             },
         )
-        row = repo.get_participant(conn, pid)
-        return participant_view(row) | {"accounts": [account_id]}
+        view = participant_view(repo.get_participant(conn, pid))
+        return RegisteredParticipant(**plain(view), accounts=[account_id])
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, load=loader(RegisteredParticipant))
 
 
 def set_status(
     db: Database, actor: Actor, pid: str, status: str, reason: str = "", idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Participant:
     """Approve (active), suspend or reinstate a participant."""
     require_operator(actor, "approve or suspend participants")
     try:
@@ -172,7 +208,7 @@ def set_status(
             "invalid_status", "Status must be pending, active or suspended."
         ) from None
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Participant:
         row = repo.get_participant(tx.conn, pid)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
@@ -188,23 +224,24 @@ def set_status(
         )
         return participant_view(repo.get_participant(tx.conn, pid))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Participant))
 
 
 def onboard(db: Database, actor: Actor, p: NewParticipant, label: str = "") -> str:
     """Register a participant, approve it and return its first API key (demos, benchmarks)."""
     created = create_participant(db, actor, p)
-    set_status(db, actor, created["id"], "active", "approved on registration")
-    return str(create_api_key(db, actor, created["id"], label)["key"])
+    set_status(db, actor, created.id, "active", "approved on registration")
+    return create_api_key(db, actor, created.id, label).key
 
 
 def set_roles(
     db: Database, actor: Actor, pid: str, roles: list[str], idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Participant:
+    """Replace a participant's roles (operator)."""
     require_operator(actor, "change roles")
     parsed = parse_roles(roles)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Participant:
         if repo.get_participant(tx.conn, pid) is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
         repo.update_participant(tx.conn, pid, roles=",".join(r.value for r in parsed))
@@ -215,7 +252,7 @@ def set_roles(
         )
         return participant_view(repo.get_participant(tx.conn, pid))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Participant))
 
 
 def visible_participant(conn: Connection, actor: Actor, pid: str) -> Any:
@@ -225,12 +262,12 @@ def visible_participant(conn: Connection, actor: Actor, pid: str) -> Any:
     return row
 
 
-def get_participant(db: Database, actor: Actor, pid: str) -> dict[str, Any]:
+def get_participant(db: Database, actor: Actor, pid: str) -> Participant:
     with db.read() as conn:
         return participant_view(visible_participant(conn, actor, pid))
 
 
-def list_participants(db: Database, actor: Actor) -> list[dict[str, Any]]:
+def list_participants(db: Database, actor: Actor) -> list[Participant]:
     with db.read() as conn:
         only = None if actor.is_operator() else actor.participant_id
         return [participant_view(r) for r in repo.list_participants(conn, only)]
@@ -239,6 +276,36 @@ def list_participants(db: Database, actor: Actor) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- API keys
 
 KEY_RE = re.compile(r"^tk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,64})$")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as listed: never its secret; ``revoked_at`` is null while it is in use."""
+
+    id: str
+    participant_id: str
+    roles: list[str]
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    """A key just created: ``key`` (id and secret) is shown only this once."""
+
+    id: str
+    participant_id: str
+    roles: list[str]
+    label: str
+    created_at: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRevocation:
+    id: str
+    revoked: bool
 
 
 def _hash_secret(secret: str) -> str:
@@ -253,7 +320,7 @@ def create_api_key(
     label: str = "",
     roles: list[str] | None = None,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> NewApiKey:
     """Create an API key for a participant; the secret is shown once and stored only hashed."""
     if not actor.is_operator() and actor.participant_id != pid:
         raise NotFound("participant_not_found", f"There is no participant {pid} that you can see.")
@@ -266,7 +333,7 @@ def create_api_key(
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> NewApiKey:
         row = repo.get_participant(tx.conn, pid)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
@@ -294,37 +361,37 @@ def create_api_key(
                 "label": label,
             },
         )
-        return {
-            "id": key_id,
-            "participant_id": pid,
-            "roles": [r.value for r in wanted],
-            "label": label,
-            "created_at": tx.at,
-        }
+        return NewApiKey(
+            id=key_id,
+            participant_id=pid,
+            roles=[r.value for r in wanted],
+            label=label,
+            created_at=tx.at,
+            key=f"tk_{key_id}_{secret}",
+        )
 
-    body = execute(db, actor, None, work, 201)
-    # the secret is never stored, so it is never replayed: the key is created once per call
-    return body | {"key": f"tk_{key_id}_{secret}"}
+    # no Idempotency-Key: the secret is never stored, so it is never replayed
+    return execute(db, actor, None, work, 201)
 
 
-def list_api_keys(db: Database, actor: Actor, pid: str) -> list[dict[str, Any]]:
+def list_api_keys(db: Database, actor: Actor, pid: str) -> list[ApiKey]:
     with db.read() as conn:
         visible_participant(conn, actor, pid)
         return [
-            {
-                "id": r.id,
-                "participant_id": r.participant_id,
-                "roles": r.roles.split(","),
-                "label": r.label,
-                "created_at": r.created_at,
-                "revoked_at": r.revoked_at,
-            }
+            ApiKey(
+                id=r.id,
+                participant_id=r.participant_id,
+                roles=r.roles.split(","),
+                label=r.label,
+                created_at=r.created_at,
+                revoked_at=r.revoked_at,
+            )
             for r in repo.list_api_keys(conn, pid)
         ]
 
 
-def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> dict[str, Any]:
-    def work(tx: Tx) -> dict[str, Any]:
+def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> ApiKeyRevocation:
+    def work(tx: Tx) -> ApiKeyRevocation:
         visible_participant(tx.conn, actor, pid)
         row = repo.get_api_key(tx.conn, key_id)
         if row is None or row.participant_id != pid:
@@ -332,7 +399,7 @@ def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> dict[st
         if row.revoked_at is None:
             repo.revoke_api_key(tx.conn, key_id, tx.at)
         tx.record("api_key.revoked", actor.label, {"participant": pid, "key_id": key_id})
-        return {"id": key_id, "revoked": True}
+        return ApiKeyRevocation(id=key_id, revoked=True)
 
     return execute(db, actor, None, work)
 
@@ -401,14 +468,33 @@ def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | N
 # ---------------------------------------------------------------- brokers
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerChange:
+    """A broker authorised (``authorised``) or no longer authorised to act for the client."""
+
+    client_id: str
+    broker_id: str
+    authorised: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAuthorisation:
+    """A broker allowed to act for the client participant; ``revoked_at`` once withdrawn."""
+
+    client_id: str
+    broker_id: str
+    granted_at: str
+    revoked_at: str | None
+
+
 def authorise_broker(
     db: Database, actor: Actor, client: str, broker: str, grant: bool, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> BrokerChange:
     """A client authorises (or stops authorising) a broker to act for it."""
     if actor.agent_id or (actor.participant_id != client and not actor.is_operator()):
         raise Forbidden("client_only", "Only the client itself may authorise a broker.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> BrokerChange:
         if repo.get_participant(tx.conn, client) is None:
             raise NotFound("participant_not_found", f"There is no participant {client}.")
         b = repo.get_participant(tx.conn, broker)
@@ -420,21 +506,21 @@ def authorise_broker(
             actor.label,
             {"client": client, "broker": broker},
         )
-        return {"client_id": client, "broker_id": broker, "authorised": grant}
+        return BrokerChange(client_id=client, broker_id=broker, authorised=grant)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(BrokerChange))
 
 
-def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[dict[str, Any]]:
+def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[BrokerAuthorisation]:
     with db.read() as conn:
         visible_participant(conn, actor, pid)
         return [
-            {
-                "client_id": r.client_id,
-                "broker_id": r.broker_id,
-                "granted_at": r.granted_at,
-                "revoked_at": r.revoked_at,
-            }
+            BrokerAuthorisation(
+                client_id=r.client_id,
+                broker_id=r.broker_id,
+                granted_at=r.granted_at,
+                revoked_at=r.revoked_at,
+            )
             for r in repo.list_broker_authorisations(conn, pid)
         ]
 
@@ -444,7 +530,7 @@ def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[dic
 
 def open_account(
     db: Database, actor: Actor, name: str, pid: str | None = None, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Account:
     """Open another holding account (保有口座), for example for a department."""
     owner = pid or actor.participant_id
     if owner != actor.participant_id and not actor.is_operator():
@@ -454,7 +540,7 @@ def open_account(
     if not name.strip() or len(name) > 200:
         raise InvalidInput("invalid_name", "An account name must be 1 to 200 characters.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Account:
         if repo.get_participant(tx.conn, owner) is None:
             raise NotFound("participant_not_found", f"There is no participant {owner}.")
         require_active(tx.conn, Actor(owner) if not actor.is_system else actor)
@@ -475,10 +561,10 @@ def open_account(
         )
         return account_view(repo.get_account(tx.conn, account_id))
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, load=loader(Account))
 
 
-def list_accounts(db: Database, actor: Actor, pid: str | None = None) -> list[dict[str, Any]]:
+def list_accounts(db: Database, actor: Actor, pid: str | None = None) -> list[Account]:
     with db.read() as conn:
         if actor.is_operator() and pid is None:
             return [account_view(r) for r in repo.list_accounts(conn, None)]
@@ -523,7 +609,15 @@ def ensure_operator(tx: Tx) -> None:
             )
 
 
-def bootstrap(db: Database) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """Whether the first run created the operator; its first API key when it did."""
+
+    created: bool
+    operator_key: str | None = omitted()
+
+
+def bootstrap(db: Database) -> Bootstrap:
     """Create the operator, its system accounts and its first API key (first run only)."""
 
     def work(tx: Tx) -> dict[str, Any]:
@@ -533,7 +627,7 @@ def bootstrap(db: Database) -> dict[str, Any]:
 
     with db.read() as conn:
         if repo.get_participant(conn, OPERATOR_PARTICIPANT) is not None:
-            return {"created": False}
+            return Bootstrap(created=False)
     execute(db, SYSTEM, None, work)
     key = create_api_key(db, SYSTEM, OPERATOR_PARTICIPANT, label="operator (created by init)")
-    return {"created": True, "operator_key": key["key"]}
+    return Bootstrap(created=True, operator_key=key.key)

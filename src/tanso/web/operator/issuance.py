@@ -25,7 +25,7 @@ def _issuance_page(
     request: Request, user: PortalUser, status: int = 200, **context: Any
 ) -> Response:
     db = kit.db(request)
-    accounts = [a for a in participants.list_accounts(db, user.actor) if a["kind"] == "holding"]
+    accounts = [a for a in participants.list_accounts(db, user.actor) if a.kind == "holding"]
     return operator_page(
         request,
         "operator_issuance.html",

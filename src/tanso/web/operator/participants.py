@@ -31,7 +31,7 @@ STATUS_ACTIONS = {"approve": "active", "suspend": "suspended", "reinstate": "act
 def overview(request: Request, user: OperatorUser) -> Response:
     db = kit.db(request)
     people = participants.list_participants(db, user.actor)
-    pending = [p for p in people if p["status"] == "pending"]
+    pending = [p for p in people if p.status == "pending"]
     failed = settlement.obligations(db, user.actor, "failed", limit=500)
     return operator_page(
         request,
@@ -79,11 +79,11 @@ def participant_action(
             out = participants.set_status(
                 db, user.actor, pid, STATUS_ACTIONS[action], form.get("reason", "")[:500]
             )
-            notice = t["status_changed"].format(pid=pid, status=out["status"])
+            notice = t["status_changed"].format(pid=pid, status=out.status)
         elif action == "roles":
             roles = [r.value for r in Role if form.get(f"role_{r.value}")]
             out = participants.set_roles(db, user.actor, pid, roles)
-            notice = t["roles_changed"].format(pid=pid, roles=", ".join(out["roles"]) or "-")
+            notice = t["roles_changed"].format(pid=pid, roles=", ".join(out.roles) or "-")
         else:
             return _participants_page(request, user, 404, errors={"_form": t["not_found_text"]})
     except TansoError as e:
@@ -133,7 +133,7 @@ def register_participant(request: Request, user: OperatorUser, form: Form) -> Re
     except TansoError as e:
         errors = {_participant_field(e): e.message}
         return _participants_page(request, user, status_of(e), values=form, errors=errors)
-    notice = t["participant_registered"].format(pid=out["id"], account=out["accounts"][0])
+    notice = t["participant_registered"].format(pid=out.id, account=out.accounts[0])
     return _participants_page(request, user, notice=notice)
 
 

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/portal/operator", route_class=kit.ScreenRoute, inclu
 def _users_page(request: Request, user: PortalUser, status: int = 200, **context: Any) -> Response:
     db = kit.db(request)
     people = participants.list_participants(db, user.actor)
-    everyone = [u for p in people for u in users.list_users(db, user.actor, p["id"])]
+    everyone = [u for p in people for u in users.list_users(db, user.actor, p.id)]
     return operator_page(
         request,
         "operator_users.html",
@@ -68,7 +68,7 @@ def create_user(request: Request, user: OperatorUser, form: Form) -> Response:
             "participant_not_found": "participant",
         }.get(e.code, "_form")
         return _users_page(request, user, status_of(e), values=values, errors={where: e.message})
-    notice = t["user_created"].format(email=out["email"], pid=out["participant_id"])
+    notice = t["user_created"].format(email=out.email, pid=out.participant_id)
     return _users_page(request, user, notice=notice)
 
 
@@ -78,7 +78,7 @@ def unlock_user(request: Request, user: OperatorUser, user_id: str) -> Response:
         out = users.unlock(kit.db(request), user.actor, user_id)
     except TansoError as e:
         return _users_page(request, user, status_of(e), errors={"_form": e.message})
-    notice = kit.labels(request, "operator")["user_unlocked"].format(email=out["email"])
+    notice = kit.labels(request, "operator")["user_unlocked"].format(email=out.email)
     return _users_page(request, user, notice=notice)
 
 
@@ -100,5 +100,5 @@ def user_action(
         return _users_page(request, user, 404, errors={"_form": t["not_found_text"]})
     key, reset = done
     role = t.get(f"role_{form.get('role', '')}", "")
-    notice = t[key].format(email=target["email"], role=role) if key else ""
+    notice = t[key].format(email=target.email, role=role) if key else ""
     return _users_page(request, user, notice=notice, reset=reset)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from tanso.domain.errors import TansoError
 from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
+from tanso.services.common import plain
 from tanso.services.ledger import cash, participants, registry
 from tanso.web import kit
 from tanso.web.kit import CreditMover, CurrentUser, Form
@@ -32,8 +33,8 @@ def _home_page(
     db = kit.db(request)
     accounts = []
     for a in kit.own_accounts(db, user):
-        h = registry.holdings(db, user.actor, a["id"], limit=1)
-        accounts.append(a | {"total": h["total"]})
+        h = registry.holdings(db, user.actor, a.id, limit=1)
+        accounts.append(plain(a) | {"total": h["total"]})
     return kit.page(
         request,
         "portal_home.html",
@@ -64,14 +65,14 @@ def open_account(request: Request, user: CreditMover, form: Form) -> Response:
     except TansoError as e:
         where = "name" if e.code == "invalid_name" else "_form"
         return _home_page(request, user, form, {where: e.message}, status=status_of(e))
-    notice = t["account_opened"].format(id=out["id"], name=out["name"])
+    notice = t["account_opened"].format(id=out.id, name=out.name)
     return _home_page(request, user, notice=notice)
 
 
 @router.get("/portal/holdings/{account_id}", response_class=HTMLResponse)
 def holdings(request: Request, user: CurrentUser, account_id: str) -> Response:
     db = kit.db(request)
-    if account_id not in {a["id"] for a in kit.own_accounts(db, user)}:
+    if account_id not in {a.id for a in kit.own_accounts(db, user)}:
         return kit.not_found(request, user)
     h = registry.holdings(db, user.actor, account_id, limit=10_000)
     return kit.page(request, "portal_holdings.html", user, h=h)
@@ -122,7 +123,7 @@ def transfer_form(request: Request, user: CurrentUser) -> Response:
 def transfer(request: Request, user: CreditMover, form: Form) -> Response:
     t = kit.labels(request)
     db = kit.db(request)
-    own = {a["id"] for a in kit.own_accounts(db, user)}
+    own = {a.id for a in kit.own_accounts(db, user)}
     errors: dict[str, str] = {}
     for name in ("from_account", "to_account"):
         if form.get(name, "") not in own:

@@ -5,8 +5,6 @@ this screen and the operator's users screen call."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -31,7 +29,7 @@ def manage_user(
     user_id: str,
     form: dict[str, str],
     as_user: str | None,
-) -> tuple[str, dict[str, Any] | None] | None:
+) -> tuple[str, users.PasswordReset | None] | None:
     """One user action for both users screens: (notice key, the reset answer), or None for an
     unknown action. Raises the service's refusal."""
     if action == "role":
@@ -56,7 +54,7 @@ def _keys_page(
     user: PortalUser,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    created: dict[str, Any] | None = None,
+    created: participants.NewApiKey | None = None,
     notice: str = "",
     status: int = 200,
 ) -> HTMLResponse:
@@ -103,7 +101,7 @@ def create_key(request: Request, user: Administrator, form: Form) -> Response:
 def revoke_key(request: Request, user: Administrator, key_id: str) -> Response:
     db = kit.db(request)
     own = participants.list_api_keys(db, kit.reader(user), user.participant_id)
-    if key_id not in {k["id"] for k in own}:
+    if key_id not in {k.id for k in own}:
         return kit.not_found(request, user)
     participants.revoke_api_key(db, user.actor, user.participant_id, key_id)
     notice = kit.labels(request)["key_revoked"].format(id=key_id)
@@ -113,11 +111,11 @@ def revoke_key(request: Request, user: Administrator, key_id: str) -> Response:
 # ---------------------------------------------------------------- users
 
 
-def _own_users(request: Request, user: PortalUser) -> list[dict[str, Any]]:
+def _own_users(request: Request, user: PortalUser) -> list[users.User]:
     return [
         u
         for u in users.list_users(kit.db(request), kit.reader(user), user.participant_id)
-        if u["participant_id"] == user.participant_id
+        if u.participant_id == user.participant_id
     ]
 
 
@@ -128,7 +126,7 @@ def _users_page(
     errors: dict[str, str] | None = None,
     notice: str = "",
     status: int = 200,
-    reset: dict[str, Any] | None = None,
+    reset: users.PasswordReset | None = None,
 ) -> HTMLResponse:
     return kit.page(
         request,
@@ -167,19 +165,19 @@ def create_user(request: Request, user: Administrator, form: Form) -> Response:
     except TansoError as e:
         errors, status = kit.refusal(e, fields)
         return _users_page(request, user, values, errors, status=status)
-    return _users_page(request, user, notice=t["user_created"].format(email=created["email"]))
+    return _users_page(request, user, notice=t["user_created"].format(email=created.email))
 
 
 @router.post("/portal/users/{user_id}/unlock")
 def unlock_user(request: Request, user: Administrator, user_id: str) -> Response:
-    target = next((u for u in _own_users(request, user) if u["id"] == user_id), None)
+    target = next((u for u in _own_users(request, user) if u.id == user_id), None)
     if target is None:
         return kit.not_found(request, user)
     try:
         users.unlock(kit.db(request), user.actor, user_id, as_user=user.id)
     except TansoError as e:
         return _users_page(request, user, errors={"_form": e.message}, status=status_of(e))
-    notice = kit.labels(request)["user_unlocked"].format(email=target["email"])
+    notice = kit.labels(request)["user_unlocked"].format(email=target.email)
     return _users_page(request, user, notice=notice)
 
 
@@ -187,7 +185,7 @@ def unlock_user(request: Request, user: Administrator, user_id: str) -> Response
 def user_action(
     request: Request, user: Administrator, form: Form, user_id: str, action: str
 ) -> Response:
-    target = next((u for u in _own_users(request, user) if u["id"] == user_id), None)
+    target = next((u for u in _own_users(request, user) if u.id == user_id), None)
     if target is None or action not in USER_ACTIONS:
         return kit.not_found(request, user)
     t = kit.labels(request)
@@ -199,5 +197,5 @@ def user_action(
     assert done is not None
     key, reset = done
     role = t.get(f"role_{form.get('role', '')}", "")
-    notice = t[key].format(email=target["email"], role=role) if key else ""
+    notice = t[key].format(email=target.email, role=role) if key else ""
     return _users_page(request, user, notice=notice, reset=reset)

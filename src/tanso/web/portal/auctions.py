@@ -224,7 +224,7 @@ def create_auction(request: Request, user: Trader, form: Form) -> Response:
     fields = ("account", "quantity", "parts", "lot", "reserve", "opens_at", "closes_at")
     errors: dict[str, str] = {}
     account = form.get("account", "")
-    if account not in {a["id"] for a in kit.own_accounts(kit.db(request), user)}:
+    if account not in {a.id for a in kit.own_accounts(kit.db(request), user)}:
         errors["account"] = t["required"]
     numbers: dict[str, int | None] = {}
     for name in ("quantity", "lot", "reserve", "settlement_days"):
@@ -293,7 +293,7 @@ def place_bid(request: Request, user: Trader, form: Form, auction_id: str) -> Re
         else:
             values[name] = v
     account = form.get("account", "")
-    if account not in {a["id"] for a in kit.own_accounts(kit.db(request), user)}:
+    if account not in {a.id for a in kit.own_accounts(kit.db(request), user)}:
         errors["account"] = t["required"]
     if errors:
         return _detail(request, user, auction_id, form, errors | {"_form": t["error"]}, status=422)

@@ -83,7 +83,7 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     if side not in ("buy", "sell"):
         errors["side"] = t["required"]
     account = form.get("account", "")
-    if account not in {a["id"] for a in kit.own_accounts(db, user)}:
+    if account not in {a.id for a in kit.own_accounts(db, user)}:
         errors["account"] = t["required"]
     numbers: dict[str, int] = {}
     for name in ("quantity", "price"):

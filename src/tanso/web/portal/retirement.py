@@ -53,7 +53,7 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
     db = kit.db(request)
     errors: dict[str, str] = {}
     account = form.get("account", "")
-    if account not in {a["id"] for a in kit.own_accounts(db, user)}:
+    if account not in {a.id for a in kit.own_accounts(db, user)}:
         errors["account"] = t["required"]
     if not form.get("purpose"):
         errors["purpose"] = t["required"]
