@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from tanso.domain.bars import Bar
 from tanso.domain.errors import NotFound
 from tanso.domain.exchange import price_limits
-from tanso.services.common import SYSTEM
+from tanso.services.common import SYSTEM, plain
 from tanso.services.marketdata import indices
 from tanso.services.trading.exchange import Exchange, trade_date
 from tanso.services.trading.instruments import STANDARD_REFERENCE_PRICES
@@ -102,7 +102,7 @@ def build(db: Database, exchange: Exchange | None, date: dt.date) -> dict[str, A
         "next_business_day": next_day.isoformat() if next_day else None,
         "currency": "JPY",
         "instruments": rows,
-        "indices": index_rows,
+        "indices": [plain(i) for i in index_rows],
         "totals": {"volume": volume, "value": value},
     }
 
