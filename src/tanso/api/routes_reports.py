@@ -94,7 +94,7 @@ def report(
     db: DB,
     format: Literal["json", "html", "csv", "pdf"] = "json",
     lang: Literal["en", "ja"] = "en",
-) -> dict[str, Any] | Response:
+) -> daily_report.DailyReport | Response:
     """The daily market report (日報) of a day: per instrument each call auction's price and
     volume, the day's bar, next day's reference price and limits, and the index values."""
     rep = daily_report.build(db, _exchange(request), date)
