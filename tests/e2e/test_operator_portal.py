@@ -303,7 +303,7 @@ def test_settlement_runs_and_failed_obligations_are_settled_later_or_cancelled(
     assert r.status_code == 200 and f"Obligation of {ids[1]}: cancelled" in r.text
     r = portal.post(f"{base}/{ids[1]}/cancel", data={"csrf": csrf})
     assert r.status_code == 409  # no longer failed
-    statuses = {o["deal_id"]: o["status"] for o in settlement.obligations(db, SYSTEM)}
+    statuses = {o.deal_id: o.status for o in settlement.obligations(db, SYSTEM)}
     assert statuses == {ids[0]: "settled", ids[1]: "cancelled"}
     runs = portal.get("/portal/operator/settlement")
     assert re.search(rf"<th scope=\"row\">{due}</th>", runs.text)
@@ -363,14 +363,9 @@ def test_fee_schedules_are_shown_and_set(portal: TestClient, db: Database) -> No
     assert r.status_code == 200 and "Fees for ES Sell set." in r.text
     assert 'data-fee="ES-sell"' in r.text
     assert settlement.list_fees(db) == [
-        {
-            "instrument": "ES",
-            "side": "sell",
-            "per_tonne": 3,
-            "bps": 10,
-            "per_trade": 0,
-            "late_charge": 1000,
-        }
+        settlement.Fees(
+            instrument="ES", side="sell", per_tonne=3, bps=10, per_trade=0, late_charge=1000
+        )
     ]
     assert journal_kinds(db)[-1] == "fees.set"
 

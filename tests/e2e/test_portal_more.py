@@ -290,7 +290,7 @@ def test_cash_balance_and_movements_keep_the_counterparty_anonymous(
     portal: TestClient, db: Database, world: World
 ) -> None:
     obligations = settlement.obligations(db, SYSTEM)
-    for due in {o["due_date"] for o in obligations}:
+    for due in {o.due_date for o in obligations}:
         settlement.run(db, SYSTEM, dt.date.fromisoformat(due))
     login(portal, "viewer@alpha.example.jp")
     page = portal.get("/portal/cash")

@@ -72,7 +72,7 @@ CHILD = textwrap.dedent(
     settlement._due = reporting_due
     db = Database(sys.argv[1], clock)
     out = settlement.run(db, SYSTEM, dt.date.fromisoformat(sys.argv[2]))
-    print(f"done {out['settled']}", flush=True)
+    print(f"done {out.settled}", flush=True)
     """
 )
 
@@ -244,7 +244,7 @@ def test_a_run_killed_halfway_settles_each_obligation_wholly_or_not_at_all(
         assert report.ok, report.problems
 
         again = settlement.run(db, SYSTEM, DUE)
-        assert (again["settled"], again["failed"]) == (counts["pending"], 0)
+        assert (again.settled, again.failed) == (counts["pending"], 0)
         assert _legs(db) == {"settled": trades}
         report = audit.verify(db)
         assert report.ok, report.problems

@@ -44,38 +44,38 @@ def market(db: Database) -> Market:
     return m
 
 
-def by_id(rep: dict[str, object]) -> dict[str, dict[str, object]]:
-    return {r["id"]: r for r in rep["instruments"]}  # type: ignore[attr-defined,index]
+def by_id(rep: daily_report.DailyReport) -> dict[str, daily_report.InstrumentDay]:
+    return {r.id: r for r in rep.instruments}
 
 
 def test_figures_match_the_auctions_and_bars(market: Market) -> None:
     rep = daily_report.build(market.db, market.x, DAY1)
     rows = by_id(rep)
     es = rows[ES]
-    assert [(a["time"], a["price"], a["volume"]) for a in es["auctions"]] == [  # type: ignore[attr-defined]
+    assert [(a.time, a.price, a.volume) for a in es.auctions] == [
         ("11:30", 2_000, 100),
         ("15:00", 2_001, 100),
     ]
-    assert es["bar"] == {
-        "open": 2_000,
-        "high": 2_001,
-        "low": 2_000,
-        "close": 2_001,
-        "volume": 200,
-        "value": 400_100,
-        "vwap": 2_001,
-        "trades": 2,
-    }
+    assert es.bar == daily_report.DayBar(
+        open=2_000,
+        high=2_001,
+        low=2_000,
+        close=2_001,
+        volume=200,
+        value=400_100,
+        vwap=2_001,
+        trades=2,
+    )
     # 基準値段 for day 2 is day 1's last auction price; limits ±90% on a ¥1 tick
-    assert (es["reference_price"], es["lower_limit"], es["upper_limit"]) == (2_001, 201, 3_801)
+    assert (es.reference_price, es.lower_limit, es.upper_limit) == (2_001, 201, 3_801)
     forest = rows[FOREST]
-    assert forest["bar"] is None
-    assert [(a["price"], a["volume"]) for a in forest["auctions"]] == [(None, 0)]  # type: ignore[attr-defined]
-    assert forest["reference_price"] == 9_800  # no trade: the previous reference price
-    assert rows["JPX-OTHER"]["auctions"] == []
-    assert rep["totals"] == {"volume": 200, "value": 400_100}
-    assert rep["next_business_day"] == "2026-01-06"
-    assert {i["id"]: i["value"] for i in rep["indices"]}[IX_ES] == 2_001  # type: ignore[attr-defined,index]
+    assert forest.bar is None
+    assert [(a.price, a.volume) for a in forest.auctions] == [(None, 0)]
+    assert forest.reference_price == 9_800  # no trade: the previous reference price
+    assert rows["JPX-OTHER"].auctions == []
+    assert rep.totals == daily_report.Totals(volume=200, value=400_100)
+    assert rep.next_business_day == "2026-01-06"
+    assert {i.id: i.value for i in rep.indices}[IX_ES] == 2_001
     # the figures agree with the stored auctions and bars
     with market.db.read() as conn:
         stored = conn.execute(
@@ -88,9 +88,7 @@ def test_figures_match_the_auctions_and_bars(market: Market) -> None:
                 t.bars.c.period_start == "2026-01-05",
             )
         ).one()
-    reported = [
-        (r["id"], a["price"], a["volume"]) for r in rep["instruments"] for a in r["auctions"]
-    ]  # type: ignore[attr-defined,index]
+    reported = [(r.id, a.price, a.volume) for r in rep.instruments for a in r.auctions]
     assert sorted(reported, key=str) == sorted(
         [(s.instrument_id, s.price, s.volume) for s in stored], key=str
     )
@@ -100,9 +98,9 @@ def test_figures_match_the_auctions_and_bars(market: Market) -> None:
 def test_the_latest_day_reads_reference_and_limits_from_the_engine(market: Market) -> None:
     rows = by_id(daily_report.build(market.db, market.x, DAY2))
     lower, upper = market.x.engine.limits(FOREST)
-    assert (rows[FOREST]["reference_price"], rows[FOREST]["lower_limit"]) == (10_000, lower)
-    assert rows[FOREST]["upper_limit"] == upper
-    assert rows[ES]["reference_price"] == 2_001 and rows[RE]["reference_price"] == 4_257
+    assert (rows[FOREST].reference_price, rows[FOREST].lower_limit) == (10_000, lower)
+    assert rows[FOREST].upper_limit == upper
+    assert rows[ES].reference_price == 2_001 and rows[RE].reference_price == 4_257
 
 
 def test_labels_in_japanese_and_english(market: Market) -> None:
@@ -181,7 +179,7 @@ def test_a_day_with_auctions_but_no_index_values_still_reports(db: Database) -> 
     m = open_market(db)
     trade_day_1(m)
     rep = daily_report.build(db, m.x, DAY1)
-    assert rep["indices"] == [] and by_id(rep)[ES]["bar"] is not None
+    assert rep.indices == [] and by_id(rep)[ES].bar is not None
     assert "未公表" in document.to_html(rep, "ja")
     assert indices.latest(db) == []
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ from sqlalchemy import select
 
 from tanso.api.app import create_app
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tanso.services.common import SYSTEM, Actor
+from tanso.services.common import SYSTEM, Actor, plain
 from tanso.services.ledger import audit, participants
 from tanso.services.marketdata import indices
 from tanso.services.trading.calendar import japan_calendar
@@ -123,7 +124,7 @@ def trade_day_2(m: Market) -> None:
         x.session(SYSTEM, i, "auction")
 
 
-def two_days(m: Market) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def two_days(m: Market) -> tuple[list[indices.IndexValue], list[indices.IndexValue]]:
     """Both days traded and published after the 15:00 auction, before the close."""
     trade_day_1(m)
     first = indices.compute(m.db, m.x, DAY1)
@@ -134,8 +135,9 @@ def two_days(m: Market) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return first, second
 
 
-def by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in rows}
+def by_id(rows: Sequence[indices.IndexValue] | list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Index values by id, in their JSON form: the service's answers and the API's alike."""
+    return {r["id"]: r for r in map(plain, rows)}
 
 
 @pytest.fixture
@@ -199,10 +201,10 @@ def test_each_rule_against_the_hand_worked_scenario(market: Market) -> None:
     weights = {c["index"]: c["weight"] for c in composite["detail"]["components"]}
     assert weights[IX_ES] == 200 and weights[IX_FOREST] == 50 and weights[IX_RE] == 0
     # one index per TSE category instrument, and the composite first; values are integers
-    ids = [r["id"] for r in second]
+    ids = [r.id for r in second]
     assert ids[0] == indices.COMPOSITE_ID and len(ids) == 13
     assert "TANSO-GX-EXCESS" in ids and "TANSO-JVER" in ids
-    assert all(r["value"] is None or type(r["value"]) is int for r in second)
+    assert all(r.value is None or type(r.value) is int for r in second)
 
 
 def test_publishing_a_date_again_changes_nothing_and_journals_nothing(market: Market) -> None:
@@ -230,9 +232,9 @@ def test_one_journal_entry_states_every_published_value(market: Market) -> None:
     payload = json.loads(entries[0].payload)
     assert payload["date"] == "2026-01-05"
     assert {v["index"]: (v["value"], v["rule"]) for v in payload["values"]} == {
-        r["id"]: (r["value"], r["rule"]) for r in rows
+        r.id: (r.value, r.rule) for r in rows
     }
-    assert all(r["journal_seq"] == entries[0].seq for r in rows)
+    assert all(r.journal_seq == entries[0].seq for r in rows)
     assert audit.verify(market.db).ok
 
 
@@ -264,11 +266,11 @@ def test_a_past_day_published_late_has_no_mid(market: Market) -> None:
 def test_history_and_latest(market: Market) -> None:
     two_days(market)
     hist = indices.history(market.db, IX_ES)
-    assert [(h["date"], h["value"], h["rule"]) for h in hist] == [
+    assert [(h.date, h.value, h.rule) for h in hist] == [
         ("2026-01-05", 2_001, "vwap"),
         ("2026-01-06", 2_001, "previous"),
     ]
-    assert indices.history(market.db, IX_ES, DAY2, DAY2)[0]["date"] == "2026-01-06"
+    assert indices.history(market.db, IX_ES, DAY2, DAY2)[0].date == "2026-01-06"
     latest = by_id(indices.latest(market.db))
     assert latest[IX_FOREST]["date"] == "2026-01-06" and latest[IX_FOREST]["value"] == 10_000
     with pytest.raises(NotFound):

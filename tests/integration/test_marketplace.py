@@ -99,9 +99,9 @@ def test_a_purchase_settles_on_t_plus_2_in_the_daily_run_and_conserves_everythin
     assert credits(db, "SELLER-MAIN", "reserved") == 100  # 70 listed + 30 for the deal
     assert market.get_listing(db, None, lst["id"])["available"] == 70
     assert market.check_reservations(db) == []
-    assert settlement.run(db, SYSTEM, T_PLUS_2 - dt.timedelta(days=1))["settled"] == 0
+    assert settlement.run(db, SYSTEM, T_PLUS_2 - dt.timedelta(days=1)).settled == 0
     out = settlement.run(db, SYSTEM, T_PLUS_2)
-    assert out["settled"] == 1
+    assert out.settled == 1
     assert credits(db, "BUYER-MAIN") == 30
     assert credits(db, "SELLER-MAIN", "reserved") == 70
     assert balance(db, "BUYER") == (10_000_000 - 90_000, 0)

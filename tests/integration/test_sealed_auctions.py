@@ -240,14 +240,12 @@ def test_clearing_t_plus_2_leaves_obligations_that_the_settlement_run_settles(
     assert _status(db, "SELLER-MAIN") == {"held": 80, "reserved": 60}
     _conserved(db)
     out = settlement.run(db, SYSTEM, dt.date(2026, 1, 8))
-    assert out["settled"] == 3
+    assert out.settled == 3
     assert _cash(db, "SELLER") == (600 + 150 + 240, 0)
     assert _status(db, "SELLER-MAIN") == {"held": 80}
     assert _status(db, "B2-MAIN") == {"held": 30}
     obligations = settlement.obligations(db, SYSTEM)
-    assert {o["deal_id"] for o in obligations} == {
-        w["id"] for w in sa.auction_awards(db, SYSTEM, aid)
-    }
+    assert {o.deal_id for o in obligations} == {w["id"] for w in sa.auction_awards(db, SYSTEM, aid)}
     _conserved(db)
 
 
@@ -355,7 +353,7 @@ def test_a_t0_award_of_a_suspended_bidder_stays_pending_and_the_others_settle(
     clock.set(AFTER)
     out = sa.clear_auction(db, SYSTEM, a["id"])
     assert (out["awards"], out["settled"]) == (2, 1)
-    states = {o["deal_id"]: o["status"] for o in settlement.obligations(db, SYSTEM)}
+    states = {o.deal_id: o.status for o in settlement.obligations(db, SYSTEM)}
     assert sorted(states.values()) == ["pending", "settled"]
     assert _cash(db, "B1") == (1_000_000, 14 * 30)  # its award's cash stays reserved
     _conserved(db)

@@ -67,17 +67,17 @@ def _held(db: Database, account: str) -> int:
 def test_a_trade_settles_on_its_date_with_both_legs(traded: dict[str, Any]) -> None:
     db = traded["db"]
     trade_id = _trade(traded)
-    assert settlement.run(db, SYSTEM, DUE - dt.timedelta(days=1))["settled"] == 0
+    assert settlement.run(db, SYSTEM, DUE - dt.timedelta(days=1)).settled == 0
     out = settlement.run(db, SYSTEM, DUE)
-    assert (out["settled"], out["failed"]) == (1, 0)
+    assert (out.settled, out.failed) == (1, 0)
     assert _held(db, "BUYER-MAIN") == 300
     assert _cash(db, "BUYER") == (100_000_000 - 600_000, 0)
     assert _cash(db, "SELLER") == (600_000, 0)
     mine = settlement.obligations(db, traded["buyer"])
-    assert mine[0]["deal_id"] == trade_id and mine[0]["status"] == "settled"
+    assert mine[0].deal_id == trade_id and mine[0].status == "settled"
     # the buyer sees exactly which serials it received for the trade
     held = {b["serials"] for b in registry.holdings(db, traded["buyer"], "BUYER-MAIN")["blocks"]}
-    assert set(mine[0]["serials_received"]) == held
+    assert set(mine[0].serials_received or ()) == held
     assert audit.verify(db).ok
 
 
@@ -86,7 +86,7 @@ def test_running_the_same_date_twice_settles_nothing_twice(traded: dict[str, Any
     _trade(traded)
     settlement.run(db, SYSTEM, DUE)
     again = settlement.run(db, SYSTEM, DUE)
-    assert (again["settled"], again["failed"]) == (0, 0)
+    assert (again.settled, again.failed) == (0, 0)
     assert _held(db, "BUYER-MAIN") == 300
     assert _cash(db, "SELLER") == (600_000, 0)
 
@@ -96,12 +96,12 @@ def test_a_suspended_seller_fails_the_obligation_and_nothing_moves(traded: dict[
     trade_id = _trade(traded)
     participants.set_status(db, SYSTEM, "SELLER", "suspended")
     out = settlement.run(db, SYSTEM, DUE)
-    assert (out["settled"], out["failed"]) == (0, 1)
-    assert out["failures"][0]["reason"] == "seller_not_active"
+    assert (out.settled, out.failed) == (0, 1)
+    assert out.failures[0].reason == "seller_not_active"
     assert _held(db, "BUYER-MAIN") == 0
     assert _cash(db, "BUYER") == (100_000_000, 600_000)
     ob = settlement.obligations(db, traded["buyer"])[0]
-    assert ob["status"] == "failed" and "seller_not_active" in ob["reason"]
+    assert ob.status == "failed" and "seller_not_active" in (ob.reason or "")
     # the operator cannot settle it while the seller is suspended
     with pytest.raises(TansoError) as err:
         settlement.resolve(db, SYSTEM, trade_id, "settle")
@@ -109,7 +109,7 @@ def test_a_suspended_seller_fails_the_obligation_and_nothing_moves(traded: dict[
     participants.set_status(db, SYSTEM, "SELLER", "active")
     settlement.set_fees(db, SYSTEM, "ES", "sell", FeeSchedule(late_charge=5_000))
     done = settlement.resolve(db, SYSTEM, trade_id, "settle")
-    assert done["late_charge"] == 5_000
+    assert done.late_charge == 5_000
     assert _held(db, "BUYER-MAIN") == 300
     assert _cash(db, "SELLER") == (600_000 - 5_000, 0)
     assert audit.verify(db).ok
@@ -123,7 +123,7 @@ def test_cancelling_a_failed_trade_releases_both_reservations(traded: dict[str, 
     settlement.resolve(db, SYSTEM, trade_id, "cancel")
     assert _cash(db, "BUYER") == (100_000_000, 0)
     assert _held(db, "SELLER-MAIN") == 5_000
-    assert settlement.obligations(db, SYSTEM)[0]["status"] == "cancelled"
+    assert settlement.obligations(db, SYSTEM)[0].status == "cancelled"
     assert audit.verify(db).ok
 
 
@@ -133,9 +133,9 @@ def test_frozen_credits_fail_settlement_until_unfrozen(traded: dict[str, Any]) -
     issuance = traded["issuance"]
     registry.freeze(db, SYSTEM, f"{issuance}-1-5000", True, "dispute")
     out = settlement.run(db, SYSTEM, DUE)
-    assert out["failures"][0]["reason"] == "credits_frozen"
+    assert out.failures[0].reason == "credits_frozen"
     registry.freeze(db, SYSTEM, f"{issuance}-1-5000", False, "dispute resolved")
-    trade_id = out["failures"][0]["deal_id"]
+    trade_id = out.failures[0].deal_id
     settlement.resolve(db, SYSTEM, trade_id, "settle")
     assert _held(db, "BUYER-MAIN") == 300
     assert audit.verify(db).ok
@@ -153,8 +153,8 @@ def test_fees_go_to_the_operator_and_the_report_reconciles(traded: dict[str, Any
     assert _cash(db, "SELLER") == (value - 500, 0)
     assert _cash(db, "OPERATOR") == (buyer_fee + 500, 0)
     rep = settlement.report(db, SYSTEM, DUE)
-    assert rep["reconciles"] and rep["cash_moved"] == value + buyer_fee + 500
-    assert rep["credits_moved"] == rep["quantity_traded"] == 300
+    assert rep.reconciles and rep.cash_moved == value + buyer_fee + 500
+    assert rep.credits_moved == rep.quantity_traded == 300
     assert "reconciles,True" in settlement.report_csv(rep).replace(" ", "")
     assert audit.verify(db).ok
 

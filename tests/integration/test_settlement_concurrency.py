@@ -144,7 +144,7 @@ def test_a_run_during_trading_retirements_and_transfers_keeps_everything_whole(
             th.start()
         for th in threads:
             th.join()
-        assert results["run"]["settled"] >= before and results["run"]["failed"] == 0
+        assert results["run"].settled >= before and results["run"].failed == 0
         x.session(SYSTEM, "ESC", "auction")  # trades made during the run settle below
     finally:
         x.stop()
@@ -171,15 +171,14 @@ def test_two_runs_for_one_date_started_together_settle_each_obligation_once(
         x.stop()
     start = threading.Barrier(2)
 
-    def run() -> dict[str, Any]:
+    def run() -> settlement.Run:
         start.wait()
-        out: dict[str, Any] = settlement.run(db, SYSTEM, DUE)
-        return out
+        return settlement.run(db, SYSTEM, DUE)
 
     with ThreadPoolExecutor(2) as pool:
         first, second = pool.map(lambda _: run(), range(2))
-    assert first["settled"] + second["settled"] == trades, (first, second)
-    assert first["failed"] == second["failed"] == 0
+    assert first.settled + second.settled == trades, (first, second)
+    assert first.failed == second.failed == 0
     assert max(settled_entries(db).values()) == 1
     assert len(settled_entries(db)) == trades
     statuses = check_invariants(x)

@@ -168,7 +168,7 @@ def check_obligations(db: Database, blocks: list[Any]) -> Counter[str]:
         if b.reservation is not None:
             by_reservation[(b.reservation, b.account_id)] += b.serial_end - b.serial_start + 1
     settled_views = {
-        v["deal_id"]: v for v in settlement.obligations(db, SYSTEM, "settled", limit=100_000)
+        v.deal_id: v for v in settlement.obligations(db, SYSTEM, "settled", limit=100_000)
     }
     entries = settled_entries(db)
     statuses: Counter[str] = Counter()
@@ -179,7 +179,7 @@ def check_obligations(db: Database, blocks: list[Any]) -> Counter[str]:
         if ob.status == "settled":
             assert entries[ob.deal_id] == 1, (ob.deal_id, entries[ob.deal_id])
             assert credits == 0 and held_cash == 0, (ob.deal_id, credits, held_cash)
-            received = settled_views[ob.deal_id]["serials_received"]
+            received = settled_views[ob.deal_id].serials_received
             got = 0
             for serials in received:
                 assert in_account(blocks, serials, ob.buyer_account), (ob.deal_id, serials)

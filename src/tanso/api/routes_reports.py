@@ -33,7 +33,7 @@ def _exchange(request: Request) -> Exchange:
 
 
 @router.get("/indices", response_model=list[IndexValue], tags=["public"])
-def latest_indices(db: DB) -> list[dict[str, Any]]:
+def latest_indices(db: DB) -> list[indices.IndexValue]:
     """The latest published value of each benchmark index, with the rule that produced it
     (vwap, mid, previous, none; the composite: weighted). Methodology: docs/indices.md."""
     return indices.latest(db)
@@ -46,7 +46,7 @@ def index_history(
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=indices.MAX_HISTORY)] = 1_000,
-) -> list[dict[str, Any]]:
+) -> list[indices.IndexValue]:
     """One index's published values, oldest first; `from` and `to` are dates (both included)."""
     return indices.history(db, index_id, start, end, limit)
 
@@ -56,7 +56,7 @@ def index_history(
 )
 def compute_indices(
     body: IndexComputeIn, request: Request, db: DB, actor: Caller, idem: IdemKey
-) -> list[dict[str, Any]]:
+) -> list[indices.IndexValue]:
     """Compute and publish every index's value for a business day (operator). Run it after the
     15:00 call auction, before the close; a date already published answers with its values."""
     return indices.compute(db, _exchange(request), body.date, actor, idem)
@@ -94,7 +94,7 @@ def report(
     db: DB,
     format: Literal["json", "html", "csv", "pdf"] = "json",
     lang: Literal["en", "ja"] = "en",
-) -> dict[str, Any] | Response:
+) -> daily_report.DailyReport | Response:
     """The daily market report (日報) of a day: per instrument each call auction's price and
     volume, the day's bar, next day's reference price and limits, and the index values."""
     rep = daily_report.build(db, _exchange(request), date)

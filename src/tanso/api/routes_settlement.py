@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
@@ -26,14 +26,14 @@ router = APIRouter(prefix="/v1", tags=["settlement"], route_class=AnswerRoute)
 
 
 @router.post("/settlement/runs", response_model=SettlementRun, status_code=201)
-def run(body: s.SettlementRunIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def run(body: s.SettlementRunIn, db: DB, actor: Caller, idem: IdemKey) -> settlement.Run:
     """Settle every pending obligation due on or before `date` (exchange operator). Running a
     date twice settles nothing twice."""
     return settlement.run(db, actor, body.date, idem)
 
 
 @router.get("/settlement/runs", response_model=list[SettlementRunSummary])
-def runs(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def runs(db: DB, actor: Caller) -> list[settlement.RunSummary]:
     return settlement.runs(db, actor)
 
 
@@ -43,20 +43,20 @@ def obligations(
     actor: Caller,
     status: Annotated[Literal["pending", "settled", "failed", "cancelled"] | None, Query()] = None,
     date: dt.date | None = None,
-) -> list[dict[str, Any]]:
+) -> list[settlement.ObligationView]:
     """Obligations due, settled and failed, with the serials received: your own (the operator:
     everyone's)."""
     return settlement.obligations(db, actor, status, date.isoformat() if date else None)
 
 
 @router.post("/settlement/obligations/{deal_id}/settle", response_model=ObligationResolution)
-def settle_later(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def settle_later(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> settlement.Resolution:
     """Settle a failed obligation now; the party at fault pays the late charge (operator)."""
     return settlement.resolve(db, actor, deal_id, "settle", idem)
 
 
 @router.post("/settlement/obligations/{deal_id}/cancel", response_model=ObligationResolution)
-def cancel_trade(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cancel_trade(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> settlement.Resolution:
     """Cancel a failed trade: both reservations are released (operator)."""
     return settlement.resolve(db, actor, deal_id, "cancel", idem)
 
@@ -71,7 +71,7 @@ def report(
     db: DB,
     actor: Caller,
     format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
-) -> dict[str, Any] | Response:
+) -> settlement.Report | Response:
     """The settlement report of a date, reconciled (operator): JSON, CSV or HTML."""
     rep = settlement.report(db, actor, date)
     if format == "csv":
@@ -86,7 +86,7 @@ def report(
 
 
 @router.get("/fees", response_model=list[FeeSchedule], tags=["public"])
-def fees(db: DB) -> list[dict[str, Any]]:
+def fees(db: DB) -> list[settlement.Fees]:
     """The fee schedule (zero unless set, as at TSE today)."""
     return settlement.list_fees(db)
 
@@ -99,7 +99,7 @@ def set_fees(
     db: DB,
     actor: Caller,
     idem: IdemKey,
-) -> dict[str, Any]:
+) -> settlement.Fees:
     """Set one side's fees on an instrument, or on every instrument with `*` (operator)."""
     schedule = Schedule(body.per_tonne, body.bps, body.per_trade, body.late_charge)
     return settlement.set_fees(db, actor, instrument_id, side, schedule, idem)

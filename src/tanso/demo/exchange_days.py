@@ -115,11 +115,11 @@ def demo_market(
         clock.set(at_jst(day, 16, 0))
         due = settlement.obligations(db, SYSTEM, "pending", day.isoformat())
         if due and not failed_one:
-            _freeze_one(db, due[0]["deal_id"])
+            _freeze_one(db, due[0].deal_id)
             failed_one = True
         out = settlement.run(db, SYSTEM, day)
-        counts["settled"] += out["settled"]
-        counts["failed"] += out["failed"]
+        counts["settled"] += out.settled
+        counts["failed"] += out.failed
     return counts
 
 

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -24,8 +25,9 @@ from tanso.domain.fees import FeeSchedule
 from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import BlockStatus, Piece
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, execute, require
+from tanso.services.common import Actor, Idem, execute, loader, omitted, require
 from tanso.services.ledger import cash, registry
+from tanso.services.ledger.blocks import CreditRange, credit_ranges
 from tanso.services.trading.exchange import fees_for
 from tanso.store import repo
 from tanso.store import schema as t
@@ -39,6 +41,157 @@ class SettlementFailure(TansoError):
     """Why an obligation cannot settle now; both legs stay where they are."""
 
     kind = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """An obligation settled: both legs moved, with the fees and any late charge."""
+
+    deal_id: str
+    venue: str
+    buyer: str
+    seller: str
+    quantity: int
+    amount: int
+    buyer_fee: int
+    seller_fee: int
+    late_charge: int
+    currency: str
+    ranges: list[CreditRange]
+    due_date: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """An obligation that could not settle in a run, and why."""
+
+    deal_id: str
+    venue: str
+    buyer: str
+    seller: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """A failed obligation cancelled: both reservations released."""
+
+    deal_id: str
+    venue: str
+    status: str
+    released_credits: int
+    released_cash: int
+
+
+Resolution = Settled | Cancelled
+"""What resolving a failed obligation answers: settled now, or cancelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What a settlement run settled and what failed."""
+
+    date: str
+    settled: int
+    failed: int
+    cash_moved: int
+    credits_moved: int
+    fees: int
+    failures: list[Failed]
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A past settlement run, as the runs list shows it."""
+
+    date: str
+    at: str
+    actor: str
+    settled: int
+    failed: int
+    cash_moved: int
+    credits_moved: int
+    fees: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fees:
+    """One side's fees on an instrument (``*``: every instrument)."""
+
+    instrument: str
+    side: str
+    per_tonne: int
+    bps: int
+    per_trade: int
+    late_charge: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationView:
+    """An obligation as one side sees it (``side``, ``fee``) or as the operator does (both
+    parties and both fees); the buyer (and the operator) see the serials it delivered."""
+
+    deal_id: str
+    venue: str
+    status: str
+    due_date: str
+    quantity: int
+    amount: int
+    currency: str
+    reason: str | None
+    settled_at: str | None
+    late_charge: int
+    buyer: str | None = omitted()
+    seller: str | None = omitted()
+    buyer_fee: int | None = omitted()
+    seller_fee: int | None = omitted()
+    side: str | None = omitted()
+    fee: int | None = omitted()
+    serials_received: list[str] | None = omitted()  # noqa: RUF009 (None, not a shared list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One obligation of a settlement report."""
+
+    deal_id: str
+    venue: str
+    status: str
+    buyer: str
+    seller: str
+    quantity: int
+    amount: int
+    buyer_fee: int
+    seller_fee: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many obligations of the date are in each state."""
+
+    pending: int
+    settled: int
+    failed: int
+    cancelled: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The settlement report of a date, reconciled: cash moved = trade values + fees, credits
+    moved = quantities traded."""
+
+    date: str
+    obligations: list[ReportRow]
+    counts: Counts
+    trade_values: int
+    fees: int
+    cash_moved: int
+    quantity_traded: int
+    credits_moved: int
+    reconciles: bool
 
 
 def _check(conn: Connection, ob: Any) -> None:
@@ -59,7 +212,7 @@ def _check(conn: Connection, ob: Any) -> None:
 
 def _settle_one(
     tx: Tx, actor: Actor, ob: Any, late_charge: tuple[str, int] | None = None
-) -> dict[str, Any]:
+) -> Settled:
     """Move both legs of one obligation and record it; raises SettlementFailure before moving."""
     conn = tx.conn
     _check(conn, ob)
@@ -156,7 +309,20 @@ def _settle_one(
         actor.label,
         _entry(ob, view) | {"moves": moves, "cash": cash_moves, "cash_reserve": reserve},
     )
-    return _answer(ob, view)
+    return Settled(
+        deal_id=ob.deal_id,
+        venue=ob.venue,
+        buyer=ob.buyer_id,
+        seller=ob.seller_id,
+        quantity=ob.quantity,
+        amount=ob.amount,
+        buyer_fee=ob.buyer_fee,
+        seller_fee=ob.seller_fee,
+        late_charge=charge,
+        currency=ob.currency,
+        ranges=credit_ranges(pieces),
+        due_date=ob.due_date,
+    )
 
 
 def _entry(ob: Any, view: dict[str, Any]) -> dict[str, Any]:
@@ -164,11 +330,7 @@ def _entry(ob: Any, view: dict[str, Any]) -> dict[str, Any]:
     return {"trade_id": ob.deal_id} | view
 
 
-def _answer(ob: Any, view: dict[str, Any]) -> dict[str, Any]:
-    return {"deal_id": ob.deal_id, "venue": ob.venue} | view
-
-
-def settle_now(tx: Tx, actor: Actor, deal_id: str) -> dict[str, Any]:
+def settle_now(tx: Tx, actor: Actor, deal_id: str) -> Settled:
     """Settle one pending obligation inside the caller's transaction (T+0 deals): both legs or,
     raising SettlementFailure, nothing."""
     ob = repo.get_by_key(tx.conn, t.settlement_obligations, "deal_id", deal_id)
@@ -178,7 +340,7 @@ def settle_now(tx: Tx, actor: Actor, deal_id: str) -> dict[str, Any]:
         return _settle_one(tx, actor, ob)
 
 
-def _fail(tx: Tx, actor: Actor, ob: Any, err: TansoError) -> dict[str, Any]:
+def _fail(tx: Tx, actor: Actor, ob: Any, err: TansoError) -> Failed:
     tx.conn.execute(
         update(t.settlement_obligations)
         .where(t.settlement_obligations.c.deal_id == ob.deal_id)
@@ -191,7 +353,14 @@ def _fail(tx: Tx, actor: Actor, ob: Any, err: TansoError) -> dict[str, Any]:
         "message": err.message,
     }
     tx.record("settlement.failed", actor.label, _entry(ob, view))
-    return _answer(ob, view)
+    return Failed(
+        deal_id=ob.deal_id,
+        venue=ob.venue,
+        buyer=ob.buyer_id,
+        seller=ob.seller_id,
+        reason=err.code,
+        message=err.message,
+    )
 
 
 def _due(conn: Connection, date: dt.date, after: str | None, limit: int) -> Sequence[Any]:
@@ -204,7 +373,7 @@ def _due(conn: Connection, date: dt.date, after: str | None, limit: int) -> Sequ
     return conn.execute(q.order_by(o.deal_id).limit(limit)).all()
 
 
-def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> dict[str, Any]:
+def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> Run:
     """Settle every pending obligation due on or before `date`. Running a date twice settles
     nothing twice: settled obligations are no longer pending."""
     require(actor, Role.EXCHANGE_OPERATOR, "run settlement")
@@ -218,10 +387,9 @@ def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> 
                     "idempotency_key_reused",
                     "This Idempotency-Key was already used with a different request.",
                 )
-            answer: dict[str, Any] = json.loads(stored.response)
-            return answer
+            return load_run(json.loads(stored.response))
     totals = {"settled": 0, "failed": 0, "cash_moved": 0, "credits_moved": 0, "fees": 0}
-    failures: list[dict[str, Any]] = []
+    failures: list[Failed] = []
     after: str | None = None
     while True:
         with db.write() as tx:
@@ -243,26 +411,36 @@ def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> 
         if len(batch) < CHUNK:
             break
 
-    def record(tx: Tx) -> dict[str, Any]:
+    def record(tx: Tx) -> Run:
         repo.insert_row(
             tx.conn, t.settlement_runs, date=date.isoformat(), at=tx.at, actor=actor.label, **totals
         )
         tx.record("settlement.run", actor.label, {"date": date.isoformat(), **totals})
-        return {"date": date.isoformat(), **totals, "failures": failures, "at": tx.at}
+        return Run(date=date.isoformat(), **totals, failures=failures, at=tx.at)
 
-    return execute(db, actor, idem, record, 201)
+    return execute(db, actor, idem, record, 201, load=load_run)
+
+
+load_run = loader(Run)
+
+
+def load_resolution(data: dict[str, Any]) -> Resolution:
+    """A stored resolution answered again: a cancellation says its status, a settlement not."""
+    if "status" in data:
+        return loader(Cancelled)(data)
+    return loader(Settled)(data)
 
 
 def resolve(
     db: Database, actor: Actor, deal_id: str, action: str, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Resolution:
     """The operator resolves a failed obligation: `settle` it now (the party at fault pays the
     late charge of the fee schedule) or `cancel` the trade (both reservations released)."""
     require(actor, Role.EXCHANGE_OPERATOR, "resolve failed settlements")
     if action not in ("settle", "cancel"):
         raise InvalidInput("invalid_action", "action is 'settle' or 'cancel'.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Resolution:
         conn = tx.conn
         ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", deal_id)
         if ob is None:
@@ -281,7 +459,7 @@ def resolve(
                 raise Conflict(err.code, f"Still cannot settle: {err.message}") from None
         return _cancel(tx, actor, ob)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=load_resolution)
 
 
 def _at_fault(conn: Connection, ob: Any) -> str:
@@ -291,7 +469,7 @@ def _at_fault(conn: Connection, ob: Any) -> str:
     return str(ob.seller_id)
 
 
-def _cancel(tx: Tx, actor: Actor, ob: Any) -> dict[str, Any]:
+def _cancel(tx: Tx, actor: Actor, ob: Any) -> Cancelled:
     conn = tx.conn
     pieces, moves, reserve = escrow.release_deal(tx, ob)
     conn.execute(
@@ -299,7 +477,7 @@ def _cancel(tx: Tx, actor: Actor, ob: Any) -> dict[str, Any]:
         .where(t.settlement_obligations.c.deal_id == ob.deal_id)
         .values(status="cancelled")
     )
-    view = {
+    view: dict[str, Any] = {
         "status": "cancelled",
         "released_credits": sum(p.quantity for p in pieces),
         "released_cash": -sum(r[1] for r in reserve),
@@ -309,7 +487,13 @@ def _cancel(tx: Tx, actor: Actor, ob: Any) -> dict[str, Any]:
         actor.label,
         _entry(ob, view) | {"moves": moves, "cash_reserve": reserve},
     )
-    return _answer(ob, view)
+    return Cancelled(
+        deal_id=ob.deal_id,
+        venue=ob.venue,
+        status="cancelled",
+        released_credits=int(view["released_credits"]),
+        released_cash=int(view["released_cash"]),
+    )
 
 
 # ---------------------------------------------------------------- fee schedules
@@ -322,13 +506,13 @@ def set_fees(
     side: str,
     schedule: FeeSchedule,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Fees:
     """Set one side's fees on an instrument ('*' for every instrument) (exchange operator)."""
     require(actor, Role.EXCHANGE_OPERATOR, "set fees")
     if side not in ("buy", "sell"):
         raise InvalidInput("invalid_side", "side is 'buy' or 'sell'.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Fees:
         conn = tx.conn
         if instrument != "*" and repo.get_by_id(conn, t.instruments, instrument) is None:
             raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
@@ -348,25 +532,25 @@ def set_fees(
             repo.insert_row(conn, t.fee_schedules, instrument_id=instrument, side=side, **values)
         view = {"instrument": instrument, "side": side, **values}
         tx.record("fees.set", actor.label, view)
-        return view
+        return Fees(instrument=instrument, side=side, **values)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Fees))
 
 
-def list_fees(db: Database) -> list[dict[str, Any]]:
+def list_fees(db: Database) -> list[Fees]:
     with db.read() as conn:
         rows = repo.list_table(
             conn, t.fee_schedules, t.fee_schedules.c.instrument_id, t.fee_schedules.c.side
         )
         return [
-            {
-                "instrument": r.instrument_id,
-                "side": r.side,
-                "per_tonne": r.per_tonne,
-                "bps": r.bps,
-                "per_trade": r.per_trade,
-                "late_charge": r.late_charge,
-            }
+            Fees(
+                instrument=r.instrument_id,
+                side=r.side,
+                per_tonne=r.per_tonne,
+                bps=r.bps,
+                per_trade=r.per_trade,
+                late_charge=r.late_charge,
+            )
             for r in rows
         ]
 
@@ -374,20 +558,9 @@ def list_fees(db: Database) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- reports
 
 
-def obligation_view(conn: Connection, ob: Any, pid: str | None) -> dict[str, Any]:
+def obligation_view(conn: Connection, ob: Any, pid: str | None) -> ObligationView:
     """An obligation as one side (or the operator, pid None) sees it."""
-    view: dict[str, Any] = {
-        "deal_id": ob.deal_id,
-        "venue": ob.venue,
-        "status": ob.status,
-        "due_date": ob.due_date,
-        "quantity": ob.quantity,
-        "amount": ob.amount,
-        "currency": ob.currency,
-        "reason": ob.reason,
-        "settled_at": ob.settled_at,
-        "late_charge": ob.late_charge,
-    }
+    view: dict[str, Any] = {}
     if pid is None:
         view |= {
             "buyer": ob.buyer_id,
@@ -403,7 +576,19 @@ def obligation_view(conn: Connection, ob: Any, pid: str | None) -> dict[str, Any
             f"{m.issuance_id}-{m.serial_start}-{m.serial_end}"
             for m in repo.movements_for(conn, "settlement", ob.deal_id)
         ]
-    return view
+    return ObligationView(
+        deal_id=ob.deal_id,
+        venue=ob.venue,
+        status=ob.status,
+        due_date=ob.due_date,
+        quantity=ob.quantity,
+        amount=ob.amount,
+        currency=ob.currency,
+        reason=ob.reason,
+        settled_at=ob.settled_at,
+        late_charge=ob.late_charge,
+        **view,
+    )
 
 
 def obligations(
@@ -412,7 +597,7 @@ def obligations(
     status: str | None = None,
     date: str | None = None,
     limit: int = 500,
-) -> list[dict[str, Any]]:
+) -> list[ObligationView]:
     """Obligations due, settled and failed: one's own, or (operator) everyone's."""
     o = t.settlement_obligations.c
     pid = None if actor.is_operator() else actor.participant_id
@@ -428,7 +613,7 @@ def obligations(
         return [obligation_view(conn, r, pid) for r in rows]
 
 
-def report(db: Database, actor: Actor, date: dt.date) -> dict[str, Any]:
+def report(db: Database, actor: Actor, date: dt.date) -> Report:
     """The operator's settlement report for a date, reconciled: cash moved = trade values +
     fees; credits moved = quantities traded."""
     require(actor, Role.EXCHANGE_OPERATOR, "read settlement reports")
@@ -464,37 +649,39 @@ def report(db: Database, actor: Actor, date: dt.date) -> dict[str, Any]:
     values = sum(r.amount for r in settled)
     fees = sum(r.buyer_fee + r.seller_fee for r in settled)
     quantity = sum(r.quantity for r in settled)
-    return {
-        "date": day,
-        "obligations": [
-            {
-                "deal_id": r.deal_id,
-                "venue": r.venue,
-                "status": r.status,
-                "buyer": r.buyer_id,
-                "seller": r.seller_id,
-                "quantity": r.quantity,
-                "amount": r.amount,
-                "buyer_fee": r.buyer_fee,
-                "seller_fee": r.seller_fee,
-                "reason": r.reason,
-            }
+    return Report(
+        date=day,
+        obligations=[
+            ReportRow(
+                deal_id=r.deal_id,
+                venue=r.venue,
+                status=r.status,
+                buyer=r.buyer_id,
+                seller=r.seller_id,
+                quantity=r.quantity,
+                amount=r.amount,
+                buyer_fee=r.buyer_fee,
+                seller_fee=r.seller_fee,
+                reason=r.reason,
+            )
             for r in rows
         ],
-        "counts": {
-            s: sum(1 for r in rows if r.status == s)
-            for s in ("pending", "settled", "failed", "cancelled")
-        },
-        "trade_values": values,
-        "fees": fees,
-        "cash_moved": cash_out,
-        "quantity_traded": quantity,
-        "credits_moved": credits_out,
-        "reconciles": cash_out == values + fees and credits_out == quantity,
-    }
+        counts=Counts(
+            **{
+                s: sum(1 for r in rows if r.status == s)
+                for s in ("pending", "settled", "failed", "cancelled")
+            }
+        ),
+        trade_values=values,
+        fees=fees,
+        cash_moved=cash_out,
+        quantity_traded=quantity,
+        credits_moved=credits_out,
+        reconciles=cash_out == values + fees and credits_out == quantity,
+    )
 
 
-def report_csv(rep: dict[str, Any]) -> str:
+def report_csv(rep: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
@@ -511,36 +698,36 @@ def report_csv(rep: dict[str, Any]) -> str:
             "reason",
         ]
     )
-    for r in rep["obligations"]:
+    for r in rep.obligations:
         w.writerow(
             [
-                r["deal_id"],
-                r["venue"],
-                r["status"],
-                r["buyer"],
-                r["seller"],
-                r["quantity"],
-                r["amount"],
-                r["buyer_fee"],
-                r["seller_fee"],
-                r["reason"] or "",
+                r.deal_id,
+                r.venue,
+                r.status,
+                r.buyer,
+                r.seller,
+                r.quantity,
+                r.amount,
+                r.buyer_fee,
+                r.seller_fee,
+                r.reason or "",
             ]
         )
     w.writerow([])
     w.writerow(
         [
             "trade_values",
-            rep["trade_values"],
+            rep.trade_values,
             "fees",
-            rep["fees"],
+            rep.fees,
             "cash_moved",
-            rep["cash_moved"],
+            rep.cash_moved,
             "quantity_traded",
-            rep["quantity_traded"],
+            rep.quantity_traded,
             "credits_moved",
-            rep["credits_moved"],
+            rep.credits_moved,
             "reconciles",
-            rep["reconciles"],
+            rep.reconciles,
         ]
     )
     return buf.getvalue()
@@ -550,21 +737,21 @@ def _chunks(items: list[str], n: int) -> list[list[str]]:
     return [items[i : i + n] for i in range(0, len(items), n)]
 
 
-def runs(db: Database, actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
+def runs(db: Database, actor: Actor, limit: int = 50) -> list[RunSummary]:
     require(actor, Role.EXCHANGE_OPERATOR, "read settlement runs")
     r = t.settlement_runs.c
     with db.read() as conn:
         rows = conn.execute(select(t.settlement_runs).order_by(r.id.desc()).limit(limit)).all()
         return [
-            {
-                "date": x.date,
-                "at": x.at,
-                "actor": x.actor,
-                "settled": x.settled,
-                "failed": x.failed,
-                "cash_moved": x.cash_moved,
-                "credits_moved": x.credits_moved,
-                "fees": x.fees,
-            }
+            RunSummary(
+                date=x.date,
+                at=x.at,
+                actor=x.actor,
+                settled=x.settled,
+                failed=x.failed,
+                cash_moved=x.cash_moved,
+                credits_moved=x.credits_moved,
+                fees=x.fees,
+            )
             for x in rows
         ]

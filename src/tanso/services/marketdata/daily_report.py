@@ -8,9 +8,11 @@ report of a past day reads the same whenever it is produced. It never names a pa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +30,64 @@ from tanso.store.db import Database, loads
 
 JST = ZoneInfo("Asia/Tokyo")
 LANGS = ("en", "ja")
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionPrint:
+    """One call auction of the day: its price and volume (price None: no trade)."""
+
+    time: str
+    at: str
+    price: int | None
+    volume: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayBar:
+    """The day's bar: 4本値, volume, value, VWAP and the number of trades."""
+
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    value: int
+    vwap: int
+    trades: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentDay:
+    """One instrument's day: its auctions, its bar (None: nothing traded), and the next
+    business day's reference price and limits."""
+
+    id: str
+    name_en: str
+    name_ja: str
+    category: str
+    auctions: list[AuctionPrint]
+    bar: DayBar | None
+    reference_price: int
+    lower_limit: int
+    upper_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    volume: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReport:
+    """The daily market report's figures for one day."""
+
+    date: str
+    next_business_day: str | None
+    currency: str
+    instruments: list[InstrumentDay]
+    indices: list[indices.IndexValue]
+    totals: Totals
 
 
 def _category(row: Any) -> str:
@@ -67,7 +127,7 @@ def report_dates(db: Database) -> list[str]:
     return sorted(dates, reverse=True)
 
 
-def build(db: Database, exchange: Exchange | None, date: dt.date) -> dict[str, Any]:
+def build(db: Database, exchange: Exchange | None, date: dt.date) -> DailyReport:
     """The report's figures for one day; 404 when the day has no market data at all."""
     day = date.isoformat()
     a, tr, b = t.auctions.c, t.trades.c, t.bars.c
@@ -92,19 +152,20 @@ def build(db: Database, exchange: Exchange | None, date: dt.date) -> dict[str, A
             _instrument(conn, r, auctions, day_bars.get(r.id), listing, day) for r in instruments
         ]
     next_day = exchange.calendar.next_business_day(date) if exchange else None
-    for row in rows:
-        if row.pop("_current") and exchange is not None:
-            _live_reference(exchange, row)
-    volume = sum(r["bar"]["volume"] for r in rows if r["bar"])
-    value = sum(r["bar"]["value"] for r in rows if r["bar"])
-    return {
-        "date": day,
-        "next_business_day": next_day.isoformat() if next_day else None,
-        "currency": "JPY",
-        "instruments": rows,
-        "indices": index_rows,
-        "totals": {"volume": volume, "value": value},
-    }
+    days = [
+        _live_reference(exchange, row) if current and exchange is not None else row
+        for row, current in rows
+    ]
+    volume = sum(r.bar.volume for r in days if r.bar)
+    value = sum(r.bar.value for r in days if r.bar)
+    return DailyReport(
+        date=day,
+        next_business_day=next_day.isoformat() if next_day else None,
+        currency="JPY",
+        instruments=days,
+        indices=index_rows,
+        totals=Totals(volume=volume, value=value),
+    )
 
 
 def _instrument(
@@ -114,10 +175,11 @@ def _instrument(
     bar_row: Any,
     listing: dict[str, int],
     day: str,
-) -> dict[str, Any]:
+) -> tuple[InstrumentDay, bool]:
+    """The instrument's day, and whether it is the instrument's latest day (no auction since)."""
     a = t.auctions.c
     mine = [
-        {"time": _jst_time(x.at), "at": x.at, "price": x.price, "volume": x.volume}
+        AuctionPrint(time=_jst_time(x.at), at=x.at, price=x.price, volume=x.volume)
         for x in auctions
         if x.instrument_id == row.id
     ]
@@ -132,16 +194,16 @@ def _instrument(
             bar_row.value,
             bar_row.trades,
         )
-        bar = {
-            "open": br.open,
-            "high": br.high,
-            "low": br.low,
-            "close": br.close,
-            "volume": br.volume,
-            "value": br.value,
-            "vwap": br.vwap,
-            "trades": br.trades,
-        }
+        bar = DayBar(
+            open=br.open,
+            high=br.high,
+            low=br.low,
+            close=br.close,
+            volume=br.volume,
+            value=br.value,
+            vwap=br.vwap,
+            trades=br.trades,
+        )
     # 基準値段: the last call auction's price; if nothing traded, the previous reference price
     last = conn.execute(
         select(a.price)
@@ -154,24 +216,28 @@ def _instrument(
     ).first()
     reference = int(last.price) if last else listing.get(row.id, row.reference_price)
     lower, upper = price_limits(reference, row.price_limit_pct, row.tick)
-    return {
-        "id": row.id,
-        "name_en": row.name_en,
-        "name_ja": row.name_ja,
-        "category": _category(row),
-        "auctions": mine,
-        "bar": bar,
-        "reference_price": reference,
-        "lower_limit": lower,
-        "upper_limit": upper,
-        "_current": later is None,
-    }
+    view = InstrumentDay(
+        id=row.id,
+        name_en=row.name_en,
+        name_ja=row.name_ja,
+        category=_category(row),
+        auctions=mine,
+        bar=bar,
+        reference_price=reference,
+        lower_limit=lower,
+        upper_limit=upper,
+    )
+    return view, later is None
 
 
-def _live_reference(exchange: Exchange, row: dict[str, Any]) -> None:
+def _live_reference(exchange: Exchange, row: InstrumentDay) -> InstrumentDay:
     """For the latest day of an instrument, its reference and limits are the engine's own."""
-    if row["id"] in exchange.engine.markets:
-        book = exchange.book(SYSTEM, row["id"], depth=0)
-        row["reference_price"] = book["reference_price"]
-        row["lower_limit"] = book["lower_limit"]
-        row["upper_limit"] = book["upper_limit"]
+    if row.id not in exchange.engine.markets:
+        return row
+    book = exchange.book(SYSTEM, row.id, depth=0)
+    return dataclasses.replace(
+        row,
+        reference_price=book["reference_price"],
+        lower_limit=book["lower_limit"],
+        upper_limit=book["upper_limit"],
+    )

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
-from tanso.services.common import SYSTEM, Actor, Idem, execute, require_operator
+from tanso.services.common import SYSTEM, Actor, Idem, execute, loader, require_operator
 from tanso.services.trading.exchange import Exchange, trade_date
 from tanso.services.trading.instruments import STANDARD_REFERENCE_PRICES
 from tanso.store import repo
@@ -286,7 +286,7 @@ def compute(
     date: dt.date,
     actor: Actor = SYSTEM,
     idem: Idem | None = None,
-) -> list[dict[str, Any]]:
+) -> list[IndexValue]:
     """Compute and publish every index's value for a business day (operator); a date already
     published answers with its stored values and changes nothing."""
     require_operator(actor, "publish index values")
@@ -300,12 +300,12 @@ def compute(
     quotes = book_quotes(exchange, [i for d in defs for i in d.instruments])
     window_start = _window_start(exchange, date)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Published:
         conn = tx.conn
         iv = t.index_values.c
         if conn.execute(select(iv.index_id).where(iv.date == day).limit(1)).first():
             tx.allow_empty = True  # published already: nothing to write, nothing to journal
-            return {"date": day, "indices": _rows(conn, iv.date == day)}
+            return Published(date=day, indices=_rows(conn, iv.date == day))
         today = trade_date(tx.at)
         if date > today:
             raise InvalidInput("date_in_future", f"{day} has not happened yet.")
@@ -336,47 +336,72 @@ def compute(
                 {"index": idef.id, "value": v.value, "rule": v.rule, "volume": v.volume}
             )
         tx.record("index.published", actor.label, {"date": day, "values": published})
-        return {"date": day, "indices": _rows(conn, iv.date == day)}
+        return Published(date=day, indices=_rows(conn, iv.date == day))
 
-    body = execute(db, actor, idem, work)
-    result: list[dict[str, Any]] = body["indices"]
-    return result
+    return execute(db, actor, idem, work, load=loader(Published)).indices
 
 
 # ---------------------------------------------------------------- public reads
 
 
-def _view(row: Any, names: dict[str, tuple[str, str]]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class IndexValue:
+    """An index's published value for a day, with the rule that produced it (``value`` None
+    when the rule is ``none``) and the figures behind it (``detail``)."""
+
+    id: str
+    name_en: str
+    name_ja: str
+    date: str
+    value: int | None
+    rule: str
+    volume: int
+    currency: str
+    unit: str
+    detail: dict[str, Any]
+    published_at: str
+    journal_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The values published for a date (what the idempotency store keeps)."""
+
+    date: str
+    indices: list[IndexValue]
+
+
+def _view(row: Any, names: dict[str, tuple[str, str]]) -> IndexValue:
     name_en, name_ja = names.get(row.index_id, (row.index_id, row.index_id))
-    return {
-        "id": row.index_id,
-        "name_en": name_en,
-        "name_ja": name_ja,
-        "date": row.date,
-        "value": None if row.rule == "none" else row.value,
-        "rule": row.rule,
-        "volume": row.volume,
-        "currency": CURRENCY,
-        "unit": "JPY/t-CO2",
-        "detail": loads(row.detail) or {},
-        "published_at": row.at,
-        "journal_seq": row.journal_seq,
-    }
+    return IndexValue(
+        id=row.index_id,
+        name_en=name_en,
+        name_ja=name_ja,
+        date=row.date,
+        value=None if row.rule == "none" else row.value,
+        rule=row.rule,
+        volume=row.volume,
+        currency=CURRENCY,
+        unit="JPY/t-CO2",
+        detail=loads(row.detail) or {},
+        published_at=row.at,
+        journal_seq=row.journal_seq,
+    )
 
 
-def _rows(conn: Connection, *where: Any) -> list[dict[str, Any]]:
+def _rows(conn: Connection, *where: Any) -> list[IndexValue]:
     names = _names(conn)
     rows = conn.execute(select(t.index_values).where(*where)).all()
     rows = sorted(rows, key=lambda r: (r.date, _sort_key(r.index_id)))
     return [_view(r, names) for r in rows]
 
 
-def values_in(conn: Connection, day: dt.date) -> list[dict[str, Any]]:
+def values_in(conn: Connection, day: dt.date) -> list[IndexValue]:
     """Every index's published value of one date (empty if not published)."""
     return _rows(conn, t.index_values.c.date == day.isoformat())
 
 
-def latest(db: Database) -> list[dict[str, Any]]:
+def latest(db: Database) -> list[IndexValue]:
     """The latest published value of each index."""
     iv = t.index_values.c
     last = select(iv.index_id, func.max(iv.date).label("date")).group_by(iv.index_id).subquery()
@@ -395,7 +420,7 @@ def history(
     start: dt.date | None = None,
     end: dt.date | None = None,
     limit: int = 1_000,
-) -> list[dict[str, Any]]:
+) -> list[IndexValue]:
     """One index's published values, oldest first, from ``start`` to ``end`` (both included)."""
     iv = t.index_values.c
     q = select(t.index_values).where(iv.index_id == ident)

@@ -115,7 +115,7 @@ class Scheduler:
         if ran:
             return []
         out = settlement.run(self.db, SYSTEM, day)
-        log.info("settlement %s: %s settled, %s failed", day, out["settled"], out["failed"])
+        log.info("settlement %s: %s settled, %s failed", day, out.settled, out.failed)
         return [("settlement", day.isoformat())]
 
     def _off_exchange(self) -> list[tuple[str, str]]:

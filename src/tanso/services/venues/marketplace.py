@@ -621,7 +621,7 @@ def _finish_deal(
     tx.record(kind, actor.label, entry | {"moves": moves, "cash_reserve": cash_reserve})
     if t0:
         done = settlement.settle_now(tx, actor, view["id"])
-        view = view | {"status": "settled", "serials": [r["serials"] for r in done["ranges"]]}
+        view = view | {"status": "settled", "serials": [r.serials for r in done.ranges]}
     return view
 
 

@@ -10,6 +10,9 @@ import csv
 import io
 from typing import Any
 
+from tanso.services.common import plain
+from tanso.services.marketdata.daily_report import AuctionPrint, DailyReport, InstrumentDay
+from tanso.services.marketdata.indices import IndexValue
 from tanso.web import render
 from tanso.web.i18n import texts
 
@@ -43,67 +46,67 @@ CSV_COLUMNS = [
 # ---------------------------------------------------------------- the three forms
 
 
-def _name(item: dict[str, Any], lang: str) -> str:
-    return str(item["name_ja"] if lang == "ja" else item["name_en"])
+def _name(item: InstrumentDay | IndexValue, lang: str) -> str:
+    return item.name_ja if lang == "ja" else item.name_en
 
 
 def rule_label(rule: str, lang: str) -> str:
     return texts(lang, "daily_report").get(f"rule_{rule}", rule)
 
 
-def to_csv(rep: dict[str, Any], lang: str = "en") -> str:
+def to_csv(rep: DailyReport, lang: str = "en") -> str:
     """One table: a row per auction, per bar, per next-day reference price and per index."""
     labels = texts(lang, "daily_report")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="raise")
     w.writeheader()
-    day = rep["date"]
-    for r in rep["instruments"]:
-        base = {"date": day, "id": r["id"], "name": _name(r, lang)}
-        for x in r["auctions"]:
-            traded = x["volume"] > 0
+    day = rep.date
+    for r in rep.instruments:
+        base = {"date": day, "id": r.id, "name": _name(r, lang)}
+        for x in r.auctions:
+            traded = x.volume > 0
             w.writerow(
                 base
                 | {
                     "record": "auction",
-                    "time": x["time"],
-                    "price": x["price"] if traded else "",
-                    "volume": x["volume"],
+                    "time": x.time,
+                    "price": x.price if traded else "",
+                    "volume": x.volume,
                     "note": "" if traded else labels["no_trade"],
                 }
             )
-        bar = r["bar"]
+        bar = r.bar
         if bar:
-            w.writerow(base | {"record": "bar", **bar})
+            w.writerow(base | {"record": "bar", **plain(bar)})
         else:
             w.writerow(base | {"record": "bar", "volume": 0, "note": labels["no_trade"]})
         w.writerow(
             base
             | {
                 "record": "reference",
-                "reference_price": r["reference_price"],
-                "lower_limit": r["lower_limit"],
-                "upper_limit": r["upper_limit"],
-                "valid_for": rep["next_business_day"] or "",
+                "reference_price": r.reference_price,
+                "lower_limit": r.lower_limit,
+                "upper_limit": r.upper_limit,
+                "valid_for": rep.next_business_day or "",
             }
         )
-    for i in rep["indices"]:
+    for i in rep.indices:
         w.writerow(
             {
                 "record": "index",
                 "date": day,
-                "id": i["id"],
+                "id": i.id,
                 "name": _name(i, lang),
-                "price": "" if i["value"] is None else i["value"],
-                "volume": i["volume"],
-                "rule": i["rule"],
-                "note": rule_label(i["rule"], lang),
+                "price": "" if i.value is None else i.value,
+                "volume": i.volume,
+                "rule": i.rule,
+                "note": rule_label(i.rule, lang),
             }
         )
     return buf.getvalue()
 
 
-def to_html(rep: dict[str, Any], lang: str = "en") -> str:
+def to_html(rep: DailyReport, lang: str = "en") -> str:
     return render(
         "daily_report.html",
         r=rep,
@@ -115,7 +118,7 @@ def to_html(rep: dict[str, Any], lang: str = "en") -> str:
     )
 
 
-def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
+def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
     """A4 landscape; Japanese in reportlab's built-in CID font, so no font file is needed."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
@@ -157,27 +160,27 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
     ]
     data: list[list[Any]] = [[Paragraph(h, head) for h in header]]
     firsts: list[int] = []
-    for r in rep["instruments"]:
-        bar = r["bar"] or {}
+    for r in rep.instruments:
+        bar = r.bar
         day_cols = [
-            n(bar.get("open")),
-            n(bar.get("high")),
-            n(bar.get("low")),
-            n(bar.get("close")),
-            n(bar.get("volume")) if bar else "0",
-            n(bar.get("vwap")),
-            n(r["reference_price"]),
-            f"{r['lower_limit']:,} – {r['upper_limit']:,}",
+            n(bar.open if bar else None),
+            n(bar.high if bar else None),
+            n(bar.low if bar else None),
+            n(bar.close if bar else None),
+            n(bar.volume) if bar else "0",
+            n(bar.vwap if bar else None),
+            n(r.reference_price),
+            f"{r.lower_limit:,} – {r.upper_limit:,}",
         ]
-        auctions = r["auctions"] or [None]
+        auctions: list[AuctionPrint | None] = [*r.auctions] or [None]
         firsts.append(len(data))
         for k, x in enumerate(auctions):
             if x is None:
                 session = [labels["no_auction"], "", ""]
-            elif x["volume"] > 0:
-                session = [x["time"], n(x["price"]), n(x["volume"])]
+            elif x.volume > 0:
+                session = [x.time, n(x.price), n(x.volume)]
             else:
-                session = [x["time"], labels["no_trade"], "0"]
+                session = [x.time, labels["no_trade"], "0"]
             name = Paragraph(_name(r, lang), cell) if k == 0 else ""
             data.append([name, *session, *(day_cols if k == 0 else [""] * len(day_cols))])
     widths = [58, 17, 18, 17, 16, 16, 16, 16, 18, 18, 21, 30]
@@ -197,9 +200,9 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
     story: list[Any] = [
         Paragraph(labels["title"], title),
         Paragraph(
-            f"{labels['date']}: {rep['date']}　{labels['next_day']}: "
-            f"{rep['next_business_day'] or '-'}　{labels['totals']}: {rep['totals']['volume']:,} t"
-            f"　{labels['trade_value']}: {rep['totals']['value']:,} JPY",
+            f"{labels['date']}: {rep.date}　{labels['next_day']}: "
+            f"{rep.next_business_day or '-'}　{labels['totals']}: {rep.totals.volume:,} t"
+            f"　{labels['trade_value']}: {rep.totals.value:,} JPY",
             text,
         ),
         Paragraph(labels["unit"], text),
@@ -208,20 +211,20 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
         Spacer(1, 6 * mm),
         Paragraph(labels["indices"], ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15)),
     ]
-    if rep["indices"]:
+    if rep.indices:
         rows: list[list[Any]] = [
             [
                 Paragraph(h, head)
                 for h in (labels["index"], labels["value"], labels["volume"], labels["rule"])
             ]
         ]
-        for i in rep["indices"]:
+        for i in rep.indices:
             rows.append(
                 [
                     Paragraph(_name(i, lang), cell),
-                    "-" if i["value"] is None else f"{i['value']:,}",
-                    n(i["volume"]),
-                    Paragraph(rule_label(i["rule"], lang), cell),
+                    "-" if i.value is None else f"{i.value:,}",
+                    n(i.volume),
+                    Paragraph(rule_label(i.rule, lang), cell),
                 ]
             )
         itable = Table(
@@ -253,7 +256,7 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
         rightMargin=12 * mm,
         topMargin=12 * mm,
         bottomMargin=12 * mm,
-        title=f"{labels['title']} {rep['date']}",
+        title=f"{labels['title']} {rep.date}",
         author="Tanso",
     )
     doc.build(story)

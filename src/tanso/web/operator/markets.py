@@ -118,7 +118,7 @@ def run_settlement(request: Request, user: OperatorUser, form: Form) -> Response
         return _settlement_page(
             request, user, status_of(e), values=form, errors={"date": e.message}
         )
-    notice = t["run_done"].format(date=out["date"], settled=out["settled"], failed=out["failed"])
+    notice = t["run_done"].format(date=out.date, settled=out.settled, failed=out.failed)
     return _settlement_page(request, user, notice=notice, values=form)
 
 
@@ -131,7 +131,7 @@ def resolve_obligation(request: Request, user: OperatorUser, deal_id: str, actio
         return _settlement_page(
             request, user, 409, errors={"_form": e.message, f"o-{deal_id}": e.message}
         )
-    status = out.get("status", "settled")
+    status = out.status if isinstance(out, settlement.Cancelled) else "settled"
     return _settlement_page(
         request, user, notice=t["resolved"].format(trade=deal_id, status=status)
     )
