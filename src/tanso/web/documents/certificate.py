@@ -8,13 +8,13 @@ this module only renders it.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tanso.services.compliance.certificates import name, verify_path
 from tanso.web import render
+from tanso.web.documents.pdf import a4_pdf
 from tanso.web.i18n import texts
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -80,10 +80,9 @@ def to_pdf(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> bytes:
 
     from reportlab.graphics.barcode.qr import QrCodeWidget
     from reportlab.graphics.shapes import Drawing
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     labels = texts(lang, "certificate")
     font, bold = pdf_fonts(lang)
@@ -180,19 +179,7 @@ def to_pdf(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> bytes:
         Spacer(1, 2 * mm),
         Paragraph(escape(labels["footer"]), text),
     ]
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title=f"{labels['title']} {cert['certificate_id']}",
-        author="Tanso",
-    )
-    doc.build(story)
-    return buf.getvalue()
+    return a4_pdf(story, f"{labels['title']} {cert['certificate_id']}")
 
 
 def pdf_fonts(lang: str) -> tuple[str, str]:
