@@ -143,7 +143,8 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
     rulesets: set[str] = set()
     names = certificates.reference_names(conn)
     for row in rows:
-        cert = certificates.certificate_in(conn, row.id, names)
+        # the claim report still carries plain values (its conversion is the next step)
+        cert = plain(certificates.certificate_in(conn, row.id, names))
         on = usage.local_date(row.created_at)
         rs = _ruleset(conn, on)
         if rs is not None:
