@@ -126,7 +126,7 @@ def import_inventories(
         raise typer.Exit(2) from None
     finally:
         db.dispose()
-    out.print(f"imported {result['imported']} inventories")
+    out.print(f"imported {result.imported} inventories")
 
 
 def register(app: typer.Typer) -> None:

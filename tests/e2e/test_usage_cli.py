@@ -71,6 +71,6 @@ def test_inventories_are_imported_from_csv(app: typer.Typer, tmp_path: Path) -> 
     db = Database(f"sqlite:///{tmp_path / 'cli.db'}", counter_clock())
     try:
         inv = inventories.inventory(db, "ALPHA", 2025)
-        assert inv is not None and inv["scope1"] == 900
+        assert inv is not None and inv.scope1 == 900
     finally:
         db.dispose()

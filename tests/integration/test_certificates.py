@@ -92,49 +92,49 @@ def test_the_certificate_states_the_retirement_its_serials_and_every_attribute(
 ) -> None:
     _, done, jc, jm = retire_two_schemes(db)
     cert = certificates.certificate(db, done.id)
-    assert cert["certificate_id"] == f"CERT-{done.id}"
-    assert cert["beneficiary"] == "CERTA Tokyo plant"
-    assert cert["reporting_year"] == 2025
-    assert cert["quantity"] == 1_000
-    assert cert["note"] == "Scope 1 residual emissions"
-    assert cert["scope"] == "voluntary"
-    assert [p["code"] for p in cert["purposes"]] == ["offset_scope1"]
-    assert cert["purposes"][0]["name_ja"] == "Scope1 排出のオフセット"
-    assert cert["retired_by"]["name_en"] == "CERTA Corp."
-    assert [(r["serials"], r["quantity"]) for r in cert["ranges"]] == [
+    assert cert.certificate_id == f"CERT-{done.id}"
+    assert cert.beneficiary == "CERTA Tokyo plant"
+    assert cert.reporting_year == 2025
+    assert cert.quantity == 1_000
+    assert cert.note == "Scope 1 residual emissions"
+    assert cert.scope == "voluntary"
+    assert [p.code for p in cert.purposes] == ["offset_scope1"]
+    assert cert.purposes[0].name_ja == "Scope1 排出のオフセット"
+    assert cert.retired_by.name_en == "CERTA Corp."
+    assert [(r.serials, r.quantity) for r in cert.ranges] == [
         (f"{jc}-101-1000", 900),
         (f"{jm}-1-100", 100),
     ]
-    assert sum(r["quantity"] for r in cert["ranges"]) == cert["quantity"]
-    assert {r["serials"] for r in cert["ranges"]} == {r.serials for r in done.ranges}
-    j_credit, jcm = cert["ranges"]
-    assert (j_credit["scheme"]["code"], j_credit["scheme"]["name_en"]) == ("JC", "J-Credit")
-    assert j_credit["category"]["code"] == "ENERGY_SAVING"
-    assert j_credit["vintage"] == 2021
-    assert [p["code"] for p in j_credit["properties"]] == ["domestic_additional"]
-    assert (j_credit["ca_declaration"], j_credit["ca_status"]) == ("not_required", "not_started")
-    assert j_credit["origin"] == "issued"
-    assert jcm["scheme"]["code"] == "JM"
-    assert jcm["project_id"] == "CERTJCM1"
-    assert jcm["project_name"] == "Solar JCM project"
-    assert jcm["country"] == "VN"
-    assert jcm["vintage"] == 2023
-    assert (jcm["ca_declaration"], jcm["ca_status"]) == ("committed", "completed")
-    assert [a["code"] for a in jcm["evaluation_axes"]] == ["japanese_technology"]
-    assert cert["journal"]["seq"] == done.journal_seq
-    assert cert["journal"]["hash"] == done.journal_hash
-    assert cert["journal"]["kind"] == "credits.retired"
-    assert cert["journal"]["at"] == done.retired_at
-    assert cert["verify_path"] == f"/verify/{done.id}"
+    assert sum(r.quantity for r in cert.ranges) == cert.quantity
+    assert {r.serials for r in cert.ranges} == {r.serials for r in done.ranges}
+    j_credit, jcm = cert.ranges
+    assert (j_credit.scheme.code, j_credit.scheme.name_en) == ("JC", "J-Credit")
+    assert j_credit.category.code == "ENERGY_SAVING"
+    assert j_credit.vintage == 2021
+    assert [p.code for p in j_credit.properties] == ["domestic_additional"]
+    assert (j_credit.ca_declaration, j_credit.ca_status) == ("not_required", "not_started")
+    assert j_credit.origin == "issued"
+    assert jcm.scheme.code == "JM"
+    assert jcm.project_id == "CERTJCM1"
+    assert jcm.project_name == "Solar JCM project"
+    assert jcm.country == "VN"
+    assert jcm.vintage == 2023
+    assert (jcm.ca_declaration, jcm.ca_status) == ("committed", "completed")
+    assert [a.code for a in jcm.evaluation_axes] == ["japanese_technology"]
+    assert cert.journal.seq == done.journal_seq
+    assert cert.journal.hash == done.journal_hash
+    assert cert.journal.kind == "credits.retired"
+    assert cert.journal.at == done.retired_at
+    assert cert.verify_path == f"/verify/{done.id}"
 
 
 def test_an_untouched_retirement_verifies_and_so_does_the_whole_journal(db: Database) -> None:
     _, done, _, _ = retire_two_schemes(db)
     first = registry.list_retirements(db, SYSTEM)[-1]["id"]
     for rid in (first, done.id):  # one in the middle of the journal, one at its head
-        v = certificates.verification(db, rid)["verification"]
-        assert v["verified"], v
-        assert [c["check"] for c in v["checks"]] == list(certificates.CHECKS)
+        v = certificates.verification(db, rid).verification
+        assert v.verified, v
+        assert [c.check for c in v.checks] == list(certificates.CHECKS)
     assert audit.verify(db).ok
 
 
@@ -144,8 +144,8 @@ def _alter(db: Database, table: Any, where: Any, **values: Any) -> None:
 
 
 def _checks(db: Database, rid: str) -> dict[str, bool]:
-    v = certificates.verification(db, rid)["verification"]
-    return {c["check"]: c["ok"] for c in v["checks"]} | {"verified": v["verified"]}
+    v = certificates.verification(db, rid).verification
+    return {c.check: c.ok for c in v.checks} | {"verified": v.verified}
 
 
 def test_an_altered_journal_entry_of_the_retirement_fails_verification(db: Database) -> None:
@@ -245,10 +245,10 @@ def test_the_pdf_is_a_pdf_that_states_the_certificate(db: Database) -> None:
     assert pdf.rstrip().endswith(b"%%EOF")
     drawn = pdf_text(pdf)
     for expected in (
-        cert["certificate_id"],
+        cert.certificate_id,
         f"{jc}-101-1000",
         "CERTA Tokyo plant",
-        cert["journal"]["hash"],
+        cert.journal.hash,
         f"https://registry.example/verify/{done.id}",
         "committed",
     ):
@@ -270,14 +270,14 @@ def test_the_html_certificate_and_its_qr_code(db: Database) -> None:
 
 def test_a_recorded_full_audit_shows_on_every_verification(db: Database) -> None:
     actor, done, _, _ = retire_two_schemes(db)
-    assert certificates.verification(db, done.id)["verification"]["last_audit"] is None
+    assert certificates.verification(db, done.id).verification.last_audit is None
     with pytest.raises(Forbidden):
         certificates.audit(db, actor)
     recorded = certificates.audit(db, SYSTEM)
-    assert recorded["ok"] is True
-    last = certificates.verification(db, done.id)["verification"]["last_audit"]
-    assert last["ok"] is True and last["through_seq"] == recorded["entries"]
-    assert last["through_seq"] >= done.journal_seq
+    assert recorded.ok is True
+    last = certificates.verification(db, done.id).verification.last_audit
+    assert last.ok is True and last.through_seq == recorded.entries
+    assert last.through_seq >= done.journal_seq
     assert audit.verify(db).ok  # the audit's own journal entry keeps the chain whole
     seq = done.journal_seq
     with db.read() as conn:
@@ -286,6 +286,6 @@ def test_a_recorded_full_audit_shows_on_every_verification(db: Database) -> None
         ).scalar_one()
     _alter(db, t.journal, t.journal.c.seq == seq, payload=payload.replace("1000", "1001", 1))
     failed = certificates.audit(db, SYSTEM)
-    assert failed["ok"] is False and failed["first_bad_seq"] == seq
-    last = certificates.verification(db, done.id)["verification"]["last_audit"]
-    assert last["ok"] is False and last["first_bad_seq"] == seq and last["problems"]
+    assert failed.ok is False and failed.first_bad_seq == seq
+    last = certificates.verification(db, done.id).verification.last_audit
+    assert last.ok is False and last.first_bad_seq == seq and last.problems

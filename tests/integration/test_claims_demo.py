@@ -29,11 +29,11 @@ def test_the_usage_demo_loads_and_its_claims_hold(db: Database) -> None:
     assert {"offset_scope1", "offset_scope2", "offset_scope3", "re100"} <= purposes
     for r in retirements:
         v = certificates.verification(db, r["id"])
-        assert v["verification"]["verified"], r["id"]
-        assert sum(x["quantity"] for x in v["ranges"]) == r["quantity"]
-    assert certificates.certificate(db, rid)["beneficiary"] == "富士見食品株式会社"
-    last = certificates.verification(db, rid)["verification"]["last_audit"]
-    assert last is not None and last["ok"] is True
+        assert v.verification.verified, r["id"]
+        assert sum(x.quantity for x in v.ranges) == r["quantity"]
+    assert certificates.certificate(db, rid).beneficiary == "富士見食品株式会社"
+    last = certificates.verification(db, rid).verification.last_audit
+    assert last is not None and last.ok is True
 
     fujimi = claims.report(db, SYSTEM, "FUJIMI_FOODS", 2025)
     by = {c["code"]: c for c in fujimi["claims"]}

@@ -112,12 +112,9 @@ def test_the_hierarchy_refuses_claims_beyond_residual_emissions_meti_2021(db: Da
     assert "HIERARCHY" in e.value.message and "10 t remain" in e.value.message
     retire(db, alpha, "ALPHA-MAIN", 10, "offset_scope1", 2025)
     pos = inventories.position(db, "ALPHA", 2025)
-    assert pos["scopes"]["1"] == {
-        "emissions": 100,
-        "own_reductions": 30,
-        "claimed": 70,
-        "residual": 0,
-    }
+    assert pos.scopes["1"] == inventories.ScopePosition(
+        emissions=100, own_reductions=30, claimed=70, residual=0
+    )
     assert audit.verify(db).ok
 
 
@@ -155,7 +152,7 @@ def test_a_scope_that_disagrees_with_the_purpose_is_refused(db: Database) -> Non
     out = retire(
         db, alpha, "ALPHA-MAIN", 5, "offset_scope3", 2025, emissions_scope="3", scope3_category=6
     )
-    assert inventories.claimed(db, "ALPHA", 2025)[0]["scope3_category"] == 6
+    assert inventories.claimed(db, "ALPHA", 2025)[0].scope3_category == 6
     assert out.quantity == 5
     for bad in ({"emissions_scope": "4"}, {"scope3_category": 16}, {"scope_emissions": ["1", "3"]}):
         with pytest.raises(InvalidInput):
@@ -177,8 +174,8 @@ def test_a_retirement_for_two_purposes_claims_its_quantity_for_each(db: Database
         reporting_year=2025,
     )
     registry.retire(db, alpha, req)
-    pos = inventories.position(db, "ALPHA", 2025)["scopes"]
-    assert (pos["1"]["claimed"], pos["2"]["claimed"], pos["1+2"]["residual"]) == (40, 40, 20)
+    pos = inventories.position(db, "ALPHA", 2025).scopes
+    assert (pos["1"].claimed, pos["2"].claimed, pos["1+2"].residual) == (40, 40, 20)
     with pytest.raises(Conflict) as e:  # Scope 2 has 10 t left (and "1+2" 20)
         retire(db, alpha, "ALPHA-MAIN", 11, "offset_scope2", 2025)
     assert "HIERARCHY" in e.value.message

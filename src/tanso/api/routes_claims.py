@@ -6,6 +6,7 @@ participant's own (an operator reads any).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -52,7 +53,7 @@ def certificate_pdf(
     return Response(
         document.to_pdf(cert, lang, _base(request)),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{cert["certificate_id"]}-{lang}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{cert.certificate_id}-{lang}.pdf"'},
     )
 
 
@@ -66,11 +67,11 @@ def certificate_html(
 
 
 @router.get("/certificates/{retirement_id}", response_model=Certificate, tags=["public"])
-def certificate(retirement_id: RetirementId, request: Request, db: DB) -> dict[str, Any]:
+def certificate(retirement_id: RetirementId, request: Request, db: DB) -> certificates.Certificate:
     """A retirement's certificate (no key needed): the retirement, every attribute of its
     credits, its journal entry and hash, and whether that entry verifies."""
     out = certificates.verification(db, retirement_id)
-    return out | {"verify_url": _base(request) + out["verify_path"]}
+    return replace(out, verify_url=_base(request) + out.verify_path)
 
 
 @router.get(
@@ -135,7 +136,7 @@ def claim_report(
 
 
 @router.post("/journal/audits", response_model=AuditRecord, status_code=201, tags=["journal"])
-def record_audit(db: DB, actor: Caller) -> dict[str, Any]:
+def record_audit(db: DB, actor: Caller) -> certificates.AuditResult:
     """Verify the whole journal (hash chain and every balance) and record the result, which the
     public /verify pages show as the last full audit (operator)."""
     return certificates.audit(db, actor)

@@ -51,7 +51,7 @@ def record_inventory(
     db: DB,
     actor: Caller,
     idem: IdemKey,
-) -> dict[str, Any]:
+) -> inventories.InventoryView:
     """Record or replace one year's emissions inventory (the participant itself, or the
     operator): Scope 1, Scope 2 location- and market-based, Scope 3 by category, own
     reductions, targets, purchased energy."""
@@ -69,7 +69,7 @@ def list_inventories(
     db: DB,
     actor: Caller,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-) -> list[dict[str, Any]] | Response:
+) -> list[inventories.InventoryView] | Response:
     """The years a participant recorded, newest first; `format=csv` gives the import format."""
     views = inventories.list_inventories(db, actor, participant_id)
     if format == "csv":
@@ -90,7 +90,7 @@ def list_inventories(
 )
 def get_inventory(
     participant_id: str, reporting_year: int, db: DB, actor: Caller
-) -> dict[str, Any]:
+) -> inventories.InventoryPosition:
     """One year's inventory with its hierarchy position: emissions, own reductions, claimed and
     residual emissions by scope, and the claims made by retirements."""
     return inventories.get_inventory(db, actor, participant_id, reporting_year)
@@ -99,7 +99,7 @@ def get_inventory(
 @router.post("/inventories/import", response_model=InventoryImport, tags=["inventories"])
 def import_inventories(
     body: su.InventoryCsvIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> inventories.InventoryImport:
     """Import inventories from CSV: all rows or none; a refusal lists every bad row."""
     return inventories.import_csv(db, actor, body.csv, idem)
 

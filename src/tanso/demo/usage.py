@@ -205,7 +205,7 @@ def seed(
     return (
         f"usage demo: {len(INVENTORIES)} emissions inventories and {len(done)} more "
         f"retirements, each with its certificate; journal audit: "
-        f"{'ok' if audited['ok'] else 'FAILED'}\n"
+        f"{'ok' if audited.ok else 'FAILED'}\n"
         f"  verify a retirement: {SITE}/verify/{first}\n"
         f"  claim report: {SITE}/portal/claims?year=2025\n"
         "    (as sustainability@hokuto-steel.example.jp), or with the FUJIMI_FOODS key:\n"

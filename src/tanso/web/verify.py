@@ -7,7 +7,7 @@ its journal entry verifies. ``/verify?id=RT-…`` looks one up.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -34,7 +34,7 @@ def base_url(request: Request) -> str:
 def _verify_page(
     request: Request, retirement_id: str | None, lang: Lang, remember: bool
 ) -> Response:
-    cert: dict[str, Any] | None = None
+    cert: certificates.Certificate | None = None
     missing = False
     if retirement_id is not None:
         try:

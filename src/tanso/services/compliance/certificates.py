@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, select
 
 from tanso.domain.errors import NotFound
 from tanso.domain.journal import GENESIS_HASH, entry_hash
-from tanso.services.common import Actor, execute, require_operator
+from tanso.services.common import Actor, execute, omitted, require_operator
 from tanso.services.ledger import audit as audit_service
 from tanso.services.ledger import registry
 from tanso.store import repo, schema_claims
@@ -50,6 +51,137 @@ def _check_id(retirement_id: str) -> None:
         raise NotFound("retirement_not_found", f"There is no retirement {retirement_id[:40]}.")
 
 
+# ---------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A coded reference (scheme, category, purpose, property, axis) with its two names."""
+
+    code: str
+    name_en: str
+    name_ja: str
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    name_en: str
+    name_ja: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertifiedRange:
+    """One serial range of a certificate with every attribute of its credits."""
+
+    serials: str
+    issuance_id: str
+    serial_start: int
+    serial_end: int
+    quantity: int
+    scheme: Term
+    unit: str
+    category: Term
+    project_id: str
+    project_name: str
+    project_name_ja: str
+    country: str
+    mechanism: str
+    nature: str
+    credit_type: Term
+    round: str
+    vintage: int | None
+    certified_on: str
+    properties: list[Term]
+    evaluation_axes: list[Term]
+    co_benefits: list[Any]
+    ca_declaration: str
+    ca_status: str
+    origin: str
+    external_registry: str | None
+    external_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRef:
+    """The retirement's journal entry (None fields if the entry is missing)."""
+
+    seq: int
+    kind: str | None
+    at: str | None
+    hash: str | None
+    prev_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    check: str
+    ok: bool
+    problems: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """A recorded full audit of the journal."""
+
+    at: str
+    ok: bool
+    through_seq: int
+    head_hash: str | None
+    entries: int
+    first_bad_seq: int | None
+    problems: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryCheck:
+    """Whether a retirement's journal entry verifies: each check, the head, the last audit."""
+
+    retirement_id: str
+    journal_seq: int
+    verified: bool
+    checks: list[Check]
+    head: Head | None
+    last_audit: AuditRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    ok: bool
+    entries: int
+    head_hash: str | None
+    first_bad_seq: int | None
+    problems: list[str]
+    through_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A retirement's certificate; ``verification`` when the entry was checked, ``verify_url``
+    when the adapter knows its own address."""
+
+    certificate_id: str
+    retirement_id: str
+    beneficiary: str
+    retired_by: Names
+    purposes: list[Term]
+    scope: str
+    reporting_year: int
+    quantity: int
+    retired_at: str
+    note: str
+    ranges: list[CertifiedRange]
+    journal: JournalRef
+    verify_path: str
+    verification: EntryCheck | None = omitted()  # noqa: RUF009 (a None default)
+    verify_url: str | None = omitted()
+
+
 # ---------------------------------------------------------------- building a certificate
 
 
@@ -72,18 +204,14 @@ def reference_names(conn: Connection) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-def _term(names: dict[str, dict[str, dict[str, Any]]], kind: str, code: str) -> dict[str, Any]:
+def _term(names: dict[str, dict[str, dict[str, Any]]], kind: str, code: str) -> Term:
     found = names.get(kind, {}).get(code, {})
-    return {
-        "code": code,
-        "name_en": found.get("name_en", code),
-        "name_ja": found.get("name_ja", code),
-    }
+    return Term(code, found.get("name_en", code), found.get("name_ja", code))
 
 
 def certificate_in(
     conn: Connection, retirement_id: str, names: dict[str, dict[str, dict[str, Any]]] | None = None
-) -> dict[str, Any]:
+) -> Certificate:
     """The certificate of a retirement, read inside an open connection (``names``: the
     reference names, when the caller reads many certificates)."""
     _check_id(retirement_id)
@@ -102,64 +230,64 @@ def certificate_in(
         scheme = r.get("scheme", "")
         start, end = (int(x) for x in r["serials"].rsplit("-", 2)[1:])
         ranges.append(
-            {
-                "serials": r["serials"],
-                "issuance_id": r.get("id", r["serials"].rsplit("-", 2)[0]),
-                "serial_start": start,
-                "serial_end": end,
-                "quantity": r["quantity"],
-                "scheme": _term(names, "scheme", scheme),
-                "unit": names["scheme"].get(scheme, {}).get("unit", "tCO2"),
-                "category": _term(names, "category", r.get("category", "")),
-                "project_id": project_id,
-                "project_name": r.get("project_name", ""),
-                "project_name_ja": project.name_ja if project is not None else "",
-                "country": r.get("country", ""),
-                "mechanism": r.get("mechanism", ""),
-                "nature": r.get("nature", ""),
-                "credit_type": _term(names, "credit_type", r.get("credit_type", "")),
-                "round": r.get("round", ""),
-                "vintage": r.get("vintage"),
-                "certified_on": r.get("certified_on", ""),
-                "properties": [_term(names, "property", p) for p in r.get("properties", [])],
-                "evaluation_axes": [
+            CertifiedRange(
+                serials=r["serials"],
+                issuance_id=r.get("id", r["serials"].rsplit("-", 2)[0]),
+                serial_start=start,
+                serial_end=end,
+                quantity=r["quantity"],
+                scheme=_term(names, "scheme", scheme),
+                unit=names["scheme"].get(scheme, {}).get("unit", "tCO2"),
+                category=_term(names, "category", r.get("category", "")),
+                project_id=project_id,
+                project_name=r.get("project_name", ""),
+                project_name_ja=project.name_ja if project is not None else "",
+                country=r.get("country", ""),
+                mechanism=r.get("mechanism", ""),
+                nature=r.get("nature", ""),
+                credit_type=_term(names, "credit_type", r.get("credit_type", "")),
+                round=r.get("round", ""),
+                vintage=r.get("vintage"),
+                certified_on=r.get("certified_on", ""),
+                properties=[_term(names, "property", p) for p in r.get("properties", [])],
+                evaluation_axes=[
                     _term(names, "evaluation_axis", a)
                     for a in (loads(project.evaluation_axes) if project is not None else [])
                 ],
-                "co_benefits": loads(project.co_benefits) if project is not None else [],
-                "ca_declaration": r.get("ca_declaration", ""),
-                "ca_status": r.get("ca_status", ""),
-                "origin": issuance.origin if issuance is not None else "",
-                "external_registry": issuance.external_registry if issuance is not None else None,
-                "external_ref": issuance.external_ref if issuance is not None else None,
-            }
+                co_benefits=loads(project.co_benefits) if project is not None else [],
+                ca_declaration=r.get("ca_declaration", ""),
+                ca_status=r.get("ca_status", ""),
+                origin=issuance.origin if issuance is not None else "",
+                external_registry=issuance.external_registry if issuance is not None else None,
+                external_ref=issuance.external_ref if issuance is not None else None,
+            )
         )
     entry = next(repo.journal_entries(conn, row.journal_seq - 1, 1), None)
-    journal = {
-        "seq": row.journal_seq,
-        "kind": entry.kind if entry else None,
-        "at": entry.at if entry else None,
-        "hash": entry.hash if entry else None,
-        "prev_hash": entry.prev_hash if entry else None,
-    }
-    return {
-        "certificate_id": certificate_id(retirement_id),
-        "retirement_id": retirement_id,
-        "beneficiary": view["beneficiary"],
-        "retired_by": {"name_en": view["retired_by"], "name_ja": view["retired_by_ja"]},
-        "purposes": [_term(names, "purpose", p) for p in view["purposes"]],
-        "scope": view["scope"],
-        "reporting_year": view["reporting_year"],
-        "quantity": view["quantity"],
-        "retired_at": view["retired_at"],
-        "note": view["note"],
-        "ranges": ranges,
-        "journal": journal,
-        "verify_path": verify_path(retirement_id),
-    }
+    journal = JournalRef(
+        seq=row.journal_seq,
+        kind=entry.kind if entry else None,
+        at=entry.at if entry else None,
+        hash=entry.hash if entry else None,
+        prev_hash=entry.prev_hash if entry else None,
+    )
+    return Certificate(
+        certificate_id=certificate_id(retirement_id),
+        retirement_id=retirement_id,
+        beneficiary=view["beneficiary"],
+        retired_by=Names(view["retired_by"], view["retired_by_ja"]),
+        purposes=[_term(names, "purpose", p) for p in view["purposes"]],
+        scope=view["scope"],
+        reporting_year=view["reporting_year"],
+        quantity=view["quantity"],
+        retired_at=view["retired_at"],
+        note=view["note"],
+        ranges=ranges,
+        journal=journal,
+        verify_path=verify_path(retirement_id),
+    )
 
 
-def certificate(db: Database, retirement_id: str) -> dict[str, Any]:
+def certificate(db: Database, retirement_id: str) -> Certificate:
     """A retirement's certificate (public: the retirement is public, its account is not)."""
     with db.read() as conn:
         return certificate_in(conn, retirement_id)
@@ -213,7 +341,7 @@ def _content_matches(conn: Connection, row: Any, entry: Any) -> list[str]:
     return problems
 
 
-def check_entry(conn: Connection, retirement_id: str) -> dict[str, Any]:
+def check_entry(conn: Connection, retirement_id: str) -> EntryCheck:
     """Verify one retirement's journal entry: its hash, its two links, its content."""
     _check_id(retirement_id)
     row = repo.get_retirement(conn, retirement_id)
@@ -243,42 +371,49 @@ def check_entry(conn: Connection, retirement_id: str) -> dict[str, Any]:
         elif head is None or head.seq != seq or head.hash != entry.hash:
             problems["next_link"].append(f"the journal head does not point at entry {seq}")
         problems["content"] = _content_matches(conn, row, entry)
-    checks = [{"check": c, "ok": not problems[c], "problems": problems[c]} for c in CHECKS]
-    return {
-        "retirement_id": retirement_id,
-        "journal_seq": seq,
-        "verified": all(c["ok"] for c in checks),
-        "checks": checks,
-        "head": {"seq": head.seq, "hash": head.hash} if head is not None else None,
-        "last_audit": last_audit(conn),
-    }
+    checks = [Check(c, not problems[c], problems[c]) for c in CHECKS]
+    return EntryCheck(
+        retirement_id=retirement_id,
+        journal_seq=seq,
+        verified=all(c.ok for c in checks),
+        checks=checks,
+        head=Head(head.seq, head.hash) if head is not None else None,
+        last_audit=last_audit(conn),
+    )
 
 
-def last_audit(conn: Connection) -> dict[str, Any] | None:
+def last_audit(conn: Connection) -> AuditRecord | None:
     """The latest recorded full audit of the journal, if any."""
     a = schema_claims.journal_audits
     row = conn.execute(select(a).order_by(a.c.id.desc()).limit(1)).first()
     if row is None:
         return None
-    return {
-        "at": row.at,
-        "ok": bool(row.ok),
-        "through_seq": int(row.through_seq),
-        "head_hash": row.head_hash,
-        "entries": int(row.entries),
-        "first_bad_seq": row.first_bad_seq,
-        "problems": loads(row.problems) or [],
-    }
+    return AuditRecord(
+        at=row.at,
+        ok=bool(row.ok),
+        through_seq=int(row.through_seq),
+        head_hash=row.head_hash,
+        entries=int(row.entries),
+        first_bad_seq=row.first_bad_seq,
+        problems=loads(row.problems) or [],
+    )
 
 
-def audit(db: Database, actor: Actor) -> dict[str, Any]:
+def audit(db: Database, actor: Actor) -> AuditResult:
     """Verify the whole journal (``services.audit.verify``) and record the result, in a journal
     entry of its own, so that /verify pages can show the last full audit (operator)."""
     require_operator(actor, "record a full audit of the journal")
     report = audit_service.verify(db)
-    result = report.as_dict() | {"through_seq": report.entries}
+    result = AuditResult(
+        ok=report.ok,
+        entries=report.entries,
+        head_hash=report.head_hash,
+        first_bad_seq=report.first_bad_seq,
+        problems=report.problems,
+        through_seq=report.entries,
+    )
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> AuditResult:
         problems = report.problems[:20]
         repo.insert_row(
             tx.conn,
@@ -308,13 +443,17 @@ def audit(db: Database, actor: Actor) -> dict[str, Any]:
     return execute(db, actor, None, work, 201)
 
 
-def verification(db: Database, retirement_id: str) -> dict[str, Any]:
+def verification(db: Database, retirement_id: str) -> Certificate:
     """The certificate and whether its journal entry verifies (the public /verify page)."""
     with db.read() as conn:
         cert = certificate_in(conn, retirement_id)
-        return cert | {"verification": check_entry(conn, retirement_id)}
+        return replace(cert, verification=check_entry(conn, retirement_id))
 
 
-def name(item: dict[str, Any], lang: str) -> str:
-    """An item's name in ``lang`` (``name_ja`` or ``name_en``)."""
-    return str(item["name_ja"] if lang == "ja" else item["name_en"]) if item else ""
+def name(item: Term | Names | dict[str, Any] | None, lang: str) -> str:
+    """An item's name in ``lang`` (``name_ja`` or ``name_en``); a dict (a claim report's item)
+    is read by key."""
+    if not item:
+        return ""
+    key = "name_ja" if lang == "ja" else "name_en"
+    return str(item[key] if isinstance(item, dict) else getattr(item, key))

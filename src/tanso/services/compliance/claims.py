@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from tanso.domain import usage_rules as ur
 from tanso.domain.claims import Backing, ScopeFigures, assess
 from tanso.domain.errors import InvalidInput, NotFound
-from tanso.services.common import Actor
+from tanso.services.common import Actor, plain
 from tanso.services.compliance import certificates, inventories, usage
 from tanso.store import repo
 from tanso.store import schema as t
@@ -143,7 +143,8 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
     rulesets: set[str] = set()
     names = certificates.reference_names(conn)
     for row in rows:
-        cert = certificates.certificate_in(conn, row.id, names)
+        # the claim report still carries plain values (its conversion is the next step)
+        cert = plain(certificates.certificate_in(conn, row.id, names))
         on = usage.local_date(row.created_at)
         rs = _ruleset(conn, on)
         if rs is not None:
@@ -209,15 +210,11 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
             }
         )
     figures = {
-        "1": ScopeFigures(
-            "1", inv["scope1"] if inv else None, inv["reduction_scope1"] if inv else 0
-        ),
+        "1": ScopeFigures("1", inv.scope1 if inv else None, inv.reduction_scope1 if inv else 0),
         "2": ScopeFigures(
-            "2", inv["scope2_location"] if inv else None, inv["reduction_scope2"] if inv else 0
+            "2", inv.scope2_location if inv else None, inv.reduction_scope2 if inv else 0
         ),
-        "3": ScopeFigures(
-            "3", inv["scope3"] if inv else None, inv["reduction_scope3"] if inv else 0
-        ),
+        "3": ScopeFigures("3", inv.scope3 if inv else None, inv.reduction_scope3 if inv else 0),
     }
     lines, verdicts = assess(figures, backings)
     totals = {
@@ -239,7 +236,7 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
         },
         "year": year,
         "rulesets": sorted(rulesets),
-        "inventory": inv,
+        "inventory": plain(inv),
         "scopes": [lines[s].as_dict() for s in ("1", "2", "3")],
         "totals": totals,
         "retired": {

@@ -2,13 +2,13 @@
 
 Interface for other capabilities (certificates, claim reports, demo data):
 
-- ``inventory(conn_or_db, participant_id, year) -> dict | None``: one year's inventory, or None.
-  Keys (t-CO2e, integers): ``scope1``, ``scope2_location``, ``scope2_market``, ``scope3`` (the
-  sum of categories), ``scope3_categories`` ({"1": t, ..., "15": t}, only recorded ones),
-  ``reduction_scope1/2/3`` (own reductions), ``target_scope12``, ``target_scope3`` (None when
-  unset), ``purchased_electricity_kwh``, ``purchased_heat_kwh``, ``note``, ``updated_at``,
-  ``journal_seq``.
-- ``position(conn_or_db, participant_id, year) -> dict``: the hierarchy view of that year:
+- ``inventory(conn_or_db, participant_id, year) -> InventoryView | None``: one year's
+  inventory, or None. Fields (t-CO2e, integers): ``scope1``, ``scope2_location``,
+  ``scope2_market``, ``scope3`` (the sum of categories), ``scope3_categories`` ({"1": t, ...,
+  "15": t}, only recorded ones), ``reduction_scope1/2/3`` (own reductions), ``target_scope12``,
+  ``target_scope3`` (None when unset), ``purchased_electricity_kwh``, ``purchased_heat_kwh``,
+  ``note``, ``updated_at``, ``journal_seq``.
+- ``position(conn_or_db, participant_id, year) -> Position``: the hierarchy view of that year:
   for each scope ("1", "2", "3") its emissions, own reductions, tonnes already claimed by
   retirements, and residual emissions (never below 0); plus ``claims`` by use and scope.
   Works without an inventory (emissions are then None).
@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select
 
 from tanso.domain.errors import Forbidden, InvalidInput, NotFound
-from tanso.services.common import Actor, Idem, execute, require_active
+from tanso.services.common import Actor, Idem, execute, loader, plain, require_active
 from tanso.store import repo
 from tanso.store import schema_usage as u
 from tanso.store.db import Database, Tx
@@ -77,6 +77,83 @@ class Inventory:
     @property
     def scope3(self) -> int:
         return sum(self.scope3_categories.values())
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryView:
+    """One year's inventory as recorded: the figures, Scope 3 by category ("1".."15", only the
+    recorded ones) and their sum, when and by which journal entry it was recorded."""
+
+    participant_id: str
+    year: int
+    scope1: int
+    scope2_location: int
+    scope2_market: int
+    reduction_scope1: int
+    reduction_scope2: int
+    reduction_scope3: int
+    target_scope12: int | None
+    target_scope3: int | None
+    purchased_electricity_kwh: int
+    purchased_heat_kwh: int
+    scope3: int
+    scope3_categories: dict[str, int]
+    note: str
+    updated_at: str
+    journal_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTonnes:
+    """Tonnes a participant's retirements claimed for a year, for one use, scope and category."""
+
+    use: str
+    scope: str
+    scope3_category: int | None
+    unit: str
+    quantity: int
+    tonnes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScopePosition:
+    """One scope of the hierarchy: emissions (None without an inventory), own reductions,
+    tonnes claimed by retirements, and residual emissions (never below 0)."""
+
+    emissions: int | None
+    own_reductions: int
+    claimed: int
+    residual: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """The hierarchy of a participant's year, by scope ("1", "2", "3", "1+2")."""
+
+    participant_id: str
+    year: int
+    inventory: InventoryView | None
+    scopes: dict[str, ScopePosition]
+    claims: list[ClaimedTonnes]
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryPosition(InventoryView):
+    """One year's inventory with its hierarchy position and the claims made against it."""
+
+    position: dict[str, ScopePosition]
+    claims: list[ClaimedTonnes]
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryImport:
+    imported: int
+    inventories: list[InventoryView]
+
+
+def _payload(view: InventoryView) -> dict[str, Any]:
+    """An inventory as the journal records it (without when and by which entry)."""
+    return {k: v for k, v in plain(view).items() if k not in ("updated_at", "journal_seq")}
 
 
 NUMBER_FIELDS = [f.name for f in fields(Inventory) if f.name not in ("scope3_categories", "note")]
@@ -140,7 +217,7 @@ def _may_read(actor: Actor, participant_id: str) -> None:
         raise NotFound("inventory_not_found", f"There is no inventory of {participant_id}.")
 
 
-def _write(tx: Tx, participant_id: str, year: int, inv: Inventory) -> dict[str, Any]:
+def _write(tx: Tx, participant_id: str, year: int, inv: Inventory) -> InventoryView:
     conn = tx.conn
     inv_t, s3 = u.emissions_inventories, u.inventory_scope3
     conn.execute(
@@ -173,24 +250,23 @@ def record(
     year: int,
     inv: Inventory,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> InventoryView:
     """Record (or replace) a participant's inventory of one year; one journal entry."""
     _check_year(year)
     check(inv)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> InventoryView:
         _may_write(tx.conn, actor, participant_id)
         replaced = inventory(tx.conn, participant_id, year) is not None
         view = _write(tx, participant_id, year, inv)
         tx.record(
             "inventory.recorded",
             actor.label,
-            {k: v for k, v in view.items() if k not in ("updated_at", "journal_seq")}
-            | {"replaced": replaced},
+            _payload(view) | {"replaced": replaced},
         )
         return view
 
-    return execute(db, actor, idem, work, 200)
+    return execute(db, actor, idem, work, 200, loader(InventoryView))
 
 
 # ---------------------------------------------------------------- CSV import
@@ -290,7 +366,7 @@ def _csv_row(line: int, cells: dict[str, str], default_participant: str) -> CsvR
     return CsvRow(line, cells.get("participant_id") or default_participant, year, inv)
 
 
-def import_csv(db: Database, actor: Actor, text: str, idem: Idem | None = None) -> dict[str, Any]:
+def import_csv(db: Database, actor: Actor, text: str, idem: Idem | None = None) -> InventoryImport:
     """Record every year of a CSV in one transaction, or none: a bad row refuses the file and
     the message lists every bad row."""
     if len(text) > 2_000_000:
@@ -299,7 +375,7 @@ def import_csv(db: Database, actor: Actor, text: str, idem: Idem | None = None) 
     if errors:
         raise InvalidInput("invalid_csv", "Nothing was imported. " + " ".join(errors[:50]))
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> InventoryImport:
         problems: list[str] = []
         for row in rows:
             try:
@@ -312,31 +388,26 @@ def import_csv(db: Database, actor: Actor, text: str, idem: Idem | None = None) 
         tx.record(
             "inventory.imported",
             actor.label,
-            {
-                "inventories": [
-                    {k: v for k, v in view.items() if k not in ("updated_at", "journal_seq")}
-                    for view in views
-                ]
-            },
+            {"inventories": [_payload(view) for view in views]},
         )
-        return {"imported": len(views), "inventories": views}
+        return InventoryImport(len(views), views)
 
-    return execute(db, actor, idem, work, 200)
+    return execute(db, actor, idem, work, 200, loader(InventoryImport))
 
 
-def to_csv(views: list[dict[str, Any]]) -> str:
+def to_csv(views: list[InventoryView]) -> str:
     """Inventories as CSV in the import format (a file exported here imports again unchanged)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for v in views:
-        cats = v["scope3_categories"]
+        cats = v.scope3_categories
         row: list[Any] = []
         for col in CSV_COLUMNS:
             if col.startswith("scope3_c"):
                 row.append(cats.get(col[len("scope3_c") :], ""))
             else:
-                value = v.get(col, v.get("year") if col == "reporting_year" else None)
+                value = v.year if col == "reporting_year" else getattr(v, col)
                 row.append("" if value is None else value)
         w.writerow(row)
     return out.getvalue()
@@ -362,22 +433,26 @@ class _Borrowed:
         return None
 
 
-def _view(row: Any, cats: dict[int, int]) -> dict[str, Any]:
-    view: dict[str, Any] = {"participant_id": row.participant_id, "year": row.year}
+def _view(row: Any, cats: dict[int, int]) -> InventoryView:
+    numbers: dict[str, Any] = {}
     for name in NUMBER_FIELDS:
         value = getattr(row, name)
-        view[name] = None if value is None else int(value)
-    view["scope3"] = sum(cats.values())
-    view["scope3_categories"] = {str(k): v for k, v in sorted(cats.items())}
-    view["note"] = row.note
-    view["updated_at"] = row.updated_at
-    view["journal_seq"] = int(row.journal_seq)
-    return view
+        numbers[name] = None if value is None else int(value)
+    return InventoryView(
+        participant_id=row.participant_id,
+        year=row.year,
+        **numbers,
+        scope3=sum(cats.values()),
+        scope3_categories={str(k): v for k, v in sorted(cats.items())},
+        note=row.note,
+        updated_at=row.updated_at,
+        journal_seq=int(row.journal_seq),
+    )
 
 
 def inventory(
     source: Database | Connection, participant_id: str, year: int
-) -> dict[str, Any] | None:
+) -> InventoryView | None:
     """One year's inventory of a participant, or None if none was recorded."""
     inv_t, s3 = u.emissions_inventories, u.inventory_scope3
     with _conn_of(source) as conn:
@@ -397,7 +472,7 @@ def inventory(
         return _view(row, cats)
 
 
-def claimed(source: Database | Connection, participant_id: str, year: int) -> list[dict[str, Any]]:
+def claimed(source: Database | Connection, participant_id: str, year: int) -> list[ClaimedTonnes]:
     """Tonnes claimed by a participant's retirements for a year, by use, scope and category."""
     c = u.usage_claims
     with _conn_of(source) as conn:
@@ -415,19 +490,19 @@ def claimed(source: Database | Connection, participant_id: str, year: int) -> li
             .order_by(c.c.use, c.c.scope, c.c.scope3_category, c.c.unit)
         ).all()
     return [
-        {
-            "use": r.use,
-            "scope": r.scope,
-            "scope3_category": r.scope3_category,
-            "unit": r.unit,
-            "quantity": int(r.quantity),
-            "tonnes": int(r.tonnes),
-        }
+        ClaimedTonnes(
+            use=r.use,
+            scope=r.scope,
+            scope3_category=r.scope3_category,
+            unit=r.unit,
+            quantity=int(r.quantity),
+            tonnes=int(r.tonnes),
+        )
         for r in rows
     ]
 
 
-def position(source: Database | Connection, participant_id: str, year: int) -> dict[str, Any]:
+def position(source: Database | Connection, participant_id: str, year: int) -> Position:
     """The hierarchy of a year: emissions, own reductions, claimed and residual by scope.
 
     "1+2" holds claims made against Scope 1 and 2 together (温対法 SHK); they also reduce the
@@ -435,7 +510,7 @@ def position(source: Database | Connection, participant_id: str, year: int) -> d
     with _conn_of(source) as conn:
         inv = inventory(conn, participant_id, year)
         claims = claimed(conn, participant_id, year)
-    scopes: dict[str, dict[str, Any]] = {}
+    scopes: dict[str, ScopePosition] = {}
     basis: dict[str, tuple[str, ...]] = {
         "1": ("scope1",),
         "2": ("scope2_location",),
@@ -444,26 +519,20 @@ def position(source: Database | Connection, participant_id: str, year: int) -> d
     basis["1+2"] = basis["1"] + basis["2"]
     inside = {"1": {"1"}, "2": {"2"}, "3": {"3"}, "1+2": {"1", "2", "1+2"}}
     for scope, keys in basis.items():
-        got = sum(c["tonnes"] for c in claims if c["scope"] == scope)
-        counted = sum(c["tonnes"] for c in claims if c["scope"] in inside[scope])
-        emitted = sum(inv[k] for k in keys) if inv else None
-        reduced = sum(inv[f"reduction_scope{s}"] for s in scope.split("+")) if inv else 0
-        scopes[scope] = {
-            "emissions": emitted,
-            "own_reductions": reduced,
-            "claimed": got,
-            "residual": None if emitted is None else max(0, emitted - reduced - counted),
-        }
-    return {
-        "participant_id": participant_id,
-        "year": year,
-        "inventory": inv,
-        "scopes": scopes,
-        "claims": claims,
-    }
+        got = sum(c.tonnes for c in claims if c.scope == scope)
+        counted = sum(c.tonnes for c in claims if c.scope in inside[scope])
+        emitted = sum(getattr(inv, k) for k in keys) if inv else None
+        reduced = sum(getattr(inv, f"reduction_scope{s}") for s in scope.split("+")) if inv else 0
+        scopes[scope] = ScopePosition(
+            emissions=emitted,
+            own_reductions=reduced,
+            claimed=got,
+            residual=None if emitted is None else max(0, emitted - reduced - counted),
+        )
+    return Position(participant_id, year, inv, scopes, claims)
 
 
-def list_inventories(db: Database, actor: Actor, participant_id: str) -> list[dict[str, Any]]:
+def list_inventories(db: Database, actor: Actor, participant_id: str) -> list[InventoryView]:
     """The years a participant recorded, newest first (its own; the operator: anyone's)."""
     _may_read(actor, participant_id)
     inv_t = u.emissions_inventories
@@ -476,15 +545,16 @@ def list_inventories(db: Database, actor: Actor, participant_id: str) -> list[di
         return [v for y in years if (v := inventory(conn, participant_id, int(y))) is not None]
 
 
-def get_inventory(db: Database, actor: Actor, participant_id: str, year: int) -> dict[str, Any]:
+def get_inventory(db: Database, actor: Actor, participant_id: str, year: int) -> InventoryPosition:
     """One year's inventory with its hierarchy position; 404 if none (or not the caller's)."""
     _may_read(actor, participant_id)
     _check_year(year)
     with db.read() as conn:
         pos = position(conn, participant_id, year)
-    inv: dict[str, Any] | None = pos["inventory"]
+    inv = pos.inventory
     if inv is None:
         raise NotFound(
             "inventory_not_found", f"There is no inventory of {participant_id} for {year}."
         )
-    return inv | {"position": pos["scopes"], "claims": pos["claims"]}
+    figures = {f.name: getattr(inv, f.name) for f in fields(InventoryView)}
+    return InventoryPosition(**figures, position=pos.scopes, claims=pos.claims)

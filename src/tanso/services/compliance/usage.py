@@ -35,6 +35,7 @@ from tanso.services.common import (
     loader,
     omitted,
     own_account,
+    plain,
     require_operator,
 )
 from tanso.services.compliance import inventories
@@ -227,16 +228,16 @@ def context_of(conn: Connection, participant_id: str, year: int) -> ur.Context:
     figures = None
     if inv is not None:
         figures = ur.Figures(
-            scope1=inv["scope1"],
-            scope2_location=inv["scope2_location"],
-            scope2_market=inv["scope2_market"],
-            scope3=inv["scope3"],
-            scope3_categories={int(k): v for k, v in inv["scope3_categories"].items()},
-            reduction_scope1=inv["reduction_scope1"],
-            reduction_scope2=inv["reduction_scope2"],
-            reduction_scope3=inv["reduction_scope3"],
-            purchased_electricity_kwh=inv["purchased_electricity_kwh"],
-            purchased_heat_kwh=inv["purchased_heat_kwh"],
+            scope1=inv.scope1,
+            scope2_location=inv.scope2_location,
+            scope2_market=inv.scope2_market,
+            scope3=inv.scope3,
+            scope3_categories={int(k): v for k, v in inv.scope3_categories.items()},
+            reduction_scope1=inv.reduction_scope1,
+            reduction_scope2=inv.reduction_scope2,
+            reduction_scope3=inv.reduction_scope3,
+            purchased_electricity_kwh=inv.purchased_electricity_kwh,
+            purchased_heat_kwh=inv.purchased_heat_kwh,
         )
     c = u.usage_claims.c
     rows = conn.execute(
@@ -415,6 +416,6 @@ def evaluate(
                 }
                 for lot in lots
             ],
-            "position": position["scopes"],
+            "position": plain(position.scopes),
         }
     )

@@ -8,13 +8,13 @@ this module only renders it.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tanso.services.compliance.certificates import name, verify_path
+from tanso.services.compliance.certificates import Certificate, CertifiedRange, name, verify_path
 from tanso.web import render
+from tanso.web.documents.pdf import a4_pdf
 from tanso.web.i18n import texts
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -57,9 +57,9 @@ def ca_name(code: str, lang: str) -> str:
     return texts(lang, "certificate_ca").get(code, code)
 
 
-def to_html(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> str:
+def to_html(cert: Certificate, lang: str = "en", base_url: str = "") -> str:
     """The certificate as a stand-alone HTML page (what the PDF shows)."""
-    url = base_url.rstrip("/") + verify_path(cert["retirement_id"], lang)
+    url = base_url.rstrip("/") + verify_path(cert.retirement_id, lang)
     return render(
         "certificate.html",
         c=cert,
@@ -74,16 +74,15 @@ def to_html(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> str:
     )
 
 
-def to_pdf(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> bytes:
+def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     """A4 portrait; Japanese in reportlab's built-in CID font; a QR code of the verify URL."""
     from xml.sax.saxutils import escape
 
     from reportlab.graphics.barcode.qr import QrCodeWidget
     from reportlab.graphics.shapes import Drawing
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     labels = texts(lang, "certificate")
     font, bold = pdf_fonts(lang)
@@ -92,24 +91,24 @@ def to_pdf(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> bytes:
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
     mono = ParagraphStyle("mono", fontName="Courier", fontSize=7.5, leading=9.5)
-    url = base_url.rstrip("/") + verify_path(cert["retirement_id"], lang)
+    url = base_url.rstrip("/") + verify_path(cert.retirement_id, lang)
 
     def p(value: Any, style: ParagraphStyle = cell) -> Paragraph:
         return Paragraph(escape(str(value)), style)
 
     facts = [
-        (labels["certificate_id"], cert["certificate_id"]),
-        (labels["retirement_id"], cert["retirement_id"]),
-        (labels["beneficiary"], cert["beneficiary"]),
-        (labels["retired_by"], name(cert["retired_by"], lang)),
-        (labels["purposes"], ", ".join(name(x, lang) for x in cert["purposes"])),
-        (labels["scope"], labels.get(f"scope_{cert['scope']}", cert["scope"])),
-        (labels["year"], cert["reporting_year"]),
-        (labels["quantity"], f"{cert['quantity']:,} {_unit(cert)}"),
-        (labels["retired_at"], _jst(cert["retired_at"])),
+        (labels["certificate_id"], cert.certificate_id),
+        (labels["retirement_id"], cert.retirement_id),
+        (labels["beneficiary"], cert.beneficiary),
+        (labels["retired_by"], name(cert.retired_by, lang)),
+        (labels["purposes"], ", ".join(name(x, lang) for x in cert.purposes)),
+        (labels["scope"], labels.get(f"scope_{cert.scope}", cert.scope)),
+        (labels["year"], cert.reporting_year),
+        (labels["quantity"], f"{cert.quantity:,} {_unit(cert)}"),
+        (labels["retired_at"], _jst(cert.retired_at)),
     ]
-    if cert["note"]:
-        facts.append((labels["note"], cert["note"]))
+    if cert.note:
+        facts.append((labels["note"], cert.note))
     fact_table = Table(
         [[p(k), p(v, text)] for k, v in facts], colWidths=[38 * mm, 100 * mm], hAlign="LEFT"
     )
@@ -122,53 +121,49 @@ def to_pdf(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> bytes:
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
 
     story: list[Any] = [
-        Paragraph(f"{escape(labels['title'])} — {escape(cert['certificate_id'])}", title),
+        Paragraph(f"{escape(labels['title'])} — {escape(cert.certificate_id)}", title),
         Spacer(1, 3 * mm),
         top,
         Paragraph(labels["ranges"], h2),
     ]
-    for r in cert["ranges"]:
+    for r in cert.ranges:
         rows = [
-            (labels["serials"], r["serials"]),
-            (labels["quantity"], f"{r['quantity']:,} {r['unit']}"),
-            (labels["scheme"], f"{name(r['scheme'], lang)} ({r['scheme']['code']})"),
-            (labels["category"], name(r["category"], lang)),
+            (labels["serials"], r.serials),
+            (labels["quantity"], f"{r.quantity:,} {r.unit}"),
+            (labels["scheme"], f"{name(r.scheme, lang)} ({r.scheme.code})"),
+            (labels["category"], name(r.category, lang)),
             (
                 labels["project"],
-                f"{r['project_id']} "
-                + (
-                    r["project_name_ja"]
-                    if lang == "ja" and r["project_name_ja"]
-                    else r["project_name"]
-                ),
+                f"{r.project_id} "
+                + (r.project_name_ja if lang == "ja" and r.project_name_ja else r.project_name),
             ),
-            (labels["country"], r["country"]),
+            (labels["country"], r.country),
             (
                 labels["credit_type"],
-                f"{name(r['credit_type'], lang)} / "
-                + texts(lang, "certificate_mechanism").get(r["mechanism"], r["mechanism"]),
+                f"{name(r.credit_type, lang)} / "
+                + texts(lang, "certificate_mechanism").get(r.mechanism, r.mechanism),
             ),
-            (labels["vintage"], r["vintage"]),
-            (labels["certified_on"], r["certified_on"]),
-            (labels["properties"], ", ".join(name(x, lang) for x in r["properties"]) or "-"),
-            (labels["axes"], ", ".join(name(x, lang) for x in r["evaluation_axes"]) or "-"),
+            (labels["vintage"], r.vintage),
+            (labels["certified_on"], r.certified_on),
+            (labels["properties"], ", ".join(name(x, lang) for x in r.properties) or "-"),
+            (labels["axes"], ", ".join(name(x, lang) for x in r.evaluation_axes) or "-"),
             (
                 labels["ca"],
-                f"{labels['ca_declaration']}: {ca_name(r['ca_declaration'], lang)}, "
-                f"{labels['ca_status']}: {ca_name(r['ca_status'], lang)}",
+                f"{labels['ca_declaration']}: {ca_name(r.ca_declaration, lang)}, "
+                f"{labels['ca_status']}: {ca_name(r.ca_status, lang)}",
             ),
             (labels["origin"], _origin(r, labels)),
         ]
         table = Table([[p(k), p(v)] for k, v in rows], colWidths=[38 * mm, 142 * mm])
         table.setStyle(_grid(font))
         story += [table, Spacer(1, 3 * mm)]
-    j = cert["journal"]
+    j = cert.journal
     journal_rows = [
-        (labels["seq"], p(j["seq"])),
-        (labels["kind"], p(j["kind"])),
-        (labels["at"], p(j["at"])),
-        (labels["hash"], p(j["hash"], mono)),
-        (labels["prev_hash"], p(j["prev_hash"], mono)),
+        (labels["seq"], p(j.seq)),
+        (labels["kind"], p(j.kind)),
+        (labels["at"], p(j.at)),
+        (labels["hash"], p(j.hash, mono)),
+        (labels["prev_hash"], p(j.prev_hash, mono)),
     ]
     jt = Table([[p(k), v] for k, v in journal_rows], colWidths=[38 * mm, 142 * mm])
     jt.setStyle(_grid(font))
@@ -180,19 +175,7 @@ def to_pdf(cert: dict[str, Any], lang: str = "en", base_url: str = "") -> bytes:
         Spacer(1, 2 * mm),
         Paragraph(escape(labels["footer"]), text),
     ]
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title=f"{labels['title']} {cert['certificate_id']}",
-        author="Tanso",
-    )
-    doc.build(story)
-    return buf.getvalue()
+    return a4_pdf(story, f"{labels['title']} {cert.certificate_id}")
 
 
 def pdf_fonts(lang: str) -> tuple[str, str]:
@@ -222,14 +205,14 @@ def _grid(font: str) -> Any:
     )
 
 
-def _unit(cert: dict[str, Any]) -> str:
-    units = {r["unit"] for r in cert["ranges"]}
+def _unit(cert: Certificate) -> str:
+    units = {r.unit for r in cert.ranges}
     return units.pop() if len(units) == 1 else "t-CO2"
 
 
-def _origin(r: dict[str, Any], labels: Mapping[str, str]) -> str:
-    if r["origin"] == "deposited":
-        return f"{labels['origin_deposited']} {r['external_registry']} ({r['external_ref']})"
+def _origin(r: CertifiedRange, labels: Mapping[str, str]) -> str:
+    if r.origin == "deposited":
+        return f"{labels['origin_deposited']} {r.external_registry} ({r.external_ref})"
     return labels["origin_issued"]
 
 

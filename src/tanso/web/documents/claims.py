@@ -13,6 +13,7 @@ from typing import Any
 
 from tanso.services.compliance.claims import LABELS, ca_name, fmt, name, scope_name, wording
 from tanso.web.documents.certificate import pdf_fonts
+from tanso.web.documents.pdf import a4_pdf
 
 # ---------------------------------------------------------------- CSV, HTML, PDF
 
@@ -120,10 +121,9 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
     from xml.sax.saxutils import escape
 
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     labels = LABELS[lang]
     font, bold = pdf_fonts(lang)
@@ -240,16 +240,4 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
         wtext, reason = wording(rep, c, lang)
         rows.append([p(labels["may"] if c["allowed"] else labels["may_not"]), p(wtext), p(reason)])
     story += [table(rows, [26, 80, 70]), Spacer(1, 4 * mm), p(labels["footer"], text)]
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title=f"{labels['title']} {part['id']} {rep['year']}",
-        author="Tanso",
-    )
-    doc.build(story)
-    return buf.getvalue()
+    return a4_pdf(story, f"{labels['title']} {part['id']} {rep['year']}")

@@ -14,6 +14,7 @@ from tanso.services.common import plain
 from tanso.services.marketdata.daily_report import AuctionPrint, DailyReport, InstrumentDay
 from tanso.services.marketdata.indices import IndexValue
 from tanso.web import render
+from tanso.web.documents.pdf import a4_pdf
 from tanso.web.i18n import texts
 
 LANGS = ("en", "ja")
@@ -121,12 +122,11 @@ def to_html(rep: DailyReport, lang: str = "en") -> str:
 def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
     """A4 landscape; Japanese in reportlab's built-in CID font, so no font file is needed."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     labels = texts(lang, "daily_report")
     if lang == "ja":
@@ -248,16 +248,4 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
         story.append(Paragraph(labels["not_published"], text))
     story += [Spacer(1, 6 * mm), Paragraph(labels["footer"], text)]
 
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=f"{labels['title']} {rep.date}",
-        author="Tanso",
-    )
-    doc.build(story)
-    return buf.getvalue()
+    return a4_pdf(story, f"{labels['title']} {rep.date}", landscape=True)

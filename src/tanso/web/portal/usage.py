@@ -8,7 +8,7 @@ downloads the years in the import format.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -52,10 +52,10 @@ def _page(
     pid = user.participant_id
     years = inventories.list_inventories(db, kit.reader(user), pid)
     if year is None and years:
-        year = int(years[0]["year"])
+        year = years[0].year
     position = inventories.position(db, pid, year) if year is not None else None
     if values is None:
-        inv = position["inventory"] if position else None
+        inv = position.inventory if position else None
         values = _values(inv, year)
     return kit.page(
         request,
@@ -77,15 +77,16 @@ def _page(
     )
 
 
-def _values(inv: dict[str, Any] | None, year: int | None) -> dict[str, str]:
+def _values(inv: inventories.InventoryView | None, year: int | None) -> dict[str, str]:
     values: dict[str, str] = {"year": str(year) if year else ""}
     if inv is None:
         return values
     for name in NUMBER_FIELDS:
-        values[name] = "" if inv[name] is None else str(inv[name])
-    for cat, t in inv["scope3_categories"].items():
+        value = getattr(inv, name)
+        values[name] = "" if value is None else str(value)
+    for cat, t in inv.scope3_categories.items():
         values[f"c{cat}"] = str(t)
-    values["note"] = inv["note"]
+    values["note"] = inv.note
     return values
 
 
@@ -200,10 +201,10 @@ def import_csv(request: Request, user: CreditMover, form: Form) -> Response:
             csv_text=text,
             status=status_of(e),
         )
-    years = [int(v["year"]) for v in out["inventories"]]
+    years = [v.year for v in out.inventories]
     return _page(
         request,
         user,
         max(years) if years else None,
-        notice=_label(request, "inv_imported").format(n=out["imported"]),
+        notice=_label(request, "inv_imported").format(n=out.imported),
     )
