@@ -131,4 +131,4 @@ def test_onboard_registers_approves_and_gives_a_working_key(db: Database) -> Non
     key = participants.onboard(db, SYSTEM, new, "first key")
     actor = participants.authenticate(db, key)
     assert actor.participant_id == "NEWCO"
-    assert participants.get_participant(db, SYSTEM, "NEWCO")["status"] == "active"
+    assert participants.get_participant(db, SYSTEM, "NEWCO").status == "active"
