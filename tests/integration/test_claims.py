@@ -83,41 +83,41 @@ def world(db: Database) -> tuple[Actor, Actor]:
 def test_the_report_figures_add_up(db: Database) -> None:
     a, _ = world(db)
     rep = claims.report(db, a, "CLAIMA", YEAR)
-    scopes = {s["scope"]: s for s in rep["scopes"]}
-    inv = rep["inventory"]
+    scopes = {s.scope: s for s in rep.scopes}
+    inv = rep.inventory
     for s, emitted, reduced in (
-        ("1", inv["scope1"], inv["reduction_scope1"]),
-        ("2", inv["scope2_location"], inv["reduction_scope2"]),
-        ("3", inv["scope3"], inv["reduction_scope3"]),
+        ("1", inv.scope1, inv.reduction_scope1),
+        ("2", inv.scope2_location, inv.reduction_scope2),
+        ("3", inv.scope3, inv.reduction_scope3),
     ):
-        assert scopes[s]["emissions"] == emitted
-        assert scopes[s]["residual"] == emitted - reduced
-        assert scopes[s]["remaining"] == scopes[s]["residual"] - scopes[s]["covered"]
-    assert [scopes[s]["covered"] for s in "123"] == [900, 300, 500]
-    assert rep["totals"]["emissions"] == 1_000 + 500 + 2_000
-    assert rep["totals"]["residual"] == 900 + 500 + 2_000
+        assert scopes[s].emissions == emitted
+        assert scopes[s].residual == emitted - reduced
+        assert scopes[s].remaining == scopes[s].residual - scopes[s].covered
+    assert [scopes[s].covered for s in "123"] == [900, 300, 500]
+    assert rep.totals.emissions == 1_000 + 500 + 2_000
+    assert rep.totals.residual == 900 + 500 + 2_000
     # retired totals are the sum of the year's retirements, however they are grouped
     year_total = sum(
         r["quantity"] for r in registry.list_retirements(db, a) if r["reporting_year"] == YEAR
     )
-    assert rep["retired"]["total"] == year_total == 1_700
-    assert rep["retired"]["count"] == 3
+    assert rep.retired.total == year_total == 1_700
+    assert rep.retired.count == 3
     for group in ("by_scheme", "by_category", "by_vintage", "by_ca_status"):
-        assert sum(x["quantity"] for x in rep["retired"][group]) == year_total, group
-    assert {x["code"]: x["quantity"] for x in rep["retired"]["by_scheme"]} == {
+        assert sum(x.quantity for x in getattr(rep.retired, group)) == year_total, group
+    assert {x.code: x.quantity for x in rep.retired.by_scheme} == {
         "JC": 1_200,
         "VCS": 500,
     }
-    assert {x["code"]: x["quantity"] for x in rep["retired"]["by_ca_status"]} == {
+    assert {x.code: x.quantity for x in rep.retired.by_ca_status} == {
         "not_required": 1_200,
         "not_started": 500,
     }
-    assert {x["code"]: x["quantity"] for x in rep["retired"]["by_property"]} == {
+    assert {x.code: x.quantity for x in rep.retired.by_property} == {
         "domestic_additional": 1_200,
         "world_contribution": 500,
     }
-    assert [v["project_id"] for v in rep["voluntary"]] == ["CLVCS1"]
-    assert {x["code"]: x["quantity"] for x in rep["evaluation_axes"]} == {
+    assert [v.project_id for v in rep.voluntary] == ["CLVCS1"]
+    assert {x.code: x.quantity for x in rep.evaluation_axes} == {
         "japanese_investment": 500,
         "long_term_offtake": 500,
     }
@@ -127,19 +127,27 @@ def test_the_report_figures_add_up(db: Database) -> None:
 def test_the_claims_follow_from_the_figures(db: Database) -> None:
     a, _ = world(db)
     rep = claims.report(db, a, "CLAIMA", YEAR)
-    by = {c["code"]: c for c in rep["claims"]}
-    assert by["offset_scope1"]["allowed"] and by["offset_scope1"]["params"]["percent"] == 100
-    assert by["offset_scope2"]["allowed"]
-    assert by["offset_scope3"]["allowed"]  # voluntary credits may offset Scope 3
-    assert by["carbon_neutral_scope12"]["reason"] == "residual_not_covered"
-    assert by["carbon_neutral_scope12"]["params"]["remaining"] == 200
-    assert by["carbon_neutral"]["allowed"] is False
-    assert by["net_zero"]["allowed"] is False
+    by = {c.code: c for c in rep.claims}
+    assert by["offset_scope1"].allowed and by["offset_scope1"].params["percent"] == 100
+    assert by["offset_scope2"].allowed
+    assert by["offset_scope3"].allowed  # voluntary credits may offset Scope 3
+    assert by["carbon_neutral_scope12"].reason == "residual_not_covered"
+    assert by["carbon_neutral_scope12"].params["remaining"] == 200
+    assert by["carbon_neutral"].allowed is False
+    assert by["net_zero"].allowed is False
     text, reason = claims.wording(rep, by["offset_scope1"], "en")
     assert "offset 900 t-CO2e of its Scope 1 emissions for 2025" in text and reason == ""
     assert "by retiring 900 t of J-Credit (Energy saving) (RT-" in text  # which credits, what kind
     text, reason = claims.wording(rep, by["carbon_neutral_scope12"], "ja")
     assert "カーボンニュートラル" in text and "200 t-CO2e" in reason
+    # the report carries each claim's wording, as the API answers it
+    assert (by["carbon_neutral_scope12"].text_ja, by["carbon_neutral_scope12"].reason_ja) == (
+        text,
+        reason,
+    )
+    scope1 = by["offset_scope1"]
+    assert (scope1.text_en, scope1.reason_en) == claims.wording(rep, scope1, "en")
+    assert "offset 900 t-CO2e" in scope1.text_en
 
 
 def test_the_engine_decides_which_credits_count_for_which_scope(db: Database) -> None:
@@ -165,7 +173,7 @@ def test_a_participant_cannot_read_another_participants_report(db: Database) -> 
         with pytest.raises(NotFound) as err:
             claims.report(db, b, pid, YEAR)
         assert err.value.code == "claim_report_not_found"
-    assert claims.report(db, SYSTEM, "CLAIMA", YEAR)["retired"]["total"] == 1_700
+    assert claims.report(db, SYSTEM, "CLAIMA", YEAR).retired.total == 1_700
     with pytest.raises(InvalidInput):
         claims.report(db, b, "CLAIMB", 1066)
 
@@ -173,10 +181,10 @@ def test_a_participant_cannot_read_another_participants_report(db: Database) -> 
 def test_a_year_without_inventory_or_retirements(db: Database) -> None:
     _, b = world(db)
     rep = claims.report(db, b, "CLAIMB", YEAR)
-    assert rep["inventory"] is None and rep["retired"]["total"] == 0
-    assert all(s["residual"] is None for s in rep["scopes"])
-    by = {c["code"]: c for c in rep["claims"]}
-    assert by["carbon_neutral"]["reason"] == "no_inventory"
+    assert rep.inventory is None and rep.retired.total == 0
+    assert all(s.residual is None for s in rep.scopes)
+    by = {c.code: c for c in rep.claims}
+    assert by["carbon_neutral"].reason == "no_inventory"
 
 
 def test_csv_and_pdf(db: Database) -> None:
@@ -186,7 +194,7 @@ def test_csv_and_pdf(db: Database) -> None:
     scope1 = next(r for r in rows if r["section"] == "scope" and r["key"] == "1")
     assert (scope1["emissions"], scope1["residual"], scope1["covered"]) == ("1000", "900", "900")
     schemes = {r["key"]: int(r["quantity"]) for r in rows if r["section"] == "by_scheme"}
-    assert sum(schemes.values()) == rep["retired"]["total"]
+    assert sum(schemes.values()) == rep.retired.total
     claim_rows = {r["key"]: r for r in rows if r["section"] == "claim"}
     assert (
         claim_rows["carbon_neutral"]["allowed"] == "no" and claim_rows["carbon_neutral"]["reason"]

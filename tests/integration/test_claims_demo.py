@@ -36,11 +36,11 @@ def test_the_usage_demo_loads_and_its_claims_hold(db: Database) -> None:
     assert last is not None and last.ok is True
 
     fujimi = claims.report(db, SYSTEM, "FUJIMI_FOODS", 2025)
-    by = {c["code"]: c for c in fujimi["claims"]}
-    assert by["carbon_neutral_scope12"]["allowed"]
-    assert by["carbon_neutral"]["reason"] == "residual_not_covered"
-    assert by["offset_scope1"]["allowed"] and by["offset_scope2"]["allowed"]
-    assert fujimi["scopes"][0]["remaining"] == 0 and fujimi["scopes"][1]["remaining"] == 0
+    by = {c.code: c for c in fujimi.claims}
+    assert by["carbon_neutral_scope12"].allowed
+    assert by["carbon_neutral"].reason == "residual_not_covered"
+    assert by["offset_scope1"].allowed and by["offset_scope2"].allowed
+    assert fujimi.scopes[0].remaining == 0 and fujimi.scopes[1].remaining == 0
     hokuto = claims.report(db, SYSTEM, "HOKUTO_STEEL", 2024)
-    assert {c["code"]: c["allowed"] for c in hokuto["claims"]}["shk_reporting"] is True
+    assert {c.code: c.allowed for c in hokuto.claims}["shk_reporting"] is True
     assert audit.verify(db).ok

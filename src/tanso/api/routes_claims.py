@@ -123,16 +123,12 @@ def claim_report_csv(
 )
 def claim_report(
     participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller
-) -> dict[str, Any]:
+) -> claims.ClaimReport:
     """A participant's offset claim report for a year (its own; the operator: anyone's):
     emissions, own reductions, residual emissions, credits retired by scheme, category,
     property, vintage and corresponding adjustment, the evaluation axes of voluntary credits,
     and the claims the data supports, with the wording in English and Japanese."""
-    rep = claims.report(db, actor, participant_id, reporting_year)
-    for c in rep["claims"]:
-        c["text_en"], c["reason_en"] = claims.wording(rep, c, "en")
-        c["text_ja"], c["reason_ja"] = claims.wording(rep, c, "ja")
-    return rep
+    return claims.report(db, actor, participant_id, reporting_year)
 
 
 @router.post("/journal/audits", response_model=AuditRecord, status_code=201, tags=["journal"])

@@ -450,10 +450,8 @@ def verification(db: Database, retirement_id: str) -> Certificate:
         return replace(cert, verification=check_entry(conn, retirement_id))
 
 
-def name(item: Term | Names | dict[str, Any] | None, lang: str) -> str:
-    """An item's name in ``lang`` (``name_ja`` or ``name_en``); a dict (a claim report's item)
-    is read by key."""
+def name(item: Term | Names | None, lang: str) -> str:
+    """An item's name in ``lang`` (``name_ja`` or ``name_en``)."""
     if not item:
         return ""
-    key = "name_ja" if lang == "ja" else "name_en"
-    return str(item[key] if isinstance(item, dict) else getattr(item, key))
+    return item.name_ja if lang == "ja" else item.name_en

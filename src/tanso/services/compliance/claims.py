@@ -16,15 +16,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tanso.domain import usage_rules as ur
-from tanso.domain.claims import Backing, ScopeFigures, assess
+from tanso.domain.claims import Backing, ScopeFigures, ScopeLine, assess
 from tanso.domain.errors import InvalidInput, NotFound
-from tanso.services.common import Actor, plain
+from tanso.services.common import Actor, omitted
 from tanso.services.compliance import certificates, inventories, usage
+from tanso.services.compliance.certificates import Term
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store import schema_usage as u
@@ -42,17 +44,17 @@ def _ruleset(conn: Connection, on: dt.date) -> ur.RuleSet | None:
     return usage.ruleset_in_force(conn, on)
 
 
-def _lot(r: dict[str, Any], domestic: dict[str, bool]) -> ur.Lot:
+def _lot(r: certificates.CertifiedRange, domestic: dict[str, bool]) -> ur.Lot:
     return ur.Lot(
-        issuance=r["issuance_id"],
-        quantity=r["quantity"],
-        scheme=r["scheme"]["code"],
-        category=r["category"]["code"],
-        unit=r["unit"],
-        domestic=domestic.get(r["scheme"]["code"], False),
-        properties=tuple(p["code"] for p in r["properties"]),
-        ca_status=r["ca_status"],
-        vintage=r["vintage"] or 0,
+        issuance=r.issuance_id,
+        quantity=r.quantity,
+        scheme=r.scheme.code,
+        category=r.category.code,
+        unit=r.unit,
+        domestic=domestic.get(r.scheme.code, False),
+        properties=tuple(p.code for p in r.properties),
+        ca_status=r.ca_status,
+        vintage=r.vintage or 0,
     )
 
 
@@ -107,12 +109,134 @@ def _check_year(year: int) -> None:
         raise InvalidInput("invalid_year", "year is a year between 1990 and 2100.")
 
 
-def _add(bucket: dict[str, dict[str, Any]], key: str, item: dict[str, Any], quantity: int) -> None:
-    row = bucket.setdefault(key, item | {"quantity": 0})
-    row["quantity"] += quantity
+@dataclass(frozen=True, slots=True)
+class Party:
+    id: str
+    name_en: str
+    name_ja: str
 
 
-def report(db: Database, actor: Actor, participant_id: str, year: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Credits retired of one kind (a scheme, a category, a property, a vintage, a
+    corresponding-adjustment status, a unit, an evaluation axis)."""
+
+    code: str
+    quantity: int
+    name_en: str | None = omitted()
+    name_ja: str | None = omitted()
+    unit: str | None = omitted()
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    emissions: int | None
+    own_reductions: int
+    residual: int | None
+    covered: int
+    remaining: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Retired:
+    total: int
+    count: int
+    by_scheme: list[Tally]
+    by_category: list[Tally]
+    by_property: list[Tally]
+    by_vintage: list[Tally]
+    by_ca_status: list[Tally]
+    by_unit: list[Tally]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedUse:
+    purpose: str
+    scope: str
+    quantity: int
+    tonnes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedCredits:
+    code: str
+    scheme: Term
+    category: Term
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRetirement:
+    id: str
+    certificate_id: str
+    verify_path: str
+    retired_at: str
+    quantity: int
+    purposes: list[Term]
+    beneficiary: str
+    uses: list[ClaimedUse]
+    schemes: list[str]
+    credits: list[ClaimedCredits]
+
+
+@dataclass(frozen=True, slots=True)
+class VoluntaryCredits:
+    project_id: str
+    project_name: str
+    project_name_ja: str
+    scheme: Term
+    ca_status: str
+    evaluation_axes: list[Term]
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A claim the report weighs, with its wording (or its title and the reason it may not be
+    made) in English and Japanese."""
+
+    code: str
+    allowed: bool
+    reason: str
+    params: dict[str, Any]
+    text_en: str = ""
+    reason_en: str = ""
+    text_ja: str = ""
+    reason_ja: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReport:
+    participant: Party
+    year: int
+    rulesets: list[str]
+    inventory: inventories.InventoryView | None
+    scopes: list[ScopeLine]
+    totals: Totals
+    retired: Retired
+    retirements: list[ClaimedRetirement]
+    voluntary: list[VoluntaryCredits]
+    evaluation_axes: list[Tally]
+    claims: list[Claim]
+
+
+_Bucket = dict[str, list[Any]]
+
+
+def _add(bucket: _Bucket, key: str, item: Any, quantity: int) -> None:
+    """Count ``quantity`` toward ``key``; ``item`` (with quantity 0) describes it."""
+    bucket.setdefault(key, [item, 0])[1] += quantity
+
+
+def _items(bucket: _Bucket) -> list[Any]:
+    return [replace(item, quantity=q) for item, q in bucket.values()]
+
+
+def _tally(term: Term, unit: str | None = None) -> Tally:
+    return Tally(term.code, 0, term.name_en, term.name_ja, unit)
+
+
+def report(db: Database, actor: Actor, participant_id: str, year: int) -> ClaimReport:
     """The offset claim report of a participant for a year."""
     _check_year(year)
     with db.read() as conn:
@@ -120,7 +244,7 @@ def report(db: Database, actor: Actor, participant_id: str, year: int) -> dict[s
         return build(conn, participant, year)
 
 
-def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
+def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
     """The report, read inside an open connection (the caller checked who may read it)."""
     pid = participant.id
     inv = inventories.inventory(conn, pid, year)
@@ -134,46 +258,47 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
     ):
         claimed[c.retirement_id].append(c)
 
-    by: dict[str, dict[str, dict[str, Any]]] = {
+    by: dict[str, _Bucket] = {
         k: {} for k in ("scheme", "category", "property", "vintage", "ca", "unit")
     }
-    voluntary: dict[str, dict[str, Any]] = {}
-    retirements: list[dict[str, Any]] = []
+    voluntary: _Bucket = {}
+    retirements: list[ClaimedRetirement] = []
     backings: list[Backing] = []
     rulesets: set[str] = set()
     names = certificates.reference_names(conn)
+    no_property = Term("", "-", "-")
     for row in rows:
-        # the claim report still carries plain values (its conversion is the next step)
-        cert = plain(certificates.certificate_in(conn, row.id, names))
+        cert = certificates.certificate_in(conn, row.id, names)
         on = usage.local_date(row.created_at)
         rs = _ruleset(conn, on)
         if rs is not None:
             rulesets.add(rs.label)
-        lots = [_lot(r, schemes) for r in cert["ranges"]]
+        lots = [_lot(r, schemes) for r in cert.ranges]
         ef = rs.emission_factor_g_per_kwh if rs else None
-        for r, lot in zip(cert["ranges"], lots, strict=True):
-            q = r["quantity"]
-            _add(by["scheme"], r["scheme"]["code"], dict(r["scheme"]) | {"unit": r["unit"]}, q)
-            _add(by["category"], r["category"]["code"], dict(r["category"]), q)
-            for p in r["properties"] or [{"code": "", "name_en": "-", "name_ja": "-"}]:
-                _add(by["property"], p["code"], dict(p), q)
-            _add(by["vintage"], str(r["vintage"]), {"code": str(r["vintage"])}, q)
-            ca = "not_required" if r["ca_declaration"] == "not_required" else r["ca_status"]
-            _add(by["ca"], ca, {"code": ca}, q)
-            _add(by["unit"], r["unit"], {"code": r["unit"]}, q)
+        for r, lot in zip(cert.ranges, lots, strict=True):
+            q = r.quantity
+            _add(by["scheme"], r.scheme.code, _tally(r.scheme, r.unit), q)
+            _add(by["category"], r.category.code, _tally(r.category), q)
+            for p in r.properties or [no_property]:
+                _add(by["property"], p.code, _tally(p), q)
+            _add(by["vintage"], str(r.vintage), Tally(str(r.vintage), 0), q)
+            ca = "not_required" if r.ca_declaration == "not_required" else r.ca_status
+            _add(by["ca"], ca, Tally(ca, 0), q)
+            _add(by["unit"], r.unit, Tally(r.unit, 0), q)
             if not lot.domestic:
-                key = r["project_id"]
+                key = r.project_id
                 _add(
                     voluntary,
                     key,
-                    {
-                        "project_id": key,
-                        "project_name": r["project_name"],
-                        "project_name_ja": r["project_name_ja"],
-                        "scheme": r["scheme"],
-                        "ca_status": ca,
-                        "evaluation_axes": r["evaluation_axes"],
-                    },
+                    VoluntaryCredits(
+                        key,
+                        r.project_name,
+                        r.project_name_ja,
+                        r.scheme,
+                        ca,
+                        list(r.evaluation_axes),
+                        0,
+                    ),
                     q,
                 )
         uses = _uses(row, claimed.get(row.id, []), rs, lots, ef)
@@ -194,20 +319,18 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
                 )
             )
         retirements.append(
-            {
-                "id": row.id,
-                "certificate_id": cert["certificate_id"],
-                "verify_path": cert["verify_path"],
-                "retired_at": row.created_at,
-                "quantity": row.quantity,
-                "purposes": cert["purposes"],
-                "beneficiary": row.beneficiary,
-                "uses": [
-                    {"purpose": p, "scope": s, "quantity": q, "tonnes": tn} for p, s, q, tn in uses
-                ],
-                "schemes": sorted({r["scheme"]["code"] for r in cert["ranges"]}),
-                "credits": _kinds(cert["ranges"]),
-            }
+            ClaimedRetirement(
+                id=row.id,
+                certificate_id=cert.certificate_id,
+                verify_path=cert.verify_path,
+                retired_at=row.created_at,
+                quantity=row.quantity,
+                purposes=list(cert.purposes),
+                beneficiary=row.beneficiary,
+                uses=[ClaimedUse(p, s, q, tn) for p, s, q, tn in uses],
+                schemes=sorted({r.scheme.code for r in cert.ranges}),
+                credits=_kinds(cert.ranges),
+            )
         )
     figures = {
         "1": ScopeFigures("1", inv.scope1 if inv else None, inv.reduction_scope1 if inv else 0),
@@ -217,58 +340,63 @@ def build(conn: Connection, participant: Any, year: int) -> dict[str, Any]:
         "3": ScopeFigures("3", inv.scope3 if inv else None, inv.reduction_scope3 if inv else 0),
     }
     lines, verdicts = assess(figures, backings)
-    totals = {
-        "emissions": sum(f.emissions or 0 for f in figures.values()) if inv else None,
-        "own_reductions": sum(f.own_reductions for f in figures.values()),
-        "residual": sum(f.residual or 0 for f in figures.values()) if inv else None,
-        "covered": sum(x.covered for x in lines.values()),
-        "remaining": sum(x.remaining or 0 for x in lines.values()) if inv else None,
-    }
-    axes: dict[str, dict[str, Any]] = {}
-    for v in voluntary.values():
-        for a in v["evaluation_axes"]:
-            _add(axes, a["code"], dict(a), v["quantity"])
-    return {
-        "participant": {
-            "id": participant.id,
-            "name_en": participant.name_en,
-            "name_ja": participant.name_ja,
-        },
-        "year": year,
-        "rulesets": sorted(rulesets),
-        "inventory": plain(inv),
-        "scopes": [lines[s].as_dict() for s in ("1", "2", "3")],
-        "totals": totals,
-        "retired": {
-            "total": sum(r["quantity"] for r in retirements),
-            "count": len(retirements),
-            "by_scheme": _sorted(by["scheme"]),
-            "by_category": _sorted(by["category"]),
-            "by_property": _sorted(by["property"]),
-            "by_vintage": sorted(by["vintage"].values(), key=lambda x: x["code"]),
-            "by_ca_status": _sorted(by["ca"]),
-            "by_unit": _sorted(by["unit"]),
-        },
-        "retirements": retirements,
-        "voluntary": sorted(voluntary.values(), key=lambda x: x["project_id"]),
-        "evaluation_axes": _sorted(axes),
-        "claims": [v.as_dict() for v in verdicts],
-    }
+    totals = Totals(
+        emissions=sum(f.emissions or 0 for f in figures.values()) if inv else None,
+        own_reductions=sum(f.own_reductions for f in figures.values()),
+        residual=sum(f.residual or 0 for f in figures.values()) if inv else None,
+        covered=sum(x.covered for x in lines.values()),
+        remaining=sum(x.remaining or 0 for x in lines.values()) if inv else None,
+    )
+    volunteered: list[VoluntaryCredits] = sorted(_items(voluntary), key=lambda x: x.project_id)
+    axes: _Bucket = {}
+    for v in volunteered:
+        for a in v.evaluation_axes:
+            _add(axes, a.code, _tally(a), v.quantity)
+    rep = ClaimReport(
+        participant=Party(participant.id, participant.name_en, participant.name_ja),
+        year=year,
+        rulesets=sorted(rulesets),
+        inventory=inv,
+        scopes=[lines[s] for s in ("1", "2", "3")],
+        totals=totals,
+        retired=Retired(
+            total=sum(r.quantity for r in retirements),
+            count=len(retirements),
+            by_scheme=_sorted(by["scheme"]),
+            by_category=_sorted(by["category"]),
+            by_property=_sorted(by["property"]),
+            by_vintage=sorted(_items(by["vintage"]), key=lambda x: x.code),
+            by_ca_status=_sorted(by["ca"]),
+            by_unit=_sorted(by["unit"]),
+        ),
+        retirements=retirements,
+        voluntary=volunteered,
+        evaluation_axes=_sorted(axes),
+        claims=[],
+    )
+    claims = [Claim(v.code, v.allowed, v.reason, dict(v.params)) for v in verdicts]
+    return replace(rep, claims=[_worded(rep, c) for c in claims])
 
 
-def _kinds(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _worded(rep: ClaimReport, claim: Claim) -> Claim:
+    text_en, reason_en = wording(rep, claim, "en")
+    text_ja, reason_ja = wording(rep, claim, "ja")
+    return replace(
+        claim, text_en=text_en, reason_en=reason_en, text_ja=text_ja, reason_ja=reason_ja
+    )
+
+
+def _kinds(ranges: list[certificates.CertifiedRange]) -> list[ClaimedCredits]:
     """A retirement's credits by scheme and category, for the wording of its claims."""
-    out: dict[str, dict[str, Any]] = {}
+    out: _Bucket = {}
     for r in ranges:
-        key = f"{r['scheme']['code']}/{r['category']['code']}"
-        _add(
-            out, key, {"code": key, "scheme": r["scheme"], "category": r["category"]}, r["quantity"]
-        )
+        key = f"{r.scheme.code}/{r.category.code}"
+        _add(out, key, ClaimedCredits(key, r.scheme, r.category, 0), r.quantity)
     return _sorted(out)
 
 
-def _sorted(bucket: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(bucket.values(), key=lambda x: (-x["quantity"], x["code"]))
+def _sorted(bucket: _Bucket) -> list[Any]:
+    return sorted(_items(bucket), key=lambda x: (-x.quantity, x.code))
 
 
 def _uses(
@@ -527,42 +655,37 @@ def fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def wording(rep: dict[str, Any], claim: dict[str, Any], lang: str) -> tuple[str, str]:
+def wording(rep: ClaimReport, claim: Claim, lang: str) -> tuple[str, str]:
     """(the claim's wording, or its title when it may not be made; the reason or "")."""
     labels = LABELS[lang]
-    p = rep["participant"]
-    params = {k: fmt(v) for k, v in claim["params"].items()}
-    params |= {"name": p["name_ja" if lang == "ja" else "name_en"], "year": str(rep["year"])}
-    if claim["params"].get("percent") == 0 and claim["params"].get("tonnes"):
+    p = rep.participant
+    params = {k: fmt(v) for k, v in claim.params.items()}
+    params |= {"name": p.name_ja if lang == "ja" else p.name_en, "year": str(rep.year)}
+    if claim.params.get("percent") == 0 and claim.params.get("tonnes"):
         params["percent"] = "<1"
-    params["credits"] = _credits(rep, claim["params"].get("retirements", []), lang)
-    if not claim["allowed"]:
-        reason = labels[f"reason_{claim['reason']}"].format_map(_Default(params))
-        return labels[f"title_{claim['code']}"], reason
-    return labels[f"claim_{claim['code']}"].format_map(_Default(params)), ""
+    params["credits"] = _credits(rep, claim.params.get("retirements", []), lang)
+    if not claim.allowed:
+        reason = labels[f"reason_{claim.reason}"].format_map(_Default(params))
+        return labels[f"title_{claim.code}"], reason
+    return labels[f"claim_{claim.code}"].format_map(_Default(params)), ""
 
 
-def _credits(rep: dict[str, Any], retirement_ids: list[str], lang: str) -> str:
+def _credits(rep: ClaimReport, retirement_ids: list[str], lang: str) -> str:
     """Which credits back a claim: scheme and category with quantities, and the certificates."""
-    kinds: dict[str, dict[str, Any]] = {}
-    for r in rep["retirements"]:
-        if r["id"] in retirement_ids:
-            for k in r["credits"]:
-                _add(
-                    kinds,
-                    k["code"],
-                    {k2: v for k2, v in k.items() if k2 != "quantity"},
-                    k["quantity"],
-                )
+    kinds: _Bucket = {}
+    for r in rep.retirements:
+        if r.id in retirement_ids:
+            for k in r.credits:
+                _add(kinds, k.code, k, k.quantity)
     if lang == "ja":
         parts = [
-            f"{name(k['scheme'], lang)} ({name(k['category'], lang)}) {k['quantity']:,} t"
+            f"{name(k.scheme, lang)} ({name(k.category, lang)}) {k.quantity:,} t"
             for k in _sorted(kinds)
         ]
         text = "、".join(parts)
     else:
         parts = [
-            f"{k['quantity']:,} t of {name(k['scheme'], lang)} ({name(k['category'], lang)})"
+            f"{k.quantity:,} t of {name(k.scheme, lang)} ({name(k.category, lang)})"
             for k in _sorted(kinds)
         ]
         text = ", ".join(parts)
@@ -582,5 +705,7 @@ def ca_name(code: str, lang: str) -> str:
     return LABELS[lang].get(f"ca_{code}", code)
 
 
-def name(item: dict[str, Any], lang: str) -> str:
-    return certificates.name(item, lang) if "name_en" in item else str(item.get("code", ""))
+def name(item: Any, lang: str) -> str:
+    """An item's name in ``lang`` (a term, a tally, the participant); its code if it has none."""
+    named = getattr(item, "name_ja" if lang == "ja" else "name_en", None)
+    return str(getattr(item, "code", "")) if named is None else str(named)

@@ -11,7 +11,15 @@ import csv
 import io
 from typing import Any
 
-from tanso.services.compliance.claims import LABELS, ca_name, fmt, name, scope_name, wording
+from tanso.services.compliance.claims import (
+    LABELS,
+    ClaimReport,
+    ca_name,
+    fmt,
+    name,
+    scope_name,
+    wording,
+)
 from tanso.web.documents.certificate import pdf_fonts
 from tanso.web.documents.pdf import a4_pdf
 
@@ -33,70 +41,66 @@ CSV_COLUMNS = [
 ]
 
 
-def to_csv(rep: dict[str, Any], lang: str = "en") -> str:
+def to_csv(rep: ClaimReport, lang: str = "en") -> str:
     """One table: a row per scope, per total of retired credits, per retirement, per claim."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
-    for s in rep["scopes"]:
+    for s in rep.scopes:
         w.writerow(
             {
                 "section": "scope",
-                "key": s["scope"],
-                "name": scope_name(s["scope"], lang),
+                "key": s.scope,
+                "name": scope_name(s.scope, lang),
                 **{
-                    k: "" if s[k] is None else s[k]
+                    k: "" if getattr(s, k) is None else getattr(s, k)
                     for k in ("emissions", "own_reductions", "residual", "covered", "remaining")
                 },
             }
         )
-    tot = rep["totals"]
+    tot = rep.totals
     w.writerow(
         {
             "section": "scope",
             "key": "total",
             "name": LABELS[lang]["total"],
             **{
-                k: "" if tot[k] is None else tot[k]
+                k: "" if getattr(tot, k) is None else getattr(tot, k)
                 for k in ("emissions", "own_reductions", "residual", "covered", "remaining")
             },
         }
     )
     for group in ("by_scheme", "by_category", "by_property", "by_vintage", "by_ca_status"):
-        for x in rep["retired"][group]:
-            label = ca_name(x["code"], lang) if group == "by_ca_status" else name(x, lang)
-            w.writerow(
-                {"section": group, "key": x["code"], "name": label, "quantity": x["quantity"]}
-            )
-    for r in rep["retirements"]:
+        for x in getattr(rep.retired, group):
+            label = ca_name(x.code, lang) if group == "by_ca_status" else name(x, lang)
+            w.writerow({"section": group, "key": x.code, "name": label, "quantity": x.quantity})
+    for r in rep.retirements:
         w.writerow(
             {
                 "section": "retirement",
-                "key": r["id"],
-                "name": r["beneficiary"],
-                "quantity": r["quantity"],
-                "text": ", ".join(p["code"] for p in r["purposes"]),
+                "key": r.id,
+                "name": r.beneficiary,
+                "quantity": r.quantity,
+                "text": ", ".join(p.code for p in r.purposes),
             }
         )
-    for v in rep["voluntary"]:
+    for v in rep.voluntary:
         w.writerow(
             {
                 "section": "voluntary",
-                "key": v["project_id"],
-                "name": v["project_name_ja"]
-                if lang == "ja" and v["project_name_ja"]
-                else v["project_name"],
-                "quantity": v["quantity"],
-                "text": ", ".join(name(a, lang) for a in v["evaluation_axes"]),
+                "key": v.project_id,
+                "name": v.project_name_ja if lang == "ja" and v.project_name_ja else v.project_name,
+                "quantity": v.quantity,
+                "text": ", ".join(name(a, lang) for a in v.evaluation_axes),
             }
         )
-    for c in rep["claims"]:
+    for c in rep.claims:
         text, reason = wording(rep, c, lang)
         w.writerow(
             {
                 "section": "claim",
-                "key": c["code"],
-                "allowed": "yes" if c["allowed"] else "no",
+                "key": c.code,
+                "allowed": "yes" if c.allowed else "no",
                 "text": text,
                 "reason": reason,
             }
@@ -104,7 +108,7 @@ def to_csv(rep: dict[str, Any], lang: str = "en") -> str:
     return buf.getvalue()
 
 
-def render_context(rep: dict[str, Any], lang: str) -> dict[str, Any]:
+def render_context(rep: ClaimReport, lang: str) -> dict[str, Any]:
     """What the HTML templates need besides the report."""
     return {
         "r": rep,
@@ -116,7 +120,7 @@ def render_context(rep: dict[str, Any], lang: str) -> dict[str, Any]:
     }
 
 
-def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
+def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
     """A4 portrait, Japanese in reportlab's built-in CID font."""
     from xml.sax.saxutils import escape
 
@@ -149,19 +153,19 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
         )
         return tb
 
-    part = rep["participant"]
+    part = rep.participant
     story: list[Any] = [
         Paragraph(
             escape(
-                f"{labels['title']} — {part['name_ja' if lang == 'ja' else 'name_en']} "
-                f"({part['id']}) {rep['year']}"
+                f"{labels['title']} — {part.name_ja if lang == 'ja' else part.name_en} "
+                f"({part.id}) {rep.year}"
             ),
             title,
         ),
-        p(f"{labels['rulesets']}: {', '.join(rep['rulesets']) or '-'}", text),
+        p(f"{labels['rulesets']}: {', '.join(rep.rulesets) or '-'}", text),
         Paragraph(escape(labels["emissions"]), h2),
     ]
-    if rep["inventory"] is None:
+    if rep.inventory is None:
         story.append(p(labels["no_inventory"], text))
     cols = ("emissions", "own_reductions", "residual", "covered", "remaining")
     head = [
@@ -173,30 +177,30 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
         labels["remaining"],
     ]
     rows: list[list[Any]] = [[p(h) for h in head]]
-    for s in rep["scopes"]:
-        rows.append([p(scope_name(s["scope"], lang))] + [p(s[c]) for c in cols])
-    rows.append([p(labels["total"])] + [p(rep["totals"][c]) for c in cols])
+    for s in rep.scopes:
+        rows.append([p(scope_name(s.scope, lang))] + [p(getattr(s, c)) for c in cols])
+    rows.append([p(labels["total"])] + [p(getattr(rep.totals, c)) for c in cols])
     story.append(table(rows, [50, 26, 26, 26, 26, 26]))
     story += [
         Paragraph(escape(labels["retired"]), h2),
         p(
             labels["retired_total"].format(
-                quantity=fmt(rep["retired"]["total"]), count=rep["retired"]["count"]
+                quantity=fmt(rep.retired.total), count=rep.retired.count
             ),
             text,
         ),
     ]
     for group in ("by_scheme", "by_category", "by_property", "by_vintage", "by_ca_status"):
-        items = rep["retired"][group]
+        items = getattr(rep.retired, group)
         if not items:
             continue
         rows = [[p(labels[group]), p(labels["quantity"])]]
         for x in items:
-            label = ca_name(x["code"], lang) if group == "by_ca_status" else name(x, lang)
-            rows.append([p(label), p(x["quantity"])])
+            label = ca_name(x.code, lang) if group == "by_ca_status" else name(x, lang)
+            rows.append([p(label), p(x.quantity)])
         story += [Spacer(1, 2 * mm), table(rows, [120, 40])]
     story.append(Paragraph(escape(labels["retirements"]), h2))
-    if rep["retirements"]:
+    if rep.retirements:
         rows = [
             [
                 p(labels["retirement"]),
@@ -205,30 +209,28 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
                 p(labels["quantity"]),
             ]
         ]
-        for r in rep["retirements"]:
+        for r in rep.retirements:
             rows.append(
                 [
-                    p(r["id"]),
-                    p(", ".join(name(x, lang) for x in r["purposes"])),
-                    p(r["beneficiary"]),
-                    p(r["quantity"]),
+                    p(r.id),
+                    p(", ".join(name(x, lang) for x in r.purposes)),
+                    p(r.beneficiary),
+                    p(r.quantity),
                 ]
             )
         story.append(table(rows, [30, 70, 50, 26]))
     else:
         story.append(p(labels["nothing"], text))
     story.append(Paragraph(escape(labels["voluntary"]), h2))
-    if rep["voluntary"]:
+    if rep.voluntary:
         rows = [[p(labels["project"]), p(labels["quantity"]), p(labels["axes"])]]
-        for v in rep["voluntary"]:
-            pname = (
-                v["project_name_ja"] if lang == "ja" and v["project_name_ja"] else v["project_name"]
-            )
+        for v in rep.voluntary:
+            pname = v.project_name_ja if lang == "ja" and v.project_name_ja else v.project_name
             rows.append(
                 [
-                    p(f"{v['project_id']} {pname}"),
-                    p(v["quantity"]),
-                    p(", ".join(name(a, lang) for a in v["evaluation_axes"]) or "-"),
+                    p(f"{v.project_id} {pname}"),
+                    p(v.quantity),
+                    p(", ".join(name(a, lang) for a in v.evaluation_axes) or "-"),
                 ]
             )
         story.append(table(rows, [80, 26, 70]))
@@ -236,8 +238,8 @@ def to_pdf(rep: dict[str, Any], lang: str = "en") -> bytes:
         story.append(p(labels["voluntary_none"], text))
     story.append(Paragraph(escape(labels["claims"]), h2))
     rows = [[p(labels["may"] + " / " + labels["may_not"]), p(labels["claim"]), p(labels["why"])]]
-    for c in rep["claims"]:
+    for c in rep.claims:
         wtext, reason = wording(rep, c, lang)
-        rows.append([p(labels["may"] if c["allowed"] else labels["may_not"]), p(wtext), p(reason)])
+        rows.append([p(labels["may"] if c.allowed else labels["may_not"]), p(wtext), p(reason)])
     story += [table(rows, [26, 80, 70]), Spacer(1, 4 * mm), p(labels["footer"], text)]
-    return a4_pdf(story, f"{labels['title']} {part['id']} {rep['year']}")
+    return a4_pdf(story, f"{labels['title']} {part.id} {rep.year}")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,7 +27,7 @@ def _years(request: Request, user: PortalUser) -> list[int]:
     return sorted(years, reverse=True) or [dt.datetime.now(dt.UTC).year]
 
 
-def _report(request: Request, user: PortalUser, year: int) -> dict[str, Any]:
+def _report(request: Request, user: PortalUser, year: int) -> claims.ClaimReport:
     return claims.report(kit.db(request), kit.reader(user), user.participant_id, year)
 
 
