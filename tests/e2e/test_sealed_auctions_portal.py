@@ -104,7 +104,7 @@ def test_a_seller_offers_buyers_bid_amend_withdraw_and_the_operator_clears(
     assert bid(site, "B2", aid, 1_200, 15).status_code == 422  # not whole lots
     assert bid(site, "B2", aid, 10**9, 10).status_code == 409  # not enough cash
     assert bid(site, "B2", aid, 1_200, 70).status_code == 200
-    b1 = sa.own_bids(db, users.actor_for(users.UserRole.TRADER, "B1", frozenset()))[0]["id"]
+    b1 = sa.own_bids(db, users.actor_for(users.UserRole.TRADER, "B1", frozenset()))[0].id
     http = site["B1"]
     r = http.post(
         f"/portal/auctions/bids/{b1}/amend",

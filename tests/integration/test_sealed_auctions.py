@@ -148,27 +148,27 @@ def test_bids_only_while_open_and_amend_or_withdraw_refused_after_close(
     clock.set(DURING)
     bid = sa.place_bid(db, b1, a["id"], "B1-MAIN", 15, 10)
     assert _cash(db, "B1") == (1_000_000, 150)
-    bid = sa.amend_bid(db, b1, bid["id"], price=20, quantity=20)
+    bid = sa.amend_bid(db, b1, bid.id, price=20, quantity=20)
     assert _cash(db, "B1") == (1_000_000, 400)
-    sa.amend_bid(db, b1, bid["id"], quantity=10)
+    sa.amend_bid(db, b1, bid.id, quantity=10)
     assert _cash(db, "B1") == (1_000_000, 200)
     other = sa.place_bid(db, b2, a["id"], "B2-MAIN", 12, 30)
-    sa.withdraw_bid(db, b2, other["id"])
+    sa.withdraw_bid(db, b2, other.id)
     assert _cash(db, "B2") == (1_000_000, 0)
     with pytest.raises(NotFound):
-        sa.amend_bid(db, b2, bid["id"], price=1)  # someone else's bid answers as missing
+        sa.amend_bid(db, b2, bid.id, price=1)  # someone else's bid answers as missing
     with pytest.raises(Forbidden):
         sa.place_bid(db, market["seller"], a["id"], "SELLER-MAIN", 15, 10)
     with pytest.raises(InvalidInput):
         sa.place_bid(db, b2, a["id"], "B2-MAIN", 15, 15)  # not whole lots
     clock.set(AFTER)
     with pytest.raises(Conflict, match="closed"):
-        sa.amend_bid(db, b1, bid["id"], price=30)
+        sa.amend_bid(db, b1, bid.id, price=30)
     with pytest.raises(Conflict, match="closed"):
-        sa.withdraw_bid(db, b1, bid["id"])
+        sa.withdraw_bid(db, b1, bid.id)
     with pytest.raises(Conflict, match="closed"):
         sa.place_bid(db, b2, a["id"], "B2-MAIN", 15, 10)
-    assert sa.get_bid(db, b1, bid["id"])["price"] == 20
+    assert sa.get_bid(db, b1, bid.id).price == 20
     _conserved(db)
 
 
@@ -180,9 +180,9 @@ def test_insufficient_cash_is_refused_and_nothing_changes(market: dict[str, Any]
         sa.place_bid(db, b1, a["id"], "B1-MAIN", 200_000, 10)
     bid = sa.place_bid(db, b1, a["id"], "B1-MAIN", 50_000, 10)
     with pytest.raises(Conflict):
-        sa.amend_bid(db, b1, bid["id"], quantity=30)
+        sa.amend_bid(db, b1, bid.id, quantity=30)
     assert _cash(db, "B1") == (1_000_000, 500_000)
-    assert [b["quantity"] for b in sa.own_bids(db, b1)] == [10]
+    assert [b.quantity for b in sa.own_bids(db, b1)] == [10]
     _conserved(db)
 
 
@@ -218,11 +218,11 @@ def test_clearing_t0_settles_awards_and_releases_the_rest(market: dict[str, Any]
     assert _status(db, "B2-MAIN") == {"held": 30}
     assert _status(db, "B3-MAIN") == {"held": 20}
     assert _status(db, "SELLER-MAIN") == {"held": 80}
-    statuses = {b["id"]: b["status"] for b in sa.own_bids(db, b1)}
-    assert statuses == {run["bids"]["b1"]["id"]: "won", run["bids"]["b4"]["id"]: "lost"}
+    statuses = {b.id: b.status for b in sa.own_bids(db, b1)}
+    assert statuses == {run["bids"]["b1"].id: "won", run["bids"]["b4"].id: "lost"}
     mine = sa.own_awards(db, b3)
-    assert [(w["quantity"], w["price"], w["settlement"]) for w in mine] == [(20, 12, "settled")]
-    assert sa.own_awards(db, b2)[0]["quantity"] == 30
+    assert [(w.quantity, w.price, w.settlement) for w in mine] == [(20, 12, "settled")]
+    assert sa.own_awards(db, b2)[0].quantity == 30
     _conserved(db)
 
 
@@ -245,7 +245,7 @@ def test_clearing_t_plus_2_leaves_obligations_that_the_settlement_run_settles(
     assert _status(db, "SELLER-MAIN") == {"held": 80}
     assert _status(db, "B2-MAIN") == {"held": 30}
     obligations = settlement.obligations(db, SYSTEM)
-    assert {o.deal_id for o in obligations} == {w["id"] for w in sa.auction_awards(db, SYSTEM, aid)}
+    assert {o.deal_id for o in obligations} == {w.id for w in sa.auction_awards(db, SYSTEM, aid)}
     _conserved(db)
 
 
@@ -292,7 +292,7 @@ def test_cancelling_releases_credits_and_bids(market: dict[str, Any]) -> None:
     assert out["state"] == "cancelled" and out["result"] is None
     assert _cash(db, "B1") == (1_000_000, 0)
     assert _status(db, "SELLER-MAIN") == {"held": 140}
-    assert sa.get_bid(db, b1, bid["id"])["status"] == "cancelled"
+    assert sa.get_bid(db, b1, bid.id).status == "cancelled"
     _conserved(db)
 
 
@@ -304,7 +304,7 @@ def test_no_service_read_shows_a_bid_to_anyone_but_its_bidder_before_clearing(
     clock.set(DURING)
     bid = sa.place_bid(db, b1, a["id"], "B1-MAIN", 7919, 10)
     clock.set(AFTER)  # closed but not cleared: still sealed
-    secrets_ = (bid["id"], "7919", "79190")
+    secrets_ = (bid.id, "7919", "79190")
     others: list[Actor] = [market["seller"], SYSTEM, b2]
     for who in others:
         seen = repr(
@@ -318,17 +318,17 @@ def test_no_service_read_shows_a_bid_to_anyone_but_its_bidder_before_clearing(
         )
         assert not any(s in seen for s in secrets_), who
         with pytest.raises(NotFound):
-            sa.get_bid(db, who, bid["id"])
+            sa.get_bid(db, who, bid.id)
     with pytest.raises(NotFound):
         sa.results(db, a["id"])
     # the journal holds only a commitment, opened by the clearing entry
     with db.read() as conn:
         rows = conn.execute(select(t.journal.c.payload).where(t.journal.c.kind.like("sealed%")))
         payloads = [json.loads(r.payload) for r in rows]
-    bid_entries = [p for p in payloads if p.get("bid_id") == bid["id"]]
+    bid_entries = [p for p in payloads if p.get("bid_id") == bid.id]
     assert len(bid_entries) == 1 and {"price", "quantity"}.isdisjoint(bid_entries[0])
-    assert bid_entries[0]["commitment"] == sa.commitment(bid["id"], 7919, 10, _nonce(db, bid["id"]))
-    assert sa.own_bids(db, b1)[0]["price"] == 7919
+    assert bid_entries[0]["commitment"] == sa.commitment(bid.id, 7919, 10, _nonce(db, bid.id))
+    assert sa.own_bids(db, b1)[0].price == 7919
 
 
 def _nonce(db: Database, bid_id: str) -> str:
@@ -384,7 +384,7 @@ def test_concurrent_bids_beyond_the_cash_reserve_it_exactly_once(pg_db: Database
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         results = list(pool.map(lambda _i: bid(), range(12)))
-    ok = [r for r in results if isinstance(r, dict)]
+    ok = [r for r in results if isinstance(r, sa.Bid)]
     assert len(ok) == 5 and _cash(pg_db, "B1") == (1_000_000, 1_000_000)
     # a cancel racing more bids: whatever order, nothing stays reserved
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -447,7 +447,7 @@ def test_any_bidding_then_clearing_matches_the_domain_and_conserves_everything(
             if action == "place" or who not in last:
                 last[who] = sa.place_bid(
                     db, buyers[who], a["id"], f"B{who + 1}-MAIN", price, lots * 10
-                )["id"]
+                ).id
             elif action == "amend":
                 sa.amend_bid(db, buyers[who], last[who], price, lots * 10)
             else:
@@ -455,10 +455,10 @@ def test_any_bidding_then_clearing_matches_the_domain_and_conserves_everything(
         except Conflict:
             pass  # a withdrawn bid cannot be amended or withdrawn again
     standing = [
-        SealedBid(b["id"], f"B{i + 1}", b["price"], b["quantity"], 0)
+        SealedBid(b.id, f"B{i + 1}", b.price, b.quantity, 0)
         for i, who in enumerate(buyers)
         for b in sa.own_bids(db, who, a["id"])
-        if b["status"] == "open"
+        if b.status == "open"
     ]
     clock.set((base + dt.timedelta(minutes=3)).isoformat())
     sa.clear_auction(db, SYSTEM, a["id"])
@@ -467,7 +467,7 @@ def test_any_bidding_then_clearing_matches_the_domain_and_conserves_everything(
     assert (res["sold"], res["unsold"], res["clearing_price"]) == (
         expected.sold, expected.unsold, expected.clearing_price,
     )  # fmt: skip
-    won = {w["bid_id"]: (w["quantity"], w["price"]) for w in sa.auction_awards(db, SYSTEM, a["id"])}
+    won = {w.bid_id: (w.quantity, w.price) for w in sa.auction_awards(db, SYSTEM, a["id"])}
     assert won == {x.bid: (x.quantity, x.price) for x in expected.awards}
     _conserved(db)
 

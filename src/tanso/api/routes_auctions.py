@@ -71,32 +71,32 @@ def mine(db: DB, actor: Caller) -> list[dict[str, Any]]:
 @router.get("/bids", response_model=list[SealedBid])
 def my_bids(
     db: DB, actor: Caller, auction_id: Annotated[str | None, Query(max_length=64)] = None
-) -> list[dict[str, Any]]:
+) -> list[sa.Bid]:
     """Your own bids (nobody else's, whoever asks)."""
     return sa.own_bids(db, actor, auction_id)
 
 
 @router.get("/bids/{bid_id}", response_model=SealedBid)
-def my_bid(bid_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def my_bid(bid_id: str, db: DB, actor: Caller) -> sa.Bid:
     return sa.get_bid(db, actor, bid_id)
 
 
 @router.patch("/bids/{bid_id}", response_model=SealedBid)
 def amend_bid(
     bid_id: str, body: s.SealedBidAmendIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> sa.Bid:
     """Change your bid while the auction is open (it takes a new time)."""
     return sa.amend_bid(db, actor, bid_id, body.price, body.quantity, idem)
 
 
 @router.delete("/bids/{bid_id}", response_model=SealedBid)
-def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Bid:
     """Withdraw your bid while the auction is open; its cash is released."""
     return sa.withdraw_bid(db, actor, bid_id, idem)
 
 
 @router.get("/awards", response_model=list[Award])
-def my_awards(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def my_awards(db: DB, actor: Caller) -> list[sa.Award]:
     """What your bids won, with their settlement status."""
     return sa.own_awards(db, actor)
 
@@ -114,15 +114,13 @@ def results(auction_id: str, db: DB) -> dict[str, Any]:
 
 
 @router.post("/{auction_id}/bids", response_model=SealedBid, status_code=201)
-def bid(
-    auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+def bid(auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemKey) -> sa.Bid:
     """Send a sealed bid while the auction is open; it reserves price x quantity of cash."""
     return sa.place_bid(db, actor, auction_id, body.account_id, body.price, body.quantity, idem)
 
 
 @router.get("/{auction_id}/awards", response_model=list[Award])
-def awards(auction_id: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
+def awards(auction_id: str, db: DB, actor: Caller) -> list[sa.Award]:
     """A cleared auction's awards: all (operator), without names (seller), or your own."""
     return sa.auction_awards(db, actor, auction_id)
 

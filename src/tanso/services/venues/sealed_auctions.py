@@ -30,7 +30,16 @@ from tanso.domain.money import check_currency
 from tanso.domain.participants import Role
 from tanso.domain.sealed_bid import SealedBid, SealedResult, SealedRules, check_bid, clear
 from tanso.services.clearing import escrow, settlement
-from tanso.services.common import Actor, Idem, execute, new_id, own_account, require_active
+from tanso.services.common import (
+    Actor,
+    Idem,
+    execute,
+    loader,
+    new_id,
+    omitted,
+    own_account,
+    require_active,
+)
 from tanso.services.ledger import registry
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import trade_date
@@ -166,19 +175,34 @@ def auction_view(row: Any, now: str, show_seller: bool = False) -> dict[str, Any
     return view
 
 
-def bid_view(row: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Bid:
+    """A bid as its bidder sees it (nobody else ever gets one)."""
+
+    id: str
+    auction_id: str
+    account_id: str
+    price: int
+    quantity: int
+    amount: int
+    status: str
+    created_at: str
+    updated_at: str
+
+
+def bid_view(row: Any) -> Bid:
     """A bid as its bidder sees it."""
-    return {
-        "id": row.id,
-        "auction_id": row.auction_id,
-        "account_id": row.account_id,
-        "price": row.price,
-        "quantity": row.quantity,
-        "amount": row.price * row.quantity,
-        "status": row.status,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
+    return Bid(
+        id=row.id,
+        auction_id=row.auction_id,
+        account_id=row.account_id,
+        price=row.price,
+        quantity=row.quantity,
+        amount=row.price * row.quantity,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -238,7 +262,7 @@ def results(db: Database, auction_id: str) -> dict[str, Any]:
 
 def own_bids(
     db: Database, actor: Actor, auction_id: str | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> list[Bid]:
     """The actor's own bids (nobody else's, whoever asks)."""
     b = sealed_bids.c
     q = select(sealed_bids).where(b.bidder_id == actor.participant_id)
@@ -249,7 +273,7 @@ def own_bids(
         return [bid_view(r) for r in rows]
 
 
-def get_bid(db: Database, actor: Actor, bid_id: str) -> dict[str, Any]:
+def get_bid(db: Database, actor: Actor, bid_id: str) -> Bid:
     """One of the actor's own bids; anyone else's answers like a missing one."""
     with db.read() as conn:
         return bid_view(_own_bid(conn, actor, bid_id))
@@ -262,23 +286,38 @@ def _own_bid(conn: Connection, actor: Actor, bid_id: str) -> Any:
     return row
 
 
-def award_view(conn: Connection, row: Any, show_bidder: bool) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Award:
+    """What a bid won, with its settlement status; ``bid_id`` and ``bidder`` only to whom may
+    know (the bidder itself and the operator; the seller sees no names)."""
+
+    id: str
+    auction_id: str
+    quantity: int
+    price: int
+    amount: int
+    due_date: str
+    settlement: str | None
+    bid_id: str | None = omitted()
+    bidder: str | None = omitted()
+
+
+def award_view(conn: Connection, row: Any, show_bidder: bool) -> Award:
     ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", row.id)
-    view = {
-        "id": row.id,
-        "auction_id": row.auction_id,
-        "quantity": row.quantity,
-        "price": row.price,
-        "amount": row.amount,
-        "due_date": row.due_date,
-        "settlement": ob.status if ob is not None else None,
-    }
-    if show_bidder:
-        view |= {"bid_id": row.bid_id, "bidder": row.bidder_id}
-    return view
+    return Award(
+        id=row.id,
+        auction_id=row.auction_id,
+        quantity=row.quantity,
+        price=row.price,
+        amount=row.amount,
+        due_date=row.due_date,
+        settlement=ob.status if ob is not None else None,
+        bid_id=row.bid_id if show_bidder else None,
+        bidder=row.bidder_id if show_bidder else None,
+    )
 
 
-def own_awards(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+def own_awards(db: Database, actor: Actor, limit: int = 500) -> list[Award]:
     """What the actor's bids won, with their settlement status."""
     w = sealed_awards.c
     with db.read() as conn:
@@ -291,7 +330,7 @@ def own_awards(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, A
         return [award_view(conn, r, True) for r in rows]
 
 
-def auction_awards(db: Database, actor: Actor, auction_id: str) -> list[dict[str, Any]]:
+def auction_awards(db: Database, actor: Actor, auction_id: str) -> list[Award]:
     """A cleared auction's awards: the operator sees who won; the seller sees quantities and
     prices without names; a bidder sees its own. Before clearing there are none."""
     w = sealed_awards.c
@@ -456,11 +495,11 @@ def place_bid(
     price: int,
     quantity: int,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Bid:
     """Send a sealed bid while the auction is open; it reserves price x quantity of cash.
     ``account_id`` is the holding account that receives the credits won."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Bid:
         conn = tx.conn
         require_active(conn, actor)
         if not actor.has(Role.TRADER):
@@ -504,7 +543,7 @@ def place_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, load=loader(Bid))
 
 
 def amend_bid(
@@ -514,13 +553,13 @@ def amend_bid(
     price: int | None = None,
     quantity: int | None = None,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Bid:
     """Change one's own bid while the auction is open; the cash reserved follows, and the bid
     takes a new time (it goes behind bids already at its price)."""
     if price is None and quantity is None:
         raise InvalidInput("nothing_to_amend", "Give a new price or a new quantity.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Bid:
         conn = tx.conn
         require_active(conn, actor)
         bid = _own_bid(conn, actor, bid_id)
@@ -555,15 +594,13 @@ def amend_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Bid))
 
 
-def withdraw_bid(
-    db: Database, actor: Actor, bid_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+def withdraw_bid(db: Database, actor: Actor, bid_id: str, idem: Idem | None = None) -> Bid:
     """Withdraw one's own bid while the auction is open; its cash is released."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Bid:
         conn = tx.conn
         require_active(conn, actor)
         bid = _own_bid(conn, actor, bid_id)
@@ -579,7 +616,7 @@ def withdraw_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Bid))
 
 
 # ---------------------------------------------------------------- clearing

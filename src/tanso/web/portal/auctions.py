@@ -191,7 +191,7 @@ def _detail(
         group="auctions",
         a=auction,
         bids=sa.own_bids(db, kit.reader(user), auction_id),
-        awards=[w for w in sa.own_awards(db, kit.reader(user)) if w["auction_id"] == auction_id],
+        awards=[w for w in sa.own_awards(db, kit.reader(user)) if w.auction_id == auction_id],
         accounts=kit.own_accounts(db, user),
         may_run="seller" in auction,
         values=values or {},
@@ -304,7 +304,7 @@ def place_bid(request: Request, user: Trader, form: Form, auction_id: str) -> Re
     except TansoError as e:
         status = status_of(e)
         return _detail(request, user, auction_id, form, {"_form": e.message}, status=status)
-    return _detail(request, user, auction_id, notice=t["sealed_bid_sent"].format(id=out["id"]))
+    return _detail(request, user, auction_id, notice=t["sealed_bid_sent"].format(id=out.id))
 
 
 def _bid_action(
@@ -327,11 +327,11 @@ def _bid_action(
             notice = t["sealed_bid_withdrawn"]
     except ValueError:
         errors = {"_form": t["whole_number"]}
-        return _detail(request, user, bid["auction_id"], errors=errors, status=422)
+        return _detail(request, user, bid.auction_id, errors=errors, status=422)
     except TansoError as e:
         errors = {"_form": e.message}
-        return _detail(request, user, bid["auction_id"], errors=errors, status=status_of(e))
-    return _detail(request, user, bid["auction_id"], notice=notice.format(id=bid_id))
+        return _detail(request, user, bid.auction_id, errors=errors, status=status_of(e))
+    return _detail(request, user, bid.auction_id, notice=notice.format(id=bid_id))
 
 
 @router.post("/portal/auctions/bids/{bid_id}/amend")
