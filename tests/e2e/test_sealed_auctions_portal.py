@@ -97,7 +97,7 @@ def test_a_seller_offers_buyers_bid_amend_withdraw_and_the_operator_clears(
 ) -> None:
     db, clock = site["db"], site["clock"]
     aid = offer(site)
-    assert sa.get_auction(db, aid)["opens_at"] == "2026-01-06T01:00:00.000000Z"
+    assert sa.get_auction(db, aid).opens_at == "2026-01-06T01:00:00.000000Z"
     clock.set(DURING)
     r = bid(site, "B1", aid, 1_500, 60)
     assert r.status_code == 200 and "sent and sealed" in r.text
