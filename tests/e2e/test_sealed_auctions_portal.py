@@ -97,14 +97,14 @@ def test_a_seller_offers_buyers_bid_amend_withdraw_and_the_operator_clears(
 ) -> None:
     db, clock = site["db"], site["clock"]
     aid = offer(site)
-    assert sa.get_auction(db, aid)["opens_at"] == "2026-01-06T01:00:00.000000Z"
+    assert sa.get_auction(db, aid).opens_at == "2026-01-06T01:00:00.000000Z"
     clock.set(DURING)
     r = bid(site, "B1", aid, 1_500, 60)
     assert r.status_code == 200 and "sent and sealed" in r.text
     assert bid(site, "B2", aid, 1_200, 15).status_code == 422  # not whole lots
     assert bid(site, "B2", aid, 10**9, 10).status_code == 409  # not enough cash
     assert bid(site, "B2", aid, 1_200, 70).status_code == 200
-    b1 = sa.own_bids(db, users.actor_for(users.UserRole.TRADER, "B1", frozenset()))[0]["id"]
+    b1 = sa.own_bids(db, users.actor_for(users.UserRole.TRADER, "B1", frozenset()))[0].id
     http = site["B1"]
     r = http.post(
         f"/portal/auctions/bids/{b1}/amend",

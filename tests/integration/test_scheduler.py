@@ -86,10 +86,10 @@ def test_the_scheduler_clears_sealed_auctions_past_their_close_once(db: Database
     auction = sa.create(db, seller, spec)
     clock.set(DURING)
     assert scheduler.tick() == []  # open: nothing to clear
-    sa.place_bid(db, buyer, auction["id"], "B1-MAIN", 12, 30)
+    sa.place_bid(db, buyer, auction.id, "B1-MAIN", 12, 30)
     clock.set(AFTER)
-    assert scheduler.tick() == [(auction["id"], "sealed_clear")]
-    assert sa.get_auction(db, auction["id"])["state"] == "cleared"
+    assert scheduler.tick() == [(auction.id, "sealed_clear")]
+    assert sa.get_auction(db, auction.id).state == "cleared"
     clock.now += dt.timedelta(minutes=2)
     assert scheduler.tick() == []
     assert audit.verify(db).ok

@@ -6,7 +6,7 @@ import datetime as dt
 
 from tanso.demo import auctions as demo_auctions
 from tanso.demo.exchange_days import DemoClock, at_jst, demo_days
-from tanso.services.common import SYSTEM
+from tanso.services.common import SYSTEM, plain
 from tanso.services.ledger import audit, participants
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange
@@ -32,9 +32,11 @@ def test_the_demo_seeds_a_cleared_and_an_open_auction(db: Database) -> None:
     db.clock = utc_now
     (cleared,) = sa.list_auctions(db, "cleared")
     (opened,) = sa.list_auctions(db, "open")
-    assert "seller" not in cleared and cleared["result"]["sold"] == 1_000
-    assert {a["seller"] for a in sa.own_auctions(db, SYSTEM)} == {"HOLDER"}
-    assert cleared["result"]["clearing_price"] == 3_000 and cleared["result"]["bidders"] == 3
-    assert len(cleared["result"]["demand_curve"]) == 5
-    assert opened["closes_at"] > utc_now() and cleared["id"] in line
+    assert cleared.result is not None
+    assert cleared.seller is None and "seller" not in plain(cleared)
+    assert cleared.result.sold == 1_000
+    assert {a.seller for a in sa.own_auctions(db, SYSTEM)} == {"HOLDER"}
+    assert cleared.result.clearing_price == 3_000 and cleared.result.bidders == 3
+    assert len(cleared.result.demand_curve) == 5
+    assert opened.closes_at > utc_now() and cleared.id in line
     assert audit.verify(db).ok

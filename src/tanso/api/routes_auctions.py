@@ -6,7 +6,7 @@ once the auction has been cleared.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -35,13 +35,13 @@ def calendar(
     db: DB,
     state: Annotated[State | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+) -> list[sa.Auction]:
     """The auction calendar: terms, state and (once cleared) results; never a bid (public)."""
     return sa.list_auctions(db, state, limit)
 
 
 @router.post("", response_model=SealedAuctionOffered, status_code=201)
-def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> sa.OfferedAuction:
     """Offer credits from your holding account; they are reserved until clearing."""
     spec = sa.NewSealedAuction(
         account_id=body.account_id,
@@ -63,7 +63,7 @@ def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> dic
 
 
 @router.get("/mine", response_model=list[OwnSealedAuction])
-def mine(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def mine(db: DB, actor: Caller) -> list[sa.Auction]:
     """The auctions you offered (the operator: every auction), with the seller named."""
     return sa.own_auctions(db, actor)
 
@@ -71,69 +71,67 @@ def mine(db: DB, actor: Caller) -> list[dict[str, Any]]:
 @router.get("/bids", response_model=list[SealedBid])
 def my_bids(
     db: DB, actor: Caller, auction_id: Annotated[str | None, Query(max_length=64)] = None
-) -> list[dict[str, Any]]:
+) -> list[sa.Bid]:
     """Your own bids (nobody else's, whoever asks)."""
     return sa.own_bids(db, actor, auction_id)
 
 
 @router.get("/bids/{bid_id}", response_model=SealedBid)
-def my_bid(bid_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def my_bid(bid_id: str, db: DB, actor: Caller) -> sa.Bid:
     return sa.get_bid(db, actor, bid_id)
 
 
 @router.patch("/bids/{bid_id}", response_model=SealedBid)
 def amend_bid(
     bid_id: str, body: s.SealedBidAmendIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> sa.Bid:
     """Change your bid while the auction is open (it takes a new time)."""
     return sa.amend_bid(db, actor, bid_id, body.price, body.quantity, idem)
 
 
 @router.delete("/bids/{bid_id}", response_model=SealedBid)
-def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Bid:
     """Withdraw your bid while the auction is open; its cash is released."""
     return sa.withdraw_bid(db, actor, bid_id, idem)
 
 
 @router.get("/awards", response_model=list[Award])
-def my_awards(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def my_awards(db: DB, actor: Caller) -> list[sa.Award]:
     """What your bids won, with their settlement status."""
     return sa.own_awards(db, actor)
 
 
 @router.get("/{auction_id}", response_model=SealedAuction, tags=["public"])
-def auction(auction_id: str, db: DB) -> dict[str, Any]:
+def auction(auction_id: str, db: DB) -> sa.Auction:
     """One auction's terms, state and (once cleared) result; never a bid, never the seller."""
     return sa.get_auction(db, auction_id)
 
 
 @router.get("/{auction_id}/results", response_model=SealedResults, tags=["public"])
-def results(auction_id: str, db: DB) -> dict[str, Any]:
+def results(auction_id: str, db: DB) -> sa.Results:
     """Clearing price, sold and unsold, bidders and the anonymous demand curve (after clearing)."""
     return sa.results(db, auction_id)
 
 
 @router.post("/{auction_id}/bids", response_model=SealedBid, status_code=201)
-def bid(
-    auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+def bid(auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemKey) -> sa.Bid:
     """Send a sealed bid while the auction is open; it reserves price x quantity of cash."""
     return sa.place_bid(db, actor, auction_id, body.account_id, body.price, body.quantity, idem)
 
 
 @router.get("/{auction_id}/awards", response_model=list[Award])
-def awards(auction_id: str, db: DB, actor: Caller) -> list[dict[str, Any]]:
+def awards(auction_id: str, db: DB, actor: Caller) -> list[sa.Award]:
     """A cleared auction's awards: all (operator), without names (seller), or your own."""
     return sa.auction_awards(db, actor, auction_id)
 
 
 @router.post("/{auction_id}/clear", response_model=Clearing)
-def clear(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def clear(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Clearing:
     """Clear a closed auction (seller or operator); T+0 awards settle at once."""
     return sa.clear_auction(db, actor, auction_id, idem)
 
 
 @router.post("/{auction_id}/cancel", response_model=OwnSealedAuction)
-def cancel(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cancel(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Auction:
     """Call off an auction before clearing (seller or operator); everything is released."""
     return sa.cancel(db, actor, auction_id, idem)

@@ -97,9 +97,9 @@ def seed(
     for n, (factor, lots) in enumerate(BIDS):
         pid = bidders[n % len(bidders)]
         price = int(reserve * factor) // 10 * 10
-        sa.place_bid(db, actors[pid], cleared["id"], _account_of(db, pid), price, lots * LOT)
+        sa.place_bid(db, actors[pid], cleared.id, _account_of(db, pid), price, lots * LOT)
     clock.set(at_jst(day, 17, 1))
-    result = sa.clear_auction(db, SYSTEM, cleared["id"])
+    result = sa.clear_auction(db, SYSTEM, cleared.id)
     # open for a week of real time: the demo's users can bid in it
     open_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
     clock.set(at_jst(day, 17, 5))
@@ -123,9 +123,10 @@ def seed(
     for n, (factor, lots) in enumerate(BIDS[:2]):
         pid = bidders[n % len(bidders)]
         price = int(reserve * factor) // 10 * 10
-        sa.place_bid(db, actors[pid], upcoming["id"], _account_of(db, pid), price, lots * LOT)
-    view = sa.get_auction(db, cleared["id"])["result"]
+        sa.place_bid(db, actors[pid], upcoming.id, _account_of(db, pid), price, lots * LOT)
+    view = sa.get_auction(db, cleared.id).result
+    assert view is not None
     return (
-        f"sealed-bid auctions: {cleared['id']} cleared at {view['clearing_price']} "
-        f"({view['sold']} t sold, {result['awards']} awards), {upcoming['id']} open for bids"
+        f"sealed-bid auctions: {cleared.id} cleared at {view.clearing_price} "
+        f"({view.sold} t sold, {result.awards} awards), {upcoming.id} open for bids"
     )

@@ -125,7 +125,7 @@ class Scheduler:
         if self._last_sweep is not None and now - self._last_sweep < SWEEP_EVERY:
             return []
         self._last_sweep = now
-        done = [(out["id"], "sealed_clear") for out in sealed_auctions.clear_due(self.db, SYSTEM)]
+        done = [(out.id, "sealed_clear") for out in sealed_auctions.clear_due(self.db, SYSTEM)]
         swept = marketplace.sweep(self.db, SYSTEM)
         if swept["listings"] or swept["offers"]:
             done.append(("marketplace", "sweep"))

@@ -30,7 +30,17 @@ from tanso.domain.money import check_currency
 from tanso.domain.participants import Role
 from tanso.domain.sealed_bid import SealedBid, SealedResult, SealedRules, check_bid, clear
 from tanso.services.clearing import escrow, settlement
-from tanso.services.common import Actor, Idem, execute, new_id, own_account, require_active
+from tanso.services.common import (
+    Actor,
+    Idem,
+    execute,
+    loader,
+    new_id,
+    omitted,
+    own_account,
+    plain,
+    require_active,
+)
 from tanso.services.ledger import registry
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import trade_date
@@ -128,60 +138,156 @@ def _may_run(actor: Actor, row: Any) -> None:
 # ---------------------------------------------------------------- views (never a bid)
 
 
-def auction_view(row: Any, now: str, show_seller: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class DemandStep:
+    """One price of the anonymous demand curve: the quantity bid at it and down to it."""
+
+    price: int
+    quantity: int
+    cumulative: int
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A cleared auction's published result (no bid, no bidder)."""
+
+    cleared_at: str
+    clearing_price: int | None
+    sold: int
+    unsold: int
+    bidders: int
+    valid_demand: int
+    undersubscribed: bool
+    demand_curve: list[DemandStep]
+
+
+@dataclass(frozen=True, slots=True)
+class Auction:
+    """An auction's terms, state and (once cleared) result; ``seller`` and ``account_id`` only
+    to the seller itself and the operator."""
+
+    id: str
+    title: str
+    state: str
+    currency: str
+    supply: int
+    lot: int
+    reserve: int
+    pricing: str
+    marginal: str
+    undersubscribed: str
+    seed: str
+    opens_at: str
+    closes_at: str
+    settlement_days: int
+    created_at: str
+    result: Result | None
+    seller: str | None = omitted()
+    account_id: str | None = omitted()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferedAuction(Auction):
+    """A new auction, as its seller sees it, with the serial ranges reserved for it."""
+
+    ranges: list[Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clearing(Auction):
+    """A cleared auction with how many awards it made, how many settled at once, and when the
+    others fall due."""
+
+    awards: int
+    settled: int
+    due_date: str
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    """``Result`` under the auction's id and currency (the public results page)."""
+
+    auction_id: str
+    currency: str
+    cleared_at: str
+    clearing_price: int | None
+    sold: int
+    unsold: int
+    bidders: int
+    valid_demand: int
+    undersubscribed: bool
+    demand_curve: list[DemandStep]
+
+
+def auction_view(row: Any, now: str, show_seller: bool = False) -> Auction:
     """An auction as anyone sees it: terms, state, and after clearing its result. Never a bid
     and, before clearing, not even how many bids there are. The seller is named only to itself
     and the operator (the market is anonymous, as the exchange is)."""
-    view: dict[str, Any] = {
-        "id": row.id,
-        "title": row.title,
-        "state": state_at(row, now),
-        "currency": row.currency,
-        "supply": row.supply,
-        "lot": row.lot,
-        "reserve": row.reserve,
-        "pricing": row.pricing,
-        "marginal": row.marginal,
-        "undersubscribed": row.undersubscribed,
-        "seed": row.seed,
-        "opens_at": row.opens_at,
-        "closes_at": row.closes_at,
-        "settlement_days": row.settlement_days,
-        "created_at": row.created_at,
-        "result": None,
-    }
-    if show_seller:
-        view |= {"seller": row.seller_id, "account_id": row.account_id}
+    result = None
     if row.status == "cleared":
-        view["result"] = {
-            "cleared_at": row.cleared_at,
-            "clearing_price": row.clearing_price,
-            "sold": row.sold,
-            "unsold": row.unsold,
-            "bidders": row.bidders,
-            "valid_demand": row.valid_demand,
-            "undersubscribed": row.valid_demand < row.supply,
-            "demand_curve": json.loads(row.demand or "[]"),
-        }
-    return view
+        result = Result(
+            cleared_at=row.cleared_at,
+            clearing_price=row.clearing_price,
+            sold=row.sold,
+            unsold=row.unsold,
+            bidders=row.bidders,
+            valid_demand=row.valid_demand,
+            undersubscribed=row.valid_demand < row.supply,
+            demand_curve=[DemandStep(**s) for s in json.loads(row.demand or "[]")],
+        )
+    return Auction(
+        id=row.id,
+        title=row.title,
+        state=state_at(row, now),
+        currency=row.currency,
+        supply=row.supply,
+        lot=row.lot,
+        reserve=row.reserve,
+        pricing=row.pricing,
+        marginal=row.marginal,
+        undersubscribed=row.undersubscribed,
+        seed=row.seed,
+        opens_at=row.opens_at,
+        closes_at=row.closes_at,
+        settlement_days=row.settlement_days,
+        created_at=row.created_at,
+        result=result,
+        seller=row.seller_id if show_seller else None,
+        account_id=row.account_id if show_seller else None,
+    )
 
 
-def bid_view(row: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Bid:
+    """A bid as its bidder sees it (nobody else ever gets one)."""
+
+    id: str
+    auction_id: str
+    account_id: str
+    price: int
+    quantity: int
+    amount: int
+    status: str
+    created_at: str
+    updated_at: str
+
+
+def bid_view(row: Any) -> Bid:
     """A bid as its bidder sees it."""
-    return {
-        "id": row.id,
-        "auction_id": row.auction_id,
-        "account_id": row.account_id,
-        "price": row.price,
-        "quantity": row.quantity,
-        "amount": row.price * row.quantity,
-        "status": row.status,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
+    return Bid(
+        id=row.id,
+        auction_id=row.auction_id,
+        account_id=row.account_id,
+        price=row.price,
+        quantity=row.quantity,
+        amount=row.price * row.quantity,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
-def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> list[Auction]:
     """The auction calendar: every auction's terms and state, results once cleared (public)."""
     if state is not None and state not in STATES:
         raise InvalidInput("invalid_state", f"state is one of {', '.join(STATES)}.")
@@ -204,7 +310,7 @@ def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> l
     return [auction_view(r, now) for r in rows]
 
 
-def get_auction(db: Database, auction_id: str, actor: Actor | None = None) -> dict[str, Any]:
+def get_auction(db: Database, auction_id: str, actor: Actor | None = None) -> Auction:
     """One auction's terms, state and (once cleared) result (public); its seller and the
     operator also see who sells."""
     now = db.clock()
@@ -213,7 +319,7 @@ def get_auction(db: Database, auction_id: str, actor: Actor | None = None) -> di
         return auction_view(row, now, actor is not None and _runs(actor, row))
 
 
-def own_auctions(db: Database, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+def own_auctions(db: Database, actor: Actor, limit: int = 200) -> list[Auction]:
     """The auctions the actor offered (the operator: every auction), seller named."""
     a = sealed_auctions.c
     q = select(sealed_auctions)
@@ -225,20 +331,32 @@ def own_auctions(db: Database, actor: Actor, limit: int = 200) -> list[dict[str,
     return [auction_view(r, now, True) for r in rows]
 
 
-def results(db: Database, auction_id: str) -> dict[str, Any]:
+def results(db: Database, auction_id: str) -> Results:
     """The published result of a cleared auction (public); before clearing there is none."""
     view = get_auction(db, auction_id)
-    if view["result"] is None:
+    if view.result is None:
         raise NotFound(
             "results_not_published",
-            f"Auction {auction_id} is {view['state']}; results are published after clearing.",
+            f"Auction {auction_id} is {view.state}; results are published after clearing.",
         )
-    return {"auction_id": auction_id, "currency": view["currency"], **view["result"]}
+    r = view.result
+    return Results(
+        auction_id=auction_id,
+        currency=view.currency,
+        cleared_at=r.cleared_at,
+        clearing_price=r.clearing_price,
+        sold=r.sold,
+        unsold=r.unsold,
+        bidders=r.bidders,
+        valid_demand=r.valid_demand,
+        undersubscribed=r.undersubscribed,
+        demand_curve=r.demand_curve,
+    )
 
 
 def own_bids(
     db: Database, actor: Actor, auction_id: str | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> list[Bid]:
     """The actor's own bids (nobody else's, whoever asks)."""
     b = sealed_bids.c
     q = select(sealed_bids).where(b.bidder_id == actor.participant_id)
@@ -249,7 +367,7 @@ def own_bids(
         return [bid_view(r) for r in rows]
 
 
-def get_bid(db: Database, actor: Actor, bid_id: str) -> dict[str, Any]:
+def get_bid(db: Database, actor: Actor, bid_id: str) -> Bid:
     """One of the actor's own bids; anyone else's answers like a missing one."""
     with db.read() as conn:
         return bid_view(_own_bid(conn, actor, bid_id))
@@ -262,23 +380,38 @@ def _own_bid(conn: Connection, actor: Actor, bid_id: str) -> Any:
     return row
 
 
-def award_view(conn: Connection, row: Any, show_bidder: bool) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Award:
+    """What a bid won, with its settlement status; ``bid_id`` and ``bidder`` only to whom may
+    know (the bidder itself and the operator; the seller sees no names)."""
+
+    id: str
+    auction_id: str
+    quantity: int
+    price: int
+    amount: int
+    due_date: str
+    settlement: str | None
+    bid_id: str | None = omitted()
+    bidder: str | None = omitted()
+
+
+def award_view(conn: Connection, row: Any, show_bidder: bool) -> Award:
     ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", row.id)
-    view = {
-        "id": row.id,
-        "auction_id": row.auction_id,
-        "quantity": row.quantity,
-        "price": row.price,
-        "amount": row.amount,
-        "due_date": row.due_date,
-        "settlement": ob.status if ob is not None else None,
-    }
-    if show_bidder:
-        view |= {"bid_id": row.bid_id, "bidder": row.bidder_id}
-    return view
+    return Award(
+        id=row.id,
+        auction_id=row.auction_id,
+        quantity=row.quantity,
+        price=row.price,
+        amount=row.amount,
+        due_date=row.due_date,
+        settlement=ob.status if ob is not None else None,
+        bid_id=row.bid_id if show_bidder else None,
+        bidder=row.bidder_id if show_bidder else None,
+    )
 
 
-def own_awards(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+def own_awards(db: Database, actor: Actor, limit: int = 500) -> list[Award]:
     """What the actor's bids won, with their settlement status."""
     w = sealed_awards.c
     with db.read() as conn:
@@ -291,7 +424,7 @@ def own_awards(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, A
         return [award_view(conn, r, True) for r in rows]
 
 
-def auction_awards(db: Database, actor: Actor, auction_id: str) -> list[dict[str, Any]]:
+def auction_awards(db: Database, actor: Actor, auction_id: str) -> list[Award]:
     """A cleared auction's awards: the operator sees who won; the seller sees quantities and
     prices without names; a bidder sees its own. Before clearing there are none."""
     w = sealed_awards.c
@@ -312,7 +445,7 @@ def auction_awards(db: Database, actor: Actor, auction_id: str) -> list[dict[str
 
 def create(
     db: Database, actor: Actor, spec: NewSealedAuction, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> OfferedAuction:
     """Offer credits from the actor's holding account in a sealed-bid auction; the credits are
     reserved for the auction until it is cleared or cancelled."""
     if not (actor.has(Role.TRADER) or actor.is_operator()):
@@ -347,7 +480,7 @@ def create(
         seed,
     )
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> OfferedAuction:
         conn = tx.conn
         require_active(conn, actor)
         acct = own_account(conn, actor, spec.account_id, write=True)
@@ -400,18 +533,18 @@ def create(
             created_at=tx.at,
         )
         row = _auction(conn, auction_id)
-        view = auction_view(row, tx.at, True) | {"ranges": registry.ranges_view(pieces)}
+        view = plain(auction_view(row, tx.at, True)) | {"ranges": registry.ranges_view(pieces)}
         tx.record("sealed_auction.created", actor.label, view | {"moves": moves})
-        return view
+        return loader(OfferedAuction)(view)
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, load=loader(OfferedAuction))
 
 
-def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None) -> dict[str, Any]:
+def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None) -> Auction:
     """Call off an auction before it is cleared: credits and every bid's cash are released;
     the bids stay sealed."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Auction:
         conn = tx.conn
         row = _auction(conn, auction_id)
         _may_run(actor, row)
@@ -428,11 +561,11 @@ def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None
         tx.record(
             "sealed_auction.cancelled",
             actor.label,
-            view | {"moves": moves, "cash_reserve": reserve},
+            plain(view) | {"moves": moves, "cash_reserve": reserve},
         )
         return view
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Auction))
 
 
 # ---------------------------------------------------------------- bidding
@@ -456,11 +589,11 @@ def place_bid(
     price: int,
     quantity: int,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Bid:
     """Send a sealed bid while the auction is open; it reserves price x quantity of cash.
     ``account_id`` is the holding account that receives the credits won."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Bid:
         conn = tx.conn
         require_active(conn, actor)
         if not actor.has(Role.TRADER):
@@ -504,7 +637,7 @@ def place_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, load=loader(Bid))
 
 
 def amend_bid(
@@ -514,13 +647,13 @@ def amend_bid(
     price: int | None = None,
     quantity: int | None = None,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Bid:
     """Change one's own bid while the auction is open; the cash reserved follows, and the bid
     takes a new time (it goes behind bids already at its price)."""
     if price is None and quantity is None:
         raise InvalidInput("nothing_to_amend", "Give a new price or a new quantity.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Bid:
         conn = tx.conn
         require_active(conn, actor)
         bid = _own_bid(conn, actor, bid_id)
@@ -555,15 +688,13 @@ def amend_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Bid))
 
 
-def withdraw_bid(
-    db: Database, actor: Actor, bid_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+def withdraw_bid(db: Database, actor: Actor, bid_id: str, idem: Idem | None = None) -> Bid:
     """Withdraw one's own bid while the auction is open; its cash is released."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Bid:
         conn = tx.conn
         require_active(conn, actor)
         bid = _own_bid(conn, actor, bid_id)
@@ -579,7 +710,7 @@ def withdraw_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Bid))
 
 
 # ---------------------------------------------------------------- clearing
@@ -587,17 +718,17 @@ def withdraw_bid(
 
 def clear_auction(
     db: Database, actor: Actor, auction_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Clearing:
     """Clear a closed auction (seller or operator): awards become settlement obligations, losing
     bids and unsold credits are released, the result is published; T+0 awards settle at once."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Clearing:
         return clear_in(tx, actor, auction_id)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Clearing))
 
 
-def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
+def clear_in(tx: Tx, actor: Actor, auction_id: str) -> Clearing:
     """``clear_auction`` inside a transaction that the caller holds (the scheduler's)."""
     conn = tx.conn
     row = _auction(conn, auction_id)
@@ -670,7 +801,7 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
         _p, ms = escrow.rehold_credits(tx, row.account_id, auction_id, result.unsold, None)
         moves += ms
     _store_result(conn, auction_id, result, tx.at)
-    view = auction_view(_auction(conn, auction_id), tx.at, True)
+    view = plain(auction_view(_auction(conn, auction_id), tx.at, True))
     opened = [
         {
             "bid_id": b.id,
@@ -701,7 +832,9 @@ def clear_in(tx: Tx, actor: Actor, auction_id: str) -> dict[str, Any]:
                 settled += 1
             except settlement.SettlementFailure:
                 pass  # stays pending: the daily settlement run tries again and reports it
-    return view | {"awards": len(awards), "settled": settled, "due_date": due.isoformat()}
+    return loader(Clearing)(
+        view | {"awards": len(awards), "settled": settled, "due_date": due.isoformat()}
+    )
 
 
 def _store_result(conn: Connection, auction_id: str, r: SealedResult, at: str) -> None:
@@ -733,10 +866,10 @@ def due_for_clearing(db: Database) -> list[str]:
     return [r.id for r in rows]
 
 
-def clear_due(db: Database, actor: Actor) -> list[dict[str, Any]]:
+def clear_due(db: Database, actor: Actor) -> list[Clearing]:
     """Clear every auction past its close (for a scheduler): each in its own transaction, so
     one that cannot be cleared leaves the others cleared."""
-    out: list[dict[str, Any]] = []
+    out: list[Clearing] = []
     for auction_id in due_for_clearing(db):
         try:
             out.append(clear_auction(db, actor, auction_id))

@@ -37,17 +37,17 @@ UNDERSUBSCRIBED = ("partial", "cancel")
 W, H, PAD = 640, 320, 48
 
 
-def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
+def demand_chart(auction: sa.Auction) -> dict[str, Any] | None:
     """Coordinates of the demand curve (a descending step line), the supply and the reserve,
     for an inline SVG; None when nothing was bid. Coordinates are drawing units, not money."""
-    result = auction.get("result")
-    curve = result["demand_curve"] if result else []
+    result = auction.result
+    curve = result.demand_curve if result else []
     if not curve:
         return None
-    max_q = float(max(curve[-1]["cumulative"], auction["supply"])) * 1.1
-    prices = [s["price"] for s in curve] + [auction["reserve"]]
-    if result and result["clearing_price"] is not None:
-        prices.append(result["clearing_price"])
+    max_q = float(max(curve[-1].cumulative, auction.supply)) * 1.1
+    prices = [s.price for s in curve] + [auction.reserve]
+    if result and result.clearing_price is not None:
+        prices.append(result.clearing_price)
     # the price axis spans the prices bid (not from zero), so that close prices stay apart
     spread = max(max(prices) - min(prices), max(prices) // 10, 1)
     top, low = float(max(prices) + spread * 0.15), float(max(min(prices) - spread * 0.4, 0))
@@ -61,11 +61,11 @@ def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
     points: list[tuple[float, float]] = []
     prev = 0
     for s in curve:
-        points += [(x(prev), y(s["price"])), (x(s["cumulative"]), y(s["price"]))]
-        prev = s["cumulative"]
+        points += [(x(prev), y(s.price)), (x(s.cumulative), y(s.price))]
+        prev = s.cumulative
     points.append((x(prev), y(low)))
     ticks: list[tuple[float, int]] = []
-    for p in sorted({s["price"] for s in curve} | {auction["reserve"]}, reverse=True):
+    for p in sorted({s.price for s in curve} | {auction.reserve}, reverse=True):
         if all(abs(y(p) - ty) >= 14 for ty, _p in ticks):  # labels never overlap
             ticks.append((y(p), p))
     return {
@@ -73,15 +73,14 @@ def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
         "h": H,
         "pad": PAD,
         "path": " ".join(f"{px},{py}" for px, py in points),
-        "supply_x": x(auction["supply"]),
-        "reserve_y": y(auction["reserve"]),
-        "clearing_y": y(result["clearing_price"])
-        if result and result["clearing_price"] is not None
+        "supply_x": x(auction.supply),
+        "reserve_y": y(auction.reserve),
+        "clearing_y": y(result.clearing_price)
+        if result and result.clearing_price is not None
         else None,
         "price_ticks": [{"y": ty, "label": f"{p:,}"} for ty, p in ticks],
         "quantity_ticks": [
-            {"x": x(q), "label": f"{q:,}"}
-            for q in sorted({auction["supply"], curve[-1]["cumulative"]})
+            {"x": x(q), "label": f"{q:,}"} for q in sorted({auction.supply, curve[-1].cumulative})
         ],
         "x0": PAD,
         "y0": H - PAD,
@@ -93,14 +92,13 @@ def demand_chart(auction: dict[str, Any]) -> dict[str, Any] | None:
 
 def _public(request: Request, lang: Literal["en", "ja"]) -> HTMLResponse:
     auctions = sa.list_auctions(kit.db(request))
-    for a in auctions:
-        a["chart"] = demand_chart(a)
     html = render(
         "sealed_public.html",
         lang=lang,
         t=texts(lang, "public", "auctions"),
         lang_query="/auctions",  # the language switch leads to /en/auctions and /ja/auctions
         auctions=auctions,
+        charts={a.id: demand_chart(a) for a in auctions},
         jst=jst,
     )
     response = HTMLResponse(html)
@@ -146,7 +144,7 @@ def _home(
     mine = [
         a
         for a in sa.own_auctions(db, user.actor)
-        if a["seller"] == user.participant_id or a["state"] in ("scheduled", "open", "closed")
+        if a.seller == user.participant_id or a.state in ("scheduled", "open", "closed")
     ]
     return kit.page(
         request,
@@ -154,7 +152,7 @@ def _home(
         user,
         status,
         group="auctions",
-        upcoming=[a for a in auctions if a["state"] in ("scheduled", "open")],
+        upcoming=[a for a in auctions if a.state in ("scheduled", "open")],
         mine=mine,
         bids=sa.own_bids(db, kit.reader(user)),
         awards=sa.own_awards(db, kit.reader(user)),
@@ -182,7 +180,6 @@ def _detail(
         auction = sa.get_auction(db, auction_id, user.actor)
     except TansoError:
         return kit.not_found(request, user)
-    auction["chart"] = demand_chart(auction)
     return kit.page(
         request,
         "sealed_detail.html",
@@ -190,10 +187,11 @@ def _detail(
         status,
         group="auctions",
         a=auction,
+        charts={auction.id: demand_chart(auction)},
         bids=sa.own_bids(db, kit.reader(user), auction_id),
-        awards=[w for w in sa.own_awards(db, kit.reader(user)) if w["auction_id"] == auction_id],
+        awards=[w for w in sa.own_awards(db, kit.reader(user)) if w.auction_id == auction_id],
         accounts=kit.own_accounts(db, user),
-        may_run="seller" in auction,
+        may_run=auction.seller is not None,
         values=values or {},
         errors=errors or {},
         notice=notice,
@@ -274,7 +272,7 @@ def create_auction(request: Request, user: Trader, form: Form) -> Response:
         return _home(
             request, user, form, {where: e.message, "_form": e.message}, status=status_of(e)
         )
-    return _home(request, user, notice=t["sealed_created"].format(id=out["id"]))
+    return _home(request, user, notice=t["sealed_created"].format(id=out.id))
 
 
 @router.post("/portal/auctions/{auction_id}/bids")
@@ -304,7 +302,7 @@ def place_bid(request: Request, user: Trader, form: Form, auction_id: str) -> Re
     except TansoError as e:
         status = status_of(e)
         return _detail(request, user, auction_id, form, {"_form": e.message}, status=status)
-    return _detail(request, user, auction_id, notice=t["sealed_bid_sent"].format(id=out["id"]))
+    return _detail(request, user, auction_id, notice=t["sealed_bid_sent"].format(id=out.id))
 
 
 def _bid_action(
@@ -327,11 +325,11 @@ def _bid_action(
             notice = t["sealed_bid_withdrawn"]
     except ValueError:
         errors = {"_form": t["whole_number"]}
-        return _detail(request, user, bid["auction_id"], errors=errors, status=422)
+        return _detail(request, user, bid.auction_id, errors=errors, status=422)
     except TansoError as e:
         errors = {"_form": e.message}
-        return _detail(request, user, bid["auction_id"], errors=errors, status=status_of(e))
-    return _detail(request, user, bid["auction_id"], notice=notice.format(id=bid_id))
+        return _detail(request, user, bid.auction_id, errors=errors, status=status_of(e))
+    return _detail(request, user, bid.auction_id, notice=notice.format(id=bid_id))
 
 
 @router.post("/portal/auctions/bids/{bid_id}/amend")
