@@ -227,9 +227,9 @@ def test_an_expired_listing_cannot_be_bought_and_the_sweep_releases_it(
     assert market.search_listings(db, None) == []
     assert credits(db, "SELLER-MAIN", "reserved") == 100
     out = market.sweep(db)
-    assert out["listings"] == [lst["id"]]
+    assert out.listings == [lst["id"]]
     assert credits(db, "SELLER-MAIN", "reserved") == 0
-    assert market.sweep(db) == {"listings": [], "offers": []}
+    assert market.sweep(db) == market.Swept([], [])
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
 
@@ -299,19 +299,19 @@ def test_an_rfq_answered_with_a_firm_offer_becomes_a_deal_when_accepted(
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100))
     rfq = market.create_rfq(db, buyer, 40, listing_id=lst["id"], note="a better price?")
-    assert [r["id"] for r in market.rfqs(db, seller, "in")] == [rfq["id"]]
+    assert [r.id for r in market.rfqs(db, seller, "in")] == [rfq.id]
     assert market.rfqs(db, market_db["other"], "in") == []
-    of = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
+    of = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     assert credits(db, "SELLER-MAIN", "reserved") == 140
-    deal = market.accept_offer(db, buyer, of["id"], "BUYER-MAIN")
-    assert deal["amount"] == 112_000 and deal["offer_id"] == of["id"]
-    assert market.get_rfq(db, buyer, rfq["id"])["status"] == "filled"
+    deal = market.accept_offer(db, buyer, of.id, "BUYER-MAIN")
+    assert deal["amount"] == 112_000 and deal["offer_id"] == of.id
+    assert market.get_rfq(db, buyer, rfq.id).status == "filled"
     assert market.check_reservations(db) == []
     settlement.run(db, SYSTEM, T_PLUS_2)
     assert credits(db, "BUYER-MAIN") == 40
     assert balance(db, "SELLER") == (112_000, 0)
     with pytest.raises(Conflict):
-        market.accept_offer(db, buyer, of["id"], "BUYER-MAIN")
+        market.accept_offer(db, buyer, of.id, "BUYER-MAIN")
     assert audit.verify(db).ok
 
 
@@ -321,18 +321,18 @@ def test_a_project_rfq_reaches_holders_only_and_other_offers_lapse_on_accept(
     db, seller, buyer, other = (market_db[k] for k in ("db", "seller", "buyer", "other"))
     other_issuance = add_issuance(db, "OTHER-MAIN", 100, project="FOREST1")
     rfq = market.create_rfq(db, buyer, 40, project_id="FOREST1")
-    assert [r["id"] for r in market.rfqs(db, other, "in")] == [rfq["id"]]
-    a = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"], price=3000))
+    assert [r.id for r in market.rfqs(db, other, "in")] == [rfq.id]
+    a = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"], price=3000))
     b = market.make_offer(
         db,
         other,
-        market.NewOffer(rfq["id"], "OTHER-MAIN", other_issuance, 2900, 40, "2026-01-06T00:00:00Z"),
+        market.NewOffer(rfq.id, "OTHER-MAIN", other_issuance, 2900, 40, "2026-01-06T00:00:00Z"),
     )
-    seen_by_seller = market.get_rfq(db, seller, rfq["id"])
-    assert [o["id"] for o in seen_by_seller["offers"]] == [a["id"]]  # not the rival's offer
-    assert "buyer_id" not in seen_by_seller
-    market.accept_offer(db, buyer, b["id"], "BUYER-MAIN", calendar=None)
-    assert market.get_rfq(db, seller, rfq["id"])["offers"][0]["status"] == "not_chosen"
+    seen_by_seller = market.get_rfq(db, seller, rfq.id)
+    assert [o.id for o in seen_by_seller.offers] == [a.id]  # not the rival's offer
+    assert not hasattr(seen_by_seller, "buyer_id")
+    market.accept_offer(db, buyer, b.id, "BUYER-MAIN", calendar=None)
+    assert market.get_rfq(db, seller, rfq.id).offers[0].status == "not_chosen"
     assert credits(db, "SELLER-MAIN", "reserved") == 0
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
@@ -343,22 +343,22 @@ def test_declined_withdrawn_and_expired_offers_release_their_credits(
 ) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     rfq = market.create_rfq(db, buyer, 40, project_id="FOREST1")
-    a = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
-    market.decline_offer(db, buyer, a["id"])
-    b = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
+    a = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
+    market.decline_offer(db, buyer, a.id)
+    b = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     with pytest.raises(NotFound):  # only the seller withdraws, only the buyer declines
-        market.withdraw_offer(db, buyer, b["id"])
-    market.withdraw_offer(db, seller, b["id"])
+        market.withdraw_offer(db, buyer, b.id)
+    market.withdraw_offer(db, seller, b.id)
     c = market.make_offer(
-        db, seller, offer(rfq["id"], market_db["issuance"], expires_at="2026-01-05T00:30:00Z")
+        db, seller, offer(rfq.id, market_db["issuance"], expires_at="2026-01-05T00:30:00Z")
     )
     assert credits(db, "SELLER-MAIN", "reserved") == 40
     db.clock = lambda: "2026-01-05T00:45:00.000000Z"
     with pytest.raises(Conflict) as e:
-        market.accept_offer(db, buyer, c["id"], "BUYER-MAIN")
+        market.accept_offer(db, buyer, c.id, "BUYER-MAIN")
     assert e.value.code == "offer_expired"
-    assert market.get_rfq(db, buyer, rfq["id"])["offers"][-1]["status"] == "expired"
-    assert market.sweep(db)["offers"] == [c["id"]]
+    assert market.get_rfq(db, buyer, rfq.id).offers[-1].status == "expired"
+    assert market.sweep(db).offers == [c.id]
     assert credits(db, "SELLER-MAIN") == 500
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
@@ -370,20 +370,20 @@ def test_others_rfqs_offers_and_deals_answer_like_missing_ones(
     db, seller, buyer, other = (market_db[k] for k in ("db", "seller", "buyer", "other"))
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100))
     rfq = market.create_rfq(db, buyer, 40, listing_id=lst["id"])
-    of = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
+    of = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     deal = market.buy(db, buyer, lst["id"], 10, "BUYER-MAIN")
     for call in (
-        lambda: market.get_rfq(db, other, rfq["id"]),
+        lambda: market.get_rfq(db, other, rfq.id),
         lambda: market.get_rfq(db, other, "RQ-999999"),
-        lambda: market.accept_offer(db, other, of["id"], "OTHER-MAIN"),
-        lambda: market.decline_offer(db, other, of["id"]),
+        lambda: market.accept_offer(db, other, of.id, "OTHER-MAIN"),
+        lambda: market.decline_offer(db, other, of.id),
         lambda: market.get_deal(db, other, deal["id"]),
         lambda: market.make_offer(
             db,
             other,
-            market.NewOffer(rfq["id"], "OTHER-MAIN", market_db["issuance"], 1, 1, "2027-01-01Z"),
+            market.NewOffer(rfq.id, "OTHER-MAIN", market_db["issuance"], 1, 1, "2027-01-01Z"),
         ),
-        lambda: market.cancel_rfq(db, seller, rfq["id"]),
+        lambda: market.cancel_rfq(db, seller, rfq.id),
     ):
         with pytest.raises(NotFound):
             call()
@@ -396,16 +396,16 @@ def test_others_rfqs_offers_and_deals_answer_like_missing_ones(
 def test_a_cancelled_rfq_releases_its_open_offers(market_db: dict[str, Any]) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     rfq = market.create_rfq(db, buyer, 40, project_id="FOREST1")
-    market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
-    out = market.cancel_rfq(db, buyer, rfq["id"])
-    assert out["status"] == "cancelled" and out["offers"][0]["status"] == "declined"
+    market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
+    out = market.cancel_rfq(db, buyer, rfq.id)
+    assert out.status == "cancelled" and out.offers[0].status == "declined"
     assert credits(db, "SELLER-MAIN") == 500
     with pytest.raises(Conflict):
-        market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
+        market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     assert audit.verify(db).ok
 
 
 def test_only_the_operator_or_the_system_sweeps(market_db: dict[str, Any]) -> None:
     with pytest.raises(Forbidden):
         market.sweep(market_db["db"], market_db["seller"])
-    assert market.sweep(market_db["db"]) == {"listings": [], "offers": []}
+    assert market.sweep(market_db["db"]) == market.Swept([], [])

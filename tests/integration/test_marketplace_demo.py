@@ -30,5 +30,5 @@ def test_the_demo_lists_project_credits_with_profiles_and_one_rfq(db: Database) 
     assert market.project(db, "5203")["ratings"]
     assert market.check_reservations(db) == []
     rfqs = [r for pid in keys if pid != "OPERATOR" for r in market.rfqs(db, Actor(pid), "out")]
-    assert len(rfqs) == 1 and rfqs[0]["offers"]
+    assert len(rfqs) == 1 and rfqs[0].offers
     assert audit.verify(db).ok

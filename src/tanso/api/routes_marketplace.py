@@ -189,7 +189,7 @@ def get_deal(deal_id: str, db: DB, actor: Caller) -> dict[str, Any]:
 
 
 @router.post("/rfqs", response_model=Rfq, status_code=201)
-def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> market.Rfq:
     """Ask for a firm price, for a listing or for a project."""
     return market.create_rfq(
         db, actor, body.quantity, body.listing_id, body.project_id, body.note, idem
@@ -197,25 +197,23 @@ def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str,
 
 
 @router.get("/rfqs", response_model=list[Rfq])
-def list_rfqs(db: DB, actor: Caller, box: Literal["in", "out"] = "out") -> list[dict[str, Any]]:
+def list_rfqs(db: DB, actor: Caller, box: Literal["in", "out"] = "out") -> list[market.Rfq]:
     """`out`: the requests you sent, with their offers; `in`: those you may answer."""
     return market.rfqs(db, actor, box)
 
 
 @router.get("/rfqs/{rfq_id}", response_model=Rfq)
-def get_rfq(rfq_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def get_rfq(rfq_id: str, db: DB, actor: Caller) -> market.Rfq:
     return market.get_rfq(db, actor, rfq_id)
 
 
 @router.post("/rfqs/{rfq_id}/cancel", response_model=Rfq)
-def cancel_rfq(rfq_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cancel_rfq(rfq_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Rfq:
     return market.cancel_rfq(db, actor, rfq_id, idem)
 
 
 @router.post("/rfqs/{rfq_id}/offers", response_model=Offer, status_code=201)
-def make_offer(
-    rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+def make_offer(rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
     """Answer a request with a firm offer; its credits are reserved until it ends."""
     n = market.NewOffer(
         rfq_id,
@@ -238,17 +236,17 @@ def accept_offer(
 
 
 @router.post("/offers/{offer_id}/decline", response_model=Offer)
-def decline_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def decline_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
     return market.decline_offer(db, actor, offer_id, idem)
 
 
 @router.post("/offers/{offer_id}/withdraw", response_model=Offer)
-def withdraw_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
     return market.withdraw_offer(db, actor, offer_id, idem)
 
 
 @router.post("/sweep", response_model=SweepResult)
-def sweep(db: DB, actor: Caller) -> dict[str, Any]:
+def sweep(db: DB, actor: Caller) -> market.Swept:
     """Close every listing and offer past its expiry and release its credits (operator; run it
     from cron until the scheduler does). Expired ones cannot trade even before it runs."""
     return market.sweep(db, actor)

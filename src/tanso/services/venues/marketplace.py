@@ -28,7 +28,9 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    loader,
     own_account,
+    plain,
     require_active,
     require_operator,
 )
@@ -751,7 +753,7 @@ def create_rfq(
     project_id: str | None = None,
     note: str = "",
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Rfq:
     """Ask for a firm price: for a listing (its seller answers) or for a project (any holder
     of its credits may answer). The buyer's identity is not shown to sellers (our rule)."""
     mp.check_rfq_quantity(quantity)
@@ -759,7 +761,7 @@ def create_rfq(
     if bool(listing_id) == bool(project_id):
         raise InvalidInput("listing_or_project", "Name either a listing_id or a project_id.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Rfq:
         conn = tx.conn
         require_active(conn, actor)
         seller: str | None = None
@@ -796,7 +798,7 @@ def create_rfq(
         )
         return _rfq_view(conn, _rfq_row(conn, rfq_id), actor.participant_id, tx.at)
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Rfq))
 
 
 def _rfq_row(conn: Connection, rfq_id: str) -> Any:
@@ -823,44 +825,77 @@ def _visible_rfq(conn: Connection, actor: Actor, rfq_id: str) -> Any:
     return rfq
 
 
-def _offer_view(r: Any, now: str) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "rfq_id": r.rfq_id,
-        "issuance_id": r.issuance_id,
-        "price": r.price,
-        "quantity": r.quantity,
-        "amount": r.price * r.quantity,
-        "currency": r.currency,
-        "settlement_days": r.settlement_days,
-        "expires_at": r.expires_at,
-        "status": mp.offer_status(r.status, r.expires_at, now),
-        "created_at": r.created_at,
-    }
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A firm offer in answer to a request for quote."""
+
+    id: str
+    rfq_id: str
+    issuance_id: str
+    price: int
+    quantity: int
+    amount: int
+    currency: str
+    settlement_days: int
+    expires_at: str
+    status: str
+    created_at: str
 
 
-def _rfq_view(conn: Connection, r: Any, pid: str, now: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Rfq:
+    """A request for quote with its offers (a seller sees only its own offers)."""
+
+    id: str
+    listing_id: str | None
+    project_id: str
+    quantity: int
+    note: str
+    status: str
+    created_at: str
+    side: str
+    """``buy`` for the RFQ's buyer, ``sell`` for a seller who may answer it."""
+    project_name: str
+    offers: list[Offer]
+
+
+def _offer_view(r: Any, now: str) -> Offer:
+    return Offer(
+        id=r.id,
+        rfq_id=r.rfq_id,
+        issuance_id=r.issuance_id,
+        price=r.price,
+        quantity=r.quantity,
+        amount=r.price * r.quantity,
+        currency=r.currency,
+        settlement_days=r.settlement_days,
+        expires_at=r.expires_at,
+        status=mp.offer_status(r.status, r.expires_at, now),
+        created_at=r.created_at,
+    )
+
+
+def _rfq_view(conn: Connection, r: Any, pid: str, now: str) -> Rfq:
     buyer = r.buyer_id == pid
-    view: dict[str, Any] = {
-        "id": r.id,
-        "listing_id": r.listing_id,
-        "project_id": r.project_id,
-        "quantity": r.quantity,
-        "note": r.note,
-        "status": r.status,
-        "created_at": r.created_at,
-        "side": "buy" if buyer else "sell",
-    }
     project_row = repo.get_project(conn, r.project_id)
-    view["project_name"] = project_row.name if project_row else r.project_id
     q = select(OF).where(OF.c.rfq_id == r.id).order_by(OF.c.seq)
     if not buyer:
         q = q.where(OF.c.seller_id == pid)
-    view["offers"] = [_offer_view(o, now) for o in conn.execute(q).all()]
-    return view
+    return Rfq(
+        id=r.id,
+        listing_id=r.listing_id,
+        project_id=r.project_id,
+        quantity=r.quantity,
+        note=r.note,
+        status=r.status,
+        created_at=r.created_at,
+        side="buy" if buyer else "sell",
+        project_name=project_row.name if project_row else r.project_id,
+        offers=[_offer_view(o, now) for o in conn.execute(q).all()],
+    )
 
 
-def rfqs(db: Database, actor: Actor, box: str = "out", limit: int = 200) -> list[dict[str, Any]]:
+def rfqs(db: Database, actor: Actor, box: str = "out", limit: int = 200) -> list[Rfq]:
     """Requests for quote: ``out`` those the actor sent, ``in`` those it may answer."""
     now = _now(db)
     pid = actor.participant_id
@@ -886,17 +921,17 @@ def rfqs(db: Database, actor: Actor, box: str = "out", limit: int = 200) -> list
         return [_rfq_view(conn, r, pid, now) for r in rows]
 
 
-def get_rfq(db: Database, actor: Actor, rfq_id: str) -> dict[str, Any]:
+def get_rfq(db: Database, actor: Actor, rfq_id: str) -> Rfq:
     now = _now(db)
     with db.read() as conn:
         rfq = _visible_rfq(conn, actor, rfq_id)
         return _rfq_view(conn, rfq, actor.participant_id, now)
 
 
-def cancel_rfq(db: Database, actor: Actor, rfq_id: str, idem: Idem | None = None) -> dict[str, Any]:
+def cancel_rfq(db: Database, actor: Actor, rfq_id: str, idem: Idem | None = None) -> Rfq:
     """The buyer withdraws its request; open offers on it lapse and release their credits."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Rfq:
         conn = tx.conn
         rfq = _rfq_row(conn, rfq_id)
         if rfq is None or rfq.buyer_id != actor.participant_id:
@@ -907,7 +942,7 @@ def cancel_rfq(db: Database, actor: Actor, rfq_id: str, idem: Idem | None = None
         tx.record("marketplace.rfq_cancelled", actor.label, {"id": rfq_id, "moves": moves})
         return _rfq_view(conn, _rfq_row(conn, rfq_id), actor.participant_id, tx.at)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Rfq))
 
 
 def _lapse_offers(tx: Tx, rfq_id: str, keep: str | None, status: str) -> list[list[Any]]:
@@ -933,12 +968,12 @@ class NewOffer:
     settlement_days: int = mp.DEFAULT_SETTLEMENT_DAYS
 
 
-def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None) -> dict[str, Any]:
+def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None) -> Offer:
     """Answer an RFQ with a firm offer; its credits are reserved until it is accepted, declined,
     withdrawn or expires."""
     mp.check_offer(n.price, n.quantity, n.settlement_days)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Offer:
         conn = tx.conn
         require_active(conn, actor)
         rfq = _visible_rfq(conn, actor, n.rfq_id)
@@ -973,10 +1008,10 @@ def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None
             updated_at=tx.at,
         )
         view = _offer_view(conn.execute(select(OF).where(OF.c.id == offer_id)).one(), tx.at)
-        tx.record("marketplace.offered", actor.label, view | {"moves": moves})
+        tx.record("marketplace.offered", actor.label, plain(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Offer))
 
 
 def _offer_for(conn: Connection, actor: Actor, offer_id: str, side: str) -> tuple[Any, Any]:
@@ -1044,34 +1079,28 @@ def accept_offer(
     return execute(db, actor, idem, work, 201)
 
 
-def _close_offer(
-    db: Database, actor: Actor, offer_id: str, event: str, idem: Idem | None
-) -> dict[str, Any]:
+def _close_offer(db: Database, actor: Actor, offer_id: str, event: str, idem: Idem | None) -> Offer:
     side = "buy" if event == "decline" else "sell"
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Offer:
         conn = tx.conn
         o, _rfq = _offer_for(conn, actor, offer_id, side)
         status = mp.offer_transition(o.status, o.expires_at, tx.at, event)
         _p, moves = escrow.release_credits(tx, o.account_id, offer_id)
         conn.execute(update(OF).where(OF.c.id == offer_id).values(status=status, updated_at=tx.at))
         view = _offer_view(conn.execute(select(OF).where(OF.c.id == offer_id)).one(), tx.at)
-        tx.record(f"marketplace.offer_{status}", actor.label, view | {"moves": moves})
+        tx.record(f"marketplace.offer_{status}", actor.label, plain(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Offer))
 
 
-def decline_offer(
-    db: Database, actor: Actor, offer_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+def decline_offer(db: Database, actor: Actor, offer_id: str, idem: Idem | None = None) -> Offer:
     """The buyer turns an offer down; its credits return to the seller's held balance."""
     return _close_offer(db, actor, offer_id, "decline", idem)
 
 
-def withdraw_offer(
-    db: Database, actor: Actor, offer_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+def withdraw_offer(db: Database, actor: Actor, offer_id: str, idem: Idem | None = None) -> Offer:
     """The seller withdraws an open offer before it is accepted."""
     return _close_offer(db, actor, offer_id, "withdraw", idem)
 
@@ -1079,12 +1108,20 @@ def withdraw_offer(
 # ---------------------------------------------------------------- expiry
 
 
-def sweep(db: Database, actor: Actor = SYSTEM) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Swept:
+    """The listings and offers a sweep closed as expired."""
+
+    listings: list[str]
+    offers: list[str]
+
+
+def sweep(db: Database, actor: Actor = SYSTEM) -> Swept:
     """Close every listing and offer past its expiry, releasing their credits. Until it runs an
     expired listing or offer already reads as expired and cannot be bought or accepted."""
     require_operator(actor, "sweep expired listings and offers")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Swept:
         tx.allow_empty = True
         conn = tx.conn
         moves: list[list[Any]] = []
@@ -1109,7 +1146,7 @@ def sweep(db: Database, actor: Actor = SYSTEM) -> dict[str, Any]:
                 actor.label,
                 {"listings": listings, "offers": offers, "moves": moves},
             )
-        return {"listings": listings, "offers": offers}
+        return Swept(listings, offers)
 
     return execute(db, actor, None, work)
 

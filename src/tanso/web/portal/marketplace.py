@@ -206,7 +206,7 @@ def ask_quote(request: Request, user: Trader, form: Form, listing_id: str) -> Re
         return _listing_page(
             request, user, listing_id, form, {"rfq_quantity": e.message}, status=status_of(e)
         )
-    return _rfqs_page(request, user, notice=t["mp_rfq_sent"].format(id=rfq["id"]))
+    return _rfqs_page(request, user, notice=t["mp_rfq_sent"].format(id=rfq.id))
 
 
 # ---------------------------------------------------------------- my listings
@@ -392,7 +392,7 @@ def make_offer(request: Request, user: Trader, form: Form, rfq_id: str) -> Respo
         if e.kind == "not_found":
             return kit.not_found(request, user)
         return _rfqs_page(request, user, {rfq_id: e.message}, status=status_of(e))
-    return _rfqs_page(request, user, notice=t["mp_offered"].format(id=out["id"]))
+    return _rfqs_page(request, user, notice=t["mp_offered"].format(id=out.id))
 
 
 @router.post("/offers/{offer_id}/{action}")
