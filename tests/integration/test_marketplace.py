@@ -93,8 +93,8 @@ def test_a_purchase_settles_on_t_plus_2_in_the_daily_run_and_conserves_everythin
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100, lot=10))
     deal = market.buy(db, buyer, lst["id"], 30, "BUYER-MAIN")
-    assert deal["amount"] == 90_000 and deal["status"] == "pending"
-    assert deal["due_date"] == T_PLUS_2.isoformat()
+    assert deal.amount == 90_000 and deal.status == "pending"
+    assert deal.due_date == T_PLUS_2.isoformat()
     assert balance(db, "BUYER") == (10_000_000, 90_000)
     assert credits(db, "SELLER-MAIN", "reserved") == 100  # 70 listed + 30 for the deal
     assert market.get_listing(db, None, lst["id"])["available"] == 70
@@ -107,8 +107,8 @@ def test_a_purchase_settles_on_t_plus_2_in_the_daily_run_and_conserves_everythin
     assert balance(db, "BUYER") == (10_000_000 - 90_000, 0)
     assert balance(db, "SELLER") == (90_000, 0)
     mine = market.deals(db, buyer)
-    assert mine[0]["status"] == "settled" and len(mine[0]["serials"]) == 1
-    assert market.deals(db, seller)[0]["side"] == "sell"
+    assert mine[0].status == "settled" and len(mine[0].serials or []) == 1
+    assert market.deals(db, seller)[0].side == "sell"
     assert audit.verify(db).ok
 
 
@@ -118,7 +118,7 @@ def test_a_t_plus_0_purchase_settles_in_its_own_transaction(market_db: dict[str,
         db, seller, listing(seller, market_db["issuance"], 50, settlement_days=0)
     )
     deal = market.buy(db, buyer, lst["id"], 50, "BUYER-MAIN")
-    assert deal["status"] == "settled" and deal["due_date"] == TRADE_DAY.isoformat()
+    assert deal.status == "settled" and deal.due_date == TRADE_DAY.isoformat()
     assert credits(db, "BUYER-MAIN") == 50
     assert balance(db, "SELLER") == (150_000, 0)
     assert balance(db, "BUYER") == (10_000_000 - 150_000, 0)
@@ -138,7 +138,7 @@ def test_fees_of_the_schedule_for_every_instrument_apply(market_db: dict[str, An
         db, seller, listing(seller, market_db["issuance"], 10, settlement_days=0)
     )
     deal = market.buy(db, buyer, lst["id"], 10, "BUYER-MAIN")
-    assert deal["fee"] == 50
+    assert deal.fee == 50
     assert balance(db, "BUYER")[0] == 10_000_000 - 30_000 - 50
     assert balance(db, "SELLER")[0] == 30_000 - 100
     assert audit.verify(db).ok
@@ -304,7 +304,7 @@ def test_an_rfq_answered_with_a_firm_offer_becomes_a_deal_when_accepted(
     of = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     assert credits(db, "SELLER-MAIN", "reserved") == 140
     deal = market.accept_offer(db, buyer, of.id, "BUYER-MAIN")
-    assert deal["amount"] == 112_000 and deal["offer_id"] == of.id
+    assert deal.amount == 112_000 and deal.offer_id == of.id
     assert market.get_rfq(db, buyer, rfq.id).status == "filled"
     assert market.check_reservations(db) == []
     settlement.run(db, SYSTEM, T_PLUS_2)
@@ -377,7 +377,7 @@ def test_others_rfqs_offers_and_deals_answer_like_missing_ones(
         lambda: market.get_rfq(db, other, "RQ-999999"),
         lambda: market.accept_offer(db, other, of.id, "OTHER-MAIN"),
         lambda: market.decline_offer(db, other, of.id),
-        lambda: market.get_deal(db, other, deal["id"]),
+        lambda: market.get_deal(db, other, deal.id),
         lambda: market.make_offer(
             db,
             other,

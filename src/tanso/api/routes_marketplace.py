@@ -164,7 +164,7 @@ def buy(
     db: DB,
     actor: Caller,
     idem: IdemKey,
-) -> dict[str, Any]:
+) -> market.Purchase:
     """Buy at the listed price; settles by DvP on the listing's cycle (T+0: at once)."""
     return market.buy(
         db, actor, listing_id, body.quantity, body.account_id, idem, _calendar(request)
@@ -175,13 +175,13 @@ def buy(
 
 
 @router.get("/deals", response_model=list[Deal])
-def deals(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def deals(db: DB, actor: Caller) -> list[market.Deal]:
     """Your marketplace deals as buyer or seller, with their settlement status."""
     return market.deals(db, actor)
 
 
 @router.get("/deals/{deal_id}", response_model=Deal)
-def get_deal(deal_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def get_deal(deal_id: str, db: DB, actor: Caller) -> market.Deal:
     return market.get_deal(db, actor, deal_id)
 
 
@@ -230,7 +230,7 @@ def make_offer(rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKe
 @router.post("/offers/{offer_id}/accept", response_model=Purchase, status_code=201)
 def accept_offer(
     offer_id: str, body: s.AcceptIn, request: Request, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> market.Purchase:
     """Accept an offer before it expires: a deal, settled like a purchase."""
     return market.accept_offer(db, actor, offer_id, body.account_id, idem, _calendar(request))
 

@@ -29,6 +29,7 @@ from tanso.services.common import (
     Idem,
     execute,
     loader,
+    omitted,
     own_account,
     plain,
     require_active,
@@ -524,6 +525,57 @@ def my_listings(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, 
 
 
 @dataclass(frozen=True, slots=True)
+class Purchase:
+    """A deal just made (a purchase from a listing, or an accepted offer), as its buyer sees it;
+    ``serials`` once it settled (T+0)."""
+
+    id: str
+    listing_id: str | None
+    offer_id: str | None
+    project_id: str
+    issuance_id: str
+    price: int
+    quantity: int
+    amount: int
+    fee: int
+    currency: str
+    account_id: str
+    trade_date: str
+    due_date: str
+    status: str
+    serials: list[str] | None = omitted()  # noqa: RUF009 (None, not a shared list)
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """A marketplace deal with its settlement status. A party sees its ``side``, its ``fee`` and
+    its ``account_id`` (the buyer also the ``serials`` once settled); the operator sees both
+    parties and both fees instead."""
+
+    id: str
+    listing_id: str | None
+    offer_id: str | None
+    project_id: str
+    issuance_id: str
+    price: int
+    quantity: int
+    amount: int
+    currency: str
+    trade_date: str
+    due_date: str
+    at: str
+    status: str
+    side: str | None = omitted()
+    fee: int | None = omitted()
+    account_id: str | None = omitted()
+    serials: list[str] | None = omitted()  # noqa: RUF009 (None, not a shared list)
+    buyer_id: str | None = omitted()
+    seller_id: str | None = omitted()
+    buyer_fee: int | None = omitted()
+    seller_fee: int | None = omitted()
+
+
+@dataclass(frozen=True, slots=True)
 class _Deal:
     seller_id: str
     seller_account: str
@@ -539,7 +591,7 @@ class _Deal:
 
 def _open_deal(
     tx: Tx, actor: Actor, buyer_account: str, d: _Deal, calendar: TradingCalendar
-) -> tuple[dict[str, Any], list[list[Any]], list[list[Any]]]:
+) -> tuple[Purchase, list[list[Any]], list[list[Any]]]:
     """Reserve the buyer's cash and the seller's credits under a new deal id and open the
     settlement obligation; returns the deal view and the journal effects."""
     conn = tx.conn
@@ -597,33 +649,33 @@ def _open_deal(
         due_date=due.isoformat(),
         at=tx.at,
     )
-    view = {
-        "id": deal_id,
-        "listing_id": d.listing_id,
-        "offer_id": d.offer_id,
-        "project_id": d.project_id,
-        "issuance_id": d.issuance_id,
-        "price": d.price,
-        "quantity": d.quantity,
-        "amount": amount,
-        "fee": buyer_fee,
-        "currency": CURRENCY,
-        "account_id": buyer_account,
-        "trade_date": day.isoformat(),
-        "due_date": due.isoformat(),
-        "status": "pending",
-    }
+    view = Purchase(
+        id=deal_id,
+        listing_id=d.listing_id,
+        offer_id=d.offer_id,
+        project_id=d.project_id,
+        issuance_id=d.issuance_id,
+        price=d.price,
+        quantity=d.quantity,
+        amount=amount,
+        fee=buyer_fee,
+        currency=CURRENCY,
+        account_id=buyer_account,
+        trade_date=day.isoformat(),
+        due_date=due.isoformat(),
+        status="pending",
+    )
     return view, done.moves, done.cash_reserve
 
 
 def _finish_deal(
-    tx: Tx, actor: Actor, kind: str, view: dict[str, Any], moves: Any, cash_reserve: Any, t0: bool
-) -> dict[str, Any]:
-    entry = {k: v for k, v in view.items() if k != "status"}
+    tx: Tx, actor: Actor, kind: str, view: Purchase, moves: Any, cash_reserve: Any, t0: bool
+) -> Purchase:
+    entry = {k: v for k, v in plain(view).items() if k != "status"}
     tx.record(kind, actor.label, entry | {"moves": moves, "cash_reserve": cash_reserve})
     if t0:
-        done = settlement.settle_now(tx, actor, view["id"])
-        view = view | {"status": "settled", "serials": [r.serials for r in done.ranges]}
+        done = settlement.settle_now(tx, actor, view.id)
+        view = replace(view, status="settled", serials=[r.serials for r in done.ranges])
     return view
 
 
@@ -635,11 +687,11 @@ def buy(
     account_id: str,
     idem: Idem | None = None,
     calendar: TradingCalendar | None = None,
-) -> dict[str, Any]:
+) -> Purchase:
     """Buy from a listing at its price: delivery versus payment on the listing's cycle."""
     cal = calendar or japan_calendar()
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Purchase:
         conn = tx.conn
         require_active(conn, actor)
         _holding(conn, actor, account_id)
@@ -682,48 +734,51 @@ def buy(
             tx, actor, "marketplace.purchased", view, moves, reserve, row.settlement_days == 0
         )
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Purchase))
 
 
-def _deal_view(conn: Connection, r: Any, pid: str | None) -> dict[str, Any]:
+def _deal_view(conn: Connection, r: Any, pid: str | None) -> Deal:
     ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", r.id)
-    view = {
-        "id": r.id,
-        "listing_id": r.listing_id,
-        "offer_id": r.offer_id,
-        "project_id": r.project_id,
-        "issuance_id": r.issuance_id,
-        "price": r.price,
-        "quantity": r.quantity,
-        "amount": r.amount,
-        "currency": r.currency,
-        "trade_date": r.trade_date,
-        "due_date": r.due_date,
-        "at": r.at,
-        "status": ob.status if ob else "unknown",
-    }
+    view = Deal(
+        id=r.id,
+        listing_id=r.listing_id,
+        offer_id=r.offer_id,
+        project_id=r.project_id,
+        issuance_id=r.issuance_id,
+        price=r.price,
+        quantity=r.quantity,
+        amount=r.amount,
+        currency=r.currency,
+        trade_date=r.trade_date,
+        due_date=r.due_date,
+        at=r.at,
+        status=ob.status if ob else "unknown",
+    )
     if pid is None:
-        return view | {
-            "buyer_id": r.buyer_id,
-            "seller_id": r.seller_id,
-            "buyer_fee": r.buyer_fee,
-            "seller_fee": r.seller_fee,
-        }
-    side = "buy" if r.buyer_id == pid else "sell"
-    view |= {
-        "side": side,
-        "fee": r.buyer_fee if side == "buy" else r.seller_fee,
-        "account_id": r.buyer_account if side == "buy" else r.seller_account,
-    }
-    if ob is not None and ob.status == "settled" and side == "buy":
-        view["serials"] = [
+        return replace(
+            view,
+            buyer_id=r.buyer_id,
+            seller_id=r.seller_id,
+            buyer_fee=r.buyer_fee,
+            seller_fee=r.seller_fee,
+        )
+    buy_side = r.buyer_id == pid
+    serials = None
+    if ob is not None and ob.status == "settled" and buy_side:
+        serials = [
             f"{m.issuance_id}-{m.serial_start}-{m.serial_end}"
             for m in repo.movements_for(conn, "settlement", r.id)
         ]
-    return view
+    return replace(
+        view,
+        side="buy" if buy_side else "sell",
+        fee=r.buyer_fee if buy_side else r.seller_fee,
+        account_id=r.buyer_account if buy_side else r.seller_account,
+        serials=serials,
+    )
 
 
-def deals(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+def deals(db: Database, actor: Actor, limit: int = 500) -> list[Deal]:
     """The actor's marketplace deals, as buyer or seller (the operator: everyone's)."""
     pid = None if actor.is_operator() else actor.participant_id
     q = select(D).order_by(D.c.seq.desc()).limit(limit)
@@ -733,7 +788,7 @@ def deals(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
         return [_deal_view(conn, r, pid) for r in conn.execute(q).all()]
 
 
-def get_deal(db: Database, actor: Actor, deal_id: str) -> dict[str, Any]:
+def get_deal(db: Database, actor: Actor, deal_id: str) -> Deal:
     pid = None if actor.is_operator() else actor.participant_id
     with db.read() as conn:
         r = conn.execute(select(D).where(D.c.id == deal_id)).first()
@@ -1031,11 +1086,11 @@ def accept_offer(
     account_id: str,
     idem: Idem | None = None,
     calendar: TradingCalendar | None = None,
-) -> dict[str, Any]:
+) -> Purchase:
     """The buyer accepts a firm offer before it expires: a deal as a purchase from a listing."""
     cal = calendar or japan_calendar()
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Purchase:
         conn = tx.conn
         require_active(conn, actor)
         _holding(conn, actor, account_id)
@@ -1076,7 +1131,7 @@ def accept_offer(
             tx, actor, "marketplace.offer_accepted", view, moves, reserve, o.settlement_days == 0
         )
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Purchase))
 
 
 def _close_offer(db: Database, actor: Actor, offer_id: str, event: str, idem: Idem | None) -> Offer:

@@ -183,11 +183,11 @@ def buy(request: Request, user: Trader, form: Form, listing_id: str) -> Response
         code = status_of(e)
         return _listing_page(request, user, listing_id, form, {where: e.message}, status=code)
     notice = t["mp_bought"].format(
-        id=deal["id"],
-        quantity=deal["quantity"],
-        amount=f"¥{deal['amount']:,}",
-        status=t["mp_st_" + deal["status"]],
-        due=deal["due_date"],
+        id=deal.id,
+        quantity=deal.quantity,
+        amount=f"¥{deal.amount:,}",
+        status=t["mp_st_" + deal.status],
+        due=deal.due_date,
     )
     return _deals_page(request, user, notice=notice)
 
@@ -406,7 +406,7 @@ def offer_action(
             deal = market.accept_offer(
                 db, user.actor, offer_id, form.get("account", ""), calendar=_calendar(request)
             )
-            return _deals_page(request, user, notice=t["mp_accepted"].format(id=deal["id"]))
+            return _deals_page(request, user, notice=t["mp_accepted"].format(id=deal.id))
         if action == "decline":
             market.decline_offer(db, user.actor, offer_id)
             return _rfqs_page(request, user, notice=t["mp_declined"].format(id=offer_id))
