@@ -268,7 +268,8 @@ def test_project_profiles_are_written_by_holders_and_shown_with_listings(
     )
     with pytest.raises(Forbidden):
         market.set_profile(db, buyer, "FOREST1", profile)
-    market.set_profile(db, seller, "FOREST1", profile)
+    out = market.set_profile(db, seller, "FOREST1", profile)
+    assert out.ratings == [market.Rating("Sylvera", "A")] and out.documents[0].title == "PDD"
     info = market.project(db, "FOREST1")
     assert info["ratings"] == [{"agency": "Sylvera", "grade": "A"}]
     assert info["documents"][0]["url"] == "https://example.org/pdd.pdf"

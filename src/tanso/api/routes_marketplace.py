@@ -64,7 +64,7 @@ def get_project(project_id: str, db: DB) -> dict[str, Any]:
 @router.put("/projects/{project_id}/profile", response_model=ProjectProfile)
 def set_profile(
     project_id: str, body: s.ProfileIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> market.ProjectProfile:
     """Describe a project (a holder of its credits, or the registry operator)."""
     profile = market.Profile(
         body.summary_en,

@@ -136,14 +136,37 @@ def _holds_project(conn: Connection, pid: str, project_id: str) -> bool:
     return conn.execute(q).first() is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Rating:
+    agency: str
+    grade: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectProfile:
+    """A project's description for buyers, as stored."""
+
+    project_id: str
+    summary_en: str
+    summary_ja: str
+    ratings: list[Rating]
+    documents: list[Document]
+
+
 def set_profile(
     db: Database, actor: Actor, project_id: str, profile: Profile, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> ProjectProfile:
     """Describe a project for buyers: the registry operator, or a participant holding some of
     its credits (our rule: the last one to write it is named beside it)."""
     profile.check()
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> ProjectProfile:
         conn = tx.conn
         require_active(conn, actor)
         if repo.get_project(conn, project_id) is None:
@@ -169,9 +192,15 @@ def set_profile(
             conn.execute(update(P).where(P.c.project_id == project_id).values(**values))
         view = _profile_view(repo.get_by_key(conn, P, "project_id", project_id))
         tx.record("marketplace.profile_set", actor.label, {"project_id": project_id} | view)
-        return {"project_id": project_id} | view
+        return ProjectProfile(
+            project_id,
+            view["summary_en"],
+            view["summary_ja"],
+            [Rating(r["agency"], r["grade"]) for r in view["ratings"]],
+            [Document(d["title"], d["url"]) for d in view["documents"]],
+        )
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(ProjectProfile))
 
 
 def _profile_view(row: Any) -> dict[str, Any]:
