@@ -97,7 +97,7 @@ def search(
     mine: bool | None = None,
     sort: Literal[mp.SORTS] = "price",  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+) -> list[market.Listing]:
     """Open listings, filtered and sorted. `mine=true`: only yours; `mine=false`: all but
     yours (needs an API key). Sellers are not named (the marketplace shows the project)."""
     f = mp.ListingFilter(
@@ -118,19 +118,19 @@ def search(
 
 
 @router.get("/listings/mine", response_model=list[Listing])
-def my_listings(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def my_listings(db: DB, actor: Caller) -> list[market.Listing]:
     """Every listing of yours, whatever its status, newest first."""
     return market.my_listings(db, actor)
 
 
 @router.get("/listings/{listing_id}", response_model=ListingDetail, tags=["public"])
-def get_listing(listing_id: str, db: DB, viewer: Viewer) -> dict[str, Any]:
+def get_listing(listing_id: str, db: DB, viewer: Viewer) -> market.Listing:
     """One open listing with its project (a closed one only to its seller)."""
     return market.get_listing(db, viewer, listing_id)
 
 
 @router.post("/listings", response_model=Listing, status_code=201)
-def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> market.Listing:
     """List credits of one issuance (by issuance_id and quantity, or by serials); they stay
     reserved while listed."""
     terms = mp.ListingTerms(
@@ -145,13 +145,13 @@ def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> d
 @router.patch("/listings/{listing_id}", response_model=Listing)
 def amend_listing(
     listing_id: str, body: s.ListingAmendIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> market.Listing:
     """Change the price or the quantity still available."""
     return market.amend_listing(db, actor, listing_id, body.price, body.available, idem)
 
 
 @router.post("/listings/{listing_id}/withdraw", response_model=Listing)
-def withdraw_listing(listing_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw_listing(listing_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Listing:
     """Take a listing down; its credits return to held."""
     return market.withdraw_listing(db, actor, listing_id, idem)
 

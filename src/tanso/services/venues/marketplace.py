@@ -274,7 +274,56 @@ def _listings_query() -> Any:
     )
 
 
-def _listing_view(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A listing: the project and its credits, the terms; the seller (``seller_id``,
+    ``account_id``, ``quantity``) only to itself and the operator."""
+
+    id: str
+    seq: int
+    project_id: str
+    project_name: str
+    project_name_ja: str
+    issuance_id: str
+    vintage: int
+    credit_type: str
+    scheme: str
+    category: str
+    mechanism: str
+    nature: str
+    country: str
+    region: str
+    methodology: str
+    properties: list[str]
+    evaluation_axes: list[str]
+    co_benefits: list[str]
+    ca_declaration: str
+    ca_status: str
+    currency: str
+    price: int
+    available: int
+    min_quantity: int
+    lot: int
+    settlement_days: int
+    expires_at: str | None
+    status: str
+    note: str
+    created_at: str
+    mine: bool
+    seller_id: str | None = omitted()
+    account_id: str | None = omitted()
+    quantity: int | None = omitted()
+    released: int | None = omitted()
+    """After a withdrawal: the credits given back to held."""
+    project: dict[str, Any] | None = omitted()  # noqa: RUF009 (None, not a shared dict)
+    """One listing looked up alone: its project as the marketplace shows it."""
+
+
+def _listing_view(r: Any, now: str, viewer: str | None) -> Listing:
+    return Listing(**_listing_dict(r, now, viewer))
+
+
+def _listing_dict(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
     """A listing as ``viewer`` sees it: the seller's identity only to the seller (our rule: the
     marketplace shows the project, not who sells it) or the operator (viewer "*")."""
     view = {
@@ -315,15 +364,13 @@ def _listing_view(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
     return view
 
 
-def create_listing(
-    db: Database, actor: Actor, n: NewListing, idem: Idem | None = None
-) -> dict[str, Any]:
+def create_listing(db: Database, actor: Actor, n: NewListing, idem: Idem | None = None) -> Listing:
     """List a lot of one issuance's credits at a fixed price; they are reserved while listed."""
     _note(n.note)
     if bool(n.issuance_id) == bool(n.serials):
         raise InvalidInput("issuance_or_serials", "Name either an issuance_id or serials.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Listing:
         conn = tx.conn
         require_active(conn, actor)
         _holding(conn, actor, n.account_id)
@@ -375,15 +422,16 @@ def create_listing(
         tx.record("marketplace.listed", actor.label, _entry(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Listing))
 
 
-def _entry(view: dict[str, Any]) -> dict[str, Any]:
+def _entry(listing: Listing) -> dict[str, Any]:
+    view = plain(listing)
     keys = ("id", "issuance_id", "price", "available", "min_quantity", "lot", "settlement_days")
     return {k: view[k] for k in keys if k in view} | {"expires_at": view.get("expires_at")}
 
 
-def _one_listing(conn: Connection, listing_id: str, now: str, viewer: str | None) -> dict[str, Any]:
+def _one_listing(conn: Connection, listing_id: str, now: str, viewer: str | None) -> Listing:
     r = conn.execute(_listings_query().where(L.c.id == listing_id)).first()
     if r is None:
         raise NotFound("listing_not_found", f"There is no listing {listing_id}.")
@@ -404,13 +452,13 @@ def amend_listing(
     price: int | None = None,
     available: int | None = None,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Listing:
     """Change an open listing's price or the quantity still available (reserving or releasing
     the difference)."""
     if price is None and available is None:
         raise InvalidInput("nothing_to_amend", "Give a new price or a new available quantity.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Listing:
         conn = tx.conn
         require_active(conn, actor)
         row = _own_listing(conn, actor, listing_id)
@@ -442,15 +490,15 @@ def amend_listing(
         tx.record("marketplace.amended", actor.label, _entry(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Listing))
 
 
 def withdraw_listing(
     db: Database, actor: Actor, listing_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Listing:
     """Take a listing down; its remaining credits return to held."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Listing:
         conn = tx.conn
         require_active(conn, actor)
         row = _own_listing(conn, actor, listing_id)
@@ -464,9 +512,9 @@ def withdraw_listing(
             actor.label,
             {"id": listing_id, "released": row.available, "moves": moves},
         )
-        return view | {"released": row.available}
+        return replace(view, released=row.available)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Listing))
 
 
 def _close_listing(conn: Connection, listing_id: str, status: str, at: str) -> None:
@@ -488,9 +536,7 @@ class Search:
     limit: int = 200
 
 
-def search_listings(
-    db: Database, viewer: Actor | None, s: Search = Search()
-) -> list[dict[str, Any]]:
+def search_listings(db: Database, viewer: Actor | None, s: Search = Search()) -> list[Listing]:
     """Open listings matching a search (public); the viewer's own are marked ``mine``."""
     s = s or Search()
     now = _now(db)
@@ -503,7 +549,7 @@ def search_listings(
     with db.read() as conn:
         rows = conn.execute(_listings_query().where(L.c.status == "open")).all()
         candidates = [
-            _listing_view(r, now, "*") for r in rows if not mp.is_expired(r.expires_at, now)
+            _listing_dict(r, now, "*") for r in rows if not mp.is_expired(r.expires_at, now)
         ]
     found = mp.search(candidates, f, s.sort)[: max(1, min(s.limit, 1000))]
     for v in found:
@@ -512,14 +558,14 @@ def search_listings(
         if not (v["mine"] or (viewer is not None and viewer.is_operator())):
             for k in ("seller_id", "account_id", "quantity"):
                 del v[k]
-    return found
+    return [Listing(**v) for v in found]
 
 
 def _replace(f: mp.ListingFilter, **changes: Any) -> mp.ListingFilter:
     return replace(f, **changes)
 
 
-def get_listing(db: Database, viewer: Actor | None, listing_id: str) -> dict[str, Any]:
+def get_listing(db: Database, viewer: Actor | None, listing_id: str) -> Listing:
     """One listing with its project's information. A listing that is no longer open is shown
     only to its seller (and the operator); to others it answers like a missing one."""
     now = _now(db)
@@ -531,13 +577,12 @@ def get_listing(db: Database, viewer: Actor | None, listing_id: str) -> dict[str
             raise NotFound("listing_not_found", f"There is no listing {listing_id}.")
         who = "*" if op and row.seller_id != pid else pid
         view = _one_listing(conn, listing_id, now, who)
-        if view["status"] != "open" and row.seller_id != pid and not op:
+        if view.status != "open" and row.seller_id != pid and not op:
             raise NotFound("listing_not_found", f"There is no listing {listing_id}.")
-        view["project"] = _project_info(conn, row.project_id)
-        return view
+        return replace(view, project=_project_info(conn, row.project_id))
 
 
-def my_listings(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+def my_listings(db: Database, actor: Actor, limit: int = 500) -> list[Listing]:
     """Every listing of the actor, newest first, whatever its status."""
     now = _now(db)
     with db.read() as conn:

@@ -138,7 +138,7 @@ def _listing_page(
         user,
         status,
         listing=listing,
-        project=listing["project"],
+        project=listing.project,
         names=_names(kit.db(request)),
         accounts=accounts,
         values=values or {},
@@ -321,7 +321,7 @@ def create_listing(request: Request, user: Trader, form: Form) -> Response:
         if "credits" in e.code or "account" in e.code:
             where = "credits"
         return _mine_page(request, user, form, {where: e.message}, status=status_of(e))
-    return _mine_page(request, user, notice=t["mp_listed"].format(id=out["id"]))
+    return _mine_page(request, user, notice=t["mp_listed"].format(id=out.id))
 
 
 @router.post("/mine/{listing_id}/withdraw")
