@@ -119,21 +119,21 @@ def test_another_participants_listing_cannot_be_withdrawn_and_viewers_cannot_buy
     )
     login(portal, "administrator@beta.example.jp")
     r = portal.post(
-        f"/portal/marketplace/mine/{lst['id']}/withdraw",
+        f"/portal/marketplace/mine/{lst.id}/withdraw",
         data={"csrf": token(portal, "/portal/marketplace/mine")},
     )
     assert r.status_code == 404
-    assert market.get_listing(db, None, lst["id"])["status"] == "open"
+    assert market.get_listing(db, None, lst.id).status == "open"
     portal.post("/portal/logout", data={"csrf": token(portal, "/portal/marketplace/mine")})
     login(portal, "viewer@beta.example.jp")
-    path = f"/portal/marketplace/listings/{lst['id']}"
+    path = f"/portal/marketplace/listings/{lst.id}"
     page = portal.get(path)
     assert 'id="buy-form"' not in page.text
     r = portal.post(
         path + "/buy", data={"csrf": token(portal, "/portal/marketplace/mine"), "quantity": "10"}
     )
     assert r.status_code == 403
-    assert market.get_listing(db, None, lst["id"])["available"] == 100
+    assert market.get_listing(db, None, lst.id).available == 100
 
 
 def test_an_rfq_from_the_listing_page_is_answered_and_accepted_in_the_portal(
@@ -145,7 +145,7 @@ def test_an_rfq_from_the_listing_page_is_answered_and_accepted_in_the_portal(
         db, alpha, market.NewListing("ALPHA-MAIN", mp.ListingTerms(2_000, 100), issuance)
     )
     login(portal, "trader@beta.example.jp")
-    path = f"/portal/marketplace/listings/{lst['id']}"
+    path = f"/portal/marketplace/listings/{lst.id}"
     r = portal.post(
         path + "/rfq", data={"csrf": token(portal, path), "rfq_quantity": "500", "note": "big lot"}
     )

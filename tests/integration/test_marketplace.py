@@ -65,15 +65,15 @@ def test_a_listing_reserves_exactly_its_credits_and_withdrawal_releases_them(
 ) -> None:
     db, seller = market_db["db"], market_db["seller"]
     out = market.create_listing(db, seller, listing(seller, market_db["issuance"], 120))
-    assert out["available"] == 120 and out["status"] == "open"
+    assert out.available == 120 and out.status == "open"
     assert credits(db, "SELLER-MAIN", "reserved") == 120
     assert credits(db, "SELLER-MAIN") == 380
     assert market.check_reservations(db) == []
-    market.withdraw_listing(db, seller, out["id"])
+    market.withdraw_listing(db, seller, out.id)
     assert credits(db, "SELLER-MAIN", "reserved") == 0
     assert credits(db, "SELLER-MAIN") == 500
     with pytest.raises(Conflict) as e:
-        market.withdraw_listing(db, seller, out["id"])
+        market.withdraw_listing(db, seller, out.id)
     assert e.value.code == "listing_not_open"
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
@@ -92,12 +92,12 @@ def test_a_purchase_settles_on_t_plus_2_in_the_daily_run_and_conserves_everythin
 ) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100, lot=10))
-    deal = market.buy(db, buyer, lst["id"], 30, "BUYER-MAIN")
-    assert deal["amount"] == 90_000 and deal["status"] == "pending"
-    assert deal["due_date"] == T_PLUS_2.isoformat()
+    deal = market.buy(db, buyer, lst.id, 30, "BUYER-MAIN")
+    assert deal.amount == 90_000 and deal.status == "pending"
+    assert deal.due_date == T_PLUS_2.isoformat()
     assert balance(db, "BUYER") == (10_000_000, 90_000)
     assert credits(db, "SELLER-MAIN", "reserved") == 100  # 70 listed + 30 for the deal
-    assert market.get_listing(db, None, lst["id"])["available"] == 70
+    assert market.get_listing(db, None, lst.id).available == 70
     assert market.check_reservations(db) == []
     assert settlement.run(db, SYSTEM, T_PLUS_2 - dt.timedelta(days=1)).settled == 0
     out = settlement.run(db, SYSTEM, T_PLUS_2)
@@ -107,8 +107,8 @@ def test_a_purchase_settles_on_t_plus_2_in_the_daily_run_and_conserves_everythin
     assert balance(db, "BUYER") == (10_000_000 - 90_000, 0)
     assert balance(db, "SELLER") == (90_000, 0)
     mine = market.deals(db, buyer)
-    assert mine[0]["status"] == "settled" and len(mine[0]["serials"]) == 1
-    assert market.deals(db, seller)[0]["side"] == "sell"
+    assert mine[0].status == "settled" and len(mine[0].serials or []) == 1
+    assert market.deals(db, seller)[0].side == "sell"
     assert audit.verify(db).ok
 
 
@@ -117,14 +117,14 @@ def test_a_t_plus_0_purchase_settles_in_its_own_transaction(market_db: dict[str,
     lst = market.create_listing(
         db, seller, listing(seller, market_db["issuance"], 50, settlement_days=0)
     )
-    deal = market.buy(db, buyer, lst["id"], 50, "BUYER-MAIN")
-    assert deal["status"] == "settled" and deal["due_date"] == TRADE_DAY.isoformat()
+    deal = market.buy(db, buyer, lst.id, 50, "BUYER-MAIN")
+    assert deal.status == "settled" and deal.due_date == TRADE_DAY.isoformat()
     assert credits(db, "BUYER-MAIN") == 50
     assert balance(db, "SELLER") == (150_000, 0)
     assert balance(db, "BUYER") == (10_000_000 - 150_000, 0)
-    assert market.get_listing(db, seller, lst["id"])["status"] == "sold_out"
+    assert market.get_listing(db, seller, lst.id).status == "sold_out"
     with pytest.raises(NotFound):  # a sold-out listing is no longer public
-        market.get_listing(db, buyer, lst["id"])
+        market.get_listing(db, buyer, lst.id)
     assert audit.verify(db).ok
 
 
@@ -137,8 +137,8 @@ def test_fees_of_the_schedule_for_every_instrument_apply(market_db: dict[str, An
     lst = market.create_listing(
         db, seller, listing(seller, market_db["issuance"], 10, settlement_days=0)
     )
-    deal = market.buy(db, buyer, lst["id"], 10, "BUYER-MAIN")
-    assert deal["fee"] == 50
+    deal = market.buy(db, buyer, lst.id, 10, "BUYER-MAIN")
+    assert deal.fee == 50
     assert balance(db, "BUYER")[0] == 10_000_000 - 30_000 - 50
     assert balance(db, "SELLER")[0] == 30_000 - 100
     assert audit.verify(db).ok
@@ -161,10 +161,10 @@ def test_a_purchase_outside_the_listing_terms_is_refused_and_moves_nothing(
         db, seller, listing(seller, market_db["issuance"], 100, min_quantity=20, lot=10)
     )
     with pytest.raises(kind) as e:
-        market.buy(db, buyer, lst["id"], quantity, "BUYER-MAIN")
+        market.buy(db, buyer, lst.id, quantity, "BUYER-MAIN")
     assert e.value.code == code
     assert balance(db, "BUYER") == (10_000_000, 0)
-    assert market.get_listing(db, None, lst["id"])["available"] == 100
+    assert market.get_listing(db, None, lst.id).available == 100
 
 
 def test_the_last_remainder_may_be_bought_whole_below_the_minimum(
@@ -174,9 +174,9 @@ def test_the_last_remainder_may_be_bought_whole_below_the_minimum(
     lst = market.create_listing(
         db, seller, listing(seller, market_db["issuance"], 35, min_quantity=20, lot=10)
     )
-    market.buy(db, buyer, lst["id"], 30, "BUYER-MAIN")
-    market.buy(db, buyer, lst["id"], 5, "BUYER-MAIN")
-    assert market.get_listing(db, seller, lst["id"])["status"] == "sold_out"
+    market.buy(db, buyer, lst.id, 30, "BUYER-MAIN")
+    market.buy(db, buyer, lst.id, 5, "BUYER-MAIN")
+    assert market.get_listing(db, seller, lst.id).status == "sold_out"
     assert market.check_reservations(db) == []
 
 
@@ -184,7 +184,7 @@ def test_a_buyer_cannot_buy_its_own_listing(market_db: dict[str, Any]) -> None:
     db, seller = market_db["db"], market_db["seller"]
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100))
     with pytest.raises(Forbidden) as e:
-        market.buy(db, seller, lst["id"], 10, "SELLER-MAIN")
+        market.buy(db, seller, lst.id, 10, "SELLER-MAIN")
     assert e.value.code == "own_listing"
 
 
@@ -192,7 +192,7 @@ def test_a_buyer_without_the_cash_is_refused(market_db: dict[str, Any]) -> None:
     db, seller, other = market_db["db"], market_db["seller"], market_db["other"]
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 500))
     with pytest.raises(Conflict) as e:
-        market.buy(db, other, lst["id"], 400, "OTHER-MAIN")  # 1.2m yen > 1m
+        market.buy(db, other, lst.id, 400, "OTHER-MAIN")  # 1.2m yen > 1m
     assert e.value.code == "insufficient_cash"
     assert credits(db, "SELLER-MAIN", "reserved") == 500
     assert balance(db, "OTHER") == (1_000_000, 0)
@@ -201,13 +201,13 @@ def test_a_buyer_without_the_cash_is_refused(market_db: dict[str, Any]) -> None:
 def test_amending_reserves_or_releases_the_difference(market_db: dict[str, Any]) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100))
-    market.amend_listing(db, seller, lst["id"], available=160)
+    market.amend_listing(db, seller, lst.id, available=160)
     assert credits(db, "SELLER-MAIN", "reserved") == 160
-    out = market.amend_listing(db, seller, lst["id"], price=2500, available=40)
-    assert (out["price"], out["available"]) == (2500, 40)
+    out = market.amend_listing(db, seller, lst.id, price=2500, available=40)
+    assert (out.price, out.available) == (2500, 40)
     assert credits(db, "SELLER-MAIN", "reserved") == 40
     with pytest.raises(NotFound):
-        market.amend_listing(db, buyer, lst["id"], price=1)
+        market.amend_listing(db, buyer, lst.id, price=1)
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
 
@@ -222,14 +222,14 @@ def test_an_expired_listing_cannot_be_bought_and_the_sweep_releases_it(
     )
     db.clock = lambda: "2026-01-05T01:00:00.000000Z"
     with pytest.raises(Conflict) as e:
-        market.buy(db, buyer, lst["id"], 10, "BUYER-MAIN")
+        market.buy(db, buyer, lst.id, 10, "BUYER-MAIN")
     assert e.value.code == "listing_not_open"
     assert market.search_listings(db, None) == []
     assert credits(db, "SELLER-MAIN", "reserved") == 100
     out = market.sweep(db)
-    assert out["listings"] == [lst["id"]]
+    assert out.listings == [lst.id]
     assert credits(db, "SELLER-MAIN", "reserved") == 0
-    assert market.sweep(db) == {"listings": [], "offers": []}
+    assert market.sweep(db) == market.Swept([], [])
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
 
@@ -240,20 +240,24 @@ def test_search_filters_and_sorts_and_hides_the_seller(market_db: dict[str, Any]
     a = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100, price=3000))
     b = market.create_listing(db, seller, listing(seller, old, 100, price=5000))
     everything = market.search_listings(db, None)
-    assert [x["id"] for x in everything] == [a["id"], b["id"]]
-    assert all("seller_id" not in x and "account_id" not in x for x in everything)
+    assert [x.id for x in everything] == [a.id, b.id]
+    assert all(x.seller_id is None and x.account_id is None for x in everything)
     cheap = market.search_listings(db, buyer, market.Search(mp.ListingFilter(price_max=4000)))
-    assert [x["id"] for x in cheap] == [a["id"]]
+    assert [x.id for x in cheap] == [a.id]
     forest = market.search_listings(db, None, market.Search(mp.ListingFilter(category="FOREST")))
-    assert [x["id"] for x in forest] == [b["id"]]
+    assert [x.id for x in forest] == [b.id]
     by_vintage = market.search_listings(db, None, market.Search(sort="vintage"))
-    assert [x["id"] for x in by_vintage] == [b["id"], a["id"]]
+    assert [x.id for x in by_vintage] == [b.id, a.id]
     assert market.search_listings(db, buyer, market.Search(mine=True)) == []
     mine = market.search_listings(db, seller, market.Search(mine=True))
-    assert {x["id"] for x in mine} == {a["id"], b["id"]} and all(x["mine"] for x in mine)
+    assert {x.id for x in mine} == {a.id, b.id} and all(x.mine for x in mine)
     assert market.search_listings(db, seller, market.Search(mine=False)) == []
-    detail = market.get_listing(db, None, a["id"])
-    assert detail["project"]["id"] == "FOREST1" and "seller_id" not in detail
+    detail = market.get_listing(db, None, a.id)
+    assert (
+        detail.project is not None
+        and detail.project["id"] == "FOREST1"
+        and detail.seller_id is None
+    )
 
 
 def test_project_profiles_are_written_by_holders_and_shown_with_listings(
@@ -268,7 +272,8 @@ def test_project_profiles_are_written_by_holders_and_shown_with_listings(
     )
     with pytest.raises(Forbidden):
         market.set_profile(db, buyer, "FOREST1", profile)
-    market.set_profile(db, seller, "FOREST1", profile)
+    out = market.set_profile(db, seller, "FOREST1", profile)
+    assert out.ratings == [market.Rating("Sylvera", "A")] and out.documents[0].title == "PDD"
     info = market.project(db, "FOREST1")
     assert info["ratings"] == [{"agency": "Sylvera", "grade": "A"}]
     assert info["documents"][0]["url"] == "https://example.org/pdd.pdf"
@@ -298,20 +303,20 @@ def test_an_rfq_answered_with_a_firm_offer_becomes_a_deal_when_accepted(
 ) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100))
-    rfq = market.create_rfq(db, buyer, 40, listing_id=lst["id"], note="a better price?")
-    assert [r["id"] for r in market.rfqs(db, seller, "in")] == [rfq["id"]]
+    rfq = market.create_rfq(db, buyer, 40, listing_id=lst.id, note="a better price?")
+    assert [r.id for r in market.rfqs(db, seller, "in")] == [rfq.id]
     assert market.rfqs(db, market_db["other"], "in") == []
-    of = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
+    of = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     assert credits(db, "SELLER-MAIN", "reserved") == 140
-    deal = market.accept_offer(db, buyer, of["id"], "BUYER-MAIN")
-    assert deal["amount"] == 112_000 and deal["offer_id"] == of["id"]
-    assert market.get_rfq(db, buyer, rfq["id"])["status"] == "filled"
+    deal = market.accept_offer(db, buyer, of.id, "BUYER-MAIN")
+    assert deal.amount == 112_000 and deal.offer_id == of.id
+    assert market.get_rfq(db, buyer, rfq.id).status == "filled"
     assert market.check_reservations(db) == []
     settlement.run(db, SYSTEM, T_PLUS_2)
     assert credits(db, "BUYER-MAIN") == 40
     assert balance(db, "SELLER") == (112_000, 0)
     with pytest.raises(Conflict):
-        market.accept_offer(db, buyer, of["id"], "BUYER-MAIN")
+        market.accept_offer(db, buyer, of.id, "BUYER-MAIN")
     assert audit.verify(db).ok
 
 
@@ -321,18 +326,18 @@ def test_a_project_rfq_reaches_holders_only_and_other_offers_lapse_on_accept(
     db, seller, buyer, other = (market_db[k] for k in ("db", "seller", "buyer", "other"))
     other_issuance = add_issuance(db, "OTHER-MAIN", 100, project="FOREST1")
     rfq = market.create_rfq(db, buyer, 40, project_id="FOREST1")
-    assert [r["id"] for r in market.rfqs(db, other, "in")] == [rfq["id"]]
-    a = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"], price=3000))
+    assert [r.id for r in market.rfqs(db, other, "in")] == [rfq.id]
+    a = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"], price=3000))
     b = market.make_offer(
         db,
         other,
-        market.NewOffer(rfq["id"], "OTHER-MAIN", other_issuance, 2900, 40, "2026-01-06T00:00:00Z"),
+        market.NewOffer(rfq.id, "OTHER-MAIN", other_issuance, 2900, 40, "2026-01-06T00:00:00Z"),
     )
-    seen_by_seller = market.get_rfq(db, seller, rfq["id"])
-    assert [o["id"] for o in seen_by_seller["offers"]] == [a["id"]]  # not the rival's offer
-    assert "buyer_id" not in seen_by_seller
-    market.accept_offer(db, buyer, b["id"], "BUYER-MAIN", calendar=None)
-    assert market.get_rfq(db, seller, rfq["id"])["offers"][0]["status"] == "not_chosen"
+    seen_by_seller = market.get_rfq(db, seller, rfq.id)
+    assert [o.id for o in seen_by_seller.offers] == [a.id]  # not the rival's offer
+    assert not hasattr(seen_by_seller, "buyer_id")
+    market.accept_offer(db, buyer, b.id, "BUYER-MAIN", calendar=None)
+    assert market.get_rfq(db, seller, rfq.id).offers[0].status == "not_chosen"
     assert credits(db, "SELLER-MAIN", "reserved") == 0
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
@@ -343,22 +348,22 @@ def test_declined_withdrawn_and_expired_offers_release_their_credits(
 ) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     rfq = market.create_rfq(db, buyer, 40, project_id="FOREST1")
-    a = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
-    market.decline_offer(db, buyer, a["id"])
-    b = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
+    a = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
+    market.decline_offer(db, buyer, a.id)
+    b = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     with pytest.raises(NotFound):  # only the seller withdraws, only the buyer declines
-        market.withdraw_offer(db, buyer, b["id"])
-    market.withdraw_offer(db, seller, b["id"])
+        market.withdraw_offer(db, buyer, b.id)
+    market.withdraw_offer(db, seller, b.id)
     c = market.make_offer(
-        db, seller, offer(rfq["id"], market_db["issuance"], expires_at="2026-01-05T00:30:00Z")
+        db, seller, offer(rfq.id, market_db["issuance"], expires_at="2026-01-05T00:30:00Z")
     )
     assert credits(db, "SELLER-MAIN", "reserved") == 40
     db.clock = lambda: "2026-01-05T00:45:00.000000Z"
     with pytest.raises(Conflict) as e:
-        market.accept_offer(db, buyer, c["id"], "BUYER-MAIN")
+        market.accept_offer(db, buyer, c.id, "BUYER-MAIN")
     assert e.value.code == "offer_expired"
-    assert market.get_rfq(db, buyer, rfq["id"])["offers"][-1]["status"] == "expired"
-    assert market.sweep(db)["offers"] == [c["id"]]
+    assert market.get_rfq(db, buyer, rfq.id).offers[-1].status == "expired"
+    assert market.sweep(db).offers == [c.id]
     assert credits(db, "SELLER-MAIN") == 500
     assert market.check_reservations(db) == []
     assert audit.verify(db).ok
@@ -369,43 +374,43 @@ def test_others_rfqs_offers_and_deals_answer_like_missing_ones(
 ) -> None:
     db, seller, buyer, other = (market_db[k] for k in ("db", "seller", "buyer", "other"))
     lst = market.create_listing(db, seller, listing(seller, market_db["issuance"], 100))
-    rfq = market.create_rfq(db, buyer, 40, listing_id=lst["id"])
-    of = market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
-    deal = market.buy(db, buyer, lst["id"], 10, "BUYER-MAIN")
+    rfq = market.create_rfq(db, buyer, 40, listing_id=lst.id)
+    of = market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
+    deal = market.buy(db, buyer, lst.id, 10, "BUYER-MAIN")
     for call in (
-        lambda: market.get_rfq(db, other, rfq["id"]),
+        lambda: market.get_rfq(db, other, rfq.id),
         lambda: market.get_rfq(db, other, "RQ-999999"),
-        lambda: market.accept_offer(db, other, of["id"], "OTHER-MAIN"),
-        lambda: market.decline_offer(db, other, of["id"]),
-        lambda: market.get_deal(db, other, deal["id"]),
+        lambda: market.accept_offer(db, other, of.id, "OTHER-MAIN"),
+        lambda: market.decline_offer(db, other, of.id),
+        lambda: market.get_deal(db, other, deal.id),
         lambda: market.make_offer(
             db,
             other,
-            market.NewOffer(rfq["id"], "OTHER-MAIN", market_db["issuance"], 1, 1, "2027-01-01Z"),
+            market.NewOffer(rfq.id, "OTHER-MAIN", market_db["issuance"], 1, 1, "2027-01-01Z"),
         ),
-        lambda: market.cancel_rfq(db, seller, rfq["id"]),
+        lambda: market.cancel_rfq(db, seller, rfq.id),
     ):
         with pytest.raises(NotFound):
             call()
-    market.withdraw_listing(db, seller, lst["id"])
+    market.withdraw_listing(db, seller, lst.id)
     with pytest.raises(NotFound):
-        market.get_listing(db, buyer, lst["id"])
-    assert market.get_listing(db, seller, lst["id"])["status"] == "withdrawn"
+        market.get_listing(db, buyer, lst.id)
+    assert market.get_listing(db, seller, lst.id).status == "withdrawn"
 
 
 def test_a_cancelled_rfq_releases_its_open_offers(market_db: dict[str, Any]) -> None:
     db, seller, buyer = market_db["db"], market_db["seller"], market_db["buyer"]
     rfq = market.create_rfq(db, buyer, 40, project_id="FOREST1")
-    market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
-    out = market.cancel_rfq(db, buyer, rfq["id"])
-    assert out["status"] == "cancelled" and out["offers"][0]["status"] == "declined"
+    market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
+    out = market.cancel_rfq(db, buyer, rfq.id)
+    assert out.status == "cancelled" and out.offers[0].status == "declined"
     assert credits(db, "SELLER-MAIN") == 500
     with pytest.raises(Conflict):
-        market.make_offer(db, seller, offer(rfq["id"], market_db["issuance"]))
+        market.make_offer(db, seller, offer(rfq.id, market_db["issuance"]))
     assert audit.verify(db).ok
 
 
 def test_only_the_operator_or_the_system_sweeps(market_db: dict[str, Any]) -> None:
     with pytest.raises(Forbidden):
         market.sweep(market_db["db"], market_db["seller"])
-    assert market.sweep(market_db["db"]) == {"listings": [], "offers": []}
+    assert market.sweep(market_db["db"]) == market.Swept([], [])

@@ -66,7 +66,7 @@ def test_buy_and_withdraw_at_once_one_wins_and_nothing_is_half_done(pg_db: Datab
             ),
         )
         # alternate which call is submitted first, so neither always starts ahead
-        lid = lst["id"]
+        lid = lst.id
         calls = [
             lambda lid=lid: ("buy", market.buy(pg_db, buyer, lid, LOT, "BUYER-MAIN")),
             lambda lid=lid: ("withdraw", market.withdraw_listing(pg_db, seller, lid)),
@@ -78,17 +78,17 @@ def test_buy_and_withdraw_at_once_one_wins_and_nothing_is_half_done(pg_db: Datab
         assert failed[0].code == "listing_not_open", failed[0]
         winner, out = ok[0]
         wins[winner] += 1
-        mine = market.get_listing(pg_db, seller, lst["id"])
-        assert mine["available"] == 0
-        assert _reserved(pg_db, lst["id"]) == 0
+        mine = market.get_listing(pg_db, seller, lst.id)
+        assert mine.available == 0
+        assert _reserved(pg_db, lst.id) == 0
         if winner == "buy":
-            assert mine["status"] == "sold_out"
-            deal = out["id"]
+            assert mine.status == "sold_out"
+            deal = out.id
             held = _reserved(pg_db, deal)
-            assert held == (0 if out["status"] == "settled" else LOT)
+            assert held == (0 if out.status == "settled" else LOT)
             assert len(market.deals(pg_db, buyer)) == wins["buy"]
         else:
-            assert mine["status"] == "withdrawn"
+            assert mine.status == "withdrawn"
             assert len(market.deals(pg_db, buyer)) == wins["buy"]
     assert market.check_reservations(pg_db) == []
     balances = {r.participant_id: r for r in cash.balances(pg_db, SYSTEM)}
@@ -111,16 +111,16 @@ def test_ten_buyers_racing_for_one_listing_buy_exactly_what_it_holds(pg_db: Data
         market.NewListing("SELLER-MAIN", mp.ListingTerms(PRICE, 200), issuance_id=issuance),
     )
     calls = [
-        lambda b=b: market.buy(pg_db, b, lst["id"], 40, f"{b.participant_id}-MAIN") for b in buyers
+        lambda b=b: market.buy(pg_db, b, lst.id, 40, f"{b.participant_id}-MAIN") for b in buyers
     ]
     results = _race(calls)
-    ok = [r for r in results if isinstance(r, dict)]
+    ok = [r for r in results if isinstance(r, market.Purchase)]
     failed = [r for r in results if isinstance(r, TansoError)]
     # 200 t cover five purchases of 40; the sixth and later find the listing sold out
     assert len(ok) == 5 and len(failed) == 5, results
     assert {e.code for e in failed} == {"listing_not_open"}
-    assert market.get_listing(pg_db, seller, lst["id"])["status"] == "sold_out"
-    assert sum(_reserved(pg_db, r["id"]) for r in ok) == 200
+    assert market.get_listing(pg_db, seller, lst.id).status == "sold_out"
+    assert sum(_reserved(pg_db, r.id) for r in ok) == 200
     assert market.check_reservations(pg_db) == []
     report = audit.verify(pg_db)
     assert report.ok, report.problems

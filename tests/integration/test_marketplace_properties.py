@@ -121,8 +121,8 @@ class Run:
             return
         self.ok[kind] += 1
         made = {"list": self.listings, "rfq": self.rfqs, "offer": self.offers}
-        if kind in made:  # a settlement run answers a typed value, without an id
-            made[kind].append(out.get("id", ""))
+        if kind in made:  # a listing, an RFQ or an offer
+            made[kind].append(out.id)
         problems = market.check_reservations(db)
         assert problems == [], problems
 

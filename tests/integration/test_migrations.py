@@ -45,7 +45,7 @@ def test_0016_renames_keep_every_row_and_the_rows_that_point_at_them(
     lst = market.create_listing(
         db, seller, listing(seller, market_db["issuance"], 100, min_quantity=20, lot=10)
     )
-    rfq = market.create_rfq(db, buyer, 40, listing_id=lst["id"])
+    rfq = market.create_rfq(db, buyer, 40, listing_id=lst.id)
 
     def rows(column: str) -> list[tuple[Any, ...]]:
         with db.engine.connect() as conn:
@@ -56,7 +56,7 @@ def test_0016_renames_keep_every_row_and_the_rows_that_point_at_them(
         return [tuple(r) for r in listings + rfqs]
 
     after = rows("min_quantity")
-    assert after == [(lst["id"], 20, 100), (rfq["id"], lst["id"])]
+    assert after == [(lst.id, 20, 100), (rfq.id, lst.id)]
     migrate.downgrade(db.engine, "0015")
     assert rows("min_qty") == after
     migrate.upgrade(db.engine)

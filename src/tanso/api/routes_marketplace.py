@@ -64,7 +64,7 @@ def get_project(project_id: str, db: DB) -> dict[str, Any]:
 @router.put("/projects/{project_id}/profile", response_model=ProjectProfile)
 def set_profile(
     project_id: str, body: s.ProfileIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> market.ProjectProfile:
     """Describe a project (a holder of its credits, or the registry operator)."""
     profile = market.Profile(
         body.summary_en,
@@ -97,7 +97,7 @@ def search(
     mine: bool | None = None,
     sort: Literal[mp.SORTS] = "price",  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+) -> list[market.Listing]:
     """Open listings, filtered and sorted. `mine=true`: only yours; `mine=false`: all but
     yours (needs an API key). Sellers are not named (the marketplace shows the project)."""
     f = mp.ListingFilter(
@@ -118,19 +118,19 @@ def search(
 
 
 @router.get("/listings/mine", response_model=list[Listing])
-def my_listings(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def my_listings(db: DB, actor: Caller) -> list[market.Listing]:
     """Every listing of yours, whatever its status, newest first."""
     return market.my_listings(db, actor)
 
 
 @router.get("/listings/{listing_id}", response_model=ListingDetail, tags=["public"])
-def get_listing(listing_id: str, db: DB, viewer: Viewer) -> dict[str, Any]:
+def get_listing(listing_id: str, db: DB, viewer: Viewer) -> market.Listing:
     """One open listing with its project (a closed one only to its seller)."""
     return market.get_listing(db, viewer, listing_id)
 
 
 @router.post("/listings", response_model=Listing, status_code=201)
-def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> market.Listing:
     """List credits of one issuance (by issuance_id and quantity, or by serials); they stay
     reserved while listed."""
     terms = mp.ListingTerms(
@@ -145,13 +145,13 @@ def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> d
 @router.patch("/listings/{listing_id}", response_model=Listing)
 def amend_listing(
     listing_id: str, body: s.ListingAmendIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> market.Listing:
     """Change the price or the quantity still available."""
     return market.amend_listing(db, actor, listing_id, body.price, body.available, idem)
 
 
 @router.post("/listings/{listing_id}/withdraw", response_model=Listing)
-def withdraw_listing(listing_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw_listing(listing_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Listing:
     """Take a listing down; its credits return to held."""
     return market.withdraw_listing(db, actor, listing_id, idem)
 
@@ -164,7 +164,7 @@ def buy(
     db: DB,
     actor: Caller,
     idem: IdemKey,
-) -> dict[str, Any]:
+) -> market.Purchase:
     """Buy at the listed price; settles by DvP on the listing's cycle (T+0: at once)."""
     return market.buy(
         db, actor, listing_id, body.quantity, body.account_id, idem, _calendar(request)
@@ -175,13 +175,13 @@ def buy(
 
 
 @router.get("/deals", response_model=list[Deal])
-def deals(db: DB, actor: Caller) -> list[dict[str, Any]]:
+def deals(db: DB, actor: Caller) -> list[market.Deal]:
     """Your marketplace deals as buyer or seller, with their settlement status."""
     return market.deals(db, actor)
 
 
 @router.get("/deals/{deal_id}", response_model=Deal)
-def get_deal(deal_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def get_deal(deal_id: str, db: DB, actor: Caller) -> market.Deal:
     return market.get_deal(db, actor, deal_id)
 
 
@@ -189,7 +189,7 @@ def get_deal(deal_id: str, db: DB, actor: Caller) -> dict[str, Any]:
 
 
 @router.post("/rfqs", response_model=Rfq, status_code=201)
-def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> market.Rfq:
     """Ask for a firm price, for a listing or for a project."""
     return market.create_rfq(
         db, actor, body.quantity, body.listing_id, body.project_id, body.note, idem
@@ -197,25 +197,23 @@ def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str,
 
 
 @router.get("/rfqs", response_model=list[Rfq])
-def list_rfqs(db: DB, actor: Caller, box: Literal["in", "out"] = "out") -> list[dict[str, Any]]:
+def list_rfqs(db: DB, actor: Caller, box: Literal["in", "out"] = "out") -> list[market.Rfq]:
     """`out`: the requests you sent, with their offers; `in`: those you may answer."""
     return market.rfqs(db, actor, box)
 
 
 @router.get("/rfqs/{rfq_id}", response_model=Rfq)
-def get_rfq(rfq_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def get_rfq(rfq_id: str, db: DB, actor: Caller) -> market.Rfq:
     return market.get_rfq(db, actor, rfq_id)
 
 
 @router.post("/rfqs/{rfq_id}/cancel", response_model=Rfq)
-def cancel_rfq(rfq_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def cancel_rfq(rfq_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Rfq:
     return market.cancel_rfq(db, actor, rfq_id, idem)
 
 
 @router.post("/rfqs/{rfq_id}/offers", response_model=Offer, status_code=201)
-def make_offer(
-    rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+def make_offer(rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
     """Answer a request with a firm offer; its credits are reserved until it ends."""
     n = market.NewOffer(
         rfq_id,
@@ -232,23 +230,23 @@ def make_offer(
 @router.post("/offers/{offer_id}/accept", response_model=Purchase, status_code=201)
 def accept_offer(
     offer_id: str, body: s.AcceptIn, request: Request, db: DB, actor: Caller, idem: IdemKey
-) -> dict[str, Any]:
+) -> market.Purchase:
     """Accept an offer before it expires: a deal, settled like a purchase."""
     return market.accept_offer(db, actor, offer_id, body.account_id, idem, _calendar(request))
 
 
 @router.post("/offers/{offer_id}/decline", response_model=Offer)
-def decline_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def decline_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
     return market.decline_offer(db, actor, offer_id, idem)
 
 
 @router.post("/offers/{offer_id}/withdraw", response_model=Offer)
-def withdraw_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def withdraw_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
     return market.withdraw_offer(db, actor, offer_id, idem)
 
 
 @router.post("/sweep", response_model=SweepResult)
-def sweep(db: DB, actor: Caller) -> dict[str, Any]:
+def sweep(db: DB, actor: Caller) -> market.Swept:
     """Close every listing and offer past its expiry and release its credits (operator; run it
     from cron until the scheduler does). Expired ones cannot trade even before it runs."""
     return market.sweep(db, actor)

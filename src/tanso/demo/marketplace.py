@@ -118,7 +118,7 @@ def seed(
                 market.make_offer(
                     db,
                     Actor(seller_id),
-                    market.NewOffer(rfq["id"], account, issuance, 49_000, min(50, left), expires),
+                    market.NewOffer(rfq.id, account, issuance, 49_000, min(50, left), expires),
                 )
             rfqs = 1
             break

@@ -127,7 +127,7 @@ class Scheduler:
         self._last_sweep = now
         done = [(out.id, "sealed_clear") for out in sealed_auctions.clear_due(self.db, SYSTEM)]
         swept = marketplace.sweep(self.db, SYSTEM)
-        if swept["listings"] or swept["offers"]:
+        if swept.listings or swept.offers:
             done.append(("marketplace", "sweep"))
         return done
 

@@ -28,7 +28,10 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    loader,
+    omitted,
     own_account,
+    plain,
     require_active,
     require_operator,
 )
@@ -133,14 +136,37 @@ def _holds_project(conn: Connection, pid: str, project_id: str) -> bool:
     return conn.execute(q).first() is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Rating:
+    agency: str
+    grade: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectProfile:
+    """A project's description for buyers, as stored."""
+
+    project_id: str
+    summary_en: str
+    summary_ja: str
+    ratings: list[Rating]
+    documents: list[Document]
+
+
 def set_profile(
     db: Database, actor: Actor, project_id: str, profile: Profile, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> ProjectProfile:
     """Describe a project for buyers: the registry operator, or a participant holding some of
     its credits (our rule: the last one to write it is named beside it)."""
     profile.check()
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> ProjectProfile:
         conn = tx.conn
         require_active(conn, actor)
         if repo.get_project(conn, project_id) is None:
@@ -166,9 +192,15 @@ def set_profile(
             conn.execute(update(P).where(P.c.project_id == project_id).values(**values))
         view = _profile_view(repo.get_by_key(conn, P, "project_id", project_id))
         tx.record("marketplace.profile_set", actor.label, {"project_id": project_id} | view)
-        return {"project_id": project_id} | view
+        return ProjectProfile(
+            project_id,
+            view["summary_en"],
+            view["summary_ja"],
+            [Rating(r["agency"], r["grade"]) for r in view["ratings"]],
+            [Document(d["title"], d["url"]) for d in view["documents"]],
+        )
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(ProjectProfile))
 
 
 def _profile_view(row: Any) -> dict[str, Any]:
@@ -242,7 +274,56 @@ def _listings_query() -> Any:
     )
 
 
-def _listing_view(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A listing: the project and its credits, the terms; the seller (``seller_id``,
+    ``account_id``, ``quantity``) only to itself and the operator."""
+
+    id: str
+    seq: int
+    project_id: str
+    project_name: str
+    project_name_ja: str
+    issuance_id: str
+    vintage: int
+    credit_type: str
+    scheme: str
+    category: str
+    mechanism: str
+    nature: str
+    country: str
+    region: str
+    methodology: str
+    properties: list[str]
+    evaluation_axes: list[str]
+    co_benefits: list[str]
+    ca_declaration: str
+    ca_status: str
+    currency: str
+    price: int
+    available: int
+    min_quantity: int
+    lot: int
+    settlement_days: int
+    expires_at: str | None
+    status: str
+    note: str
+    created_at: str
+    mine: bool
+    seller_id: str | None = omitted()
+    account_id: str | None = omitted()
+    quantity: int | None = omitted()
+    released: int | None = omitted()
+    """After a withdrawal: the credits given back to held."""
+    project: dict[str, Any] | None = omitted()  # noqa: RUF009 (None, not a shared dict)
+    """One listing looked up alone: its project as the marketplace shows it."""
+
+
+def _listing_view(r: Any, now: str, viewer: str | None) -> Listing:
+    return Listing(**_listing_dict(r, now, viewer))
+
+
+def _listing_dict(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
     """A listing as ``viewer`` sees it: the seller's identity only to the seller (our rule: the
     marketplace shows the project, not who sells it) or the operator (viewer "*")."""
     view = {
@@ -283,15 +364,13 @@ def _listing_view(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
     return view
 
 
-def create_listing(
-    db: Database, actor: Actor, n: NewListing, idem: Idem | None = None
-) -> dict[str, Any]:
+def create_listing(db: Database, actor: Actor, n: NewListing, idem: Idem | None = None) -> Listing:
     """List a lot of one issuance's credits at a fixed price; they are reserved while listed."""
     _note(n.note)
     if bool(n.issuance_id) == bool(n.serials):
         raise InvalidInput("issuance_or_serials", "Name either an issuance_id or serials.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Listing:
         conn = tx.conn
         require_active(conn, actor)
         _holding(conn, actor, n.account_id)
@@ -343,15 +422,16 @@ def create_listing(
         tx.record("marketplace.listed", actor.label, _entry(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Listing))
 
 
-def _entry(view: dict[str, Any]) -> dict[str, Any]:
+def _entry(listing: Listing) -> dict[str, Any]:
+    view = plain(listing)
     keys = ("id", "issuance_id", "price", "available", "min_quantity", "lot", "settlement_days")
     return {k: view[k] for k in keys if k in view} | {"expires_at": view.get("expires_at")}
 
 
-def _one_listing(conn: Connection, listing_id: str, now: str, viewer: str | None) -> dict[str, Any]:
+def _one_listing(conn: Connection, listing_id: str, now: str, viewer: str | None) -> Listing:
     r = conn.execute(_listings_query().where(L.c.id == listing_id)).first()
     if r is None:
         raise NotFound("listing_not_found", f"There is no listing {listing_id}.")
@@ -372,13 +452,13 @@ def amend_listing(
     price: int | None = None,
     available: int | None = None,
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Listing:
     """Change an open listing's price or the quantity still available (reserving or releasing
     the difference)."""
     if price is None and available is None:
         raise InvalidInput("nothing_to_amend", "Give a new price or a new available quantity.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Listing:
         conn = tx.conn
         require_active(conn, actor)
         row = _own_listing(conn, actor, listing_id)
@@ -410,15 +490,15 @@ def amend_listing(
         tx.record("marketplace.amended", actor.label, _entry(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Listing))
 
 
 def withdraw_listing(
     db: Database, actor: Actor, listing_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Listing:
     """Take a listing down; its remaining credits return to held."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Listing:
         conn = tx.conn
         require_active(conn, actor)
         row = _own_listing(conn, actor, listing_id)
@@ -432,9 +512,9 @@ def withdraw_listing(
             actor.label,
             {"id": listing_id, "released": row.available, "moves": moves},
         )
-        return view | {"released": row.available}
+        return replace(view, released=row.available)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Listing))
 
 
 def _close_listing(conn: Connection, listing_id: str, status: str, at: str) -> None:
@@ -456,9 +536,7 @@ class Search:
     limit: int = 200
 
 
-def search_listings(
-    db: Database, viewer: Actor | None, s: Search = Search()
-) -> list[dict[str, Any]]:
+def search_listings(db: Database, viewer: Actor | None, s: Search = Search()) -> list[Listing]:
     """Open listings matching a search (public); the viewer's own are marked ``mine``."""
     s = s or Search()
     now = _now(db)
@@ -471,7 +549,7 @@ def search_listings(
     with db.read() as conn:
         rows = conn.execute(_listings_query().where(L.c.status == "open")).all()
         candidates = [
-            _listing_view(r, now, "*") for r in rows if not mp.is_expired(r.expires_at, now)
+            _listing_dict(r, now, "*") for r in rows if not mp.is_expired(r.expires_at, now)
         ]
     found = mp.search(candidates, f, s.sort)[: max(1, min(s.limit, 1000))]
     for v in found:
@@ -480,14 +558,14 @@ def search_listings(
         if not (v["mine"] or (viewer is not None and viewer.is_operator())):
             for k in ("seller_id", "account_id", "quantity"):
                 del v[k]
-    return found
+    return [Listing(**v) for v in found]
 
 
 def _replace(f: mp.ListingFilter, **changes: Any) -> mp.ListingFilter:
     return replace(f, **changes)
 
 
-def get_listing(db: Database, viewer: Actor | None, listing_id: str) -> dict[str, Any]:
+def get_listing(db: Database, viewer: Actor | None, listing_id: str) -> Listing:
     """One listing with its project's information. A listing that is no longer open is shown
     only to its seller (and the operator); to others it answers like a missing one."""
     now = _now(db)
@@ -499,13 +577,12 @@ def get_listing(db: Database, viewer: Actor | None, listing_id: str) -> dict[str
             raise NotFound("listing_not_found", f"There is no listing {listing_id}.")
         who = "*" if op and row.seller_id != pid else pid
         view = _one_listing(conn, listing_id, now, who)
-        if view["status"] != "open" and row.seller_id != pid and not op:
+        if view.status != "open" and row.seller_id != pid and not op:
             raise NotFound("listing_not_found", f"There is no listing {listing_id}.")
-        view["project"] = _project_info(conn, row.project_id)
-        return view
+        return replace(view, project=_project_info(conn, row.project_id))
 
 
-def my_listings(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+def my_listings(db: Database, actor: Actor, limit: int = 500) -> list[Listing]:
     """Every listing of the actor, newest first, whatever its status."""
     now = _now(db)
     with db.read() as conn:
@@ -519,6 +596,57 @@ def my_listings(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, 
 
 
 # ---------------------------------------------------------------- deals
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """A deal just made (a purchase from a listing, or an accepted offer), as its buyer sees it;
+    ``serials`` once it settled (T+0)."""
+
+    id: str
+    listing_id: str | None
+    offer_id: str | None
+    project_id: str
+    issuance_id: str
+    price: int
+    quantity: int
+    amount: int
+    fee: int
+    currency: str
+    account_id: str
+    trade_date: str
+    due_date: str
+    status: str
+    serials: list[str] | None = omitted()  # noqa: RUF009 (None, not a shared list)
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """A marketplace deal with its settlement status. A party sees its ``side``, its ``fee`` and
+    its ``account_id`` (the buyer also the ``serials`` once settled); the operator sees both
+    parties and both fees instead."""
+
+    id: str
+    listing_id: str | None
+    offer_id: str | None
+    project_id: str
+    issuance_id: str
+    price: int
+    quantity: int
+    amount: int
+    currency: str
+    trade_date: str
+    due_date: str
+    at: str
+    status: str
+    side: str | None = omitted()
+    fee: int | None = omitted()
+    account_id: str | None = omitted()
+    serials: list[str] | None = omitted()  # noqa: RUF009 (None, not a shared list)
+    buyer_id: str | None = omitted()
+    seller_id: str | None = omitted()
+    buyer_fee: int | None = omitted()
+    seller_fee: int | None = omitted()
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,7 +665,7 @@ class _Deal:
 
 def _open_deal(
     tx: Tx, actor: Actor, buyer_account: str, d: _Deal, calendar: TradingCalendar
-) -> tuple[dict[str, Any], list[list[Any]], list[list[Any]]]:
+) -> tuple[Purchase, list[list[Any]], list[list[Any]]]:
     """Reserve the buyer's cash and the seller's credits under a new deal id and open the
     settlement obligation; returns the deal view and the journal effects."""
     conn = tx.conn
@@ -595,33 +723,33 @@ def _open_deal(
         due_date=due.isoformat(),
         at=tx.at,
     )
-    view = {
-        "id": deal_id,
-        "listing_id": d.listing_id,
-        "offer_id": d.offer_id,
-        "project_id": d.project_id,
-        "issuance_id": d.issuance_id,
-        "price": d.price,
-        "quantity": d.quantity,
-        "amount": amount,
-        "fee": buyer_fee,
-        "currency": CURRENCY,
-        "account_id": buyer_account,
-        "trade_date": day.isoformat(),
-        "due_date": due.isoformat(),
-        "status": "pending",
-    }
+    view = Purchase(
+        id=deal_id,
+        listing_id=d.listing_id,
+        offer_id=d.offer_id,
+        project_id=d.project_id,
+        issuance_id=d.issuance_id,
+        price=d.price,
+        quantity=d.quantity,
+        amount=amount,
+        fee=buyer_fee,
+        currency=CURRENCY,
+        account_id=buyer_account,
+        trade_date=day.isoformat(),
+        due_date=due.isoformat(),
+        status="pending",
+    )
     return view, done.moves, done.cash_reserve
 
 
 def _finish_deal(
-    tx: Tx, actor: Actor, kind: str, view: dict[str, Any], moves: Any, cash_reserve: Any, t0: bool
-) -> dict[str, Any]:
-    entry = {k: v for k, v in view.items() if k != "status"}
+    tx: Tx, actor: Actor, kind: str, view: Purchase, moves: Any, cash_reserve: Any, t0: bool
+) -> Purchase:
+    entry = {k: v for k, v in plain(view).items() if k != "status"}
     tx.record(kind, actor.label, entry | {"moves": moves, "cash_reserve": cash_reserve})
     if t0:
-        done = settlement.settle_now(tx, actor, view["id"])
-        view = view | {"status": "settled", "serials": [r.serials for r in done.ranges]}
+        done = settlement.settle_now(tx, actor, view.id)
+        view = replace(view, status="settled", serials=[r.serials for r in done.ranges])
     return view
 
 
@@ -633,11 +761,11 @@ def buy(
     account_id: str,
     idem: Idem | None = None,
     calendar: TradingCalendar | None = None,
-) -> dict[str, Any]:
+) -> Purchase:
     """Buy from a listing at its price: delivery versus payment on the listing's cycle."""
     cal = calendar or japan_calendar()
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Purchase:
         conn = tx.conn
         require_active(conn, actor)
         _holding(conn, actor, account_id)
@@ -680,48 +808,51 @@ def buy(
             tx, actor, "marketplace.purchased", view, moves, reserve, row.settlement_days == 0
         )
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Purchase))
 
 
-def _deal_view(conn: Connection, r: Any, pid: str | None) -> dict[str, Any]:
+def _deal_view(conn: Connection, r: Any, pid: str | None) -> Deal:
     ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", r.id)
-    view = {
-        "id": r.id,
-        "listing_id": r.listing_id,
-        "offer_id": r.offer_id,
-        "project_id": r.project_id,
-        "issuance_id": r.issuance_id,
-        "price": r.price,
-        "quantity": r.quantity,
-        "amount": r.amount,
-        "currency": r.currency,
-        "trade_date": r.trade_date,
-        "due_date": r.due_date,
-        "at": r.at,
-        "status": ob.status if ob else "unknown",
-    }
+    view = Deal(
+        id=r.id,
+        listing_id=r.listing_id,
+        offer_id=r.offer_id,
+        project_id=r.project_id,
+        issuance_id=r.issuance_id,
+        price=r.price,
+        quantity=r.quantity,
+        amount=r.amount,
+        currency=r.currency,
+        trade_date=r.trade_date,
+        due_date=r.due_date,
+        at=r.at,
+        status=ob.status if ob else "unknown",
+    )
     if pid is None:
-        return view | {
-            "buyer_id": r.buyer_id,
-            "seller_id": r.seller_id,
-            "buyer_fee": r.buyer_fee,
-            "seller_fee": r.seller_fee,
-        }
-    side = "buy" if r.buyer_id == pid else "sell"
-    view |= {
-        "side": side,
-        "fee": r.buyer_fee if side == "buy" else r.seller_fee,
-        "account_id": r.buyer_account if side == "buy" else r.seller_account,
-    }
-    if ob is not None and ob.status == "settled" and side == "buy":
-        view["serials"] = [
+        return replace(
+            view,
+            buyer_id=r.buyer_id,
+            seller_id=r.seller_id,
+            buyer_fee=r.buyer_fee,
+            seller_fee=r.seller_fee,
+        )
+    buy_side = r.buyer_id == pid
+    serials = None
+    if ob is not None and ob.status == "settled" and buy_side:
+        serials = [
             f"{m.issuance_id}-{m.serial_start}-{m.serial_end}"
             for m in repo.movements_for(conn, "settlement", r.id)
         ]
-    return view
+    return replace(
+        view,
+        side="buy" if buy_side else "sell",
+        fee=r.buyer_fee if buy_side else r.seller_fee,
+        account_id=r.buyer_account if buy_side else r.seller_account,
+        serials=serials,
+    )
 
 
-def deals(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+def deals(db: Database, actor: Actor, limit: int = 500) -> list[Deal]:
     """The actor's marketplace deals, as buyer or seller (the operator: everyone's)."""
     pid = None if actor.is_operator() else actor.participant_id
     q = select(D).order_by(D.c.seq.desc()).limit(limit)
@@ -731,7 +862,7 @@ def deals(db: Database, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
         return [_deal_view(conn, r, pid) for r in conn.execute(q).all()]
 
 
-def get_deal(db: Database, actor: Actor, deal_id: str) -> dict[str, Any]:
+def get_deal(db: Database, actor: Actor, deal_id: str) -> Deal:
     pid = None if actor.is_operator() else actor.participant_id
     with db.read() as conn:
         r = conn.execute(select(D).where(D.c.id == deal_id)).first()
@@ -751,7 +882,7 @@ def create_rfq(
     project_id: str | None = None,
     note: str = "",
     idem: Idem | None = None,
-) -> dict[str, Any]:
+) -> Rfq:
     """Ask for a firm price: for a listing (its seller answers) or for a project (any holder
     of its credits may answer). The buyer's identity is not shown to sellers (our rule)."""
     mp.check_rfq_quantity(quantity)
@@ -759,7 +890,7 @@ def create_rfq(
     if bool(listing_id) == bool(project_id):
         raise InvalidInput("listing_or_project", "Name either a listing_id or a project_id.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Rfq:
         conn = tx.conn
         require_active(conn, actor)
         seller: str | None = None
@@ -796,7 +927,7 @@ def create_rfq(
         )
         return _rfq_view(conn, _rfq_row(conn, rfq_id), actor.participant_id, tx.at)
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Rfq))
 
 
 def _rfq_row(conn: Connection, rfq_id: str) -> Any:
@@ -823,44 +954,77 @@ def _visible_rfq(conn: Connection, actor: Actor, rfq_id: str) -> Any:
     return rfq
 
 
-def _offer_view(r: Any, now: str) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "rfq_id": r.rfq_id,
-        "issuance_id": r.issuance_id,
-        "price": r.price,
-        "quantity": r.quantity,
-        "amount": r.price * r.quantity,
-        "currency": r.currency,
-        "settlement_days": r.settlement_days,
-        "expires_at": r.expires_at,
-        "status": mp.offer_status(r.status, r.expires_at, now),
-        "created_at": r.created_at,
-    }
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A firm offer in answer to a request for quote."""
+
+    id: str
+    rfq_id: str
+    issuance_id: str
+    price: int
+    quantity: int
+    amount: int
+    currency: str
+    settlement_days: int
+    expires_at: str
+    status: str
+    created_at: str
 
 
-def _rfq_view(conn: Connection, r: Any, pid: str, now: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Rfq:
+    """A request for quote with its offers (a seller sees only its own offers)."""
+
+    id: str
+    listing_id: str | None
+    project_id: str
+    quantity: int
+    note: str
+    status: str
+    created_at: str
+    side: str
+    """``buy`` for the RFQ's buyer, ``sell`` for a seller who may answer it."""
+    project_name: str
+    offers: list[Offer]
+
+
+def _offer_view(r: Any, now: str) -> Offer:
+    return Offer(
+        id=r.id,
+        rfq_id=r.rfq_id,
+        issuance_id=r.issuance_id,
+        price=r.price,
+        quantity=r.quantity,
+        amount=r.price * r.quantity,
+        currency=r.currency,
+        settlement_days=r.settlement_days,
+        expires_at=r.expires_at,
+        status=mp.offer_status(r.status, r.expires_at, now),
+        created_at=r.created_at,
+    )
+
+
+def _rfq_view(conn: Connection, r: Any, pid: str, now: str) -> Rfq:
     buyer = r.buyer_id == pid
-    view: dict[str, Any] = {
-        "id": r.id,
-        "listing_id": r.listing_id,
-        "project_id": r.project_id,
-        "quantity": r.quantity,
-        "note": r.note,
-        "status": r.status,
-        "created_at": r.created_at,
-        "side": "buy" if buyer else "sell",
-    }
     project_row = repo.get_project(conn, r.project_id)
-    view["project_name"] = project_row.name if project_row else r.project_id
     q = select(OF).where(OF.c.rfq_id == r.id).order_by(OF.c.seq)
     if not buyer:
         q = q.where(OF.c.seller_id == pid)
-    view["offers"] = [_offer_view(o, now) for o in conn.execute(q).all()]
-    return view
+    return Rfq(
+        id=r.id,
+        listing_id=r.listing_id,
+        project_id=r.project_id,
+        quantity=r.quantity,
+        note=r.note,
+        status=r.status,
+        created_at=r.created_at,
+        side="buy" if buyer else "sell",
+        project_name=project_row.name if project_row else r.project_id,
+        offers=[_offer_view(o, now) for o in conn.execute(q).all()],
+    )
 
 
-def rfqs(db: Database, actor: Actor, box: str = "out", limit: int = 200) -> list[dict[str, Any]]:
+def rfqs(db: Database, actor: Actor, box: str = "out", limit: int = 200) -> list[Rfq]:
     """Requests for quote: ``out`` those the actor sent, ``in`` those it may answer."""
     now = _now(db)
     pid = actor.participant_id
@@ -886,17 +1050,17 @@ def rfqs(db: Database, actor: Actor, box: str = "out", limit: int = 200) -> list
         return [_rfq_view(conn, r, pid, now) for r in rows]
 
 
-def get_rfq(db: Database, actor: Actor, rfq_id: str) -> dict[str, Any]:
+def get_rfq(db: Database, actor: Actor, rfq_id: str) -> Rfq:
     now = _now(db)
     with db.read() as conn:
         rfq = _visible_rfq(conn, actor, rfq_id)
         return _rfq_view(conn, rfq, actor.participant_id, now)
 
 
-def cancel_rfq(db: Database, actor: Actor, rfq_id: str, idem: Idem | None = None) -> dict[str, Any]:
+def cancel_rfq(db: Database, actor: Actor, rfq_id: str, idem: Idem | None = None) -> Rfq:
     """The buyer withdraws its request; open offers on it lapse and release their credits."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Rfq:
         conn = tx.conn
         rfq = _rfq_row(conn, rfq_id)
         if rfq is None or rfq.buyer_id != actor.participant_id:
@@ -907,7 +1071,7 @@ def cancel_rfq(db: Database, actor: Actor, rfq_id: str, idem: Idem | None = None
         tx.record("marketplace.rfq_cancelled", actor.label, {"id": rfq_id, "moves": moves})
         return _rfq_view(conn, _rfq_row(conn, rfq_id), actor.participant_id, tx.at)
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Rfq))
 
 
 def _lapse_offers(tx: Tx, rfq_id: str, keep: str | None, status: str) -> list[list[Any]]:
@@ -933,12 +1097,12 @@ class NewOffer:
     settlement_days: int = mp.DEFAULT_SETTLEMENT_DAYS
 
 
-def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None) -> dict[str, Any]:
+def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None) -> Offer:
     """Answer an RFQ with a firm offer; its credits are reserved until it is accepted, declined,
     withdrawn or expires."""
     mp.check_offer(n.price, n.quantity, n.settlement_days)
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Offer:
         conn = tx.conn
         require_active(conn, actor)
         rfq = _visible_rfq(conn, actor, n.rfq_id)
@@ -973,10 +1137,10 @@ def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None
             updated_at=tx.at,
         )
         view = _offer_view(conn.execute(select(OF).where(OF.c.id == offer_id)).one(), tx.at)
-        tx.record("marketplace.offered", actor.label, view | {"moves": moves})
+        tx.record("marketplace.offered", actor.label, plain(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Offer))
 
 
 def _offer_for(conn: Connection, actor: Actor, offer_id: str, side: str) -> tuple[Any, Any]:
@@ -996,11 +1160,11 @@ def accept_offer(
     account_id: str,
     idem: Idem | None = None,
     calendar: TradingCalendar | None = None,
-) -> dict[str, Any]:
+) -> Purchase:
     """The buyer accepts a firm offer before it expires: a deal as a purchase from a listing."""
     cal = calendar or japan_calendar()
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Purchase:
         conn = tx.conn
         require_active(conn, actor)
         _holding(conn, actor, account_id)
@@ -1041,37 +1205,31 @@ def accept_offer(
             tx, actor, "marketplace.offer_accepted", view, moves, reserve, o.settlement_days == 0
         )
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Purchase))
 
 
-def _close_offer(
-    db: Database, actor: Actor, offer_id: str, event: str, idem: Idem | None
-) -> dict[str, Any]:
+def _close_offer(db: Database, actor: Actor, offer_id: str, event: str, idem: Idem | None) -> Offer:
     side = "buy" if event == "decline" else "sell"
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Offer:
         conn = tx.conn
         o, _rfq = _offer_for(conn, actor, offer_id, side)
         status = mp.offer_transition(o.status, o.expires_at, tx.at, event)
         _p, moves = escrow.release_credits(tx, o.account_id, offer_id)
         conn.execute(update(OF).where(OF.c.id == offer_id).values(status=status, updated_at=tx.at))
         view = _offer_view(conn.execute(select(OF).where(OF.c.id == offer_id)).one(), tx.at)
-        tx.record(f"marketplace.offer_{status}", actor.label, view | {"moves": moves})
+        tx.record(f"marketplace.offer_{status}", actor.label, plain(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work)
+    return execute(db, actor, idem, work, load=loader(Offer))
 
 
-def decline_offer(
-    db: Database, actor: Actor, offer_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+def decline_offer(db: Database, actor: Actor, offer_id: str, idem: Idem | None = None) -> Offer:
     """The buyer turns an offer down; its credits return to the seller's held balance."""
     return _close_offer(db, actor, offer_id, "decline", idem)
 
 
-def withdraw_offer(
-    db: Database, actor: Actor, offer_id: str, idem: Idem | None = None
-) -> dict[str, Any]:
+def withdraw_offer(db: Database, actor: Actor, offer_id: str, idem: Idem | None = None) -> Offer:
     """The seller withdraws an open offer before it is accepted."""
     return _close_offer(db, actor, offer_id, "withdraw", idem)
 
@@ -1079,12 +1237,20 @@ def withdraw_offer(
 # ---------------------------------------------------------------- expiry
 
 
-def sweep(db: Database, actor: Actor = SYSTEM) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Swept:
+    """The listings and offers a sweep closed as expired."""
+
+    listings: list[str]
+    offers: list[str]
+
+
+def sweep(db: Database, actor: Actor = SYSTEM) -> Swept:
     """Close every listing and offer past its expiry, releasing their credits. Until it runs an
     expired listing or offer already reads as expired and cannot be bought or accepted."""
     require_operator(actor, "sweep expired listings and offers")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Swept:
         tx.allow_empty = True
         conn = tx.conn
         moves: list[list[Any]] = []
@@ -1109,7 +1275,7 @@ def sweep(db: Database, actor: Actor = SYSTEM) -> dict[str, Any]:
                 actor.label,
                 {"listings": listings, "offers": offers, "moves": moves},
             )
-        return {"listings": listings, "offers": offers}
+        return Swept(listings, offers)
 
     return execute(db, actor, None, work)
 

@@ -138,7 +138,7 @@ def _listing_page(
         user,
         status,
         listing=listing,
-        project=listing["project"],
+        project=listing.project,
         names=_names(kit.db(request)),
         accounts=accounts,
         values=values or {},
@@ -183,11 +183,11 @@ def buy(request: Request, user: Trader, form: Form, listing_id: str) -> Response
         code = status_of(e)
         return _listing_page(request, user, listing_id, form, {where: e.message}, status=code)
     notice = t["mp_bought"].format(
-        id=deal["id"],
-        quantity=deal["quantity"],
-        amount=f"¥{deal['amount']:,}",
-        status=t["mp_st_" + deal["status"]],
-        due=deal["due_date"],
+        id=deal.id,
+        quantity=deal.quantity,
+        amount=f"¥{deal.amount:,}",
+        status=t["mp_st_" + deal.status],
+        due=deal.due_date,
     )
     return _deals_page(request, user, notice=notice)
 
@@ -206,7 +206,7 @@ def ask_quote(request: Request, user: Trader, form: Form, listing_id: str) -> Re
         return _listing_page(
             request, user, listing_id, form, {"rfq_quantity": e.message}, status=status_of(e)
         )
-    return _rfqs_page(request, user, notice=t["mp_rfq_sent"].format(id=rfq["id"]))
+    return _rfqs_page(request, user, notice=t["mp_rfq_sent"].format(id=rfq.id))
 
 
 # ---------------------------------------------------------------- my listings
@@ -321,7 +321,7 @@ def create_listing(request: Request, user: Trader, form: Form) -> Response:
         if "credits" in e.code or "account" in e.code:
             where = "credits"
         return _mine_page(request, user, form, {where: e.message}, status=status_of(e))
-    return _mine_page(request, user, notice=t["mp_listed"].format(id=out["id"]))
+    return _mine_page(request, user, notice=t["mp_listed"].format(id=out.id))
 
 
 @router.post("/mine/{listing_id}/withdraw")
@@ -392,7 +392,7 @@ def make_offer(request: Request, user: Trader, form: Form, rfq_id: str) -> Respo
         if e.kind == "not_found":
             return kit.not_found(request, user)
         return _rfqs_page(request, user, {rfq_id: e.message}, status=status_of(e))
-    return _rfqs_page(request, user, notice=t["mp_offered"].format(id=out["id"]))
+    return _rfqs_page(request, user, notice=t["mp_offered"].format(id=out.id))
 
 
 @router.post("/offers/{offer_id}/{action}")
@@ -406,7 +406,7 @@ def offer_action(
             deal = market.accept_offer(
                 db, user.actor, offer_id, form.get("account", ""), calendar=_calendar(request)
             )
-            return _deals_page(request, user, notice=t["mp_accepted"].format(id=deal["id"]))
+            return _deals_page(request, user, notice=t["mp_accepted"].format(id=deal.id))
         if action == "decline":
             market.decline_offer(db, user.actor, offer_id)
             return _rfqs_page(request, user, notice=t["mp_declined"].format(id=offer_id))
