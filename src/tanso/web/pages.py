@@ -130,7 +130,7 @@ def market_page(
         "names": {r["id"]: r["name"] for r in rows},
         "report_days": report_days(db),
         "indices": indices.latest(db),
-        "last_seq": max((tr["seq"] for tr in trades), default=0),
+        "last_seq": max((tr.seq for tr in trades), default=0),
     }
 
 
@@ -148,7 +148,7 @@ def page(request: Request, lang: Lang, selected: str | None, remember: bool) -> 
         ],
         "bars": market["bars"],
         "last_seq": market["last_seq"],
-        "seen_trades": [tr["id"] for tr in market["trades"]],
+        "seen_trades": [tr.id for tr in market["trades"]],
         "labels": {
             k: labels[k]
             for k in (

@@ -1035,27 +1035,113 @@ def get_instrument(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order as its owner (or the operator) reads it: `quantity` as placed or amended,
+    `remaining` and `filled`."""
+
+    id: str
+    instrument: str
+    participant_id: str
+    account_id: str | None
+    side: str
+    type: str
+    price: int | None
+    quantity: int
+    remaining: int
+    filled: int
+    tif: str
+    status: str
+    reason: str | None
+    client_order_id: str | None
+    created_at: str
+
+
+def _order(row: Any) -> Order:
+    return Order(
+        id=row.id,
+        instrument=row.instrument_id,
+        participant_id=row.participant_id,
+        account_id=row.account_id,
+        side=row.side,
+        type=row.type,
+        price=row.price,
+        quantity=row.quantity,
+        remaining=row.remaining,
+        filled=row.quantity - row.remaining,
+        tif=row.tif,
+        status=row.status,
+        reason=row.reason,
+        client_order_id=row.client_order_id,
+        created_at=row.created_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OwnTrade:
+    """One of the caller's trades and its side; never the counterparty (trading is anonymous)."""
+
+    id: str
+    instrument: str
+    side: str
+    price: int
+    quantity: int
+    value: int
+    currency: str
+    order_id: str
+    trade_date: str
+    settlement_date: str
+    settlement_status: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTrade:
+    """A trade as the public sees it (約定価格): instrument, price, quantity, time; never who."""
+
+    id: str
+    instrument: str
+    price: int
+    quantity: int
+    at: str
+    seq: int
+    auction: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionResult:
+    """An auction's result: `price` is None when nothing traded; `kind` call, opening or
+    closing."""
+
+    instrument: str
+    at: str
+    trade_date: str
+    price: int | None
+    volume: int
+    kind: str
+
+
 def own_orders(
     db: Database, actor: Actor, status: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[Order]:
     with db.read() as conn:
         o = t.orders.c
         q = select(t.orders).where(o.participant_id == actor.participant_id)
         if status:
             q = q.where(o.status == status)
         rows = conn.execute(q.order_by(o.created_at.desc(), o.id.desc()).limit(limit)).all()
-        return [order_view(r) for r in rows]
+        return [_order(r) for r in rows]
 
 
-def get_order(db: Database, actor: Actor, order_id: str) -> dict[str, Any]:
+def get_order(db: Database, actor: Actor, order_id: str) -> Order:
     with db.read() as conn:
         row = repo.get_by_id(conn, t.orders, order_id)
         if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
             raise NotFound("order_not_found", f"There is no order {order_id} of yours.")
-        return order_view(row)
+        return _order(row)
 
 
-def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[OwnTrade]:
     """The caller's trades and its side; never the counterparty (trading is anonymous)."""
     with db.read() as conn:
         tr = t.trades.c
@@ -1071,27 +1157,27 @@ def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, A
         for r in conn.execute(q):
             side = "buy" if r.buyer_id == actor.participant_id else "sell"
             out.append(
-                {
-                    "id": r.id,
-                    "instrument": r.instrument_id,
-                    "side": side,
-                    "price": r.price,
-                    "quantity": r.quantity,
-                    "value": r.price * r.quantity,
-                    "currency": r.currency,
-                    "order_id": r.buy_order_id if side == "buy" else r.sell_order_id,
-                    "trade_date": r.trade_date,
-                    "settlement_date": r.settlement_date,
-                    "settlement_status": r.settlement_status,
-                    "at": r.at,
-                }
+                OwnTrade(
+                    id=r.id,
+                    instrument=r.instrument_id,
+                    side=side,
+                    price=r.price,
+                    quantity=r.quantity,
+                    value=r.price * r.quantity,
+                    currency=r.currency,
+                    order_id=r.buy_order_id if side == "buy" else r.sell_order_id,
+                    trade_date=r.trade_date,
+                    settlement_date=r.settlement_date,
+                    settlement_status=r.settlement_status,
+                    at=r.at,
+                )
             )
         return out
 
 
 def public_trades(
     db: Database, instrument: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[PublicTrade]:
     """Trades as the public sees them: instrument, price, quantity, time; never who."""
     with db.read() as conn:
         tr = t.trades.c
@@ -1102,22 +1188,22 @@ def public_trades(
             q = q.where(tr.instrument_id == instrument)
         rows = conn.execute(q.order_by(tr.journal_seq.desc(), tr.id.desc()).limit(limit)).all()
         return [
-            {
-                "id": r.id,
-                "instrument": r.instrument_id,
-                "price": r.price,
-                "quantity": r.quantity,
-                "at": r.at,
-                "seq": r.journal_seq,
-                "auction": bool(r.auction),
-            }
+            PublicTrade(
+                id=r.id,
+                instrument=r.instrument_id,
+                price=r.price,
+                quantity=r.quantity,
+                at=r.at,
+                seq=r.journal_seq,
+                auction=bool(r.auction),
+            )
             for r in rows
         ]
 
 
 def auction_results(
     db: Database, instrument: str | None = None, limit: int = 100, kind: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[AuctionResult]:
     """Each auction's result, newest first: `kind` call (節立会), opening or closing."""
     with db.read() as conn:
         a = t.auctions.c
@@ -1128,13 +1214,13 @@ def auction_results(
             q = q.where(a.kind == kind)
         rows = conn.execute(q.order_by(a.id.desc()).limit(limit)).all()
         return [
-            {
-                "instrument": r.instrument_id,
-                "at": r.at,
-                "trade_date": r.trade_date,
-                "price": r.price,
-                "volume": r.volume,
-                "kind": r.kind,
-            }
+            AuctionResult(
+                instrument=r.instrument_id,
+                at=r.at,
+                trade_date=r.trade_date,
+                price=r.price,
+                volume=r.volume,
+                kind=r.kind,
+            )
             for r in rows
         ]

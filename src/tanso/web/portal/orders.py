@@ -49,7 +49,7 @@ def _orders_page(
     open_orders = [
         o
         for o in xs.own_orders(db, user.actor, "open", 200)
-        if o["participant_id"] == user.participant_id
+        if o.participant_id == user.participant_id
     ]
     return kit.page(
         request,
@@ -117,15 +117,15 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
 
 def _own_order(
     request: Request, user: PortalUser, order_id: str, open_only: bool
-) -> dict[str, Any] | None:
+) -> xs.Order | None:
     """One of the participant's orders (open ones only if asked), else None."""
     try:
         order = xs.get_order(kit.db(request), kit.reader(user), order_id)
     except TansoError:
         return None
-    if order["participant_id"] != user.participant_id:
+    if order.participant_id != user.participant_id:
         return None
-    if open_only and order["status"] != "open":
+    if open_only and order.status != "open":
         return None
     return order
 
@@ -148,7 +148,7 @@ def cancel_order(request: Request, user: Trader, order_id: str) -> Response:
 def _amend_page(
     request: Request,
     user: PortalUser,
-    order: dict[str, Any],
+    order: xs.Order,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
