@@ -98,7 +98,7 @@ def book(
     request: Request,
     actor: Caller,
     depth: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> dict[str, Any]:
+) -> xs.Book:
     """Book depth, aggregated per price: for logged-in participants only, never the public."""
     return _exchange(request).book(actor, instrument_id, depth)
 

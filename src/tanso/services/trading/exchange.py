@@ -820,30 +820,48 @@ class Exchange:
 
     # ------------------------------------------------------------------ reads
 
-    def book(self, actor: Actor, instrument: str, depth: int = 10) -> dict[str, Any]:
+    def book(self, actor: Actor, instrument: str, depth: int = 10) -> Book:
         """Aggregated book depth, for logged-in participants only (never the public)."""
         with self._lock:
             market = self.engine.markets.get(instrument)
             if market is None:
                 raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
             snap = self.engine.book_snapshot(instrument)
-        return {
-            "instrument": instrument,
-            "phase": snap["phase"],
-            "reference_price": snap["reference_price"],
-            "lower_limit": snap["lower_limit"],
-            "upper_limit": snap["upper_limit"],
-            "bids": _levels(snap.get("bids", []), depth),
-            "asks": _levels(snap.get("asks", []), depth),
-        }
+        return Book(
+            instrument=instrument,
+            phase=snap["phase"],
+            reference_price=snap["reference_price"],
+            lower_limit=snap["lower_limit"],
+            upper_limit=snap["upper_limit"],
+            bids=_levels(snap.get("bids", []), depth),
+            asks=_levels(snap.get("asks", []), depth),
+        )
 
 
-def _levels(levels: list[Any], depth: int) -> list[dict[str, Any]]:
-    out = []
-    for level in levels[:depth]:
-        price, quantity, orders = level[0], level[1], level[2]
-        out.append({"price": price, "quantity": quantity, "orders": len(orders)})
-    return out
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    """One price of the book: its total quantity and how many orders rest there."""
+
+    price: int
+    quantity: int
+    orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Aggregated book depth (板) with the phase, reference price (基準値段) and price limits."""
+
+    instrument: str
+    phase: str
+    reference_price: int
+    lower_limit: int
+    upper_limit: int
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+
+
+def _levels(levels: list[Any], depth: int) -> list[BookLevel]:
+    return [BookLevel(price=lv[0], quantity=lv[1], orders=len(lv[2])) for lv in levels[:depth]]
 
 
 def fees_for(conn: Connection, instrument: str, side: str) -> FeeSchedule:

@@ -27,6 +27,7 @@ def markets(request: Request, user: PortalUser) -> list[dict[str, Any]]:
     lang = kit.lang_of(request)
     out = []
     for i in xs.list_instruments(db, x):
+        book: xs.Book | dict[str, Any]
         try:
             book = x.book(user.actor, i["id"], depth=5)
         except TansoError:
