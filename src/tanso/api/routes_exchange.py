@@ -33,13 +33,13 @@ def _exchange(request: Request) -> Exchange:
 
 
 @router.get("/instruments", response_model=list[Instrument], tags=["public"])
-def list_instruments(request: Request, db: DB) -> list[dict[str, Any]]:
+def list_instruments(request: Request, db: DB) -> list[xs.Instrument]:
     """Instruments with their rules, reference price (基準値段) and today's price limits."""
     return xs.list_instruments(db, _exchange(request))
 
 
 @router.get("/instruments/{instrument_id}", response_model=Instrument, tags=["public"])
-def get_instrument(instrument_id: str, request: Request, db: DB) -> dict[str, Any]:
+def get_instrument(instrument_id: str, request: Request, db: DB) -> xs.Instrument:
     return xs.get_instrument(db, instrument_id, _exchange(request))
 
 

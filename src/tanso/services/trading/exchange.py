@@ -42,7 +42,7 @@ from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, require, require_active
+from tanso.services.common import Actor, Idem, omitted, require, require_active
 from tanso.services.ledger import registry
 from tanso.store import repo
 from tanso.store import schema as t
@@ -1038,19 +1038,64 @@ def command_from_json(d: dict[str, Any]) -> ex.Command:
 # ---------------------------------------------------------------- reads that need no engine
 
 
-def list_instruments(db: Database, exchange: Exchange | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """An instrument with its rules, reference price (基準値段) and, while its market is live,
+    today's price limits."""
+
+    id: str
+    name_en: str
+    name_ja: str
+    kind: str
+    eligibility: dict[str, Any]
+    currency: str
+    tick: int
+    lot: int
+    price_limit_pct: int
+    market_orders: bool
+    mode: str
+    sessions: dict[str, Any] | None
+    settlement_days: int
+    reference_price: int | None
+    state: str
+    lower_limit: int | None = omitted()
+    upper_limit: int | None = omitted()
+
+
+def _instrument(row: Any, engine: ex.Engine | None) -> Instrument:
+    lower = upper = None
+    if engine is not None and row.id in engine.markets:
+        lower, upper = engine.limits(row.id)
+    return Instrument(
+        id=row.id,
+        name_en=row.name_en,
+        name_ja=row.name_ja,
+        kind=row.kind,
+        eligibility=loads(row.eligibility),
+        currency=row.currency,
+        tick=row.tick,
+        lot=row.lot,
+        price_limit_pct=row.price_limit_pct,
+        market_orders=bool(row.market_orders),
+        mode=row.mode,
+        sessions=loads(row.sessions),
+        settlement_days=row.settlement_days,
+        reference_price=row.reference_price,
+        state=row.state,
+        lower_limit=lower,
+        upper_limit=upper,
+    )
+
+
+def list_instruments(db: Database, exchange: Exchange | None = None) -> list[Instrument]:
     with db.read() as conn:
         rows = repo.list_table(conn, t.instruments, t.instruments.c.id)
-        return [instrument_view(r, exchange.engine if exchange else None) for r in rows]
+        return [_instrument(r, exchange.engine if exchange else None) for r in rows]
 
 
-def get_instrument(
-    db: Database, instrument: str, exchange: Exchange | None = None
-) -> dict[str, Any]:
+def get_instrument(db: Database, instrument: str, exchange: Exchange | None = None) -> Instrument:
     with db.read() as conn:
-        return instrument_view(
-            _instrument_row(conn, instrument), exchange.engine if exchange else None
-        )
+        return _instrument(_instrument_row(conn, instrument), exchange.engine if exchange else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from tanso.domain.errors import TansoError
 from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.clearing import settlement
+from tanso.services.common import plain
 from tanso.services.trading import exchange as xs
 from tanso.services.trading.exchange import NewOrder
 from tanso.web import kit
@@ -29,12 +30,14 @@ def markets(request: Request, user: PortalUser) -> list[dict[str, Any]]:
     for i in xs.list_instruments(db, x):
         book: xs.Book | dict[str, Any]
         try:
-            book = x.book(user.actor, i["id"], depth=5)
+            book = x.book(user.actor, i.id, depth=5)
         except TansoError:
             book = {"phase": "", "bids": [], "asks": []}
-        auctions = xs.auction_results(db, i["id"], 1)
-        name = i["name_ja" if lang == "ja" else "name_en"]
-        out.append(i | {"name": name, "book": book, "auction": auctions[0] if auctions else None})
+        auctions = xs.auction_results(db, i.id, 1)
+        name = i.name_ja if lang == "ja" else i.name_en
+        out.append(
+            plain(i) | {"name": name, "book": book, "auction": auctions[0] if auctions else None}
+        )
     return out
 
 
@@ -78,7 +81,7 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     db = kit.db(request)
     errors: dict[str, str] = {}
     instrument = form.get("instrument", "")
-    if instrument not in {i["id"] for i in xs.list_instruments(db)}:
+    if instrument not in {i.id for i in xs.list_instruments(db)}:
         errors["instrument"] = t["required"]
     side = form.get("side", "")
     if side not in ("buy", "sell"):
