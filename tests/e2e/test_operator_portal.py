@@ -265,7 +265,7 @@ def test_sessions_are_halted_resumed_closed_opened_and_the_auction_runs_now(
         r = portal.post(f"{base}/{action}", data={"csrf": csrf})
         assert r.status_code == 200, action
         assert "ES:" in r.text
-        assert exchange(portal).book(SYSTEM, "ES")["phase"] == state or state in r.text
+        assert exchange(portal).book(SYSTEM, "ES").phase == state or state in r.text
     r = portal.post(f"{base}/close", data={"csrf": csrf})  # closing a closed market
     assert r.status_code == 409 and 'class="field-error" role="alert"' in r.text
     assert portal.post(f"{base}/open", data={"csrf": csrf}).status_code == 200
@@ -431,7 +431,7 @@ def test_a_user_who_is_not_the_operator_gets_403_everywhere_and_changes_nothing(
     after = (head(db), count(db, t.users), count(db, t.trades), count(db, t.fee_schedules))
     assert after == before
     assert {p: status_of(db, p) for p in statuses} == statuses
-    assert exchange(portal).book(SYSTEM, "ES")["phase"] == "open"
+    assert exchange(portal).book(SYSTEM, "ES").phase == "open"
 
 
 def test_without_a_session_every_operator_page_goes_to_the_login(portal: TestClient) -> None:
@@ -458,7 +458,7 @@ def test_an_operator_form_without_a_valid_csrf_token_changes_nothing(
     after = (head(db), count(db, t.users), count(db, t.trades), count(db, t.fee_schedules))
     assert after == before
     assert {p: status_of(db, p) for p in statuses} == statuses
-    assert exchange(portal).book(SYSTEM, "ES")["phase"] == "open"
+    assert exchange(portal).book(SYSTEM, "ES").phase == "open"
 
 
 # ---------------------------------------------------------------- in Chromium

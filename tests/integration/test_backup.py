@@ -175,7 +175,7 @@ def test_a_restored_database_takes_new_writes_with_fresh_ids(
     assert audit.verify(fresh).ok
     # and the exchange recovers its books from the restored journal
     x = Exchange(fresh, japan_calendar())
-    assert x.book(SYSTEM, "ES")["bids"][0]["quantity"] == 10
+    assert x.book(SYSTEM, "ES").bids[0].quantity == 10
 
 
 def _rewrite(src: Path, dst: Path, change: Any) -> None:

@@ -33,13 +33,13 @@ def _exchange(request: Request) -> Exchange:
 
 
 @router.get("/instruments", response_model=list[Instrument], tags=["public"])
-def list_instruments(request: Request, db: DB) -> list[dict[str, Any]]:
+def list_instruments(request: Request, db: DB) -> list[xs.Instrument]:
     """Instruments with their rules, reference price (基準値段) and today's price limits."""
     return xs.list_instruments(db, _exchange(request))
 
 
 @router.get("/instruments/{instrument_id}", response_model=Instrument, tags=["public"])
-def get_instrument(instrument_id: str, request: Request, db: DB) -> dict[str, Any]:
+def get_instrument(instrument_id: str, request: Request, db: DB) -> xs.Instrument:
     return xs.get_instrument(db, instrument_id, _exchange(request))
 
 
@@ -98,7 +98,7 @@ def book(
     request: Request,
     actor: Caller,
     depth: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> dict[str, Any]:
+) -> xs.Book:
     """Book depth, aggregated per price: for logged-in participants only, never the public."""
     return _exchange(request).book(actor, instrument_id, depth)
 
@@ -128,13 +128,13 @@ def own_orders(
     actor: Caller,
     status: Annotated[str | None, Query(max_length=16)] = None,
     limit: Limit = 100,
-) -> list[dict[str, Any]]:
+) -> list[xs.Order]:
     """Your orders, newest first."""
     return xs.own_orders(db, actor, status, limit)
 
 
 @router.get("/orders/{order_id}", response_model=Order, tags=["exchange"])
-def get_order(order_id: str, db: DB, actor: Caller) -> dict[str, Any]:
+def get_order(order_id: str, db: DB, actor: Caller) -> xs.Order:
     return xs.get_order(db, actor, order_id)
 
 
@@ -150,7 +150,7 @@ def cancel_order(order_id: str, request: Request, actor: Caller) -> dict[str, An
 
 
 @router.get("/trades", response_model=list[OwnTrade], tags=["exchange"])
-def own_trades(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
+def own_trades(db: DB, actor: Caller, limit: Limit = 100) -> list[xs.OwnTrade]:
     """Your trades with their settlement dates and status; never the counterparty."""
     return xs.own_trades(db, actor, limit)
 
@@ -158,7 +158,7 @@ def own_trades(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]
 @router.get("/market/trades", response_model=list[PublicTrade], tags=["public"])
 def market_trades(
     db: DB, instrument: Annotated[str | None, Query(max_length=40)] = None, limit: Limit = 100
-) -> list[dict[str, Any]]:
+) -> list[xs.PublicTrade]:
     """Every trade as it happened: instrument, price, quantity, time (約定価格); never who."""
     return xs.public_trades(db, instrument, limit)
 
@@ -169,7 +169,7 @@ def market_auctions(
     instrument: Annotated[str | None, Query(max_length=40)] = None,
     limit: Limit = 100,
     kind: Literal["call", "opening", "closing"] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[xs.AuctionResult]:
     """Each auction's result: price and volume, or no trade; `kind` call (節立会), or the
     opening and closing auctions of continuous trading."""
     return xs.auction_results(db, instrument, limit, kind)

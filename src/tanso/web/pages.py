@@ -78,20 +78,20 @@ def percent(change: int, base: int) -> str:
 # ---------------------------------------------------------------- what the page shows
 
 
-def instrument_row(db: Database, instrument: dict[str, Any], lang: Lang) -> dict[str, Any]:
+def instrument_row(db: Database, instrument: xs.Instrument, lang: Lang) -> dict[str, Any]:
     """One instrument's line: last price, change against the previous day's close, the latest
     trading day's volume, reference price (基準値段) and its latest call auction."""
-    bars = marketdata.bars(db, instrument["id"], "1d", limit=2)
-    auctions = xs.auction_results(db, instrument["id"], 1, kind="call")
+    bars = marketdata.bars(db, instrument.id, "1d", limit=2)
+    auctions = xs.auction_results(db, instrument.id, 1, kind="call")
     latest, previous = (bars[-1] if bars else None), (bars[-2] if len(bars) > 1 else None)
     change = latest["close"] - previous["close"] if latest and previous else None
     return {
-        "id": instrument["id"],
-        "name": instrument["name_ja" if lang == "ja" else "name_en"],
-        "state": instrument.get("state"),
-        "reference_price": instrument.get("reference_price"),
-        "lower_limit": instrument.get("lower_limit"),
-        "upper_limit": instrument.get("upper_limit"),
+        "id": instrument.id,
+        "name": instrument.name_ja if lang == "ja" else instrument.name_en,
+        "state": instrument.state,
+        "reference_price": instrument.reference_price,
+        "lower_limit": instrument.lower_limit,
+        "upper_limit": instrument.upper_limit,
         "last": latest["close"] if latest else None,
         "day": latest["start"] if latest else None,
         "volume": latest["volume"] if latest else None,
@@ -130,7 +130,7 @@ def market_page(
         "names": {r["id"]: r["name"] for r in rows},
         "report_days": report_days(db),
         "indices": indices.latest(db),
-        "last_seq": max((tr["seq"] for tr in trades), default=0),
+        "last_seq": max((tr.seq for tr in trades), default=0),
     }
 
 
@@ -148,7 +148,7 @@ def page(request: Request, lang: Lang, selected: str | None, remember: bool) -> 
         ],
         "bars": market["bars"],
         "last_seq": market["last_seq"],
-        "seen_trades": [tr["id"] for tr in market["trades"]],
+        "seen_trades": [tr.id for tr in market["trades"]],
         "labels": {
             k: labels[k]
             for k in (

@@ -237,7 +237,7 @@ def _live_reference(exchange: Exchange, row: InstrumentDay) -> InstrumentDay:
     book = exchange.book(SYSTEM, row.id, depth=0)
     return dataclasses.replace(
         row,
-        reference_price=book["reference_price"],
-        lower_limit=book["lower_limit"],
-        upper_limit=book["upper_limit"],
+        reference_price=book.reference_price,
+        lower_limit=book.lower_limit,
+        upper_limit=book.upper_limit,
     )

@@ -190,8 +190,8 @@ def book_quotes(
         if ident not in exchange.engine.markets:
             continue
         book = exchange.book(SYSTEM, ident, depth=1)
-        bid = book["bids"][0]["price"] if book["bids"] else None
-        ask = book["asks"][0]["price"] if book["asks"] else None
+        bid = book.bids[0].price if book.bids else None
+        ask = book.asks[0].price if book.asks else None
         out[ident] = (bid, ask)
     return out
 

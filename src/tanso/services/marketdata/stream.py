@@ -26,7 +26,7 @@ from typing import Any
 
 from tanso.domain.errors import TansoError
 from tanso.domain.journal import read_payload
-from tanso.services.common import SYSTEM, Actor
+from tanso.services.common import SYSTEM, Actor, plain
 from tanso.services.ledger import participants
 from tanso.services.marketdata import events as marketdata
 from tanso.services.trading.exchange import Exchange
@@ -504,7 +504,7 @@ class Feed:
             for inst, seq in touched.items():
                 if inst not in wanted:
                     continue
-                book = await asyncio.to_thread(self.exchange.book, SYSTEM, inst, BOOK_DEPTH)
+                book = plain(await asyncio.to_thread(self.exchange.book, SYSTEM, inst, BOOK_DEPTH))
                 if self._last_book.get(inst) == book:
                     continue
                 self._last_book[inst] = book

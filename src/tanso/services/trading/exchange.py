@@ -42,7 +42,7 @@ from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, require, require_active
+from tanso.services.common import Actor, Idem, omitted, require, require_active
 from tanso.services.ledger import registry
 from tanso.store import repo
 from tanso.store import schema as t
@@ -820,30 +820,48 @@ class Exchange:
 
     # ------------------------------------------------------------------ reads
 
-    def book(self, actor: Actor, instrument: str, depth: int = 10) -> dict[str, Any]:
+    def book(self, actor: Actor, instrument: str, depth: int = 10) -> Book:
         """Aggregated book depth, for logged-in participants only (never the public)."""
         with self._lock:
             market = self.engine.markets.get(instrument)
             if market is None:
                 raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
             snap = self.engine.book_snapshot(instrument)
-        return {
-            "instrument": instrument,
-            "phase": snap["phase"],
-            "reference_price": snap["reference_price"],
-            "lower_limit": snap["lower_limit"],
-            "upper_limit": snap["upper_limit"],
-            "bids": _levels(snap.get("bids", []), depth),
-            "asks": _levels(snap.get("asks", []), depth),
-        }
+        return Book(
+            instrument=instrument,
+            phase=snap["phase"],
+            reference_price=snap["reference_price"],
+            lower_limit=snap["lower_limit"],
+            upper_limit=snap["upper_limit"],
+            bids=_levels(snap.get("bids", []), depth),
+            asks=_levels(snap.get("asks", []), depth),
+        )
 
 
-def _levels(levels: list[Any], depth: int) -> list[dict[str, Any]]:
-    out = []
-    for level in levels[:depth]:
-        price, quantity, orders = level[0], level[1], level[2]
-        out.append({"price": price, "quantity": quantity, "orders": len(orders)})
-    return out
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    """One price of the book: its total quantity and how many orders rest there."""
+
+    price: int
+    quantity: int
+    orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Aggregated book depth (板) with the phase, reference price (基準値段) and price limits."""
+
+    instrument: str
+    phase: str
+    reference_price: int
+    lower_limit: int
+    upper_limit: int
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+
+
+def _levels(levels: list[Any], depth: int) -> list[BookLevel]:
+    return [BookLevel(price=lv[0], quantity=lv[1], orders=len(lv[2])) for lv in levels[:depth]]
 
 
 def fees_for(conn: Connection, instrument: str, side: str) -> FeeSchedule:
@@ -1020,42 +1038,173 @@ def command_from_json(d: dict[str, Any]) -> ex.Command:
 # ---------------------------------------------------------------- reads that need no engine
 
 
-def list_instruments(db: Database, exchange: Exchange | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """An instrument with its rules, reference price (基準値段) and, while its market is live,
+    today's price limits."""
+
+    id: str
+    name_en: str
+    name_ja: str
+    kind: str
+    eligibility: dict[str, Any]
+    currency: str
+    tick: int
+    lot: int
+    price_limit_pct: int
+    market_orders: bool
+    mode: str
+    sessions: dict[str, Any] | None
+    settlement_days: int
+    reference_price: int | None
+    state: str
+    lower_limit: int | None = omitted()
+    upper_limit: int | None = omitted()
+
+
+def _instrument(row: Any, engine: ex.Engine | None) -> Instrument:
+    lower = upper = None
+    if engine is not None and row.id in engine.markets:
+        lower, upper = engine.limits(row.id)
+    return Instrument(
+        id=row.id,
+        name_en=row.name_en,
+        name_ja=row.name_ja,
+        kind=row.kind,
+        eligibility=loads(row.eligibility),
+        currency=row.currency,
+        tick=row.tick,
+        lot=row.lot,
+        price_limit_pct=row.price_limit_pct,
+        market_orders=bool(row.market_orders),
+        mode=row.mode,
+        sessions=loads(row.sessions),
+        settlement_days=row.settlement_days,
+        reference_price=row.reference_price,
+        state=row.state,
+        lower_limit=lower,
+        upper_limit=upper,
+    )
+
+
+def list_instruments(db: Database, exchange: Exchange | None = None) -> list[Instrument]:
     with db.read() as conn:
         rows = repo.list_table(conn, t.instruments, t.instruments.c.id)
-        return [instrument_view(r, exchange.engine if exchange else None) for r in rows]
+        return [_instrument(r, exchange.engine if exchange else None) for r in rows]
 
 
-def get_instrument(
-    db: Database, instrument: str, exchange: Exchange | None = None
-) -> dict[str, Any]:
+def get_instrument(db: Database, instrument: str, exchange: Exchange | None = None) -> Instrument:
     with db.read() as conn:
-        return instrument_view(
-            _instrument_row(conn, instrument), exchange.engine if exchange else None
-        )
+        return _instrument(_instrument_row(conn, instrument), exchange.engine if exchange else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order as its owner (or the operator) reads it: `quantity` as placed or amended,
+    `remaining` and `filled`."""
+
+    id: str
+    instrument: str
+    participant_id: str
+    account_id: str | None
+    side: str
+    type: str
+    price: int | None
+    quantity: int
+    remaining: int
+    filled: int
+    tif: str
+    status: str
+    reason: str | None
+    client_order_id: str | None
+    created_at: str
+
+
+def _order(row: Any) -> Order:
+    return Order(
+        id=row.id,
+        instrument=row.instrument_id,
+        participant_id=row.participant_id,
+        account_id=row.account_id,
+        side=row.side,
+        type=row.type,
+        price=row.price,
+        quantity=row.quantity,
+        remaining=row.remaining,
+        filled=row.quantity - row.remaining,
+        tif=row.tif,
+        status=row.status,
+        reason=row.reason,
+        client_order_id=row.client_order_id,
+        created_at=row.created_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OwnTrade:
+    """One of the caller's trades and its side; never the counterparty (trading is anonymous)."""
+
+    id: str
+    instrument: str
+    side: str
+    price: int
+    quantity: int
+    value: int
+    currency: str
+    order_id: str
+    trade_date: str
+    settlement_date: str
+    settlement_status: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTrade:
+    """A trade as the public sees it (約定価格): instrument, price, quantity, time; never who."""
+
+    id: str
+    instrument: str
+    price: int
+    quantity: int
+    at: str
+    seq: int
+    auction: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionResult:
+    """An auction's result: `price` is None when nothing traded; `kind` call, opening or
+    closing."""
+
+    instrument: str
+    at: str
+    trade_date: str
+    price: int | None
+    volume: int
+    kind: str
 
 
 def own_orders(
     db: Database, actor: Actor, status: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[Order]:
     with db.read() as conn:
         o = t.orders.c
         q = select(t.orders).where(o.participant_id == actor.participant_id)
         if status:
             q = q.where(o.status == status)
         rows = conn.execute(q.order_by(o.created_at.desc(), o.id.desc()).limit(limit)).all()
-        return [order_view(r) for r in rows]
+        return [_order(r) for r in rows]
 
 
-def get_order(db: Database, actor: Actor, order_id: str) -> dict[str, Any]:
+def get_order(db: Database, actor: Actor, order_id: str) -> Order:
     with db.read() as conn:
         row = repo.get_by_id(conn, t.orders, order_id)
         if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
             raise NotFound("order_not_found", f"There is no order {order_id} of yours.")
-        return order_view(row)
+        return _order(row)
 
 
-def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[OwnTrade]:
     """The caller's trades and its side; never the counterparty (trading is anonymous)."""
     with db.read() as conn:
         tr = t.trades.c
@@ -1071,27 +1220,27 @@ def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, A
         for r in conn.execute(q):
             side = "buy" if r.buyer_id == actor.participant_id else "sell"
             out.append(
-                {
-                    "id": r.id,
-                    "instrument": r.instrument_id,
-                    "side": side,
-                    "price": r.price,
-                    "quantity": r.quantity,
-                    "value": r.price * r.quantity,
-                    "currency": r.currency,
-                    "order_id": r.buy_order_id if side == "buy" else r.sell_order_id,
-                    "trade_date": r.trade_date,
-                    "settlement_date": r.settlement_date,
-                    "settlement_status": r.settlement_status,
-                    "at": r.at,
-                }
+                OwnTrade(
+                    id=r.id,
+                    instrument=r.instrument_id,
+                    side=side,
+                    price=r.price,
+                    quantity=r.quantity,
+                    value=r.price * r.quantity,
+                    currency=r.currency,
+                    order_id=r.buy_order_id if side == "buy" else r.sell_order_id,
+                    trade_date=r.trade_date,
+                    settlement_date=r.settlement_date,
+                    settlement_status=r.settlement_status,
+                    at=r.at,
+                )
             )
         return out
 
 
 def public_trades(
     db: Database, instrument: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[PublicTrade]:
     """Trades as the public sees them: instrument, price, quantity, time; never who."""
     with db.read() as conn:
         tr = t.trades.c
@@ -1102,22 +1251,22 @@ def public_trades(
             q = q.where(tr.instrument_id == instrument)
         rows = conn.execute(q.order_by(tr.journal_seq.desc(), tr.id.desc()).limit(limit)).all()
         return [
-            {
-                "id": r.id,
-                "instrument": r.instrument_id,
-                "price": r.price,
-                "quantity": r.quantity,
-                "at": r.at,
-                "seq": r.journal_seq,
-                "auction": bool(r.auction),
-            }
+            PublicTrade(
+                id=r.id,
+                instrument=r.instrument_id,
+                price=r.price,
+                quantity=r.quantity,
+                at=r.at,
+                seq=r.journal_seq,
+                auction=bool(r.auction),
+            )
             for r in rows
         ]
 
 
 def auction_results(
     db: Database, instrument: str | None = None, limit: int = 100, kind: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[AuctionResult]:
     """Each auction's result, newest first: `kind` call (節立会), opening or closing."""
     with db.read() as conn:
         a = t.auctions.c
@@ -1128,13 +1277,13 @@ def auction_results(
             q = q.where(a.kind == kind)
         rows = conn.execute(q.order_by(a.id.desc()).limit(limit)).all()
         return [
-            {
-                "instrument": r.instrument_id,
-                "at": r.at,
-                "trade_date": r.trade_date,
-                "price": r.price,
-                "volume": r.volume,
-                "kind": r.kind,
-            }
+            AuctionResult(
+                instrument=r.instrument_id,
+                at=r.at,
+                trade_date=r.trade_date,
+                price=r.price,
+                volume=r.volume,
+                kind=r.kind,
+            )
             for r in rows
         ]

@@ -12,6 +12,7 @@ from tanso.domain.errors import TansoError
 from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.clearing import settlement
+from tanso.services.common import plain
 from tanso.services.trading import exchange as xs
 from tanso.services.trading.exchange import NewOrder
 from tanso.web import kit
@@ -27,13 +28,16 @@ def markets(request: Request, user: PortalUser) -> list[dict[str, Any]]:
     lang = kit.lang_of(request)
     out = []
     for i in xs.list_instruments(db, x):
+        book: xs.Book | dict[str, Any]
         try:
-            book = x.book(user.actor, i["id"], depth=5)
+            book = x.book(user.actor, i.id, depth=5)
         except TansoError:
             book = {"phase": "", "bids": [], "asks": []}
-        auctions = xs.auction_results(db, i["id"], 1)
-        name = i["name_ja" if lang == "ja" else "name_en"]
-        out.append(i | {"name": name, "book": book, "auction": auctions[0] if auctions else None})
+        auctions = xs.auction_results(db, i.id, 1)
+        name = i.name_ja if lang == "ja" else i.name_en
+        out.append(
+            plain(i) | {"name": name, "book": book, "auction": auctions[0] if auctions else None}
+        )
     return out
 
 
@@ -49,7 +53,7 @@ def _orders_page(
     open_orders = [
         o
         for o in xs.own_orders(db, user.actor, "open", 200)
-        if o["participant_id"] == user.participant_id
+        if o.participant_id == user.participant_id
     ]
     return kit.page(
         request,
@@ -77,7 +81,7 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     db = kit.db(request)
     errors: dict[str, str] = {}
     instrument = form.get("instrument", "")
-    if instrument not in {i["id"] for i in xs.list_instruments(db)}:
+    if instrument not in {i.id for i in xs.list_instruments(db)}:
         errors["instrument"] = t["required"]
     side = form.get("side", "")
     if side not in ("buy", "sell"):
@@ -117,15 +121,15 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
 
 def _own_order(
     request: Request, user: PortalUser, order_id: str, open_only: bool
-) -> dict[str, Any] | None:
+) -> xs.Order | None:
     """One of the participant's orders (open ones only if asked), else None."""
     try:
         order = xs.get_order(kit.db(request), kit.reader(user), order_id)
     except TansoError:
         return None
-    if order["participant_id"] != user.participant_id:
+    if order.participant_id != user.participant_id:
         return None
-    if open_only and order["status"] != "open":
+    if open_only and order.status != "open":
         return None
     return order
 
@@ -148,7 +152,7 @@ def cancel_order(request: Request, user: Trader, order_id: str) -> Response:
 def _amend_page(
     request: Request,
     user: PortalUser,
-    order: dict[str, Any],
+    order: xs.Order,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
