@@ -5,8 +5,10 @@
         c.holdings("MARUHAMA-MAIN")
         c.place_order("JPX-ENERGY-SAVING", "buy", quantity=100, price=2_000)
 
-Answers come back typed: the same pydantic models the server's OpenAPI document describes
-(tanso.api.schemas_*), frozen, with any field the models do not list kept as an extra.
+Answers come back typed and frozen: the use case's own dataclass where the server builds its
+answer model from one (tanso.api.schemas.answer), else the pydantic model the OpenAPI document
+describes (tanso.api.schemas_*). Either is validated as it arrives; a field the type does not
+know is dropped by a dataclass and kept as an extra by a model.
 Errors come back as `ApiError` with the server's machine-readable code and message.
 """
 
@@ -15,32 +17,39 @@ from __future__ import annotations
 import uuid
 from functools import cache
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
-from tanso.api import schemas_auctions as sa
 from tanso.api import schemas_exchange as sx
 from tanso.api import schemas_marketplace as sm
 from tanso.api import schemas_registry as sr
 from tanso.api import schemas_usage as su
+from tanso.services.clearing import settlement
+from tanso.services.compliance import certificates, usage
+from tanso.services.ledger import cash as cash_ledger
+from tanso.services.ledger import participants as parties
+from tanso.services.ledger import registry
+from tanso.services.trading import exchange
+from tanso.services.venues import marketplace
+from tanso.services.venues import sealed_auctions as sealed
 
-M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 @cache
-def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
 
 
-def _one(model: type[M], body: Any) -> M:
-    """The answer as its model (validated: a server that breaks its schema is caught here)."""
-    return model.model_validate(body)
+def _one(kind: type[T], body: Any) -> T:
+    """The answer as its type (validated: a server that breaks its schema is caught here)."""
+    return cast(T, _adapter(cast(Any, kind)).validate_python(body))
 
 
-def _many(model: type[M], body: Any) -> list[M]:
-    return _list_of(model).validate_python(body)
+def _many(kind: type[T], body: Any) -> list[T]:
+    return cast(list[T], _adapter(list[kind]).validate_python(body))  # type: ignore[valid-type]
 
 
 class ApiError(Exception):
@@ -114,11 +123,11 @@ class Client:
 
     # ------------------------------------------------------------------ registry
 
-    def participants(self) -> list[sr.Participant]:
-        return _many(sr.Participant, self.request("GET", "/v1/participants"))
+    def participants(self) -> list[parties.Participant]:
+        return _many(parties.Participant, self.request("GET", "/v1/participants"))
 
-    def accounts(self) -> list[sr.Account]:
-        return _many(sr.Account, self.request("GET", "/v1/accounts"))
+    def accounts(self) -> list[parties.Account]:
+        return _many(parties.Account, self.request("GET", "/v1/accounts"))
 
     def holdings(self, account_id: str, limit: int = 1000) -> sr.Holdings:
         return _one(
@@ -132,9 +141,9 @@ class Client:
         to_account: str,
         quantity: int | None = None,
         serials: str | None = None,
-    ) -> sr.Transfer:
+    ) -> registry.Transfer:
         return _one(
-            sr.Transfer,
+            registry.Transfer,
             self._post(
                 "/v1/transfers",
                 {
@@ -157,9 +166,9 @@ class Client:
         note: str = "",
         emissions_scope: int | None = None,
         scope3_category: int | None = None,
-    ) -> sr.RetirementReceipt:
+    ) -> registry.RetirementReceipt:
         return _one(
-            sr.RetirementReceipt,
+            registry.RetirementReceipt,
             self._post(
                 "/v1/retirements",
                 {
@@ -179,17 +188,17 @@ class Client:
     def retirement(self, retirement_id: str) -> sr.Retirement:
         return _one(sr.Retirement, self.request("GET", f"/v1/retirements/{retirement_id}"))
 
-    def cash(self) -> list[sr.CashBalance]:
-        return _many(sr.CashBalance, self.request("GET", "/v1/cash"))
+    def cash(self) -> list[cash_ledger.CashAccount]:
+        return _many(cash_ledger.CashAccount, self.request("GET", "/v1/cash"))
 
     # ------------------------------------------------------------------ exchange
 
-    def instruments(self) -> list[sx.Instrument]:
-        return _many(sx.Instrument, self.request("GET", "/v1/instruments"))
+    def instruments(self) -> list[exchange.Instrument]:
+        return _many(exchange.Instrument, self.request("GET", "/v1/instruments"))
 
-    def book(self, instrument: str, depth: int = 10) -> sx.Book:
+    def book(self, instrument: str, depth: int = 10) -> exchange.Book:
         return _one(
-            sx.Book,
+            exchange.Book,
             self.request("GET", f"/v1/instruments/{instrument}/book", params={"depth": depth}),
         )
 
@@ -242,14 +251,14 @@ class Client:
             ),
         )
 
-    def cancel_order(self, order_id: str) -> sx.Order:
-        return _one(sx.Order, self.request("DELETE", f"/v1/orders/{order_id}"))
+    def cancel_order(self, order_id: str) -> exchange.Order:
+        return _one(exchange.Order, self.request("DELETE", f"/v1/orders/{order_id}"))
 
-    def orders(self, status: str | None = None) -> list[sx.Order]:
-        return _many(sx.Order, self.request("GET", "/v1/orders", params={"status": status}))
+    def orders(self, status: str | None = None) -> list[exchange.Order]:
+        return _many(exchange.Order, self.request("GET", "/v1/orders", params={"status": status}))
 
-    def trades(self) -> list[sx.OwnTrade]:
-        return _many(sx.OwnTrade, self.request("GET", "/v1/trades"))
+    def trades(self) -> list[exchange.OwnTrade]:
+        return _many(exchange.OwnTrade, self.request("GET", "/v1/trades"))
 
     def run_auction(self, instrument: str) -> sx.SessionChange:
         return _one(
@@ -263,15 +272,15 @@ class Client:
 
     # ------------------------------------------------------------------ settlement
 
-    def settlement_run(self, date: str) -> sx.SettlementRun:
+    def settlement_run(self, date: str) -> settlement.Run:
         """Run settlement for a date (operator)."""
-        return _one(sx.SettlementRun, self._post("/v1/settlement/runs", {"date": date}))
+        return _one(settlement.Run, self._post("/v1/settlement/runs", {"date": date}))
 
     def obligations(
         self, status: str | None = None, date: str | None = None
-    ) -> list[sx.Obligation]:
+    ) -> list[settlement.ObligationView]:
         return _many(
-            sx.Obligation,
+            settlement.ObligationView,
             self.request(
                 "GET", "/v1/settlement/obligations", params={"status": status, "date": date}
             ),
@@ -284,23 +293,23 @@ class Client:
             self._post(f"/v1/settlement/obligations/{deal_id}/{action}", {}),
         )
 
-    def settlement_report(self, date: str) -> sx.SettlementReport:
-        return _one(sx.SettlementReport, self.request("GET", f"/v1/settlement/reports/{date}"))
+    def settlement_report(self, date: str) -> settlement.Report:
+        return _one(settlement.Report, self.request("GET", f"/v1/settlement/reports/{date}"))
 
-    def fees(self) -> list[sx.FeeSchedule]:
-        return _many(sx.FeeSchedule, self.request("GET", "/v1/fees"))
+    def fees(self) -> list[settlement.Fees]:
+        return _many(settlement.Fees, self.request("GET", "/v1/fees"))
 
-    def set_fees(self, instrument: str, side: str, **schedule: int) -> sx.FeeSchedule:
+    def set_fees(self, instrument: str, side: str, **schedule: int) -> settlement.Fees:
         return _one(
-            sx.FeeSchedule, self.request("PUT", f"/v1/fees/{instrument}/{side}", json=schedule)
+            settlement.Fees, self.request("PUT", f"/v1/fees/{instrument}/{side}", json=schedule)
         )
 
     def cash_deposit(
         self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
-    ) -> sr.CashBalance:
+    ) -> cash_ledger.CashAccount:
         """Record a bank transfer in (exchange operator)."""
         return _one(
-            sr.CashBalance,
+            cash_ledger.CashAccount,
             self._post(
                 "/v1/cash/deposits",
                 {
@@ -314,9 +323,9 @@ class Client:
 
     def cash_withdrawal(
         self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
-    ) -> sr.CashBalance:
+    ) -> cash_ledger.CashAccount:
         return _one(
-            sr.CashBalance,
+            cash_ledger.CashAccount,
             self._post(
                 "/v1/cash/withdrawals",
                 {
@@ -335,9 +344,9 @@ class Client:
         external_account: str,
         quantity: int | None = None,
         serials: str | None = None,
-    ) -> sr.Withdrawal:
+    ) -> registry.Withdrawal:
         return _one(
-            sr.Withdrawal,
+            registry.Withdrawal,
             self._post(
                 "/v1/withdrawals",
                 {
@@ -354,17 +363,19 @@ class Client:
 
     def market_trades(
         self, instrument: str | None = None, limit: int = 100
-    ) -> list[sx.PublicTrade]:
+    ) -> list[exchange.PublicTrade]:
         return _many(
-            sx.PublicTrade,
+            exchange.PublicTrade,
             self.request(
                 "GET", "/v1/market/trades", params={"instrument": instrument, "limit": limit}
             ),
         )
 
-    def auctions(self, instrument: str | None = None, limit: int = 100) -> list[sx.AuctionResult]:
+    def auctions(
+        self, instrument: str | None = None, limit: int = 100
+    ) -> list[exchange.AuctionResult]:
         return _many(
-            sx.AuctionResult,
+            exchange.AuctionResult,
             self.request(
                 "GET", "/v1/market/auctions", params={"instrument": instrument, "limit": limit}
             ),
@@ -372,29 +383,35 @@ class Client:
 
     # ------------------------------------------------------------------ marketplace (issue 7)
 
-    def marketplace_listings(self, sort: str = "price", **filters: Any) -> list[sm.Listing]:
+    def marketplace_listings(
+        self, sort: str = "price", **filters: Any
+    ) -> list[marketplace.Listing]:
         """Open listings; filters: scheme, category, mechanism, nature, vintage_from,
         vintage_to, country, property, price_min, price_max, project, q, mine."""
         return _many(
-            sm.Listing,
+            marketplace.Listing,
             self.request("GET", "/v1/marketplace/listings", params={"sort": sort, **filters}),
         )
 
-    def marketplace_listing(self, listing_id: str) -> sm.ListingDetail:
-        return _one(sm.ListingDetail, self.request("GET", f"/v1/marketplace/listings/{listing_id}"))
+    def marketplace_listing(self, listing_id: str) -> marketplace.Listing:
+        return _one(
+            marketplace.Listing, self.request("GET", f"/v1/marketplace/listings/{listing_id}")
+        )
 
-    def marketplace_my_listings(self) -> list[sm.Listing]:
-        return _many(sm.Listing, self.request("GET", "/v1/marketplace/listings/mine"))
+    def marketplace_my_listings(self) -> list[marketplace.Listing]:
+        return _many(marketplace.Listing, self.request("GET", "/v1/marketplace/listings/mine"))
 
     def marketplace_project(self, project_id: str) -> sm.MarketplaceProject:
         return _one(
             sm.MarketplaceProject, self.request("GET", f"/v1/marketplace/projects/{project_id}")
         )
 
-    def marketplace_set_profile(self, project_id: str, **profile: Any) -> sm.ProjectProfile:
+    def marketplace_set_profile(
+        self, project_id: str, **profile: Any
+    ) -> marketplace.ProjectProfile:
         """summary_en, summary_ja, ratings [{agency, grade}], documents [{title, url}]."""
         return _one(
-            sm.ProjectProfile,
+            marketplace.ProjectProfile,
             self.request(
                 "PUT",
                 f"/v1/marketplace/projects/{project_id}/profile",
@@ -416,10 +433,10 @@ class Client:
         settlement_days: int | None = None,
         expires_at: str | None = None,
         note: str | None = None,
-    ) -> sm.Listing:
+    ) -> marketplace.Listing:
         """List credits of one issuance on the marketplace; they stay reserved while listed."""
         return _one(
-            sm.Listing,
+            marketplace.Listing,
             self._post(
                 "/v1/marketplace/listings",
                 {
@@ -439,9 +456,9 @@ class Client:
 
     def amend_listing(
         self, listing_id: str, price: int | None = None, available: int | None = None
-    ) -> sm.Listing:
+    ) -> marketplace.Listing:
         return _one(
-            sm.Listing,
+            marketplace.Listing,
             self.request(
                 "PATCH",
                 f"/v1/marketplace/listings/{listing_id}",
@@ -450,21 +467,23 @@ class Client:
             ),
         )
 
-    def withdraw_listing(self, listing_id: str) -> sm.Listing:
-        return _one(sm.Listing, self._post(f"/v1/marketplace/listings/{listing_id}/withdraw", {}))
+    def withdraw_listing(self, listing_id: str) -> marketplace.Listing:
+        return _one(
+            marketplace.Listing, self._post(f"/v1/marketplace/listings/{listing_id}/withdraw", {})
+        )
 
-    def buy_listing(self, listing_id: str, quantity: int, account_id: str) -> sm.Purchase:
+    def buy_listing(self, listing_id: str, quantity: int, account_id: str) -> marketplace.Purchase:
         """Buy at the listed price; returns the deal (settled at once when T+0)."""
         return _one(
-            sm.Purchase,
+            marketplace.Purchase,
             self._post(
                 f"/v1/marketplace/listings/{listing_id}/purchases",
                 {"quantity": quantity, "account_id": account_id},
             ),
         )
 
-    def marketplace_deals(self) -> list[sm.Deal]:
-        return _many(sm.Deal, self.request("GET", "/v1/marketplace/deals"))
+    def marketplace_deals(self) -> list[marketplace.Deal]:
+        return _many(marketplace.Deal, self.request("GET", "/v1/marketplace/deals"))
 
     def request_quote(
         self,
@@ -473,9 +492,9 @@ class Client:
         listing_id: str | None = None,
         project_id: str | None = None,
         note: str | None = None,
-    ) -> sm.Rfq:
+    ) -> marketplace.Rfq:
         return _one(
-            sm.Rfq,
+            marketplace.Rfq,
             self._post(
                 "/v1/marketplace/rfqs",
                 {
@@ -487,14 +506,16 @@ class Client:
             ),
         )
 
-    def rfqs(self, box: str = "out") -> list[sm.Rfq]:
-        return _many(sm.Rfq, self.request("GET", "/v1/marketplace/rfqs", params={"box": box}))
+    def rfqs(self, box: str = "out") -> list[marketplace.Rfq]:
+        return _many(
+            marketplace.Rfq, self.request("GET", "/v1/marketplace/rfqs", params={"box": box})
+        )
 
-    def rfq(self, rfq_id: str) -> sm.Rfq:
-        return _one(sm.Rfq, self.request("GET", f"/v1/marketplace/rfqs/{rfq_id}"))
+    def rfq(self, rfq_id: str) -> marketplace.Rfq:
+        return _one(marketplace.Rfq, self.request("GET", f"/v1/marketplace/rfqs/{rfq_id}"))
 
-    def cancel_rfq(self, rfq_id: str) -> sm.Rfq:
-        return _one(sm.Rfq, self._post(f"/v1/marketplace/rfqs/{rfq_id}/cancel", {}))
+    def cancel_rfq(self, rfq_id: str) -> marketplace.Rfq:
+        return _one(marketplace.Rfq, self._post(f"/v1/marketplace/rfqs/{rfq_id}/cancel", {}))
 
     def offer(
         self,
@@ -505,10 +526,10 @@ class Client:
         quantity: int,
         expires_at: str,
         settlement_days: int | None = None,
-    ) -> sm.Offer:
+    ) -> marketplace.Offer:
         """Answer an RFQ with a firm offer (credits reserved until it ends)."""
         return _one(
-            sm.Offer,
+            marketplace.Offer,
             self._post(
                 f"/v1/marketplace/rfqs/{rfq_id}/offers",
                 {
@@ -522,36 +543,40 @@ class Client:
             ),
         )
 
-    def accept_offer(self, offer_id: str, account_id: str) -> sm.Purchase:
+    def accept_offer(self, offer_id: str, account_id: str) -> marketplace.Purchase:
         return _one(
-            sm.Purchase,
+            marketplace.Purchase,
             self._post(f"/v1/marketplace/offers/{offer_id}/accept", {"account_id": account_id}),
         )
 
-    def decline_offer(self, offer_id: str) -> sm.Offer:
-        return _one(sm.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/decline", {}))
+    def decline_offer(self, offer_id: str) -> marketplace.Offer:
+        return _one(marketplace.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/decline", {}))
 
-    def withdraw_offer(self, offer_id: str) -> sm.Offer:
-        return _one(sm.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/withdraw", {}))
+    def withdraw_offer(self, offer_id: str) -> marketplace.Offer:
+        return _one(
+            marketplace.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/withdraw", {})
+        )
 
-    def marketplace_sweep(self) -> sm.SweepResult:
+    def marketplace_sweep(self) -> marketplace.Swept:
         """Close expired listings and offers, releasing their credits (operator)."""
-        return _one(sm.SweepResult, self._post("/v1/marketplace/sweep", {}, idempotent=False))
+        return _one(marketplace.Swept, self._post("/v1/marketplace/sweep", {}, idempotent=False))
 
     # ------------------------------------------------------------------ sealed-bid auctions
 
-    def sealed_auctions(self, state: str | None = None) -> list[sa.SealedAuction]:
+    def sealed_auctions(self, state: str | None = None) -> list[sealed.Auction]:
         """The auction calendar (public): terms, state, results once cleared; never a bid."""
         return _many(
-            sa.SealedAuction, self.request("GET", "/v1/sealed-auctions", params={"state": state})
+            sealed.Auction,
+            self.request("GET", "/v1/sealed-auctions", params={"state": state}),
         )
 
-    def sealed_auction(self, auction_id: str) -> sa.SealedAuction:
-        return _one(sa.SealedAuction, self.request("GET", f"/v1/sealed-auctions/{auction_id}"))
+    def sealed_auction(self, auction_id: str) -> sealed.Auction:
+        return _one(sealed.Auction, self.request("GET", f"/v1/sealed-auctions/{auction_id}"))
 
-    def sealed_auction_results(self, auction_id: str) -> sa.SealedResults:
+    def sealed_auction_results(self, auction_id: str) -> sealed.Results:
         return _one(
-            sa.SealedResults, self.request("GET", f"/v1/sealed-auctions/{auction_id}/results")
+            sealed.Results,
+            self.request("GET", f"/v1/sealed-auctions/{auction_id}/results"),
         )
 
     def create_sealed_auction(
@@ -564,8 +589,8 @@ class Client:
         quantity: int | None = None,
         parts: list[str] | None = None,
         **settings: Any,
-    ) -> sa.SealedAuctionOffered:
-        """sm.Offer credits in a sealed-bid auction; settings: title, lot, pricing, marginal,
+    ) -> sealed.OfferedAuction:
+        """Offer credits in a sealed-bid auction; settings: title, lot, pricing, marginal,
         undersubscribed, settlement_days, currency, seed."""
         body = {
             "account_id": account_id,
@@ -575,19 +600,17 @@ class Client:
             "quantity": quantity,
             "parts": parts,
         } | settings
-        return _one(sa.SealedAuctionOffered, self._post("/v1/sealed-auctions", body))
+        return _one(sealed.OfferedAuction, self._post("/v1/sealed-auctions", body))
 
-    def sealed_bid(
-        self, auction_id: str, account_id: str, price: int, quantity: int
-    ) -> sa.SealedBid:
+    def sealed_bid(self, auction_id: str, account_id: str, price: int, quantity: int) -> sealed.Bid:
         body = {"account_id": account_id, "price": price, "quantity": quantity}
-        return _one(sa.SealedBid, self._post(f"/v1/sealed-auctions/{auction_id}/bids", body))
+        return _one(sealed.Bid, self._post(f"/v1/sealed-auctions/{auction_id}/bids", body))
 
     def amend_sealed_bid(
         self, bid_id: str, price: int | None = None, quantity: int | None = None
-    ) -> sa.SealedBid:
+    ) -> sealed.Bid:
         return _one(
-            sa.SealedBid,
+            sealed.Bid,
             self.request(
                 "PATCH",
                 f"/v1/sealed-auctions/bids/{bid_id}",
@@ -596,26 +619,26 @@ class Client:
             ),
         )
 
-    def withdraw_sealed_bid(self, bid_id: str) -> sa.SealedBid:
-        return _one(sa.SealedBid, self.request("DELETE", f"/v1/sealed-auctions/bids/{bid_id}"))
+    def withdraw_sealed_bid(self, bid_id: str) -> sealed.Bid:
+        return _one(sealed.Bid, self.request("DELETE", f"/v1/sealed-auctions/bids/{bid_id}"))
 
-    def my_sealed_bids(self, auction_id: str | None = None) -> list[sa.SealedBid]:
+    def my_sealed_bids(self, auction_id: str | None = None) -> list[sealed.Bid]:
         return _many(
-            sa.SealedBid,
+            sealed.Bid,
             self.request("GET", "/v1/sealed-auctions/bids", params={"auction_id": auction_id}),
         )
 
-    def my_sealed_awards(self) -> list[sa.Award]:
-        return _many(sa.Award, self.request("GET", "/v1/sealed-auctions/awards"))
+    def my_sealed_awards(self) -> list[sealed.Award]:
+        return _many(sealed.Award, self.request("GET", "/v1/sealed-auctions/awards"))
 
-    def sealed_auction_awards(self, auction_id: str) -> list[sa.Award]:
-        return _many(sa.Award, self.request("GET", f"/v1/sealed-auctions/{auction_id}/awards"))
+    def sealed_auction_awards(self, auction_id: str) -> list[sealed.Award]:
+        return _many(sealed.Award, self.request("GET", f"/v1/sealed-auctions/{auction_id}/awards"))
 
-    def clear_sealed_auction(self, auction_id: str) -> sa.Clearing:
-        return _one(sa.Clearing, self._post(f"/v1/sealed-auctions/{auction_id}/clear", {}))
+    def clear_sealed_auction(self, auction_id: str) -> sealed.Clearing:
+        return _one(sealed.Clearing, self._post(f"/v1/sealed-auctions/{auction_id}/clear", {}))
 
-    def cancel_sealed_auction(self, auction_id: str) -> sa.OwnSealedAuction:
-        return _one(sa.OwnSealedAuction, self._post(f"/v1/sealed-auctions/{auction_id}/cancel", {}))
+    def cancel_sealed_auction(self, auction_id: str) -> sealed.Auction:
+        return _one(sealed.Auction, self._post(f"/v1/sealed-auctions/{auction_id}/cancel", {}))
 
     # ------------------------------------------------------------------ usage rules, inventories
 
@@ -670,23 +693,27 @@ class Client:
             ),
         )
 
-    def usage_rulesets(self, date: str | None = None) -> list[su.RuleSet]:
-        return _many(su.RuleSet, self.request("GET", "/v1/usage/rulesets", params={"date": date}))
+    def usage_rulesets(self, date: str | None = None) -> list[usage.RuleSetView]:
+        return _many(
+            usage.RuleSetView, self.request("GET", "/v1/usage/rulesets", params={"date": date})
+        )
 
-    def usage_ruleset_in_force(self, date: str | None = None) -> su.RuleSetInForce:
+    def usage_ruleset_in_force(self, date: str | None = None) -> usage.RuleSetView:
         return _one(
-            su.RuleSetInForce,
+            usage.RuleSetView,
             self.request("GET", "/v1/usage/rulesets/current", params={"date": date}),
         )
 
-    def add_usage_ruleset(self, ruleset: dict[str, Any]) -> su.RuleSet:
-        return _one(su.RuleSet, self._post("/v1/usage/rulesets", ruleset))
+    def add_usage_ruleset(self, ruleset: dict[str, Any]) -> usage.RuleSetView:
+        return _one(usage.RuleSetView, self._post("/v1/usage/rulesets", ruleset))
 
     # ------------------------------------------------------------------ certificates, claims
 
-    def certificate(self, retirement_id: str) -> su.Certificate:
+    def certificate(self, retirement_id: str) -> certificates.Certificate:
         """A retirement's certificate and whether its journal entry verifies (public)."""
-        return _one(su.Certificate, self.request("GET", f"/v1/certificates/{retirement_id}"))
+        return _one(
+            certificates.Certificate, self.request("GET", f"/v1/certificates/{retirement_id}")
+        )
 
     def certificate_pdf(self, retirement_id: str, lang: str = "en") -> bytes:
         return self._download(f"/v1/certificates/{retirement_id}.pdf", lang).content

@@ -3,6 +3,7 @@ idempotent POSTs, strict bodies and 404s for what is not the caller's."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -148,7 +149,7 @@ def test_amend_and_profile_over_http(clients: dict[str, Any]) -> None:
         ratings=[{"agency": "Example", "grade": "A"}],
         documents=[{"title": "PDD", "url": "https://example.org/pdd.pdf"}],
     )
-    assert [r.model_dump() for r in profile.ratings] == [{"agency": "Example", "grade": "A"}]
+    assert [dataclasses.asdict(r) for r in profile.ratings] == [{"agency": "Example", "grade": "A"}]
     assert public.marketplace_project("SOLAR1").summary_en == "Rooftop solar"
     with pytest.raises(ApiError) as e:
         buyer.marketplace_set_profile("SOLAR1", summary_en="mine now")
@@ -169,8 +170,8 @@ def test_only_the_operator_sweeps_expired_listings(clients: dict[str, Any], db: 
     lst = seller.list_credits(
         "SELLER-MAIN", 1_000, 100, issuance_id=clients["issuance"], expires_at="2026-01-06T00:00Z"
     )
-    assert op.marketplace_sweep().model_dump() == {"listings": [], "offers": []}
+    assert dataclasses.asdict(op.marketplace_sweep()) == {"listings": [], "offers": []}
     db.clock = lambda: "2026-01-07T00:00:00.000000Z"
-    assert op.marketplace_sweep().model_dump() == {"listings": [lst.id], "offers": []}
+    assert dataclasses.asdict(op.marketplace_sweep()) == {"listings": [lst.id], "offers": []}
     assert seller.marketplace_my_listings()[0].status == "expired"
     assert audit.verify(db).ok

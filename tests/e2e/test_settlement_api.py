@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,7 +121,7 @@ def test_fees_are_public_and_set_by_the_operator(clients: dict[str, Any]) -> Non
         "bps": 0,
         "per_trade": 0,
         "late_charge": 0,
-    } in [f.model_dump() for f in public.fees()]
+    } in [dataclasses.asdict(f) for f in public.fees()]
     with pytest.raises(ApiError) as err:
         op.set_fees("ES", "buy", bps=20_000)
     assert err.value.status == 422

@@ -83,10 +83,10 @@ def test_a_voluntary_credit_without_adjustment_cannot_offset_scope1_meti_2021(
     assert head(db) == before and held(db, "ALPHA-MAIN") == 100
     out = retire(db, alpha, "ALPHA-MAIN", 10, "offset_scope3", 2025)
     [item] = out.usage
-    assert (item["purpose"], item["scope"], item["tonnes"]) == ("offset_scope3", "3", 10)
-    assert item["ruleset"] == "tanso-default@2026.1"
+    assert (item.purpose, item.scope, item.tonnes) == ("offset_scope3", "3", 10)
+    assert item.ruleset == "tanso-default@2026.1"
     # no inventory for 2025: the hierarchy is not checked, and the answer says so
-    assert [(w["rule"], w["severity"]) for w in item["warnings"]] == [("HIERARCHY", "warn")]
+    assert [(w.rule, w.severity) for w in item.warnings] == [("HIERARCHY", "warn")]
     assert claimed_tonnes(db, "ALPHA", 2025, "offset_scope3") == 10
     assert audit.verify(db).ok
 
@@ -126,8 +126,8 @@ def test_the_hierarchy_set_to_warn_lets_the_claim_through_with_a_warning(
     add_issuance(db, "ALPHA-MAIN", 500)
     inventories.record(db, alpha, "ALPHA", 2025, Inventory(scope1=100))
     out = retire(db, alpha, "ALPHA-MAIN", 150, "offset_scope1", 2025)
-    warnings = out.usage[0]["warnings"]
-    assert [w["rule"] for w in warnings] == ["HIERARCHY"] and not warnings[0]["ok"]
+    warnings = out.usage[0].warnings
+    assert [w.rule for w in warnings] == ["HIERARCHY"] and not warnings[0].ok
     monkeypatch.setenv(usage.HIERARCHY_ENV, "sometimes")
     with pytest.raises(InvalidInput):
         retire(db, alpha, "ALPHA-MAIN", 1, "offset_scope1", 2025)
@@ -140,7 +140,7 @@ def test_an_shk_retirement_without_a_year_counts_toward_the_previous_fiscal_year
     alpha = add_participant(db, "ALPHA")
     add_issuance(db, "ALPHA-MAIN", 50)
     out = retire(db, alpha, "ALPHA-MAIN", 5, "shk_reporting")
-    assert out.reporting_year == 2025 and out.usage[0]["scope"] == "1+2"
+    assert out.reporting_year == 2025 and out.usage[0].scope == "1+2"
 
 
 def test_a_scope_that_disagrees_with_the_purpose_is_refused(db: Database) -> None:
@@ -381,7 +381,7 @@ class Model:
         verdict = self.verdict(p, kind, quantity, purpose, y, iss)
         assert verdict.allowed, (p, kind, quantity, purpose, y, self.day, verdict.refusal)
         rs = ur.in_force(self.rulesets, self.day)
-        assert rs is not None and out.usage[0]["ruleset"] == rs.label
+        assert rs is not None and out.usage[0].ruleset == rs.label
         scheme, _ = KINDS[kind]
         unit = "kWh" if scheme == "NF" else "tCO2"
         tonnes = ur.tonnes_of(unit, quantity, rs.emission_factor_g_per_kwh)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from tanso.api import schemas as s
 from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas import many
 from tanso.api.schemas_registry import (
     Account,
     ApiKey,
@@ -55,7 +56,7 @@ def _selection(body: s.SelectionIn) -> registry.Selection:
 # ---------------------------------------------------------------- participants
 
 
-@router.get("/participants", response_model=list[Participant], tags=["participants"])
+@router.get("/participants", response_model=many(Participant), tags=["participants"])
 def list_participants(db: DB, actor: Caller) -> list[participants.Participant]:
     """Participants: all of them for the operator, only yourself for anyone else."""
     return participants.list_participants(db, actor)
@@ -99,7 +100,7 @@ def set_roles(
     return participants.set_roles(db, actor, pid, body.roles, idem)
 
 
-@router.get("/participants/{pid}/api-keys", response_model=list[ApiKey], tags=["participants"])
+@router.get("/participants/{pid}/api-keys", response_model=many(ApiKey), tags=["participants"])
 def list_keys(pid: str, db: DB, actor: Caller) -> list[participants.ApiKey]:
     return participants.list_api_keys(db, actor, pid)
 
@@ -120,7 +121,7 @@ def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> participants.Api
 
 
 @router.get(
-    "/participants/{pid}/brokers", response_model=list[BrokerAuthorisation], tags=["participants"]
+    "/participants/{pid}/brokers", response_model=many(BrokerAuthorisation), tags=["participants"]
 )
 def list_brokers(pid: str, db: DB, actor: Caller) -> list[participants.BrokerAuthorisation]:
     return participants.list_broker_authorisations(db, actor, pid)
@@ -144,7 +145,7 @@ def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> participan
 # ---------------------------------------------------------------- accounts
 
 
-@router.get("/accounts", response_model=list[Account], tags=["accounts"])
+@router.get("/accounts", response_model=many(Account), tags=["accounts"])
 def list_accounts(db: DB, actor: Caller) -> list[participants.Account]:
     """Your holding accounts (the operator sees all, system accounts included)."""
     return participants.list_accounts(db, actor)
@@ -171,7 +172,7 @@ def holdings(
 # ---------------------------------------------------------------- taxonomy (public)
 
 
-@router.get("/schemes", response_model=list[Scheme], tags=["taxonomy"])
+@router.get("/schemes", response_model=many(Scheme), tags=["taxonomy"])
 def list_schemes(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_schemes(db)
 
@@ -181,7 +182,7 @@ def add_scheme(body: s.SchemeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[s
     return taxonomy.add_scheme(db, actor, body.model_dump(), idem)
 
 
-@router.get("/categories", response_model=list[Category], tags=["taxonomy"])
+@router.get("/categories", response_model=many(Category), tags=["taxonomy"])
 def list_categories(db: DB) -> list[dict[str, Any]]:
     """Categories, TSE's trading categories (売買区分) among them."""
     return taxonomy.list_categories(db)
@@ -192,12 +193,12 @@ def add_category(body: s.CategoryIn, db: DB, actor: Caller, idem: IdemKey) -> di
     return taxonomy.add_category(db, actor, body.model_dump(), idem)
 
 
-@router.get("/purposes", response_model=list[Term], tags=["taxonomy"])
+@router.get("/purposes", response_model=many(Term), tags=["taxonomy"])
 def list_purposes(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_terms(db, "purpose")
 
 
-@router.get("/credit-types", response_model=list[Term], tags=["taxonomy"])
+@router.get("/credit-types", response_model=many(Term), tags=["taxonomy"])
 def list_credit_types(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_terms(db, "credit_type")
 
@@ -211,7 +212,7 @@ def list_properties(db: DB) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-@router.get("/projects", response_model=list[Project], tags=["taxonomy"])
+@router.get("/projects", response_model=many(Project), tags=["taxonomy"])
 def list_projects(db: DB) -> list[dict[str, Any]]:
     return taxonomy.list_projects(db)
 
@@ -229,7 +230,7 @@ def get_project(project_id: str, db: DB) -> dict[str, Any]:
 # ---------------------------------------------------------------- registry operations
 
 
-@router.get("/issuances", response_model=list[Issuance], tags=["registry"])
+@router.get("/issuances", response_model=many(Issuance), tags=["registry"])
 def list_issuances(db: DB, project_id: str | None = None) -> list[registry.Issuance]:
     return registry.list_issuances(db, project_id)
 
@@ -299,7 +300,7 @@ def retire(
     return registry.retire(db, actor, req, idem)
 
 
-@router.get("/retirements", response_model=list[Retirement], tags=["registry"])
+@router.get("/retirements", response_model=many(Retirement), tags=["registry"])
 def list_retirements(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
     """Your retirements (all of them for the operator), newest first."""
     return registry.list_retirements(db, actor, limit)
@@ -331,7 +332,7 @@ def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry
 # ---------------------------------------------------------------- cash
 
 
-@router.get("/cash", response_model=list[CashBalance], tags=["cash"])
+@router.get("/cash", response_model=many(CashBalance), tags=["cash"])
 def cash_balances(
     db: DB, actor: Caller, participant_id: str | None = None
 ) -> list[cash.CashAccount]:
@@ -339,7 +340,7 @@ def cash_balances(
     return cash.balances(db, actor, participant_id)
 
 
-@router.get("/cash/{cash_account_id}/movements", response_model=list[CashMovement], tags=["cash"])
+@router.get("/cash/{cash_account_id}/movements", response_model=many(CashMovement), tags=["cash"])
 def cash_movements(
     cash_account_id: str, db: DB, actor: Caller, limit: Limit = 100
 ) -> list[cash.CashMovement]:
@@ -374,7 +375,7 @@ def journal_head(db: DB) -> dict[str, Any]:
     return {"seq": head[0], "hash": head[1]}
 
 
-@router.get("/journal", response_model=list[JournalEntry], tags=["journal"])
+@router.get("/journal", response_model=many(JournalEntry), tags=["journal"])
 def journal(
     db: DB, actor: Caller, after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100
 ) -> list[dict[str, Any]]:

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query
 
 from tanso.api import schemas_auctions as s
 from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas import many
 from tanso.api.schemas_auctions import (
     Award,
     Clearing,
-    OwnSealedAuction,
     SealedAuction,
     SealedAuctionOffered,
     SealedBid,
@@ -30,7 +30,7 @@ router = APIRouter(
 State = Literal["scheduled", "open", "closed", "cleared", "cancelled"]
 
 
-@router.get("", response_model=list[SealedAuction], tags=["public"])
+@router.get("", response_model=many(SealedAuction), tags=["public"])
 def calendar(
     db: DB,
     state: Annotated[State | None, Query()] = None,
@@ -62,13 +62,13 @@ def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> sa.
     return sa.create(db, actor, spec, idem)
 
 
-@router.get("/mine", response_model=list[OwnSealedAuction])
+@router.get("/mine", response_model=many(SealedAuction))
 def mine(db: DB, actor: Caller) -> list[sa.Auction]:
     """The auctions you offered (the operator: every auction), with the seller named."""
     return sa.own_auctions(db, actor)
 
 
-@router.get("/bids", response_model=list[SealedBid])
+@router.get("/bids", response_model=many(SealedBid))
 def my_bids(
     db: DB, actor: Caller, auction_id: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[sa.Bid]:
@@ -95,7 +95,7 @@ def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Bid:
     return sa.withdraw_bid(db, actor, bid_id, idem)
 
 
-@router.get("/awards", response_model=list[Award])
+@router.get("/awards", response_model=many(Award))
 def my_awards(db: DB, actor: Caller) -> list[sa.Award]:
     """What your bids won, with their settlement status."""
     return sa.own_awards(db, actor)
@@ -119,7 +119,7 @@ def bid(auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemK
     return sa.place_bid(db, actor, auction_id, body.account_id, body.price, body.quantity, idem)
 
 
-@router.get("/{auction_id}/awards", response_model=list[Award])
+@router.get("/{auction_id}/awards", response_model=many(Award))
 def awards(auction_id: str, db: DB, actor: Caller) -> list[sa.Award]:
     """A cleared auction's awards: all (operator), without names (seller), or your own."""
     return sa.auction_awards(db, actor, auction_id)
@@ -131,7 +131,7 @@ def clear(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Clearing:
     return sa.clear_auction(db, actor, auction_id, idem)
 
 
-@router.post("/{auction_id}/cancel", response_model=OwnSealedAuction)
+@router.post("/{auction_id}/cancel", response_model=SealedAuction)
 def cancel(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Auction:
     """Call off an auction before clearing (seller or operator); everything is released."""
     return sa.cancel(db, actor, auction_id, idem)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from tanso.api import schemas as s
 from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas import many
 from tanso.api.schemas_exchange import (
     AuctionResult,
     Book,
@@ -32,7 +33,7 @@ def _exchange(request: Request) -> Exchange:
     return x
 
 
-@router.get("/instruments", response_model=list[Instrument], tags=["public"])
+@router.get("/instruments", response_model=many(Instrument), tags=["public"])
 def list_instruments(request: Request, db: DB) -> list[xs.Instrument]:
     """Instruments with their rules, reference price (基準値段) and today's price limits."""
     return xs.list_instruments(db, _exchange(request))
@@ -122,7 +123,7 @@ def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey)
     return JSONResponse(_exchange(request).place(actor, order, idem), status_code=201)
 
 
-@router.get("/orders", response_model=list[Order], tags=["exchange"])
+@router.get("/orders", response_model=many(Order), tags=["exchange"])
 def own_orders(
     db: DB,
     actor: Caller,
@@ -149,13 +150,13 @@ def cancel_order(order_id: str, request: Request, actor: Caller) -> dict[str, An
     return _exchange(request).cancel(actor, order_id)
 
 
-@router.get("/trades", response_model=list[OwnTrade], tags=["exchange"])
+@router.get("/trades", response_model=many(OwnTrade), tags=["exchange"])
 def own_trades(db: DB, actor: Caller, limit: Limit = 100) -> list[xs.OwnTrade]:
     """Your trades with their settlement dates and status; never the counterparty."""
     return xs.own_trades(db, actor, limit)
 
 
-@router.get("/market/trades", response_model=list[PublicTrade], tags=["public"])
+@router.get("/market/trades", response_model=many(PublicTrade), tags=["public"])
 def market_trades(
     db: DB, instrument: Annotated[str | None, Query(max_length=40)] = None, limit: Limit = 100
 ) -> list[xs.PublicTrade]:
@@ -163,7 +164,7 @@ def market_trades(
     return xs.public_trades(db, instrument, limit)
 
 
-@router.get("/market/auctions", response_model=list[AuctionResult], tags=["public"])
+@router.get("/market/auctions", response_model=many(AuctionResult), tags=["public"])
 def market_auctions(
     db: DB,
     instrument: Annotated[str | None, Query(max_length=40)] = None,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from tanso.api.deps import DB, AnswerRoute
+from tanso.api.schemas import many
 from tanso.api.schemas_exchange import (
     Bar,
 )
@@ -17,7 +18,7 @@ from tanso.services.marketdata import events as marketdata
 router = APIRouter(prefix="/v1/market", tags=["public"], route_class=AnswerRoute)
 
 
-@router.get("/bars", response_model=list[Bar], responses={200: {"content": {"text/csv": {}}}})
+@router.get("/bars", response_model=many(Bar), responses={200: {"content": {"text/csv": {}}}})
 def bars(
     db: DB,
     instrument: Annotated[str, Query(min_length=1, max_length=40)],

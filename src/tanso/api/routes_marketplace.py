@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from tanso.api import schemas_marketplace as s
 from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey, get_actor
+from tanso.api.schemas import many
 from tanso.api.schemas_marketplace import (
     Deal,
     Listing,
-    ListingDetail,
     MarketplaceProject,
     Offer,
     ProjectProfile,
@@ -78,7 +78,7 @@ def set_profile(
 # ---------------------------------------------------------------- listings
 
 
-@router.get("/listings", response_model=list[Listing], tags=["public"])
+@router.get("/listings", response_model=many(Listing), tags=["public"])
 def search(
     db: DB,
     viewer: Viewer,
@@ -117,13 +117,13 @@ def search(
     return market.search_listings(db, viewer, market.Search(f, sort, mine, limit))
 
 
-@router.get("/listings/mine", response_model=list[Listing])
+@router.get("/listings/mine", response_model=many(Listing))
 def my_listings(db: DB, actor: Caller) -> list[market.Listing]:
     """Every listing of yours, whatever its status, newest first."""
     return market.my_listings(db, actor)
 
 
-@router.get("/listings/{listing_id}", response_model=ListingDetail, tags=["public"])
+@router.get("/listings/{listing_id}", response_model=Listing, tags=["public"])
 def get_listing(listing_id: str, db: DB, viewer: Viewer) -> market.Listing:
     """One open listing with its project (a closed one only to its seller)."""
     return market.get_listing(db, viewer, listing_id)
@@ -174,7 +174,7 @@ def buy(
 # ---------------------------------------------------------------- deals
 
 
-@router.get("/deals", response_model=list[Deal])
+@router.get("/deals", response_model=many(Deal))
 def deals(db: DB, actor: Caller) -> list[market.Deal]:
     """Your marketplace deals as buyer or seller, with their settlement status."""
     return market.deals(db, actor)
@@ -196,7 +196,7 @@ def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> market.Rf
     )
 
 
-@router.get("/rfqs", response_model=list[Rfq])
+@router.get("/rfqs", response_model=many(Rfq))
 def list_rfqs(db: DB, actor: Caller, box: Literal["in", "out"] = "out") -> list[market.Rfq]:
     """`out`: the requests you sent, with their offers; `in`: those you may answer."""
     return market.rfqs(db, actor, box)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import Field
 
 from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
-from tanso.api.schemas import Body
+from tanso.api.schemas import Body, many
 from tanso.api.schemas_exchange import (
     DailyReport,
     IndexValue,
@@ -32,14 +32,14 @@ def _exchange(request: Request) -> Exchange:
     return x
 
 
-@router.get("/indices", response_model=list[IndexValue], tags=["public"])
+@router.get("/indices", response_model=many(IndexValue), tags=["public"])
 def latest_indices(db: DB) -> list[indices.IndexValue]:
     """The latest published value of each benchmark index, with the rule that produced it
     (vwap, mid, previous, none; the composite: weighted). Methodology: docs/indices.md."""
     return indices.latest(db)
 
 
-@router.get("/indices/{index_id}", response_model=list[IndexValue], tags=["public"])
+@router.get("/indices/{index_id}", response_model=many(IndexValue), tags=["public"])
 def index_history(
     db: DB,
     index_id: Annotated[str, Path(min_length=1, max_length=40)],
@@ -52,7 +52,7 @@ def index_history(
 
 
 @router.post(
-    "/indices/compute", response_model=list[IndexValue], status_code=201, tags=["exchange"]
+    "/indices/compute", response_model=many(IndexValue), status_code=201, tags=["exchange"]
 )
 def compute_indices(
     body: IndexComputeIn, request: Request, db: DB, actor: Caller, idem: IdemKey
@@ -62,7 +62,7 @@ def compute_indices(
     return indices.compute(db, _exchange(request), body.date, actor, idem)
 
 
-@router.get("/reports", response_model=list[ReportDate], tags=["public"])
+@router.get("/reports", response_model=many(ReportDate), tags=["public"])
 def report_dates(db: DB) -> list[dict[str, Any]]:
     """Every day with a daily report (日報), newest first, with links to each form."""
     out = []

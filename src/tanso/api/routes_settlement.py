@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from tanso.api import schemas as s
 from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas import many
 from tanso.api.schemas_exchange import (
     FeeSchedule,
     Obligation,
@@ -32,12 +33,12 @@ def run(body: s.SettlementRunIn, db: DB, actor: Caller, idem: IdemKey) -> settle
     return settlement.run(db, actor, body.date, idem)
 
 
-@router.get("/settlement/runs", response_model=list[SettlementRunSummary])
+@router.get("/settlement/runs", response_model=many(SettlementRunSummary))
 def runs(db: DB, actor: Caller) -> list[settlement.RunSummary]:
     return settlement.runs(db, actor)
 
 
-@router.get("/settlement/obligations", response_model=list[Obligation])
+@router.get("/settlement/obligations", response_model=many(Obligation))
 def obligations(
     db: DB,
     actor: Caller,
@@ -85,7 +86,7 @@ def report(
     return rep
 
 
-@router.get("/fees", response_model=list[FeeSchedule], tags=["public"])
+@router.get("/fees", response_model=many(FeeSchedule), tags=["public"])
 def fees(db: DB) -> list[settlement.Fees]:
     """The fee schedule (zero unless set, as at TSE today)."""
     return settlement.list_fees(db)

@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 
 from tanso.api import schemas_usage as su
 from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.schemas import many
 from tanso.api.schemas_usage import (
     InventoryImport,
     InventoryPosition,
@@ -60,7 +61,7 @@ def record_inventory(
 
 @router.get(
     "/inventories/{participant_id}",
-    response_model=list[InventoryRecord],
+    response_model=many(InventoryRecord),
     tags=["inventories"],
     responses={200: {"content": {"text/csv": {}}}},
 )
@@ -121,7 +122,7 @@ def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
     )
 
 
-@router.get("/usage/rulesets", response_model=list[RuleSet], tags=["usage", "public"])
+@router.get("/usage/rulesets", response_model=many(RuleSet), tags=["usage", "public"])
 def rulesets(db: DB, date: dt.date | None = None) -> list[usage.RuleSetView]:
     """Every usage rule set, shipped or added by the operator, marking the one in force on
     `date` (default: today)."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Literal
+import types
+from functools import reduce
+from operator import or_
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from tanso.services.common import plain
 
@@ -55,6 +58,55 @@ class Out(BaseModel):
                 for k, v in data.items()
             }
         return data
+
+
+_ANSWERS: dict[type, type[Out]] = {}
+
+
+def answer(cls: type, name: str | None = None, **overrides: Any) -> type[Out]:
+    """The answer model of a use case's frozen dataclass: its fields, types and docstring, so
+    each answer's field list is written once, in the service that builds it. A nested dataclass
+    becomes its own answer model; a field with a default (an omitted one) is optional. Where the
+    dataclass holds a plainer type than the API documents, ``overrides`` names the field's type.
+    A dataclass has one answer model: the first call names it (a nested one needs no call)."""
+    if cls in _ANSWERS:
+        model = _ANSWERS[cls]
+        if (name and name != model.__name__) or overrides:
+            raise TypeError(f"{cls.__name__}'s answer model is already {model.__name__}")
+        return model
+    hints = get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        kind = overrides.get(f.name) or _answer_type(hints[f.name])
+        if f.default_factory is not dataclasses.MISSING:
+            fields[f.name] = (kind, Field(default_factory=f.default_factory))
+        else:
+            fields[f.name] = (kind, ... if f.default is dataclasses.MISSING else f.default)
+    made: type[Out] = create_model(
+        name or cls.__name__, __base__=Out, __doc__=cls.__doc__, __module__=__name__, **fields
+    )
+    _ANSWERS[cls] = made
+    return made
+
+
+def many(model: type[Out]) -> Any:
+    """``list[model]`` as a route's ``response_model`` (a derived model is a value to mypy)."""
+    return list[model]  # type: ignore[valid-type]
+
+
+def _answer_type(kind: Any) -> Any:
+    """A field's type with each dataclass in it replaced by its answer model."""
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return answer(kind)
+    origin, args = get_origin(kind), get_args(kind)
+    if not args:
+        return kind
+    mapped = tuple(_answer_type(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return reduce(or_, mapped)
+    if origin in (list, tuple, dict, set, frozenset):
+        return origin[mapped if origin is tuple else mapped[0] if len(mapped) == 1 else mapped]
+    return kind
 
 
 class ParticipantIn(Body):

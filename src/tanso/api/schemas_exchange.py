@@ -5,25 +5,22 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tanso.api.schemas import Out
+from tanso.api.schemas import Out, answer
 from tanso.api.schemas_registry import Range
+from tanso.domain import instruments
+from tanso.services.clearing import settlement
+from tanso.services.marketdata import daily_report, indices
+from tanso.services.trading import exchange
 
 # ---------------------------------------------------------------- instruments and sessions
 
 
-class Eligibility(Out):
-    """Which credits an instrument trades; an empty list means any."""
-
-    schemes: list[str] = Field(default_factory=list)
-    categories: list[str] = Field(default_factory=list)
-    projects: list[str] = Field(default_factory=list)
-    vintage_from: int | None = None
-    vintage_to: int | None = None
-    ca_statuses: list[str] = Field(default_factory=list)
+Eligibility = answer(instruments.Eligibility)
 
 
 class Sessions(Out):
-    """The trading sessions: the call auctions' times (板寄せ) and the order-accepting windows."""
+    """The trading sessions: the call auctions' times (板寄せ) and the order-accepting windows,
+    as ``HH:MM:SS`` in the instrument's time zone."""
 
     accept: list[list[str]]
     auctions: list[str]
@@ -31,26 +28,7 @@ class Sessions(Out):
     weekdays: list[int] | None = None
 
 
-class Instrument(Out):
-    """An instrument with its rules, reference price (基準値段) and today's price limits."""
-
-    id: str
-    name_en: str
-    name_ja: str
-    kind: str
-    eligibility: Eligibility
-    currency: str
-    tick: int
-    lot: int
-    price_limit_pct: int
-    market_orders: bool
-    mode: str
-    sessions: Sessions | None
-    settlement_days: int
-    reference_price: int | None
-    state: str
-    lower_limit: int | None = None
-    upper_limit: int | None = None
+Instrument = answer(exchange.Instrument, eligibility=Eligibility, sessions=Sessions | None)
 
 
 class Trade(Out):
@@ -82,45 +60,16 @@ class SessionChange(Instrument):
     auctions: list[AuctionEvent]
 
 
-class BookLevel(Out):
-    price: int
-    quantity: int
-    orders: int
+BookLevel = answer(exchange.BookLevel)
 
 
-class Book(Out):
-    """Book depth aggregated per price, best first."""
-
-    instrument: str
-    phase: str
-    reference_price: int
-    lower_limit: int
-    upper_limit: int
-    bids: list[BookLevel]
-    asks: list[BookLevel]
+Book = answer(exchange.Book)
 
 
 # ---------------------------------------------------------------- orders and trades
 
 
-class Order(Out):
-    """An order: `quantity` as placed (or amended), `remaining` and `filled`."""
-
-    id: str
-    instrument: str
-    participant_id: str
-    account_id: str | None
-    side: str
-    type: str
-    price: int | None
-    quantity: int
-    remaining: int
-    filled: int
-    tif: str
-    status: str
-    reason: str | None
-    client_order_id: str | None
-    created_at: str
+Order = answer(exchange.Order)
 
 
 class OrderEvent(Out):
@@ -146,52 +95,27 @@ class PlacedOrder(Order):
     events: list[OrderEvent]
 
 
-class OwnTrade(Out):
-    """One of your trades with its settlement date and status."""
-
-    id: str
-    instrument: str
-    side: str
-    price: int
-    quantity: int
-    value: int
-    currency: str
-    order_id: str
-    trade_date: str
-    settlement_date: str
-    settlement_status: str
-    at: str
+OwnTrade = answer(exchange.OwnTrade)
 
 
-class PublicTrade(Out):
-    """A trade as the public sees it (約定価格): never who."""
-
-    id: str
-    instrument: str
-    price: int
-    quantity: int
-    at: str
-    seq: int
-    auction: bool
+PublicTrade = answer(exchange.PublicTrade)
 
 
-class AuctionResult(Out):
-    """A call auction's result: `price` is null when nothing traded."""
-
-    instrument: str
-    at: str
-    trade_date: str
-    price: int | None
-    volume: int
-    kind: str
+AuctionResult = answer(exchange.AuctionResult)
 
 
 # ---------------------------------------------------------------- bars, indices, daily report
 
 
-class BarValues(Out):
-    """4本値: open, high, low, close, with volume, value, VWAP and the number of trades."""
+BarValues = answer(daily_report.DayBar, "BarValues")
 
+
+class Bar(Out):
+    """4本値 of one interval: open, high, low, close, with volume, value, VWAP and trades."""
+
+    instrument: str
+    interval: str
+    start: str
     open: int
     high: int
     low: int
@@ -200,12 +124,6 @@ class BarValues(Out):
     value: int
     vwap: int
     trades: int
-
-
-class Bar(BarValues):
-    instrument: str
-    interval: str
-    start: str
 
 
 class IndexComponent(Out):
@@ -233,21 +151,7 @@ class IndexDetail(Out):
     weights: int | None = None
 
 
-class IndexValue(Out):
-    """A benchmark index's published value for a day, with the rule that produced it."""
-
-    id: str
-    name_en: str
-    name_ja: str
-    date: str
-    value: int | None
-    rule: str
-    volume: int
-    currency: str
-    unit: str
-    detail: IndexDetail
-    published_at: str
-    journal_seq: int
+IndexValue = answer(indices.IndexValue, detail=IndexDetail)
 
 
 class ReportLinks(Out):
@@ -267,75 +171,25 @@ class ReportDate(Out):
     links: ReportLinks
 
 
-class ReportAuction(Out):
-    time: str
-    at: str
-    price: int | None
-    volume: int
+ReportAuction = answer(daily_report.AuctionPrint, "ReportAuction")
 
 
-class ReportInstrument(Out):
-    id: str
-    name_en: str
-    name_ja: str
-    category: str
-    auctions: list[ReportAuction]
-    bar: BarValues | None
-    reference_price: int
-    lower_limit: int
-    upper_limit: int
+ReportInstrument = answer(daily_report.InstrumentDay, "ReportInstrument")
 
 
-class ReportTotals(Out):
-    volume: int
-    value: int
+ReportTotals = answer(daily_report.Totals, "ReportTotals")
 
 
-class DailyReport(Out):
-    """The daily market report (日報) of a day."""
-
-    date: str
-    next_business_day: str | None
-    currency: str
-    instruments: list[ReportInstrument]
-    indices: list[IndexValue]
-    totals: ReportTotals
+DailyReport = answer(daily_report.DailyReport)
 
 
 # ---------------------------------------------------------------- settlement
 
 
-class FeeSchedule(Out):
-    """One side's fees on an instrument (`*`: every instrument)."""
-
-    instrument: str
-    side: str
-    per_tonne: int
-    bps: int
-    per_trade: int
-    late_charge: int
+FeeSchedule = answer(settlement.Fees, "FeeSchedule")
 
 
-class Obligation(Out):
-    """A settlement obligation (DvP): due, settled, failed or cancelled."""
-
-    deal_id: str
-    venue: str
-    status: str
-    due_date: str
-    quantity: int
-    amount: int
-    currency: str
-    reason: str | None
-    settled_at: str | None
-    late_charge: int
-    side: str | None = None
-    fee: int | None = None
-    serials_received: list[str] | None = None
-    buyer: str | None = None
-    seller: str | None = None
-    buyer_fee: int | None = None
-    seller_fee: int | None = None
+Obligation = answer(settlement.ObligationView, "Obligation")
 
 
 class ObligationResolution(Out):
@@ -359,66 +213,19 @@ class ObligationResolution(Out):
     due_date: str | None = None
 
 
-class SettlementFailure(Out):
-    deal_id: str
-    venue: str
-    buyer: str
-    seller: str
-    reason: str
-    message: str
+SettlementFailure = answer(settlement.Failed, "SettlementFailure")
 
 
-class SettlementTotals(Out):
-    settled: int
-    failed: int
-    cash_moved: int
-    credits_moved: int
-    fees: int
+SettlementRun = answer(settlement.Run, "SettlementRun")
 
 
-class SettlementRun(SettlementTotals):
-    """What a settlement run settled and what failed."""
-
-    date: str
-    failures: list[SettlementFailure]
-    at: str
+SettlementRunSummary = answer(settlement.RunSummary, "SettlementRunSummary")
 
 
-class SettlementRunSummary(SettlementTotals):
-    date: str
-    at: str
-    actor: str
+ReportObligation = answer(settlement.ReportRow, "ReportObligation")
 
 
-class ReportObligation(Out):
-    deal_id: str
-    venue: str
-    status: str
-    buyer: str
-    seller: str
-    quantity: int
-    amount: int
-    buyer_fee: int
-    seller_fee: int
-    reason: str | None
+ObligationCounts = answer(settlement.Counts, "ObligationCounts")
 
 
-class ObligationCounts(Out):
-    pending: int
-    settled: int
-    failed: int
-    cancelled: int
-
-
-class SettlementReport(Out):
-    """The settlement report of a date, reconciled."""
-
-    date: str
-    obligations: list[ReportObligation]
-    counts: ObligationCounts
-    trade_values: int
-    fees: int
-    cash_moved: int
-    quantity_traded: int
-    credits_moved: int
-    reconciles: bool
+SettlementReport = answer(settlement.Report, "SettlementReport")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tanso.api.schemas import MAX_QTY, Body, Out
+from tanso.api.schemas import MAX_QTY, Body, Out, answer
 from tanso.api.schemas_registry import ProjectFacts
 from tanso.domain.marketplace import DEFAULT_SETTLEMENT_DAYS, MAX_PRICE, MAX_SETTLEMENT_DAYS
+from tanso.services.venues import marketplace as market
 
 Qty = Field(ge=1, le=MAX_QTY)
 Price = Field(ge=1, le=MAX_PRICE)
@@ -77,59 +78,14 @@ class AcceptIn(Body):
 # ---------------------------------------------------------------- answers
 
 
-class Listing(Out):
-    """A listing: the project and its credits, the terms; the seller only to itself."""
-
-    id: str
-    seq: int
-    project_id: str
-    project_name: str
-    project_name_ja: str
-    issuance_id: str
-    vintage: int
-    credit_type: str
-    scheme: str
-    category: str
-    mechanism: str
-    nature: str
-    country: str
-    region: str
-    methodology: str
-    properties: list[str]
-    evaluation_axes: list[str]
-    co_benefits: list[str]
-    ca_declaration: str
-    ca_status: str
-    currency: str
-    price: int
-    available: int
-    min_quantity: int
-    lot: int
-    settlement_days: int
-    expires_at: str | None
-    status: str
-    note: str
-    created_at: str
-    mine: bool
-    seller_id: str | None = None
-    account_id: str | None = None
-    quantity: int | None = None
-    released: int | None = None
-
-
 class Names(Out):
     en: str
     ja: str
 
 
-class Rating(Out):
-    agency: str
-    grade: str
-
-
-class Document(Out):
-    title: str
-    url: str
+Rating = answer(market.Rating)
+Document = answer(market.Document)
+ProjectProfile = answer(market.ProjectProfile)
 
 
 class MarketplaceProject(ProjectFacts):
@@ -143,89 +99,9 @@ class MarketplaceProject(ProjectFacts):
     documents: list[Document]
 
 
-class ListingDetail(Listing):
-    """One listing with its project."""
-
-    project: MarketplaceProject
-
-
-class ProjectProfile(Out):
-    project_id: str
-    summary_en: str
-    summary_ja: str
-    ratings: list[Rating]
-    documents: list[Document]
-
-
-class DealTerms(Out):
-    id: str
-    listing_id: str | None
-    offer_id: str | None
-    project_id: str
-    issuance_id: str
-    price: int
-    quantity: int
-    amount: int
-    currency: str
-    trade_date: str
-    due_date: str
-    status: str
-
-
-class Deal(DealTerms):
-    """A marketplace deal as buyer or seller sees it, with its settlement status."""
-
-    at: str
-    side: str | None = None
-    fee: int | None = None
-    account_id: str | None = None
-    buyer_id: str | None = None
-    seller_id: str | None = None
-    buyer_fee: int | None = None
-    seller_fee: int | None = None
-
-
-class Purchase(DealTerms):
-    """A deal just made (a purchase, or an accepted offer); `serials` once settled."""
-
-    fee: int
-    account_id: str
-    serials: list[str] | None = None
-
-
-class Offer(Out):
-    """A firm offer in answer to a request for quote."""
-
-    id: str
-    rfq_id: str
-    issuance_id: str
-    price: int
-    quantity: int
-    amount: int
-    currency: str
-    settlement_days: int
-    expires_at: str
-    status: str
-    created_at: str
-
-
-class Rfq(Out):
-    """A request for quote with its offers."""
-
-    id: str
-    listing_id: str | None
-    project_id: str
-    quantity: int
-    note: str
-    status: str
-    created_at: str
-    side: str
-    project_name: str
-    offers: list[Offer]
-
-
-class SweepResult(Out):
-    """The listings and offers closed as expired."""
-
-    listings: list[str]
-    offers: list[str]
+Listing = answer(market.Listing, project=MarketplaceProject | None)
+Purchase = answer(market.Purchase)
+Deal = answer(market.Deal)
+Offer = answer(market.Offer)
+Rfq = answer(market.Rfq)
+SweepResult = answer(market.Swept, "SweepResult")

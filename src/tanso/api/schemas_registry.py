@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tanso.api.schemas import Out
+from tanso.api.schemas import Out, answer
+from tanso.domain import usage_rules
+from tanso.services.access import access_log
+from tanso.services.ledger import blocks, cash, participants, registry
 
 # ---------------------------------------------------------------- operations
 
@@ -24,93 +27,48 @@ class Readiness(Out):
     reasons: list[str] | None = None
 
 
-class AccessLogEntry(Out):
-    id: int
-    at: str
-    kind: str
-    subject: str
-    participant_id: str
-    ip: str | None
-    outcome: str
-    detail: str
+AccessLogEntry = answer(access_log.AccessEntry, "AccessLogEntry")
 
 
-class AccessLogPage(Out):
-    """A page of the access log, newest first; `next_before` asks for the next page."""
-
-    entries: list[AccessLogEntry]
-    next_before: int | None
+AccessLogPage = answer(access_log.AccessPage, "AccessLogPage")
 
 
 # ---------------------------------------------------------------- participants
 
 
-class Participant(Out):
-    """A participant (参加者) with its roles and status."""
-
-    id: str
-    name_ja: str
-    name_en: str
-    kind: str
-    corporate_number: str | None
-    roles: list[str]
-    gx_league: bool
-    status: str
-    created_at: str
+Participant = answer(participants.Participant)
 
 
-class NewParticipant(Participant):
-    """A registered participant and the holding accounts opened for it."""
-
-    accounts: list[str]
+NewParticipant = answer(participants.RegisteredParticipant, "NewParticipant")
 
 
-class ApiKey(Out):
+ApiKey = answer(participants.ApiKey)
+
+
+class NewApiKey(Out):
+    """A new API key; `key` is shown only this once."""
+
     id: str
     participant_id: str
     roles: list[str]
     label: str
     created_at: str
-    revoked_at: str | None = None
-
-
-class NewApiKey(ApiKey):
-    """A new API key; `key` is shown only this once."""
-
     key: str
 
 
-class ApiKeyRevocation(Out):
-    id: str
-    revoked: bool
+ApiKeyRevocation = answer(participants.ApiKeyRevocation)
 
 
-class BrokerAuthorisation(Out):
-    """A broker allowed to act for the client participant."""
-
-    client_id: str
-    broker_id: str
-    granted_at: str
-    revoked_at: str | None
+BrokerAuthorisation = answer(participants.BrokerAuthorisation)
 
 
-class BrokerChange(Out):
-    client_id: str
-    broker_id: str
-    authorised: bool
+BrokerChange = answer(participants.BrokerChange)
 
 
 # ---------------------------------------------------------------- accounts and holdings
 
 
-class Account(Out):
-    """A holding account (保有口座), or a system account for the operator."""
-
-    id: str
-    participant_id: str
-    kind: str
-    name: str
-    created_at: str
+Account = answer(participants.Account)
 
 
 class HoldingsTotals(Out):
@@ -228,135 +186,37 @@ class Project(ProjectFacts):
 # ---------------------------------------------------------------- registry operations
 
 
-class Range(Out):
-    """A serial range of one issuance."""
-
-    issuance_id: str
-    serial_start: int
-    serial_end: int
-    serials: str
-    quantity: int
-    vintage: int
+Range = answer(blocks.CreditRange, "Range")
 
 
-class Issuance(Out):
-    id: str
-    project_id: str
-    credit_type: str
-    round: str
-    vintage: int
-    certified_on: str
-    quantity: int
-    ca_declaration: str
-    ca_status: str
-    origin: str
-    external_registry: str | None
-    serials: str
+Issuance = answer(registry.Issuance)
 
 
-class IssuanceReceipt(Out):
-    """Credits issued into an account."""
-
-    issuance_id: str
-    project_id: str
-    vintage: int
-    round: str
-    quantity: int
-    account_id: str
-    serials: str
-    scheme: str
-    category: str
-    ca_declaration: str
-    ca_status: str
+IssuanceReceipt = answer(registry.IssuanceReceipt)
 
 
-class Deposit(IssuanceReceipt):
-    """Credits recorded as arriving from an external registry."""
-
-    external_registry: str
-    external_ref: str
+Deposit = IssuanceReceipt
 
 
-class Redeposit(Out):
-    """Withdrawn credits recorded as returned."""
-
-    account_id: str
-    external_ref: str
-    ranges: list[Range]
-    quantity: int
+Redeposit = answer(registry.Redeposit)
 
 
-class Withdrawal(Out):
-    id: str
-    account_id: str
-    external_registry: str
-    external_account: str
-    quantity: int
-    ranges: list[Range]
+Withdrawal = answer(registry.Withdrawal)
 
 
-class Transfer(Out):
-    id: str
-    from_account: str
-    to_account: str
-    quantity: int
-    ranges: list[Range]
-    at: str
-    broker: str | None = None
+Transfer = answer(registry.Transfer)
 
 
-class Cancellation(Out):
-    """Credits cancelled (取消)."""
-
-    id: str
-    account_id: str
-    reason: str
-    quantity: int
-    ranges: list[Range]
+Cancellation = answer(registry.Cancellation)
 
 
-class Freeze(Out):
-    serials: str
-    accounts: list[str]
-    frozen: bool
-    reason: str
+Freeze = answer(registry.Freeze)
 
 
-class UsageWarning(Out):
-    """A usage rule's finding: the rule, its source, and what it says."""
-
-    rule: str
-    source: str
-    ok: bool
-    severity: str
-    message: str
+UsageWarning = answer(usage_rules.Reason, "UsageWarning")
 
 
-class RetirementUse(Out):
-    purpose: str
-    scope: str
-    tonnes: int
-    ruleset: str
-    warnings: list[UsageWarning]
-
-
-class RetirementReceipt(Out):
-    """Credits retired (無効化), with the usage rules' warnings and the journal entry."""
-
-    id: str
-    account_id: str
-    participant_id: str
-    quantity: int
-    purposes: list[str]
-    beneficiary: str
-    reporting_year: int | None
-    note: str
-    ranges: list[Range]
-    retired_at: str
-    usage: list[RetirementUse]
-    journal_seq: int
-    journal_hash: str
-    broker: str | None = None
+RetirementReceipt = answer(registry.RetirementReceipt)
 
 
 class RetiredRange(CreditAttributes):
@@ -402,27 +262,10 @@ class Retirement(Out):
 # ---------------------------------------------------------------- cash and journal
 
 
-class CashBalance(Out):
-    """A cash account in integer minor units: balance, reserved and available."""
-
-    id: str
-    participant_id: str | None
-    currency: str
-    balance: int
-    reserved: int
-    available: int
-    display: str
-    journal_seq: int | None = None
+CashBalance = answer(cash.CashAccount, "CashBalance")
 
 
-class CashMovement(Out):
-    id: int
-    journal_seq: int
-    currency: str
-    amount: int
-    counterparty: str
-    memo: str
-    external_ref: str | None
+CashMovement = answer(cash.CashMovement)
 
 
 class JournalEntry(Out):

@@ -6,8 +6,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from tanso.api.schemas import Body, Id, Out, SelectionIn
-from tanso.api.schemas_registry import JournalHead, Verification
+from tanso.api.schemas import Body, Id, Out, SelectionIn, answer
+from tanso.api.schemas_registry import UsageWarning
+from tanso.domain import claims as domain_claims
+from tanso.services.compliance import certificates, claims, inventories, usage
 
 Tonnes = Field(default=0, ge=0, le=10**12)
 
@@ -70,24 +72,10 @@ class InventoryRecord(Out):
     journal_seq: int
 
 
-class ScopePosition(Out):
-    """Emissions (null without an inventory), own reductions, credits claimed, residual."""
-
-    emissions: int | None
-    own_reductions: int
-    claimed: int
-    residual: int | None
+ScopePosition = answer(inventories.ScopePosition)
 
 
-class InventoryClaim(Out):
-    """Credits a retirement claims against the year."""
-
-    use: str
-    scope: str
-    scope3_category: int | None
-    unit: str
-    quantity: int
-    tonnes: int
+InventoryClaim = answer(inventories.ClaimedTonnes, "InventoryClaim")
 
 
 class InventoryPosition(InventoryRecord):
@@ -106,14 +94,7 @@ class InventoryImport(Out):
 # ---------------------------------------------------------------- answers: usage rules
 
 
-class Finding(Out):
-    """A rule's finding: the rule, its source, whether it passes and how much that matters."""
-
-    rule: str
-    source: str
-    ok: bool
-    severity: str
-    message: str
+Finding = UsageWarning
 
 
 class EvaluatedLot(Out):
@@ -175,214 +156,73 @@ class Rule(Out):
     years: list[int | None] | None = None
 
 
-class RuleSet(Out):
-    """A usage rule set, shipped or added by the operator; `in_force` on the date asked."""
-
-    id: str
-    version: str
-    effective_from: str
-    title: str
-    title_ja: str
-    origin: str
-    in_force: bool
-    hierarchy: str
-    emission_factor_g_per_kwh: int
-    sources: dict[str, RuleSource]
-    uses: dict[str, UseScope]
-    rules: list[Rule]
+RuleSet = answer(
+    usage.RuleSetView,
+    "RuleSet",
+    sources=dict[str, RuleSource],
+    uses=dict[str, UseScope],
+    rules=list[Rule],
+)
 
 
-class RuleSetInForce(RuleSet):
-    date: str
+RuleSetInForce = RuleSet
 
 
 # ---------------------------------------------------------------- answers: certificates, claims
 
 
-class Named(Out):
-    code: str
-    name_en: str
-    name_ja: str
+Named = answer(certificates.Term, "Named")
 
 
-class PartyNames(Out):
-    name_en: str
-    name_ja: str
+PartyNames = answer(certificates.Names, "PartyNames")
 
 
-class CertifiedRange(Out):
-    """A retired serial range with every attribute of its credits, named in both languages."""
-
-    serials: str
-    issuance_id: str
-    serial_start: int
-    serial_end: int
-    quantity: int
-    scheme: Named
-    unit: str
-    category: Named
-    project_id: str
-    project_name: str
-    project_name_ja: str
-    country: str
-    mechanism: str
-    nature: str
-    credit_type: Named
-    round: str
-    vintage: int
-    certified_on: str
-    properties: list[Named]
-    evaluation_axes: list[Named]
-    co_benefits: list[str]
-    ca_declaration: str
-    ca_status: str
-    origin: str
-    external_registry: str | None
-    external_ref: str | None
+CertifiedRange = answer(certificates.CertifiedRange)
 
 
-class EntryRef(Out):
-    seq: int
-    kind: str | None
-    at: str | None
-    hash: str | None
-    prev_hash: str | None
+EntryRef = answer(certificates.JournalRef, "EntryRef")
 
 
-class EntryCheck(Out):
-    check: str
-    ok: bool
-    problems: list[str]
+EntryCheck = answer(certificates.Check, "EntryCheck")
 
 
-class AuditRecord(Verification):
-    """A full audit of the journal as recorded, through which entry."""
-
-    through_seq: int
-    at: str | None = None
+AuditRecord = answer(certificates.AuditRecord)
 
 
-class EntryVerification(Out):
-    retirement_id: str
-    journal_seq: int
-    verified: bool
-    checks: list[EntryCheck]
-    head: JournalHead | None
-    last_audit: AuditRecord | None
+EntryVerification = answer(certificates.EntryCheck, "EntryVerification")
 
 
-class Certificate(Out):
-    """A retirement's certificate: the retirement, every attribute of its credits, its journal
-    entry and whether that entry verifies."""
-
-    certificate_id: str
-    retirement_id: str
-    beneficiary: str
-    retired_by: PartyNames
-    purposes: list[Named]
-    scope: str
-    reporting_year: int | None
-    quantity: int
-    retired_at: str
-    note: str
-    ranges: list[CertifiedRange]
-    journal: EntryRef
-    verify_path: str
-    verification: EntryVerification
-    verify_url: str
+Certificate = answer(certificates.Certificate)
 
 
-class ClaimParticipant(Out):
-    id: str
-    name_en: str
-    name_ja: str
+ClaimParticipant = answer(claims.Party, "ClaimParticipant")
 
 
-class ScopeBalance(Out):
-    """Emissions, own reductions, residual, covered by admitted credits, remaining uncovered;
-    null where there is no inventory for the year."""
-
-    emissions: int | None
-    own_reductions: int
-    residual: int | None
-    covered: int
-    remaining: int | None
+ScopeBalance = answer(claims.Totals, "ScopeBalance")
 
 
-class ScopeClaims(ScopeBalance):
-    scope: str
-    not_admitted: int
+ScopeClaims = answer(domain_claims.ScopeLine, "ScopeClaims")
 
 
-class Tally(Out):
-    """A quantity retired under one code (scheme, category, property, vintage ...)."""
-
-    code: str
-    quantity: int
-    name_en: str | None = None
-    name_ja: str | None = None
-    unit: str | None = None
+Tally = answer(claims.Tally)
 
 
-class Retired(Out):
-    total: int
-    count: int
-    by_scheme: list[Tally]
-    by_category: list[Tally]
-    by_property: list[Tally]
-    by_vintage: list[Tally]
-    by_ca_status: list[Tally]
-    by_unit: list[Tally]
+Retired = answer(claims.Retired)
 
 
-class ClaimedUse(Out):
-    purpose: str
-    scope: str
-    quantity: int
-    tonnes: int
+ClaimedUse = answer(claims.ClaimedUse)
 
 
-class ClaimedCredits(Out):
-    code: str
-    scheme: Named
-    category: Named
-    quantity: int
+ClaimedCredits = answer(claims.ClaimedCredits)
 
 
-class ClaimedRetirement(Out):
-    id: str
-    certificate_id: str
-    verify_path: str
-    retired_at: str
-    quantity: int
-    purposes: list[Named]
-    beneficiary: str
-    uses: list[ClaimedUse]
-    schemes: list[str]
-    credits: list[ClaimedCredits]
+ClaimedRetirement = answer(claims.ClaimedRetirement)
 
 
-class VoluntaryCredits(Out):
-    project_id: str
-    project_name: str
-    project_name_ja: str
-    scheme: Named
-    ca_status: str
-    evaluation_axes: list[Named]
-    quantity: int
+VoluntaryCredits = answer(claims.VoluntaryCredits)
 
 
-class Claim(Out):
-    """A claim the data supports (`allowed`) or not (`reason`), worded in both languages."""
-
-    code: str
-    allowed: bool
-    reason: str
-    params: dict[str, Any]
-    text_en: str
-    reason_en: str
-    text_ja: str
-    reason_ja: str
+Claim = answer(claims.Claim)
 
 
 class ClaimReport(Out):

@@ -13,8 +13,8 @@ import threading
 
 import httpx
 
-from tanso.api.schemas_exchange import Instrument
 from tanso.client import ApiError, Client
+from tanso.services.trading.exchange import Instrument
 
 log = logging.getLogger("tanso.simulator")
 

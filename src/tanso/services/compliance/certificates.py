@@ -93,7 +93,7 @@ class CertifiedRange:
     certified_on: str
     properties: list[Term]
     evaluation_axes: list[Term]
-    co_benefits: list[Any]
+    co_benefits: list[str]
     ca_declaration: str
     ca_status: str
     origin: str

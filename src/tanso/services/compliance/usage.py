@@ -343,16 +343,28 @@ def check_retirement(
             "scope": d.scope,
             "tonnes": d.tonnes,
             "ruleset": d.ruleset,
-            "warnings": [r.as_dict() for r in d.warnings],
+            "warnings": list(d.warnings),
             "claims": claims,
         }
         for purpose, d, _, claims in results
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class PurposeUse:
+    """What a retirement counts for under one of its purposes: the scope and tonnes, the rule
+    set that decided it, and the warnings its rules gave."""
+
+    purpose: str
+    scope: str
+    tonnes: int
+    ruleset: str
+    warnings: list[ur.Reason]
+
+
 def record_claims(
     tx: Tx, retirement_id: str, participant_id: str, year: int, usage: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[PurposeUse]:
     """Store what a retirement claims, per purpose and unit (the rules read these totals);
     returns the usage without the claim objects, for the journal and the answer."""
     out = []
@@ -373,7 +385,11 @@ def record_claims(
                 ruleset=item["ruleset"],
                 journal_seq=tx.next_seq(),
             )
-        out.append({k: v for k, v in item.items() if k != "claims"})
+        out.append(
+            PurposeUse(
+                item["purpose"], item["scope"], item["tonnes"], item["ruleset"], item["warnings"]
+            )
+        )
     return out
 
 

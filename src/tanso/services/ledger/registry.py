@@ -43,6 +43,7 @@ from tanso.services.common import (
     require_active,
 )
 from tanso.services.compliance import usage
+from tanso.services.compliance.usage import PurposeUse
 from tanso.services.ledger.blocks import CreditRange, credit_ranges
 from tanso.services.ledger.blocks import Selection as Selection
 from tanso.services.ledger.blocks import move as move
@@ -126,7 +127,7 @@ class RetirementReceipt:
     note: str
     ranges: list[CreditRange]
     retired_at: str
-    usage: list[dict[str, Any]]
+    usage: list[PurposeUse]
     broker: str | None = omitted()
     journal_seq: int | None = omitted()
     journal_hash: str | None = omitted()

@@ -42,6 +42,7 @@ from tanso.services.common import (
     require_active,
 )
 from tanso.services.ledger import registry
+from tanso.services.ledger.blocks import CreditRange
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import trade_date
 from tanso.store import repo
@@ -190,7 +191,7 @@ class Auction:
 class OfferedAuction(Auction):
     """A new auction, as its seller sees it, with the serial ranges reserved for it."""
 
-    ranges: list[Any]
+    ranges: list[CreditRange]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
