@@ -50,3 +50,18 @@ def test_a_screen_group_reads_its_texts_from_the_compiled_catalog() -> None:
     assert texts("en", "portal")["place_order"] == "Place an order"
     # a later group's text wins over the portal's for the same id
     assert texts("en", "portal", "operator")["reason"] == "Reason (optional)"
+
+
+def test_every_claim_and_reason_the_domain_can_state_has_its_wording_in_both_languages() -> None:
+    from tanso.domain.claims import PRODUCT_PURPOSES, STATEMENT_PURPOSES
+
+    codes = ["offset_scope1", "offset_scope2", "offset_scope3", "carbon_neutral_scope12"]
+    codes += ["carbon_neutral", "net_zero", *STATEMENT_PURPOSES, *PRODUCT_PURPOSES]
+    reasons = ["voluntary_without_ca", "not_eligible", "no_inventory", "exceeds_residual"]
+    reasons += ["residual_not_covered", "net_zero_needs_reductions"]
+    for lang in ("en", "ja"):
+        claims = texts(lang, "claims")
+        ids = [f"claim_{c}" for c in codes] + [f"title_{c}" for c in codes]
+        ids += [f"reason_{r}" for r in reasons]
+        assert [i for i in ids if i not in claims] == [], lang
+    assert texts("ja", "scope3_category")["6"] == "出張"

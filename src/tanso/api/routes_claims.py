@@ -128,7 +128,7 @@ def claim_report(
     emissions, own reductions, residual emissions, credits retired by scheme, category,
     property, vintage and corresponding adjustment, the evaluation axes of voluntary credits,
     and the claims the data supports, with the wording in English and Japanese."""
-    return claims.report(db, actor, participant_id, reporting_year)
+    return claim_document.worded(claims.report(db, actor, participant_id, reporting_year))
 
 
 @router.post("/journal/audits", response_model=AuditRecord, status_code=201, tags=["journal"])

@@ -3,10 +3,12 @@
 The catalogs live in ``locale/{en,ja}/LC_MESSAGES/messages.po`` with the template
 ``locale/messages.pot``. A message's context (``msgctxt``) is its screen group (``portal``,
 ``operator``, ``marketplace``, ``auctions``, ``usage``, ``public``, ``certificate``,
-``daily_report`` ...) and its id is the name the templates use (``t.place_order``); the English
-catalog holds the English text, the Japanese one the Japanese text, spelt as docs/glossary.md
-fixes. ``make install`` compiles the ``.mo`` files (``pybabel compile -d src/tanso/web/locale``);
-a missing or older ``.mo`` is compiled here at first use, so a fresh clone works too.
+``daily_report``, ``claims``, ``scope3_category`` ...) and its id is the name the templates and
+document renderers use (``t.place_order``); the English catalog holds the English text, the
+Japanese one the Japanese text, spelt as docs/glossary.md fixes; no UI text lives in a Python
+dictionary. ``make install`` compiles the ``.mo`` files (``pybabel compile -d
+src/tanso/web/locale``); a missing or older ``.mo`` is compiled here at first use, so a fresh
+clone works too.
 """
 
 from __future__ import annotations

@@ -37,24 +37,8 @@ from tanso.store.db import Database, Tx
 
 MAX_TONNES = 10**12
 SCOPE3_CATEGORIES = range(1, 16)
-SCOPE3_NAMES = {
-    1: ("Purchased goods and services", "購入した製品・サービス"),
-    2: ("Capital goods", "資本財"),
-    3: ("Fuel- and energy-related activities", "燃料及びエネルギー関連活動"),
-    4: ("Upstream transportation and distribution", "輸送、配送(上流)"),
-    5: ("Waste generated in operations", "事業から出る廃棄物"),
-    6: ("Business travel", "出張"),
-    7: ("Employee commuting", "雇用者の通勤"),
-    8: ("Upstream leased assets", "リース資産(上流)"),
-    9: ("Downstream transportation and distribution", "輸送、配送(下流)"),
-    10: ("Processing of sold products", "販売した製品の加工"),
-    11: ("Use of sold products", "販売した製品の使用"),
-    12: ("End-of-life treatment of sold products", "販売した製品の廃棄"),
-    13: ("Downstream leased assets", "リース資産(下流)"),
-    14: ("Franchises", "フランチャイズ"),
-    15: ("Investments", "投資"),
-}
-"""The 15 categories of the GHG Protocol Scope 3 Standard (環境省 サプライチェーン排出量)."""
+"""The 15 categories of the GHG Protocol Scope 3 Standard (環境省 サプライチェーン排出量); their
+names are the web layer's (the ``scope3_category`` group of the gettext catalogs)."""
 
 
 @dataclass(frozen=True, slots=True)

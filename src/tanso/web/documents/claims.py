@@ -1,27 +1,121 @@
-"""An offset claim report as documents: CSV, what the HTML page needs, and an A4 PDF, in
-English and Japanese.
+"""An offset claim report as documents: CSV, what the HTML page needs, an A4 PDF, and the
+JSON answer's wording, in English and Japanese.
 
-The use case (`tanso.services.compliance.claims.report`) builds the report and words its claims;
-this module only renders it.
+The use case (`tanso.services.compliance.claims.report`) builds the report and weighs its
+claims as codes and figures; this module words them and renders the report, with the texts of
+the ``claims`` group of the gettext catalogs (`tanso.web.i18n`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-from tanso.services.compliance.claims import (
-    LABELS,
-    ClaimReport,
-    ca_name,
-    fmt,
-    name,
-    scope_name,
-    wording,
-)
+from tanso.services.compliance.claims import Claim, ClaimedCredits, ClaimReport
 from tanso.web.documents.certificate import pdf_fonts
 from tanso.web.documents.pdf import a4_pdf
+from tanso.web.i18n import texts
+
+# ---------------------------------------------------------------- wording
+
+
+def report_texts(lang: str) -> Mapping[str, str]:
+    """The report's texts in ``lang``: headings, claims, their titles and reasons."""
+    return texts(lang, "claims")
+
+
+def fmt(value: Any) -> str:
+    """A figure as the wording shows it: thousands separators, lists joined, "" for None."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, list):
+        return ", ".join(fmt(v) for v in value) or "-"
+    return "" if value is None else str(value)
+
+
+def wording(rep: ClaimReport, claim: Claim, lang: str) -> tuple[str, str]:
+    """(the claim's wording, or its title when it may not be made; the reason or "")."""
+    t = report_texts(lang)
+    p = rep.participant
+    params = {k: fmt(v) for k, v in claim.params.items()}
+    params |= {"name": p.name_ja if lang == "ja" else p.name_en, "year": str(rep.year)}
+    if claim.params.get("percent") == 0 and claim.params.get("tonnes"):
+        params["percent"] = "<1"
+    params["credits"] = _credits(rep, claim.params.get("retirements", []), lang)
+    if not claim.allowed:
+        reason = t[f"reason_{claim.reason}"].format_map(_Default(params))
+        return t[f"title_{claim.code}"], reason
+    return t[f"claim_{claim.code}"].format_map(_Default(params)), ""
+
+
+def _credits(rep: ClaimReport, retirement_ids: list[str], lang: str) -> str:
+    """Which credits back a claim: scheme and category with quantities, and the retirements."""
+    t = report_texts(lang)
+    kinds: dict[str, ClaimedCredits] = {}
+    tonnes: dict[str, int] = {}
+    for r in rep.retirements:
+        if r.id in retirement_ids:
+            for k in r.credits:
+                kinds.setdefault(k.code, k)
+                tonnes[k.code] = tonnes.get(k.code, 0) + k.quantity
+    text = t["credits_separator"].join(
+        t["credits_kind"].format(
+            quantity=fmt(tonnes[code]),
+            scheme=name(kinds[code].scheme, lang),
+            category=name(kinds[code].category, lang),
+        )
+        for code in sorted(kinds, key=lambda code: (-tonnes[code], code))
+    )
+    return text + (f" ({', '.join(retirement_ids)})" if retirement_ids else "")
+
+
+class _Default(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
+def scope_name(scope: str, lang: str) -> str:
+    return report_texts(lang).get(f"scope_{scope}", scope)
+
+
+def ca_name(code: str, lang: str) -> str:
+    return report_texts(lang).get(f"ca_{code}", code)
+
+
+def name(item: Any, lang: str) -> str:
+    """An item's name in ``lang`` (a term, a tally, the participant); its code if it has none."""
+    named = getattr(item, "name_ja" if lang == "ja" else "name_en", None)
+    return str(getattr(item, "code", "")) if named is None else str(named)
+
+
+@dataclass(frozen=True, slots=True)
+class WordedClaim(Claim):
+    """A claim with its wording (or its title and the reason it may not be made) in English and
+    Japanese, as the JSON answer carries it."""
+
+    text_en: str
+    reason_en: str
+    text_ja: str
+    reason_ja: str
+
+
+def worded(rep: ClaimReport) -> ClaimReport:
+    """The report with each claim worded in English and Japanese (the REST API's answer)."""
+
+    def word(c: Claim) -> WordedClaim:
+        text_en, reason_en = wording(rep, c, "en")
+        text_ja, reason_ja = wording(rep, c, "ja")
+        return WordedClaim(
+            c.code, c.allowed, c.reason, c.params, text_en, reason_en, text_ja, reason_ja
+        )
+
+    return replace(rep, claims=[word(c) for c in rep.claims])
+
 
 # ---------------------------------------------------------------- CSV, HTML, PDF
 
@@ -63,7 +157,7 @@ def to_csv(rep: ClaimReport, lang: str = "en") -> str:
         {
             "section": "scope",
             "key": "total",
-            "name": LABELS[lang]["total"],
+            "name": report_texts(lang)["total"],
             **{
                 k: "" if getattr(tot, k) is None else getattr(tot, k)
                 for k in ("emissions", "own_reductions", "residual", "covered", "remaining")
@@ -112,7 +206,7 @@ def render_context(rep: ClaimReport, lang: str) -> dict[str, Any]:
     """What the HTML templates need besides the report."""
     return {
         "r": rep,
-        "L": LABELS[lang],
+        "L": report_texts(lang),
         "wording": lambda c: wording(rep, c, lang),
         "scope_name": lambda s: scope_name(s, lang),
         "ca_name": lambda c: ca_name(c, lang),
@@ -129,7 +223,7 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    labels = LABELS[lang]
+    labels = report_texts(lang)
     font, bold = pdf_fonts(lang)
     title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=21)
     h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15, spaceBefore=8)

@@ -18,6 +18,7 @@ from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.compliance import inventories
 from tanso.web import kit
+from tanso.web.i18n import texts
 from tanso.web.kit import CreditMover, CurrentUser, Form
 
 router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
@@ -72,7 +73,7 @@ def _page(
         csv_text=csv_text,
         number_fields=NUMBER_FIELDS,
         categories=CATEGORIES,
-        category_names=inventories.SCOPE3_NAMES,
+        category_names=texts(kit.lang_of(request), "scope3_category"),
         columns=", ".join(inventories.CSV_COLUMNS),
     )
 
