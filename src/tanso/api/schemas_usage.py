@@ -10,6 +10,7 @@ from tanso.api.schemas import Body, Id, Out, SelectionIn, answer
 from tanso.api.schemas_registry import UsageWarning
 from tanso.domain import claims as domain_claims
 from tanso.services.compliance import certificates, claims, inventories, usage
+from tanso.web.documents import claims as claim_document
 
 Tonnes = Field(default=0, ge=0, le=10**12)
 
@@ -222,7 +223,7 @@ ClaimedRetirement = answer(claims.ClaimedRetirement)
 VoluntaryCredits = answer(claims.VoluntaryCredits)
 
 
-Claim = answer(claims.Claim)
+Claim = answer(claim_document.WordedClaim, "Claim")
 
 
 class ClaimReport(Out):
