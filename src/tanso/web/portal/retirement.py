@@ -17,10 +17,8 @@ router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 def _retire_page(
     request: Request,
     user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    state: kit.FormState | None = None,
     done: registry.RetirementReceipt | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
     db = kit.db(request)
     lang = kit.lang_of(request)
@@ -32,12 +30,10 @@ def _retire_page(
         request,
         "portal_retire.html",
         user,
-        status,
+        state=state,
         accounts=kit.own_accounts(db, user),
         purposes=purposes,
         retirements=registry.list_retirements(db, kit.reader(user), 50),
-        values=values or {},
-        errors=errors or {},
         done=done,
     )
 
@@ -57,12 +53,10 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
         errors["account"] = t["required"]
     if not form.get("purpose"):
         errors["purpose"] = t["required"]
-    numbers: dict[str, int | None] = {}
-    for name in ("quantity", "year", "scope3_category"):
-        try:
-            numbers[name] = kit.parse_int(form.get(name))
-        except ValueError:
-            errors[name] = t["whole_number"]
+    numbers = {
+        name: kit.optional_int(form, name, t, errors)
+        for name in ("quantity", "year", "scope3_category")
+    }
     scope = form.get("scope", "") or None
     if scope not in (None, "1", "2", "3"):
         errors["scope"] = t["required"]
@@ -70,7 +64,7 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
     if not errors and numbers.get("quantity") is None and serials is None:
         errors["quantity"] = t["retire_help"]
     if errors:
-        return _retire_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+        return _retire_page(request, user, kit.FormState.invalid(form, errors, t))
     wanted = registry.RetirementRequest(
         account_id=account,
         selection=registry.Selection(quantity=numbers.get("quantity"), serials=serials),
@@ -84,8 +78,7 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
         done = registry.retire(db, user.actor, wanted)
     except TansoError as e:
         fields = ("account", "quantity", "serials", "purpose", "beneficiary", "year", "scope")
-        errors, status = kit.refusal(e, fields)
-        return _retire_page(request, user, form, errors, status=status)
+        return _retire_page(request, user, kit.FormState.refused(e, form, fields))
     return _retire_page(request, user, done=done)
 
 
