@@ -445,7 +445,17 @@ def offset_page(
     return rows[offset : offset + size], older, newer
 
 
-def cursor_links(request: Request, found: dict[str, Any]) -> tuple[str | None, str | None]:
+def cursor_page(
+    request: Request, fetch: Callable[..., dict[str, Any]]
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """One page of a list whose service pages by cursor (``fetch(limit, before=, after=)``
+    answers the rows and the cursors ``older`` and ``newer``): that answer and the links to the
+    older and the newer page."""
+    found = fetch(
+        limit(request),
+        before=query_int(request, "before"),
+        after=query_int(request, "after"),
+    )
     older = link(request, before=found["older"]) if found["older"] is not None else None
     newer = link(request, after=found["newer"]) if found["newer"] is not None else None
-    return older, newer
+    return found, older, newer

@@ -4,6 +4,7 @@ account, transfers between own accounts, and cash movements."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -80,15 +81,9 @@ def _transfer_page(
     done: registry.Transfer | None = None,
 ) -> HTMLResponse:
     db = kit.db(request)
-    past = registry.list_transfers(
-        db,
-        kit.reader(user),
-        user.participant_id,
-        kit.limit(request),
-        before=kit.query_int(request, "before"),
-        after=kit.query_int(request, "after"),
+    past, older, newer = kit.cursor_page(
+        request, partial(registry.list_transfers, db, kit.reader(user), user.participant_id)
     )
-    older, newer = kit.cursor_links(request, past)
     return kit.page(
         request,
         "portal_transfer.html",

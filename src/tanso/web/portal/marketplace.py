@@ -7,7 +7,7 @@ origin, CSRF token, capability). Someone else's listing, RFQ or offer answers li
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -51,6 +51,19 @@ def _page(
 
 def _t(request: Request) -> Mapping[str, str]:
     return kit.labels(request, "marketplace")
+
+
+def _refusal(
+    request: Request,
+    user: PortalUser,
+    e: TansoError,
+    page: Callable[[Request, PortalUser, kit.FormState], Response],
+) -> Response:
+    """A service's refusal on ``page``; someone else's listing, RFQ or offer answers like a
+    missing one."""
+    if e.kind == "not_found":
+        return kit.not_found(request, user)
+    return page(request, user, kit.FormState.refused(e))
 
 
 def _calendar(request: Request) -> Any:
@@ -307,9 +320,7 @@ def withdraw(request: Request, user: Trader, listing_id: str) -> Response:
     try:
         market.withdraw_listing(kit.db(request), user.actor, listing_id)
     except TansoError as e:
-        if e.kind == "not_found":
-            return kit.not_found(request, user)
-        return _mine_page(request, user, kit.FormState.refused(e))
+        return _refusal(request, user, e, _mine_page)
     notice = _t(request)["mp_withdrawn"].format(id=listing_id)
     return _mine_page(request, user, kit.FormState(notice=notice))
 
@@ -393,9 +404,7 @@ def offer_action(
             notice = t["mp_offer_withdrawn"].format(id=offer_id)
             return _rfqs_page(request, user, kit.FormState(notice=notice))
     except TansoError as e:
-        if e.kind == "not_found":
-            return kit.not_found(request, user)
-        return _rfqs_page(request, user, kit.FormState.refused(e))
+        return _refusal(request, user, e, _rfqs_page)
     return kit.not_found(request, user)
 
 
@@ -404,9 +413,7 @@ def cancel_rfq(request: Request, user: Trader, rfq_id: str) -> Response:
     try:
         market.cancel_rfq(kit.db(request), user.actor, rfq_id)
     except TansoError as e:
-        if e.kind == "not_found":
-            return kit.not_found(request, user)
-        return _rfqs_page(request, user, kit.FormState.refused(e))
+        return _refusal(request, user, e, _rfqs_page)
     notice = _t(request)["mp_rfq_cancelled"].format(id=rfq_id)
     return _rfqs_page(request, user, kit.FormState(notice=notice))
 

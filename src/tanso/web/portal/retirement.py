@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -87,15 +89,10 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
 
 @router.get("/portal/retirements", response_class=HTMLResponse)
 def retirement_notices(request: Request, user: CurrentUser) -> Response:
-    found = registry.retirements_page(
-        kit.db(request),
-        kit.reader(user),
-        user.participant_id,
-        kit.limit(request),
-        before=kit.query_int(request, "before"),
-        after=kit.query_int(request, "after"),
+    found, older, newer = kit.cursor_page(
+        request,
+        partial(registry.retirements_page, kit.db(request), kit.reader(user), user.participant_id),
     )
-    older, newer = kit.cursor_links(request, found)
     return kit.page(
         request,
         "portal_notices.html",
