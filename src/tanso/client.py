@@ -108,32 +108,49 @@ class Client:
         """Send one request; returns the decoded JSON body or raises ApiError."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        r = self._http.request(method, path, json=json, params=clean, headers=headers)
-        if r.status_code >= 400:
-            try:
-                err = r.json()["error"]
-                raise ApiError(r.status_code, err["code"], err["message"])
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(r.status_code, "http_error", r.text[:200]) from None
-        return r.json()
+        return _checked(
+            self._http.request(method, path, json=json, params=clean, headers=headers)
+        ).json()
 
-    def _post(self, path: str, body: dict[str, Any], idempotent: bool = True) -> Any:
-        key = str(uuid.uuid4()) if idempotent else None
-        return self.request("POST", path, json=_drop_none(body), idempotency_key=key)
+    def _get(self, model: type[T], path: str, /, **params: Any) -> T:
+        """GET one answer of ``model`` (parameters that are None are left out)."""
+        return _one(model, self.request("GET", path, params=params))
+
+    def _get_list(self, model: type[T], path: str, /, **params: Any) -> list[T]:
+        """GET a list of ``model``."""
+        return _many(model, self.request("GET", path, params=params))
+
+    def _send(
+        self, model: type[T], method: str, path: str, json: Any = None, *, key: str | None = None
+    ) -> T:
+        """Send ``json`` as it is (with the idempotency ``key`` if given); the answer as
+        ``model``."""
+        return _one(model, self.request(method, path, json=json, idempotency_key=key))
+
+    def _post(
+        self,
+        model: type[T],
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotent: bool = True,
+        idempotency_key: str | None = None,
+    ) -> T:
+        """POST ``body`` without its None fields, idempotent under ``idempotency_key`` or a new
+        key (unless not ``idempotent``); the answer as ``model``."""
+        key = idempotency_key or (_new_key() if idempotent else None)
+        return self._send(model, "POST", path, _drop_none(body), key=key)
 
     # ------------------------------------------------------------------ registry
 
     def participants(self) -> list[parties.Participant]:
-        return _many(parties.Participant, self.request("GET", "/v1/participants"))
+        return self._get_list(parties.Participant, "/v1/participants")
 
     def accounts(self) -> list[parties.Account]:
-        return _many(parties.Account, self.request("GET", "/v1/accounts"))
+        return self._get_list(parties.Account, "/v1/accounts")
 
     def holdings(self, account_id: str, limit: int = 1000) -> sr.Holdings:
-        return _one(
-            sr.Holdings,
-            self.request("GET", f"/v1/accounts/{account_id}/holdings", params={"limit": limit}),
-        )
+        return self._get(sr.Holdings, f"/v1/accounts/{account_id}/holdings", limit=limit)
 
     def transfer(
         self,
@@ -142,18 +159,13 @@ class Client:
         quantity: int | None = None,
         serials: str | None = None,
     ) -> registry.Transfer:
-        return _one(
-            registry.Transfer,
-            self._post(
-                "/v1/transfers",
-                {
-                    "from_account": from_account,
-                    "to_account": to_account,
-                    "quantity": quantity,
-                    "serials": serials,
-                },
-            ),
-        )
+        body = {
+            "from_account": from_account,
+            "to_account": to_account,
+            "quantity": quantity,
+            "serials": serials,
+        }
+        return self._post(registry.Transfer, "/v1/transfers", body)
 
     def retire(
         self,
@@ -167,40 +179,32 @@ class Client:
         emissions_scope: int | None = None,
         scope3_category: int | None = None,
     ) -> registry.RetirementReceipt:
-        return _one(
-            registry.RetirementReceipt,
-            self._post(
-                "/v1/retirements",
-                {
-                    "account_id": account_id,
-                    "purpose": purpose,
-                    "quantity": quantity,
-                    "serials": serials,
-                    "beneficiary": beneficiary,
-                    "reporting_year": reporting_year,
-                    "note": note,
-                    "emissions_scope": emissions_scope,
-                    "scope3_category": scope3_category,
-                },
-            ),
-        )
+        body = {
+            "account_id": account_id,
+            "purpose": purpose,
+            "quantity": quantity,
+            "serials": serials,
+            "beneficiary": beneficiary,
+            "reporting_year": reporting_year,
+            "note": note,
+            "emissions_scope": emissions_scope,
+            "scope3_category": scope3_category,
+        }
+        return self._post(registry.RetirementReceipt, "/v1/retirements", body)
 
     def retirement(self, retirement_id: str) -> sr.Retirement:
-        return _one(sr.Retirement, self.request("GET", f"/v1/retirements/{retirement_id}"))
+        return self._get(sr.Retirement, f"/v1/retirements/{retirement_id}")
 
     def cash(self) -> list[cash_ledger.CashAccount]:
-        return _many(cash_ledger.CashAccount, self.request("GET", "/v1/cash"))
+        return self._get_list(cash_ledger.CashAccount, "/v1/cash")
 
     # ------------------------------------------------------------------ exchange
 
     def instruments(self) -> list[exchange.Instrument]:
-        return _many(exchange.Instrument, self.request("GET", "/v1/instruments"))
+        return self._get_list(exchange.Instrument, "/v1/instruments")
 
     def book(self, instrument: str, depth: int = 10) -> exchange.Book:
-        return _one(
-            exchange.Book,
-            self.request("GET", f"/v1/instruments/{instrument}/book", params={"depth": depth}),
-        )
+        return self._get(exchange.Book, f"/v1/instruments/{instrument}/book", depth=depth)
 
     def place_order(
         self,
@@ -216,126 +220,88 @@ class Client:
         client_order_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> sx.PlacedOrder:
-        body = _drop_none(
-            {
-                "instrument": instrument,
-                "side": side,
-                "quantity": quantity,
-                "price": price,
-                "type": type,
-                "tif": tif,
-                "account_id": account_id,
-                "serials": serials,
-                "client_order_id": client_order_id,
-            }
-        )
-        return _one(
-            sx.PlacedOrder,
-            self.request(
-                "POST",
-                "/v1/orders",
-                json=body,
-                idempotency_key=idempotency_key or str(uuid.uuid4()),
-            ),
-        )
+        body = {
+            "instrument": instrument,
+            "side": side,
+            "quantity": quantity,
+            "price": price,
+            "type": type,
+            "tif": tif,
+            "account_id": account_id,
+            "serials": serials,
+            "client_order_id": client_order_id,
+        }
+        return self._post(sx.PlacedOrder, "/v1/orders", body, idempotency_key=idempotency_key)
 
     def amend_order(
         self, order_id: str, quantity: int | None = None, price: int | None = None
     ) -> sx.PlacedOrder:
-        return _one(
-            sx.PlacedOrder,
-            self.request(
-                "PATCH",
-                f"/v1/orders/{order_id}",
-                json=_drop_none({"quantity": quantity, "price": price}),
-            ),
-        )
+        body = _drop_none({"quantity": quantity, "price": price})
+        return self._send(sx.PlacedOrder, "PATCH", f"/v1/orders/{order_id}", body)
 
     def cancel_order(self, order_id: str) -> exchange.Order:
-        return _one(exchange.Order, self.request("DELETE", f"/v1/orders/{order_id}"))
+        return self._send(exchange.Order, "DELETE", f"/v1/orders/{order_id}")
 
     def orders(self, status: str | None = None) -> list[exchange.Order]:
-        return _many(exchange.Order, self.request("GET", "/v1/orders", params={"status": status}))
+        return self._get_list(exchange.Order, "/v1/orders", status=status)
 
     def trades(self) -> list[exchange.OwnTrade]:
-        return _many(exchange.OwnTrade, self.request("GET", "/v1/trades"))
+        return self._get_list(exchange.OwnTrade, "/v1/trades")
 
     def run_auction(self, instrument: str) -> sx.SessionChange:
-        return _one(
-            sx.SessionChange, self.request("POST", f"/v1/instruments/{instrument}/auctions")
-        )
+        return self._send(sx.SessionChange, "POST", f"/v1/instruments/{instrument}/auctions")
 
     def session(self, instrument: str, action: str) -> sx.SessionChange:
-        return _one(
-            sx.SessionChange, self.request("POST", f"/v1/instruments/{instrument}/{action}")
-        )
+        return self._send(sx.SessionChange, "POST", f"/v1/instruments/{instrument}/{action}")
 
     # ------------------------------------------------------------------ settlement
 
     def settlement_run(self, date: str) -> settlement.Run:
         """Run settlement for a date (operator)."""
-        return _one(settlement.Run, self._post("/v1/settlement/runs", {"date": date}))
+        return self._post(settlement.Run, "/v1/settlement/runs", {"date": date})
 
     def obligations(
         self, status: str | None = None, date: str | None = None
     ) -> list[settlement.ObligationView]:
-        return _many(
-            settlement.ObligationView,
-            self.request(
-                "GET", "/v1/settlement/obligations", params={"status": status, "date": date}
-            ),
+        return self._get_list(
+            settlement.ObligationView, "/v1/settlement/obligations", status=status, date=date
         )
 
     def resolve_obligation(self, deal_id: str, action: str) -> sx.ObligationResolution:
         """Settle a failed obligation later, or cancel its trade (operator)."""
-        return _one(
-            sx.ObligationResolution,
-            self._post(f"/v1/settlement/obligations/{deal_id}/{action}", {}),
-        )
+        path = f"/v1/settlement/obligations/{deal_id}/{action}"
+        return self._post(sx.ObligationResolution, path, {})
 
     def settlement_report(self, date: str) -> settlement.Report:
-        return _one(settlement.Report, self.request("GET", f"/v1/settlement/reports/{date}"))
+        return self._get(settlement.Report, f"/v1/settlement/reports/{date}")
 
     def fees(self) -> list[settlement.Fees]:
-        return _many(settlement.Fees, self.request("GET", "/v1/fees"))
+        return self._get_list(settlement.Fees, "/v1/fees")
 
     def set_fees(self, instrument: str, side: str, **schedule: int) -> settlement.Fees:
-        return _one(
-            settlement.Fees, self.request("PUT", f"/v1/fees/{instrument}/{side}", json=schedule)
-        )
+        return self._send(settlement.Fees, "PUT", f"/v1/fees/{instrument}/{side}", schedule)
 
     def cash_deposit(
         self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
     ) -> cash_ledger.CashAccount:
         """Record a bank transfer in (exchange operator)."""
-        return _one(
-            cash_ledger.CashAccount,
-            self._post(
-                "/v1/cash/deposits",
-                {
-                    "participant_id": participant_id,
-                    "amount": amount,
-                    "currency": currency,
-                    "external_ref": external_ref,
-                },
-            ),
-        )
+        return self._cash_movement("deposits", participant_id, amount, external_ref, currency)
 
     def cash_withdrawal(
         self, participant_id: str, amount: int, external_ref: str, currency: str = "JPY"
     ) -> cash_ledger.CashAccount:
-        return _one(
-            cash_ledger.CashAccount,
-            self._post(
-                "/v1/cash/withdrawals",
-                {
-                    "participant_id": participant_id,
-                    "amount": amount,
-                    "currency": currency,
-                    "external_ref": external_ref,
-                },
-            ),
-        )
+        return self._cash_movement("withdrawals", participant_id, amount, external_ref, currency)
+
+    def _cash_movement(
+        self, kind: str, participant_id: str, amount: int, external_ref: str, currency: str
+    ) -> cash_ledger.CashAccount:
+        body = {
+            "participant_id": participant_id,
+            "amount": amount,
+            "currency": currency,
+            "external_ref": external_ref,
+        }
+        return self._post(cash_ledger.CashAccount, f"/v1/cash/{kind}", body)
 
     def withdraw_credits(
         self,
@@ -345,40 +311,29 @@ class Client:
         quantity: int | None = None,
         serials: str | None = None,
     ) -> registry.Withdrawal:
-        return _one(
-            registry.Withdrawal,
-            self._post(
-                "/v1/withdrawals",
-                {
-                    "account_id": account_id,
-                    "external_registry": external_registry,
-                    "external_account": external_account,
-                    "quantity": quantity,
-                    "serials": serials,
-                },
-            ),
-        )
+        body = {
+            "account_id": account_id,
+            "external_registry": external_registry,
+            "external_account": external_account,
+            "quantity": quantity,
+            "serials": serials,
+        }
+        return self._post(registry.Withdrawal, "/v1/withdrawals", body)
 
     # ------------------------------------------------------------------ public market data
 
     def market_trades(
         self, instrument: str | None = None, limit: int = 100
     ) -> list[exchange.PublicTrade]:
-        return _many(
-            exchange.PublicTrade,
-            self.request(
-                "GET", "/v1/market/trades", params={"instrument": instrument, "limit": limit}
-            ),
+        return self._get_list(
+            exchange.PublicTrade, "/v1/market/trades", instrument=instrument, limit=limit
         )
 
     def auctions(
         self, instrument: str | None = None, limit: int = 100
     ) -> list[exchange.AuctionResult]:
-        return _many(
-            exchange.AuctionResult,
-            self.request(
-                "GET", "/v1/market/auctions", params={"instrument": instrument, "limit": limit}
-            ),
+        return self._get_list(
+            exchange.AuctionResult, "/v1/market/auctions", instrument=instrument, limit=limit
         )
 
     # ------------------------------------------------------------------ marketplace (issue 7)
@@ -388,37 +343,23 @@ class Client:
     ) -> list[marketplace.Listing]:
         """Open listings; filters: scheme, category, mechanism, nature, vintage_from,
         vintage_to, country, property, price_min, price_max, project, q, mine."""
-        return _many(
-            marketplace.Listing,
-            self.request("GET", "/v1/marketplace/listings", params={"sort": sort, **filters}),
-        )
+        return self._get_list(marketplace.Listing, "/v1/marketplace/listings", sort=sort, **filters)
 
     def marketplace_listing(self, listing_id: str) -> marketplace.Listing:
-        return _one(
-            marketplace.Listing, self.request("GET", f"/v1/marketplace/listings/{listing_id}")
-        )
+        return self._get(marketplace.Listing, f"/v1/marketplace/listings/{listing_id}")
 
     def marketplace_my_listings(self) -> list[marketplace.Listing]:
-        return _many(marketplace.Listing, self.request("GET", "/v1/marketplace/listings/mine"))
+        return self._get_list(marketplace.Listing, "/v1/marketplace/listings/mine")
 
     def marketplace_project(self, project_id: str) -> sm.MarketplaceProject:
-        return _one(
-            sm.MarketplaceProject, self.request("GET", f"/v1/marketplace/projects/{project_id}")
-        )
+        return self._get(sm.MarketplaceProject, f"/v1/marketplace/projects/{project_id}")
 
     def marketplace_set_profile(
         self, project_id: str, **profile: Any
     ) -> marketplace.ProjectProfile:
         """summary_en, summary_ja, ratings [{agency, grade}], documents [{title, url}]."""
-        return _one(
-            marketplace.ProjectProfile,
-            self.request(
-                "PUT",
-                f"/v1/marketplace/projects/{project_id}/profile",
-                json=profile,
-                idempotency_key=str(uuid.uuid4()),
-            ),
-        )
+        path = f"/v1/marketplace/projects/{project_id}/profile"
+        return self._send(marketplace.ProjectProfile, "PUT", path, profile, key=_new_key())
 
     def list_credits(
         self,
@@ -435,55 +376,41 @@ class Client:
         note: str | None = None,
     ) -> marketplace.Listing:
         """List credits of one issuance on the marketplace; they stay reserved while listed."""
-        return _one(
-            marketplace.Listing,
-            self._post(
-                "/v1/marketplace/listings",
-                {
-                    "account_id": account_id,
-                    "issuance_id": issuance_id,
-                    "serials": serials,
-                    "price": price,
-                    "quantity": quantity,
-                    "min_quantity": min_quantity,
-                    "lot": lot,
-                    "settlement_days": settlement_days,
-                    "expires_at": expires_at,
-                    "note": note,
-                },
-            ),
-        )
+        body = {
+            "account_id": account_id,
+            "issuance_id": issuance_id,
+            "serials": serials,
+            "price": price,
+            "quantity": quantity,
+            "min_quantity": min_quantity,
+            "lot": lot,
+            "settlement_days": settlement_days,
+            "expires_at": expires_at,
+            "note": note,
+        }
+        return self._post(marketplace.Listing, "/v1/marketplace/listings", body)
 
     def amend_listing(
         self, listing_id: str, price: int | None = None, available: int | None = None
     ) -> marketplace.Listing:
-        return _one(
-            marketplace.Listing,
-            self.request(
-                "PATCH",
-                f"/v1/marketplace/listings/{listing_id}",
-                json=_drop_none({"price": price, "available": available}),
-                idempotency_key=str(uuid.uuid4()),
-            ),
-        )
+        path = f"/v1/marketplace/listings/{listing_id}"
+        body = _drop_none({"price": price, "available": available})
+        return self._send(marketplace.Listing, "PATCH", path, body, key=_new_key())
 
     def withdraw_listing(self, listing_id: str) -> marketplace.Listing:
-        return _one(
-            marketplace.Listing, self._post(f"/v1/marketplace/listings/{listing_id}/withdraw", {})
+        return self._post(
+            marketplace.Listing, f"/v1/marketplace/listings/{listing_id}/withdraw", {}
         )
 
     def buy_listing(self, listing_id: str, quantity: int, account_id: str) -> marketplace.Purchase:
         """Buy at the listed price; returns the deal (settled at once when T+0)."""
-        return _one(
-            marketplace.Purchase,
-            self._post(
-                f"/v1/marketplace/listings/{listing_id}/purchases",
-                {"quantity": quantity, "account_id": account_id},
-            ),
+        path = f"/v1/marketplace/listings/{listing_id}/purchases"
+        return self._post(
+            marketplace.Purchase, path, {"quantity": quantity, "account_id": account_id}
         )
 
     def marketplace_deals(self) -> list[marketplace.Deal]:
-        return _many(marketplace.Deal, self.request("GET", "/v1/marketplace/deals"))
+        return self._get_list(marketplace.Deal, "/v1/marketplace/deals")
 
     def request_quote(
         self,
@@ -493,29 +420,22 @@ class Client:
         project_id: str | None = None,
         note: str | None = None,
     ) -> marketplace.Rfq:
-        return _one(
-            marketplace.Rfq,
-            self._post(
-                "/v1/marketplace/rfqs",
-                {
-                    "quantity": quantity,
-                    "listing_id": listing_id,
-                    "project_id": project_id,
-                    "note": note,
-                },
-            ),
-        )
+        body = {
+            "quantity": quantity,
+            "listing_id": listing_id,
+            "project_id": project_id,
+            "note": note,
+        }
+        return self._post(marketplace.Rfq, "/v1/marketplace/rfqs", body)
 
     def rfqs(self, box: str = "out") -> list[marketplace.Rfq]:
-        return _many(
-            marketplace.Rfq, self.request("GET", "/v1/marketplace/rfqs", params={"box": box})
-        )
+        return self._get_list(marketplace.Rfq, "/v1/marketplace/rfqs", box=box)
 
     def rfq(self, rfq_id: str) -> marketplace.Rfq:
-        return _one(marketplace.Rfq, self.request("GET", f"/v1/marketplace/rfqs/{rfq_id}"))
+        return self._get(marketplace.Rfq, f"/v1/marketplace/rfqs/{rfq_id}")
 
     def cancel_rfq(self, rfq_id: str) -> marketplace.Rfq:
-        return _one(marketplace.Rfq, self._post(f"/v1/marketplace/rfqs/{rfq_id}/cancel", {}))
+        return self._post(marketplace.Rfq, f"/v1/marketplace/rfqs/{rfq_id}/cancel", {})
 
     def offer(
         self,
@@ -528,56 +448,41 @@ class Client:
         settlement_days: int | None = None,
     ) -> marketplace.Offer:
         """Answer an RFQ with a firm offer (credits reserved until it ends)."""
-        return _one(
-            marketplace.Offer,
-            self._post(
-                f"/v1/marketplace/rfqs/{rfq_id}/offers",
-                {
-                    "account_id": account_id,
-                    "issuance_id": issuance_id,
-                    "price": price,
-                    "quantity": quantity,
-                    "expires_at": expires_at,
-                    "settlement_days": settlement_days,
-                },
-            ),
-        )
+        body = {
+            "account_id": account_id,
+            "issuance_id": issuance_id,
+            "price": price,
+            "quantity": quantity,
+            "expires_at": expires_at,
+            "settlement_days": settlement_days,
+        }
+        return self._post(marketplace.Offer, f"/v1/marketplace/rfqs/{rfq_id}/offers", body)
 
     def accept_offer(self, offer_id: str, account_id: str) -> marketplace.Purchase:
-        return _one(
-            marketplace.Purchase,
-            self._post(f"/v1/marketplace/offers/{offer_id}/accept", {"account_id": account_id}),
-        )
+        path = f"/v1/marketplace/offers/{offer_id}/accept"
+        return self._post(marketplace.Purchase, path, {"account_id": account_id})
 
     def decline_offer(self, offer_id: str) -> marketplace.Offer:
-        return _one(marketplace.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/decline", {}))
+        return self._post(marketplace.Offer, f"/v1/marketplace/offers/{offer_id}/decline", {})
 
     def withdraw_offer(self, offer_id: str) -> marketplace.Offer:
-        return _one(
-            marketplace.Offer, self._post(f"/v1/marketplace/offers/{offer_id}/withdraw", {})
-        )
+        return self._post(marketplace.Offer, f"/v1/marketplace/offers/{offer_id}/withdraw", {})
 
     def marketplace_sweep(self) -> marketplace.Swept:
         """Close expired listings and offers, releasing their credits (operator)."""
-        return _one(marketplace.Swept, self._post("/v1/marketplace/sweep", {}, idempotent=False))
+        return self._post(marketplace.Swept, "/v1/marketplace/sweep", {}, idempotent=False)
 
     # ------------------------------------------------------------------ sealed-bid auctions
 
     def sealed_auctions(self, state: str | None = None) -> list[sealed.Auction]:
         """The auction calendar (public): terms, state, results once cleared; never a bid."""
-        return _many(
-            sealed.Auction,
-            self.request("GET", "/v1/sealed-auctions", params={"state": state}),
-        )
+        return self._get_list(sealed.Auction, "/v1/sealed-auctions", state=state)
 
     def sealed_auction(self, auction_id: str) -> sealed.Auction:
-        return _one(sealed.Auction, self.request("GET", f"/v1/sealed-auctions/{auction_id}"))
+        return self._get(sealed.Auction, f"/v1/sealed-auctions/{auction_id}")
 
     def sealed_auction_results(self, auction_id: str) -> sealed.Results:
-        return _one(
-            sealed.Results,
-            self.request("GET", f"/v1/sealed-auctions/{auction_id}/results"),
-        )
+        return self._get(sealed.Results, f"/v1/sealed-auctions/{auction_id}/results")
 
     def create_sealed_auction(
         self,
@@ -600,45 +505,36 @@ class Client:
             "quantity": quantity,
             "parts": parts,
         } | settings
-        return _one(sealed.OfferedAuction, self._post("/v1/sealed-auctions", body))
+        return self._post(sealed.OfferedAuction, "/v1/sealed-auctions", body)
 
     def sealed_bid(self, auction_id: str, account_id: str, price: int, quantity: int) -> sealed.Bid:
         body = {"account_id": account_id, "price": price, "quantity": quantity}
-        return _one(sealed.Bid, self._post(f"/v1/sealed-auctions/{auction_id}/bids", body))
+        return self._post(sealed.Bid, f"/v1/sealed-auctions/{auction_id}/bids", body)
 
     def amend_sealed_bid(
         self, bid_id: str, price: int | None = None, quantity: int | None = None
     ) -> sealed.Bid:
-        return _one(
-            sealed.Bid,
-            self.request(
-                "PATCH",
-                f"/v1/sealed-auctions/bids/{bid_id}",
-                json=_drop_none({"price": price, "quantity": quantity}),
-                idempotency_key=str(uuid.uuid4()),
-            ),
-        )
+        path = f"/v1/sealed-auctions/bids/{bid_id}"
+        body = _drop_none({"price": price, "quantity": quantity})
+        return self._send(sealed.Bid, "PATCH", path, body, key=_new_key())
 
     def withdraw_sealed_bid(self, bid_id: str) -> sealed.Bid:
-        return _one(sealed.Bid, self.request("DELETE", f"/v1/sealed-auctions/bids/{bid_id}"))
+        return self._send(sealed.Bid, "DELETE", f"/v1/sealed-auctions/bids/{bid_id}")
 
     def my_sealed_bids(self, auction_id: str | None = None) -> list[sealed.Bid]:
-        return _many(
-            sealed.Bid,
-            self.request("GET", "/v1/sealed-auctions/bids", params={"auction_id": auction_id}),
-        )
+        return self._get_list(sealed.Bid, "/v1/sealed-auctions/bids", auction_id=auction_id)
 
     def my_sealed_awards(self) -> list[sealed.Award]:
-        return _many(sealed.Award, self.request("GET", "/v1/sealed-auctions/awards"))
+        return self._get_list(sealed.Award, "/v1/sealed-auctions/awards")
 
     def sealed_auction_awards(self, auction_id: str) -> list[sealed.Award]:
-        return _many(sealed.Award, self.request("GET", f"/v1/sealed-auctions/{auction_id}/awards"))
+        return self._get_list(sealed.Award, f"/v1/sealed-auctions/{auction_id}/awards")
 
     def clear_sealed_auction(self, auction_id: str) -> sealed.Clearing:
-        return _one(sealed.Clearing, self._post(f"/v1/sealed-auctions/{auction_id}/clear", {}))
+        return self._post(sealed.Clearing, f"/v1/sealed-auctions/{auction_id}/clear", {})
 
     def cancel_sealed_auction(self, auction_id: str) -> sealed.Auction:
-        return _one(sealed.Auction, self._post(f"/v1/sealed-auctions/{auction_id}/cancel", {}))
+        return self._post(sealed.Auction, f"/v1/sealed-auctions/{auction_id}/cancel", {})
 
     # ------------------------------------------------------------------ usage rules, inventories
 
@@ -647,21 +543,17 @@ class Client:
     ) -> su.InventoryRecord:
         """Record or replace a year's emissions inventory (t-CO2e): scope1, scope2_location,
         scope2_market, scope3_categories={"1": t, ...}, reduction_scope1..3, targets, energy."""
-        return _one(
-            su.InventoryRecord,
-            self.request("PUT", f"/v1/inventories/{participant_id}/{year}", json=figures),
-        )
+        path = f"/v1/inventories/{participant_id}/{year}"
+        return self._send(su.InventoryRecord, "PUT", path, figures)
 
     def inventories(self, participant_id: str) -> list[su.InventoryRecord]:
-        return _many(su.InventoryRecord, self.request("GET", f"/v1/inventories/{participant_id}"))
+        return self._get_list(su.InventoryRecord, f"/v1/inventories/{participant_id}")
 
     def inventory(self, participant_id: str, year: int) -> su.InventoryPosition:
-        return _one(
-            su.InventoryPosition, self.request("GET", f"/v1/inventories/{participant_id}/{year}")
-        )
+        return self._get(su.InventoryPosition, f"/v1/inventories/{participant_id}/{year}")
 
     def import_inventories(self, csv_text: str) -> su.InventoryImport:
-        return _one(su.InventoryImport, self._post("/v1/inventories/import", {"csv": csv_text}))
+        return self._post(su.InventoryImport, "/v1/inventories/import", {"csv": csv_text})
 
     def evaluate_use(
         self,
@@ -674,53 +566,38 @@ class Client:
         scope3_category: int | None = None,
     ) -> su.UseEvaluation:
         """May these credits be used for this purpose? (allowed, reasons, max_quantity)."""
-        return _one(
-            su.UseEvaluation,
-            self.request(
-                "POST",
-                "/v1/usage/evaluate",
-                json=_drop_none(
-                    {
-                        "account_id": account_id,
-                        "purpose": purpose,
-                        "quantity": quantity,
-                        "serials": serials,
-                        "reporting_year": reporting_year,
-                        "emissions_scope": emissions_scope,
-                        "scope3_category": scope3_category,
-                    }
-                ),
-            ),
-        )
+        body = {
+            "account_id": account_id,
+            "purpose": purpose,
+            "quantity": quantity,
+            "serials": serials,
+            "reporting_year": reporting_year,
+            "emissions_scope": emissions_scope,
+            "scope3_category": scope3_category,
+        }
+        return self._post(su.UseEvaluation, "/v1/usage/evaluate", body, idempotent=False)
 
     def usage_rulesets(self, date: str | None = None) -> list[usage.RuleSetView]:
-        return _many(
-            usage.RuleSetView, self.request("GET", "/v1/usage/rulesets", params={"date": date})
-        )
+        return self._get_list(usage.RuleSetView, "/v1/usage/rulesets", date=date)
 
     def usage_ruleset_in_force(self, date: str | None = None) -> usage.RuleSetView:
-        return _one(
-            usage.RuleSetView,
-            self.request("GET", "/v1/usage/rulesets/current", params={"date": date}),
-        )
+        return self._get(usage.RuleSetView, "/v1/usage/rulesets/current", date=date)
 
     def add_usage_ruleset(self, ruleset: dict[str, Any]) -> usage.RuleSetView:
-        return _one(usage.RuleSetView, self._post("/v1/usage/rulesets", ruleset))
+        return self._post(usage.RuleSetView, "/v1/usage/rulesets", ruleset)
 
     # ------------------------------------------------------------------ certificates, claims
 
     def certificate(self, retirement_id: str) -> certificates.Certificate:
         """A retirement's certificate and whether its journal entry verifies (public)."""
-        return _one(
-            certificates.Certificate, self.request("GET", f"/v1/certificates/{retirement_id}")
-        )
+        return self._get(certificates.Certificate, f"/v1/certificates/{retirement_id}")
 
     def certificate_pdf(self, retirement_id: str, lang: str = "en") -> bytes:
         return self._download(f"/v1/certificates/{retirement_id}.pdf", lang).content
 
     def claim_report(self, participant_id: str, year: int) -> su.ClaimReport:
         """The offset claim report of a participant (your own; the operator: any) and year."""
-        return _one(su.ClaimReport, self.request("GET", f"/v1/claims/{participant_id}/{year}"))
+        return self._get(su.ClaimReport, f"/v1/claims/{participant_id}/{year}")
 
     def claim_report_pdf(self, participant_id: str, year: int, lang: str = "en") -> bytes:
         return self._download(f"/v1/claims/{participant_id}/{year}.pdf", lang).content
@@ -729,14 +606,22 @@ class Client:
         return self._download(f"/v1/claims/{participant_id}/{year}.csv", lang).text
 
     def _download(self, path: str, lang: str) -> httpx.Response:
-        r = self._http.get(path, params={"lang": lang})
-        if r.status_code >= 400:
-            try:
-                err = r.json()["error"]
-                raise ApiError(r.status_code, err["code"], err["message"])
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(r.status_code, "http_error", r.text[:200]) from None
-        return r
+        return _checked(self._http.get(path, params={"lang": lang}))
+
+
+def _checked(r: httpx.Response) -> httpx.Response:
+    """The answer, or its 4xx/5xx as ApiError with the server's code and message."""
+    if r.status_code >= 400:
+        try:
+            err = r.json()["error"]
+            raise ApiError(r.status_code, err["code"], err["message"])
+        except (ValueError, KeyError, TypeError):
+            raise ApiError(r.status_code, "http_error", r.text[:200]) from None
+    return r
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:

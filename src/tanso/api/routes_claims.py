@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse
 
 from tanso.api.deps import DB, AnswerRoute, Caller
 from tanso.api.schemas_usage import (
@@ -18,6 +18,7 @@ from tanso.api.schemas_usage import (
     Certificate,
     ClaimReport,
 )
+from tanso.services.common import Actor, Database
 from tanso.services.compliance import certificates, claims
 from tanso.web.documents import certificate as document
 from tanso.web.documents import claims as claim_document
@@ -74,6 +75,26 @@ def certificate(retirement_id: RetirementId, request: Request, db: DB) -> certif
     return replace(out, verify_url=_base(request) + out.verify_path)
 
 
+# the claim report's downloads: (render, media type, how the browser shows it) by file ending
+CLAIM_DOWNLOADS = {
+    "pdf": (claim_document.to_pdf, "application/pdf", "inline"),
+    "csv": (claim_document.to_csv, "text/csv; charset=utf-8", "attachment"),
+}
+
+
+def _claim_download(
+    db: Database, actor: Actor, participant_id: str, year: int, lang: str, ending: str
+) -> Response:
+    rep = claims.report(db, actor, participant_id, year)
+    render, media_type, disposition = CLAIM_DOWNLOADS[ending]
+    filename = f"claims-{participant_id}-{year}-{lang}.{ending}"
+    return Response(
+        render(rep, lang),
+        media_type=media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+    )
+
+
 @router.get(
     "/claims/{participant_id}/{reporting_year}.pdf",
     tags=["claims"],
@@ -84,16 +105,7 @@ def claim_report_pdf(
     participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
 ) -> Response:
     """The offset claim report as PDF (A4) in English or Japanese."""
-    rep = claims.report(db, actor, participant_id, reporting_year)
-    return Response(
-        claim_document.to_pdf(rep, lang),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": (
-                f'inline; filename="claims-{participant_id}-{reporting_year}-{lang}.pdf"'
-            )
-        },
-    )
+    return _claim_download(db, actor, participant_id, reporting_year, lang, "pdf")
 
 
 @router.get(
@@ -106,16 +118,7 @@ def claim_report_csv(
     participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
 ) -> Response:
     """The offset claim report as one CSV table (scopes, retired credits, claims)."""
-    rep = claims.report(db, actor, participant_id, reporting_year)
-    return PlainTextResponse(
-        claim_document.to_csv(rep, lang),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="claims-{participant_id}-{reporting_year}-{lang}.csv"'
-            )
-        },
-    )
+    return _claim_download(db, actor, participant_id, reporting_year, lang, "csv")
 
 
 @router.get(

@@ -12,7 +12,7 @@ The rules it applies are written for participants in docs/market-rules.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 from tanso.domain.book import BUY, SELL, Book, Order
@@ -163,6 +163,12 @@ Command = (
 # ====================================================================== events
 
 
+def _as_json(event: str, value: Any) -> dict[str, Any]:
+    """An event as a JSON-ready dict: its name, then its fields in the order declared (the
+    journal's order: replays compare these dicts)."""
+    return {"event": event} | {f.name: getattr(value, f.name) for f in fields(value)}
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     """The order is in the market."""
@@ -171,7 +177,7 @@ class Accepted:
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {"event": "accepted", "id": self.id}
+        return _as_json("accepted", self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,16 +213,7 @@ class Trade:
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {
-            "event": "trade",
-            "instrument": self.instrument,
-            "price": self.price,
-            "quantity": self.quantity,
-            "buy": self.buy,
-            "sell": self.sell,
-            "buyer": self.buyer,
-            "seller": self.seller,
-        }
+        return _as_json("trade", self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,14 +228,7 @@ class AuctionResult:
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {
-            "event": "auction",
-            "instrument": self.instrument,
-            "price": self.price,
-            "volume": self.volume,
-            "kind": self.kind,
-            "reference_price": self.reference_price,
-        }
+        return _as_json("auction", self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,12 +241,7 @@ class Cancelled:
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {
-            "event": "cancelled",
-            "id": self.id,
-            "quantity": self.quantity,
-            "reason": self.reason,
-        }
+        return _as_json("cancelled", self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,13 +255,7 @@ class Amended:
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {
-            "event": "amended",
-            "id": self.id,
-            "price": self.price,
-            "quantity": self.quantity,
-            "kept_priority": self.kept_priority,
-        }
+        return _as_json("amended", self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +267,7 @@ class SessionChanged:
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {"event": "session", "instrument": self.instrument, "state": self.state}
+        return _as_json("session", self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,14 +282,7 @@ class InstrumentListed:
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict."""
-        return {
-            "event": "instrument",
-            "id": self.id,
-            "mode": self.mode,
-            "reference_price": self.reference_price,
-            "lower_limit": self.lower_limit,
-            "upper_limit": self.upper_limit,
-        }
+        return _as_json("instrument", self)
 
 
 Event = (

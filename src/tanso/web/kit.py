@@ -6,8 +6,9 @@
   this site) and the session's CSRF token, then the role the screen needs. A screen handler
   starts with the user it is given (``CurrentUser``, ``Trader``, ``CreditMover``,
   ``Administrator``, ``OperatorUser``) and never checks these itself;
-- ``refusal``: a service's refusal as a form error with the HTTP status of the one table the API
-  uses (`tanso.http_status`);
+- ``FormState``: what a screen with a form shows again after a POST (the values typed, errors by
+  field, a notice, the HTTP status), with a service's refusal placed next to its field and given
+  the HTTP status of the one table the API uses (`tanso.http_status`);
 - the small parsers and paging links the screens share.
 
 It never calls the store: screens call use cases (``tanso.services``) only.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -101,11 +103,17 @@ def page(
     status: int = 200,
     *,
     group: str = "portal",
+    state: FormState | None = None,
     **context: Any,
 ) -> HTMLResponse:
     """Render a portal template: texts of ``group`` over the portal's, the user, the CSRF
-    token, empty values and errors unless given; no caching, no framing."""
+    token, the form's ``state`` (its status, values, errors and notice unless given; else
+    empty ones); no caching, no framing."""
     lang = lang_of(request)
+    if state is not None:
+        status = state.status
+        for key, value in state.shown().items():
+            context.setdefault(key, value)
     context.setdefault("values", {})
     context.setdefault("errors", {})
     context.setdefault("notice", "")
@@ -313,6 +321,60 @@ def refusal(e: TansoError, fields: tuple[str, ...] = ()) -> tuple[dict[str, str]
     return {field_for(e.code, fields): e.message}, status_of(e)
 
 
+@dataclass(frozen=True, slots=True)
+class FormState:
+    """What a screen with a form shows again: the values typed, the errors by field (``_form``:
+    over the whole form), a notice, and the HTTP status of the answer."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    notice: str = ""
+    status: int = 200
+
+    @classmethod
+    def invalid(
+        cls, values: Mapping[str, str], errors: Mapping[str, str], t: Mapping[str, str]
+    ) -> FormState:
+        """The form refused by the screen's own checks: its errors and the general one (422)."""
+        return cls(values, {**errors, "_form": t["error"]}, status=422)
+
+    @classmethod
+    def refused(
+        cls, e: TansoError, values: Mapping[str, str] | None = None, fields: tuple[str, ...] = ()
+    ) -> FormState:
+        """The form refused by a service: the refusal next to its field among ``fields`` (else
+        over the whole form), with the status of the one table."""
+        errors, status = refusal(e, fields)
+        return cls(values or {}, errors, status=status)
+
+    def shown(self) -> dict[str, Any]:
+        """The template's ``values``, ``errors`` and ``notice``."""
+        return {"values": self.values, "errors": self.errors, "notice": self.notice}
+
+
+def required_int(
+    form: Mapping[str, str], name: str, t: Mapping[str, str], errors: dict[str, str]
+) -> int:
+    """A required whole number of the form; a missing or malformed one goes into ``errors``
+    (and 0 comes back)."""
+    value = optional_int(form, name, t, errors)
+    if value is None:
+        errors.setdefault(name, t["required"])
+        return 0
+    return value
+
+
+def optional_int(
+    form: Mapping[str, str], name: str, t: Mapping[str, str], errors: dict[str, str]
+) -> int | None:
+    """A whole number of the form, None when blank; a malformed one goes into ``errors``."""
+    try:
+        return parse_int(form.get(name))
+    except ValueError:
+        errors[name] = t["whole_number"]
+        return None
+
+
 # ---------------------------------------------------------------- the user's own things
 
 
@@ -383,7 +445,17 @@ def offset_page(
     return rows[offset : offset + size], older, newer
 
 
-def cursor_links(request: Request, found: dict[str, Any]) -> tuple[str | None, str | None]:
+def cursor_page(
+    request: Request, fetch: Callable[..., dict[str, Any]]
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """One page of a list whose service pages by cursor (``fetch(limit, before=, after=)``
+    answers the rows and the cursors ``older`` and ``newer``): that answer and the links to the
+    older and the newer page."""
+    found = fetch(
+        limit(request),
+        before=query_int(request, "before"),
+        after=query_int(request, "after"),
+    )
     older = link(request, before=found["older"]) if found["older"] is not None else None
     newer = link(request, after=found["newer"]) if found["newer"] is not None else None
-    return older, newer
+    return found, older, newer

@@ -1,8 +1,7 @@
-"""What the operator's screens share beyond the kit: their page and a required whole number."""
+"""What the operator's screens share beyond the kit: their page."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -17,16 +16,3 @@ def operator_page(
 ) -> HTMLResponse:
     """A portal page with the operator's texts."""
     return kit.page(request, template, user, status, group="operator", **context)
-
-
-def whole(form: dict[str, str], name: str, t: Mapping[str, str], errors: dict[str, str]) -> int:
-    """A required whole number of the form; a missing or malformed one goes into ``errors``."""
-    try:
-        value = kit.parse_int(form.get(name))
-    except ValueError:
-        errors[name] = t["whole_number"]
-        return 0
-    if value is None:
-        errors[name] = t["required"]
-        return 0
-    return value

@@ -13,7 +13,7 @@ from tanso.services.access.users import PortalUser
 from tanso.services.ledger import participants, registry, taxonomy
 from tanso.web import kit
 from tanso.web.kit import Form, OperatorUser
-from tanso.web.operator.common import operator_page, whole
+from tanso.web.operator.common import operator_page
 
 router = APIRouter(prefix="/portal/operator", route_class=kit.ScreenRoute, include_in_schema=False)
 
@@ -51,8 +51,8 @@ def issue(request: Request, user: OperatorUser, form: Form) -> Response:
     for name in ("project", "credit_type", "round", "account"):
         if not form.get(name, "").strip():
             errors[name] = t["required"]
-    vintage = whole(form, "vintage", t, errors)
-    quantity = whole(form, "quantity", t, errors)
+    vintage = kit.required_int(form, "vintage", t, errors)
+    quantity = kit.required_int(form, "quantity", t, errors)
     if errors:
         return _issuance_page(
             request, user, 422, values=form, errors=errors | {"_form": t["error"]}

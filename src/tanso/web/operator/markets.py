@@ -16,7 +16,7 @@ from tanso.services.clearing import settlement
 from tanso.services.trading import exchange as xs
 from tanso.web import kit
 from tanso.web.kit import Form, OperatorUser
-from tanso.web.operator.common import operator_page, whole
+from tanso.web.operator.common import operator_page
 from tanso.web.portal.orders import markets
 
 router = APIRouter(prefix="/portal/operator", route_class=kit.ScreenRoute, include_in_schema=False)
@@ -169,7 +169,7 @@ def set_fees(request: Request, user: OperatorUser, form: Form) -> Response:
     if side not in ("buy", "sell"):
         errors["side"] = t["choose"]
     amounts = {
-        name: whole(form, name, t, errors)
+        name: kit.required_int(form, name, t, errors)
         for name in ("per_tonne", "bps", "per_trade", "late_charge")
     }
     if not errors:

@@ -4,6 +4,7 @@ account, transfers between own accounts, and cash movements."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,12 +24,7 @@ router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 
 
 def _home_page(
-    request: Request,
-    user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
+    request: Request, user: PortalUser, state: kit.FormState | None = None
 ) -> HTMLResponse:
     db = kit.db(request)
     accounts = []
@@ -39,12 +35,9 @@ def _home_page(
         request,
         "portal_home.html",
         user,
-        status,
+        state=state,
         accounts=accounts,
         balances=cash.balances(db, user.actor, user.participant_id),
-        values=values or {},
-        errors=errors or {},
-        notice=notice,
     )
 
 
@@ -58,15 +51,15 @@ def open_account(request: Request, user: CreditMover, form: Form) -> Response:
     t = kit.labels(request)
     name = form.get("name", "").strip()
     if not name:
-        errors = {"name": t["required"], "_form": t["error"]}
-        return _home_page(request, user, form, errors, status=422)
+        return _home_page(request, user, kit.FormState.invalid(form, {"name": t["required"]}, t))
     try:
         out = participants.open_account(kit.db(request), user.actor, name, user.participant_id)
     except TansoError as e:
         where = "name" if e.code == "invalid_name" else "_form"
-        return _home_page(request, user, form, {where: e.message}, status=status_of(e))
+        refused = kit.FormState(form, {where: e.message}, status=status_of(e))
+        return _home_page(request, user, refused)
     notice = t["account_opened"].format(id=out.id, name=out.name)
-    return _home_page(request, user, notice=notice)
+    return _home_page(request, user, kit.FormState(notice=notice))
 
 
 @router.get("/portal/holdings/{account_id}", response_class=HTMLResponse)
@@ -84,32 +77,22 @@ def holdings(request: Request, user: CurrentUser, account_id: str) -> Response:
 def _transfer_page(
     request: Request,
     user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    state: kit.FormState | None = None,
     done: registry.Transfer | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
     db = kit.db(request)
-    past = registry.list_transfers(
-        db,
-        kit.reader(user),
-        user.participant_id,
-        kit.limit(request),
-        before=kit.query_int(request, "before"),
-        after=kit.query_int(request, "after"),
+    past, older, newer = kit.cursor_page(
+        request, partial(registry.list_transfers, db, kit.reader(user), user.participant_id)
     )
-    older, newer = kit.cursor_links(request, past)
     return kit.page(
         request,
         "portal_transfer.html",
         user,
-        status,
+        state=state,
         past=past["transfers"],
         older=older,
         newer=newer,
         accounts=kit.own_accounts(db, user),
-        values=values or {},
-        errors=errors or {},
         done=done,
     )
 
@@ -128,16 +111,12 @@ def transfer(request: Request, user: CreditMover, form: Form) -> Response:
     for name in ("from_account", "to_account"):
         if form.get(name, "") not in own:
             errors[name] = t["required"]
-    quantity: int | None = None
-    try:
-        quantity = kit.parse_int(form.get("quantity"))
-    except ValueError:
-        errors["quantity"] = t["whole_number"]
+    quantity = kit.optional_int(form, "quantity", t, errors)
     serials = form.get("serials", "").strip() or None
     if "quantity" not in errors and quantity is None and serials is None:
         errors["quantity"] = t["transfer_help"]
     if errors:
-        return _transfer_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+        return _transfer_page(request, user, kit.FormState.invalid(form, errors, t))
     try:
         done = registry.transfer(
             db,
@@ -147,8 +126,8 @@ def transfer(request: Request, user: CreditMover, form: Form) -> Response:
             registry.Selection(quantity=quantity, serials=serials),
         )
     except TansoError as e:
-        errors, status = kit.refusal(e, ("from_account", "to_account", "quantity", "serials"))
-        return _transfer_page(request, user, form, errors, status=status)
+        fields = ("from_account", "to_account", "quantity", "serials")
+        return _transfer_page(request, user, kit.FormState.refused(e, form, fields))
     return _transfer_page(request, user, done=done)
 
 

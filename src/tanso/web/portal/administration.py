@@ -52,24 +52,18 @@ def manage_user(
 def _keys_page(
     request: Request,
     user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    state: kit.FormState | None = None,
     created: participants.NewApiKey | None = None,
-    notice: str = "",
-    status: int = 200,
 ) -> HTMLResponse:
     keys = participants.list_api_keys(kit.db(request), kit.reader(user), user.participant_id)
     return kit.page(
         request,
         "portal_keys.html",
         user,
-        status,
+        state=state,
         keys=keys,
         held=sorted(r.value for r in user.actor.roles),
-        values=values or {},
-        errors=errors or {},
         created=created,
-        notice=notice,
     )
 
 
@@ -85,15 +79,15 @@ def create_key(request: Request, user: Administrator, form: Form) -> Response:
     wanted = sorted(name[5:] for name in form if name.startswith("role_"))
     label = form.get("label", "").strip()
     if any(r not in held for r in wanted):
-        errors = {"roles": t["no_permission"], "_form": t["error"]}
-        return _keys_page(request, user, form, errors, status=422)
+        return _keys_page(
+            request, user, kit.FormState.invalid(form, {"roles": t["no_permission"]}, t)
+        )
     try:
         created = participants.create_api_key(
             kit.db(request), user.actor, user.participant_id, label, wanted or None
         )
     except TansoError as e:
-        errors, status = kit.refusal(e, ("label", "roles"))
-        return _keys_page(request, user, form, errors, status=status)
+        return _keys_page(request, user, kit.FormState.refused(e, form, ("label", "roles")))
     return _keys_page(request, user, created=created)
 
 
@@ -105,7 +99,7 @@ def revoke_key(request: Request, user: Administrator, key_id: str) -> Response:
         return kit.not_found(request, user)
     participants.revoke_api_key(db, user.actor, user.participant_id, key_id)
     notice = kit.labels(request)["key_revoked"].format(id=key_id)
-    return _keys_page(request, user, notice=notice)
+    return _keys_page(request, user, kit.FormState(notice=notice))
 
 
 # ---------------------------------------------------------------- users
@@ -122,22 +116,16 @@ def _own_users(request: Request, user: PortalUser) -> list[users.User]:
 def _users_page(
     request: Request,
     user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
+    state: kit.FormState | None = None,
     reset: users.PasswordReset | None = None,
 ) -> HTMLResponse:
     return kit.page(
         request,
         "portal_users.html",
         user,
-        status,
+        state=state,
         people=_own_users(request, user),
         roles=[r.value for r in UserRole],
-        values=values or {},
-        errors=errors or {},
-        notice=notice,
         reset=reset,
     )
 
@@ -156,16 +144,16 @@ def create_user(request: Request, user: Administrator, form: Form) -> Response:
         errors["role"] = t["required"]
     values = {k: v for k, v in form.items() if k != "password"}
     if errors:
-        return _users_page(request, user, values, errors | {"_form": t["error"]}, status=422)
+        return _users_page(request, user, kit.FormState.invalid(values, errors, t))
     new = NewUser(
         user.participant_id, form["email"], form["display_name"], form["role"], form["password"]
     )
     try:
         created = users.create(kit.db(request), user.actor, new, as_user=user.id)
     except TansoError as e:
-        errors, status = kit.refusal(e, fields)
-        return _users_page(request, user, values, errors, status=status)
-    return _users_page(request, user, notice=t["user_created"].format(email=created.email))
+        return _users_page(request, user, kit.FormState.refused(e, values, fields))
+    notice = t["user_created"].format(email=created.email)
+    return _users_page(request, user, kit.FormState(notice=notice))
 
 
 @router.post("/portal/users/{user_id}/unlock")
@@ -176,9 +164,9 @@ def unlock_user(request: Request, user: Administrator, user_id: str) -> Response
     try:
         users.unlock(kit.db(request), user.actor, user_id, as_user=user.id)
     except TansoError as e:
-        return _users_page(request, user, errors={"_form": e.message}, status=status_of(e))
+        return _users_page(request, user, kit.FormState.refused(e))
     notice = kit.labels(request)["user_unlocked"].format(email=target.email)
-    return _users_page(request, user, notice=notice)
+    return _users_page(request, user, kit.FormState(notice=notice))
 
 
 @router.post("/portal/users/{user_id}/{action}")
@@ -193,9 +181,9 @@ def user_action(
         done = manage_user(kit.db(request), user, action, user_id, form, as_user=user.id)
     except TansoError as e:
         errors = {"_form": e.message, f"u-{user_id}": e.message}
-        return _users_page(request, user, errors=errors, status=status_of(e))
+        return _users_page(request, user, kit.FormState(errors=errors, status=status_of(e)))
     assert done is not None
     key, reset = done
     role = t.get(f"role_{form.get('role', '')}", "")
     notice = t[key].format(email=target.email, role=role) if key else ""
-    return _users_page(request, user, notice=notice, reset=reset)
+    return _users_page(request, user, kit.FormState(notice=notice), reset=reset)

@@ -130,14 +130,7 @@ def _t(request: Request) -> Mapping[str, str]:
     return kit.labels(request, "auctions")
 
 
-def _home(
-    request: Request,
-    user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
-) -> HTMLResponse:
+def _home(request: Request, user: PortalUser, state: kit.FormState | None = None) -> HTMLResponse:
     db = kit.db(request)
     auctions = sa.list_auctions(db)
     # a seller sees all of its own; an operator's user the ones still to run
@@ -150,16 +143,13 @@ def _home(
         request,
         "sealed_portal.html",
         user,
-        status,
         group="auctions",
+        state=state,
         upcoming=[a for a in auctions if a.state in ("scheduled", "open")],
         mine=mine,
         bids=sa.own_bids(db, kit.reader(user)),
         awards=sa.own_awards(db, kit.reader(user)),
         accounts=kit.own_accounts(db, user),
-        values=values or {},
-        errors=errors or {},
-        notice=notice,
         pricing=PRICING,
         marginal=MARGINAL,
         undersubscribed=UNDERSUBSCRIBED,
@@ -170,10 +160,7 @@ def _detail(
     request: Request,
     user: PortalUser,
     auction_id: str,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
+    state: kit.FormState | None = None,
 ) -> HTMLResponse:
     db = kit.db(request)
     try:
@@ -184,17 +171,14 @@ def _detail(
         request,
         "sealed_detail.html",
         user,
-        status,
         group="auctions",
+        state=state,
         a=auction,
         charts={auction.id: demand_chart(auction)},
         bids=sa.own_bids(db, kit.reader(user), auction_id),
         awards=[w for w in sa.own_awards(db, kit.reader(user)) if w.auction_id == auction_id],
         accounts=kit.own_accounts(db, user),
         may_run=auction.seller is not None,
-        values=values or {},
-        errors=errors or {},
-        notice=notice,
     )
 
 
@@ -224,12 +208,10 @@ def create_auction(request: Request, user: Trader, form: Form) -> Response:
     account = form.get("account", "")
     if account not in {a.id for a in kit.own_accounts(kit.db(request), user)}:
         errors["account"] = t["required"]
-    numbers: dict[str, int | None] = {}
-    for name in ("quantity", "lot", "reserve", "settlement_days"):
-        try:
-            numbers[name] = kit.parse_int(form.get(name))
-        except ValueError:
-            errors[name] = t["whole_number"]
+    numbers = {
+        name: kit.optional_int(form, name, t, errors)
+        for name in ("quantity", "lot", "reserve", "settlement_days")
+    }
     parts = [p.strip() for p in form.get("parts", "").splitlines() if p.strip()]
     if numbers.get("quantity") is None and not parts:
         errors["quantity"] = t["required"]
@@ -250,7 +232,7 @@ def create_auction(request: Request, user: Trader, form: Form) -> Response:
         if form.get(name) not in allowed:
             errors[name] = t["required"]
     if errors:
-        return _home(request, user, form, errors | {"_form": t["error"]}, status=422)
+        return _home(request, user, kit.FormState.invalid(form, errors, t))
     spec = sa.NewSealedAuction(
         account_id=account,
         opens_at=times["opens_at"],
@@ -269,40 +251,28 @@ def create_auction(request: Request, user: Trader, form: Form) -> Response:
         out = sa.create(kit.db(request), user.actor, spec)
     except TansoError as e:
         where = kit.field_for(e.code, fields)
-        return _home(
-            request, user, form, {where: e.message, "_form": e.message}, status=status_of(e)
-        )
-    return _home(request, user, notice=t["sealed_created"].format(id=out.id))
+        errors = {where: e.message, "_form": e.message}
+        return _home(request, user, kit.FormState(form, errors, status=status_of(e)))
+    return _home(request, user, kit.FormState(notice=t["sealed_created"].format(id=out.id)))
 
 
 @router.post("/portal/auctions/{auction_id}/bids")
 def place_bid(request: Request, user: Trader, form: Form, auction_id: str) -> Response:
     t = _t(request)
     errors: dict[str, str] = {}
-    values: dict[str, int] = {}
-    for name in ("price", "quantity"):
-        try:
-            v = kit.parse_int(form.get(name))
-        except ValueError:
-            errors[name] = t["whole_number"]
-            continue
-        if v is None:
-            errors[name] = t["required"]
-        else:
-            values[name] = v
+    price = kit.required_int(form, "price", t, errors)
+    quantity = kit.required_int(form, "quantity", t, errors)
     account = form.get("account", "")
     if account not in {a.id for a in kit.own_accounts(kit.db(request), user)}:
         errors["account"] = t["required"]
     if errors:
-        return _detail(request, user, auction_id, form, errors | {"_form": t["error"]}, status=422)
+        return _detail(request, user, auction_id, kit.FormState.invalid(form, errors, t))
     try:
-        out = sa.place_bid(
-            kit.db(request), user.actor, auction_id, account, values["price"], values["quantity"]
-        )
+        out = sa.place_bid(kit.db(request), user.actor, auction_id, account, price, quantity)
     except TansoError as e:
-        status = status_of(e)
-        return _detail(request, user, auction_id, form, {"_form": e.message}, status=status)
-    return _detail(request, user, auction_id, notice=t["sealed_bid_sent"].format(id=out.id))
+        return _detail(request, user, auction_id, kit.FormState.refused(e, form))
+    notice = t["sealed_bid_sent"].format(id=out.id)
+    return _detail(request, user, auction_id, kit.FormState(notice=notice))
 
 
 def _bid_action(
@@ -324,12 +294,12 @@ def _bid_action(
             sa.withdraw_bid(db, user.actor, bid_id)
             notice = t["sealed_bid_withdrawn"]
     except ValueError:
-        errors = {"_form": t["whole_number"]}
-        return _detail(request, user, bid.auction_id, errors=errors, status=422)
+        malformed = kit.FormState(errors={"_form": t["whole_number"]}, status=422)
+        return _detail(request, user, bid.auction_id, malformed)
     except TansoError as e:
-        errors = {"_form": e.message}
-        return _detail(request, user, bid.auction_id, errors=errors, status=status_of(e))
-    return _detail(request, user, bid.auction_id, notice=notice.format(id=bid_id))
+        return _detail(request, user, bid.auction_id, kit.FormState.refused(e))
+    done = kit.FormState(notice=notice.format(id=bid_id))
+    return _detail(request, user, bid.auction_id, done)
 
 
 @router.post("/portal/auctions/bids/{bid_id}/amend")
@@ -353,9 +323,8 @@ def _run_action(request: Request, user: PortalUser, auction_id: str, action: str
             sa.cancel(db, user.actor, auction_id)
             notice = t["sealed_cancelled"]
     except TansoError as e:
-        errors = {"_form": e.message}
-        return _detail(request, user, auction_id, errors=errors, status=status_of(e))
-    return _detail(request, user, auction_id, notice=notice.format(id=auction_id))
+        return _detail(request, user, auction_id, kit.FormState.refused(e))
+    return _detail(request, user, auction_id, kit.FormState(notice=notice.format(id=auction_id)))
 
 
 @router.post("/portal/auctions/{auction_id}/clear")

@@ -65,33 +65,31 @@ def claims_page(
     )
 
 
-@router.get("/portal/claims/{year}.pdf")
-def claims_pdf(request: Request, user: CurrentUser, year: int) -> Response:
+# the downloads: (render, media type, how the browser shows it) by file ending
+DOWNLOADS = {
+    "pdf": (document.to_pdf, "application/pdf", "inline"),
+    "csv": (document.to_csv, "text/csv; charset=utf-8", "attachment"),
+}
+
+
+def _download(request: Request, user: PortalUser, year: int, ending: str) -> Response:
     if not 1990 <= year <= 2100:
         return kit.not_found(request, user)
     lang = kit.lang_of(request)
+    render, media_type, disposition = DOWNLOADS[ending]
+    filename = f"claims-{user.participant_id}-{year}-{lang}.{ending}"
     return Response(
-        document.to_pdf(_report(request, user, year), lang),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": (
-                f'inline; filename="claims-{user.participant_id}-{year}-{lang}.pdf"'
-            )
-        },
+        render(_report(request, user, year), lang),
+        media_type=media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
     )
+
+
+@router.get("/portal/claims/{year}.pdf")
+def claims_pdf(request: Request, user: CurrentUser, year: int) -> Response:
+    return _download(request, user, year, "pdf")
 
 
 @router.get("/portal/claims/{year}.csv")
 def claims_csv(request: Request, user: CurrentUser, year: int) -> Response:
-    if not 1990 <= year <= 2100:
-        return kit.not_found(request, user)
-    lang = kit.lang_of(request)
-    return Response(
-        document.to_csv(_report(request, user, year), lang),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="claims-{user.participant_id}-{year}-{lang}.csv"'
-            )
-        },
-    )
+    return _download(request, user, year, "csv")

@@ -7,7 +7,7 @@ origin, CSRF token, capability). Someone else's listing, RFQ or offer answers li
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -51,6 +51,19 @@ def _page(
 
 def _t(request: Request) -> Mapping[str, str]:
     return kit.labels(request, "marketplace")
+
+
+def _refusal(
+    request: Request,
+    user: PortalUser,
+    e: TansoError,
+    page: Callable[[Request, PortalUser, kit.FormState], Response],
+) -> Response:
+    """A service's refusal on ``page``; someone else's listing, RFQ or offer answers like a
+    missing one."""
+    if e.kind == "not_found":
+        return kit.not_found(request, user)
+    return page(request, user, kit.FormState.refused(e))
 
 
 def _calendar(request: Request) -> Any:
@@ -121,10 +134,7 @@ def _listing_page(
     request: Request,
     user: PortalUser | None,
     listing_id: str,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
+    state: kit.FormState | None = None,
 ) -> Response:
     viewer = kit.reader(user) if user else None
     try:
@@ -136,14 +146,11 @@ def _listing_page(
         request,
         "marketplace_listing.html",
         user,
-        status,
+        state=state,
         listing=listing,
         project=listing.project,
         names=_names(kit.db(request)),
         accounts=accounts,
-        values=values or {},
-        errors=errors or {},
-        notice=notice,
         csrf=user.csrf_token if user else "",
     )
 
@@ -168,7 +175,8 @@ def buy(request: Request, user: Trader, form: Form, listing_id: str) -> Response
     t = _t(request)
     quantity, err = _quantity(form, "quantity", t)
     if quantity is None:
-        return _listing_page(request, user, listing_id, form, {"quantity": err}, status=422)
+        invalid = kit.FormState(form, {"quantity": err}, status=422)
+        return _listing_page(request, user, listing_id, invalid)
     try:
         deal = market.buy(
             kit.db(request),
@@ -179,9 +187,8 @@ def buy(request: Request, user: Trader, form: Form, listing_id: str) -> Response
             calendar=_calendar(request),
         )
     except TansoError as e:
-        where = kit.field_for(e.code, ("quantity", "account"))
-        code = status_of(e)
-        return _listing_page(request, user, listing_id, form, {where: e.message}, status=code)
+        refused = kit.FormState.refused(e, form, ("quantity", "account"))
+        return _listing_page(request, user, listing_id, refused)
     notice = t["mp_bought"].format(
         id=deal.id,
         quantity=deal.quantity,
@@ -197,16 +204,16 @@ def ask_quote(request: Request, user: Trader, form: Form, listing_id: str) -> Re
     t = _t(request)
     quantity, err = _quantity(form, "rfq_quantity", t)
     if quantity is None:
-        return _listing_page(request, user, listing_id, form, {"rfq_quantity": err}, status=422)
+        invalid = kit.FormState(form, {"rfq_quantity": err}, status=422)
+        return _listing_page(request, user, listing_id, invalid)
     try:
         rfq = market.create_rfq(
             kit.db(request), user.actor, quantity, listing_id=listing_id, note=form.get("note", "")
         )
     except TansoError as e:
-        return _listing_page(
-            request, user, listing_id, form, {"rfq_quantity": e.message}, status=status_of(e)
-        )
-    return _rfqs_page(request, user, notice=t["mp_rfq_sent"].format(id=rfq.id))
+        refused = kit.FormState(form, {"rfq_quantity": e.message}, status=status_of(e))
+        return _listing_page(request, user, listing_id, refused)
+    return _rfqs_page(request, user, kit.FormState(notice=t["mp_rfq_sent"].format(id=rfq.id)))
 
 
 # ---------------------------------------------------------------- my listings
@@ -238,24 +245,17 @@ def _credit_choices(db: Database, user: PortalUser) -> list[dict[str, Any]]:
 
 
 def _mine_page(
-    request: Request,
-    user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
+    request: Request, user: PortalUser, state: kit.FormState | None = None
 ) -> HTMLResponse:
     db = kit.db(request)
     return _page(
         request,
         "marketplace_mine.html",
         user,
-        status,
+        state=state,
         listings=market.my_listings(db, kit.reader(user)),
         credits=_credit_choices(db, user),
-        values=values or {"settlement_days": "2", "lot": "1"},
-        errors=errors or {},
-        notice=notice,
+        values=(state.values if state else {}) or {"settlement_days": "2", "lot": "1"},
         csrf=user.csrf_token,
     )
 
@@ -269,36 +269,25 @@ def mine(request: Request, user: CurrentUser) -> Response:
 def create_listing(request: Request, user: Trader, form: Form) -> Response:
     t = _t(request)
     errors: dict[str, str] = {}
-    numbers: dict[str, int] = {}
-    for name, required in (
-        ("price", True),
-        ("quantity", True),
-        ("min_quantity", False),
-        ("lot", False),
-        ("settlement_days", False),
-    ):
-        try:
-            value = kit.parse_int(form.get(name))
-        except ValueError:
-            errors[name] = t["whole_number"]
-            continue
-        if value is None:
-            if required:
-                errors[name] = t["required"]
-            continue
-        numbers[name] = value
+    price = kit.required_int(form, "price", t, errors)
+    quantity = kit.required_int(form, "quantity", t, errors)
+    given = {
+        name: value
+        for name in ("min_quantity", "lot", "settlement_days")
+        if (value := kit.optional_int(form, name, t, errors)) is not None
+    }
     account, _sep, issuance = form.get("credits", "").partition("|")
     if not issuance:
         errors["credits"] = t["required"]
     if errors:
-        return _mine_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+        return _mine_page(request, user, kit.FormState.invalid(form, errors, t))
     try:
         terms = mp.ListingTerms(
-            numbers["price"],
-            numbers["quantity"],
-            numbers.get("min_quantity", 0),
-            numbers.get("lot", 1),
-            numbers.get("settlement_days", mp.DEFAULT_SETTLEMENT_DAYS),
+            price,
+            quantity,
+            given.get("min_quantity", 0),
+            given.get("lot", 1),
+            given.get("settlement_days", mp.DEFAULT_SETTLEMENT_DAYS),
         )
         out = market.create_listing(
             kit.db(request),
@@ -320,8 +309,10 @@ def create_listing(request: Request, user: Trader, form: Form) -> Response:
             where = "expires_at"
         if "credits" in e.code or "account" in e.code:
             where = "credits"
-        return _mine_page(request, user, form, {where: e.message}, status=status_of(e))
-    return _mine_page(request, user, notice=t["mp_listed"].format(id=out.id))
+        return _mine_page(
+            request, user, kit.FormState(form, {where: e.message}, status=status_of(e))
+        )
+    return _mine_page(request, user, kit.FormState(notice=t["mp_listed"].format(id=out.id)))
 
 
 @router.post("/mine/{listing_id}/withdraw")
@@ -329,21 +320,16 @@ def withdraw(request: Request, user: Trader, listing_id: str) -> Response:
     try:
         market.withdraw_listing(kit.db(request), user.actor, listing_id)
     except TansoError as e:
-        if e.kind == "not_found":
-            return kit.not_found(request, user)
-        return _mine_page(request, user, errors={"_form": e.message}, status=status_of(e))
-    return _mine_page(request, user, notice=_t(request)["mp_withdrawn"].format(id=listing_id))
+        return _refusal(request, user, e, _mine_page)
+    notice = _t(request)["mp_withdrawn"].format(id=listing_id)
+    return _mine_page(request, user, kit.FormState(notice=notice))
 
 
 # ---------------------------------------------------------------- requests for quote
 
 
 def _rfqs_page(
-    request: Request,
-    user: PortalUser,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
+    request: Request, user: PortalUser, state: kit.FormState | None = None
 ) -> HTMLResponse:
     db = kit.db(request)
     reader = kit.reader(user)
@@ -352,13 +338,11 @@ def _rfqs_page(
         request,
         "marketplace_rfqs.html",
         user,
-        status,
+        state=state,
         outgoing=market.rfqs(db, reader, "out"),
         incoming=incoming,
         credits=_credit_choices(db, user) if incoming else [],
         accounts=kit.own_accounts(db, user),
-        errors=errors or {},
-        notice=notice,
         csrf=user.csrf_token,
     )
 
@@ -377,9 +361,11 @@ def make_offer(request: Request, user: Trader, form: Form, rfq_id: str) -> Respo
         quantity = kit.parse_int(form.get("quantity"))
         days = kit.parse_int(form.get("settlement_days")) or 0
     except ValueError:
-        return _rfqs_page(request, user, {rfq_id: t["whole_number"]}, status=422)
+        return _rfqs_page(
+            request, user, kit.FormState(errors={rfq_id: t["whole_number"]}, status=422)
+        )
     if price is None or quantity is None or not issuance:
-        return _rfqs_page(request, user, {rfq_id: t["error"]}, status=422)
+        return _rfqs_page(request, user, kit.FormState(errors={rfq_id: t["error"]}, status=422))
     try:
         out = market.make_offer(
             kit.db(request),
@@ -391,8 +377,10 @@ def make_offer(request: Request, user: Trader, form: Form, rfq_id: str) -> Respo
     except TansoError as e:
         if e.kind == "not_found":
             return kit.not_found(request, user)
-        return _rfqs_page(request, user, {rfq_id: e.message}, status=status_of(e))
-    return _rfqs_page(request, user, notice=t["mp_offered"].format(id=out.id))
+        return _rfqs_page(
+            request, user, kit.FormState(errors={rfq_id: e.message}, status=status_of(e))
+        )
+    return _rfqs_page(request, user, kit.FormState(notice=t["mp_offered"].format(id=out.id)))
 
 
 @router.post("/offers/{offer_id}/{action}")
@@ -409,14 +397,14 @@ def offer_action(
             return _deals_page(request, user, notice=t["mp_accepted"].format(id=deal.id))
         if action == "decline":
             market.decline_offer(db, user.actor, offer_id)
-            return _rfqs_page(request, user, notice=t["mp_declined"].format(id=offer_id))
+            notice = t["mp_declined"].format(id=offer_id)
+            return _rfqs_page(request, user, kit.FormState(notice=notice))
         if action == "withdraw":
             market.withdraw_offer(db, user.actor, offer_id)
-            return _rfqs_page(request, user, notice=t["mp_offer_withdrawn"].format(id=offer_id))
+            notice = t["mp_offer_withdrawn"].format(id=offer_id)
+            return _rfqs_page(request, user, kit.FormState(notice=notice))
     except TansoError as e:
-        if e.kind == "not_found":
-            return kit.not_found(request, user)
-        return _rfqs_page(request, user, {"_form": e.message}, status=status_of(e))
+        return _refusal(request, user, e, _rfqs_page)
     return kit.not_found(request, user)
 
 
@@ -425,10 +413,9 @@ def cancel_rfq(request: Request, user: Trader, rfq_id: str) -> Response:
     try:
         market.cancel_rfq(kit.db(request), user.actor, rfq_id)
     except TansoError as e:
-        if e.kind == "not_found":
-            return kit.not_found(request, user)
-        return _rfqs_page(request, user, {"_form": e.message}, status=status_of(e))
-    return _rfqs_page(request, user, notice=_t(request)["mp_rfq_cancelled"].format(id=rfq_id))
+        return _refusal(request, user, e, _rfqs_page)
+    notice = _t(request)["mp_rfq_cancelled"].format(id=rfq_id)
+    return _rfqs_page(request, user, kit.FormState(notice=notice))
 
 
 # ---------------------------------------------------------------- deals

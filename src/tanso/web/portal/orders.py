@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
-from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.clearing import settlement
 from tanso.services.common import plain
@@ -42,12 +41,7 @@ def markets(request: Request, user: PortalUser) -> list[dict[str, Any]]:
 
 
 def _orders_page(
-    request: Request,
-    user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
-    status: int = 200,
+    request: Request, user: PortalUser, state: kit.FormState | None = None
 ) -> HTMLResponse:
     db = kit.db(request)
     open_orders = [
@@ -59,20 +53,17 @@ def _orders_page(
         request,
         "portal_orders.html",
         user,
-        status,
+        state=state,
         markets=markets(request, user),
         open_orders=open_orders,
         accounts=kit.own_accounts(db, user),
-        values=values or {},
-        errors=errors or {},
-        notice=notice,
     )
 
 
 @router.get("/portal/orders", response_class=HTMLResponse)
 def orders(request: Request, user: CurrentUser) -> Response:
     values = {"instrument": request.query_params.get("instrument", "")}
-    return _orders_page(request, user, values=values)
+    return _orders_page(request, user, kit.FormState(values))
 
 
 @router.post("/portal/orders")
@@ -89,34 +80,20 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     account = form.get("account", "")
     if account not in {a.id for a in kit.own_accounts(db, user)}:
         errors["account"] = t["required"]
-    numbers: dict[str, int] = {}
-    for name in ("quantity", "price"):
-        try:
-            value = kit.parse_int(form.get(name))
-        except ValueError:
-            errors[name] = t["whole_number"]
-            continue
-        if value is None:
-            errors[name] = t["required"]
-        else:
-            numbers[name] = value
+    quantity = kit.required_int(form, "quantity", t, errors)
+    price = kit.required_int(form, "price", t, errors)
     if errors:
-        return _orders_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+        return _orders_page(request, user, kit.FormState.invalid(form, errors, t))
     order = NewOrder(
-        instrument=instrument,
-        side=side,
-        quantity=numbers["quantity"],
-        price=numbers["price"],
-        account_id=account,
+        instrument=instrument, side=side, quantity=quantity, price=price, account_id=account
     )
     try:
         out = kit.exchange(request).place(user.actor, order)
     except TansoError as e:
         fields = ("instrument", "side", "quantity", "price", "account")
-        errors, status = kit.refusal(e, fields)
-        return _orders_page(request, user, form, errors, status=status)
+        return _orders_page(request, user, kit.FormState.refused(e, form, fields))
     notice = t["order_placed"].format(id=out.get("id", ""), status=out.get("status", ""))
-    return _orders_page(request, user, {"instrument": instrument}, notice=notice)
+    return _orders_page(request, user, kit.FormState({"instrument": instrument}, notice=notice))
 
 
 def _own_order(
@@ -141,31 +118,18 @@ def cancel_order(request: Request, user: Trader, order_id: str) -> Response:
     try:
         kit.exchange(request).cancel(user.actor, order_id)
     except TansoError as e:
-        return _orders_page(request, user, errors={"_form": e.message}, status=status_of(e))
+        return _orders_page(request, user, kit.FormState.refused(e))
     notice = kit.labels(request)["order_cancelled"].format(id=order_id)
-    return _orders_page(request, user, notice=notice)
+    return _orders_page(request, user, kit.FormState(notice=notice))
 
 
 # ---------------------------------------------------------------- amend an open order
 
 
 def _amend_page(
-    request: Request,
-    user: PortalUser,
-    order: xs.Order,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
+    request: Request, user: PortalUser, order: xs.Order, state: kit.FormState | None = None
 ) -> HTMLResponse:
-    return kit.page(
-        request,
-        "portal_amend.html",
-        user,
-        status,
-        order=order,
-        values=values or {},
-        errors=errors or {},
-    )
+    return kit.page(request, "portal_amend.html", user, state=state, order=order)
 
 
 @router.get("/portal/orders/{order_id}/amend", response_class=HTMLResponse)
@@ -183,30 +147,24 @@ def amend_order(request: Request, user: Trader, form: Form, order_id: str) -> Re
     if order is None:
         return kit.not_found(request, user)
     errors: dict[str, str] = {}
-    numbers: dict[str, int | None] = {}
-    for name in ("quantity", "price"):
-        try:
-            numbers[name] = kit.parse_int(form.get(name))
-        except ValueError:
-            errors[name] = t["whole_number"]
-    if not errors and numbers["quantity"] is None and numbers["price"] is None:
+    quantity = kit.optional_int(form, "quantity", t, errors)
+    price = kit.optional_int(form, "price", t, errors)
+    if not errors and quantity is None and price is None:
         errors["quantity"] = t["amend_help"]
     if errors:
-        return _amend_page(request, user, order, form, errors | {"_form": t["error"]}, 422)
+        return _amend_page(request, user, order, kit.FormState.invalid(form, errors, t))
     try:
-        out = kit.exchange(request).amend(
-            user.actor, order_id, quantity=numbers["quantity"], price=numbers["price"]
-        )
+        out = kit.exchange(request).amend(user.actor, order_id, quantity=quantity, price=price)
     except TansoError as e:
-        errors, status = kit.refusal(e, ("quantity", "price"))
-        return _amend_page(request, user, order, form, errors, status)
-    price = out.get("price")
+        refused = kit.FormState.refused(e, form, ("quantity", "price"))
+        return _amend_page(request, user, order, refused)
+    amended = out.get("price")
     notice = t["order_amended"].format(
         id=order_id,
         quantity=f"{out.get('remaining', out.get('quantity', 0)):,}",
-        price=f"¥{price:,}" if isinstance(price, int) else "",
+        price=f"¥{amended:,}" if isinstance(amended, int) else "",
     )
-    return _orders_page(request, user, notice=notice)
+    return _orders_page(request, user, kit.FormState(notice=notice))
 
 
 # ---------------------------------------------------------------- trades and settlement

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -17,10 +19,8 @@ router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 def _retire_page(
     request: Request,
     user: PortalUser,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    state: kit.FormState | None = None,
     done: registry.RetirementReceipt | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
     db = kit.db(request)
     lang = kit.lang_of(request)
@@ -32,12 +32,10 @@ def _retire_page(
         request,
         "portal_retire.html",
         user,
-        status,
+        state=state,
         accounts=kit.own_accounts(db, user),
         purposes=purposes,
         retirements=registry.list_retirements(db, kit.reader(user), 50),
-        values=values or {},
-        errors=errors or {},
         done=done,
     )
 
@@ -57,12 +55,10 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
         errors["account"] = t["required"]
     if not form.get("purpose"):
         errors["purpose"] = t["required"]
-    numbers: dict[str, int | None] = {}
-    for name in ("quantity", "year", "scope3_category"):
-        try:
-            numbers[name] = kit.parse_int(form.get(name))
-        except ValueError:
-            errors[name] = t["whole_number"]
+    numbers = {
+        name: kit.optional_int(form, name, t, errors)
+        for name in ("quantity", "year", "scope3_category")
+    }
     scope = form.get("scope", "") or None
     if scope not in (None, "1", "2", "3"):
         errors["scope"] = t["required"]
@@ -70,7 +66,7 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
     if not errors and numbers.get("quantity") is None and serials is None:
         errors["quantity"] = t["retire_help"]
     if errors:
-        return _retire_page(request, user, form, errors | {"_form": t["error"]}, status=422)
+        return _retire_page(request, user, kit.FormState.invalid(form, errors, t))
     wanted = registry.RetirementRequest(
         account_id=account,
         selection=registry.Selection(quantity=numbers.get("quantity"), serials=serials),
@@ -84,8 +80,7 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
         done = registry.retire(db, user.actor, wanted)
     except TansoError as e:
         fields = ("account", "quantity", "serials", "purpose", "beneficiary", "year", "scope")
-        errors, status = kit.refusal(e, fields)
-        return _retire_page(request, user, form, errors, status=status)
+        return _retire_page(request, user, kit.FormState.refused(e, form, fields))
     return _retire_page(request, user, done=done)
 
 
@@ -94,15 +89,10 @@ def retire(request: Request, user: CreditMover, form: Form) -> Response:
 
 @router.get("/portal/retirements", response_class=HTMLResponse)
 def retirement_notices(request: Request, user: CurrentUser) -> Response:
-    found = registry.retirements_page(
-        kit.db(request),
-        kit.reader(user),
-        user.participant_id,
-        kit.limit(request),
-        before=kit.query_int(request, "before"),
-        after=kit.query_int(request, "after"),
+    found, older, newer = kit.cursor_page(
+        request,
+        partial(registry.retirements_page, kit.db(request), kit.reader(user), user.participant_id),
     )
-    older, newer = kit.cursor_links(request, found)
     return kit.page(
         request,
         "portal_notices.html",
