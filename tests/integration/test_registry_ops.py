@@ -383,10 +383,11 @@ def test_retirement_by_quantity_moves_credits_to_the_retirement_account_for_its_
     assert ranges(db, "SYS-RETIREMENT", "retired") == [(iss, 1, 250)]
     assert ranges(db, "ALPHA-MAIN") == [(iss, 251, 1_000)]
     public = registry.get_retirement(db, out.id)
-    assert public["scope"] == "voluntary"
-    assert public["reporting_year"] == 2025
-    assert [r["serials"] for r in public["ranges"]] == [f"{iss}-1-250"]
-    assert public["journal"] == {"seq": out.journal_seq, "hash": out.journal_hash}
+    assert public.scope == "voluntary"
+    assert public.reporting_year == 2025
+    assert [r.serials for r in public.ranges] == [f"{iss}-1-250"]
+    assert public.ranges[0].id == iss and public.ranges[0].project_id
+    assert public.journal == registry.JournalRef(seq=out.journal_seq, hash=out.journal_hash)
     consistent(db)
 
 
@@ -397,7 +398,7 @@ def test_retirement_by_serial_range_retires_exactly_that_range(db: Database, two
     )
     assert out.quantity == 100
     assert ranges(db, "SYS-RETIREMENT", "retired") == [(iss, 501, 600)]
-    assert registry.get_retirement(db, out.id)["scope"] == "regulatory"
+    assert registry.get_retirement(db, out.id).scope == "regulatory"
     consistent(db)
 
 
@@ -663,7 +664,7 @@ def test_suspended_participant_cannot_move_but_keeps_its_holdings(db: Database, 
     ):
         refused(db, "participant_not_active", call)
     assert quantity(db, "ALPHA-MAIN") == 900
-    assert registry.holdings(db, SYSTEM, "ALPHA-MAIN")["total"] == 900
+    assert registry.holdings(db, SYSTEM, "ALPHA-MAIN").total == 900
     participants.set_status(db, SYSTEM, "ALPHA", "active", "cleared")
     registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", serials(iss, 991, 1_000))
     assert quantity(db, "BETA-MAIN") == 110
@@ -723,7 +724,7 @@ def test_broker_acts_for_a_client_only_while_authorised(db: Database) -> None:
     assert entry.actor == "BROKER for CLIENT"
     out = registry.retire(db, actor, retirement("CLIENT-MAIN", Sel(5)))
     assert last_entry(db).actor == "BROKER for CLIENT"
-    assert registry.get_retirement(db, out.id)["retired_by"] == "CLIENT Corp."
+    assert registry.get_retirement(db, out.id).retired_by == "CLIENT Corp."
 
     participants.authorise_broker(db, client, "CLIENT", "BROKER", False)
     with pytest.raises(TansoError) as e:

@@ -163,7 +163,7 @@ def holdings(
     actor: Caller,
     limit: Limit = 1000,
     after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-) -> dict[str, Any]:
+) -> registry.Holdings:
     """Credits in an account: totals by scheme, category, vintage and status, then its blocks."""
     return registry.holdings(db, actor, account_id, limit, after)
 
@@ -300,13 +300,13 @@ def retire(
 
 
 @router.get("/retirements", response_model=list[Retirement], tags=["registry"])
-def list_retirements(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
+def list_retirements(db: DB, actor: Caller, limit: Limit = 100) -> list[registry.RetirementNotice]:
     """Your retirements (all of them for the operator), newest first."""
     return registry.list_retirements(db, actor, limit)
 
 
 @router.get("/retirements/{retirement_id}", response_model=Retirement, tags=["public"])
-def get_retirement(retirement_id: str, db: DB) -> dict[str, Any]:
+def get_retirement(retirement_id: str, db: DB) -> registry.RetirementNotice:
     """Public retirement lookup: no key needed, so anyone can verify a claim."""
     return registry.get_retirement(db, retirement_id)
 

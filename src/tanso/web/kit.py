@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -383,7 +383,17 @@ def offset_page(
     return rows[offset : offset + size], older, newer
 
 
-def cursor_links(request: Request, found: dict[str, Any]) -> tuple[str | None, str | None]:
-    older = link(request, before=found["older"]) if found["older"] is not None else None
-    newer = link(request, after=found["newer"]) if found["newer"] is not None else None
+class Paged(Protocol):
+    """A page of a paged list: the cursors of the older and the newer page (None: none)."""
+
+    @property
+    def older(self) -> int | None: ...
+
+    @property
+    def newer(self) -> int | None: ...
+
+
+def cursor_links(request: Request, found: Paged) -> tuple[str | None, str | None]:
+    older = link(request, before=found.older) if found.older is not None else None
+    newer = link(request, after=found.newer) if found.newer is not None else None
     return older, newer

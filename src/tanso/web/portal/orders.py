@@ -115,7 +115,7 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
         fields = ("instrument", "side", "quantity", "price", "account")
         errors, status = kit.refusal(e, fields)
         return _orders_page(request, user, form, errors, status=status)
-    notice = t["order_placed"].format(id=out.get("id", ""), status=out.get("status", ""))
+    notice = t["order_placed"].format(id=out.id, status=out.status)
     return _orders_page(request, user, {"instrument": instrument}, notice=notice)
 
 
@@ -200,11 +200,10 @@ def amend_order(request: Request, user: Trader, form: Form, order_id: str) -> Re
     except TansoError as e:
         errors, status = kit.refusal(e, ("quantity", "price"))
         return _amend_page(request, user, order, form, errors, status)
-    price = out.get("price")
     notice = t["order_amended"].format(
         id=order_id,
-        quantity=f"{out.get('remaining', out.get('quantity', 0)):,}",
-        price=f"¥{price:,}" if isinstance(price, int) else "",
+        quantity=f"{out.remaining:,}",
+        price=f"¥{out.price:,}" if out.price is not None else "",
     )
     return _orders_page(request, user, notice=notice)
 
