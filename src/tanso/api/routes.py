@@ -212,17 +212,17 @@ def list_properties(db: DB) -> dict[str, list[dict[str, Any]]]:
 
 
 @router.get("/projects", response_model=list[Project], tags=["taxonomy"])
-def list_projects(db: DB) -> list[dict[str, Any]]:
+def list_projects(db: DB) -> list[taxonomy.Project]:
     return taxonomy.list_projects(db)
 
 
 @router.post("/projects", response_model=Project, status_code=201, tags=["taxonomy"])
-def register_project(body: s.ProjectIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def register_project(body: s.ProjectIn, db: DB, actor: Caller, idem: IdemKey) -> taxonomy.Project:
     return taxonomy.register_project(db, actor, taxonomy.NewProject(**body.model_dump()), idem)
 
 
 @router.get("/projects/{project_id}", response_model=Project, tags=["taxonomy"])
-def get_project(project_id: str, db: DB) -> dict[str, Any]:
+def get_project(project_id: str, db: DB) -> taxonomy.Project:
     return taxonomy.get_project(db, project_id)
 
 
@@ -377,7 +377,7 @@ def journal_head(db: DB) -> dict[str, Any]:
 @router.get("/journal", response_model=list[JournalEntry], tags=["journal"])
 def journal(
     db: DB, actor: Caller, after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100
-) -> list[dict[str, Any]]:
+) -> list[journal_search.JournalEntry]:
     """Journal entries after `after`, for auditors (operator keys); bids of auctions still open
     show no bidder and no amount (`sealed: true`), the stored entry and its hash unchanged."""
     # bids of auctions still open stay sealed even from the operator (docs/sealed-auctions.md)
