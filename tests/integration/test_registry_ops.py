@@ -143,6 +143,19 @@ def _project(db: Database) -> str:
     return pid
 
 
+def test_a_project_registered_again_with_its_key_answers_the_same_project(db: Database) -> None:
+    from tanso.services.ledger import taxonomy
+
+    new = taxonomy.NewProject("PIDEM", "JC", "Project PIDEM", "ENERGY_SAVING", "JP")
+    idem = Idem("project-key", "project-fingerprint")
+    first = taxonomy.register_project(db, SYSTEM, new, idem)
+    length = journal_length(db)
+    again = taxonomy.register_project(db, SYSTEM, new, idem)
+    assert isinstance(again, taxonomy.Project) and again == first
+    assert again == taxonomy.get_project(db, "PIDEM") and journal_length(db) == length
+    assert '"project":{"category":"ENERGY_SAVING"' in last_entry(db).payload
+
+
 def test_issuing_the_same_round_twice_is_refused(db: Database) -> None:
     add_participant(db, "ALPHA")
     project = _project(db)
