@@ -391,18 +391,11 @@ def freeze_cmd(
 def holdings_cmd(account: str) -> None:
     """Show an account's holdings."""
     h = _run(registry.holdings, _db(), SYSTEM, account)
-    table = Table(title=f"{account}: {h['total']:,} units")
+    table = Table(title=f"{account}: {h.total:,} units")
     for col in ("serials", "status", "scheme", "category", "vintage", "quantity"):
         table.add_column(col, overflow="fold")
-    for b in h["blocks"]:
-        table.add_row(
-            b["serials"],
-            b["status"],
-            b.get("scheme", ""),
-            b.get("category", ""),
-            str(b.get("vintage", "")),
-            f"{b['quantity']:,}",
-        )
+    for b in h.blocks:
+        table.add_row(b.serials, b.status, b.scheme, b.category, str(b.vintage), f"{b.quantity:,}")
     out.print(table)
 
 

@@ -25,8 +25,7 @@ CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def held_issuance(db: Database, account: str) -> str:
-    blocks = registry.holdings(db, SYSTEM, account)["blocks"]
-    return str(blocks[0]["issuance_id"])
+    return registry.holdings(db, SYSTEM, account).blocks[0].issuance_id
 
 
 def prepare_market(db: Database) -> None:

@@ -287,8 +287,8 @@ def test_settlement_runs_and_failed_obligations_are_settled_later_or_cancelled(
     csrf = as_operator(portal)
     cross(portal, 30, 20)
     out = exchange(portal).session(SYSTEM, "ES", "auction")
-    due = out["trades"][0]["settlement_date"]
-    ids = sorted(tr["id"] for tr in out["trades"])
+    due = out.trades[0].settlement_date
+    ids = sorted(tr.id for tr in out.trades)
     participants.set_status(db, SYSTEM, "ALPHA", "suspended")  # the buyer cannot settle
     r = portal.post("/portal/operator/settlement/run", data={"csrf": csrf, "date": "soon"})
     assert r.status_code == 422 and 'id="date-error"' in r.text

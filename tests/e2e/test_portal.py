@@ -84,7 +84,7 @@ def count(db: Database, table: Any) -> int:
 def beta_order(http: TestClient) -> str:
     x: Exchange = http.app.state.exchange  # type: ignore[attr-defined]
     beta = users.actor_for(users.UserRole.TRADER, "BETA", frozenset({users.Role.TRADER}))
-    return str(x.place(beta, NewOrder("ES", "buy", 10, 1_500, account_id="BETA-MAIN"))["id"])
+    return x.place(beta, NewOrder("ES", "buy", 10, 1_500, account_id="BETA-MAIN")).id
 
 
 def test_login_sets_a_session_cookie_and_the_home_page_shows_accounts_and_cash(

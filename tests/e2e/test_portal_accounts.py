@@ -62,7 +62,7 @@ def test_an_account_manager_opens_another_holding_account(portal: TestClient, db
         },
     )
     assert r.status_code == 200
-    assert registry.holdings(db, SYSTEM, opened[0].id, limit=1)["total"] == 3
+    assert registry.holdings(db, SYSTEM, opened[0].id, limit=1).total == 3
 
 
 def test_an_account_name_is_required_and_the_error_is_beside_the_field(
@@ -161,7 +161,7 @@ def test_trades_are_paged_newest_first(portal: TestClient, db: Database) -> None
     for n in range(1, 6):
         x.place(beta, NewOrder("ES", "sell", n, 2_000, account_id="BETA-MAIN"))
         out = x.place(alpha, NewOrder("ES", "buy", n, 2_000, account_id="ALPHA-MAIN"))
-        made.append(out["trades"][0]["id"])
+        made.append(out.trades[0].id)
     login(portal, "viewer@alpha.example.jp")
     seen, back = walk(portal, "/portal/trades?limit=2", "data-trade")
     assert seen == made[::-1]

@@ -97,13 +97,13 @@ def portal(db: Database, world: World) -> Iterator[TestClient]:
         # BETA sells to GAMMA (nothing of ALPHA's), BETA sells to ALPHA
         x.place(trader("BETA"), NewOrder("ES", "sell", 10, 2_000, account_id="BETA-MAIN"))
         out = x.place(trader("GAMMA"), NewOrder("ES", "buy", 10, 2_000, account_id="GAMMA-MAIN"))
-        world.beta_gamma_trade = out["trades"][0]["id"] if out.get("trades") else ""
+        world.beta_gamma_trade = out.trades[0].id if out.trades else ""
         x.place(trader("BETA"), NewOrder("ES", "sell", 20, 2_000, account_id="BETA-MAIN"))
         out = x.place(trader("ALPHA"), NewOrder("ES", "buy", 20, 2_000, account_id="ALPHA-MAIN"))
-        world.alpha_trade = out["trades"][0]["id"] if out.get("trades") else ""
+        world.alpha_trade = out.trades[0].id if out.trades else ""
         world.beta_order = x.place(
             trader("BETA"), NewOrder("ES", "buy", 10, 1_500, account_id="BETA-MAIN")
-        )["id"]
+        ).id
         yield http
 
 
@@ -127,7 +127,7 @@ def beta_state(db: Database, w: World) -> tuple[Any, ...]:
         ).scalar()
         n_users = conn.execute(select(t.users.c.id).where(t.users.c.participant_id == "BETA")).all()
     holdings = [
-        registry.holdings(db, SYSTEM, a, limit=1)["total"] for a in ("BETA-MAIN", w.beta_second)
+        registry.holdings(db, SYSTEM, a, limit=1).total for a in ("BETA-MAIN", w.beta_second)
     ]
     return (tuple(order), key, locked, len(n_users), holdings)
 
@@ -154,7 +154,7 @@ def test_transfer_between_own_accounts_by_quantity_and_by_serials(
     assert r.status_code == 200 and "Transferred 100 t" in r.text
     ranges = re.findall(r'<li class="code">([^ <]+) \(', r.text)
     assert len(ranges) == 1
-    assert registry.holdings(db, SYSTEM, world.alpha_second, limit=1)["total"] == 100
+    assert registry.holdings(db, SYSTEM, world.alpha_second, limit=1).total == 100
     # back again by serial range
     r = portal.post(
         "/portal/transfer",
@@ -166,7 +166,7 @@ def test_transfer_between_own_accounts_by_quantity_and_by_serials(
         },
     )
     assert r.status_code == 200 and "Transferred 100 t" in r.text
-    assert registry.holdings(db, SYSTEM, world.alpha_second, limit=1)["total"] == 0
+    assert registry.holdings(db, SYSTEM, world.alpha_second, limit=1).total == 0
     # errors next to their field, nothing moved
     before = journal(db)
     bad = [
@@ -373,9 +373,11 @@ def test_an_administrator_lists_creates_and_unlocks_its_users(
 def test_each_role_reaches_only_its_screens(
     portal: TestClient, db: Database, world: World, role: str
 ) -> None:
-    alpha_order = exchange(portal).place(
-        trader("ALPHA"), NewOrder("ES", "buy", 5, 1_000, account_id="ALPHA-MAIN")
-    )["id"]
+    alpha_order = (
+        exchange(portal)
+        .place(trader("ALPHA"), NewOrder("ES", "buy", 5, 1_000, account_id="ALPHA-MAIN"))
+        .id
+    )
     login(portal, f"{role}@alpha.example.jp")
     token = csrf(portal, "/portal/trades")
     can_trade = role in ("trader", "administrator")
@@ -431,9 +433,11 @@ def test_each_role_reaches_only_its_screens(
 def test_a_new_form_without_a_valid_csrf_token_changes_nothing(
     portal: TestClient, db: Database, world: World, token: str | None
 ) -> None:
-    alpha_order = exchange(portal).place(
-        trader("ALPHA"), NewOrder("ES", "buy", 5, 1_000, account_id="ALPHA-MAIN")
-    )["id"]
+    alpha_order = (
+        exchange(portal)
+        .place(trader("ALPHA"), NewOrder("ES", "buy", 5, 1_000, account_id="ALPHA-MAIN"))
+        .id
+    )
     login(portal, "administrator@alpha.example.jp")
     key_id = re.search(
         r"tk_([0-9a-f]+)_",
@@ -469,7 +473,7 @@ def test_a_new_form_without_a_valid_csrf_token_changes_nothing(
         assert r.status_code == 403, path
         assert "Nothing was changed" in r.text
     assert (journal(db), count(db, t.api_keys), count(db, t.users)) == before
-    assert registry.holdings(db, SYSTEM, world.alpha_second, limit=1)["total"] == 0
+    assert registry.holdings(db, SYSTEM, world.alpha_second, limit=1).total == 0
     with db.read() as conn:
         assert (
             conn.execute(select(t.orders.c.quantity).where(t.orders.c.id == alpha_order)).scalar()
@@ -539,7 +543,7 @@ def test_a_user_never_sees_or_acts_on_another_participants_things(
         r = portal.post(path, data={"csrf": token} | data)
         assert r.status_code == 404, path
     # BETA's accounts and serials in every field of the transfer form
-    beta_serials = registry.holdings(db, SYSTEM, "BETA-MAIN", limit=10)["blocks"][0]["serials"]
+    beta_serials = registry.holdings(db, SYSTEM, "BETA-MAIN", limit=10).blocks[0].serials
     for data, field in (
         (
             {"from_account": "BETA-MAIN", "to_account": "ALPHA-MAIN", "quantity": "5"},

@@ -109,7 +109,7 @@ def test_the_operator_registers_a_project_and_errors_are_beside_fields(
     for bad, where in (({"country": "japan"}, "country"), ({"id": "x-1"}, "id")):
         r = portal.post("/portal/operator/projects", data=good | bad)
         assert r.status_code == 422 and f'id="{where}-error"' in r.text
-    assert all(p["id"] != "PRJ42" for p in taxonomy.list_projects(db))
+    assert all(p.id != "PRJ42" for p in taxonomy.list_projects(db))
     r = portal.post("/portal/operator/projects?lang=en", data=good)
     assert r.status_code == 200 and "Project PRJ42 registered." in r.text
     assert 'data-project="PRJ42"' in r.text

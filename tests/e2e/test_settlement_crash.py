@@ -138,7 +138,7 @@ def _prepare(url: str) -> int:
 
             with ThreadPoolExecutor(16) as pool:
                 list(pool.map(place, range(BUYS + SELLS)))
-            trades = len(x.session(SYSTEM, "ESC", "auction")["trades"])
+            trades = len(x.session(SYSTEM, "ESC", "auction").trades)
         finally:
             x.stop()
         return trades

@@ -130,7 +130,7 @@ def test_the_certificate_states_the_retirement_its_serials_and_every_attribute(
 
 def test_an_untouched_retirement_verifies_and_so_does_the_whole_journal(db: Database) -> None:
     _, done, _, _ = retire_two_schemes(db)
-    first = registry.list_retirements(db, SYSTEM)[-1]["id"]
+    first = registry.list_retirements(db, SYSTEM)[-1].id
     for rid in (first, done.id):  # one in the middle of the journal, one at its head
         v = certificates.verification(db, rid).verification
         assert v.verified, v
@@ -173,7 +173,7 @@ def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_link_to_the_next_entry(
 ) -> None:
     _, _, _, _ = retire_two_schemes(db)
     first = registry.list_retirements(db, SYSTEM)[-1]
-    seq = first["journal"]["seq"]
+    seq = first.journal.seq
     with db.read() as conn:
         e = conn.execute(select(t.journal).where(t.journal.c.seq == seq)).one()
     from tanso.domain.journal import entry_hash
@@ -182,7 +182,7 @@ def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_link_to_the_next_entry(
     assert forged != e.payload
     new_hash = entry_hash(e.prev_hash, e.seq, e.at, e.kind, e.actor, forged)
     _alter(db, t.journal, t.journal.c.seq == seq, payload=forged, hash=new_hash)
-    checks = _checks(db, first["id"])
+    checks = _checks(db, first.id)
     assert checks["entry_hash"] is True  # the forger recomputed it ...
     assert checks["next_link"] is False  # ... but the next entry still names the old hash
     assert checks["content"] is False  # and the registry's beneficiary is not the journal's

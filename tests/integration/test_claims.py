@@ -98,7 +98,7 @@ def test_the_report_figures_add_up(db: Database) -> None:
     assert rep.totals.residual == 900 + 500 + 2_000
     # retired totals are the sum of the year's retirements, however they are grouped
     year_total = sum(
-        r["quantity"] for r in registry.list_retirements(db, a) if r["reporting_year"] == YEAR
+        r.quantity for r in registry.list_retirements(db, a) if r.reporting_year == YEAR
     )
     assert rep.retired.total == year_total == 1_700
     assert rep.retired.count == 3

@@ -25,12 +25,12 @@ def test_the_usage_demo_loads_and_its_claims_hold(db: Database) -> None:
     rid = line.split("/verify/")[1].split()[0]
 
     retirements = registry.list_retirements(db, SYSTEM, 1_000)
-    purposes = {p for r in retirements for p in r["purposes"]}
+    purposes = {p for r in retirements for p in r.purposes}
     assert {"offset_scope1", "offset_scope2", "offset_scope3", "re100"} <= purposes
     for r in retirements:
-        v = certificates.verification(db, r["id"])
-        assert v.verification.verified, r["id"]
-        assert sum(x.quantity for x in v.ranges) == r["quantity"]
+        v = certificates.verification(db, r.id)
+        assert v.verification.verified, r.id
+        assert sum(x.quantity for x in v.ranges) == r.quantity
     assert certificates.certificate(db, rid).beneficiary == "富士見食品株式会社"
     last = certificates.verification(db, rid).verification.last_audit
     assert last is not None and last.ok is True

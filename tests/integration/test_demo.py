@@ -31,9 +31,9 @@ def held_by_category(db: Database) -> Counter[str]:
     for account in participants.list_accounts(db, SYSTEM):
         if account.kind != "holding":
             continue
-        for block in registry.holdings(db, SYSTEM, account.id)["blocks"]:
-            if block["status"] == "held":
-                held[block["category"]] += block["quantity"]
+        for block in registry.holdings(db, SYSTEM, account.id).blocks:
+            if block.status == "held":
+                held[block.category] += block.quantity
     return held
 
 
@@ -92,7 +92,7 @@ def test_retirements_for_several_purposes_have_public_notices(
 ) -> None:
     db, _ = demo_db
     retirements = registry.list_retirements(db, SYSTEM)
-    purposes = {p for r in retirements for p in r["purposes"]}
+    purposes = {p for r in retirements for p in r.purposes}
     assert purposes >= {
         "shk_reporting",
         "offset_scope1",
@@ -103,20 +103,20 @@ def test_retirements_for_several_purposes_have_public_notices(
     }
     names = {p.name_en for p in demo.PARTICIPANTS}
     for r in retirements:
-        notice = registry.get_retirement(db, r["id"])
-        assert notice["quantity"] == sum(x["quantity"] for x in notice["ranges"]) > 0
-        assert notice["retired_by"] in names
-        assert notice["beneficiary"] and notice["reporting_year"]
-        assert notice["journal"]["hash"]
+        notice = registry.get_retirement(db, r.id)
+        assert notice.quantity == sum(x.quantity for x in notice.ranges) > 0
+        assert notice.retired_by in names
+        assert notice.beneficiary and notice.reporting_year
+        assert notice.journal.hash
 
 
 def test_re100_retirement_uses_only_renewable_power_credits(
     demo_db: tuple[Database, dict[str, str]],
 ) -> None:
     db, _ = demo_db
-    re100 = [r for r in registry.list_retirements(db, SYSTEM) if "re100" in r["purposes"]]
+    re100 = [r for r in registry.list_retirements(db, SYSTEM) if "re100" in r.purposes]
     assert re100
-    assert {x["category"] for r in re100 for x in r["ranges"]} == {"RE_POWER"}
+    assert {x.category for r in re100 for x in r.ranges} == {"RE_POWER"}
 
 
 def test_demo_shows_cancellation_withdrawal_and_department_accounts(
@@ -125,8 +125,8 @@ def test_demo_shows_cancellation_withdrawal_and_department_accounts(
     db, _ = demo_db
     statuses: Counter[str] = Counter()
     for account in ("SYS-CANCELLATION", "SYS-EXTERNAL"):
-        for block in registry.holdings(db, SYSTEM, account)["blocks"]:
-            statuses[block["status"]] += block["quantity"]
+        for block in registry.holdings(db, SYSTEM, account).blocks:
+            statuses[block.status] += block.quantity
     assert statuses["cancelled"] > 0
     assert statuses["exported"] > 0
     owners = Counter(

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tanso.domain.instruments import Eligibility, InstrumentSpec
-from tanso.services.common import SYSTEM, Actor
+from tanso.services.common import SYSTEM, Actor, Idem
 from tanso.services.ledger import audit
 from tanso.services.trading.calendar import japan_calendar
-from tanso.services.trading.exchange import Exchange, NewOrder, OrderRejected
+from tanso.services.trading.exchange import Exchange, NewOrder, OrderRejected, PlacedOrder, Trade
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
@@ -52,12 +52,12 @@ def test_a_call_auction_trade_creates_an_obligation_with_both_reservations(
     db: Database = market["db"]
     buy = x.place(market["buyer"], NewOrder("JC-ES", "buy", 1_000, 2_100))
     sell = x.place(market["seller"], NewOrder("JC-ES", "sell", 600, 1_900))
-    assert buy["status"] == "open" and sell["status"] == "open"
+    assert buy.status == "open" and sell.status == "open"
     assert _cash(db, "BUYER") == (50_000_000, 2_100_000)
     result = x.session(SYSTEM, "JC-ES", "auction")
-    assert result["auctions"][0]["volume"] == 600
-    price = result["auctions"][0]["price"]
-    assert 1_900 <= price <= 2_100
+    assert result.auctions[0].volume == 600
+    price = result.auctions[0].price
+    assert price is not None and 1_900 <= price <= 2_100
     # 600 t at the auction price are reserved for the trade; 400 t stay reserved for the order
     assert _cash(db, "BUYER") == (50_000_000, 600 * price + 400 * 2_100)
     with db.read() as conn:
@@ -75,7 +75,7 @@ def test_a_sell_order_reserves_only_eligible_credits(market: dict[str, Any]) -> 
         x.place(market["seller"], NewOrder("JC-ES", "sell", 12_000, 2_000))
     assert err.value.code == "insufficient_credits"
     ok = x.place(market["seller"], NewOrder("JC-ES", "sell", 10_000, 2_000))
-    assert ok["status"] == "open"
+    assert ok.status == "open"
 
 
 def test_a_buy_without_enough_cash_is_rejected_and_changes_nothing(market: dict[str, Any]) -> None:
@@ -93,7 +93,7 @@ def test_cancel_releases_the_reservation(market: dict[str, Any]) -> None:
     x: Exchange = market["x"]
     db: Database = market["db"]
     order = x.place(market["buyer"], NewOrder("JC-ES", "buy", 100, 2_000))
-    x.cancel(market["buyer"], order["id"])
+    x.cancel(market["buyer"], order.id)
     assert _cash(db, "BUYER") == (50_000_000, 0)
     assert audit.verify(db).ok
 
@@ -102,7 +102,7 @@ def test_another_participants_order_cannot_be_cancelled(market: dict[str, Any]) 
     x: Exchange = market["x"]
     order = x.place(market["buyer"], NewOrder("JC-ES", "buy", 100, 2_000))
     with pytest.raises(Exception) as err:
-        x.cancel(market["seller"], order["id"])
+        x.cancel(market["seller"], order.id)
     assert getattr(err.value, "code", None) == "order_not_found"
 
 
@@ -110,12 +110,12 @@ def test_amend_up_reserves_more_and_amend_down_releases(market: dict[str, Any]) 
     x: Exchange = market["x"]
     db: Database = market["db"]
     order = x.place(market["buyer"], NewOrder("JC-ES", "buy", 100, 2_000))
-    x.amend(market["buyer"], order["id"], quantity=300)
+    x.amend(market["buyer"], order.id, quantity=300)
     assert _cash(db, "BUYER")[1] == 600_000
-    x.amend(market["buyer"], order["id"], price=1_500)
+    x.amend(market["buyer"], order.id, price=1_500)
     assert _cash(db, "BUYER")[1] == 450_000
     sell = x.place(market["seller"], NewOrder("JC-ES", "sell", 500, 2_500))
-    x.amend(market["seller"], sell["id"], quantity=200)
+    x.amend(market["seller"], sell.id, quantity=200)
     assert audit.verify(db).ok
 
 
@@ -158,6 +158,31 @@ def test_continuous_trading_fills_at_the_resting_price(db: Database) -> None:
     x.session(SYSTEM, "JC-RE", "open")
     x.place(seller, NewOrder("JC-RE", "sell", 100, 4_100))
     result = x.place(buyer, NewOrder("JC-RE", "buy", 60, 4_200))
-    assert [(tr["price"], tr["quantity"]) for tr in result["trades"]] == [(4_100, 60)]
+    assert [(tr.price, tr.quantity) for tr in result.trades] == [(4_100, 60)]
     assert _cash(db, "CBUY") == (10_000_000, 60 * 4_100)
     assert audit.verify(db).ok
+
+
+def test_an_idempotent_order_answers_the_same_placed_order_again(db: Database) -> None:
+    x = Exchange(db, japan_calendar())
+    seller = add_participant(db, "ISELL")
+    buyer = add_participant(db, "IBUY")
+    add_issuance(db, "ISELL-MAIN", 1_000, category="RE_POWER")
+    fund(db, "IBUY", 10_000_000)
+    spec = InstrumentSpec(
+        "JC-RE",
+        "RE",
+        "再エネ",
+        Eligibility(categories=("RE_POWER",)),
+        mode="continuous",
+        reference_price=4_000,
+    )
+    x.define_instrument(SYSTEM, spec)
+    x.session(SYSTEM, "JC-RE", "open")
+    x.place(seller, NewOrder("JC-RE", "sell", 100, 4_100))
+    idem = Idem("key-1", "fingerprint-1")
+    first = x.place(buyer, NewOrder("JC-RE", "buy", 60, 4_200), idem)
+    again = x.place(buyer, NewOrder("JC-RE", "buy", 60, 4_200), idem)
+    assert isinstance(again, PlacedOrder) and again == first
+    assert [type(tr) for tr in again.trades] == [Trade] and again.events == first.events
+    assert len(x.engine.order_market) == 1  # the seller's rest only: nothing placed twice

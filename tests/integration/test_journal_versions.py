@@ -73,9 +73,9 @@ def test_a_journal_of_v1_entries_verifies_rebuilds_the_books_and_streams_quantit
         x.session(SYSTEM, "JC-ES", "open")
         x.place(buyer, NewOrder("JC-ES", "buy", 1_000, 2_000))
         x.place(seller, NewOrder("JC-ES", "sell", 600, 2_000))
-        assert x.session(SYSTEM, "JC-ES", "auction")["auctions"][0]["volume"] == 600
+        assert x.session(SYSTEM, "JC-ES", "auction").auctions[0].volume == 600
         rest = x.place(seller, NewOrder("JC-ES", "sell", 500, 2_100))
-        x.amend(seller, rest["id"], quantity=300)
+        x.amend(seller, rest.id, quantity=300)
     v1 = _exchange_payloads(db)
     assert v1 and all("v" not in p for p in v1)
     assert any("qty" in e for p in v1 for e in p.get("events", []))
@@ -84,7 +84,7 @@ def test_a_journal_of_v1_entries_verifies_rebuilds_the_books_and_streams_quantit
     live = _books(x)
     assert live == {
         next(iter(live)): ("buy", 2_000, 400),
-        rest["id"]: ("sell", 2_100, 300),
+        rest.id: ("sell", 2_100, 300),
     }
     again = Exchange(db, japan_calendar())  # recovers from the journal, checks the tables
     assert _books(again) == live

@@ -143,6 +143,19 @@ def _project(db: Database) -> str:
     return pid
 
 
+def test_a_project_registered_again_with_its_key_answers_the_same_project(db: Database) -> None:
+    from tanso.services.ledger import taxonomy
+
+    new = taxonomy.NewProject("PIDEM", "JC", "Project PIDEM", "ENERGY_SAVING", "JP")
+    idem = Idem("project-key", "project-fingerprint")
+    first = taxonomy.register_project(db, SYSTEM, new, idem)
+    length = journal_length(db)
+    again = taxonomy.register_project(db, SYSTEM, new, idem)
+    assert isinstance(again, taxonomy.Project) and again == first
+    assert again == taxonomy.get_project(db, "PIDEM") and journal_length(db) == length
+    assert '"project":{"category":"ENERGY_SAVING"' in last_entry(db).payload
+
+
 def test_issuing_the_same_round_twice_is_refused(db: Database) -> None:
     add_participant(db, "ALPHA")
     project = _project(db)
@@ -383,10 +396,11 @@ def test_retirement_by_quantity_moves_credits_to_the_retirement_account_for_its_
     assert ranges(db, "SYS-RETIREMENT", "retired") == [(iss, 1, 250)]
     assert ranges(db, "ALPHA-MAIN") == [(iss, 251, 1_000)]
     public = registry.get_retirement(db, out.id)
-    assert public["scope"] == "voluntary"
-    assert public["reporting_year"] == 2025
-    assert [r["serials"] for r in public["ranges"]] == [f"{iss}-1-250"]
-    assert public["journal"] == {"seq": out.journal_seq, "hash": out.journal_hash}
+    assert public.scope == "voluntary"
+    assert public.reporting_year == 2025
+    assert [r.serials for r in public.ranges] == [f"{iss}-1-250"]
+    assert public.ranges[0].id == iss and public.ranges[0].project_id
+    assert public.journal == registry.JournalRef(seq=out.journal_seq, hash=out.journal_hash)
     consistent(db)
 
 
@@ -397,7 +411,7 @@ def test_retirement_by_serial_range_retires_exactly_that_range(db: Database, two
     )
     assert out.quantity == 100
     assert ranges(db, "SYS-RETIREMENT", "retired") == [(iss, 501, 600)]
-    assert registry.get_retirement(db, out.id)["scope"] == "regulatory"
+    assert registry.get_retirement(db, out.id).scope == "regulatory"
     consistent(db)
 
 
@@ -663,7 +677,7 @@ def test_suspended_participant_cannot_move_but_keeps_its_holdings(db: Database, 
     ):
         refused(db, "participant_not_active", call)
     assert quantity(db, "ALPHA-MAIN") == 900
-    assert registry.holdings(db, SYSTEM, "ALPHA-MAIN")["total"] == 900
+    assert registry.holdings(db, SYSTEM, "ALPHA-MAIN").total == 900
     participants.set_status(db, SYSTEM, "ALPHA", "active", "cleared")
     registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", serials(iss, 991, 1_000))
     assert quantity(db, "BETA-MAIN") == 110
@@ -723,7 +737,7 @@ def test_broker_acts_for_a_client_only_while_authorised(db: Database) -> None:
     assert entry.actor == "BROKER for CLIENT"
     out = registry.retire(db, actor, retirement("CLIENT-MAIN", Sel(5)))
     assert last_entry(db).actor == "BROKER for CLIENT"
-    assert registry.get_retirement(db, out.id)["retired_by"] == "CLIENT Corp."
+    assert registry.get_retirement(db, out.id).retired_by == "CLIENT Corp."
 
     participants.authorise_broker(db, client, "CLIENT", "BROKER", False)
     with pytest.raises(TansoError) as e:

@@ -84,7 +84,7 @@ def _cash(db: Database, pid: str) -> tuple[int, int]:
 
 
 def _status(db: Database, account: str) -> dict[str, int]:
-    out: dict[str, int] = registry.holdings(db, SYSTEM, account)["totals"]["status"]
+    out: dict[str, int] = registry.holdings(db, SYSTEM, account).totals.status
     return out
 
 

@@ -49,7 +49,7 @@ def _trade(m: dict[str, Any], quantity: int = 300, price: int = 2_000) -> str:
     x.place(m["buyer"], NewOrder("ES", "buy", quantity, price))
     x.place(m["seller"], NewOrder("ES", "sell", quantity, price))
     result = x.session(SYSTEM, "ES", "auction")
-    return str(result["trades"][0]["id"])
+    return result.trades[0].id
 
 
 def _cash(db: Database, pid: str) -> tuple[int, int]:
@@ -61,7 +61,7 @@ def _cash(db: Database, pid: str) -> tuple[int, int]:
 
 
 def _held(db: Database, account: str) -> int:
-    return int(registry.holdings(db, SYSTEM, account)["totals"]["status"].get("held", 0))
+    return registry.holdings(db, SYSTEM, account).totals.status.get("held", 0)
 
 
 def test_a_trade_settles_on_its_date_with_both_legs(traded: dict[str, Any]) -> None:
@@ -76,7 +76,7 @@ def test_a_trade_settles_on_its_date_with_both_legs(traded: dict[str, Any]) -> N
     mine = settlement.obligations(db, traded["buyer"])
     assert mine[0].deal_id == trade_id and mine[0].status == "settled"
     # the buyer sees exactly which serials it received for the trade
-    held = {b["serials"] for b in registry.holdings(db, traded["buyer"], "BUYER-MAIN")["blocks"]}
+    held = {b.serials for b in registry.holdings(db, traded["buyer"], "BUYER-MAIN").blocks}
     assert set(mine[0].serials_received or ()) == held
     assert audit.verify(db).ok
 

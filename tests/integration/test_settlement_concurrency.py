@@ -75,7 +75,7 @@ def _auction(x: Exchange, actors: dict[str, Actor], pairs: int) -> int:
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(place, range(pairs)))
-    return len(x.session(SYSTEM, "ESC", "auction")["trades"])
+    return len(x.session(SYSTEM, "ESC", "auction").trades)
 
 
 def _until(done: threading.Event, at_least: int, work: Callable[[int], None]) -> int:

@@ -292,7 +292,7 @@ class Market:
             if kind in ("buy", "sell"):
                 pid = (BUYERS if kind == "buy" else SELLERS)[who // 2]
                 out = x.place(self.actors[pid], NewOrder(iid, kind, quantity, price))
-                self.orders.append((out["id"], self.actors[pid]))
+                self.orders.append((out.id, self.actors[pid]))
             elif kind in ("cancel", "amend"):
                 if not self.orders:
                     return

@@ -57,7 +57,7 @@ def head(db: Database) -> int:
 
 def held(db: Database, account: str) -> int:
     out = registry.holdings(db, SYSTEM, account)
-    return int(out["totals"]["status"].get("held", 0))
+    return out.totals.status.get("held", 0)
 
 
 def claimed_tonnes(db: Database, pid: str, year: int, use: str) -> int:

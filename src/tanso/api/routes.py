@@ -164,7 +164,7 @@ def holdings(
     actor: Caller,
     limit: Limit = 1000,
     after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-) -> dict[str, Any]:
+) -> registry.Holdings:
     """Credits in an account: totals by scheme, category, vintage and status, then its blocks."""
     return registry.holdings(db, actor, account_id, limit, after)
 
@@ -213,17 +213,17 @@ def list_properties(db: DB) -> dict[str, list[dict[str, Any]]]:
 
 
 @router.get("/projects", response_model=many(Project), tags=["taxonomy"])
-def list_projects(db: DB) -> list[dict[str, Any]]:
+def list_projects(db: DB) -> list[taxonomy.Project]:
     return taxonomy.list_projects(db)
 
 
 @router.post("/projects", response_model=Project, status_code=201, tags=["taxonomy"])
-def register_project(body: s.ProjectIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def register_project(body: s.ProjectIn, db: DB, actor: Caller, idem: IdemKey) -> taxonomy.Project:
     return taxonomy.register_project(db, actor, taxonomy.NewProject(**body.model_dump()), idem)
 
 
 @router.get("/projects/{project_id}", response_model=Project, tags=["taxonomy"])
-def get_project(project_id: str, db: DB) -> dict[str, Any]:
+def get_project(project_id: str, db: DB) -> taxonomy.Project:
     return taxonomy.get_project(db, project_id)
 
 
@@ -301,13 +301,13 @@ def retire(
 
 
 @router.get("/retirements", response_model=many(Retirement), tags=["registry"])
-def list_retirements(db: DB, actor: Caller, limit: Limit = 100) -> list[dict[str, Any]]:
+def list_retirements(db: DB, actor: Caller, limit: Limit = 100) -> list[registry.RetirementNotice]:
     """Your retirements (all of them for the operator), newest first."""
     return registry.list_retirements(db, actor, limit)
 
 
 @router.get("/retirements/{retirement_id}", response_model=Retirement, tags=["public"])
-def get_retirement(retirement_id: str, db: DB) -> dict[str, Any]:
+def get_retirement(retirement_id: str, db: DB) -> registry.RetirementNotice:
     """Public retirement lookup: no key needed, so anyone can verify a claim."""
     return registry.get_retirement(db, retirement_id)
 
@@ -378,7 +378,7 @@ def journal_head(db: DB) -> dict[str, Any]:
 @router.get("/journal", response_model=many(JournalEntry), tags=["journal"])
 def journal(
     db: DB, actor: Caller, after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100
-) -> list[dict[str, Any]]:
+) -> list[journal_search.JournalEntry]:
     """Journal entries after `after`, for auditors (operator keys); bids of auctions still open
     show no bidder and no amount (`sealed: true`), the stored entry and its hash unchanged."""
     # bids of auctions still open stay sealed even from the operator (docs/sealed-auctions.md)

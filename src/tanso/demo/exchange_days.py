@@ -143,7 +143,7 @@ def _freeze_one(db: Database, trade_id: str) -> None:
 def _auction(exchange: Exchange, instrument: str, counts: dict[str, int]) -> dict[str, int]:
     result = exchange.session(SYSTEM, instrument, "auction")
     counts["auctions"] += 1
-    counts["trades"] += len(result["trades"])
+    counts["trades"] += len(result.trades)
     return counts
 
 

@@ -128,16 +128,16 @@ NEW_ISSUANCES = (
 
 
 def _first_block(
-    db: Database, actor: Actor, account: str, admits: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any] | None:
+    db: Database, actor: Actor, account: str, admits: Callable[[registry.HeldBlock], bool]
+) -> registry.HeldBlock | None:
     """The largest held block of the account that ``admits`` (the trading history moves credits
     around, so the demo looks up what is there rather than assuming serials)."""
     blocks = [
         b
-        for b in registry.holdings(db, actor, account, limit=10_000)["blocks"]
-        if b["status"] == "held" and admits(b)
+        for b in registry.holdings(db, actor, account, limit=10_000).blocks
+        if b.status == "held" and admits(b)
     ]
-    return max(blocks, key=lambda b: (b["quantity"], b["serials"]), default=None)
+    return max(blocks, key=lambda b: (b.quantity, b.serials), default=None)
 
 
 def seed(
@@ -172,13 +172,13 @@ def seed(
         "offset_scope2",
         "Scope 2 残余排出 (購入電力) のオフセット FY2025",
     )
-    vcs = _first_block(db, fujimi, "FUJIMI_FOODS-MAIN", lambda b: b["scheme"] == "VCS")
+    vcs = _first_block(db, fujimi, "FUJIMI_FOODS-MAIN", lambda b: b.scheme == "VCS")
     if vcs is not None:
-        start = vcs["serial_start"]
-        end = min(vcs["serial_end"], start + 899)
+        start = vcs.serial_start
+        end = min(vcs.serial_end, start + 899)
         retire(
             fujimi,
-            Selection(serials=f"{vcs['issuance_id']}-{start}-{end}"),
+            Selection(serials=f"{vcs.issuance_id}-{start}-{end}"),
             "offset_scope3",
             "Scope 3 カテゴリ6 (出張) のオフセット FY2025",
             scope3_category=6,
@@ -190,12 +190,12 @@ def seed(
         "Scope 1 残余排出の一部をオフセット (自社ボイラー更新プロジェクト由来)",
     )
     re_power = _first_block(
-        db, mikawa, "MIKAWA_SEIKI-MAIN", lambda b: b["category"] in ("RE_POWER", "RE_POWER_BIOMASS")
+        db, mikawa, "MIKAWA_SEIKI-MAIN", lambda b: b.category in ("RE_POWER", "RE_POWER_BIOMASS")
     )
     if re_power is not None:
         retire(
             mikawa,
-            Selection(serials=re_power["serials"]),
+            Selection(serials=re_power.serials),
             "re100",
             "RE100: 豊川工場の購入電力 FY2025",
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -445,9 +445,20 @@ def offset_page(
     return rows[offset : offset + size], older, newer
 
 
-def cursor_page(
-    request: Request, fetch: Callable[..., dict[str, Any]]
-) -> tuple[dict[str, Any], str | None, str | None]:
+class Paged(Protocol):
+    """A page of a paged list: the cursors of the older and the newer page (None: none)."""
+
+    @property
+    def older(self) -> int | None: ...
+
+    @property
+    def newer(self) -> int | None: ...
+
+
+P = TypeVar("P", bound=Paged)
+
+
+def cursor_page(request: Request, fetch: Callable[..., P]) -> tuple[P, str | None, str | None]:
     """One page of a list whose service pages by cursor (``fetch(limit, before=, after=)``
     answers the rows and the cursors ``older`` and ``newer``): that answer and the links to the
     older and the newer page."""
@@ -456,6 +467,6 @@ def cursor_page(
         before=query_int(request, "before"),
         after=query_int(request, "after"),
     )
-    older = link(request, before=found["older"]) if found["older"] is not None else None
-    newer = link(request, after=found["newer"]) if found["newer"] is not None else None
+    older = link(request, before=found.older) if found.older is not None else None
+    newer = link(request, after=found.newer) if found.newer is not None else None
     return found, older, newer

@@ -221,42 +221,42 @@ def certificate_in(
     names = names if names is not None else reference_names(conn)
     projects: dict[str, Any] = {}
     ranges = []
-    for r in view["ranges"]:
-        issuance = repo.get_issuance(conn, r["id"]) if "id" in r else None
-        project_id = r.get("project_id", "")
+    for r in view.ranges:
+        issuance = repo.get_issuance(conn, r.id)
+        project_id = r.project_id
         if project_id and project_id not in projects:
             projects[project_id] = repo.get_project(conn, project_id)
         project = projects.get(project_id)
-        scheme = r.get("scheme", "")
-        start, end = (int(x) for x in r["serials"].rsplit("-", 2)[1:])
+        scheme = r.scheme
+        start, end = (int(x) for x in r.serials.rsplit("-", 2)[1:])
         ranges.append(
             CertifiedRange(
-                serials=r["serials"],
-                issuance_id=r.get("id", r["serials"].rsplit("-", 2)[0]),
+                serials=r.serials,
+                issuance_id=r.id,
                 serial_start=start,
                 serial_end=end,
-                quantity=r["quantity"],
+                quantity=r.quantity,
                 scheme=_term(names, "scheme", scheme),
                 unit=names["scheme"].get(scheme, {}).get("unit", "tCO2"),
-                category=_term(names, "category", r.get("category", "")),
+                category=_term(names, "category", r.category),
                 project_id=project_id,
-                project_name=r.get("project_name", ""),
+                project_name=r.project_name,
                 project_name_ja=project.name_ja if project is not None else "",
-                country=r.get("country", ""),
-                mechanism=r.get("mechanism", ""),
-                nature=r.get("nature", ""),
-                credit_type=_term(names, "credit_type", r.get("credit_type", "")),
-                round=r.get("round", ""),
-                vintage=r.get("vintage"),
-                certified_on=r.get("certified_on", ""),
-                properties=[_term(names, "property", p) for p in r.get("properties", [])],
+                country=r.country,
+                mechanism=r.mechanism,
+                nature=r.nature,
+                credit_type=_term(names, "credit_type", r.credit_type),
+                round=r.round,
+                vintage=r.vintage,
+                certified_on=r.certified_on,
+                properties=[_term(names, "property", p) for p in r.properties],
                 evaluation_axes=[
                     _term(names, "evaluation_axis", a)
                     for a in (loads(project.evaluation_axes) if project is not None else [])
                 ],
                 co_benefits=loads(project.co_benefits) if project is not None else [],
-                ca_declaration=r.get("ca_declaration", ""),
-                ca_status=r.get("ca_status", ""),
+                ca_declaration=r.ca_declaration,
+                ca_status=r.ca_status,
                 origin=issuance.origin if issuance is not None else "",
                 external_registry=issuance.external_registry if issuance is not None else None,
                 external_ref=issuance.external_ref if issuance is not None else None,
@@ -273,14 +273,14 @@ def certificate_in(
     return Certificate(
         certificate_id=certificate_id(retirement_id),
         retirement_id=retirement_id,
-        beneficiary=view["beneficiary"],
-        retired_by=Names(view["retired_by"], view["retired_by_ja"]),
-        purposes=[_term(names, "purpose", p) for p in view["purposes"]],
-        scope=view["scope"],
-        reporting_year=view["reporting_year"],
-        quantity=view["quantity"],
-        retired_at=view["retired_at"],
-        note=view["note"],
+        beneficiary=view.beneficiary,
+        retired_by=Names(view.retired_by or "", view.retired_by_ja or ""),
+        purposes=[_term(names, "purpose", p) for p in view.purposes],
+        scope=view.scope,
+        reporting_year=view.reporting_year,
+        quantity=view.quantity,
+        retired_at=view.retired_at,
+        note=view.note,
         ranges=ranges,
         journal=journal,
         verify_path=verify_path(retirement_id),

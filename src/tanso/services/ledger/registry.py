@@ -626,7 +626,71 @@ def cancel(
     return execute(db, actor, idem, work, 201, loader(Cancellation))
 
 
-def retirement_view(conn: Connection, rid: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditAttributes:
+    """What the credits of a serial range are: their issuance's and project's attributes."""
+
+    vintage: int
+    round: str
+    credit_type: str
+    certified_on: str
+    ca_declaration: str
+    ca_status: str
+    project_id: str
+    project_name: str
+    scheme: str
+    category: str
+    country: str
+    mechanism: str
+    nature: str
+    properties: list[str]
+
+
+def _attributes(details: dict[str, Any]) -> dict[str, Any]:
+    """The ``CreditAttributes`` fields of a ``repo.issuance_details`` entry."""
+    return {k: details[k] for k in _ATTRIBUTES}
+
+
+_ATTRIBUTES = tuple(CreditAttributes.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetiredRange(CreditAttributes):
+    """A retired serial range with every attribute of its credits (``id``: its issuance)."""
+
+    id: str
+    serials: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRef:
+    """The journal entry that recorded something (``hash`` None if it cannot be read)."""
+
+    seq: int
+    hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementNotice:
+    """A retirement as anyone may verify it: enough to check a claim, nothing private."""
+
+    id: str
+    verify_path: str
+    quantity: int
+    purposes: list[str]
+    scope: str
+    beneficiary: str
+    reporting_year: int
+    note: str
+    retired_at: str
+    retired_by: str | None
+    retired_by_ja: str | None
+    ranges: list[RetiredRange]
+    journal: JournalRef
+
+
+def retirement_view(conn: Connection, rid: str) -> RetirementNotice:
     """A retirement as the public sees it: enough to verify a claim, nothing private."""
     row = repo.get_retirement(conn, rid)
     if row is None:
@@ -635,36 +699,37 @@ def retirement_view(conn: Connection, rid: str) -> dict[str, Any]:
     details = repo.issuance_details(conn, (m.issuance_id for m in movements))
     participant = repo.get_participant(conn, row.participant_id)
     entry = next(repo.journal_entries(conn, row.journal_seq - 1, 1), None)
-    return {
-        "id": row.id,
-        "verify_path": f"/verify/{row.id}",
-        "quantity": row.quantity,
-        "purposes": row.purposes.split(","),
-        "scope": row.scope,
-        "beneficiary": row.beneficiary,
-        "reporting_year": row.reporting_year,
-        "note": row.note,
-        "retired_at": row.created_at,
-        "retired_by": participant.name_en if participant else None,
-        "retired_by_ja": participant.name_ja if participant else None,
-        "ranges": [
-            {
-                "serials": f"{m.issuance_id}-{m.serial_start}-{m.serial_end}",
-                "quantity": m.serial_end - m.serial_start + 1,
-            }
-            | details.get(m.issuance_id, {})
+    return RetirementNotice(
+        id=row.id,
+        verify_path=f"/verify/{row.id}",
+        quantity=row.quantity,
+        purposes=row.purposes.split(","),
+        scope=row.scope,
+        beneficiary=row.beneficiary,
+        reporting_year=row.reporting_year,
+        note=row.note,
+        retired_at=row.created_at,
+        retired_by=participant.name_en if participant else None,
+        retired_by_ja=participant.name_ja if participant else None,
+        ranges=[
+            RetiredRange(
+                id=m.issuance_id,
+                serials=f"{m.issuance_id}-{m.serial_start}-{m.serial_end}",
+                quantity=m.serial_end - m.serial_start + 1,
+                **_attributes(details[m.issuance_id]),
+            )
             for m in movements
         ],
-        "journal": {"seq": row.journal_seq, "hash": entry.hash if entry else None},
-    }
+        journal=JournalRef(seq=row.journal_seq, hash=entry.hash if entry else None),
+    )
 
 
-def get_retirement(db: Database, rid: str) -> dict[str, Any]:
+def get_retirement(db: Database, rid: str) -> RetirementNotice:
     with db.read() as conn:
         return retirement_view(conn, rid)
 
 
-def list_retirements(db: Database, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+def list_retirements(db: Database, actor: Actor, limit: int = 100) -> list[RetirementNotice]:
     with db.read() as conn:
         pid = None if actor.is_operator() else actor.participant_id
         return [retirement_view(conn, r.id) for r in repo.list_retirements(conn, pid, limit)]
@@ -792,9 +857,48 @@ def freeze(
 # ---------------------------------------------------------------- reading
 
 
+@dataclass(frozen=True, slots=True)
+class HoldingsTotals:
+    """Quantities by scheme, category, vintage and status."""
+
+    scheme: dict[str, int]
+    category: dict[str, int]
+    vintage: dict[str, int]
+    status: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldBlock(CreditAttributes):
+    """A block of serials in one status (``reservation``: what holds it), with its credits'
+    attributes."""
+
+    id: int
+    serials: str
+    issuance_id: str
+    serial_start: int
+    serial_end: int
+    quantity: int
+    status: str
+    reservation: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """An account's credits: ``total`` (not retired or cancelled), totals, then its blocks;
+    ``next_after`` asks for the next page of blocks (None on the last)."""
+
+    account_id: str
+    participant_id: str
+    kind: str
+    total: int
+    totals: HoldingsTotals
+    blocks: list[HeldBlock]
+    next_after: int | None
+
+
 def holdings(
     db: Database, actor: Actor, account_id: str, limit: int = 1000, after: int | None = None
-) -> dict[str, Any]:
+) -> Holdings:
     """An account's credits: totals by scheme, category, vintage and status, and its blocks."""
     limit = max(1, min(limit, 10_000))
     with db.read() as conn:
@@ -812,32 +916,29 @@ def holdings(
             ):
                 by[key][value] = by[key].get(value, 0) + int(tr.quantity)
         blocks = [
-            {
-                "id": r.id,
-                "serials": f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
-                "issuance_id": r.issuance_id,
-                "serial_start": r.serial_start,
-                "serial_end": r.serial_end,
-                "quantity": r.serial_end - r.serial_start + 1,
-                "status": r.status,
-                "reservation": r.reservation,
-            }
-            | {k: v for k, v in details.get(r.issuance_id, {}).items() if k != "id"}
+            HeldBlock(
+                id=r.id,
+                serials=f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
+                issuance_id=r.issuance_id,
+                serial_start=r.serial_start,
+                serial_end=r.serial_end,
+                quantity=r.serial_end - r.serial_start + 1,
+                status=r.status,
+                reservation=r.reservation,
+                **_attributes(details[r.issuance_id]),
+            )
             for r in rows
         ]
-        return {
-            "account_id": account_id,
-            "participant_id": acct.participant_id,
-            "kind": acct.kind,
-            "total": sum(
-                by["status"].get(s, 0)
-                for s in by["status"]
-                if s not in {x.value for x in FINAL_STATUSES}
-            ),
-            "totals": by,
-            "blocks": blocks,
-            "next_after": rows[-1].id if len(rows) == limit else None,
-        }
+        final = {x.value for x in FINAL_STATUSES}
+        return Holdings(
+            account_id=account_id,
+            participant_id=acct.participant_id,
+            kind=acct.kind,
+            total=sum(q for s, q in by["status"].items() if s not in final),
+            totals=HoldingsTotals(**by),
+            blocks=blocks,
+            next_after=rows[-1].id if len(rows) == limit else None,
+        )
 
 
 def list_issuances(db: Database, project_id: str | None = None) -> list[Issuance]:
@@ -898,6 +999,39 @@ def _page_of_seqs(
     return seqs, seqs[-1] if older else None, seqs[0] if newer else None
 
 
+@dataclass(frozen=True, slots=True)
+class PastTransfer:
+    """A transfer as a page of past transfers shows it (``ranges``: its serial ranges)."""
+
+    id: str
+    journal_seq: int
+    at: str
+    from_account: str
+    to_account: str
+    quantity: int
+    ranges: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TransfersPage:
+    """One page of past transfers, newest first, with the cursors of the older and the newer
+    page (journal seqs; None where there is none)."""
+
+    transfers: list[PastTransfer]
+    older: int | None
+    newer: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementsPage:
+    """One page of retirement notices, newest first, with the cursors of the older and the
+    newer page (journal seqs; None where there is none)."""
+
+    retirements: list[RetirementNotice]
+    older: int | None
+    newer: int | None
+
+
 def list_transfers(
     db: Database,
     actor: Actor,
@@ -905,7 +1039,7 @@ def list_transfers(
     limit: int = 50,
     before: int | None = None,
     after: int | None = None,
-) -> dict[str, Any]:
+) -> TransfersPage:
     """Past transfers into or out of a participant's holding accounts, newest first, one page at
     a time: ``before`` (older page) or ``after`` (newer page) is a transfer's journal seq."""
     from sqlalchemy import select
@@ -938,19 +1072,19 @@ def list_transfers(
     for r in rows:
         pieces[int(r.journal_seq)].append(r)
     transfers = [
-        {
-            "id": pieces[s][0].ref,
-            "journal_seq": s,
-            "at": at.get(s, ""),
-            "from_account": pieces[s][0].from_account,
-            "to_account": pieces[s][0].to_account,
-            "quantity": sum(p.serial_end - p.serial_start + 1 for p in pieces[s]),
-            "ranges": [f"{p.issuance_id}-{p.serial_start}-{p.serial_end}" for p in pieces[s]],
-        }
+        PastTransfer(
+            id=pieces[s][0].ref,
+            journal_seq=s,
+            at=at.get(s, ""),
+            from_account=pieces[s][0].from_account,
+            to_account=pieces[s][0].to_account,
+            quantity=sum(p.serial_end - p.serial_start + 1 for p in pieces[s]),
+            ranges=[f"{p.issuance_id}-{p.serial_start}-{p.serial_end}" for p in pieces[s]],
+        )
         for s in seqs
         if pieces[s]
     ]
-    return {"transfers": transfers, "older": older, "newer": newer}
+    return TransfersPage(transfers=transfers, older=older, newer=newer)
 
 
 def retirements_page(
@@ -960,7 +1094,7 @@ def retirements_page(
     limit: int = 50,
     before: int | None = None,
     after: int | None = None,
-) -> dict[str, Any]:
+) -> RetirementsPage:
     """A participant's retirements, newest first, one page at a time (cursors: journal seqs),
     each as `retirement_view` shows it."""
     from sqlalchemy import select
@@ -979,4 +1113,4 @@ def retirements_page(
             .order_by(r.journal_seq.desc())
         ).scalars()
         notices = [retirement_view(conn, rid) for rid in ids]
-    return {"retirements": notices, "older": older, "newer": newer}
+    return RetirementsPage(retirements=notices, older=older, newer=newer)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.participants import Role
-from tanso.services.common import Actor, Idem, execute, require
+from tanso.services.common import Actor, Idem, execute, loader, plain, require
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -218,29 +218,52 @@ class NewProject:
     co_benefits: list[str] = field(default_factory=list)
 
 
-def project_view(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "scheme": r.scheme,
-        "name": r.name,
-        "name_ja": r.name_ja,
-        "country": r.country,
-        "region": r.region,
-        "developer": r.developer,
-        "methodology": r.methodology,
-        "category": r.category,
-        "mechanism": r.mechanism,
-        "nature": r.nature,
-        "properties": loads(r.properties),
-        "evaluation_axes": loads(r.evaluation_axes),
-        "co_benefits": loads(r.co_benefits),
-        "created_at": r.created_at,
-    }
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A registered project whose credits can be issued: its scheme, category, where it is,
+    ``mechanism`` (reduction or removal), ``nature`` (nature or technology) and properties."""
+
+    id: str
+    scheme: str
+    name: str
+    name_ja: str
+    country: str
+    region: str
+    developer: str
+    methodology: str
+    category: str
+    mechanism: str
+    nature: str
+    properties: list[str]
+    evaluation_axes: list[str]
+    co_benefits: list[str]
+    created_at: str
+
+
+def project_view(r: Any) -> Project:
+    """A project row as answered."""
+    return Project(
+        id=r.id,
+        scheme=r.scheme,
+        name=r.name,
+        name_ja=r.name_ja,
+        country=r.country,
+        region=r.region,
+        developer=r.developer,
+        methodology=r.methodology,
+        category=r.category,
+        mechanism=r.mechanism,
+        nature=r.nature,
+        properties=loads(r.properties),
+        evaluation_axes=loads(r.evaluation_axes),
+        co_benefits=loads(r.co_benefits),
+        created_at=r.created_at,
+    )
 
 
 def register_project(
     db: Database, actor: Actor, p: NewProject, idem: Idem | None = None
-) -> dict[str, Any]:
+) -> Project:
     """Register a project (registry operator) so that its credits can be issued."""
     require(actor, Role.REGISTRY_OPERATOR, "register projects")
     if not PROJECT_RE.fullmatch(p.id):
@@ -256,7 +279,7 @@ def register_project(
     if not p.name.strip() or len(p.name) > 300:
         raise InvalidInput("invalid_name", "A project name must be 1 to 300 characters.")
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: Tx) -> Project:
         conn = tx.conn
         if repo.get_project(conn, p.id) is not None:
             raise Conflict("project_exists", f"Project {p.id} already exists.")
@@ -291,18 +314,18 @@ def register_project(
         )
         row = repo.get_project(conn, p.id)
         view = project_view(row)
-        tx.record("project.registered", actor.label, {"project": view})
+        tx.record("project.registered", actor.label, {"project": plain(view)})
         return view
 
-    return execute(db, actor, idem, work, 201)
+    return execute(db, actor, idem, work, 201, loader(Project))
 
 
-def list_projects(db: Database) -> list[dict[str, Any]]:
+def list_projects(db: Database) -> list[Project]:
     with db.read() as conn:
         return [project_view(r) for r in repo.list_table(conn, t.projects, t.projects.c.id)]
 
 
-def get_project(db: Database, project_id: str) -> dict[str, Any]:
+def get_project(db: Database, project_id: str) -> Project:
     with db.read() as conn:
         row = repo.get_project(conn, project_id)
         if row is None:

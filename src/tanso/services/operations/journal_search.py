@@ -4,7 +4,6 @@ of sequence numbers, one page at a time. Reads only; the journal is never change
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -12,6 +11,7 @@ from sqlalchemy import Select, func, select
 from tanso.domain.errors import InvalidInput
 from tanso.services.common import Actor, require_operator
 from tanso.services.venues import sealed_auctions
+from tanso.services.venues.sealed_auctions import JournalEntry as JournalEntry
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database
@@ -45,7 +45,7 @@ class JournalPage:
     """One page of journal entries (each with seq, at, kind, actor, payload, hash), newest
     first, and the ``before`` of the older and of the newer page (None where there is none)."""
 
-    entries: list[Any]
+    entries: list[JournalEntry]
     older: int | None
     newer: int | None
 
@@ -81,9 +81,9 @@ def entries(
             return JournalPage([], None, None)
         # bids of auctions still open stay sealed, and never match a search by bidder
         shown = [
-            SimpleNamespace(**e)
+            e
             for e in sealed_auctions.seal_journal_rows(conn, rows)
-            if not (e.get("sealed") and actor_text.strip())
+            if not (e.sealed and actor_text.strip())
         ]
         low, high = int(rows[-1].seq), int(rows[0].seq)
         older = conn.execute(matching([j.seq]).where(j.seq < low).limit(1)).first()
@@ -113,7 +113,7 @@ def public_head(db: Database) -> tuple[int, str] | None:
     return (int(row.seq), str(row.hash)) if row is not None else None
 
 
-def after(db: Database, actor: Actor, seq: int, limit: int) -> list[dict[str, Any]]:
+def after(db: Database, actor: Actor, seq: int, limit: int) -> list[JournalEntry]:
     """Entries after ``seq`` in order, for auditors (operator only); bids of auctions still open
     are sealed as `sealed_auctions.seal_journal_rows` says, the stored entries untouched."""
     require_operator(actor, "read the journal")

@@ -42,7 +42,7 @@ from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, omitted, require, require_active
+from tanso.services.common import Actor, Idem, loader, omitted, plain, require, require_active
 from tanso.services.ledger import registry
 from tanso.store import repo
 from tanso.store import schema as t
@@ -117,7 +117,7 @@ class _Job:
     actor: Actor
     kind: str
     args: dict[str, Any]
-    future: Future[dict[str, Any]] = field(default_factory=Future)
+    future: Future[Any] = field(default_factory=Future)
 
 
 @dataclass
@@ -230,7 +230,7 @@ class Exchange:
         """The sequencer thread is alive (false before start and after stop)."""
         return self._thread is not None and self._thread.is_alive()
 
-    def submit(self, actor: Actor, kind: str, **args: Any) -> dict[str, Any]:
+    def submit(self, actor: Actor, kind: str, **args: Any) -> Any:
         """Put a command in order and wait for its outcome (committed before it returns);
         refuses with `Unavailable` (503, Retry-After) when ``max_queue`` commands already wait."""
         if self.max_queue and self._queue.qsize() >= self.max_queue:
@@ -264,7 +264,7 @@ class Exchange:
 
     def _run_batch(self, jobs: list[_Job]) -> None:
         """Group commit: every job of the batch in one transaction, each in its own savepoint."""
-        results: list[tuple[_Job, dict[str, Any] | BaseException]] = []
+        results: list[tuple[_Job, object]] = []
         feed: list[dict[str, Any]] = []
         diverged = False
         with self._lock:
@@ -308,10 +308,8 @@ class Exchange:
 
     # ------------------------------------------------------------------ applying one command
 
-    def _apply(self, tx: Tx, job: _Job) -> dict[str, Any]:
-        handler: Callable[[Tx, Actor, dict[str, Any]], dict[str, Any]] = getattr(
-            self, f"_do_{job.kind}"
-        )
+    def _apply(self, tx: Tx, job: _Job) -> object:
+        handler: Callable[[Tx, Actor, dict[str, Any]], object] = getattr(self, f"_do_{job.kind}")
         idem: Idem | None = job.args.get("idem")
         pid = job.actor.participant_id
         if idem is not None:
@@ -322,11 +320,12 @@ class Exchange:
                         "idempotency_key_reused",
                         "This Idempotency-Key was already used with a different request.",
                     )
-                replayed: dict[str, Any] = json.loads(stored.response)
-                return replayed
+                return _REPLAY[job.kind](json.loads(stored.response))
         body = handler(tx, job.actor, job.args)
         if idem is not None:
-            repo.store_idempotency(tx.conn, pid, idem.key, idem.fingerprint, 201, body, tx.at)
+            repo.store_idempotency(
+                tx.conn, pid, idem.key, idem.fingerprint, 201, plain(body), tx.at
+            )
         return body
 
     def _run_engine(
@@ -433,10 +432,10 @@ class Exchange:
 
     # ------------------------------------------------------------------ persisting events
 
-    def _persist(self, tx: Tx, ctx: _Context, events: Iterable[ex.Event]) -> list[dict[str, Any]]:
+    def _persist(self, tx: Tx, ctx: _Context, events: Iterable[ex.Event]) -> list[Trade]:
         """Write what the engine's events mean: orders, trades, obligations, auctions."""
         conn = tx.conn
-        trades: list[dict[str, Any]] = []
+        trades: list[Trade] = []
         n = 0
         events = list(events)
         ctx.in_auction = any(isinstance(e, ex.AuctionResult) for e in events)
@@ -482,7 +481,7 @@ class Exchange:
                 )
         return trades
 
-    def _trade(self, tx: Tx, ctx: _Context, e: ex.Trade, trade_id: str) -> dict[str, Any]:
+    def _trade(self, tx: Tx, ctx: _Context, e: ex.Trade, trade_id: str) -> Trade:
         conn = tx.conn
         buy, sell = _order_row(conn, e.buy), _order_row(conn, e.sell)
         instrument = _instrument_row(conn, e.instrument)
@@ -541,14 +540,14 @@ class Exchange:
             at=tx.at,
         )
         update_bars(conn, e.instrument, day, e.price, e.quantity, tx.next_seq())
-        return {
-            "id": trade_id,
-            "instrument": e.instrument,
-            "price": e.price,
-            "quantity": e.quantity,
-            "trade_date": day.isoformat(),
-            "settlement_date": due.isoformat(),
-        }
+        return Trade(
+            id=trade_id,
+            instrument=e.instrument,
+            price=e.price,
+            quantity=e.quantity,
+            trade_date=day.isoformat(),
+            settlement_date=due.isoformat(),
+        )
 
     def _buy_hold(self, tx: Tx, order: Any, remaining: int, lot: int) -> int:
         """The cash a buy order holds for its remaining quantity, at its reserve price."""
@@ -572,7 +571,7 @@ class Exchange:
 
     # ------------------------------------------------------------------ the commands
 
-    def _do_define(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+    def _do_define(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Instrument:
         spec: InstrumentSpec = a["spec"]
         conn = tx.conn
         if repo.get_by_id(conn, t.instruments, spec.id) is not None:
@@ -624,7 +623,7 @@ class Exchange:
         )
         return instrument_view(_instrument_row(conn, spec.id), self.engine)
 
-    def _do_session(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+    def _do_session(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> SessionChange:
         action, instrument = a["action"], a["instrument"]
         _instrument_row(tx.conn, instrument)
         command_type: dict[str, Callable[[str], ex.Command]] = {
@@ -640,11 +639,24 @@ class Exchange:
         _raise_if_rejected(events)
         trades = self._persist(tx, ctx, events)
         self._journal(tx, actor, action, command, events, ctx)
-        auctions = [e.to_json() for e in events if isinstance(e, ex.AuctionResult)]
-        view = instrument_view(_instrument_row(tx.conn, instrument), self.engine)
-        return view | {"trades": trades, "auctions": auctions}
+        return SessionChange(
+            **_instrument_values(_instrument_row(tx.conn, instrument), self.engine),
+            trades=trades,
+            auctions=[
+                AuctionEvent(
+                    event="auction",
+                    instrument=e.instrument,
+                    price=e.price,
+                    volume=e.volume,
+                    kind=e.kind,
+                    reference_price=e.reference_price,
+                )
+                for e in events
+                if isinstance(e, ex.AuctionResult)
+            ],
+        )
 
-    def _do_place(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+    def _do_place(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> PlacedOrder:
         o: NewOrder = a["order"]
         conn = tx.conn
         require_active(conn, actor)
@@ -722,10 +734,7 @@ class Exchange:
             ctx,
             {"account": account_id, "client_order_id": o.client_order_id},
         )
-        return order_view(_order_row(conn, order_id)) | {
-            "trades": trades,
-            "events": [e.to_json() for e in events],
-        }
+        return _placed(_order_row(conn, order_id), trades, events)
 
     def _check_window(self, tx: Tx, instrument: Any) -> None:
         """TSE: orders only inside the acceptance windows (when sessions are enforced)."""
@@ -752,7 +761,7 @@ class Exchange:
             raise Conflict("order_not_open", f"Order {order_id} is {row.status}.")
         return row
 
-    def _do_cancel(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+    def _do_cancel(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Order:
         row = self._own_open_order(tx.conn, actor, a["order_id"])
         command = ex.CancelOrder(row.id)
         events, ctx = self._run_engine(tx, actor, command)
@@ -761,7 +770,7 @@ class Exchange:
         self._journal(tx, actor, "cancel", command, events, ctx)
         return order_view(_order_row(tx.conn, row.id))
 
-    def _do_amend(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> dict[str, Any]:
+    def _do_amend(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> PlacedOrder:
         row = self._own_open_order(tx.conn, actor, a["order_id"])
         if not actor.is_system:
             require_active(tx.conn, actor)
@@ -782,41 +791,44 @@ class Exchange:
             raise OrderRejected(rejected.reason, row.id)
         trades = self._persist(tx, ctx, events)
         self._journal(tx, actor, "amend", command, events, ctx)
-        return order_view(_order_row(tx.conn, row.id)) | {
-            "trades": trades,
-            "events": [e.to_json() for e in events],
-        }
+        return _placed(_order_row(tx.conn, row.id), trades, events)
 
     # ------------------------------------------------------------------ public use cases
 
-    def define_instrument(self, actor: Actor, spec: InstrumentSpec) -> dict[str, Any]:
+    def define_instrument(self, actor: Actor, spec: InstrumentSpec) -> Instrument:
         """List an instrument for trading (exchange operator)."""
         require(actor, Role.EXCHANGE_OPERATOR, "list instruments")
-        return self.submit(actor, "define", spec=spec)
+        return cast(Instrument, self.submit(actor, "define", spec=spec))
 
-    def session(self, actor: Actor, instrument: str, action: str) -> dict[str, Any]:
+    def session(self, actor: Actor, instrument: str, action: str) -> SessionChange:
         """Open, close, halt, resume, or run a call auction now (exchange operator)."""
         require(actor, Role.EXCHANGE_OPERATOR, "control trading sessions")
         if action not in ("open", "close", "halt", "resume", "auction", "pre_close"):
             raise InvalidInput("invalid_action", f"Unknown session action {action!r}.")
-        return self.submit(actor, "session", action=action, instrument=instrument)
+        return cast(
+            SessionChange, self.submit(actor, "session", action=action, instrument=instrument)
+        )
 
-    def place(self, actor: Actor, order: NewOrder, idem: Idem | None = None) -> dict[str, Any]:
+    def place(self, actor: Actor, order: NewOrder, idem: Idem | None = None) -> PlacedOrder:
         """Place an order; it reserves cash or credits first, then matches or rests."""
         if not actor.has(Role.TRADER) and not actor.has(Role.MARKET_MAKER):
             raise Forbidden("role_required", "Only a trader or market maker may place orders.")
-        return self.submit(actor, "place", order=order, idem=idem)
+        return cast(PlacedOrder, self.submit(actor, "place", order=order, idem=idem))
 
-    def cancel(self, actor: Actor, order_id: str) -> dict[str, Any]:
-        return self.submit(actor, "cancel", order_id=order_id)
+    def cancel(self, actor: Actor, order_id: str) -> Order:
+        """Cancel the rest of an open order; its holds are released."""
+        return cast(Order, self.submit(actor, "cancel", order_id=order_id))
 
     def amend(
         self, actor: Actor, order_id: str, quantity: int | None = None, price: int | None = None
-    ) -> dict[str, Any]:
+    ) -> PlacedOrder:
         """Amend an open order: a smaller quantity keeps time priority; anything else loses it."""
         if quantity is None and price is None:
             raise InvalidInput("nothing_to_amend", "Give a new quantity or a new price.")
-        return self.submit(actor, "amend", order_id=order_id, quantity=quantity, price=price)
+        return cast(
+            PlacedOrder,
+            self.submit(actor, "amend", order_id=order_id, quantity=quantity, price=price),
+        )
 
     # ------------------------------------------------------------------ reads
 
@@ -943,26 +955,6 @@ def _instrument_row(conn: Connection, instrument: str) -> Any:
     return row
 
 
-def order_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "instrument": row.instrument_id,
-        "participant_id": row.participant_id,
-        "account_id": row.account_id,
-        "side": row.side,
-        "type": row.type,
-        "price": row.price,
-        "quantity": row.quantity,
-        "remaining": row.remaining,
-        "filled": row.quantity - row.remaining,
-        "tif": row.tif,
-        "status": row.status,
-        "reason": row.reason,
-        "client_order_id": row.client_order_id,
-        "created_at": row.created_at,
-    }
-
-
 def instrument_view_spec(spec: InstrumentSpec) -> dict[str, Any]:
     return {
         "id": spec.id,
@@ -979,30 +971,6 @@ def instrument_view_spec(spec: InstrumentSpec) -> dict[str, Any]:
         "sessions": spec.sessions,
         "settlement_days": spec.settlement_days,
     }
-
-
-def instrument_view(row: Any, engine: ex.Engine | None = None) -> dict[str, Any]:
-    view = {
-        "id": row.id,
-        "name_en": row.name_en,
-        "name_ja": row.name_ja,
-        "kind": row.kind,
-        "eligibility": loads(row.eligibility),
-        "currency": row.currency,
-        "tick": row.tick,
-        "lot": row.lot,
-        "price_limit_pct": row.price_limit_pct,
-        "market_orders": bool(row.market_orders),
-        "mode": row.mode,
-        "sessions": loads(row.sessions),
-        "settlement_days": row.settlement_days,
-        "reference_price": row.reference_price,
-        "state": row.state,
-    }
-    if engine is not None and row.id in engine.markets:
-        lower, upper = engine.limits(row.id)
-        view |= {"lower_limit": lower, "upper_limit": upper}
-    return view
 
 
 # ---------------------------------------------------------------- commands as JSON (journal)
@@ -1062,40 +1030,79 @@ class Instrument:
     upper_limit: int | None = omitted()
 
 
-def _instrument(row: Any, engine: ex.Engine | None) -> Instrument:
+def instrument_view(row: Any, engine: ex.Engine | None = None) -> Instrument:
+    """An instrument row as answered, with today's limits while its market is live."""
+    return Instrument(**_instrument_values(row, engine))
+
+
+def _instrument_values(row: Any, engine: ex.Engine | None) -> dict[str, Any]:
     lower = upper = None
     if engine is not None and row.id in engine.markets:
         lower, upper = engine.limits(row.id)
-    return Instrument(
-        id=row.id,
-        name_en=row.name_en,
-        name_ja=row.name_ja,
-        kind=row.kind,
-        eligibility=loads(row.eligibility),
-        currency=row.currency,
-        tick=row.tick,
-        lot=row.lot,
-        price_limit_pct=row.price_limit_pct,
-        market_orders=bool(row.market_orders),
-        mode=row.mode,
-        sessions=loads(row.sessions),
-        settlement_days=row.settlement_days,
-        reference_price=row.reference_price,
-        state=row.state,
-        lower_limit=lower,
-        upper_limit=upper,
-    )
+    return {
+        "id": row.id,
+        "name_en": row.name_en,
+        "name_ja": row.name_ja,
+        "kind": row.kind,
+        "eligibility": loads(row.eligibility),
+        "currency": row.currency,
+        "tick": row.tick,
+        "lot": row.lot,
+        "price_limit_pct": row.price_limit_pct,
+        "market_orders": bool(row.market_orders),
+        "mode": row.mode,
+        "sessions": loads(row.sessions),
+        "settlement_days": row.settlement_days,
+        "reference_price": row.reference_price,
+        "state": row.state,
+        "lower_limit": lower,
+        "upper_limit": upper,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A trade as its own parties see it when it happens (never the counterparty)."""
+
+    id: str
+    instrument: str
+    price: int
+    quantity: int
+    trade_date: str
+    settlement_date: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionEvent:
+    """A call auction's outcome (板寄せ): its price, or None (no trade), and its volume."""
+
+    event: str
+    instrument: str
+    price: int | None
+    volume: int
+    kind: str
+    reference_price: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionChange(Instrument):
+    """The instrument after a session action, with the trades and auctions it caused."""
+
+    trades: list[Trade]
+    auctions: list[AuctionEvent]
 
 
 def list_instruments(db: Database, exchange: Exchange | None = None) -> list[Instrument]:
     with db.read() as conn:
         rows = repo.list_table(conn, t.instruments, t.instruments.c.id)
-        return [_instrument(r, exchange.engine if exchange else None) for r in rows]
+        return [instrument_view(r, exchange.engine if exchange else None) for r in rows]
 
 
 def get_instrument(db: Database, instrument: str, exchange: Exchange | None = None) -> Instrument:
     with db.read() as conn:
-        return _instrument(_instrument_row(conn, instrument), exchange.engine if exchange else None)
+        return instrument_view(
+            _instrument_row(conn, instrument), exchange.engine if exchange else None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1120,24 +1127,42 @@ class Order:
     created_at: str
 
 
-def _order(row: Any) -> Order:
-    return Order(
-        id=row.id,
-        instrument=row.instrument_id,
-        participant_id=row.participant_id,
-        account_id=row.account_id,
-        side=row.side,
-        type=row.type,
-        price=row.price,
-        quantity=row.quantity,
-        remaining=row.remaining,
-        filled=row.quantity - row.remaining,
-        tif=row.tif,
-        status=row.status,
-        reason=row.reason,
-        client_order_id=row.client_order_id,
-        created_at=row.created_at,
-    )
+def order_view(row: Any) -> Order:
+    """An order row as its owner (or the operator) reads it."""
+    return Order(**_order_values(row))
+
+
+def _order_values(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "instrument": row.instrument_id,
+        "participant_id": row.participant_id,
+        "account_id": row.account_id,
+        "side": row.side,
+        "type": row.type,
+        "price": row.price,
+        "quantity": row.quantity,
+        "remaining": row.remaining,
+        "filled": row.quantity - row.remaining,
+        "tif": row.tif,
+        "status": row.status,
+        "reason": row.reason,
+        "client_order_id": row.client_order_id,
+        "created_at": row.created_at,
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlacedOrder(Order):
+    """An order just placed or amended, with its trades and its events in the book (as the
+    journal records them: `accepted`, `trade`, `amended`, `cancelled` ...)."""
+
+    trades: list[Trade]
+    events: list[dict[str, Any]]
+
+
+def _placed(row: Any, trades: list[Trade], events: list[ex.Event]) -> PlacedOrder:
+    return PlacedOrder(**_order_values(row), trades=trades, events=[e.to_json() for e in events])
 
 
 @dataclass(frozen=True, slots=True)
@@ -1193,7 +1218,7 @@ def own_orders(
         if status:
             q = q.where(o.status == status)
         rows = conn.execute(q.order_by(o.created_at.desc(), o.id.desc()).limit(limit)).all()
-        return [_order(r) for r in rows]
+        return [order_view(r) for r in rows]
 
 
 def get_order(db: Database, actor: Actor, order_id: str) -> Order:
@@ -1201,7 +1226,7 @@ def get_order(db: Database, actor: Actor, order_id: str) -> Order:
         row = repo.get_by_id(conn, t.orders, order_id)
         if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
             raise NotFound("order_not_found", f"There is no order {order_id} of yours.")
-        return _order(row)
+        return order_view(row)
 
 
 def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[OwnTrade]:
@@ -1287,3 +1312,13 @@ def auction_results(
             )
             for r in rows
         ]
+
+
+_REPLAY: dict[str, Callable[[Any], object]] = {
+    "define": loader(Instrument),
+    "session": loader(SessionChange),
+    "place": loader(PlacedOrder),
+    "cancel": loader(Order),
+    "amend": loader(PlacedOrder),
+}
+"""How a command's stored idempotent answer is rebuilt into the dataclass it answered."""

@@ -218,8 +218,8 @@ def _project_info(conn: Connection, project_id: str) -> dict[str, Any]:
     row = repo.get_project(conn, project_id)
     if row is None:
         raise NotFound("project_not_found", f"There is no project {project_id}.")
-    view = project_view(row)
-    view.pop("created_at", None)
+    view: dict[str, Any] = plain(project_view(row))
+    del view["created_at"]
     category = repo.get_by_code(conn, t.categories, row.category)
     scheme = repo.get_by_code(conn, t.schemes, row.scheme)
     view["category_name"] = {"en": category.name_en, "ja": category.name_ja} if category else {}

@@ -20,7 +20,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -901,22 +901,37 @@ SEALED_KINDS = frozenset(
 SEALED_ACTOR = "(sealed until the auction clears)"
 
 
-def seal_journal_rows(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A journal entry as an operator reads it (``payload`` as stored, canonical JSON); a bid of
+    an auction still active is ``sealed``: no bidder in ``actor``, no amount in ``payload``."""
+
+    seq: int
+    at: str
+    kind: str
+    actor: str
+    payload: str
+    prev_hash: str
+    hash: str
+    sealed: bool | None = omitted()
+
+
+def seal_journal_rows(conn: Connection, rows: Sequence[Any]) -> list[JournalEntry]:
     """Journal rows as an operator may read them: while an auction is still active, its bid
     entries show neither the bidder nor the cash reserved (the amount would give the bid away);
     the stored entry, its hash and the chain are untouched, and read in full after clearing."""
     out = []
     active: dict[str, bool] = {}
     for r in rows:
-        entry = {
-            "seq": r.seq,
-            "at": r.at,
-            "kind": r.kind,
-            "actor": r.actor,
-            "payload": r.payload,
-            "prev_hash": r.prev_hash,
-            "hash": r.hash,
-        }
+        entry = JournalEntry(
+            seq=r.seq,
+            at=r.at,
+            kind=r.kind,
+            actor=r.actor,
+            payload=r.payload,
+            prev_hash=r.prev_hash,
+            hash=r.hash,
+        )
         if r.kind in SEALED_KINDS:
             auction_id = str(json.loads(r.payload).get("auction_id", ""))
             if auction_id not in active:
@@ -925,8 +940,11 @@ def seal_journal_rows(conn: Connection, rows: Sequence[Any]) -> list[dict[str, A
                 ).scalar_one_or_none()
                 active[auction_id] = status == "active"
             if active[auction_id]:
-                entry["actor"] = SEALED_ACTOR
-                entry["payload"] = json.dumps({"auction_id": auction_id, "sealed": True})
-                entry["sealed"] = True
+                entry = replace(
+                    entry,
+                    actor=SEALED_ACTOR,
+                    payload=json.dumps({"auction_id": auction_id, "sealed": True}),
+                    sealed=True,
+                )
         out.append(entry)
     return out

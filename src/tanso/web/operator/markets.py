@@ -58,24 +58,22 @@ def session_action(request: Request, user: OperatorUser, instrument: str, action
             request, user, 409, errors={"_form": e.message, f"i-{instrument}": e.message}
         )
     notice = t["session_done"].format(
-        instrument=instrument, action=t[f"act_{action}"], state=out.get("state", "")
+        instrument=instrument, action=t[f"act_{action}"], state=out.state
     )
     results = []
-    for a in out.get("auctions", []):
-        if a.get("price") is None:
-            results.append(t["auction_none"].format(instrument=a["instrument"]))
+    for a in out.auctions:
+        if a.price is None:
+            results.append(t["auction_none"].format(instrument=a.instrument))
         else:
             results.append(
                 t["auction_result"].format(
-                    instrument=a["instrument"],
-                    price=f"¥{a['price']:,}",
-                    volume=f"{a['volume']:,}",
-                    trades=len(out.get("trades", [])),
+                    instrument=a.instrument,
+                    price=f"¥{a.price:,}",
+                    volume=f"{a.volume:,}",
+                    trades=len(out.trades),
                 )
             )
-    return _instruments_page(
-        request, user, notice=notice, results=results, trades=out.get("trades", [])
-    )
+    return _instruments_page(request, user, notice=notice, results=results, trades=out.trades)
 
 
 # ---------------------------------------------------------------- settlement

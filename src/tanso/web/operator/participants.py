@@ -201,4 +201,4 @@ def register_project(request: Request, user: OperatorUser, form: Form) -> Respon
     except TansoError as e:
         errors = {PROJECT_FIELD_OF_CODE.get(e.code, "_form"): e.message}
         return _projects_page(request, user, status_of(e), values=form, errors=errors)
-    return _projects_page(request, user, notice=t["project_registered"].format(id=out["id"]))
+    return _projects_page(request, user, notice=t["project_registered"].format(id=out.id))

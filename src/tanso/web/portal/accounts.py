@@ -30,7 +30,7 @@ def _home_page(
     accounts = []
     for a in kit.own_accounts(db, user):
         h = registry.holdings(db, user.actor, a.id, limit=1)
-        accounts.append(plain(a) | {"total": h["total"]})
+        accounts.append(plain(a) | {"total": h.total})
     return kit.page(
         request,
         "portal_home.html",
@@ -89,7 +89,7 @@ def _transfer_page(
         "portal_transfer.html",
         user,
         state=state,
-        past=past["transfers"],
+        past=past.transfers,
         older=older,
         newer=newer,
         accounts=kit.own_accounts(db, user),

@@ -23,7 +23,7 @@ def _years(request: Request, user: PortalUser) -> list[int]:
     """Years with an inventory or a retirement, newest first (this year if none)."""
     db, who = kit.db(request), kit.reader(user)
     years = {i.year for i in inventories.list_inventories(db, who, user.participant_id)}
-    years |= {int(r["reporting_year"]) for r in registry.list_retirements(db, who, 100_000)}
+    years |= {r.reporting_year for r in registry.list_retirements(db, who, 100_000)}
     return sorted(years, reverse=True) or [dt.datetime.now(dt.UTC).year]
 
 

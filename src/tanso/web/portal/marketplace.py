@@ -224,23 +224,23 @@ def _credit_choices(db: Database, user: PortalUser) -> list[dict[str, Any]]:
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for a in kit.own_accounts(db, user):
         h = registry.holdings(db, kit.reader(user), a.id, limit=10_000)
-        for b in h["blocks"]:
-            if b["status"] != "held":
+        for b in h.blocks:
+            if b.status != "held":
                 continue
-            key = (a.id, b["issuance_id"])
+            key = (a.id, b.issuance_id)
             c = out.setdefault(
                 key,
                 {
-                    "value": f"{a.id}|{b['issuance_id']}",
+                    "value": f"{a.id}|{b.issuance_id}",
                     "account": a.id,
-                    "issuance": b["issuance_id"],
-                    "project": b.get("project_name", ""),
-                    "project_id": b.get("project_id", ""),
-                    "vintage": b.get("vintage", ""),
+                    "issuance": b.issuance_id,
+                    "project": b.project_name,
+                    "project_id": b.project_id,
+                    "vintage": b.vintage,
                     "quantity": 0,
                 },
             )
-            c["quantity"] += b["quantity"]
+            c["quantity"] += b.quantity
     return list(out.values())
 
 

@@ -92,7 +92,7 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     except TansoError as e:
         fields = ("instrument", "side", "quantity", "price", "account")
         return _orders_page(request, user, kit.FormState.refused(e, form, fields))
-    notice = t["order_placed"].format(id=out.get("id", ""), status=out.get("status", ""))
+    notice = t["order_placed"].format(id=out.id, status=out.status)
     return _orders_page(request, user, kit.FormState({"instrument": instrument}, notice=notice))
 
 
@@ -158,11 +158,10 @@ def amend_order(request: Request, user: Trader, form: Form, order_id: str) -> Re
     except TansoError as e:
         refused = kit.FormState.refused(e, form, ("quantity", "price"))
         return _amend_page(request, user, order, refused)
-    amended = out.get("price")
     notice = t["order_amended"].format(
         id=order_id,
-        quantity=f"{out.get('remaining', out.get('quantity', 0)):,}",
-        price=f"¥{amended:,}" if isinstance(amended, int) else "",
+        quantity=f"{out.remaining:,}",
+        price=f"¥{out.price:,}" if out.price is not None else "",
     )
     return _orders_page(request, user, kit.FormState(notice=notice))
 

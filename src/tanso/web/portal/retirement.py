@@ -97,7 +97,7 @@ def retirement_notices(request: Request, user: CurrentUser) -> Response:
         request,
         "portal_notices.html",
         user,
-        notices=found["retirements"],
+        notices=found.retirements,
         older=older,
         newer=newer,
     )
@@ -106,7 +106,7 @@ def retirement_notices(request: Request, user: CurrentUser) -> Response:
 @router.get("/portal/retirements/{retirement_id}", response_class=HTMLResponse)
 def retirement_notice(request: Request, user: CurrentUser, retirement_id: str) -> Response:
     own = registry.list_retirements(kit.db(request), kit.reader(user), 100_000)
-    notice = next((r for r in own if r["id"] == retirement_id), None)
+    notice = next((r for r in own if r.id == retirement_id), None)
     if notice is None:
         return kit.not_found(request, user)
     return kit.page(request, "portal_notice.html", user, r=notice)
