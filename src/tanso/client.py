@@ -23,8 +23,6 @@ import httpx
 from pydantic import TypeAdapter
 
 from tanso.api import schemas_exchange as sx
-from tanso.api import schemas_marketplace as sm
-from tanso.api import schemas_registry as sr
 from tanso.api import schemas_usage as su
 from tanso.services.clearing import settlement
 from tanso.services.compliance import certificates, usage
@@ -149,8 +147,8 @@ class Client:
     def accounts(self) -> list[parties.Account]:
         return self._get_list(parties.Account, "/v1/accounts")
 
-    def holdings(self, account_id: str, limit: int = 1000) -> sr.Holdings:
-        return self._get(sr.Holdings, f"/v1/accounts/{account_id}/holdings", limit=limit)
+    def holdings(self, account_id: str, limit: int = 1000) -> registry.Holdings:
+        return self._get(registry.Holdings, f"/v1/accounts/{account_id}/holdings", limit=limit)
 
     def transfer(
         self,
@@ -192,8 +190,8 @@ class Client:
         }
         return self._post(registry.RetirementReceipt, "/v1/retirements", body)
 
-    def retirement(self, retirement_id: str) -> sr.Retirement:
-        return self._get(sr.Retirement, f"/v1/retirements/{retirement_id}")
+    def retirement(self, retirement_id: str) -> registry.RetirementNotice:
+        return self._get(registry.RetirementNotice, f"/v1/retirements/{retirement_id}")
 
     def cash(self) -> list[cash_ledger.CashAccount]:
         return self._get_list(cash_ledger.CashAccount, "/v1/cash")
@@ -219,7 +217,7 @@ class Client:
         serials: str | None = None,
         client_order_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> sx.PlacedOrder:
+    ) -> exchange.PlacedOrder:
         body = {
             "instrument": instrument,
             "side": side,
@@ -231,13 +229,13 @@ class Client:
             "serials": serials,
             "client_order_id": client_order_id,
         }
-        return self._post(sx.PlacedOrder, "/v1/orders", body, idempotency_key=idempotency_key)
+        return self._post(exchange.PlacedOrder, "/v1/orders", body, idempotency_key=idempotency_key)
 
     def amend_order(
         self, order_id: str, quantity: int | None = None, price: int | None = None
-    ) -> sx.PlacedOrder:
+    ) -> exchange.PlacedOrder:
         body = _drop_none({"quantity": quantity, "price": price})
-        return self._send(sx.PlacedOrder, "PATCH", f"/v1/orders/{order_id}", body)
+        return self._send(exchange.PlacedOrder, "PATCH", f"/v1/orders/{order_id}", body)
 
     def cancel_order(self, order_id: str) -> exchange.Order:
         return self._send(exchange.Order, "DELETE", f"/v1/orders/{order_id}")
@@ -248,11 +246,11 @@ class Client:
     def trades(self) -> list[exchange.OwnTrade]:
         return self._get_list(exchange.OwnTrade, "/v1/trades")
 
-    def run_auction(self, instrument: str) -> sx.SessionChange:
-        return self._send(sx.SessionChange, "POST", f"/v1/instruments/{instrument}/auctions")
+    def run_auction(self, instrument: str) -> exchange.SessionChange:
+        return self._send(exchange.SessionChange, "POST", f"/v1/instruments/{instrument}/auctions")
 
-    def session(self, instrument: str, action: str) -> sx.SessionChange:
-        return self._send(sx.SessionChange, "POST", f"/v1/instruments/{instrument}/{action}")
+    def session(self, instrument: str, action: str) -> exchange.SessionChange:
+        return self._send(exchange.SessionChange, "POST", f"/v1/instruments/{instrument}/{action}")
 
     # ------------------------------------------------------------------ settlement
 
@@ -351,8 +349,8 @@ class Client:
     def marketplace_my_listings(self) -> list[marketplace.Listing]:
         return self._get_list(marketplace.Listing, "/v1/marketplace/listings/mine")
 
-    def marketplace_project(self, project_id: str) -> sm.MarketplaceProject:
-        return self._get(sm.MarketplaceProject, f"/v1/marketplace/projects/{project_id}")
+    def marketplace_project(self, project_id: str) -> marketplace.MarketplaceProject:
+        return self._get(marketplace.MarketplaceProject, f"/v1/marketplace/projects/{project_id}")
 
     def marketplace_set_profile(
         self, project_id: str, **profile: Any

@@ -254,9 +254,7 @@ def test_search_filters_and_sorts_and_hides_the_seller(market_db: dict[str, Any]
     assert market.search_listings(db, seller, market.Search(mine=False)) == []
     detail = market.get_listing(db, None, a.id)
     assert (
-        detail.project is not None
-        and detail.project["id"] == "FOREST1"
-        and detail.seller_id is None
+        detail.project is not None and detail.project.id == "FOREST1" and detail.seller_id is None
     )
 
 
@@ -275,8 +273,8 @@ def test_project_profiles_are_written_by_holders_and_shown_with_listings(
     out = market.set_profile(db, seller, "FOREST1", profile)
     assert out.ratings == [market.Rating("Sylvera", "A")] and out.documents[0].title == "PDD"
     info = market.project(db, "FOREST1")
-    assert info["ratings"] == [{"agency": "Sylvera", "grade": "A"}]
-    assert info["documents"][0]["url"] == "https://example.org/pdd.pdf"
+    assert info.ratings == [market.Rating("Sylvera", "A")]
+    assert info.documents[0].url == "https://example.org/pdd.pdf"
     bad = market.Profile(documents=(("x", "javascript:alert(1)"),))
     with pytest.raises(InvalidInput):
         market.set_profile(db, seller, "FOREST1", bad)

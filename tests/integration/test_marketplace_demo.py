@@ -27,7 +27,7 @@ def test_the_demo_lists_project_credits_with_profiles_and_one_rfq(db: Database) 
     assert {x.mechanism for x in listings} == {"reduction", "removal"}
     assert {x.nature for x in listings} == {"nature", "technology"}
     assert any(x.settlement_days == 0 for x in listings)
-    assert market.project(db, "5203")["ratings"]
+    assert market.project(db, "5203").ratings
     assert market.check_reservations(db) == []
     rfqs = [r for pid in keys if pid != "OPERATOR" for r in market.rfqs(db, Actor(pid), "out")]
     assert len(rfqs) == 1 and rfqs[0].offers

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from tanso.api.deps import DB, AnswerRoute, Caller
 from tanso.api.schemas_usage import (
-    AuditRecord,
+    AuditResult,
     Certificate,
     ClaimReport,
 )
@@ -134,7 +134,7 @@ def claim_report(
     return claim_document.worded(claims.report(db, actor, participant_id, reporting_year))
 
 
-@router.post("/journal/audits", response_model=AuditRecord, status_code=201, tags=["journal"])
+@router.post("/journal/audits", response_model=AuditResult, status_code=201, tags=["journal"])
 def record_audit(db: DB, actor: Caller) -> certificates.AuditResult:
     """Verify the whole journal (hash chain and every balance) and record the result, which the
     public /verify pages show as the last full audit (operator)."""

@@ -6,7 +6,7 @@ listings); everything else does. Someone else's listing, RFQ, offer or deal answ
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
@@ -55,7 +55,7 @@ def _calendar(request: Request) -> TradingCalendar | None:
 
 
 @router.get("/projects/{project_id}", response_model=MarketplaceProject, tags=["public"])
-def get_project(project_id: str, db: DB) -> dict[str, Any]:
+def get_project(project_id: str, db: DB) -> market.MarketplaceProject:
     """A project as buyers see it: methodology, place, mechanism, nature, co-benefits, the
     paper's properties and evaluation axes, ratings and documents."""
     return market.project(db, project_id)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from tanso.api.schemas import MAX_QTY, Body, answer
+from tanso.api.schemas_registry import Range  # noqa: F401 (named there: the ranges an auction offers)
 from tanso.services.venues import sealed_auctions as sealed
 
 Price = Field(ge=1, le=10**12)

@@ -31,33 +31,13 @@ class Sessions(Out):
 Instrument = answer(exchange.Instrument, eligibility=Eligibility, sessions=Sessions | None)
 
 
-class Trade(Out):
-    """A trade as its own parties see it when it happens (never the counterparty)."""
-
-    id: str
-    instrument: str
-    price: int
-    quantity: int
-    trade_date: str
-    settlement_date: str
+Trade = answer(exchange.Trade)
 
 
-class AuctionEvent(Out):
-    """A call auction's outcome: its price, or none (no trade), and its volume."""
-
-    event: str
-    instrument: str
-    price: int | None
-    volume: int
-    kind: str
-    reference_price: int
+AuctionEvent = answer(exchange.AuctionEvent)
 
 
-class SessionChange(Instrument):
-    """The instrument after a session action, with the trades and auctions it caused."""
-
-    trades: list[Trade]
-    auctions: list[AuctionEvent]
+SessionChange = answer(exchange.SessionChange, eligibility=Eligibility, sessions=Sessions | None)
 
 
 BookLevel = answer(exchange.BookLevel)
@@ -88,11 +68,7 @@ class OrderEvent(Out):
     kept_priority: bool | None = None
 
 
-class PlacedOrder(Order):
-    """An order just placed or amended, with its trades and book events."""
-
-    trades: list[Trade]
-    events: list[OrderEvent]
+PlacedOrder = answer(exchange.PlacedOrder, events=list[OrderEvent])
 
 
 OwnTrade = answer(exchange.OwnTrade)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tanso.api.schemas import MAX_QTY, Body, Out, answer
-from tanso.api.schemas_registry import ProjectFacts
+from tanso.api.schemas import MAX_QTY, Body, answer
+from tanso.api.schemas_registry import Project  # noqa: F401 (named there)
 from tanso.domain.marketplace import DEFAULT_SETTLEMENT_DAYS, MAX_PRICE, MAX_SETTLEMENT_DAYS
 from tanso.services.venues import marketplace as market
 
@@ -78,28 +78,15 @@ class AcceptIn(Body):
 # ---------------------------------------------------------------- answers
 
 
-class Names(Out):
-    en: str
-    ja: str
-
-
 Rating = answer(market.Rating)
 Document = answer(market.Document)
 ProjectProfile = answer(market.ProjectProfile)
 
 
-class MarketplaceProject(ProjectFacts):
-    """A project as buyers see it: the registry's facts, names, summary, ratings, documents."""
-
-    category_name: Names
-    scheme_name: Names
-    summary_en: str
-    summary_ja: str
-    ratings: list[Rating]
-    documents: list[Document]
+MarketplaceProject = answer(market.MarketplaceProject)
 
 
-Listing = answer(market.Listing, project=MarketplaceProject | None)
+Listing = answer(market.Listing)
 Purchase = answer(market.Purchase)
 Deal = answer(market.Deal)
 Offer = answer(market.Offer)

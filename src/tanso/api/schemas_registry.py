@@ -8,7 +8,8 @@ from pydantic import Field
 from tanso.api.schemas import Out, answer
 from tanso.domain import usage_rules
 from tanso.services.access import access_log
-from tanso.services.ledger import blocks, cash, participants, registry
+from tanso.services.ledger import blocks, cash, participants, registry, taxonomy
+from tanso.services.venues import sealed_auctions
 
 # ---------------------------------------------------------------- operations
 
@@ -71,57 +72,13 @@ BrokerChange = answer(participants.BrokerChange)
 Account = answer(participants.Account)
 
 
-class HoldingsTotals(Out):
-    """Quantities by scheme, category, vintage and status."""
-
-    scheme: dict[str, int]
-    category: dict[str, int]
-    vintage: dict[str, int]
-    status: dict[str, int]
+HoldingsTotals = answer(registry.HoldingsTotals)
 
 
-class CreditAttributes(Out):
-    """What the credits of a serial range are: their issuance's and project's attributes."""
-
-    vintage: int
-    round: str
-    credit_type: str
-    certified_on: str
-    ca_declaration: str
-    ca_status: str
-    project_id: str
-    project_name: str
-    scheme: str
-    category: str
-    country: str
-    mechanism: str
-    nature: str
-    properties: list[str]
+Block = answer(registry.HeldBlock, "Block")
 
 
-class Block(CreditAttributes):
-    """A block of serials in one status, with its credits' attributes."""
-
-    id: int
-    serials: str
-    issuance_id: str
-    serial_start: int
-    serial_end: int
-    quantity: int
-    status: str
-    reservation: str | None
-
-
-class Holdings(Out):
-    """An account's credits: totals, then its blocks (`next_after` pages through them)."""
-
-    account_id: str
-    participant_id: str
-    kind: str
-    total: int
-    totals: HoldingsTotals
-    blocks: list[Block]
-    next_after: int | None
+Holdings = answer(registry.Holdings)
 
 
 # ---------------------------------------------------------------- taxonomy
@@ -160,27 +117,7 @@ class Properties(Out):
     evaluation_axes: list[Term]
 
 
-class ProjectFacts(Out):
-    """A project's registered facts."""
-
-    id: str
-    scheme: str
-    name: str
-    name_ja: str
-    country: str
-    region: str
-    developer: str
-    methodology: str
-    category: str
-    mechanism: str
-    nature: str
-    properties: list[str]
-    evaluation_axes: list[str]
-    co_benefits: list[str]
-
-
-class Project(ProjectFacts):
-    created_at: str
+Project = answer(taxonomy.Project)
 
 
 # ---------------------------------------------------------------- registry operations
@@ -219,12 +156,7 @@ UsageWarning = answer(usage_rules.Reason, "UsageWarning")
 RetirementReceipt = answer(registry.RetirementReceipt)
 
 
-class RetiredRange(CreditAttributes):
-    """A retired serial range with every attribute of its credits."""
-
-    id: str
-    serials: str
-    quantity: int
+RetiredRange = answer(registry.RetiredRange)
 
 
 class JournalHead(Out):
@@ -234,29 +166,10 @@ class JournalHead(Out):
     hash: str
 
 
-class JournalRef(Out):
-    """The journal entry that recorded something."""
-
-    seq: int
-    hash: str | None
+JournalRef = answer(registry.JournalRef)
 
 
-class Retirement(Out):
-    """A retirement as anyone may verify it."""
-
-    id: str
-    verify_path: str
-    quantity: int
-    purposes: list[str]
-    scope: str
-    beneficiary: str
-    reporting_year: int | None
-    note: str
-    retired_at: str
-    retired_by: str | None
-    retired_by_ja: str | None
-    ranges: list[RetiredRange]
-    journal: JournalRef
+Retirement = answer(registry.RetirementNotice, "Retirement")
 
 
 # ---------------------------------------------------------------- cash and journal
@@ -268,17 +181,7 @@ CashBalance = answer(cash.CashAccount, "CashBalance")
 CashMovement = answer(cash.CashMovement)
 
 
-class JournalEntry(Out):
-    """A journal entry; `sealed` bids show no bidder and no amount until their auction clears."""
-
-    seq: int
-    at: str
-    kind: str
-    actor: str
-    payload: str
-    prev_hash: str
-    hash: str
-    sealed: bool | None = None
+JournalEntry = answer(sealed_auctions.JournalEntry)
 
 
 class Verification(Out):

@@ -188,6 +188,7 @@ EntryCheck = answer(certificates.Check, "EntryCheck")
 
 
 AuditRecord = answer(certificates.AuditRecord)
+AuditResult = answer(certificates.AuditResult)
 
 
 EntryVerification = answer(certificates.EntryCheck, "EntryVerification")

@@ -36,7 +36,7 @@ from tanso.services.common import (
     require_operator,
 )
 from tanso.services.ledger import registry
-from tanso.services.ledger.taxonomy import project_view
+from tanso.services.ledger.taxonomy import Project, project_view
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import fees_for, trade_date
 from tanso.store import repo
@@ -190,44 +190,62 @@ def set_profile(
             repo.insert_row(conn, P, project_id=project_id, **values)
         else:
             conn.execute(update(P).where(P.c.project_id == project_id).values(**values))
-        view = _profile_view(repo.get_by_key(conn, P, "project_id", project_id))
-        tx.record("marketplace.profile_set", actor.label, {"project_id": project_id} | view)
-        return ProjectProfile(
-            project_id,
-            view["summary_en"],
-            view["summary_ja"],
-            [Rating(r["agency"], r["grade"]) for r in view["ratings"]],
-            [Document(d["title"], d["url"]) for d in view["documents"]],
+        out = ProjectProfile(
+            project_id, **_profile_fields(repo.get_by_key(conn, P, "project_id", project_id))
         )
+        tx.record("marketplace.profile_set", actor.label, plain(out))
+        return out
 
     return execute(db, actor, idem, work, load=loader(ProjectProfile))
 
 
-def _profile_view(row: Any) -> dict[str, Any]:
+def _profile_fields(row: Any) -> dict[str, Any]:
     if row is None:
         return {"summary_en": "", "summary_ja": "", "ratings": [], "documents": []}
     return {
         "summary_en": row.summary_en,
         "summary_ja": row.summary_ja,
-        "ratings": loads(row.ratings) or [],
-        "documents": loads(row.documents) or [],
+        "ratings": [Rating(**r) for r in loads(row.ratings) or []],
+        "documents": [Document(**d) for d in loads(row.documents) or []],
     }
 
 
-def _project_info(conn: Connection, project_id: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Names:
+    en: str
+    ja: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketplaceProject(Project):
+    """A project as buyers see it: the registry's facts, its scheme's and category's names,
+    the summary, ratings and documents its developer gave."""
+
+    category_name: Names | None
+    scheme_name: Names | None
+    summary_en: str
+    summary_ja: str
+    ratings: list[Rating]
+    documents: list[Document]
+
+
+def _names(row: Any) -> Names | None:
+    return Names(row.name_en, row.name_ja) if row is not None else None
+
+
+def _project_info(conn: Connection, project_id: str) -> MarketplaceProject:
     row = repo.get_project(conn, project_id)
     if row is None:
         raise NotFound("project_not_found", f"There is no project {project_id}.")
-    view: dict[str, Any] = plain(project_view(row))
-    del view["created_at"]
-    category = repo.get_by_code(conn, t.categories, row.category)
-    scheme = repo.get_by_code(conn, t.schemes, row.scheme)
-    view["category_name"] = {"en": category.name_en, "ja": category.name_ja} if category else {}
-    view["scheme_name"] = {"en": scheme.name_en, "ja": scheme.name_ja} if scheme else {}
-    return view | _profile_view(repo.get_by_key(conn, P, "project_id", project_id))
+    return MarketplaceProject(
+        **{f: getattr(project_view(row), f) for f in Project.__dataclass_fields__},
+        category_name=_names(repo.get_by_code(conn, t.categories, row.category)),
+        scheme_name=_names(repo.get_by_code(conn, t.schemes, row.scheme)),
+        **_profile_fields(repo.get_by_key(conn, P, "project_id", project_id)),
+    )
 
 
-def project(db: Database, project_id: str) -> dict[str, Any]:
+def project(db: Database, project_id: str) -> MarketplaceProject:
     """A project as the marketplace shows it (public)."""
     with db.read() as conn:
         return _project_info(conn, project_id)
@@ -315,7 +333,7 @@ class Listing:
     quantity: int | None = omitted()
     released: int | None = omitted()
     """After a withdrawal: the credits given back to held."""
-    project: dict[str, Any] | None = omitted()  # noqa: RUF009 (None, not a shared dict)
+    project: MarketplaceProject | None = omitted()  # noqa: RUF009 (None, not a shared one)
     """One listing looked up alone: its project as the marketplace shows it."""
 
 
