@@ -327,7 +327,7 @@ def retire_cmd(
     quantity: Qty = None,
     serials: Serials = None,
     beneficiary: Annotated[str, typer.Option()] = "",
-    year: Annotated[int | None, typer.Option()] = None,
+    reporting_year: Annotated[int | None, typer.Option()] = None,
     note: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Retire (無効化) credits for a purpose."""
@@ -336,7 +336,7 @@ def retire_cmd(
         registry.Selection(quantity=quantity, serials=serials),
         [purpose],
         beneficiary,
-        year,
+        reporting_year,
         note,
     )
     _print(_run(registry.retire, _db(), SYSTEM, req))

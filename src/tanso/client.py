@@ -23,9 +23,9 @@ import httpx
 from pydantic import TypeAdapter
 
 from tanso.api import schemas_exchange as sx
-from tanso.api import schemas_usage as su
 from tanso.services.clearing import settlement
-from tanso.services.compliance import certificates, usage
+from tanso.services.compliance import certificates, claims, usage
+from tanso.services.compliance import inventories as emissions
 from tanso.services.ledger import cash as cash_ledger
 from tanso.services.ledger import participants as parties
 from tanso.services.ledger import registry
@@ -538,20 +538,20 @@ class Client:
 
     def record_inventory(
         self, participant_id: str, year: int, **figures: Any
-    ) -> su.InventoryRecord:
+    ) -> emissions.InventoryView:
         """Record or replace a year's emissions inventory (t-CO2e): scope1, scope2_location,
         scope2_market, scope3_categories={"1": t, ...}, reduction_scope1..3, targets, energy."""
         path = f"/v1/inventories/{participant_id}/{year}"
-        return self._send(su.InventoryRecord, "PUT", path, figures)
+        return self._send(emissions.InventoryView, "PUT", path, figures)
 
-    def inventories(self, participant_id: str) -> list[su.InventoryRecord]:
-        return self._get_list(su.InventoryRecord, f"/v1/inventories/{participant_id}")
+    def inventories(self, participant_id: str) -> list[emissions.InventoryView]:
+        return self._get_list(emissions.InventoryView, f"/v1/inventories/{participant_id}")
 
-    def inventory(self, participant_id: str, year: int) -> su.InventoryPosition:
-        return self._get(su.InventoryPosition, f"/v1/inventories/{participant_id}/{year}")
+    def inventory(self, participant_id: str, year: int) -> emissions.InventoryPosition:
+        return self._get(emissions.InventoryPosition, f"/v1/inventories/{participant_id}/{year}")
 
-    def import_inventories(self, csv_text: str) -> su.InventoryImport:
-        return self._post(su.InventoryImport, "/v1/inventories/import", {"csv": csv_text})
+    def import_inventories(self, csv_text: str) -> emissions.InventoryImport:
+        return self._post(emissions.InventoryImport, "/v1/inventories/import", {"csv": csv_text})
 
     def evaluate_use(
         self,
@@ -562,7 +562,7 @@ class Client:
         reporting_year: int | None = None,
         emissions_scope: str | None = None,
         scope3_category: int | None = None,
-    ) -> su.UseEvaluation:
+    ) -> usage.UseEvaluation:
         """May these credits be used for this purpose? (allowed, reasons, max_quantity)."""
         body = {
             "account_id": account_id,
@@ -573,7 +573,7 @@ class Client:
             "emissions_scope": emissions_scope,
             "scope3_category": scope3_category,
         }
-        return self._post(su.UseEvaluation, "/v1/usage/evaluate", body, idempotent=False)
+        return self._post(usage.UseEvaluation, "/v1/usage/evaluate", body, idempotent=False)
 
     def usage_rulesets(self, date: str | None = None) -> list[usage.RuleSetView]:
         return self._get_list(usage.RuleSetView, "/v1/usage/rulesets", date=date)
@@ -593,9 +593,9 @@ class Client:
     def certificate_pdf(self, retirement_id: str, lang: str = "en") -> bytes:
         return self._download(f"/v1/certificates/{retirement_id}.pdf", lang).content
 
-    def claim_report(self, participant_id: str, year: int) -> su.ClaimReport:
+    def claim_report(self, participant_id: str, year: int) -> claims.ClaimReport:
         """The offset claim report of a participant (your own; the operator: any) and year."""
-        return self._get(su.ClaimReport, f"/v1/claims/{participant_id}/{year}")
+        return self._get(claims.ClaimReport, f"/v1/claims/{participant_id}/{year}")
 
     def claim_report_pdf(self, participant_id: str, year: int, lang: str = "en") -> bytes:
         return self._download(f"/v1/claims/{participant_id}/{year}.pdf", lang).content

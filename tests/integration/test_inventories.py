@@ -42,7 +42,7 @@ def test_recording_a_year_again_replaces_it_entirely(db: Database) -> None:
     inventories.record(db, alpha, "ALPHA", 2025, Inventory(scope1=7))
     got = inventories.inventory(db, "ALPHA", 2025)
     assert got is not None and got.scope1 == 7 and got.scope3_categories == {}
-    assert [v.year for v in inventories.list_inventories(db, alpha, "ALPHA")] == [2025]
+    assert [v.reporting_year for v in inventories.list_inventories(db, alpha, "ALPHA")] == [2025]
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def claimed_tonnes(db: Database, pid: str, year: int, use: str) -> int:
     c = u.usage_claims.c
     with db.read() as conn:
         q = select(func.coalesce(func.sum(c.tonnes), 0)).where(
-            c.participant_id == pid, c.year == year, c.use == use
+            c.participant_id == pid, c.reporting_year == year, c.use == use
         )
         return int(conn.execute(q).scalar_one())
 
@@ -264,9 +264,9 @@ def test_evaluate_answers_without_changing_anything(db: Database) -> None:
     out = usage.evaluate(
         db, alpha, "ALPHA-MAIN", registry.Selection(quantity=150), "gx_ets_surrender", 2026
     )
-    assert not out["allowed"] and out["max_quantity"] == 100
-    assert out["lots"][0]["scheme"] == "JM" and out["position"]["1"]["residual"] == 1_000
-    assert any(r["rule"] == "GX-P2-CAP-10" and not r["ok"] for r in out["reasons"])
+    assert not out.allowed and out.max_quantity == 100
+    assert out.lots[0].scheme == "JM" and out.position["1"].residual == 1_000
+    assert any(r.rule == "GX-P2-CAP-10" and not r.ok for r in out.reasons)
     assert head(db) == before
     beta = add_participant(db, "BETA")
     with pytest.raises(TansoError):

@@ -62,8 +62,8 @@ def test_an_answer_that_breaks_its_model_is_refused() -> None:
         client(broken, []).place_order("ES", "buy", quantity=10, price=2_000)
 
 
-def test_a_use_case_name_is_read_under_the_api_name() -> None:
-    """`year` of a use case's answer becomes `reporting_year`."""
+def test_an_evaluation_is_asked_and_answered_with_reporting_year() -> None:
+    """One name for the reporting year, out and back."""
     evaluation = client(
         {
             "allowed": True,
@@ -74,10 +74,11 @@ def test_a_use_case_name_is_read_under_the_api_name() -> None:
             "ruleset": "tanso-default@2026.1",
             "reasons": [],
             "purpose": "offset_scope1",
-            "year": 2026,
+            "reporting_year": 2026,
             "date": "2026-01-05",
             "account_id": "ALPHA-MAIN",
             "lots": [],
+            "position": {},
         },
         sent := [],
     ).evaluate_use("ALPHA-MAIN", "offset_scope1", quantity=5, reporting_year=2026)

@@ -106,7 +106,7 @@ def import_inventories(
 
 
 @router.post("/usage/evaluate", response_model=UseEvaluation, tags=["usage"])
-def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> dict[str, Any]:
+def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> usage.UseEvaluation:
     """May these credits of the account be used for this purpose? The decision, its reasons
     (each naming a rule and its source) and the largest quantity allowed. Nothing changes."""
     sel = registry.Selection(body.quantity, body.serial_start, body.serial_end, body.serials)

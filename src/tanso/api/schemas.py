@@ -30,33 +30,18 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-# The API's names for what some use cases still call otherwise: one word per concept.
-API_NAMES = {"year": "reporting_year"}
-
-
 class Out(BaseModel):
     """An answer. Its model lists every field the use case returns; a field it does not list
     still passes through (`extra="allow"`), so a new field never breaks a client. A use case's
-    internal name (`year`) is read under the API's name when the model declares that.
-    A use case's frozen dataclass is read field by field (its omitted fields stay unset)."""
+    frozen dataclass is read field by field (its omitted fields stay unset)."""
 
     model_config = ConfigDict(extra="allow", frozen=True, from_attributes=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _api_names(cls, data: Any) -> Any:
+    def _dataclass(cls, data: Any) -> Any:
         if dataclasses.is_dataclass(data) and not isinstance(data, type):
-            data = plain(data)
-        if isinstance(data, dict) and any(k in API_NAMES for k in data):
-            fields = cls.model_fields
-            return {
-                (
-                    API_NAMES[k]
-                    if k in API_NAMES and k not in fields and API_NAMES[k] in fields
-                    else k
-                ): v
-                for k, v in data.items()
-            }
+            return plain(data)
         return data
 
 

@@ -51,26 +51,7 @@ class EvaluateIn(SelectionIn):
 # ---------------------------------------------------------------- answers: inventories
 
 
-class InventoryRecord(Out):
-    """One year's emissions inventory as recorded (t-CO2e; energy in kWh)."""
-
-    participant_id: str
-    reporting_year: int
-    scope1: int
-    scope2_location: int
-    scope2_market: int
-    scope3: int
-    scope3_categories: dict[str, int]
-    reduction_scope1: int
-    reduction_scope2: int
-    reduction_scope3: int
-    target_scope12: int | None
-    target_scope3: int | None
-    purchased_electricity_kwh: int
-    purchased_heat_kwh: int
-    note: str
-    updated_at: str
-    journal_seq: int
+InventoryRecord = answer(inventories.InventoryView, "InventoryRecord")
 
 
 ScopePosition = answer(inventories.ScopePosition)
@@ -79,17 +60,10 @@ ScopePosition = answer(inventories.ScopePosition)
 InventoryClaim = answer(inventories.ClaimedTonnes, "InventoryClaim")
 
 
-class InventoryPosition(InventoryRecord):
-    """An inventory with its hierarchy position by scope ("1", "2", "3", "1+2") and the claims
-    made by retirements."""
-
-    position: dict[str, ScopePosition]
-    claims: list[InventoryClaim]
+InventoryPosition = answer(inventories.InventoryPosition)
 
 
-class InventoryImport(Out):
-    imported: int
-    inventories: list[InventoryRecord]
+InventoryImport = answer(inventories.InventoryImport)
 
 
 # ---------------------------------------------------------------- answers: usage rules
@@ -98,33 +72,10 @@ class InventoryImport(Out):
 Finding = UsageWarning
 
 
-class EvaluatedLot(Out):
-    issuance_id: str
-    quantity: int
-    scheme: str
-    category: str
-    unit: str
-    ca_status: str
-    vintage: int
+EvaluatedLot = answer(usage.EvaluatedLot)
 
 
-class UseEvaluation(Out):
-    """May these credits be used for this purpose: the decision, its reasons, the largest
-    quantity allowed, and the reporting year's position."""
-
-    allowed: bool
-    quantity: int
-    max_quantity: int
-    tonnes: int
-    scope: str
-    ruleset: str
-    reasons: list[Finding]
-    purpose: str
-    reporting_year: int | None
-    date: str
-    account_id: str
-    lots: list[EvaluatedLot]
-    position: dict[str, ScopePosition] | None = None
+UseEvaluation = answer(usage.UseEvaluation)
 
 
 class RuleSource(Out):
@@ -227,17 +178,4 @@ VoluntaryCredits = answer(claims.VoluntaryCredits)
 Claim = answer(claim_document.WordedClaim, "Claim")
 
 
-class ClaimReport(Out):
-    """A participant's offset claim report for a reporting year."""
-
-    participant: ClaimParticipant
-    reporting_year: int
-    rulesets: list[str]
-    inventory: InventoryRecord | None
-    scopes: list[ScopeClaims]
-    totals: ScopeBalance
-    retired: Retired
-    retirements: list[ClaimedRetirement]
-    voluntary: list[VoluntaryCredits]
-    evaluation_axes: list[Tally]
-    claims: list[Claim]
+ClaimReport = answer(claims.ClaimReport, claims=list[Claim])

@@ -32,7 +32,7 @@ emissions_inventories = Table(
     "emissions_inventories",
     metadata,
     Column("participant_id", String(ID), ForeignKey("participants.id"), primary_key=True),
-    Column("year", Integer, primary_key=True),
+    Column("reporting_year", Integer, primary_key=True),
     Column("scope1", BigInteger, nullable=False),
     Column("scope2_location", BigInteger, nullable=False),
     Column("scope2_market", BigInteger, nullable=False),
@@ -46,7 +46,7 @@ emissions_inventories = Table(
     Column("note", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
-    CheckConstraint("year BETWEEN 1990 AND 2100", name="year_valid"),
+    CheckConstraint("reporting_year BETWEEN 1990 AND 2100", name="reporting_year_valid"),
     CheckConstraint(
         "scope1 >= 0 AND scope2_location >= 0 AND scope2_market >= 0",
         name="emissions_not_negative",
@@ -64,7 +64,7 @@ inventory_scope3 = Table(
     "inventory_scope3",
     metadata,
     Column("participant_id", String(ID), primary_key=True),
-    Column("year", Integer, primary_key=True),
+    Column("reporting_year", Integer, primary_key=True),
     Column("category", Integer, primary_key=True),
     Column("emissions", BigInteger, nullable=False),
     CheckConstraint("category BETWEEN 1 AND 15", name="category_valid"),
@@ -79,7 +79,7 @@ usage_claims = Table(
     ),
     Column("retirement_id", String(ID), ForeignKey("retirements.id"), nullable=False, index=True),
     Column("participant_id", String(ID), nullable=False),
-    Column("year", Integer, nullable=False),
+    Column("reporting_year", Integer, nullable=False),
     Column("use", String(40), nullable=False),
     Column("scope", String(8), nullable=False),
     Column("scope3_category", Integer, nullable=True),
@@ -89,7 +89,7 @@ usage_claims = Table(
     Column("ruleset", String(80), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
     CheckConstraint("quantity > 0 AND tonnes >= 0", name="quantity_valid"),
-    Index("ix_usage_claims_participant_year", "participant_id", "year"),
+    Index("ix_usage_claims_participant_year", "participant_id", "reporting_year"),
 )
 
 usage_rulesets = Table(

@@ -208,7 +208,7 @@ class Claim:
 @dataclass(frozen=True, slots=True)
 class ClaimReport:
     participant: Party
-    year: int
+    reporting_year: int
     rulesets: list[str]
     inventory: inventories.InventoryView | None
     scopes: list[ScopeLine]
@@ -254,7 +254,7 @@ def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
     )
     claimed: dict[str, list[Any]] = defaultdict(list)
     for c in repo.list_table(
-        conn, u.usage_claims, u.usage_claims.c.id, participant_id=pid, year=year
+        conn, u.usage_claims, u.usage_claims.c.id, participant_id=pid, reporting_year=year
     ):
         claimed[c.retirement_id].append(c)
 
@@ -354,7 +354,7 @@ def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
             _add(axes, a.code, _tally(a), v.quantity)
     return ClaimReport(
         participant=Party(participant.id, participant.name_en, participant.name_ja),
-        year=year,
+        reporting_year=year,
         rulesets=sorted(rulesets),
         inventory=inv,
         scopes=[lines[s] for s in ("1", "2", "3")],

@@ -69,7 +69,7 @@ class InventoryView:
     recorded ones) and their sum, when and by which journal entry it was recorded."""
 
     participant_id: str
-    year: int
+    reporting_year: int
     scope1: int
     scope2_location: int
     scope2_market: int
@@ -115,7 +115,7 @@ class Position:
     """The hierarchy of a participant's year, by scope ("1", "2", "3", "1+2")."""
 
     participant_id: str
-    year: int
+    reporting_year: int
     inventory: InventoryView | None
     scopes: dict[str, ScopePosition]
     claims: list[ClaimedTonnes]
@@ -205,14 +205,18 @@ def _write(tx: Tx, participant_id: str, year: int, inv: Inventory) -> InventoryV
     conn = tx.conn
     inv_t, s3 = u.emissions_inventories, u.inventory_scope3
     conn.execute(
-        delete(inv_t).where(inv_t.c.participant_id == participant_id, inv_t.c.year == year)
+        delete(inv_t).where(
+            inv_t.c.participant_id == participant_id, inv_t.c.reporting_year == year
+        )
     )
-    conn.execute(delete(s3).where(s3.c.participant_id == participant_id, s3.c.year == year))
+    conn.execute(
+        delete(s3).where(s3.c.participant_id == participant_id, s3.c.reporting_year == year)
+    )
     repo.insert_row(
         conn,
         inv_t,
         participant_id=participant_id,
-        year=year,
+        reporting_year=year,
         **{name: getattr(inv, name) for name in NUMBER_FIELDS},
         note=inv.note,
         updated_at=tx.at,
@@ -220,7 +224,12 @@ def _write(tx: Tx, participant_id: str, year: int, inv: Inventory) -> InventoryV
     )
     for cat, value in sorted(inv.scope3_categories.items()):
         repo.insert_row(
-            conn, s3, participant_id=participant_id, year=year, category=cat, emissions=value
+            conn,
+            s3,
+            participant_id=participant_id,
+            reporting_year=year,
+            category=cat,
+            emissions=value,
         )
     view = inventory(conn, participant_id, year)
     assert view is not None
@@ -391,7 +400,7 @@ def to_csv(views: list[InventoryView]) -> str:
             if col.startswith("scope3_c"):
                 row.append(cats.get(col[len("scope3_c") :], ""))
             else:
-                value = v.year if col == "reporting_year" else getattr(v, col)
+                value = getattr(v, col)
                 row.append("" if value is None else value)
         w.writerow(row)
     return out.getvalue()
@@ -424,7 +433,7 @@ def _view(row: Any, cats: dict[int, int]) -> InventoryView:
         numbers[name] = None if value is None else int(value)
     return InventoryView(
         participant_id=row.participant_id,
-        year=row.year,
+        reporting_year=row.reporting_year,
         **numbers,
         scope3=sum(cats.values()),
         scope3_categories={str(k): v for k, v in sorted(cats.items())},
@@ -441,7 +450,9 @@ def inventory(
     inv_t, s3 = u.emissions_inventories, u.inventory_scope3
     with _conn_of(source) as conn:
         row = conn.execute(
-            select(inv_t).where(inv_t.c.participant_id == participant_id, inv_t.c.year == year)
+            select(inv_t).where(
+                inv_t.c.participant_id == participant_id, inv_t.c.reporting_year == year
+            )
         ).first()
         if row is None:
             return None
@@ -449,7 +460,7 @@ def inventory(
             int(r.category): int(r.emissions)
             for r in conn.execute(
                 select(s3.c.category, s3.c.emissions).where(
-                    s3.c.participant_id == participant_id, s3.c.year == year
+                    s3.c.participant_id == participant_id, s3.c.reporting_year == year
                 )
             )
         }
@@ -469,7 +480,7 @@ def claimed(source: Database | Connection, participant_id: str, year: int) -> li
                 func.sum(c.c.quantity).label("quantity"),
                 func.sum(c.c.tonnes).label("tonnes"),
             )
-            .where(c.c.participant_id == participant_id, c.c.year == year)
+            .where(c.c.participant_id == participant_id, c.c.reporting_year == year)
             .group_by(c.c.use, c.c.scope, c.c.scope3_category, c.c.unit)
             .order_by(c.c.use, c.c.scope, c.c.scope3_category, c.c.unit)
         ).all()
@@ -522,9 +533,9 @@ def list_inventories(db: Database, actor: Actor, participant_id: str) -> list[In
     inv_t = u.emissions_inventories
     with db.read() as conn:
         years = conn.scalars(
-            select(inv_t.c.year)
+            select(inv_t.c.reporting_year)
             .where(inv_t.c.participant_id == participant_id)
-            .order_by(inv_t.c.year.desc())
+            .order_by(inv_t.c.reporting_year.desc())
         ).all()
         return [v for y in years if (v := inventory(conn, participant_id, int(y))) is not None]
 

@@ -35,7 +35,6 @@ from tanso.services.common import (
     loader,
     omitted,
     own_account,
-    plain,
     require_operator,
 )
 from tanso.services.compliance import inventories
@@ -242,7 +241,7 @@ def context_of(conn: Connection, participant_id: str, year: int) -> ur.Context:
     c = u.usage_claims.c
     rows = conn.execute(
         select(c.use, c.scope, c.quantity, c.tonnes, c.unit, c.scope3_category).where(
-            c.participant_id == participant_id, c.year == year
+            c.participant_id == participant_id, c.reporting_year == year
         )
     ).all()
     claims = tuple(
@@ -375,7 +374,7 @@ def record_claims(
                 u.usage_claims,
                 retirement_id=retirement_id,
                 participant_id=participant_id,
-                year=year,
+                reporting_year=year,
                 use=c.use,
                 scope=c.scope,
                 scope3_category=c.scope3_category,
@@ -393,6 +392,39 @@ def record_claims(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class EvaluatedLot:
+    """Credits of one issuance the evaluation took, with what the rules read of them."""
+
+    issuance_id: str
+    quantity: int
+    scheme: str
+    category: str
+    unit: str
+    ca_status: str
+    vintage: int
+
+
+@dataclass(frozen=True, slots=True)
+class UseEvaluation:
+    """May these credits be used for this purpose: the decision, its reasons, the largest
+    quantity allowed, and the reporting year's position by scope."""
+
+    allowed: bool
+    quantity: int
+    max_quantity: int
+    tonnes: int
+    scope: str
+    ruleset: str
+    reasons: list[ur.Reason]
+    purpose: str
+    reporting_year: int
+    date: str
+    account_id: str
+    lots: list[EvaluatedLot]
+    position: dict[str, inventories.ScopePosition]
+
+
 def evaluate(
     db: Database,
     actor: Actor,
@@ -403,7 +435,7 @@ def evaluate(
     scope: str | None = None,
     scope3_category: int | None = None,
     on: dt.date | None = None,
-) -> dict[str, Any]:
+) -> UseEvaluation:
     """Would these credits of the account qualify for the use? Nothing changes."""
     on = on or local_date(db.clock())
     with db.read() as conn:
@@ -412,26 +444,33 @@ def evaluate(
             raise InvalidInput("unknown_purpose", f"{purpose!r} is not a known retirement purpose.")
         pieces = blocks.plan(conn, account_id, selection)
         year = year or default_year([purpose], on)
-        [(_, decision, lots, _)] = decide(
+        [(_, d, lots, _)] = decide(
             conn, acct.participant_id, pieces, [purpose], year, on, scope, scope3_category
         )
         position = inventories.position(conn, acct.participant_id, year)
-    return (
-        decision.as_dict()
-        | {"purpose": purpose, "year": year, "date": on.isoformat(), "account_id": account_id}
-        | {
-            "lots": [
-                {
-                    "issuance_id": lot.issuance,
-                    "quantity": lot.quantity,
-                    "scheme": lot.scheme,
-                    "category": lot.category,
-                    "unit": lot.unit,
-                    "ca_status": lot.ca_status,
-                    "vintage": lot.vintage,
-                }
-                for lot in lots
-            ],
-            "position": plain(position.scopes),
-        }
+    return UseEvaluation(
+        allowed=d.allowed,
+        quantity=d.quantity,
+        max_quantity=d.max_quantity,
+        tonnes=d.tonnes,
+        scope=d.scope,
+        ruleset=d.ruleset,
+        reasons=list(d.reasons),
+        purpose=purpose,
+        reporting_year=year,
+        date=on.isoformat(),
+        account_id=account_id,
+        lots=[
+            EvaluatedLot(
+                lot.issuance,
+                lot.quantity,
+                lot.scheme,
+                lot.category,
+                lot.unit,
+                lot.ca_status,
+                lot.vintage,
+            )
+            for lot in lots
+        ],
+        position=position.scopes,
     )

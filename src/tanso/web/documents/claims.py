@@ -43,7 +43,7 @@ def wording(rep: ClaimReport, claim: Claim, lang: str) -> tuple[str, str]:
     t = report_texts(lang)
     p = rep.participant
     params = {k: fmt(v) for k, v in claim.params.items()}
-    params |= {"name": p.name_ja if lang == "ja" else p.name_en, "year": str(rep.year)}
+    params |= {"name": p.name_ja if lang == "ja" else p.name_en, "year": str(rep.reporting_year)}
     if claim.params.get("percent") == 0 and claim.params.get("tonnes"):
         params["percent"] = "<1"
     params["credits"] = _credits(rep, claim.params.get("retirements", []), lang)
@@ -252,7 +252,7 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
         Paragraph(
             escape(
                 f"{labels['title']} — {part.name_ja if lang == 'ja' else part.name_en} "
-                f"({part.id}) {rep.year}"
+                f"({part.id}) {rep.reporting_year}"
             ),
             title,
         ),
@@ -336,4 +336,4 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
         wtext, reason = wording(rep, c, lang)
         rows.append([p(labels["may"] if c.allowed else labels["may_not"]), p(wtext), p(reason)])
     story += [table(rows, [26, 80, 70]), Spacer(1, 4 * mm), p(labels["footer"], text)]
-    return a4_pdf(story, f"{labels['title']} {part.id} {rep.year}")
+    return a4_pdf(story, f"{labels['title']} {part.id} {rep.reporting_year}")

@@ -22,7 +22,7 @@ router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 def _years(request: Request, user: PortalUser) -> list[int]:
     """Years with an inventory or a retirement, newest first (this year if none)."""
     db, who = kit.db(request), kit.reader(user)
-    years = {i.year for i in inventories.list_inventories(db, who, user.participant_id)}
+    years = {i.reporting_year for i in inventories.list_inventories(db, who, user.participant_id)}
     years |= {r.reporting_year for r in registry.list_retirements(db, who, 100_000)}
     return sorted(years, reverse=True) or [dt.datetime.now(dt.UTC).year]
 

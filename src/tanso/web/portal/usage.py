@@ -53,7 +53,7 @@ def _page(
     pid = user.participant_id
     years = inventories.list_inventories(db, kit.reader(user), pid)
     if year is None and years:
-        year = years[0].year
+        year = years[0].reporting_year
     position = inventories.position(db, pid, year) if year is not None else None
     if values is None:
         inv = position.inventory if position else None
@@ -202,7 +202,7 @@ def import_csv(request: Request, user: CreditMover, form: Form) -> Response:
             csv_text=text,
             status=status_of(e),
         )
-    years = [v.year for v in out.inventories]
+    years = [v.reporting_year for v in out.inventories]
     return _page(
         request,
         user,
