@@ -107,7 +107,7 @@ def test_creating_reserves_the_credits_and_the_state_follows_the_clock(
     assert a.supply == 60 and a.state == "scheduled" and len(a.seed) == 32
     assert _status(db, "SELLER-MAIN") == {"held": 80, "reserved": 60}
     # oldest vintage first: the 2021 issuance entirely, then 20 of 2022
-    assert [r["quantity"] for r in a.ranges] == [40, 20]
+    assert [r.quantity for r in a.ranges] == [40, 20]
     for moment, state in ((BEFORE, "scheduled"), (DURING, "open"), (AFTER, "closed")):
         clock.set(moment)
         assert sa.get_auction(db, a.id).state == state
@@ -120,7 +120,7 @@ def test_a_portfolio_of_serial_blocks_is_offered_as_one_supply(market: dict[str,
     i1, i2 = market["iss"]
     a = _create(market, quantity=None, parts=[f"{i1}-1-10", f"{i2}-51-70"], lot=5)
     assert a.supply == 30
-    assert sorted(r["serials"] for r in a.ranges) == sorted([f"{i1}-1-10", f"{i2}-51-70"])
+    assert sorted(r.serials for r in a.ranges) == sorted([f"{i1}-1-10", f"{i2}-51-70"])
 
 
 def test_bad_offers_are_refused_and_nothing_is_reserved(market: dict[str, Any]) -> None:
