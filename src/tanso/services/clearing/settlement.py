@@ -25,7 +25,7 @@ from tanso.domain.fees import FeeSchedule
 from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import BlockStatus, Piece
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, execute, loader, omitted, require
+from tanso.services.common import Actor, Idem, execute, from_row, loader, omitted, require
 from tanso.services.ledger import cash, registry
 from tanso.services.ledger.blocks import CreditRange, credit_ranges
 from tanso.services.trading.exchange import fees_for
@@ -576,19 +576,7 @@ def obligation_view(conn: Connection, ob: Any, pid: str | None) -> ObligationVie
             f"{m.issuance_id}-{m.serial_start}-{m.serial_end}"
             for m in repo.movements_for(conn, "settlement", ob.deal_id)
         ]
-    return ObligationView(
-        deal_id=ob.deal_id,
-        venue=ob.venue,
-        status=ob.status,
-        due_date=ob.due_date,
-        quantity=ob.quantity,
-        amount=ob.amount,
-        currency=ob.currency,
-        reason=ob.reason,
-        settled_at=ob.settled_at,
-        late_charge=ob.late_charge,
-        **view,
-    )
+    return from_row(ObligationView, ob, **view)
 
 
 def obligations(
@@ -651,21 +639,7 @@ def report(db: Database, actor: Actor, date: dt.date) -> Report:
     quantity = sum(r.quantity for r in settled)
     return Report(
         date=day,
-        obligations=[
-            ReportRow(
-                deal_id=r.deal_id,
-                venue=r.venue,
-                status=r.status,
-                buyer=r.buyer_id,
-                seller=r.seller_id,
-                quantity=r.quantity,
-                amount=r.amount,
-                buyer_fee=r.buyer_fee,
-                seller_fee=r.seller_fee,
-                reason=r.reason,
-            )
-            for r in rows
-        ],
+        obligations=[from_row(ReportRow, r, buyer=r.buyer_id, seller=r.seller_id) for r in rows],
         counts=Counts(
             **{
                 s: sum(1 for r in rows if r.status == s)

@@ -35,6 +35,7 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    from_row,
     loader,
     omitted,
     own_account,
@@ -949,20 +950,7 @@ def list_issuances(db: Database, project_id: str | None = None) -> list[Issuance
 
 
 def issuance_view(r: Any) -> Issuance:
-    return Issuance(
-        id=r.id,
-        project_id=r.project_id,
-        credit_type=r.credit_type,
-        round=r.round,
-        vintage=r.vintage,
-        certified_on=r.certified_on,
-        quantity=r.quantity,
-        ca_declaration=r.ca_declaration,
-        ca_status=r.ca_status,
-        origin=r.origin,
-        external_registry=r.external_registry,
-        serials=f"{r.id}-1-{r.quantity}",
-    )
+    return from_row(Issuance, r, serials=f"{r.id}-1-{r.quantity}")
 
 
 def get_issuance(db: Database, issuance_id: str) -> Issuance:
