@@ -240,40 +240,17 @@ def _settle_one(
     seq = tx.next_seq()
     cash_moves: list[list[Any]] = []
     reserve: list[list[Any]] = [[buyer_cash, -total]]
-    repo.move_cash(
-        conn,
-        seq,
-        ob.currency,
-        buyer_cash,
-        seller_cash,
-        ob.amount,
-        f"trade {ob.deal_id}",
-        from_reserved=ob.amount,
-    )
-    cash_moves.append([ob.currency, buyer_cash, seller_cash, ob.amount])
+
+    def pay(src: str, dst: str, amount: int, memo: str, from_reserved: int = 0) -> None:
+        """One cash move of this settlement, as the journal entry's ``cash`` lists it."""
+        repo.move_cash(conn, seq, ob.currency, src, dst, amount, memo, from_reserved=from_reserved)
+        cash_moves.append([ob.currency, src, dst, amount])
+
+    pay(buyer_cash, seller_cash, ob.amount, f"trade {ob.deal_id}", ob.amount)
     if ob.buyer_fee:
-        repo.move_cash(
-            conn,
-            seq,
-            ob.currency,
-            buyer_cash,
-            fees_cash,
-            ob.buyer_fee,
-            f"buyer fee {ob.deal_id}",
-            from_reserved=ob.buyer_fee,
-        )
-        cash_moves.append([ob.currency, buyer_cash, fees_cash, ob.buyer_fee])
+        pay(buyer_cash, fees_cash, ob.buyer_fee, f"buyer fee {ob.deal_id}", ob.buyer_fee)
     if ob.seller_fee:
-        repo.move_cash(
-            conn,
-            seq,
-            ob.currency,
-            seller_cash,
-            fees_cash,
-            ob.seller_fee,
-            f"seller fee {ob.deal_id}",
-        )
-        cash_moves.append([ob.currency, seller_cash, fees_cash, ob.seller_fee])
+        pay(seller_cash, fees_cash, ob.seller_fee, f"seller fee {ob.deal_id}")
     charge = 0
     if late_charge is not None:
         payer, amount = late_charge
@@ -282,10 +259,7 @@ def _settle_one(
         # the charge is taken from free cash only, never from what is reserved for others
         charge = min(amount, row.balance - row.reserved) if row is not None else 0
         if charge > 0:
-            repo.move_cash(
-                conn, seq, ob.currency, payer_cash, fees_cash, charge, f"late charge {ob.deal_id}"
-            )
-            cash_moves.append([ob.currency, payer_cash, fees_cash, charge])
+            pay(payer_cash, fees_cash, charge, f"late charge {ob.deal_id}")
     repo.set_cash_reservation(conn, ob.cash_reservation, buyer_cash, 0)
     conn.execute(
         update(t.settlement_obligations)
