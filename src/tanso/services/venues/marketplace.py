@@ -273,21 +273,12 @@ def _listings_query() -> Any:
     p, i = t.projects.c, t.issuances.c
     return select(
         L,
-        p.scheme,
-        p.category,
-        p.mechanism,
-        p.nature,
-        p.country,
+        *repo.credit_columns(),
         p.region,
         p.methodology,
-        p.properties,
         p.evaluation_axes,
         p.co_benefits,
-        p.name.label("project_name"),
         p.name_ja.label("project_name_ja"),
-        i.ca_declaration,
-        i.ca_status,
-        i.credit_type,
     ).select_from(
         L.join(t.projects, L.c.project_id == p.id).join(t.issuances, L.c.issuance_id == i.id)
     )
