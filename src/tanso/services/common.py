@@ -58,6 +58,15 @@ SYSTEM = Actor(SYSTEM_ID, frozenset(Role))
 
 
 @dataclass(frozen=True, slots=True)
+class JournalRef:
+    """The journal entry that recorded something, or the journal's head, by its number and
+    hash (``hash`` None if it cannot be read, or no entry is there)."""
+
+    seq: int
+    hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Idem:
     """An Idempotency-Key and the fingerprint of the request it came with."""
 

@@ -43,6 +43,7 @@ from tanso.services.common import (
     require,
     require_active,
 )
+from tanso.services.common import JournalRef as JournalRef
 from tanso.services.compliance import usage
 from tanso.services.compliance.usage import PurposeUse
 from tanso.services.ledger.blocks import CreditRange, credit_ranges
@@ -672,14 +673,6 @@ class RetiredRange(CreditAttributes):
     id: str
     serials: str
     quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class JournalRef:
-    """The journal entry that recorded something (``hash`` None if it cannot be read)."""
-
-    seq: int
-    hash: str | None
 
 
 @dataclass(frozen=True, slots=True)
