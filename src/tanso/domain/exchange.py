@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple, cast
 
 from tanso.domain.book import BUY, SELL, Book, Order
 from tanso.domain.itayose import Clearing, clearing_price, share_at_price
@@ -163,26 +163,33 @@ Command = (
 # ====================================================================== events
 
 
-def _as_json(event: str, value: Any) -> dict[str, Any]:
-    """An event as a JSON-ready dict: its name, then its fields in the order declared (the
-    journal's order: replays compare these dicts)."""
-    return {"event": event} | {f.name: getattr(value, f.name) for f in fields(value)}
+class _Event:
+    """What every event of the engine is: its name (``EVENT``) and ``to_json``."""
+
+    __slots__ = ()
+    EVENT: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict: its name, then its fields in the order declared (the
+        journal's order: replays compare these dicts)."""
+        own = fields(cast(Any, self))
+        return {"event": self.EVENT} | {f.name: getattr(self, f.name) for f in own}
 
 
 @dataclass(frozen=True, slots=True)
-class Accepted:
+class Accepted(_Event):
     """The order is in the market."""
+
+    EVENT = "accepted"
 
     id: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return _as_json("accepted", self)
-
 
 @dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(_Event):
     """A command was refused; `id` is None for commands that are not about an order."""
+
+    EVENT = "rejected"
 
     id: str | None
     reason: str
@@ -190,8 +197,8 @@ class Rejected:
     instrument: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        d: dict[str, Any] = {"event": "rejected", "id": self.id, "reason": self.reason}
+        """The event as a JSON-ready dict: ``command`` and ``instrument`` only when given."""
+        d: dict[str, Any] = {"event": self.EVENT, "id": self.id, "reason": self.reason}
         if self.command is not None:
             d["command"] = self.command
         if self.instrument is not None:
@@ -200,8 +207,10 @@ class Rejected:
 
 
 @dataclass(frozen=True, slots=True)
-class Trade:
+class Trade(_Event):
     """約定: a trade between a buy order and a sell order."""
+
+    EVENT = "trade"
 
     instrument: str
     price: int
@@ -211,14 +220,12 @@ class Trade:
     buyer: str
     seller: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return _as_json("trade", self)
-
 
 @dataclass(frozen=True, slots=True)
-class AuctionResult:
+class AuctionResult(_Event):
     """The result of one call auction; price None means nothing traded."""
+
+    EVENT = "auction"
 
     instrument: str
     price: int | None
@@ -226,63 +233,51 @@ class AuctionResult:
     kind: str
     reference_price: int
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return _as_json("auction", self)
-
 
 @dataclass(frozen=True, slots=True)
-class Cancelled:
+class Cancelled(_Event):
     """An order, or what was left of it, left the book without trading."""
+
+    EVENT = "cancelled"
 
     id: str
     quantity: int
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return _as_json("cancelled", self)
-
 
 @dataclass(frozen=True, slots=True)
-class Amended:
+class Amended(_Event):
     """A resting order's quantity or price changed."""
+
+    EVENT = "amended"
 
     id: str
     price: int | None
     quantity: int
     kept_priority: bool
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return _as_json("amended", self)
-
 
 @dataclass(frozen=True, slots=True)
-class SessionChanged:
+class SessionChanged(_Event):
     """An instrument moved to another session phase."""
+
+    EVENT = "session"
 
     instrument: str
     state: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return _as_json("session", self)
-
 
 @dataclass(frozen=True, slots=True)
-class InstrumentListed:
+class InstrumentListed(_Event):
     """An instrument was defined."""
+
+    EVENT = "instrument"
 
     id: str
     mode: str
     reference_price: int
     lower_limit: int
     upper_limit: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return _as_json("instrument", self)
 
 
 Event = (

@@ -58,6 +58,15 @@ SYSTEM = Actor(SYSTEM_ID, frozenset(Role))
 
 
 @dataclass(frozen=True, slots=True)
+class JournalRef:
+    """The journal entry that recorded something, or the journal's head, by its number and
+    hash (``hash`` None if it cannot be read, or no entry is there)."""
+
+    seq: int
+    hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Idem:
     """An Idempotency-Key and the fingerprint of the request it came with."""
 
@@ -118,6 +127,34 @@ def _build(tp: Any, data: Any) -> Any:
             if isinstance(arg, type) and dataclasses.is_dataclass(arg) and isinstance(data, dict):
                 return _build(arg, data)
     return data
+
+
+_REQUIRED: dict[Any, tuple[str, ...]] = {}
+
+
+def _required(cls: Any) -> tuple[str, ...]:
+    """The names of a dataclass's fields that have no default."""
+    names = _REQUIRED.get(cls)
+    if names is None:
+        names = _REQUIRED[cls] = tuple(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        )
+    return names
+
+
+def from_row(cls: type[T], row: Any, **values: Any) -> T:
+    """``cls`` from the columns of ``row`` (a database row, or a dataclass) named as its fields
+    without a default; ``values`` give the others, and those the row holds otherwise. A field
+    with a default (an omitted one) comes from ``values`` only, never from a column that
+    happens to share its name."""
+    if dataclasses.is_dataclass(row):
+        found = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    else:
+        found = row._mapping
+    taken = {n: found[n] for n in _required(cls) if n not in values}
+    return cls(**taken, **values)
 
 
 def execute(

@@ -144,6 +144,25 @@ def get_issuance(conn: Connection, issuance_id: str) -> Row[Any] | None:
     return conn.execute(select(t.issuances).where(t.issuances.c.id == issuance_id)).first()
 
 
+def credit_columns() -> tuple[Any, ...]:
+    """What an issuance and its project say of their credits, as the columns of a select that
+    joins issuances with projects: credit type, corresponding adjustment, and the project's
+    name (``project_name``), scheme, category, country, mechanism, nature and properties."""
+    i, p = t.issuances.c, t.projects.c
+    return (
+        i.credit_type,
+        i.ca_declaration,
+        i.ca_status,
+        p.name.label("project_name"),
+        p.scheme,
+        p.category,
+        p.country,
+        p.mechanism,
+        p.nature,
+        p.properties,
+    )
+
+
 def issuance_details(conn: Connection, issuance_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Issuance and project attributes for each issuance id (for holdings and certificates)."""
     ids = sorted(set(issuance_ids))
@@ -152,21 +171,7 @@ def issuance_details(conn: Connection, issuance_ids: Iterable[str]) -> dict[str,
     i, p = t.issuances.c, t.projects.c
     q = (
         select(
-            i.id,
-            i.vintage,
-            i.round,
-            i.credit_type,
-            i.certified_on,
-            i.ca_declaration,
-            i.ca_status,
-            p.id.label("project_id"),
-            p.name.label("project_name"),
-            p.scheme,
-            p.category,
-            p.country,
-            p.mechanism,
-            p.nature,
-            p.properties,
+            i.id, i.vintage, i.round, i.certified_on, p.id.label("project_id"), *credit_columns()
         )
         .select_from(t.issuances.join(t.projects, i.project_id == p.id))
         .where(i.id.in_(ids))

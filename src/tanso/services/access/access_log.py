@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from tanso.domain.errors import InvalidInput
-from tanso.services.common import Actor, require_operator
+from tanso.services.common import Actor, from_row, require_operator
 from tanso.settings import utc_now
 from tanso.store.db import Database
 from tanso.store.schema_ops import access_log
@@ -178,16 +178,7 @@ class AccessPage:
 
 
 def entry_view(row: Any) -> AccessEntry:
-    return AccessEntry(
-        id=row.id,
-        at=row.at,
-        kind=row.kind,
-        subject=row.subject,
-        participant_id=row.participant_id,
-        ip=row.ip,
-        outcome=row.outcome,
-        detail=row.detail,
-    )
+    return from_row(AccessEntry, row)
 
 
 def list_access(

@@ -25,7 +25,7 @@ from tanso.domain.fees import FeeSchedule
 from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import BlockStatus, Piece
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, execute, loader, omitted, require
+from tanso.services.common import Actor, Idem, execute, from_row, loader, omitted, require
 from tanso.services.ledger import cash, registry
 from tanso.services.ledger.blocks import CreditRange, credit_ranges
 from tanso.services.trading.exchange import fees_for
@@ -240,40 +240,17 @@ def _settle_one(
     seq = tx.next_seq()
     cash_moves: list[list[Any]] = []
     reserve: list[list[Any]] = [[buyer_cash, -total]]
-    repo.move_cash(
-        conn,
-        seq,
-        ob.currency,
-        buyer_cash,
-        seller_cash,
-        ob.amount,
-        f"trade {ob.deal_id}",
-        from_reserved=ob.amount,
-    )
-    cash_moves.append([ob.currency, buyer_cash, seller_cash, ob.amount])
+
+    def pay(src: str, dst: str, amount: int, memo: str, from_reserved: int = 0) -> None:
+        """One cash move of this settlement, as the journal entry's ``cash`` lists it."""
+        repo.move_cash(conn, seq, ob.currency, src, dst, amount, memo, from_reserved=from_reserved)
+        cash_moves.append([ob.currency, src, dst, amount])
+
+    pay(buyer_cash, seller_cash, ob.amount, f"trade {ob.deal_id}", ob.amount)
     if ob.buyer_fee:
-        repo.move_cash(
-            conn,
-            seq,
-            ob.currency,
-            buyer_cash,
-            fees_cash,
-            ob.buyer_fee,
-            f"buyer fee {ob.deal_id}",
-            from_reserved=ob.buyer_fee,
-        )
-        cash_moves.append([ob.currency, buyer_cash, fees_cash, ob.buyer_fee])
+        pay(buyer_cash, fees_cash, ob.buyer_fee, f"buyer fee {ob.deal_id}", ob.buyer_fee)
     if ob.seller_fee:
-        repo.move_cash(
-            conn,
-            seq,
-            ob.currency,
-            seller_cash,
-            fees_cash,
-            ob.seller_fee,
-            f"seller fee {ob.deal_id}",
-        )
-        cash_moves.append([ob.currency, seller_cash, fees_cash, ob.seller_fee])
+        pay(seller_cash, fees_cash, ob.seller_fee, f"seller fee {ob.deal_id}")
     charge = 0
     if late_charge is not None:
         payer, amount = late_charge
@@ -282,10 +259,7 @@ def _settle_one(
         # the charge is taken from free cash only, never from what is reserved for others
         charge = min(amount, row.balance - row.reserved) if row is not None else 0
         if charge > 0:
-            repo.move_cash(
-                conn, seq, ob.currency, payer_cash, fees_cash, charge, f"late charge {ob.deal_id}"
-            )
-            cash_moves.append([ob.currency, payer_cash, fees_cash, charge])
+            pay(payer_cash, fees_cash, charge, f"late charge {ob.deal_id}")
     repo.set_cash_reservation(conn, ob.cash_reservation, buyer_cash, 0)
     conn.execute(
         update(t.settlement_obligations)
@@ -576,19 +550,7 @@ def obligation_view(conn: Connection, ob: Any, pid: str | None) -> ObligationVie
             f"{m.issuance_id}-{m.serial_start}-{m.serial_end}"
             for m in repo.movements_for(conn, "settlement", ob.deal_id)
         ]
-    return ObligationView(
-        deal_id=ob.deal_id,
-        venue=ob.venue,
-        status=ob.status,
-        due_date=ob.due_date,
-        quantity=ob.quantity,
-        amount=ob.amount,
-        currency=ob.currency,
-        reason=ob.reason,
-        settled_at=ob.settled_at,
-        late_charge=ob.late_charge,
-        **view,
-    )
+    return from_row(ObligationView, ob, **view)
 
 
 def obligations(
@@ -651,21 +613,7 @@ def report(db: Database, actor: Actor, date: dt.date) -> Report:
     quantity = sum(r.quantity for r in settled)
     return Report(
         date=day,
-        obligations=[
-            ReportRow(
-                deal_id=r.deal_id,
-                venue=r.venue,
-                status=r.status,
-                buyer=r.buyer_id,
-                seller=r.seller_id,
-                quantity=r.quantity,
-                amount=r.amount,
-                buyer_fee=r.buyer_fee,
-                seller_fee=r.seller_fee,
-                reason=r.reason,
-            )
-            for r in rows
-        ],
+        obligations=[from_row(ReportRow, r, buyer=r.buyer_id, seller=r.seller_id) for r in rows],
         counts=Counts(
             **{
                 s: sum(1 for r in rows if r.status == s)

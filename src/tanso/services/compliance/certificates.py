@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select
 
 from tanso.domain.errors import NotFound
 from tanso.domain.journal import GENESIS_HASH, entry_hash
+from tanso.services import common
 from tanso.services.common import Actor, execute, omitted, require_operator
 from tanso.services.ledger import audit as audit_service
 from tanso.services.ledger import registry
@@ -120,12 +121,6 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
-class Head:
-    seq: int
-    hash: str
-
-
-@dataclass(frozen=True, slots=True)
 class AuditRecord:
     """A recorded full audit of the journal."""
 
@@ -146,7 +141,7 @@ class EntryCheck:
     journal_seq: int
     verified: bool
     checks: list[Check]
-    head: Head | None
+    head: common.JournalRef | None
     last_audit: AuditRecord | None
 
 
@@ -377,7 +372,7 @@ def check_entry(conn: Connection, retirement_id: str) -> EntryCheck:
         journal_seq=seq,
         verified=all(c.ok for c in checks),
         checks=checks,
-        head=Head(head.seq, head.hash) if head is not None else None,
+        head=common.JournalRef(head.seq, head.hash) if head is not None else None,
         last_audit=last_audit(conn),
     )
 

@@ -26,6 +26,7 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    from_row,
     loader,
     new_id,
     omitted,
@@ -101,13 +102,7 @@ class Account:
 
 
 def account_view(row: Any) -> Account:
-    return Account(
-        id=row.id,
-        participant_id=row.participant_id,
-        kind=row.kind,
-        name=row.name,
-        created_at=row.created_at,
-    )
+    return from_row(Account, row)
 
 
 def _cash_id(pid: str, currency: str) -> str:

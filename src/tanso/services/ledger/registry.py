@@ -35,6 +35,7 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    from_row,
     loader,
     omitted,
     own_account,
@@ -42,6 +43,7 @@ from tanso.services.common import (
     require,
     require_active,
 )
+from tanso.services.common import JournalRef as JournalRef
 from tanso.services.compliance import usage
 from tanso.services.compliance.usage import PurposeUse
 from tanso.services.ledger.blocks import CreditRange, credit_ranges
@@ -202,6 +204,15 @@ def _text(value: str, name: str, limit: int = MAX_TEXT) -> str:
     return value
 
 
+def _external(registry: str, name: str, value: str, missing: str) -> None:
+    """An external registry and what names the credits there (``name``: an account, a
+    reference): both given (else ``missing`` says what is), neither too long."""
+    _text(registry, "external_registry", 200)
+    _text(value, name, 200)
+    if not registry.strip() or not value.strip():
+        raise InvalidInput("external_reference_required", missing)
+
+
 # ---------------------------------------------------------------- issuance and deposits
 
 
@@ -340,13 +351,12 @@ def deposit(
     """Record credits arriving from an external registry (registry operator), with its reference."""
     require(actor, Role.REGISTRY_OPERATOR, "record deposits from external registries")
     _check_issuance(n)
-    _text(external_registry, "external_registry", 200)
-    _text(external_ref, "external_ref", 200)
-    if not external_registry.strip() or not external_ref.strip():
-        raise InvalidInput(
-            "external_reference_required",
-            "A deposit names the external registry and its reference.",
-        )
+    _external(
+        external_registry,
+        "external_ref",
+        external_ref,
+        "A deposit names the external registry and its reference.",
+    )
     return _new_credits(db, actor, n, (external_registry, external_ref), idem)
 
 
@@ -385,6 +395,26 @@ def redeposit(
     return execute(db, actor, idem, work, 201, loader(Redeposit))
 
 
+_OUT_OF_CIRCULATION = {
+    AccountKind.EXTERNAL: (BlockStatus.EXPORTED, "withdrawal"),
+    AccountKind.CANCELLATION: (BlockStatus.CANCELLED, "cancellation"),
+}
+"""Where credits leave circulation: the system account's kind, their status there, and the
+kind of their movements."""
+
+
+def _out_of_circulation(
+    tx: Tx, actor: Actor, account_id: str, sel: Selection, to: AccountKind, ref: str
+) -> tuple[list[Piece], list[list[Any]]]:
+    """Move the selected credits of the actor's holding account to the system account ``to``
+    (withdrawal, cancellation): the pieces taken and the moves the journal entry records."""
+    require_active(tx.conn, actor)
+    _holding(tx.conn, actor, account_id)
+    pieces = plan(tx.conn, account_id, sel)
+    status, kind = _OUT_OF_CIRCULATION[to]
+    return pieces, move(tx, pieces, SYSTEM_ACCOUNTS[to], status, kind, ref)
+
+
 def withdraw(
     db: Database,
     actor: Actor,
@@ -395,26 +425,16 @@ def withdraw(
     idem: Idem | None = None,
 ) -> Withdrawal:
     """Send credits to an account in an external registry; they leave circulation here."""
-    _text(external_registry, "external_registry", 200)
-    _text(external_account, "external_account", 200)
-    if not external_registry.strip() or not external_account.strip():
-        raise InvalidInput(
-            "external_reference_required", "A withdrawal names the external registry and account."
-        )
+    _external(
+        external_registry,
+        "external_account",
+        external_account,
+        "A withdrawal names the external registry and account.",
+    )
 
     def work(tx: Tx) -> Withdrawal:
-        require_active(tx.conn, actor)
-        _holding(tx.conn, actor, account_id)
-        pieces = plan(tx.conn, account_id, sel)
         ref = f"WD-{tx.next_seq()}"
-        moves = move(
-            tx,
-            pieces,
-            SYSTEM_ACCOUNTS[AccountKind.EXTERNAL],
-            BlockStatus.EXPORTED,
-            "withdrawal",
-            ref,
-        )
+        pieces, moves = _out_of_circulation(tx, actor, account_id, sel, AccountKind.EXTERNAL, ref)
         view = Withdrawal(
             id=ref,
             account_id=account_id,
@@ -601,17 +621,9 @@ def cancel(
         raise InvalidInput("reason_required", "A cancellation states its reason.")
 
     def work(tx: Tx) -> Cancellation:
-        require_active(tx.conn, actor)
-        _holding(tx.conn, actor, account_id)
-        pieces = plan(tx.conn, account_id, sel)
         ref = f"CN-{tx.next_seq():08d}"
-        moves = move(
-            tx,
-            pieces,
-            SYSTEM_ACCOUNTS[AccountKind.CANCELLATION],
-            BlockStatus.CANCELLED,
-            "cancellation",
-            ref,
+        pieces, moves = _out_of_circulation(
+            tx, actor, account_id, sel, AccountKind.CANCELLATION, ref
         )
         view = Cancellation(
             id=ref,
@@ -661,14 +673,6 @@ class RetiredRange(CreditAttributes):
     id: str
     serials: str
     quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class JournalRef:
-    """The journal entry that recorded something (``hash`` None if it cannot be read)."""
-
-    seq: int
-    hash: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -949,20 +953,7 @@ def list_issuances(db: Database, project_id: str | None = None) -> list[Issuance
 
 
 def issuance_view(r: Any) -> Issuance:
-    return Issuance(
-        id=r.id,
-        project_id=r.project_id,
-        credit_type=r.credit_type,
-        round=r.round,
-        vintage=r.vintage,
-        certified_on=r.certified_on,
-        quantity=r.quantity,
-        ca_declaration=r.ca_declaration,
-        ca_status=r.ca_status,
-        origin=r.origin,
-        external_registry=r.external_registry,
-        serials=f"{r.id}-1-{r.quantity}",
-    )
+    return from_row(Issuance, r, serials=f"{r.id}-1-{r.quantity}")
 
 
 def get_issuance(db: Database, issuance_id: str) -> Issuance:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.participants import Role
-from tanso.services.common import Actor, Idem, execute, loader, plain, require
+from tanso.services.common import Actor, Idem, execute, from_row, loader, plain, require
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -242,22 +242,12 @@ class Project:
 
 def project_view(r: Any) -> Project:
     """A project row as answered."""
-    return Project(
-        id=r.id,
-        scheme=r.scheme,
-        name=r.name,
-        name_ja=r.name_ja,
-        country=r.country,
-        region=r.region,
-        developer=r.developer,
-        methodology=r.methodology,
-        category=r.category,
-        mechanism=r.mechanism,
-        nature=r.nature,
+    return from_row(
+        Project,
+        r,
         properties=loads(r.properties),
         evaluation_axes=loads(r.evaluation_axes),
         co_benefits=loads(r.co_benefits),
-        created_at=r.created_at,
     )
 
 

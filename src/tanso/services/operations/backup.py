@@ -32,7 +32,7 @@ from sqlalchemy import Connection, MetaData, Table, func, insert, select, text
 
 from tanso import __version__
 from tanso.domain.errors import Conflict, InvalidInput
-from tanso.services.common import loader, plain
+from tanso.services.common import JournalRef, loader, plain
 from tanso.services.ledger import audit
 from tanso.store import migrate
 from tanso.store.db import Database
@@ -47,12 +47,6 @@ SKIP = frozenset({"alembic_version"})
 
 
 @dataclass(frozen=True, slots=True)
-class JournalHead:
-    seq: int
-    hash: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Manifest:
     """What a backup file holds: its format, the schema revision, the row count of every
     table, the journal head at the snapshot and the SHA-256 of the data."""
@@ -64,7 +58,7 @@ class Manifest:
     backend: str
     revision: str
     tables: dict[str, int]
-    journal_head: JournalHead
+    journal_head: JournalRef
     content_sha256: str
 
 
@@ -161,7 +155,7 @@ def backup(db: Database, path: Path) -> Manifest:
             backend=db.engine.dialect.name,
             revision=revision,
             tables=counts,
-            journal_head=JournalHead(
+            journal_head=JournalRef(
                 seq=int(head.seq) if head else 0, hash=head.hash if head else None
             ),
             content_sha256=digest.hexdigest(),

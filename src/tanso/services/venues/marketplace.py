@@ -28,6 +28,7 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    from_row,
     loader,
     omitted,
     own_account,
@@ -272,21 +273,12 @@ def _listings_query() -> Any:
     p, i = t.projects.c, t.issuances.c
     return select(
         L,
-        p.scheme,
-        p.category,
-        p.mechanism,
-        p.nature,
-        p.country,
+        *repo.credit_columns(),
         p.region,
         p.methodology,
-        p.properties,
         p.evaluation_axes,
         p.co_benefits,
-        p.name.label("project_name"),
         p.name_ja.label("project_name_ja"),
-        i.ca_declaration,
-        i.ca_status,
-        i.credit_type,
     ).select_from(
         L.join(t.projects, L.c.project_id == p.id).join(t.issuances, L.c.issuance_id == i.id)
     )
@@ -831,21 +823,7 @@ def buy(
 
 def _deal_view(conn: Connection, r: Any, pid: str | None) -> Deal:
     ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", r.id)
-    view = Deal(
-        id=r.id,
-        listing_id=r.listing_id,
-        offer_id=r.offer_id,
-        project_id=r.project_id,
-        issuance_id=r.issuance_id,
-        price=r.price,
-        quantity=r.quantity,
-        amount=r.amount,
-        currency=r.currency,
-        trade_date=r.trade_date,
-        due_date=r.due_date,
-        at=r.at,
-        status=ob.status if ob else "unknown",
-    )
+    view = from_row(Deal, r, status=ob.status if ob else "unknown")
     if pid is None:
         return replace(
             view,
@@ -1007,18 +985,11 @@ class Rfq:
 
 
 def _offer_view(r: Any, now: str) -> Offer:
-    return Offer(
-        id=r.id,
-        rfq_id=r.rfq_id,
-        issuance_id=r.issuance_id,
-        price=r.price,
-        quantity=r.quantity,
+    return from_row(
+        Offer,
+        r,
         amount=r.price * r.quantity,
-        currency=r.currency,
-        settlement_days=r.settlement_days,
-        expires_at=r.expires_at,
         status=mp.offer_status(r.status, r.expires_at, now),
-        created_at=r.created_at,
     )
 
 

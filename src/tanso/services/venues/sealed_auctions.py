@@ -34,6 +34,7 @@ from tanso.services.common import (
     Actor,
     Idem,
     execute,
+    from_row,
     loader,
     new_id,
     omitted,
@@ -226,32 +227,16 @@ def auction_view(row: Any, now: str, show_seller: bool = False) -> Auction:
     and the operator (the market is anonymous, as the exchange is)."""
     result = None
     if row.status == "cleared":
-        result = Result(
-            cleared_at=row.cleared_at,
-            clearing_price=row.clearing_price,
-            sold=row.sold,
-            unsold=row.unsold,
-            bidders=row.bidders,
-            valid_demand=row.valid_demand,
+        result = from_row(
+            Result,
+            row,
             undersubscribed=row.valid_demand < row.supply,
             demand_curve=[DemandStep(**s) for s in json.loads(row.demand or "[]")],
         )
-    return Auction(
-        id=row.id,
-        title=row.title,
+    return from_row(
+        Auction,
+        row,
         state=state_at(row, now),
-        currency=row.currency,
-        supply=row.supply,
-        lot=row.lot,
-        reserve=row.reserve,
-        pricing=row.pricing,
-        marginal=row.marginal,
-        undersubscribed=row.undersubscribed,
-        seed=row.seed,
-        opens_at=row.opens_at,
-        closes_at=row.closes_at,
-        settlement_days=row.settlement_days,
-        created_at=row.created_at,
         result=result,
         seller=row.seller_id if show_seller else None,
         account_id=row.account_id if show_seller else None,
@@ -275,17 +260,7 @@ class Bid:
 
 def bid_view(row: Any) -> Bid:
     """A bid as its bidder sees it."""
-    return Bid(
-        id=row.id,
-        auction_id=row.auction_id,
-        account_id=row.account_id,
-        price=row.price,
-        quantity=row.quantity,
-        amount=row.price * row.quantity,
-        status=row.status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_row(Bid, row, amount=row.price * row.quantity)
 
 
 def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> list[Auction]:
@@ -340,19 +315,7 @@ def results(db: Database, auction_id: str) -> Results:
             "results_not_published",
             f"Auction {auction_id} is {view.state}; results are published after clearing.",
         )
-    r = view.result
-    return Results(
-        auction_id=auction_id,
-        currency=view.currency,
-        cleared_at=r.cleared_at,
-        clearing_price=r.clearing_price,
-        sold=r.sold,
-        unsold=r.unsold,
-        bidders=r.bidders,
-        valid_demand=r.valid_demand,
-        undersubscribed=r.undersubscribed,
-        demand_curve=r.demand_curve,
-    )
+    return from_row(Results, view.result, auction_id=auction_id, currency=view.currency)
 
 
 def own_bids(
