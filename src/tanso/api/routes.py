@@ -25,7 +25,7 @@ from tanso.api.schemas_registry import (
     Issuance,
     IssuanceReceipt,
     JournalEntry,
-    JournalHead,
+    JournalRef,
     NewApiKey,
     NewParticipant,
     Participant,
@@ -41,6 +41,7 @@ from tanso.api.schemas_registry import (
     Withdrawal,
 )
 from tanso.domain.errors import NotFound
+from tanso.services.common import JournalRef as JournalRefValue
 from tanso.services.common import require_operator
 from tanso.services.ledger import audit, cash, participants, registry, taxonomy
 from tanso.services.operations import journal_search
@@ -366,13 +367,13 @@ def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> c
 # ---------------------------------------------------------------- journal
 
 
-@router.get("/journal/head", response_model=JournalHead, tags=["public"])
-def journal_head(db: DB) -> dict[str, Any]:
+@router.get("/journal/head", response_model=JournalRef, tags=["public"])
+def journal_head(db: DB) -> JournalRefValue:
     """The last journal entry's number and hash; published, it pins history against rewriting."""
     head = journal_search.public_head(db)
     if head is None:
         raise NotFound("journal_empty", "The journal has no entries yet.")
-    return {"seq": head[0], "hash": head[1]}
+    return JournalRefValue(head[0], head[1])
 
 
 @router.get("/journal", response_model=many(JournalEntry), tags=["journal"])

@@ -159,13 +159,6 @@ RetirementReceipt = answer(registry.RetirementReceipt)
 RetiredRange = answer(registry.RetiredRange)
 
 
-class JournalHead(Out):
-    """A journal entry's number and hash."""
-
-    seq: int
-    hash: str
-
-
 JournalRef = answer(registry.JournalRef)
 
 
