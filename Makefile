@@ -39,21 +39,27 @@ demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/tanso serve --simulate
 
 PYTEST := $(BIN)/pytest -n 2 --dist worksteal
+# No run of 10 or more lines repeated in the product's code (migrations are history, left out).
+DUPLICATES := $(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=10 \
+	--ignore=migrations --ignore-imports=yes --ignore-signatures=yes --score=no src/tanso
 
 test: $(STAMP) web-assets
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(DUPLICATES)
 	$(PYTEST) -m "not full"
 
 test-all: $(STAMP) web-assets
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(DUPLICATES)
 	TANSO_HYPOTHESIS_PROFILE=full $(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(DUPLICATES)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
