@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tanso.api.app import create_app
+from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.access import users
 from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
@@ -203,3 +204,82 @@ def test_behind_a_proxy_the_public_url_is_this_sites_origin(
         assert login(c, Origin="http://tanso.example.jp").status_code == 403
         assert login(c, Origin="https://tanso.example.jp.evil.example").status_code == 403
         assert login(c, Origin="https://tanso.example.jp").status_code == 303
+
+
+# ---------------------------------------------------------------- in Chromium
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    from tanso.services.ledger import participants, taxonomy
+    from tanso.settings import utc_now
+    from tanso.store import migrate
+
+    url = f"sqlite:///{tmp_path / 'csp.db'}"
+    db = Database(url, utc_now)
+    migrate.upgrade(db.engine)
+    participants.bootstrap(db)
+    taxonomy.seed_reference_data(db, SYSTEM)
+    db.dispose()
+    running = Server(url, tmp_path)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+# every Content-Security-Policy violation the page sees, kept where the test can read it
+WATCH_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  (window.__csp = window.__csp || []).push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_in_chromium_the_public_page_login_and_api_docs_render_under_the_csp(
+    server: Server,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_public_page import CHROMIUM_ARGS, WAIT_MS, chromium
+
+    if not (security.swagger_ui_dir() / "swagger-ui-bundle.js").is_file():
+        pytest.skip("swagger-ui-dist is not installed (make web-assets)")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            page.set_default_timeout(WAIT_MS)
+            page.add_init_script(WATCH_CSP)
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on(
+                "console",
+                lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None,
+            )
+            seen: dict[str, list[str]] = {}
+
+            def visit(path: str) -> None:
+                answer = page.goto(f"{server.url}{path}")
+                assert answer is not None and answer.status == 200, path
+                assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+            visit("/")
+            expect(page.locator("h1")).to_be_visible()
+            page.wait_for_load_state("load")
+            seen["/"] = page.evaluate("window.__csp || []")
+            visit("/portal/login")
+            expect(page.locator("input[name=email]")).to_be_visible()
+            seen["/portal/login"] = page.evaluate("window.__csp || []")
+            visit("/docs")
+            expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tanso")
+            expect(page.locator(".opblock").first).to_be_visible()
+            page.locator(".opblock-summary").first.click()  # the UI answers, not just draws
+            expect(page.locator(".opblock-body").first).to_be_visible()
+            seen["/docs"] = page.evaluate("window.__csp || []")
+        finally:
+            browser.close()
+    assert seen == {"/": [], "/portal/login": [], "/docs": []}
+    assert errors == []
