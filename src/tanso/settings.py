@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
+from urllib.parse import urlsplit
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tanso.store.db import Database
@@ -44,6 +46,28 @@ class Settings(BaseSettings):
     exchange_queue_limit: int = 5_000
     """Commands waiting for the exchange's sequencer above which order entry answers 503 and
     the server reports itself not ready."""
+    public_url: str = ""
+    """The site's public address (https://tanso.example.jp, with a path prefix if any): the base
+    of every absolute link it prints, such as a certificate's verify URL and QR code, and an
+    Origin the portal's forms accept. Never taken from the request's Host header; unset, those
+    links are paths relative to the site."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        """An http(s) address without query or fragment, its trailing slash removed."""
+        url = value.strip().rstrip("/")
+        if not url:
+            return ""
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError("must be an http(s) address such as https://tanso.example.jp")
+        return url
 
 
 def utc_now() -> str:

@@ -29,6 +29,7 @@ from tanso.services.trading.exchange import Exchange
 from tanso.services.trading.sessions import Scheduler
 from tanso.settings import Settings
 from tanso.store.db import Database
+from tanso.web import security
 from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
 from tanso.web.portal import router as portal_router
@@ -75,6 +76,8 @@ def create_app(
         lifespan=lifespan,
         title="Tanso",
         version=__version__,
+        docs_url=None,  # /docs is tanso.web.security's: Swagger UI from the installation
+        redoc_url=None,
         description="Tanso (炭素): carbon credit registry and exchange. Money is in integer "
         "minor units (JPY: yen); quantities in whole units of the credit (t-CO2 or kWh).",
     )
@@ -104,6 +107,7 @@ def create_app(
         app.include_router(r, dependencies=http_only)
     app.include_router(stream_router)
     ops.install(app, db)
+    security.install(app)
 
     @app.get("/healthz", tags=["public"], response_model=Health)
     def healthz() -> dict[str, Any]:

@@ -20,6 +20,7 @@ from tanso.api.schemas_usage import (
 )
 from tanso.services.common import Actor, Database
 from tanso.services.compliance import certificates, claims
+from tanso.web import security
 from tanso.web.documents import certificate as document
 from tanso.web.documents import claims as claim_document
 
@@ -32,7 +33,8 @@ Year = Annotated[int, Path(ge=1990, le=2100)]
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """TANSO_PUBLIC_URL, never the Host header (a forged Host must not reach a certificate)."""
+    return security.public_url(request)
 
 
 PDF: dict[int | str, dict[str, Any]] = {

@@ -3,9 +3,10 @@
 - ``page``: the one page renderer (language, labels, security headers, the language cookie);
 - ``signed_in`` and ``requires``: the one FastAPI dependency that yields the logged-in user, or
   sends the browser to the login page; on a POST it checks the Origin header (if sent it must be
-  this site) and the session's CSRF token, then the role the screen needs. A screen handler
-  starts with the user it is given (``CurrentUser``, ``Trader``, ``CreditMover``,
-  ``Administrator``, ``OperatorUser``) and never checks these itself;
+  this site, its Host or TANSO_PUBLIC_URL; without it the Referer, if sent) and the session's
+  CSRF token, then the role the screen needs. A screen handler starts with the user it is given
+  (``CurrentUser``, ``Trader``, ``CreditMover``, ``Administrator``, ``OperatorUser``) and never
+  checks these itself;
 - ``FormState``: what a screen with a form shows again after a POST (the values typed, errors by
   field, a notice, the HTTP status), with a service's refusal placed next to its field and given
   the HTTP status of the one table the API uses (`tanso.http_status`);
@@ -20,7 +21,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Protocol, TypeVar
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -34,7 +35,7 @@ from tanso.services.access.users import Capability, PortalUser
 from tanso.services.common import Actor, Database
 from tanso.services.ledger import participants
 from tanso.services.trading.exchange import Exchange
-from tanso.web import render
+from tanso.web import render, security
 from tanso.web.i18n import texts
 
 Lang = Literal["en", "ja"]
@@ -196,9 +197,11 @@ Form = Annotated[dict[str, str], Depends(read_form)]
 
 
 def same_origin(request: Request) -> bool:
-    """No Origin header, or one naming this site (a browser sends it with every form POST)."""
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    """The form was sent from this site: its Origin header (a browser sends one with every
+    form POST) names this site; without Origin, its Referer does; with neither, the CSRF token
+    alone decides. ``Origin: null`` (a sandboxed frame, a redirect from elsewhere) is refused."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    return sent is None or security.from_this_site(sent, request)
 
 
 def session_user(request: Request) -> PortalUser | None:

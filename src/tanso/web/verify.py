@@ -15,17 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tanso.domain.errors import NotFound
 from tanso.services.compliance import certificates
-from tanso.web import kit, render
+from tanso.web import kit, render, security
 from tanso.web.documents import certificate as document
 from tanso.web.i18n import texts
 from tanso.web.kit import LANG_COOKIE, Lang, jst
 
 router = APIRouter(include_in_schema=False)
-
-
-def base_url(request: Request) -> str:
-    """The site's address as the visitor reached it, for the URL a certificate prints."""
-    return str(request.base_url).rstrip("/")
 
 
 # ---------------------------------------------------------------- public verification
@@ -41,7 +36,7 @@ def _verify_page(
             cert = certificates.verification(kit.db(request), retirement_id)
         except NotFound:
             missing = True
-    url = base_url(request) + certificates.verify_path(retirement_id or "", lang)
+    url = security.public_url(request) + certificates.verify_path(retirement_id or "", lang)
     rid = retirement_id if cert else None
     html = render(
         "verify.html",

@@ -10,7 +10,6 @@ later (with the late charge of the fee schedule) or cancels the trade.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -20,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from tanso.domain import csv_cells
 from tanso.domain.errors import Conflict, InvalidInput, NotFound, TansoError
 from tanso.domain.fees import FeeSchedule
 from tanso.domain.participants import ParticipantStatus, Role
@@ -631,7 +631,7 @@ def report(db: Database, actor: Actor, date: dt.date) -> Report:
 
 def report_csv(rep: Report) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv_cells.writer(buf)
     w.writerow(
         [
             "deal_id",

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
+from tanso.domain import csv_cells
 from tanso.domain.errors import Forbidden, InvalidInput, NotFound
 from tanso.services.common import Actor, Idem, execute, loader, plain, require_active
 from tanso.store import repo
@@ -314,7 +315,9 @@ def parse_csv(text: str, default_participant: str) -> tuple[list[CsvRow], list[s
             errors.append(f"row {n}: at most {MAX_CSV_ROWS} rows per file.")
             break
         cells = {
-            OLD_CSV_NAMES.get(k.strip(), k.strip()): (v or "").strip() for k, v in raw.items() if k
+            OLD_CSV_NAMES.get(k.strip(), k.strip()): csv_cells.unneutralise((v or "").strip())
+            for k, v in raw.items()
+            if k
         }
         if not any(cells.values()):
             continue
@@ -391,7 +394,7 @@ def import_csv(db: Database, actor: Actor, text: str, idem: Idem | None = None) 
 def to_csv(views: list[InventoryView]) -> str:
     """Inventories as CSV in the import format (a file exported here imports again unchanged)."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv_cells.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for v in views:
         cats = v.scope3_categories

@@ -5,13 +5,13 @@ Nothing here ever names a participant: the public sees instruments, prices, quan
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from typing import Any
 
 from sqlalchemy import select
 
+from tanso.domain import csv_cells
 from tanso.domain.bars import INTERVALS, Bar
 from tanso.domain.errors import InvalidInput
 from tanso.store import schema as t
@@ -76,7 +76,7 @@ def bars_csv(rows: list[dict[str, Any]]) -> str:
         "vwap",
         "trades",
     ]
-    w = csv.DictWriter(buf, fieldnames=cols)
+    w = csv_cells.dict_writer(buf, cols)
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()

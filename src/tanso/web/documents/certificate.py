@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from tanso.services.compliance.certificates import Certificate, CertifiedRange, name, verify_path
 from tanso.web import render
-from tanso.web.documents.pdf import a4_pdf
+from tanso.web.documents.pdf import a4_pdf, paragraph
 from tanso.web.i18n import texts
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -76,13 +76,11 @@ def to_html(cert: Certificate, lang: str = "en", base_url: str = "") -> str:
 
 def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     """A4 portrait; Japanese in reportlab's built-in CID font; a QR code of the verify URL."""
-    from xml.sax.saxutils import escape
-
     from reportlab.graphics.barcode.qr import QrCodeWidget
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Spacer, Table, TableStyle
 
     labels = texts(lang, "certificate")
     font, bold = pdf_fonts(lang)
@@ -93,8 +91,8 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     mono = ParagraphStyle("mono", fontName="Courier", fontSize=7.5, leading=9.5)
     url = base_url.rstrip("/") + verify_path(cert.retirement_id, lang)
 
-    def p(value: Any, style: ParagraphStyle = cell) -> Paragraph:
-        return Paragraph(escape(str(value)), style)
+    def p(value: Any, style: ParagraphStyle = cell) -> Any:
+        return paragraph(value, style)
 
     facts = [
         (labels["certificate_id"], cert.certificate_id),
@@ -121,10 +119,10 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
 
     story: list[Any] = [
-        Paragraph(f"{escape(labels['title'])} — {escape(cert.certificate_id)}", title),
+        paragraph(f"{labels['title']} — {cert.certificate_id}", title),
         Spacer(1, 3 * mm),
         top,
-        Paragraph(labels["ranges"], h2),
+        paragraph(labels["ranges"], h2),
     ]
     for r in cert.ranges:
         rows = [
@@ -168,12 +166,12 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     jt = Table([[p(k), v] for k, v in journal_rows], colWidths=[38 * mm, 142 * mm])
     jt.setStyle(_grid(font))
     story += [
-        Paragraph(labels["journal"], h2),
+        paragraph(labels["journal"], h2),
         jt,
         Spacer(1, 4 * mm),
-        Paragraph(f"{escape(labels['verify_url'])}: {escape(url)}", text),
+        paragraph(f"{labels['verify_url']}: {url}", text),
         Spacer(1, 2 * mm),
-        Paragraph(escape(labels["footer"]), text),
+        paragraph(labels["footer"], text),
     ]
     return a4_pdf(story, f"{labels['title']} {cert.certificate_id}")
 

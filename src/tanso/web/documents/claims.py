@@ -8,15 +8,15 @@ the ``claims`` group of the gettext catalogs (`tanso.web.i18n`).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tanso.domain import csv_cells
 from tanso.services.compliance.claims import Claim, ClaimedCredits, ClaimReport
 from tanso.web.documents.certificate import pdf_fonts
-from tanso.web.documents.pdf import a4_pdf
+from tanso.web.documents.pdf import a4_pdf, paragraph
 from tanso.web.i18n import texts
 
 # ---------------------------------------------------------------- wording
@@ -138,7 +138,7 @@ CSV_COLUMNS = [
 def to_csv(rep: ClaimReport, lang: str = "en") -> str:
     """One table: a row per scope, per total of retired credits, per retirement, per claim."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w = csv_cells.dict_writer(buf, CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
     for s in rep.scopes:
         w.writerow(
@@ -216,12 +216,10 @@ def render_context(rep: ClaimReport, lang: str) -> dict[str, Any]:
 
 def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
     """A4 portrait, Japanese in reportlab's built-in CID font."""
-    from xml.sax.saxutils import escape
-
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Spacer, Table, TableStyle
 
     labels = report_texts(lang)
     font, bold = pdf_fonts(lang)
@@ -230,8 +228,8 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
 
-    def p(value: Any, style: ParagraphStyle = cell) -> Paragraph:
-        return Paragraph(escape(fmt(value)), style)
+    def p(value: Any, style: ParagraphStyle = cell) -> Any:
+        return paragraph(fmt(value), style)
 
     def table(rows: list[list[Any]], widths: list[float]) -> Table:
         tb = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
@@ -249,15 +247,13 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
 
     part = rep.participant
     story: list[Any] = [
-        Paragraph(
-            escape(
-                f"{labels['title']} — {part.name_ja if lang == 'ja' else part.name_en} "
-                f"({part.id}) {rep.reporting_year}"
-            ),
+        paragraph(
+            f"{labels['title']} — {part.name_ja if lang == 'ja' else part.name_en} "
+            f"({part.id}) {rep.reporting_year}",
             title,
         ),
         p(f"{labels['rulesets']}: {', '.join(rep.rulesets) or '-'}", text),
-        Paragraph(escape(labels["emissions"]), h2),
+        paragraph(labels["emissions"], h2),
     ]
     if rep.inventory is None:
         story.append(p(labels["no_inventory"], text))
@@ -276,7 +272,7 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
     rows.append([p(labels["total"])] + [p(getattr(rep.totals, c)) for c in cols])
     story.append(table(rows, [50, 26, 26, 26, 26, 26]))
     story += [
-        Paragraph(escape(labels["retired"]), h2),
+        paragraph(labels["retired"], h2),
         p(
             labels["retired_total"].format(
                 quantity=fmt(rep.retired.total), count=rep.retired.count
@@ -293,7 +289,7 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
             label = ca_name(x.code, lang) if group == "by_ca_status" else name(x, lang)
             rows.append([p(label), p(x.quantity)])
         story += [Spacer(1, 2 * mm), table(rows, [120, 40])]
-    story.append(Paragraph(escape(labels["retirements"]), h2))
+    story.append(paragraph(labels["retirements"], h2))
     if rep.retirements:
         rows = [
             [
@@ -315,7 +311,7 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
         story.append(table(rows, [30, 70, 50, 26]))
     else:
         story.append(p(labels["nothing"], text))
-    story.append(Paragraph(escape(labels["voluntary"]), h2))
+    story.append(paragraph(labels["voluntary"], h2))
     if rep.voluntary:
         rows = [[p(labels["project"]), p(labels["quantity"]), p(labels["axes"])]]
         for v in rep.voluntary:
@@ -330,7 +326,7 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
         story.append(table(rows, [80, 26, 70]))
     else:
         story.append(p(labels["voluntary_none"], text))
-    story.append(Paragraph(escape(labels["claims"]), h2))
+    story.append(paragraph(labels["claims"], h2))
     rows = [[p(labels["may"] + " / " + labels["may_not"]), p(labels["claim"]), p(labels["why"])]]
     for c in rep.claims:
         wtext, reason = wording(rep, c, lang)

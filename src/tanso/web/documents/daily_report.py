@@ -6,15 +6,15 @@ module only renders them.
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
+from tanso.domain import csv_cells
 from tanso.services.common import plain
 from tanso.services.marketdata.daily_report import AuctionPrint, DailyReport, InstrumentDay
 from tanso.services.marketdata.indices import IndexValue
 from tanso.web import render
-from tanso.web.documents.pdf import a4_pdf
+from tanso.web.documents.pdf import a4_pdf, paragraph
 from tanso.web.i18n import texts
 
 LANGS = ("en", "ja")
@@ -59,7 +59,7 @@ def to_csv(rep: DailyReport, lang: str = "en") -> str:
     """One table: a row per auction, per bar, per next-day reference price and per index."""
     labels = texts(lang, "daily_report")
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="raise")
+    w = csv_cells.dict_writer(buf, CSV_COLUMNS, extrasaction="raise")
     w.writeheader()
     day = rep.date
     for r in rep.instruments:
@@ -126,7 +126,7 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Spacer, Table, TableStyle
 
     labels = texts(lang, "daily_report")
     if lang == "ja":
@@ -158,7 +158,7 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
         labels["reference"],
         labels["limits"],
     ]
-    data: list[list[Any]] = [[Paragraph(h, head) for h in header]]
+    data: list[list[Any]] = [[paragraph(h, head) for h in header]]
     firsts: list[int] = []
     for r in rep.instruments:
         bar = r.bar
@@ -181,7 +181,7 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
                 session = [x.time, n(x.price), n(x.volume)]
             else:
                 session = [x.time, labels["no_trade"], "0"]
-            name = Paragraph(_name(r, lang), cell) if k == 0 else ""
+            name = paragraph(_name(r, lang), cell) if k == 0 else ""
             data.append([name, *session, *(day_cols if k == 0 else [""] * len(day_cols))])
     widths = [58, 17, 18, 17, 16, 16, 16, 16, 18, 18, 21, 30]
     table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
@@ -198,33 +198,33 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
     table.setStyle(TableStyle(style))
 
     story: list[Any] = [
-        Paragraph(labels["title"], title),
-        Paragraph(
+        paragraph(labels["title"], title),
+        paragraph(
             f"{labels['date']}: {rep.date}　{labels['next_day']}: "
             f"{rep.next_business_day or '-'}　{labels['totals']}: {rep.totals.volume:,} t"
             f"　{labels['trade_value']}: {rep.totals.value:,} JPY",
             text,
         ),
-        Paragraph(labels["unit"], text),
+        paragraph(labels["unit"], text),
         Spacer(1, 4 * mm),
         table,
         Spacer(1, 6 * mm),
-        Paragraph(labels["indices"], ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15)),
+        paragraph(labels["indices"], ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15)),
     ]
     if rep.indices:
         rows: list[list[Any]] = [
             [
-                Paragraph(h, head)
+                paragraph(h, head)
                 for h in (labels["index"], labels["value"], labels["volume"], labels["rule"])
             ]
         ]
         for i in rep.indices:
             rows.append(
                 [
-                    Paragraph(_name(i, lang), cell),
+                    paragraph(_name(i, lang), cell),
                     "-" if i.value is None else f"{i.value:,}",
                     n(i.volume),
-                    Paragraph(rule_label(i.rule, lang), cell),
+                    paragraph(rule_label(i.rule, lang), cell),
                 ]
             )
         itable = Table(
@@ -245,7 +245,7 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
         )
         story.append(itable)
     else:
-        story.append(Paragraph(labels["not_published"], text))
-    story += [Spacer(1, 6 * mm), Paragraph(labels["footer"], text)]
+        story.append(paragraph(labels["not_published"], text))
+    story += [Spacer(1, 6 * mm), paragraph(labels["footer"], text)]
 
     return a4_pdf(story, f"{labels['title']} {rep.date}", landscape=True)

@@ -1,9 +1,24 @@
-"""The page set-up every PDF document shares: A4, Tanso's margins, built in memory."""
+"""What every PDF document shares: A4 with Tanso's margins, built in memory, and ``paragraph``,
+the one way text becomes a reportlab ``Paragraph``.
+
+A ``Paragraph`` reads its text as reportlab's mini-markup (``<b>``, ``<font>``, ``&amp;``): an
+instrument, project or beneficiary named ``<b>A&B</b>`` would be markup, or fail to parse and
+turn the download into a 500. ``paragraph`` escapes every value, so names, notes and catalog labels
+print as the characters they are. No document builds a ``Paragraph`` any other way."""
 
 from __future__ import annotations
 
 import io
 from typing import Any
+
+
+def paragraph(value: object, style: Any) -> Any:
+    """A reportlab ``Paragraph`` showing ``value`` literally (``<``, ``>``, ``&`` escaped)."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(str(value)), style)
 
 
 def a4_pdf(story: list[Any], title: str, *, landscape: bool = False) -> bytes:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from urllib.parse import urlsplit
 
 from fastapi import WebSocket, WebSocketDisconnect
 from starlette.routing import WebSocketRoute
 
 from tanso.services.access import users
 from tanso.services.marketdata.stream import Feed
-from tanso.web import kit
+from tanso.web import kit, security
 
 
 async def book_stream(ws: WebSocket) -> None:
@@ -49,7 +48,7 @@ async def book_stream(ws: WebSocket) -> None:
 
 
 def _same_host(origin: str, ws: WebSocket) -> bool:
-    return urlsplit(origin).netloc == ws.headers.get("host")
+    return security.from_this_site(origin, ws)
 
 
 # A plain WebSocket route: the app puts HTTP-only dependencies (request body checks) on the

@@ -1,0 +1,155 @@
+"""What every answer carries for the browser's protection, and the one address the site gives out.
+
+- ``SecurityHeaders``: an ASGI middleware that adds to every HTTP answer (pages, the API, static
+  files, refusals) a Content-Security-Policy (``CSP``), ``X-Content-Type-Options: nosniff``,
+  ``Referrer-Policy: same-origin`` and ``X-Frame-Options: DENY``, unless the answer set its own.
+- The API documentation at ``/docs``: Swagger UI served from the installation (the npm package
+  ``swagger-ui-dist``, ``make web-assets``), started by a script file, so it works offline and
+  under the CSP. ``/redoc`` sends the browser to ``/docs`` (ReDoc's bundle would bring more than
+  a hundred npm packages for a second view of the same document).
+- ``public_url``: ``TANSO_PUBLIC_URL``, the base of every absolute link the site prints
+  (certificates' verify URL and QR code). It is never taken from the request's Host header,
+  which any client can forge; unset, links are paths relative to the site (``/verify/RT-…``).
+
+It must never weaken ``script-src``: every script is a file under ``/static`` or ``/vendor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.requests import HTTPConnection
+
+from tanso.settings import Settings
+from tanso.web import render
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # 'unsafe-inline' for styles only: the stand-alone documents (certificate, daily report,
+        # settlement and claim reports) carry their <style> so that a saved copy looks the same,
+        # a few portal forms set a layout in style="", and Swagger UI sets styles at run time.
+        # A style cannot run script, and every value in a template is escaped by Jinja2.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",  # Swagger UI's icons are data: URLs
+        "font-src 'self'",
+        "connect-src 'self'",  # the API, /openapi.json and the WebSocket stream, same origin
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+"""The Content-Security-Policy of every answer (docs/operations.md, "Browser security")."""
+
+HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
+
+SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+
+
+class SecurityHeaders:
+    """Adds ``HEADERS`` to every HTTP answer that does not carry its own (ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in HEADERS if n not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# ---------------------------------------------------------------- the public address
+
+
+def public_url(conn: HTTPConnection) -> str:
+    """The configured public base URL of the site ("" when unset: links stay relative)."""
+    return str(getattr(conn.app.state, "public_url", ""))
+
+
+def from_this_site(url: str, conn: HTTPConnection) -> bool:
+    """Whether ``url`` (an Origin or Referer header) names this site: the host the request
+    was sent to (a browser never lets a page forge Host), or the origin of TANSO_PUBLIC_URL
+    (behind a proxy that rewrites Host). ``null`` and anything unparsable are not."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.lower()
+    if not netloc:
+        return False
+    if netloc == (conn.headers.get("host") or "").lower():
+        return True
+    public = urlsplit(public_url(conn))
+    return bool(public.netloc) and (parts.scheme, netloc) == (public.scheme, public.netloc.lower())
+
+
+# ---------------------------------------------------------------- the API documentation
+
+
+def swagger_ui_dir() -> Path:
+    """Where `npm install` put swagger-ui-dist: the repository's node_modules (an editable
+    install), else the working directory's."""
+    candidates = [
+        Path(__file__).resolve().parents[3] / "node_modules" / "swagger-ui-dist",
+        Path.cwd() / "node_modules" / "swagger-ui-dist",
+    ]
+    for c in candidates:
+        if all((c / f).is_file() for f in SWAGGER_UI_FILES):
+            return c
+    return candidates[0]
+
+
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI over /openapi.json; without the npm package, a page that says where the
+    document is."""
+    installed = all((swagger_ui_dir() / f).is_file() for f in SWAGGER_UI_FILES)
+    html = render(
+        "api_docs.html",
+        title=request.app.title,
+        openapi_url=request.app.openapi_url or "/openapi.json",
+        installed=installed,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+def to_api_docs() -> RedirectResponse:
+    return RedirectResponse("/docs", status_code=307)
+
+
+def install(app: FastAPI) -> None:
+    """The headers on every answer, the public URL from the settings, and /docs."""
+    app.state.public_url = Settings().public_url
+    app.mount(
+        "/vendor/swagger-ui",
+        StaticFiles(directory=swagger_ui_dir(), check_dir=False),
+        name="vendor-swagger-ui",
+    )
+    app.add_api_route("/docs", api_docs, include_in_schema=False, response_class=HTMLResponse)
+    app.add_api_route("/redoc", to_api_docs, include_in_schema=False)
+    app.add_middleware(SecurityHeaders)

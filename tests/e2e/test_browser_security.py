@@ -1,0 +1,285 @@
+"""What every answer tells the browser, and the site's own address (issue 14): a
+Content-Security-Policy without inline script, nosniff, a referrer policy and no framing on
+every HTML and API answer; the API documentation served from the installation under that
+policy; certificate links from TANSO_PUBLIC_URL, never the Host header; portal forms refused
+when Origin or Referer names another site. One journey in headless Chromium checks that the
+public page, the portal's login and /docs render with no CSP violation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tanso.api.app import create_app
+from tanso.harness.devserver import ServerProcess as Server
+from tanso.services.access import users
+from tanso.services.access.users import NewUser
+from tanso.services.common import SYSTEM
+from tanso.services.ledger import registry
+from tanso.store import schema as t
+from tanso.store.db import Database
+from tanso.web import security
+from tests.conftest import add_issuance, add_participant
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
+INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+
+
+@pytest.fixture
+def http(db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(db), follow_redirects=False) as client:
+        yield client
+
+
+def assert_protected(r: Any) -> None:
+    csp = r.headers.get("content-security-policy", "")
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'", csp
+    assert directives["frame-ancestors"] == "'none'", csp
+    assert "unsafe-inline" not in directives["default-src"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] in ("same-origin", "strict-origin-when-cross-origin")
+
+
+def test_every_html_api_file_and_error_answer_carries_the_security_headers(
+    db: Database, http: TestClient
+) -> None:
+    answers = {
+        "page": http.get("/"),
+        "login": http.get("/portal/login"),
+        "verify": http.get("/verify"),
+        "api": http.get("/v1/market/instruments"),
+        "health": http.get("/healthz"),
+        "openapi": http.get("/openapi.json"),
+        "docs": http.get("/docs"),
+        "static": http.get("/static/public.js"),
+        "not found": http.get("/v1/no-such-thing"),
+        "unauthorised": http.post("/v1/transfers", json={}),
+    }
+    for name, r in answers.items():
+        assert r.status_code in (200, 401, 404), (name, r.status_code)
+        assert_protected(r)
+
+
+def test_no_template_has_an_inline_script_or_event_handler(db: Database, http: TestClient) -> None:
+    templates = Path(security.__file__).parent / "templates"
+    for path in templates.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not INLINE_SCRIPT.search(text), path.name
+        assert not INLINE_HANDLER.search(text), path.name
+        assert "javascript:" not in text, path.name
+
+
+def test_the_api_documentation_loads_swagger_ui_from_this_server_without_inline_script(
+    http: TestClient,
+) -> None:
+    page = http.get("/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert not INLINE_SCRIPT.search(page.text)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") or s.startswith("data:") for s in sources), sources
+    assert "/static/api_docs.js" in sources
+    if "swagger-ui-bundle.js" in page.text:  # installed by `make web-assets`
+        for s in sources:
+            if not s.startswith("data:"):
+                got = http.get(s)
+                assert got.status_code == 200, s
+                assert_protected(got)
+    redoc = http.get("/redoc")
+    assert redoc.status_code == 307 and redoc.headers["location"] == "/docs"
+
+
+def retire(db: Database) -> str:
+    actor = add_participant(db, "HOSTA")
+    issuance = add_issuance(db, "HOSTA-MAIN", 100, vintage=2022)
+    done = registry.retire(
+        db,
+        actor,
+        registry.RetirementRequest(
+            "HOSTA-MAIN", registry.Selection(serials=f"{issuance}-1-10"), ["offset_scope2"]
+        ),
+    )
+    return done.id
+
+
+FORGED = {"Host": "evil.example"}
+
+
+def test_a_forged_host_header_never_reaches_a_certificates_verify_url(
+    db: Database, http: TestClient
+) -> None:
+    rid = retire(db)
+    body = http.get(f"/v1/certificates/{rid}", headers=FORGED).json()
+    assert body["verify_url"] == f"/verify/{rid}"  # no TANSO_PUBLIC_URL: a relative link
+    for path in (f"/v1/certificates/{rid}.html", f"/verify/{rid}"):
+        page = http.get(path, headers=FORGED)
+        assert page.status_code == 200 and "evil.example" not in page.text, path
+    pdf = http.get(f"/v1/certificates/{rid}.pdf", headers=FORGED)
+    assert pdf.status_code == 200 and b"evil.example" not in pdf.content
+
+
+def test_with_a_public_url_certificates_link_to_it_whatever_the_host(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = retire(db)
+    monkeypatch.setenv("TANSO_PUBLIC_URL", "https://tanso.example.jp/")
+    with TestClient(create_app(db)) as client:
+        body = client.get(f"/v1/certificates/{rid}", headers=FORGED).json()
+        page = client.get(f"/ja/verify/{rid}", headers=FORGED)
+    assert body["verify_url"] == f"https://tanso.example.jp/verify/{rid}"
+    assert f"https://tanso.example.jp/ja/verify/{rid}" in page.text
+    assert "evil.example" not in page.text
+
+
+def test_a_public_url_that_is_not_an_http_address_is_refused_at_start(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for bad in ("tanso.example.jp", "javascript:alert(1)", "https://x.example/?a=1"):
+        monkeypatch.setenv("TANSO_PUBLIC_URL", bad)
+        with pytest.raises(ValueError, match="http"):
+            create_app(db)
+
+
+# ---------------------------------------------------------------- Origin on portal forms
+
+
+def portal_user(db: Database) -> None:
+    add_participant(db, "ORIGA")
+    users.create(
+        db, SYSTEM, NewUser("ORIGA", "admin@origa.example.jp", "A", "administrator", PASSWORD)
+    )
+
+
+def login(http: TestClient, **headers: str) -> Any:
+    token = CSRF_RE.search(http.get("/portal/login").text)
+    assert token
+    return http.post(
+        "/portal/login",
+        data={"csrf": token.group(1), "email": "admin@origa.example.jp", "password": PASSWORD},
+        headers=headers,
+    )
+
+
+def sessions(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(t.portal_sessions)).scalar_one())
+
+
+def test_a_form_posted_from_another_site_is_refused_by_origin_or_by_referer(
+    db: Database, http: TestClient
+) -> None:
+    portal_user(db)
+    before = sessions(db)
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/attack.html"},  # a browser that sent no Origin
+    ):
+        r = login(http, **headers)
+        assert r.status_code == 403, headers
+        assert "Nothing was changed" in r.text
+        assert_protected(r)
+    assert sessions(db) == before
+    assert login(http, Referer="http://testserver/portal/login").status_code == 303
+
+
+def test_behind_a_proxy_the_public_url_is_this_sites_origin(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    portal_user(db)
+    monkeypatch.setenv("TANSO_PUBLIC_URL", "https://tanso.example.jp")
+    # the proxy passes Host: 127.0.0.1:8000; the browser names the public address
+    with TestClient(create_app(db), follow_redirects=False, base_url="http://127.0.0.1:8000") as c:
+        assert login(c, Origin="http://tanso.example.jp").status_code == 403
+        assert login(c, Origin="https://tanso.example.jp.evil.example").status_code == 403
+        assert login(c, Origin="https://tanso.example.jp").status_code == 303
+
+
+# ---------------------------------------------------------------- in Chromium
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    from tanso.services.ledger import participants, taxonomy
+    from tanso.settings import utc_now
+    from tanso.store import migrate
+
+    url = f"sqlite:///{tmp_path / 'csp.db'}"
+    db = Database(url, utc_now)
+    migrate.upgrade(db.engine)
+    participants.bootstrap(db)
+    taxonomy.seed_reference_data(db, SYSTEM)
+    db.dispose()
+    running = Server(url, tmp_path)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+# every Content-Security-Policy violation the page sees, kept where the test can read it
+WATCH_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  (window.__csp = window.__csp || []).push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_in_chromium_the_public_page_login_and_api_docs_render_under_the_csp(
+    server: Server,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_public_page import CHROMIUM_ARGS, WAIT_MS, chromium
+
+    if not (security.swagger_ui_dir() / "swagger-ui-bundle.js").is_file():
+        pytest.skip("swagger-ui-dist is not installed (make web-assets)")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            page.set_default_timeout(WAIT_MS)
+            page.add_init_script(WATCH_CSP)
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on(
+                "console",
+                lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None,
+            )
+            seen: dict[str, list[str]] = {}
+
+            def visit(path: str) -> None:
+                answer = page.goto(f"{server.url}{path}")
+                assert answer is not None and answer.status == 200, path
+                assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+            visit("/")
+            expect(page.locator("h1")).to_be_visible()
+            page.wait_for_load_state("load")
+            seen["/"] = page.evaluate("window.__csp || []")
+            visit("/portal/login")
+            expect(page.locator("input[name=email]")).to_be_visible()
+            seen["/portal/login"] = page.evaluate("window.__csp || []")
+            visit("/docs")
+            expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tanso")
+            expect(page.locator(".opblock").first).to_be_visible()
+            page.locator(".opblock-summary").first.click()  # the UI answers, not just draws
+            expect(page.locator(".opblock-body").first).to_be_visible()
+            seen["/docs"] = page.evaluate("window.__csp || []")
+        finally:
+            browser.close()
+    assert seen == {"/": [], "/portal/login": [], "/docs": []}
+    assert errors == []
