@@ -233,3 +233,27 @@ def test_creating_a_user_tells_nothing_about_another_participants_users(
     with pytest.raises(Conflict) as refused:
         users.create(db, OPERATOR, taken)
     assert refused.value.code == "email_taken" and "BETA" in refused.value.message
+
+
+def test_concurrent_failures_with_an_unknown_email_all_count_and_none_fails(
+    db: Database,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from sqlalchemy import select
+
+    from tanso.store import schema as t
+
+    n = 6
+    start = Barrier(n)
+
+    def one(_: int) -> str:
+        start.wait()
+        return users.login(db, "nobody@alpha.example.jp", WRONG).outcome
+
+    with ThreadPoolExecutor(n) as pool:
+        outcomes = list(pool.map(one, range(n)))
+    assert sorted(set(outcomes)) <= ["invalid", "locked"] and "locked" in outcomes
+    with db.read() as conn:
+        assert conn.execute(select(t.login_throttle.c.failures)).scalar_one() == n

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from tanso.domain.errors import Conflict
 from tanso.domain.instruments import Eligibility
@@ -633,11 +634,19 @@ def count_login_failure(conn: Connection, email_hash: str, at: str) -> int:
         .values(failures=c.failures + 1, updated_at=at)
     ).rowcount
     if not done:
-        conn.execute(
-            insert(t.login_throttle).values(
-                email_hash=email_hash, failures=1, not_before=None, updated_at=at
+        try:
+            with conn.begin_nested():  # a concurrent first failure may insert the row first
+                conn.execute(
+                    insert(t.login_throttle).values(
+                        email_hash=email_hash, failures=1, not_before=None, updated_at=at
+                    )
+                )
+        except IntegrityError:
+            conn.execute(
+                update(t.login_throttle)
+                .where(c.email_hash == email_hash)
+                .values(failures=c.failures + 1, updated_at=at)
             )
-        )
     row = conn.execute(select(c.failures).where(c.email_hash == email_hash)).first()
     return int(row.failures) if row else 0
 
