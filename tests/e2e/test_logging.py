@@ -64,8 +64,8 @@ def test_no_secret_reaches_any_log_through_keys_logins_and_second_factors(
     token = users.login(db, email, PASSWORD).token
     user = users.session_user(db, token)
     assert user is not None
-    totp_secret = users.new_totp_secret()
-    users.enrol_totp(db, user, totp_secret, pyotp.TOTP(totp_secret).now())
+    totp_secret = users.start_totp(db, user).secret
+    users.enrol_totp(db, user, pyotp.TOTP(totp_secret).now())
 
     secrets: list[str] = [PASSWORD, WRONG_PASSWORD, totp_secret, operator_key.split("_", 2)[2]]
     with TestClient(create_app(db), follow_redirects=False) as c:

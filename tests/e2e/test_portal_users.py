@@ -120,8 +120,7 @@ def test_a_reset_password_is_shown_once_and_the_old_session_ends(
 def test_totp_is_turned_off_and_a_user_removed(portal: TestClient, db: Database) -> None:
     me = users.session_user(db, users.login(db, "viewer@alpha.example.jp", PASSWORD).token)
     assert me is not None
-    secret = users.new_totp_secret()
-    users.enrol_totp(db, me, secret, pyotp.TOTP(secret).now())
+    users.enrol_totp(db, me, pyotp.TOTP(users.start_totp(db, me).secret).now())
     login(portal, "administrator@alpha.example.jp")
     token = csrf(portal, "/portal/users")
     viewer = uid(db, "viewer@alpha.example.jp")

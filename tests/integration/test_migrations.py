@@ -62,3 +62,29 @@ def test_0016_renames_keep_every_row_and_the_rows_that_point_at_them(
     migrate.upgrade(db.engine)
     assert rows("min_quantity") == after
     assert audit.verify(db).ok
+
+
+def test_0018_keeps_failed_logins_as_a_count_per_address_and_a_lock_as_one_more_failure(
+    db: Database,
+) -> None:
+    """A user locked for good before 0018 is active after it, with its failures counted, so the
+    next failure locks it again for longer; down again, the count and the lock come back."""
+    from tanso.services.access import users
+    from tanso.services.common import SYSTEM
+    from tests.conftest import add_participant
+
+    add_participant(db, "ALPHA")
+    email, password = "a@alpha.example.jp", "correct horse battery"
+    users.create(db, SYSTEM, users.NewUser("ALPHA", email, "A", "trader", password))
+    for _ in range(users.MAX_FAILED_LOGINS):
+        users.login(db, email, "wrong password!")
+    migrate.downgrade(db.engine, "0017")
+    with db.engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT status, failed_attempts FROM users").one()
+    assert tuple(before) == ("locked", users.MAX_FAILED_LOGINS)
+    migrate.upgrade(db.engine)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT status FROM users").scalar_one() == "active"
+        assert conn.exec_driver_sql("SELECT failures FROM login_throttle").scalar_one() == 5
+    again = users.login(db, email, "wrong password!")
+    assert again.outcome == "locked" and again.retry_after in (600, 601)

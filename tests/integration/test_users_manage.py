@@ -157,8 +157,7 @@ def test_a_reset_password_is_shown_once_and_ends_the_users_sessions(
 def test_totp_is_turned_off_by_an_administrator(db: Database, alpha: dict[str, str]) -> None:
     me = users.session_user(db, users.login(db, "trader@alpha.example.jp", PASSWORD).token)
     assert me is not None
-    secret = users.new_totp_secret()
-    users.enrol_totp(db, me, secret, pyotp.TOTP(secret).now())
+    users.enrol_totp(db, me, pyotp.TOTP(users.start_totp(db, me).secret).now())
     assert users.login(db, "trader@alpha.example.jp", PASSWORD).outcome == "totp_required"
     out = users.disable_totp(db, ALPHA, alpha["trader"], as_user=alpha["admin"])
     assert out.totp_enabled is False

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from tanso.domain.errors import Conflict
 from tanso.domain.instruments import Eligibility
@@ -616,16 +617,64 @@ def update_user(conn: Connection, user_id: str, **values: Any) -> None:
     conn.execute(update(t.users).where(t.users.c.id == user_id).values(**values))
 
 
-def count_failed_login(conn: Connection, user_id: str, at: str) -> int:
-    """Add one failed attempt (in SQL, so concurrent failures all count); returns the total."""
-    u = t.users.c
+def get_login_throttle(conn: Connection, email_hash: str) -> Row[Any] | None:
+    q = select(t.login_throttle).where(t.login_throttle.c.email_hash == email_hash)
+    return conn.execute(q).first()
+
+
+def login_throttles(conn: Connection, email_hashes: Sequence[str]) -> dict[str, Row[Any]]:
+    if not email_hashes:
+        return {}
+    q = select(t.login_throttle).where(t.login_throttle.c.email_hash.in_(list(email_hashes)))
+    return {r.email_hash: r for r in conn.execute(q)}
+
+
+def count_login_failure(conn: Connection, email_hash: str, at: str) -> int:
+    """Add one failed login for an address (in SQL, so concurrent failures all count); returns
+    how many failed in a row."""
+    c = t.login_throttle.c
+    done = conn.execute(
+        update(t.login_throttle)
+        .where(c.email_hash == email_hash)
+        .values(failures=c.failures + 1, updated_at=at)
+    ).rowcount
+    if not done:
+        try:
+            with conn.begin_nested():  # a concurrent first failure may insert the row first
+                conn.execute(
+                    insert(t.login_throttle).values(
+                        email_hash=email_hash, failures=1, not_before=None, updated_at=at
+                    )
+                )
+        except IntegrityError:
+            conn.execute(
+                update(t.login_throttle)
+                .where(c.email_hash == email_hash)
+                .values(failures=c.failures + 1, updated_at=at)
+            )
+    row = conn.execute(select(c.failures).where(c.email_hash == email_hash)).first()
+    return int(row.failures) if row else 0
+
+
+def set_login_not_before(conn: Connection, email_hash: str, not_before: str | None) -> None:
+    c = t.login_throttle.c
     conn.execute(
-        update(t.users)
-        .where(u.id == user_id)
-        .values(failed_attempts=u.failed_attempts + 1, updated_at=at)
+        update(t.login_throttle).where(c.email_hash == email_hash).values(not_before=not_before)
     )
-    row = conn.execute(select(u.failed_attempts).where(u.id == user_id)).first()
-    return int(row.failed_attempts) if row else 0
+
+
+def delete_login_throttle(conn: Connection, email_hash: str) -> int:
+    q = delete(t.login_throttle).where(t.login_throttle.c.email_hash == email_hash)
+    return conn.execute(q).rowcount
+
+
+def forget_login_throttles(conn: Connection, before: str, now: str) -> int:
+    """Delete the rows nobody tried since ``before`` whose lock (if any) is over."""
+    c = t.login_throttle.c
+    q = delete(t.login_throttle).where(
+        c.updated_at < before, (c.not_before.is_(None)) | (c.not_before <= now)
+    )
+    return conn.execute(q).rowcount
 
 
 def get_portal_session(conn: Connection, session_id: str) -> Row[Any] | None:

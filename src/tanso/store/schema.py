@@ -473,20 +473,35 @@ users = Table(
     Column("display_name", Text, nullable=False),
     Column("role", String(20), nullable=False),
     Column("status", String(10), nullable=False),
-    Column("failed_attempts", Integer, nullable=False),
     Column("password_hash", Text, nullable=False),
     Column("totp_secret", String(64), nullable=True),
+    Column("totp_pending", String(64), nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     CheckConstraint(
         "role IN ('viewer', 'trader', 'account_manager', 'administrator')", name="role_known"
     ),
-    CheckConstraint("status IN ('active', 'locked', 'removed')", name="status_known"),
-    CheckConstraint("failed_attempts >= 0", name="failed_attempts_valid"),
+    CheckConstraint("status IN ('active', 'removed')", name="status_known"),
 )
 """People who log in to the portal: each belongs to one participant, with one role inside it.
-Emails are stored lower-case; the password only as an argon2 hash. A removed user keeps its row
-(the journal names it) but can never log in again."""
+Emails are stored lower-case (one address is one login across the exchange); the password only
+as an argon2 hash. A removed user keeps its row (the journal names it) but can never log in
+again. A lock after failed logins is not a status: it is a ``login_throttle`` row.
+``totp_pending`` is a TOTP secret the server made that no code has confirmed yet."""
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("email_hash", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("not_before", String(32), nullable=True),
+    Column("updated_at", String(32), nullable=False),
+    CheckConstraint("failures >= 0", name="failures_valid"),
+)
+"""Failed logins in a row per email address, whether or not a user has it, so that a lock looks
+the same for every address: ``email_hash`` is the SHA-256 of the lower-case email (no address
+typed by a stranger is stored), ``not_before`` the time before which every attempt is refused.
+A successful login deletes the row; a row untouched for a day is forgotten."""
 
 portal_sessions = Table(
     "portal_sessions",

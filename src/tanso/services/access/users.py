@@ -1,7 +1,8 @@
 """Portal users: people of a participant who log in with a password (and optionally TOTP).
 
-This module owns users, their roles inside their participant, password hashing (argon2),
-lock-out, the TOTP second factor and server-side browser sessions. It never journals a
+This module owns users, their roles inside their participant, password hashing (argon2), the
+throttle of failed logins (per email address, known or not, so that no answer tells whether a
+user exists), the TOTP second factor and server-side browser sessions. It never journals a
 password, a hash, a TOTP secret or a session id; API keys stay in `participants` for programs.
 
 Roles inside a participant map onto the participant's market roles (`actor_for`):
@@ -17,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -36,7 +38,14 @@ from tanso.store import schema as t
 from tanso.store.db import Database, Tx
 
 MAX_FAILED_LOGINS = 5
-"""After this many failed logins in a row a user is locked until an administrator unlocks it."""
+"""After this many failed logins in a row with one email address (wrong password or TOTP code,
+or no such user), every attempt with it is refused for ``LOCK_MINUTES``; each further failure
+after a lock doubles the period, up to ``MAX_LOCK_MINUTES``. It ends by itself, at a successful
+login's reset, or when an administrator unlocks the user."""
+LOCK_MINUTES = 5
+MAX_LOCK_MINUTES = 60
+FORGET_HOURS = 24
+"""Failures of an address nobody tried for this long (and not locked) are forgotten."""
 SESSION_HOURS = 8
 """A session lasts one working day from login, then the user logs in again (no sliding)."""
 PENDING_MINUTES = 5
@@ -82,6 +91,7 @@ TRADING_ROLES = frozenset({Role.TRADER, Role.MARKET_MAKER})
 class UserStatus(StrEnum):
     ACTIVE = "active"
     LOCKED = "locked"
+    """Never stored: how a manager sees an active user whose address is locked for a while."""
     REMOVED = "removed"
     """Kept as a row (the journal names it, its email stays taken) but never logs in again."""
 
@@ -121,11 +131,15 @@ class PortalUser:
 class LoginResult:
     """The outcome of a login step: ``ok``, ``totp_required``, ``invalid`` or ``locked``.
 
-    ``token`` is the cookie's secret (only for ``ok`` and ``totp_required``).
+    ``token`` is the cookie's secret (only for ``ok`` and ``totp_required``); for ``locked``,
+    ``retry_at`` is the time before which every attempt is refused and ``retry_after`` the
+    seconds until then. An unknown email, a wrong password and a locked user answer alike.
     """
 
     outcome: str
     token: str | None = None
+    retry_at: str | None = None
+    retry_after: int | None = None
 
 
 def actor_for(
@@ -170,6 +184,43 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _email_hash(email: str) -> str:
+    """The throttle's key of an address: no address typed by a stranger is stored."""
+    return hashlib.sha256(normalise_email(email)[:254].encode()).hexdigest()
+
+
+def _parse(at: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def lock_period(failures: int) -> dt.timedelta | None:
+    """How long an address is refused after ``failures`` failed logins in a row (None: not)."""
+    if failures < MAX_FAILED_LOGINS:
+        return None
+    doublings = min(failures - MAX_FAILED_LOGINS, 8)
+    return dt.timedelta(minutes=min(LOCK_MINUTES * 2**doublings, MAX_LOCK_MINUTES))
+
+
+def _whole_second_after(at: str, delta: dt.timedelta) -> str:
+    """``at`` + ``delta`` rounded up to a whole second: the time a refusal names."""
+    ts = _parse(at) + delta
+    if ts.microsecond:
+        ts = ts.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return ts.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _locked_until(throttle: Any, now: str) -> str | None:
+    """The time before which the address of ``throttle`` is refused, if that is after ``now``."""
+    if throttle is None or throttle.not_before is None or throttle.not_before <= now:
+        return None
+    return str(throttle.not_before)
+
+
+def _locked(until: str, now: str) -> LoginResult:
+    wait = math.ceil((_parse(until) - _parse(now)).total_seconds())
+    return LoginResult("locked", retry_at=until, retry_after=max(wait, 1))
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """A portal user as its managers see it: never its password or TOTP secret."""
@@ -183,6 +234,8 @@ class User:
     totp_enabled: bool
     created_at: str
     updated_at: str
+    locked_until: str | None
+    """While failed logins lock the user's address (status ``locked``): until when."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,18 +253,37 @@ class TotpEnrolment:
     totp_enabled: bool
 
 
-def user_view(row: Any) -> User:
+@dataclass(frozen=True, slots=True)
+class TotpSetup:
+    """A new TOTP secret made by the server, for the user's app: shown once, on until a code
+    from the app confirms it. ``uri`` is the ``otpauth://`` link a QR code carries."""
+
+    secret: str
+    uri: str
+
+
+def user_view(row: Any, locked_until: str | None = None) -> User:
+    status = row.status
+    if locked_until is not None and status == UserStatus.ACTIVE:
+        status = UserStatus.LOCKED.value
     return User(
         id=row.id,
         participant_id=row.participant_id,
         email=row.email,
         display_name=row.display_name,
         role=row.role,
-        status=row.status,
+        status=status,
         totp_enabled=row.totp_secret is not None,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        locked_until=locked_until if status == UserStatus.LOCKED else None,
     )
+
+
+def _views(conn: Any, rows: Any, now: str) -> list[User]:
+    """Users as their managers see them, with the lock of each one's address."""
+    locks = repo.login_throttles(conn, [_email_hash(r.email) for r in rows])
+    return [user_view(r, _locked_until(locks.get(_email_hash(r.email)), now)) for r in rows]
 
 
 def _check_manager(tx: Tx, actor: Actor, as_user: str | None, participant_id: str) -> str:
@@ -244,6 +316,29 @@ def check_password(password: str) -> None:
         )
 
 
+def _check_email_free(
+    tx: Tx, actor: Actor, as_user: str | None, participant_id: str, email: str
+) -> None:
+    """One address is one login across the exchange. The operator, and the participant whose
+    user has the address, are told so; anyone else gets a refusal that names no user and no
+    participant, so that creating users tells nothing about another participant's."""
+    taken = repo.get_user_by_email(tx.conn, email)
+    if taken is None:
+        return
+    if actor.is_operator() and as_user is None:
+        raise Conflict(
+            "email_taken",
+            f"{email} is already the email of user {taken.id} ({taken.participant_id}).",
+        )
+    if taken.participant_id == participant_id:
+        raise Conflict("email_taken", f"One of your users already has the email {email}.")
+    raise Conflict(
+        "email_unavailable",
+        "This email address cannot be used for a new user. Use another address, or ask the "
+        "exchange operator.",
+    )
+
+
 def create(db: Database, actor: Actor, n: NewUser, as_user: str | None = None) -> User:
     """Create a user of a participant: the operator, or an administrator of that participant."""
     email = normalise_email(n.email)
@@ -260,8 +355,7 @@ def create(db: Database, actor: Actor, n: NewUser, as_user: str | None = None) -
         by = _check_manager(tx, actor, as_user, n.participant_id)
         if repo.get_participant(tx.conn, n.participant_id) is None:
             raise NotFound("participant_not_found", f"There is no participant {n.participant_id}.")
-        if repo.get_user_by_email(tx.conn, email) is not None:
-            raise Conflict("email_taken", f"A user with email {email} already exists.")
+        _check_email_free(tx, actor, as_user, n.participant_id, email)
         repo.insert_row(
             tx.conn,
             t.users,
@@ -271,9 +365,9 @@ def create(db: Database, actor: Actor, n: NewUser, as_user: str | None = None) -
             display_name=n.display_name.strip(),
             role=role.value,
             status=UserStatus.ACTIVE.value,
-            failed_attempts=0,
             password_hash=password_hash,
             totp_secret=None,
+            totp_pending=None,
             created_at=tx.at,
             updated_at=tx.at,
         )
@@ -294,12 +388,14 @@ def list_users(db: Database, actor: Actor, participant_id: str) -> list[User]:
         raise NotFound(
             "participant_not_found", f"There is no participant {participant_id} that you can see."
         )
+    now = db.clock()
     with db.read() as conn:
-        return [user_view(r) for r in repo.list_users(conn, participant_id)]
+        return _views(conn, repo.list_users(conn, participant_id), now)
 
 
 def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None) -> User:
-    """Unlock a locked user and clear its failed attempts (operator or its administrator)."""
+    """Unlock a user before its lock ends and forget its address's failed logins (operator or
+    its administrator)."""
 
     def work(tx: Tx) -> User:
         row = repo.get_user(tx.conn, user_id)
@@ -308,9 +404,8 @@ def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None)
         by = _check_manager(tx, actor, as_user, row.participant_id)
         if row.status == UserStatus.REMOVED:
             raise Conflict("user_removed", f"User {row.email} was removed.")
-        repo.update_user(
-            tx.conn, user_id, status=UserStatus.ACTIVE.value, failed_attempts=0, updated_at=tx.at
-        )
+        repo.delete_login_throttle(tx.conn, _email_hash(row.email))
+        repo.update_user(tx.conn, user_id, updated_at=tx.at)
         tx.record("user.unlocked", by, {"user": user_id, "participant_id": row.participant_id})
         return user_view(repo.get_user(tx.conn, user_id))
 
@@ -319,11 +414,12 @@ def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None)
 
 def get_user(db: Database, actor: Actor, user_id: str) -> User:
     """One user: the operator sees anyone, a participant only its own (others: not found)."""
+    now = db.clock()
     with db.read() as conn:
         row = repo.get_user(conn, user_id)
-    if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
-        raise NotFound("user_not_found", f"There is no user {user_id} that you can see.")
-    return user_view(row)
+        if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
+            raise NotFound("user_not_found", f"There is no user {user_id} that you can see.")
+        return _views(conn, [row], now)[0]
 
 
 def _managed(tx: Tx, actor: Actor, as_user: str | None, user_id: str) -> tuple[Any, str]:
@@ -342,9 +438,9 @@ def _keep_an_administrator(tx: Tx, row: Any, what: str) -> None:
     nobody of the participant could manage its users and keys any more."""
     if row.role != UserRole.ADMINISTRATOR:
         return
-    others = [
+    others = [  # a locked administrator does not count: it cannot act now
         u
-        for u in repo.list_users(tx.conn, row.participant_id)
+        for u in _views(tx.conn, repo.list_users(tx.conn, row.participant_id), tx.at)
         if u.id != row.id and u.role == UserRole.ADMINISTRATOR and u.status == UserStatus.ACTIVE
     ]
     if not others:
@@ -415,7 +511,7 @@ def disable_totp(db: Database, actor: Actor, user_id: str, as_user: str | None =
         row, by = _managed(tx, actor, as_user, user_id)
         if row.totp_secret is None:
             raise Conflict("totp_not_enabled", f"{row.email} has no TOTP to turn off.")
-        repo.update_user(tx.conn, user_id, totp_secret=None, updated_at=tx.at)
+        repo.update_user(tx.conn, user_id, totp_secret=None, totp_pending=None, updated_at=tx.at)
         tx.record("user.totp_disabled", by, {"user": user_id, "participant_id": row.participant_id})
         return user_view(repo.get_user(tx.conn, user_id))
 
@@ -435,6 +531,7 @@ def remove(db: Database, actor: Actor, user_id: str, as_user: str | None = None)
             user_id,
             status=UserStatus.REMOVED.value,
             totp_secret=None,
+            totp_pending=None,
             updated_at=tx.at,
         )
         tx.record(
@@ -462,18 +559,37 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _fail(tx: Tx, row: Any, reason: str) -> str:
-    attempts = repo.count_failed_login(tx.conn, row.id, tx.at)
-    locked = attempts >= MAX_FAILED_LOGINS
-    if locked:
-        repo.update_user(tx.conn, row.id, status=UserStatus.LOCKED.value)
-        repo.delete_portal_sessions_of(tx.conn, row.id)
+def _count_failure(conn: Any, key: str, at: str) -> str | None:
+    """Count one failed login of an address; the end of the lock it starts, if it starts one."""
+    repo.forget_login_throttles(conn, _later(at, -dt.timedelta(hours=FORGET_HOURS)), at)
+    failures = repo.count_login_failure(conn, key, at)
+    period = lock_period(failures)
+    if period is None:
+        return None
+    until = _whole_second_after(at, period)
+    repo.set_login_not_before(conn, key, until)
+    return until
+
+
+def _fail(tx: Tx, user: Any, reason: str) -> LoginResult:
+    """A user's failed login: counted, journaled, and on a lock its sessions end."""
+    until = _count_failure(tx.conn, _email_hash(user.email), tx.at)
+    if until is not None:
+        repo.delete_portal_sessions_of(tx.conn, user.id)
     tx.record(
         "user.login_failed",
-        f"user:{row.id}@{row.participant_id}",
-        {"user": row.id, "reason": reason, "failed_attempts": attempts, "locked": locked},
+        f"user:{user.id}@{user.participant_id}",
+        {"user": user.id, "reason": reason, "locked_until": until},
     )
-    return "locked" if locked else "invalid"
+    return _locked(until, tx.at) if until is not None else LoginResult("invalid")
+
+
+def _fail_unknown(db: Database, key: str) -> LoginResult:
+    """A failed login with an address no user has: counted like a user's, journaled never."""
+    at = db.clock()
+    with db.engine.begin() as conn:
+        until = _count_failure(conn, key, at)
+    return _locked(until, at) if until is not None else LoginResult("invalid")
 
 
 def _open_session(tx: Tx, user_id: str, pending: bool) -> str:
@@ -496,14 +612,37 @@ def _open_session(tx: Tx, user_id: str, pending: bool) -> str:
 
 
 def login(db: Database, email: str, password: str) -> LoginResult:
-    """Check a password: a session (or, with TOTP, a session waiting for the code)."""
+    """Check a password: a session (or, with TOTP, a session waiting for the code).
+
+    An unknown email, a removed user, a wrong password and a locked address all cost one argon2
+    check and answer alike: the lock is kept per address, known or not, so it tells nothing."""
+    address = normalise_email(email)[:254]
+    key = _email_hash(address)
+    now = db.clock()
     with db.read() as conn:
-        row = repo.get_user_by_email(conn, normalise_email(email))
-    if row is None or len(password) > MAX_PASSWORD:
-        _verify(_DUMMY_HASH, password[:MAX_PASSWORD])  # the same time as a wrong password
-        access_log.record_login(db, "login", normalise_email(email)[:254], "invalid")
-        return LoginResult("invalid")
-    ok = _verify(row.password_hash, password)
+        row = repo.get_user_by_email(conn, address)
+        throttle = repo.get_login_throttle(conn, key)
+    if row is not None and row.status == UserStatus.REMOVED:
+        row = None  # a removed user answers like an unknown email
+    pid = row.participant_id if row is not None else None
+    until = _locked_until(throttle, now)
+    live = row if until is None and len(password) <= MAX_PASSWORD else None
+    # one argon2 check whatever the case: the time tells nothing either
+    checked = _verify(
+        live.password_hash if live is not None else _DUMMY_HASH, password[:MAX_PASSWORD]
+    )
+    ok = checked and live is not None
+    if until is not None:
+        result = _locked(until, now)
+    elif row is None:
+        result = _fail_unknown(db, key)
+    else:
+        result = _login_user(db, row, key, ok, password)
+    access_log.record_login(db, "login", address, result.outcome, pid)
+    return result
+
+
+def _login_user(db: Database, row: Any, key: str, ok: bool, password: str) -> LoginResult:
     new_hash = (
         _hasher.hash(password) if ok and _hasher.check_needs_rehash(row.password_hash) else None
     )
@@ -513,21 +652,21 @@ def login(db: Database, email: str, password: str) -> LoginResult:
         nonlocal result
         current = repo.get_user(tx.conn, row.id)
         assert current is not None
-        if current.status == UserStatus.REMOVED:
-            tx.allow_empty = True  # a removed user answers like an unknown email
+        until = _locked_until(repo.get_login_throttle(tx.conn, key), tx.at)
+        if until is not None:  # failures meanwhile locked it: refused, nothing changes
+            tx.allow_empty = True
+            result = _locked(until, tx.at)
             return {}
-        if current.status == UserStatus.LOCKED:
-            tx.allow_empty = True  # nothing changes for a locked user, so nothing is journaled
-            result = LoginResult("locked")
+        if current.status == UserStatus.REMOVED or not ok:
+            result = _fail(tx, current, "password")
             return {}
-        if not ok:
-            result = LoginResult(_fail(tx, current, "password"))
-            return {}
-        values: dict[str, Any] = {"failed_attempts": 0, "updated_at": tx.at}
+        values: dict[str, Any] = {"updated_at": tx.at}
         if new_hash is not None:
             values["password_hash"] = new_hash
         repo.update_user(tx.conn, row.id, **values)
         pending = current.totp_secret is not None
+        if not pending:  # with TOTP only the code ends the count: no guessing codes for ever
+            repo.delete_login_throttle(tx.conn, key)
         token = _open_session(tx, row.id, pending)
         tx.record(
             "user.password_accepted" if pending else "user.logged_in",
@@ -538,13 +677,16 @@ def login(db: Database, email: str, password: str) -> LoginResult:
         return {}
 
     execute(db, Actor(row.participant_id), None, work)
-    access_log.record_login(db, "login", row.email, result.outcome, row.participant_id)
     return result
+
+
+TOTP_CODE = re.compile(r"[0-9]{6}")
 
 
 def verify_totp(db: Database, token: str, code: str) -> LoginResult:
     """The second step: a valid code turns the waiting session into a new, full one."""
     key = _session_key(token)
+    code = code.strip()
     result = LoginResult("invalid")
     who: tuple[str, str] | None = None
 
@@ -556,16 +698,25 @@ def verify_totp(db: Database, token: str, code: str) -> LoginResult:
             tx.allow_empty = True
             return {}
         who = (user.email, user.participant_id)
-        if user.status == UserStatus.LOCKED or user.totp_secret is None:
+        if user.status != UserStatus.ACTIVE or user.totp_secret is None:
             tx.allow_empty = True
-            result = LoginResult("locked" if user.status == UserStatus.LOCKED else "invalid")
             return {}
-        if not pyotp.TOTP(user.totp_secret).verify(code.strip(), valid_window=1):
-            outcome = _fail(tx, user, "totp")
-            result = LoginResult(outcome, token if outcome == "invalid" else None)
+        address = _email_hash(user.email)
+        until = _locked_until(repo.get_login_throttle(tx.conn, address), tx.at)
+        if until is not None:
+            tx.allow_empty = True
+            result = _locked(until, tx.at)
+            return {}
+        if not (
+            TOTP_CODE.fullmatch(code) and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+        ):
+            result = _fail(tx, user, "totp")
+            if result.outcome == "invalid":
+                result = replace(result, token=token)  # the same waiting session tries again
             return {}
         repo.delete_portal_session(tx.conn, key)  # a new id after each step: no fixation
-        repo.update_user(tx.conn, user.id, failed_attempts=0, updated_at=tx.at)
+        repo.delete_login_throttle(tx.conn, address)
+        repo.update_user(tx.conn, user.id, updated_at=tx.at)
         new_token = _open_session(tx, user.id, pending=False)
         tx.record("user.logged_in", f"user:{user.id}@{user.participant_id}", {"user": user.id})
         result = LoginResult("ok", new_token)
@@ -629,7 +780,8 @@ def csrf_matches(user: PortalUser, sent: str | None) -> bool:
 
 
 def new_totp_secret() -> str:
-    return pyotp.random_base32()
+    """160 random bits in base32, as RFC 4226 recommends for the HMAC-SHA1 key."""
+    return pyotp.random_base32(32)
 
 
 def totp_uri(secret: str, email: str) -> str:
@@ -637,15 +789,49 @@ def totp_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
 
 
-def enrol_totp(db: Database, user: PortalUser, secret: str, code: str) -> TotpEnrolment:
-    """Turn on TOTP for the user once it proves its app has the secret with a valid code."""
-    if not re.fullmatch(r"[A-Z2-7]{16,64}", secret):
-        raise InvalidInput("invalid_totp_secret", "The TOTP secret is not valid; start again.")
-    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
-        raise InvalidInput("invalid_totp_code", "The code does not match; check the app's time.")
+def start_totp(db: Database, user: PortalUser) -> TotpSetup:
+    """Make a new TOTP secret for the user, kept aside until a code confirms it (``enrol_totp``);
+    starting again replaces it, so each secret is shown once."""
+
+    def work(tx: Tx) -> TotpSetup:
+        row = repo.get_user(tx.conn, user.id)
+        if row is None or row.status != UserStatus.ACTIVE:
+            raise NotFound("user_not_found", f"There is no user {user.id}.")
+        if row.totp_secret is not None:
+            raise Conflict("totp_already_enabled", "TOTP is already on for you.")
+        secret = new_totp_secret()
+        repo.update_user(tx.conn, user.id, totp_pending=secret, updated_at=tx.at)
+        tx.record(
+            "user.totp_setup_started", f"user:{user.id}@{user.participant_id}", {"user": user.id}
+        )
+        return TotpSetup(secret=secret, uri=totp_uri(secret, row.email))
+
+    # no Idempotency-Key: the secret is never stored outside the user's row, never replayed
+    return execute(db, user.actor, None, work)
+
+
+def enrol_totp(db: Database, user: PortalUser, code: str) -> TotpEnrolment:
+    """Turn on TOTP for the user once it proves, with a valid code, that its app holds the
+    secret that ``start_totp`` made."""
+    code = code.strip()
+    if not TOTP_CODE.fullmatch(code):
+        raise InvalidInput("invalid_totp_code", "Type the 6 digits your app shows.")
 
     def work(tx: Tx) -> TotpEnrolment:
-        repo.update_user(tx.conn, user.id, totp_secret=secret, updated_at=tx.at)
+        row = repo.get_user(tx.conn, user.id)
+        if row is None or row.status != UserStatus.ACTIVE:
+            raise NotFound("user_not_found", f"There is no user {user.id}.")
+        if row.totp_secret is not None:
+            raise Conflict("totp_already_enabled", "TOTP is already on for you.")
+        if row.totp_pending is None:
+            raise Conflict("totp_not_started", "Start the set-up first: it makes a new key.")
+        if not pyotp.TOTP(row.totp_pending).verify(code, valid_window=1):
+            raise InvalidInput(
+                "invalid_totp_code", "The code does not match; check the app's time and try again."
+            )
+        repo.update_user(
+            tx.conn, user.id, totp_secret=row.totp_pending, totp_pending=None, updated_at=tx.at
+        )
         tx.record("user.totp_enrolled", f"user:{user.id}@{user.participant_id}", {"user": user.id})
         return TotpEnrolment(user=user.id, totp_enabled=True)
 

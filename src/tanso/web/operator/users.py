@@ -62,6 +62,7 @@ def create_user(request: Request, user: OperatorUser, form: Form) -> Response:
         where = {
             "invalid_email": "email",
             "email_taken": "email",
+            "email_unavailable": "email",
             "invalid_name": "display_name",
             "unknown_user_role": "role",
             "weak_password": "password",

@@ -151,7 +151,10 @@ def create_user(request: Request, user: Administrator, form: Form) -> Response:
     try:
         created = users.create(kit.db(request), user.actor, new, as_user=user.id)
     except TansoError as e:
-        return _users_page(request, user, kit.FormState.refused(e, values, fields))
+        state = kit.FormState.refused(e, values, fields)
+        if e.code == "email_unavailable":  # names no user and no participant: see users.create
+            state = kit.FormState(values, {"email": t["email_unavailable"]}, status=state.status)
+        return _users_page(request, user, state)
     notice = t["user_created"].format(email=created.email)
     return _users_page(request, user, kit.FormState(notice=notice))
 
