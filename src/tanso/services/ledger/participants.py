@@ -631,7 +631,6 @@ def open_account(
         raise Forbidden(
             "broker_cannot_manage_accounts", "A broker cannot open accounts for its client."
         )
-    require_scope(actor, Scope.MANAGE, "open accounts")
     owner = pid or actor.participant_id
     if owner != actor.participant_id and not actor.is_operator():
         raise NotFound(
