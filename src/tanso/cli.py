@@ -243,12 +243,11 @@ def docs_scopes() -> None:
 
     from tanso.api.app import create_app
     from tanso.api.scope_table import markdown
-    from tanso.store import migrate
 
     # the app is built around a throwaway database: only its routes are read
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/routes.db", utc_now)
-        migrate.upgrade(db.engine)
+        schema.upgrade(db)
         table = markdown(create_app(db))
         db.dispose()
     typer.echo(table, nl=False)
