@@ -4,8 +4,9 @@
 fresh database holding participants, credits, cash, resting orders, a trade, an obligation and a
 retirement, serves the app in-process (``TestClient``, so the exchange's sequencer runs), and
 sends generated requests to every operation of ``app.openapi()``: valid ones (positive) and
-invalid ones (negative), each as one of five callers (a trader, a second participant, a broker
-acting for the trader, the operator, no key). Path parameters and id fields of bodies are, half
+invalid ones (negative), each as one of seven callers (a trader, a second participant, a broker
+acting for the trader, the operator, no key, and two narrower keys of the trader: one with the
+``read`` scope only, one with ``read``, ``transfer`` and ``retire``). Path parameters and id fields of bodies are, half
 of the time, replaced by ids that exist (the caller's own, sometimes another participant's), so
 requests get past "not found" into the services.
 
@@ -223,7 +224,17 @@ def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
         Caller("operator", auth["OPERATOR"], operator),
         Caller("anonymous", {}, alpha),
     ]
-    other = {"trader": beta, "second": alpha, "broker": beta, "operator": beta, "anonymous": beta}
+    # the trader's own narrower keys: one that only reads, one that only moves and retires
+    for name, scopes in (("reader", ["read"]), ("mover", ["read", "transfer", "retire"])):
+        made = _ok(
+            c.post(
+                "/v1/participants/ALPHA/api-keys",
+                headers=auth["ALPHA"],
+                json={"label": f"fuzz {name}", "scopes": scopes},
+            )
+        )
+        callers.append(Caller(name, {"Authorization": f"Bearer {made['key']}"}, alpha))
+    other = {c.name: beta for c in callers} | {"second": alpha}
     more(client, auth, alpha, beta)
     return World(db, client, callers, other)
 

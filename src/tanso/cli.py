@@ -35,6 +35,8 @@ audit_app = typer.Typer(help="Verify the journal.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 app.add_typer(audit_app, name="audit")
+docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
 
 out = Console()
 err = Console(stderr=True)
@@ -232,6 +234,23 @@ def settle(
     day = dt.date.fromisoformat(date) if date else dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
     result = _run(settlement.run, _db(), SYSTEM, day)
     _print(result)
+
+
+@docs_app.command("scopes")
+def docs_scopes() -> None:
+    """Print the table of API routes and the scope each needs (docs/security.md)."""
+    import tempfile
+
+    from tanso.api.app import create_app
+    from tanso.api.scope_table import markdown
+
+    # the app is built around a throwaway database: only its routes are read
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/routes.db", utc_now)
+        schema.upgrade(db)
+        table = markdown(create_app(db))
+        db.dispose()
+    typer.echo(table, nl=False)
 
 
 @audit_app.command("verify")

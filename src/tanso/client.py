@@ -196,6 +196,46 @@ class Client:
     def cash(self) -> list[cash_ledger.CashAccount]:
         return self._get_list(cash_ledger.CashAccount, "/v1/cash")
 
+    # ------------------------------------------------------------------ keys and brokers
+
+    def api_keys(self, participant_id: str) -> list[parties.ApiKey]:
+        return self._get_list(parties.ApiKey, f"/v1/participants/{participant_id}/api-keys")
+
+    def create_api_key(
+        self,
+        participant_id: str,
+        label: str = "",
+        *,
+        roles: list[str] | None = None,
+        scopes: list[str] | None = None,
+    ) -> parties.NewApiKey:
+        """A new key for the participant, within this key's roles and scopes (``manage``); its
+        secret (``key``) is in this answer only."""
+        body = {"label": label, "roles": roles, "scopes": scopes}
+        path = f"/v1/participants/{participant_id}/api-keys"
+        return self._post(parties.NewApiKey, path, body, idempotent=False)
+
+    def revoke_api_key(self, participant_id: str, key_id: str) -> parties.ApiKeyRevocation:
+        path = f"/v1/participants/{participant_id}/api-keys/{key_id}"
+        return self._send(parties.ApiKeyRevocation, "DELETE", path)
+
+    def brokers(self, participant_id: str) -> list[parties.BrokerAuthorisation]:
+        path = f"/v1/participants/{participant_id}/brokers"
+        return self._get_list(parties.BrokerAuthorisation, path)
+
+    def authorise_broker(
+        self, participant_id: str, broker_id: str, *, scopes: list[str] | None = None
+    ) -> parties.BrokerChange:
+        """Let a broker act for the participant within a mandate: ``scopes`` of trade (the
+        default), transfer, retire."""
+        body = {"broker_id": broker_id, "scopes": scopes}
+        path = f"/v1/participants/{participant_id}/brokers"
+        return self._post(parties.BrokerChange, path, body)
+
+    def revoke_broker(self, participant_id: str, broker_id: str) -> parties.BrokerChange:
+        path = f"/v1/participants/{participant_id}/brokers/{broker_id}"
+        return self._send(parties.BrokerChange, "DELETE", path)
+
     # ------------------------------------------------------------------ exchange
 
     def instruments(self) -> list[exchange.Instrument]:

@@ -17,7 +17,9 @@ the body's. A 2xx answer to a participant never contains another participant's i
 Callers of the API: no key; a participant key without roles (what a viewer or an account manager
 holds: it may move its own credits but not trade); a trader key; a broker key acting for a client
 that authorised it (X-On-Behalf-Of); the same broker naming a participant that did not; operator
-keys restricted to the registry operator or the exchange operator role.
+keys restricted to the registry operator or the exchange operator role. The scope dimension:
+keys holding a single scope each (ALPHA's; the operator's for ``operate``), checked against the
+scope each route names (``tanso.api.deps.needs``), so it is generated from the routes too.
 
 Portal screens (every GET /portal/...): no session, and real logins of a viewer, a trader, an
 account manager, an administrator and an operator administrator.
@@ -34,9 +36,12 @@ from typing import Any
 import pytest
 from bench import fuzz
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
+from tanso.api.deps import route_scopes
+from tanso.domain.participants import Scope
 from tanso.services.access import users
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, participants
@@ -66,6 +71,10 @@ OWNER = {
     "registry_operator": "ALPHA",
     "exchange_operator": "ALPHA",
 }
+# The scope dimension: keys of ALPHA (a trader) holding one scope each, and an operator key
+# holding only operate; what each may call is generated from the scope its route names.
+SCOPE_CALLERS = tuple(f"scope:{s.value}" for s in Scope)
+OWNER |= {caller: "ALPHA" for caller in SCOPE_CALLERS}
 OTHER = {role: "ALPHA" if owner == "BETA" else "BETA" for role, owner in OWNER.items()}
 
 
@@ -176,6 +185,10 @@ def world(db: Database) -> Iterator[World]:
         "setup:SPARE": bearer(keys["SPARE"]),
         "operator": bearer(keys["OPERATOR"]),
     }
+    for scope in Scope:
+        owner = "OPERATOR" if scope == Scope.OPERATE else "ALPHA"
+        only = key(db, SYSTEM, owner, f"only {scope.value}", scopes=[scope.value])
+        headers[f"scope:{scope.value}"] = bearer(str(only.key))
     for role in ("viewer", "trader", "account_manager", "administrator"):
         users.create(
             db,
@@ -255,7 +268,7 @@ PARTICIPANT_STATE = re.compile(r"^/v1/participants/\{pid\}/(approve|suspend|role
 def path_ids(w: World, method: str, path: str, role: str, whose: str) -> dict[str, str]:
     pid = OWNER[role] if whose == "own" else OTHER[role]
     ids = dict(w.ids[pid])
-    if role in OPERATOR_ROLES and PARTICIPANT_STATE.match(path):
+    if role in (*OPERATOR_ROLES, "scope:operate") and PARTICIPANT_STATE.match(path):
         ids["pid"] = "DUMMY"
     if path.startswith("/v1/instruments/{instrument_id}/") and method == "POST":
         ids["instrument_id"] = "JC-CTL"
@@ -474,9 +487,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/metrics"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/readyz"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/accounts"): "401 ok      ok      ok      403 ok     ok",
-    ("POST", "/v1/accounts"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/accounts"): "401 ok/404  ok/404  403     403 ok     ok",
     ("GET", "/v1/accounts/{account_id}/holdings"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("POST", "/v1/cancellations"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("POST", "/v1/cancellations"): "401 ok/404  ok/404  403     403 404    404",
     ("GET", "/v1/cash"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/cash/deposits"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/cash/withdrawals"): "401 403     403     403     403 403    ok",
@@ -521,7 +534,7 @@ EXPECTED: dict[tuple[str, str], str] = {
         "POST",
         "/v1/instruments/{instrument_id}/resume",
     ): "401 403     403     403     403 403    ok/409",
-    ("POST", "/v1/inventories/import"): "401 422     422     422     403 422    422",
+    ("POST", "/v1/inventories/import"): "401 422     422     403     403 422    422",
     ("GET", "/v1/inventories/{participant_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
     (
         "GET",
@@ -530,7 +543,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     (
         "PUT",
         "/v1/inventories/{participant_id}/{reporting_year}",
-    ): "401 ok/403  ok/403  ok/403  403 ok     ok",
+    ): "401 ok/403  ok/403  403     403 ok     ok",
     ("GET", "/v1/issuances"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/issuances"): "401 403     403     403     403 ok     403",
     ("GET", "/v1/issuances/{issuance_id}"): "ok  ok      ok      ok      ok  ok     ok",
@@ -549,62 +562,62 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/marketplace/deals"): "401 ok      ok      ok      403 ok     ok",
     ("GET", "/v1/marketplace/deals/{deal_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/marketplace/listings"): "ok  ok      ok      ok      403 ok     ok",
-    ("POST", "/v1/marketplace/listings"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("POST", "/v1/marketplace/listings"): "401 403     ok/404  ok/404  403 403    403",
     ("GET", "/v1/marketplace/listings/mine"): "401 ok      ok      ok      403 ok     ok",
     ("GET", "/v1/marketplace/listings/{listing_id}"): "ok  ok      ok      ok      403 ok     ok",
     (
         "PATCH",
         "/v1/marketplace/listings/{listing_id}",
-    ): "401 ok/404  ok/404  ok/404  403 404    404",
+    ): "401 403     ok/404  ok/404  403 403    403",
     (
         "POST",
         "/v1/marketplace/listings/{listing_id}/purchases",
-    ): "401 403/404 403/404 403/404 403 404    404",
+    ): "401 403     403/404 403/404 403 403    403",
     (
         "POST",
         "/v1/marketplace/listings/{listing_id}/withdraw",
-    ): "401 ok/404  409/404 409/404 403 404    404",
+    ): "401 403     ok/404  409/404 403 403    403",
     (
         "POST",
         "/v1/marketplace/offers/{offer_id}/accept",
-    ): "401 404     404     404     403 404    404",
+    ): "401 403     404     404     403 403    403",
     (
         "POST",
         "/v1/marketplace/offers/{offer_id}/decline",
-    ): "401 404/ok  404/409 404/409 403 404    404",
+    ): "401 403     404/ok  404/409 403 403    403",
     (
         "POST",
         "/v1/marketplace/offers/{offer_id}/withdraw",
-    ): "401 ok/404  409/404 409/404 403 404    404",
+    ): "401 403     ok/404  409/404 403 403    403",
     ("GET", "/v1/marketplace/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
     (
         "PUT",
         "/v1/marketplace/projects/{project_id}/profile",
-    ): "401 ok      ok      ok      403 ok     403",
+    ): "401 ok      ok      403     403 ok     403",
     ("GET", "/v1/marketplace/rfqs"): "401 ok      ok      ok      403 ok     ok",
-    ("POST", "/v1/marketplace/rfqs"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/marketplace/rfqs"): "401 403     ok      ok      403 403    403",
     ("GET", "/v1/marketplace/rfqs/{rfq_id}"): "401 ok      ok      ok      403 ok     ok",
-    ("POST", "/v1/marketplace/rfqs/{rfq_id}/cancel"): "401 ok/404  409/404 409/404 403 404    404",
-    ("POST", "/v1/marketplace/rfqs/{rfq_id}/offers"): "401 403/404 403/404 403/404 403 403    403",
+    ("POST", "/v1/marketplace/rfqs/{rfq_id}/cancel"): "401 403     ok/404  409/404 403 403    403",
+    ("POST", "/v1/marketplace/rfqs/{rfq_id}/offers"): "401 403     403/404 403/404 403 403    403",
     ("POST", "/v1/marketplace/sweep"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/operator/access-log"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/orders"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/orders"): "401 403     ok/404  ok/404  403 403    403",
-    ("DELETE", "/v1/orders/{order_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("DELETE", "/v1/orders/{order_id}"): "401 403     ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/orders/{order_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("PATCH", "/v1/orders/{order_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("PATCH", "/v1/orders/{order_id}"): "401 403     ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/participants"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/participants"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/participants/{pid}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/participants/{pid}/api-keys"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("POST", "/v1/participants/{pid}/api-keys"): "401 ok/404  ok/404  403/404 403 ok     ok",
+    ("POST", "/v1/participants/{pid}/api-keys"): "401 ok/404  ok/404  403     403 ok     ok",
     (
         "DELETE",
         "/v1/participants/{pid}/api-keys/{key_id}",
-    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ): "401 ok/404  ok/404  403     403 ok     ok",
     ("POST", "/v1/participants/{pid}/approve"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/participants/{pid}/brokers"): "401 ok/404  ok/404  ok/404  403 ok     ok",
-    ("POST", "/v1/participants/{pid}/brokers"): "401 ok/403  ok/403  403     403 ok     ok",
+    ("POST", "/v1/participants/{pid}/brokers"): "401 403     ok/403  403     403 ok     ok",
     (
         "DELETE",
         "/v1/participants/{pid}/brokers/{broker_id}",
@@ -618,7 +631,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/purposes"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/redeposits"): "401 403     403     403     403 409    403",
     ("GET", "/v1/retirements"): "401 ok      ok      ok      403 ok     ok",
-    ("POST", "/v1/retirements"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("POST", "/v1/retirements"): "401 ok/404  ok/404  403     403 404    404",
     ("GET", "/v1/retirements/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/schemes"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/schemes"): "401 403     403     403     403 ok     403",
@@ -626,9 +639,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/sealed-auctions"): "401 403     ok/404  ok/404  403 404    404",
     ("GET", "/v1/sealed-auctions/awards"): "401 ok      ok      ok      403 ok     ok",
     ("GET", "/v1/sealed-auctions/bids"): "401 ok      ok      ok      403 ok     ok",
-    ("DELETE", "/v1/sealed-auctions/bids/{bid_id}"): "401 ok/404  409/404 409/404 403 404    404",
+    ("DELETE", "/v1/sealed-auctions/bids/{bid_id}"): "401 403     ok/404  409/404 403 403    403",
     ("GET", "/v1/sealed-auctions/bids/{bid_id}"): "401 ok/404  ok/404  ok/404  403 404    404",
-    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): "401 409/404 409/404 409/404 403 404    404",
+    ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): "401 403     409/404 409/404 403 403    403",
     ("GET", "/v1/sealed-auctions/mine"): "401 ok      ok      ok      403 ok     ok",
     ("GET", "/v1/sealed-auctions/{auction_id}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/sealed-auctions/{auction_id}/awards"): "401 ok      ok      ok      403 ok     ok",
@@ -636,11 +649,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     (
         "POST",
         "/v1/sealed-auctions/{auction_id}/cancel",
-    ): "401 ok/403  409/403 409/403 403 409/ok 409",
+    ): "401 403     ok/403  409/403 403 409/ok 409",
     (
         "POST",
         "/v1/sealed-auctions/{auction_id}/clear",
-    ): "401 409/403 409/403 409/403 403 409    409",
+    ): "401 403     409/403 409/403 403 409    409",
     (
         "GET",
         "/v1/sealed-auctions/{auction_id}/results",
@@ -658,13 +671,13 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
     ("GET", "/v1/trades"): "401 ok      ok      ok      403 ok     ok",
-    ("POST", "/v1/transfers"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("POST", "/v1/transfers"): "401 ok/404  ok/404  403     403 404    404",
     ("POST", "/v1/unfreezes"): "401 403     403     403     403 ok/409 403",
     ("POST", "/v1/usage/evaluate"): "401 ok/404  ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/usage/rulesets"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/usage/rulesets"): "401 403     403     403     403 422    422",
     ("GET", "/v1/usage/rulesets/current"): "ok  ok      ok      ok      ok  ok     ok",
-    ("POST", "/v1/withdrawals"): "401 ok/404  ok/404  ok/404  403 404    404",
+    ("POST", "/v1/withdrawals"): "401 ok/404  ok/404  403     403 404    404",
     ("GET", "/verify"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/verify/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
 }
@@ -762,6 +775,27 @@ def test_the_api_answers_every_role_as_the_matrix_says(world: World) -> None:
                 f'  # expected "{EXPECTED[(method, path)]}"'
             )
     assert wrong == [], "\n".join(wrong)
+    assert audit.verify(world.db).ok
+
+
+def test_the_api_answers_every_scope_as_its_route_names(world: World) -> None:
+    """Route x scope x owner, generated from the routes: a key holding one scope is refused with
+    ``scope_missing`` on exactly the routes that name another, for its own resources and for
+    another participant's; past that, the matrix above says who gets what."""
+    app: FastAPI = world.client.app  # type: ignore[assignment]
+    wrong = []
+    for method, path, route in walk(list(app.routes)):
+        needed = route_scopes(route) if isinstance(route, APIRoute) else None
+        if needed is None or path.startswith("/portal"):
+            continue
+        for caller in SCOPE_CALLERS:
+            holds = Scope(caller.removeprefix("scope:")) in needed
+            for whose in ("own", "other"):
+                _, r = call(world, method, path, caller, whose)
+                missing = r.status_code == 403 and r.json()["error"]["code"] == "scope_missing"
+                if missing == holds:
+                    wrong.append((method, path, caller, whose, r.status_code, r.text[:100]))
+    assert wrong == [], "\n".join(map(str, wrong))
     assert audit.verify(world.db).ok
 
 

@@ -2,10 +2,11 @@
 backend against every operation of the app's own OpenAPI document (bench/fuzz.py is the full
 form, `--requests 10000`).
 
-The requests go as a trader, a second participant, a broker for the trader, the operator and
-without a key, into a database holding credits, cash, orders, a trade and a retirement. No
-answer may be a 5xx or break its own documented responses; a participant never gets a 2xx for
-another participant's id; afterwards `audit.verify` passes. Endpoints added later are fuzzed
+The requests go as a trader, a second participant, a broker for the trader, the operator, two
+narrower keys of the trader (read only; read, transfer and retire) and without a key, into a
+database holding credits, cash, orders, a trade and a retirement. No answer may be a 5xx or
+break its own documented responses; a participant never gets a 2xx for another participant's
+id; afterwards `audit.verify` passes. Endpoints added later are fuzzed
 without changing this file. Formats other than JSON (reports, CSV) must be documented too.
 """
 

@@ -8,12 +8,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tanso.services.ledger import audit
+from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, participants
 from tanso.services.venues import marketplace as market
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import counter_clock
+from tests.conftest import add_participant, counter_clock
 from tests.integration.test_marketplace import listing, market_db  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
@@ -88,3 +89,24 @@ def test_0018_keeps_failed_logins_as_a_count_per_address_and_a_lock_as_one_more_
         assert conn.exec_driver_sql("SELECT failures FROM login_throttle").scalar_one() == 5
     again = users.login(db, email, "wrong password!")
     assert again.outcome == "locked" and again.retry_after in (600, 601)
+
+
+def test_0019_gives_existing_keys_every_scope_their_roles_allow(db: Database) -> None:
+    """Keys made before scopes keep doing what they did; mandates made before are ``trade``."""
+    add_participant(db, "MTRADER", ["trader"])
+    add_participant(db, "MBROKER", ["broker"])
+    trader = participants.create_api_key(db, SYSTEM, "MTRADER", "t", scopes=["read"])
+    bare = participants.create_api_key(db, SYSTEM, "MTRADER", "none", [], scopes=["read"])
+    op = participants.create_api_key(db, SYSTEM, "OPERATOR", "o", scopes=["read"])
+    participants.authorise_broker(db, SYSTEM, "MTRADER", "MBROKER", True, scopes=["transfer"])
+    migrate.downgrade(db.engine, "0017")
+    migrate.upgrade(db.engine)
+    with db.engine.connect() as conn:
+        scopes = dict(conn.exec_driver_sql("SELECT id, scopes FROM api_keys").all())
+        mandates = conn.exec_driver_sql("SELECT scopes FROM broker_authorisations").all()
+    assert scopes[trader.id] == "read,trade,transfer,retire,manage"
+    assert scopes[bare.id] == "read,transfer,retire,manage"
+    assert scopes[op.id] == "read,transfer,retire,manage,operate"
+    assert [m[0] for m in mandates] == ["trade"]
+    actor = participants.authenticate(db, trader.key)
+    assert {s.value for s in actor.granted} == {"read", "trade", "transfer", "retire", "manage"}

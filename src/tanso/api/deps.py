@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.routing import APIRoute
 
-from tanso.domain.errors import InvalidInput
+from tanso.domain.errors import Forbidden, InvalidInput
+from tanso.domain.participants import Scope
 from tanso.services.common import Actor, Idem
 from tanso.services.ledger import participants
 from tanso.store.db import Database
@@ -42,6 +43,50 @@ def get_actor(
 
 
 Caller = Annotated[Actor, Depends(get_actor)]
+
+
+class needs:
+    """A dependency: the authenticated caller, if it holds one of ``scopes`` (else 403
+    ``scope_missing``). Every route that takes a key names its scope through one of these; the
+    route table in docs/security.md is generated from them."""
+
+    def __init__(self, *scopes: Scope) -> None:
+        self.scopes = scopes
+
+    def __call__(self, actor: Caller) -> Actor:
+        if not any(actor.may(s) for s in self.scopes):
+            names = " or ".join(s.value for s in self.scopes)
+            raise Forbidden(
+                "scope_missing",
+                f"This route needs the {names} scope, which this API key does not hold here.",
+            )
+        return actor
+
+
+CanRead = Annotated[Actor, Depends(needs(Scope.READ))]
+CanTrade = Annotated[Actor, Depends(needs(Scope.TRADE))]
+CanTransfer = Annotated[Actor, Depends(needs(Scope.TRANSFER))]
+CanRetire = Annotated[Actor, Depends(needs(Scope.RETIRE))]
+CanManage = Annotated[Actor, Depends(needs(Scope.MANAGE))]
+CanOperate = Annotated[Actor, Depends(needs(Scope.OPERATE))]
+TradeOrOperate = Annotated[Actor, Depends(needs(Scope.TRADE, Scope.OPERATE))]
+"""The seller or trader, or the operator (cancelling an order, clearing an auction)."""
+
+
+def route_scopes(route: APIRoute) -> tuple[Scope, ...] | None:
+    """The scopes a route names (any one of them lets a caller in); None for a route that takes
+    no key at all (public) or takes one only to show more (``needs`` nowhere)."""
+
+    def find(dependant: Any) -> tuple[Scope, ...] | None:
+        for sub in dependant.dependencies:
+            if isinstance(sub.call, needs):
+                return sub.call.scopes
+            found = find(sub)
+            if found is not None:
+                return found
+        return None
+
+    return find(route.dependant)
 
 
 async def get_idem(

@@ -39,7 +39,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from tanso.api.deps import DB, AnswerRoute, Caller, reject_nul
+from tanso.api.deps import DB, AnswerRoute, CanRead, reject_nul
 from tanso.api.errors import error_body
 from tanso.api.schemas_registry import (
     AccessLogPage,
@@ -545,7 +545,7 @@ def metrics(request: Request) -> Response:
 @router.get("/v1/operator/access-log", response_model=AccessLogPage, tags=["operator"])
 def access_log_page(
     db: DB,
-    actor: Caller,
+    actor: CanRead,
     kind: Annotated[str | None, Query(max_length=32)] = None,
     subject: Annotated[str | None, Query(max_length=254)] = None,
     participant_id: Annotated[str | None, Query(max_length=40)] = None,

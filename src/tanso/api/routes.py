@@ -7,7 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tanso.api import schemas as s
-from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.deps import (
+    DB,
+    AnswerRoute,
+    CanManage,
+    CanOperate,
+    CanRead,
+    CanRetire,
+    CanTransfer,
+    IdemKey,
+)
 from tanso.api.schemas import many
 from tanso.api.schemas_registry import (
     Account,
@@ -58,14 +67,14 @@ def _selection(body: s.SelectionIn) -> registry.Selection:
 
 
 @router.get("/participants", response_model=many(Participant), tags=["participants"])
-def list_participants(db: DB, actor: Caller) -> list[participants.Participant]:
+def list_participants(db: DB, actor: CanRead) -> list[participants.Participant]:
     """Participants: all of them for the operator, only yourself for anyone else."""
     return participants.list_participants(db, actor)
 
 
 @router.post("/participants", response_model=NewParticipant, status_code=201, tags=["participants"])
 def create_participant(
-    body: s.ParticipantIn, db: DB, actor: Caller, idem: IdemKey
+    body: s.ParticipantIn, db: DB, actor: CanOperate, idem: IdemKey
 ) -> participants.RegisteredParticipant:
     """Register a participant (operator). It starts pending until approved."""
     return participants.create_participant(
@@ -74,13 +83,13 @@ def create_participant(
 
 
 @router.get("/participants/{pid}", response_model=Participant, tags=["participants"])
-def get_participant(pid: str, db: DB, actor: Caller) -> participants.Participant:
+def get_participant(pid: str, db: DB, actor: CanRead) -> participants.Participant:
     return participants.get_participant(db, actor, pid)
 
 
 @router.post("/participants/{pid}/approve", response_model=Participant, tags=["participants"])
 def approve(
-    pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey
+    pid: str, body: s.StatusIn, db: DB, actor: CanOperate, idem: IdemKey
 ) -> participants.Participant:
     """Approve a pending participant, or reinstate a suspended one (operator)."""
     return participants.set_status(db, actor, pid, "active", body.reason, idem)
@@ -88,7 +97,7 @@ def approve(
 
 @router.post("/participants/{pid}/suspend", response_model=Participant, tags=["participants"])
 def suspend(
-    pid: str, body: s.StatusIn, db: DB, actor: Caller, idem: IdemKey
+    pid: str, body: s.StatusIn, db: DB, actor: CanOperate, idem: IdemKey
 ) -> participants.Participant:
     """Suspend a participant (operator): it keeps its holdings but cannot move them."""
     return participants.set_status(db, actor, pid, "suspended", body.reason, idem)
@@ -96,50 +105,53 @@ def suspend(
 
 @router.put("/participants/{pid}/roles", response_model=Participant, tags=["participants"])
 def set_roles(
-    pid: str, body: s.RolesIn, db: DB, actor: Caller, idem: IdemKey
+    pid: str, body: s.RolesIn, db: DB, actor: CanOperate, idem: IdemKey
 ) -> participants.Participant:
     return participants.set_roles(db, actor, pid, body.roles, idem)
 
 
 @router.get("/participants/{pid}/api-keys", response_model=many(ApiKey), tags=["participants"])
-def list_keys(pid: str, db: DB, actor: Caller) -> list[participants.ApiKey]:
+def list_keys(pid: str, db: DB, actor: CanRead) -> list[participants.ApiKey]:
     return participants.list_api_keys(db, actor, pid)
 
 
 @router.post(
     "/participants/{pid}/api-keys", response_model=NewApiKey, status_code=201, tags=["participants"]
 )
-def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: Caller) -> participants.NewApiKey:
+def create_key(pid: str, body: s.ApiKeyIn, db: DB, actor: CanManage) -> participants.NewApiKey:
     """Create an API key; the `key` in the answer is shown only this once."""
-    return participants.create_api_key(db, actor, pid, body.label, body.roles)
+    return participants.create_api_key(db, actor, pid, body.label, body.roles, scopes=body.scopes)
 
 
 @router.delete(
     "/participants/{pid}/api-keys/{key_id}", response_model=ApiKeyRevocation, tags=["participants"]
 )
-def revoke_key(pid: str, key_id: str, db: DB, actor: Caller) -> participants.ApiKeyRevocation:
+def revoke_key(pid: str, key_id: str, db: DB, actor: CanManage) -> participants.ApiKeyRevocation:
     return participants.revoke_api_key(db, actor, pid, key_id)
 
 
 @router.get(
     "/participants/{pid}/brokers", response_model=many(BrokerAuthorisation), tags=["participants"]
 )
-def list_brokers(pid: str, db: DB, actor: Caller) -> list[participants.BrokerAuthorisation]:
+def list_brokers(pid: str, db: DB, actor: CanRead) -> list[participants.BrokerAuthorisation]:
     return participants.list_broker_authorisations(db, actor, pid)
 
 
 @router.post("/participants/{pid}/brokers", response_model=BrokerChange, tags=["participants"])
 def authorise_broker(
-    pid: str, body: s.BrokerIn, db: DB, actor: Caller, idem: IdemKey
+    pid: str, body: s.BrokerIn, db: DB, actor: CanManage, idem: IdemKey
 ) -> participants.BrokerChange:
-    """Authorise a broker to act for this participant (the participant itself)."""
-    return participants.authorise_broker(db, actor, pid, body.broker_id, True, idem)
+    """Authorise a broker to act for this participant (the participant itself), within a mandate:
+    `scopes` trade (the default), transfer, retire."""
+    return participants.authorise_broker(
+        db, actor, pid, body.broker_id, True, idem, scopes=body.scopes
+    )
 
 
 @router.delete(
     "/participants/{pid}/brokers/{broker_id}", response_model=BrokerChange, tags=["participants"]
 )
-def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> participants.BrokerChange:
+def revoke_broker(pid: str, broker_id: str, db: DB, actor: CanManage) -> participants.BrokerChange:
     return participants.authorise_broker(db, actor, pid, broker_id, False)
 
 
@@ -147,13 +159,15 @@ def revoke_broker(pid: str, broker_id: str, db: DB, actor: Caller) -> participan
 
 
 @router.get("/accounts", response_model=many(Account), tags=["accounts"])
-def list_accounts(db: DB, actor: Caller) -> list[participants.Account]:
+def list_accounts(db: DB, actor: CanRead) -> list[participants.Account]:
     """Your holding accounts (the operator sees all, system accounts included)."""
     return participants.list_accounts(db, actor)
 
 
 @router.post("/accounts", response_model=Account, status_code=201, tags=["accounts"])
-def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> participants.Account:
+def open_account(
+    body: s.AccountIn, db: DB, actor: CanManage, idem: IdemKey
+) -> participants.Account:
     """Open another holding account (保有口座)."""
     return participants.open_account(db, actor, body.name, body.participant_id, idem)
 
@@ -162,7 +176,7 @@ def open_account(body: s.AccountIn, db: DB, actor: Caller, idem: IdemKey) -> par
 def holdings(
     account_id: str,
     db: DB,
-    actor: Caller,
+    actor: CanRead,
     limit: Limit = 1000,
     after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> registry.Holdings:
@@ -179,7 +193,7 @@ def list_schemes(db: DB) -> list[dict[str, Any]]:
 
 
 @router.post("/schemes", response_model=Scheme, status_code=201, tags=["taxonomy"])
-def add_scheme(body: s.SchemeIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def add_scheme(body: s.SchemeIn, db: DB, actor: CanOperate, idem: IdemKey) -> dict[str, Any]:
     return taxonomy.add_scheme(db, actor, body.model_dump(), idem)
 
 
@@ -190,7 +204,7 @@ def list_categories(db: DB) -> list[dict[str, Any]]:
 
 
 @router.post("/categories", response_model=Category, status_code=201, tags=["taxonomy"])
-def add_category(body: s.CategoryIn, db: DB, actor: Caller, idem: IdemKey) -> dict[str, Any]:
+def add_category(body: s.CategoryIn, db: DB, actor: CanOperate, idem: IdemKey) -> dict[str, Any]:
     return taxonomy.add_category(db, actor, body.model_dump(), idem)
 
 
@@ -219,7 +233,9 @@ def list_projects(db: DB) -> list[taxonomy.Project]:
 
 
 @router.post("/projects", response_model=Project, status_code=201, tags=["taxonomy"])
-def register_project(body: s.ProjectIn, db: DB, actor: Caller, idem: IdemKey) -> taxonomy.Project:
+def register_project(
+    body: s.ProjectIn, db: DB, actor: CanOperate, idem: IdemKey
+) -> taxonomy.Project:
     return taxonomy.register_project(db, actor, taxonomy.NewProject(**body.model_dump()), idem)
 
 
@@ -242,13 +258,15 @@ def get_issuance(issuance_id: str, db: DB) -> registry.Issuance:
 
 
 @router.post("/issuances", response_model=IssuanceReceipt, status_code=201, tags=["registry"])
-def issue(body: s.IssuanceIn, db: DB, actor: Caller, idem: IdemKey) -> registry.IssuanceReceipt:
+def issue(body: s.IssuanceIn, db: DB, actor: CanOperate, idem: IdemKey) -> registry.IssuanceReceipt:
     """Issue credits of a registered project into a holding account (registry operator)."""
     return registry.issue(db, actor, registry.NewIssuance(**body.model_dump()), idem)
 
 
 @router.post("/deposits", response_model=Deposit, status_code=201, tags=["registry"])
-def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> registry.IssuanceReceipt:
+def deposit(
+    body: s.DepositIn, db: DB, actor: CanOperate, idem: IdemKey
+) -> registry.IssuanceReceipt:
     """Record credits arriving from an external registry (registry operator)."""
     fields = body.model_dump(exclude={"external_registry", "external_ref"})
     return registry.deposit(
@@ -257,13 +275,15 @@ def deposit(body: s.DepositIn, db: DB, actor: Caller, idem: IdemKey) -> registry
 
 
 @router.post("/redeposits", response_model=Redeposit, status_code=201, tags=["registry"])
-def redeposit(body: s.RedepositIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Redeposit:
+def redeposit(body: s.RedepositIn, db: DB, actor: CanOperate, idem: IdemKey) -> registry.Redeposit:
     """Record the return of credits that had been withdrawn to an external registry."""
     return registry.redeposit(db, actor, body.serials, body.account_id, body.external_ref, idem)
 
 
 @router.post("/withdrawals", response_model=Withdrawal, status_code=201, tags=["registry"])
-def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Withdrawal:
+def withdraw(
+    body: s.WithdrawalIn, db: DB, actor: CanTransfer, idem: IdemKey
+) -> registry.Withdrawal:
     """Send credits to an account in an external registry."""
     return registry.withdraw(
         db,
@@ -277,14 +297,14 @@ def withdraw(body: s.WithdrawalIn, db: DB, actor: Caller, idem: IdemKey) -> regi
 
 
 @router.post("/transfers", response_model=Transfer, status_code=201, tags=["registry"])
-def transfer(body: s.TransferIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Transfer:
+def transfer(body: s.TransferIn, db: DB, actor: CanTransfer, idem: IdemKey) -> registry.Transfer:
     """Transfer credits: a quantity (oldest vintage first) or a serial range."""
     return registry.transfer(db, actor, body.from_account, body.to_account, _selection(body), idem)
 
 
 @router.post("/retirements", response_model=RetirementReceipt, status_code=201, tags=["registry"])
 def retire(
-    body: s.RetirementIn, db: DB, actor: Caller, idem: IdemKey
+    body: s.RetirementIn, db: DB, actor: CanRetire, idem: IdemKey
 ) -> registry.RetirementReceipt:
     """Retire (無効化) credits for a purpose, by quantity or by serial range."""
     purposes = list(dict.fromkeys(([body.purpose] if body.purpose else []) + body.purposes))
@@ -302,7 +322,7 @@ def retire(
 
 
 @router.get("/retirements", response_model=many(Retirement), tags=["registry"])
-def list_retirements(db: DB, actor: Caller, limit: Limit = 100) -> list[registry.RetirementNotice]:
+def list_retirements(db: DB, actor: CanRead, limit: Limit = 100) -> list[registry.RetirementNotice]:
     """Your retirements (all of them for the operator), newest first."""
     return registry.list_retirements(db, actor, limit)
 
@@ -314,19 +334,21 @@ def get_retirement(retirement_id: str, db: DB) -> registry.RetirementNotice:
 
 
 @router.post("/cancellations", response_model=Cancellation, status_code=201, tags=["registry"])
-def cancel(body: s.CancellationIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Cancellation:
+def cancel(
+    body: s.CancellationIn, db: DB, actor: CanRetire, idem: IdemKey
+) -> registry.Cancellation:
     """Cancel (取消) credits: they are not used toward any target and never move again."""
     return registry.cancel(db, actor, body.account_id, _selection(body), body.reason, idem)
 
 
 @router.post("/freezes", response_model=Freeze, tags=["registry"])
-def freeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Freeze:
+def freeze(body: s.FreezeIn, db: DB, actor: CanOperate, idem: IdemKey) -> registry.Freeze:
     """Freeze a serial range (registry operator), for example during a dispute."""
     return registry.freeze(db, actor, body.serials, True, body.reason, idem)
 
 
 @router.post("/unfreezes", response_model=Freeze, tags=["registry"])
-def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry.Freeze:
+def unfreeze(body: s.FreezeIn, db: DB, actor: CanOperate, idem: IdemKey) -> registry.Freeze:
     return registry.freeze(db, actor, body.serials, False, body.reason, idem)
 
 
@@ -335,7 +357,7 @@ def unfreeze(body: s.FreezeIn, db: DB, actor: Caller, idem: IdemKey) -> registry
 
 @router.get("/cash", response_model=many(CashBalance), tags=["cash"])
 def cash_balances(
-    db: DB, actor: Caller, participant_id: str | None = None
+    db: DB, actor: CanRead, participant_id: str | None = None
 ) -> list[cash.CashAccount]:
     """Cash balances in integer minor units (JPY: yen)."""
     return cash.balances(db, actor, participant_id)
@@ -343,13 +365,13 @@ def cash_balances(
 
 @router.get("/cash/{cash_account_id}/movements", response_model=many(CashMovement), tags=["cash"])
 def cash_movements(
-    cash_account_id: str, db: DB, actor: Caller, limit: Limit = 100
+    cash_account_id: str, db: DB, actor: CanRead, limit: Limit = 100
 ) -> list[cash.CashMovement]:
     return cash.movements(db, actor, cash_account_id, limit)
 
 
 @router.post("/cash/deposits", response_model=CashBalance, status_code=201, tags=["cash"])
-def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> cash.CashAccount:
+def cash_deposit(body: s.CashMoveIn, db: DB, actor: CanOperate, idem: IdemKey) -> cash.CashAccount:
     """Record a bank transfer in (exchange operator)."""
     return cash.deposit(
         db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
@@ -357,7 +379,7 @@ def cash_deposit(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> ca
 
 
 @router.post("/cash/withdrawals", response_model=CashBalance, status_code=201, tags=["cash"])
-def cash_withdraw(body: s.CashMoveIn, db: DB, actor: Caller, idem: IdemKey) -> cash.CashAccount:
+def cash_withdraw(body: s.CashMoveIn, db: DB, actor: CanOperate, idem: IdemKey) -> cash.CashAccount:
     """Record a bank transfer out (exchange operator); reserved cash cannot leave."""
     return cash.withdraw(
         db, actor, body.participant_id, body.currency, body.amount, body.external_ref, idem
@@ -378,7 +400,7 @@ def journal_head(db: DB) -> JournalRefValue:
 
 @router.get("/journal", response_model=many(JournalEntry), tags=["journal"])
 def journal(
-    db: DB, actor: Caller, after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100
+    db: DB, actor: CanRead, after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100
 ) -> list[journal_search.JournalEntry]:
     """Journal entries after `after`, for auditors (operator keys); bids of auctions still open
     show no bidder and no amount (`sealed: true`), the stored entry and its hash unchanged."""
@@ -387,7 +409,7 @@ def journal(
 
 
 @router.get("/journal/verify", response_model=Verification, tags=["journal"])
-def journal_verify(db: DB, actor: Caller) -> dict[str, Any]:
+def journal_verify(db: DB, actor: CanRead) -> dict[str, Any]:
     """Recompute the hash chain and every balance from the journal (operator)."""
     require_operator(actor, "verify the journal")
     return audit.verify(db).as_dict()

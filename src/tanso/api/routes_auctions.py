@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from tanso.api import schemas_auctions as s
-from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, CanRead, CanTrade, IdemKey, TradeOrOperate
 from tanso.api.schemas import many
 from tanso.api.schemas_auctions import (
     Award,
@@ -41,7 +41,9 @@ def calendar(
 
 
 @router.post("", response_model=SealedAuctionOffered, status_code=201)
-def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> sa.OfferedAuction:
+def create(
+    body: s.SealedAuctionIn, db: DB, actor: TradeOrOperate, idem: IdemKey
+) -> sa.OfferedAuction:
     """Offer credits from your holding account; they are reserved until clearing."""
     spec = sa.NewSealedAuction(
         account_id=body.account_id,
@@ -63,40 +65,40 @@ def create(body: s.SealedAuctionIn, db: DB, actor: Caller, idem: IdemKey) -> sa.
 
 
 @router.get("/mine", response_model=many(SealedAuction))
-def mine(db: DB, actor: Caller) -> list[sa.Auction]:
+def mine(db: DB, actor: CanRead) -> list[sa.Auction]:
     """The auctions you offered (the operator: every auction), with the seller named."""
     return sa.own_auctions(db, actor)
 
 
 @router.get("/bids", response_model=many(SealedBid))
 def my_bids(
-    db: DB, actor: Caller, auction_id: Annotated[str | None, Query(max_length=64)] = None
+    db: DB, actor: CanRead, auction_id: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[sa.Bid]:
     """Your own bids (nobody else's, whoever asks)."""
     return sa.own_bids(db, actor, auction_id)
 
 
 @router.get("/bids/{bid_id}", response_model=SealedBid)
-def my_bid(bid_id: str, db: DB, actor: Caller) -> sa.Bid:
+def my_bid(bid_id: str, db: DB, actor: CanRead) -> sa.Bid:
     return sa.get_bid(db, actor, bid_id)
 
 
 @router.patch("/bids/{bid_id}", response_model=SealedBid)
 def amend_bid(
-    bid_id: str, body: s.SealedBidAmendIn, db: DB, actor: Caller, idem: IdemKey
+    bid_id: str, body: s.SealedBidAmendIn, db: DB, actor: CanTrade, idem: IdemKey
 ) -> sa.Bid:
     """Change your bid while the auction is open (it takes a new time)."""
     return sa.amend_bid(db, actor, bid_id, body.price, body.quantity, idem)
 
 
 @router.delete("/bids/{bid_id}", response_model=SealedBid)
-def withdraw_bid(bid_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Bid:
+def withdraw_bid(bid_id: str, db: DB, actor: CanTrade, idem: IdemKey) -> sa.Bid:
     """Withdraw your bid while the auction is open; its cash is released."""
     return sa.withdraw_bid(db, actor, bid_id, idem)
 
 
 @router.get("/awards", response_model=many(Award))
-def my_awards(db: DB, actor: Caller) -> list[sa.Award]:
+def my_awards(db: DB, actor: CanRead) -> list[sa.Award]:
     """What your bids won, with their settlement status."""
     return sa.own_awards(db, actor)
 
@@ -114,24 +116,24 @@ def results(auction_id: str, db: DB) -> sa.Results:
 
 
 @router.post("/{auction_id}/bids", response_model=SealedBid, status_code=201)
-def bid(auction_id: str, body: s.SealedBidIn, db: DB, actor: Caller, idem: IdemKey) -> sa.Bid:
+def bid(auction_id: str, body: s.SealedBidIn, db: DB, actor: CanTrade, idem: IdemKey) -> sa.Bid:
     """Send a sealed bid while the auction is open; it reserves price x quantity of cash."""
     return sa.place_bid(db, actor, auction_id, body.account_id, body.price, body.quantity, idem)
 
 
 @router.get("/{auction_id}/awards", response_model=many(Award))
-def awards(auction_id: str, db: DB, actor: Caller) -> list[sa.Award]:
+def awards(auction_id: str, db: DB, actor: CanRead) -> list[sa.Award]:
     """A cleared auction's awards: all (operator), without names (seller), or your own."""
     return sa.auction_awards(db, actor, auction_id)
 
 
 @router.post("/{auction_id}/clear", response_model=Clearing)
-def clear(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Clearing:
+def clear(auction_id: str, db: DB, actor: TradeOrOperate, idem: IdemKey) -> sa.Clearing:
     """Clear a closed auction (seller or operator); T+0 awards settle at once."""
     return sa.clear_auction(db, actor, auction_id, idem)
 
 
 @router.post("/{auction_id}/cancel", response_model=SealedAuction)
-def cancel(auction_id: str, db: DB, actor: Caller, idem: IdemKey) -> sa.Auction:
+def cancel(auction_id: str, db: DB, actor: TradeOrOperate, idem: IdemKey) -> sa.Auction:
     """Call off an auction before clearing (seller or operator); everything is released."""
     return sa.cancel(db, actor, auction_id, idem)

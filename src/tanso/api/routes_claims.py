@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from tanso.api.deps import DB, AnswerRoute, Caller
+from tanso.api.deps import DB, AnswerRoute, CanOperate, CanRead
 from tanso.api.schemas_usage import (
     AuditResult,
     Certificate,
@@ -104,7 +104,7 @@ def _claim_download(
     responses=PDF,
 )
 def claim_report_pdf(
-    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: CanRead, lang: Lang = "en"
 ) -> Response:
     """The offset claim report as PDF (A4) in English or Japanese."""
     return _claim_download(db, actor, participant_id, reporting_year, lang, "pdf")
@@ -117,7 +117,7 @@ def claim_report_pdf(
     responses=CSV,
 )
 def claim_report_csv(
-    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller, lang: Lang = "en"
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: CanRead, lang: Lang = "en"
 ) -> Response:
     """The offset claim report as one CSV table (scopes, retired credits, claims)."""
     return _claim_download(db, actor, participant_id, reporting_year, lang, "csv")
@@ -127,7 +127,7 @@ def claim_report_csv(
     "/claims/{participant_id}/{reporting_year}", response_model=ClaimReport, tags=["claims"]
 )
 def claim_report(
-    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: Caller
+    participant_id: ParticipantId, reporting_year: Year, db: DB, actor: CanRead
 ) -> claims.ClaimReport:
     """A participant's offset claim report for a year (its own; the operator: anyone's):
     emissions, own reductions, residual emissions, credits retired by scheme, category,
@@ -137,7 +137,7 @@ def claim_report(
 
 
 @router.post("/journal/audits", response_model=AuditResult, status_code=201, tags=["journal"])
-def record_audit(db: DB, actor: Caller) -> certificates.AuditResult:
+def record_audit(db: DB, actor: CanOperate) -> certificates.AuditResult:
     """Verify the whole journal (hash chain and every balance) and record the result, which the
     public /verify pages show as the last full audit (operator)."""
     return certificates.audit(db, actor)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from tanso.api import schemas as s
-from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, CanOperate, CanRead, CanTrade, IdemKey, TradeOrOperate
 from tanso.api.schemas import many
 from tanso.api.schemas_exchange import (
     AuctionResult,
@@ -47,7 +47,7 @@ def get_instrument(instrument_id: str, request: Request, db: DB) -> xs.Instrumen
 
 
 @router.post("/instruments", response_model=Instrument, status_code=201, tags=["exchange"])
-def define_instrument(body: s.InstrumentIn, request: Request, actor: Caller) -> xs.Instrument:
+def define_instrument(body: s.InstrumentIn, request: Request, actor: CanOperate) -> xs.Instrument:
     """List an instrument (exchange operator)."""
     e = body.eligibility
     spec = InstrumentSpec(
@@ -69,7 +69,7 @@ def define_instrument(body: s.InstrumentIn, request: Request, actor: Caller) -> 
 
 
 def _session(action: str) -> Any:
-    def control(instrument_id: str, request: Request, actor: Caller) -> xs.SessionChange:
+    def control(instrument_id: str, request: Request, actor: CanOperate) -> xs.SessionChange:
         return _exchange(request).session(actor, instrument_id, action)
 
     control.__doc__ = f"{action.capitalize()} the instrument's session (exchange operator)."
@@ -90,7 +90,7 @@ for _action in ("open", "close", "halt", "resume"):
 @router.post(
     "/instruments/{instrument_id}/auctions", response_model=SessionChange, tags=["exchange"]
 )
-def run_auction(instrument_id: str, request: Request, actor: Caller) -> xs.SessionChange:
+def run_auction(instrument_id: str, request: Request, actor: CanOperate) -> xs.SessionChange:
     """Run a call auction (板寄せ) now (exchange operator)."""
     return _exchange(request).session(actor, instrument_id, "auction")
 
@@ -99,7 +99,7 @@ def run_auction(instrument_id: str, request: Request, actor: Caller) -> xs.Sessi
 def book(
     instrument_id: str,
     request: Request,
-    actor: Caller,
+    actor: CanRead,
     depth: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> xs.Book:
     """Book depth, aggregated per price: for logged-in participants only, never the public."""
@@ -107,7 +107,7 @@ def book(
 
 
 @router.post("/orders", response_model=PlacedOrder, status_code=201, tags=["exchange"])
-def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey) -> Response:
+def place_order(body: s.OrderIn, request: Request, actor: CanTrade, idem: IdemKey) -> Response:
     """Place an order. A buy reserves price x quantity of cash; a sell reserves its credits
     (the `serials` it designates, or the oldest eligible ones of `account_id`)."""
     # the hot route: its answer is encoded here in one step (pydantic-core reads the dataclass)
@@ -130,7 +130,7 @@ def place_order(body: s.OrderIn, request: Request, actor: Caller, idem: IdemKey)
 @router.get("/orders", response_model=many(Order), tags=["exchange"])
 def own_orders(
     db: DB,
-    actor: Caller,
+    actor: CanRead,
     status: Annotated[str | None, Query(max_length=16)] = None,
     limit: Limit = 100,
 ) -> list[xs.Order]:
@@ -139,23 +139,25 @@ def own_orders(
 
 
 @router.get("/orders/{order_id}", response_model=Order, tags=["exchange"])
-def get_order(order_id: str, db: DB, actor: Caller) -> xs.Order:
+def get_order(order_id: str, db: DB, actor: CanRead) -> xs.Order:
     return xs.get_order(db, actor, order_id)
 
 
 @router.patch("/orders/{order_id}", response_model=PlacedOrder, tags=["exchange"])
-def amend_order(order_id: str, body: s.AmendIn, request: Request, actor: Caller) -> xs.PlacedOrder:
+def amend_order(
+    order_id: str, body: s.AmendIn, request: Request, actor: TradeOrOperate
+) -> xs.PlacedOrder:
     """Amend: a smaller quantity keeps time priority; a new price or a larger quantity loses it."""
     return _exchange(request).amend(actor, order_id, body.quantity, body.price)
 
 
 @router.delete("/orders/{order_id}", response_model=Order, tags=["exchange"])
-def cancel_order(order_id: str, request: Request, actor: Caller) -> xs.Order:
+def cancel_order(order_id: str, request: Request, actor: TradeOrOperate) -> xs.Order:
     return _exchange(request).cancel(actor, order_id)
 
 
 @router.get("/trades", response_model=many(OwnTrade), tags=["exchange"])
-def own_trades(db: DB, actor: Caller, limit: Limit = 100) -> list[xs.OwnTrade]:
+def own_trades(db: DB, actor: CanRead, limit: Limit = 100) -> list[xs.OwnTrade]:
     """Your trades with their settlement dates and status; never the counterparty."""
     return xs.own_trades(db, actor, limit)
 

@@ -11,7 +11,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from tanso.api import schemas_marketplace as s
-from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey, get_actor
+from tanso.api.deps import (
+    DB,
+    AnswerRoute,
+    CanManage,
+    CanOperate,
+    CanRead,
+    CanTrade,
+    IdemKey,
+    get_actor,
+)
 from tanso.api.schemas import many
 from tanso.api.schemas_marketplace import (
     Deal,
@@ -63,7 +72,7 @@ def get_project(project_id: str, db: DB) -> market.MarketplaceProject:
 
 @router.put("/projects/{project_id}/profile", response_model=ProjectProfile)
 def set_profile(
-    project_id: str, body: s.ProfileIn, db: DB, actor: Caller, idem: IdemKey
+    project_id: str, body: s.ProfileIn, db: DB, actor: CanManage, idem: IdemKey
 ) -> market.ProjectProfile:
     """Describe a project (a holder of its credits, or the registry operator)."""
     profile = market.Profile(
@@ -118,7 +127,7 @@ def search(
 
 
 @router.get("/listings/mine", response_model=many(Listing))
-def my_listings(db: DB, actor: Caller) -> list[market.Listing]:
+def my_listings(db: DB, actor: CanRead) -> list[market.Listing]:
     """Every listing of yours, whatever its status, newest first."""
     return market.my_listings(db, actor)
 
@@ -130,7 +139,7 @@ def get_listing(listing_id: str, db: DB, viewer: Viewer) -> market.Listing:
 
 
 @router.post("/listings", response_model=Listing, status_code=201)
-def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> market.Listing:
+def create_listing(body: s.ListingIn, db: DB, actor: CanTrade, idem: IdemKey) -> market.Listing:
     """List credits of one issuance (by issuance_id and quantity, or by serials); they stay
     reserved while listed."""
     terms = mp.ListingTerms(
@@ -144,14 +153,14 @@ def create_listing(body: s.ListingIn, db: DB, actor: Caller, idem: IdemKey) -> m
 
 @router.patch("/listings/{listing_id}", response_model=Listing)
 def amend_listing(
-    listing_id: str, body: s.ListingAmendIn, db: DB, actor: Caller, idem: IdemKey
+    listing_id: str, body: s.ListingAmendIn, db: DB, actor: CanTrade, idem: IdemKey
 ) -> market.Listing:
     """Change the price or the quantity still available."""
     return market.amend_listing(db, actor, listing_id, body.price, body.available, idem)
 
 
 @router.post("/listings/{listing_id}/withdraw", response_model=Listing)
-def withdraw_listing(listing_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Listing:
+def withdraw_listing(listing_id: str, db: DB, actor: CanTrade, idem: IdemKey) -> market.Listing:
     """Take a listing down; its credits return to held."""
     return market.withdraw_listing(db, actor, listing_id, idem)
 
@@ -162,7 +171,7 @@ def buy(
     body: s.PurchaseIn,
     request: Request,
     db: DB,
-    actor: Caller,
+    actor: CanTrade,
     idem: IdemKey,
 ) -> market.Purchase:
     """Buy at the listed price; settles by DvP on the listing's cycle (T+0: at once)."""
@@ -175,13 +184,13 @@ def buy(
 
 
 @router.get("/deals", response_model=many(Deal))
-def deals(db: DB, actor: Caller) -> list[market.Deal]:
+def deals(db: DB, actor: CanRead) -> list[market.Deal]:
     """Your marketplace deals as buyer or seller, with their settlement status."""
     return market.deals(db, actor)
 
 
 @router.get("/deals/{deal_id}", response_model=Deal)
-def get_deal(deal_id: str, db: DB, actor: Caller) -> market.Deal:
+def get_deal(deal_id: str, db: DB, actor: CanRead) -> market.Deal:
     return market.get_deal(db, actor, deal_id)
 
 
@@ -189,7 +198,7 @@ def get_deal(deal_id: str, db: DB, actor: Caller) -> market.Deal:
 
 
 @router.post("/rfqs", response_model=Rfq, status_code=201)
-def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> market.Rfq:
+def create_rfq(body: s.RfqIn, db: DB, actor: CanTrade, idem: IdemKey) -> market.Rfq:
     """Ask for a firm price, for a listing or for a project."""
     return market.create_rfq(
         db, actor, body.quantity, body.listing_id, body.project_id, body.note, idem
@@ -197,23 +206,25 @@ def create_rfq(body: s.RfqIn, db: DB, actor: Caller, idem: IdemKey) -> market.Rf
 
 
 @router.get("/rfqs", response_model=many(Rfq))
-def list_rfqs(db: DB, actor: Caller, box: Literal["in", "out"] = "out") -> list[market.Rfq]:
+def list_rfqs(db: DB, actor: CanRead, box: Literal["in", "out"] = "out") -> list[market.Rfq]:
     """`out`: the requests you sent, with their offers; `in`: those you may answer."""
     return market.rfqs(db, actor, box)
 
 
 @router.get("/rfqs/{rfq_id}", response_model=Rfq)
-def get_rfq(rfq_id: str, db: DB, actor: Caller) -> market.Rfq:
+def get_rfq(rfq_id: str, db: DB, actor: CanRead) -> market.Rfq:
     return market.get_rfq(db, actor, rfq_id)
 
 
 @router.post("/rfqs/{rfq_id}/cancel", response_model=Rfq)
-def cancel_rfq(rfq_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Rfq:
+def cancel_rfq(rfq_id: str, db: DB, actor: CanTrade, idem: IdemKey) -> market.Rfq:
     return market.cancel_rfq(db, actor, rfq_id, idem)
 
 
 @router.post("/rfqs/{rfq_id}/offers", response_model=Offer, status_code=201)
-def make_offer(rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
+def make_offer(
+    rfq_id: str, body: s.OfferIn, db: DB, actor: CanTrade, idem: IdemKey
+) -> market.Offer:
     """Answer a request with a firm offer; its credits are reserved until it ends."""
     n = market.NewOffer(
         rfq_id,
@@ -229,24 +240,24 @@ def make_offer(rfq_id: str, body: s.OfferIn, db: DB, actor: Caller, idem: IdemKe
 
 @router.post("/offers/{offer_id}/accept", response_model=Purchase, status_code=201)
 def accept_offer(
-    offer_id: str, body: s.AcceptIn, request: Request, db: DB, actor: Caller, idem: IdemKey
+    offer_id: str, body: s.AcceptIn, request: Request, db: DB, actor: CanTrade, idem: IdemKey
 ) -> market.Purchase:
     """Accept an offer before it expires: a deal, settled like a purchase."""
     return market.accept_offer(db, actor, offer_id, body.account_id, idem, _calendar(request))
 
 
 @router.post("/offers/{offer_id}/decline", response_model=Offer)
-def decline_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
+def decline_offer(offer_id: str, db: DB, actor: CanTrade, idem: IdemKey) -> market.Offer:
     return market.decline_offer(db, actor, offer_id, idem)
 
 
 @router.post("/offers/{offer_id}/withdraw", response_model=Offer)
-def withdraw_offer(offer_id: str, db: DB, actor: Caller, idem: IdemKey) -> market.Offer:
+def withdraw_offer(offer_id: str, db: DB, actor: CanTrade, idem: IdemKey) -> market.Offer:
     return market.withdraw_offer(db, actor, offer_id, idem)
 
 
 @router.post("/sweep", response_model=SweepResult)
-def sweep(db: DB, actor: Caller) -> market.Swept:
+def sweep(db: DB, actor: CanOperate) -> market.Swept:
     """Close every listing and offer past its expiry and release its credits (operator; run it
     from cron until the scheduler does). Expired ones cannot trade even before it runs."""
     return market.sweep(db, actor)

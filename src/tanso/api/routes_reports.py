@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import Field
 
-from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, CanOperate, IdemKey
 from tanso.api.schemas import Body, many
 from tanso.api.schemas_exchange import (
     DailyReport,
@@ -55,7 +55,7 @@ def index_history(
     "/indices/compute", response_model=many(IndexValue), status_code=201, tags=["exchange"]
 )
 def compute_indices(
-    body: IndexComputeIn, request: Request, db: DB, actor: Caller, idem: IdemKey
+    body: IndexComputeIn, request: Request, db: DB, actor: CanOperate, idem: IdemKey
 ) -> list[indices.IndexValue]:
     """Compute and publish every index's value for a business day (operator). Run it after the
     15:00 call auction, before the close; a date already published answers with its values."""

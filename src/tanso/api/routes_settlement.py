@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from tanso.api import schemas as s
-from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, CanOperate, CanRead, IdemKey
 from tanso.api.schemas import many
 from tanso.api.schemas_exchange import (
     FeeSchedule,
@@ -27,21 +27,21 @@ router = APIRouter(prefix="/v1", tags=["settlement"], route_class=AnswerRoute)
 
 
 @router.post("/settlement/runs", response_model=SettlementRun, status_code=201)
-def run(body: s.SettlementRunIn, db: DB, actor: Caller, idem: IdemKey) -> settlement.Run:
+def run(body: s.SettlementRunIn, db: DB, actor: CanOperate, idem: IdemKey) -> settlement.Run:
     """Settle every pending obligation due on or before `date` (exchange operator). Running a
     date twice settles nothing twice."""
     return settlement.run(db, actor, body.date, idem)
 
 
 @router.get("/settlement/runs", response_model=many(SettlementRunSummary))
-def runs(db: DB, actor: Caller) -> list[settlement.RunSummary]:
+def runs(db: DB, actor: CanRead) -> list[settlement.RunSummary]:
     return settlement.runs(db, actor)
 
 
 @router.get("/settlement/obligations", response_model=many(Obligation))
 def obligations(
     db: DB,
-    actor: Caller,
+    actor: CanRead,
     status: Annotated[Literal["pending", "settled", "failed", "cancelled"] | None, Query()] = None,
     date: dt.date | None = None,
 ) -> list[settlement.ObligationView]:
@@ -51,13 +51,13 @@ def obligations(
 
 
 @router.post("/settlement/obligations/{deal_id}/settle", response_model=ObligationResolution)
-def settle_later(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> settlement.Resolution:
+def settle_later(deal_id: str, db: DB, actor: CanOperate, idem: IdemKey) -> settlement.Resolution:
     """Settle a failed obligation now; the party at fault pays the late charge (operator)."""
     return settlement.resolve(db, actor, deal_id, "settle", idem)
 
 
 @router.post("/settlement/obligations/{deal_id}/cancel", response_model=ObligationResolution)
-def cancel_trade(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> settlement.Resolution:
+def cancel_trade(deal_id: str, db: DB, actor: CanOperate, idem: IdemKey) -> settlement.Resolution:
     """Cancel a failed trade: both reservations are released (operator)."""
     return settlement.resolve(db, actor, deal_id, "cancel", idem)
 
@@ -70,7 +70,7 @@ def cancel_trade(deal_id: str, db: DB, actor: Caller, idem: IdemKey) -> settleme
 def report(
     date: dt.date,
     db: DB,
-    actor: Caller,
+    actor: CanRead,
     format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
 ) -> settlement.Report | Response:
     """The settlement report of a date, reconciled (operator): JSON, CSV or HTML."""
@@ -98,7 +98,7 @@ def set_fees(
     side: Literal["buy", "sell"],
     body: s.FeesIn,
     db: DB,
-    actor: Caller,
+    actor: CanOperate,
     idem: IdemKey,
 ) -> settlement.Fees:
     """Set one side's fees on an instrument, or on every instrument with `*` (operator)."""

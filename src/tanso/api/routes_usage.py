@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from tanso.api import schemas_usage as su
-from tanso.api.deps import DB, AnswerRoute, Caller, IdemKey
+from tanso.api.deps import DB, AnswerRoute, CanManage, CanOperate, CanRead, IdemKey
 from tanso.api.schemas import many
 from tanso.api.schemas_usage import (
     InventoryImport,
@@ -50,7 +50,7 @@ def record_inventory(
     reporting_year: int,
     body: su.InventoryIn,
     db: DB,
-    actor: Caller,
+    actor: CanManage,
     idem: IdemKey,
 ) -> inventories.InventoryView:
     """Record or replace one year's emissions inventory (the participant itself, or the
@@ -68,7 +68,7 @@ def record_inventory(
 def list_inventories(
     participant_id: str,
     db: DB,
-    actor: Caller,
+    actor: CanRead,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> list[inventories.InventoryView] | Response:
     """The years a participant recorded, newest first; `format=csv` gives the import format."""
@@ -90,7 +90,7 @@ def list_inventories(
     tags=["inventories"],
 )
 def get_inventory(
-    participant_id: str, reporting_year: int, db: DB, actor: Caller
+    participant_id: str, reporting_year: int, db: DB, actor: CanRead
 ) -> inventories.InventoryPosition:
     """One year's inventory with its hierarchy position: emissions, own reductions, claimed and
     residual emissions by scope, and the claims made by retirements."""
@@ -99,14 +99,14 @@ def get_inventory(
 
 @router.post("/inventories/import", response_model=InventoryImport, tags=["inventories"])
 def import_inventories(
-    body: su.InventoryCsvIn, db: DB, actor: Caller, idem: IdemKey
+    body: su.InventoryCsvIn, db: DB, actor: CanManage, idem: IdemKey
 ) -> inventories.InventoryImport:
     """Import inventories from CSV: all rows or none; a refusal lists every bad row."""
     return inventories.import_csv(db, actor, body.csv, idem)
 
 
 @router.post("/usage/evaluate", response_model=UseEvaluation, tags=["usage"])
-def evaluate(body: su.EvaluateIn, db: DB, actor: Caller) -> usage.UseEvaluation:
+def evaluate(body: su.EvaluateIn, db: DB, actor: CanRead) -> usage.UseEvaluation:
     """May these credits of the account be used for this purpose? The decision, its reasons
     (each naming a rule and its source) and the largest quantity allowed. Nothing changes."""
     sel = registry.Selection(body.quantity, body.serial_start, body.serial_end, body.serials)
@@ -138,7 +138,7 @@ def ruleset_in_force(db: DB, date: dt.date | None = None) -> usage.RuleSetView:
 @router.post("/usage/rulesets", response_model=RuleSet, status_code=201, tags=["usage"])
 def add_ruleset(
     db: DB,
-    actor: Caller,
+    actor: CanOperate,
     idem: IdemKey,
     body: Annotated[dict[str, Any], Body()],
 ) -> usage.RuleSetView:

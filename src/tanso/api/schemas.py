@@ -115,10 +115,21 @@ class RolesIn(Body):
 class ApiKeyIn(Body):
     label: str = Field(default="", max_length=200)
     roles: list[str] | None = Field(default=None, max_length=8)
+    scopes: list[str] | None = Field(
+        default=None,
+        max_length=8,
+        description="read, trade, transfer, retire, manage, operate; by default every scope "
+        "the creating key holds that the new key's roles allow",
+    )
 
 
 class BrokerIn(Body):
     broker_id: str = Id
+    scopes: list[str] | None = Field(
+        default=None,
+        max_length=4,
+        description="the mandate: trade (the default), transfer, retire; never manage",
+    )
 
 
 class AccountIn(Body):

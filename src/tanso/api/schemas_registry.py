@@ -52,6 +52,7 @@ class NewApiKey(Out):
     id: str
     participant_id: str
     roles: list[str]
+    scopes: list[str]
     label: str
     created_at: str
     key: str

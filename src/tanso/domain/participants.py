@@ -6,6 +6,7 @@ association, approved by the operator before it may act.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from tanso.domain.errors import InvalidInput
@@ -27,6 +28,66 @@ class Role(StrEnum):
 
 
 OPERATOR_ROLES = frozenset({Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
+TRADING_ROLES = frozenset({Role.TRADER, Role.BROKER, Role.MARKET_MAKER})
+
+
+class Scope(StrEnum):
+    """What a caller may do: an API key carries scopes, a broker's mandate grants some, a portal
+    user's role maps onto them; every route of the API names the one it needs
+    (docs/security.md)."""
+
+    READ = "read"
+    """See one's own accounts, orders, deals and reports; moves nothing."""
+    TRADE = "trade"
+    """Orders, marketplace listings, purchases, RFQs and offers, sealed-bid auctions and bids."""
+    TRANSFER = "transfer"
+    """Move credits to another account, here or to an external registry (a withdrawal)."""
+    RETIRE = "retire"
+    """Take credits out of use for good: retirements (無効化) and cancellations (取消)."""
+    MANAGE = "manage"
+    """The participant's own set-up: API keys, broker mandates, accounts, inventories."""
+    OPERATE = "operate"
+    """The operator's acts: issuance, cash, instruments, sessions, settlement, freezes, status."""
+
+
+ALL_SCOPES = frozenset(Scope)
+MANDATE_SCOPES = frozenset({Scope.TRADE, Scope.TRANSFER, Scope.RETIRE})
+"""What a client may grant a broker: never ``manage`` (nor ``operate``)."""
+DEFAULT_MANDATE = frozenset({Scope.TRADE})
+
+
+def scopes_for_roles(roles: Iterable[Role]) -> frozenset[Scope]:
+    """Every scope a holder of ``roles`` may carry: read, transfer, retire and manage for any
+    participant; trade for a trader, broker or market maker; operate for an operator role."""
+    held = frozenset(roles)
+    out = {Scope.READ, Scope.TRANSFER, Scope.RETIRE, Scope.MANAGE}
+    if held & TRADING_ROLES:
+        out.add(Scope.TRADE)
+    if held & OPERATOR_ROLES:
+        out.add(Scope.OPERATE)
+    return frozenset(out)
+
+
+def parse_scopes(scopes: Iterable[str]) -> list[Scope]:
+    """Validate scope names, keeping their order and dropping repeats."""
+    out: list[Scope] = []
+    for name in scopes:
+        try:
+            scope = Scope(name)
+        except ValueError:
+            known = ", ".join(x.value for x in Scope)
+            raise InvalidInput(
+                "unknown_scope", f"Scope {name!r} does not exist; use one of {known}."
+            ) from None
+        if scope not in out:
+            out.append(scope)
+    return out
+
+
+def scope_names(scopes: Iterable[Scope]) -> list[str]:
+    """Scopes in the order of the enum, as stored and answered."""
+    held = set(scopes)
+    return [s.value for s in Scope if s in held]
 
 
 class ParticipantStatus(StrEnum):

@@ -13,7 +13,14 @@ from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hin
 from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, Forbidden, NotFound
-from tanso.domain.participants import OPERATOR_ROLES, ParticipantStatus, Role
+from tanso.domain.participants import (
+    ALL_SCOPES,
+    OPERATOR_ROLES,
+    ParticipantStatus,
+    Role,
+    Scope,
+    scopes_for_roles,
+)
 from tanso.store import repo
 from tanso.store.db import Database as Database
 from tanso.store.db import Tx
@@ -23,13 +30,15 @@ SYSTEM_ID = "SYSTEM"
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who is acting: the participant whose authority is used, its roles, and any broker agent."""
+    """Who is acting: the participant whose authority is used, its roles, its scopes and any
+    broker agent. ``scopes`` None means every scope the roles allow (the command line, jobs)."""
 
     participant_id: str
     roles: frozenset[Role] = field(default_factory=frozenset)
     agent_id: str | None = None
     key_id: str | None = None
     user_id: str | None = None
+    scopes: frozenset[Scope] | None = None
 
     @property
     def is_system(self) -> bool:
@@ -48,6 +57,17 @@ class Actor:
 
     def has(self, role: Role) -> bool:
         return self.is_system or role in self.roles
+
+    @property
+    def granted(self) -> frozenset[Scope]:
+        """The scopes the actor holds: its own, never beyond what its roles allow."""
+        if self.is_system:
+            return ALL_SCOPES
+        allowed = scopes_for_roles(self.roles)
+        return allowed if self.scopes is None else self.scopes & allowed
+
+    def may(self, scope: Scope) -> bool:
+        return scope in self.granted
 
     def is_operator(self) -> bool:
         return self.is_system or bool(self.roles & OPERATOR_ROLES)
@@ -203,6 +223,14 @@ def require(actor: Actor, role: Role, what: str) -> None:
     if not actor.has(role):
         raise Forbidden(
             "role_required", f"Only a participant with the {role.value} role may {what}."
+        )
+
+
+def require_scope(actor: Actor, scope: Scope, what: str) -> None:
+    """Refuse unless the actor holds ``scope``."""
+    if not actor.may(scope):
+        raise Forbidden(
+            "scope_missing", f"This needs the {scope.value} scope, to {what}; the caller lacks it."
         )
 
 

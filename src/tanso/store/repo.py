@@ -81,14 +81,27 @@ def get_broker_authorisation(conn: Connection, client: str, broker: str) -> Row[
 
 
 def set_broker_authorisation(
-    conn: Connection, client: str, broker: str, at: str, active: bool
+    conn: Connection, client: str, broker: str, at: str, active: bool, scopes: str = "trade"
 ) -> None:
+    """Grant (``active``, with the mandate's ``scopes``) or withdraw a broker's mandate."""
     c = t.broker_authorisations.c
     existing = get_broker_authorisation(conn, client, broker)
     if existing is None:
-        insert_row(conn, t.broker_authorisations, client_id=client, broker_id=broker, granted_at=at)
+        insert_row(
+            conn,
+            t.broker_authorisations,
+            client_id=client,
+            broker_id=broker,
+            scopes=scopes,
+            granted_at=at,
+            revoked_at=None if active else at,
+        )
     else:
-        values = {"granted_at": at, "revoked_at": None} if active else {"revoked_at": at}
+        values: dict[str, Any] = (
+            {"granted_at": at, "revoked_at": None, "scopes": scopes}
+            if active
+            else {"revoked_at": at}
+        )
         conn.execute(
             update(t.broker_authorisations)
             .where(c.client_id == client, c.broker_id == broker)

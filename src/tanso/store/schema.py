@@ -44,6 +44,7 @@ api_keys = Table(
     Column("participant_id", String(ID), ForeignKey("participants.id"), nullable=False, index=True),
     Column("secret_hash", String(64), nullable=False),
     Column("roles", Text, nullable=False),
+    Column("scopes", Text, nullable=False),
     Column("label", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
@@ -54,6 +55,7 @@ broker_authorisations = Table(
     metadata,
     Column("client_id", String(ID), ForeignKey("participants.id"), primary_key=True),
     Column("broker_id", String(ID), ForeignKey("participants.id"), primary_key=True),
+    Column("scopes", Text, nullable=False),
     Column("granted_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
 )

@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from tanso.domain.errors import TansoError
+from tanso.domain.participants import Scope
 from tanso.http_status import status_of
 from tanso.services.access import access_log, users
 from tanso.services.access.users import Capability, PortalUser
@@ -384,7 +385,7 @@ def optional_int(
 def reader(user: PortalUser) -> Actor:
     """The user's participant with no roles: reads scoped to it even for an operator's user
     (services answer an operator with everyone's rows)."""
-    return Actor(user.participant_id)
+    return Actor(user.participant_id, scopes=frozenset({Scope.READ}))
 
 
 def own_accounts(database: Database, user: PortalUser) -> list[participants.Account]:

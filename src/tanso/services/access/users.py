@@ -30,7 +30,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tanso.domain.participants import Role
+from tanso.domain.participants import Role, Scope
 from tanso.services.access import access_log
 from tanso.services.common import Actor, execute, new_id, plain
 from tanso.store import repo
@@ -86,6 +86,15 @@ CAPABILITIES: dict[UserRole, frozenset[Capability]] = {
 }
 
 TRADING_ROLES = frozenset({Role.TRADER, Role.MARKET_MAKER})
+
+USER_SCOPES: dict[UserRole, frozenset[Scope]] = {
+    UserRole.VIEWER: frozenset({Scope.READ}),
+    UserRole.TRADER: frozenset({Scope.READ, Scope.TRADE}),
+    UserRole.ACCOUNT_MANAGER: frozenset({Scope.READ, Scope.TRANSFER, Scope.RETIRE}),
+    UserRole.ADMINISTRATOR: frozenset(Scope),
+}
+"""The API scopes each portal role stands for; an actor holds them only as far as its roles
+allow (a trader user of a participant without a trading role cannot trade)."""
 
 
 class UserStatus(StrEnum):
@@ -148,15 +157,16 @@ def actor_for(
     participant_roles: frozenset[Role],
     user_id: str | None = None,
 ) -> Actor:
-    """The actor a user acts as: its participant, with the roles its user role allows; the
-    user's id makes the journal name the person as well as the participant."""
+    """The actor a user acts as: its participant, with the roles and the API scopes its user
+    role allows (USER_SCOPES, docs/security.md); the user's id makes the journal name the person
+    as well as the participant."""
     if user_role == UserRole.ADMINISTRATOR:
         roles = participant_roles
     elif user_role == UserRole.TRADER:
         roles = participant_roles & TRADING_ROLES
     else:
         roles = frozenset()
-    return Actor(participant_id, roles, user_id=user_id)
+    return Actor(participant_id, roles, user_id=user_id, scopes=USER_SCOPES[user_role])
 
 
 def _role(value: str) -> UserRole:

@@ -6,17 +6,23 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tanso.domain.participants import (
+    DEFAULT_MANDATE,
+    MANDATE_SCOPES,
     ParticipantKind,
     ParticipantStatus,
     Role,
+    Scope,
     parse_roles,
+    parse_scopes,
+    scope_names,
+    scopes_for_roles,
     validate_corporate_number,
 )
 from tanso.domain.registry import SYSTEM_ACCOUNTS, AccountKind
@@ -33,6 +39,7 @@ from tanso.services.common import (
     plain,
     require_active,
     require_operator,
+    require_scope,
 )
 from tanso.store import repo
 from tanso.store import schema as t
@@ -280,6 +287,7 @@ class ApiKey:
     id: str
     participant_id: str
     roles: list[str]
+    scopes: list[str]
     label: str
     created_at: str
     revoked_at: str | None
@@ -292,6 +300,7 @@ class NewApiKey:
     id: str
     participant_id: str
     roles: list[str]
+    scopes: list[str]
     label: str
     created_at: str
     key: str
@@ -315,16 +324,28 @@ def create_api_key(
     label: str = "",
     roles: list[str] | None = None,
     idem: Idem | None = None,
+    scopes: list[str] | None = None,
 ) -> NewApiKey:
-    """Create an API key for a participant; the secret is shown once and stored only hashed."""
+    """Create an API key for a participant; the secret is shown once and stored only hashed.
+
+    A participant's key makes keys for its own participant only with ``manage``, and only with
+    roles and scopes it holds itself (by default: all of its own). The operator (``operate``)
+    makes keys for any participant within that participant's roles, which it sets anyway.
+    """
     if not actor.is_operator() and actor.participant_id != pid:
         raise NotFound("participant_not_found", f"There is no participant {pid} that you can see.")
     if actor.agent_id:
         raise Forbidden(
             "broker_cannot_manage_keys", "A broker cannot manage its client's API keys."
         )
+    require_scope(actor, Scope.MANAGE, "create API keys")
+    for_other = pid != actor.participant_id and not actor.is_system
+    if for_other:
+        require_scope(actor, Scope.OPERATE, "create API keys for another participant")
     if len(label) > 200:
         raise InvalidInput("invalid_label", "A key label may be at most 200 characters.")
+    asked_roles = parse_roles(roles) if roles is not None else None
+    asked_scopes = parse_scopes(scopes) if scopes is not None else None
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
 
@@ -333,16 +354,42 @@ def create_api_key(
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
         held = parse_roles(row.roles.split(",") if row.roles else [])
-        wanted = parse_roles(roles) if roles is not None else held
+        # a participant's own key bounds what it makes: no key is wider than its maker
+        own_roles = held if actor.is_system or for_other else [r for r in held if actor.has(r)]
+        wanted = asked_roles if asked_roles is not None else own_roles
         if not set(wanted) <= set(held):
             raise InvalidInput("role_not_held", "A key can carry only roles its participant holds.")
+        if not set(wanted) <= set(own_roles):
+            raise Forbidden(
+                "role_not_held_by_caller",
+                "A key can give a new key only roles it holds itself.",
+            )
+        allowed = scopes_for_roles(wanted)
+        own_scopes = allowed if actor.is_system or for_other else actor.granted & allowed
+        granted = set(asked_scopes) if asked_scopes is not None else own_scopes
+        if not granted <= allowed:
+            missing = ", ".join(scope_names(granted - allowed))
+            raise InvalidInput(
+                "scope_not_allowed",
+                f"The key's roles do not allow the scopes {missing} (trade needs trader, broker "
+                "or market_maker; operate needs an operator role).",
+            )
+        if not granted <= own_scopes:
+            missing = ", ".join(scope_names(granted - own_scopes))
+            raise Forbidden(
+                "scope_not_held",
+                f"A key can give a new key only scopes it holds itself; it lacks {missing}.",
+            )
+        role_list = [r.value for r in wanted]
+        scope_list = scope_names(granted)
         repo.insert_row(
             tx.conn,
             t.api_keys,
             id=key_id,
             participant_id=pid,
             secret_hash=_hash_secret(secret),
-            roles=",".join(r.value for r in wanted),
+            roles=",".join(role_list),
+            scopes=",".join(scope_list),
             label=label,
             created_at=tx.at,
         )
@@ -352,14 +399,16 @@ def create_api_key(
             {
                 "participant": pid,
                 "key_id": key_id,
-                "roles": [r.value for r in wanted],
+                "roles": role_list,
+                "scopes": scope_list,
                 "label": label,
             },
         )
         return NewApiKey(
             id=key_id,
             participant_id=pid,
-            roles=[r.value for r in wanted],
+            roles=role_list,
+            scopes=scope_list,
             label=label,
             created_at=tx.at,
             key=f"tk_{key_id}_{secret}",
@@ -376,7 +425,8 @@ def list_api_keys(db: Database, actor: Actor, pid: str) -> list[ApiKey]:
             ApiKey(
                 id=r.id,
                 participant_id=r.participant_id,
-                roles=r.roles.split(","),
+                roles=_names(r.roles),
+                scopes=_names(r.scopes),
                 label=r.label,
                 created_at=r.created_at,
                 revoked_at=r.revoked_at,
@@ -385,7 +435,18 @@ def list_api_keys(db: Database, actor: Actor, pid: str) -> list[ApiKey]:
         ]
 
 
+def _names(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(",") if x]
+
+
 def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> ApiKeyRevocation:
+    """Revoke one of the participant's API keys (``manage``; never a broker for its client)."""
+    if actor.agent_id:
+        raise Forbidden(
+            "broker_cannot_manage_keys", "A broker cannot manage its client's API keys."
+        )
+    require_scope(actor, Scope.MANAGE, "revoke API keys")
+
     def work(tx: Tx) -> ApiKeyRevocation:
         visible_participant(tx.conn, actor, pid)
         row = repo.get_api_key(tx.conn, key_id)
@@ -442,8 +503,9 @@ def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | N
         assert owner is not None
         held = set(owner.roles.split(",")) if owner.roles else set()
         roles = frozenset(Role(r) for r in row.roles.split(",") if r and r in held)
+        scopes = frozenset(Scope(x) for x in _names(row.scopes)) & scopes_for_roles(roles)
         if not on_behalf_of or on_behalf_of == owner.id:
-            return Actor(owner.id, roles, key_id=key_id)
+            return Actor(owner.id, roles, key_id=key_id, scopes=scopes)
         if Role.BROKER not in roles:
             raise Forbidden(
                 "not_a_broker", "Only a broker may act on behalf of another participant."
@@ -457,7 +519,10 @@ def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | N
             )
         client_roles = {Role(r) for r in client.roles.split(",") if r}
         acting = frozenset(client_roles & {Role.TRADER})
-        return Actor(client.id, acting, agent_id=owner.id, key_id=key_id)
+        # the broker's key bounds it, and so does the client's mandate; it reads what it acts on
+        mandate = frozenset(Scope(x) for x in _names(auth.scopes)) & MANDATE_SCOPES
+        granted = scopes & (mandate | {Scope.READ})
+        return Actor(client.id, acting, agent_id=owner.id, key_id=key_id, scopes=granted)
 
 
 # ---------------------------------------------------------------- brokers
@@ -465,29 +530,59 @@ def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | N
 
 @dataclass(frozen=True, slots=True)
 class BrokerChange:
-    """A broker authorised (``authorised``) or no longer authorised to act for the client."""
+    """A broker authorised (``authorised``, within ``scopes``) or no longer authorised to act
+    for the client."""
 
     client_id: str
     broker_id: str
     authorised: bool
+    scopes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class BrokerAuthorisation:
-    """A broker allowed to act for the client participant; ``revoked_at`` once withdrawn."""
+    """A broker allowed to act for the client participant within ``scopes`` (its mandate);
+    ``revoked_at`` once withdrawn."""
 
     client_id: str
     broker_id: str
+    scopes: list[str]
     granted_at: str
     revoked_at: str | None
 
 
 def authorise_broker(
-    db: Database, actor: Actor, client: str, broker: str, grant: bool, idem: Idem | None = None
+    db: Database,
+    actor: Actor,
+    client: str,
+    broker: str,
+    grant: bool,
+    idem: Idem | None = None,
+    scopes: list[str] | None = None,
 ) -> BrokerChange:
-    """A client authorises (or stops authorising) a broker to act for it."""
+    """A client authorises (or stops authorising) a broker to act for it, within a mandate:
+    ``trade`` by default; ``transfer`` and ``retire`` only if granted; never ``manage``."""
     if actor.agent_id or (actor.participant_id != client and not actor.is_operator()):
         raise Forbidden("client_only", "Only the client itself may authorise a broker.")
+    require_scope(actor, Scope.MANAGE, "authorise brokers")
+    mandate = set(parse_scopes(scopes)) if scopes is not None else set(DEFAULT_MANDATE)
+    if grant and not mandate:
+        raise InvalidInput("empty_mandate", "A mandate grants at least one scope.")
+    if grant and not mandate <= MANDATE_SCOPES:
+        raise InvalidInput(
+            "scope_not_delegable",
+            "A broker's mandate may grant trade, transfer and retire, never "
+            f"{', '.join(scope_names(mandate - MANDATE_SCOPES))}.",
+        )
+    if grant and actor.participant_id == client and not actor.is_system:
+        lacking = mandate - actor.granted
+        if lacking:
+            raise Forbidden(
+                "scope_not_held",
+                f"A mandate can grant only scopes the caller holds; it lacks "
+                f"{', '.join(scope_names(lacking))}.",
+            )
+    names = scope_names(mandate) if grant else []
 
     def work(tx: Tx) -> BrokerChange:
         if repo.get_participant(tx.conn, client) is None:
@@ -495,13 +590,12 @@ def authorise_broker(
         b = repo.get_participant(tx.conn, broker)
         if b is None or Role.BROKER.value not in b.roles.split(","):
             raise NotFound("broker_not_found", f"There is no broker {broker}.")
-        repo.set_broker_authorisation(tx.conn, client, broker, tx.at, grant)
-        tx.record(
-            "broker.authorised" if grant else "broker.revoked",
-            actor.label,
-            {"client": client, "broker": broker},
-        )
-        return BrokerChange(client_id=client, broker_id=broker, authorised=grant)
+        repo.set_broker_authorisation(tx.conn, client, broker, tx.at, grant, ",".join(names))
+        payload: dict[str, Any] = {"client": client, "broker": broker}
+        if grant:
+            payload["scopes"] = names
+        tx.record("broker.authorised" if grant else "broker.revoked", actor.label, payload)
+        return BrokerChange(client_id=client, broker_id=broker, authorised=grant, scopes=names)
 
     return execute(db, actor, idem, work, load=loader(BrokerChange))
 
@@ -513,6 +607,7 @@ def list_broker_authorisations(db: Database, actor: Actor, pid: str) -> list[Bro
             BrokerAuthorisation(
                 client_id=r.client_id,
                 broker_id=r.broker_id,
+                scopes=_names(r.scopes),
                 granted_at=r.granted_at,
                 revoked_at=r.revoked_at,
             )
@@ -527,6 +622,10 @@ def open_account(
     db: Database, actor: Actor, name: str, pid: str | None = None, idem: Idem | None = None
 ) -> Account:
     """Open another holding account (保有口座), for example for a department."""
+    if actor.agent_id:
+        raise Forbidden(
+            "broker_cannot_manage_accounts", "A broker cannot open accounts for its client."
+        )
     owner = pid or actor.participant_id
     if owner != actor.participant_id and not actor.is_operator():
         raise NotFound(

@@ -26,7 +26,8 @@ from typing import Any
 
 from tanso.domain.errors import TansoError
 from tanso.domain.journal import read_payload
-from tanso.services.common import SYSTEM, Actor, plain
+from tanso.domain.participants import Scope
+from tanso.services.common import SYSTEM, Actor, plain, require_scope
 from tanso.services.ledger import participants
 from tanso.services.marketdata import events as marketdata
 from tanso.services.trading.exchange import Exchange
@@ -254,6 +255,7 @@ class Subscriber:
     async def authenticate(self, key: str) -> Actor:
         """Check an API key; a participant's connection may then subscribe to book depth."""
         actor = await asyncio.to_thread(participants.authenticate, self.feed.db, key)
+        require_scope(actor, Scope.READ, "read book depth")
         self.actor = actor
         return actor
 
