@@ -137,7 +137,7 @@ def test_the_operator_records_a_full_audit_that_the_page_shows(
     own = participants.create_api_key(db, SYSTEM, "VERIFYA", "k").key
     op = participants.create_api_key(db, SYSTEM, participants.OPERATOR_PARTICIPANT, "o").key
     refused = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {own}"})
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "scope_missing"
     r = http.post("/v1/journal/audits", headers={"Authorization": f"Bearer {op}"})
     assert r.status_code == 201 and r.json()["ok"] is True
     page = http.get(f"/verify/{done.id}?lang=en").text
