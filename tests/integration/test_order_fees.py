@@ -18,7 +18,7 @@ from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tests.integration.test_exchange_service import _cash
-from tests.integration.test_exchange_service import market as market  # noqa: F401 (fixture)
+from tests.integration.test_exchange_service import market as market  # the fixture
 
 
 def _obligation(db: Database) -> Any:

@@ -34,6 +34,7 @@ from tanso.services.common import (
     require_active,
     require_operator,
 )
+from tanso.services.operations import suspension
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx
@@ -212,6 +213,8 @@ def set_status(
                 "operator_cannot_be_suspended", "The operator itself cannot be suspended."
             )
         repo.update_participant(tx.conn, pid, status=new.value)
+        if new == ParticipantStatus.SUSPENDED and row.status != new.value:
+            suspension.withdraw_all(tx, actor, pid)  # exchange orders: Exchange.cancel_all
         tx.record(
             "participant.status_changed",
             actor.label,
@@ -332,6 +335,7 @@ def create_api_key(
         row = repo.get_participant(tx.conn, pid)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
+        suspension.refuse_changes(tx.conn, pid)
         held = parse_roles(row.roles.split(",") if row.roles else [])
         wanted = parse_roles(roles) if roles is not None else held
         if not set(wanted) <= set(held):
@@ -495,6 +499,8 @@ def authorise_broker(
         b = repo.get_participant(tx.conn, broker)
         if b is None or Role.BROKER.value not in b.roles.split(","):
             raise NotFound("broker_not_found", f"There is no broker {broker}.")
+        for party in (client, broker) if grant else ():
+            suspension.refuse_changes(tx.conn, party)
         repo.set_broker_authorisation(tx.conn, client, broker, tx.at, grant)
         tx.record(
             "broker.authorised" if grant else "broker.revoked",

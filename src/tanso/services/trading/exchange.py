@@ -42,7 +42,16 @@ from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, loader, omitted, plain, require, require_active
+from tanso.services.common import (
+    Actor,
+    Idem,
+    loader,
+    omitted,
+    plain,
+    require,
+    require_active,
+    require_operator,
+)
 from tanso.services.ledger import registry
 from tanso.store import repo
 from tanso.store import schema as t
@@ -773,6 +782,13 @@ class Exchange:
         self._journal(tx, actor, "cancel", command, events, ctx)
         return order_view(_order_row(tx.conn, row.id))
 
+    def _do_cancel_all(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> list[Order]:
+        o = t.orders.c
+        ids = tx.conn.execute(
+            select(o.id).where(o.participant_id == a["participant"], o.status == "open")
+        ).scalars()
+        return [self._do_cancel(tx, actor, {"order_id": oid}) for oid in list(ids)]
+
     def _do_amend(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> PlacedOrder:
         row = self._own_open_order(tx.conn, actor, a["order_id"])
         if not actor.is_system:
@@ -821,6 +837,12 @@ class Exchange:
     def cancel(self, actor: Actor, order_id: str) -> Order:
         """Cancel the rest of an open order; its holds are released."""
         return cast(Order, self.submit(actor, "cancel", order_id=order_id))
+
+    def cancel_all(self, actor: Actor, participant_id: str) -> list[Order]:
+        """Cancel every open order of a participant, one journal entry each, holds released
+        (the operator, when it suspends the participant)."""
+        require_operator(actor, "cancel a participant's orders")
+        return cast(list[Order], self.submit(actor, "cancel_all", participant=participant_id))
 
     def amend(
         self, actor: Actor, order_id: str, quantity: int | None = None, price: int | None = None

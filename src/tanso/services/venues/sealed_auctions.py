@@ -509,27 +509,69 @@ def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None
     the bids stay sealed."""
 
     def work(tx: Tx) -> Auction:
-        conn = tx.conn
-        row = _auction(conn, auction_id)
+        row = _auction(tx.conn, auction_id)
         _may_run(actor, row)
-        state = state_at(row, tx.at)
-        if state in ("cleared", "cancelled"):
-            raise Conflict("auction_finished", f"Auction {auction_id} is already {state}.")
-        _p, moves = escrow.rehold_credits(tx, row.account_id, auction_id, row.supply, None)
-        reserve: list[list[Any]] = []
-        for b in _open_bids(conn, auction_id):
-            reserve += escrow.release_cash(tx, b.id)
-            _set_bid(conn, b.id, status="cancelled", updated_at=tx.at)
-        _set_auction(conn, auction_id, status="cancelled")
-        view = auction_view(_auction(conn, auction_id), tx.at, True)
-        tx.record(
-            "sealed_auction.cancelled",
-            actor.label,
-            plain(view) | {"moves": moves, "cash_reserve": reserve},
-        )
-        return view
+        return _cancel_in(tx, actor, row)
 
     return execute(db, actor, idem, work, load=loader(Auction))
+
+
+def _cancel_in(tx: Tx, actor: Actor, row: Any, reason: str | None = None) -> Auction:
+    conn = tx.conn
+    auction_id = row.id
+    state = state_at(row, tx.at)
+    if state in ("cleared", "cancelled"):
+        raise Conflict("auction_finished", f"Auction {auction_id} is already {state}.")
+    _p, moves = escrow.rehold_credits(tx, row.account_id, auction_id, row.supply, None)
+    reserve: list[list[Any]] = []
+    for b in _open_bids(conn, auction_id):
+        reserve += escrow.release_cash(tx, b.id)
+        _set_bid(conn, b.id, status="cancelled", updated_at=tx.at)
+    _set_auction(conn, auction_id, status="cancelled")
+    view = auction_view(_auction(conn, auction_id), tx.at, True)
+    extra = {"reason": reason} if reason else {}
+    tx.record(
+        "sealed_auction.cancelled",
+        actor.label,
+        plain(view) | {"moves": moves, "cash_reserve": reserve} | extra,
+    )
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """What a suspended participant had open in sealed-bid auctions and no longer has."""
+
+    bids: list[str]
+    auctions: list[str]
+
+
+def withdraw_all_of(tx: Tx, actor: Actor, pid: str, reason: str) -> Withdrawn:
+    """Cancel a participant's open bids (cash released; the entries stay sealed) and the
+    auctions it offers that are not cleared yet, inside the caller's transaction."""
+    conn = tx.conn
+    b = sealed_bids.c
+    bids = []
+    for bid in conn.execute(
+        select(sealed_bids).where(b.bidder_id == pid, b.status == "open").order_by(b.id)
+    ).all():
+        reserve = escrow.release_cash(tx, bid.id)
+        _set_bid(conn, bid.id, status="cancelled", updated_at=tx.at)
+        tx.record(
+            "sealed_auction.bid_cancelled",
+            actor.label,
+            {"auction_id": bid.auction_id, "bid_id": bid.id, "cash_reserve": reserve}
+            | {"reason": reason},
+        )
+        bids.append(bid.id)
+    a = sealed_auctions.c
+    auctions = []
+    for row in conn.execute(
+        select(sealed_auctions).where(a.seller_id == pid, a.status == "active").order_by(a.id)
+    ).all():
+        _cancel_in(tx, actor, row, reason)
+        auctions.append(row.id)
+    return Withdrawn(bids, auctions)
 
 
 # ---------------------------------------------------------------- bidding
