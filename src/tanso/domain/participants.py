@@ -27,6 +27,8 @@ class Role(StrEnum):
 
 
 OPERATOR_ROLES = frozenset({Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
+OPERATOR_PARTICIPANT = "OPERATOR"
+"""The operator's own participant: it holds the system accounts and the fee cash accounts."""
 
 
 class ParticipantStatus(StrEnum):

@@ -14,10 +14,9 @@ from sqlalchemy import Connection, func, select
 from tanso.domain.errors import InvalidInput, NotFound
 from tanso.domain.escrow import cash_account_id as cash_account_id
 from tanso.domain.money import Money, check_currency, positive_amount
-from tanso.domain.participants import Role
+from tanso.domain.participants import OPERATOR_PARTICIPANT, Role
 from tanso.services.clearing import escrow
 from tanso.services.common import Actor, Idem, execute, omitted, require, require_active
-from tanso.services.ledger.participants import OPERATOR_PARTICIPANT
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tanso.domain.participants import OPERATOR_PARTICIPANT as OPERATOR_PARTICIPANT
 from tanso.domain.participants import (
     ParticipantKind,
     ParticipantStatus,
@@ -40,8 +41,6 @@ from tanso.store import schema as t
 from tanso.store.db import Database, Tx
 
 ID_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
-OPERATOR_PARTICIPANT = "OPERATOR"
-"""The operator's own participant: it holds the system accounts and the fee cash accounts."""
 
 
 @dataclass(frozen=True, slots=True)
