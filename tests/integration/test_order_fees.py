@@ -20,6 +20,10 @@ from tanso.store.db import Database
 from tests.integration.test_exchange_service import _cash
 from tests.integration.test_exchange_service import market as market  # the fixture
 
+pytestmark = pytest.mark.fast_backends(
+    "sqlite", "postgres"
+)  # cheap: both databases in the fast tier
+
 
 def _obligation(db: Database) -> Any:
     with db.read() as conn:

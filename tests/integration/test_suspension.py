@@ -25,6 +25,10 @@ from tests.integration.test_sealed_auctions import CLOSES, DURING, OPENS, StepCl
 
 LATER = "2026-01-09T00:00:00Z"
 
+pytestmark = pytest.mark.fast_backends(
+    "sqlite", "postgres"
+)  # cheap: both databases in the fast tier
+
 
 def _reserved(db: Database, pid: str) -> tuple[int, int]:
     """(cash reserved, credits reserved) of a participant."""
