@@ -484,7 +484,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/ja"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/ja/auctions"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/ja/verify/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
-    ("GET", "/metrics"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/metrics"): "401 403     403     403     403 ok     ok",
     ("GET", "/readyz"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/accounts"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/accounts"): "401 ok/404  ok/404  403     403 ok     ok",

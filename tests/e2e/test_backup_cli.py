@@ -63,7 +63,9 @@ def _prepare(url: str) -> dict[str, str]:
         ),
     )
     x.session(SYSTEM, "CONT", "open")
-    keys = {p: participants.create_api_key(db, SYSTEM, p).key for p in ("CLIBUY", "CLISELL")}
+    keys = {
+        p: participants.create_api_key(db, SYSTEM, p).key for p in ("CLIBUY", "CLISELL", "OPERATOR")
+    }
     db.dispose()
     return keys
 
@@ -110,7 +112,8 @@ def test_backup_of_a_busy_server_restores_into_postgresql_and_verifies(
         backup_file = tmp_path / "live.tanso-backup"
         out = tanso(source, "backup", str(backup_file), cwd=tmp_path)
         assert out.returncode == 0, out.stderr
-        metrics = httpx.get(f"{server.url}/metrics").text
+        operator = {"Authorization": f"Bearer {keys['OPERATOR']}"}
+        metrics = httpx.get(f"{server.url}/metrics", headers=operator).text
         assert "tanso_trades_total" in metrics
     finally:
         stop.set()

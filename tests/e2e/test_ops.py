@@ -123,7 +123,7 @@ def test_metrics_count_requests_orders_trades_settlement_and_errors(db: Database
         assert run.status_code == 201 and run.json()["settled"] == 1
         logging.getLogger("tanso.ops-test").error("an error record counts as an error")
         c.get("/v1/no/such/route")
-        text = c.get("/metrics").text
+        text = c.get("/metrics", headers=op).text
 
     assert metric(text, "tanso_orders_total", outcome="accepted") == 2
     assert (
@@ -156,10 +156,11 @@ def test_metrics_count_requests_orders_trades_settlement_and_errors(db: Database
 
 
 def test_metrics_count_stream_subscribers(db: Database) -> None:
+    op = bearer(participants.create_api_key(db, SYSTEM, "OPERATOR").key)
     with TestClient(create_app(db)) as c, c.websocket_connect("/v1/stream") as ws:
         ws.send_json({"op": "subscribe", "channels": ["trades"], "instruments": ["*"]})
         assert ws.receive_json()["type"] == "subscribed"
-        assert metric(c.get("/metrics").text, "tanso_stream_subscribers") == 1
+        assert metric(c.get("/metrics", headers=op).text, "tanso_stream_subscribers") == 1
 
 
 def test_every_answer_carries_a_request_id_and_keeps_a_sane_one_it_was_given(
@@ -210,7 +211,8 @@ def test_order_entry_answers_503_with_retry_after_while_the_exchange_queue_is_fu
             release.set()
             assert (first.result().status_code, second.result().status_code) == (201, 201)
         assert c.get("/readyz").status_code == 200
-        assert metric(c.get("/metrics").text, "tanso_overloaded_total") == 1
+        op = bearer(keys["operator"])
+        assert metric(c.get("/metrics", headers=op).text, "tanso_overloaded_total") == 1
 
 
 @pytest.fixture
@@ -242,7 +244,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_do_not(
         assert c.get("/v1/orders", headers=bearer(keys["seller"])).status_code == 200
         # probes are never limited
         assert all(c.get("/healthz").status_code == 200 for _ in range(20))
-        text = c.get("/metrics").text
+        text = c.get("/metrics", headers=bearer(keys["operator"])).text
     assert metric(text, "tanso_rate_limited_total", limit="key") == 1
 
 

@@ -341,21 +341,22 @@ def _nonce(db: Database, bid_id: str) -> str:
 # ---------------------------------------------------------------- failures, races, properties
 
 
-def test_a_t0_award_of_a_suspended_bidder_stays_pending_and_the_others_settle(
+def test_suspending_a_bidder_cancels_its_open_bid_and_the_others_clear_and_settle(
     market: dict[str, Any],
 ) -> None:
     db, clock, (b1, b2, _b3) = market["db"], market["clock"], market["buyers"]
     a = _create(market)
     clock.set(DURING)
-    sa.place_bid(db, b1, a.id, "B1-MAIN", 15, 30)
+    bid = sa.place_bid(db, b1, a.id, "B1-MAIN", 15, 30)
     sa.place_bid(db, b2, a.id, "B2-MAIN", 14, 30)
     participants.set_status(db, SYSTEM, "B1", "suspended")
+    assert sa.get_bid(db, b1, bid.id).status == "cancelled"
+    assert _cash(db, "B1") == (1_000_000, 0)  # its bid's cash is released at once
     clock.set(AFTER)
     out = sa.clear_auction(db, SYSTEM, a.id)
-    assert (out.awards, out.settled) == (2, 1)
+    assert (out.awards, out.settled) == (1, 1)
     states = {o.deal_id: o.status for o in settlement.obligations(db, SYSTEM)}
-    assert sorted(states.values()) == ["pending", "settled"]
-    assert _cash(db, "B1") == (1_000_000, 14 * 30)  # its award's cash stays reserved
+    assert sorted(states.values()) == ["settled"]
     _conserved(db)
 
 

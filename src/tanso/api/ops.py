@@ -48,6 +48,7 @@ from tanso.api.schemas_registry import (
 from tanso.domain.rate_limit import Limiter, retry_after
 from tanso.services.access import access_log
 from tanso.services.access.access_log import RequestInfo, current_request
+from tanso.services.common import require_operator
 from tanso.services.operations import health, schema
 from tanso.settings import Settings
 from tanso.store.db import Database
@@ -64,6 +65,10 @@ PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 """Never rate limited: a load balancer's probe must not be refused for being frequent."""
 ORDER_ENTRY = frozenset({("POST", "/v1/orders")})
 """Requests refused with 503 while the exchange's queue is over its limit."""
+SEALED_BID_PREFIXES = ("/v1/sealed-auctions", "/portal/auctions")
+"""Routes about sealed bids (under these, with ``/bids`` in the template) are counted in no
+metric and logged without path ids, address, participant, key or user: a count or a time of
+bid requests would tell how many bids an auction has and when (docs/sealed-auctions.md)."""
 KEY_RE = re.compile(r"tk_([0-9a-f]{16})_[A-Za-z0-9_-]+")
 SECRET_RE = re.compile(r"(tk_[0-9a-f]{16}_)[A-Za-z0-9_-]+")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -455,6 +460,9 @@ class Operations:
             scope["path"] if scope["path"] in PROBES else "(unmatched)"
         )
         method = scope["method"]
+        if sealed_bid_route(template):
+            log.info("%s %s %d", method, template, status, extra={"path": template})
+            return
         if template != "/metrics":
             self.metrics.requests.labels(method=method, route=template, status=str(status)).inc()
             self.metrics.latency.labels(method=method, route=template).observe(seconds)
@@ -478,6 +486,11 @@ class Operations:
                 "user_id": info.user_id,
             },
         )
+
+
+def sealed_bid_route(template: str) -> bool:
+    """A route about sealed bids: not counted, logged without who or which (see above)."""
+    return template.startswith(SEALED_BID_PREFIXES) and "/bids" in template
 
 
 def _code(body: bytes | bytearray) -> str:
@@ -536,8 +549,10 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False, response_class=Response)
-def metrics(request: Request) -> Response:
-    """Prometheus metrics (text exposition format)."""
+def metrics(request: Request, actor: CanRead) -> Response:
+    """Prometheus metrics (text exposition format), for an operator key only (a scraper sends
+    it as ``Authorization: Bearer``): they describe the whole market's activity."""
+    require_operator(actor, "read the metrics")
     m: Metrics = request.app.state.metrics
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 

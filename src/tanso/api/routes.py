@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from tanso.api import schemas as s
 from tanso.api.deps import (
@@ -97,10 +97,13 @@ def approve(
 
 @router.post("/participants/{pid}/suspend", response_model=Participant, tags=["participants"])
 def suspend(
-    pid: str, body: s.StatusIn, db: DB, actor: CanOperate, idem: IdemKey
+    pid: str, body: s.StatusIn, db: DB, actor: CanOperate, idem: IdemKey, request: Request
 ) -> participants.Participant:
-    """Suspend a participant (operator): it keeps its holdings but cannot move them."""
-    return participants.set_status(db, actor, pid, "suspended", body.reason, idem)
+    """Suspend a participant (operator): it keeps its holdings but cannot move them; its
+    orders, listings, offers and sealed bids are cancelled, their holds released."""
+    out = participants.set_status(db, actor, pid, "suspended", body.reason, idem)
+    request.app.state.exchange.cancel_all(actor, pid)  # services/operations/suspension.py
+    return out
 
 
 @router.put("/participants/{pid}/roles", response_model=Participant, tags=["participants"])

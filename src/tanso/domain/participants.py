@@ -90,6 +90,10 @@ def scope_names(scopes: Iterable[Scope]) -> list[str]:
     return [s.value for s in Scope if s in held]
 
 
+OPERATOR_PARTICIPANT = "OPERATOR"
+"""The operator's own participant: it holds the system accounts and the fee cash accounts."""
+
+
 class ParticipantStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"

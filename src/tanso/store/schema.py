@@ -315,6 +315,8 @@ orders = Table(
     Column("type", String(8), nullable=False),
     Column("price", BigInteger),
     Column("cash_price", BigInteger),
+    # the fee schedule of the order's side when it was accepted (JSON): what its trades pay
+    Column("fees", String(200)),
     Column("quantity", BigInteger, nullable=False),
     Column("remaining", BigInteger, nullable=False),
     Column("tif", String(4), nullable=False),

@@ -33,6 +33,7 @@ from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role, Scope
 from tanso.services.access import access_log
 from tanso.services.common import Actor, execute, new_id, plain
+from tanso.services.operations import suspension
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx
@@ -299,6 +300,7 @@ def _views(conn: Any, rows: Any, now: str) -> list[User]:
 def _check_manager(tx: Tx, actor: Actor, as_user: str | None, participant_id: str) -> str:
     """Refuse unless the operator (or the system), or an active administrator user of the
     participant itself, is acting; returns the journal's label for who acted."""
+    suspension.refuse_changes(tx.conn, participant_id)
     if actor.is_operator() and as_user is None:
         return actor.label
     if as_user is None:

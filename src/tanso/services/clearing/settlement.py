@@ -199,7 +199,7 @@ def _check(conn: Connection, ob: Any) -> None:
         p = repo.get_participant(conn, pid)
         if p is None or p.status != ParticipantStatus.ACTIVE.value:
             status = p.status if p else "missing"
-            raise SettlementFailure(f"{side}_not_active", f"The {side} {pid} is {status}.")
+            raise SettlementFailure(f"{side}_not_active", f"The {side} is {status}.")
     b = t.blocks.c
     frozen = conn.execute(
         select(func.count()).where(b.reservation == ob.credit_reservation, b.status == "frozen")

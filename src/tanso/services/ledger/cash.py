@@ -9,15 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import Connection, func, select
+
 from tanso.domain.errors import InvalidInput, NotFound
 from tanso.domain.escrow import cash_account_id as cash_account_id
 from tanso.domain.money import Money, check_currency, positive_amount
-from tanso.domain.participants import Role
+from tanso.domain.participants import OPERATOR_PARTICIPANT, Role
 from tanso.services.clearing import escrow
 from tanso.services.common import Actor, Idem, execute, omitted, require, require_active
-from tanso.services.ledger.participants import OPERATOR_PARTICIPANT
 from tanso.store import repo
+from tanso.store import schema as t
 from tanso.store.db import Database, Tx
+from tanso.store.schema_sealed import sealed_bids
 
 
 def bank_account_id(currency: str) -> str:
@@ -76,16 +79,37 @@ class CashMovement:
     external_ref: str | None
 
 
-def cash_view(r: Any) -> CashAccount:
+def cash_view(r: Any, sealed: int = 0) -> CashAccount:
+    """A cash account; ``sealed``: cash held for open sealed bids, left out of ``reserved`` (and
+    so counted in ``available``) when someone other than the bidder reads it."""
     return CashAccount(
         id=r.id,
         participant_id=r.participant_id,
         currency=r.currency,
         balance=r.balance,
-        reserved=r.reserved,
-        available=r.balance - r.reserved,
+        reserved=r.reserved - sealed,
+        available=r.balance - r.reserved + sealed,
         display=str(Money(r.balance, r.currency)),
     )
+
+
+def sealed_holds(conn: Connection, actor: Actor) -> dict[str, int]:
+    """Cash held for sealed bids not yet opened, by cash account, that ``actor`` may not see
+    (docs/sealed-auctions.md): every bidder's but the actor's own."""
+    r, b = t.cash_reservations.c, sealed_bids.c
+    q = (
+        select(r.cash_account_id, func.sum(r.amount))
+        .join(sealed_bids, b.id == r.id)
+        .where(b.status == "open", b.bidder_id != actor.participant_id)
+        .group_by(r.cash_account_id)
+    )
+    return {str(k): int(v) for k, v in conn.execute(q).all()}
+
+
+def views(conn: Connection, actor: Actor, rows: Any) -> list[CashAccount]:
+    """Cash accounts as ``actor`` sees them: another participant's sealed bids stay sealed."""
+    hidden = sealed_holds(conn, actor)
+    return [cash_view(r, hidden.get(r.id, 0)) for r in rows]
 
 
 def _bank_move(
@@ -137,8 +161,8 @@ def _bank_move(
                 "cash": [[currency, src, dst, amount]],
             },
         )
-        row = repo.get_cash_account(tx.conn, cid)
-        return replace(cash_view(row), journal_seq=tx.journal_seq)
+        (view,) = views(tx.conn, actor, [repo.get_cash_account(tx.conn, cid)])
+        return replace(view, journal_seq=tx.journal_seq)
 
     return execute(db, actor, idem, work, 201, lambda d: CashAccount(**d))
 
@@ -216,7 +240,7 @@ def balances(db: Database, actor: Actor, pid: str | None = None) -> list[CashAcc
             "participant_not_found", f"There is no participant {owner} that you can see."
         )
     with db.read() as conn:
-        return [cash_view(r) for r in repo.cash_accounts_of(conn, owner)]
+        return views(conn, actor, repo.cash_accounts_of(conn, owner))
 
 
 def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> list[CashMovement]:

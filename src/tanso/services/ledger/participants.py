@@ -25,6 +25,7 @@ from tanso.domain.participants import (
     scopes_for_roles,
     validate_corporate_number,
 )
+from tanso.domain.participants import OPERATOR_PARTICIPANT as OPERATOR_PARTICIPANT
 from tanso.domain.registry import SYSTEM_ACCOUNTS, AccountKind
 from tanso.services.access import access_log
 from tanso.services.common import (
@@ -41,13 +42,12 @@ from tanso.services.common import (
     require_operator,
     require_scope,
 )
+from tanso.services.operations import suspension
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx
 
 ID_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
-OPERATOR_PARTICIPANT = "OPERATOR"
-"""The operator's own participant: it holds the system accounts and the fee cash accounts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +219,8 @@ def set_status(
                 "operator_cannot_be_suspended", "The operator itself cannot be suspended."
             )
         repo.update_participant(tx.conn, pid, status=new.value)
+        if new == ParticipantStatus.SUSPENDED and row.status != new.value:
+            suspension.withdraw_all(tx, actor, pid)  # exchange orders: Exchange.cancel_all
         tx.record(
             "participant.status_changed",
             actor.label,
@@ -353,6 +355,7 @@ def create_api_key(
         row = repo.get_participant(tx.conn, pid)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {pid}.")
+        suspension.refuse_changes(tx.conn, pid)
         held = parse_roles(row.roles.split(",") if row.roles else [])
         # a participant's own key bounds what it makes: no key is wider than its maker
         own_roles = held if actor.is_system or for_other else [r for r in held if actor.has(r)]
@@ -590,6 +593,8 @@ def authorise_broker(
         b = repo.get_participant(tx.conn, broker)
         if b is None or Role.BROKER.value not in b.roles.split(","):
             raise NotFound("broker_not_found", f"There is no broker {broker}.")
+        for party in (client, broker) if grant else ():
+            suspension.refuse_changes(tx.conn, party)
         repo.set_broker_authorisation(tx.conn, client, broker, tx.at, grant, ",".join(names))
         payload: dict[str, Any] = {"client": client, "broker": broker}
         if grant:

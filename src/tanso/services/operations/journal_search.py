@@ -69,8 +69,13 @@ def entries(
     limit = max(1, min(limit, MAX_LIMIT))
     j = t.journal.c
 
+    # a search by kind or actor never finds a bid's entry, opened or not, nor pages by one: the
+    # clearing entry lists the opened bids, and a search must not count or time sealed ones
+    searched = bool(kind.strip() or actor_text.strip())
+
     def matching(columns: Any) -> Select[Any]:
-        return _filtered(select(*columns), kind, actor_text, seq_from, seq_to)
+        q = _filtered(select(*columns), kind, actor_text, seq_from, seq_to)
+        return q.where(j.kind.not_in(sorted(sealed_auctions.SEALED_KINDS))) if searched else q
 
     page = matching([t.journal])
     if before is not None:
@@ -79,12 +84,7 @@ def entries(
         rows = conn.execute(page.order_by(j.seq.desc()).limit(limit)).all()
         if not rows:
             return JournalPage([], None, None)
-        # bids of auctions still open stay sealed, and never match a search by bidder
-        shown = [
-            e
-            for e in sealed_auctions.seal_journal_rows(conn, rows)
-            if not (e.sealed and actor_text.strip())
-        ]
+        shown = sealed_auctions.seal_journal_rows(conn, rows)
         low, high = int(rows[-1].seq), int(rows[0].seq)
         older = conn.execute(matching([j.seq]).where(j.seq < low).limit(1)).first()
         above = conn.execute(

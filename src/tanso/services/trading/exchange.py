@@ -42,7 +42,16 @@ from tanso.domain.participants import Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
-from tanso.services.common import Actor, Idem, loader, omitted, plain, require, require_active
+from tanso.services.common import (
+    Actor,
+    Idem,
+    loader,
+    omitted,
+    plain,
+    require,
+    require_active,
+    require_operator,
+)
 from tanso.services.ledger import registry
 from tanso.store import repo
 from tanso.store import schema as t
@@ -392,7 +401,8 @@ class Exchange:
         (fees come with the trade), a sell order's credits; an amendment resizes the hold."""
         tx = ctx.tx
         if req.side == "buy":
-            need = buy_reservation(tx.conn, req.instrument, req.unit_price, req.quantity, ctx.lot)
+            fees = order_fees(tx.conn, _order_row(tx.conn, req.order_id))
+            need = buy_reservation(fees, req.unit_price, req.quantity, ctx.lot)
             if not req.amends:
                 ctx.cash_reserve += escrow.reserve_cash(
                     tx, req.participant, ctx.currency, need, req.order_id
@@ -488,12 +498,13 @@ class Exchange:
         day = trade_date(tx.at)
         due = self.calendar.add_business_days(day, instrument.settlement_days)
         amount = e.price * e.quantity
-        buyer_fee = fees_for(conn, e.instrument, "buy").fee(e.price, e.quantity)
-        seller_fee = min(fees_for(conn, e.instrument, "sell").fee(e.price, e.quantity), amount)
+        # each side pays the fees of its order's acceptance, never a schedule set since
+        buyer_fee = order_fees(conn, buy).fee(e.price, e.quantity)
+        seller_fee = min(order_fees(conn, sell).fee(e.price, e.quantity), amount)
         # the buyer's cash held at its order's price becomes a hold at the trade price, fee
         # included; the seller's credits held for its order become the trade's
         left = buy.remaining - e.quantity
-        done = escrow.open_deal(
+        done = _trade_hold(
             tx,
             escrow.Deal(
                 deal_id=trade_id,
@@ -553,7 +564,7 @@ class Exchange:
         """The cash a buy order holds for its remaining quantity, at its reserve price."""
         if not remaining:
             return 0
-        return buy_reservation(tx.conn, order.instrument_id, order.cash_price, remaining, lot)
+        return buy_reservation(order_fees(tx.conn, order), order.cash_price, remaining, lot)
 
     def _cancelled(self, tx: Tx, ctx: _Context, e: ex.Cancelled) -> None:
         conn = tx.conn
@@ -707,6 +718,7 @@ class Exchange:
             type=o.type,
             price=o.price,
             cash_price=None,
+            fees=dumps(fee_terms(fees_for(conn, o.instrument, o.side))),
             quantity=o.quantity,
             remaining=o.quantity,
             tif=o.tif,
@@ -770,6 +782,13 @@ class Exchange:
         self._journal(tx, actor, "cancel", command, events, ctx)
         return order_view(_order_row(tx.conn, row.id))
 
+    def _do_cancel_all(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> list[Order]:
+        o = t.orders.c
+        ids = tx.conn.execute(
+            select(o.id).where(o.participant_id == a["participant"], o.status == "open")
+        ).scalars()
+        return [self._do_cancel(tx, actor, {"order_id": oid}) for oid in list(ids)]
+
     def _do_amend(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> PlacedOrder:
         row = self._own_open_order(tx.conn, actor, a["order_id"])
         if not actor.is_system:
@@ -818,6 +837,12 @@ class Exchange:
     def cancel(self, actor: Actor, order_id: str) -> Order:
         """Cancel the rest of an open order; its holds are released."""
         return cast(Order, self.submit(actor, "cancel", order_id=order_id))
+
+    def cancel_all(self, actor: Actor, participant_id: str) -> list[Order]:
+        """Cancel every open order of a participant, one journal entry each, holds released
+        (the operator, when it suspends the participant)."""
+        require_operator(actor, "cancel a participant's orders")
+        return cast(list[Order], self.submit(actor, "cancel_all", participant=participant_id))
 
     def amend(
         self, actor: Actor, order_id: str, quantity: int | None = None, price: int | None = None
@@ -883,9 +908,36 @@ def fees_for(conn: Connection, instrument: str, side: str) -> FeeSchedule:
     return FeeSchedule(row.per_tonne, row.bps, row.per_trade, row.late_charge)
 
 
-def buy_reservation(conn: Connection, instrument: str, unit: int, quantity: int, lot: int) -> int:
+def _trade_hold(tx: Tx, deal: escrow.Deal, **holds: Any) -> escrow.DealEffects:
+    """Hand a trade its holds; a refusal is told without naming either side: the market is
+    anonymous, so a counterparty's account or participant never reaches the other party."""
+    try:
+        return escrow.open_deal(tx, deal, **holds)
+    except TansoError as e:
+        log.error("trade %s could not take its holds: %s", deal.deal_id, e)
+        raise Conflict(
+            "trade_not_possible",
+            "A match could not take its holds; nothing was done. The operator has been told.",
+        ) from e
+
+
+def fee_terms(schedule: FeeSchedule) -> dict[str, int]:
+    """What an order stores of its side's fee schedule when it is accepted."""
+    return {"per_tonne": schedule.per_tonne, "bps": schedule.bps, "per_trade": schedule.per_trade}
+
+
+def order_fees(conn: Connection, order: Any) -> FeeSchedule:
+    """The fees an order's trades pay: those in force when it was accepted (an order stored
+    before they were recorded with it pays the current schedule)."""
+    stored = loads(order.fees) if order.fees else None
+    if not stored:
+        return fees_for(conn, order.instrument_id, order.side)
+    return FeeSchedule(stored["per_tonne"], stored["bps"], stored["per_trade"])
+
+
+def buy_reservation(fees: FeeSchedule, unit: int, quantity: int, lot: int) -> int:
     """Cash a buy order sets aside: price x quantity and the most its fees can come to."""
-    return unit * quantity + fees_for(conn, instrument, "buy").fee_cap(unit, quantity, lot)
+    return unit * quantity + fees.fee_cap(unit, quantity, lot)
 
 
 def update_bars(

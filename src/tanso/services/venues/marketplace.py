@@ -1223,6 +1223,60 @@ def withdraw_offer(db: Database, actor: Actor, offer_id: str, idem: Idem | None 
     return _close_offer(db, actor, offer_id, "withdraw", idem)
 
 
+# ---------------------------------------------------------------- suspension
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """What a suspended participant had open in the marketplace and no longer has."""
+
+    listings: list[str]
+    offers: list[str]
+    rfqs: list[str]
+
+
+def withdraw_all_of(tx: Tx, actor: Actor, pid: str, reason: str) -> Withdrawn:
+    """Close a participant's open listings, firm offers and requests for quote (their offers
+    lapse) inside the caller's transaction, credits released, one journal entry each."""
+    conn = tx.conn
+    listings, offers, rfqs = [], [], []
+    for row in conn.execute(
+        select(L).where(L.c.seller_id == pid, L.c.status == "open").order_by(L.c.id)
+    ).all():
+        _p, moves = escrow.release_credits(tx, row.account_id, row.id)
+        _close_listing(conn, row.id, "withdrawn", tx.at)
+        tx.record(
+            "marketplace.withdrawn",
+            actor.label,
+            {"id": row.id, "released": row.available, "moves": moves, "reason": reason},
+        )
+        listings.append(row.id)
+    for o in conn.execute(
+        select(OF).where(OF.c.seller_id == pid, OF.c.status == "open").order_by(OF.c.id)
+    ).all():
+        _p, moves = escrow.release_credits(tx, o.account_id, o.id)
+        conn.execute(update(OF).where(OF.c.id == o.id).values(status="withdrawn", updated_at=tx.at))
+        view = _offer_view(conn.execute(select(OF).where(OF.c.id == o.id)).one(), tx.at)
+        tx.record(
+            "marketplace.offer_withdrawn",
+            actor.label,
+            plain(view) | {"moves": moves, "reason": reason},
+        )
+        offers.append(o.id)
+    for r in conn.execute(
+        select(R).where(R.c.buyer_id == pid, R.c.status == "open").order_by(R.c.id)
+    ).all():
+        moves = _lapse_offers(tx, r.id, None, "declined")
+        conn.execute(update(R).where(R.c.id == r.id).values(status="cancelled", updated_at=tx.at))
+        tx.record(
+            "marketplace.rfq_cancelled",
+            actor.label,
+            {"id": r.id, "moves": moves, "reason": reason},
+        )
+        rfqs.append(r.id)
+    return Withdrawn(listings, offers, rfqs)
+
+
 # ---------------------------------------------------------------- expiry
 
 

@@ -509,27 +509,69 @@ def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None
     the bids stay sealed."""
 
     def work(tx: Tx) -> Auction:
-        conn = tx.conn
-        row = _auction(conn, auction_id)
+        row = _auction(tx.conn, auction_id)
         _may_run(actor, row)
-        state = state_at(row, tx.at)
-        if state in ("cleared", "cancelled"):
-            raise Conflict("auction_finished", f"Auction {auction_id} is already {state}.")
-        _p, moves = escrow.rehold_credits(tx, row.account_id, auction_id, row.supply, None)
-        reserve: list[list[Any]] = []
-        for b in _open_bids(conn, auction_id):
-            reserve += escrow.release_cash(tx, b.id)
-            _set_bid(conn, b.id, status="cancelled", updated_at=tx.at)
-        _set_auction(conn, auction_id, status="cancelled")
-        view = auction_view(_auction(conn, auction_id), tx.at, True)
-        tx.record(
-            "sealed_auction.cancelled",
-            actor.label,
-            plain(view) | {"moves": moves, "cash_reserve": reserve},
-        )
-        return view
+        return _cancel_in(tx, actor, row)
 
     return execute(db, actor, idem, work, load=loader(Auction))
+
+
+def _cancel_in(tx: Tx, actor: Actor, row: Any, reason: str | None = None) -> Auction:
+    conn = tx.conn
+    auction_id = row.id
+    state = state_at(row, tx.at)
+    if state in ("cleared", "cancelled"):
+        raise Conflict("auction_finished", f"Auction {auction_id} is already {state}.")
+    _p, moves = escrow.rehold_credits(tx, row.account_id, auction_id, row.supply, None)
+    reserve: list[list[Any]] = []
+    for b in _open_bids(conn, auction_id):
+        reserve += escrow.release_cash(tx, b.id)
+        _set_bid(conn, b.id, status="cancelled", updated_at=tx.at)
+    _set_auction(conn, auction_id, status="cancelled")
+    view = auction_view(_auction(conn, auction_id), tx.at, True)
+    extra = {"reason": reason} if reason else {}
+    tx.record(
+        "sealed_auction.cancelled",
+        actor.label,
+        plain(view) | {"moves": moves, "cash_reserve": reserve} | extra,
+    )
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """What a suspended participant had open in sealed-bid auctions and no longer has."""
+
+    bids: list[str]
+    auctions: list[str]
+
+
+def withdraw_all_of(tx: Tx, actor: Actor, pid: str, reason: str) -> Withdrawn:
+    """Cancel a participant's open bids (cash released; the entries stay sealed) and the
+    auctions it offers that are not cleared yet, inside the caller's transaction."""
+    conn = tx.conn
+    b = sealed_bids.c
+    bids = []
+    for bid in conn.execute(
+        select(sealed_bids).where(b.bidder_id == pid, b.status == "open").order_by(b.id)
+    ).all():
+        reserve = escrow.release_cash(tx, bid.id)
+        _set_bid(conn, bid.id, status="cancelled", updated_at=tx.at)
+        tx.record(
+            "sealed_auction.bid_cancelled",
+            actor.label,
+            {"auction_id": bid.auction_id, "bid_id": bid.id, "cash_reserve": reserve}
+            | {"reason": reason},
+        )
+        bids.append(bid.id)
+    a = sealed_auctions.c
+    auctions = []
+    for row in conn.execute(
+        select(sealed_auctions).where(a.seller_id == pid, a.status == "active").order_by(a.id)
+    ).all():
+        _cancel_in(tx, actor, row, reason)
+        auctions.append(row.id)
+    return Withdrawn(bids, auctions)
 
 
 # ---------------------------------------------------------------- bidding
@@ -859,15 +901,25 @@ def _set_auction(conn: Connection, auction_id: str, **values: Any) -> None:
 # ---------------------------------------------------------------- the journal, read by people
 
 SEALED_KINDS = frozenset(
-    {"sealed_auction.bid_placed", "sealed_auction.bid_amended", "sealed_auction.bid_withdrawn"}
+    {
+        "sealed_auction.bid_placed",
+        "sealed_auction.bid_amended",
+        "sealed_auction.bid_withdrawn",
+        "sealed_auction.bid_cancelled",
+    }
 )
-SEALED_ACTOR = "(sealed until the auction clears)"
+OPENED = frozenset({"won", "lost"})
+"""Bids the clearing entry opened: only their entries are read in full."""
+SEALED_ACTOR = "(sealed)"
+SEALED_KIND = "sealed"
 
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """A journal entry as an operator reads it (``payload`` as stored, canonical JSON); a bid of
-    an auction still active is ``sealed``: no bidder in ``actor``, no amount in ``payload``."""
+    """A journal entry as an operator reads it (``payload`` as stored, canonical JSON). A bid's
+    entry is ``sealed`` until the clearing opens the bid, and for ever if it never does (the
+    auction cancelled, the bid withdrawn or cancelled): only ``seq``, ``prev_hash`` and ``hash``
+    are shown. A cancelled auction's entry is shown without the bids' cash releases."""
 
     seq: int
     at: str
@@ -880,11 +932,25 @@ class JournalEntry:
 
 
 def seal_journal_rows(conn: Connection, rows: Sequence[Any]) -> list[JournalEntry]:
-    """Journal rows as an operator may read them: while an auction is still active, its bid
-    entries show neither the bidder nor the cash reserved (the amount would give the bid away);
-    the stored entry, its hash and the chain are untouched, and read in full after clearing."""
+    """Journal rows as an operator may read them (docs/sealed-auctions.md, "Sealed means
+    sealed"): a bid's entry shows nothing but its place in the chain (no time, kind, auction,
+    bidder or amount: counting or timing bids per auction is not possible) unless the clearing
+    opened the bid; a cancelled auction's entry drops its ``cash_reserve`` (every bidder's
+    release). The stored entry, its hash and the chain are untouched, so audit, replay and
+    recovery read them in full."""
+    bid_ids = {
+        str(json.loads(r.payload).get("bid_id", "")): r for r in rows if r.kind in SEALED_KINDS
+    }
+    opened: set[str] = set()
+    if bid_ids:
+        b = sealed_bids.c
+        opened = {
+            str(x.id)
+            for x in conn.execute(
+                select(b.id).where(b.id.in_(list(bid_ids)), b.status.in_(list(OPENED)))
+            )
+        }
     out = []
-    active: dict[str, bool] = {}
     for r in rows:
         entry = JournalEntry(
             seq=r.seq,
@@ -895,19 +961,18 @@ def seal_journal_rows(conn: Connection, rows: Sequence[Any]) -> list[JournalEntr
             prev_hash=r.prev_hash,
             hash=r.hash,
         )
-        if r.kind in SEALED_KINDS:
-            auction_id = str(json.loads(r.payload).get("auction_id", ""))
-            if auction_id not in active:
-                status = conn.execute(
-                    select(sealed_auctions.c.status).where(sealed_auctions.c.id == auction_id)
-                ).scalar_one_or_none()
-                active[auction_id] = status == "active"
-            if active[auction_id]:
-                entry = replace(
-                    entry,
-                    actor=SEALED_ACTOR,
-                    payload=json.dumps({"auction_id": auction_id, "sealed": True}),
-                    sealed=True,
-                )
+        if r.kind in SEALED_KINDS and str(json.loads(r.payload).get("bid_id", "")) not in opened:
+            entry = replace(
+                entry,
+                at="",
+                kind=SEALED_KIND,
+                actor=SEALED_ACTOR,
+                payload=json.dumps({"sealed": True}),
+                sealed=True,
+            )
+        elif r.kind == "sealed_auction.cancelled":
+            payload = json.loads(r.payload)
+            payload.pop("cash_reserve", None)
+            entry = replace(entry, payload=json.dumps(payload, separators=(",", ":")), sealed=True)
         out.append(entry)
     return out

@@ -79,6 +79,8 @@ def participant_action(
             out = participants.set_status(
                 db, user.actor, pid, STATUS_ACTIONS[action], form.get("reason", "")[:500]
             )
+            if out.status == "suspended":  # orders: services/operations/suspension.py
+                kit.exchange(request).cancel_all(user.actor, pid)
             notice = t["status_changed"].format(pid=pid, status=out.status)
         elif action == "roles":
             roles = [r.value for r in Role if form.get(f"role_{r.value}")]
