@@ -1,10 +1,12 @@
 """Operations around the API: health and readiness, metrics, rate limits, request logs.
 
 One ASGI middleware sees every HTTP request: it gives it a request id, refuses it when its
-caller's token bucket is empty (429) or when order entry would overflow the exchange's queue
-(503), times it, counts it by route template and status, and logs one line about it. It never
-logs a header, a query string or a body, so no API key, cookie, CSRF token, password or TOTP
-code can reach a log; a filter also masks anything shaped like an API key secret.
+caller's token bucket is empty (429; the caller's address is the peer's, or the one
+X-Forwarded-For gives when the peer is a trusted proxy) or when order entry would overflow the
+exchange's queue (503), times it, counts it by route template and status, and logs one line
+about it. It never logs a header, a query string or a body, so no API key, cookie, CSRF token,
+password or TOTP code can reach a log; a filter also masks anything shaped like an API key
+secret.
 
 Exchange metrics (orders accepted, trades, auctions) come from the committed journal entries the
 exchange hands its listeners, orders refused from the error code of order entry's answer, and
