@@ -120,6 +120,12 @@ def test_the_inventory_csv_is_a_file_upload_with_a_limit_of_its_own(db: Database
         assert upload(b"x" * (5 * MiB)).status_code == 413
         old = c.post("/v1/inventories/import", json={"csv": good.decode()}, headers=key)
         assert old.status_code == 422 and "file" in old.json()["error"]["message"]
+        assert error_code(upload(b"reporting_year,note\n2024,a\x00b\n")) == "invalid_characters"
+        # a file sent where no upload is expected is refused like any other odd body
+        files = {"file": ("inventories.csv", good, "text/csv")}
+        for path in ("/portal/login", "/v1/transfers"):
+            odd = c.post(path, files=files, headers=key | {"Idempotency-Key": "odd"})
+            assert 400 <= odd.status_code < 500, (path, odd.status_code)
 
 
 # ---------------------------------------------------------------- stream messages

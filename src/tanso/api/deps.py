@@ -17,9 +17,14 @@ from tanso.store.db import Database
 
 
 async def content(request: Request) -> bytes:
-    """What a request sent: its body, or for a multipart form (which FastAPI has parsed, so its
-    stream is spent) each field's name and value and each file's name and bytes, in order. The
-    same file sent twice gives the same bytes, whatever boundary the client chose."""
+    """What a request sent, for its fingerprint and the NUL check: its body, or for a multipart
+    form (whose stream FastAPI's parser may have spent) each field's name and value and each
+    file's name and bytes, in order, as netstrings. The same file sent twice gives the same
+    bytes, whatever boundary the client chose."""
+    try:
+        body = await request.body()  # kept by the request for the route and its form parser
+    except RuntimeError:
+        body = b""  # FastAPI has parsed the form of a file upload: its stream is spent
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         parts: list[bytes] = []
         for name, value in (await request.form()).multi_items():
@@ -29,8 +34,8 @@ async def content(request: Request) -> bytes:
                 parts += [name.encode(), (value.filename or "").encode(), data]
             else:
                 parts += [name.encode(), value.encode()]
-        return b"\n".join(hashlib.sha256(p).digest() for p in parts) if parts else b""
-    return await request.body()
+        return b"".join(b"%d:%s," % (len(p), p) for p in parts)  # netstrings
+    return body
 
 
 def get_db(request: Request) -> Database:
