@@ -6,9 +6,9 @@ retirement, serves the app in-process (``TestClient``, so the exchange's sequenc
 sends generated requests to every operation of ``app.openapi()``: valid ones (positive) and
 invalid ones (negative), each as one of seven callers (a trader, a second participant, a broker
 acting for the trader, the operator, no key, and two narrower keys of the trader: one with the
-``read`` scope only, one with ``read``, ``transfer`` and ``retire``). Path parameters and id fields of bodies are, half
-of the time, replaced by ids that exist (the caller's own, sometimes another participant's), so
-requests get past "not found" into the services.
+``read`` scope only, one with ``read``, ``transfer`` and ``retire``). Path parameters and id
+fields of bodies are, half of the time, replaced by ids that exist (the caller's own, sometimes
+another participant's), so requests get past "not found" into the services.
 
 Checks on every answer: no 5xx; the status code, content type, headers and body conform to the
 operation's own documented responses; a participant never gets a 2xx for another participant's

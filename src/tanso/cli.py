@@ -213,6 +213,10 @@ def serve(
             port=p,
             log_level=settings.log_level,
             log_config=ops.uvicorn_log_config(settings.log_format, settings.log_level),
+            # X-Forwarded-For is read by the app, from TANSO_TRUSTED_PROXIES only (api/ops.py)
+            proxy_headers=False,
+            # a larger stream message is refused by the protocol itself, with close code 1009
+            ws_max_size=settings.stream_max_message_bytes,
         )
     finally:
         if simulator is not None:

@@ -590,8 +590,17 @@ class Client:
     def inventory(self, participant_id: str, year: int) -> emissions.InventoryPosition:
         return self._get(emissions.InventoryPosition, f"/v1/inventories/{participant_id}/{year}")
 
-    def import_inventories(self, csv_text: str) -> emissions.InventoryImport:
-        return self._post(emissions.InventoryImport, "/v1/inventories/import", {"csv": csv_text})
+    def import_inventories(
+        self, csv_text: str | bytes, *, filename: str = "inventories.csv"
+    ) -> emissions.InventoryImport:
+        """Upload an inventory CSV (text, or the bytes of a UTF-8 file): every row or none."""
+        data = csv_text.encode("utf-8") if isinstance(csv_text, str) else csv_text
+        answer = self._http.post(
+            "/v1/inventories/import",
+            files={"file": (filename, data, "text/csv")},
+            headers={"Idempotency-Key": _new_key()},
+        )
+        return _one(emissions.InventoryImport, _checked(answer).json())
 
     def evaluate_use(
         self,

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tanso.domain.json_depth import DEFAULT_LIMIT
+from tanso.domain.rate_limit import parse_networks
 from tanso.store.db import Database
 
 
@@ -43,6 +45,18 @@ class Settings(BaseSettings):
     rate_limit_local: bool = False
     """Limit local callers too (the loopback, in-process test clients). Off by default: a reverse
     proxy on the same host without X-Forwarded-For, benchmarks and the demo are local."""
+    trusted_proxies: str = "127.0.0.1, ::1"
+    """Addresses and networks (CIDR), separated by commas, of the reverse proxies whose
+    X-Forwarded-For names the client; empty: the connection's address is the client."""
+    max_body_bytes: int = 1_048_576
+    """The largest request body (bytes) of every route but the uploads: a larger one is
+    answered 413 before it is read, before authentication."""
+    max_upload_bytes: int = 4_194_304
+    """The largest request body (bytes) of the bulk uploads (POST /v1/inventories/import)."""
+    max_json_depth: int = DEFAULT_LIMIT
+    """The deepest nesting of arrays and objects in a JSON request body or stream message."""
+    stream_max_message_bytes: int = 65_536
+    """The largest message (bytes) a stream client may send; a larger one closes with 1009."""
     exchange_queue_limit: int = 5_000
     """Commands waiting for the exchange's sequencer above which order entry answers 503 and
     the server reports itself not ready."""
@@ -68,6 +82,12 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be an http(s) address such as https://tanso.example.jp")
         return url
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # refuse a typo at start rather than trust nobody silently
+        return value
 
 
 def utc_now() -> str:

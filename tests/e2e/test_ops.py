@@ -276,3 +276,47 @@ def test_rate_limits_apply_from_a_real_address(
     assert answers == [200, 200, 429]
     with TestClient(create_app(db), client=("127.0.0.1", 40000)) as c:
         assert {c.get("/v1/journal/head").status_code for _ in range(5)} == {200}
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_a_bucket_of_its_own(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANSO_RATE_LIMIT_IP_PER_SECOND", "0.001")
+    monkeypatch.setenv("TANSO_RATE_LIMIT_IP_BURST", "2")
+    monkeypatch.setenv("TANSO_TRUSTED_PROXIES", "10.0.0.0/8")
+
+    def answers(c: TestClient, forwarded_for: str, n: int) -> list[int]:
+        headers = {"X-Forwarded-For": forwarded_for}
+        return [c.get("/v1/journal/head", headers=headers).status_code for _ in range(n)]
+
+    with TestClient(create_app(db), client=("10.0.0.5", 40000)) as proxy:
+        assert answers(proxy, "203.0.113.9", 3) == [200, 200, 429]
+        assert answers(proxy, "203.0.113.10", 2) == [200, 200]
+        # the proxy appends the address it saw: what the client wrote to its left is not
+        # believed, so a forged address does not give a fresh bucket
+        assert answers(proxy, "198.51.100.99, 203.0.113.9", 1) == [429]
+    # an address that is not a trusted proxy: its header is ignored, it is the client
+    with TestClient(create_app(db), client=("198.51.100.7", 40000)) as direct:
+        assert answers(direct, "203.0.113.11", 1) + answers(direct, "203.0.113.12", 2) == [
+            200,
+            200,
+            429,
+        ]
+
+
+def test_a_forwarded_address_that_is_not_an_address_is_limited_and_never_local(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TANSO_RATE_LIMIT_IP_PER_SECOND", "0.001")
+    monkeypatch.setenv("TANSO_RATE_LIMIT_IP_BURST", "2")
+    # a reverse proxy on the same host (trusted by default) passing on what the client wrote
+    with (
+        caplog.at_level(logging.INFO, logger="tanso.http"),
+        TestClient(create_app(db), client=("127.0.0.1", 40000)) as proxy,
+    ):
+        unknown = {"X-Forwarded-For": "unknown"}
+        got = [proxy.get("/v1/journal/head", headers=unknown).status_code for _ in range(3)]
+        assert got == [200, 200, 429]
+        assert proxy.get("/v1/journal/head", headers={"X-Forwarded-For": "_x"}).status_code == 200
+        assert {proxy.get("/v1/journal/head").status_code for _ in range(5)} == {200}  # local
+    assert any(getattr(r, "ip", None) == "unknown" for r in caplog.records)

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tanso.domain.rate_limit import Limiter, TokenBucket, retry_after
+from tanso.domain.rate_limit import (
+    Client,
+    Limiter,
+    TokenBucket,
+    client_of,
+    parse_networks,
+    retry_after,
+)
 
 
 def test_a_bucket_allows_its_burst_then_refuses_until_a_token_returns() -> None:
@@ -56,3 +63,39 @@ def test_a_bucket_refuses_a_nonsense_configuration() -> None:
         TokenBucket(0, 1)
     with pytest.raises(ValueError):
         TokenBucket(1, 0)
+
+
+# ---------------------------------------------------------------- whose bucket
+
+PROXIES = parse_networks("10.0.0.0/8, 127.0.0.1 ::1")
+
+
+def test_forwarded_for_names_the_client_only_when_the_peer_is_a_trusted_proxy() -> None:
+    assert client_of("10.1.2.3", "203.0.113.9", PROXIES) == Client("203.0.113.9", local=False)
+    # from the right: the first hop that is not a proxy; what the client wrote to its left is
+    # not believed
+    hops = "198.51.100.1, 203.0.113.9:4711, 10.9.9.9"
+    assert client_of("127.0.0.1", hops, PROXIES) == Client("203.0.113.9", local=False)
+    assert client_of("::1", "[2001:db8::1]:443", PROXIES).address == "2001:db8::1"
+    # an untrusted peer's header is ignored: the peer is the client
+    assert client_of("198.51.100.7", "203.0.113.9", PROXIES) == Client("198.51.100.7", False)
+    assert client_of("198.51.100.7", None, ()) == Client("198.51.100.7", local=False)
+    # every hop a proxy: the farthest
+    assert client_of("10.0.0.1", "10.0.0.2, 10.0.0.3", PROXIES).address == "10.0.0.2"
+
+
+def test_a_forwarded_entry_that_is_not_an_address_is_a_key_of_its_own_never_local() -> None:
+    unknown = client_of("127.0.0.1", "unknown", PROXIES)
+    assert unknown == Client("unknown", local=False)
+    assert client_of("127.0.0.1", "203.0.113.9, _hidden", PROXIES).address == "_hidden"
+    assert client_of("127.0.0.1", "127.0.0.1", PROXIES).local is False  # written by a client?
+    # the server's own peer: the loopback and in-process clients are local, as before
+    assert client_of("127.0.0.1", None, PROXIES).local
+    assert client_of("testclient", "unknown", PROXIES) == Client("testclient", local=True)
+    assert client_of(None, None, PROXIES).local
+
+
+def test_trusted_proxies_refuse_what_is_not_an_address_or_network() -> None:
+    assert parse_networks("") == ()
+    with pytest.raises(ValueError, match=r"proxy\.example"):
+        parse_networks("10.0.0.0/8,proxy.example")

@@ -84,7 +84,14 @@ def create_app(
     app.state.db = db
     app.state.exchange = exchange
     settings = Settings()
-    feed = Feed(db, exchange, buffer_size=settings.stream_buffer, queue_size=settings.stream_queue)
+    feed = Feed(
+        db,
+        exchange,
+        buffer_size=settings.stream_buffer,
+        queue_size=settings.stream_queue,
+        max_message=settings.stream_max_message_bytes,
+        max_depth=settings.max_json_depth,
+    )
     exchange.listeners.append(feed.publish)
     app.state.feed = feed
     errors.install(app)

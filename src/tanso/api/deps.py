@@ -8,12 +8,35 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.routing import APIRoute
+from starlette.datastructures import UploadFile
 
 from tanso.domain.errors import Forbidden, InvalidInput
 from tanso.domain.participants import Scope
 from tanso.services.common import Actor, Idem
 from tanso.services.ledger import participants
 from tanso.store.db import Database
+
+
+async def content(request: Request) -> bytes:
+    """What a request sent, for its fingerprint and the NUL check: its body, or for a multipart
+    form (whose stream FastAPI's parser may have spent) each field's name and value and each
+    file's name and bytes, in order, as netstrings. The same file sent twice gives the same
+    bytes, whatever boundary the client chose."""
+    try:
+        body = await request.body()  # kept by the request for the route and its form parser
+    except RuntimeError:
+        body = b""  # FastAPI has parsed the form of a file upload: its stream is spent
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        parts: list[bytes] = []
+        for name, value in (await request.form()).multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                await value.seek(0)
+                parts += [name.encode(), (value.filename or "").encode(), data]
+            else:
+                parts += [name.encode(), value.encode()]
+        return b"".join(b"%d:%s," % (len(p), p) for p in parts)  # netstrings
+    return body
 
 
 def get_db(request: Request) -> Database:
@@ -99,7 +122,7 @@ async def get_idem(
         raise InvalidInput(
             "invalid_idempotency_key", "An Idempotency-Key is 1 to 128 printable characters."
         )
-    body = await request.body()
+    body = await content(request)
     h = hashlib.sha256()
     h.update(request.method.encode())
     h.update(b" ")
@@ -117,7 +140,7 @@ async def reject_nul(request: Request) -> None:
     raw = request.url.path + "?" + str(request.url.query)
     if "\x00" in raw or "%00" in raw.lower():
         raise InvalidInput("invalid_characters", "The request contains a NUL character.")
-    body = await request.body()
+    body = await content(request)
     if b"\x00" in body or b"\\u0000" in body:
         raise InvalidInput("invalid_characters", "The request contains a NUL character.")
 

@@ -1,10 +1,12 @@
 """Operations around the API: health and readiness, metrics, rate limits, request logs.
 
 One ASGI middleware sees every HTTP request: it gives it a request id, refuses it when its
-caller's token bucket is empty (429) or when order entry would overflow the exchange's queue
-(503), times it, counts it by route template and status, and logs one line about it. It never
-logs a header, a query string or a body, so no API key, cookie, CSRF token, password or TOTP
-code can reach a log; a filter also masks anything shaped like an API key secret.
+caller's token bucket is empty (429; the caller's address is the peer's, or the one
+X-Forwarded-For gives when the peer is a trusted proxy) or when order entry would overflow the
+exchange's queue (503), times it, counts it by route template and status, and logs one line
+about it. It never logs a header, a query string or a body, so no API key, cookie, CSRF token,
+password or TOTP code can reach a log; a filter also masks anything shaped like an API key
+secret.
 
 Exchange metrics (orders accepted, trades, auctions) come from the committed journal entries the
 exchange hands its listeners, orders refused from the error code of order entry's answer, and
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import json
 import logging
 import re
@@ -41,11 +42,13 @@ from prometheus_client.registry import Collector
 
 from tanso.api.deps import DB, AnswerRoute, CanRead, reject_nul
 from tanso.api.errors import error_body
+from tanso.api.limits import BodyLimits
 from tanso.api.schemas_registry import (
     AccessLogPage,
     Readiness,
 )
-from tanso.domain.rate_limit import Limiter, retry_after
+from tanso.domain import rate_limit
+from tanso.domain.rate_limit import Client, Limiter, Network, retry_after
 from tanso.services.access import access_log
 from tanso.services.access.access_log import RequestInfo, current_request
 from tanso.services.common import require_operator
@@ -339,20 +342,31 @@ def sequencer_running(exchange: Any) -> bool:
 # ---------------------------------------------------------------- the middleware
 
 
-def _is_local(host: str | None) -> bool:
-    if not host:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True  # not an address: an in-process client (tests), or a unix socket
-
-
 def _header(scope: Scope, name: bytes) -> str | None:
     for k, v in scope.get("headers", ()):
         if k == name:
             return bytes(v).decode("latin-1")
     return None
+
+
+def _forwarded_for(scope: Scope) -> str | None:
+    """Every X-Forwarded-For header of a request, joined as one list (None: there is none)."""
+    values = [
+        bytes(v).decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"
+    ]
+    return ",".join(values) if values else None
+
+
+def client_of(scope: Scope, trusted: tuple[Network, ...]) -> Client:
+    """The client of a request (rate_limit.client_of); behind a trusted proxy the scheme is the
+    one X-Forwarded-Proto names, as the proxy's client used it."""
+    peer = scope.get("client")
+    client = rate_limit.client_of(peer[0] if peer else None, _forwarded_for(scope), trusted)
+    if client.address != (peer[0] if peer else None):
+        proto = (_header(scope, b"x-forwarded-proto") or "").strip().lower()
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
+    return client
 
 
 def _key_of(scope: Scope) -> tuple[str, str] | None:
@@ -383,6 +397,7 @@ class Operations:
         self.metrics = metrics
         self.queue_limit = settings.exchange_queue_limit
         self.limit_local = settings.rate_limit_local
+        self.trusted = rate_limit.parse_networks(settings.trusted_proxies)
         self.by_key = Limiter(settings.rate_limit_key_per_second, settings.rate_limit_key_burst)
         self.by_ip = Limiter(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
 
@@ -392,13 +407,13 @@ class Operations:
             return
         start = time.perf_counter()
         method, path = scope["method"], scope["path"]
-        client = scope.get("client")
-        ip = client[0] if client else None
+        client = client_of(scope, self.trusted)
+        ip = client.address
         sent_id = _header(scope, b"x-request-id")
         request_id = sent_id if sent_id and REQUEST_ID_RE.fullmatch(sent_id) else uuid.uuid4().hex
         info = RequestInfo(request_id, ip, method, path)
         status = 500
-        refused = self._refuse(scope, path, method, ip)
+        refused = self._refuse(scope, path, method, client)
 
         refusal = bytearray()
         order_entry = (method, path) in ORDER_ENTRY
@@ -425,11 +440,11 @@ class Operations:
                 if order_entry and status >= 400 and status not in (429, 503):
                     self.metrics.orders.labels(outcome="rejected", reason=_code(refusal)).inc()
 
-    def _refuse(self, scope: Scope, path: str, method: str, ip: str | None) -> Response | None:
+    def _refuse(self, scope: Scope, path: str, method: str, client: Client) -> Response | None:
         if path in PROBES:
             return None
-        if self.limit_local or not _is_local(ip):
-            wait = self.by_ip.take(ip or "-", time.monotonic())
+        if self.limit_local or not client.local:
+            wait = self.by_ip.take(client.address or "-", time.monotonic())
             if wait:
                 self.metrics.limited.labels(limit="ip").inc()
                 return _too_many(wait, "Too many requests from this address.")
@@ -594,6 +609,8 @@ def install(app: FastAPI, db: Database) -> None:
     if hasattr(exchange, "max_queue"):
         exchange.max_queue = settings.exchange_queue_limit
     app.include_router(router, dependencies=[Depends(reject_nul)])
+    # the last added runs first: request id, rate limits and the log line, then body limits
+    app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(Operations, fastapi=app, settings=settings, metrics=metrics_)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, File, Query, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 
 from tanso.api import schemas_usage as su
@@ -99,10 +99,20 @@ def get_inventory(
 
 @router.post("/inventories/import", response_model=InventoryImport, tags=["inventories"])
 def import_inventories(
-    body: su.InventoryCsvIn, db: DB, actor: CanManage, idem: IdemKey
+    file: Annotated[UploadFile, File(description="The CSV (UTF-8), header row first.")],
+    db: DB,
+    actor: CanManage,
+    idem: IdemKey,
 ) -> inventories.InventoryImport:
-    """Import inventories from CSV: all rows or none; a refusal lists every bad row."""
-    return inventories.import_csv(db, actor, body.csv, idem)
+    """Import inventories from a CSV file (multipart/form-data, part `file`; at most
+    TANSO_MAX_UPLOAD_BYTES a request and 2 MB of CSV): all rows or none; a refusal lists every
+    bad row."""
+    data = file.file.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("invalid_encoding", "An inventory CSV is UTF-8 text.") from None
+    return inventories.import_csv(db, actor, text, idem)
 
 
 @router.post("/usage/evaluate", response_model=UseEvaluation, tags=["usage"])

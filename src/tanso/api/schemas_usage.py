@@ -32,12 +32,6 @@ class InventoryIn(Body):
     note: str = Field(default="", max_length=2000)
 
 
-class InventoryCsvIn(Body):
-    """An inventory CSV (header row first; see docs/usage-rules.md for the columns)."""
-
-    csv: str = Field(min_length=1, max_length=2_000_000)
-
-
 class EvaluateIn(SelectionIn):
     """Which credits of an account (a quantity, oldest first, or a serial range) for which use."""
 

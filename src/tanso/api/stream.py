@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tanso.domain.errors import TansoError
-from tanso.services.marketdata.stream import INVALID_KEY, Feed, error
+from tanso.services.marketdata.stream import INVALID_KEY, MESSAGE_TOO_BIG, Feed, error
 
 router = APIRouter()
+log = logging.getLogger("tanso.stream")
 
 
 @router.websocket("/v1/stream")
@@ -45,14 +47,19 @@ async def stream(ws: WebSocket) -> None:
         while not sub.closed:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
+                if message.get("code") == MESSAGE_TOO_BIG:  # refused by the server's protocol
+                    log.warning("stream connection closed with 1009: a message over the limit")
                 break
             text = message.get("text")
             if text is None:
                 await ws.send_text(error("text_only", "Messages are JSON text frames."))
                 continue
             await sub.handle_text(text)
-    except (WebSocketDisconnect, RuntimeError):
-        pass  # the client left, or the feed closed the connection (too slow)
+    except WebSocketDisconnect as e:
+        if e.code == MESSAGE_TOO_BIG:
+            log.warning("stream connection closed with 1009: a message over the limit")
+    except RuntimeError:
+        pass  # the feed closed the connection (too slow, or a refused message)
     finally:
         with contextlib.suppress(Exception):
             await sub.stop()

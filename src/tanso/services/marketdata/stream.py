@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tanso.domain import json_depth
 from tanso.domain.errors import TansoError
 from tanso.domain.journal import read_payload
 from tanso.domain.participants import Scope
@@ -54,6 +55,10 @@ LAGGING = 4001
 """The subscriber fell too far behind; reconnect and resume with its last seq."""
 INVALID_KEY = 4401
 """The API key given when connecting is not valid."""
+POLICY_VIOLATION = 1008
+"""RFC 6455: a message the server will not read (JSON nested deeper than the limit)."""
+MESSAGE_TOO_BIG = 1009
+"""RFC 6455: a message larger than the limit."""
 
 
 def _dumps(value: Any) -> str:
@@ -185,6 +190,17 @@ class Subscriber:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.close(code, reason), 10)
 
+    async def refuse(self, code: int, reason: str) -> None:
+        """Close the connection now, with a log line: the client sent what it must not."""
+        log.warning("stream connection closed with %d: %s", code, reason)
+        if self.closed:
+            return
+        self.closed = True
+        self.feed.subscribers.discard(self)
+        if self._runner is not None:
+            self._runner.cancel()
+        await self._close(code, reason)
+
     def start(self) -> None:
         self._runner = asyncio.ensure_future(self._run())
 
@@ -228,10 +244,20 @@ class Subscriber:
     # ------------------------------------------------------------------ the protocol
 
     async def handle_text(self, text: str) -> None:
-        """Act on one client message; refusals are answered with an error message."""
+        """Act on one client message; refusals are answered with an error message, and a
+        message too large or nested too deep closes the connection (1009, 1008)."""
+        data = text.encode("utf-8", "surrogatepass")
+        if len(data) > self.feed.max_message:
+            await self.refuse(
+                MESSAGE_TOO_BIG, f"a message is at most {self.feed.max_message} bytes"
+            )
+            return
+        if json_depth.too_deep(data, self.feed.max_depth):
+            await self.refuse(
+                POLICY_VIOLATION, f"a message may nest at most {self.feed.max_depth} deep"
+            )
+            return
         try:
-            if len(text) > MAX_TEXT:
-                raise StreamError("message_too_large", f"A message is at most {MAX_TEXT} bytes.")
             try:
                 msg = json.loads(text)
             except ValueError:
@@ -340,11 +366,17 @@ class Feed:
         *,
         buffer_size: int | None = None,
         queue_size: int | None = None,
+        max_message: int = MAX_TEXT,
+        max_depth: int = json_depth.DEFAULT_LIMIT,
     ) -> None:
         self.db = db
         self.exchange = exchange
         self.buffer_size = buffer_size or DEFAULT_BUFFER
         self.queue_size = queue_size or DEFAULT_QUEUE
+        self.max_message = max_message
+        """The largest client message (bytes, UTF-8); a larger one closes with 1009."""
+        self.max_depth = max_depth
+        """The deepest nesting of a client message; a deeper one closes with 1008."""
         with db.read() as conn:
             head = repo.journal_head(conn)
         self.floor = int(head.seq) if head is not None else 0
