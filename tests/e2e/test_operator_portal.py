@@ -99,7 +99,9 @@ def as_operator(http: TestClient) -> str:
 
 def journal_kinds(db: Database, after: int = 0) -> list[str]:
     with db.read() as conn:
-        rows = conn.execute(select(t.journal.c.kind).where(t.journal.c.seq > after)).all()
+        rows = conn.execute(
+            select(t.journal.c.kind).where(t.journal.c.seq > after).order_by(t.journal.c.seq)
+        ).all()
         return [r.kind for r in rows]
 
 
