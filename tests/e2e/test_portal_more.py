@@ -325,6 +325,14 @@ def test_an_administrator_creates_an_api_key_shown_once_and_revokes_it(
     assert r.status_code == 422 and 'id="roles-error"' in r.text
     r = portal.post("/portal/keys", data={"csrf": token, "label": "x" * 300})
     assert r.status_code == 422 and 'id="label-error"' in r.text
+    # a read-only key: the scopes ticked, shown in the list; it sees but moves nothing
+    r = portal.post("/portal/keys", data={"csrf": token, "label": "auditor", "scope_read": "1"})
+    reader = re.search(r'id="new-key" class="code" readonly size="60" value="(tk_[^"]+)"', r.text)
+    assert r.status_code == 200 and reader
+    assert {s.value for s in participants.authenticate(db, reader.group(1)).granted} == {"read"}
+    reader_id = reader.group(1).split("_")[1]
+    row = re.search(rf'data-key="{reader_id}">.*?data-field="scopes">([^<]*)<', r.text, re.S)
+    assert row and row.group(1) == "read"
     r = portal.post(f"/portal/keys/{key_id}/revoke", data={"csrf": token})
     assert r.status_code == 200 and f"Key {key_id} revoked" in r.text
     with pytest.raises(TansoError):

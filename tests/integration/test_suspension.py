@@ -183,3 +183,22 @@ def test_a_suspended_participant_gets_no_new_key_broker_or_user_until_reinstated
     participants.authorise_broker(db, SYSTEM, "PP", "BRK", True)
     users.create(db, SYSTEM, new_user)
     assert audit.verify(db).ok
+
+
+def test_orders_a_crash_left_open_after_a_suspension_are_cancelled_when_the_exchange_starts(
+    busy: dict[str, Any],
+) -> None:
+    """The suspension is recorded, then the server stops before it cancels the orders: the
+    next start of the sequencer cancels them before it takes any command."""
+    db = busy["db"]
+    participants.set_status(db, SYSTEM, "PP", "suspended", "KYC lapsed")
+    assert _open(db)["orders"] == 2
+    restarted = Exchange(db, japan_calendar())
+    restarted.start()
+    try:
+        assert _open(db)["orders"] == 0
+        assert _reserved(db, "PP") == (0, 0)
+        assert restarted.cancel_all(SYSTEM, "PP") == []
+    finally:
+        restarted.stop()
+    assert audit.verify(db).ok

@@ -43,6 +43,7 @@ from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
 from tanso.services.common import (
+    SYSTEM,
     Actor,
     Idem,
     loader,
@@ -218,8 +219,12 @@ class Exchange:
     # ------------------------------------------------------------------ the sequencer
 
     def start(self) -> None:
-        """Run the sequencer thread (the server does; tests and the CLI may call directly)."""
+        """Run the sequencer thread (the server does; tests and the CLI may call directly).
+        First, a suspended participant's orders still open are cancelled: a suspension cancels
+        them just after it is recorded, so a crash between the two leaves them to this."""
         if self._thread is None:
+            for pid in self._suspended_with_open_orders():
+                self.cancel_all(SYSTEM, pid)
             self._thread = threading.Thread(target=self._loop, name="tanso-sequencer", daemon=True)
             self._thread.start()
 
@@ -228,6 +233,18 @@ class Exchange:
             self._queue.put(None)
             self._thread.join(timeout=30)
             self._thread = None
+
+    def _suspended_with_open_orders(self) -> list[str]:
+        o, p = t.orders.c, t.participants.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(o.participant_id)
+                .join(t.participants, p.id == o.participant_id)
+                .where(o.status == "open", p.status == "suspended")
+                .distinct()
+                .order_by(o.participant_id)
+            ).all()
+        return [str(r.participant_id) for r in rows]
 
     @property
     def queue_depth(self) -> int:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
+from tanso.domain.participants import Scope, scope_names
 from tanso.http_status import status_of
 from tanso.services.access import users
 from tanso.services.access.users import NewUser, PortalUser, UserRole
@@ -63,6 +64,7 @@ def _keys_page(
         state=state,
         keys=keys,
         held=sorted(r.value for r in user.actor.roles),
+        scopes=scope_names(user.actor.granted),
         created=created,
     )
 
@@ -77,6 +79,7 @@ def create_key(request: Request, user: Administrator, form: Form) -> Response:
     t = kit.labels(request)
     held = {r.value for r in user.actor.roles}
     wanted = sorted(name[5:] for name in form if name.startswith("role_"))
+    scopes = [s for s in scope_names(Scope) if f"scope_{s}" in form]
     label = form.get("label", "").strip()
     if any(r not in held for r in wanted):
         return _keys_page(
@@ -84,10 +87,16 @@ def create_key(request: Request, user: Administrator, form: Form) -> Response:
         )
     try:
         created = participants.create_api_key(
-            kit.db(request), user.actor, user.participant_id, label, wanted or None
+            kit.db(request),
+            user.actor,
+            user.participant_id,
+            label,
+            wanted or None,
+            scopes=scopes or None,
         )
     except TansoError as e:
-        return _keys_page(request, user, kit.FormState.refused(e, form, ("label", "roles")))
+        fields = ("label", "roles", "scopes")
+        return _keys_page(request, user, kit.FormState.refused(e, form, fields))
     return _keys_page(request, user, created=created)
 
 
