@@ -140,12 +140,14 @@ def test_a_suspended_participant_cannot_place_orders(market: dict[str, Any]) -> 
     assert getattr(err.value, "code", None) == "participant_not_active"
 
 
-def test_continuous_trading_fills_at_the_resting_price(db: Database) -> None:
+def _continuous_with_a_resting_sell(db: Database, prefix: str) -> tuple[Exchange, Actor]:
+    """A continuous RE-power market where ``{prefix}SELL`` rests 100 t at 4,100; the funded
+    buyer ``{prefix}BUY``."""
     x = Exchange(db, japan_calendar())
-    seller = add_participant(db, "CSELL")
-    buyer: Actor = add_participant(db, "CBUY")
-    add_issuance(db, "CSELL-MAIN", 1_000, category="RE_POWER")
-    fund(db, "CBUY", 10_000_000)
+    seller = add_participant(db, f"{prefix}SELL")
+    buyer: Actor = add_participant(db, f"{prefix}BUY")
+    add_issuance(db, f"{prefix}SELL-MAIN", 1_000, category="RE_POWER")
+    fund(db, f"{prefix}BUY", 10_000_000)
     spec = InstrumentSpec(
         "JC-RE",
         "J-Credit RE power",
@@ -157,6 +159,11 @@ def test_continuous_trading_fills_at_the_resting_price(db: Database) -> None:
     x.define_instrument(SYSTEM, spec)
     x.session(SYSTEM, "JC-RE", "open")
     x.place(seller, NewOrder("JC-RE", "sell", 100, 4_100))
+    return x, buyer
+
+
+def test_continuous_trading_fills_at_the_resting_price(db: Database) -> None:
+    x, buyer = _continuous_with_a_resting_sell(db, "C")
     result = x.place(buyer, NewOrder("JC-RE", "buy", 60, 4_200))
     assert [(tr.price, tr.quantity) for tr in result.trades] == [(4_100, 60)]
     assert _cash(db, "CBUY") == (10_000_000, 60 * 4_100)
@@ -164,22 +171,7 @@ def test_continuous_trading_fills_at_the_resting_price(db: Database) -> None:
 
 
 def test_an_idempotent_order_answers_the_same_placed_order_again(db: Database) -> None:
-    x = Exchange(db, japan_calendar())
-    seller = add_participant(db, "ISELL")
-    buyer = add_participant(db, "IBUY")
-    add_issuance(db, "ISELL-MAIN", 1_000, category="RE_POWER")
-    fund(db, "IBUY", 10_000_000)
-    spec = InstrumentSpec(
-        "JC-RE",
-        "RE",
-        "再エネ",
-        Eligibility(categories=("RE_POWER",)),
-        mode="continuous",
-        reference_price=4_000,
-    )
-    x.define_instrument(SYSTEM, spec)
-    x.session(SYSTEM, "JC-RE", "open")
-    x.place(seller, NewOrder("JC-RE", "sell", 100, 4_100))
+    x, buyer = _continuous_with_a_resting_sell(db, "I")
     idem = Idem("key-1", "fingerprint-1")
     first = x.place(buyer, NewOrder("JC-RE", "buy", 60, 4_200), idem)
     again = x.place(buyer, NewOrder("JC-RE", "buy", 60, 4_200), idem)
