@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -295,10 +296,22 @@ class CsvRow:
     inventory: Inventory
 
 
+def _records(reader: csv.DictReader[str], errors: list[str]) -> Iterator[dict[str, Any]]:
+    """The reader's rows until the end or the first line that is not CSV (told in ``errors``)."""
+    try:
+        yield from reader
+    except csv.Error as e:
+        line = reader.line_num + 1
+        errors.append(f"row {line}: this line is not CSV the importer can read ({e}).")
+
+
 def parse_csv(text: str, default_participant: str) -> tuple[list[CsvRow], list[str]]:
     """Read an inventory CSV: the good rows and one error line per bad row (``row N: ...``)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [OLD_CSV_NAMES.get(h.strip(), h.strip()) for h in reader.fieldnames or []]
+    try:
+        header = [OLD_CSV_NAMES.get(h.strip(), h.strip()) for h in reader.fieldnames or []]
+    except csv.Error as e:
+        return [], [f"header: this is not CSV the importer can read ({e})."]
     if "reporting_year" not in header:
         return [], ["header: the first row names the columns and must include 'reporting_year'."]
     unknown = [h for h in header if h not in CSV_COLUMNS]
@@ -310,7 +323,7 @@ def parse_csv(text: str, default_participant: str) -> tuple[list[CsvRow], list[s
     rows: list[CsvRow] = []
     errors: list[str] = []
     seen: set[tuple[str, int]] = set()
-    for n, raw in enumerate(reader, start=2):
+    for n, raw in enumerate(_records(reader, errors), start=2):
         if n - 1 > MAX_CSV_ROWS:
             errors.append(f"row {n}: at most {MAX_CSV_ROWS} rows per file.")
             break

@@ -89,7 +89,13 @@ def timestamp(value: str | dt.datetime) -> str:
             ) from None
     if value.tzinfo is None:
         raise InvalidInput("time_zone_required", "Give times with their zone (Z or +09:00).")
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T01:00+01:01 is before the first UTC time there is
+        raise InvalidInput(
+            "invalid_time", f"{value.isoformat()} is outside the times this exchange keeps."
+        ) from None
+    return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def state_at(row: Any, now: str) -> str:
