@@ -4,7 +4,7 @@ An order counts when the server has answered 201, which it does only after the b
 the order (engine events, reservations, journal entry) has been committed: HTTP request -> API
 key check -> the exchange's one sequencer -> group commit -> answer. The server is the real one,
 `python -m tanso.cli serve` in a child process, on SQLite (WAL, synchronous=FULL) and on
-PostgreSQL (a dedicated schema, dropped and re-created). Clients are N threads (1, 4, 16, 64),
+PostgreSQL (a dedicated schema, dropped and re-created). Clients are N threads (1, 8, 64),
 each with its own keep-alive httpx connection over loopback and its own participant, sending a
 fixed number of limit orders one after another; a buy reserves cash, a sell reserves credits, and
 about one order in five crosses the book and trades.
@@ -14,6 +14,12 @@ single-client figure of the same backend, and the average size of a group-commit
 batch size comes from the journal: every command of a batch is journaled in one transaction with
 that transaction's timestamp, so exchange entries per distinct `at` is commands per commit.
 
+Beside Tanso, in the same run and at the same concurrency, the HTTP ceiling: a trivial async
+FastAPI `POST /v1/orders` (bench/trivial_app.py) served by uvicorn with the same settings, which
+parses the body and answers 201 without a database. Tanso's rate is printed as a share of it.
+Client, server and PostgreSQL share the machine's CPUs: for each point the CPU each used is
+printed, in cores (1.00 = one core busy for the whole run), read from /proc.
+
 The whole run takes about three minutes on a 2-CPU machine (`--quick`: under a minute).
 """
 
@@ -22,12 +28,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +57,7 @@ from tanso.store.db import Database
 PG_BASE = os.environ.get("TANSO_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PG_SCHEMA = "tanso_bench_orders"
 PG_URL = f"{PG_BASE}?options=-csearch_path%3D{PG_SCHEMA}"
-CONCURRENCY = (1, 4, 16, 64)
+CONCURRENCY = (1, 8, 64)
 INSTRUMENT = "BENCH"
 REFERENCE = 2_000
 WARMUP = 3  # orders per client before the clock starts (connection set up, code paths warm)
@@ -65,6 +73,7 @@ class Result:
     batch: float
     trades: int
     errors: int
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -138,6 +147,107 @@ def prepare(url: str, clients: int) -> list[tuple[str, str]]:
     x.session(SYSTEM, INSTRUMENT, "open")
     db.dispose()
     return out
+
+
+# ---------------------------------------------------------------- CPU and the HTTP ceiling
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(pid: int) -> int:
+    """User + system CPU ticks of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(d.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuClock:
+    """CPU used by the server, PostgreSQL and this (client) process between start and stop."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def start(self) -> None:
+        self._pg = {pid: _ticks(pid) for pid in _postgres_pids()}
+        self._server = _ticks(self.server_pid)
+        self._client = os.times()
+        self._wall = time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._wall
+        now = os.times()
+        client = (now.user - self._client.user) + (now.system - self._client.system)
+        server = (_ticks(self.server_pid) - self._server) / TICKS
+        pg = sum(_ticks(pid) - self._pg.get(pid, 0) for pid in _postgres_pids()) / TICKS
+        return {"server": server / wall, "postgres": pg / wall, "client": client / wall}
+
+
+class TrivialServer:
+    """bench/trivial_app.py in a child process, ready when uvicorn says it listens."""
+
+    def __init__(self, port: int) -> None:
+        app = Path(__file__).with_name("trivial_app.py")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(app), str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if "Uvicorn running on" in line:
+                break
+        else:
+            raise RuntimeError("the trivial server did not start")
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def run_ceiling(concurrency: tuple[int, ...], total: int, floor: int) -> list[Result]:
+    """The trivial endpoint at each concurrency, with the same clients and orders."""
+    from tanso.harness.devserver import free_port
+
+    server = TrivialServer(free_port())
+    keys = [(f"BENCH{i:02d}", "none") for i in range(max(concurrency))]
+    results = []
+    try:
+        for clients in concurrency:
+            per_client = max(total // clients, floor) * 4  # it is fast: measure long enough
+            clock = CpuClock(server.proc.pid)
+            clock.start()
+            seconds, lat, errors = drive(server.url, keys, clients, per_client)
+            r = Result("trivial", clients, len(lat), seconds, lat, 0.0, 0, errors, clock.stop())
+            results.append(r)
+            print(
+                f"  {'trivial':<10} {clients:>3} clients: {r.rate:8.0f} requests/s  "
+                f"p50 {r.pct(0.5):6.1f} ms  p99 {r.pct(0.99):6.1f} ms  {cpu_text(r.cpu)}",
+                flush=True,
+            )
+    finally:
+        server.stop()
+    return results
+
+
+def cpu_text(cpu: dict[str, float]) -> str:
+    return "cpu " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items() if v >= 0.005)
 
 
 # ---------------------------------------------------------------- the load
@@ -231,16 +341,22 @@ def run_backend(
             for clients in concurrency:
                 per_client = max(total // clients, floor)
                 head0 = journal_head(server.url)
+                clock = CpuClock(server.proc.pid)
+                clock.start()
                 # warm-up orders are journaled too; count from the first measured one
                 seconds, lat, errors = drive(server.url, keys, clients, per_client)
+                cpu = clock.stop()
+                if backend == "sqlite":
+                    cpu.pop("postgres")
                 head1 = journal_head(server.url)
                 batch, trades = batches(db, head0 + clients * WARMUP, head1)
-                r = Result(backend, clients, len(lat), seconds, lat, batch, trades, errors)
+                r = Result(backend, clients, len(lat), seconds, lat, batch, trades, errors, cpu)
                 results.append(r)
                 print(
                     f"  {backend:<10} {clients:>3} clients: {r.rate:8.0f} orders/s  "
                     f"p50 {r.pct(0.5):6.1f} ms  p99 {r.pct(0.99):6.1f} ms  "
-                    f"batch {batch:5.1f}  ({r.orders} orders, {trades} trades, {errors} errors)",
+                    f"batch {batch:5.1f}  ({r.orders} orders, {trades} trades, {errors} errors)  "
+                    f"{cpu_text(cpu)}",
                     flush=True,
                 )
         finally:
@@ -262,14 +378,18 @@ def run_backend(
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| backend | clients | orders/s | vs 1 client | p50 ms | p99 ms | commands per commit |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| backend | clients | orders/s | vs 1 client | share of the trivial endpoint "
+        "| p50 ms | p99 ms | commands per commit | CPU used (cores) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     single = {r.backend: r.rate for r in results if r.clients == 1}
+    ceiling = {r.clients: r.rate for r in results if r.backend == "trivial"}
     for r in results:
+        share = f"{r.rate / ceiling[r.clients]:.0%}" if r.clients in ceiling else "-"
         lines.append(
             f"| {r.backend} | {r.clients} | {r.rate:,.0f} | {r.rate / single[r.backend]:.1f}x "
-            f"| {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | {r.batch:.1f} |"
+            f"| {share} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | {r.batch:.1f} "
+            f"| {cpu_text(r.cpu)[4:]} |"
         )
     return "\n".join(lines)
 
@@ -288,7 +408,7 @@ def main() -> None:
         f"machine; {total} orders per concurrency level (at least {floor} per client)",
         flush=True,
     )
-    results: list[Result] = []
+    results: list[Result] = run_ceiling(CONCURRENCY, total, floor)
     with tempfile.TemporaryDirectory(prefix="tanso-bench-") as tmp:
         for backend in backends:
             results += run_backend(backend, Path(tmp), CONCURRENCY, total, floor)

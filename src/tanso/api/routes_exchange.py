@@ -107,11 +107,14 @@ def book(
 
 
 @router.post("/orders", response_model=PlacedOrder, status_code=201, tags=["exchange"])
-def place_order(body: s.OrderIn, request: Request, actor: CanTrade, idem: IdemKey) -> Response:
+async def place_order(
+    body: s.OrderIn, request: Request, actor: CanTrade, idem: IdemKey
+) -> Response:
     """Place an order. A buy reserves price x quantity of cash; a sell reserves its credits
     (the `serials` it designates, or the oldest eligible ones of `account_id`)."""
-    # the hot route: its answer is encoded here in one step (pydantic-core reads the dataclass)
-    # as PlacedOrder documents it, not validated again
+    # the hot route: it awaits its batch's commit without holding a worker thread, and its
+    # answer is encoded here in one step (pydantic-core reads the dataclass) as PlacedOrder
+    # documents it, not validated again
     order = xs.NewOrder(
         instrument=body.instrument,
         side=body.side,
@@ -123,7 +126,7 @@ def place_order(body: s.OrderIn, request: Request, actor: CanTrade, idem: IdemKe
         serials=body.serials,
         client_order_id=body.client_order_id,
     )
-    placed = _exchange(request).place(actor, order, idem)
+    placed = await _exchange(request).place_async(actor, order, idem)
     return Response(_PLACED.dump_json(placed), 201, media_type="application/json")
 
 

@@ -87,6 +87,7 @@ class Tx:
         self.journal_hash: str | None = None
         self._head: tuple[int, str] | None = None
         self._genesis = False
+        self._entries: list[dict[str, Any]] = []
         self.allow_empty = False
 
     def lock_head(self) -> None:
@@ -109,45 +110,61 @@ class Tx:
         A use case records one entry; the exchange's sequencer records one per command of a
         batch that shares this transaction (group commit). The payload is stored with
         ``"v": PAYLOAD_VERSION``, the shape it has (domain/journal.py ``upgrade_payload``).
+        The chain's hash is computed here; the rows are written by `write_journal`, all of a
+        transaction's entries in one statement and the head once, just before the commit.
         """
         assert self._head is not None
         prev_seq, prev_hash = self._head
         seq = prev_seq + 1
         body = canonical_json(payload | {"v": PAYLOAD_VERSION})
         h = entry_hash(prev_hash, seq, self.at, kind, actor, body)
-        self.conn.execute(
-            insert(t.journal).values(
-                seq=seq,
-                at=self.at,
-                kind=kind,
-                actor=actor,
-                payload=body,
-                prev_hash=prev_hash,
-                hash=h,
-            )
+        self._entries.append(
+            {
+                "seq": seq,
+                "at": self.at,
+                "kind": kind,
+                "actor": actor,
+                "payload": body,
+                "prev_hash": prev_hash,
+                "hash": h,
+            }
         )
-        if self._genesis:
-            self.conn.execute(insert(t.journal_head).values(id=1, seq=seq, hash=h))
-            self._genesis = False
-        else:
-            self.conn.execute(
-                update(t.journal_head).where(t.journal_head.c.id == 1).values(seq=seq, hash=h)
-            )
         self._head = (seq, h)
         self.journal_seq, self.journal_hash = seq, h
         return seq
+
+    def write_journal(self) -> None:
+        """Write the entries recorded so far (one multi-row INSERT) and move the head once."""
+        if not self._entries:
+            return
+        self.conn.execute(insert(t.journal), self._entries)
+        last = self._entries[-1]
+        self._entries = []
+        if self._genesis:
+            self.conn.execute(
+                insert(t.journal_head).values(id=1, seq=last["seq"], hash=last["hash"])
+            )
+            self._genesis = False
+        else:
+            self.conn.execute(
+                update(t.journal_head)
+                .where(t.journal_head.c.id == 1)
+                .values(seq=last["seq"], hash=last["hash"])
+            )
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Run part of a batch so that its failure undoes only that part, journal included."""
         head, genesis = self._head, self._genesis
         seq, h = self.journal_seq, self.journal_hash
+        recorded = len(self._entries)
         try:
             with self.conn.begin_nested():
                 yield
         except BaseException:
             self._head, self._genesis = head, genesis
             self.journal_seq, self.journal_hash = seq, h
+            del self._entries[recorded:]
             raise
 
 
@@ -183,6 +200,7 @@ class Database:
                         if not tx.allow_empty:
                             raise JournalNotWritten("write transaction without a journal entry")
                         raise _Empty
+                    tx.write_journal()
             except _Empty:
                 pass  # rolled back: nothing was changed, so there is nothing to journal
             finally:

@@ -11,6 +11,7 @@ reservations into a settlement obligation due on T+n business days.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -19,10 +20,11 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from tanso.domain import exchange as ex
 from tanso.domain.bars import INTERVALS, Bar, period_start
@@ -174,6 +176,17 @@ class Exchange:
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         """Called after each commit with the committed exchange journal entries, in order."""
         self.engine = ex.Engine(pre_trade=self._pre_trade)
+        # What the sequencer decides with, kept in memory (it is the only writer of orders and
+        # instruments): order rows it has read or written, instrument rows, holding accounts
+        # (which never change), and each batch's fee schedules (fees change in transactions of
+        # their own, which the batch's write lock keeps out).
+        self._orders: dict[str, SimpleNamespace] = {}
+        self._instruments: dict[str, Any] = {}
+        self._accounts: dict[str, Any] = {}
+        self._fees: dict[tuple[str, str], FeeSchedule] = {}
+        # order rows to write: the command's own until it succeeds, then the batch's until commit
+        self._command_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
+        self._batch_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
         self.recover()
 
     # ------------------------------------------------------------------ recovery
@@ -181,9 +194,18 @@ class Exchange:
     def recover(self) -> None:
         """Rebuild the books by replaying every exchange journal entry through a fresh engine."""
         with self._lock:
+            self._forget()
             self.engine = self.rebuild(self.db)
             self.engine.pre_trade = self._pre_trade
             self._check_against_database()
+
+    def _forget(self) -> None:
+        """Drop every remembered row (after a failure: the database is the truth again)."""
+        self._orders.clear()
+        self._instruments.clear()
+        self._fees.clear()
+        self._command_orders.clear()
+        self._batch_orders.clear()
 
     @staticmethod
     def rebuild(db: Database) -> ex.Engine:
@@ -259,6 +281,15 @@ class Exchange:
     def submit(self, actor: Actor, kind: str, **args: Any) -> Any:
         """Put a command in order and wait for its outcome (committed before it returns);
         refuses with `Unavailable` (503, Retry-After) when ``max_queue`` commands already wait."""
+        job = self._enqueue(actor, kind, args)
+        return job.future.result()
+
+    async def submit_async(self, actor: Actor, kind: str, **args: Any) -> Any:
+        """As `submit`, for a coroutine: it awaits the outcome without holding a thread."""
+        job = self._enqueue(actor, kind, args)
+        return await asyncio.wrap_future(job.future)
+
+    def _enqueue(self, actor: Actor, kind: str, args: dict[str, Any]) -> _Job:
         if self.max_queue and self._queue.qsize() >= self.max_queue:
             raise Unavailable(
                 "overloaded",
@@ -266,10 +297,10 @@ class Exchange:
             )
         job = _Job(actor, kind, args)
         if self._thread is None:
-            self._run_batch([job])
+            self._run_batch([job])  # no sequencer thread (tests, the command line): run it now
         else:
             self._queue.put(job)
-        return job.future.result()
+        return job
 
     def _loop(self) -> None:
         while True:
@@ -294,6 +325,7 @@ class Exchange:
         feed: list[dict[str, Any]] = []
         diverged = False
         with self._lock:
+            self._fees.clear()
             try:
                 with self.db.write() as tx:
                     tx.allow_empty = True
@@ -304,8 +336,10 @@ class Exchange:
                             with tx.savepoint():
                                 results.append((job, self._apply(tx, job)))
                             feed += self._job_feed
+                            self._command_done()
                         except TansoError as e:
                             results.append((job, e))
+                            self._command_failed(tx.conn)
                             if self._engine_changed:
                                 log.error("command refused after the engine moved: %s", e.code)
                                 diverged = True
@@ -313,6 +347,8 @@ class Exchange:
                             log.exception("command failed", exc_info=e)
                             diverged = True
                             results.append((job, e))
+                            self._command_failed(tx.conn)
+                    self._write_orders(tx.conn)
             except Exception as e:
                 log.exception("batch commit failed", exc_info=e)
                 diverged = True
@@ -331,6 +367,101 @@ class Exchange:
                 job.future.set_exception(outcome)
             else:
                 job.future.set_result(outcome)
+
+    # ------------------------------------------------------------------ rows in memory
+
+    def _order(self, conn: Connection, order_id: str, *, missing_ok: bool = False) -> Any:
+        """An order row, from memory once read or written (the sequencer alone writes orders)."""
+        row = self._orders.get(order_id)
+        if row is None:
+            stored = repo.get_by_id(conn, t.orders, order_id)
+            if stored is None:
+                assert missing_ok, order_id
+                return None
+            row = self._orders[order_id] = SimpleNamespace(**stored._mapping)
+        return row
+
+    def _insert_order(self, **values: Any) -> None:
+        self._orders[values["id"]] = SimpleNamespace(**values)
+        self._command_orders[values["id"]] = (True, dict(values))
+
+    def _set_order(self, conn: Connection, order_id: str, **values: Any) -> None:
+        row = self._order(conn, order_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        new, pending = self._command_orders.get(order_id, (False, {}))
+        self._command_orders[order_id] = (new, pending | values)
+
+    def _command_done(self) -> None:
+        """A command succeeded: its order rows join the batch's (one row per order)."""
+        for oid, (new, values) in self._command_orders.items():
+            was_new, pending = self._batch_orders.get(oid, (False, {}))
+            self._batch_orders[oid] = (new or was_new, pending | values)
+        self._command_orders.clear()
+
+    def _command_failed(self, conn: Connection) -> None:
+        """A command's savepoint rolled back: drop what it changed in memory, and what the
+        batch remembers of rows (written first, so the database can answer for them)."""
+        self._command_orders.clear()
+        self._write_orders(conn)
+        self._orders.clear()
+        self._instruments.clear()
+
+    def _write_orders(self, conn: Connection) -> None:
+        """Write the batch's new orders in one multi-row INSERT, and its changed ones with one
+        executemany UPDATE per set of changed columns."""
+        if not self._batch_orders:
+            return
+        inserts = [values for new, values in self._batch_orders.values() if new]
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for oid, (new, values) in self._batch_orders.items():
+            if not new:
+                names = tuple(sorted(values))
+                updates.setdefault(names, []).append({f"v_{k}": v for k, v in values.items()})
+                updates[names][-1]["k_id"] = oid
+        for oid in self._batch_orders:
+            row = self._orders.get(oid)
+            if row is not None and row.status != "open":
+                del self._orders[oid]  # filled, cancelled, expired: written, no longer needed
+        self._batch_orders = {}
+        if inserts:
+            conn.execute(insert(t.orders), inserts)
+        o = t.orders.c
+        for names, rows in updates.items():
+            statement = (
+                update(t.orders)
+                .where(o.id == bindparam("k_id"))
+                .values({name: bindparam(f"v_{name}") for name in names})
+            )
+            conn.execute(statement, rows)
+
+    def _instrument(self, conn: Connection, instrument: str) -> Any:
+        row = self._instruments.get(instrument)
+        if row is None:
+            row = self._instruments[instrument] = _instrument_row(conn, instrument)
+        return row
+
+    def _account(self, conn: Connection, account_id: str) -> Any:
+        row = self._accounts.get(account_id)
+        if row is None:
+            row = repo.get_account(conn, account_id)
+            if row is not None:
+                self._accounts[account_id] = row
+        return row
+
+    def _fees_for(self, conn: Connection, instrument: str, side: str) -> FeeSchedule:
+        key = (instrument, side)
+        if key not in self._fees:
+            self._fees[key] = fees_for(conn, instrument, side)
+        return self._fees[key]
+
+    def _order_fees(self, conn: Connection, order: Any) -> FeeSchedule:
+        """The fees an order's trades pay: those in force when it was accepted (an order stored
+        before they were recorded with it pays the current schedule)."""
+        stored = loads(order.fees) if order.fees else None
+        if not stored:
+            return self._fees_for(conn, order.instrument_id, order.side)
+        return FeeSchedule(stored["per_tonne"], stored["bps"], stored["per_trade"])
 
     # ------------------------------------------------------------------ applying one command
 
@@ -418,7 +549,7 @@ class Exchange:
         (fees come with the trade), a sell order's credits; an amendment resizes the hold."""
         tx = ctx.tx
         if req.side == "buy":
-            fees = order_fees(tx.conn, _order_row(tx.conn, req.order_id))
+            fees = self._order_fees(tx.conn, self._order(tx.conn, req.order_id))
             need = buy_reservation(fees, req.unit_price, req.quantity, ctx.lot)
             if not req.amends:
                 ctx.cash_reserve += escrow.reserve_cash(
@@ -428,7 +559,7 @@ class Exchange:
             ctx.cash_reserve += escrow.resize_cash(
                 tx, req.participant, ctx.currency, req.order_id, need
             )
-            _set_order(tx.conn, req.order_id, cash_price=req.unit_price)
+            self._set_order(tx.conn, req.order_id, cash_price=req.unit_price)
             return
         if not req.amends:
             assert ctx.account_id is not None
@@ -442,7 +573,7 @@ class Exchange:
                 raise Conflict("insufficient_credits", "The designated serials do not match.")
             ctx.moves += moves
             return
-        order = _order_row(tx.conn, req.order_id)
+        order = self._order(tx.conn, req.order_id)
         extra = req.quantity - order.remaining
         if extra > 0:
             _p, moves = escrow.reserve_credits(
@@ -473,7 +604,7 @@ class Exchange:
             elif isinstance(e, ex.Cancelled):
                 self._cancelled(tx, ctx, e)
             elif isinstance(e, ex.Amended):
-                row = _order_row(conn, e.id)
+                row = self._order(conn, e.id)
                 filled = row.quantity - row.remaining
                 values: dict[str, Any] = {
                     "price": e.price,
@@ -482,7 +613,7 @@ class Exchange:
                 }
                 if not e.kept_priority:
                     values["priority"] = self.engine.seq
-                _set_order(conn, e.id, **values)
+                self._set_order(conn, e.id, **values)
             elif isinstance(e, ex.AuctionResult):
                 repo.insert_row(
                     conn,
@@ -500,24 +631,26 @@ class Exchange:
                     .where(t.instruments.c.id == e.instrument)
                     .values(reference_price=e.reference_price)
                 )
+                self._instruments.pop(e.instrument, None)
             elif isinstance(e, ex.SessionChanged):
                 conn.execute(
                     update(t.instruments)
                     .where(t.instruments.c.id == e.instrument)
                     .values(state=e.state)
                 )
+                self._instruments.pop(e.instrument, None)
         return trades
 
     def _trade(self, tx: Tx, ctx: _Context, e: ex.Trade, trade_id: str) -> Trade:
         conn = tx.conn
-        buy, sell = _order_row(conn, e.buy), _order_row(conn, e.sell)
-        instrument = _instrument_row(conn, e.instrument)
+        buy, sell = self._order(conn, e.buy), self._order(conn, e.sell)
+        instrument = self._instrument(conn, e.instrument)
         day = trade_date(tx.at)
         due = self.calendar.add_business_days(day, instrument.settlement_days)
         amount = e.price * e.quantity
         # each side pays the fees of its order's acceptance, never a schedule set since
-        buyer_fee = order_fees(conn, buy).fee(e.price, e.quantity)
-        seller_fee = min(order_fees(conn, sell).fee(e.price, e.quantity), amount)
+        buyer_fee = self._order_fees(conn, buy).fee(e.price, e.quantity)
+        seller_fee = min(self._order_fees(conn, sell).fee(e.price, e.quantity), amount)
         # the buyer's cash held at its order's price becomes a hold at the trade price, fee
         # included; the seller's credits held for its order become the trade's
         left = buy.remaining - e.quantity
@@ -548,7 +681,7 @@ class Exchange:
         ctx.moves += done.moves
         for row in (buy, sell):
             left = row.remaining - e.quantity
-            _set_order(conn, row.id, remaining=left, status="filled" if left == 0 else "open")
+            self._set_order(conn, row.id, remaining=left, status="filled" if left == 0 else "open")
         repo.insert_row(
             conn,
             t.trades,
@@ -581,13 +714,13 @@ class Exchange:
         """The cash a buy order holds for its remaining quantity, at its reserve price."""
         if not remaining:
             return 0
-        return buy_reservation(order_fees(tx.conn, order), order.cash_price, remaining, lot)
+        return buy_reservation(self._order_fees(tx.conn, order), order.cash_price, remaining, lot)
 
     def _cancelled(self, tx: Tx, ctx: _Context, e: ex.Cancelled) -> None:
         conn = tx.conn
-        row = _order_row(conn, e.id)
+        row = self._order(conn, e.id)
         if row.side == "buy":
-            lot = _instrument_row(conn, row.instrument_id).lot
+            lot = self._instrument(conn, row.instrument_id).lot
             need = self._buy_hold(tx, row, row.remaining - e.quantity, lot)
             ctx.cash_reserve += escrow.shrink_cash(tx, e.id, need)
         else:
@@ -595,7 +728,7 @@ class Exchange:
             ctx.moves += moves
         left = row.remaining - e.quantity
         status = "open" if left else ("expired" if e.reason == ex.EXPIRED else "cancelled")
-        _set_order(conn, e.id, remaining=left, status=status, reason=e.reason)
+        self._set_order(conn, e.id, remaining=left, status=status, reason=e.reason)
 
     # ------------------------------------------------------------------ the commands
 
@@ -653,7 +786,7 @@ class Exchange:
 
     def _do_session(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> SessionChange:
         action, instrument = a["action"], a["instrument"]
-        _instrument_row(tx.conn, instrument)
+        self._instrument(tx.conn, instrument)
         command_type: dict[str, Callable[[str], ex.Command]] = {
             "open": ex.OpenSession,
             "close": ex.CloseSession,
@@ -668,7 +801,7 @@ class Exchange:
         trades = self._persist(tx, ctx, events)
         self._journal(tx, actor, action, command, events, ctx)
         return SessionChange(
-            **_instrument_values(_instrument_row(tx.conn, instrument), self.engine),
+            **_instrument_values(self._instrument(tx.conn, instrument), self.engine),
             trades=trades,
             auctions=[
                 AuctionEvent(
@@ -688,9 +821,9 @@ class Exchange:
         o: NewOrder = a["order"]
         conn = tx.conn
         require_active(conn, actor)
-        instrument = _instrument_row(conn, o.instrument)
+        instrument = self._instrument(conn, o.instrument)
         account_id = o.account_id or f"{actor.participant_id}-MAIN"
-        account = repo.get_account(conn, account_id)
+        account = self._account(conn, account_id)
         if (
             account is None
             or account.participant_id != actor.participant_id
@@ -722,10 +855,9 @@ class Exchange:
             lot=instrument.lot,
             eligibility=Eligibility.from_dict(loads(instrument.eligibility)),
         )
-        # the row exists before the engine runs, so that fills on arrival can update it
-        repo.insert_row(
-            conn,
-            t.orders,
+        # the row exists (in memory, written with the batch) before the engine runs, so that
+        # fills on arrival can update it
+        self._insert_order(
             id=order_id,
             instrument_id=o.instrument,
             participant_id=actor.participant_id,
@@ -735,7 +867,7 @@ class Exchange:
             type=o.type,
             price=o.price,
             cash_price=None,
-            fees=dumps(fee_terms(fees_for(conn, o.instrument, o.side))),
+            fees=dumps(fee_terms(self._fees_for(conn, o.instrument, o.side))),
             quantity=o.quantity,
             remaining=o.quantity,
             tif=o.tif,
@@ -752,7 +884,7 @@ class Exchange:
             raise OrderRejected(rejected.reason)
         _lower, upper = self.engine.limits(o.instrument)
         cash_price = upper if o.price is None else o.price
-        _set_order(conn, order_id, priority=self._priority(order_id), cash_price=cash_price)
+        self._set_order(conn, order_id, priority=self._priority(order_id), cash_price=cash_price)
         trades = self._persist(tx, ctx, events)
         self._journal(
             tx,
@@ -763,7 +895,7 @@ class Exchange:
             ctx,
             {"account": account_id, "client_order_id": o.client_order_id},
         )
-        return _placed(_order_row(conn, order_id), trades, events)
+        return _placed(self._order(conn, order_id), trades, events)
 
     def _check_window(self, tx: Tx, instrument: Any) -> None:
         """TSE: orders only inside the acceptance windows (when sessions are enforced)."""
@@ -783,7 +915,7 @@ class Exchange:
         return market.book.orders[order_id].seq
 
     def _own_open_order(self, conn: Connection, actor: Actor, order_id: str) -> Any:
-        row = repo.get_by_id(conn, t.orders, order_id)
+        row = self._order(conn, order_id, missing_ok=True)
         if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
             raise NotFound("order_not_found", f"There is no order {order_id} of yours.")
         if row.status != "open":
@@ -797,10 +929,11 @@ class Exchange:
         _raise_if_rejected(events)
         self._persist(tx, ctx, events)
         self._journal(tx, actor, "cancel", command, events, ctx)
-        return order_view(_order_row(tx.conn, row.id))
+        return order_view(self._order(tx.conn, row.id))
 
     def _do_cancel_all(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> list[Order]:
         o = t.orders.c
+        self._write_orders(tx.conn)  # the query below reads the table
         ids = tx.conn.execute(
             select(o.id).where(o.participant_id == a["participant"], o.status == "open")
         ).scalars()
@@ -810,7 +943,7 @@ class Exchange:
         row = self._own_open_order(tx.conn, actor, a["order_id"])
         if not actor.is_system:
             require_active(tx.conn, actor)
-        instrument = _instrument_row(tx.conn, row.instrument_id)
+        instrument = self._instrument(tx.conn, row.instrument_id)
         self._check_window(tx, instrument)
         command = ex.AmendOrder(row.id, quantity=a.get("quantity"), price=a.get("price"))
         ctx = _Context(
@@ -827,7 +960,7 @@ class Exchange:
             raise OrderRejected(rejected.reason, row.id)
         trades = self._persist(tx, ctx, events)
         self._journal(tx, actor, "amend", command, events, ctx)
-        return _placed(_order_row(tx.conn, row.id), trades, events)
+        return _placed(self._order(tx.conn, row.id), trades, events)
 
     # ------------------------------------------------------------------ public use cases
 
@@ -847,9 +980,15 @@ class Exchange:
 
     def place(self, actor: Actor, order: NewOrder, idem: Idem | None = None) -> PlacedOrder:
         """Place an order; it reserves cash or credits first, then matches or rests."""
-        if not actor.has(Role.TRADER) and not actor.has(Role.MARKET_MAKER):
-            raise Forbidden("role_required", "Only a trader or market maker may place orders.")
+        _may_place(actor)
         return cast(PlacedOrder, self.submit(actor, "place", order=order, idem=idem))
+
+    async def place_async(
+        self, actor: Actor, order: NewOrder, idem: Idem | None = None
+    ) -> PlacedOrder:
+        """`place` for an async route: the request holds no thread while its batch commits."""
+        _may_place(actor)
+        return cast(PlacedOrder, await self.submit_async(actor, "place", order=order, idem=idem))
 
     def cancel(self, actor: Actor, order_id: str) -> Order:
         """Cancel the rest of an open order; its holds are released."""
@@ -943,15 +1082,6 @@ def fee_terms(schedule: FeeSchedule) -> dict[str, int]:
     return {"per_tonne": schedule.per_tonne, "bps": schedule.bps, "per_trade": schedule.per_trade}
 
 
-def order_fees(conn: Connection, order: Any) -> FeeSchedule:
-    """The fees an order's trades pay: those in force when it was accepted (an order stored
-    before they were recorded with it pays the current schedule)."""
-    stored = loads(order.fees) if order.fees else None
-    if not stored:
-        return fees_for(conn, order.instrument_id, order.side)
-    return FeeSchedule(stored["per_tonne"], stored["bps"], stored["per_trade"])
-
-
 def buy_reservation(fees: FeeSchedule, unit: int, quantity: int, lot: int) -> int:
     """Cash a buy order sets aside: price x quantity and the most its fees can come to."""
     return unit * quantity + fees.fee_cap(unit, quantity, lot)
@@ -1001,20 +1131,15 @@ def update_bars(
         )
 
 
+def _may_place(actor: Actor) -> None:
+    if not actor.has(Role.TRADER) and not actor.has(Role.MARKET_MAKER):
+        raise Forbidden("role_required", "Only a trader or market maker may place orders.")
+
+
 def _raise_if_rejected(events: list[ex.Event]) -> None:
     for e in events:
         if isinstance(e, ex.Rejected):
             raise OrderRejected(e.reason, e.id)
-
-
-def _order_row(conn: Connection, order_id: str) -> Any:
-    row = repo.get_by_id(conn, t.orders, order_id)
-    assert row is not None, order_id
-    return row
-
-
-def _set_order(conn: Connection, order_id: str, **values: Any) -> None:
-    conn.execute(update(t.orders).where(t.orders.c.id == order_id).values(**values))
 
 
 def _instrument_row(conn: Connection, instrument: str) -> Any:
