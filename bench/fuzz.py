@@ -525,20 +525,21 @@ def fuzz_operation(
             }
             if "data" in body_kwargs and not isinstance(body_kwargs["data"], dict):
                 body_kwargs["content"] = body_kwargs.pop("data")
-            response = world.client.request(
+            request = world.client.build_request(
                 method,
                 url,
                 params=kwargs.get("params"),
                 headers={k: str(v) for k, v in (kwargs.get("headers") or {}).items()},
                 **body_kwargs,
             )
+            # a file upload's body is a stream: read it once, so the checks can read it again
+            with contextlib.suppress(Exception):  # a generated "file" may be no file at all
+                request.read()
+            response = world.client.send(request)
             report.counts[endpoint][status_class(response.status_code)] += 1
             reproduce = f"{caller.name}: {method} {response.request.url}"
             if "json" in body_kwargs:
                 reproduce += f" json={str(body_kwargs['json'])[:300]}"
-            # a file upload's request body is a stream; the checks read it to reproduce it
-            with contextlib.suppress(Exception):  # a generated "file" may be no file at all
-                response.request.read()
             try:
                 case.validate_response(response, checks=CHECKS)
             except FailureGroup as group:
