@@ -18,6 +18,7 @@ from tanso.domain.journal import (
     Entry,
     FoldError,
     LedgerFold,
+    canonical_entry_hash,
     canonical_json,
     entry_hash,
     first_broken_link,
@@ -469,3 +470,26 @@ def test_a_current_payload_is_read_as_it_is_and_an_unknown_version_is_refused() 
             upgrade_payload({"v": version})
     with pytest.raises(ValueError):
         read_payload("[1, 2]")
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(
+    seq=st.integers(1, 10**12),
+    at=st.text(max_size=30),
+    kind=st.text(max_size=30),
+    actor=st.text(max_size=30),
+    payload=st.dictionaries(st.text(max_size=10), _json, max_size=6),
+)
+def test_the_writers_hash_of_a_canonical_payload_is_the_verifiers(
+    seq: int, at: str, kind: str, actor: str, payload: dict[str, object]
+) -> None:
+    text = canonical_json(payload)
+    assert canonical_entry_hash("p" * 64, seq, at, kind, actor, text) == entry_hash(
+        "p" * 64, seq, at, kind, actor, text
+    )

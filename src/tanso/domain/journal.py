@@ -94,6 +94,15 @@ def entry_hash(prev_hash: str, seq: int, at: str, kind: str, actor: str, payload
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def canonical_entry_hash(
+    prev_hash: str, seq: int, at: str, kind: str, actor: str, payload: str
+) -> str:
+    """`entry_hash` of a payload that is already canonical JSON (as the writer makes it),
+    without parsing it again: the canonical list is its items' canonical texts joined."""
+    head = json.dumps([seq, at, kind, actor], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prev_hash}{head[:-1]},{payload}]".encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One journal row as stored."""

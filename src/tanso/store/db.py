@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, insert, select,
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from tanso.domain.journal import GENESIS_HASH, PAYLOAD_VERSION, canonical_json, entry_hash
+from tanso.domain.journal import GENESIS_HASH, PAYLOAD_VERSION, canonical_entry_hash, canonical_json
 from tanso.store import schema as t
 
 Clock = Callable[[], str]
@@ -117,7 +117,7 @@ class Tx:
         prev_seq, prev_hash = self._head
         seq = prev_seq + 1
         body = canonical_json(payload | {"v": PAYLOAD_VERSION})
-        h = entry_hash(prev_hash, seq, self.at, kind, actor, body)
+        h = canonical_entry_hash(prev_hash, seq, self.at, kind, actor, body)
         self._entries.append(
             {
                 "seq": seq,

@@ -7,10 +7,22 @@ apply to a block or balance that moved in the meantime.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from tanso.domain.errors import Conflict
@@ -33,7 +45,7 @@ class StaleState(Conflict):
 
 
 def get_participant(conn: Connection, pid: str) -> Row[Any] | None:
-    return conn.execute(select(t.participants).where(t.participants.c.id == pid)).first()
+    return get_by_id(conn, t.participants, pid)
 
 
 def list_participants(conn: Connection, only: str | None = None) -> Sequence[Row[Any]]:
@@ -48,8 +60,19 @@ def corporate_number_taken(conn: Connection, number: str) -> bool:
     return conn.execute(q).first() is not None
 
 
+@functools.cache
+def _insert(table: Table) -> Any:
+    return insert(table)
+
+
+@functools.cache
+def _by_id(table: Table) -> Any:
+    """SELECT one row by its id: built once per table (the hot paths run it per command)."""
+    return select(table).where(table.c.id == bindparam("key"))
+
+
 def insert_row(conn: Connection, table: Table, **values: Any) -> None:
-    conn.execute(insert(table).values(**values))
+    conn.execute(_insert(table), values)
 
 
 def update_participant(conn: Connection, pid: str, **values: Any) -> None:
@@ -57,7 +80,7 @@ def update_participant(conn: Connection, pid: str, **values: Any) -> None:
 
 
 def get_api_key(conn: Connection, key_id: str) -> Row[Any] | None:
-    return conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
+    return get_by_id(conn, t.api_keys, key_id)
 
 
 def list_api_keys(conn: Connection, pid: str) -> Sequence[Row[Any]]:
@@ -116,7 +139,7 @@ def list_broker_authorisations(conn: Connection, pid: str) -> Sequence[Row[Any]]
 
 
 def get_account(conn: Connection, account_id: str) -> Row[Any] | None:
-    return conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).first()
+    return get_by_id(conn, t.accounts, account_id)
 
 
 def list_accounts(conn: Connection, pid: str | None) -> Sequence[Row[Any]]:
@@ -147,7 +170,7 @@ def list_table(conn: Connection, table: Table, *order: Any, **where: Any) -> Seq
 
 
 def get_by_id(conn: Connection, table: Table, key: str) -> Row[Any] | None:
-    return conn.execute(select(table).where(table.c.id == key)).first()
+    return conn.execute(_by_id(table), {"key": key}).first()
 
 
 def get_project(conn: Connection, project_id: str) -> Row[Any] | None:
@@ -232,26 +255,36 @@ def blocks_in_account(
     chunk: int = 500,
 ) -> Iterator[Block]:
     """Blocks of one account in one status, oldest vintage first, streamed in chunks."""
-    b = t.blocks.c
-    q = select(t.blocks).where(b.account_id == account_id, b.status == status.value)
-    if issuance_id is not None:
-        q = q.where(b.issuance_id == issuance_id)
-    if reservation is not None:
-        q = q.where(b.reservation == reservation)
     if categories:
         eligibility = Eligibility(categories=tuple(categories))
-    if eligibility is not None:
-        q = q.where(b.issuance_id.in_(eligible_issuances(eligibility)))
-    q = q.order_by(b.vintage, b.issuance_id, b.serial_start)
+    q = _blocks_query(status.value, issuance_id is not None, reservation is not None, eligibility)
+    params = {"account": account_id, "issuance": issuance_id, "reservation": reservation}
     offset = 0
     while True:
-        rows = conn.execute(q.limit(chunk).offset(offset)).all()
+        rows = conn.execute(q, params | {"limit": chunk, "offset": offset}).all()
         for r in rows:
             yield _block(r)
         if len(rows) < chunk:
             return
         offset += chunk
         chunk = min(chunk * 4, 20_000)
+
+
+@functools.lru_cache(maxsize=256)
+def _blocks_query(
+    status: str, by_issuance: bool, by_reservation: bool, eligibility: Eligibility | None
+) -> Any:
+    """The statement of `blocks_in_account`, built once per shape; the values are parameters."""
+    b = t.blocks.c
+    q = select(t.blocks).where(b.account_id == bindparam("account"), b.status == status)
+    if by_issuance:
+        q = q.where(b.issuance_id == bindparam("issuance"))
+    if by_reservation:
+        q = q.where(b.reservation == bindparam("reservation"))
+    if eligibility is not None:
+        q = q.where(b.issuance_id.in_(eligible_issuances(eligibility)))
+    q = q.order_by(b.vintage, b.issuance_id, b.serial_start)
+    return q.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def eligible_issuances(e: Eligibility) -> Any:
@@ -311,6 +344,27 @@ def insert_block(
     )
 
 
+_b = t.blocks.c
+_MOVE_BLOCK = (
+    update(t.blocks)
+    .where(
+        _b.id == bindparam("k_id"),
+        _b.account_id == bindparam("k_account"),
+        _b.status == bindparam("k_status"),
+        _b.serial_start == bindparam("k_start"),
+        _b.serial_end == bindparam("k_end"),
+    )
+    .values(
+        serial_start=bindparam("start"),
+        serial_end=bindparam("end"),
+        account_id=bindparam("account"),
+        status=bindparam("status"),
+        reservation=bindparam("reservation"),
+    )
+)
+"""A block moved only if it still has the range, account and status its plan saw."""
+
+
 def apply_pieces(
     conn: Connection,
     pieces: Sequence[Piece],
@@ -322,26 +376,23 @@ def apply_pieces(
 
     Each block is updated only if it still has the range, account and status the plan saw.
     """
-    b = t.blocks.c
     leftovers: list[dict[str, Any]] = []
     for p in pieces:
         blk = p.block
         res = conn.execute(
-            update(t.blocks)
-            .where(
-                b.id == blk.id,
-                b.account_id == blk.account,
-                b.status == blk.status.value,
-                b.serial_start == blk.start,
-                b.serial_end == blk.end,
-            )
-            .values(
-                serial_start=p.start,
-                serial_end=p.end,
-                account_id=to_account,
-                status=to_status.value,
-                reservation=reservation,
-            )
+            _MOVE_BLOCK,
+            {
+                "k_id": blk.id,
+                "k_account": blk.account,
+                "k_status": blk.status.value,
+                "k_start": blk.start,
+                "k_end": blk.end,
+                "start": p.start,
+                "end": p.end,
+                "account": to_account,
+                "status": to_status.value,
+                "reservation": reservation,
+            },
         )
         if res.rowcount != 1:
             raise StaleState(f"Block {blk.issuance}-{blk.start}-{blk.end}")
@@ -437,7 +488,7 @@ def list_retirements(conn: Connection, pid: str | None, limit: int) -> Sequence[
 
 
 def get_cash_account(conn: Connection, cash_id: str) -> Row[Any] | None:
-    return conn.execute(select(t.cash_accounts).where(t.cash_accounts.c.id == cash_id)).first()
+    return get_by_id(conn, t.cash_accounts, cash_id)
 
 
 def ensure_cash_account(
@@ -500,17 +551,22 @@ def move_cash(
     )
 
 
+_c = t.cash_accounts.c
+_RESERVE = (
+    update(t.cash_accounts)
+    .where(_c.id == bindparam("key"), _c.balance - _c.reserved >= bindparam("delta"))
+    .values(reserved=_c.reserved + bindparam("delta"))
+)
+_RELEASE = (
+    update(t.cash_accounts)
+    .where(_c.id == bindparam("key"), _c.reserved >= -bindparam("delta"))
+    .values(reserved=_c.reserved + bindparam("delta"))
+)
+
+
 def change_reserved(conn: Connection, cash_id: str, delta: int, currency: str) -> None:
     """Reserve (delta > 0) or release (delta < 0) cash; a reserve needs that much free."""
-    c = t.cash_accounts.c
-    guard = [c.id == cash_id]
-    if delta > 0:
-        guard.append(c.balance - c.reserved >= delta)
-    else:
-        guard.append(c.reserved >= -delta)
-    res = conn.execute(
-        update(t.cash_accounts).where(and_(*guard)).values(reserved=c.reserved + delta)
-    )
+    res = conn.execute(_RESERVE if delta > 0 else _RELEASE, {"key": cash_id, "delta": delta})
     if res.rowcount != 1:
         raise Conflict(
             "insufficient_cash",
@@ -519,7 +575,7 @@ def change_reserved(conn: Connection, cash_id: str, delta: int, currency: str) -
 
 
 def get_cash_reservation(conn: Connection, rid: str) -> Row[Any] | None:
-    return conn.execute(select(t.cash_reservations).where(t.cash_reservations.c.id == rid)).first()
+    return get_by_id(conn, t.cash_reservations, rid)
 
 
 def set_cash_reservation(conn: Connection, rid: str, cash_id: str, amount: int) -> None:
