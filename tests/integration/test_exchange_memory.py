@@ -1,0 +1,126 @@
+"""Property: what the sequencer keeps in memory always equals the database.
+
+The sequencer decides from rows it remembers (orders it has read or written, instruments,
+accounts) and writes a batch's order rows once, at the end of the batch. Random batches of
+commands — buys and sells that rest, cross or are refused, cancels and amendments of orders that
+may be gone, orders on accounts that do not exist — are run as group commits, refusals in the
+middle of a batch included. After every batch each remembered order row equals its stored row,
+the live books equal the stored open orders, and nothing remembered is closed; after a recovery
+the same holds, and the audit rebuilds every balance from the journal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from tanso.domain.errors import TansoError
+from tanso.domain.instruments import Eligibility, InstrumentSpec
+from tanso.services.common import SYSTEM, Actor
+from tanso.services.ledger import audit
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder, _Job
+from tanso.store import schema as t
+from tanso.store.db import Database
+from tests.conftest import add_issuance, add_participant, fund
+
+REFERENCE = 2_000
+
+command = st.one_of(
+    st.tuples(
+        st.just("place"),
+        st.sampled_from(["BUYER", "SELLER"]),
+        st.integers(-6, 6),  # price offset from the reference: some cross, some rest
+        st.sampled_from([1, 5, 40, 400, 5_000]),  # the last is more than anyone can cover
+        st.booleans(),  # on an account that does not exist
+    ),
+    st.tuples(st.just("cancel"), st.integers(0, 30)),
+    st.tuples(st.just("amend"), st.integers(0, 30), st.integers(1, 60), st.integers(-3, 3)),
+)
+
+
+def _job(x: Exchange, actors: dict[str, Actor], c: tuple[Any, ...], known: list[str]) -> _Job:
+    if c[0] == "place":
+        _kind, who, offset, quantity, bad_account = c
+        order = NewOrder(
+            "JC-ES",
+            "buy" if who == "BUYER" else "sell",
+            quantity,
+            REFERENCE + offset,
+            account_id="NOBODY-MAIN" if bad_account else None,
+        )
+        return _Job(actors[who], "place", {"order": order, "idem": None})
+    order_id = known[c[1] % len(known)] if known else "O1"
+    owner = actors["BUYER"] if order_id in x._orders and x._orders[order_id].side == "buy" else None
+    actor = owner or SYSTEM
+    if c[0] == "cancel":
+        return _Job(actor, "cancel", {"order_id": order_id})
+    return _Job(actor, "amend", {"order_id": order_id, "quantity": c[2], "price": REFERENCE + c[3]})
+
+
+def _same_as_stored(x: Exchange, db: Database) -> None:
+    with db.read() as conn:
+        stored = {r.id: r._mapping for r in conn.execute(select(t.orders)).all()}
+    for oid, row in x._orders.items():
+        assert row.status == "open", f"{oid} is remembered though {row.status}"
+        assert vars(row) == dict(stored[oid]), oid
+    x._check_against_database()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batches=st.lists(st.lists(command, min_size=1, max_size=8), min_size=1, max_size=6))
+def test_the_sequencers_memory_equals_the_database_after_any_batches(
+    db: Database, batches: list[list[tuple[Any, ...]]]
+) -> None:
+    x = _market(db)
+    actors = {pid: Actor(pid, x_roles()) for pid in ("BUYER", "SELLER")}
+    for commands in batches:
+        with db.read() as conn:
+            known = list(conn.execute(select(t.orders.c.id).order_by(t.orders.c.id)).scalars())
+        jobs = [_job(x, actors, c, known) for c in commands]
+        x._run_batch(jobs)
+        for job in jobs:
+            outcome = job.future.exception()
+            assert outcome is None or isinstance(outcome, TansoError), outcome
+        _same_as_stored(x, db)
+    x.recover()
+    _same_as_stored(x, db)
+    assert audit.verify(db).ok
+
+
+def x_roles() -> frozenset[Any]:
+    from tanso.domain.participants import Role
+
+    return frozenset({Role.TRADER})
+
+
+_markets: dict[int, Exchange] = {}
+
+
+def _market(db: Database) -> Exchange:
+    """One exchange per database (examples share it: memory must hold whatever came before)."""
+    if id(db) not in _markets:
+        x = Exchange(db, japan_calendar())
+        add_participant(db, "SELLER")
+        add_participant(db, "BUYER")
+        add_issuance(db, "SELLER-MAIN", 10_000, vintage=2020, category="ENERGY_SAVING")
+        fund(db, "BUYER", 5_000_000)
+        spec = InstrumentSpec(
+            "JC-ES",
+            "J-Credit Energy saving",
+            "J-クレジット 省エネルギー",
+            Eligibility(schemes=("JC",), categories=("ENERGY_SAVING",)),
+            mode="continuous",
+            reference_price=REFERENCE,
+        )
+        x.define_instrument(SYSTEM, spec)
+        x.session(SYSTEM, "JC-ES", "open")
+        _markets[id(db)] = x
+    return _markets[id(db)]
