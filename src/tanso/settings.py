@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     exchange_queue_limit: int = 5_000
     """Commands waiting for the exchange's sequencer above which order entry answers 503 and
     the server reports itself not ready."""
+    api_key_cache_size: int = 10_000
+    """Verified API keys whose caller is kept in memory (LRU), so that their requests read
+    nothing to authenticate; 0: read the key, participant and mandate at every request."""
+    background_tick_seconds: float = 1.0
+    """How often the server writes the access log's buffered rows (when no write transaction
+    took them first) and reads the journal for key, role and mandate changes made by another
+    process; 0: only at shutdown and when the log is read."""
     public_url: str = ""
     """The site's public address (https://tanso.example.jp, with a path prefix if any): the base
     of every absolute link it prints, such as a certificate's verify URL and QR code, and an

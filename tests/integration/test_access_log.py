@@ -1,9 +1,15 @@
-"""The access log: API key use once per key and minute, refusals, paging, operator only."""
+"""The access log: API key use once per key and minute, refusals, paging, operator only; rows
+wait in memory and ride on the next write transaction, never in a transaction of their own."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tanso.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from tanso.services.access import access_log
@@ -15,6 +21,7 @@ from tests.conftest import add_participant
 
 
 def _rows(db: Database) -> list[dict[str, object]]:
+    access_log.flush(db)
     with db.read() as conn:
         return [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
 
@@ -104,3 +111,83 @@ def test_portal_login_outcomes_are_recorded_with_the_request_address(db: Databas
     ]
     assert {r["ip"] for r in rows} == {"192.0.2.8"}
     assert {r["participant_id"] for r in rows} == {"ALOGP"}
+
+
+@contextmanager
+def transactions(db: Database) -> Iterator[Counter[str]]:
+    """Count the transactions begun and committed on ``db``, and the rows of INSERT INTO
+    access_log statements run."""
+    seen: Counter[str] = Counter()
+
+    def begun(_conn: Any) -> None:
+        seen["begin"] += 1
+
+    def committed(_conn: Any) -> None:
+        seen["commit"] += 1
+
+    def statement(_c: Any, _cur: Any, sql: str, *_: Any) -> None:
+        if sql.lstrip().upper().startswith("INSERT INTO ACCESS_LOG"):
+            seen["access_log inserts"] += 1
+
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("begin", begun),
+        ("commit", committed),
+        ("before_cursor_execute", statement),
+    ]
+    for name, fn in listeners:
+        event.listen(db.engine, name, fn)
+    try:
+        yield seen
+    finally:
+        for name, fn in listeners:
+            event.remove(db.engine, name, fn)
+
+
+def test_a_key_use_is_written_by_the_next_write_transaction_not_one_of_its_own(
+    db: Database,
+) -> None:
+    add_participant(db, "ALOGW")
+    keys = [participants.create_api_key(db, SYSTEM, "ALOGW") for _ in range(3)]
+    with transactions(db) as seen, access_log.request_context(access_log.RequestInfo("r", "::1")):
+        for k in keys:
+            participants.authenticate(db, k.key)
+    # three reads (one per key), no write: the rows wait in memory
+    assert (seen["begin"], seen["access_log inserts"]) == (3, 0)
+    assert access_log.pending(db) == 3
+    with transactions(db) as seen:
+        add_participant(db, "ALOGW2")  # two write transactions: register, approve
+    assert (seen["begin"], seen["commit"], seen["access_log inserts"]) == (2, 2, 1)
+    assert access_log.pending(db) == 0
+    with db.read() as conn:  # no flush: the write transaction wrote them
+        rows = conn.execute(select(table).where(table.c.participant_id == "ALOGW")).all()
+    assert sorted(r.subject for r in rows) == sorted(k.id for k in keys)
+
+
+def test_rows_wait_again_when_the_transaction_carrying_them_rolls_back(db: Database) -> None:
+    add_participant(db, "ALOGR2")
+    key = participants.create_api_key(db, SYSTEM, "ALOGR2")
+    participants.authenticate(db, key.key)
+
+    def refuse(_tx: Any) -> None:
+        raise RuntimeError("the commit fails")
+
+    db.before_commit.append(refuse)  # after the access log's hook: its rows were inserted
+    with pytest.raises(RuntimeError), db.write() as tx:
+        tx.record("test.nothing", "test", {})
+    db.before_commit.remove(refuse)
+    assert access_log.pending(db) == 1
+    page = access_log.list_access(db, SYSTEM, kind="api_key", subject=key.id)
+    assert [e.participant_id for e in page.entries] == ["ALOGR2"]
+
+
+def test_reading_the_log_and_closing_the_database_write_what_waits(db: Database) -> None:
+    add_participant(db, "ALOGF")
+    first, second = (participants.create_api_key(db, SYSTEM, "ALOGF") for _ in range(2))
+    participants.authenticate(db, first.key)
+    page = access_log.list_access(db, SYSTEM, kind="api_key")
+    assert first.id in {e.subject for e in page.entries}
+    participants.authenticate(db, second.key)
+    db.dispose()
+    with db.read() as conn:
+        subjects = set(conn.execute(select(table.c.subject)).scalars())
+    assert second.id in subjects

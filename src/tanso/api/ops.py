@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -49,7 +50,7 @@ from tanso.api.schemas_registry import (
 )
 from tanso.domain import rate_limit
 from tanso.domain.rate_limit import Client, Limiter, Network, retry_after
-from tanso.services.access import access_log
+from tanso.services.access import access_log, actor_cache
 from tanso.services.access.access_log import RequestInfo, current_request
 from tanso.services.common import require_operator
 from tanso.services.operations import health, schema
@@ -595,9 +596,51 @@ def access_log_page(
     )
 
 
+# ---------------------------------------------------------------- the background tick
+
+
+class Tick:
+    """The request path's work that no request waits for, each ``interval`` seconds in a thread
+    of its own: write the access log's waiting rows, and follow the journal for API key,
+    participant and mandate changes another process committed (actor_cache.catch_up). Stopping
+    it runs a last tick, so shutdown loses no row."""
+
+    def __init__(self, db: Database, interval: float) -> None:
+        self.db = db
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        access_log.flush(self.db)
+        actor_cache.catch_up(self.db)
+
+    def start(self) -> None:
+        if self._thread is None and self.interval > 0:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="tanso-tick", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # a database that does not answer now may answer next time
+                log.exception("the background tick failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        access_log.flush(self.db)
+
+
 def install(app: FastAPI, db: Database) -> None:
     """Add middleware and operational routes to ``app``."""
     settings = Settings()
+    actor_cache.configure(db, settings.api_key_cache_size)
+    app.state.tick = Tick(db, settings.background_tick_seconds)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics_ = Metrics(db, app)
     app.state.metrics = metrics_
@@ -619,7 +662,10 @@ def start(app: FastAPI) -> None:
     settings: Settings = app.state.ops_settings
     configure_logging(settings.log_format, settings.log_level)
     logging.getLogger("tanso").addHandler(app.state.metrics.error_handler)
+    app.state.tick.start()
 
 
 def stop(app: FastAPI) -> None:
+    """At server stop (after the sequencer's last batch): the access log's last rows."""
+    app.state.tick.stop()
     logging.getLogger("tanso").removeHandler(app.state.metrics.error_handler)

@@ -3,13 +3,21 @@
 Every write runs in ``Database.write()``: one transaction that first locks the journal head, so
 all writes are put in one order (on SQLite ``BEGIN IMMEDIATE`` does the same). The transaction
 appends exactly one journal entry and commits it together with the change, or rolls back all.
+
+Two hooks let the layers above ride on that transaction without this module knowing them:
+``before_commit`` callbacks add rows of their own just before the commit (the access log's
+buffered rows), and ``after_commit`` listeners hear the journal entries a transaction committed
+(the API key cache drops what a revocation or a role change made stale). A listener hears only
+what committed, in this process; a process that follows the journal hears the same entries.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,21 @@ from tanso.store import schema as t
 
 Clock = Callable[[], str]
 """Returns the current time as an ISO-8601 UTC string; passed in so tests and replays control it."""
+
+log = logging.getLogger("tanso.store")
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A journal entry as its transaction committed it: what ``after_commit`` listeners hear."""
+
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+
+
+AfterCommit = Callable[[Sequence[Committed]], None]
+BeforeCommit = Callable[["Tx"], None]
 
 
 def normalise_url(url: str) -> str:
@@ -87,8 +110,12 @@ class Tx:
         self.journal_hash: str | None = None
         self._head: tuple[int, str] | None = None
         self._genesis = False
-        self._entries: list[dict[str, Any]] = []
+        self._rows: list[dict[str, Any]] = []
         self.allow_empty = False
+        self.entries: list[Committed] = []
+        """The journal entries recorded so far (those of a failed savepoint removed)."""
+        self.on_rollback: list[Callable[[], None]] = []
+        """Called if the transaction does not commit (a ``before_commit`` hook's undo)."""
 
     def lock_head(self) -> None:
         row = self.conn.execute(
@@ -118,7 +145,7 @@ class Tx:
         seq = prev_seq + 1
         body = canonical_json(payload | {"v": PAYLOAD_VERSION})
         h = canonical_entry_hash(prev_hash, seq, self.at, kind, actor, body)
-        self._entries.append(
+        self._rows.append(
             {
                 "seq": seq,
                 "at": self.at,
@@ -131,15 +158,16 @@ class Tx:
         )
         self._head = (seq, h)
         self.journal_seq, self.journal_hash = seq, h
+        self.entries.append(Committed(seq, kind, payload))
         return seq
 
     def write_journal(self) -> None:
         """Write the entries recorded so far (one multi-row INSERT) and move the head once."""
-        if not self._entries:
+        if not self._rows:
             return
-        self.conn.execute(insert(t.journal), self._entries)
-        last = self._entries[-1]
-        self._entries = []
+        self.conn.execute(insert(t.journal), self._rows)
+        last = self._rows[-1]
+        self._rows = []
         if self._genesis:
             self.conn.execute(
                 insert(t.journal_head).values(id=1, seq=last["seq"], hash=last["hash"])
@@ -157,14 +185,15 @@ class Tx:
         """Run part of a batch so that its failure undoes only that part, journal included."""
         head, genesis = self._head, self._genesis
         seq, h = self.journal_seq, self.journal_hash
-        recorded = len(self._entries)
+        recorded, written = len(self.entries), len(self._rows)
         try:
             with self.conn.begin_nested():
                 yield
         except BaseException:
             self._head, self._genesis = head, genesis
             self.journal_seq, self.journal_hash = seq, h
-            del self._entries[recorded:]
+            del self.entries[recorded:]
+            del self._rows[written:]
             raise
 
 
@@ -185,10 +214,17 @@ class Database:
         )
         self.clock = clock
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.before_commit: list[BeforeCommit] = []
+        """Called inside each write transaction that will commit, after its work."""
+        self.after_commit: list[AfterCommit] = []
+        """Called with the journal entries of each write transaction once it has committed."""
+        self.before_dispose: list[Callable[[Database], object]] = []
+        """Called by ``dispose`` while the engine still works (flushing buffers)."""
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """One write transaction; commits only if it recorded its journal entry."""
+        tx: Tx | None = None
         with self.engine.connect() as conn:
             conn.info["tanso_begin"] = "IMMEDIATE"
             try:
@@ -200,11 +236,26 @@ class Database:
                         if not tx.allow_empty:
                             raise JournalNotWritten("write transaction without a journal entry")
                         raise _Empty
+                    for hook in self.before_commit:
+                        hook(tx)
                     tx.write_journal()
             except _Empty:
                 pass  # rolled back: nothing was changed, so there is nothing to journal
+            except BaseException:
+                for undo in tx.on_rollback if tx is not None else ():
+                    undo()
+                raise
             finally:
                 conn.info["tanso_begin"] = "DEFERRED"
+        if tx is not None and tx.entries:
+            self._committed(tx.entries)
+
+    def _committed(self, entries: Sequence[Committed]) -> None:
+        for listener in self.after_commit:
+            try:
+                listener(entries)
+            except Exception:  # the change is committed: a listener cannot undo it
+                log.exception("an after-commit listener failed")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -213,6 +264,11 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
+        for hook in self.before_dispose:
+            try:
+                hook(self)
+            except Exception:
+                log.exception("a before-dispose hook failed")
         self.engine.dispose()
 
 

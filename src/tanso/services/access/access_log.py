@@ -8,6 +8,13 @@ secret (no password, key secret, cookie, CSRF token or TOTP code), only ids.
 API key use is recorded cheaply: the first successful request of each key from each address in
 each minute, and likewise the first refusal; the
 journal already records key creation and revocation, and portal logins are recorded per attempt.
+
+No request waits for the access log. Key uses and logins go to an in-memory buffer per database;
+its rows are written in one multi-row INSERT inside the next write transaction of the process
+(the database's before-commit hook), or by ``flush``: the server's background tick (each
+second), reading the log (``list_access`` flushes first), server shutdown and ``dispose``. A
+process killed with rows in the buffer loses them (at most about a second's first uses); the
+journal, not this log, is the record of every change.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -26,7 +33,7 @@ from sqlalchemy import Connection, insert, select
 from tanso.domain.errors import InvalidInput
 from tanso.services.common import Actor, from_row, require_operator
 from tanso.settings import utc_now
-from tanso.store.db import Database
+from tanso.store.db import Database, Tx
 from tanso.store.schema_ops import access_log
 
 log = logging.getLogger("tanso.access")
@@ -35,6 +42,9 @@ KINDS = ("login", "totp", "api_key")
 OUTCOMES = ("ok", "refused", "locked", "pending")
 MAX_PAGE = 500
 _SEEN_LIMIT = 100_000
+BUFFER_LIMIT = 100_000
+"""Rows kept waiting at most; beyond it (the database refusing them for long) the oldest go."""
+_CHUNK = 500  # rows per INSERT: 7 parameters each, under SQLite's 32,766 variables
 
 
 @dataclass(slots=True)
@@ -68,6 +78,26 @@ def _current_ip() -> str | None:
     return info.ip if info is not None else None
 
 
+def _row(
+    kind: str,
+    subject: str,
+    ip: str | None,
+    outcome: str,
+    detail: str,
+    participant_id: str | None,
+    at: str,
+) -> dict[str, Any]:
+    return {
+        "at": at,
+        "kind": kind[:32],
+        "subject": subject[:254],
+        "participant_id": participant_id,
+        "ip": (ip if ip is not None else _current_ip() or "")[:64] or None,
+        "outcome": outcome[:16],
+        "detail": detail[:1000],
+    }
+
+
 def record_access(
     conn: Connection,
     kind: str,
@@ -83,15 +113,96 @@ def record_access(
     request's address). ``subject`` is an id or a login name, never a secret."""
     conn.execute(
         insert(access_log).values(
-            at=at or utc_now(),
-            kind=kind[:32],
-            subject=subject[:254],
-            participant_id=participant_id,
-            ip=(ip if ip is not None else _current_ip() or "")[:64] or None,
-            outcome=outcome[:16],
-            detail=detail[:1000],
+            _row(kind, subject, ip, outcome, detail, participant_id, at or utc_now())
         )
     )
+
+
+def _insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(insert(access_log).values(list(rows[i : i + _CHUNK])))
+
+
+class _Buffer:
+    """Rows waiting to be written, oldest first."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def add(self, row: dict[str, Any]) -> None:
+        with self.lock:
+            if len(self.rows) >= BUFFER_LIMIT:
+                del self.rows[: len(self.rows) - BUFFER_LIMIT + 1]
+            self.rows.append(row)
+
+    def take(self) -> list[dict[str, Any]]:
+        with self.lock:
+            rows, self.rows = self.rows, []
+            return rows
+
+    def put_back(self, rows: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.rows[:0] = rows
+            if len(self.rows) > BUFFER_LIMIT:
+                log.warning(
+                    "access log buffer full: %d rows dropped", len(self.rows) - BUFFER_LIMIT
+                )
+                del self.rows[: len(self.rows) - BUFFER_LIMIT]
+
+    def ride_along(self, tx: Tx) -> None:
+        """The before-commit hook: write the waiting rows in ``tx``, the commit it precedes."""
+        if not self.rows:  # unlocked peek: a row added just now waits for the next commit
+            return
+        rows = self.take()
+        try:
+            with tx.conn.begin_nested():  # a refused row must not fail the change it rides on
+                _insert(tx.conn, rows)
+        except Exception:
+            log.exception("could not write the access log; its rows wait for the next commit")
+            self.put_back(rows)
+            return
+        tx.on_rollback.append(lambda: self.put_back(rows))
+
+
+_buffers: weakref.WeakKeyDictionary[Database, _Buffer] = weakref.WeakKeyDictionary()
+_buffers_lock = threading.Lock()
+
+
+def _buffer(db: Database) -> _Buffer:
+    buffer = _buffers.get(db)
+    if buffer is not None:
+        return buffer
+    with _buffers_lock:
+        buffer = _buffers.get(db)
+        if buffer is None:
+            buffer = _buffers[db] = _Buffer()
+            db.before_commit.append(buffer.ride_along)
+            db.before_dispose.append(flush)
+        return buffer
+
+
+def pending(db: Database) -> int:
+    """How many rows wait in the buffer."""
+    buffer = _buffers.get(db)
+    return len(buffer.rows) if buffer is not None else 0
+
+
+def flush(db: Database) -> int:
+    """Write the waiting rows now, in one transaction; returns how many. Never raises: rows the
+    database refuses wait for the next flush."""
+    buffer = _buffers.get(db)
+    if buffer is None or not buffer.rows:
+        return 0
+    rows = buffer.take()
+    try:
+        with db.engine.begin() as conn:
+            _insert(conn, rows)
+    except Exception:
+        log.exception("could not write the access log; its rows wait for the next flush")
+        buffer.put_back(rows)
+        return 0
+    return len(rows)
 
 
 _seen: weakref.WeakKeyDictionary[Database, dict[tuple[str, str, str], str]] = (
@@ -114,7 +225,7 @@ def _first_this_minute(db: Database, key: tuple[str, str, str], minute: str) -> 
 def note_key_use(
     db: Database, key_id: str, participant_id: str | None, outcome: str, detail: str = ""
 ) -> None:
-    """Record an API key's use: once per key, outcome, address and minute, so it stays cheap."""
+    """Record an API key's use: once per key, outcome, address and minute, buffered."""
     info = current_request.get()
     if info is not None and outcome == "ok":
         info.participant_id, info.key_id = participant_id, key_id
@@ -122,13 +233,7 @@ def note_key_use(
     ip = info.ip if info is not None else None
     if not _first_this_minute(db, (key_id, outcome, ip or ""), at[:16]):
         return
-    try:
-        with db.engine.begin() as conn:
-            record_access(
-                conn, "api_key", key_id, ip, outcome, detail, participant_id=participant_id, at=at
-            )
-    except Exception:  # the access log must never fail the request it describes
-        log.exception("could not write the access log")
+    _buffer(db).add(_row("api_key", key_id, ip, outcome, detail, participant_id, at))
 
 
 LOGIN_OUTCOMES = {"ok": "ok", "totp_required": "pending", "locked": "locked", "invalid": "refused"}
@@ -137,22 +242,13 @@ LOGIN_OUTCOMES = {"ok": "ok", "totp_required": "pending", "locked": "locked", "i
 def record_login(
     db: Database, kind: str, subject: str, outcome: str, participant_id: str | None = None
 ) -> None:
-    """Record a portal login (``kind`` "login") or second factor ("totp") in its own
-    transaction, after the attempt; ``outcome`` is a LoginResult outcome (ok, totp_required,
-    locked, invalid) and ``subject`` the email or user id, never the password or code."""
-    try:
-        with db.engine.begin() as conn:
-            record_access(
-                conn,
-                kind,
-                subject,
-                None,
-                LOGIN_OUTCOMES.get(outcome, "refused"),
-                participant_id=participant_id,
-                at=db.clock(),
-            )
-    except Exception:  # the access log must never fail the login it describes
-        log.exception("could not write the access log")
+    """Record a portal login (``kind`` "login") or second factor ("totp"), buffered, after the
+    attempt; ``outcome`` is a LoginResult outcome (ok, totp_required, locked, invalid) and
+    ``subject`` the email or user id, never the password or code."""
+    row = _row(
+        kind, subject, None, LOGIN_OUTCOMES.get(outcome, "refused"), "", participant_id, db.clock()
+    )
+    _buffer(db).add(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +303,7 @@ def list_access(
         q = q.where(c.participant_id == participant_id)
     if before is not None:
         q = q.where(c.id < before)
+    flush(db)  # a reader sees every use noted so far
     with db.read() as conn:
         rows = conn.execute(q).all()
     more = len(rows) > limit

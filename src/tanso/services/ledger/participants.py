@@ -27,7 +27,7 @@ from tanso.domain.participants import (
 )
 from tanso.domain.participants import OPERATOR_PARTICIPANT as OPERATOR_PARTICIPANT
 from tanso.domain.registry import SYSTEM_ACCOUNTS, AccountKind
-from tanso.services.access import access_log
+from tanso.services.access import access_log, actor_cache
 from tanso.services.common import (
     SYSTEM,
     Actor,
@@ -464,7 +464,10 @@ def revoke_api_key(db: Database, actor: Actor, pid: str, key_id: str) -> ApiKeyR
 
 
 def authenticate(db: Database, token: str | None, on_behalf_of: str | None = None) -> Actor:
-    """The actor for an API key (and, for a broker, the client it names); else 401."""
+    """The actor for an API key (and, for a broker, the client it names); else 401.
+
+    A key verified before answers from the cache (actor_cache) without reading the database;
+    a change that alters its answer drops it when that change commits."""
     if not token:
         raise Unauthenticated(
             "missing_api_key", "This request needs an API key (Authorization: Bearer ...)."
@@ -474,32 +477,41 @@ def authenticate(db: Database, token: str | None, on_behalf_of: str | None = Non
         access_log.note_key_use(db, "(malformed)", None, "refused", "malformed key")
         raise Unauthenticated("invalid_api_key", "The API key is not valid.")
     key_id, secret = m.groups()
-    try:
-        actor = _actor_for_key(db, key_id, secret, on_behalf_of)
-    except Unauthenticated:
-        access_log.note_key_use(db, key_id, None, "refused", "unknown, revoked or wrong secret")
-        raise
-    except Forbidden as e:
-        access_log.note_key_use(db, key_id, actor_owner(db, key_id), "refused", e.code)
-        raise
+    digest = _hash_secret(secret)
+    cache = actor_cache.of(db)
+    cached = (key_id, digest, on_behalf_of or "")
+    actor = cache.get(cached)
+    if actor is None:
+        generation = cache.generation  # before reading: a change from now on discards the answer
+        try:
+            actor = _actor_for_key(db, key_id, digest, on_behalf_of)
+        except Unauthenticated:
+            access_log.note_key_use(db, key_id, None, "refused", "unknown, revoked or wrong secret")
+            raise
+        except _Refused as r:
+            access_log.note_key_use(db, key_id, r.owner, "refused", r.error.code)
+            raise r.error from None
+        cache.put(cached, actor, generation)
     access_log.note_key_use(db, key_id, actor.agent_id or actor.participant_id, "ok")
     return actor
 
 
-def actor_owner(db: Database, key_id: str) -> str | None:
-    """The participant an API key belongs to (None for an unknown key)."""
-    with db.read() as conn:
-        row = repo.get_api_key(conn, key_id)
-    return str(row.participant_id) if row is not None else None
+class _Refused(Exception):
+    """A verified key refused what it asked (a broker's mandate): the error, and whose key."""
+
+    def __init__(self, owner: str, error: Forbidden) -> None:
+        super().__init__(error.code)
+        self.owner, self.error = owner, error
 
 
-def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | None) -> Actor:
+def _actor_for_key(db: Database, key_id: str, digest: str, on_behalf_of: str | None) -> Actor:
+    """The Actor of key ``key_id`` whose secret hashes to ``digest``, read from the database."""
     with db.read() as conn:
         row = repo.get_api_key(conn, key_id)
         if (
             row is None
             or row.revoked_at is not None
-            or not hmac.compare_digest(row.secret_hash, _hash_secret(secret))
+            or not hmac.compare_digest(row.secret_hash, digest)
         ):
             raise Unauthenticated("invalid_api_key", "The API key is not valid.")
         owner = repo.get_participant(conn, row.participant_id)
@@ -510,15 +522,21 @@ def _actor_for_key(db: Database, key_id: str, secret: str, on_behalf_of: str | N
         if not on_behalf_of or on_behalf_of == owner.id:
             return Actor(owner.id, roles, key_id=key_id, scopes=scopes)
         if Role.BROKER not in roles:
-            raise Forbidden(
-                "not_a_broker", "Only a broker may act on behalf of another participant."
+            raise _Refused(
+                owner.id,
+                Forbidden(
+                    "not_a_broker", "Only a broker may act on behalf of another participant."
+                ),
             )
         auth = repo.get_broker_authorisation(conn, on_behalf_of, owner.id)
         client = repo.get_participant(conn, on_behalf_of)
         if auth is None or auth.revoked_at is not None or client is None:
-            raise Forbidden(
-                "broker_not_authorised",
-                f"Participant {on_behalf_of} has not authorised {owner.id} to act for it.",
+            raise _Refused(
+                owner.id,
+                Forbidden(
+                    "broker_not_authorised",
+                    f"Participant {on_behalf_of} has not authorised {owner.id} to act for it.",
+                ),
             )
         client_roles = {Role(r) for r in client.roles.split(",") if r}
         acting = frozenset(client_roles & {Role.TRADER})
