@@ -126,6 +126,12 @@ class Tx:
         self._head = (row.seq, row.hash) if row else (0, GENESIS_HASH)
         self._genesis = row is None
 
+    @property
+    def head_seq(self) -> int:
+        """The journal's last entry when this transaction took the head (0: none yet)."""
+        assert self._head is not None, "write transaction without the journal head"
+        return self._head[0] - len(self._rows)
+
     def next_seq(self) -> int:
         """The sequence number the journal entry of this transaction will get."""
         assert self._head is not None, "write transaction without the journal head"

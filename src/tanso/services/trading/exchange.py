@@ -40,7 +40,7 @@ from tanso.domain.errors import (
 from tanso.domain.fees import FREE, FeeSchedule
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.journal import read_payload
-from tanso.domain.participants import Role
+from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
@@ -52,7 +52,6 @@ from tanso.services.common import (
     omitted,
     plain,
     require,
-    require_active,
     require_operator,
 )
 from tanso.services.ledger import registry
@@ -184,6 +183,9 @@ class Exchange:
         self._instruments: dict[str, Any] = {}
         self._accounts: dict[str, Any] = {}
         self._fees: dict[tuple[str, str], FeeSchedule] = {}
+        self._statuses: dict[str, str] = {}
+        self._seen_seq: int | None = None
+        """The journal entry up to which the remembered rows are known to be current."""
         # order rows to write: the command's own until it succeeds, then the batch's until commit
         self._command_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
         self._batch_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
@@ -204,6 +206,8 @@ class Exchange:
         self._orders.clear()
         self._instruments.clear()
         self._fees.clear()
+        self._statuses.clear()
+        self._seen_seq = None
         self._command_orders.clear()
         self._batch_orders.clear()
 
@@ -325,10 +329,10 @@ class Exchange:
         feed: list[dict[str, Any]] = []
         diverged = False
         with self._lock:
-            self._fees.clear()
             try:
                 with self.db.write() as tx:
                     tx.allow_empty = True
+                    self._catch_up(tx)
                     for job in jobs:
                         self._engine_changed = False
                         self._job_feed = []
@@ -349,6 +353,7 @@ class Exchange:
                             results.append((job, e))
                             self._command_failed(tx.conn)
                     self._write_orders(tx.conn)
+                    self._seen_seq = tx.journal_seq or tx.head_seq
             except Exception as e:
                 log.exception("batch commit failed", exc_info=e)
                 diverged = True
@@ -434,6 +439,44 @@ class Exchange:
                 .values({name: bindparam(f"v_{name}") for name in names})
             )
             conn.execute(statement, rows)
+
+    def _catch_up(self, tx: Tx) -> None:
+        """Forget what other writers changed since the last batch: participants' statuses and
+        fee schedules, as the journal tells (with the head locked, nobody writes meanwhile)."""
+        head = tx.head_seq
+        if self._seen_seq is None:
+            self._statuses.clear()
+            self._fees.clear()
+        elif head != self._seen_seq:
+            j = t.journal.c
+            changes = tx.conn.execute(
+                select(j.kind, j.payload).where(
+                    j.seq > self._seen_seq, j.kind.in_(("participant.status_changed", "fees.set"))
+                )
+            ).all()
+            for kind, payload in changes:
+                if kind == "fees.set":
+                    self._fees.clear()
+                else:
+                    self._statuses.pop(str(read_payload(payload)["participant"]), None)
+        self._seen_seq = head
+
+    def _require_active(self, conn: Connection, actor: Actor) -> None:
+        """Only active participants act; a broker and its client must both be active."""
+        if actor.is_system:
+            return
+        for pid in filter(None, (actor.participant_id, actor.agent_id)):
+            status = self._statuses.get(pid)
+            if status is None:
+                row = repo.get_participant(conn, pid)
+                status = row.status if row is not None else "unknown"
+                if row is not None:
+                    self._statuses[pid] = status
+            if status != ParticipantStatus.ACTIVE:
+                raise Forbidden(
+                    "participant_not_active",
+                    f"Participant {pid} is {status}; only active participants may act.",
+                )
 
     def _instrument(self, conn: Connection, instrument: str) -> Any:
         row = self._instruments.get(instrument)
@@ -820,7 +863,7 @@ class Exchange:
     def _do_place(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> PlacedOrder:
         o: NewOrder = a["order"]
         conn = tx.conn
-        require_active(conn, actor)
+        self._require_active(conn, actor)
         instrument = self._instrument(conn, o.instrument)
         account_id = o.account_id or f"{actor.participant_id}-MAIN"
         account = self._account(conn, account_id)
@@ -942,7 +985,7 @@ class Exchange:
     def _do_amend(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> PlacedOrder:
         row = self._own_open_order(tx.conn, actor, a["order_id"])
         if not actor.is_system:
-            require_active(tx.conn, actor)
+            self._require_active(tx.conn, actor)
         instrument = self._instrument(tx.conn, row.instrument_id)
         self._check_window(tx, instrument)
         command = ex.AmendOrder(row.id, quantity=a.get("quantity"), price=a.get("price"))
