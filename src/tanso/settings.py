@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     """The largest request body (bytes) of every route but the uploads: a larger one is
     answered 413 before it is read, before authentication."""
     max_upload_bytes: int = 4_194_304
-    """The largest request body (bytes) of the bulk uploads (POST /v1/inventories/import)."""
+    """The largest request body (bytes) of the bulk uploads (POST /v1/inventories/import and the
+    portal's POST /portal/emissions/import)."""
     max_json_depth: int = DEFAULT_LIMIT
     """The deepest nesting of arrays and objects in a JSON request body or stream message."""
     stream_max_message_bytes: int = 65_536

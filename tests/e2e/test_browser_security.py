@@ -2,11 +2,16 @@
 Content-Security-Policy without inline script, nosniff, a referrer policy and no framing on
 every HTML and API answer; the API documentation served from the installation under that
 policy; certificate links from TANSO_PUBLIC_URL, never the Host header; portal forms refused
-when Origin or Referer names another site. One journey in headless Chromium checks that the
-public page, the portal's login and /docs render with no CSP violation."""
+when Origin or Referer names another site. Styles without 'unsafe-inline': no template has a
+style attribute, and only the stand-alone documents' <style> blocks are allowed, by hash. One
+journey in headless Chromium checks that the public page, the portal's login, /docs, the
+certificate, /verify, /auctions and portal and operator screens render with no CSP violation."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +52,8 @@ def assert_protected(r: Any) -> None:
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["script-src"] == "'self'", csp
     assert directives["frame-ancestors"] == "'none'", csp
-    assert "unsafe-inline" not in directives["default-src"]
+    assert "unsafe-inline" not in csp and "unsafe-hashes" not in csp, csp
+    assert directives["style-src"].startswith("'self'"), csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] in ("same-origin", "strict-origin-when-cross-origin")
 
@@ -79,6 +85,70 @@ def test_no_template_has_an_inline_script_or_event_handler(db: Database, http: T
         assert not INLINE_SCRIPT.search(text), path.name
         assert not INLINE_HANDLER.search(text), path.name
         assert "javascript:" not in text, path.name
+
+
+STYLE_ATTRIBUTE = re.compile(r"<[^>]+\sstyle\s*=", re.I)
+STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def style_source(block: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'"
+
+
+def test_no_template_has_a_style_attribute_and_only_stand_alone_documents_a_style_block(
+    db: Database,
+) -> None:
+    templates = Path(security.__file__).parent / "templates"
+    for path in templates.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not STYLE_ATTRIBUTE.search(text), path.name
+        if path.name not in security.STANDALONE_STYLES:
+            assert "<style" not in text, path.name
+    for path in (Path(security.__file__).parent / "static").glob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        assert "style=" not in text and "cssText" not in text, path.name
+
+
+def test_the_stand_alone_documents_style_blocks_are_allowed_by_their_hashes_and_no_other(
+    db: Database, http: TestClient
+) -> None:
+    from tanso.services.clearing import settlement
+    from tanso.services.marketdata.daily_report import DailyReport, Totals
+    from tanso.web import render
+    from tanso.web.documents.daily_report import to_html as daily_html
+
+    rid = retire(db)
+    pages = {
+        "certificate": http.get(f"/v1/certificates/{rid}.html").text,
+        "verify": http.get(f"/verify/{rid}").text,
+        "verify ja": http.get(f"/ja/verify/{rid}").text,
+        "daily report": daily_html(
+            DailyReport("2026-01-05", None, "JPY", [], [], Totals(0, 0)), "ja"
+        ),
+        "settlement report": render(
+            "settlement_report.html", r=settlement.report(db, SYSTEM, dt.date(2026, 1, 5))
+        ),
+    }
+    style_src = dict(d.split(" ", 1) for d in security.CSP.split("; "))["style-src"].split()
+    assert style_src[0] == "'self'" and len(style_src) > 1
+    allowed = set(style_src[1:])
+    seen = set()
+    for name, html in pages.items():
+        blocks = STYLE_BLOCK.findall(html)
+        assert blocks, name
+        for block in blocks:
+            assert style_source(block) in allowed, name
+            seen.add(style_source(block))
+    assert seen == allowed  # no hash allows a block that no document has
+
+
+def test_a_style_block_with_a_template_tag_cannot_be_allowed_by_a_hash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "doc.html").write_text("<style>p { color: {{ colour }}; }</style>")
+    monkeypatch.setattr(security, "TEMPLATES", tmp_path)
+    with pytest.raises(ValueError, match="Jinja2"):
+        security.style_hashes(("doc.html",))
 
 
 def test_the_api_documentation_loads_swagger_ui_from_this_server_without_inline_script(
@@ -220,8 +290,15 @@ def server(tmp_path: Path) -> Iterator[Server]:
     migrate.upgrade(db.engine)
     participants.bootstrap(db)
     taxonomy.seed_reference_data(db, SYSTEM)
+    # a certificate, a trader's administrator and an operator user: the pages that used to
+    # carry style attributes or <style> blocks
+    rid = retire(db)
+    add_participant(db, "CSPA", ["trader"])
+    for pid, email in (("CSPA", "admin@cspa.example.jp"), ("OPERATOR", "op@cspa.example.jp")):
+        users.create(db, SYSTEM, NewUser(pid, email, "A", "administrator", PASSWORD))
     db.dispose()
     running = Server(url, tmp_path)
+    running.retirement = rid  # type: ignore[attr-defined]
     try:
         yield running
     finally:
@@ -236,9 +313,17 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
+def console_error(message: Any, errors: list[str]) -> None:
+    """Keep a console error, except the browser's own look for /favicon.ico on a document
+    that names no icon (the stand-alone documents and the portal), which the site has not."""
+    url = (message.location or {}).get("url", "")
+    if message.type == "error" and not url.endswith("/favicon.ico"):
+        errors.append(f"console: {message.text} {url}")
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-def test_in_chromium_the_public_page_login_and_api_docs_render_under_the_csp(
+def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_under_the_csp(
     server: Server,
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
@@ -255,10 +340,7 @@ def test_in_chromium_the_public_page_login_and_api_docs_render_under_the_csp(
             page.set_default_timeout(WAIT_MS)
             page.add_init_script(WATCH_CSP)
             page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on(
-                "console",
-                lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None,
-            )
+            page.on("console", lambda m: console_error(m, errors))
             seen: dict[str, list[str]] = {}
 
             def visit(path: str) -> None:
@@ -279,7 +361,50 @@ def test_in_chromium_the_public_page_login_and_api_docs_render_under_the_csp(
             page.locator(".opblock-summary").first.click()  # the UI answers, not just draws
             expect(page.locator(".opblock-body").first).to_be_visible()
             seen["/docs"] = page.evaluate("window.__csp || []")
+            # the stand-alone documents (hashed <style>) and the public auctions page
+            rid = server.retirement  # type: ignore[attr-defined]
+            for path in (f"/v1/certificates/{rid}.html", f"/verify/{rid}", "/auctions"):
+                visit(path)
+                expect(page.locator("h1").first).to_be_visible()
+                seen[path] = page.evaluate("window.__csp || []")
+                if path != "/auctions":  # the certificate's own <style> applies
+                    display = "getComputedStyle(document.querySelector('.cert-head')).display"
+                    assert page.evaluate(display) == "flex", path
+            layouts: list[str] = []
+            for email, paths in (
+                ("admin@cspa.example.jp", PORTAL_PAGES),
+                ("op@cspa.example.jp", ("/portal/operator", "/portal/operator/journal")),
+            ):
+                context = browser.new_context(locale="en-US")
+                context.add_init_script(WATCH_CSP)
+                portal = context.new_page()
+                portal.set_default_timeout(WAIT_MS)
+                portal.on("console", lambda m: console_error(m, errors))
+                portal.goto(f"{server.url}/portal/login")
+                portal.fill("input[name=email]", email)
+                portal.fill("input[name=password]", PASSWORD)
+                portal.locator("form button[type=submit]").first.click()
+                portal.wait_for_url(re.compile(r"/portal(/operator)?$"))
+                for path in paths:
+                    answer = portal.goto(f"{server.url}{path}")
+                    assert answer is not None and answer.status == 200, path
+                    seen[path] = portal.evaluate("window.__csp || []")
+                    layouts += portal.evaluate(
+                        "[...document.querySelectorAll('form.form-grid, .op-nav ul')]"
+                        ".map(e => getComputedStyle(e).display)"
+                    )
+                context.close()
         finally:
             browser.close()
-    assert seen == {"/": [], "/portal/login": [], "/docs": []}
+    assert seen and all(v == [] for v in seen.values()), seen
+    assert set(layouts) == {"grid", "flex"}, layouts  # the classes that replaced style=""
     assert errors == []
+
+
+PORTAL_PAGES = (
+    "/portal",
+    "/portal/marketplace",
+    "/portal/marketplace/rfqs",
+    "/portal/marketplace/mine",
+    "/portal/auctions",
+)

@@ -293,6 +293,10 @@ def test_in_chromium_the_chart_draws_and_a_trade_appears_without_a_reload(
     expect(canvas).to_be_visible(timeout=WAIT_MS)
     box = canvas.bounding_box()
     assert box is not None and box["width"] > 100 and box["height"] > 100
+    # the library's logo is off (its <style> breaks the CSP): the page names TradingView
+    expect(page.locator("#chart-credit a")).to_have_attribute(
+        "href", "https://www.tradingview.com/"
+    )
     assert page.evaluate("window.tansoPage.state.candles.data().length") == HISTORY_DAYS
 
     # live updates run: the stream, or polling on a server without one

@@ -164,13 +164,10 @@ def test_the_emissions_screen_records_a_year_and_imports_a_csv(
     assert bad.status_code == 422 and 'id="form-error"' in bad.text
     bad = portal.post("/portal/emissions", data=form | {"reduction_scope1": "5000"})
     assert bad.status_code == 422 and "exceed" in bad.text
-    r = portal.post(
-        "/portal/emissions/import", data={"csrf": token, "csv": "year,scope1\n2024,x\n"}
-    )
+    assert 'enctype="multipart/form-data"' in r.text and 'type="file" id="csv-file"' in r.text
+    r = upload(portal, token, b"year,scope1\n2024,x\n")
     assert r.status_code == 422 and 'id="import-error"' in r.text and "row 2" in r.text
-    r = portal.post(
-        "/portal/emissions/import", data={"csrf": token, "csv": "year,scope1\n2024,77\n"}
-    )
+    r = upload(portal, token, b"\xef\xbb\xbfreporting_year,scope1\n2024,77\n")  # with a BOM
     assert r.status_code == 200 and 'data-year="2024"' in r.text
     csv = portal.get("/portal/emissions.csv")
     assert csv.status_code == 200 and "\nALPHA,2025,1200," in csv.text
@@ -180,6 +177,79 @@ def test_the_emissions_screen_records_a_year_and_imports_a_csv(
     portal.cookies.clear()
     login(portal, "administrator@beta.example.jp")
     assert 'id="no-inventory"' in portal.get("/portal/emissions?year=2025").text
+
+
+def upload(portal: TestClient, token: str, data: bytes, query: str = "") -> Any:
+    files = {"file": ("inventories.csv", data, "text/csv")}
+    return portal.post(f"/portal/emissions/import{query}", data={"csrf": token}, files=files)
+
+
+@pytest.mark.parametrize(
+    ("data", "english", "japanese"),
+    [
+        (b"", "the file sent is empty", "送られたファイルは空です"),
+        (b"\xef\xbb\xbf\n \n", "the file sent is empty", "送られたファイルは空です"),
+        (
+            b"reporting_year,note\n2024,caf\xe9\n",  # Latin-1, as an old spreadsheet saves it
+            "The file is not UTF-8 text",
+            "UTF-8 のテキストではありません",
+        ),
+        (
+            b"reporting_year,scope1\n" + b"2024,1\n" * 300_000,  # 2.1 MB: over the file's limit
+            "at most 2,000,000 bytes (2 MB)",
+            "2,000,000 バイト (2 MB) までです",
+        ),
+    ],
+    ids=["empty", "only a BOM and blanks", "not UTF-8", "too large"],
+)
+def test_an_empty_too_large_or_non_utf8_file_is_refused_with_a_message_in_each_language(
+    portal: TestClient, data: bytes, english: str, japanese: str
+) -> None:
+    login(portal, "account_manager@alpha.example.jp")
+    token = csrf(portal, "/portal/emissions")
+    for query, text in (("", english), ("?lang=ja", japanese)):
+        r = upload(portal, token, data, query)
+        assert r.status_code == 422 and 'id="import-error"' in r.text, query
+        assert text in r.text, query
+    assert 'id="no-inventory"' in portal.get("/portal/emissions").text  # nothing imported
+
+
+def test_no_file_chosen_is_refused_and_a_form_without_its_token_changes_nothing(
+    portal: TestClient,
+) -> None:
+    login(portal, "account_manager@alpha.example.jp")
+    token = csrf(portal, "/portal/emissions")
+    # what a browser sends when no file was chosen: the part, with no name and no bytes
+    files = {"file": ("", b"", "application/octet-stream")}
+    r = portal.post("/portal/emissions/import", data={"csrf": token}, files=files)
+    assert r.status_code == 422 and "the file sent is empty" in r.text
+    r = portal.post("/portal/emissions/import", data={"csrf": token})  # no part at all
+    assert r.status_code == 422 and "the file sent is empty" in r.text
+    good = {"file": ("inventories.csv", b"reporting_year,scope1\n2024,77\n", "text/csv")}
+    for form in ({}, {"csrf": "forged"}):
+        r = portal.post("/portal/emissions/import", data=form, files=good)
+        assert r.status_code == 403
+    assert 'id="no-inventory"' in portal.get("/portal/emissions").text
+
+
+def test_the_portal_upload_has_the_apis_upload_limit_not_the_forms_limit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare(db)
+    monkeypatch.setenv("TANSO_MAX_BODY_BYTES", "20000")
+    monkeypatch.setenv("TANSO_MAX_UPLOAD_BYTES", "200000")
+    with TestClient(create_app(db), follow_redirects=False) as portal:
+        login(portal, "account_manager@alpha.example.jp")
+        token = csrf(portal, "/portal/emissions")
+        # over the forms' 20,000 bytes, under the uploads' 200,000: the screen imports it
+        note = b"x" * 1_000
+        rows = b"".join(b"%d,%d,%s\n" % (2000 + i, i, note) for i in range(50))
+        r = upload(portal, token, b"reporting_year,scope1,note\n" + rows)
+        assert r.status_code == 200 and 'id="notice"' in r.text, r.status_code
+        # over the uploads' limit: 413 before the screen, the session or the token is looked at
+        portal.cookies.clear()
+        r = upload(portal, "no token", b"x" * 300_000)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
 
 
 def test_a_viewer_sees_the_inventory_but_cannot_change_it(portal: TestClient) -> None:

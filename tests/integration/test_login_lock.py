@@ -6,6 +6,7 @@ another participant's users."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -188,8 +189,80 @@ def test_totp_is_on_only_after_a_code_confirms_the_secret_the_server_made(
     step = users.login(db, EMAIL, PASSWORD)
     assert step.outcome == "totp_required" and step.token
     assert users.session_user(db, step.token) is None
-    done = users.verify_totp(db, step.token, pyotp.TOTP(setup.secret).now())
+    # the enrolment used this step's code: the login takes the next step's
+    later_code = pyotp.TOTP(setup.secret).at(time.time() + 30)
+    done = users.verify_totp(db, step.token, later_code)
     assert done.outcome == "ok" and users.session_user(db, done.token) is not None
+
+
+T0 = 1_800_000_000.0
+"""A fixed wall-clock time the TOTP tests check codes at: no test depends on a step boundary."""
+
+
+def enrolled(db: Database, at: float) -> tuple[users.PortalUser, pyotp.TOTP]:
+    """The trader, logged in, with TOTP turned on by the code of ``at``."""
+    me = users.session_user(db, users.login(db, EMAIL, PASSWORD).token)
+    assert me is not None
+    totp = pyotp.TOTP(users.start_totp(db, me).secret)
+    users.enrol_totp(db, me, totp.at(at), at=at)
+    return me, totp
+
+
+def wrong_code(totp: pyotp.TOTP, at: float) -> str:
+    near = {totp.at(at + 30 * i) for i in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+
+def test_a_totp_code_logs_in_once_and_a_used_or_older_one_answers_like_a_wrong_code(
+    db: Database, alpha: dict[str, str]
+) -> None:
+    _, totp = enrolled(db, T0 - 30)
+    code = totp.at(T0)
+    first = users.login(db, EMAIL, PASSWORD)
+    assert first.token
+    assert users.verify_totp(db, first.token, code, at=T0).outcome == "ok"
+    step = users.login(db, EMAIL, PASSWORD)
+    assert step.outcome == "totp_required" and step.token
+    wrong = users.verify_totp(db, step.token, wrong_code(totp, T0), at=T0 + 10)
+    assert wrong == LoginResult("invalid", token=step.token)
+    # still inside the code's window, but used: the same answer, and it counts as a failure
+    assert users.verify_totp(db, step.token, code, at=T0 + 10) == wrong
+    assert users.verify_totp(db, step.token, totp.at(T0 - 30), at=T0 + 10) == wrong  # older
+    assert users.session_user(db, step.token, pending=True) is not None
+    done = users.verify_totp(db, step.token, totp.at(T0 + 30), at=T0 + 30)
+    assert done.outcome == "ok" and users.session_user(db, done.token) is not None
+
+
+def test_the_code_that_confirmed_totp_enrolment_does_not_log_in(
+    db: Database, alpha: dict[str, str]
+) -> None:
+    _, totp = enrolled(db, T0)
+    step = users.login(db, EMAIL, PASSWORD)
+    assert step.token
+    wrong = users.verify_totp(db, step.token, wrong_code(totp, T0), at=T0 + 5)
+    assert users.verify_totp(db, step.token, totp.at(T0), at=T0 + 5) == wrong
+    assert wrong.outcome == "invalid"
+    assert users.verify_totp(db, step.token, totp.at(T0 + 30), at=T0 + 31).outcome == "ok"
+
+
+def test_totp_enrolment_refuses_a_code_older_than_one_accepted_like_a_wrong_one(
+    db: Database, alpha: dict[str, str]
+) -> None:
+    me, totp = enrolled(db, T0)
+    step = users.login(db, EMAIL, PASSWORD)
+    assert step.token
+    assert users.verify_totp(db, step.token, totp.at(T0 + 30), at=T0 + 30).outcome == "ok"
+    users.disable_totp(db, SYSTEM, me.id)
+    # a new key set up at once: its code of an already used step is refused, as a wrong one is
+    fresh = pyotp.TOTP(users.start_totp(db, me).secret)
+    for code in (fresh.at(T0 + 30), wrong_code(fresh, T0 + 35)):
+        with pytest.raises(InvalidInput) as refused:
+            users.enrol_totp(db, me, code, at=T0 + 35)
+        assert refused.value.code == "invalid_totp_code"
+        assert "does not match" in refused.value.message
+    assert not users.get_user(db, SYSTEM, me.id).totp_enabled
+    users.enrol_totp(db, me, fresh.at(T0 + 60), at=T0 + 60)
+    assert users.get_user(db, SYSTEM, me.id).totp_enabled
 
 
 def test_wrong_totp_codes_keep_counting_across_logins_with_the_right_password(

@@ -27,8 +27,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-UPLOADS = frozenset({("POST", "/v1/inventories/import")})
-"""The bulk uploads: their bodies may be as large as TANSO_MAX_UPLOAD_BYTES."""
+UPLOADS = frozenset({("POST", "/v1/inventories/import"), ("POST", "/portal/emissions/import")})
+"""The bulk uploads, through the API and the portal: their bodies may be as large as
+TANSO_MAX_UPLOAD_BYTES."""
 
 
 class Refused(HTTPException):

@@ -106,12 +106,8 @@ def import_inventories(
 ) -> inventories.InventoryImport:
     """Import inventories from a CSV file (multipart/form-data, part `file`; at most
     TANSO_MAX_UPLOAD_BYTES a request and 2 MB of CSV): all rows or none; a refusal lists every
-    bad row."""
-    data = file.file.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("invalid_encoding", "An inventory CSV is UTF-8 text.") from None
+    bad row, or says that the file is empty, too large or not UTF-8."""
+    text = inventories.read_csv_file(file.file.read())
     return inventories.import_csv(db, actor, text, idem)
 
 

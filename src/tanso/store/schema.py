@@ -480,6 +480,7 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("totp_secret", String(64), nullable=True),
     Column("totp_pending", String(64), nullable=True),
+    Column("totp_last_step", Integer, nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     CheckConstraint(
@@ -491,7 +492,9 @@ users = Table(
 Emails are stored lower-case (one address is one login across the exchange); the password only
 as an argon2 hash. A removed user keeps its row (the journal names it) but can never log in
 again. A lock after failed logins is not a status: it is a ``login_throttle`` row.
-``totp_pending`` is a TOTP secret the server made that no code has confirmed yet."""
+``totp_pending`` is a TOTP secret the server made that no code has confirmed yet;
+``totp_last_step`` the RFC 6238 time step (Unix time // 30) of the last code accepted, at login
+or enrolment: a code of that step or an earlier one is refused, so each code works once."""
 
 login_throttle = Table(
     "login_throttle",

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tanso.domain.errors import TansoError
 from tanso.domain.participants import Scope
@@ -185,8 +187,33 @@ class ScreenRoute(APIRoute):
 # ---------------------------------------------------------------- forms
 
 
+def _multipart(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind == "multipart/form-data"
+
+
+async def _multipart_form(request: Request) -> FormData | None:
+    """A multipart form (one file at most, text fields of at most MAX_FORM each), read once
+    and kept by the request; None when it cannot be parsed. The body's size is bounded before
+    (``api/limits.py``: the uploads' limit on upload routes, the default elsewhere)."""
+    try:
+        return await request.form(max_files=1, max_fields=100, max_part_size=MAX_FORM)
+    except StarletteHTTPException as e:
+        if e.status_code != 400:  # a body over its limit (413) answers as such
+            raise
+        return None
+
+
 async def read_form(request: Request) -> dict[str, str]:
-    """An urlencoded form as single values (the first of repeats), size-limited."""
+    """A form's text fields as single values (the first of repeats), size-limited: urlencoded,
+    or multipart (its file is the screen's, ``read_upload``)."""
+    if _multipart(request):
+        form = await _multipart_form(request)
+        values: dict[str, str] = {}
+        for k, v in form.multi_items() if form is not None else ():
+            if isinstance(v, str):
+                values.setdefault(k, v)
+        return values
     body = await request.body()
     if len(body) > MAX_FORM:
         return {}
@@ -195,6 +222,24 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 Form = Annotated[dict[str, str], Depends(read_form)]
+
+
+async def read_upload(request: Request) -> bytes | None:
+    """The bytes of a multipart form's file part ``file`` (b"" when the form sent it without a
+    file chosen), else None."""
+    if not _multipart(request):
+        return None
+    form = await _multipart_form(request)
+    part = form.get("file") if form is not None else None
+    if part is None or isinstance(part, str):
+        return None
+    try:
+        return await part.read()
+    finally:
+        await part.close()  # its spooled file goes now, not when it is collected
+
+
+Upload = Annotated[bytes | None, Depends(read_upload)]
 
 
 def same_origin(request: Request) -> bool:

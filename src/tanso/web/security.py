@@ -12,10 +12,16 @@
   which any client can forge; unset, links are paths relative to the site (``/verify/RT-…``).
 
 It must never weaken ``script-src``: every script is a file under ``/static`` or ``/vendor``.
+Nor ``style-src``: pages take their styles from ``/static`` CSS files; only the ``<style>``
+blocks of the stand-alone documents (``STANDALONE_STYLES``), which a saved copy needs, are
+allowed, each by the SHA-256 of its text read from the template when this module is imported.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -35,15 +41,37 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+TEMPLATES = Path(__file__).parent / "templates"
+STANDALONE_STYLES = ("certificate_style.html", "daily_report.html", "settlement_report.html")
+"""Templates whose ``<style>`` blocks the CSP allows: the stand-alone documents (certificate,
+also shown by /verify; daily report; settlement report) carry their styles so that a saved copy
+looks the same. Every other page links CSS files under /static; no template has ``style=``."""
+STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
+JINJA_MARKS = ("{{", "{%", "{#")
+
+
+def style_hashes(names: tuple[str, ...] = STANDALONE_STYLES) -> tuple[str, ...]:
+    """The CSP sources (``'sha256-…'``) of the ``<style>`` blocks of the templates ``names``.
+
+    Jinja2 copies text without tags verbatim, so the browser hashes the same characters as
+    here; a block holding a tag would render differently and is refused."""
+    sources: list[str] = []
+    for name in names:
+        for block in STYLE_BLOCK.findall((TEMPLATES / name).read_text(encoding="utf-8")):
+            if any(mark in block for mark in JINJA_MARKS):
+                raise ValueError(f"the <style> of {name} holds a Jinja2 tag: it has no one hash")
+            digest = base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode()
+            sources.append(f"'sha256-{digest}'")
+    return tuple(dict.fromkeys(sources))
+
+
 CSP = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        # 'unsafe-inline' for styles only: the stand-alone documents (certificate, daily report,
-        # settlement and claim reports) carry their <style> so that a saved copy looks the same,
-        # a few portal forms set a layout in style="", and Swagger UI sets styles at run time.
-        # A style cannot run script, and every value in a template is escaped by Jinja2.
-        "style-src 'self' 'unsafe-inline'",
+        # no 'unsafe-inline': CSS files, and the stand-alone documents' <style> by hash. Scripts
+        # (Swagger UI, the chart) set styles through the DOM (element.style), which CSP allows.
+        " ".join(["style-src 'self'", *style_hashes()]),
         "img-src 'self' data:",  # Swagger UI's icons are data: URLs
         "font-src 'self'",
         "connect-src 'self'",  # the API, /openapi.json and the WebSocket stream, same origin

@@ -21,6 +21,7 @@ import hmac
 import math
 import re
 import secrets
+import time
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -693,12 +694,32 @@ def _login_user(db: Database, row: Any, key: str, ok: bool, password: str) -> Lo
 
 
 TOTP_CODE = re.compile(r"[0-9]{6}")
+TOTP_WINDOW = 1
+"""Codes of one time step (30 s) either side of the server's are accepted: clocks drift."""
 
 
-def verify_totp(db: Database, token: str, code: str) -> LoginResult:
-    """The second step: a valid code turns the waiting session into a new, full one."""
+def fresh_totp_step(secret: str, code: str, at: float, last_step: int | None) -> int | None:
+    """The earliest time step near ``at`` whose code is ``code`` and that is later than
+    ``last_step``, the last one accepted for the user; None if there is none. A code is thus
+    accepted at most once, and never one older than an accepted one (RFC 6238 section 5.2)."""
+    if not TOTP_CODE.fullmatch(code):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(at)
+    for step in range(now - TOTP_WINDOW, now + TOTP_WINDOW + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
+            return step
+    return None
+
+
+def verify_totp(db: Database, token: str, code: str, at: float | None = None) -> LoginResult:
+    """The second step: a valid code, not used before, turns the waiting session into a new,
+    full one. ``at`` is the wall-clock time in seconds (now if None) the code is checked at."""
     key = _session_key(token)
     code = code.strip()
+    at = time.time() if at is None else at
     result = LoginResult("invalid")
     who: tuple[str, str] | None = None
 
@@ -719,16 +740,15 @@ def verify_totp(db: Database, token: str, code: str) -> LoginResult:
             tx.allow_empty = True
             result = _locked(until, tx.at)
             return {}
-        if not (
-            TOTP_CODE.fullmatch(code) and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
-        ):
+        step = fresh_totp_step(user.totp_secret, code, at, user.totp_last_step)
+        if step is None:  # a wrong code and a used one answer alike
             result = _fail(tx, user, "totp")
             if result.outcome == "invalid":
                 result = replace(result, token=token)  # the same waiting session tries again
             return {}
         repo.delete_portal_session(tx.conn, key)  # a new id after each step: no fixation
         repo.delete_login_throttle(tx.conn, address)
-        repo.update_user(tx.conn, user.id, updated_at=tx.at)
+        repo.update_user(tx.conn, user.id, totp_last_step=step, updated_at=tx.at)
         new_token = _open_session(tx, user.id, pending=False)
         tx.record("user.logged_in", f"user:{user.id}@{user.participant_id}", {"user": user.id})
         result = LoginResult("ok", new_token)
@@ -822,10 +842,12 @@ def start_totp(db: Database, user: PortalUser) -> TotpSetup:
     return execute(db, user.actor, None, work)
 
 
-def enrol_totp(db: Database, user: PortalUser, code: str) -> TotpEnrolment:
+def enrol_totp(db: Database, user: PortalUser, code: str, at: float | None = None) -> TotpEnrolment:
     """Turn on TOTP for the user once it proves, with a valid code, that its app holds the
-    secret that ``start_totp`` made."""
+    secret that ``start_totp`` made; that code is then used, and no login accepts it again.
+    ``at`` is the wall-clock time in seconds (now if None) the code is checked at."""
     code = code.strip()
+    at = time.time() if at is None else at
     if not TOTP_CODE.fullmatch(code):
         raise InvalidInput("invalid_totp_code", "Type the 6 digits your app shows.")
 
@@ -837,12 +859,18 @@ def enrol_totp(db: Database, user: PortalUser, code: str) -> TotpEnrolment:
             raise Conflict("totp_already_enabled", "TOTP is already on for you.")
         if row.totp_pending is None:
             raise Conflict("totp_not_started", "Start the set-up first: it makes a new key.")
-        if not pyotp.TOTP(row.totp_pending).verify(code, valid_window=1):
+        step = fresh_totp_step(row.totp_pending, code, at, row.totp_last_step)
+        if step is None:  # a wrong code and a used one answer alike
             raise InvalidInput(
                 "invalid_totp_code", "The code does not match; check the app's time and try again."
             )
         repo.update_user(
-            tx.conn, user.id, totp_secret=row.totp_pending, totp_pending=None, updated_at=tx.at
+            tx.conn,
+            user.id,
+            totp_secret=row.totp_pending,
+            totp_pending=None,
+            totp_last_step=step,
+            updated_at=tx.at,
         )
         tx.record("user.totp_enrolled", f"user:{user.id}@{user.participant_id}", {"user": user.id})
         return TotpEnrolment(user=user.id, totp_enabled=True)

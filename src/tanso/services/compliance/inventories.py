@@ -286,6 +286,32 @@ for one's own inventory."""
 OLD_CSV_NAMES = {"year": "reporting_year"}
 
 MAX_CSV_ROWS = 1000
+MAX_CSV_BYTES = 2_000_000
+"""The largest inventory CSV file, uploaded through the API or the portal alike; the request
+that carries it is bounded before that by TANSO_MAX_UPLOAD_BYTES (``api/limits.py``)."""
+BOM = b"\xef\xbb\xbf"
+
+
+def read_csv_file(data: bytes) -> str:
+    """The text of an uploaded inventory CSV (UTF-8, a byte-order mark dropped). Refused, with
+    nothing imported, when it is empty (``empty_file``), larger than ``MAX_CSV_BYTES``
+    (``file_too_large``) or not UTF-8 (``invalid_encoding``)."""
+    if not data.removeprefix(BOM).strip():
+        raise InvalidInput("empty_file", "The file is empty. Nothing was imported.")
+    if len(data) > MAX_CSV_BYTES:
+        raise InvalidInput(
+            "file_too_large",
+            f"An inventory CSV may be at most {MAX_CSV_BYTES:,} bytes (2 MB); this one is "
+            f"{len(data):,} bytes. Nothing was imported.",
+        )
+    try:
+        return data.removeprefix(BOM).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidInput(
+            "invalid_encoding",
+            f"An inventory CSV is UTF-8 text; byte {e.start + 1:,} of this file is not. Save it "
+            "as UTF-8 (with or without a byte-order mark). Nothing was imported.",
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +404,7 @@ def _csv_row(line: int, cells: dict[str, str], default_participant: str) -> CsvR
 def import_csv(db: Database, actor: Actor, text: str, idem: Idem | None = None) -> InventoryImport:
     """Record every year of a CSV in one transaction, or none: a bad row refuses the file and
     the message lists every bad row."""
-    if len(text) > 2_000_000:
+    if len(text) > MAX_CSV_BYTES:
         raise InvalidInput("file_too_large", "An inventory CSV may be at most 2 MB.")
     rows, errors = parse_csv(text, actor.participant_id)
     if errors:

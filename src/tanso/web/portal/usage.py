@@ -2,8 +2,8 @@
 
 ``/portal/emissions`` lists the years recorded and shows one year's hierarchy (emissions, own
 reductions, credits claimed by retirements, residual emissions by scope); an account manager or
-administrator edits a year or pastes a CSV (``/portal/emissions/import``); ``/portal/emissions.csv``
-downloads the years in the import format.
+administrator edits a year or uploads a CSV file (``/portal/emissions/import``, multipart, the same
+limits as the API's import); ``/portal/emissions.csv`` downloads the years in the import format.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tanso.services.access.users import PortalUser
 from tanso.services.compliance import inventories
 from tanso.web import kit
 from tanso.web.i18n import texts
-from tanso.web.kit import CreditMover, CurrentUser, Form
+from tanso.web.kit import CreditMover, CurrentUser, Form, Upload
 
 router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 
@@ -46,7 +46,6 @@ def _page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     notice: str = "",
-    csv_text: str = "",
     status: int = 200,
 ) -> HTMLResponse:
     db = kit.db(request)
@@ -70,7 +69,6 @@ def _page(
         values=values,
         errors=errors or {},
         notice=notice,
-        csv_text=csv_text,
         number_fields=NUMBER_FIELDS,
         categories=CATEGORIES,
         category_names=texts(kit.lang_of(request), "scope3_category"),
@@ -189,19 +187,28 @@ def _refused(
     return _page(request, user, year, values=form, errors=fixed, status=status)
 
 
+FILE_ERRORS = {
+    "empty_file": "inv_file_empty",
+    "file_too_large": "inv_file_too_large",
+    "invalid_encoding": "inv_file_encoding",
+}
+"""The refusals of a file itself, told in the screen's language (a bad row stays in English,
+as the API words it: it names the row and the column)."""
+
+
 @router.post("/portal/emissions/import")
-def import_csv(request: Request, user: CreditMover, form: Form) -> Response:
-    text = form.get("csv", "")
+def import_csv(request: Request, user: CreditMover, upload: Upload) -> Response:
+    """Import the inventory CSV file of the form's ``file`` part: all rows or none."""
     try:
+        text = inventories.read_csv_file(upload or b"")
         out = inventories.import_csv(kit.db(request), user.actor, text)
     except TansoError as e:
-        return _page(
-            request,
-            user,
-            errors={"_import": e.message},
-            csv_text=text,
-            status=status_of(e),
-        )
+        key = FILE_ERRORS.get(e.code)
+        message = e.message
+        if key is not None:
+            limit = f"{inventories.MAX_CSV_BYTES:,}"
+            message = _label(request, key).format(limit=limit)
+        return _page(request, user, errors={"_import": message}, status=status_of(e))
     years = [v.reporting_year for v in out.inventories]
     return _page(
         request,

@@ -79,7 +79,12 @@
     var LC = window.LightweightCharts;
     state.chart = LC.createChart(box, {
       autoSize: true,
-      layout: { background: { color: "#ffffff" }, textColor: "#1b1f23", fontSize: 12 },
+      // the library's own logo would add a <style> element, which the CSP refuses: the page
+      // names TradingView under the chart instead (.chart-credit), as its licence asks
+      layout: {
+        background: { color: "#ffffff" }, textColor: "#1b1f23", fontSize: 12,
+        attributionLogo: false
+      },
       grid: { vertLines: { color: "#eef1f4" }, horzLines: { color: "#eef1f4" } },
       rightPriceScale: { scaleMargins: { top: 0.08, bottom: 0.28 } },
       timeScale: { borderColor: "#d0d7de" },
