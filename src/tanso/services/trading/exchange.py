@@ -24,7 +24,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, event, insert, select, update
 
 from tanso.domain import exchange as ex
 from tanso.domain.bars import INTERVALS, Bar, period_start
@@ -131,6 +131,18 @@ class _Job:
     future: Future[Any] = field(default_factory=Future)
 
 
+_WRITES = "tanso_writes"
+
+
+def _count_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement[:6] in ("INSERT", "UPDATE", "DELETE"):
+        conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+
+
+class _Undo(Exception):
+    """A command failed after it wrote: its batch is rolled back and run again, isolated."""
+
+
 @dataclass
 class _Context:
     """What the pre-trade hook needs while the engine handles one command."""
@@ -175,6 +187,8 @@ class Exchange:
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         """Called after each commit with the committed exchange journal entries, in order."""
         self.engine = ex.Engine(pre_trade=self._pre_trade)
+        if not event.contains(db.engine, "before_cursor_execute", _count_write):
+            event.listen(db.engine, "before_cursor_execute", _count_write)
         # What the sequencer decides with, kept in memory (it is the only writer of orders and
         # instruments): order rows it has read or written, instrument rows, holding accounts
         # (which never change), and each batch's fee schedules (fees change in transactions of
@@ -323,8 +337,13 @@ class Exchange:
                 jobs.append(nxt)
             self._run_batch(jobs)
 
-    def _run_batch(self, jobs: list[_Job]) -> None:
-        """Group commit: every job of the batch in one transaction, each in its own savepoint."""
+    def _run_batch(self, jobs: list[_Job], *, isolated: bool = False) -> None:
+        """Group commit: every job of the batch in one transaction.
+
+        A command is checked completely before it writes anything, so a refusal needs no
+        savepoint: its writes (none) and its remembered rows are simply dropped. Should a command
+        fail after it wrote (a bug, or a database error), the whole batch is rolled back and each
+        of its commands runs again alone, in a savepoint of its own (``isolated``)."""
         results: list[tuple[_Job, object]] = []
         feed: list[dict[str, Any]] = []
         diverged = False
@@ -336,24 +355,38 @@ class Exchange:
                     for job in jobs:
                         self._engine_changed = False
                         self._job_feed = []
+                        mark = (self._writes(tx), len(tx.entries))
                         try:
-                            with tx.savepoint():
+                            if isolated:
+                                with tx.savepoint():
+                                    results.append((job, self._apply(tx, job)))
+                            else:
                                 results.append((job, self._apply(tx, job)))
                             feed += self._job_feed
                             self._command_done()
-                        except TansoError as e:
+                        except Exception as e:
+                            wrote = (self._writes(tx), len(tx.entries)) != mark
+                            if wrote and not isolated:
+                                raise _Undo from e
+                            if not isinstance(e, TansoError):
+                                log.exception("command failed", exc_info=e)
                             results.append((job, e))
                             self._command_failed(tx.conn)
-                            if self._engine_changed:
-                                log.error("command refused after the engine moved: %s", e.code)
+                            if self._engine_changed or not isinstance(e, TansoError):
+                                # the engine may be ahead of the database now
+                                log.error("command refused after the engine moved: %s", e)
                                 diverged = True
-                        except Exception as e:  # the engine may be ahead of the database now
-                            log.exception("command failed", exc_info=e)
-                            diverged = True
-                            results.append((job, e))
-                            self._command_failed(tx.conn)
                     self._write_orders(tx.conn)
                     self._seen_seq = tx.journal_seq or tx.head_seq
+            except _Undo as undo:
+                log.warning(
+                    "a command failed after writing; its batch runs again, command by command: %r",
+                    undo.__cause__,
+                )
+                self.recover()
+                for job in jobs:
+                    self._run_batch([job], isolated=True)
+                return
             except Exception as e:
                 log.exception("batch commit failed", exc_info=e)
                 diverged = True
@@ -372,6 +405,11 @@ class Exchange:
                 job.future.set_exception(outcome)
             else:
                 job.future.set_result(outcome)
+
+    @staticmethod
+    def _writes(tx: Tx) -> int:
+        """INSERT, UPDATE and DELETE statements run so far on the transaction's connection."""
+        return int(tx.conn.info.get(_WRITES, 0))
 
     # ------------------------------------------------------------------ rows in memory
 
