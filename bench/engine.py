@@ -19,6 +19,7 @@ import logging
 import random
 import sys
 import time
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -164,6 +165,154 @@ def run_tanso(ops: list[Op]) -> None:
             handle(AmendOrder(op.id, price=op.price))
 
 
+def run_limit_order_book(ops: list[Op]) -> None:
+    from limit_order_book import LimitOrderBook
+    from limit_order_book.library import Library
+
+    lob = LimitOrderBook()
+    # Its Python methods only forward to the ctypes functions of its C++ library: calling those
+    # directly is the fastest way to drive it (1.6x its methods), so that is what is measured.
+    functions, book = Library.functions, lob._book
+    limit, cancel, has = functions.limit, functions.cancel, functions.has
+    # Its ids are unsigned integers; an amend is a new order, so it gets a new id (it has no
+    # amend; its reduce is not exported to Python). Its C++ cancel aborts the process on an
+    # unknown id, hence `has` first.
+    uids: dict[str, int] = {}
+    sides: dict[str, bool] = {}
+    next_uid = 0
+    for op in ops:
+        k = op.kind
+        if k in ("add", "ioc"):
+            next_uid += 1
+            buy = op.side == "buy"
+            limit(book, buy, next_uid, op.quantity, op.price)
+            if k == "add":
+                uids[op.id] = next_uid
+                sides[op.id] = buy
+            elif has(book, next_uid):
+                cancel(book, next_uid)
+            continue
+        uid = uids.pop(op.id, None)
+        if uid is None or not has(book, uid):
+            continue
+        cancel(book, uid)
+        if k == "cancel":
+            continue
+        next_uid += 1
+        limit(book, sides[op.id], next_uid, op.quantity, op.price)
+        uids[op.id] = next_uid
+
+
+def run_cython_orderbook(ops: list[Op]) -> None:
+    from cython_orderbook import Order, OrderBook, OrderSide
+
+    book = OrderBook()
+    add, cancel = book.add_limit_order, book.cancel_order
+    bid, ask = OrderSide.BID, OrderSide.ASK
+    ids: dict[str, str] = {}
+    sides: dict[str, Any] = {}
+    for op in ops:
+        k = op.kind
+        if k in ("add", "ioc"):
+            side = bid if op.side == "buy" else ask
+            o = Order(side, op.quantity, op.price)
+            add(o)
+            if k == "add":
+                ids[op.id] = o.order_id
+                sides[op.id] = side
+            elif o.remaining_quantity:
+                cancel(o.order_id)
+            continue
+        oid = ids.pop(op.id, None)
+        if oid is None or not cancel(oid) or k == "cancel":
+            continue
+        o = Order(sides[op.id], op.quantity, op.price)
+        add(o)
+        ids[op.id] = o.order_id
+
+
+def run_plain_python(ops: list[Op]) -> None:
+    """The floor of pure Python: a bare price-time book, no checks, no events; what any Python
+    engine pays before doing anything an exchange must (the issue's "plain Python book")."""
+    # A level is a dict id -> order: insertion order is time priority, cancel is O(1).
+    bids: dict[int, dict[str, list[Any]]] = {}
+    asks: dict[int, dict[str, list[Any]]] = {}
+    bid_keys: list[int] = []  # ascending; best last
+    ask_keys: list[int] = []  # -price ascending; best last
+    orders: dict[str, list[Any]] = {}  # id -> [id, is_buy, price, quantity]
+
+    def rest(o: list[Any]) -> None:
+        price = o[2]
+        if o[1]:
+            level = bids.get(price)
+            if level is None:
+                level = bids[price] = {}
+                insort(bid_keys, price)
+        else:
+            level = asks.get(price)
+            if level is None:
+                level = asks[price] = {}
+                insort(ask_keys, -price)
+        level[o[0]] = o
+        orders[o[0]] = o
+
+    def unrest(o: list[Any]) -> None:
+        del orders[o[0]]
+        price = o[2]
+        levels, keys, key = (bids, bid_keys, price) if o[1] else (asks, ask_keys, -price)
+        level = levels[price]
+        del level[o[0]]
+        if not level:
+            del levels[price]
+            del keys[bisect_left(keys, key)]
+
+    def cross(o: list[Any]) -> None:
+        if o[1]:
+            levels, keys, bound = asks, ask_keys, -o[2]
+        else:
+            levels, keys, bound = bids, bid_keys, o[2]
+        quantity = o[3]
+        while quantity and keys and keys[-1] >= bound:
+            key = keys[-1]
+            price = -key if o[1] else key
+            level = levels[price]
+            while quantity and level:
+                rid = next(iter(level))
+                r = level[rid]
+                if r[3] <= quantity:
+                    quantity -= r[3]
+                    del level[rid]
+                    del orders[rid]
+                else:
+                    r[3] -= quantity
+                    quantity = 0
+            if not level:
+                del levels[price]
+                keys.pop()
+        o[3] = quantity
+
+    for op in ops:
+        k = op.kind
+        if k == "add" or k == "ioc":
+            o = [op.id, op.side == "buy", op.price, op.quantity]
+            cross(o)
+            if k == "add" and o[3]:
+                rest(o)
+            continue
+        o = orders.get(op.id)
+        if o is None:
+            continue
+        if k == "amend_quantity":
+            o[3] = op.quantity
+            continue
+        unrest(o)
+        if k == "amend_price":
+            o = [op.id, o[1], op.price, o[3]]
+            cross(o)
+            if o[3]:
+                rest(o)
+
+
 def run_pyorderbook(ops: list[Op]) -> None:
     from pyorderbook import Book, Order, Side
 
@@ -298,9 +447,12 @@ def main() -> None:
     ours = timed(run_tanso, ops)
     print(f"{'tanso':<22}{ours:>12,.0f} ops/s")
     peers: list[tuple[str, Callable[[list[Op]], None], int]] = [
+        ("limit-order-book 2.0.0", run_limit_order_book, 3),
+        ("cython-orderbook 0.1.2", run_cython_orderbook, 3),
         ("pyorderbook 0.4.9", run_pyorderbook, 3),
         ("fastlob 0.0.24", run_fastlob, 1),
         ("lightmatchingengine", run_lightmatchingengine, 1),
+        ("plain Python book", run_plain_python, 3),
     ]
     for name, fn, repeat in peers:
         try:

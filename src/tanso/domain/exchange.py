@@ -12,8 +12,8 @@ The rules it applies are written for participants in docs/market-rules.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar, NamedTuple, cast
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, NamedTuple
 
 from tanso.domain.book import BUY, SELL, Book, Order
 from tanso.domain.itayose import Clearing, clearing_price, share_at_price
@@ -28,7 +28,6 @@ GTC = "gtc"
 IOC = "ioc"
 FOK = "fok"
 TIFS = frozenset((DAY, GTC, IOC, FOK))
-_RESTING = frozenset((DAY, GTC))
 _TYPES = frozenset((LIMIT, MARKET))
 
 # Session phases of an instrument.
@@ -164,37 +163,74 @@ Command = (
 
 
 class _Event:
-    """What every event of the engine is: its name (``EVENT``) and ``to_json``."""
+    """What every event of the engine is: its name (``EVENT``), its fields and ``to_json``.
+
+    Events are plain classes with ``__slots__`` and a hand-written ``__init__`` rather than frozen
+    dataclasses: a frozen dataclass sets each field through ``object.__setattr__``, which made
+    building a trade cost 4x a plain assignment on the order path (bench/engine.py). They are
+    values all the same: equal when their type and fields are, hashable, and never assigned to
+    after ``__init__`` (their fields are ``Final``, which mypy and mypyc enforce).
+    """
 
     __slots__ = ()
     EVENT: ClassVar[str]
+    # The fields in the order declared: the journal's order (replays compare to_json dicts).
+    FIELDS: ClassVar[tuple[str, ...]]
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict: its name, then its fields in the order declared (the
         journal's order: replays compare these dicts)."""
-        own = fields(cast(Any, self))
-        return {"event": self.EVENT} | {f.name: getattr(self, f.name) for f in own}
+        d: dict[str, Any] = {"event": self.EVENT}
+        for name in self.FIELDS:
+            d[name] = getattr(self, name)
+        return d
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self.FIELDS])
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Event)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((self.EVENT, self._values()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__name__}({inner})"
 
 
-@dataclass(frozen=True, slots=True)
 class Accepted(_Event):
     """The order is in the market."""
 
-    EVENT = "accepted"
+    __slots__ = ("id",)
+    EVENT: ClassVar[str] = "accepted"
+    FIELDS: ClassVar[tuple[str, ...]] = ("id",)
 
-    id: str
+    def __init__(self, id: str) -> None:
+        self.id: Final = id
 
 
-@dataclass(frozen=True, slots=True)
 class Rejected(_Event):
     """A command was refused; `id` is None for commands that are not about an order."""
 
-    EVENT = "rejected"
+    __slots__ = ("command", "id", "instrument", "reason")
+    EVENT: ClassVar[str] = "rejected"
+    FIELDS: ClassVar[tuple[str, ...]] = ("id", "reason", "command", "instrument")
 
-    id: str | None
-    reason: str
-    command: str | None = None
-    instrument: str | None = None
+    def __init__(
+        self,
+        id: str | None,
+        reason: str,
+        command: str | None = None,
+        instrument: str | None = None,
+    ) -> None:
+        self.id: Final = id
+        self.reason: Final = reason
+        self.command: Final = command
+        self.instrument: Final = instrument
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict: ``command`` and ``instrument`` only when given."""
@@ -206,78 +242,117 @@ class Rejected(_Event):
         return d
 
 
-@dataclass(frozen=True, slots=True)
 class Trade(_Event):
     """約定: a trade between a buy order and a sell order."""
 
-    EVENT = "trade"
+    __slots__ = ("buy", "buyer", "instrument", "price", "quantity", "sell", "seller")
+    EVENT: ClassVar[str] = "trade"
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "instrument",
+        "price",
+        "quantity",
+        "buy",
+        "sell",
+        "buyer",
+        "seller",
+    )
 
-    instrument: str
-    price: int
-    quantity: int
-    buy: str
-    sell: str
-    buyer: str
-    seller: str
+    def __init__(
+        self,
+        instrument: str,
+        price: int,
+        quantity: int,
+        buy: str,
+        sell: str,
+        buyer: str,
+        seller: str,
+    ) -> None:
+        self.instrument: Final = instrument
+        self.price: Final = price
+        self.quantity: Final = quantity
+        self.buy: Final = buy
+        self.sell: Final = sell
+        self.buyer: Final = buyer
+        self.seller: Final = seller
 
 
-@dataclass(frozen=True, slots=True)
 class AuctionResult(_Event):
     """The result of one call auction; price None means nothing traded."""
 
-    EVENT = "auction"
+    __slots__ = ("instrument", "kind", "price", "reference_price", "volume")
+    EVENT: ClassVar[str] = "auction"
+    FIELDS: ClassVar[tuple[str, ...]] = ("instrument", "price", "volume", "kind", "reference_price")
 
-    instrument: str
-    price: int | None
-    volume: int
-    kind: str
-    reference_price: int
+    def __init__(
+        self, instrument: str, price: int | None, volume: int, kind: str, reference_price: int
+    ) -> None:
+        self.instrument: Final = instrument
+        self.price: Final = price
+        self.volume: Final = volume
+        self.kind: Final = kind
+        self.reference_price: Final = reference_price
 
 
-@dataclass(frozen=True, slots=True)
 class Cancelled(_Event):
     """An order, or what was left of it, left the book without trading."""
 
-    EVENT = "cancelled"
+    __slots__ = ("id", "quantity", "reason")
+    EVENT: ClassVar[str] = "cancelled"
+    FIELDS: ClassVar[tuple[str, ...]] = ("id", "quantity", "reason")
 
-    id: str
-    quantity: int
-    reason: str
+    def __init__(self, id: str, quantity: int, reason: str) -> None:
+        self.id: Final = id
+        self.quantity: Final = quantity
+        self.reason: Final = reason
 
 
-@dataclass(frozen=True, slots=True)
 class Amended(_Event):
     """A resting order's quantity or price changed."""
 
-    EVENT = "amended"
+    __slots__ = ("id", "kept_priority", "price", "quantity")
+    EVENT: ClassVar[str] = "amended"
+    FIELDS: ClassVar[tuple[str, ...]] = ("id", "price", "quantity", "kept_priority")
 
-    id: str
-    price: int | None
-    quantity: int
-    kept_priority: bool
+    def __init__(self, id: str, price: int | None, quantity: int, kept_priority: bool) -> None:
+        self.id: Final = id
+        self.price: Final = price
+        self.quantity: Final = quantity
+        self.kept_priority: Final = kept_priority
 
 
-@dataclass(frozen=True, slots=True)
 class SessionChanged(_Event):
     """An instrument moved to another session phase."""
 
-    EVENT = "session"
+    __slots__ = ("instrument", "state")
+    EVENT: ClassVar[str] = "session"
+    FIELDS: ClassVar[tuple[str, ...]] = ("instrument", "state")
 
-    instrument: str
-    state: str
+    def __init__(self, instrument: str, state: str) -> None:
+        self.instrument: Final = instrument
+        self.state: Final = state
 
 
-@dataclass(frozen=True, slots=True)
 class InstrumentListed(_Event):
     """An instrument was defined."""
 
-    EVENT = "instrument"
+    __slots__ = ("id", "lower_limit", "mode", "reference_price", "upper_limit")
+    EVENT: ClassVar[str] = "instrument"
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "mode",
+        "reference_price",
+        "lower_limit",
+        "upper_limit",
+    )
 
-    id: str
-    mode: str
-    reference_price: int
-    lower_limit: int
-    upper_limit: int
+    def __init__(
+        self, id: str, mode: str, reference_price: int, lower_limit: int, upper_limit: int
+    ) -> None:
+        self.id: Final = id
+        self.mode: Final = mode
+        self.reference_price: Final = reference_price
+        self.lower_limit: Final = lower_limit
+        self.upper_limit: Final = upper_limit
 
 
 Event = (
@@ -552,10 +627,11 @@ class Engine:
         return None
 
     def _place(self, c: PlaceOrder) -> list[Event]:
-        oid = c.id
+        # The hottest path of the engine: fields unpacked once, the usual checks inline.
+        oid, instrument, participant, side, type_, price, quantity, tif = c
         if oid in self.seen_ids:
             return [Rejected(oid, DUPLICATE_ORDER_ID)]
-        m = self.markets.get(c.instrument)
+        m = self.markets.get(instrument)
         if m is None:
             return [Rejected(oid, UNKNOWN_INSTRUMENT)]
         phase = m.phase
@@ -563,23 +639,19 @@ class Engine:
             return [Rejected(oid, HALTED_REASON)]
         if phase == CLOSED and not m.continuous:
             return [Rejected(oid, MARKET_CLOSED)]
-        side = c.side
         if (
             (side != BUY and side != SELL)
-            or c.tif not in TIFS
-            or c.type not in _TYPES
+            or tif not in TIFS
+            or type_ not in _TYPES
             or not isinstance(oid, str)
-            or not isinstance(c.participant, str)
+            or not isinstance(participant, str)
         ):
             return [Rejected(oid, INVALID_ORDER)]
-        quantity = c.quantity
-        if not _is_int(quantity) or quantity <= 0:
+        if type(quantity) is not int or quantity <= 0:
             return [Rejected(oid, INVALID_QUANTITY)]
         if quantity % m.lot:
             return [Rejected(oid, NOT_WHOLE_LOT)]
-        price = c.price
-        if type(price) is int and c.type == LIMIT:
-            # The usual case, checked inline: this is the hottest path of the engine.
+        if type(price) is int and type_ == LIMIT:
             if price <= 0:
                 return [Rejected(oid, INVALID_PRICE)]
             if price % m.tick:
@@ -587,19 +659,21 @@ class Engine:
             if price < m.lower or price > m.upper:
                 return [Rejected(oid, OUTSIDE_PRICE_LIMIT)]
         else:
-            reason = self._check_price(m, price, c.type == MARKET)
+            reason = self._check_price(m, price, type_ == MARKET)
             if reason is not None:
                 return [Rejected(oid, reason)]
-        if self.pre_trade is not None:
+        pre_trade = self.pre_trade
+        if pre_trade is not None:
             unit = m.upper if price is None else price
-            reason = self.pre_trade(
-                PreTradeRequest(oid, m.id, c.participant, side, unit, quantity, False)
+            reason = pre_trade(
+                PreTradeRequest(oid, instrument, participant, side, unit, quantity, False)
             )
             if reason is not None:
                 return [Rejected(oid, reason)]
         self.seen_ids.add(oid)
-        self.seq += 1
-        order = Order(oid, m.id, c.participant, side, price, quantity, c.tif, self.seq)
+        seq = self.seq + 1
+        self.seq = seq
+        order = Order(oid, instrument, participant, side, price, quantity, tif, seq)
         events: list[Event] = [Accepted(oid)]
         if m.continuous and phase == OPEN:
             self._match_on_arrival(m, order, events)
@@ -618,21 +692,25 @@ class Engine:
         book = m.book
         is_buy = order.side == BUY
         price = order.price
-        if price is not None and order.tif in _RESTING:
+        tif = order.tif
+        resting = tif in (GTC, DAY)
+        if price is not None and resting:
             # Fast path for the commonest order, a passive one: nothing to match, just rest.
             if is_buy:
-                crosses = bool(book.ask_keys) and -book.ask_keys[-1] <= price
+                keys = book.ask_keys
+                crosses = bool(keys) and -keys[-1] <= price
             else:
-                crosses = bool(book.bid_keys) and book.bid_keys[-1] >= price
+                keys = book.bid_keys
+                crosses = bool(keys) and keys[-1] >= price
             if not crosses:
-                book.add(order)
+                book.add_limit(order, price, is_buy)
                 self.order_market[order.id] = m
                 return
         # A market order may sweep the book only as far as the price limit.
         limit = price if price is not None else (m.upper if is_buy else m.lower)
-        if order.tif == FOK and book.fillable(
-            order.side, limit, order.participant, order.quantity
-        ) < (order.quantity):
+        if tif == FOK and book.fillable(order.side, limit, order.participant, order.quantity) < (
+            order.quantity
+        ):
             events.append(Cancelled(order.id, order.quantity, UNFILLED))
             return
         fills, self_trade = book.match(order, limit)
@@ -641,41 +719,45 @@ class Engine:
             order_market = self.order_market
             oid = order.id
             who = order.participant
-            for resting, q, p in fills:
+            append = events.append
+            p = 0
+            for r, q, p in fills:
                 if is_buy:
-                    events.append(
-                        Trade(instrument, p, q, oid, resting.id, who, resting.participant)
-                    )
+                    append(Trade(instrument, p, q, oid, r.id, who, r.participant))
                 else:
-                    events.append(
-                        Trade(instrument, p, q, resting.id, oid, resting.participant, who)
-                    )
-                if resting.quantity == 0:
-                    del order_market[resting.id]
-            m.last_price = fills[-1][2]
-        if order.quantity:
+                    append(Trade(instrument, p, q, r.id, oid, r.participant, who))
+                if r.quantity == 0:
+                    del order_market[r.id]
+            m.last_price = p
+        left = order.quantity
+        if left:
             if self_trade:
                 # Self-trade prevention: the newer order is the one cancelled.
-                events.append(Cancelled(order.id, order.quantity, SELF_TRADE))
-            elif price is None or order.tif == IOC or order.tif == FOK:
-                events.append(Cancelled(order.id, order.quantity, UNFILLED))
+                events.append(Cancelled(order.id, left, SELF_TRADE))
+            elif price is None or not resting:
+                events.append(Cancelled(order.id, left, UNFILLED))
             else:
-                book.add(order)
+                book.add_limit(order, price, is_buy)
                 self.order_market[order.id] = m
 
     def _drop(self, m: Market, order: Order, reason: str, events: list[Event]) -> None:
         m.book.remove(order)
         del self.order_market[order.id]
-        m.pending.pop(order.id, None)
+        if m.pending:
+            m.pending.pop(order.id, None)
         events.append(Cancelled(order.id, order.quantity, reason))
 
     def _cancel(self, c: CancelOrder) -> list[Event]:
-        m = self.order_market.get(c.id)
+        oid = c.id
+        m = self.order_market.pop(oid, None)
         if m is None:
-            return [Rejected(c.id, UNKNOWN_ORDER)]
-        events: list[Event] = []
-        self._drop(m, m.book.orders[c.id], BY_PARTICIPANT, events)
-        return events
+            return [Rejected(oid, UNKNOWN_ORDER)]
+        book = m.book
+        order = book.orders[oid]
+        book.remove(order)
+        if m.pending:
+            m.pending.pop(oid, None)
+        return [Cancelled(oid, order.quantity, BY_PARTICIPANT)]
 
     def _amend(self, c: AmendOrder) -> list[Event]:
         oid = c.id
@@ -790,13 +872,12 @@ class Engine:
             fills.append((o, o.quantity))
             remaining -= o.quantity
         levels = book.bid_levels() if side == BUY else book.ask_levels()
+        is_buy = side == BUY
         for lv in levels:
-            better = lv.price > price if side == BUY else lv.price < price
-            if better:
+            if lv.price > price if is_buy else lv.price < price:
                 full.append(lv.price)
-                for o in lv.live():
-                    fills.append((o, o.quantity))
-                    remaining -= o.quantity
+                fills.extend([(o, o.quantity) for o in lv.orders if o.active])
+                remaining -= lv.quantity
                 continue
             if lv.price == price and remaining > 0:
                 at = list(lv.live())
@@ -824,23 +905,29 @@ class Engine:
         events: list[Event],
     ) -> None:
         """Turn the two sides' fills into trades at the one auction price, in priority order."""
-        i = j = 0
-        bq = buy_fills[0][1] if buy_fills else 0
-        sq = sell_fills[0][1] if sell_fills else 0
-        trades: list[Event] = []
-        while i < len(buy_fills) and j < len(sell_fills):
-            b, s = buy_fills[i][0], sell_fills[j][0]
-            q = min(bq, sq)
-            trades.append(Trade(m.id, price, q, b.id, s.id, b.participant, s.participant))
+        if not buy_fills or not sell_fills:
+            return
+        instrument = m.id
+        append = events.append
+        buys = iter(buy_fills)
+        sells = iter(sell_fills)
+        b, bq = next(buys)
+        s, sq = next(sells)
+        while True:
+            q = bq if bq < sq else sq
+            append(Trade(instrument, price, q, b.id, s.id, b.participant, s.participant))
             bq -= q
             sq -= q
-            if bq == 0:
-                i += 1
-                bq = buy_fills[i][1] if i < len(buy_fills) else 0
-            if sq == 0:
-                j += 1
-                sq = sell_fills[j][1] if j < len(sell_fills) else 0
-        events.extend(trades)
+            if not bq:
+                nb = next(buys, None)
+                if nb is None:
+                    break
+                b, bq = nb
+            if not sq:
+                ns = next(sells, None)
+                if ns is None:
+                    break
+                s, sq = ns
 
     def _apply_fills(
         self, m: Market, side: str, fills: list[tuple[Order, int]], full: list[int]
@@ -851,11 +938,14 @@ class Engine:
             book.take_level(side, price)
         order_market = self.order_market
         pending = m.pending
+        fill = book.fill
         for o, q in fills:
             if o.active:
-                book.fill(o, q)
-            if not o.active:
-                del order_market[o.id]
+                fill(o, q)
+                if o.active:
+                    continue
+            del order_market[o.id]
+            if pending:
                 pending.pop(o.id, None)
 
     def _prevent_self_trades(self, m: Market, events: list[Event]) -> None:
@@ -872,23 +962,34 @@ class Engine:
             return
         best_ask = None if book.market_sells else book.best_ask()
         best_bid = None if book.market_buys else book.best_bid()
-        buyers: dict[str, list[Order]] = {}
-        for o in book.market_buys.values():
-            buyers.setdefault(o.participant, []).append(o)
-        for lv in book.bid_levels():
-            if best_ask is not None and lv.price < best_ask:
-                break
-            for o in lv.live():
-                buyers.setdefault(o.participant, []).append(o)
+        bids = [lv for lv in book.bid_levels() if best_ask is None or lv.price >= best_ask]
+        asks = [lv for lv in book.ask_levels() if best_bid is None or lv.price <= best_bid]
+        # First only who may be on both sides (cheap sets, a superset: cancelled orders still
+        # queued count too); orders are gathered, live ones only, for those alone.
+        buyers = {o.participant for o in book.market_buys.values()}
+        for lv in bids:
+            buyers.update([o.participant for o in lv.orders])
+        sellers = {o.participant for o in book.market_sells.values()}
+        for lv in asks:
+            sellers.update([o.participant for o in lv.orders])
+        common = buyers & sellers
+        if not common:
+            return
         both: dict[str, list[Order]] = {}
-        sells = list(book.market_sells.values())
-        for lv in book.ask_levels():
-            if best_bid is not None and lv.price > best_bid:
-                break
-            sells.extend(lv.live())
-        for o in sells:
-            if o.participant in buyers:
-                both.setdefault(o.participant, buyers[o.participant]).append(o)
+        for o in book.market_buys.values():
+            if o.participant in common:
+                both.setdefault(o.participant, []).append(o)
+        for lv in bids:
+            for o in lv.live():
+                if o.participant in common:
+                    both.setdefault(o.participant, []).append(o)
+        for o in book.market_sells.values():
+            if o.participant in common:
+                both.setdefault(o.participant, []).append(o)
+        for lv in asks:
+            for o in lv.live():
+                if o.participant in common:
+                    both.setdefault(o.participant, []).append(o)
         for participant in sorted(both):
             max_buy: int | None = None  # None: no kept buy yet
             min_sell: int | None = None
