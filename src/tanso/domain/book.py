@@ -17,9 +17,10 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
+from typing import Final
 
-BUY = "buy"
-SELL = "sell"
+BUY: Final = "buy"
+SELL: Final = "sell"
 
 
 class Order:

@@ -13,55 +13,55 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, NamedTuple
+from typing import Any, ClassVar, Final, NamedTuple, cast
 
 from tanso.domain.book import BUY, SELL, Book, Order
 from tanso.domain.itayose import Clearing, clearing_price, share_at_price
 
-CALL = "call"
-CONTINUOUS = "continuous"
-MODES = (CALL, CONTINUOUS)
-LIMIT = "limit"
-MARKET = "market"
-DAY = "day"
-GTC = "gtc"
-IOC = "ioc"
-FOK = "fok"
-TIFS = frozenset((DAY, GTC, IOC, FOK))
-_TYPES = frozenset((LIMIT, MARKET))
+CALL: Final = "call"
+CONTINUOUS: Final = "continuous"
+MODES: Final = (CALL, CONTINUOUS)
+LIMIT: Final = "limit"
+MARKET: Final = "market"
+DAY: Final = "day"
+GTC: Final = "gtc"
+IOC: Final = "ioc"
+FOK: Final = "fok"
+TIFS: Final = frozenset((DAY, GTC, IOC, FOK))
+_TYPES: Final = frozenset((LIMIT, MARKET))
 
 # Session phases of an instrument.
-CLOSED = "closed"  # call mode: orders refused; continuous mode: pre-open, orders wait
-OPEN = "open"
-PRE_CLOSE = "pre_close"  # continuous mode only: orders wait for the closing auction
-HALTED = "halted"
+CLOSED: Final = "closed"  # call mode: orders refused; continuous mode: pre-open, orders wait
+OPEN: Final = "open"
+PRE_CLOSE: Final = "pre_close"  # continuous mode only: orders wait for the closing auction
+HALTED: Final = "halted"
 
 # Rejection reasons (stable codes: clients and the API rely on them).
-OFF_TICK = "off_tick"
-NOT_WHOLE_LOT = "not_whole_lot"
-OUTSIDE_PRICE_LIMIT = "outside_price_limit"
-MARKET_CLOSED = "market_closed"
-HALTED_REASON = "halted"
-MARKET_ORDERS_NOT_ALLOWED = "market_orders_not_allowed"
-UNKNOWN_INSTRUMENT = "unknown_instrument"
-UNKNOWN_ORDER = "unknown_order"
-DUPLICATE_ORDER_ID = "duplicate_order_id"
-INVALID_QUANTITY = "invalid_quantity"
-INVALID_PRICE = "invalid_price"
-INVALID_ORDER = "invalid_order"
-INVALID_INSTRUMENT = "invalid_instrument"
-DUPLICATE_INSTRUMENT = "duplicate_instrument"
-INVALID_STATE = "invalid_state"
+OFF_TICK: Final = "off_tick"
+NOT_WHOLE_LOT: Final = "not_whole_lot"
+OUTSIDE_PRICE_LIMIT: Final = "outside_price_limit"
+MARKET_CLOSED: Final = "market_closed"
+HALTED_REASON: Final = "halted"
+MARKET_ORDERS_NOT_ALLOWED: Final = "market_orders_not_allowed"
+UNKNOWN_INSTRUMENT: Final = "unknown_instrument"
+UNKNOWN_ORDER: Final = "unknown_order"
+DUPLICATE_ORDER_ID: Final = "duplicate_order_id"
+INVALID_QUANTITY: Final = "invalid_quantity"
+INVALID_PRICE: Final = "invalid_price"
+INVALID_ORDER: Final = "invalid_order"
+INVALID_INSTRUMENT: Final = "invalid_instrument"
+DUPLICATE_INSTRUMENT: Final = "duplicate_instrument"
+INVALID_STATE: Final = "invalid_state"
 # Given by the service layer's pre-trade check, never by the engine itself.
-INSUFFICIENT_CASH = "insufficient_cash"
-INSUFFICIENT_CREDITS = "insufficient_credits"
-PARTICIPANT_NOT_ACTIVE = "participant_not_active"
+INSUFFICIENT_CASH: Final = "insufficient_cash"
+INSUFFICIENT_CREDITS: Final = "insufficient_credits"
+PARTICIPANT_NOT_ACTIVE: Final = "participant_not_active"
 
 # Why an order left the book without trading.
-BY_PARTICIPANT = "cancelled"
-EXPIRED = "expired"
-SELF_TRADE = "self_trade"
-UNFILLED = "unfilled"  # IOC, FOK or market-order remainder
+BY_PARTICIPANT: Final = "cancelled"
+EXPIRED: Final = "expired"
+SELF_TRADE: Final = "self_trade"
+UNFILLED: Final = "unfilled"  # IOC, FOK or market-order remainder
 
 
 # ====================================================================== commands
@@ -220,12 +220,14 @@ class Rejected(_Event):
     EVENT: ClassVar[str] = "rejected"
     FIELDS: ClassVar[tuple[str, ...]] = ("id", "reason", "command", "instrument")
 
+    # `id` and `instrument` are typed Any: a malformed command's values are reported as given
+    # (str or None otherwise), and the compiled engine must not refuse to build the rejection.
     def __init__(
         self,
-        id: str | None,
+        id: Any,
         reason: str,
         command: str | None = None,
-        instrument: str | None = None,
+        instrument: Any = None,
     ) -> None:
         self.id: Final = id
         self.reason: Final = reason
@@ -407,6 +409,11 @@ def _is_int(x: object) -> bool:
     return type(x) is int
 
 
+def _first(c: tuple[Any, ...]) -> Any:
+    """A command's first field, read as Any (see `Engine._place`)."""
+    return c[0]
+
+
 class Market:
     """One instrument's book, session phase and reference price (基準値段)."""
 
@@ -476,7 +483,16 @@ class Engine:
 
     def handle(self, command: Command) -> list[Event]:
         """Apply one command and return the events it caused, in order."""
-        return self._handlers[type(command)](command)
+        kind = type(command)
+        # The three order commands first, by identity: cheaper than the table, most of all
+        # when compiled, where these are direct calls.
+        if kind is PlaceOrder:
+            return self._place(cast(PlaceOrder, command))
+        if kind is CancelOrder:
+            return self._cancel(cast(CancelOrder, command))
+        if kind is AmendOrder:
+            return self._amend(cast(AmendOrder, command))
+        return self._handlers[kind](command)
 
     # ------------------------------------------------------------------ views
 
@@ -510,36 +526,38 @@ class Engine:
     # ------------------------------------------------------------------ instruments, sessions
 
     def _define(self, c: DefineInstrument) -> list[Event]:
-        if c.id in self.markets:
-            return [Rejected(None, DUPLICATE_INSTRUMENT, "instrument", c.id)]
+        fields: tuple[Any, ...] = c  # read as Any, as in _place
+        id, mode, tick, lot, reference, pct, market_orders, _currency = fields
+        if id in self.markets:
+            return [Rejected(None, DUPLICATE_INSTRUMENT, "instrument", id)]
         ok = (
-            isinstance(c.id, str)
-            and c.id != ""
-            and c.mode in MODES
-            and _is_int(c.tick)
-            and c.tick > 0
-            and _is_int(c.lot)
-            and c.lot > 0
-            and _is_int(c.reference_price)
-            and c.reference_price > 0
-            and c.reference_price % c.tick == 0
-            and _is_int(c.price_limit_pct)
-            and c.price_limit_pct >= 0
-            and isinstance(c.market_orders, bool)
+            isinstance(id, str)
+            and id != ""
+            and mode in MODES
+            and _is_int(tick)
+            and tick > 0
+            and _is_int(lot)
+            and lot > 0
+            and _is_int(reference)
+            and reference > 0
+            and reference % tick == 0
+            and _is_int(pct)
+            and pct >= 0
+            and isinstance(market_orders, bool)
         )
         if not ok:
-            return [Rejected(None, INVALID_INSTRUMENT, "instrument", str(c.id))]
+            return [Rejected(None, INVALID_INSTRUMENT, "instrument", str(id))]
         m = self.markets[c.id] = Market(c)
         return [InstrumentListed(m.id, m.mode, m.reference, m.lower, m.upper)]
 
-    def _market_for(self, instrument: str, command: str) -> Market | Rejected:
+    def _market_for(self, instrument: Any, command: str) -> Market | Rejected:
         m = self.markets.get(instrument)
         if m is None:
             return Rejected(None, UNKNOWN_INSTRUMENT, command, instrument)
         return m
 
     def _open(self, c: OpenSession) -> list[Event]:
-        m = self._market_for(c.instrument, "open")
+        m = self._market_for(_first(c), "open")
         if isinstance(m, Rejected):
             return [m]
         if m.phase != CLOSED:
@@ -553,7 +571,7 @@ class Engine:
         return events
 
     def _pre_close(self, c: PreClose) -> list[Event]:
-        m = self._market_for(c.instrument, "pre_close")
+        m = self._market_for(_first(c), "pre_close")
         if isinstance(m, Rejected):
             return [m]
         if not m.continuous or m.phase != OPEN:
@@ -562,7 +580,7 @@ class Engine:
         return [SessionChanged(m.id, PRE_CLOSE)]
 
     def _close(self, c: CloseSession) -> list[Event]:
-        m = self._market_for(c.instrument, "close")
+        m = self._market_for(_first(c), "close")
         if isinstance(m, Rejected):
             return [m]
         if m.phase == CLOSED:
@@ -579,7 +597,7 @@ class Engine:
         return events
 
     def _halt(self, c: Halt) -> list[Event]:
-        m = self._market_for(c.instrument, "halt")
+        m = self._market_for(_first(c), "halt")
         if isinstance(m, Rejected):
             return [m]
         if m.phase == HALTED:
@@ -589,7 +607,7 @@ class Engine:
         return [SessionChanged(m.id, HALTED)]
 
     def _resume(self, c: Resume) -> list[Event]:
-        m = self._market_for(c.instrument, "resume")
+        m = self._market_for(_first(c), "resume")
         if isinstance(m, Rejected):
             return [m]
         if m.phase != HALTED:
@@ -600,7 +618,7 @@ class Engine:
         return [SessionChanged(m.id, m.phase)]
 
     def _run_auction(self, c: RunAuction) -> list[Event]:
-        m = self._market_for(c.instrument, "auction")
+        m = self._market_for(_first(c), "auction")
         if isinstance(m, Rejected):
             return [m]
         if m.phase == HALTED:
@@ -613,7 +631,7 @@ class Engine:
 
     # ------------------------------------------------------------------ orders
 
-    def _check_price(self, m: Market, price: int | None, is_market: bool) -> str | None:
+    def _check_price(self, m: Market, price: Any, is_market: bool) -> str | None:
         if is_market:
             if not m.market_orders:
                 return MARKET_ORDERS_NOT_ALLOWED
@@ -628,7 +646,10 @@ class Engine:
 
     def _place(self, c: PlaceOrder) -> list[Event]:
         # The hottest path of the engine: fields unpacked once, the usual checks inline.
-        oid, instrument, participant, side, type_, price, quantity, tif = c
+        # Read as Any: the fields are checked below, and a compiled engine must reject a value
+        # of the wrong type as the pure one does, not raise on reading it.
+        fields: tuple[Any, ...] = c
+        oid, instrument, participant, side, type_, price, quantity, tif = fields
         if oid in self.seen_ids:
             return [Rejected(oid, DUPLICATE_ORDER_ID)]
         m = self.markets.get(instrument)
@@ -748,7 +769,7 @@ class Engine:
         events.append(Cancelled(order.id, order.quantity, reason))
 
     def _cancel(self, c: CancelOrder) -> list[Event]:
-        oid = c.id
+        oid = _first(c)
         m = self.order_market.pop(oid, None)
         if m is None:
             return [Rejected(oid, UNKNOWN_ORDER)]
@@ -760,7 +781,8 @@ class Engine:
         return [Cancelled(oid, order.quantity, BY_PARTICIPANT)]
 
     def _amend(self, c: AmendOrder) -> list[Event]:
-        oid = c.id
+        fields: tuple[Any, ...] = c  # read as Any, as in _place
+        oid, new_quantity, new_price = fields
         m = self.order_market.get(oid)
         if m is None:
             return [Rejected(oid, UNKNOWN_ORDER)]
@@ -769,21 +791,21 @@ class Engine:
         if m.phase == CLOSED and not m.continuous:
             return [Rejected(oid, MARKET_CLOSED)]
         order = m.book.orders[oid]
-        if c.quantity is None and c.price is None:
+        if new_quantity is None and new_price is None:
             return [Rejected(oid, INVALID_ORDER)]
-        quantity = order.quantity if c.quantity is None else c.quantity
+        quantity = order.quantity if new_quantity is None else new_quantity
         if not _is_int(quantity) or quantity <= 0:
             return [Rejected(oid, INVALID_QUANTITY)]
         if quantity % m.lot:
             return [Rejected(oid, NOT_WHOLE_LOT)]
         price = order.price
-        if c.price is not None:
+        if new_price is not None:
             if order.price is None:
                 return [Rejected(oid, INVALID_PRICE)]
-            reason = self._check_price(m, c.price, False)
+            reason = self._check_price(m, new_price, False)
             if reason is not None:
                 return [Rejected(oid, reason)]
-            price = c.price
+            price = new_price
         if self.pre_trade is not None:
             unit = m.upper if price is None else price
             reason = self.pre_trade(
