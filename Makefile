@@ -11,7 +11,8 @@ NPM_STAMP := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all lint bench soak fuzz install clean web-assets
+.PHONY: demo test test-all lint bench soak fuzz install clean web-assets engine-compiled engine-pure \
+	test-engine-compiled
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -73,4 +74,24 @@ fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py --requests 10000
 
 clean:
-	rm -rf $(VENV) tanso.db tanso.db-wal tanso.db-shm
+	rm -rf $(VENV) tanso.db tanso.db-wal tanso.db-shm src/tanso/domain/*.so src/*__mypyc*.so src/build
+
+# The matching engine compiled with mypyc (docs/performance.md): C extensions built beside the
+# .py files of book, exchange and itayose, which Python then imports instead. The pure-Python
+# modules stay the default and what `make test` tests; `make engine-pure` removes the build
+# (rebuild after changing those files: bench/engine.py warns of a stale build).
+ENGINE_MODULES := tanso/domain/book.py tanso/domain/exchange.py tanso/domain/itayose.py
+
+engine-compiled: $(STAMP)
+	cd src && ../$(BIN)/mypyc $(ENGINE_MODULES) >/dev/null && rm -rf build
+	@echo "compiled: src/tanso/domain/{book,exchange,itayose}.*.so (make engine-pure removes them)"
+
+engine-pure:
+	rm -rf src/tanso/domain/*.so src/*__mypyc*.so src/build
+
+# the engine's tests against the compiled build, which is then removed again
+test-engine-compiled: engine-compiled
+	$(BIN)/python -c "import tanso.domain.exchange as e; assert e.__file__.endswith('.so'), e.__file__"
+	$(BIN)/pytest -n 0 -p no:cacheprovider tests/unit/test_exchange.py tests/unit/test_replay.py \
+		tests/unit/test_itayose.py tests/integration/test_exchange_service.py; \
+		status=$$?; $(MAKE) --no-print-directory engine-pure; exit $$status

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tanso.domain.exchange import (
+    Accepted,
     AmendOrder,
+    Cancelled,
     CancelOrder,
     CloseSession,
     Command,
@@ -19,8 +21,10 @@ from tanso.domain.exchange import (
     PlaceOrder,
     PreClose,
     PreTradeRequest,
+    Rejected,
     Resume,
     RunAuction,
+    Trade,
     price_limits,
 )
 
@@ -469,3 +473,39 @@ def test_replaying_the_same_commands_rebuilds_identical_events_and_books(
     b = [ev for c in cmds for ev in second.handle(c)]
     assert a == b
     assert first.snapshot() == second.snapshot()
+
+
+def test_events_are_values_equal_by_type_and_fields() -> None:
+    t = Trade("X", 500, 5, "b", "s", "B", "S")
+    assert t == Trade("X", 500, 5, "b", "s", "B", "S")
+    assert hash(t) == hash(Trade("X", 500, 5, "b", "s", "B", "S"))
+    assert t != Trade("X", 500, 4, "b", "s", "B", "S")
+    assert Accepted("a") != Rejected("a", "x") and Accepted("a") != Cancelled("a", 1, "x")
+    assert repr(Cancelled("a", 1, "expired")) == "Cancelled(id='a', quantity=1, reason='expired')"
+    assert list(t.to_json()) == [
+        "event", "instrument", "price", "quantity", "buy", "sell", "buyer", "seller"
+    ]  # fmt: skip
+
+
+def test_a_command_with_a_value_of_the_wrong_type_is_rejected_not_raised() -> None:
+    # The compiled engine (make engine-compiled) must answer as the pure one does.
+    e = opened("continuous")
+    e.handle(PlaceOrder("ok", "X", "P", "buy", "limit", 500, 1))
+    # Called through Any: these are exactly the values the type hints forbid.
+    place: Any = PlaceOrder
+    amend: Any = AmendOrder
+    bad: list[tuple[Any, str]] = [
+        (place("a", "X", "P", "buy", "limit", 500, 1.5), "invalid_quantity"),
+        (place("b", "X", "P", "buy", "limit", "500", 1), "invalid_price"),
+        (place(1, "X", "P", "buy", "limit", 500, 1), "invalid_order"),
+        (place("c", "X", None, "buy", "limit", 500, 1), "invalid_order"),
+        (place("d", 5, "P", "buy", "limit", 500, 1), "unknown_instrument"),
+        (amend("ok", quantity="2"), "invalid_quantity"),
+        (amend("ok", price=500.0), "invalid_price"),
+        (CancelOrder(cast(str, 3)), "unknown_order"),
+        (OpenSession(cast(str, 3)), "unknown_instrument"),
+        (DefineInstrument("Y", "call", cast(int, 1.0), 1, 100), "invalid_instrument"),
+    ]
+    for command, reason in bad:
+        [event] = e.handle(command)
+        assert isinstance(event, Rejected) and event.reason == reason, command

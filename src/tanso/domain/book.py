@@ -17,9 +17,10 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
+from typing import Final
 
-BUY = "buy"
-SELL = "sell"
+BUY: Final = "buy"
+SELL: Final = "sell"
 
 
 class Order:
@@ -126,21 +127,35 @@ class Book:
 
     def add(self, order: Order) -> None:
         """Rest an order at the back of its price level (or in the market-order queue)."""
-        self.orders[order.id] = order
         price = order.price
         if price is None:
+            self.orders[order.id] = order
             (self.market_buys if order.side == BUY else self.market_sells)[order.id] = order
             return
-        if order.side == BUY:
+        self.add_limit(order, price, order.side == BUY)
+
+    def add_limit(self, order: Order, price: int, is_buy: bool) -> None:
+        """`add` for a limit order whose price and side the caller already holds."""
+        self.orders[order.id] = order
+        if is_buy:
             level = self.bids.get(price)
             if level is None:
                 level = self.bids[price] = Level(price)
-                insort(self.bid_keys, price)
+                keys = self.bid_keys
+                # A new best price is the commonest new level: append, no search.
+                if not keys or keys[-1] < price:
+                    keys.append(price)
+                else:
+                    insort(keys, price)
         else:
             level = self.asks.get(price)
             if level is None:
                 level = self.asks[price] = Level(price)
-                insort(self.ask_keys, -price)
+                keys = self.ask_keys
+                if not keys or keys[-1] < -price:
+                    keys.append(-price)
+                else:
+                    insort(keys, -price)
         level.orders.append(order)
         level.quantity += order.quantity
         level.count += 1
