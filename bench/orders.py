@@ -9,7 +9,10 @@ each with its own keep-alive httpx connection over loopback and its own particip
 fixed number of limit orders one after another; a buy reserves cash, a sell reserves credits, and
 about one order in five crosses the book and trades.
 
-Printed per backend and concurrency: orders/s, p50 and p99 latency, the ratio to the
+With `--routes` (default: all three) the same clients also send `POST /v1/transfers` (one credit
+to the next client) and `POST /v1/retirements` (one credit each).
+
+Printed per backend, route and concurrency: requests/s, p50 and p99 latency, the ratio to the
 single-client figure of the same backend, and the average size of a group-commit batch. The
 batch size comes from the journal: every command of a batch is journaled in one transaction with
 that transaction's timestamp, so exchange entries per distinct `at` is commands per commit.
@@ -74,6 +77,7 @@ class Result:
     trades: int
     errors: int
     cpu: dict[str, float] = field(default_factory=dict)
+    route: str = "orders"
 
     @property
     def rate(self) -> float:
@@ -127,12 +131,13 @@ def prepare(url: str, clients: int) -> list[tuple[str, str]]:
         key = participants.onboard(db, SYSTEM, new, "bench")
         if i % 2 == 0:
             cash.deposit(db, SYSTEM, pid, "JPY", 10**14, f"bench-{pid}")
-        else:
-            registry.issue(
-                db,
-                SYSTEM,
-                registry.NewIssuance("BENCH1", "ER", str(i), 2022, 10**9, f"{pid}-MAIN"),
-            )
+        # every participant holds credits: sellers sell them, and transfers and retirements
+        # move them (a buyer's are never offered)
+        registry.issue(
+            db,
+            SYSTEM,
+            registry.NewIssuance("BENCH1", "ER", str(i), 2022, 10**9, f"{pid}-MAIN"),
+        )
         out.append((pid, key))
     x = Exchange(db, japan_calendar())
     spec = InstrumentSpec(
@@ -266,29 +271,45 @@ def _order(i: int, n: int, buyer: bool) -> dict[str, Any]:
     }
 
 
+ROUTES = {"orders": "/v1/orders", "transfers": "/v1/transfers", "retirements": "/v1/retirements"}
+
+
+def _request(route: str, keys: list[tuple[str, str]], i: int, n: int) -> dict[str, Any]:
+    """The n-th body client i sends to `route`: an order, a transfer of one credit to the next
+    client, or a retirement of one credit."""
+    pid = keys[i][0]
+    if route == "transfers":
+        peer = keys[(i + 1) % len(keys)][0]
+        return {"from_account": f"{pid}-MAIN", "to_account": f"{peer}-MAIN", "quantity": 1}
+    if route == "retirements":
+        return {"account_id": f"{pid}-MAIN", "quantity": 1, "beneficiary": f"bench {i}-{n}"}
+    return _order(i, n, int(pid[-2:]) % 2 == 0)
+
+
 def drive(
-    url: str, keys: list[tuple[str, str]], clients: int, per_client: int
+    url: str, keys: list[tuple[str, str]], clients: int, per_client: int, route: str = "orders"
 ) -> tuple[float, list[float], int]:
-    """Run `clients` threads of `per_client` orders each; returns wall time, latencies, errors."""
+    """Run `clients` threads of `per_client` requests each to `route` (orders, transfers,
+    retirements); returns wall time, latencies, errors."""
     barrier = threading.Barrier(clients + 1)
     done = threading.Barrier(clients + 1)
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
 
     def client(i: int) -> None:
-        pid, key = keys[i]
-        buyer = int(pid[-2:]) % 2 == 0
+        _pid, key = keys[i]
+        path = ROUTES[route]
         headers = {"Authorization": f"Bearer {key}"}
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         with httpx.Client(base_url=url, headers=headers, timeout=120, limits=limits) as http:
             for n in range(WARMUP):
-                http.post("/v1/orders", json=_order(i, -1 - n, buyer))
+                http.post(path, json=_request(route, keys, i, -1 - n))
             barrier.wait()
             mine = latencies[i]
             for n in range(per_client):
-                body = _order(i, n, buyer)
+                body = _request(route, keys, i, n)
                 t0 = time.perf_counter()
-                r = http.post("/v1/orders", json=body)
+                r = http.post(path, json=body)
                 mine.append(time.perf_counter() - t0)
                 if r.status_code != 201:
                     errors[i] += 1
@@ -311,13 +332,20 @@ def journal_head(url: str) -> int:
         return int(http.get("/v1/journal/head").json()["seq"])
 
 
-def batches(db: Database, after: int, upto: int) -> tuple[float, int]:
-    """Average exchange commands per commit between two journal heads, and trades made."""
+KINDS = {
+    "orders": "exchange.%",
+    "transfers": "credits.transferred",
+    "retirements": "credits.retired",
+}
+
+
+def batches(db: Database, after: int, upto: int, route: str = "orders") -> tuple[float, int]:
+    """Average commands of the route per commit between two journal heads, and trades made."""
     j = t.journal.c
     with db.read() as conn:
         rows = conn.execute(
             select(j.at, func.count())
-            .where(j.seq > after, j.seq <= upto, j.kind.like("exchange.%"))
+            .where(j.seq > after, j.seq <= upto, j.kind.like(KINDS[route]))
             .group_by(j.at)
         ).all()
         trades = conn.execute(
@@ -330,7 +358,12 @@ def batches(db: Database, after: int, upto: int) -> tuple[float, int]:
 
 
 def run_backend(
-    backend: str, workdir: Path, concurrency: tuple[int, ...], total: int, floor: int
+    backend: str,
+    workdir: Path,
+    concurrency: tuple[int, ...],
+    total: int,
+    floor: int,
+    routes: list[str],
 ) -> list[Result]:
     results = []
     with database(backend, workdir) as url:
@@ -338,34 +371,38 @@ def run_backend(
         server = Server(url, workdir)
         db = Database(url, utc_now)
         try:
-            for clients in concurrency:
-                per_client = max(total // clients, floor)
-                head0 = journal_head(server.url)
-                clock = CpuClock(server.proc.pid)
-                clock.start()
-                # warm-up orders are journaled too; count from the first measured one
-                seconds, lat, errors = drive(server.url, keys, clients, per_client)
-                cpu = clock.stop()
-                if backend == "sqlite":
-                    cpu.pop("postgres")
-                head1 = journal_head(server.url)
-                batch, trades = batches(db, head0 + clients * WARMUP, head1)
-                r = Result(backend, clients, len(lat), seconds, lat, batch, trades, errors, cpu)
-                results.append(r)
-                print(
-                    f"  {backend:<10} {clients:>3} clients: {r.rate:8.0f} orders/s  "
-                    f"p50 {r.pct(0.5):6.1f} ms  p99 {r.pct(0.99):6.1f} ms  "
-                    f"batch {batch:5.1f}  ({r.orders} orders, {trades} trades, {errors} errors)  "
-                    f"{cpu_text(cpu)}",
-                    flush=True,
-                )
+            for route in routes:
+                for clients in concurrency:
+                    per_client = max(total // clients, floor)
+                    head0 = journal_head(server.url)
+                    clock = CpuClock(server.proc.pid)
+                    clock.start()
+                    # warm-up requests are journaled too; count from the first measured one
+                    seconds, lat, errors = drive(server.url, keys, clients, per_client, route)
+                    cpu = clock.stop()
+                    if backend == "sqlite":
+                        cpu.pop("postgres")
+                    head1 = journal_head(server.url)
+                    batch, trades = batches(db, head0 + clients * WARMUP, head1, route)
+                    r = Result(
+                        backend, clients, len(lat), seconds, lat, batch, trades, errors, cpu, route
+                    )
+                    results.append(r)
+                    print(
+                        f"  {backend:<10} {route:<11} {clients:>3} clients: {r.rate:8.0f}/s  "
+                        f"p50 {r.pct(0.5):6.1f} ms  p99 {r.pct(0.99):6.1f} ms  "
+                        f"batch {batch:5.1f}  ({r.orders} requests, {trades} trades, "
+                        f"{errors} errors)  {cpu_text(cpu)}",
+                        flush=True,
+                    )
         finally:
             server.stop()
         report = audit.verify(db)
         with db.read() as conn:
             stored = conn.execute(select(func.count()).select_from(t.orders)).scalar_one()
         db.dispose()
-        acked = sum(r.orders - r.errors for r in results) + WARMUP * sum(concurrency)
+        placed = [r for r in results if r.route == "orders"]
+        acked = sum(r.orders - r.errors for r in placed) + WARMUP * sum(concurrency) * bool(placed)
         print(
             f"  {backend}: journal verifies: {report.ok} ({report.entries} entries); "
             f"orders stored {stored}, acknowledged {acked}",
@@ -378,18 +415,18 @@ def run_backend(
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| backend | clients | orders/s | vs 1 client | share of the trivial endpoint "
+        "| backend | route | clients | requests/s | vs 1 client | share of the trivial endpoint "
         "| p50 ms | p99 ms | commands per commit | CPU used (cores) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    single = {r.backend: r.rate for r in results if r.clients == 1}
+    single = {(r.backend, r.route): r.rate for r in results if r.clients == 1}
     ceiling = {r.clients: r.rate for r in results if r.backend == "trivial"}
     for r in results:
-        share = f"{r.rate / ceiling[r.clients]:.0%}" if r.clients in ceiling else "-"
+        share = f"{r.rate / ceiling[r.clients]:.1%}" if r.clients in ceiling else "-"
         lines.append(
-            f"| {r.backend} | {r.clients} | {r.rate:,.0f} | {r.rate / single[r.backend]:.1f}x "
-            f"| {share} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | {r.batch:.1f} "
-            f"| {cpu_text(r.cpu)[4:]} |"
+            f"| {r.backend} | {r.route} | {r.clients} | {r.rate:,.0f} "
+            f"| {r.rate / single[(r.backend, r.route)]:.1f}x | {share} | {r.pct(0.5):.1f} "
+            f"| {r.pct(0.99):.1f} | {r.batch:.1f} | {cpu_text(r.cpu)[4:]} |"
         )
     return "\n".join(lines)
 
@@ -400,28 +437,35 @@ def main() -> None:
     parser.add_argument(
         "--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres"
     )
+    parser.add_argument(
+        "--routes",
+        default="orders,transfers,retirements",
+        help="comma-separated: " + ", ".join(ROUTES),
+    )
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the trivial endpoint")
     args = parser.parse_args()
     total, floor = (120, 5) if args.quick else (1_200, 20)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    routes = [r.strip() for r in args.routes.split(",") if r.strip()]
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, server and clients on one "
-        f"machine; {total} orders per concurrency level (at least {floor} per client)",
+        f"machine; {total} requests per concurrency level (at least {floor} per client)",
         flush=True,
     )
-    results: list[Result] = run_ceiling(CONCURRENCY, total, floor)
+    results = [] if args.no_ceiling else run_ceiling(CONCURRENCY, total, floor)
     with tempfile.TemporaryDirectory(prefix="tanso-bench-") as tmp:
         for backend in backends:
-            results += run_backend(backend, Path(tmp), CONCURRENCY, total, floor)
+            results += run_backend(backend, Path(tmp), CONCURRENCY, total, floor, routes)
     print()
     print(table(results))
-    sq = {r.clients: r.rate for r in results if r.backend == "sqlite"}
-    pg = {r.clients: r.rate for r in results if r.backend == "postgres"}
-    if sq and pg:
-        print()
-        print(
-            "postgres / sqlite: "
-            + ", ".join(f"{n} clients {pg[n] / sq[n]:.2f}x" for n in CONCURRENCY)
-        )
+    for route in routes:
+        sq = {r.clients: r.rate for r in results if r.backend == "sqlite" and r.route == route}
+        pg = {r.clients: r.rate for r in results if r.backend == "postgres" and r.route == route}
+        if sq and pg:
+            print(
+                f"{route}, postgres / sqlite: "
+                + ", ".join(f"{n} clients {pg[n] / sq[n]:.2f}x" for n in CONCURRENCY)
+            )
 
 
 if __name__ == "__main__":
