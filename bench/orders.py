@@ -282,7 +282,12 @@ def _request(route: str, keys: list[tuple[str, str]], i: int, n: int) -> dict[st
         peer = keys[(i + 1) % len(keys)][0]
         return {"from_account": f"{pid}-MAIN", "to_account": f"{peer}-MAIN", "quantity": 1}
     if route == "retirements":
-        return {"account_id": f"{pid}-MAIN", "quantity": 1, "beneficiary": f"bench {i}-{n}"}
+        return {
+            "account_id": f"{pid}-MAIN",
+            "quantity": 1,
+            "purpose": "offset_scope1",
+            "beneficiary": f"bench {i}-{n}",
+        }
     return _order(i, n, int(pid[-2:]) % 2 == 0)
 
 
