@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,8 @@ CONCURRENCY = (1, 8, 64)
 INSTRUMENT = "BENCH"
 REFERENCE = 2_000
 WARMUP = 3  # orders per client before the clock starts (connection set up, code paths warm)
+WRK_SECONDS = 8
+CLIENT = "threads"
 
 
 @dataclass
@@ -72,7 +75,8 @@ class Result:
     clients: int
     orders: int
     seconds: float
-    latencies: list[float]
+    percentiles: dict[float, float]
+    """Latency percentiles in milliseconds (0.5 and 0.99)."""
     batch: float
     trades: int
     errors: int
@@ -85,8 +89,25 @@ class Result:
 
     def pct(self, q: float) -> float:
         """A latency percentile in milliseconds."""
-        ordered = sorted(self.latencies)
-        return 1_000 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+        return self.percentiles[q]
+
+
+def percentiles(latencies: list[float]) -> dict[float, float]:
+    ordered = sorted(latencies)
+    return {
+        q: 1_000 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+        for q in (0.5, 0.99)
+    }
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one point of load measured: wall seconds, requests answered, refused, percentiles."""
+
+    seconds: float
+    requests: int
+    errors: int
+    percentiles: dict[float, float]
 
 
 # ---------------------------------------------------------------- the database and the server
@@ -195,7 +216,8 @@ class CpuClock:
     def stop(self) -> dict[str, float]:
         wall = time.perf_counter() - self._wall
         now = os.times()
-        client = (now.user - self._client.user) + (now.system - self._client.system)
+        # this process and its finished children: wrk, which ran and was waited for meanwhile
+        client = sum(now[:4]) - sum(self._client[:4])
         server = (_ticks(self.server_pid) - self._server) / TICKS
         pg = sum(_ticks(pid) - self._pg.get(pid, 0) for pid in _postgres_pids()) / TICKS
         return {"server": server / wall, "postgres": pg / wall, "client": client / wall}
@@ -238,8 +260,18 @@ def run_ceiling(concurrency: tuple[int, ...], total: int, floor: int) -> list[Re
             per_client = max(total // clients, floor) * 4  # it is fast: measure long enough
             clock = CpuClock(server.proc.pid)
             clock.start()
-            seconds, lat, errors = drive(server.url, keys, clients, per_client)
-            r = Result("trivial", clients, len(lat), seconds, lat, 0.0, 0, errors, clock.stop())
+            load = drive(server.url, keys, clients, per_client, "orders", CLIENT)
+            r = Result(
+                "trivial",
+                clients,
+                load.requests,
+                load.seconds,
+                load.percentiles,
+                0.0,
+                0,
+                load.errors,
+                clock.stop(),
+            )
             results.append(r)
             print(
                 f"  {'trivial':<10} {clients:>3} clients: {r.rate:8.0f} requests/s  "
@@ -291,7 +323,86 @@ def _request(route: str, keys: list[tuple[str, str]], i: int, n: int) -> dict[st
     return _order(i, n, int(pid[-2:]) % 2 == 0)
 
 
+WRK_SCRIPT = """
+local keys = {%(keys)s}
+local pids = {%(pids)s}
+local route = "%(route)s"
+local counter = 0
+local tid = 0
+local made = 0
+function setup(thread) thread:set("tid", made); made = made + 1 end
+function request()
+  counter = counter + 1
+  local i = (tid * 31 + counter) %% #keys
+  local pid = pids[i + 1]
+  local body
+  if route == "transfers" then
+    body = string.format('{"from_account":"%%s-MAIN","to_account":"%%s-MAIN","quantity":1}',
+      pid, pids[(i + 1) %% #pids + 1])
+  elseif route == "retirements" then
+    body = string.format('{"account_id":"%%s-MAIN","quantity":1,"purpose":"offset_scope1",'
+      .. '"beneficiary":"bench %%d-%%d"}', pid, tid, counter)
+  else
+    local k = counter * 7 + i * 3
+    local buyer = i %% 2 == 0
+    local price = buyer and (%(reference)d + k %% 11 - 8) or (%(reference)d + k %% 11 - 2)
+    body = string.format('{"instrument":"%(instrument)s","side":"%%s","quantity":%%d,"price":%%d}',
+      buyer and "buy" or "sell", 1 + k %% 5, price)
+  end
+  return wrk.format("POST", "%(path)s", {["Authorization"] = "Bearer " .. keys[i + 1],
+    ["Content-Type"] = "application/json"}, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50),
+    latency:percentile(99)))
+end
+"""
+
+
+def drive_wrk(
+    url: str, keys: list[tuple[str, str]], clients: int, seconds: float, route: str
+) -> Load:
+    """`clients` keep-alive connections from wrk (a C load generator, so that the client costs
+    little of the machine) sending requests to `route` for `seconds`, participants in turn."""
+    script = WRK_SCRIPT % {
+        "keys": ",".join(f'"{k}"' for _p, k in keys),
+        "pids": ",".join(f'"{p}"' for p, _k in keys),
+        "route": route,
+        "path": ROUTES[route],
+        "reference": REFERENCE,
+        "instrument": INSTRUMENT,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as f:
+        f.write(script)
+        f.flush()
+        threads = min(clients, 2)
+        args = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "60s"]
+        out = subprocess.run([*args, "-s", f.name, url], capture_output=True, text=True, check=True)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    requests, micros, status, broken, p50, p99 = (int(v) for v in line.split()[1:])
+    return Load(micros / 1e6, requests, status + broken, {0.5: p50 / 1e3, 0.99: p99 / 1e3})
+
+
 def drive(
+    url: str,
+    keys: list[tuple[str, str]],
+    clients: int,
+    per_client: int,
+    route: str = "orders",
+    client: str = "threads",
+) -> Load:
+    """Load `route` (orders, transfers, retirements) from `clients` clients: wrk connections
+    for about as long as the threads would take, or threads of `per_client` requests each."""
+    if client == "wrk":
+        drive_wrk(url, keys, clients, 1, route)  # warm-up: connections, caches, code paths
+        return drive_wrk(url, keys, clients, WRK_SECONDS, route)
+    seconds, latencies, errors = drive_threads(url, keys, clients, per_client, route)
+    return Load(seconds, len(latencies), errors, percentiles(latencies))
+
+
+def drive_threads(
     url: str, keys: list[tuple[str, str]], clients: int, per_client: int, route: str = "orders"
 ) -> tuple[float, list[float], int]:
     """Run `clients` threads of `per_client` requests each to `route` (orders, transfers,
@@ -383,21 +494,31 @@ def run_backend(
                     clock = CpuClock(server.proc.pid)
                     clock.start()
                     # warm-up requests are journaled too; count from the first measured one
-                    seconds, lat, errors = drive(server.url, keys, clients, per_client, route)
+                    load = drive(server.url, keys, clients, per_client, route, CLIENT)
                     cpu = clock.stop()
                     if backend == "sqlite":
                         cpu.pop("postgres")
                     head1 = journal_head(server.url)
-                    batch, trades = batches(db, head0 + clients * WARMUP, head1, route)
+                    warm = clients * WARMUP if CLIENT == "threads" else 0
+                    batch, trades = batches(db, head0 + warm, head1, route)
                     r = Result(
-                        backend, clients, len(lat), seconds, lat, batch, trades, errors, cpu, route
+                        backend,
+                        clients,
+                        load.requests,
+                        load.seconds,
+                        load.percentiles,
+                        batch,
+                        trades,
+                        load.errors,
+                        cpu,
+                        route,
                     )
                     results.append(r)
                     print(
                         f"  {backend:<10} {route:<11} {clients:>3} clients: {r.rate:8.0f}/s  "
                         f"p50 {r.pct(0.5):6.1f} ms  p99 {r.pct(0.99):6.1f} ms  "
                         f"batch {batch:5.1f}  ({r.orders} requests, {trades} trades, "
-                        f"{errors} errors)  {cpu_text(cpu)}",
+                        f"{load.errors} errors)  {cpu_text(cpu)}",
                         flush=True,
                     )
         finally:
@@ -413,7 +534,9 @@ def run_backend(
             f"orders stored {stored}, acknowledged {acked}",
             flush=True,
         )
-        if not report.ok or stored != acked or any(r.errors for r in results):
+        # wrk stops mid-request and does not count its warm-up: every order it counted is stored
+        lost = stored < acked if CLIENT == "wrk" else stored != acked
+        if not report.ok or lost or any(r.errors for r in results):
             raise SystemExit(f"{backend}: errors, lost orders or a journal that does not verify")
     return results
 
@@ -448,7 +571,15 @@ def main() -> None:
         help="comma-separated: " + ", ".join(ROUTES),
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip the trivial endpoint")
+    parser.add_argument(
+        "--client",
+        choices=("wrk", "threads"),
+        default="wrk" if shutil.which("wrk") else "threads",
+        help="the load generator: wrk (default where installed) or Python threads with httpx",
+    )
     args = parser.parse_args()
+    global CLIENT
+    CLIENT = args.client
     total, floor = (120, 5) if args.quick else (1_200, 20)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
@@ -39,7 +40,7 @@ async def content(request: Request) -> bytes:
     return body
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -55,14 +56,20 @@ def _token(authorization: str | None, x_api_key: str | None) -> str | None:
     return None
 
 
-def get_actor(
+async def get_actor(
     db: DB,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
     x_on_behalf_of: Annotated[str | None, Header()] = None,
 ) -> Actor:
-    """The authenticated caller; 401 without a valid API key."""
-    return participants.authenticate(db, _token(authorization, x_api_key), x_on_behalf_of)
+    """The authenticated caller; 401 without a valid API key. A key verified before is
+    answered from memory on the event loop; only a key not yet known takes a worker thread to
+    read the database."""
+    token = _token(authorization, x_api_key)
+    actor = participants.remembered_actor(db, token, x_on_behalf_of)
+    if actor is None:
+        actor = await run_in_threadpool(participants.authenticate, db, token, x_on_behalf_of)
+    return actor
 
 
 Caller = Annotated[Actor, Depends(get_actor)]
@@ -76,7 +83,7 @@ class needs:
     def __init__(self, *scopes: Scope) -> None:
         self.scopes = scopes
 
-    def __call__(self, actor: Caller) -> Actor:
+    async def __call__(self, actor: Caller) -> Actor:
         if not any(actor.may(s) for s in self.scopes):
             names = " or ".join(s.value for s in self.scopes)
             raise Forbidden(

@@ -40,7 +40,7 @@ from tanso.services.venues import marketplace as market
 router = APIRouter(prefix="/v1/marketplace", tags=["marketplace"], route_class=AnswerRoute)
 
 
-def optional_actor(
+async def optional_actor(
     db: DB,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -49,7 +49,7 @@ def optional_actor(
     """The caller if it sent a key (a wrong key is still refused), else None."""
     if not authorization and not x_api_key:
         return None
-    return get_actor(db, authorization, x_api_key, x_on_behalf_of)
+    return await get_actor(db, authorization, x_api_key, x_on_behalf_of)
 
 
 Viewer = Annotated[Actor | None, Depends(optional_actor)]

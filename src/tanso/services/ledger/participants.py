@@ -468,15 +468,11 @@ def authenticate(db: Database, token: str | None, on_behalf_of: str | None = Non
 
     A key verified before answers from the cache (actor_cache) without reading the database;
     a change that alters its answer drops it when that change commits."""
-    if not token:
-        raise Unauthenticated(
-            "missing_api_key", "This request needs an API key (Authorization: Bearer ...)."
-        )
-    m = KEY_RE.fullmatch(token)
-    if not m:
-        access_log.note_key_use(db, "(malformed)", None, "refused", "malformed key")
-        raise Unauthenticated("invalid_api_key", "The API key is not valid.")
-    key_id, secret = m.groups()
+    known = remembered_actor(db, token, on_behalf_of)
+    if known is not None:
+        return known
+    assert token is not None
+    key_id, secret = _key_parts(db, token)
     digest = _hash_secret(secret)
     cache = actor_cache.of(db)
     cached = (key_id, digest, on_behalf_of or "")
@@ -494,6 +490,29 @@ def authenticate(db: Database, token: str | None, on_behalf_of: str | None = Non
         cache.put(cached, actor, generation)
     access_log.note_key_use(db, key_id, actor.agent_id or actor.participant_id, "ok")
     return actor
+
+
+def remembered_actor(db: Database, token: str | None, on_behalf_of: str | None) -> Actor | None:
+    """The actor of a key verified before, from memory (no I/O: an async route may call it);
+    None if the key must be checked against the database; 401 for a missing or malformed key."""
+    if not token:
+        raise Unauthenticated(
+            "missing_api_key", "This request needs an API key (Authorization: Bearer ...)."
+        )
+    key_id, secret = _key_parts(db, token)
+    actor = actor_cache.of(db).get((key_id, _hash_secret(secret), on_behalf_of or ""))
+    if actor is not None:
+        access_log.note_key_use(db, key_id, actor.agent_id or actor.participant_id, "ok")
+    return actor
+
+
+def _key_parts(db: Database, token: str) -> tuple[str, str]:
+    m = KEY_RE.fullmatch(token)
+    if not m:
+        access_log.note_key_use(db, "(malformed)", None, "refused", "malformed key")
+        raise Unauthenticated("invalid_api_key", "The API key is not valid.")
+    key_id, secret = m.groups()
+    return key_id, secret
 
 
 class _Refused(Exception):
