@@ -62,9 +62,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(DUPLICATES)
 
-bench: $(STAMP)
+# bench/orders.py drives its load with wrk (a C load generator: the client costs little CPU)
+WRK := /usr/bin/wrk
+
+$(WRK):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+
+bench: $(STAMP) $(WRK)
 	$(BIN)/pip install --quiet -e '.[bench]'
-	for b in engine registry orders settlement market_data load; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in engine registry sequencer orders settlement market_data load; do $(BIN)/python bench/$$b.py || exit 1; done
 
 # the full reliability runs of docs/reliability.md (CI runs their short forms in `make test`)
 soak: $(STAMP)
