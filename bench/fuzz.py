@@ -593,7 +593,12 @@ def sendable_files(files: Any) -> Any:
 
     if isinstance(files, dict):
         return {name: part(v) for name, v in files.items()}
-    return [(name, part(v)) for name, v in files]
+    if isinstance(files, list | tuple):
+        return [
+            (item[0], part(item[1])) if isinstance(item, tuple) and len(item) == 2 else item
+            for item in files
+        ]
+    return files  # None, or something httpx refuses on its own
 
 
 def journal_head(db: Database) -> int:
