@@ -5,7 +5,8 @@ accounts) and writes a batch's order rows once, at the end of the batch. Random 
 commands — buys and sells that rest, cross or are refused, cancels and amendments of orders that
 may be gone, orders on accounts that do not exist — are run as group commits, refusals in the
 middle of a batch included. After every batch each remembered order row equals its stored row,
-the live books equal the stored open orders, and nothing remembered is closed; after a recovery
+each remembered bar equals its stored bar, the live books equal the stored open orders, and
+nothing remembered is closed; after a recovery
 the same holds, and the audit rebuilds every balance from the journal.
 """
 
@@ -67,6 +68,24 @@ def _same_as_stored(x: Exchange, db: Database) -> None:
     for oid, row in x._orders.items():
         assert row.status == "open", f"{oid} is remembered though {row.status}"
         assert vars(row) == dict(stored[oid]), oid
+    with db.read() as conn:
+        bars = {
+            (r.instrument_id, r.interval, r.period_start): r
+            for r in conn.execute(select(t.bars)).all()
+        }
+    for key, (bar, is_stored) in x._bars.items():
+        assert is_stored, f"bar {key} is remembered as not stored after its batch"
+        r = bars[key]
+        assert (r.open, r.high, r.low, r.close, r.volume, r.value, r.trades) == (
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            bar.volume,
+            bar.value,
+            bar.trades,
+        ), key
+    assert not x._dirty_bars and not x._command_bars
     x._check_against_database()
 
 

@@ -131,6 +131,23 @@ class _Job:
     future: Future[Any] = field(default_factory=Future)
 
 
+BarKey = tuple[str, str, str]
+_BAR = select(t.bars)
+_UPDATE_BAR = (
+    update(t.bars)
+    .where(
+        t.bars.c.instrument_id == bindparam("k_i"),
+        t.bars.c.interval == bindparam("k_n"),
+        t.bars.c.period_start == bindparam("k_p"),
+    )
+    .values(
+        {
+            name: bindparam(f"v_{name}")
+            for name in ("high", "low", "close", "volume", "value", "trades", "last_seq")
+        }
+    )
+)
+
 _WRITES = "tanso_writes"
 
 
@@ -198,6 +215,12 @@ class Exchange:
         self._accounts: dict[str, Any] = {}
         self._fees: dict[tuple[str, str], FeeSchedule] = {}
         self._statuses: dict[str, str] = {}
+        self._bars: dict[BarKey, tuple[Bar, bool]] = {}
+        """(instrument, interval, period start) -> the bar and whether it is stored yet."""
+        self._dirty_bars: dict[BarKey, int] = {}
+        """Bars the batch changed, with the journal entry of their last trade."""
+        self._command_bars: dict[BarKey, tuple[tuple[Bar, bool] | None, int | None]] = {}
+        """Bars the running command changed, as they were before it (to undo a refusal)."""
         self._seen_seq: int | None = None
         """The journal entry up to which the remembered rows are known to be current."""
         # order rows to write: the command's own until it succeeds, then the batch's until commit
@@ -221,6 +244,9 @@ class Exchange:
         self._instruments.clear()
         self._fees.clear()
         self._statuses.clear()
+        self._bars.clear()
+        self._dirty_bars.clear()
+        self._command_bars.clear()
         self._seen_seq = None
         self._command_orders.clear()
         self._batch_orders.clear()
@@ -377,6 +403,7 @@ class Exchange:
                                 log.error("command refused after the engine moved: %s", e)
                                 diverged = True
                     self._write_orders(tx.conn)
+                    self._write_bars(tx.conn)
                     self._seen_seq = tx.journal_seq or tx.head_seq
             except _Undo as undo:
                 log.warning(
@@ -441,6 +468,7 @@ class Exchange:
             was_new, pending = self._batch_orders.get(oid, (False, {}))
             self._batch_orders[oid] = (new or was_new, pending | values)
         self._command_orders.clear()
+        self._command_bars.clear()
 
     def _command_failed(self, conn: Connection) -> None:
         """A command's savepoint rolled back: drop what it changed in memory, and what the
@@ -449,6 +477,16 @@ class Exchange:
         self._write_orders(conn)
         self._orders.clear()
         self._instruments.clear()
+        for key, (bar, dirty) in self._command_bars.items():  # the bars as they were before it
+            if bar is None:
+                self._bars.pop(key, None)
+            else:
+                self._bars[key] = bar
+            if dirty is None:
+                self._dirty_bars.pop(key, None)
+            else:
+                self._dirty_bars[key] = dirty
+        self._command_bars.clear()
 
     def _write_orders(self, conn: Connection) -> None:
         """Write the batch's new orders in one multi-row INSERT, and its changed ones with one
@@ -515,6 +553,80 @@ class Exchange:
                     "participant_not_active",
                     f"Participant {pid} is {status}; only active participants may act.",
                 )
+
+    def _fold_bars(
+        self, conn: Connection, instrument: str, day: dt.date, price: int, quantity: int, seq: int
+    ) -> None:
+        """Fold one trade into its day, week and month bars, in memory; `_write_bars` writes
+        each changed bar once at the end of the batch."""
+        for interval in INTERVALS:
+            key = (instrument, interval, period_start(day, interval).isoformat())
+            known = self._bars.get(key)
+            if key not in self._command_bars:
+                self._command_bars[key] = (known, self._dirty_bars.get(key))
+            if known is None:
+                b = t.bars.c
+                row = conn.execute(
+                    _BAR.where(b.instrument_id == key[0], b.interval == key[1]).where(
+                        b.period_start == key[2]
+                    )
+                ).first()
+                known = (
+                    (
+                        Bar(
+                            row.open,
+                            row.high,
+                            row.low,
+                            row.close,
+                            row.volume,
+                            row.value,
+                            row.trades,
+                        ),
+                        True,
+                    )
+                    if row is not None
+                    else None
+                )
+            bar = Bar.first(price, quantity) if known is None else known[0].add(price, quantity)
+            self._bars[key] = (bar, known is not None and known[1])
+            self._dirty_bars[key] = seq
+
+    def _write_bars(self, conn: Connection) -> None:
+        """Write the bars the batch changed: new ones in one INSERT, the others in one
+        executemany UPDATE."""
+        if not self._dirty_bars:
+            return
+        inserts, updates = [], []
+        for key, seq in self._dirty_bars.items():
+            bar, stored = self._bars[key]
+            values = {
+                "high": bar.high,
+                "low": bar.low,
+                "close": bar.close,
+                "volume": bar.volume,
+                "value": bar.value,
+                "trades": bar.trades,
+                "last_seq": seq,
+            }
+            if stored:
+                named = {f"v_{k}": v for k, v in values.items()}
+                updates.append({"k_i": key[0], "k_n": key[1], "k_p": key[2], **named})
+            else:
+                inserts.append(
+                    {
+                        "instrument_id": key[0],
+                        "interval": key[1],
+                        "period_start": key[2],
+                        "open": bar.open,
+                        **values,
+                    }
+                )
+                self._bars[key] = (bar, True)
+        self._dirty_bars.clear()
+        if inserts:
+            conn.execute(insert(t.bars), inserts)
+        if updates:
+            conn.execute(_UPDATE_BAR, updates)
 
     def _instrument(self, conn: Connection, instrument: str) -> Any:
         row = self._instruments.get(instrument)
@@ -781,7 +893,7 @@ class Exchange:
             journal_seq=tx.next_seq(),
             at=tx.at,
         )
-        update_bars(conn, e.instrument, day, e.price, e.quantity, tx.next_seq())
+        self._fold_bars(conn, e.instrument, day, e.price, e.quantity, tx.next_seq())
         return Trade(
             id=trade_id,
             instrument=e.instrument,
@@ -1166,50 +1278,6 @@ def fee_terms(schedule: FeeSchedule) -> dict[str, int]:
 def buy_reservation(fees: FeeSchedule, unit: int, quantity: int, lot: int) -> int:
     """Cash a buy order sets aside: price x quantity and the most its fees can come to."""
     return unit * quantity + fees.fee_cap(unit, quantity, lot)
-
-
-def update_bars(
-    conn: Connection, instrument: str, day: dt.date, price: int, quantity: int, seq: int
-) -> None:
-    """Fold one trade into its day, week and month bars (in the trade's transaction)."""
-    b = t.bars.c
-    for interval in INTERVALS:
-        start = period_start(day, interval).isoformat()
-        key = (b.instrument_id == instrument, b.interval == interval, b.period_start == start)
-        row = conn.execute(select(t.bars).where(*key)).first()
-        if row is None:
-            bar = Bar.first(price, quantity)
-            repo.insert_row(
-                conn,
-                t.bars,
-                instrument_id=instrument,
-                interval=interval,
-                period_start=start,
-                open=bar.open,
-                high=bar.high,
-                low=bar.low,
-                close=bar.close,
-                volume=bar.volume,
-                value=bar.value,
-                trades=bar.trades,
-                last_seq=seq,
-            )
-            continue
-        old = Bar(row.open, row.high, row.low, row.close, row.volume, row.value, row.trades)
-        bar = old.add(price, quantity)
-        conn.execute(
-            update(t.bars)
-            .where(*key)
-            .values(
-                high=bar.high,
-                low=bar.low,
-                close=bar.close,
-                volume=bar.volume,
-                value=bar.value,
-                trades=bar.trades,
-                last_seq=seq,
-            )
-        )
 
 
 def _may_place(actor: Actor) -> None:
