@@ -94,7 +94,9 @@ class Idem:
     fingerprint: str
 
 
-class _Replay(Exception):
+class _Replay:
+    """The stored answer of a request already applied under the same Idempotency-Key."""
+
     def __init__(self, body: Any) -> None:
         self.body = body
 
@@ -184,38 +186,52 @@ def execute(
     work: Callable[[Tx], T],
     status: int = 200,
     load: Callable[[Any], T] | None = None,
+    *,
+    sequenced: bool = False,
 ) -> T:
     """Run ``work`` in one write transaction; with an Idempotency-Key, at most once.
 
     The key is checked and stored inside the same transaction as the change, so two requests
     with one key can never both apply. A key reused with a different request is refused. The
     answer is stored as JSON; ``load`` turns a stored answer back into the use case's value.
+
+    ``sequenced``: while the exchange's sequencer runs (``db.sequencer``), the work joins its
+    next batch, one writer and one commit for many changes, instead of a transaction of its
+    own. Such work checks everything before it writes (a refusal then undoes nothing).
     """
-    try:
+
+    def unit(tx: Tx) -> T | _Replay:
+        if idem is not None:
+            stored = repo.get_idempotency(tx.conn, actor.participant_id, idem.key)
+            if stored is not None:
+                if stored.fingerprint != idem.fingerprint:
+                    raise Conflict(
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was already used with a different request.",
+                    )
+                return _Replay(json.loads(stored.response))
+        body = work(tx)
+        if idem is not None:
+            repo.store_idempotency(
+                tx.conn,
+                actor.participant_id,
+                idem.key,
+                idem.fingerprint,
+                status,
+                plain(body),
+                tx.at,
+            )
+        return body
+
+    if sequenced and db.sequencer is not None:
+        outcome = db.sequencer(actor, unit)
+    else:
         with db.write() as tx:
-            if idem is not None:
-                stored = repo.get_idempotency(tx.conn, actor.participant_id, idem.key)
-                if stored is not None:
-                    if stored.fingerprint != idem.fingerprint:
-                        raise Conflict(
-                            "idempotency_key_reused",
-                            "This Idempotency-Key was already used with a different request.",
-                        )
-                    raise _Replay(json.loads(stored.response))
-            body = work(tx)
-            if idem is not None:
-                repo.store_idempotency(
-                    tx.conn,
-                    actor.participant_id,
-                    idem.key,
-                    idem.fingerprint,
-                    status,
-                    plain(body),
-                    tx.at,
-                )
-            return body
-    except _Replay as replay:
-        return load(replay.body) if load is not None else cast(T, replay.body)
+            outcome = unit(tx)
+            tx.allow_empty = isinstance(outcome, _Replay)  # a replay changes nothing
+    if isinstance(outcome, _Replay):
+        return load(outcome.body) if load is not None else cast(T, outcome.body)
+    return cast(T, outcome)
 
 
 def require(actor: Actor, role: Role, what: str) -> None:

@@ -487,7 +487,7 @@ def transfer(
         tx.record("credits.transferred", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201, loader(Transfer))
+    return execute(db, actor, idem, work, 201, loader(Transfer), sequenced=True)
 
 
 # ---------------------------------------------------------------- retirement and cancellation
@@ -604,7 +604,7 @@ def retire(
         tx.record("credits.retired", actor.label, _journal(view, moves))
         return replace(view, journal_seq=tx.journal_seq, journal_hash=tx.journal_hash)
 
-    return execute(db, actor, idem, work, 201, loader(RetirementReceipt))
+    return execute(db, actor, idem, work, 201, loader(RetirementReceipt), sequenced=True)
 
 
 def cancel(

@@ -293,8 +293,11 @@ class Exchange:
                 self.cancel_all(SYSTEM, pid)
             self._thread = threading.Thread(target=self._loop, name="tanso-sequencer", daemon=True)
             self._thread.start()
+            self.db.sequencer = self.run_unit
 
     def stop(self) -> None:
+        if self.db.sequencer == self.run_unit:
+            self.db.sequencer = None
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=30)
@@ -327,6 +330,13 @@ class Exchange:
         refuses with `Unavailable` (503, Retry-After) when ``max_queue`` commands already wait."""
         job = self._enqueue(actor, kind, args)
         return job.future.result()
+
+    def run_unit(self, actor: Actor, unit: Callable[[Tx], Any]) -> Any:
+        """Run another use case's unit of work in the next batch (`common.execute`, sequenced):
+        registry transfers and retirements share the orders' group commit and one writer."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a unit of work submitted from the sequencer itself")
+        return self.submit(actor, "unit", unit=unit)
 
     async def submit_async(self, actor: Actor, kind: str, **args: Any) -> Any:
         """As `submit`, for a coroutine: it awaits the outcome without holding a thread."""
@@ -390,6 +400,7 @@ class Exchange:
                                 results.append((job, self._apply(tx, job)))
                             feed += self._job_feed
                             self._command_done()
+                            self._learn(tx.entries[mark[1] :])
                         except Exception as e:
                             wrote = (self._writes(tx), len(tx.entries)) != mark
                             if wrote and not isolated:
@@ -515,6 +526,15 @@ class Exchange:
                 .values({name: bindparam(f"v_{name}") for name in names})
             )
             conn.execute(statement, rows)
+
+    def _learn(self, entries: Iterable[Any]) -> None:
+        """Forget the statuses and fee schedules that entries just recorded changed (a unit of
+        work of another use case in this batch may suspend a participant or set fees)."""
+        for e in entries:
+            if e.kind == "fees.set":
+                self._fees.clear()
+            elif e.kind == "participant.status_changed":
+                self._statuses.pop(str(e.payload.get("participant")), None)
 
     def _catch_up(self, tx: Tx) -> None:
         """Forget what other writers changed since the last batch: participants' statuses and
@@ -924,6 +944,9 @@ class Exchange:
         self._set_order(conn, e.id, remaining=left, status=status, reason=e.reason)
 
     # ------------------------------------------------------------------ the commands
+
+    def _do_unit(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Any:
+        return a["unit"](tx)
 
     def _do_define(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Instrument:
         spec: InstrumentSpec = a["spec"]
