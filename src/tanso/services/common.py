@@ -228,7 +228,8 @@ def execute(
     else:
         with db.write() as tx:
             outcome = unit(tx)
-            tx.allow_empty = isinstance(outcome, _Replay)  # a replay changes nothing
+            if isinstance(outcome, _Replay):
+                tx.allow_empty = True  # a replay changes nothing
     if isinstance(outcome, _Replay):
         return load(outcome.body) if load is not None else cast(T, outcome.body)
     return cast(T, outcome)
