@@ -578,6 +578,15 @@ def get_cash_reservation(conn: Connection, rid: str) -> Row[Any] | None:
     return get_by_id(conn, t.cash_reservations, rid)
 
 
+def resize_cash_reservation(conn: Connection, rid: str, amount: int) -> None:
+    """An existing cash hold now holds ``amount`` (0: it is gone)."""
+    r = t.cash_reservations.c
+    if amount == 0:
+        conn.execute(delete(t.cash_reservations).where(r.id == rid))
+    else:
+        conn.execute(update(t.cash_reservations).where(r.id == rid).values(amount=amount))
+
+
 def set_cash_reservation(conn: Connection, rid: str, cash_id: str, amount: int) -> None:
     if get_cash_reservation(conn, rid) is None:
         insert_row(conn, t.cash_reservations, id=rid, cash_account_id=cash_id, amount=amount)

@@ -77,8 +77,8 @@ def apply_cash(tx: Tx, change: es.CashChange) -> Effects:
     if change.delta == 0:
         return []
     repo.change_reserved(tx.conn, change.account, change.delta, change.currency)
-    if change.existed:
-        repo.set_cash_reservation(tx.conn, change.hold, change.account, change.amount)
+    if change.existed:  # the decision read the hold: change it without reading it again
+        repo.resize_cash_reservation(tx.conn, change.hold, change.amount)
     else:
         repo.insert_row(
             tx.conn,
@@ -100,12 +100,14 @@ def apply_credits(tx: Tx, move: es.CreditMove) -> Effects:
 # ---------------------------------------------------------------- cash
 
 
-def reserve_cash(tx: Tx, pid: str, currency: str, amount: int, hold: str) -> Effects:
-    """Set ``amount`` of the participant's free cash aside under a new hold."""
+def reserve_cash(
+    tx: Tx, pid: str, currency: str, amount: int, hold: str, *, new_hold: bool = False
+) -> Effects:
+    """Set ``amount`` of the participant's free cash aside under a new hold (``new_hold``: the
+    caller knows no hold of that name exists, such as one named by a new order's id)."""
     account = _participant_account(tx, pid, currency)
-    return apply_cash(
-        tx, _decided(es.reserve_cash(account, hold, cash_hold(tx.conn, hold), amount))
-    )
+    existing = None if new_hold else cash_hold(tx.conn, hold)
+    return apply_cash(tx, _decided(es.reserve_cash(account, hold, existing, amount)))
 
 
 def resize_cash(tx: Tx, pid: str, currency: str, hold: str, amount: int) -> Effects:
@@ -183,7 +185,13 @@ class DealEffects:
 
 
 def open_deal(
-    tx: Tx, deal: Deal, credits_from: str, cash_from: str | None = None, cash_left: int = 0
+    tx: Tx,
+    deal: Deal,
+    credits_from: str,
+    cash_from: str | None = None,
+    cash_left: int = 0,
+    *,
+    new_hold: bool = False,
 ) -> DealEffects:
     """Hand a deal the seller's credits held under ``credits_from`` and the buyer's cash, and
     open its settlement obligation.
@@ -191,18 +199,23 @@ def open_deal(
     The buyer's cash comes from free cash (``cash_from`` None) or from the hold ``cash_from``,
     which keeps ``cash_left``; if the deal's cash hold is a hold of its own it then takes
     ``deal.buyer_pays`` from free cash. Refuses (``insufficient_cash``, ``insufficient_credits``)
-    before anything is written.
+    before anything is written. ``new_hold``: the caller knows the deal's cash hold does not
+    exist yet (named by a new trade's id).
     """
     conn = tx.conn
     buyer = _participant_account(tx, deal.buyer_id, deal.currency)
     source = cash_hold(conn, cash_from) if cash_from is not None else None
+    if deal.cash_hold == cash_from:
+        deal_hold = source
+    else:
+        deal_hold = None if new_hold else cash_hold(conn, deal.cash_hold)
     decision = _decided(
         es.to_deal(
             deal,
             buyer,
             source,
             cash_left,
-            cash_hold(conn, deal.cash_hold) if deal.cash_hold != cash_from else source,
+            deal_hold,
             credits_held(conn, deal.seller_account, credits_from),
             credits_from,
         )

@@ -765,8 +765,9 @@ class Exchange:
             fees = self._order_fees(tx.conn, self._order(tx.conn, req.order_id))
             need = buy_reservation(fees, req.unit_price, req.quantity, ctx.lot)
             if not req.amends:
+                # the hold is named by the new order's id: there is none to read
                 ctx.cash_reserve += escrow.reserve_cash(
-                    tx, req.participant, ctx.currency, need, req.order_id
+                    tx, req.participant, ctx.currency, need, req.order_id, new_hold=True
                 )
                 return
             ctx.cash_reserve += escrow.resize_cash(
@@ -889,6 +890,7 @@ class Exchange:
             credits_from=e.sell,
             cash_from=e.buy,
             cash_left=self._buy_hold(tx, buy, left, instrument.lot),
+            new_hold=True,  # the trade's hold is named by the new trade's id
         )
         ctx.cash_reserve += done.cash_reserve
         ctx.moves += done.moves
