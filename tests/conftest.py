@@ -25,10 +25,12 @@ from argon2 import PasswordHasher
 from hypothesis import settings
 from sqlalchemy import create_engine, text
 
+from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import Role
 from tanso.services.access import users
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import cash, participants, registry, taxonomy
+from tanso.services.trading.exchange import Exchange
 from tanso.store import migrate
 from tanso.store import schema as t
 from tanso.store.db import Database
@@ -339,3 +341,21 @@ def add_issuance(
 
 def fund(db: Database, pid: str, amount: int, currency: str = "JPY") -> None:
     cash.deposit(db, SYSTEM, pid, currency, amount, f"bank-{pid}-{amount}")
+
+
+def energy_saving(mode: str = "call") -> InstrumentSpec:
+    """JC-ES, the J-Credit energy-saving instrument most exchange tests trade (2,000 JPY)."""
+    return InstrumentSpec(
+        "JC-ES",
+        "J-Credit Energy saving",
+        "J-クレジット 省エネルギー",
+        Eligibility(schemes=("JC",), categories=("ENERGY_SAVING",)),
+        mode=mode,
+        reference_price=2_000,
+    )
+
+
+def open_market(x: Exchange, spec: InstrumentSpec) -> None:
+    """List the instrument and open its session."""
+    x.define_instrument(SYSTEM, spec)
+    x.session(SYSTEM, spec.id, "open")

@@ -19,14 +19,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tanso.domain.errors import TansoError
-from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import audit
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder, _Job
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fund
+from tests.conftest import add_issuance, add_participant, energy_saving, fund, open_market
 
 REFERENCE = 2_000
 
@@ -131,15 +130,6 @@ def _market(db: Database) -> Exchange:
         add_participant(db, "BUYER")
         add_issuance(db, "SELLER-MAIN", 10_000, vintage=2020, category="ENERGY_SAVING")
         fund(db, "BUYER", 5_000_000)
-        spec = InstrumentSpec(
-            "JC-ES",
-            "J-Credit Energy saving",
-            "J-クレジット 省エネルギー",
-            Eligibility(schemes=("JC",), categories=("ENERGY_SAVING",)),
-            mode="continuous",
-            reference_price=REFERENCE,
-        )
-        x.define_instrument(SYSTEM, spec)
-        x.session(SYSTEM, "JC-ES", "open")
+        open_market(x, energy_saving("continuous"))
         _markets[id(db)] = x
     return _markets[id(db)]

@@ -14,7 +14,7 @@ from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder, OrderRejected, PlacedOrder, Trade
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fund
+from tests.conftest import add_issuance, add_participant, energy_saving, fund, open_market
 
 
 @pytest.fixture
@@ -25,15 +25,7 @@ def market(db: Database) -> dict[str, Any]:
     issuance = add_issuance(db, "SELLER-MAIN", 10_000, vintage=2020, category="ENERGY_SAVING")
     add_issuance(db, "SELLER-MAIN", 5_000, vintage=2022, category="FOREST")
     fund(db, "BUYER", 50_000_000)
-    spec = InstrumentSpec(
-        "JC-ES",
-        "J-Credit Energy saving",
-        "J-クレジット 省エネルギー",
-        Eligibility(schemes=("JC",), categories=("ENERGY_SAVING",)),
-        reference_price=2000,
-    )
-    xchg.define_instrument(SYSTEM, spec)
-    xchg.session(SYSTEM, "JC-ES", "open")
+    open_market(xchg, energy_saving())
     return {"x": xchg, "seller": seller, "buyer": buyer, "issuance": issuance, "db": db}
 
 

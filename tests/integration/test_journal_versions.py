@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.journal import canonical_json
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit
@@ -17,7 +16,7 @@ from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fund
+from tests.conftest import add_issuance, add_participant, energy_saving, fund
 
 
 def _as_v1(value: Any) -> Any:
@@ -60,13 +59,7 @@ def test_a_journal_of_v1_entries_verifies_rebuilds_the_books_and_streams_quantit
     seller, buyer = add_participant(db, "SELLER"), add_participant(db, "BUYER")
     add_issuance(db, "SELLER-MAIN", 10_000, vintage=2020, category="ENERGY_SAVING")
     fund(db, "BUYER", 50_000_000)
-    spec = InstrumentSpec(
-        "JC-ES",
-        "J-Credit Energy saving",
-        "J-クレジット 省エネルギー",
-        Eligibility(schemes=("JC",), categories=("ENERGY_SAVING",)),
-        reference_price=2000,
-    )
+    spec = energy_saving()
     with monkeypatch.context() as m:
         m.setattr("tanso.store.db.canonical_json", _v1_writer)
         x.define_instrument(SYSTEM, spec)

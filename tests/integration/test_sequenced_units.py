@@ -15,16 +15,15 @@ import pytest
 from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
-from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import Role
-from tanso.services.common import SYSTEM, Actor, Idem
+from tanso.services.common import Actor, Idem
 from tanso.services.ledger import audit, registry
 from tanso.services.ledger.blocks import Selection
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fund
+from tests.conftest import add_issuance, add_participant, energy_saving, fund, open_market
 
 
 @pytest.fixture
@@ -34,16 +33,7 @@ def running(db: Database) -> Iterator[Exchange]:
         add_participant(db, pid)
     add_issuance(db, "ALPHA-MAIN", 1_000, vintage=2020, category="ENERGY_SAVING")
     fund(db, "BETA", 10_000_000)
-    spec = InstrumentSpec(
-        "JC-ES",
-        "J-Credit Energy saving",
-        "J-クレジット 省エネルギー",
-        Eligibility(categories=("ENERGY_SAVING",)),
-        mode="continuous",
-        reference_price=2_000,
-    )
-    x.define_instrument(SYSTEM, spec)
-    x.session(SYSTEM, "JC-ES", "open")
+    open_market(x, energy_saving("continuous"))
     x.start()
     try:
         yield x

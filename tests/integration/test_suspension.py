@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from tanso.domain import marketplace as mp
 from tanso.domain.errors import Conflict
-from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services.access import users
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, participants
@@ -20,7 +19,7 @@ from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.services.venues import marketplace, sealed_auctions
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fund
+from tests.conftest import add_issuance, add_participant, energy_saving, fund, open_market
 from tests.integration.test_sealed_auctions import CLOSES, DURING, OPENS, StepClock
 
 LATER = "2026-01-09T00:00:00Z"
@@ -57,15 +56,7 @@ def busy(db: Database) -> dict[str, Any]:
     add_issuance(db, "OTHER-MAIN", 1_000, project="FOREST2")
     fund(db, "PP", 10_000_000)
     fund(db, "OTHER", 10_000_000)
-    spec = InstrumentSpec(
-        "JC-ES",
-        "J-Credit Energy saving",
-        "J-クレジット 省エネルギー",
-        Eligibility(schemes=("JC",), categories=("ENERGY_SAVING",)),
-        reference_price=2000,
-    )
-    x.define_instrument(SYSTEM, spec)
-    x.session(SYSTEM, "JC-ES", "open")
+    open_market(x, energy_saving())
     x.place(p, NewOrder("JC-ES", "buy", 100, 2_000))
     x.place(p, NewOrder("JC-ES", "sell", 100, 2_100))
     marketplace.create_listing(
