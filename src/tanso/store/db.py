@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
@@ -27,6 +28,8 @@ from sqlalchemy.pool import NullPool
 
 from tanso.domain.journal import GENESIS_HASH, PAYLOAD_VERSION, canonical_entry_hash, canonical_json
 from tanso.store import schema as t
+
+P = TypeVar("P")
 
 Clock = Callable[[], str]
 """Returns the current time as an ISO-8601 UTC string; passed in so tests and replays control it."""
@@ -228,6 +231,8 @@ class Database:
         """While the exchange's sequencer runs: ``sequencer(actor, unit)`` runs ``unit(tx)`` in
         the sequencer's next batch (group commit) and returns its result (`common.execute`)."""
         self.before_dispose: list[Callable[[Database], object]] = []
+        self._parts: dict[str, Any] = {}
+        self._parts_lock = threading.Lock()
         """Called by ``dispose`` while the engine still works (flushing buffers)."""
 
     @contextmanager
@@ -265,6 +270,21 @@ class Database:
                 listener(entries)
             except Exception:  # the change is committed: a listener cannot undo it
                 log.exception("an after-commit listener failed")
+
+    def part(self, name: str, make: Callable[[], P]) -> P:
+        """The database's ``name`` (a cache or buffer kept for it), made once by ``make``,
+        which may hook itself into the commits; it lives as long as the database."""
+        found = self._parts.get(name)
+        if found is None:
+            with self._parts_lock:
+                found = self._parts.get(name)
+                if found is None:
+                    found = self._parts[name] = make()
+        return cast(P, found)
+
+    def part_if_made(self, name: str) -> Any | None:
+        """The database's ``name`` if something has made it, else None."""
+        return self._parts.get(name)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

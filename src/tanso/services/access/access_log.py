@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -165,33 +164,26 @@ class _Buffer:
         tx.on_rollback.append(lambda: self.put_back(rows))
 
 
-_buffers: weakref.WeakKeyDictionary[Database, _Buffer] = weakref.WeakKeyDictionary()
-_buffers_lock = threading.Lock()
-
-
 def _buffer(db: Database) -> _Buffer:
-    buffer = _buffers.get(db)
-    if buffer is not None:
+    def make() -> _Buffer:
+        buffer = _Buffer()
+        db.before_commit.append(buffer.ride_along)
+        db.before_dispose.append(flush)
         return buffer
-    with _buffers_lock:
-        buffer = _buffers.get(db)
-        if buffer is None:
-            buffer = _buffers[db] = _Buffer()
-            db.before_commit.append(buffer.ride_along)
-            db.before_dispose.append(flush)
-        return buffer
+
+    return db.part("access_log", make)
 
 
 def pending(db: Database) -> int:
     """How many rows wait in the buffer."""
-    buffer = _buffers.get(db)
+    buffer = db.part_if_made("access_log")
     return len(buffer.rows) if buffer is not None else 0
 
 
 def flush(db: Database) -> int:
     """Write the waiting rows now, in one transaction; returns how many. Never raises: rows the
     database refuses wait for the next flush."""
-    buffer = _buffers.get(db)
+    buffer = db.part_if_made("access_log")
     if buffer is None or not buffer.rows:
         return 0
     rows = buffer.take()
@@ -205,15 +197,12 @@ def flush(db: Database) -> int:
     return len(rows)
 
 
-_seen: weakref.WeakKeyDictionary[Database, dict[tuple[str, str, str], str]] = (
-    weakref.WeakKeyDictionary()
-)
 _seen_lock = threading.Lock()
 
 
 def _first_this_minute(db: Database, key: tuple[str, str, str], minute: str) -> bool:
     with _seen_lock:
-        seen = _seen.setdefault(db, {})
+        seen: dict[tuple[str, str, str], str] = db.part("access_log_seen", dict)
         if seen.get(key) == minute:
             return False
         if len(seen) >= _SEEN_LIMIT:

@@ -18,7 +18,6 @@ invalidation happened since its lookup began (``generation``).
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
@@ -125,30 +124,15 @@ class ActorCache:
                 del self._entries[k]
 
 
-_caches: weakref.WeakKeyDictionary[Database, ActorCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def _on_commit(cache: weakref.ref[ActorCache]) -> Any:
-    def listener(entries: Iterable[Entry]) -> None:
-        found = cache()
-        if found is not None:
-            found.invalidate(entries)
-
-    return listener
-
-
 def of(db: Database) -> ActorCache:
     """The database's cache, listening to its commits from the moment it exists."""
-    cache = _caches.get(db)
-    if cache is not None:
+
+    def make() -> ActorCache:
+        cache = ActorCache()
+        db.after_commit.append(cache.invalidate)
         return cache
-    with _caches_lock:
-        cache = _caches.get(db)
-        if cache is None:
-            cache = _caches[db] = ActorCache()
-            db.after_commit.append(_on_commit(weakref.ref(cache)))
-        return cache
+
+    return db.part("actor_cache", make)
 
 
 def configure(db: Database, size: int) -> None:
