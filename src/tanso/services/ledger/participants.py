@@ -475,19 +475,16 @@ def authenticate(db: Database, token: str | None, on_behalf_of: str | None = Non
     key_id, secret = _key_parts(db, token)
     digest = _hash_secret(secret)
     cache = actor_cache.of(db)
-    cached = (key_id, digest, on_behalf_of or "")
-    actor = cache.get(cached)
-    if actor is None:
-        generation = cache.generation  # before reading: a change from now on discards the answer
-        try:
-            actor = _actor_for_key(db, key_id, digest, on_behalf_of)
-        except Unauthenticated:
-            access_log.note_key_use(db, key_id, None, "refused", "unknown, revoked or wrong secret")
-            raise
-        except _Refused as r:
-            access_log.note_key_use(db, key_id, r.owner, "refused", r.error.code)
-            raise r.error from None
-        cache.put(cached, actor, generation)
+    generation = cache.generation  # before reading: a change from now on discards the answer
+    try:
+        actor = _actor_for_key(db, key_id, digest, on_behalf_of)
+    except Unauthenticated:
+        access_log.note_key_use(db, key_id, None, "refused", "unknown, revoked or wrong secret")
+        raise
+    except _Refused as r:
+        access_log.note_key_use(db, key_id, r.owner, "refused", r.error.code)
+        raise r.error from None
+    cache.put((key_id, digest, on_behalf_of or ""), actor, generation)
     access_log.note_key_use(db, key_id, actor.agent_id or actor.participant_id, "ok")
     return actor
 
