@@ -119,6 +119,9 @@ class Tx:
         """The journal entries recorded so far (those of a failed savepoint removed)."""
         self.on_rollback: list[Callable[[], None]] = []
         """Called if the transaction does not commit (a ``before_commit`` hook's undo)."""
+        self.ledger: Any = None
+        """While the exchange's sequencer decides a command: its escrow memory
+        (services/clearing/memory.py), through which the escrow reads and writes instead."""
 
     def lock_head(self) -> None:
         row = self.conn.execute(

@@ -7,6 +7,11 @@ applies the decision to the store and returns the journal effects — ``cash_res
 ``[[cash_account, delta], ...]`` and credit ``moves`` — that the caller's one journal entry
 carries. It never records a journal entry itself and never decides a venue's rules (prices, fees,
 sizes): a venue says how much, the escrow moves it.
+
+Inside the exchange's sequencer the transaction carries the sequencer's memory (``tx.ledger``,
+services/clearing/memory.py): the same decisions are then read from and applied to memory and
+written with the batch. A step the memory cannot take (a named serial range, one issuance's
+credits) first writes the memory out and forgets it (`_store`), then runs on the database.
 """
 
 from __future__ import annotations
@@ -41,8 +46,11 @@ def _decided(decision: T | es.Refusal) -> T:
 # ---------------------------------------------------------------- reading what a decision needs
 
 
-def _account(conn: Connection, account_id: str, currency: str) -> es.CashAccount:
-    row = repo.get_cash_account(conn, account_id)
+def _account(tx: Tx, account_id: str, currency: str) -> es.CashAccount:
+    if tx.ledger is not None:
+        found = tx.ledger.cash_account(account_id)
+        return es.CashAccount(account_id, currency) if found is None else found
+    row = repo.get_cash_account(tx.conn, account_id)
     if row is None:
         return es.CashAccount(account_id, currency)
     return es.CashAccount(account_id, row.currency, row.balance, row.reserved)
@@ -50,12 +58,35 @@ def _account(conn: Connection, account_id: str, currency: str) -> es.CashAccount
 
 def _participant_account(tx: Tx, pid: str, currency: str) -> es.CashAccount:
     """The participant's cash account in ``currency``, created (empty) if it is missing."""
+    if tx.ledger is not None:
+        return tx.ledger.participant_cash(pid, currency)  # type: ignore[no-any-return]
     cid = es.cash_account_id(pid, currency)
     row = repo.get_cash_account(tx.conn, cid)
     if row is None:
         repo.ensure_cash_account(tx.conn, cid, pid, currency, "participant")
         return es.CashAccount(cid, currency)
     return es.CashAccount(cid, row.currency, row.balance, row.reserved)
+
+
+def _hold(tx: Tx, hold: str) -> es.CashHold | None:
+    if tx.ledger is not None:
+        return tx.ledger.cash_hold(hold)  # type: ignore[no-any-return]
+    return cash_hold(tx.conn, hold)
+
+
+def _held(tx: Tx, account: str, hold: str) -> list[Block]:
+    if tx.ledger is not None:
+        return tx.ledger.held(account, hold)  # type: ignore[no-any-return]
+    return credits_held(tx.conn, account, hold)
+
+
+def _store(tx: Tx) -> Connection:
+    """The connection, for a step only the database can take: the memory is written first and
+    forgotten (the step changes rows it remembers)."""
+    if tx.ledger is not None:
+        tx.ledger.flush()
+        tx.ledger.forget()
+    return tx.conn
 
 
 def cash_hold(conn: Connection, hold: str) -> es.CashHold | None:
@@ -76,6 +107,9 @@ def apply_cash(tx: Tx, change: es.CashChange) -> Effects:
     """Write one cash decision; the guarded update refuses again if free cash went meanwhile."""
     if change.delta == 0:
         return []
+    if tx.ledger is not None:
+        tx.ledger.apply_cash(change)
+        return change.effects()
     repo.change_reserved(tx.conn, change.account, change.delta, change.currency)
     if change.existed:  # the decision read the hold: change it without reading it again
         repo.resize_cash_reservation(tx.conn, change.hold, change.amount)
@@ -92,6 +126,9 @@ def apply_cash(tx: Tx, change: es.CashChange) -> Effects:
 
 def apply_credits(tx: Tx, move: es.CreditMove) -> Effects:
     """Write one credit decision: the blocks split and moved, the registry's movement log."""
+    if tx.ledger is not None:
+        tx.ledger.apply_credits(move)
+        return move.effects()
     return blocks.move(
         tx, move.pieces, move.to_account, move.to_status, move.kind, move.ref, move.hold
     )
@@ -106,26 +143,28 @@ def reserve_cash(
     """Set ``amount`` of the participant's free cash aside under a new hold (``new_hold``: the
     caller knows no hold of that name exists, such as one named by a new order's id)."""
     account = _participant_account(tx, pid, currency)
-    existing = None if new_hold else cash_hold(tx.conn, hold)
+    existing = None if new_hold else _hold(tx, hold)
+    if new_hold and tx.ledger is not None:
+        tx.ledger.no_hold(hold)
     return apply_cash(tx, _decided(es.reserve_cash(account, hold, existing, amount)))
 
 
 def resize_cash(tx: Tx, pid: str, currency: str, hold: str, amount: int) -> Effects:
     """Make the hold hold ``amount``: reserve the difference or release the excess."""
     account = _participant_account(tx, pid, currency)
-    return apply_cash(tx, _decided(es.resize_cash(account, hold, cash_hold(tx.conn, hold), amount)))
+    return apply_cash(tx, _decided(es.resize_cash(account, hold, _hold(tx, hold), amount)))
 
 
 def release_cash(tx: Tx, hold: str, amount: int | None = None) -> Effects:
     """Give back all (or ``amount``) of the cash held under ``hold``."""
-    existing = cash_hold(tx.conn, hold)
-    account = _account(tx.conn, existing.account if existing else "", "")
+    existing = _hold(tx, hold)
+    account = _account(tx, existing.account if existing else "", "")
     return apply_cash(tx, _decided(es.release_cash(account, hold, existing, amount)))
 
 
 def shrink_cash(tx: Tx, hold: str, amount: int) -> Effects:
     """Release what the hold holds beyond ``amount`` (nothing if it holds no more)."""
-    existing = cash_hold(tx.conn, hold)
+    existing = _hold(tx, hold)
     if existing is None or existing.amount <= amount:
         return []
     return release_cash(tx, hold, existing.amount - amount)
@@ -142,7 +181,11 @@ def reserve_credits(
     eligibility: Eligibility | None = None,
 ) -> tuple[list[Piece], Effects]:
     """Set the selected free credits of an account aside under ``hold``."""
-    pieces = blocks.plan(tx.conn, account, sel, eligibility=eligibility)
+    if tx.ledger is not None and sel.range() is None:
+        assert sel.quantity is not None
+        pieces = _decided(es.take_held(tx.ledger.free(account, eligibility), sel.quantity))
+        return pieces, apply_credits(tx, es.reserve_credits(pieces, account, hold))
+    pieces = blocks.plan(_store(tx), account, sel, eligibility=eligibility)
     return pieces, apply_credits(tx, es.reserve_credits(pieces, account, hold))
 
 
@@ -150,7 +193,7 @@ def reserve_issuance(
     tx: Tx, account: str, issuance_id: str, quantity: int, hold: str
 ) -> tuple[list[Piece], Effects]:
     """Set ``quantity`` free credits of one issuance aside under ``hold``, oldest serials first."""
-    free = repo.blocks_in_account(tx.conn, account, BlockStatus.HELD, issuance_id=issuance_id)
+    free = repo.blocks_in_account(_store(tx), account, BlockStatus.HELD, issuance_id=issuance_id)
     pieces = _decided(es.take_held(free, quantity))
     return pieces, apply_credits(tx, es.reserve_credits(pieces, account, hold))
 
@@ -159,14 +202,14 @@ def rehold_credits(
     tx: Tx, account: str, hold: str, quantity: int, to_hold: str | None
 ) -> tuple[list[Piece], Effects]:
     """Move ``quantity`` credits held under ``hold`` to ``to_hold`` (None: back to free)."""
-    held = credits_held(tx.conn, account, hold)
+    held = _held(tx, account, hold)
     move = _decided(es.rehold_credits(held, account, hold, quantity, to_hold))
     return list(move.pieces), apply_credits(tx, move)
 
 
 def release_credits(tx: Tx, account: str, hold: str) -> tuple[list[Piece], Effects]:
     """Give every credit of the account held under ``hold`` back to free."""
-    pieces = [Piece(b, b.start, b.end) for b in credits_held(tx.conn, account, hold)]
+    pieces = [Piece(b, b.start, b.end) for b in _held(tx, account, hold)]
     if not pieces:
         return [], []
     return pieces, apply_credits(tx, es.release_credits(pieces, account, hold))
@@ -202,13 +245,15 @@ def open_deal(
     before anything is written. ``new_hold``: the caller knows the deal's cash hold does not
     exist yet (named by a new trade's id).
     """
-    conn = tx.conn
     buyer = _participant_account(tx, deal.buyer_id, deal.currency)
-    source = cash_hold(conn, cash_from) if cash_from is not None else None
+    source = _hold(tx, cash_from) if cash_from is not None else None
     if deal.cash_hold == cash_from:
         deal_hold = source
     else:
-        deal_hold = None if new_hold else cash_hold(conn, deal.cash_hold)
+        deal_hold = None if new_hold else _hold(tx, deal.cash_hold)
+    if new_hold and tx.ledger is not None:
+        tx.ledger.no_hold(deal.cash_hold)
+        tx.ledger.new_hold(deal.seller_account, deal.credit_hold)
     decision = _decided(
         es.to_deal(
             deal,
@@ -216,7 +261,7 @@ def open_deal(
             source,
             cash_left,
             deal_hold,
-            credits_held(conn, deal.seller_account, credits_from),
+            _held(tx, deal.seller_account, credits_from),
             credits_from,
         )
     )
@@ -257,7 +302,7 @@ def open_obligation(tx: Tx, deal: Deal) -> None:
 def release_deal(tx: Tx, ob: Any) -> tuple[list[Piece], Effects, Effects]:
     """Give a cancelled deal's credits back to the seller (credits frozen in a dispute stay
     frozen but no longer for the deal) and its cash back to the buyer."""
-    conn = tx.conn
+    conn = _store(tx)
     pieces, moves = release_credits(tx, ob.seller_account, ob.credit_reservation)
     frozen = repo.blocks_in_account(
         conn, ob.seller_account, BlockStatus.FROZEN, reservation=ob.credit_reservation

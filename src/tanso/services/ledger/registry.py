@@ -465,29 +465,36 @@ def transfer(
         raise InvalidInput("same_account", "The sending and receiving accounts are the same.")
 
     def work(tx: Tx) -> Transfer:
-        conn = tx.conn
-        require_active(conn, actor)
-        _holding(conn, actor, from_account)
-        dest = repo.get_account(conn, to_account)
-        if dest is None or dest.kind != AccountKind.HOLDING.value:
-            raise NotFound("account_not_found", f"There is no holding account {to_account}.")
-        require_active(conn, Actor(dest.participant_id))
-        pieces = plan(conn, from_account, sel)
-        ref = f"TR-{tx.next_seq()}"
-        moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
-        view = Transfer(
-            id=ref,
-            from_account=from_account,
-            to_account=to_account,
-            quantity=sum(p.quantity for p in pieces),
-            ranges=credit_ranges(pieces),
-            at=tx.at,
-            broker=actor.agent_id or None,
-        )
-        tx.record("credits.transferred", actor.label, _journal(view, moves))
-        return view
+        return transfer_unit(tx, actor, from_account, to_account, sel)
 
     return execute(db, actor, idem, work, 201, loader(Transfer), sequenced=True)
+
+
+def transfer_unit(
+    tx: Tx, actor: Actor, from_account: str, to_account: str, sel: Selection
+) -> Transfer:
+    """`transfer`'s unit of work, in a transaction the caller runs."""
+    conn = tx.conn
+    require_active(conn, actor)
+    _holding(conn, actor, from_account)
+    dest = repo.get_account(conn, to_account)
+    if dest is None or dest.kind != AccountKind.HOLDING.value:
+        raise NotFound("account_not_found", f"There is no holding account {to_account}.")
+    require_active(conn, Actor(dest.participant_id))
+    pieces = plan(conn, from_account, sel)
+    ref = f"TR-{tx.next_seq()}"
+    moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
+    view = Transfer(
+        id=ref,
+        from_account=from_account,
+        to_account=to_account,
+        quantity=sum(p.quantity for p in pieces),
+        ranges=credit_ranges(pieces),
+        at=tx.at,
+        broker=actor.agent_id or None,
+    )
+    tx.record("credits.transferred", actor.label, _journal(view, moves))
+    return view
 
 
 # ---------------------------------------------------------------- retirement and cancellation

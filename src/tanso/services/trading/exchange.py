@@ -44,6 +44,7 @@ from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
 from tanso.services.clearing import escrow
+from tanso.services.clearing.memory import MemoryLedger
 from tanso.services.common import (
     SYSTEM,
     Actor,
@@ -226,6 +227,8 @@ class Exchange:
         # order rows to write: the command's own until it succeeds, then the batch's until commit
         self._command_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
         self._batch_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
+        self._ledger = MemoryLedger()
+        """Cash, holds and credit blocks, decided in memory and written with the batch."""
         self.recover()
 
     # ------------------------------------------------------------------ recovery
@@ -250,6 +253,7 @@ class Exchange:
         self._seen_seq = None
         self._command_orders.clear()
         self._batch_orders.clear()
+        self._ledger.forget()
 
     @staticmethod
     def rebuild(db: Database) -> ex.Engine:
@@ -388,10 +392,12 @@ class Exchange:
                 with self.db.write() as tx:
                     tx.allow_empty = True
                     self._catch_up(tx)
+                    tx.ledger = self._ledger
+                    self._ledger.tx = tx
                     for job in jobs:
                         self._engine_changed = False
                         self._job_feed = []
-                        mark = (self._writes(tx), len(tx.entries))
+                        mark = (self._writes(tx), len(tx.entries), self._ledger.changes)
                         try:
                             if isolated:
                                 with tx.savepoint():
@@ -402,21 +408,29 @@ class Exchange:
                             self._command_done()
                             self._learn(tx.entries[mark[1] :])
                         except Exception as e:
-                            wrote = (self._writes(tx), len(tx.entries)) != mark
+                            wrote = (
+                                self._writes(tx),
+                                len(tx.entries),
+                                self._ledger.changes,
+                            ) != mark
                             if wrote and not isolated:
                                 raise _Undo from e
                             if not isinstance(e, TansoError):
                                 log.exception("command failed", exc_info=e)
                             results.append((job, e))
+                            if isolated:  # its savepoint is gone, and what it did in memory
+                                self._ledger.forget()
                             self._command_failed(tx.conn)
                             if self._engine_changed or not isinstance(e, TansoError):
                                 # the engine may be ahead of the database now
                                 log.error("command refused after the engine moved: %s", e)
                                 diverged = True
+                    self._ledger.flush()
                     self._write_orders(tx.conn)
                     self._write_bars(tx.conn)
                     self._seen_seq = tx.journal_seq or tx.head_seq
             except _Undo as undo:
+                self._ledger.tx = None
                 log.warning(
                     "a command failed after writing; its batch runs again, command by command: %r",
                     undo.__cause__,
@@ -427,9 +441,11 @@ class Exchange:
                 return
             except Exception as e:
                 log.exception("batch commit failed", exc_info=e)
+                self._ledger.forget()
                 diverged = True
                 results = [(job, e) for job in jobs]
                 feed = []
+            self._ledger.tx = None
             if diverged:
                 self.recover()
             # committed: tell the market-data feed, in journal order, before anyone else can write
@@ -540,6 +556,8 @@ class Exchange:
         """Forget what other writers changed since the last batch: participants' statuses and
         fee schedules, as the journal tells (with the head locked, nobody writes meanwhile)."""
         head = tx.head_seq
+        if head != self._seen_seq:  # someone else wrote: cash and credits may have moved
+            self._ledger.forget()
         if self._seen_seq is None:
             self._statuses.clear()
             self._fees.clear()
@@ -948,7 +966,16 @@ class Exchange:
     # ------------------------------------------------------------------ the commands
 
     def _do_unit(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Any:
-        return a["unit"](tx)
+        """Another use case's unit of work in the batch: it reads and writes the database, so the
+        memory is written before it and forgotten after it."""
+        self._ledger.flush()
+        self._ledger.forget()
+        tx.ledger = None
+        try:
+            return a["unit"](tx)
+        finally:
+            self._ledger.forget()
+            tx.ledger = self._ledger
 
     def _do_define(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Instrument:
         spec: InstrumentSpec = a["spec"]
