@@ -123,13 +123,12 @@ def _ledger_same_as_stored(mem: MemoryLedger, db: Database) -> None:
         assert (h.amount if h is not None and h.amount else None) == holds.get(hid), hid
 
     def shape(blocks: Any) -> list[tuple[Any, ...]]:
-        return [
-            (x.id, x.issuance, x.start, x.end, x.account, x.status, x.reservation) for x in blocks
-        ]
+        for x in blocks:
+            assert x.stored == x.start, f"{x} is remembered as stored elsewhere"
+        return [(x.issuance, x.start, x.end, x.account, x.status, x.reservation) for x in blocks]
 
     stored = [
         (
-            r.id,
             r.issuance_id,
             r.serial_start,
             r.serial_end,
@@ -140,12 +139,12 @@ def _ledger_same_as_stored(mem: MemoryLedger, db: Database) -> None:
         for r in rows
     ]
     for account, free in mem._free.items():
-        want = [s for s in stored if s[4] == account and s[5] is BlockStatus.HELD]
+        want = [s for s in stored if s[3] == account and s[4] is BlockStatus.HELD]
         got = shape(free.blocks)
         assert got == (want if free.complete else want[: len(got)]), account
     for (account, hold), held in mem._held.items():
         want = [
-            s for s in stored if s[4] == account and s[5] is BlockStatus.RESERVED and s[6] == hold
+            s for s in stored if s[3] == account and s[4] is BlockStatus.RESERVED and s[5] == hold
         ]
         assert shape(held) == want, hold
 

@@ -13,8 +13,10 @@ what committed, in this process; a process that follows the journal hears the sa
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -95,12 +97,37 @@ def make_engine(
     return create_engine(url, connect_args=connect_args, pool_size=10, max_overflow=20)
 
 
+@functools.lru_cache(maxsize=512)
+def _driver_sql(dialect: str, sql: str) -> str:
+    """A statement with ``:name`` parameters in the driver's own style."""
+    return sql if dialect == "sqlite" else re.sub(r":(\w+)", r"%(\1)s", sql)
+
+
+def run_many(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Run one plain statement (``:name`` parameters, plain values) for many rows straight on
+    the driver: the sequencer's batched writes, without per-row work in SQLAlchemy."""
+    if rows:
+        conn.exec_driver_sql(_driver_sql(conn.dialect.name, sql), list(rows))
+
+
+def insert_sql(table: str, columns: Sequence[str]) -> str:
+    """``INSERT INTO table (columns) VALUES (:columns)`` for `run_many`."""
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+    )
+
+
 class JournalNotWritten(RuntimeError):
     """A write transaction ended without its journal entry: a bug, so it is rolled back."""
 
 
 class _Empty(Exception):
     """Ends a write transaction that turned out to change nothing."""
+
+
+_JOURNAL_INSERT = insert_sql(
+    "journal", ("seq", "at", "kind", "actor", "payload", "prev_hash", "hash")
+)
 
 
 class Tx:
@@ -177,7 +204,7 @@ class Tx:
         """Write the entries recorded so far (one multi-row INSERT) and move the head once."""
         if not self._rows:
             return
-        self.conn.execute(insert(t.journal), self._rows)
+        run_many(self.conn, _JOURNAL_INSERT, self._rows)
         last = self._rows[-1]
         self._rows = []
         if self._genesis:

@@ -7,7 +7,7 @@ entry appears. It keeps those rows here, decides each escrow step from them with
 functions of domain/escrow.py that the store-backed escrow uses, and remembers what changed.
 `flush` writes the changes of a whole batch with a handful of statements: one ``executemany``
 UPDATE for the reserved cash of every account touched, one multi-row INSERT (and one UPDATE, one
-DELETE) for the holds, one multi-row INSERT ... RETURNING for blocks split off, one
+DELETE) for the holds, one ``executemany`` INSERT for blocks split off, one
 ``executemany`` UPDATE for the blocks moved, one multi-row INSERT for the registry's movements.
 
 Rules that keep memory and the database equal:
@@ -26,41 +26,46 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, select
 
 from tanso.domain import escrow as es
 from tanso.domain.instruments import Eligibility
 from tanso.domain.registry import Block, BlockStatus
 from tanso.store import repo
 from tanso.store import schema as t
-from tanso.store.db import Tx
+from tanso.store.db import Tx, insert_sql, run_many
 
 FREE_PREFIX = 1_000
 """Free blocks of an account read at first (oldest first); more are read if a plan needs them."""
 
 _b = t.blocks.c
-_SET_RESERVED = (
-    update(t.cash_accounts)
-    .where(t.cash_accounts.c.id == bindparam("k_id"))
-    .values(reserved=bindparam("v_reserved"))
-)
-_SET_HOLD = (
-    update(t.cash_reservations)
-    .where(t.cash_reservations.c.id == bindparam("k_id"))
-    .values(amount=bindparam("v_amount"))
-)
+_SET_RESERVED = "UPDATE cash_accounts SET reserved = :reserved WHERE id = :id"
+_NEW_HOLDS = insert_sql("cash_reservations", ("id", "cash_account_id", "amount"))
+_SET_HOLD = "UPDATE cash_reservations SET amount = :amount WHERE id = :id"
+_DROP_HOLD = "DELETE FROM cash_reservations WHERE id = :id"
 _SET_BLOCK = (
-    update(t.blocks)
-    .where(_b.id == bindparam("k_id"))
-    .values(
-        serial_start=bindparam("v_start"),
-        serial_end=bindparam("v_end"),
-        account_id=bindparam("v_account"),
-        status=bindparam("v_status"),
-        reservation=bindparam("v_reservation"),
-    )
+    "UPDATE blocks SET serial_start = :start, serial_end = :end, account_id = :account, "
+    "status = :status, reservation = :reservation "
+    "WHERE issuance_id = :issuance AND serial_start = :stored"
 )
-_NEW_BLOCKS = insert(t.blocks).returning(_b.id, sort_by_parameter_order=True)
+"""A block is found by its issuance and first serial (serials are in one block each)."""
+_NEW_BLOCKS = (
+    "INSERT INTO blocks (issuance_id, serial_start, serial_end, account_id, status, vintage, "
+    "reservation) VALUES (:issuance, :start, :end, :account, :status, :vintage, :reservation)"
+)
+_MOVEMENTS = insert_sql(
+    "credit_movements",
+    (
+        "journal_seq",
+        "kind",
+        "ref",
+        "issuance_id",
+        "serial_start",
+        "serial_end",
+        "from_account",
+        "to_account",
+    ),
+)
 _FREE = (
     select(t.blocks)
     .where(_b.account_id == bindparam("account"), _b.status == BlockStatus.HELD.value)
@@ -100,9 +105,10 @@ class _Hold:
 
 @dataclass(slots=True, eq=False)
 class _Blk:
-    """A block as the memory knows it; ``id`` None until its row is inserted."""
+    """A block as the memory knows it; ``stored`` is the first serial of its row as the database
+    has it (None: not written yet)."""
 
-    id: int | None
+    stored: int | None
     issuance: str
     start: int
     end: int
@@ -125,7 +131,7 @@ class _Free:
 
 def _blk(r: Any) -> _Blk:
     return _Blk(
-        r.id,
+        r.serial_start,
         r.issuance_id,
         r.serial_start,
         r.serial_end,
@@ -182,65 +188,43 @@ class MemoryLedger:
             return
         assert self.tx is not None
         conn = self.tx.conn
-        if self._dirty_cash:
-            conn.execute(
-                _SET_RESERVED,
-                [{"k_id": c.id, "v_reserved": c.reserved} for c in self._dirty_cash.values()],
-            )
+        run_many(
+            conn,
+            _SET_RESERVED,
+            [{"id": c.id, "reserved": c.reserved} for c in self._dirty_cash.values()],
+        )
         news, sizes, gone = [], [], []
         for h in self._dirty_holds.values():
             if h.amount and not h.stored:
                 news.append({"id": h.id, "cash_account_id": h.account, "amount": h.amount})
             elif h.amount:
-                sizes.append({"k_id": h.id, "v_amount": h.amount})
+                sizes.append({"id": h.id, "amount": h.amount})
             elif h.stored:
-                gone.append(h.id)
+                gone.append({"id": h.id})
             h.stored = h.amount > 0
             if not h.amount:
                 self._holds.pop(h.id, None)
-        if news:
-            conn.execute(insert(t.cash_reservations), news)
-        if sizes:
-            conn.execute(_SET_HOLD, sizes)
-        if gone:
-            conn.execute(delete(t.cash_reservations).where(t.cash_reservations.c.id.in_(gone)))
-        moved = [b for b in self._dirty_blocks.values() if b.id is not None]
-        born = [b for b in self._dirty_blocks.values() if b.id is None]
-        if moved:
-            conn.execute(
-                _SET_BLOCK,
-                [
-                    {
-                        "k_id": b.id,
-                        "v_start": b.start,
-                        "v_end": b.end,
-                        "v_account": b.account,
-                        "v_status": b.status.value,
-                        "v_reservation": b.reservation,
-                    }
-                    for b in moved
-                ],
-            )
-        if born:
-            ids = conn.execute(
-                _NEW_BLOCKS,
-                [
-                    {
-                        "issuance_id": b.issuance,
-                        "serial_start": b.start,
-                        "serial_end": b.end,
-                        "account_id": b.account,
-                        "status": b.status.value,
-                        "vintage": b.vintage,
-                        "reservation": b.reservation,
-                    }
-                    for b in born
-                ],
-            ).scalars()
-            for b, new_id in zip(born, ids, strict=True):
-                b.id = new_id
-        if self._movements:
-            conn.execute(insert(t.credit_movements), self._movements)
+        run_many(conn, _NEW_HOLDS, news)
+        run_many(conn, _SET_HOLD, sizes)
+        run_many(conn, _DROP_HOLD, gone)
+        moved, born = [], []
+        for b in self._dirty_blocks.values():
+            row = {
+                "issuance": b.issuance,
+                "start": b.start,
+                "end": b.end,
+                "account": b.account,
+                "status": b.status.value,
+                "reservation": b.reservation,
+            }
+            if b.stored is None:
+                born.append(row | {"vintage": b.vintage})
+            else:
+                moved.append(row | {"stored": b.stored})
+            b.stored = b.start
+        run_many(conn, _SET_BLOCK, moved)  # before the new rows: a new row may start where
+        run_many(conn, _NEW_BLOCKS, born)  # a moved one started
+        run_many(conn, _MOVEMENTS, self._movements)
         self._drop_pending()
 
     # ------------------------------------------------------------ cash
@@ -310,9 +294,10 @@ class MemoryLedger:
             assert self.tx is not None
             rows = self.tx.conn.execute(_FREE, {"account": account, "limit": at_least}).all()
             # blocks already handed out stay the same objects (a plan may be holding them)
-            known = {b.id: b for b in free.blocks} if free is not None else {}
+            known = {(b.issuance, b.start): b for b in free.blocks} if free is not None else {}
             free = self._free[account] = _Free(
-                [known.get(r.id) or _blk(r) for r in rows], len(rows) < at_least
+                [known.get((r.issuance_id, r.serial_start)) or _blk(r) for r in rows],
+                len(rows) < at_least,
             )
         return free
 
@@ -409,9 +394,7 @@ class _View(Block):
 
 
 def _view(b: _Blk) -> Block:
-    view = _View(
-        b.id or 0, b.issuance, b.start, b.end, b.account, b.status, b.vintage, b.reservation
-    )
+    view = _View(0, b.issuance, b.start, b.end, b.account, b.status, b.vintage, b.reservation)
     object.__setattr__(view, "src", b)
     return view
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import queue
@@ -58,7 +59,7 @@ from tanso.services.common import (
 from tanso.services.ledger import registry
 from tanso.store import repo
 from tanso.store import schema as t
-from tanso.store.db import Database, Tx, dumps, loads
+from tanso.store.db import Database, Tx, dumps, insert_sql, loads, run_many
 
 log = logging.getLogger("tanso.exchange")
 JST = ZoneInfo("Asia/Tokyo")
@@ -150,6 +151,12 @@ _UPDATE_BAR = (
 )
 
 _WRITES = "tanso_writes"
+
+
+@functools.lru_cache(maxsize=64)
+def _order_update(names: tuple[str, ...]) -> str:
+    """The UPDATE of an order's changed columns, for `run_many` (``v_`` values, ``k_id``)."""
+    return f"UPDATE orders SET {', '.join(f'{n} = :v_{n}' for n in names)} WHERE id = :k_id"
 
 
 def _count_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -533,15 +540,9 @@ class Exchange:
                 del self._orders[oid]  # filled, cancelled, expired: written, no longer needed
         self._batch_orders = {}
         if inserts:
-            conn.execute(insert(t.orders), inserts)
-        o = t.orders.c
+            run_many(conn, insert_sql("orders", tuple(inserts[0])), inserts)
         for names, rows in updates.items():
-            statement = (
-                update(t.orders)
-                .where(o.id == bindparam("k_id"))
-                .values({name: bindparam(f"v_{name}") for name in names})
-            )
-            conn.execute(statement, rows)
+            run_many(conn, _order_update(names), rows)
 
     def _learn(self, entries: Iterable[Any]) -> None:
         """Forget the statuses and fee schedules that entries just recorded changed (a unit of
