@@ -184,6 +184,8 @@ class _Context:
     pretrade_order: str | None = None
     in_auction: bool = False
     lot: int = 1
+    events_json: list[dict[str, Any]] = field(default_factory=list)
+    """The command's events as its journal entry records them (and its answer shows them)."""
 
 
 def trade_date(at: str) -> dt.date:
@@ -745,6 +747,7 @@ class Exchange:
             "command": command_to_json(command),
             "events": [e.to_json() for e in events],
         }
+        ctx.events_json = payload["events"]
         if ctx.pretrade_order is not None:
             payload["pretrade_order"] = ctx.pretrade_order
             payload["pretrade"] = ctx.pretrade
@@ -1099,7 +1102,7 @@ class Exchange:
             serials=o.serials,
             currency=instrument.currency,
             lot=instrument.lot,
-            eligibility=Eligibility.from_dict(loads(instrument.eligibility)),
+            eligibility=_eligibility(instrument.eligibility),
         )
         # the row exists (in memory, written with the batch) before the engine runs, so that
         # fills on arrival can update it
@@ -1113,7 +1116,7 @@ class Exchange:
             type=o.type,
             price=o.price,
             cash_price=None,
-            fees=dumps(fee_terms(self._fees_for(conn, o.instrument, o.side))),
+            fees=_fee_terms_text(self._fees_for(conn, o.instrument, o.side)),
             quantity=o.quantity,
             remaining=o.quantity,
             tif=o.tif,
@@ -1141,7 +1144,7 @@ class Exchange:
             ctx,
             {"account": account_id, "client_order_id": o.client_order_id},
         )
-        return _placed(self._order(conn, order_id), trades, events)
+        return _placed(self._order(conn, order_id), trades, ctx.events_json)
 
     def _check_window(self, tx: Tx, instrument: Any) -> None:
         """TSE: orders only inside the acceptance windows (when sessions are enforced)."""
@@ -1198,7 +1201,7 @@ class Exchange:
             account_id=row.account_id,
             currency=instrument.currency,
             lot=instrument.lot,
-            eligibility=Eligibility.from_dict(loads(instrument.eligibility)),
+            eligibility=_eligibility(instrument.eligibility),
         )
         events, ctx = self._run_engine(tx, actor, command, ctx)
         rejected = next((e for e in events if isinstance(e, ex.Rejected)), None)
@@ -1206,7 +1209,7 @@ class Exchange:
             raise OrderRejected(rejected.reason, row.id)
         trades = self._persist(tx, ctx, events)
         self._journal(tx, actor, "amend", command, events, ctx)
-        return _placed(self._order(tx.conn, row.id), trades, events)
+        return _placed(self._order(tx.conn, row.id), trades, ctx.events_json)
 
     # ------------------------------------------------------------------ public use cases
 
@@ -1321,6 +1324,18 @@ def _trade_hold(tx: Tx, deal: escrow.Deal, **holds: Any) -> escrow.DealEffects:
             "trade_not_possible",
             "A match could not take its holds; nothing was done. The operator has been told.",
         ) from e
+
+
+@functools.lru_cache(maxsize=256)
+def _eligibility(text: str) -> Eligibility:
+    """An instrument's stored eligibility rule, parsed once."""
+    return Eligibility.from_dict(loads(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _fee_terms_text(schedule: FeeSchedule) -> str:
+    """`fee_terms` as an order row stores them, encoded once per schedule."""
+    return dumps(fee_terms(schedule))
 
 
 def fee_terms(schedule: FeeSchedule) -> dict[str, int]:
@@ -1557,8 +1572,8 @@ class PlacedOrder(Order):
     events: list[dict[str, Any]]
 
 
-def _placed(row: Any, trades: list[Trade], events: list[ex.Event]) -> PlacedOrder:
-    return PlacedOrder(**_order_values(row), trades=trades, events=[e.to_json() for e in events])
+def _placed(row: Any, trades: list[Trade], events: list[dict[str, Any]]) -> PlacedOrder:
+    return PlacedOrder(**_order_values(row), trades=trades, events=events)
 
 
 @dataclass(frozen=True, slots=True)
