@@ -179,10 +179,15 @@ def reserve_credits(
     sel: blocks.Selection,
     hold: str,
     eligibility: Eligibility | None = None,
+    *,
+    new_hold: bool = False,
 ) -> tuple[list[Piece], Effects]:
-    """Set the selected free credits of an account aside under ``hold``."""
+    """Set the selected free credits of an account aside under ``hold`` (``new_hold``: the
+    caller knows nothing is held under that name yet, such as a new order's id)."""
     if tx.ledger is not None and sel.range() is None:
         assert sel.quantity is not None
+        if new_hold:
+            tx.ledger.new_hold(account, hold)
         pieces = _decided(es.take_held(tx.ledger.free(account, eligibility), sel.quantity))
         return pieces, apply_credits(tx, es.reserve_credits(pieces, account, hold))
     pieces = blocks.plan(_store(tx), account, sel, eligibility=eligibility)

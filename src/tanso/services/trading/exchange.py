@@ -803,7 +803,7 @@ class Exchange:
                 quantity=req.quantity if not ctx.serials else None, serials=ctx.serials
             )
             pieces, moves = escrow.reserve_credits(
-                tx, ctx.account_id, sel, req.order_id, ctx.eligibility
+                tx, ctx.account_id, sel, req.order_id, ctx.eligibility, new_hold=True
             )
             if ctx.serials and sum(p.quantity for p in pieces) != req.quantity:
                 raise Conflict("insufficient_credits", "The designated serials do not match.")
