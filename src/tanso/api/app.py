@@ -97,8 +97,8 @@ def create_app(
     errors.install(app)
     http_only = [Depends(reject_nul)]  # WebSocket routes have no request body to check
     for r in (
-        router,
         exchange_router,
+        router,
         settlement_router,
         market_router,
         reports_router,
