@@ -164,7 +164,7 @@ def _bank_move(
         (view,) = views(tx.conn, actor, [repo.get_cash_account(tx.conn, cid)])
         return replace(view, journal_seq=tx.journal_seq)
 
-    return execute(db, actor, idem, work, 201, lambda d: CashAccount(**d))
+    return execute(db, actor, idem, work, 201, lambda d: CashAccount(**d), sequenced=True)
 
 
 def deposit(
@@ -214,7 +214,7 @@ def reserve(
         )
         return CashReserved(reservation, amount, currency)
 
-    return execute(db, actor, None, work)
+    return execute(db, actor, None, work, sequenced=True)
 
 
 def release(db: Database, actor: Actor, reservation: str) -> CashReleased:
@@ -229,7 +229,7 @@ def release(db: Database, actor: Actor, reservation: str) -> CashReleased:
         )
         return CashReleased(reservation, -sum(e[1] for e in effects))
 
-    return execute(db, actor, None, work)
+    return execute(db, actor, None, work, sequenced=True)
 
 
 def balances(db: Database, actor: Actor, pid: str | None = None) -> list[CashAccount]:

@@ -337,7 +337,7 @@ def _new_credits(
         )
         return view
 
-    return execute(db, actor, idem, work, 201, loader(IssuanceReceipt))
+    return execute(db, actor, idem, work, 201, loader(IssuanceReceipt), sequenced=True)
 
 
 def deposit(
@@ -392,7 +392,7 @@ def redeposit(
         tx.record("credits.redeposited", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201, loader(Redeposit))
+    return execute(db, actor, idem, work, 201, loader(Redeposit), sequenced=True)
 
 
 _OUT_OF_CIRCULATION = {
@@ -446,7 +446,7 @@ def withdraw(
         tx.record("credits.withdrawn", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201, loader(Withdrawal))
+    return execute(db, actor, idem, work, 201, loader(Withdrawal), sequenced=True)
 
 
 # ---------------------------------------------------------------- transfers
@@ -642,7 +642,7 @@ def cancel(
         tx.record("credits.cancelled", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, idem, work, 201, loader(Cancellation))
+    return execute(db, actor, idem, work, 201, loader(Cancellation), sequenced=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -762,7 +762,7 @@ def reserve(
     def work(tx: Tx) -> CreditsReserved:
         return reserve_in(tx, actor, account_id, sel, reservation, categories)
 
-    return execute(db, actor, None, work)
+    return execute(db, actor, None, work, sequenced=True)
 
 
 def reserve_in(
@@ -815,7 +815,7 @@ def release(db: Database, actor: Actor, reservation: str) -> CreditsReleased:
         tx.record("credits.released", actor.label, _journal(view, moves))
         return view
 
-    return execute(db, actor, None, work)
+    return execute(db, actor, None, work, sequenced=True)
 
 
 def freeze(
@@ -862,7 +862,7 @@ def freeze(
         )
         return view
 
-    return execute(db, actor, idem, work, 200, loader(Freeze))
+    return execute(db, actor, idem, work, 200, loader(Freeze), sequenced=True)
 
 
 # ---------------------------------------------------------------- reading

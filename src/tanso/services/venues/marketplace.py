@@ -432,7 +432,7 @@ def create_listing(db: Database, actor: Actor, n: NewListing, idem: Idem | None 
         tx.record("marketplace.listed", actor.label, _entry(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, 201, loader(Listing))
+    return execute(db, actor, idem, work, 201, loader(Listing), sequenced=True)
 
 
 def _entry(listing: Listing) -> dict[str, Any]:
@@ -500,7 +500,7 @@ def amend_listing(
         tx.record("marketplace.amended", actor.label, _entry(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, load=loader(Listing))
+    return execute(db, actor, idem, work, load=loader(Listing), sequenced=True)
 
 
 def withdraw_listing(
@@ -524,7 +524,7 @@ def withdraw_listing(
         )
         return replace(view, released=row.available)
 
-    return execute(db, actor, idem, work, load=loader(Listing))
+    return execute(db, actor, idem, work, load=loader(Listing), sequenced=True)
 
 
 def _close_listing(conn: Connection, listing_id: str, status: str, at: str) -> None:
@@ -818,7 +818,7 @@ def buy(
             tx, actor, "marketplace.purchased", view, moves, reserve, row.settlement_days == 0
         )
 
-    return execute(db, actor, idem, work, 201, loader(Purchase))
+    return execute(db, actor, idem, work, 201, loader(Purchase), sequenced=True)
 
 
 def _deal_view(conn: Connection, r: Any, pid: str | None) -> Deal:
@@ -923,7 +923,7 @@ def create_rfq(
         )
         return _rfq_view(conn, _rfq_row(conn, rfq_id), actor.participant_id, tx.at)
 
-    return execute(db, actor, idem, work, 201, loader(Rfq))
+    return execute(db, actor, idem, work, 201, loader(Rfq), sequenced=True)
 
 
 def _rfq_row(conn: Connection, rfq_id: str) -> Any:
@@ -1060,7 +1060,7 @@ def cancel_rfq(db: Database, actor: Actor, rfq_id: str, idem: Idem | None = None
         tx.record("marketplace.rfq_cancelled", actor.label, {"id": rfq_id, "moves": moves})
         return _rfq_view(conn, _rfq_row(conn, rfq_id), actor.participant_id, tx.at)
 
-    return execute(db, actor, idem, work, load=loader(Rfq))
+    return execute(db, actor, idem, work, load=loader(Rfq), sequenced=True)
 
 
 def _lapse_offers(tx: Tx, rfq_id: str, keep: str | None, status: str) -> list[list[Any]]:
@@ -1129,7 +1129,7 @@ def make_offer(db: Database, actor: Actor, n: NewOffer, idem: Idem | None = None
         tx.record("marketplace.offered", actor.label, plain(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, 201, loader(Offer))
+    return execute(db, actor, idem, work, 201, loader(Offer), sequenced=True)
 
 
 def _offer_for(conn: Connection, actor: Actor, offer_id: str, side: str) -> tuple[Any, Any]:
@@ -1194,7 +1194,7 @@ def accept_offer(
             tx, actor, "marketplace.offer_accepted", view, moves, reserve, o.settlement_days == 0
         )
 
-    return execute(db, actor, idem, work, 201, loader(Purchase))
+    return execute(db, actor, idem, work, 201, loader(Purchase), sequenced=True)
 
 
 def _close_offer(db: Database, actor: Actor, offer_id: str, event: str, idem: Idem | None) -> Offer:
@@ -1210,7 +1210,7 @@ def _close_offer(db: Database, actor: Actor, offer_id: str, event: str, idem: Id
         tx.record(f"marketplace.offer_{status}", actor.label, plain(view) | {"moves": moves})
         return view
 
-    return execute(db, actor, idem, work, load=loader(Offer))
+    return execute(db, actor, idem, work, load=loader(Offer), sequenced=True)
 
 
 def decline_offer(db: Database, actor: Actor, offer_id: str, idem: Idem | None = None) -> Offer:
@@ -1320,7 +1320,7 @@ def sweep(db: Database, actor: Actor = SYSTEM) -> Swept:
             )
         return Swept(listings, offers)
 
-    return execute(db, actor, None, work)
+    return execute(db, actor, None, work, sequenced=True)
 
 
 def check_reservations(db: Database) -> list[str]:

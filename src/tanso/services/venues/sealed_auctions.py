@@ -507,7 +507,7 @@ def create(
         tx.record("sealed_auction.created", actor.label, view | {"moves": moves})
         return loader(OfferedAuction)(view)
 
-    return execute(db, actor, idem, work, 201, load=loader(OfferedAuction))
+    return execute(db, actor, idem, work, 201, load=loader(OfferedAuction), sequenced=True)
 
 
 def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None) -> Auction:
@@ -519,7 +519,7 @@ def cancel(db: Database, actor: Actor, auction_id: str, idem: Idem | None = None
         _may_run(actor, row)
         return _cancel_in(tx, actor, row)
 
-    return execute(db, actor, idem, work, load=loader(Auction))
+    return execute(db, actor, idem, work, load=loader(Auction), sequenced=True)
 
 
 def _cancel_in(tx: Tx, actor: Actor, row: Any, reason: str | None = None) -> Auction:
@@ -649,7 +649,7 @@ def place_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work, 201, load=loader(Bid))
+    return execute(db, actor, idem, work, 201, load=loader(Bid), sequenced=True)
 
 
 def amend_bid(
@@ -700,7 +700,7 @@ def amend_bid(
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work, load=loader(Bid))
+    return execute(db, actor, idem, work, load=loader(Bid), sequenced=True)
 
 
 def withdraw_bid(db: Database, actor: Actor, bid_id: str, idem: Idem | None = None) -> Bid:
@@ -722,7 +722,7 @@ def withdraw_bid(db: Database, actor: Actor, bid_id: str, idem: Idem | None = No
         )
         return bid_view(_own_bid(conn, actor, bid_id))
 
-    return execute(db, actor, idem, work, load=loader(Bid))
+    return execute(db, actor, idem, work, load=loader(Bid), sequenced=True)
 
 
 # ---------------------------------------------------------------- clearing
@@ -737,7 +737,7 @@ def clear_auction(
     def work(tx: Tx) -> Clearing:
         return clear_in(tx, actor, auction_id)
 
-    return execute(db, actor, idem, work, load=loader(Clearing))
+    return execute(db, actor, idem, work, load=loader(Clearing), sequenced=True)
 
 
 def clear_in(tx: Tx, actor: Actor, auction_id: str) -> Clearing:
