@@ -45,7 +45,8 @@ command = st.one_of(
     ),
     st.tuples(st.just("cancel"), st.integers(0, 30)),
     st.tuples(st.just("amend"), st.integers(0, 30), st.integers(1, 60), st.integers(-3, 3)),
-    st.tuples(st.just("transfer"), st.sampled_from([1, 3, 50_000])),  # a unit of the batch
+    # a unit of the batch: moving credits through the sequencer's memory, or on the database
+    st.tuples(st.just("transfer"), st.sampled_from([1, 3, 50_000]), st.booleans()),
 )
 between = st.sampled_from(["nothing", "nothing", "deposit", "issue"])  # another writer
 
@@ -53,15 +54,12 @@ between = st.sampled_from(["nothing", "nothing", "deposit", "issue"])  # another
 def _job(x: Exchange, actors: dict[str, Actor], c: tuple[Any, ...], known: list[str]) -> _Job:
     if c[0] == "transfer":
         sel = Selection(quantity=c[1])
-        return _Job(
-            actors["SELLER"],
-            "unit",
-            {
-                "unit": lambda tx: registry.transfer_unit(
-                    tx, actors["SELLER"], "SELLER-MAIN", "BUYER-MAIN", sel
-                )
-            },
-        )
+        seller = actors["SELLER"]
+
+        def unit(tx: Any) -> Any:
+            return registry.transfer_unit(tx, seller, "SELLER-MAIN", "BUYER-MAIN", sel)
+
+        return _Job(seller, "unit", {"unit": unit, "in_memory": c[2]})
     if c[0] == "place":
         _kind, who, offset, quantity, bad_account = c
         order = NewOrder(

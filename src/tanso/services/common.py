@@ -188,6 +188,7 @@ def execute(
     load: Callable[[Any], T] | None = None,
     *,
     sequenced: bool = False,
+    in_memory: bool = False,
 ) -> T:
     """Run ``work`` in one write transaction; with an Idempotency-Key, at most once.
 
@@ -198,6 +199,9 @@ def execute(
     ``sequenced``: while the exchange's sequencer runs (``db.sequencer``), the work joins its
     next batch, one writer and one commit for many changes, instead of a transaction of its
     own. Such work checks everything before it writes (a refusal then undoes nothing).
+    ``in_memory``: the work reads and moves credits only through `blocks.take` and
+    `blocks.move`, so the sequencer may keep its memory of cash and credits (``tx.ledger``)
+    through it instead of writing it out and forgetting it.
     """
 
     def unit(tx: Tx) -> T | _Replay:
@@ -224,7 +228,7 @@ def execute(
         return body
 
     if sequenced and db.sequencer is not None:
-        outcome = db.sequencer(actor, unit)
+        outcome = db.sequencer(actor, unit, in_memory)
     else:
         with db.write() as tx:
             outcome = unit(tx)

@@ -257,9 +257,10 @@ class Database:
         """Called inside each write transaction that will commit, after its work."""
         self.after_commit: list[AfterCommit] = []
         """Called with the journal entries of each write transaction once it has committed."""
-        self.sequencer: Callable[[Any, Callable[[Tx], Any]], Any] | None = None
-        """While the exchange's sequencer runs: ``sequencer(actor, unit)`` runs ``unit(tx)`` in
-        the sequencer's next batch (group commit) and returns its result (`common.execute`)."""
+        self.sequencer: Callable[[Any, Callable[[Tx], Any], bool], Any] | None = None
+        """While the exchange's sequencer runs: ``sequencer(actor, unit, in_memory)`` runs
+        ``unit(tx)`` in the sequencer's next batch (group commit) and returns its result
+        (`common.execute`)."""
         self.before_dispose: list[Callable[[Database], object]] = []
         self._parts: dict[str, Any] = {}
         self._parts_lock = threading.Lock()

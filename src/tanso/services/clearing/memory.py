@@ -22,7 +22,7 @@ Rules that keep memory and the database equal:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, select
 
 from tanso.domain import escrow as es
 from tanso.domain.instruments import Eligibility
-from tanso.domain.registry import Block, BlockStatus
+from tanso.domain.registry import Block, BlockStatus, Piece
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Tx, insert_sql, run_many
@@ -349,6 +349,11 @@ class MemoryLedger:
         free = self._free.get(b.account) if b.status is BlockStatus.HELD else None
         if free is None or at < len(target) or free.complete:
             target.insert(at, b)
+
+    @staticmethod
+    def owns(pieces: Iterable[Piece]) -> bool:
+        """Whether the pieces were planned from this memory (else from the database)."""
+        return all(isinstance(p.block, _View) for p in pieces)
 
     def apply_credits(self, move: es.CreditMove) -> None:
         """Move planned pieces (of blocks this memory handed out) and log the movements."""

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, InvalidInput
-from tanso.domain.escrow import move_effects
+from tanso.domain.escrow import CreditMove, move_effects
 from tanso.domain.instruments import Eligibility
 from tanso.domain.registry import BlockStatus, Piece, check_quantity, take_quantity, take_range
 from tanso.domain.serials import SerialRange, parse_block, parse_serial_range
@@ -89,6 +89,19 @@ def plan(
     return take_range(candidates, r.issuance, r.start, r.end)
 
 
+def take(tx: Tx, account: str, sel: Selection) -> list[Piece]:
+    """`plan` inside a transaction: from the sequencer's memory where it runs the transaction
+    and the selection is a quantity (oldest first), else from the database (the memory is
+    written out and forgotten first, as the database's rows are about to change)."""
+    if tx.ledger is not None and sel.range() is None:
+        assert sel.quantity is not None
+        return take_quantity(tx.ledger.free(account, None), sel.quantity)
+    if tx.ledger is not None:
+        tx.ledger.flush()
+        tx.ledger.forget()
+    return plan(tx.conn, account, sel)
+
+
 def move(
     tx: Tx,
     pieces: Sequence[Piece],
@@ -98,7 +111,13 @@ def move(
     ref: str | None = None,
     reservation: str | None = None,
 ) -> list[list[Any]]:
-    """Apply planned pieces and return them as journal ``moves``."""
+    """Apply planned pieces and return them as journal ``moves`` (in the sequencer's memory if
+    they were planned from it)."""
+    if tx.ledger is not None and tx.ledger.owns(pieces):
+        tx.ledger.apply_credits(
+            CreditMove(tuple(pieces), to_account, to_status, kind, ref, reservation)
+        )
+        return move_effects(pieces, to_account, to_status, reservation)
     repo.apply_pieces(tx.conn, pieces, to_account, to_status, reservation)
     repo.record_movements(tx.conn, tx.next_seq(), kind, ref, pieces, to_account)
     return move_effects(pieces, to_account, to_status, reservation)

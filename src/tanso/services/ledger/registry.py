@@ -46,7 +46,7 @@ from tanso.services.common import (
 from tanso.services.common import JournalRef as JournalRef
 from tanso.services.compliance import usage
 from tanso.services.compliance.usage import PurposeUse
-from tanso.services.ledger.blocks import CreditRange, credit_ranges
+from tanso.services.ledger.blocks import CreditRange, credit_ranges, take
 from tanso.services.ledger.blocks import Selection as Selection
 from tanso.services.ledger.blocks import move as move
 from tanso.services.ledger.blocks import plan as plan
@@ -467,7 +467,7 @@ def transfer(
     def work(tx: Tx) -> Transfer:
         return transfer_unit(tx, actor, from_account, to_account, sel)
 
-    return execute(db, actor, idem, work, 201, loader(Transfer), sequenced=True)
+    return execute(db, actor, idem, work, 201, loader(Transfer), sequenced=True, in_memory=True)
 
 
 def transfer_unit(
@@ -481,7 +481,7 @@ def transfer_unit(
     if dest is None or dest.kind != AccountKind.HOLDING.value:
         raise NotFound("account_not_found", f"There is no holding account {to_account}.")
     require_active(conn, Actor(dest.participant_id))
-    pieces = plan(conn, from_account, sel)
+    pieces = take(tx, from_account, sel)
     ref = f"TR-{tx.next_seq()}"
     moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
     view = Transfer(
@@ -562,7 +562,7 @@ def retire(
             participant.name_en if participant else actor.participant_id
         )
         reporting_year = year or usage.default_year(r.purposes, usage.local_date(tx.at))
-        pieces = plan(conn, r.account_id, r.selection)
+        pieces = take(tx, r.account_id, r.selection)
         # usage rules: refused before anything moves; claimed totals are read under the
         # journal head lock that this transaction holds, so concurrent retirements queue
         checked = usage.check_retirement(
@@ -611,7 +611,9 @@ def retire(
         tx.record("credits.retired", actor.label, _journal(view, moves))
         return replace(view, journal_seq=tx.journal_seq, journal_hash=tx.journal_hash)
 
-    return execute(db, actor, idem, work, 201, loader(RetirementReceipt), sequenced=True)
+    return execute(
+        db, actor, idem, work, 201, loader(RetirementReceipt), sequenced=True, in_memory=True
+    )
 
 
 def cancel(

@@ -344,12 +344,14 @@ class Exchange:
         job = self._enqueue(actor, kind, args)
         return job.future.result()
 
-    def run_unit(self, actor: Actor, unit: Callable[[Tx], Any]) -> Any:
+    def run_unit(self, actor: Actor, unit: Callable[[Tx], Any], in_memory: bool = False) -> Any:
         """Run another use case's unit of work in the next batch (`common.execute`, sequenced):
-        registry transfers and retirements share the orders' group commit and one writer."""
+        registry transfers and retirements share the orders' group commit and one writer.
+        ``in_memory``: the unit moves credits only through the ledger memory (`blocks.take`,
+        `blocks.move`), which therefore stays."""
         if threading.current_thread() is self._thread:
             raise RuntimeError("a unit of work submitted from the sequencer itself")
-        return self.submit(actor, "unit", unit=unit)
+        return self.submit(actor, "unit", unit=unit, in_memory=in_memory)
 
     async def submit_async(self, actor: Actor, kind: str, **args: Any) -> Any:
         """As `submit`, for a coroutine: it awaits the outcome without holding a thread."""
@@ -971,7 +973,10 @@ class Exchange:
 
     def _do_unit(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Any:
         """Another use case's unit of work in the batch: it reads and writes the database, so the
-        memory is written before it and forgotten after it."""
+        memory is written before it and forgotten after it, unless the unit moves credits through
+        the memory itself (``in_memory``)."""
+        if a.get("in_memory"):
+            return a["unit"](tx)
         self._ledger.flush()
         self._ledger.forget()
         tx.ledger = None
