@@ -76,16 +76,24 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _refuse_floats(value: Any) -> None:
-    if isinstance(value, float):
-        raise TypeError("floats are not allowed in journal entries")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _refuse_floats(k)
-            _refuse_floats(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            _refuse_floats(v)
+    """Walk a payload (iteratively: it runs for every journal entry) and refuse any float."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind in _PLAIN:
+            continue
+        if isinstance(v, float):
+            raise TypeError("floats are not allowed in journal entries")
+        if isinstance(v, dict):
+            stack.extend(v)
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, kind: str, actor: str, payload: str) -> str:
