@@ -223,6 +223,60 @@ def serve(
             simulator.stop()
 
 
+def _uvicorn_run(target: Any, settings: Settings, host: str, port: int, **extra: Any) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        target,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=ops.uvicorn_log_config(settings.log_format, settings.log_level),
+        proxy_headers=False,  # X-Forwarded-For is read by the app (api/ops.py)
+        ws_max_size=settings.stream_max_message_bytes,
+        **extra,
+    )
+
+
+@app.command()
+def engine(
+    host: Annotated[str | None, typer.Option(help="Address of its own HTTP port.")] = None,
+    port: Annotated[int | None, typer.Option(help="Its own HTTP port (health, metrics).")] = None,
+) -> None:
+    """Run the engine: the sequencer, the only writer, answering gateways over NATS
+    (PostgreSQL only; docs/deployment.md)."""
+    from tanso.cluster.roles import cluster_refusal, engine_app
+
+    settings = Settings()
+    if refusal := cluster_refusal(settings):
+        err.print(refusal)
+        raise typer.Exit(2)
+    h, p = host or settings.host, port or settings.port
+    out.print(f"Tanso engine on http://{h}:{p}, answering gateways on {settings.nats_url}")
+    _uvicorn_run(engine_app(), settings, h, p)
+
+
+@app.command()
+def gateway(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Run a gateway: the API and the portal, every change sent to the engine over NATS
+    (PostgreSQL only; as many gateways and workers as wanted)."""
+    from tanso.cluster.roles import cluster_refusal
+
+    settings = Settings()
+    if refusal := cluster_refusal(settings):
+        err.print(refusal)
+        raise typer.Exit(2)
+    h, p = host or settings.host, port or settings.port
+    out.print(
+        f"Tanso gateway on http://{h}:{p} ({workers} worker(s)), engine via {settings.nats_url}"
+    )
+    _uvicorn_run("tanso.cluster.roles:gateway_app", settings, h, p, factory=True, workers=workers)
+
+
 @app.command()
 def settle(
     date: Annotated[

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     """How often the server writes the access log's buffered rows (when no write transaction
     took them first) and reads the journal for key, role and mandate changes made by another
     process; 0: only at shutdown and when the log is read."""
+    nats_url: str = "nats://127.0.0.1:4222"
+    """The NATS server of the gateway and engine roles (`tanso gateway`, `tanso engine`)."""
+    nats_user: str = ""
+    """This process's NATS user (each role its own: docs/deployment.md); empty: none."""
+    nats_password: str = ""
+    engine_timeout_seconds: float = 10.0
+    """How long a gateway waits for the engine's answer before it answers 504."""
     public_url: str = ""
     """The site's public address (https://tanso.example.jp, with a path prefix if any): the base
     of every absolute link it prints, such as a certificate's verify URL and QR code, and an

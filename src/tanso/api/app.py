@@ -23,6 +23,8 @@ from tanso.api.routes_settlement import router as settlement_router
 from tanso.api.routes_usage import router as usage_router
 from tanso.api.schemas_registry import Health
 from tanso.api.stream import router as stream_router
+from tanso.cluster.link import Forward, Responder
+from tanso.cluster.nats_link import EngineLink, GatewayLink, NatsSettings
 from tanso.services.marketdata.stream import Feed
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange
@@ -42,12 +44,19 @@ def create_app(
     sessions: bool = False,
     settlement_time: dt.time | None = None,
     background: bool | None = None,
+    gateway: GatewayLink | None = None,
+    engine_nats: NatsSettings | None = None,
 ) -> FastAPI:
     """Build the HTTP API around an open database; the exchange's sequencer runs while it
     serves, and with ``sessions`` the scheduler opens, auctions and closes markets on time.
     ``background`` runs the scheduler even without sessions (sealed-bid clearing, marketplace
     expiry, settlement at ``settlement_time``); by default only with sessions or a settlement
-    time, so tests that drive the clock themselves have no thread racing them."""
+    time, so tests that drive the clock themselves have no thread racing them.
+
+    ``gateway``: this process is a gateway (`tanso gateway`): it runs no sequencer and no
+    scheduler, and sends every request that may change state to the engine through the link
+    (cluster/link.py). ``engine_nats``: this process is the engine (`tanso engine`): besides its
+    own HTTP port it answers the gateways' requests from NATS."""
     calendar = japan_calendar()
     exchange = Exchange(db, calendar, enforce_sessions=sessions)
     scheduler = Scheduler(
@@ -62,12 +71,25 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         ops.start(app_)
+        if gateway is not None:
+            await gateway.start()
+            try:
+                yield
+            finally:
+                await gateway.stop()
+                ops.stop(app_)
+            return
         exchange.start()
         if background or (background is None and (sessions or settlement_time is not None)):
             scheduler.start()
+        link = EngineLink(engine_nats, Responder(app_)) if engine_nats is not None else None
+        if link is not None:
+            await link.start()
         try:
             yield
         finally:
+            if link is not None:
+                await link.stop()
             scheduler.stop()
             exchange.stop()
             ops.stop(app_)
@@ -115,6 +137,10 @@ def create_app(
     app.include_router(stream_router)
     ops.install(app, db)
     security.install(app)
+    if gateway is not None:  # outermost: a forwarded request is the engine's to check
+        app.add_middleware(
+            Forward, request=gateway.requester, timeout=Settings().engine_timeout_seconds
+        )
 
     @app.get("/healthz", tags=["public"], response_model=Health)
     def healthz() -> dict[str, Any]:

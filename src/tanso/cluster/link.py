@@ -1,0 +1,204 @@
+"""Requests from gateways to the engine over NATS request/reply.
+
+A gateway never changes state itself. Its outermost ASGI layer (`Forward`) sends every request
+that may change state (any method but GET, HEAD and OPTIONS) and every read of what only the
+engine holds in memory (`ENGINE_READS`) to the engine as one NATS request on ``tanso.requests``
+(queue group ``tanso-engines``), and answers with the engine's reply. The engine (`Responder`)
+runs the request through the same application as `tanso serve`, so authentication, scopes,
+limits, idempotency, validation and errors are exactly the single process's; its answer is sent
+only after its batch is committed, as there.
+
+The message carries the request as it came (method, path, query, headers, body), the caller's
+address, a command id (the Idempotency-Key, or one the gateway assigns: ``X-Command-Id``) and a
+deadline. The engine refuses a request whose deadline has passed before it starts (504
+``deadline_passed``, nothing done); a gateway whose request times out answers 504
+``engine_timeout``, and one that finds no engine 503 ``engine_unavailable`` (both say the change
+may or may not have been made, and that retrying with the same Idempotency-Key is safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("tanso.cluster")
+
+SUBJECT = "tanso.requests"
+QUEUE = "tanso-engines"
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a gateway waits for the engine's answer (the request's deadline)."""
+
+ENGINE_READS = ("/v1/instruments",)
+"""Reads answered from the engine's memory (books, price limits), forwarded like writes."""
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# message headers (NATS headers are strings)
+H_METHOD, H_PATH, H_QUERY = "Tanso-Method", "Tanso-Path", "Tanso-Query"
+H_HEADERS, H_CLIENT = "Tanso-Headers", "Tanso-Client"
+H_DEADLINE, H_COMMAND = "Tanso-Deadline", "Tanso-Command-Id"
+H_STATUS = "Tanso-Status"
+
+
+def forwarded(method: str, path: str) -> bool:
+    """Whether a gateway sends this request to the engine."""
+    return method not in READ_METHODS or path.startswith(ENGINE_READS)
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, list[list[str]], bytes]:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return status, [["content-type", "application/json"]], body
+
+
+# ---------------------------------------------------------------- the gateway's side
+
+
+Request = Callable[[bytes, dict[str, str], float], Awaitable[Any]]
+"""Send a NATS request (payload, headers, timeout) and return the reply message."""
+
+
+class Forward:
+    """The gateway's outermost ASGI layer: requests that may change state go to the engine."""
+
+    def __init__(self, app: ASGIApp, request: Callable[[], Request | None], timeout: float):
+        self.app = app
+        self.request = request
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not forwarded(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        status, headers, answer = await self._ask(scope, bytes(body))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _ask(self, scope: Scope, body: bytes) -> tuple[int, list[list[str]], bytes]:
+        request = self.request()
+        if request is None:
+            return _error(
+                503, "engine_unavailable", "The exchange's engine cannot be reached; retry."
+            )
+        raw = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]]
+        command = next((v for k, v in raw if k.lower() == "idempotency-key"), None)
+        if command is None:
+            command = uuid.uuid4().hex
+            raw.append(["x-command-id", command])
+        client = scope.get("client") or ("", 0)
+        headers = {
+            H_METHOD: scope["method"],
+            H_PATH: scope["path"],
+            H_QUERY: scope.get("query_string", b"").decode("latin-1"),
+            H_HEADERS: json.dumps(raw),
+            H_CLIENT: json.dumps([client[0], client[1]]),
+            H_DEADLINE: f"{time.time() + self.timeout:.3f}",
+            H_COMMAND: command,
+        }
+        try:
+            reply = await request(body, headers, self.timeout)
+        except TimeoutError:
+            return _error(
+                504,
+                "engine_timeout",
+                f"The engine did not answer within {self.timeout:g} s; the change may or may "
+                "not have been made. Retry with the same Idempotency-Key to be sure.",
+            )
+        except Exception as e:  # no responders, connection closed, ...
+            log.warning("request to the engine failed: %r", e)
+            return _error(
+                503,
+                "engine_unavailable",
+                "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
+            )
+        meta = reply.headers or {}
+        return int(meta.get(H_STATUS, "502")), json.loads(meta.get(H_HEADERS, "[]")), reply.data
+
+
+# ---------------------------------------------------------------- the engine's side
+
+
+@dataclass
+class Responder:
+    """The engine's side: each request from a gateway runs through ``app`` (the application
+    `tanso serve` runs) and its answer goes back to the gateway that asked."""
+
+    app: ASGIApp
+
+    async def answer(self, data: bytes, meta: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+        deadline = float(meta.get(H_DEADLINE, "0") or 0)
+        if deadline and time.time() > deadline:
+            status, headers, body = _error(
+                504,
+                "deadline_passed",
+                "The request reached the engine after its deadline; nothing was done.",
+            )
+        else:
+            status, headers, body = await self._run(data, meta)
+        return body, {H_STATUS: str(status), H_HEADERS: json.dumps(headers)}
+
+    async def _run(self, data: bytes, meta: dict[str, str]) -> tuple[int, list[list[str]], bytes]:
+        client = json.loads(meta.get(H_CLIENT, '["", 0]'))
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in json.loads(meta[H_HEADERS])
+        ]
+        path = meta[H_PATH]
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": meta[H_METHOD],
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": meta.get(H_QUERY, "").encode("latin-1"),
+            "root_path": "",
+            "headers": headers,
+            "client": (client[0], int(client[1])),
+            "server": ("engine", 0),
+            "state": {},
+        }
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            await asyncio.Event().wait()  # the answer is complete before a disconnect matters
+            return {"type": "http.disconnect"}
+
+        status = 500
+        out_headers: list[list[str]] = []
+        body = bytearray()
+
+        async def send(message: Message) -> None:
+            nonlocal status, out_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out_headers = [
+                    [k.decode("latin-1"), v.decode("latin-1")] for k, v in message["headers"]
+                ]
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, out_headers, bytes(body)

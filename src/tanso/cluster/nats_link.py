@@ -1,0 +1,104 @@
+"""The NATS connections of the two roles (nats-py): the gateway asks, the engine answers.
+
+Each role connects with its own NATS user (``TANSO_NATS_USER`` / ``TANSO_NATS_PASSWORD``), so
+that the NATS server's permissions can let a gateway only publish requests on
+``tanso.requests`` and an engine only subscribe there (docs/deployment.md has the server's
+configuration). Several engines may subscribe: the queue group gives each request to one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from tanso.cluster.link import QUEUE, SUBJECT, Responder
+
+log = logging.getLogger("tanso.cluster")
+
+
+@dataclass
+class NatsSettings:
+    url: str
+    user: str | None = None
+    password: str | None = None
+    name: str = "tanso"
+
+    async def connect(self) -> Client:
+        options: dict[str, Any] = {"name": self.name, "max_reconnect_attempts": -1}
+        if self.user:
+            options |= {"user": self.user, "password": self.password or ""}
+        return await nats.connect(self.url, **options)
+
+
+@dataclass
+class GatewayLink:
+    """A gateway's connection: `request` is what `link.Forward` sends with."""
+
+    settings: NatsSettings
+    _nc: Client | None = field(default=None, init=False)
+
+    async def start(self) -> None:
+        self._nc = await self.settings.connect()
+
+    async def stop(self) -> None:
+        if self._nc is not None:
+            await self._nc.drain()
+            self._nc = None
+
+    def requester(self) -> Any:
+        nc = self._nc
+        if nc is None or not nc.is_connected:
+            return None
+
+        async def request(payload: bytes, headers: dict[str, str], timeout: float) -> Msg:
+            return await nc.request(SUBJECT, payload, timeout=timeout, headers=headers)
+
+        return request
+
+
+@dataclass
+class EngineLink:
+    """The engine's subscription: every request runs through the `Responder`, concurrently
+    (the sequencer batches what arrives together)."""
+
+    settings: NatsSettings
+    responder: Responder
+    _nc: Client | None = field(default=None, init=False)
+    _sub: Any = field(default=None, init=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    async def start(self) -> None:
+        self._nc = await self.settings.connect()
+        self._sub = await self._nc.subscribe(SUBJECT, queue=QUEUE, cb=self._arrived)
+
+    async def stop(self) -> None:
+        """Take no more requests, answer those that arrived, then close."""
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._nc is not None:
+            await self._nc.drain()
+            self._nc = None
+
+    async def _arrived(self, msg: Msg) -> None:
+        task = asyncio.create_task(self._answer(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, msg: Msg) -> None:
+        try:
+            body, headers = await self.responder.answer(msg.data, dict(msg.headers or {}))
+        except Exception:
+            log.exception("the engine could not answer a request")
+            return  # the gateway times out: 504, and the caller retries with its key
+        nc = self._nc
+        if nc is not None and msg.reply:
+            await nc.publish(msg.reply, body, headers=headers)

@@ -1,0 +1,56 @@
+"""The applications of the engine and gateway roles, built from the settings (`tanso engine`,
+`tanso gateway`; a gateway under several uvicorn workers builds one per worker)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tanso.cluster.nats_link import GatewayLink, NatsSettings
+from tanso.settings import Settings, open_database
+
+SINGLE_PROCESS = (
+    "SQLite serves one process only: run `tanso serve`, or set TANSO_DATABASE_URL to a "
+    "PostgreSQL database for the engine and gateway roles."
+)
+
+
+def cluster_refusal(settings: Settings) -> str | None:
+    """Why this database cannot back the engine and gateway roles (None: it can)."""
+    return SINGLE_PROCESS if settings.database_url.startswith("sqlite") else None
+
+
+def nats_settings(settings: Settings, role: str) -> NatsSettings:
+    return NatsSettings(
+        settings.nats_url, settings.nats_user or None, settings.nats_password, f"tanso-{role}"
+    )
+
+
+def gateway_app() -> FastAPI:
+    """A gateway: the API and the portal, its writes sent to the engine."""
+    from tanso.api.app import create_app
+
+    settings = Settings()
+    if refusal := cluster_refusal(settings):
+        raise SystemExit(refusal)
+    return create_app(
+        open_database(settings), gateway=GatewayLink(nats_settings(settings, "gateway"))
+    )
+
+
+def engine_app() -> FastAPI:
+    """The engine: the single process's application, answering the gateways from NATS too."""
+    from tanso.api.app import create_app
+    from tanso.services.operations import schema
+
+    settings = Settings()
+    if refusal := cluster_refusal(settings):
+        raise SystemExit(refusal)
+    db = open_database(settings)
+    schema.upgrade(db)
+    return create_app(
+        db,
+        sessions=settings.sessions,
+        settlement_time=settings.settlement_time,
+        background=True,
+        engine_nats=nats_settings(settings, "engine"),
+    )

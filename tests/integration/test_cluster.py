@@ -1,0 +1,202 @@
+"""Gateways and one engine (issue 16, first part): requests that change state travel from a
+gateway to the engine over NATS request/reply, through a NATS server of the test's own with a
+user per role, on PostgreSQL (the only database the roles run on)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tanso.api.app import create_app
+from tanso.cli import app as cli
+from tanso.cluster.link import H_DEADLINE, H_HEADERS, H_STATUS, Responder
+from tanso.cluster.nats_link import GatewayLink, NatsSettings
+from tanso.harness.devserver import free_port
+from tanso.store.db import Database
+from tests.conftest import PG_URL, add_issuance, add_participant, energy_saving, fund, open_market
+from tests.e2e.test_api import make_key
+
+pytestmark = pytest.mark.fast_backends("postgres")
+
+CONFIG = """
+listen: 127.0.0.1:%(port)d
+authorization {
+  users = [
+    {user: engine, password: engine-secret,
+     permissions: {subscribe: ["tanso.requests", "_INBOX.>"], publish: ["_INBOX.>"]}}
+    {user: gateway, password: gateway-secret,
+     permissions: {publish: ["tanso.requests"], subscribe: ["_INBOX.>"]}}
+  ]
+}
+"""
+
+
+@pytest.fixture
+def nats_url(tmp_path: Path) -> Iterator[str]:
+    """A NATS server of this test's own (never the machine's shared one), a user per role."""
+    port = free_port()
+    conf = tmp_path / "nats.conf"
+    conf.write_text(CONFIG % {"port": port}, encoding="utf-8")
+    proc = subprocess.Popen(["nats-server", "-c", str(conf)], stderr=subprocess.DEVNULL)
+    import socket
+
+    for _ in range(500):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("nats-server did not start") from None
+            time.sleep(0.01)
+    yield f"nats://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait()
+
+
+def _role(url: str, role: str, password: str | None = None) -> NatsSettings:
+    return NatsSettings(url, role, password or f"{role}-secret", f"tanso-{role}")
+
+
+def _gateway_db(db: Database, schema: str) -> Database:
+    """The gateway's own connection to the engine's database, which must never write."""
+    other = Database(PG_URL, db.clock, pg_schema=schema)
+
+    def refuse() -> Any:
+        raise AssertionError("a gateway opened a write transaction")
+
+    other.write = refuse  # type: ignore[method-assign]
+    return other
+
+
+@pytest.fixture
+def market(pg_db: Database, pg_schema: str) -> dict[str, Any]:
+    add_participant(pg_db, "SELLER")
+    add_participant(pg_db, "BUYER")
+    add_issuance(pg_db, "SELLER-MAIN", 1_000, vintage=2021, category="ENERGY_SAVING")
+    fund(pg_db, "BUYER", 10_000_000)
+    from tanso.services.trading.calendar import japan_calendar
+    from tanso.services.trading.exchange import Exchange
+
+    open_market(Exchange(pg_db, japan_calendar()), energy_saving("continuous"))
+    seller, _ = make_key(pg_db, "SELLER")
+    buyer, _ = make_key(pg_db, "BUYER")
+    return {
+        "db": pg_db,
+        "schema": pg_schema,
+        "seller": {"Authorization": f"Bearer {seller}"},
+        "buyer": {"Authorization": f"Bearer {buyer}"},
+    }
+
+
+@pytest.fixture
+def cluster(market: dict[str, Any], nats_url: str) -> Iterator[dict[str, Any]]:
+    """One engine and one gateway, each with its own application and database connection."""
+    db = market["db"]
+    engine_app = create_app(db, engine_nats=_role(nats_url, "engine"))
+    gateway = GatewayLink(_role(nats_url, "gateway"))
+    gw_db = _gateway_db(db, market["schema"])
+    gateway_app = create_app(gw_db, gateway=gateway)
+    with (
+        TestClient(engine_app, raise_server_exceptions=False) as engine,
+        TestClient(gateway_app, raise_server_exceptions=False) as gw,
+    ):
+        yield market | {"engine": engine, "gw": gw, "nats": nats_url}
+    gw_db.dispose()
+
+
+def test_an_order_sent_to_a_gateway_is_placed_by_the_engine(cluster: dict[str, Any]) -> None:
+    gw = cluster["gw"]
+    body = {"instrument": "JC-ES", "side": "sell", "quantity": 10, "price": 2_010}
+    r = gw.post("/v1/orders", json=body, headers=cluster["seller"])
+    assert r.status_code == 201, r.text
+    placed = r.json()
+    assert placed["status"] == "open" and placed["remaining"] == 10
+    assert r.headers["content-security-policy"]  # the engine's whole answer, headers included
+    # the gateway reads the order from the database itself
+    mine = gw.get("/v1/orders", headers=cluster["seller"]).json()
+    assert [o["id"] for o in mine] == [placed["id"]]
+    # the book lives in the engine's memory: read through the engine
+    book = gw.get("/v1/instruments/JC-ES/book", headers=cluster["buyer"]).json()
+    assert [(lvl["price"], lvl["quantity"]) for lvl in book["asks"]] == [(2_010, 10)]
+    # a crossing buy trades; a cancel goes through the engine too
+    r = gw.post(
+        "/v1/orders",
+        json={"instrument": "JC-ES", "side": "buy", "quantity": 4, "price": 2_010},
+        headers=cluster["buyer"],
+    )
+    assert r.status_code == 201 and len(r.json()["trades"]) == 1, r.text
+    r = gw.delete(f"/v1/orders/{placed['id']}", headers=cluster["seller"])
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+
+
+def test_refusals_and_idempotency_are_the_engines(cluster: dict[str, Any]) -> None:
+    gw = cluster["gw"]
+    body = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000}
+    assert gw.post("/v1/orders", json=body).status_code == 401
+    r = gw.post("/v1/orders", json=body | {"quantity": 0}, headers=cluster["buyer"])
+    assert r.status_code == 422 and r.json()["error"]["code"], r.text
+    key = cluster["buyer"] | {"Idempotency-Key": "gw-1"}
+    first = gw.post("/v1/orders", json=body, headers=key)
+    again = gw.post("/v1/orders", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert len(gw.get("/v1/orders", headers=cluster["buyer"]).json()) == 1
+
+
+def test_without_an_engine_a_gateway_changes_nothing_and_says_so(
+    market: dict[str, Any], nats_url: str
+) -> None:
+    gw_db = _gateway_db(market["db"], market["schema"])
+    app = create_app(gw_db, gateway=GatewayLink(_role(nats_url, "gateway")))
+    with TestClient(app, raise_server_exceptions=False) as gw:
+        body = {"instrument": "JC-ES", "side": "buy", "quantity": 1, "price": 2_000}
+        r = gw.post("/v1/orders", json=body, headers=market["buyer"])
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "engine_unavailable"
+        assert gw.get("/v1/orders", headers=market["buyer"]).json() == []
+    gw_db.dispose()
+
+
+def test_an_engine_needs_the_engine_users_permissions(
+    market: dict[str, Any], nats_url: str
+) -> None:
+    """With the gateway's credentials an engine may not take requests: the server refuses its
+    subscription, and the gateway finds no engine."""
+    db = market["db"]
+    impostor = create_app(db, engine_nats=_role(nats_url, "gateway"))
+    gw_db = _gateway_db(db, market["schema"])
+    app = create_app(gw_db, gateway=GatewayLink(_role(nats_url, "gateway")))
+    with TestClient(impostor), TestClient(app, raise_server_exceptions=False) as gw:
+        body = {"instrument": "JC-ES", "side": "buy", "quantity": 1, "price": 2_000}
+        r = gw.post("/v1/orders", json=body, headers=market["buyer"])
+        assert r.status_code == 503, r.text
+    gw_db.dispose()
+
+
+def test_a_request_past_its_deadline_is_refused_before_it_runs() -> None:
+    import asyncio
+
+    ran = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        ran.append(scope)
+
+    body, meta = asyncio.run(
+        Responder(app).answer(b"{}", {H_DEADLINE: f"{time.time() - 1:.3f}", H_HEADERS: "[]"})
+    )
+    assert meta[H_STATUS] == "504" and b"deadline_passed" in body and not ran
+
+
+def test_the_roles_refuse_sqlite() -> None:
+    runner = CliRunner()
+    for role in ("engine", "gateway"):
+        out = runner.invoke(cli, [role], env={"TANSO_DATABASE_URL": "sqlite:///./x.db"})
+        assert out.exit_code == 2
+        assert "SQLite serves one process only" in out.output
