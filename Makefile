@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 # Chromium with a Japanese font; both installed once, then left alone.
 NPM_STAMP := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
+# The gateway/engine tests start NATS servers of their own (Debian's nats-server).
+NATS_SERVER := /usr/sbin/nats-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test test-all lint bench soak fuzz install clean web-assets engine-compiled engine-pure \
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d src/tanso/web/locale
 
-web-assets: $(NPM_STAMP) $(CHROMIUM)
+web-assets: $(NPM_STAMP) $(CHROMIUM) $(NATS_SERVER)
 
 $(NPM_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null; then \
@@ -34,6 +36,10 @@ $(NPM_STAMP): package.json package-lock.json
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
+
+$(NATS_SERVER):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
 
 demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/tanso init --demo --reset

@@ -4,6 +4,7 @@ user per role, on PostgreSQL (the only database the roles run on)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from tanso.cli import app as cli
 from tanso.cluster.link import H_DEADLINE, H_HEADERS, H_STATUS, Responder
 from tanso.cluster.nats_link import GatewayLink, NatsSettings
 from tanso.harness.devserver import free_port
+from tanso.services.common import Actor
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, energy_saving, fund, open_market
 from tests.e2e.test_api import make_key
@@ -27,12 +29,18 @@ pytestmark = pytest.mark.fast_backends("postgres")
 
 CONFIG = """
 listen: 127.0.0.1:%(port)d
+jetstream { store_dir: "%(store)s" }
 authorization {
   users = [
     {user: engine, password: engine-secret,
-     permissions: {subscribe: ["tanso.requests", "_INBOX.>"], publish: ["_INBOX.>"]}}
+     permissions: {
+       publish: ["_INBOX.>", "tanso.exchange.>", "$JS.API.>"],
+       subscribe: ["tanso.requests", "tanso.book", "_INBOX.>"]}}
     {user: gateway, password: gateway-secret,
-     permissions: {publish: ["tanso.requests"], subscribe: ["_INBOX.>"]}}
+     permissions: {
+       publish: ["tanso.requests", "tanso.book", "$JS.API.CONSUMER.>",
+                 "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.NAMES", "$JS.FC.>"],
+       subscribe: ["_INBOX.>"]}}
   ]
 }
 """
@@ -43,8 +51,9 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
     """A NATS server of this test's own (never the machine's shared one), a user per role."""
     port = free_port()
     conf = tmp_path / "nats.conf"
-    conf.write_text(CONFIG % {"port": port}, encoding="utf-8")
-    proc = subprocess.Popen(["nats-server", "-c", str(conf)], stderr=subprocess.DEVNULL)
+    conf.write_text(CONFIG % {"port": port, "store": tmp_path / "js"}, encoding="utf-8")
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"  # Debian's, `make test`
+    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
     import socket
 
     for _ in range(500):
@@ -167,17 +176,12 @@ def test_without_an_engine_a_gateway_changes_nothing_and_says_so(
 def test_an_engine_needs_the_engine_users_permissions(
     market: dict[str, Any], nats_url: str
 ) -> None:
-    """With the gateway's credentials an engine may not take requests: the server refuses its
-    subscription, and the gateway finds no engine."""
-    db = market["db"]
-    impostor = create_app(db, engine_nats=_role(nats_url, "gateway"))
-    gw_db = _gateway_db(db, market["schema"])
-    app = create_app(gw_db, gateway=GatewayLink(_role(nats_url, "gateway")))
-    with TestClient(impostor), TestClient(app, raise_server_exceptions=False) as gw:
-        body = {"instrument": "JC-ES", "side": "buy", "quantity": 1, "price": 2_000}
-        r = gw.post("/v1/orders", json=body, headers=market["buyer"])
-        assert r.status_code == 503, r.text
-    gw_db.dispose()
+    """With the gateway's credentials an engine may neither publish the stream nor take
+    requests: it refuses to start, and says why."""
+    impostor = create_app(market["db"], engine_nats=_role(nats_url, "gateway"))
+    refusal = "may NATS user 'gateway' use the JetStream API"
+    with pytest.raises(RuntimeError, match=refusal), TestClient(impostor):
+        pass
 
 
 def test_a_request_past_its_deadline_is_refused_before_it_runs() -> None:
@@ -200,3 +204,97 @@ def test_the_roles_refuse_sqlite() -> None:
         out = runner.invoke(cli, [role], env={"TANSO_DATABASE_URL": "sqlite:///./x.db"})
         assert out.exit_code == 2
         assert "SQLite serves one process only" in out.output
+
+
+def _exchange_entries(db: Database) -> list[int]:
+    from sqlalchemy import select
+
+    from tanso.store import schema as t
+
+    j = t.journal.c
+    with db.read() as conn:
+        rows = conn.execute(select(j.seq).where(j.kind.like("exchange.%")).order_by(j.seq))
+        return [int(seq) for seq in rows.scalars()]
+
+
+def _stream_ids(url: str) -> list[int]:
+    """The journal sequence of every message the stream holds, in stream order."""
+    import asyncio
+
+    from tanso.cluster.market_data import MSG_ID, STREAM
+
+    async def read() -> list[int]:
+        nc = await _role(url, "engine").connect()
+        js = nc.jetstream()
+        info = await js.stream_info(STREAM)
+        ids = []
+        for n in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg(STREAM, n)
+            ids.append(int((msg.headers or {})[MSG_ID]))
+        await nc.close()
+        return ids
+
+    return asyncio.run(read())
+
+
+def test_the_stream_holds_every_exchange_entry_once_across_engine_restarts(
+    market: dict[str, Any], nats_url: str
+) -> None:
+    """Entries committed while no engine publishes (the command line, a crash between commit
+    and publish) are published by the next engine, in order, and nothing twice."""
+    db = market["db"]
+    sell = {"instrument": "JC-ES", "side": "sell", "quantity": 5, "price": 2_005}
+    with TestClient(create_app(db, engine_nats=_role(nats_url, "engine"))) as engine:
+        assert engine.post("/v1/orders", json=sell, headers=market["seller"]).status_code == 201
+    # written with no engine publishing
+    from tanso.services.trading.calendar import japan_calendar
+    from tanso.services.trading.exchange import Exchange, NewOrder
+
+    seller = Actor("SELLER", frozenset(_trader()))
+    Exchange(db, japan_calendar()).place(seller, NewOrder("JC-ES", "sell", 3, 2_006))
+    for _ in range(2):  # twice: the second engine finds everything published already
+        with TestClient(create_app(db, engine_nats=_role(nats_url, "engine"))) as engine:
+            r = engine.post("/v1/orders", json=sell, headers=market["seller"])
+            assert r.status_code == 201
+    ids = _stream_ids(nats_url)
+    assert ids == _exchange_entries(db)
+
+
+def _trader() -> set[Any]:
+    from tanso.domain.participants import Role
+
+    return {Role.TRADER}
+
+
+def test_a_gateways_feed_gets_the_engines_entries_and_book(
+    market: dict[str, Any], nats_url: str
+) -> None:
+    import threading
+
+    db = market["db"]
+    gw_db = _gateway_db(db, market["schema"])
+    gateway_app = create_app(gw_db, gateway=GatewayLink(_role(nats_url, "gateway")))
+    feed = gateway_app.state.feed
+    seen: list[dict[str, Any]] = []
+    traded = threading.Event()
+    publish = feed.publish
+
+    def hook(entries: list[dict[str, Any]]) -> None:
+        seen.extend(entries)
+        if any(e["kind"] == "exchange.order" and "trade" in str(e["payload"]) for e in entries):
+            traded.set()
+        publish(entries)
+
+    feed.publish = hook
+    engine_app = create_app(db, engine_nats=_role(nats_url, "engine"))
+    with TestClient(engine_app), TestClient(gateway_app) as gw:
+        sell = {"instrument": "JC-ES", "side": "sell", "quantity": 8, "price": 2_004}
+        buy = sell | {"side": "buy", "quantity": 3}
+        assert gw.post("/v1/orders", json=sell, headers=market["seller"]).status_code == 201
+        assert gw.post("/v1/orders", json=buy, headers=market["buyer"]).status_code == 201
+        assert traded.wait(20), "the trade never reached the gateway's feed"
+        book = gw.portal.call(feed.book_of, "JC-ES", 10)
+    assert [e["seq"] for e in seen] == sorted({e["seq"] for e in seen})  # in order, once each
+    assert {e["seq"] for e in seen} <= set(_exchange_entries(db))
+    assert [(lvl["price"], lvl["quantity"]) for lvl in book["asks"]] == [(2_004, 5)]
+    gw_db.dispose()

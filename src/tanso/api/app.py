@@ -72,7 +72,7 @@ def create_app(
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         ops.start(app_)
         if gateway is not None:
-            await gateway.start()
+            await gateway.start(feed)
             try:
                 yield
             finally:
@@ -82,10 +82,11 @@ def create_app(
         exchange.start()
         if background or (background is None and (sessions or settlement_time is not None)):
             scheduler.start()
-        link = EngineLink(engine_nats, Responder(app_)) if engine_nats is not None else None
-        if link is not None:
-            await link.start()
+        link = None
         try:
+            if engine_nats is not None:
+                link = EngineLink(engine_nats, Responder(app_), exchange, db)
+                await link.start()
             yield
         finally:
             if link is not None:

@@ -18,6 +18,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from tanso.cluster.link import QUEUE, SUBJECT, Responder
+from tanso.cluster.market_data import Consumer, Publisher, book_requester, serve_books
+from tanso.services.common import SYSTEM
+from tanso.store.db import Database
 
 log = logging.getLogger("tanso.cluster")
 
@@ -38,15 +41,24 @@ class NatsSettings:
 
 @dataclass
 class GatewayLink:
-    """A gateway's connection: `request` is what `link.Forward` sends with."""
+    """A gateway's connection: `requester` is what `link.Forward` sends with; the stream's
+    entries go to the gateway's feed, which asks the engine for book depth."""
 
     settings: NatsSettings
     _nc: Client | None = field(default=None, init=False)
+    _consumer: Consumer | None = field(default=None, init=False)
 
-    async def start(self) -> None:
+    async def start(self, feed: Any = None) -> None:
         self._nc = await self.settings.connect()
+        if feed is not None:
+            feed.book_of = book_requester(self._nc)
+            self._consumer = Consumer(self._nc, feed.publish, feed.dispatched)
+            await self._consumer.start()
 
     async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
         if self._nc is not None:
             await self._nc.drain()
             self._nc = None
@@ -69,19 +81,43 @@ class EngineLink:
 
     settings: NatsSettings
     responder: Responder
+    exchange: Any
+    db: Database
     _nc: Client | None = field(default=None, init=False)
     _sub: Any = field(default=None, init=False)
+    _books: Any = field(default=None, init=False)
+    _publisher: Publisher | None = field(default=None, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     async def start(self) -> None:
         self._nc = await self.settings.connect()
+        self._publisher = Publisher(self._nc, self.db)
+        try:
+            await self._publisher.start()
+        except Exception as e:
+            await self._nc.close()
+            self._nc = self._publisher = None
+            raise RuntimeError(
+                f"the engine cannot use the JetStream stream on {self.settings.url} "
+                f"({e!r}): is JetStream enabled, and may NATS user {self.settings.user!r} "
+                "use the JetStream API (docs/deployment.md)?"
+            ) from e
+        self.exchange.listeners.append(self._publisher.committed)
+        self._books = await serve_books(
+            self._nc, lambda inst, depth: self.exchange.book(SYSTEM, inst, depth)
+        )
         self._sub = await self._nc.subscribe(SUBJECT, queue=QUEUE, cb=self._arrived)
 
     async def stop(self) -> None:
         """Take no more requests, answer those that arrived, then close."""
-        if self._sub is not None:
-            await self._sub.unsubscribe()
-            self._sub = None
+        for sub in (self._sub, self._books):
+            if sub is not None:
+                await sub.unsubscribe()
+        self._sub = self._books = None
+        if self._publisher is not None:
+            if self._publisher.committed in self.exchange.listeners:
+                self.exchange.listeners.remove(self._publisher.committed)
+            await self._publisher.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._nc is not None:

@@ -392,6 +392,9 @@ class Feed:
         self._woken = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self._last_book: dict[str, dict[str, Any]] = {}
+        self.book_of: Callable[[str, int], Awaitable[dict[str, Any]]] | None = None
+        """Where book depth comes from when the books are in another process (a gateway's
+        feed asks the engine: cluster/market_data.py); None: this process's exchange."""
 
     # ------------------------------------------------------------------ the sequencer's side
 
@@ -526,7 +529,7 @@ class Feed:
                     if rows:
                         extras.setdefault(seq, []).append({"channel": "bars", **rows[-1]})
         book_subs = self._wanted("book")
-        if book_subs and self.exchange is not None:
+        if book_subs and (self.exchange is not None or self.book_of is not None):
             every = self.instruments() or set()
             wanted = every if ANY in book_subs else book_subs & every
             touched: dict[str, int] = {}
@@ -538,7 +541,13 @@ class Feed:
             for inst, seq in touched.items():
                 if inst not in wanted:
                     continue
-                book = plain(await asyncio.to_thread(self.exchange.book, SYSTEM, inst, BOOK_DEPTH))
+                if self.book_of is not None:
+                    book = await self.book_of(inst, BOOK_DEPTH)
+                else:
+                    assert self.exchange is not None
+                    book = plain(
+                        await asyncio.to_thread(self.exchange.book, SYSTEM, inst, BOOK_DEPTH)
+                    )
                 if self._last_book.get(inst) == book:
                     continue
                 self._last_book[inst] = book
