@@ -15,6 +15,7 @@ STATUS: dict[str, int] = {
     "unauthenticated": 401,
     "conflict": 409,
     "unavailable": 503,
+    "timeout": 504,
 }
 
 

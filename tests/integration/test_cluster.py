@@ -35,10 +35,10 @@ authorization {
     {user: engine, password: engine-secret,
      permissions: {
        publish: ["_INBOX.>", "tanso.exchange.>", "$JS.API.>"],
-       subscribe: ["tanso.requests", "tanso.book", "_INBOX.>"]}}
+       subscribe: ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"]}}
     {user: gateway, password: gateway-secret,
      permissions: {
-       publish: ["tanso.requests", "tanso.book", "$JS.API.CONSUMER.>",
+       publish: ["tanso.requests", "tanso.commands", "tanso.book", "$JS.API.CONSUMER.>",
                  "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.NAMES", "$JS.FC.>"],
        subscribe: ["_INBOX.>"]}}
   ]
@@ -298,3 +298,32 @@ def test_a_gateways_feed_gets_the_engines_entries_and_book(
     assert {e["seq"] for e in seen} <= set(_exchange_entries(db))
     assert [(lvl["price"], lvl["quantity"]) for lvl in book["asks"]] == [(2_004, 5)]
     gw_db.dispose()
+
+
+def test_an_order_command_past_its_deadline_is_refused_before_the_sequencer(
+    market: dict[str, Any],
+) -> None:
+    import asyncio
+    import json
+
+    from tanso.cluster import commands
+    from tanso.services.trading.calendar import japan_calendar
+    from tanso.services.trading.exchange import Exchange
+
+    x = Exchange(market["db"], japan_calendar())
+    before = _exchange_entries(market["db"])
+    order = {"instrument": "JC-ES", "side": "buy", "quantity": 1, "price": 2_000}
+    command = {
+        "kind": "place",
+        "actor": commands.actor_json(Actor("BUYER", frozenset(_trader()))),
+        "args": order,
+        "idem": None,
+        "deadline": time.time() - 1,
+    }
+    answer = json.loads(asyncio.run(commands.execute(x, json.dumps(command).encode())))
+    assert answer["error"]["code"] == "deadline_passed" and answer["error"]["kind"] == "timeout"
+    assert _exchange_entries(market["db"]) == before
+    command["deadline"] = time.time() + 30
+    answer = json.loads(asyncio.run(commands.execute(x, json.dumps(command).encode())))
+    assert answer["ok"]["status"] == "open"
+    assert len(_exchange_entries(market["db"])) == len(before) + 1

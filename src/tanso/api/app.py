@@ -23,6 +23,7 @@ from tanso.api.routes_settlement import router as settlement_router
 from tanso.api.routes_usage import router as usage_router
 from tanso.api.schemas_registry import Health
 from tanso.api.stream import router as stream_router
+from tanso.cluster.commands import RemoteExchange
 from tanso.cluster.link import Forward, Responder
 from tanso.cluster.nats_link import EngineLink, GatewayLink, NatsSettings
 from tanso.services.marketdata.stream import Feed
@@ -106,6 +107,10 @@ def create_app(
     )
     app.state.db = db
     app.state.exchange = exchange
+    if gateway is not None:  # order entry becomes typed commands to the engine
+        app.state.exchange = RemoteExchange(
+            gateway.commander, Settings().engine_timeout_seconds, exchange
+        )
     settings = Settings()
     feed = Feed(
         db,

@@ -61,6 +61,8 @@ ERROR_RESPONSES: dict[str, str] = {
     "422": "The request is invalid (body, query, path or headers); nothing was changed.",
     "429": "Too many requests: retry after the Retry-After header's seconds.",
     "503": "Busy or overloaded: retry after the Retry-After header's seconds.",
+    "504": "A gateway did not get the engine's answer in time: the change may or may not have "
+    "been made; retry with the same Idempotency-Key.",
 }
 
 

@@ -48,8 +48,17 @@ H_STATUS = "Tanso-Status"
 
 
 def forwarded(method: str, path: str) -> bool:
-    """Whether a gateway sends this request to the engine."""
+    """Whether a gateway sends this request to the engine as it came. Order entry is not: the
+    gateway checks it and sends a typed command (cluster/commands.py)."""
+    if _typed(method, path):
+        return False
     return method not in READ_METHODS or path.startswith(ENGINE_READS)
+
+
+def _typed(method: str, path: str) -> bool:
+    if path == "/v1/orders":
+        return method == "POST"
+    return method in ("DELETE", "PATCH") and path.startswith("/v1/orders/") and path.count("/") == 3
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, list[list[str]], bytes]:

@@ -17,6 +17,7 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from tanso.cluster import commands
 from tanso.cluster.link import QUEUE, SUBJECT, Responder
 from tanso.cluster.market_data import Consumer, Publisher, book_requester, serve_books
 from tanso.services.common import SYSTEM
@@ -73,6 +74,17 @@ class GatewayLink:
 
         return request
 
+    def commander(self) -> Any:
+        """A typed command's way to the engine (cluster/commands.py), or None if unconnected."""
+        nc = self._nc
+        if nc is None or not nc.is_connected:
+            return None
+
+        async def request(subject: str, payload: bytes, timeout: float) -> Msg:
+            return await nc.request(subject, payload, timeout=timeout)
+
+        return request
+
 
 @dataclass
 class EngineLink:
@@ -86,6 +98,7 @@ class EngineLink:
     _nc: Client | None = field(default=None, init=False)
     _sub: Any = field(default=None, init=False)
     _books: Any = field(default=None, init=False)
+    _commands: Any = field(default=None, init=False)
     _publisher: Publisher | None = field(default=None, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
@@ -107,13 +120,16 @@ class EngineLink:
             self._nc, lambda inst, depth: self.exchange.book(SYSTEM, inst, depth)
         )
         self._sub = await self._nc.subscribe(SUBJECT, queue=QUEUE, cb=self._arrived)
+        self._commands = await self._nc.subscribe(
+            commands.SUBJECT, queue=commands.QUEUE, cb=self._command
+        )
 
     async def stop(self) -> None:
         """Take no more requests, answer those that arrived, then close."""
-        for sub in (self._sub, self._books):
+        for sub in (self._sub, self._books, self._commands):
             if sub is not None:
                 await sub.unsubscribe()
-        self._sub = self._books = None
+        self._sub = self._books = self._commands = None
         if self._publisher is not None:
             if self._publisher.committed in self.exchange.listeners:
                 self.exchange.listeners.remove(self._publisher.committed)
@@ -123,6 +139,16 @@ class EngineLink:
         if self._nc is not None:
             await self._nc.drain()
             self._nc = None
+
+    async def _command(self, msg: Msg) -> None:
+        task = asyncio.create_task(self._execute(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, msg: Msg) -> None:
+        answer = await commands.execute(self.exchange, msg.data)
+        if self._nc is not None and msg.reply:
+            await self._nc.publish(msg.reply, answer)
 
     async def _arrived(self, msg: Msg) -> None:
         task = asyncio.create_task(self._answer(msg))

@@ -1,0 +1,185 @@
+"""Order entry as typed commands: the gateway does the web work, the engine only the deciding.
+
+Forwarding a whole request (cluster/link.py) makes the engine run the web layer too, which
+costs it more CPU than deciding the order. For the hottest routes — place, cancel and amend an
+order — a gateway authenticates, checks the scope and validates the body itself, and sends the
+engine a compact command on ``tanso.commands``: the caller's identity (participant, roles,
+scopes, broker, key, user), the command and its arguments, the Idempotency-Key with its
+fingerprint, and a deadline. The engine puts it on the sequencer's queue as `tanso serve` does
+and answers with the committed outcome, or with the refusal, which the gateway raises as the
+same `TansoError` so that the caller gets the same answer, body and status, as from one process.
+Only gateways may publish there (NATS permissions per role): the engine trusts the identity a
+gateway vouches for, as the single process trusts its own authentication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, fields
+from typing import Any
+
+from anyio import from_thread
+
+from tanso.domain.errors import TansoError
+from tanso.domain.participants import Role, Scope
+from tanso.services.common import Actor, Idem, plain
+from tanso.services.trading import exchange as xs
+
+SUBJECT = "tanso.commands"
+QUEUE = "tanso-engines"
+KINDS = ("place", "cancel", "amend")
+
+
+def actor_json(actor: Actor) -> dict[str, Any]:
+    return {
+        "participant_id": actor.participant_id,
+        "roles": sorted(r.value for r in actor.roles),
+        "agent_id": actor.agent_id,
+        "key_id": actor.key_id,
+        "user_id": actor.user_id,
+        "scopes": None if actor.scopes is None else sorted(s.value for s in actor.scopes),
+    }
+
+
+def actor_of(d: dict[str, Any]) -> Actor:
+    scopes = d.get("scopes")
+    return Actor(
+        d["participant_id"],
+        frozenset(Role(r) for r in d.get("roles", [])),
+        d.get("agent_id"),
+        d.get("key_id"),
+        d.get("user_id"),
+        None if scopes is None else frozenset(Scope(s) for s in scopes),
+    )
+
+
+class RemoteError(TansoError):
+    """A refusal the engine gave, raised again in the gateway (same code, message, kind)."""
+
+    def __init__(self, code: str, message: str, kind: str) -> None:
+        super().__init__(code, message)
+        self.kind = kind
+
+
+def _error_json(e: TansoError) -> dict[str, Any]:
+    return {"code": e.code, "message": e.message, "kind": e.kind}
+
+
+# ---------------------------------------------------------------- the gateway's side
+
+
+@dataclass
+class RemoteExchange:
+    """What a gateway's routes see as ``app.state.exchange`` for order entry: each call is a
+    command to the engine. Reads of the engine's memory (books, limits) are forwarded as
+    requests (cluster/link.py `ENGINE_READS`) and never reach this object."""
+
+    requester: Any
+    """Returns the NATS request function, or None while there is no connection."""
+    timeout: float
+    local: xs.Exchange
+    """The gateway's own exchange object: instrument views for the portal's pages."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.local, name)
+
+    @property
+    def queue_depth(self) -> int:
+        return 0  # the engine refuses when its queue is full (503, as one process does)
+
+    @property
+    def running(self) -> bool:
+        """Ready for orders: connected to NATS (readiness, /readyz)."""
+        return self.requester() is not None
+
+    async def _ask(self, actor: Actor, kind: str, args: dict[str, Any], idem: Idem | None) -> Any:
+        request = self.requester()
+        if request is None:
+            raise RemoteError(
+                "engine_unavailable",
+                "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
+                "unavailable",
+            )
+        body = {
+            "kind": kind,
+            "actor": actor_json(actor),
+            "args": args,
+            "idem": None if idem is None else [idem.key, idem.fingerprint],
+            "deadline": time.time() + self.timeout,
+        }
+        try:
+            reply = await request(SUBJECT, json.dumps(body).encode(), self.timeout)
+        except TimeoutError:
+            raise RemoteError(
+                "engine_timeout",
+                f"The engine did not answer within {self.timeout:g} s; the order may or may not "
+                "have been taken. Retry with the same Idempotency-Key to be sure.",
+                "timeout",
+            ) from None
+        except Exception:
+            raise RemoteError(
+                "engine_unavailable",
+                "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
+                "unavailable",
+            ) from None
+        answer = json.loads(reply.data)
+        if "error" in answer:
+            e = answer["error"]
+            raise RemoteError(e["code"], e["message"], e["kind"])
+        return xs._REPLAY[kind](answer["ok"])
+
+    async def place_async(
+        self, actor: Actor, order: xs.NewOrder, idem: Idem | None = None
+    ) -> xs.PlacedOrder:
+        xs._may_place(actor)
+        args = {f.name: getattr(order, f.name) for f in fields(order)}
+        placed: xs.PlacedOrder = await self._ask(actor, "place", args, idem)
+        return placed
+
+    def place(self, actor: Actor, order: xs.NewOrder, idem: Idem | None = None) -> xs.PlacedOrder:
+        result: xs.PlacedOrder = from_thread.run(self.place_async, actor, order, idem)
+        return result
+
+    def cancel(self, actor: Actor, order_id: str) -> xs.Order:
+        result: xs.Order = from_thread.run(self._ask, actor, "cancel", {"order_id": order_id}, None)
+        return result
+
+    def amend(
+        self, actor: Actor, order_id: str, quantity: int | None = None, price: int | None = None
+    ) -> xs.PlacedOrder:
+        args = {"order_id": order_id, "quantity": quantity, "price": price}
+        result: xs.PlacedOrder = from_thread.run(self._ask, actor, "amend", args, None)
+        return result
+
+
+# ---------------------------------------------------------------- the engine's side
+
+
+async def execute(exchange: xs.Exchange, data: bytes) -> bytes:
+    """Run one command from a gateway through the sequencer; its outcome as JSON."""
+    try:
+        c = json.loads(data)
+        if c.get("deadline") and time.time() > float(c["deadline"]):
+            raise RemoteError(
+                "deadline_passed",
+                "The order reached the engine after its deadline; nothing was done.",
+                "timeout",
+            )
+        actor = actor_of(c["actor"])
+        kind, args = c["kind"], c["args"]
+        idem = Idem(*c["idem"]) if c.get("idem") else None
+        if kind == "place":
+            outcome: Any = await exchange.place_async(actor, xs.NewOrder(**args), idem)
+        elif kind == "cancel":
+            outcome = await exchange.submit_async(actor, "cancel", order_id=args["order_id"])
+        elif kind == "amend":
+            outcome = await asyncio.to_thread(
+                exchange.amend, actor, args["order_id"], args.get("quantity"), args.get("price")
+            )
+        else:
+            raise RemoteError("unknown_command", f"Unknown command {kind!r}.", "invalid")
+    except TansoError as e:
+        return json.dumps({"error": _error_json(e)}).encode()
+    return json.dumps({"ok": plain(outcome)}, ensure_ascii=False).encode()
