@@ -327,3 +327,36 @@ def test_an_order_command_past_its_deadline_is_refused_before_the_sequencer(
     answer = json.loads(asyncio.run(commands.execute(x, json.dumps(command).encode())))
     assert answer["ok"]["status"] == "open"
     assert len(_exchange_entries(market["db"])) == len(before) + 1
+
+
+def test_a_standby_engine_takes_over_with_the_books_when_the_leader_goes(
+    market: dict[str, Any], nats_url: str
+) -> None:
+    db = market["db"]
+    standby_db = Database(PG_URL, db.clock, pg_schema=market["schema"])
+    leader_app = create_app(db, engine_nats=_role(nats_url, "engine"))
+    standby_app = create_app(standby_db, engine_nats=_role(nats_url, "engine"))
+    gw_db = _gateway_db(db, market["schema"])
+    gateway_app = create_app(gw_db, gateway=GatewayLink(_role(nats_url, "gateway")))
+    leader = TestClient(leader_app, raise_server_exceptions=False)
+    leader.__enter__()
+    with (
+        TestClient(standby_app, raise_server_exceptions=False),
+        TestClient(gateway_app, raise_server_exceptions=False) as gw,
+    ):
+        role = standby_app.state.engine_role
+        assert leader_app.state.engine_role.state == "leader" and role.state == "standby"
+        sell = {"instrument": "JC-ES", "side": "sell", "quantity": 6, "price": 2_003}
+        resting = gw.post("/v1/orders", json=sell, headers=market["seller"])
+        assert resting.status_code == 201, resting.text
+        leader.__exit__(None, None, None)  # the leader goes; its lock goes with it
+        assert role.leads.wait(30), "the standby never took over"
+        buy = sell | {"side": "buy", "quantity": 2}
+        r = gw.post("/v1/orders", json=buy, headers=market["buyer"])
+        assert r.status_code == 201, r.text
+        assert [t["quantity"] for t in r.json()["trades"]] == [2]  # the leader's order traded
+        book = gw.get("/v1/instruments/JC-ES/book", headers=market["buyer"]).json()
+        assert [(lvl["price"], lvl["quantity"]) for lvl in book["asks"]] == [(2_003, 4)]
+    gw_db.dispose()
+    standby_db.dispose()
+    assert _stream_ids(nats_url) == _exchange_entries(db)

@@ -24,6 +24,7 @@ from tanso.api.routes_usage import router as usage_router
 from tanso.api.schemas_registry import Health
 from tanso.api.stream import router as stream_router
 from tanso.cluster.commands import RemoteExchange
+from tanso.cluster.leadership import EngineRole, Leadership
 from tanso.cluster.link import Forward, Responder
 from tanso.cluster.nats_link import EngineLink, GatewayLink, NatsSettings
 from tanso.services.marketdata.stream import Feed
@@ -80,18 +81,31 @@ def create_app(
                 await gateway.stop()
                 ops.stop(app_)
             return
+        run_scheduler = bool(
+            background or (background is None and (sessions or settlement_time is not None))
+        )
+        if engine_nats is not None:  # `tanso engine`: lead, or stand by until it may
+            role = EngineRole(
+                exchange,
+                scheduler,
+                EngineLink(engine_nats, Responder(app_), exchange, db),
+                Leadership(db),
+                run_scheduler,
+            )
+            app_.state.engine_role = role
+            try:
+                await role.start()
+                yield
+            finally:
+                await role.stop()
+                ops.stop(app_)
+            return
         exchange.start()
-        if background or (background is None and (sessions or settlement_time is not None)):
+        if run_scheduler:
             scheduler.start()
-        link = None
         try:
-            if engine_nats is not None:
-                link = EngineLink(engine_nats, Responder(app_), exchange, db)
-                await link.start()
             yield
         finally:
-            if link is not None:
-                await link.stop()
             scheduler.stop()
             exchange.stop()
             ops.stop(app_)

@@ -188,6 +188,25 @@ class _Context:
     """The command's events as its journal entry records them (and its answer shows them)."""
 
 
+def _replay(db: Database, engine: ex.Engine, after: int) -> int:
+    """Feed ``engine`` the exchange entries after journal entry ``after``, each pre-trade check
+    answered as the entry recorded it; returns the last entry read."""
+    recorded: dict[str, str | None] = {}
+    engine.pre_trade = lambda req: recorded.get(req.order_id)
+    last = after
+    with db.read() as conn:
+        for row in repo.journal_entries(conn, after):
+            last = row.seq
+            if not row.kind.startswith("exchange."):
+                continue
+            payload = read_payload(row.payload)
+            recorded.clear()
+            if payload.get("pretrade_order"):
+                recorded[payload["pretrade_order"]] = payload.get("pretrade")
+            engine.handle(command_from_json(payload["command"]))
+    return last
+
+
 def trade_date(at: str) -> dt.date:
     """The trading day of a timestamp: its date in Japan."""
     ts = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -238,6 +257,8 @@ class Exchange:
         self._batch_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
         self._ledger = MemoryLedger()
         """Cash, holds and credit blocks, decided in memory and written with the batch."""
+        self.followed = 0
+        """The last journal entry the books were built from (`follow`)."""
         self.recover()
 
     # ------------------------------------------------------------------ recovery
@@ -246,7 +267,7 @@ class Exchange:
         """Rebuild the books by replaying every exchange journal entry through a fresh engine."""
         with self._lock:
             self._forget()
-            self.engine = self.rebuild(self.db)
+            self.engine, self.followed = self._rebuilt(self.db)
             self.engine.pre_trade = self._pre_trade
             self._check_against_database()
 
@@ -267,19 +288,40 @@ class Exchange:
     @staticmethod
     def rebuild(db: Database) -> ex.Engine:
         """A fresh engine fed the exchange's journaled commands, with their recorded outcomes."""
-        recorded: dict[str, str | None] = {}
-        engine = ex.Engine(pre_trade=lambda req: recorded.get(req.order_id))
-        with db.read() as conn:
-            for row in repo.journal_entries(conn):
-                if not row.kind.startswith("exchange."):
-                    continue
-                payload = read_payload(row.payload)
-                command = command_from_json(payload["command"])
-                recorded.clear()
-                if payload.get("pretrade_order"):
-                    recorded[payload["pretrade_order"]] = payload.get("pretrade")
-                engine.handle(command)
-        return engine
+        return Exchange._rebuilt(db)[0]
+
+    @staticmethod
+    def _rebuilt(db: Database) -> tuple[ex.Engine, int]:
+        """`rebuild`, and the last journal entry it read."""
+        engine = ex.Engine(pre_trade=lambda req: None)
+        return engine, _replay(db, engine, 0)
+
+    def follow(self) -> int:
+        """A standby engine (not running): apply the exchange entries committed since the
+        books were built or last followed, with their recorded outcomes, so that taking over
+        needs only the newest few. Returns the last journal entry read."""
+        assert not self.running, "the running sequencer writes the journal: it never follows it"
+        with self._lock:
+            live = self.engine.pre_trade
+            try:
+                self.followed = _replay(self.db, self.engine, self.followed)
+            finally:
+                self.engine.pre_trade = live
+            return self.followed
+
+    def take_over(self) -> None:
+        """A standby becomes the writer: the last entries followed, the books checked against
+        the stored open orders (rebuilt from the whole journal if they differ), and the
+        sequencer started."""
+        self.follow()
+        with self._lock:
+            self._forget()
+            try:
+                self._check_against_database()
+            except RuntimeError:
+                log.warning("the followed books differ from the stored orders: rebuilding")
+                self.recover()
+        self.start()
 
     def _check_against_database(self) -> None:
         with self.db.read() as conn:
