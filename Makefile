@@ -13,7 +13,7 @@ CHROMIUM := /usr/bin/chromium
 NATS_SERVER := /usr/sbin/nats-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all lint bench soak fuzz install clean web-assets engine-compiled engine-pure \
+.PHONY: cluster-demo demo test test-all lint bench soak fuzz install clean web-assets engine-compiled engine-pure \
 	test-engine-compiled
 
 $(STAMP): pyproject.toml
@@ -44,6 +44,10 @@ $(NATS_SERVER):
 demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/tanso init --demo --reset
 	$(BIN)/tanso serve --simulate
+
+# The demo market on gateways and engines (PostgreSQL and NATS: docs/deployment.md).
+cluster-demo: $(STAMP) $(NPM_STAMP) $(NATS_SERVER)
+	$(BIN)/python -m tanso.harness.cluster_demo
 
 PYTEST := $(BIN)/pytest -n 2 --dist worksteal
 # No run of 10 or more lines repeated in the product's code (migrations are history, left out).

@@ -173,9 +173,46 @@ def measure(
     return point
 
 
+def failover(url: str, nats_url: str, keys: list[tuple[str, str]], kills: int) -> list[float]:
+    """Seconds from SIGKILL of the leading engine to the first order a gateway acknowledges
+    from the standby, ``kills`` times (the killed engine comes back as the next standby)."""
+    gw = tanso("gateway", url, free_port(), nats_url, "gateway")
+    engines = [tanso("engine", url, free_port(), nats_url, "engine")]
+    engines.append(tanso("engine", url, free_port(), nats_url, "engine"))
+    _pid, key = keys[0]
+    order = {"instrument": "BENCH", "side": "buy", "quantity": 1, "price": 1_990}
+    headers = {"Authorization": f"Bearer {key}"}
+    times = []
+    try:
+        with httpx.Client(base_url=gw.url, timeout=30) as client:
+            assert client.post("/v1/orders", json=order, headers=headers).status_code == 201
+            for _ in range(kills):
+                leader = next(e for e in engines if _ready(e))
+                start = time.perf_counter()
+                leader.proc.kill()
+                leader.proc.wait()
+                while client.post("/v1/orders", json=order, headers=headers).status_code != 201:
+                    pass  # 503 engine_unavailable until the standby leads
+                times.append(time.perf_counter() - start)
+                engines.remove(leader)
+                engines.append(tanso("engine", url, free_port(), nats_url, "engine"))
+    finally:
+        for p in [gw, *engines]:
+            p.stop()
+    return times
+
+
+def _ready(p: Proc) -> bool:
+    try:
+        return httpx.get(f"{p.url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s per point instead of 8")
+    parser.add_argument("--kills", type=int, default=20, help="failovers to time (0: none)")
     args = parser.parse_args()
     seconds = 3 if args.quick else 8
     print(
@@ -224,16 +261,29 @@ def main() -> None:
                         )
                     )
             finally:
-                for p in [*gateways, engine, nats]:
+                for p in [*gateways, engine]:
                     p.stop()
+            try:
+                kills = min(args.kills, 3) if args.quick else args.kills
+                times = sorted(failover(url, nats_url, keys, kills)) if kills else []
+            finally:
+                nats.stop()
     ceiling = points[0].rate
     print()
     print("| topology | orders/s | share of the trivial endpoint | p50 ms | p99 ms | CPU (cores) |")
     print("|---|---:|---:|---:|---:|---|")
     for p in points:
         cpu = ", ".join(f"{k} {v:.2f}" for k, v in p.cpu.items() if v >= 0.005)
+        share = 100 * p.rate / ceiling
         print(
-            f"| {p.topology} | {p.rate:,.0f} | {100 * p.rate / ceiling:.1f}% | {p.p50:.1f} | {p.p99:.1f} | {cpu} |"
+            f"| {p.topology} | {p.rate:,.0f} | {share:.1f}% | {p.p50:.1f} | {p.p99:.1f} | {cpu} |"
+        )
+    if times:
+        print()
+        print(
+            f"Failover, {len(times)} SIGKILLs of the leading engine: the first order acknowledged "
+            f"by the standby after min {times[0]:.2f} s, median {times[len(times) // 2]:.2f} s, "
+            f"max {times[-1]:.2f} s"
         )
 
 
