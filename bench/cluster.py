@@ -52,12 +52,12 @@ jetstream { store_dir: "%(store)s" }
 authorization {
   users = [
     {user: engine, password: bench-engine,
-     permissions: {publish: ["_INBOX.>", "tanso.exchange.>", "$JS.API.>"],
+     permissions: {publish: ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "$JS.API.>"],
                    subscribe: ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"]}}
     {user: gateway, password: bench-gateway,
      permissions: {publish: ["tanso.requests", "tanso.commands", "tanso.book", "$JS.API.CONSUMER.>",
                              "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.NAMES", "$JS.FC.>"],
-                   subscribe: ["_INBOX.>"]}}
+                   subscribe: ["_INBOX.>", "tanso.invalidate"]}}
   ]
 }
 """

@@ -34,13 +34,13 @@ authorization {
   users = [
     {user: engine, password: engine-secret,
      permissions: {
-       publish: ["_INBOX.>", "tanso.exchange.>", "$JS.API.>"],
+       publish: ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "$JS.API.>"],
        subscribe: ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"]}}
     {user: gateway, password: gateway-secret,
      permissions: {
        publish: ["tanso.requests", "tanso.commands", "tanso.book", "$JS.API.CONSUMER.>",
                  "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.NAMES", "$JS.FC.>"],
-       subscribe: ["_INBOX.>"]}}
+       subscribe: ["_INBOX.>", "tanso.invalidate"]}}
   ]
 }
 """

@@ -74,7 +74,7 @@ def create_app(
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         ops.start(app_)
         if gateway is not None:
-            await gateway.start(feed)
+            await gateway.start(feed, db)
             try:
                 yield
             finally:
@@ -159,7 +159,10 @@ def create_app(
     security.install(app)
     if gateway is not None:  # outermost: a forwarded request is the engine's to check
         app.add_middleware(
-            Forward, request=gateway.requester, timeout=Settings().engine_timeout_seconds
+            Forward,
+            request=gateway.requester,
+            timeout=Settings().engine_timeout_seconds,
+            after_write=lambda: GatewayLink.caught_up(db),
         )
 
     @app.get("/healthz", tags=["public"], response_model=Health)

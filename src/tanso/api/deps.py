@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -56,6 +57,12 @@ def _token(authorization: str | None, x_api_key: str | None) -> str | None:
     return None
 
 
+CREDENTIALS: ContextVar[tuple[str, str | None] | None] = ContextVar("credentials", default=None)
+"""The API key (and the client a broker names) the request authenticated with: a gateway
+sends it with an order command, so that the engine authenticates the caller itself
+(cluster/commands.py)."""
+
+
 async def get_actor(
     db: DB,
     authorization: Annotated[str | None, Header()] = None,
@@ -67,6 +74,8 @@ async def get_actor(
     read the database."""
     token = _token(authorization, x_api_key)
     actor = participants.remembered_actor(db, token, x_on_behalf_of)
+    if token:
+        CREDENTIALS.set((token, x_on_behalf_of))
     if actor is None:
         actor = await run_in_threadpool(participants.authenticate, db, token, x_on_behalf_of)
     return actor

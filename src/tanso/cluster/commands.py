@@ -22,9 +22,11 @@ from typing import Any
 
 from anyio import from_thread
 
-from tanso.domain.errors import TansoError
+from tanso.api.deps import CREDENTIALS
+from tanso.domain.errors import Forbidden, TansoError
 from tanso.domain.participants import Role, Scope
 from tanso.services.common import Actor, Idem, plain
+from tanso.services.ledger import participants
 from tanso.services.trading import exchange as xs
 
 SUBJECT = "tanso.commands"
@@ -102,9 +104,11 @@ class RemoteExchange:
                 "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
                 "unavailable",
             )
+        credentials = CREDENTIALS.get() if actor.key_id else None
         body = {
             "kind": kind,
             "actor": actor_json(actor),
+            "credentials": credentials,
             "args": args,
             "idem": None if idem is None else [idem.key, idem.fingerprint],
             "deadline": time.time() + self.timeout,
@@ -156,6 +160,31 @@ class RemoteExchange:
 
 # ---------------------------------------------------------------- the engine's side
 
+SCOPES = {"place": (Scope.TRADE,), "cancel": (Scope.TRADE, Scope.OPERATE)}
+SCOPES["amend"] = SCOPES["cancel"]
+
+
+async def _caller(exchange: xs.Exchange, c: dict[str, Any], kind: str) -> Actor:
+    """Who sends the command. A command made with an API key is authenticated again here, from
+    the key: the engine learns of a revocation the moment it commits, a gateway a moment later,
+    so the engine's answer is the one that counts. A portal user's command (no key) is the
+    gateway's, as a portal session is."""
+    vouched = actor_of(c["actor"])
+    credentials = c.get("credentials")
+    if not credentials:
+        return vouched
+    token, on_behalf_of = credentials
+    actor = participants.remembered_actor(exchange.db, token, on_behalf_of)
+    if actor is None:
+        actor = await asyncio.to_thread(participants.authenticate, exchange.db, token, on_behalf_of)
+    if not any(actor.may(s) for s in SCOPES.get(kind, ())):
+        names = " or ".join(s.value for s in SCOPES[kind])
+        raise Forbidden(
+            "scope_missing",
+            f"This route needs the {names} scope, which this API key does not hold here.",
+        )
+    return actor
+
 
 async def execute(exchange: xs.Exchange, data: bytes) -> bytes:
     """Run one command from a gateway through the sequencer; its outcome as JSON."""
@@ -167,8 +196,8 @@ async def execute(exchange: xs.Exchange, data: bytes) -> bytes:
                 "The order reached the engine after its deadline; nothing was done.",
                 "timeout",
             )
-        actor = actor_of(c["actor"])
         kind, args = c["kind"], c["args"]
+        actor = await _caller(exchange, c, kind)
         idem = Idem(*c["idem"]) if c.get("idem") else None
         if kind == "place":
             outcome: Any = await exchange.place_async(actor, xs.NewOrder(**args), idem)

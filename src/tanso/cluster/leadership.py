@@ -28,7 +28,8 @@ from tanso.store.db import Database
 
 log = logging.getLogger("tanso.cluster")
 
-LOCK_KEY = 0x7A6E5F656E67  # "tanso engine": one lock per database
+LOCK_KEY = "hashtext('tanso engine ' || current_database() || '.' || current_schema())"
+"""One lock per Tanso database (a schema of its own counts as one: the tests and benchmarks)."""
 POLL_SECONDS = 0.5
 
 
@@ -45,9 +46,7 @@ class Leadership:
     def _try(self) -> bool:
         conn = self.db.engine.connect()
         try:
-            got = bool(
-                conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
-            )
+            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({LOCK_KEY})")).scalar())
             conn.commit()
         except Exception:
             conn.close()
@@ -88,7 +87,7 @@ class Leadership:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                conn.execute(text(f"SELECT pg_advisory_unlock({LOCK_KEY})"))
                 conn.commit()
             finally:
                 conn.close()

@@ -76,10 +76,19 @@ Request = Callable[[bytes, dict[str, str], float], Awaitable[Any]]
 class Forward:
     """The gateway's outermost ASGI layer: requests that may change state go to the engine."""
 
-    def __init__(self, app: ASGIApp, request: Callable[[], Request | None], timeout: float):
+    def __init__(
+        self,
+        app: ASGIApp,
+        request: Callable[[], Request | None],
+        timeout: float,
+        after_write: Callable[[], Awaitable[None]] | None = None,
+    ):
         self.app = app
         self.request = request
         self.timeout = timeout
+        self.after_write = after_write
+        """Run once a forwarded change is answered, before the caller hears (the gateway's
+        caches catch up with what the engine just committed)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not forwarded(scope["method"], scope["path"]):
@@ -92,6 +101,8 @@ class Forward:
             if not message.get("more_body"):
                 break
         status, headers, answer = await self._ask(scope, bytes(body))
+        if self.after_write is not None and scope["method"] not in READ_METHODS:
+            await self.after_write()
         await send(
             {
                 "type": "http.response.start",

@@ -20,10 +20,14 @@ from nats.aio.msg import Msg
 from tanso.cluster import commands
 from tanso.cluster.link import QUEUE, SUBJECT, Responder
 from tanso.cluster.market_data import Consumer, Publisher, book_requester, serve_books
+from tanso.services.access import actor_cache
 from tanso.services.common import SYSTEM
 from tanso.store.db import Database
 
 log = logging.getLogger("tanso.cluster")
+
+INVALIDATE = "tanso.invalidate"
+"""The engine's notice that a committed change altered an API key's caller."""
 
 
 @dataclass
@@ -48,15 +52,31 @@ class GatewayLink:
     settings: NatsSettings
     _nc: Client | None = field(default=None, init=False)
     _consumer: Consumer | None = field(default=None, init=False)
+    _invalidations: Any = field(default=None, init=False)
 
-    async def start(self, feed: Any = None) -> None:
+    @staticmethod
+    async def caught_up(db: Database) -> None:
+        """Drop the cached callers that committed changes altered (cluster/link.py calls this
+        after a forwarded change, and the engine's notices do for everyone else's)."""
+        await asyncio.to_thread(actor_cache.catch_up, db)
+
+    async def start(self, feed: Any = None, db: Database | None = None) -> None:
         self._nc = await self.settings.connect()
+        if db is not None:  # the engine says when a key, a role or a mandate changed
+
+            async def notice(_msg: Msg) -> None:
+                await self.caught_up(db)
+
+            self._invalidations = await self._nc.subscribe(INVALIDATE, cb=notice)
         if feed is not None:
             feed.book_of = book_requester(self._nc)
             self._consumer = Consumer(self._nc, feed.publish, feed.dispatched)
             await self._consumer.start()
 
     async def stop(self) -> None:
+        if self._invalidations is not None:
+            await self._invalidations.unsubscribe()
+            self._invalidations = None
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
@@ -99,6 +119,7 @@ class EngineLink:
     _sub: Any = field(default=None, init=False)
     _books: Any = field(default=None, init=False)
     _commands: Any = field(default=None, init=False)
+    _committed: Any = field(default=None, init=False)
     _publisher: Publisher | None = field(default=None, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
@@ -119,6 +140,15 @@ class EngineLink:
         self._books = await serve_books(
             self._nc, lambda inst, depth: self.exchange.book(SYSTEM, inst, depth)
         )
+        loop = asyncio.get_running_loop()
+        nc = self._nc
+
+        def committed(entries: Any) -> None:  # any thread, right after a commit
+            if any(e.kind in actor_cache.INVALIDATING for e in entries):
+                loop.call_soon_threadsafe(lambda: loop.create_task(nc.publish(INVALIDATE, b"")))
+
+        self._committed = committed
+        self.db.after_commit.append(committed)
         self._sub = await self._nc.subscribe(SUBJECT, queue=QUEUE, cb=self._arrived)
         self._commands = await self._nc.subscribe(
             commands.SUBJECT, queue=commands.QUEUE, cb=self._command
@@ -126,6 +156,8 @@ class EngineLink:
 
     async def stop(self) -> None:
         """Take no more requests, answer those that arrived, then close."""
+        if self._committed in self.db.after_commit:
+            self.db.after_commit.remove(self._committed)
         for sub in (self._sub, self._books, self._commands):
             if sub is not None:
                 await sub.unsubscribe()

@@ -33,13 +33,13 @@ jetstream { store_dir: "%(store)s" }
 authorization {
   users = [
     {user: engine, password: "%(engine)s",
-     permissions: {publish: ["_INBOX.>", "tanso.exchange.>", "$JS.API.>"],
+     permissions: {publish: ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "$JS.API.>"],
                    subscribe: ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"]}}
     {user: gateway, password: "%(gateway)s",
      permissions: {publish: ["tanso.requests", "tanso.commands", "tanso.book",
                              "$JS.API.CONSUMER.>", "$JS.API.STREAM.INFO.>",
                              "$JS.API.STREAM.NAMES", "$JS.FC.>"],
-                   subscribe: ["_INBOX.>"]}}
+                   subscribe: ["_INBOX.>", "tanso.invalidate"]}}
   ]
 }
 """
