@@ -48,6 +48,7 @@ from tanso.harness.devserver import free_port
 CLIENTS = 64
 NATS_CONFIG = """
 listen: 127.0.0.1:%(port)d
+max_payload: 8MB
 jetstream { store_dir: "%(store)s" }
 authorization {
   users = [

@@ -31,6 +31,7 @@ from tests.conftest import PG_URL
 
 CONFIG = """
 listen: 127.0.0.1:%(port)d
+max_payload: 8MB
 jetstream { store_dir: "%(store)s" }
 """
 
@@ -110,6 +111,9 @@ def topology(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     uses_pg = backend == "postgres" or "pg_db" in request.fixturenames
     if getattr(module, "create_app", None) is not single_app or not uses_pg:
         pytest.skip("the cluster topology runs tests that build the app, on PostgreSQL")
+    marker = request.node.get_closest_marker("single_process")
+    if marker is not None:
+        pytest.skip(marker.args[0] if marker.args else "about the single process only")
     nats_url = request.getfixturevalue("session_nats")
     schema = request.getfixturevalue("pg_schema")
 

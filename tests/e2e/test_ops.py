@@ -105,6 +105,9 @@ def test_readiness_refuses_a_database_behind_the_code(tmp_path: Path) -> None:
     db.dispose()
 
 
+@pytest.mark.single_process(
+    "a gateway counts requests; the engine counts orders and trades (its own /metrics)"
+)
 def test_metrics_count_requests_orders_trades_settlement_and_errors(db: Database) -> None:
     keys = market(db)
     with TestClient(create_app(db)) as c:
@@ -174,6 +177,7 @@ def test_every_answer_carries_a_request_id_and_keeps_a_sane_one_it_was_given(
         assert re.fullmatch(r"[0-9a-f]{32}", hostile.headers["x-request-id"])
 
 
+@pytest.mark.single_process("the queue is the engine's: a gateway reports no depth")
 def test_order_entry_answers_503_with_retry_after_while_the_exchange_queue_is_full(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -35,6 +35,7 @@ def no_tick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANSO_BACKGROUND_TICK_SECONDS", "0")
 
 
+@pytest.mark.single_process("counts the reads of the one process's database connection")
 def test_each_change_holds_from_the_next_request_though_keys_are_cached(
     db: Database, no_tick: None
 ) -> None:
@@ -95,6 +96,7 @@ def test_each_change_holds_from_the_next_request_though_keys_are_cached(
         assert stopped.json()["error"]["code"] == "participant_not_active"
 
 
+@pytest.mark.single_process("the access log buffer of the one process's database")
 def test_the_server_writes_the_waiting_rows_at_shutdown(db: Database, no_tick: None) -> None:
     add_participant(db, "RPSD")
     key = participants.create_api_key(db, SYSTEM, "RPSD")

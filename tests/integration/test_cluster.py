@@ -29,6 +29,7 @@ pytestmark = pytest.mark.fast_backends("postgres")
 
 CONFIG = """
 listen: 127.0.0.1:%(port)d
+max_payload: 8MB
 jetstream { store_dir: "%(store)s" }
 authorization {
   users = [

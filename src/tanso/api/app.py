@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from tanso import __version__
 from tanso.api import errors, ops
 from tanso.api.deps import reject_nul
+from tanso.api.limits import BodyLimits
 from tanso.api.routes import router
 from tanso.api.routes_auctions import router as auctions_router
 from tanso.api.routes_claims import router as claims_router
@@ -164,6 +165,8 @@ def create_app(
             timeout=Settings().engine_timeout_seconds,
             after_write=lambda: GatewayLink.caught_up(db),
         )
+        # ... after the body limits: what the gateway will not read, it does not forward
+        app.add_middleware(BodyLimits, settings=Settings())
 
     @app.get("/healthz", tags=["public"], response_model=Health)
     def healthz() -> dict[str, Any]:

@@ -29,6 +29,7 @@ PG = os.environ.get("TANSO_CLUSTER_PG_URL", "postgresql+psycopg://root@127.0.0.1
 SCHEMA = "tanso_cluster_demo"
 NATS_CONFIG = """
 listen: 127.0.0.1:%(port)d
+max_payload: 8MB
 jetstream { store_dir: "%(store)s" }
 authorization {
   users = [
