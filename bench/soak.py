@@ -36,8 +36,17 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--traders", type=int, default=6, help="simulated participants")
+    ap.add_argument(
+        "--topology",
+        choices=("single", "cluster"),
+        default="single",
+        help="cluster: a gateway, two engines and NATS; the leading engine or the gateway is "
+        "killed (PostgreSQL only)",
+    )
     args = ap.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    if args.topology == "cluster":
+        backends = ["postgres"]
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs; seed {args.seed}, "
         f"{args.traders} traders and the operator; {args.kills} kills within "
@@ -56,6 +65,7 @@ def main() -> None:
                 traders=args.traders,
                 workdir=Path(tmp),
                 log=lambda s: print(s, flush=True),
+                topology=args.topology,
             )
             results.append(r)
             print(r.line(), flush=True)
@@ -63,6 +73,8 @@ def main() -> None:
             refused = {k.split(": ")[1]: n for k, n in r.counts.items() if k.startswith("refused:")}
             print(f"  requests in flight at the kills: {dict(sorted(during.items()))}")
             print(f"  refusals by code: {dict(sorted(refused.items()))}", flush=True)
+            crashed = {k.split(": ")[1]: n for k, n in r.counts.items() if k.startswith("crashed")}
+            print(f"  what was killed: {dict(sorted(crashed.items()))}", flush=True)
             for v in r.violations[:50]:
                 print(f"  VIOLATION {v}", flush=True)
             if r.kills < args.kills:

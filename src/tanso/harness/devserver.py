@@ -33,6 +33,7 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        role: str = "serve",
     ) -> None:
         self.port = port or free_port()
         environment = {
@@ -43,7 +44,7 @@ class ServerProcess:
             "TANSO_LOG_LEVEL": "info",  # readiness is read from uvicorn's info log
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tanso.cli", "serve", "--port", str(self.port), *(args or [])],
+            [sys.executable, "-m", "tanso.cli", role, "--port", str(self.port), *(args or [])],
             env=environment,
             cwd=cwd,
             stdout=subprocess.DEVNULL,

@@ -351,6 +351,17 @@ class Caller:
                 continue
             finally:
                 self.gate.leave()
+            if status == 504 and data.get("error", {}).get("code") == "engine_timeout":
+                # a gateway lost the engine's answer: it may or may not have applied; resend
+                if not lost:
+                    self.ledger.count("answers lost")
+                    if key is not None:
+                        with self.ledger.lock:
+                            self.ledger.pending[key] = (kind, body)
+                lost = True
+                if not resend:
+                    return None
+                continue
             if status in (429, 503):
                 # backpressure: the request was not taken; the same request again, a bit later
                 self.ledger.count(f"answered {status}")
@@ -828,6 +839,103 @@ def check_replays(base_url: str, market: Market, ledger: Ledger, rng: random.Ran
 # ---------------------------------------------------------------- the run
 
 
+class Single:
+    """The single process (`tanso serve`): what a crash kills and a restart brings back."""
+
+    def __init__(self, url: str, workdir: Path, port: int) -> None:
+        self.url, self.workdir, self.port = url, workdir, port
+        self.server = ServerProcess(url, workdir, port=port, env=SERVER_ENV)
+
+    def crash(self, rng: random.Random) -> str:
+        self.server.kill()
+        return "server"
+
+    def recover(self) -> None:
+        self.server = ServerProcess(self.url, self.workdir, port=self.port, env=SERVER_ENV)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+class Cluster:
+    """Gateways and engines (docs/deployment.md): one gateway at the clients' port, a leading
+    engine and a standby, a NATS server of the soak's own. A crash kills the leading engine (the
+    standby takes over; the killed one comes back as the next standby) or the gateway (it comes
+    back on its port)."""
+
+    VICTIMS = ("engine", "gateway")
+
+    def __init__(self, url: str, workdir: Path, port: int) -> None:
+        import shutil
+        import subprocess
+
+        self.url, self.workdir, self.port = url, workdir, port
+        nats_port = free_port()
+        conf = workdir / "nats.conf"
+        conf.write_text(
+            f"listen: 127.0.0.1:{nats_port}\nmax_payload: 8MB\n"
+            f'jetstream {{ store_dir: "{workdir / "js"}" }}\n',
+            encoding="utf-8",
+        )
+        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        self.nats = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        self.env = SERVER_ENV | {"TANSO_NATS_URL": f"nats://127.0.0.1:{nats_port}"}
+        self.engines = [self._engine(), self._engine()]
+        self._wait(lambda: self._leader() is not None, "an engine to lead")
+        self.gateway = self._gateway()
+        self.dead = ""
+
+    def _engine(self) -> ServerProcess:
+        return ServerProcess(self.url, self.workdir, env=self.env, role="engine")
+
+    def _gateway(self) -> ServerProcess:
+        return ServerProcess(self.url, self.workdir, port=self.port, env=self.env, role="gateway")
+
+    @staticmethod
+    def _ready(p: ServerProcess) -> bool:
+        try:
+            return httpx.get(f"{p.url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _leader(self) -> ServerProcess | None:
+        return next((e for e in self.engines if self._ready(e)), None)
+
+    @staticmethod
+    def _wait(done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"waited a minute for {what}")
+            time.sleep(0.05)
+
+    def crash(self, rng: random.Random) -> str:
+        self.dead = rng.choice(self.VICTIMS)
+        if self.dead == "engine":
+            self._wait(lambda: self._leader() is not None, "an engine to lead")
+            leader = self._leader()
+            assert leader is not None
+            leader.kill()
+            self.engines.remove(leader)
+        else:
+            self.gateway.kill()
+        return self.dead
+
+    def recover(self) -> None:
+        if self.dead == "engine":
+            self.engines.append(self._engine())  # the next standby
+        else:
+            self.gateway = self._gateway()
+        self._wait(lambda: self._leader() is not None, "an engine to lead")
+        self._wait(lambda: self._ready(self.gateway), "the gateway")
+
+    def stop(self) -> None:
+        for p in [self.gateway, *self.engines]:
+            p.stop()
+        self.nats.terminate()
+        self.nats.wait()
+
+
 @dataclass
 class SoakResult:
     backend: str
@@ -862,10 +970,12 @@ def run(
     window: int = 120,
     workdir: Path,
     log: Callable[[str], None] = print,
+    topology: str = "single",
 ) -> SoakResult:
     """One soak on one backend: up to ``kills`` SIGKILLs within ``seconds`` (the time bound stops
     the kills early: the result says how many there were), each after 1 to ``window`` further
-    requests (drawn from ``seed``)."""
+    requests (drawn from ``seed``). ``topology``: "single" (`tanso serve`) or "cluster" (a
+    gateway, two engines and NATS; PostgreSQL only)."""
     rng = random.Random(seed)
     started = time.monotonic()
     violations: list[str] = []
@@ -878,7 +988,7 @@ def run(
         db = Database(url, utc_now)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        server = ServerProcess(url, workdir, port=port, env=SERVER_ENV)
+        procs: Single | Cluster = (Single if topology == "single" else Cluster)(url, workdir, port)
         threads = [
             threading.Thread(
                 target=_trader,
@@ -905,14 +1015,15 @@ def run(
                 # the moment of the kill: after a random number of further requests
                 gate.wait_sent(gate.sent + rng.randint(1, window), timeout=60)
                 gate.close()
-                server.kill()
+                victim = procs.crash(rng)
+                ledger.count(f"crashed: {victim}")
                 with ledger.lock:
                     for kind in ledger.inflight.values():
                         ledger.counts[f"killed during: {kind}"] += 1
                 gate.drain()
                 done += 1
                 try:
-                    server = ServerProcess(url, workdir, port=port, env=SERVER_ENV)
+                    procs.recover()
                 except RuntimeError as e:
                     violations.append(f"restart {done}: the server did not start: {e}")
                     break
@@ -947,7 +1058,7 @@ def run(
             stop.set()
             gate.reopen()
             watcher.stop()
-            server.stop()
+            procs.stop()
             db.dispose()
     by_kind = Counter(a.kind for a in ledger.acks)
     return SoakResult(backend, done, time.monotonic() - started, ledger.counts, by_kind, violations)
