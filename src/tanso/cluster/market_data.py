@@ -110,17 +110,23 @@ class Publisher:
             loop.call_soon_threadsafe(self._queue.put_nowait, entries)
 
     async def _run(self) -> None:
-        await self._catch_up()
+        """Publish in order; after any failure (NATS away, another engine published) read
+        where the stream stands and publish from the journal after it."""
         while True:
-            entries = await self._queue.get()
-            for entry in entries:
-                if entry["seq"] <= self.last:
-                    continue
-                try:
-                    await self._publish(entry)
-                except APIError as e:  # another engine published meanwhile: start after it
-                    log.warning("stream publish refused (%s); reading where it stands", e)
-                    await self._catch_up()
+            try:
+                await self._catch_up()
+                while True:
+                    entries = await self._queue.get()
+                    for entry in entries:
+                        if entry["seq"] > self.last:
+                            await self._publish(entry)
+            except asyncio.CancelledError:
+                raise
+            except APIError as e:
+                log.warning("stream publish refused (%s); reading where it stands", e)
+            except Exception as e:
+                log.warning("stream publish failed (%r); retrying from the journal", e)
+                await asyncio.sleep(0.5)
 
     async def _stream_last(self) -> int:
         js = self.nc.jetstream()

@@ -860,10 +860,11 @@ class Single:
 class Cluster:
     """Gateways and engines (docs/deployment.md): one gateway at the clients' port, a leading
     engine and a standby, a NATS server of the soak's own. A crash kills the leading engine (the
-    standby takes over; the killed one comes back as the next standby) or the gateway (it comes
-    back on its port)."""
+    standby takes over; the killed one comes back as the next standby), the gateway (it comes
+    back on its port) or NATS (it comes back on its port with its store; the others
+    reconnect)."""
 
-    VICTIMS = ("engine", "gateway")
+    VICTIMS = ("engine", "gateway", "nats")
 
     def __init__(self, url: str, workdir: Path, port: int) -> None:
         import shutil
@@ -878,7 +879,8 @@ class Cluster:
             encoding="utf-8",
         )
         binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-        self.nats = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        self._nats_args = [binary, "-c", str(conf)]
+        self.nats = subprocess.Popen(self._nats_args, stderr=subprocess.DEVNULL)
         self.env = SERVER_ENV | {"TANSO_NATS_URL": f"nats://127.0.0.1:{nats_port}"}
         self.engines = [self._engine(), self._engine()]
         self._wait(lambda: self._leader() is not None, "an engine to lead")
@@ -917,15 +919,22 @@ class Cluster:
             assert leader is not None
             leader.kill()
             self.engines.remove(leader)
-        else:
+        elif self.dead == "gateway":
             self.gateway.kill()
+        else:
+            self.nats.kill()
+            self.nats.wait()
         return self.dead
 
     def recover(self) -> None:
+        import subprocess
+
         if self.dead == "engine":
             self.engines.append(self._engine())  # the next standby
-        else:
+        elif self.dead == "gateway":
             self.gateway = self._gateway()
+        else:  # the same port and store: the engines and the gateway reconnect
+            self.nats = subprocess.Popen(self._nats_args, stderr=subprocess.DEVNULL)
         self._wait(lambda: self._leader() is not None, "an engine to lead")
         self._wait(lambda: self._ready(self.gateway), "the gateway")
 
