@@ -40,6 +40,27 @@ def test_a_server_killed_again_and_again_loses_nothing_acknowledged_and_does_not
     assert r.counts["acknowledged requests replayed"] > 0
 
 
+@pytest.mark.full
+def test_gateways_engines_and_nats_killed_again_and_again_lose_nothing(tmp_path: Path) -> None:
+    """The same on the gateway and engine topology (PostgreSQL): each kill takes the leading
+    engine, the gateway or NATS, chosen from the seed; `make test-all` runs it."""
+    kills = 6
+    r = soak.run(
+        "postgres",
+        kills=kills,
+        seconds=600,
+        seed=5,
+        traders=3,
+        window=60,
+        workdir=tmp_path,
+        topology="cluster",
+    )
+    assert r.violations == []
+    assert r.kills == kills
+    assert r.counts["acknowledged"] > kills
+    assert sum(n for k, n in r.counts.items() if k.startswith("crashed: ")) == kills
+
+
 # ---------------------------------------------------------------- in one process, no kills
 
 

@@ -20,6 +20,7 @@ the journal before anything newer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -205,6 +206,8 @@ class Consumer:
     """The last journal sequence the feed has (entries up to it are skipped)."""
     _sub: Any = None
     _retry: asyncio.Task[None] | None = None
+    stream_seq: int = 0
+    """The stream sequence of the last message delivered (where a restart follows on)."""
 
     async def start(self) -> None:
         """Follow the stream; until the engine has made it, try again each second."""
@@ -215,11 +218,29 @@ class Consumer:
         while not await self._subscribe():
             await asyncio.sleep(1)
 
+    async def restart(self) -> None:
+        """Follow the stream again after a reconnection, from the message after the last one
+        delivered (entries the feed has are skipped in any case)."""
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        await self.start()
+
     async def _subscribe(self) -> bool:
-        config = api.ConsumerConfig(
-            deliver_policy=api.DeliverPolicy.BY_START_TIME,
-            opt_start_time=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=REPLAY_SECONDS),
-        )
+        if self.stream_seq:
+            config = api.ConsumerConfig(
+                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=self.stream_seq + 1,
+            )
+        else:
+            config = api.ConsumerConfig(
+                deliver_policy=api.DeliverPolicy.BY_START_TIME,
+                opt_start_time=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=REPLAY_SECONDS),
+            )
         try:
             self._sub = await self.nc.jetstream().subscribe(
                 SUBJECTS, stream=STREAM, cb=self._arrived, ordered_consumer=True, config=config
@@ -236,6 +257,7 @@ class Consumer:
             self._sub = None
 
     async def _arrived(self, msg: Msg) -> None:
+        self.stream_seq = msg.metadata.sequence.stream
         entry = json.loads(msg.data)
         if entry["seq"] <= self.last:
             return

@@ -37,8 +37,11 @@ class NatsSettings:
     password: str | None = None
     name: str = "tanso"
 
-    async def connect(self) -> Client:
+    async def connect(self, reconnected: Any = None) -> Client:
+        """Connect; ``reconnected`` (a coroutine function) runs after each reconnection."""
         options: dict[str, Any] = {"name": self.name, "max_reconnect_attempts": -1}
+        if reconnected is not None:
+            options["reconnected_cb"] = reconnected
         if self.user:
             options |= {"user": self.user, "password": self.password or ""}
         return await nats.connect(self.url, **options)
@@ -53,6 +56,7 @@ class GatewayLink:
     _nc: Client | None = field(default=None, init=False)
     _consumer: Consumer | None = field(default=None, init=False)
     _invalidations: Any = field(default=None, init=False)
+    _db: Database | None = field(default=None, init=False)
 
     @staticmethod
     async def caught_up(db: Database) -> None:
@@ -61,7 +65,8 @@ class GatewayLink:
         await asyncio.to_thread(actor_cache.catch_up, db)
 
     async def start(self, feed: Any = None, db: Database | None = None) -> None:
-        self._nc = await self.settings.connect()
+        self._nc = await self.settings.connect(reconnected=self._reconnected)
+        self._db = db
         if db is not None:  # the engine says when a key, a role or a mandate changed
 
             async def notice(_msg: Msg) -> None:
@@ -72,6 +77,14 @@ class GatewayLink:
             feed.book_of = book_requester(self._nc)
             self._consumer = Consumer(self._nc, feed.publish, feed.dispatched)
             await self._consumer.start()
+
+    async def _reconnected(self) -> None:
+        """NATS came back (perhaps a new server process): follow the stream again from where
+        the feed is, and drop cached callers (a notice may have been lost meanwhile)."""
+        if self._consumer is not None:
+            await self._consumer.restart()
+        if self._db is not None:
+            await self.caught_up(self._db)
 
     async def stop(self) -> None:
         if self._invalidations is not None:
@@ -171,6 +184,10 @@ class EngineLink:
         if self._nc is not None:
             await self._nc.drain()
             self._nc = None
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
 
     async def _command(self, msg: Msg) -> None:
         task = asyncio.create_task(self._execute(msg))

@@ -937,6 +937,15 @@ class Cluster:
             self.nats = subprocess.Popen(self._nats_args, stderr=subprocess.DEVNULL)
         self._wait(lambda: self._leader() is not None, "an engine to lead")
         self._wait(lambda: self._ready(self.gateway), "the gateway")
+        self._wait(self._through, "the gateway to reach the engine")
+
+    def _through(self) -> bool:
+        """A read the gateway forwards to the engine answers (NATS carries both ways)."""
+        try:
+            r = httpx.get(f"{self.gateway.url}/v1/instruments", timeout=5)
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200
 
     def stop(self) -> None:
         for p in [self.gateway, *self.engines]:
