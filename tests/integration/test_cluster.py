@@ -347,6 +347,9 @@ def test_a_standby_engine_takes_over_with_the_books_when_the_leader_goes(
     ):
         role = standby_app.state.engine_role
         assert leader_app.state.engine_role.state == "leader" and role.state == "standby"
+        assert leader.get("/readyz").status_code == 200  # leads, with NATS
+        waiting = TestClient(standby_app).get("/readyz")
+        assert waiting.status_code == 503 and "sequencer is not running" in waiting.text
         sell = {"instrument": "JC-ES", "side": "sell", "quantity": 6, "price": 2_003}
         resting = gw.post("/v1/orders", json=sell, headers=market["seller"])
         assert resting.status_code == 201, resting.text

@@ -556,6 +556,9 @@ def readyz(request: Request) -> JSONResponse:
     runs and its queue is under the limit. 503 with the reasons otherwise."""
     state = request.app.state
     reasons = readiness(state.db, state.exchange, state.ops_queue_limit, state.ops_schema_head)
+    role = getattr(state, "engine_role", None)  # `tanso engine`: a leader also needs NATS
+    if role is not None and role.state == "leader" and not role.link.connected:
+        reasons.append("engine is not connected to NATS: gateways cannot reach it")
     if reasons:
         body = {"status": "not_ready", "reasons": reasons} | error_body(
             "not_ready", "; ".join(reasons)
