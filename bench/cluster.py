@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,25 +42,10 @@ from orders import (  # bench/ is on sys.path
     drive_wrk,
     prepare,
 )
+from tanso.cluster.nats_server import NatsServer
 from tanso.harness.devserver import free_port
 
 CLIENTS = 64
-NATS_CONFIG = """
-listen: 127.0.0.1:%(port)d
-max_payload: 8MB
-jetstream { store_dir: "%(store)s" }
-authorization {
-  users = [
-    {user: engine, password: bench-engine,
-     permissions: {publish: ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "$JS.API.>"],
-                   subscribe: ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"]}}
-    {user: gateway, password: bench-gateway,
-     permissions: {publish: ["tanso.requests", "tanso.commands", "tanso.book", "$JS.API.CONSUMER.>",
-                             "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.NAMES", "$JS.FC.>"],
-                   subscribe: ["_INBOX.>", "tanso.invalidate"]}}
-  ]
-}
-"""
 
 
 @dataclass
@@ -101,22 +85,9 @@ class Proc:
         self.proc.wait(timeout=30)
 
 
-def nats_server(tmp: Path) -> tuple[Proc, str]:
-    port = free_port()
-    conf = tmp / "nats.conf"
-    conf.write_text(NATS_CONFIG % {"port": port, "store": tmp / "js"}, encoding="utf-8")
-    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    proc = Proc("nats", [binary, "-c", str(conf)], {}, None)
-    deadline = time.monotonic() + 10
-    import socket
-
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"nats://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nats-server did not start")
+def nats_server(tmp: Path) -> tuple[NatsServer, str]:
+    server = NatsServer(tmp, {"engine": "bench-engine", "gateway": "bench-gateway"})
+    return server, server.url
 
 
 def tanso(role: str, url: str, port: int, nats: str = "", user: str = "") -> Proc:

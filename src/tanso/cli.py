@@ -238,6 +238,17 @@ def _uvicorn_run(target: Any, settings: Settings, host: str, port: int, **extra:
     )
 
 
+def _cluster_settings() -> Settings:
+    """The settings of an engine or a gateway; exit 2 on a database they cannot run on."""
+    from tanso.cluster.roles import cluster_refusal
+
+    settings = Settings()
+    if refusal := cluster_refusal(settings):
+        err.print(refusal)
+        raise typer.Exit(2)
+    return settings
+
+
 @app.command()
 def engine(
     host: Annotated[str | None, typer.Option(help="Address of its own HTTP port.")] = None,
@@ -245,12 +256,9 @@ def engine(
 ) -> None:
     """Run the engine: the sequencer, the only writer, answering gateways over NATS
     (PostgreSQL only; docs/deployment.md)."""
-    from tanso.cluster.roles import cluster_refusal, engine_app
+    from tanso.cluster.roles import engine_app
 
-    settings = Settings()
-    if refusal := cluster_refusal(settings):
-        err.print(refusal)
-        raise typer.Exit(2)
+    settings = _cluster_settings()
     h, p = host or settings.host, port or settings.port
     out.print(f"Tanso engine on http://{h}:{p}, answering gateways on {settings.nats_url}")
     _uvicorn_run(engine_app(), settings, h, p)
@@ -264,12 +272,7 @@ def gateway(
 ) -> None:
     """Run a gateway: the API and the portal, every change sent to the engine over NATS
     (PostgreSQL only; as many gateways and workers as wanted)."""
-    from tanso.cluster.roles import cluster_refusal
-
-    settings = Settings()
-    if refusal := cluster_refusal(settings):
-        err.print(refusal)
-        raise typer.Exit(2)
+    settings = _cluster_settings()
     h, p = host or settings.host, port or settings.port
     out.print(
         f"Tanso gateway on http://{h}:{p} ({workers} worker(s)), engine via {settings.nats_url}"

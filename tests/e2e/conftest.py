@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -25,15 +22,9 @@ import pytest
 from tanso.api.app import create_app as single_app
 from tanso.cluster.market_data import STREAM
 from tanso.cluster.nats_link import GatewayLink, NatsSettings
-from tanso.harness.devserver import free_port
+from tanso.cluster.nats_server import NatsServer
 from tanso.store.db import Database
 from tests.conftest import PG_URL
-
-CONFIG = """
-listen: 127.0.0.1:%(port)d
-max_payload: 8MB
-jetstream { store_dir: "%(store)s" }
-"""
 
 
 @pytest.fixture(scope="session")
@@ -41,19 +32,9 @@ def session_nats() -> Iterator[str]:
     """One NATS server (JetStream on, no users: the roles' permissions are
     tests/integration/test_cluster.py's) for this test process's cluster tests."""
     tmp = Path(tempfile.mkdtemp(prefix="tanso-nats-"))
-    port = free_port()
-    (tmp / "nats.conf").write_text(CONFIG % {"port": port, "store": tmp / "js"})
-    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    proc = subprocess.Popen([binary, "-c", str(tmp / "nats.conf")], stderr=subprocess.DEVNULL)
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.01)
-    yield f"nats://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait()
+    server = NatsServer(tmp)
+    yield server.url
+    server.stop()
     shutil.rmtree(tmp, ignore_errors=True)
 
 

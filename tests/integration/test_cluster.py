@@ -4,8 +4,6 @@ user per role, on PostgreSQL (the only database the roles run on)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from tanso.api.app import create_app
 from tanso.cli import app as cli
 from tanso.cluster.link import H_DEADLINE, H_HEADERS, H_STATUS, Responder
 from tanso.cluster.nats_link import GatewayLink, NatsSettings
-from tanso.harness.devserver import free_port
+from tanso.cluster.nats_server import NatsServer
 from tanso.services.common import Actor
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, energy_saving, fund, open_market
@@ -27,47 +25,13 @@ from tests.e2e.test_api import make_key
 
 pytestmark = pytest.mark.fast_backends("postgres")
 
-CONFIG = """
-listen: 127.0.0.1:%(port)d
-max_payload: 8MB
-jetstream { store_dir: "%(store)s" }
-authorization {
-  users = [
-    {user: engine, password: engine-secret,
-     permissions: {
-       publish: ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "$JS.API.>"],
-       subscribe: ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"]}}
-    {user: gateway, password: gateway-secret,
-     permissions: {
-       publish: ["tanso.requests", "tanso.commands", "tanso.book", "$JS.API.CONSUMER.>",
-                 "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.NAMES", "$JS.FC.>"],
-       subscribe: ["_INBOX.>", "tanso.invalidate"]}}
-  ]
-}
-"""
-
 
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[str]:
     """A NATS server of this test's own (never the machine's shared one), a user per role."""
-    port = free_port()
-    conf = tmp_path / "nats.conf"
-    conf.write_text(CONFIG % {"port": port, "store": tmp_path / "js"}, encoding="utf-8")
-    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"  # Debian's, `make test`
-    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    import socket
-
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("nats-server did not start") from None
-            time.sleep(0.01)
-    yield f"nats://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait()
+    server = NatsServer(tmp_path, {"engine": "engine-secret", "gateway": "gateway-secret"})
+    yield server.url
+    server.stop()
 
 
 def _role(url: str, role: str, password: str | None = None) -> NatsSettings:

@@ -23,27 +23,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from tanso.harness.devserver import free_port
+from tanso.cluster.nats_server import NatsServer
 
 PG = os.environ.get("TANSO_CLUSTER_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SCHEMA = "tanso_cluster_demo"
-NATS_CONFIG = """
-listen: 127.0.0.1:%(port)d
-max_payload: 8MB
-jetstream { store_dir: "%(store)s" }
-authorization {
-  users = [
-    {user: engine, password: "%(engine)s",
-     permissions: {publish: ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "$JS.API.>"],
-                   subscribe: ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"]}}
-    {user: gateway, password: "%(gateway)s",
-     permissions: {publish: ["tanso.requests", "tanso.commands", "tanso.book",
-                             "$JS.API.CONSUMER.>", "$JS.API.STREAM.INFO.>",
-                             "$JS.API.STREAM.NAMES", "$JS.FC.>"],
-                   subscribe: ["_INBOX.>", "tanso.invalidate"]}}
-  ]
-}
-"""
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
@@ -74,16 +57,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="tanso-cluster-demo-"))
     passwords = {"engine": secrets.token_urlsafe(12), "gateway": secrets.token_urlsafe(12)}
-    nats_port = free_port()
-    conf = work / "nats.conf"
-    conf.write_text(
-        NATS_CONFIG % {"port": nats_port, "store": work / "js", **passwords}, encoding="utf-8"
-    )
-    nats_bin = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    procs: list[tuple[str, subprocess.Popen[bytes], str]] = []
-    nats = subprocess.Popen([nats_bin, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    procs.append(("nats", nats, f"nats://127.0.0.1:{nats_port}"))
-    role_env = {**env, "TANSO_NATS_URL": f"nats://127.0.0.1:{nats_port}"}
+    nats = NatsServer(work, passwords)
+    procs: list[tuple[str, subprocess.Popen[bytes], str]] = [("nats", nats.proc, nats.url)]
+    role_env = {**env, "TANSO_NATS_URL": nats.url}
     simulator = None
     try:
         roles = (("engine", 8100), ("engine", 8101), ("gateway", 8000), ("gateway", 8001))

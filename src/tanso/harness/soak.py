@@ -44,6 +44,7 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 
 from tanso.client import ApiError, Client
+from tanso.cluster.nats_server import NatsServer
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import corporate_number_check_digit
 from tanso.harness.devserver import ServerProcess, free_port
@@ -340,19 +341,13 @@ class Caller:
             except ApiError as e:
                 status, data = e.status, {"error": {"code": e.code, "message": e.message}}
             except httpx.TransportError:
-                if not lost:
-                    self.ledger.count("answers lost")
-                    if key is not None:
-                        with self.ledger.lock:
-                            self.ledger.pending[key] = (kind, body)
-                lost = True
-                if not resend:
-                    return None
-                continue
+                status, data = 0, {}  # no answer: the connection went with the server
             finally:
                 self.gate.leave()
-            if status == 504 and data.get("error", {}).get("code") == "engine_timeout":
-                # a gateway lost the engine's answer: it may or may not have applied; resend
+            if status == 0 or (
+                status == 504 and data.get("error", {}).get("code") == "engine_timeout"
+            ):
+                # no answer, or a gateway lost the engine's: it may or may not have applied
                 if not lost:
                     self.ledger.count("answers lost")
                     if key is not None:
@@ -867,21 +862,9 @@ class Cluster:
     VICTIMS = ("engine", "gateway", "nats")
 
     def __init__(self, url: str, workdir: Path, port: int) -> None:
-        import shutil
-        import subprocess
-
         self.url, self.workdir, self.port = url, workdir, port
-        nats_port = free_port()
-        conf = workdir / "nats.conf"
-        conf.write_text(
-            f"listen: 127.0.0.1:{nats_port}\nmax_payload: 8MB\n"
-            f'jetstream {{ store_dir: "{workdir / "js"}" }}\n',
-            encoding="utf-8",
-        )
-        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-        self._nats_args = [binary, "-c", str(conf)]
-        self.nats = subprocess.Popen(self._nats_args, stderr=subprocess.DEVNULL)
-        self.env = SERVER_ENV | {"TANSO_NATS_URL": f"nats://127.0.0.1:{nats_port}"}
+        self.nats = NatsServer(workdir)
+        self.env = SERVER_ENV | {"TANSO_NATS_URL": self.nats.url}
         self.engines = [self._engine(), self._engine()]
         self._wait(lambda: self._leader() is not None, "an engine to lead")
         self.gateway = self._gateway()
@@ -923,18 +906,15 @@ class Cluster:
             self.gateway.kill()
         else:
             self.nats.kill()
-            self.nats.wait()
         return self.dead
 
     def recover(self) -> None:
-        import subprocess
-
         if self.dead == "engine":
             self.engines.append(self._engine())  # the next standby
         elif self.dead == "gateway":
             self.gateway = self._gateway()
         else:  # the same port and store: the engines and the gateway reconnect
-            self.nats = subprocess.Popen(self._nats_args, stderr=subprocess.DEVNULL)
+            self.nats.restart()
         self._wait(lambda: self._leader() is not None, "an engine to lead")
         self._wait(lambda: self._ready(self.gateway), "the gateway")
         self._wait(self._through, "the gateway to reach the engine")
@@ -950,8 +930,7 @@ class Cluster:
     def stop(self) -> None:
         for p in [self.gateway, *self.engines]:
             p.stop()
-        self.nats.terminate()
-        self.nats.wait()
+        self.nats.stop()
 
 
 @dataclass
