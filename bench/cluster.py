@@ -42,8 +42,8 @@ from orders import (  # bench/ is on sys.path
     drive_wrk,
     prepare,
 )
-from tanso.cluster.nats_server import NatsServer
 from tanso.harness.devserver import free_port
+from tanso.harness.nats_server import NatsServer
 
 CLIENTS = 64
 

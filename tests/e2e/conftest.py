@@ -22,7 +22,7 @@ import pytest
 from tanso.api.app import create_app as single_app
 from tanso.cluster.market_data import STREAM
 from tanso.cluster.nats_link import GatewayLink, NatsSettings
-from tanso.cluster.nats_server import NatsServer
+from tanso.harness.nats_server import NatsServer
 from tanso.store.db import Database
 from tests.conftest import PG_URL
 

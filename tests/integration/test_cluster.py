@@ -17,7 +17,7 @@ from tanso.api.app import create_app
 from tanso.cli import app as cli
 from tanso.cluster.link import H_DEADLINE, H_HEADERS, H_STATUS, Responder
 from tanso.cluster.nats_link import GatewayLink, NatsSettings
-from tanso.cluster.nats_server import NatsServer
+from tanso.harness.nats_server import NatsServer
 from tanso.services.common import Actor
 from tanso.store.db import Database
 from tests.conftest import PG_URL, add_issuance, add_participant, energy_saving, fund, open_market

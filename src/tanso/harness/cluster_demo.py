@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from tanso.cluster.nats_server import NatsServer
+from tanso.harness.nats_server import NatsServer
 
 PG = os.environ.get("TANSO_CLUSTER_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SCHEMA = "tanso_cluster_demo"

@@ -44,10 +44,10 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 
 from tanso.client import ApiError, Client
-from tanso.cluster.nats_server import NatsServer
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.participants import corporate_number_check_digit
 from tanso.harness.devserver import ServerProcess, free_port
+from tanso.harness.nats_server import NatsServer
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, cash, participants, registry, taxonomy
 from tanso.services.trading.calendar import japan_calendar
