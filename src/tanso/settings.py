@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     nats_password: str = ""
     engine_timeout_seconds: float = 10.0
     """How long a gateway waits for the engine's answer before it answers 504."""
+    engine_failover_seconds: float = 5.0
+    """How long a gateway keeps asking again while no engine takes its requests (the standby
+    is taking over) before it answers 503 ``engine_unavailable``; 0: answer at once."""
     public_url: str = ""
     """The site's public address (https://tanso.example.jp, with a path prefix if any): the base
     of every absolute link it prints, such as a certificate's verify URL and QR code, and an

@@ -632,6 +632,30 @@ def test_concurrent_requests_with_one_idempotency_key_place_one_order(w: World) 
     assert len(w.orders(BUYER)) == 1 and w.reserved(BUYER) == 20_000
 
 
+def test_an_idempotency_key_amends_and_cancels_once(w: World) -> None:
+    """PATCH and DELETE take an Idempotency-Key too: sent again, they answer as the first time
+    (a cancel sent twice does not answer "not open"; an amendment does not lose priority
+    twice); with another body, the key is refused."""
+    body = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000}
+    placed = w.c.post("/v1/orders", headers=w[BUYER], json=body).json()
+    path = f"/v1/orders/{placed['id']}"
+    key = {"Idempotency-Key": "amend-20260105-0001"}
+    first = w.c.patch(path, headers=w[BUYER] | key, json={"quantity": 6})
+    again = w.c.patch(path, headers=w[BUYER] | key, json={"quantity": 6})
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json() and first.json()["remaining"] == 6
+    other = w.c.patch(path, headers=w[BUYER] | key, json={"quantity": 5})
+    assert other.status_code == 409 and is_error(other, "idempotency_key_reused"), other.text
+    key = {"Idempotency-Key": "cancel-20260105-0001"}
+    first = w.c.delete(path, headers=w[BUYER] | key)
+    again = w.c.delete(path, headers=w[BUYER] | key)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json() and first.json()["status"] == "cancelled"
+    unkeyed = w.c.delete(path, headers=w[BUYER])
+    assert unkeyed.status_code == 409, unkeyed.text  # without the key: already cancelled
+    assert w.reserved(BUYER) == 0
+
+
 # ---------------------------------------------------------------- hostile bodies
 
 BASE = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000}

@@ -125,8 +125,9 @@ def test_refusals_and_idempotency_are_the_engines(cluster: dict[str, Any]) -> No
 
 
 def test_without_an_engine_a_gateway_changes_nothing_and_says_so(
-    market: dict[str, Any], nats_url: str
+    market: dict[str, Any], nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("TANSO_ENGINE_FAILOVER_SECONDS", "0")  # no standby will come
     gw_db = _gateway_db(market["db"], market["schema"])
     app = create_app(gw_db, gateway=GatewayLink(_role(nats_url, "gateway")))
     with TestClient(app, raise_server_exceptions=False) as gw:
@@ -328,3 +329,89 @@ def test_a_standby_engine_takes_over_with_the_books_when_the_leader_goes(
     gw_db.dispose()
     standby_db.dispose()
     assert _stream_ids(nats_url) == _exchange_entries(db)
+
+
+def test_a_command_delivered_twice_is_applied_once(market: dict[str, Any]) -> None:
+    """A leader that dies before it answers leaves the gateway to send the command again, with
+    the same command id: the engine that gets it answers as the first delivery did, for a
+    placement, an amendment and a cancellation alike."""
+    import asyncio
+    import hashlib
+    import json
+
+    from tanso.cluster import commands
+    from tanso.services.trading.calendar import japan_calendar
+    from tanso.services.trading.exchange import Exchange
+
+    x = Exchange(market["db"], japan_calendar())
+    buyer = commands.actor_json(Actor("BUYER", frozenset(_trader())))
+
+    def deliver(kind: str, args: dict[str, Any], command_id: str, fresh: bool) -> Any:
+        command = {
+            "kind": kind,
+            "actor": buyer,
+            "args": args,
+            "idem": [command_id, hashlib.sha256(json.dumps([kind, args]).encode()).hexdigest()],
+            "fresh": fresh,
+            "deadline": time.time() + 30,
+        }
+        return json.loads(asyncio.run(commands.execute(x, json.dumps(command).encode())))
+
+    order = {"instrument": "JC-ES", "side": "buy", "quantity": 10, "price": 2_000}
+    before = _exchange_entries(market["db"])
+    first = deliver("place", order, "cmd-1", True)
+    again = deliver("place", order, "cmd-1", False)
+    assert first == again and first["ok"]["status"] == "open"
+    oid = first["ok"]["id"]
+    amend = {"order_id": oid, "quantity": 7, "price": None}
+    assert deliver("amend", amend, "cmd-2", True) == deliver("amend", amend, "cmd-2", False)
+    cancelled = deliver("cancel", {"order_id": oid}, "cmd-3", True)
+    assert cancelled == deliver("cancel", {"order_id": oid}, "cmd-3", False)
+    assert cancelled["ok"]["status"] == "cancelled"
+    assert len(_exchange_entries(market["db"])) == len(before) + 3  # one entry per command
+    reused = deliver("place", order | {"quantity": 9}, "cmd-1", False)
+    assert reused["error"]["code"] == "idempotency_key_reused"
+
+
+def test_a_gateway_asks_again_until_an_engine_takes_the_command(
+    market: dict[str, Any], nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An order sent while no engine leads (a failover) waits for the next leader and is
+    placed once, instead of failing."""
+    import threading
+
+    monkeypatch.setenv("TANSO_ENGINE_FAILOVER_SECONDS", "120")
+    monkeypatch.setenv("TANSO_ENGINE_TIMEOUT_SECONDS", "120")
+    gw_db = _gateway_db(market["db"], market["schema"])
+    link = GatewayLink(_role(nats_url, "gateway"))
+    asked = threading.Event()
+    commander = link.commander
+
+    def counting() -> Any:  # the real commander; the test only learns that it was asked
+        asked.set()
+        return commander()
+
+    link.commander = counting  # type: ignore[method-assign]
+    gateway_app = create_app(gw_db, gateway=link)
+    answers: list[Any] = []
+    order = {"instrument": "JC-ES", "side": "buy", "quantity": 3, "price": 2_000}
+    with TestClient(gateway_app, raise_server_exceptions=False) as gw:
+        sender = threading.Thread(
+            target=lambda: answers.append(
+                gw.post("/v1/orders", json=order, headers=market["buyer"])
+            )
+        )
+        sender.start()
+        assert asked.wait(60), "the gateway never asked"
+        engine_app = create_app(market["db"], engine_nats=_role(nats_url, "engine"))
+        with TestClient(engine_app):
+            sender.join(150)
+    assert answers and answers[0].status_code == 201, answers and answers[0].text
+    with market["db"].read() as conn:
+        from sqlalchemy import func, select
+
+        from tanso.store import schema as t
+
+        count = conn.execute(select(func.count()).select_from(t.orders)).scalar_one()
+    assert count == 1
+    gw_db.dispose()

@@ -26,7 +26,7 @@ from tanso.api.schemas_registry import Health
 from tanso.api.stream import router as stream_router
 from tanso.cluster.commands import RemoteExchange
 from tanso.cluster.leadership import EngineRole, Leadership
-from tanso.cluster.link import Forward, Responder
+from tanso.cluster.link import Forward, Responder, honours_idempotency
 from tanso.cluster.nats_link import EngineLink, GatewayLink, NatsSettings
 from tanso.services.marketdata.stream import Feed
 from tanso.services.trading.calendar import japan_calendar
@@ -124,7 +124,10 @@ def create_app(
     app.state.exchange = exchange
     if gateway is not None:  # order entry becomes typed commands to the engine
         app.state.exchange = RemoteExchange(
-            gateway.commander, Settings().engine_timeout_seconds, exchange
+            gateway.commander,
+            Settings().engine_timeout_seconds,
+            exchange,
+            Settings().engine_failover_seconds,
         )
     settings = Settings()
     feed = Feed(
@@ -164,6 +167,8 @@ def create_app(
             request=gateway.requester,
             timeout=Settings().engine_timeout_seconds,
             after_write=lambda: GatewayLink.caught_up(db),
+            failover=Settings().engine_failover_seconds,
+            idempotent=honours_idempotency(app),
         )
         # ... after the body limits: what the gateway will not read, it does not forward
         app.add_middleware(BodyLimits, settings=Settings())

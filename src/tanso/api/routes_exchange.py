@@ -148,15 +148,18 @@ def get_order(order_id: str, db: DB, actor: CanRead) -> xs.Order:
 
 @router.patch("/orders/{order_id}", response_model=PlacedOrder, tags=["exchange"])
 def amend_order(
-    order_id: str, body: s.AmendIn, request: Request, actor: TradeOrOperate
+    order_id: str, body: s.AmendIn, request: Request, actor: TradeOrOperate, idem: IdemKey
 ) -> xs.PlacedOrder:
-    """Amend: a smaller quantity keeps time priority; a new price or a larger quantity loses it."""
-    return _exchange(request).amend(actor, order_id, body.quantity, body.price)
+    """Amend: a smaller quantity keeps time priority; a new price or a larger quantity loses it.
+    With an Idempotency-Key, the same amendment sent again answers as the first time."""
+    return _exchange(request).amend(actor, order_id, body.quantity, body.price, idem)
 
 
 @router.delete("/orders/{order_id}", response_model=Order, tags=["exchange"])
-def cancel_order(order_id: str, request: Request, actor: TradeOrOperate) -> xs.Order:
-    return _exchange(request).cancel(actor, order_id)
+def cancel_order(order_id: str, request: Request, actor: TradeOrOperate, idem: IdemKey) -> xs.Order:
+    """Cancel the rest of an open order; its holds are released. With an Idempotency-Key, the
+    same cancellation sent again answers as the first time."""
+    return _exchange(request).cancel(actor, order_id, idem)
 
 
 @router.get("/trades", response_model=many(OwnTrade), tags=["exchange"])

@@ -15,14 +15,17 @@ gateway vouches for, as the single process trusts its own authentication.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
+import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
 from anyio import from_thread
 
 from tanso.api.deps import CREDENTIALS
+from tanso.cluster.link import Unreachable, persist
 from tanso.domain.errors import Forbidden, TansoError
 from tanso.domain.participants import Role, Scope
 from tanso.services.common import Actor, Idem, plain
@@ -32,6 +35,8 @@ from tanso.services.trading import exchange as xs
 SUBJECT = "tanso.commands"
 QUEUE = "tanso-engines"
 KINDS = ("place", "cancel", "amend")
+COMMAND_ID_PREFIX = "cmd-"
+"""How a command id the gateway assigned begins (the caller gave no Idempotency-Key)."""
 
 
 def actor_json(actor: Actor) -> dict[str, Any]:
@@ -83,6 +88,8 @@ class RemoteExchange:
     timeout: float
     local: xs.Exchange
     """The gateway's own exchange object: instrument views for the portal's pages."""
+    failover: float = 0.0
+    """Seconds to keep asking while no engine takes commands (a standby taking over)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.local, name)
@@ -97,36 +104,52 @@ class RemoteExchange:
         return self.requester() is not None
 
     async def _ask(self, actor: Actor, kind: str, args: dict[str, Any], idem: Idem | None) -> Any:
-        request = self.requester()
-        if request is None:
-            raise RemoteError(
-                "engine_unavailable",
-                "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
-                "unavailable",
-            )
+        """Send the command until the engine answers it (link.persist). Every command carries a
+        command id — the caller's Idempotency-Key, or one the gateway assigns — so that a
+        command delivered twice (its leader died before answering, the standby got it again) is
+        applied once and both deliveries get the same answer."""
+        assigned = idem is None
+        if idem is None:
+            fingerprint = hashlib.sha256(f"{kind} {json.dumps(args, sort_keys=True)}".encode())
+            idem = Idem(f"{COMMAND_ID_PREFIX}{uuid.uuid4().hex}", fingerprint.hexdigest())
         credentials = CREDENTIALS.get() if actor.key_id else None
         body = {
             "kind": kind,
             "actor": actor_json(actor),
             "credentials": credentials,
             "args": args,
-            "idem": None if idem is None else [idem.key, idem.fingerprint],
+            "idem": [idem.key, idem.fingerprint],
             "deadline": time.time() + self.timeout,
         }
+
+        async def send(seconds: float, attempt: int) -> Any:
+            request = self.requester()
+            if request is None:
+                raise Unreachable("not connected to NATS")
+            # a command id the gateway has just made up cannot have been used: the engine need
+            # not look it up (it still records it) until it is sent a second time
+            body["fresh"] = assigned and attempt == 0
+            return await request(SUBJECT, json.dumps(body).encode(), seconds)
+
         try:
-            reply = await request(SUBJECT, json.dumps(body).encode(), self.timeout)
-        except TimeoutError:
-            raise RemoteError(
-                "engine_timeout",
-                f"The engine did not answer within {self.timeout:g} s; the order may or may not "
-                "have been taken. Retry with the same Idempotency-Key to be sure.",
-                "timeout",
-            ) from None
-        except Exception:
+            reply = await persist(send, self.timeout, self.failover, again_after_timeout=True)
+        except Unreachable:
             raise RemoteError(
                 "engine_unavailable",
                 "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
                 "unavailable",
+            ) from None
+        except Exception:
+            hint = (
+                "Look at your orders (GET /v1/orders) before you send it again"
+                if assigned
+                else "Retry with the same Idempotency-Key to be sure"
+            )
+            raise RemoteError(
+                "engine_timeout",
+                f"The engine did not answer within {self.timeout:g} s; the command may or may "
+                f"not have been applied. {hint}.",
+                "timeout",
             ) from None
         answer = json.loads(reply.data)
         if "error" in answer:
@@ -146,15 +169,23 @@ class RemoteExchange:
         result: xs.PlacedOrder = from_thread.run(self.place_async, actor, order, idem)
         return result
 
-    def cancel(self, actor: Actor, order_id: str) -> xs.Order:
-        result: xs.Order = from_thread.run(self._ask, actor, "cancel", {"order_id": order_id}, None)
+    def cancel(self, actor: Actor, order_id: str, idem: Idem | None = None) -> xs.Order:
+        args = {"order_id": order_id}
+        result: xs.Order = from_thread.run(self._ask, actor, "cancel", args, idem)
         return result
 
     def amend(
-        self, actor: Actor, order_id: str, quantity: int | None = None, price: int | None = None
+        self,
+        actor: Actor,
+        order_id: str,
+        quantity: int | None = None,
+        price: int | None = None,
+        idem: Idem | None = None,
     ) -> xs.PlacedOrder:
+        if quantity is None and price is None:
+            return self.local.amend(actor, order_id, quantity, price)  # refused as one process
         args = {"order_id": order_id, "quantity": quantity, "price": price}
-        result: xs.PlacedOrder = from_thread.run(self._ask, actor, "amend", args, None)
+        result: xs.PlacedOrder = from_thread.run(self._ask, actor, "amend", args, idem)
         return result
 
 
@@ -198,14 +229,21 @@ async def execute(exchange: xs.Exchange, data: bytes) -> bytes:
             )
         kind, args = c["kind"], c["args"]
         actor = await _caller(exchange, c, kind)
-        idem = Idem(*c["idem"]) if c.get("idem") else None
+        idem = Idem(*c["idem"], fresh=bool(c.get("fresh"))) if c.get("idem") else None
         if kind == "place":
             outcome: Any = await exchange.place_async(actor, xs.NewOrder(**args), idem)
         elif kind == "cancel":
-            outcome = await exchange.submit_async(actor, "cancel", order_id=args["order_id"])
+            outcome = await exchange.submit_async(
+                actor, "cancel", order_id=args["order_id"], idem=idem
+            )
         elif kind == "amend":
             outcome = await asyncio.to_thread(
-                exchange.amend, actor, args["order_id"], args.get("quantity"), args.get("price")
+                exchange.amend,
+                actor,
+                args["order_id"],
+                args.get("quantity"),
+                args.get("price"),
+                idem,
             )
         else:
             raise RemoteError("unknown_command", f"Unknown command {kind!r}.", "invalid")

@@ -11,9 +11,15 @@ only after its batch is committed, as there.
 The message carries the request as it came (method, path, query, headers, body), the caller's
 address, a command id (the Idempotency-Key, or one the gateway assigns: ``X-Command-Id``) and a
 deadline. The engine refuses a request whose deadline has passed before it starts (504
-``deadline_passed``, nothing done); a gateway whose request times out answers 504
-``engine_timeout``, and one that finds no engine 503 ``engine_unavailable`` (both say the change
-may or may not have been made, and that retrying with the same Idempotency-Key is safe).
+``deadline_passed``, nothing done).
+
+A request in flight when the leading engine dies is asked again (`persist`): one that no engine
+took (NATS has no responder: the standby is taking over) until ``failover`` seconds have passed,
+then 503 ``engine_unavailable`` (nothing was done); one left unanswered for `ATTEMPT` seconds
+again, with the same command id, only where a second delivery is harmless: a route that honours
+the Idempotency-Key (the gateway gives one when the caller did not), or a typed order command.
+Otherwise, or once the deadline passes, 504 ``engine_timeout`` says the change may or may not
+have been made. The caller gets the engine's answer or a retryable error, never a wrong one.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from nats.errors import NoRespondersError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("tanso.cluster")
@@ -35,6 +42,9 @@ SUBJECT = "tanso.requests"
 QUEUE = "tanso-engines"
 DEFAULT_TIMEOUT = 10.0
 """Seconds a gateway waits for the engine's answer (the request's deadline)."""
+ATTEMPT = 2.0
+"""Seconds one delivery of a request that may be delivered again waits for its answer: a leader
+that died with it never answers, and its standby should get it well before the deadline."""
 
 ENGINE_READS = ("/v1/instruments",)
 """Reads answered from the engine's memory (books, price limits), forwarded like writes."""
@@ -66,7 +76,70 @@ def _error(status: int, code: str, message: str) -> tuple[int, list[list[str]], 
     return status, [["content-type", "application/json"]], body
 
 
+class Unreachable(Exception):
+    """No engine took the request (no connection to NATS, or no responder): nothing was done."""
+
+
+T = TypeVar("T")
+
+
+async def persist(
+    send: Callable[[float, int], Awaitable[T]],
+    timeout: float,
+    failover: float,
+    *,
+    again_after_timeout: bool,
+) -> T:
+    """``send(seconds, attempt)`` until it is answered. `Unreachable` (also NATS's no-responders)
+    is tried again until ``failover`` seconds have passed; a timeout or a lost connection, where
+    the request may have arrived, only with ``again_after_timeout`` (its command id makes a
+    second delivery harmless), `ATTEMPT` seconds at a time, until ``timeout``. The last failure
+    is raised: `Unreachable`, `TimeoutError`, or what the connection raised."""
+    start = time.monotonic()
+    deadline = start + timeout
+    delay = 0.02
+    attempt = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        seconds = min(remaining, ATTEMPT) if again_after_timeout else remaining
+        try:
+            return await send(seconds, attempt)
+        except (Unreachable, NoRespondersError) as e:
+            if time.monotonic() - start + delay >= min(failover, timeout):
+                raise Unreachable(str(e)) from e
+        except Exception:
+            if not again_after_timeout or deadline - time.monotonic() <= delay:
+                raise
+        attempt += 1
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, 0.25)
+
+
 # ---------------------------------------------------------------- the gateway's side
+
+
+def honours_idempotency(app: Any) -> Callable[[Scope], bool]:
+    """Whether a request's route takes an Idempotency-Key (known from the app's routes, read
+    when first asked: the routes are all in place by then)."""
+    from starlette.routing import compile_path
+
+    from tanso.api.deps import get_idem
+    from tanso.api.scope_table import api_routes
+
+    patterns: list[tuple[str, Any]] = []
+
+    def takes(dependant: Any) -> bool:
+        return dependant.call is get_idem or any(takes(d) for d in dependant.dependencies)
+
+    def honours(scope: Scope) -> bool:
+        if not patterns:
+            patterns.extend(
+                (m, compile_path(p)[0]) for m, p, r in api_routes(app) if takes(r.dependant)
+            )
+        method, path = scope["method"], scope["path"]
+        return any(m == method and rx.match(path) for m, rx in patterns)
+
+    return honours
 
 
 Request = Callable[[bytes, dict[str, str], float], Awaitable[Any]]
@@ -82,10 +155,16 @@ class Forward:
         request: Callable[[], Request | None],
         timeout: float,
         after_write: Callable[[], Awaitable[None]] | None = None,
+        failover: float = 0.0,
+        idempotent: Callable[[Scope], bool] | None = None,
     ):
         self.app = app
         self.request = request
         self.timeout = timeout
+        self.failover = failover
+        """Seconds to keep asking while no engine takes requests (a standby taking over)."""
+        self.idempotent = idempotent or (lambda scope: False)
+        """Whether the route of a request honours the Idempotency-Key."""
         self.after_write = after_write
         """Run once a forwarded change is answered, before the caller hears (the gateway's
         caches catch up with what the engine just committed)."""
@@ -113,13 +192,16 @@ class Forward:
         await send({"type": "http.response.body", "body": answer})
 
     async def _ask(self, scope: Scope, body: bytes) -> tuple[int, list[list[str]], bytes]:
-        request = self.request()
-        if request is None:
-            return _error(
-                503, "engine_unavailable", "The exchange's engine cannot be reached; retry."
-            )
         raw = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]]
         command = next((v for k, v in raw if k.lower() == "idempotency-key"), None)
+        again = False
+        if scope["method"] not in READ_METHODS and self.idempotent(scope):
+            again = True  # a second delivery answers the first one's stored answer
+            if command is None:
+                command = f"gw-{uuid.uuid4().hex}"
+                raw.append(["idempotency-key", command])
+        elif scope["method"] in READ_METHODS:
+            again = True  # a read changes nothing
         if command is None:
             command = uuid.uuid4().hex
             raw.append(["x-command-id", command])
@@ -133,21 +215,29 @@ class Forward:
             H_DEADLINE: f"{time.time() + self.timeout:.3f}",
             H_COMMAND: command,
         }
+
+        async def send(seconds: float, _attempt: int) -> Any:
+            request = self.request()
+            if request is None:
+                raise Unreachable("not connected to NATS")
+            return await request(body, headers, seconds)
+
         try:
-            reply = await request(body, headers, self.timeout)
-        except TimeoutError:
+            reply = await persist(send, self.timeout, self.failover, again_after_timeout=again)
+        except Unreachable as e:
+            log.warning("no engine took a request: %s", e)
+            return _error(
+                503,
+                "engine_unavailable",
+                "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
+            )
+        except Exception as e:  # a timeout, or the connection lost with the request sent
+            log.warning("a request to the engine went unanswered: %r", e)
             return _error(
                 504,
                 "engine_timeout",
                 f"The engine did not answer within {self.timeout:g} s; the change may or may "
                 "not have been made. Retry with the same Idempotency-Key to be sure.",
-            )
-        except Exception as e:  # no responders, connection closed, ...
-            log.warning("request to the engine failed: %r", e)
-            return _error(
-                503,
-                "engine_unavailable",
-                "The exchange's engine cannot be reached; nothing was done. Retry shortly.",
             )
         meta = reply.headers or {}
         return int(meta.get(H_STATUS, "502")), json.loads(meta.get(H_HEADERS, "[]")), reply.data

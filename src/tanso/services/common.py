@@ -92,6 +92,9 @@ class Idem:
 
     key: str
     fingerprint: str
+    fresh: bool = False
+    """A command id just made up by a gateway (never sent before): the sequencer records it
+    without first looking for it."""
 
 
 class _Replay:

@@ -153,6 +153,12 @@ _UPDATE_BAR = (
 _WRITES = "tanso_writes"
 
 
+_IDEM_INSERT = insert_sql(
+    "idempotency_keys",
+    ("participant_id", "key", "fingerprint", "status_code", "response", "created_at"),
+)
+
+
 @functools.lru_cache(maxsize=64)
 def _order_update(names: tuple[str, ...]) -> str:
     """The UPDATE of an order's changed columns, for `run_many` (``v_`` values, ``k_id``)."""
@@ -255,6 +261,8 @@ class Exchange:
         # order rows to write: the command's own until it succeeds, then the batch's until commit
         self._command_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
         self._batch_orders: dict[str, tuple[bool, dict[str, Any]]] = {}
+        self._batch_idem: dict[tuple[str, str], dict[str, Any]] = {}
+        """The batch's idempotency rows, written with it (`_write_idem`), by participant and key."""
         self._ledger = MemoryLedger()
         """Cash, holds and credit blocks, decided in memory and written with the batch."""
         self.followed = 0
@@ -441,6 +449,7 @@ class Exchange:
         feed: list[dict[str, Any]] = []
         diverged = False
         with self._lock:
+            self._batch_idem = {}  # what a batch that failed remembered was never written
             try:
                 with self.db.write() as tx:
                     tx.allow_empty = True
@@ -480,6 +489,7 @@ class Exchange:
                                 diverged = True
                     self._ledger.flush()
                     self._write_orders(tx.conn)
+                    self._write_idem(tx.conn)
                     self._write_bars(tx.conn)
                     self._seen_seq = tx.journal_seq or tx.head_seq
             except _Undo as undo:
@@ -748,20 +758,35 @@ class Exchange:
         idem: Idem | None = job.args.get("idem")
         pid = job.actor.participant_id
         if idem is not None:
-            stored = repo.get_idempotency(tx.conn, pid, idem.key)
+            stored = self._batch_idem.get((pid, idem.key))
+            if stored is None and not idem.fresh:
+                row = repo.get_idempotency(tx.conn, pid, idem.key)
+                stored = None if row is None else row._asdict()
             if stored is not None:
-                if stored.fingerprint != idem.fingerprint:
+                if stored["fingerprint"] != idem.fingerprint:
                     raise Conflict(
                         "idempotency_key_reused",
                         "This Idempotency-Key was already used with a different request.",
                     )
-                return _REPLAY[job.kind](json.loads(stored.response))
+                return _REPLAY[job.kind](json.loads(stored["response"]))
         body = handler(tx, job.actor, job.args)
         if idem is not None:
-            repo.store_idempotency(
-                tx.conn, pid, idem.key, idem.fingerprint, 201, plain(body), tx.at
-            )
+            self._batch_idem[(pid, idem.key)] = {
+                "participant_id": pid,
+                "key": idem.key,
+                "fingerprint": idem.fingerprint,
+                "status_code": 200 if job.kind == "cancel" else 201,
+                "response": dumps(plain(body)),
+                "created_at": tx.at,
+            }
         return body
+
+    def _write_idem(self, conn: Connection) -> None:
+        """Record the batch's idempotency rows in one executemany INSERT."""
+        if self._batch_idem:
+            rows = list(self._batch_idem.values())
+            self._batch_idem = {}
+            run_many(conn, _IDEM_INSERT, rows)
 
     def _run_engine(
         self, tx: Tx, actor: Actor, command: ex.Command, ctx: _Context | None = None
@@ -1286,9 +1311,9 @@ class Exchange:
         _may_place(actor)
         return cast(PlacedOrder, await self.submit_async(actor, "place", order=order, idem=idem))
 
-    def cancel(self, actor: Actor, order_id: str) -> Order:
+    def cancel(self, actor: Actor, order_id: str, idem: Idem | None = None) -> Order:
         """Cancel the rest of an open order; its holds are released."""
-        return cast(Order, self.submit(actor, "cancel", order_id=order_id))
+        return cast(Order, self.submit(actor, "cancel", order_id=order_id, idem=idem))
 
     def cancel_all(self, actor: Actor, participant_id: str) -> list[Order]:
         """Cancel every open order of a participant, one journal entry each, holds released
@@ -1297,14 +1322,21 @@ class Exchange:
         return cast(list[Order], self.submit(actor, "cancel_all", participant=participant_id))
 
     def amend(
-        self, actor: Actor, order_id: str, quantity: int | None = None, price: int | None = None
+        self,
+        actor: Actor,
+        order_id: str,
+        quantity: int | None = None,
+        price: int | None = None,
+        idem: Idem | None = None,
     ) -> PlacedOrder:
         """Amend an open order: a smaller quantity keeps time priority; anything else loses it."""
         if quantity is None and price is None:
             raise InvalidInput("nothing_to_amend", "Give a new quantity or a new price.")
         return cast(
             PlacedOrder,
-            self.submit(actor, "amend", order_id=order_id, quantity=quantity, price=price),
+            self.submit(
+                actor, "amend", order_id=order_id, quantity=quantity, price=price, idem=idem
+            ),
         )
 
     # ------------------------------------------------------------------ reads
