@@ -217,6 +217,7 @@ def serve(
             proxy_headers=False,
             # a larger stream message is refused by the protocol itself, with close code 1009
             ws_max_size=settings.stream_max_message_bytes,
+            ws_per_message_deflate=settings.stream_deflate,
         )
     finally:
         if simulator is not None:
@@ -234,6 +235,7 @@ def _uvicorn_run(target: Any, settings: Settings, host: str, port: int, **extra:
         log_config=ops.uvicorn_log_config(settings.log_format, settings.log_level),
         proxy_headers=False,  # X-Forwarded-For is read by the app (api/ops.py)
         ws_max_size=settings.stream_max_message_bytes,
+        ws_per_message_deflate=settings.stream_deflate,
         **extra,
     )
 

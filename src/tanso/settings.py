@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     """The deepest nesting of arrays and objects in a JSON request body or stream message."""
     stream_max_message_bytes: int = 65_536
     """The largest message (bytes) a stream client may send; a larger one closes with 1009."""
+    stream_deflate: bool = False
+    """Offer WebSocket compression (permessage-deflate) to stream clients. Off by default: it
+    compresses every message once per client, which costs more than market data's short
+    messages save (bench/cluster.py measures both)."""
     exchange_queue_limit: int = 5_000
     """Commands waiting for the exchange's sequencer above which order entry answers 503 and
     the server reports itself not ready."""
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     nats_password: str = ""
     engine_timeout_seconds: float = 10.0
     """How long a gateway waits for the engine's answer before it answers 504."""
+    read_database_url: str = ""
+    """A gateway's read replica of the PostgreSQL database (a streaming standby): the public
+    reads it caches are rendered from there. Empty: the database of TANSO_DATABASE_URL."""
     engine_failover_seconds: float = 5.0
     """How long a gateway keeps asking again while no engine takes its requests (the standby
     is taking over) before it answers 503 ``engine_unavailable``; 0: answer at once."""

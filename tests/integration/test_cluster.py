@@ -415,3 +415,65 @@ def test_a_gateway_asks_again_until_an_engine_takes_the_command(
         count = conn.execute(select(func.count()).select_from(t.orders)).scalar_one()
     assert count == 1
     gw_db.dispose()
+
+
+def test_a_gateway_answers_public_reads_from_memory_until_the_next_commit(
+    cluster: dict[str, Any],
+) -> None:
+    """Public reads are kept between commits; every commit, wherever it was made, ends them:
+    one forwarded by this gateway at once, one made through another process when the engine's
+    notice arrives, one made outside the engine at the next tick. A caller with a key is
+    always answered for itself."""
+    import threading
+
+    from tanso.cluster.read_cache import journal_head
+    from tanso.services.trading.calendar import japan_calendar
+    from tanso.services.trading.exchange import Exchange, NewOrder
+
+    gw, engine, db = cluster["gw"], cluster["engine"], cluster["db"]
+    answers = gw.app.state.public_cache
+
+    def trades() -> list[int]:
+        r = gw.get("/v1/market/trades")
+        assert r.status_code == 200, r.text
+        return [t["price"] for t in r.json()]
+
+    assert trades() == []
+    hits = answers.hits
+    assert trades() == [] and answers.hits == hits + 1  # from memory
+    gw.get("/v1/market/trades", headers=cluster["buyer"])
+    assert answers.hits == hits + 1  # a caller with a key is answered for itself
+
+    sell = {"instrument": "JC-ES", "side": "sell", "quantity": 5, "price": 2_001}
+    buy = sell | {"side": "buy", "quantity": 1}
+    assert gw.post("/v1/orders", json=sell, headers=cluster["seller"]).status_code == 201
+    assert gw.post("/v1/orders", json=buy, headers=cluster["buyer"]).status_code == 201
+    assert trades() == [2_001]  # this gateway's own change: at once
+
+    # through another process (here the engine's own HTTP port): the engine's notice
+    gateway_head = gw.app.state.gateway_head
+    heard = threading.Condition()
+    advance = gateway_head.advance
+
+    def spy(seq: int) -> None:
+        advance(seq)
+        with heard:
+            heard.notify_all()
+
+    gateway_head.advance = spy  # type: ignore[method-assign]
+    assert trades() == [2_001]
+    engine.post("/v1/orders", json=buy, headers=cluster["buyer"])
+    target = journal_head(db)
+    with heard:
+        told = heard.wait_for(lambda: (gateway_head.seq or 0) >= target, 30)
+    assert told, "the engine's notice never came"
+    assert trades() == [2_001, 2_001]
+
+    # outside the engine (the command line): at the gateway's next tick
+    outside = Database(PG_URL, db.clock, pg_schema=cluster["schema"])
+    buyer = Actor("BUYER", frozenset(_trader()))
+    Exchange(outside, japan_calendar()).place(buyer, NewOrder("JC-ES", "buy", 1, 2_001))
+    outside.dispose()
+    gw.app.state.tick.tick()
+    assert gateway_head.seq == journal_head(db)
+    assert trades() == [2_001, 2_001, 2_001]

@@ -28,6 +28,8 @@ from tanso.cluster.commands import RemoteExchange
 from tanso.cluster.leadership import EngineRole, Leadership
 from tanso.cluster.link import Forward, Responder, honours_idempotency
 from tanso.cluster.nats_link import EngineLink, GatewayLink, NatsSettings
+from tanso.cluster.read_cache import Answers, PublicCache, public_routes
+from tanso.services.access import actor_cache
 from tanso.services.marketdata.stream import Feed
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange
@@ -49,6 +51,7 @@ def create_app(
     background: bool | None = None,
     gateway: GatewayLink | None = None,
     engine_nats: NatsSettings | None = None,
+    read_db: Database | None = None,
 ) -> FastAPI:
     """Build the HTTP API around an open database; the exchange's sequencer runs while it
     serves, and with ``sessions`` the scheduler opens, auctions and closes markets on time.
@@ -58,8 +61,10 @@ def create_app(
 
     ``gateway``: this process is a gateway (`tanso gateway`): it runs no sequencer and no
     scheduler, and sends every request that may change state to the engine through the link
-    (cluster/link.py). ``engine_nats``: this process is the engine (`tanso engine`): besides its
-    own HTTP port it answers the gateways' requests from NATS."""
+    (cluster/link.py); it answers public reads from memory between commits, rendered from
+    ``read_db`` (a read replica) if given (cluster/read_cache.py). ``engine_nats``: this process
+    is the engine (`tanso engine`): besides its own HTTP port it answers the gateways' requests
+    from NATS."""
     calendar = japan_calendar()
     exchange = Exchange(db, calendar, enforce_sessions=sessions)
     scheduler = Scheduler(
@@ -159,14 +164,33 @@ def create_app(
     ):
         app.include_router(r, dependencies=http_only)
     app.include_router(stream_router)
+    if gateway is not None:  # innermost: inside the access log, limits and security headers
+        app.state.public_cache = Answers()
+        app.state.gateway_head = gateway.head
+        app.add_middleware(
+            PublicCache,
+            head=gateway.head,
+            public=public_routes(app),
+            answers=app.state.public_cache,
+            read_db=read_db,
+        )
     ops.install(app, db)
     security.install(app)
     if gateway is not None:  # outermost: a forwarded request is the engine's to check
+        head = gateway.head
+
+        async def after_write() -> None:
+            await GatewayLink.caught_up(db)
+            seen = actor_cache.of(db).seen_seq
+            if seen is not None:
+                head.advance(seen)
+
+        app.state.tick.heard.append(head.advance)
         app.add_middleware(
             Forward,
             request=gateway.requester,
             timeout=Settings().engine_timeout_seconds,
-            after_write=lambda: GatewayLink.caught_up(db),
+            after_write=after_write,
             failover=Settings().engine_failover_seconds,
             idempotent=honours_idempotency(app),
         )

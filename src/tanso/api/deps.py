@@ -42,7 +42,9 @@ async def content(request: Request) -> bytes:
 
 
 async def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
+    """The database; for a public read on a gateway with a read replica, the replica
+    (cluster/read_cache.py)."""
+    db: Database = getattr(request.state, "read_db", None) or request.app.state.db
     return db
 
 

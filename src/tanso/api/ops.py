@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
@@ -309,6 +309,10 @@ class Metrics:
             "tanso_stream_subscribers", "Connected market-data stream subscribers", registry=r
         ).set_function(lambda: len(app.state.feed.subscribers))
         r.register(_DatabaseCollector(db))
+        r.register(_FeedCollector(app.state.feed))
+        cache = getattr(app.state, "public_cache", None)
+        if cache is not None:
+            r.register(_CacheCollector(cache))
 
     def on_commit(self, entries: list[dict[str, Any]]) -> None:
         """An exchange listener: count what each committed entry did (never blocks)."""
@@ -322,6 +326,46 @@ class Metrics:
                     self.traded_quantity.inc(int(e.get("quantity", 0)))
                 elif kind == "auction":
                     self.auctions.inc()
+
+
+class _FeedCollector(Collector):
+    """The market-data stream's counters, read from the feed at each scrape."""
+
+    def __init__(self, feed: Any) -> None:
+        self.feed = feed
+
+    def collect(self) -> Iterator[Metric]:
+        for name, doc, value in (
+            (
+                "tanso_stream_messages_encoded",
+                "Stream messages encoded to JSON (once per message, not per subscriber)",
+                self.feed.encoded,
+            ),
+            ("tanso_stream_messages_sent", "Stream messages sent to subscribers", self.feed.sent),
+            (
+                "tanso_stream_subscribers_lagging",
+                "Subscribers disconnected for falling too far behind (4001)",
+                self.feed.lagging,
+            ),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+
+
+class _CacheCollector(Collector):
+    """A gateway's public read cache (cluster/read_cache.py), read at each scrape."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "tanso_public_cache_hits", "Public reads answered from memory", value=self.cache.hits
+        )
+        yield CounterMetricFamily(
+            "tanso_public_cache_misses",
+            "Public reads rendered (no answer kept, or a commit since)",
+            value=self.cache.misses,
+        )
 
 
 def queue_depth(exchange: Any) -> int:
@@ -611,12 +655,18 @@ class Tick:
     def __init__(self, db: Database, interval: float) -> None:
         self.db = db
         self.interval = interval
+        self.heard: list[Callable[[int], None]] = []
+        """Told the journal head each tick read (a gateway's public read cache)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self) -> None:
         access_log.flush(self.db)
         actor_cache.catch_up(self.db)
+        seq = actor_cache.of(self.db).seen_seq
+        if seq is not None:
+            for listener in self.heard:
+                listener(seq)
 
     def start(self) -> None:
         if self._thread is None and self.interval > 0:

@@ -229,7 +229,10 @@ async def execute(exchange: xs.Exchange, data: bytes) -> bytes:
             )
         kind, args = c["kind"], c["args"]
         actor = await _caller(exchange, c, kind)
-        idem = Idem(*c["idem"], fresh=bool(c.get("fresh"))) if c.get("idem") else None
+        idem = None
+        if c.get("idem"):
+            key, fingerprint = c["idem"]
+            idem = Idem(key, fingerprint, fresh=bool(c.get("fresh")))
         if kind == "place":
             outcome: Any = await exchange.place_async(actor, xs.NewOrder(**args), idem)
         elif kind == "cancel":

@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 from tanso.cluster import commands
 from tanso.cluster.link import QUEUE, SUBJECT, Responder
 from tanso.cluster.market_data import Consumer, Publisher, book_requester, serve_books
+from tanso.cluster.read_cache import HEAD, Head, journal_head
 from tanso.services.access import actor_cache
 from tanso.services.common import SYSTEM
 from tanso.store.db import Database
@@ -37,11 +38,14 @@ class NatsSettings:
     password: str | None = None
     name: str = "tanso"
 
-    async def connect(self, reconnected: Any = None) -> Client:
-        """Connect; ``reconnected`` (a coroutine function) runs after each reconnection."""
+    async def connect(self, reconnected: Any = None, disconnected: Any = None) -> Client:
+        """Connect; ``reconnected`` and ``disconnected`` (coroutine functions) run after each
+        reconnection and loss of the connection."""
         options: dict[str, Any] = {"name": self.name, "max_reconnect_attempts": -1}
         if reconnected is not None:
             options["reconnected_cb"] = reconnected
+        if disconnected is not None:
+            options["disconnected_cb"] = disconnected
         if self.user:
             options |= {"user": self.user, "password": self.password or ""}
         return await nats.connect(self.url, **options)
@@ -53,9 +57,12 @@ class GatewayLink:
     entries go to the gateway's feed, which asks the engine for book depth."""
 
     settings: NatsSettings
+    head: Head = field(default_factory=Head)
+    """The last commit this gateway knows of: its public read cache's clock (read_cache.py)."""
     _nc: Client | None = field(default=None, init=False)
     _consumer: Consumer | None = field(default=None, init=False)
     _invalidations: Any = field(default=None, init=False)
+    _heads: Any = field(default=None, init=False)
     _db: Database | None = field(default=None, init=False)
 
     @staticmethod
@@ -65,18 +72,33 @@ class GatewayLink:
         await asyncio.to_thread(actor_cache.catch_up, db)
 
     async def start(self, feed: Any = None, db: Database | None = None) -> None:
-        self._nc = await self.settings.connect(reconnected=self._reconnected)
+        self._nc = await self.settings.connect(
+            reconnected=self._reconnected, disconnected=self._disconnected
+        )
         self._db = db
         if db is not None:  # the engine says when a key, a role or a mandate changed
 
             async def notice(_msg: Msg) -> None:
                 await self.caught_up(db)
 
+            async def committed(msg: Msg) -> None:
+                self.head.advance(int(msg.data))
+
             self._invalidations = await self._nc.subscribe(INVALIDATE, cb=notice)
+            self._heads = await self._nc.subscribe(HEAD, cb=committed)
+            await self._read_head()
         if feed is not None:
             feed.book_of = book_requester(self._nc)
             self._consumer = Consumer(self._nc, feed.publish, feed.dispatched)
             await self._consumer.start()
+
+    async def _read_head(self) -> None:
+        """The journal's head, read after subscribing to the notices (none is missed)."""
+        if self._db is not None:
+            self.head.listen(await asyncio.to_thread(journal_head, self._db))
+
+    async def _disconnected(self) -> None:
+        self.head.lose()  # the notices stop: render public reads until they are heard again
 
     async def _reconnected(self) -> None:
         """NATS came back (perhaps a new server process): follow the stream again from where
@@ -85,11 +107,14 @@ class GatewayLink:
             await self._consumer.restart()
         if self._db is not None:
             await self.caught_up(self._db)
+            await self._read_head()
 
     async def stop(self) -> None:
-        if self._invalidations is not None:
-            await self._invalidations.unsubscribe()
-            self._invalidations = None
+        self.head.lose()
+        for sub in (self._invalidations, self._heads):
+            if sub is not None:
+                await sub.unsubscribe()
+        self._invalidations = self._heads = None
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
@@ -157,8 +182,22 @@ class EngineLink:
         nc = self._nc
 
         def committed(entries: Any) -> None:  # any thread, right after a commit
-            if any(e.kind in actor_cache.INVALIDATING for e in entries):
-                loop.call_soon_threadsafe(lambda: loop.create_task(nc.publish(INVALIDATE, b"")))
+            if not entries:
+                return
+            head = str(entries[-1].seq).encode()
+            invalidating = any(e.kind in actor_cache.INVALIDATING for e in entries)
+
+            async def publish() -> None:
+                if invalidating:
+                    await nc.publish(INVALIDATE, b"")
+                await nc.publish(HEAD, head)  # the gateways' public read caches
+
+            def notify() -> None:
+                task = loop.create_task(publish())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+            loop.call_soon_threadsafe(notify)
 
         self._committed = committed
         self.db.after_commit.append(committed)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tanso.cluster.nats_link import GatewayLink, NatsSettings
-from tanso.settings import Settings, open_database
+from tanso.settings import Settings, open_database, utc_now
+from tanso.store.db import Database
 
 SINGLE_PROCESS = (
     "SQLite serves one process only: run `tanso serve`, or set TANSO_DATABASE_URL to a "
@@ -32,8 +33,13 @@ def gateway_app() -> FastAPI:
     settings = Settings()
     if refusal := cluster_refusal(settings):
         raise SystemExit(refusal)
+    replica = None
+    if settings.read_database_url:
+        replica = Database(settings.read_database_url, utc_now)
     return create_app(
-        open_database(settings), gateway=GatewayLink(nats_settings(settings, "gateway"))
+        open_database(settings),
+        gateway=GatewayLink(nats_settings(settings, "gateway")),
+        read_db=replica,
     )
 
 

@@ -14,7 +14,7 @@ from tanso.harness.devserver import free_port
 
 ROLE_PERMISSIONS = {
     "engine": (
-        ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "$JS.API.>"],
+        ["_INBOX.>", "tanso.exchange.>", "tanso.invalidate", "tanso.head", "$JS.API.>"],
         ["tanso.requests", "tanso.commands", "tanso.book", "_INBOX.>"],
     ),
     "gateway": (
@@ -27,7 +27,7 @@ ROLE_PERMISSIONS = {
             "$JS.API.STREAM.NAMES",
             "$JS.FC.>",
         ],
-        ["_INBOX.>", "tanso.invalidate"],
+        ["_INBOX.>", "tanso.invalidate", "tanso.head"],
     ),
 }
 """What each role may publish and subscribe to."""

@@ -88,7 +88,8 @@ def jst(at: str | None) -> str:
 
 
 def db(request: Request) -> Database:
-    database: Database = request.app.state.db
+    """The database; for a public read on a gateway with a read replica, the replica."""
+    database: Database = getattr(request.state, "read_db", None) or request.app.state.db
     return database
 
 

@@ -135,7 +135,7 @@ def market_page(
 
 
 def page(request: Request, lang: Lang, selected: str | None, remember: bool) -> HTMLResponse:
-    db: Database = request.app.state.db
+    db: Database = getattr(request.state, "read_db", None) or request.app.state.db
     exchange: Exchange | None = getattr(request.app.state, "exchange", None)
     market = market_page(db, exchange, lang, selected)
     labels = texts(lang, "public")

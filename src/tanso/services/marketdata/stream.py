@@ -73,11 +73,25 @@ class Message:
     at: str
     events: tuple[dict[str, Any], ...]
     text: str = ""
+    parts: dict[tuple[int, ...], str] = field(default_factory=dict, compare=False)
+    """The text of a selection of the events (by index), encoded for the first subscriber that
+    wants just those and reused for every other one."""
 
     @staticmethod
     def of(seq: int, at: str, events: Iterable[dict[str, Any]]) -> Message:
         evs = tuple(events)
         return Message(seq, at, evs, _dumps({"seq": seq, "at": at, "events": list(evs)}))
+
+    def text_of(self, chosen: tuple[int, ...]) -> tuple[str, bool]:
+        """The message with only the chosen events, and whether it was encoded just now."""
+        if len(chosen) == len(self.events):
+            return self.text, False
+        text = self.parts.get(chosen)
+        if text is not None:
+            return text, False
+        events = [self.events[i] for i in chosen]
+        text = self.parts[chosen] = _dumps({"seq": self.seq, "at": self.at, "events": events})
+        return text, True
 
 
 def message_of_entry(entry: dict[str, Any]) -> Message:
@@ -139,13 +153,15 @@ class Subscriber:
         return any(self.wants(e) for e in msg.events)
 
     def text_for(self, msg: Message) -> str | None:
-        """The message filtered to this subscription, or None when nothing in it is wanted."""
-        events = [e for e in msg.events if self.wants(e)]
-        if not events:
+        """The message filtered to this subscription, or None when nothing in it is wanted.
+        Encoded once per message and selection of its events, however many subscribers get it."""
+        chosen = tuple(i for i, e in enumerate(msg.events) if self.wants(e))
+        if not chosen:
             return None
-        if len(events) == len(msg.events):
-            return msg.text
-        return _dumps({"seq": msg.seq, "at": msg.at, "events": events})
+        text, encoded = msg.text_of(chosen)
+        if encoded:
+            self.feed.encoded += 1
+        return text
 
     # ------------------------------------------------------------------ sending
 
@@ -164,6 +180,7 @@ class Subscriber:
             return
         await self._write(text)
         self.last_sent = msg.seq
+        self.feed.sent += 1
 
     def offer(self, msg: Message) -> None:
         """Queue a live message (in the event loop); a full queue disconnects the subscriber."""
@@ -172,6 +189,7 @@ class Subscriber:
         try:
             self.queue.put_nowait(msg)
         except asyncio.QueueFull:
+            self.feed.lagging += 1
             self.drop(LAGGING, f"too slow: reconnect and resume with since={self.last_sent}")
 
     def drop(self, code: int, reason: str) -> None:
@@ -392,6 +410,13 @@ class Feed:
         self._woken = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self._last_book: dict[str, dict[str, Any]] = {}
+        self.encoded = 0
+        """Messages encoded to JSON for subscribers: once per message (and per selection of its
+        events that a subscriber wants), never once per subscriber."""
+        self.sent = 0
+        """Messages sent to subscribers, live and on resume."""
+        self.lagging = 0
+        """Subscribers disconnected because their queue was full (too slow to keep up)."""
         self.book_of: Callable[[str, int], Awaitable[dict[str, Any]]] | None = None
         """Where book depth comes from when the books are in another process (a gateway's
         feed asks the engine: cluster/market_data.py); None: this process's exchange."""
@@ -499,6 +524,7 @@ class Feed:
                 m = Message.of(m.seq, m.at, [*m.events, *extra])
             if not m.events:
                 continue
+            self.encoded += 1
             for sub in list(self.subscribers):
                 sub.offer(m)
 
