@@ -39,6 +39,8 @@ DEFAULT_ENTRIES = 2_000
 MAX_BODY = 1 << 20
 """The largest answer kept (bytes); larger ones are rendered each time."""
 PUBLIC_PAGES = ("/", "/en", "/ja")
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Answered fresh each time: they report on this process, not on the market."""
 PERSONAL_HEADERS = (b"authorization", b"x-api-key")
 LANG_COOKIE = b"tanso_lang="
 
@@ -90,7 +92,9 @@ def public_routes(app: Any) -> Callable[[Scope], bool]:
             patterns.extend(
                 compile_path(p)[0]
                 for m, p, r in api_routes(app)
-                if m == "GET" and ("public" in (r.tags or []) or p in PUBLIC_PAGES)
+                if m == "GET"
+                and p not in PROBES
+                and ("public" in (r.tags or []) or p in PUBLIC_PAGES)
             )
         path = scope["path"]
         return any(rx.match(path) for rx in patterns)
@@ -182,7 +186,8 @@ class PublicCache:
         hit = self.answers.get(key, known)
         if hit is not None:
             scope["route"] = hit.route
-            await send(hit.start)
+            # a copy: the layers outside add their own headers (a request id) to what they send
+            await send({**hit.start, "headers": list(hit.start["headers"])})
             await send({"type": "http.response.body", "body": hit.body})
             return
         seq = known
@@ -196,7 +201,7 @@ class PublicCache:
         async def capture(message: Message) -> None:
             nonlocal start, keep
             if message["type"] == "http.response.start":
-                start = message
+                start = {**message, "headers": list(message.get("headers", []))}
                 keep = message["status"] == 200 and all(
                     name != b"set-cookie" or value.startswith(LANG_COOKIE)
                     for name, value in message.get("headers", [])
