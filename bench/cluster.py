@@ -63,6 +63,10 @@ from orders import (  # bench/ is on sys.path
 )
 from tanso.harness.devserver import free_port
 from tanso.harness.nats_server import NatsServer
+from tanso.services.common import SYSTEM
+from tanso.services.ledger import participants
+from tanso.settings import utc_now
+from tanso.store.db import Database
 
 CLIENTS = 64
 
@@ -263,9 +267,12 @@ def _epoch(at: str) -> float:
     return dt.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
 
 
-def _stream_counters(url: str) -> dict[str, float]:
+def _stream_counters(url: str, operator: str) -> dict[str, float]:
     out = {}
-    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+    auth = {"Authorization": f"Bearer {operator}"}
+    answer = httpx.get(f"{url}/metrics", headers=auth, timeout=10)
+    answer.raise_for_status()
+    for line in answer.text.splitlines():
         if line.startswith("tanso_stream_messages_") and "_total " in line:
             name, value = line.split()
             out[name.removeprefix("tanso_stream_messages_").removesuffix("_total")] = float(value)
@@ -291,6 +298,7 @@ def fan_out(
     endpoints: list[str],
     trade_url: str,
     keys: list[tuple[str, str]],
+    operator: str,
     subscribers: int,
     trades: int,
     gap: float,
@@ -305,7 +313,7 @@ def fan_out(
         ctx.Process(target=_subscribers, args=(share, trades, ready, done, stop, results))
         for share in shares
     ]
-    before = {e: _stream_counters(e) for e in endpoints}
+    before = {e: _stream_counters(e, operator) for e in endpoints}
     start = time.perf_counter()
     for proc in procs:
         proc.start()
@@ -324,7 +332,10 @@ def fan_out(
                         "quantity": 1,
                         "price": REFERENCE,
                     },
-                    headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"{i}{side}"},
+                    headers={
+                        "Authorization": f"Bearer {key}",
+                        "Idempotency-Key": f"{topology}-{subscribers}-{i}-{side}",
+                    },
                 )
                 r.raise_for_status()
             time.sleep(gap)
@@ -339,7 +350,7 @@ def fan_out(
         lats += [1_000 * x for g in got[half:] for x in g]
     for proc in procs:
         proc.join(timeout=60)
-    after = {e: _stream_counters(e) for e in endpoints}
+    after = {e: _stream_counters(e, operator) for e in endpoints}
     reference = max(seqs, key=len)
     complete = sum(1 for s in seqs if s == reference and len(s) == trades)
     lats.sort()
@@ -378,6 +389,9 @@ def fan_outs(tmp: Path, sizes: list[int], quick: bool) -> list[Fan]:
         plan = [(n, 10, g) for n, _, g in plan]
     with database("postgres", tmp) as url:
         keys = prepare(url, 2)
+        setup = Database(url, utc_now)
+        operator = participants.create_api_key(setup, SYSTEM, "OPERATOR").key
+        setup.dispose()
         for deflate in (False, True):
             single = tanso("serve", url, free_port(), TANSO_STREAM_DEFLATE=str(deflate).lower())
             try:
@@ -385,7 +399,9 @@ def fan_outs(tmp: Path, sizes: list[int], quick: bool) -> list[Fan]:
                     if deflate and n != plan[0][0]:
                         continue
                     name = "single process" + (", compression on" if deflate else "")
-                    out.append(fan_out(name, [single.url], single.url, keys, n, trades, gap))
+                    out.append(
+                        fan_out(name, [single.url], single.url, keys, operator, n, trades, gap)
+                    )
             finally:
                 single.stop()
         nats, nats_url = nats_server(tmp)
@@ -398,7 +414,9 @@ def fan_outs(tmp: Path, sizes: list[int], quick: bool) -> list[Fan]:
                 for n, trades, gap in plan:
                     endpoints = [p.url for p in gateways]
                     name = f"engine + {g} gateway(s)"
-                    out.append(fan_out(name, endpoints, endpoints[0], keys, n, trades, gap))
+                    out.append(
+                        fan_out(name, endpoints, endpoints[0], keys, operator, n, trades, gap)
+                    )
         finally:
             for p in [*gateways, engine]:
                 p.stop()
