@@ -109,6 +109,7 @@ class Proc:
 
 
 def nats_server(tmp: Path) -> tuple[NatsServer, str]:
+    tmp.mkdir(parents=True, exist_ok=True)
     server = NatsServer(tmp, {"engine": "bench-engine", "gateway": "bench-gateway"})
     return server, server.url
 
@@ -404,7 +405,7 @@ def fan_outs(tmp: Path, sizes: list[int], quick: bool) -> list[Fan]:
                     )
             finally:
                 single.stop()
-        nats, nats_url = nats_server(tmp)
+        nats, nats_url = nats_server(tmp / "fan-out")  # a stream of this database's own
         engine = tanso("engine", url, free_port(), nats_url, "engine")
         gateways: list[Proc] = []
         try:
@@ -529,6 +530,8 @@ def orders_and_failover(
         try:
             kills = min(kills, 3) if quick else kills
             times = sorted(failover(url, nats_url, keys, kills)) if kills else []
+            if times:
+                print(f"  failover: {', '.join(f'{x:.2f}' for x in times)} s", flush=True)
         finally:
             nats.stop()
     return points, times
