@@ -286,6 +286,12 @@ class Client:
     def trades(self) -> list[exchange.OwnTrade]:
         return self._get_list(exchange.OwnTrade, "/v1/trades")
 
+    def bust_trade(self, trade_id: str, reason_code: str, note: str = "") -> exchange.Bust:
+        """Cancel a trade that has not settled (operator): reason_code erroneous_order,
+        system_fault, dispute_ruling or other."""
+        body = {"reason_code": reason_code, "note": note}
+        return self._send(exchange.Bust, "POST", f"/v1/trades/{trade_id}/bust", body)
+
     def run_auction(self, instrument: str) -> exchange.SessionChange:
         return self._send(exchange.SessionChange, "POST", f"/v1/instruments/{instrument}/auctions")
 

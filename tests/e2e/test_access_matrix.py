@@ -356,6 +356,7 @@ BODIES: dict[tuple[str, str], Body] = {
     },
     ("POST", "/v1/freezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
     ("POST", "/v1/unfreezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
+    ("POST", "/v1/trades/{trade_id}/bust"): lambda ids, n: {"reason_code": "erroneous_order"},
     ("POST", "/v1/cash/deposits"): lambda ids, n: {
         "participant_id": ids["pid"],
         "amount": 1,
@@ -671,6 +672,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
     ("GET", "/v1/trades"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/trades/{trade_id}/bust"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/transfers"): "401 ok/404  ok/404  403     403 404    404",
     ("POST", "/v1/unfreezes"): "401 403     403     403     403 ok/409 403",
     ("POST", "/v1/usage/evaluate"): "401 ok/404  ok/404  ok/404  403 ok     ok",

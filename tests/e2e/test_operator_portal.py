@@ -149,6 +149,7 @@ def forms(db: Database) -> list[tuple[str, dict[str, str]]]:
         ("/portal/operator/instruments/ES/auction", {}),
         ("/portal/operator/settlement/run", {"date": "2030-01-01"}),
         ("/portal/operator/settlement/obligations/TR-1/cancel", {}),
+        ("/portal/operator/trades/TR-1/bust", {"reason_code": "other"}),
         (
             "/portal/operator/issuance",
             {
@@ -312,6 +313,30 @@ def test_settlement_runs_and_failed_obligations_are_settled_later_or_cancelled(
     kinds = journal_kinds(db)
     assert {"settlement.run", "settlement.failed", "settlement.settled"} <= set(kinds)
     assert "settlement.cancelled" in kinds
+
+
+def test_the_operator_busts_a_pending_trade_from_the_settlement_screen(
+    portal: TestClient, db: Database
+) -> None:
+    csrf = as_operator(portal)
+    cross(portal, 30, 20)
+    out = exchange(portal).session(SYSTEM, "ES", "auction")
+    ids = sorted(tr.id for tr in out.trades)
+    page = portal.get("/portal/operator/settlement")
+    assert f'action="/portal/operator/trades/{ids[0]}/bust"' in page.text
+    assert '<option value="erroneous_order">Erroneous order</option>' in page.text
+    base = f"/portal/operator/trades/{ids[0]}/bust"
+    r = portal.post(base, data={"csrf": csrf, "reason_code": "whim"})
+    assert r.status_code == 422 and "reason_code is one of" in r.text
+    r = portal.post(base, data={"csrf": csrf, "reason_code": "erroneous_order", "note": "fat finger"})
+    assert r.status_code == 200 and f"Trade {ids[0]} busted:" in r.text, r.text
+    r = portal.post(base, data={"csrf": csrf, "reason_code": "erroneous_order"})
+    assert r.status_code == 409 and "was busted at" in r.text
+    statuses = {o.deal_id: o.status for o in settlement.obligations(db, SYSTEM)}
+    assert statuses[ids[0]] == "busted" and statuses[ids[1]] == "pending"
+    ja = portal.get("/portal/operator/settlement?lang=ja")
+    assert "取引を取消" in ja.text and '<option value="erroneous_order">誤発注</option>' in ja.text
+    assert "exchange.trade_busted" in journal_kinds(db)
 
 
 def test_credits_are_issued_into_any_holding_account(portal: TestClient, db: Database) -> None:

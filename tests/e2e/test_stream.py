@@ -76,6 +76,7 @@ def _prepare(url: str) -> dict[str, str]:
     for pid in PARTIES:
         add_participant(db, pid)
         keys[pid] = participants.create_api_key(db, SYSTEM, pid).key
+    keys["OPERATOR"] = participants.create_api_key(db, SYSTEM, "OPERATOR").key
     fund(db, "STRBUY", 10**12)
     add_issuance(db, "STRSELL-MAIN", 10_000_000, category="ENERGY_SAVING")
     x = Exchange(db, japan_calendar())
@@ -215,6 +216,39 @@ def test_a_trade_made_through_the_api_reaches_the_stream_without_participant_ids
         bars = [e for e in msg["events"] if e["channel"] == "bars"]
         assert bars and bars[0]["close"] == 2_030 and bars[0]["interval"] == "1d"
         assert set(msg) == {"seq", "at", "events"}
+        assert_anonymous(got)
+
+    run(scenario())
+
+
+def test_a_busted_trade_is_published_on_the_trades_channel(market: Market) -> None:
+    """The operator's bust reaches subscribers in journal order, after the trade, with the
+    trade's id; nobody's name travels with it."""
+
+    async def scenario() -> None:
+        async with connect(market.server.ws) as ws:
+            await subscribe(ws, ["STR-G"], ["trades"])
+            await asyncio.to_thread(market.trade, "STR-G", 2_050, 7)
+            traded = await data_until(ws, 1)
+            trade_id = traded[-1]["events"][0]["id"]
+            with Client(market.server.url, market.keys["OPERATOR"]) as op:
+                bust = await asyncio.to_thread(op.bust_trade, trade_id, "system_fault", "test")
+            assert bust.trade_id == trade_id and bust.released_credits == 7
+            got = await data_until(ws, 1)
+        events = got[-1]["events"]
+        assert events == [
+            {
+                "channel": "trades",
+                "type": "trade_busted",
+                "instrument": "STR-G",
+                "id": trade_id,
+                "price": 2_050,
+                "quantity": 7,
+                "trade_date": bust.trade_date,
+                "at": got[-1]["at"],
+            }
+        ]
+        assert got[-1]["seq"] > traded[-1]["seq"]
         assert_anonymous(got)
 
     run(scenario())

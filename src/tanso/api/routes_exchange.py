@@ -14,6 +14,7 @@ from tanso.api.schemas import many
 from tanso.api.schemas_exchange import (
     AuctionResult,
     Book,
+    Bust,
     Instrument,
     Order,
     OwnTrade,
@@ -166,6 +167,17 @@ def cancel_order(order_id: str, request: Request, actor: TradeOrOperate, idem: I
 def own_trades(db: DB, actor: CanRead, limit: Limit = 100) -> list[xs.OwnTrade]:
     """Your trades with their settlement dates and status; never the counterparty."""
     return xs.own_trades(db, actor, limit)
+
+
+@router.post("/trades/{trade_id}/bust", response_model=Bust, tags=["exchange"])
+def bust_trade(
+    trade_id: str, body: s.BustIn, request: Request, actor: CanOperate, idem: IdemKey
+) -> xs.Bust:
+    """Bust (cancel) a trade that has not settled (取引の取消), operator only: the buyer's cash
+    and the seller's credits for it come back free, the quantity does not go back into the book,
+    and the bars are recomputed without it. A settled trade answers 409 `trade_settled`; a
+    trade busted already, 409 `trade_already_busted` (nothing more is done)."""
+    return _exchange(request).bust(actor, trade_id, body.reason_code, body.note, idem)
 
 
 @router.get("/market/trades", response_model=many(PublicTrade), tags=["public"])

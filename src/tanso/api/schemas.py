@@ -284,6 +284,11 @@ class AmendIn(Body):
     price: int | None = Field(default=None, ge=1, le=10**12)
 
 
+class BustIn(Body):
+    reason_code: Literal["erroneous_order", "system_fault", "dispute_ruling", "other"]
+    note: str = Field(default="", max_length=500)
+
+
 class SettlementRunIn(Body):
     date: dt.date = Field(strict=False)  # JSON has no date type: an ISO string is the date
 

@@ -72,6 +72,7 @@ PlacedOrder = answer(exchange.PlacedOrder, events=list[OrderEvent])
 
 
 OwnTrade = answer(exchange.OwnTrade)
+Bust = answer(exchange.Bust)
 
 
 PublicTrade = answer(exchange.PublicTrade)

@@ -69,3 +69,34 @@ def bars_from_trades(
         bar = out.get(key)
         out[key] = Bar.first(price, quantity) if bar is None else bar.add(price, quantity)
     return out
+
+
+def period_end(start: dt.date, interval: str) -> dt.date:
+    """The last day of the period that begins on ``start``."""
+    if interval == "1d":
+        return start
+    if interval == "1w":
+        return start + dt.timedelta(days=6)
+    if interval == "1mo":
+        following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return following - dt.timedelta(days=1)
+    raise ValueError(f"unknown interval {interval!r}")
+
+
+def combine(bars: Iterable[Bar]) -> Bar | None:
+    """One bar from consecutive ones in time order (a week's or a month's from its days)."""
+    out: Bar | None = None
+    for bar in bars:
+        if out is None:
+            out = bar
+        else:
+            out = Bar(
+                out.open,
+                max(out.high, bar.high),
+                min(out.low, bar.low),
+                bar.close,
+                out.volume + bar.volume,
+                out.value + bar.value,
+                out.trades + bar.trades,
+            )
+    return out

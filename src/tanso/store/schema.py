@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from tanso.store.metadata import ID as ID
@@ -348,6 +349,10 @@ trades = Table(
     Column("settlement_date", String(10), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
     Column("at", String(32), nullable=False),
+    # busted by the operator before it settled (issue 17): it stands no more anywhere
+    Column("busted", Boolean, nullable=False, server_default=false()),
+    Column("busted_at", String(32)),
+    Column("bust_reason", String(32)),
     CheckConstraint("price > 0 AND quantity > 0", name="price_quantity_positive"),
     Index("ix_trades_instrument_at", "instrument_id", "journal_seq"),
 )
@@ -447,6 +452,8 @@ bars = Table(
     Column("value", BigInteger, nullable=False),
     Column("trades", Integer, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
+    # recomputed after a trade in it was busted (no longer the bar first published)
+    Column("restated", Boolean, nullable=False, server_default=false()),
     CheckConstraint("low <= open AND open <= high AND low <= close AND close <= high", name="ohlc"),
 )
 """4本値: open, high, low, close, volume and value per instrument, per day, week and month,

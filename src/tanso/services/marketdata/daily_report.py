@@ -54,6 +54,8 @@ class DayBar:
     value: int
     vwap: int
     trades: int
+    restated: bool = False
+    """Recomputed after a trade of the day was busted (issue 17): not the bar first published."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,7 @@ def _instrument(
             value=br.value,
             vwap=br.vwap,
             trades=br.trades,
+            restated=bool(bar_row.restated),
         )
     # 基準値段: the last call auction's price; if nothing traded, the previous reference price
     last = conn.execute(

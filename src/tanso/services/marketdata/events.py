@@ -84,7 +84,8 @@ def bars_csv(rows: list[dict[str, Any]]) -> str:
 
 def public_events(entry: dict[str, Any]) -> list[dict[str, Any]]:
     """The public events of one committed exchange journal entry: trades (price, quantity,
-    time; never who), auction results, session changes and instrument listings."""
+    time; never who) and busted trades, auction results, session changes and instrument
+    listings."""
     out: list[dict[str, Any]] = []
     payload = entry["payload"]
     n = 0
@@ -99,6 +100,19 @@ def public_events(entry: dict[str, Any]) -> list[dict[str, Any]]:
                     "price": e["price"],
                     "quantity": e["quantity"],
                     "id": f"T{entry['seq']}-{n}",
+                    "at": entry["at"],
+                }
+            )
+        elif kind == "trade_busted":
+            out.append(
+                {
+                    "channel": "trades",
+                    "type": "trade_busted",
+                    "instrument": e["instrument"],
+                    "id": e["trade"],
+                    "price": e["price"],
+                    "quantity": e["quantity"],
+                    "trade_date": e["trade_date"],
                     "at": entry["at"],
                 }
             )

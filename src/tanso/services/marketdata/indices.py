@@ -228,6 +228,7 @@ def _sums(conn: Connection, start: str, end: str) -> dict[str, tuple[int, int, i
             func.count().label("n"),
         )
         .where(tr.trade_date >= start, tr.trade_date <= end, tr.currency == CURRENCY)
+        .where(tr.busted.is_(False))  # a busted trade never happened, for every figure
         .group_by(tr.instrument_id)
     )
     return {r.instrument_id: (int(r.value), int(r.volume), int(r.n)) for r in conn.execute(q)}

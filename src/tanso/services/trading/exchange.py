@@ -25,10 +25,10 @@ from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, event, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, event, insert, select, update
 
 from tanso.domain import exchange as ex
-from tanso.domain.bars import INTERVALS, Bar, period_start
+from tanso.domain.bars import INTERVALS, Bar, bars_from_trades, combine, period_end, period_start
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import (
     Conflict,
@@ -135,6 +135,12 @@ class _Job:
 
 BarKey = tuple[str, str, str]
 _BAR = select(t.bars)
+
+
+def _bar_of(row: Any) -> Bar:
+    return Bar(row.open, row.high, row.low, row.close, row.volume, row.value, row.trades)
+
+
 _UPDATE_BAR = (
     update(t.bars)
     .where(
@@ -206,6 +212,8 @@ def _replay(db: Database, engine: ex.Engine, after: int) -> int:
             if not row.kind.startswith("exchange."):
                 continue
             payload = read_payload(row.payload)
+            if "command" not in payload:  # a bust: it changes no book
+                continue
             recorded.clear()
             if payload.get("pretrade_order"):
                 recorded[payload["pretrade_order"]] = payload.get("pretrade")
@@ -1339,6 +1347,167 @@ class Exchange:
             ),
         )
 
+    def bust(
+        self,
+        actor: Actor,
+        trade_id: str,
+        reason_code: str,
+        note: str = "",
+        idem: Idem | None = None,
+    ) -> Bust:
+        """Cancel ("bust") a trade that has not settled (取引の取消): its obligation is cancelled,
+        the buyer's cash and the seller's credits for it come back free, both orders' filled
+        quantity goes down by the trade's (a live order keeps its remaining quantity and its
+        priority: nothing goes back into the book), and the bars are recomputed without it and
+        marked restated. One journal entry, `exchange.trade_busted`, which the stream publishes."""
+        require(actor, Role.EXCHANGE_OPERATOR, "bust a trade")
+        if reason_code not in BUST_REASONS:
+            raise InvalidInput(
+                "invalid_reason_code", f"reason_code is one of: {', '.join(BUST_REASONS)}."
+            )
+        if len(note) > 500:
+            raise InvalidInput(
+                "note_too_long", f"A note is at most 500 characters, not {len(note)}."
+            )
+        return cast(
+            Bust,
+            self.submit(
+                actor, "bust", trade_id=trade_id, reason_code=reason_code, note=note, idem=idem
+            ),
+        )
+
+    def _do_bust(self, tx: Tx, actor: Actor, a: dict[str, Any]) -> Bust:
+        conn = tx.conn
+        trade = repo.get_by_id(conn, t.trades, a["trade_id"])
+        if trade is None:
+            raise NotFound("trade_not_found", f"There is no trade {a['trade_id']}.")
+        if trade.busted:
+            raise Conflict(
+                "trade_already_busted",
+                f"Trade {trade.id} was busted at {trade.busted_at}; nothing more was done.",
+            )
+        ob = repo.get_by_key(conn, t.settlement_obligations, "deal_id", trade.id)
+        if ob is not None and ob.status == "settled":
+            raise Conflict(
+                "trade_settled",
+                f"Trade {trade.id} settled at {ob.settled_at}: a settled trade is undone by a "
+                "dispute's remedy, not a bust.",
+            )
+        pieces: list[Any] = []
+        moves: list[Any] = []
+        reserve: list[Any] = []
+        if ob is not None and ob.status in ("pending", "failed"):
+            pieces, moves, reserve = escrow.release_deal(tx, ob)
+        if ob is not None:
+            conn.execute(
+                update(t.settlement_obligations)
+                .where(t.settlement_obligations.c.deal_id == trade.id)
+                .values(status="busted")
+            )
+        conn.execute(
+            update(t.trades)
+            .where(t.trades.c.id == trade.id)
+            .values(busted=True, busted_at=tx.at, bust_reason=a["reason_code"])
+        )
+        for oid in (trade.buy_order_id, trade.sell_order_id):
+            row = self._order(conn, oid)
+            quantity = row.quantity - trade.quantity
+            values: dict[str, Any] = {"quantity": quantity, "updated_at": tx.at}
+            if row.status == "filled" and quantity == 0:  # nothing of it traded after all
+                values |= {"status": "cancelled", "reason": "trade_busted"}
+            self._set_order(conn, oid, **values)
+        self._restate_bars(conn, trade.instrument_id, dt.date.fromisoformat(trade.trade_date))
+        bust = Bust(
+            trade_id=trade.id,
+            instrument=trade.instrument_id,
+            price=trade.price,
+            quantity=trade.quantity,
+            trade_date=trade.trade_date,
+            reason_code=a["reason_code"],
+            note=a.get("note") or "",
+            released_cash=-sum(r[1] for r in reserve),
+            released_credits=sum(p.quantity for p in pieces),
+            busted_at=tx.at,
+        )
+        event = {
+            "event": "trade_busted",
+            "trade": trade.id,
+            "instrument": trade.instrument_id,
+            "price": trade.price,
+            "quantity": trade.quantity,
+            "trade_date": trade.trade_date,
+            "reason_code": bust.reason_code,
+        }
+        payload: dict[str, Any] = {
+            "events": [event],
+            "note": bust.note,
+            "buyer": trade.buyer_id,
+            "seller": trade.seller_id,
+            "moves": moves,
+            "cash_reserve": reserve,
+        }
+        seq = tx.record("exchange.trade_busted", actor.label, payload)
+        self._job_feed.append(
+            {"seq": seq, "at": tx.at, "kind": "exchange.trade_busted", "payload": payload}
+        )
+        return bust
+
+    def _restate_bars(self, conn: Connection, instrument: str, day: dt.date) -> None:
+        """The day's, week's and month's bars of an instrument again, from the trades that stand
+        (the day) and the day bars (the week and month: imported history has day bars only),
+        marked restated; a period left without trades loses its bar."""
+        self._write_bars(conn)  # the batch's own folds first: the queries read the table
+        for key in [k for k in self._bars if k[0] == instrument]:
+            del self._bars[key]
+        b, tr = t.bars.c, t.trades.c
+        rows = conn.execute(
+            select(tr.price, tr.quantity, tr.journal_seq)
+            .where(tr.instrument_id == instrument, tr.trade_date == day.isoformat())
+            .where(tr.busted.is_(False))
+            .order_by(tr.journal_seq, tr.id)
+        ).all()
+        day_bar = bars_from_trades(((day, r.price, r.quantity) for r in rows), "1d").get(day)
+        last = max((r.journal_seq for r in rows), default=0)
+        self._put_bar(conn, instrument, "1d", day, day_bar, last)
+        for interval in ("1w", "1mo"):
+            start = period_start(day, interval)
+            end = period_end(start, interval)
+            days = conn.execute(
+                select(t.bars)
+                .where(b.instrument_id == instrument, b.interval == "1d")
+                .where(b.period_start >= start.isoformat(), b.period_start <= end.isoformat())
+                .order_by(b.period_start)
+            ).all()
+            combined = combine([_bar_of(r) for r in days])
+            seq = max((r.last_seq for r in days), default=0)
+            self._put_bar(conn, instrument, interval, start, combined, seq)
+
+    @staticmethod
+    def _put_bar(
+        conn: Connection, instrument: str, interval: str, start: dt.date, bar: Bar | None, seq: int
+    ) -> None:
+        b = t.bars.c
+        key = (b.instrument_id == instrument) & (b.interval == interval)
+        key &= b.period_start == start.isoformat()
+        conn.execute(delete(t.bars).where(key))
+        if bar is not None:
+            repo.insert_row(
+                conn,
+                t.bars,
+                instrument_id=instrument,
+                interval=interval,
+                period_start=start.isoformat(),
+                open=bar.open,
+                high=bar.high,
+                low=bar.low,
+                close=bar.close,
+                volume=bar.volume,
+                value=bar.value,
+                trades=bar.trades,
+                last_seq=seq,
+                restated=True,
+            )
+
     # ------------------------------------------------------------------ reads
 
     def book(self, actor: Actor, instrument: str, depth: int = 10) -> Book:
@@ -1671,6 +1840,30 @@ class OwnTrade:
     settlement_date: str
     settlement_status: str
     at: str
+    busted: bool = False
+    """Cancelled by the operator before it settled: it stands no more (issue 17)."""
+
+
+BUST_REASONS = ("erroneous_order", "system_fault", "dispute_ruling", "other")
+"""Why the operator busts a trade (docs/error-trades.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bust:
+    """A trade the operator cancelled before it settled, and what that gave back."""
+
+    trade_id: str
+    instrument: str
+    price: int
+    quantity: int
+    trade_date: str
+    reason_code: str
+    note: str
+    released_cash: int
+    """The buyer's cash held for the trade (price, quantity and fee), free again."""
+    released_credits: int
+    """The seller's credits held for the trade, free again."""
+    busted_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -1684,6 +1877,8 @@ class PublicTrade:
     at: str
     seq: int
     auction: bool
+    busted: bool = False
+    """Cancelled by the operator before it settled: in no bar, index or report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1748,6 +1943,7 @@ def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[OwnTrade]:
                     settlement_date=r.settlement_date,
                     settlement_status=r.settlement_status,
                     at=r.at,
+                    busted=bool(r.busted),
                 )
             )
         return out
@@ -1760,7 +1956,14 @@ def public_trades(
     with db.read() as conn:
         tr = t.trades.c
         q = select(
-            tr.id, tr.instrument_id, tr.price, tr.quantity, tr.at, tr.journal_seq, tr.auction
+            tr.id,
+            tr.instrument_id,
+            tr.price,
+            tr.quantity,
+            tr.at,
+            tr.journal_seq,
+            tr.auction,
+            tr.busted,
         )
         if instrument:
             q = q.where(tr.instrument_id == instrument)
@@ -1774,6 +1977,7 @@ def public_trades(
                 at=r.at,
                 seq=r.journal_seq,
                 auction=bool(r.auction),
+                busted=bool(r.busted),
             )
             for r in rows
         ]
@@ -1810,5 +2014,6 @@ _REPLAY: dict[str, Callable[[Any], object]] = {
     "place": loader(PlacedOrder),
     "cancel": loader(Order),
     "amend": loader(PlacedOrder),
+    "bust": loader(Bust),
 }
 """How a command's stored idempotent answer is rebuilt into the dataclass it answered."""

@@ -92,6 +92,7 @@ def _settlement_page(
         failed=settlement.obligations(db, user.actor, "failed", limit=200),
         pending=settlement.obligations(db, user.actor, "pending", limit=200),
         today=dt.datetime.now(xs.JST).date().isoformat(),
+        reasons=xs.BUST_REASONS,
         **context,
     )
 
@@ -133,6 +134,23 @@ def resolve_obligation(request: Request, user: OperatorUser, deal_id: str, actio
     return _settlement_page(
         request, user, notice=t["resolved"].format(trade=deal_id, status=status)
     )
+
+
+@router.post("/trades/{trade_id}/bust")
+def bust_trade(request: Request, user: OperatorUser, trade_id: str, form: Form) -> Response:
+    t = kit.labels(request, "operator")
+    try:
+        out = kit.exchange(request).bust(
+            user.actor, trade_id, form.get("reason_code", ""), form.get("note", "").strip()
+        )
+    except TansoError as e:
+        return _settlement_page(
+            request, user, status_of(e), errors={"_form": e.message, f"o-{trade_id}": e.message}
+        )
+    notice = t["busted"].format(
+        trade=out.trade_id, credits=f"{out.released_credits:,}", cash=f"{out.released_cash:,}"
+    )
+    return _settlement_page(request, user, notice=notice)
 
 
 # ---------------------------------------------------------------- fee schedules
