@@ -328,7 +328,8 @@ def test_the_operator_busts_a_pending_trade_from_the_settlement_screen(
     base = f"/portal/operator/trades/{ids[0]}/bust"
     r = portal.post(base, data={"csrf": csrf, "reason_code": "whim"})
     assert r.status_code == 422 and "reason_code is one of" in r.text
-    r = portal.post(base, data={"csrf": csrf, "reason_code": "erroneous_order", "note": "fat finger"})
+    bust = {"csrf": csrf, "reason_code": "erroneous_order", "note": "fat finger"}
+    r = portal.post(base, data=bust)
     assert r.status_code == 200 and f"Trade {ids[0]} busted:" in r.text, r.text
     r = portal.post(base, data={"csrf": csrf, "reason_code": "erroneous_order"})
     assert r.status_code == 409 and "was busted at" in r.text
