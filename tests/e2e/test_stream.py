@@ -42,7 +42,7 @@ BUFFER = 3
 SERVER_ENV = {"TANSO_STREAM_BUFFER": str(BUFFER)}
 PUBLIC = ["trades", "auctions", "sessions"]
 PARTIES = ("STRBUY", "STRSELL")
-INSTRUMENTS = ("STR-A", "STR-B", "STR-C", "STR-D", "STR-F", "STR-G")
+INSTRUMENTS = ("STR-A", "STR-B", "STR-C", "STR-D", "STR-F", "STR-G", "STR-H")
 
 
 def _database_url(backend: str, tmp: Path, name: str) -> tuple[str, str | None]:
@@ -227,8 +227,8 @@ def test_a_busted_trade_is_published_on_the_trades_channel(market: Market) -> No
 
     async def scenario() -> None:
         async with connect(market.server.ws) as ws:
-            await subscribe(ws, ["STR-G"], ["trades"])
-            await asyncio.to_thread(market.trade, "STR-G", 2_050, 7)
+            await subscribe(ws, ["STR-H"], ["trades"])
+            await asyncio.to_thread(market.trade, "STR-H", 2_050, 7)
             traded = await data_until(ws, 1)
             trade_id = traded[-1]["events"][0]["id"]
             with Client(market.server.url, market.keys["OPERATOR"]) as op:
@@ -240,7 +240,7 @@ def test_a_busted_trade_is_published_on_the_trades_channel(market: Market) -> No
             {
                 "channel": "trades",
                 "type": "trade_busted",
-                "instrument": "STR-G",
+                "instrument": "STR-H",
                 "id": trade_id,
                 "price": 2_050,
                 "quantity": 7,

@@ -215,3 +215,25 @@ def test_the_bars_always_equal_the_trades_that_stand(
         assert _stored_bars(db) == _recomputed_bars(db)
     report = audit.verify(db)
     assert report.ok, report.problems
+
+
+def test_the_daily_report_shows_the_restated_day(market: dict[str, Any]) -> None:
+    import datetime as dt
+
+    from tanso.services.marketdata import daily_report
+    from tanso.web.documents.daily_report import to_csv
+
+    x: Exchange = market["x"]
+    db: Database = market["db"]
+    _trade(market, sell=5, buy=5, price=2_000)
+    _r, _p, trade = _trade(market, sell=3, buy=3, price=2_100)
+    day = dt.date.fromisoformat(trade.trade_date)
+    before = next(i for i in daily_report.build(db, x, day).instruments if i.id == "JC-ES")
+    assert before.bar is not None and (before.bar.volume, before.bar.restated) == (8, False)
+    x.bust(SYSTEM, trade.id, "erroneous_order")
+    report = daily_report.build(db, x, day)
+    after = next(i for i in report.instruments if i.id == "JC-ES")
+    assert after.bar is not None and after.bar.restated
+    assert (after.bar.volume, after.bar.high, after.bar.close) == (5, 2_000, 2_000)
+    assert "restated: a trade of the day was busted" in to_csv(report, "en")
+    assert "訂正（当日の取引を取消）" in to_csv(report, "ja")

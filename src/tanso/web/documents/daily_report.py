@@ -78,7 +78,10 @@ def to_csv(rep: DailyReport, lang: str = "en") -> str:
             )
         bar = r.bar
         if bar:
-            w.writerow(base | {"record": "bar", **plain(bar)})
+            figures = plain(bar)
+            restated = figures.pop("restated", False)
+            note = labels["restated"] if restated else ""
+            w.writerow(base | {"record": "bar", **figures, "note": note})
         else:
             w.writerow(base | {"record": "bar", "volume": 0, "note": labels["no_trade"]})
         w.writerow(
