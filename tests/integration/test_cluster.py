@@ -263,6 +263,12 @@ def test_a_gateways_feed_gets_the_engines_entries_and_book(
     assert [e["seq"] for e in seen] == sorted({e["seq"] for e in seen})  # in order, once each
     assert {e["seq"] for e in seen} <= set(_exchange_entries(db))
     assert [(lvl["price"], lvl["quantity"]) for lvl in book["asks"]] == [(2_004, 5)]
+    # the engine sent the live-only events with its entries: the gateway need not ask
+    live = [x for e in seen for x in e.get("live", [])]
+    books = [x for x in live if x["channel"] == "book" and x["instrument"] == "JC-ES"]
+    assert [(lvl["price"], lvl["quantity"]) for lvl in books[-1]["asks"]] == [(2_004, 5)]
+    bars = [x for x in live if x["channel"] == "bars"]
+    assert bars and (bars[-1]["close"], bars[-1]["volume"]) == (2_004, 3)
     gw_db.dispose()
 
 

@@ -94,7 +94,7 @@ def create_app(
             role = EngineRole(
                 exchange,
                 scheduler,
-                EngineLink(engine_nats, Responder(app_), exchange, db),
+                EngineLink(engine_nats, Responder(app_), exchange, db, feed),
                 Leadership(db),
                 run_scheduler,
             )

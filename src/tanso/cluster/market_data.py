@@ -5,9 +5,14 @@ The engine publishes each committed exchange journal entry, in journal order, as
 order id) in the stream ``TANSO_EXCHANGE``. An entry travels whole because the stream's
 protocol (docs/stream.md) numbers messages by journal entry: "everything after seq N" must mean
 the same on every gateway, live or resumed. Each gateway's `Feed` derives the public channels
-(trades, auctions, sessions, index; bars from the database) from the entries exactly as the
-single process does, and asks the engine for the book depth it serves (``tanso.book``: it lives
-in the engine's memory).
+(trades, auctions, sessions, index) from the entries exactly as the single process does.
+
+The live-only channels (the day bar after a trade, book depth after a change: never replayed on
+resume) are computed by the engine once per committed batch, for every instrument, and travel
+in the message of the entry they follow (``live``), so a gateway neither reads the database nor
+asks the engine for them, however many gateways there are. An entry the engine publishes from
+the journal (after a failover) has no ``live``: the gateway then reads the bar from the database
+and asks the engine for the book (``tanso.book``), as a process of its own would.
 
 Nothing is published twice: the message id is the entry's journal sequence (JetStream drops a
 repeat within its duplicate window), and every publish names the previous one
@@ -55,17 +60,16 @@ def subject_of(entry: dict[str, Any]) -> str:
     return f"tanso.exchange.{instrument if isinstance(instrument, str) else '_'}"
 
 
-def _encode(entry: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {
-            "seq": entry["seq"],
-            "at": entry["at"],
-            "kind": entry["kind"],
-            "payload": entry["payload"],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
+def _encode(entry: dict[str, Any], live: list[dict[str, Any]] | None = None) -> bytes:
+    message = {
+        "seq": entry["seq"],
+        "at": entry["at"],
+        "kind": entry["kind"],
+        "payload": entry["payload"],
+    }
+    if live is not None:  # computed by the engine as the entry committed
+        message["live"] = live
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def ensure_stream(nc: Client) -> None:
@@ -88,6 +92,9 @@ class Publisher:
 
     nc: Client
     db: Database
+    live: Callable[[list[dict[str, Any]]], Awaitable[dict[int, list[dict[str, Any]]]]] | None = None
+    """The live-only events (day bars, book depth) of a committed batch, by entry
+    (`Feed.extras_for_every_instrument`): published with the entries, computed once."""
     _queue: asyncio.Queue[list[dict[str, Any]]] = field(default_factory=asyncio.Queue)
     _loop: asyncio.AbstractEventLoop | None = None
     _task: asyncio.Task[None] | None = None
@@ -118,9 +125,10 @@ class Publisher:
                 await self._catch_up()
                 while True:
                     entries = await self._queue.get()
+                    live = await self._live(entries)
                     for entry in entries:
                         if entry["seq"] > self.last:
-                            await self._publish(entry)
+                            await self._publish(entry, live.get(entry["seq"], []))
             except asyncio.CancelledError:
                 raise
             except APIError as e:
@@ -128,6 +136,15 @@ class Publisher:
             except Exception as e:
                 log.warning("stream publish failed (%r); retrying from the journal", e)
                 await asyncio.sleep(0.5)
+
+    async def _live(self, entries: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+        if self.live is None:
+            return {}
+        try:
+            return await self.live(entries)
+        except Exception:  # the entries matter more: gateways compute what is missing
+            log.exception("live-only events of a batch could not be computed")
+            return {}
 
     async def _stream_last(self) -> int:
         js = self.nc.jetstream()
@@ -156,11 +173,14 @@ class Publisher:
                     out.append({"seq": row.seq, "at": row.at, "kind": row.kind, "payload": payload})
         return out
 
-    async def _publish(self, entry: dict[str, Any]) -> None:
+    async def _publish(
+        self, entry: dict[str, Any], live: list[dict[str, Any]] | None = None
+    ) -> None:
         headers = {MSG_ID: str(entry["seq"])}
         if self.last:
             headers[EXPECTED_LAST] = str(self.last)
-        await self.nc.jetstream().publish(subject_of(entry), _encode(entry), headers=headers)
+        body = _encode(entry, live)
+        await self.nc.jetstream().publish(subject_of(entry), body, headers=headers)
         self.last = entry["seq"]
 
 

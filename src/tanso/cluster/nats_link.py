@@ -153,6 +153,8 @@ class EngineLink:
     responder: Responder
     exchange: Any
     db: Database
+    feed: Any = None
+    """The engine's own feed: it computes the live-only events published with each batch."""
     _nc: Client | None = field(default=None, init=False)
     _sub: Any = field(default=None, init=False)
     _books: Any = field(default=None, init=False)
@@ -163,7 +165,8 @@ class EngineLink:
 
     async def start(self) -> None:
         self._nc = await self.settings.connect()
-        self._publisher = Publisher(self._nc, self.db)
+        live = self.feed.extras_for_every_instrument if self.feed is not None else None
+        self._publisher = Publisher(self._nc, self.db, live)
         try:
             await self._publisher.start()
         except Exception as e:

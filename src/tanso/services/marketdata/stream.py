@@ -410,6 +410,7 @@ class Feed:
         self._woken = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self._last_book: dict[str, dict[str, Any]] = {}
+        self._published_book: dict[str, dict[str, Any]] = {}
         self.encoded = 0
         """Messages encoded to JSON for subscribers: once per message (and per selection of its
         events that a subscriber wants), never once per subscriber."""
@@ -537,10 +538,41 @@ class Feed:
     async def _extras(
         self, entries: list[dict[str, Any]], messages: list[Message]
     ) -> dict[int, list[dict[str, Any]]]:
-        """Live-only events: the day bar after trades, the book after entries touching it;
-        each attached to the last entry of the batch that touched its instrument."""
+        """Live-only events: those the engine computed and sent with its entries (a gateway's
+        feed: cluster/market_data.py), else computed here for what subscribers want."""
+        extras = {e["seq"]: list(e["live"]) for e in entries if e.get("live")}
+        rest = [(e, m) for e, m in zip(entries, messages, strict=True) if "live" not in e]
+        if rest:
+            computed = await self.live_extras(
+                [e for e, _ in rest],
+                [m for _, m in rest],
+                self._wanted("bars"),
+                self._wanted("book"),
+                self._last_book,
+            )
+            extras |= computed
+        return extras
+
+    async def extras_for_every_instrument(
+        self, entries: list[dict[str, Any]]
+    ) -> dict[int, list[dict[str, Any]]]:
+        """The live-only events of a committed batch for every instrument, whoever subscribes:
+        what the engine publishes with its entries, computed once for every gateway."""
+        messages = [message_of_entry(e) for e in entries]
+        return await self.live_extras(entries, messages, {ANY}, {ANY}, self._published_book)
+
+    async def live_extras(
+        self,
+        entries: list[dict[str, Any]],
+        messages: list[Message],
+        bar_subs: set[str],
+        book_subs: set[str],
+        last_book: dict[str, dict[str, Any]],
+    ) -> dict[int, list[dict[str, Any]]]:
+        """The day bar after trades, the book after entries touching it (when it changed since
+        ``last_book``); each attached to the last entry of the batch that touched its
+        instrument, for the instruments in ``bar_subs`` and ``book_subs`` (``*``: all)."""
         extras: dict[int, list[dict[str, Any]]] = {}
-        bar_subs = self._wanted("bars")
         if bar_subs:
             traded: dict[str, int] = {}
             for m in messages:
@@ -554,7 +586,6 @@ class Feed:
                     )
                     if rows:
                         extras.setdefault(seq, []).append({"channel": "bars", **rows[-1]})
-        book_subs = self._wanted("book")
         if book_subs and (self.exchange is not None or self.book_of is not None):
             every = self.instruments() or set()
             wanted = every if ANY in book_subs else book_subs & every
@@ -574,9 +605,9 @@ class Feed:
                     book = plain(
                         await asyncio.to_thread(self.exchange.book, SYSTEM, inst, BOOK_DEPTH)
                     )
-                if self._last_book.get(inst) == book:
+                if last_book.get(inst) == book:
                     continue
-                self._last_book[inst] = book
+                last_book[inst] = book
                 extras.setdefault(seq, []).append({"channel": "book", **book})
         return extras
 
