@@ -483,3 +483,25 @@ def test_a_gateway_answers_public_reads_from_memory_until_the_next_commit(
     gw.app.state.tick.tick()
     assert gateway_head.seq == journal_head(db)
     assert trades() == [2_001, 2_001, 2_001]
+
+
+def test_an_engine_refuses_a_stream_that_is_another_databases(
+    market: dict[str, Any], nats_url: str
+) -> None:
+    """A stream ahead of this database's journal (another database's, or this one restored from
+    an older backup) would make the engine publish nothing: it refuses to start, and says what
+    to do."""
+    import asyncio
+
+    from tanso.cluster.market_data import MSG_ID, ensure_stream
+
+    async def foreign() -> None:
+        nc = await _role(nats_url, "engine").connect()
+        await ensure_stream(nc)
+        await nc.jetstream().publish("tanso.exchange._", b"{}", headers={MSG_ID: "1000000000"})
+        await nc.close()
+
+    asyncio.run(foreign())
+    engine = create_app(market["db"], engine_nats=_role(nats_url, "engine"))
+    with pytest.raises(RuntimeError, match="nats stream rm TANSO_EXCHANGE"), TestClient(engine):
+        pass

@@ -85,6 +85,16 @@ async def ensure_stream(nc: Client) -> None:
         )
 
 
+class ForeignStream(RuntimeError):
+    """The stream holds entries this database's journal does not: the engine will not start."""
+
+
+def _journal_head(db: Database) -> int:
+    with db.read() as conn:
+        head = repo.journal_head(conn)
+    return int(head.seq) if head is not None else 0
+
+
 @dataclass
 class Publisher:
     """The engine's side: committed entries (handed over by the sequencer thread, in order)
@@ -103,6 +113,15 @@ class Publisher:
 
     async def start(self) -> None:
         await ensure_stream(self.nc)
+        last = await self._stream_last()
+        head = await asyncio.to_thread(_journal_head, self.db)
+        if last > head:
+            raise ForeignStream(
+                f"The stream {STREAM} holds journal entries up to {last}, but this database's "
+                f"journal ends at {head}: the stream is another database's (or this one was "
+                f"restored from an older backup). Remove it (`nats stream rm {STREAM}`) and start "
+                "the engine again: it publishes the stream again from the journal."
+            )
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run())
 

@@ -19,7 +19,13 @@ from nats.aio.msg import Msg
 
 from tanso.cluster import commands
 from tanso.cluster.link import QUEUE, SUBJECT, Responder
-from tanso.cluster.market_data import Consumer, Publisher, book_requester, serve_books
+from tanso.cluster.market_data import (
+    Consumer,
+    ForeignStream,
+    Publisher,
+    book_requester,
+    serve_books,
+)
 from tanso.cluster.read_cache import HEAD, Head, journal_head
 from tanso.services.access import actor_cache
 from tanso.services.common import SYSTEM
@@ -169,6 +175,10 @@ class EngineLink:
         self._publisher = Publisher(self._nc, self.db, live)
         try:
             await self._publisher.start()
+        except ForeignStream:
+            await self._nc.close()
+            self._nc = self._publisher = None
+            raise
         except Exception as e:
             await self._nc.close()
             self._nc = self._publisher = None
