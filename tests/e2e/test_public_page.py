@@ -28,6 +28,7 @@ from tanso.services.ledger import participants, taxonomy
 from tanso.services.marketdata import indices
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder
+from tanso.settings import utc_now
 from tanso.store import migrate
 from tanso.store.db import Database
 from tanso.web import pages
@@ -321,6 +322,22 @@ def test_in_chromium_the_chart_draws_and_a_trade_appears_without_a_reload(
     assert page.evaluate("window.tansoPage.state.candles.data().length") == HISTORY_DAYS + 1
     assert page.evaluate("window.tansoPage.marker") == "no reload"
     page.screenshot(path=str(tmp_path / "public-en-after-trade.png"), full_page=True)
+
+    # the operator busts that trade: the stream strikes it through, still without a reload
+    if page.locator("#live-status").get_attribute("data-mode") == "stream":
+        trade_id = first_trade.get_attribute("data-trade")
+        assert trade_id
+        db = Database(f"sqlite:///{tmp_path / 'public.db'}", utc_now)
+        operator = participants.create_api_key(db, SYSTEM, "OPERATOR").key
+        db.dispose()
+        with Client(server.url, operator) as c:
+            c.bust_trade(trade_id, "erroneous_order", "a fat finger")
+        busted = page.locator(f'#trades tr[data-trade="{trade_id}"]')
+        expect(busted).to_have_class(re.compile("busted"), timeout=WAIT_MS)
+        expect(busted.locator(".tag")).to_have_text("busted")
+        expect(busted.locator("s").first).to_have_text("¥2,345")
+        assert page.evaluate("window.tansoPage.marker") == "no reload"
+        page.screenshot(path=str(tmp_path / "public-en-busted.png"), full_page=True)
 
     # the keyboard moves the chart to another instrument
     page.locator('a.chart-link[data-instrument="RE"]').focus()

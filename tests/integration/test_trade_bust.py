@@ -237,3 +237,22 @@ def test_the_daily_report_shows_the_restated_day(market: dict[str, Any]) -> None
     assert (after.bar.volume, after.bar.high, after.bar.close) == (5, 2_000, 2_000)
     assert "restated: a trade of the day was busted" in to_csv(report, "en")
     assert "訂正（当日の取引を取消）" in to_csv(report, "ja")
+
+
+def test_the_public_page_strikes_a_busted_trade_through(market: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    from tanso.api.app import create_app
+
+    x: Exchange = market["x"]
+    _r, _p, kept = _trade(market, sell=2, buy=2, price=2_000)
+    _r, _p, busted = _trade(market, sell=3, buy=3, price=2_100)
+    x.bust(SYSTEM, busted.id, "erroneous_order")
+    with TestClient(create_app(market["db"])) as c:
+        page = c.get("/en").text
+        ja = c.get("/ja").text
+        public = c.get("/v1/market/trades").json()
+    assert f'<tr data-trade="{busted.id}" class="busted">' in page
+    assert f'<tr data-trade="{kept.id}">' in page
+    assert '<span class="tag">busted</span>' in page and '<span class="tag">取消</span>' in ja
+    assert {t["id"]: t["busted"] for t in public} == {kept.id: False, busted.id: True}

@@ -153,6 +153,7 @@ def page(request: Request, lang: Lang, selected: str | None, remember: bool) -> 
             k: labels[k]
             for k in (
                 "charts_unavailable",
+                "busted",
                 "no_trade",
                 "no_trades",
                 "indices_none",

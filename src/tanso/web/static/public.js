@@ -245,6 +245,20 @@
     while (tbody.rows.length > MAX_TRADE_ROWS) tbody.deleteRow(tbody.rows.length - 1);
   }
 
+  /** A trade the exchange operator busted: struck through in the trades table. */
+  function markBusted(b) {
+    var row = document.querySelector('#trades tr[data-trade="' + b.id + '"]');
+    if (!row || row.classList.contains("busted")) return;
+    row.classList.add("busted");
+    row.cells[1].appendChild(document.createTextNode(" "));
+    row.cells[1].appendChild(el("span", { "class": "tag" }, T.busted));
+    [2, 3].forEach(function (i) {
+      var s = el("s", {}, row.cells[i].textContent);
+      row.cells[i].textContent = "";
+      row.cells[i].appendChild(s);
+    });
+  }
+
   /** A call auction result: price and volume, or no trade. */
   function applyAuction(a) {
     var row = document.querySelector('#auctions tr[data-instrument="' + a.instrument + '"]');
@@ -350,7 +364,8 @@
     var live = (msg.events || []).every(function (e) { return e.channel === "bars"; });
     if (!live && typeof msg.seq === "number" && msg.seq <= state.lastSeq) return; // seen
     (msg.events || []).forEach(function (e) {
-      if (e.channel === "trades") applyTrade(e);
+      if (e.channel === "trades" && e.type === "trade_busted") markBusted(e);
+      else if (e.channel === "trades") applyTrade(e);
       else if (e.channel === "auctions") applyAuction(e);
       else if (e.channel === "bars") applyBar(e);
       else if (e.channel === "sessions") applySession(e);
