@@ -134,6 +134,7 @@ def init(
 
 
 DEMO_USERS = (
+    ("OPERATOR", "operator@tanso.example.jp", "Demo exchange operator", "administrator"),
     ("MARUHAMA", "trader@maruhama.example.jp", "Demo trader", "trader"),
     ("MARUHAMA", "admin@maruhama.example.jp", "Demo administrator", "administrator"),
     (
