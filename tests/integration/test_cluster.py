@@ -432,7 +432,6 @@ def test_a_gateway_answers_public_reads_from_memory_until_the_next_commit(
     always answered for itself."""
     import threading
 
-    from tanso.cluster.read_cache import journal_head
     from tanso.services.trading.calendar import japan_calendar
     from tanso.services.trading.exchange import Exchange, NewOrder
 
@@ -469,7 +468,7 @@ def test_a_gateway_answers_public_reads_from_memory_until_the_next_commit(
     gateway_head.advance = spy  # type: ignore[method-assign]
     assert trades() == [2_001]
     engine.post("/v1/orders", json=buy, headers=cluster["buyer"])
-    target = journal_head(db)
+    target = db.journal_seq()
     with heard:
         told = heard.wait_for(lambda: (gateway_head.seq or 0) >= target, 30)
     assert told, "the engine's notice never came"
@@ -481,7 +480,7 @@ def test_a_gateway_answers_public_reads_from_memory_until_the_next_commit(
     Exchange(outside, japan_calendar()).place(buyer, NewOrder("JC-ES", "buy", 1, 2_001))
     outside.dispose()
     gw.app.state.tick.tick()
-    assert gateway_head.seq == journal_head(db)
+    assert gateway_head.seq == db.journal_seq()
     assert trades() == [2_001, 2_001, 2_001]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter
 
@@ -171,7 +171,11 @@ def own_trades(db: DB, actor: CanRead, limit: Limit = 100) -> list[xs.OwnTrade]:
 
 @router.post("/trades/{trade_id}/bust", response_model=Bust, tags=["exchange"])
 def bust_trade(
-    trade_id: str, body: s.BustIn, request: Request, actor: CanOperate, idem: IdemKey
+    trade_id: Annotated[str, Path(min_length=1, max_length=64)],
+    body: s.BustIn,
+    request: Request,
+    actor: CanOperate,
+    idem: IdemKey,
 ) -> xs.Bust:
     """Bust (cancel) a trade that has not settled (取引の取消), operator only: the buyer's cash
     and the seller's credits for it come back free, the quantity does not go back into the book,

@@ -3,25 +3,50 @@ docs/security.md shows (`tanso docs scopes` prints it; a test checks the committ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import compile_path
+from starlette.types import Scope
 
 from tanso.api.deps import route_scopes
 
 HEADER = "| method | path | scope |\n|---|---|---|"
 
 
-def _takes_a_key(route: APIRoute) -> bool:
+def depends_on(route: APIRoute, name: str) -> bool:
+    """Whether the route calls the dependency function ``name``, directly or through another."""
+
     def walk(dependant: object) -> bool:
         return any(
-            getattr(sub.call, "__name__", "") == "optional_actor" or walk(sub)
+            getattr(sub.call, "__name__", "") == name or walk(sub)
             for sub in getattr(dependant, "dependencies", [])
         )
 
     return walk(route.dependant)
+
+
+def _takes_a_key(route: APIRoute) -> bool:
+    return depends_on(route, "optional_actor")
+
+
+def route_matcher(
+    app: FastAPI, keep: Callable[[str, str, APIRoute], bool]
+) -> Callable[[Scope], bool]:
+    """Whether a request's method and path are those of one of the app's routes that ``keep``
+    picks (method, path template, route); the routes are read when first asked, when they are
+    all in place."""
+    patterns: list[tuple[str, Any]] = []
+
+    def matches(scope: Scope) -> bool:
+        if not patterns:
+            patterns.extend((m, compile_path(p)[0]) for m, p, r in api_routes(app) if keep(m, p, r))
+        method, path = scope["method"], scope["path"]
+        return any(m == method and rx.match(path) for m, rx in patterns)
+
+    return matches
 
 
 def _walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:

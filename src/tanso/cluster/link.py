@@ -119,27 +119,10 @@ async def persist(
 
 
 def honours_idempotency(app: Any) -> Callable[[Scope], bool]:
-    """Whether a request's route takes an Idempotency-Key (known from the app's routes, read
-    when first asked: the routes are all in place by then)."""
-    from starlette.routing import compile_path
+    """Whether a request's route takes an Idempotency-Key."""
+    from tanso.api.scope_table import depends_on, route_matcher
 
-    from tanso.api.deps import get_idem
-    from tanso.api.scope_table import api_routes
-
-    patterns: list[tuple[str, Any]] = []
-
-    def takes(dependant: Any) -> bool:
-        return dependant.call is get_idem or any(takes(d) for d in dependant.dependencies)
-
-    def honours(scope: Scope) -> bool:
-        if not patterns:
-            patterns.extend(
-                (m, compile_path(p)[0]) for m, p, r in api_routes(app) if takes(r.dependant)
-            )
-        method, path = scope["method"], scope["path"]
-        return any(m == method and rx.match(path) for m, rx in patterns)
-
-    return honours
+    return route_matcher(app, lambda _m, _p, route: depends_on(route, "get_idem"))
 
 
 Request = Callable[[bytes, dict[str, str], float], Awaitable[Any]]

@@ -89,12 +89,6 @@ class ForeignStream(RuntimeError):
     """The stream holds entries this database's journal does not: the engine will not start."""
 
 
-def _journal_head(db: Database) -> int:
-    with db.read() as conn:
-        head = repo.journal_head(conn)
-    return int(head.seq) if head is not None else 0
-
-
 @dataclass
 class Publisher:
     """The engine's side: committed entries (handed over by the sequencer thread, in order)
@@ -114,7 +108,7 @@ class Publisher:
     async def start(self) -> None:
         await ensure_stream(self.nc)
         last = await self._stream_last()
-        head = await asyncio.to_thread(_journal_head, self.db)
+        head = await asyncio.to_thread(self.db.journal_seq)
         if last > head:
             raise ForeignStream(
                 f"The stream {STREAM} holds journal entries up to {last}, but this database's "

@@ -26,7 +26,7 @@ from tanso.cluster.market_data import (
     book_requester,
     serve_books,
 )
-from tanso.cluster.read_cache import HEAD, Head, journal_head
+from tanso.cluster.read_cache import HEAD, Head
 from tanso.services.access import actor_cache
 from tanso.services.common import SYSTEM
 from tanso.store.db import Database
@@ -101,7 +101,7 @@ class GatewayLink:
     async def _read_head(self) -> None:
         """The journal's head, read after subscribing to the notices (none is missed)."""
         if self._db is not None:
-            self.head.listen(await asyncio.to_thread(journal_head, self._db))
+            self.head.listen(await asyncio.to_thread(self._db.journal_seq))
 
     async def _disconnected(self) -> None:
         self.head.lose()  # the notices stop: render public reads until they are heard again

@@ -30,7 +30,6 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tanso.store import repo
 from tanso.store.db import Database
 
 HEAD = "tanso.head"
@@ -72,34 +71,15 @@ class Head:
             self.seq = None
 
 
-def journal_head(db: Database) -> int:
-    with db.read() as conn:
-        head = repo.journal_head(conn)
-    return int(head.seq) if head is not None else 0
-
-
 def public_routes(app: Any) -> Callable[[Scope], bool]:
-    """Whether a GET request is for a public route (tagged "public", or the public page),
-    known from the app's routes, read when first asked."""
-    from starlette.routing import compile_path
+    """Whether a GET request is for a public route (tagged "public", or the public page)."""
+    from tanso.api.scope_table import route_matcher
 
-    from tanso.api.scope_table import api_routes
+    def public(method: str, path: str, route: Any) -> bool:
+        tagged = "public" in (route.tags or []) or path in PUBLIC_PAGES
+        return method == "GET" and path not in PROBES and tagged
 
-    patterns: list[Any] = []
-
-    def public(scope: Scope) -> bool:
-        if not patterns:
-            patterns.extend(
-                compile_path(p)[0]
-                for m, p, r in api_routes(app)
-                if m == "GET"
-                and p not in PROBES
-                and ("public" in (r.tags or []) or p in PUBLIC_PAGES)
-            )
-        path = scope["path"]
-        return any(rx.match(path) for rx in patterns)
-
-    return public
+    return route_matcher(app, public)
 
 
 @dataclass
@@ -192,7 +172,7 @@ class PublicCache:
             return
         seq = known
         if self.read_db is not None:  # render from the replica, at the replica's own head
-            seq = await asyncio.to_thread(journal_head, self.read_db)
+            seq = await asyncio.to_thread(self.read_db.journal_seq)
             scope.setdefault("state", {})["read_db"] = self.read_db
         start: Message | None = None
         body = bytearray()

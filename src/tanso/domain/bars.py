@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 INTERVALS = ("1d", "1w", "1mo")
 
@@ -36,6 +37,11 @@ class Bar:
     volume: int
     value: int
     trades: int
+
+    @classmethod
+    def of(cls, row: Any) -> Bar:
+        """The bar of a stored row (anything with its seven figures as attributes)."""
+        return cls(row.open, row.high, row.low, row.close, row.volume, row.value, row.trades)
 
     @classmethod
     def first(cls, price: int, quantity: int) -> Bar:

@@ -323,6 +323,12 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def journal_seq(self) -> int:
+        """The sequence of the journal's last committed entry (0: none yet)."""
+        with self.read() as conn:
+            seq = conn.execute(select(t.journal_head.c.seq).where(t.journal_head.c.id == 1))
+            return int(seq.scalar() or 0)
+
     def dispose(self) -> None:
         for hook in self.before_dispose:
             try:

@@ -187,15 +187,7 @@ def _instrument(
     ]
     bar = None
     if bar_row is not None:
-        br = Bar(
-            bar_row.open,
-            bar_row.high,
-            bar_row.low,
-            bar_row.close,
-            bar_row.volume,
-            bar_row.value,
-            bar_row.trades,
-        )
+        br = Bar.of(bar_row)
         bar = DayBar(
             open=br.open,
             high=br.high,

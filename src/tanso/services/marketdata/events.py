@@ -42,7 +42,7 @@ def bars(
         rows = conn.execute(q).all()
     out = []
     for r in reversed(rows):
-        bar = Bar(r.open, r.high, r.low, r.close, r.volume, r.value, r.trades)
+        bar = Bar.of(r)
         out.append(
             {
                 "instrument": r.instrument_id,

@@ -395,9 +395,7 @@ class Feed:
         """The largest client message (bytes, UTF-8); a larger one closes with 1009."""
         self.max_depth = max_depth
         """The deepest nesting of a client message; a deeper one closes with 1008."""
-        with db.read() as conn:
-            head = repo.journal_head(conn)
-        self.floor = int(head.seq) if head is not None else 0
+        self.floor = db.journal_seq()
         """Every exchange entry after ``floor`` that has public events is in the buffer."""
         self.dispatched = self.floor
         """The last seq handed to subscribers: anything later reaches them live."""

@@ -137,10 +137,6 @@ BarKey = tuple[str, str, str]
 _BAR = select(t.bars)
 
 
-def _bar_of(row: Any) -> Bar:
-    return Bar(row.open, row.high, row.low, row.close, row.volume, row.value, row.trades)
-
-
 _UPDATE_BAR = (
     update(t.bars)
     .where(
@@ -674,22 +670,7 @@ class Exchange:
                         b.period_start == key[2]
                     )
                 ).first()
-                known = (
-                    (
-                        Bar(
-                            row.open,
-                            row.high,
-                            row.low,
-                            row.close,
-                            row.volume,
-                            row.value,
-                            row.trades,
-                        ),
-                        True,
-                    )
-                    if row is not None
-                    else None
-                )
+                known = (Bar.of(row), True) if row is not None else None
             bar = Bar.first(price, quantity) if known is None else known[0].add(price, quantity)
             self._bars[key] = (bar, known is not None and known[1])
             self._dirty_bars[key] = seq
@@ -1478,7 +1459,7 @@ class Exchange:
                 .where(b.period_start >= start.isoformat(), b.period_start <= end.isoformat())
                 .order_by(b.period_start)
             ).all()
-            combined = combine([_bar_of(r) for r in days])
+            combined = combine([Bar.of(r) for r in days])
             seq = max((r.last_seq for r in days), default=0)
             self._put_bar(conn, instrument, interval, start, combined, seq)
 

@@ -184,7 +184,8 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
                 session = [x.time, n(x.price), n(x.volume)]
             else:
                 session = [x.time, labels["no_trade"], "0"]
-            name = paragraph(_name(r, lang), cell) if k == 0 else ""
+            restated = f" ({labels['restated']})" if bar and bar.restated else ""
+            name = paragraph(_name(r, lang) + restated, cell) if k == 0 else ""
             data.append([name, *session, *(day_cols if k == 0 else [""] * len(day_cols))])
     widths = [58, 17, 18, 17, 16, 16, 16, 16, 18, 18, 21, 30]
     table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
