@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,7 @@ def pg_schema() -> Iterator[str]:
     db.dispose()
     yield schema
     with admin.begin() as conn:
+        end_leftover_sessions(conn, schema)
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
 
@@ -205,8 +207,26 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path)
     reset = request.getfixturevalue("pg_reset")
     db = Database(PG_URL, counter_clock(), pg_schema=schema)
     with db.engine.begin() as conn:
+        end_leftover_sessions(conn, schema)
         conn.exec_driver_sql(reset)
     return db
+
+
+LEFTOVERS = text(
+    "SELECT DISTINCT l.pid, a.state, left(a.query, 200) FROM pg_locks l"
+    " JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE n.nspname = :schema AND l.pid <> pg_backend_pid()"
+)
+
+
+def end_leftover_sessions(conn: Any, schema: str) -> None:
+    """End the sessions of an earlier test that still hold locks in this worker's schema (a
+    thread it left behind in a transaction), which would otherwise block the reset for ever;
+    the test run warns of each."""
+    for pid, state, query in conn.execute(LEFTOVERS, {"schema": schema}).all():
+        warnings.warn(f"an earlier test left a session in a transaction ({state}): {query}")
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 def bootstrapped_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Database:
