@@ -456,11 +456,15 @@ def fuzz(world: World, requests: int, seed_value: int = 0) -> Report:
     operations = [r.ok() for r in schema.get_all_operations()]
     report = Report()
     rnd = random.Random(seed_value)
-    per_operation = max(2, requests // max(1, len(operations)))
+    # the remainder goes one each to the first operations: ``requests`` in all (two at least
+    # per operation)
+    each, extra = divmod(requests, max(1, len(operations)))
     started = time.perf_counter()
     checked = journal_head(world.db)
-    for operation in operations:
+    for i, operation in enumerate(operations):
+        per_operation = max(2, each + (i < extra))
         fuzz_operation(world, operation, per_operation, seed_value, rnd, report)
+
         head = journal_head(world.db)
         if head != checked:  # the operation changed something: do the books still balance?
             checked = head

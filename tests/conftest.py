@@ -43,6 +43,9 @@ FAST_BACKENDS_DEFAULT = ("sqlite",)
 # this disk). A process that dies loses nothing committed; only a power cut could, and no test
 # cuts the power. The crash tests start servers with the production setting, FULL.
 SYNCHRONOUS = "NORMAL"
+# Apps built by tests run no online surveillance unless a test asks for it: its worker writes
+# alerts (journal entries) on a thread of its own, which tests counting entries must not race.
+os.environ.setdefault("TANSO_SURVEILLANCE_ONLINE", "false")
 
 
 # ---------------------------------------------------------------- tiers
@@ -225,7 +228,9 @@ def end_leftover_sessions(conn: Any, schema: str) -> None:
     thread it left behind in a transaction), which would otherwise block the reset for ever;
     the test run warns of each."""
     for pid, state, query in conn.execute(LEFTOVERS, {"schema": schema}).all():
-        warnings.warn(f"an earlier test left a session in a transaction ({state}): {query}")
+        warnings.warn(
+            f"an earlier test left a session in a transaction ({state}): {query}", stacklevel=2
+        )
         conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tanso import cli_ops, cli_usage
+from tanso import cli_ops, cli_surveillance, cli_usage
 from tanso.api import ops
 from tanso.demo import exchange_days as demo_exchange
 from tanso.demo import history
@@ -511,6 +511,7 @@ def replay(
 
 cli_ops.register(app)
 cli_usage.register(app)
+cli_surveillance.register(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -23,6 +23,8 @@ import httpx
 from pydantic import TypeAdapter
 
 from tanso.api import schemas_exchange as sx
+from tanso.services import disputes, surveillance
+from tanso.services import market_makers as mm
 from tanso.services.clearing import settlement
 from tanso.services.compliance import certificates, claims, usage
 from tanso.services.compliance import inventories as emissions
@@ -292,7 +294,71 @@ class Client:
         body = {"reason_code": reason_code, "note": note}
         return self._send(exchange.Bust, "POST", f"/v1/trades/{trade_id}/bust", body)
 
+    def surveillance_alerts(
+        self,
+        *,
+        state: str | None = None,
+        rule: str | None = None,
+        from_date: str | None = None,
+        to_date: str | None = None,
+        participant: str | None = None,
+        limit: int = 100,
+    ) -> list[surveillance.Alert]:
+        """Surveillance alerts, newest first, filtered (exchange operator only)."""
+        params: dict[str, Any] = {"state": state, "rule": rule, "from": from_date, "to": to_date}
+        params |= {"participant": participant, "limit": limit}
+        return self._get_list(surveillance.Alert, "/v1/surveillance/alerts", **params)
+
+    def surveillance_alert(self, alert_id: int) -> surveillance.AlertDetail:
+        """One alert with its evidence and audit trail (exchange operator only)."""
+        return self._get(surveillance.AlertDetail, f"/v1/surveillance/alerts/{alert_id}")
+
+    def work_alert(self, alert_id: int, action: str, note: str = "") -> surveillance.AlertDetail:
+        """Review, dismiss or escalate an alert (``action``), with a note (dismiss and escalate
+        need one); exchange operator only."""
+        path = f"/v1/surveillance/alerts/{alert_id}/{action}"
+        return self._send(surveillance.AlertDetail, "POST", path, {"note": note})
+
+    def surveillance_scan(self, from_date: str, to_date: str) -> surveillance.Scan:
+        """Run the surveillance rules over the trade dates from ``from_date`` to ``to_date``."""
+        body = {"from": from_date, "to": to_date}
+        return self._send(surveillance.Scan, "POST", "/v1/surveillance/scan", body)
+
+    def set_participant_attributes(
+        self, pid: str, *, gx_league: bool | None = None, corporate_group: str | None = None
+    ) -> parties.Participant:
+        """Record a participant's GX League membership and corporate group (operator)."""
+        body: dict[str, Any] = {}
+        if gx_league is not None:
+            body["gx_league"] = gx_league
+        if corporate_group is not None:
+            body["corporate_group"] = corporate_group
+        return self._send(parties.Participant, "PATCH", f"/v1/participants/{pid}", body)
+
+    def market_makers(self) -> list[mm.ProgrammeView]:
+        """Every market-maker programme and who makes markets in it (public)."""
+        return self._get_list(mm.ProgrammeView, "/v1/market-makers")
+
+    def define_mm_programme(self, **terms: Any) -> mm.ProgrammeView:
+        """Define a market-maker programme (operator): id, instrument, name_en, name_ja, starts,
+        ends, window_from, window_to, max_spread, min_quantity, min_presence_pct,
+        incentive_per_day."""
+        return self._send(mm.ProgrammeView, "POST", "/v1/market-makers/programmes", terms)
+
+    def appoint_market_maker(self, programme_id: str, pid: str) -> mm.Appointment:
+        path = f"/v1/market-makers/programmes/{programme_id}/appointments"
+        return self._send(mm.Appointment, "POST", path, {"participant_id": pid})
+
+    def mm_compliance(
+        self, pid: str, start: str, end: str, instrument: str | None = None
+    ) -> list[mm.Compliance]:
+        """A market maker's compliance day by day (the market maker itself, or the operator)."""
+        path = f"/v1/market-makers/{pid}/compliance"
+        params = {"from": start, "to": end, "instrument": instrument}
+        return _many(mm.Compliance, self.request("GET", path, params=params))
+
     def run_auction(self, instrument: str) -> exchange.SessionChange:
+
         return self._send(exchange.SessionChange, "POST", f"/v1/instruments/{instrument}/auctions")
 
     def session(self, instrument: str, action: str) -> exchange.SessionChange:
@@ -657,6 +723,86 @@ class Client:
 
     def claim_report_csv(self, participant_id: str, year: int, lang: str = "en") -> str:
         return self._download(f"/v1/claims/{participant_id}/{year}.csv", lang).text
+
+    # ------------------------------------------------------------------ disputes (紛争処理)
+
+    def open_dispute(
+        self,
+        kind: str,
+        subject_id: str,
+        summary: str,
+        *,
+        claimed_amount: int = 0,
+        claimed_quantity: int = 0,
+        currency: str = "JPY",
+    ) -> disputes.Dispute:
+        """Open a dispute about a trade, obligation, deal, award, delivery or registry action."""
+        body = {
+            "kind": kind,
+            "subject_id": subject_id,
+            "summary": summary,
+            "claimed_amount": claimed_amount,
+            "claimed_quantity": claimed_quantity,
+            "currency": currency,
+        }
+        return self._post(disputes.Dispute, "/v1/disputes", body)
+
+    def list_disputes(self, state: str | None = None) -> list[disputes.Dispute]:
+        """Your disputes (the operator: everyone's), newest first."""
+        return self._get_list(disputes.Dispute, "/v1/disputes", state=state)
+
+    def dispute(self, dispute_id: str) -> disputes.Dispute:
+        """One dispute with its history and evidence."""
+        return self._get(disputes.Dispute, f"/v1/disputes/{dispute_id}")
+
+    def respond_to_dispute(self, dispute_id: str, text: str) -> disputes.Dispute:
+        return self._post(disputes.Dispute, f"/v1/disputes/{dispute_id}/respond", {"text": text})
+
+    def withdraw_dispute(self, dispute_id: str, reason: str = "") -> disputes.Dispute:
+        path = f"/v1/disputes/{dispute_id}/withdraw"
+        return self._post(disputes.Dispute, path, {"reason": reason})
+
+    def attach_evidence(
+        self, dispute_id: str, file_name: str, media_type: str, content: bytes
+    ) -> disputes.Evidence:
+        """Attach a file (sent as base64); served back only to you and the operator."""
+        import base64
+
+        body = {
+            "file_name": file_name,
+            "media_type": media_type,
+            "content_base64": base64.b64encode(content).decode("ascii"),
+        }
+        return self._post(disputes.Evidence, f"/v1/disputes/{dispute_id}/evidence", body)
+
+    def evidence(self, dispute_id: str, evidence_id: str) -> bytes:
+        """An evidence file's bytes (your own upload, or any as the operator)."""
+        path = f"/v1/disputes/{dispute_id}/evidence/{evidence_id}"
+        return _checked(self._http.get(path)).content
+
+    def review_dispute(self, dispute_id: str, note: str = "") -> disputes.Dispute:
+        """Take a dispute under review (operator)."""
+        return self._post(disputes.Dispute, f"/v1/disputes/{dispute_id}/review", {"note": note})
+
+    def decide_dispute(
+        self,
+        dispute_id: str,
+        outcome: str,
+        decision: str,
+        remedies: list[dict[str, Any]] | None = None,
+    ) -> disputes.Dispute:
+        """Decide a dispute under review (operator): outcome upheld, partly_upheld or rejected,
+        with remedies such as ``{"kind": "compensation", "payer": "counterparty",
+        "amount": 10000}``."""
+        body = {"outcome": outcome, "decision": decision, "remedies": remedies or []}
+        return self._post(disputes.Dispute, f"/v1/disputes/{dispute_id}/decide", body)
+
+    def close_dispute(self, dispute_id: str, note: str = "") -> disputes.Dispute:
+        return self._post(disputes.Dispute, f"/v1/disputes/{dispute_id}/close", {"note": note})
+
+    def dispute_summary(self, year: int) -> disputes.Summary:
+        """The public yearly summary of disputes by kind and outcome (no names)."""
+        return self._get(disputes.Summary, "/v1/disputes/summary", calendar_year=year)
 
     def _download(self, path: str, lang: str) -> httpx.Response:
         return _checked(self._http.get(path, params={"lang": lang}))

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     sessions: bool = False
     """Run the session scheduler (open, auctions at 11:30 and 15:00, close) and refuse orders
     outside the acceptance windows. Off by default so a market can be driven by hand."""
+    surveillance_online: bool = True
+    """Run the surveillance rules online (売買審査, docs/surveillance.md) on the exchange's
+    committed entries, on a thread of their own; off: only batch scans raise alerts."""
     log_format: Literal["text", "json"] = "text"
     """Server logs as plain text, or one JSON object per line for a log collector."""
     rate_limit_key_per_second: float = 50.0

@@ -243,6 +243,19 @@ def world(db: Database) -> Iterator[World]:
         )
         assert r.status_code == 201, r.text
         beta["retirement_id"] = str(r.json()["id"])
+        # each participant's dispute about its trade's obligation, with a file of its own
+        for pid, ids in (("ALPHA", alpha), ("BETA", beta)):
+            opened = {"kind": "obligation", "subject_id": ids["trade_id"], "summary": "matrix"}
+            r = c.post("/v1/disputes", headers=headers["setup:" + pid], json=opened)
+            assert r.status_code == 201, r.text
+            ids["dispute_id"] = str(r.json()["id"])
+            r = c.post(
+                f"/v1/disputes/{ids['dispute_id']}/evidence",
+                headers=headers["setup:" + pid],
+                json={"file_name": "m.txt", "media_type": "text/plain", "content_base64": "bQ=="},
+            )
+            assert r.status_code == 201, r.text
+            ids["evidence_id"] = str(r.json()["id"])
         for ids in (alpha, beta):
             ids["year"] = ids["reporting_year"] = "2025"
         world = World(db, c, headers, {"ALPHA": alpha, "BETA": beta})
@@ -278,6 +291,8 @@ def path_ids(w: World, method: str, path: str, role: str, whose: str) -> dict[st
         ids["key_id"] = w.fresh_key(pid)
     if path.startswith("/v1/settlement/obligations/{deal_id}"):
         ids["deal_id"] = ids["trade_id"]  # an exchange trade's obligation
+    if "{month}" in path:
+        ids["month"] = "2025-12"
     return ids
 
 
@@ -306,6 +321,22 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/participants/{pid}/approve"): lambda ids, n: {"reason": "matrix"},
     ("POST", "/v1/participants/{pid}/suspend"): lambda ids, n: {"reason": "matrix"},
     ("PUT", "/v1/participants/{pid}/roles"): lambda ids, n: {"roles": ["trader"]},
+    ("PATCH", "/v1/participants/{pid}"): lambda ids, n: {"gx_league": True},
+    ("POST", "/v1/market-makers/programmes"): lambda ids, n: {
+        "id": f"MMP-{n}",
+        "instrument": "JC-FZ",
+        "name_en": "MM",
+        "name_ja": "MM",
+        "starts": "2026-01-05",
+        "ends": "2026-03-31",
+        "max_spread": 200,
+        "min_quantity": 500,
+        "min_presence_pct": 50,
+    },
+    ("POST", "/v1/market-makers/programmes/{programme_id}/appointments"): lambda ids, n: {
+        "participant_id": ids["pid"]
+    },
+    ("POST", "/v1/market-makers/incentives"): lambda ids, n: {"month": "2025-12"},
     ("POST", "/v1/participants/{pid}/api-keys"): lambda ids, n: {"label": "matrix"},
     ("POST", "/v1/participants/{pid}/brokers"): lambda ids, n: {"broker_id": "BROKR"},
     ("POST", "/v1/accounts"): lambda ids, n: {"name": "x", "participant_id": ids["pid"]},
@@ -357,6 +388,21 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/freezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
     ("POST", "/v1/unfreezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
     ("POST", "/v1/trades/{trade_id}/bust"): lambda ids, n: {"reason_code": "erroneous_order"},
+    ("POST", "/v1/disputes"): lambda ids, n: {
+        "kind": "trade",
+        "subject_id": ids["trade_id"],
+        "summary": f"matrix {n}",
+    },
+    ("POST", "/v1/disputes/{dispute_id}/decide"): lambda ids, n: {
+        "outcome": "rejected",
+        "decision": "matrix",
+    },
+    ("POST", "/v1/disputes/{dispute_id}/evidence"): lambda ids, n: {
+        "file_name": "m.txt",
+        "media_type": "text/plain",
+        "content_base64": "bQ==",
+    },
+    ("POST", "/v1/disputes/{dispute_id}/respond"): lambda ids, n: {"text": "matrix"},
     ("POST", "/v1/cash/deposits"): lambda ids, n: {
         "participant_id": ids["pid"],
         "amount": 1,
@@ -383,6 +429,10 @@ BODIES: dict[tuple[str, str], Body] = {
     },
     ("PATCH", "/v1/orders/{order_id}"): lambda ids, n: {"quantity": 1},
     ("POST", "/v1/settlement/runs"): lambda ids, n: {"date": "2026-01-05"},
+    ("POST", "/v1/surveillance/alerts/{alert_id}/review"): lambda ids, n: {"note": "matrix"},
+    ("POST", "/v1/surveillance/alerts/{alert_id}/dismiss"): lambda ids, n: {"note": "matrix"},
+    ("POST", "/v1/surveillance/alerts/{alert_id}/escalate"): lambda ids, n: {"note": "matrix"},
+    ("POST", "/v1/surveillance/scan"): lambda ids, n: {"from": "2026-01-05", "to": "2026-01-05"},
     ("PUT", "/v1/fees/{instrument_id}/{side}"): lambda ids, n: {"per_tonne": 1},
     ("POST", "/v1/market/indices/compute"): lambda ids, n: {"date": "2026-01-05"},
     ("POST", "/v1/marketplace/listings"): lambda ids, n: {
@@ -430,7 +480,11 @@ BODIES: dict[tuple[str, str], Body] = {
 
 
 # Query strings that a route needs to answer at all.
-QUERIES = {("GET", "/v1/market/bars"): "?instrument=JC-FZ"}
+QUERIES = {
+    ("GET", "/v1/market/bars"): "?instrument=JC-FZ",
+    ("GET", "/v1/disputes/summary"): "?calendar_year=2026",
+    ("GET", "/v1/market-makers/{participant_id}/compliance"): "?from=2026-01-05&to=2026-01-09",
+}
 
 
 def outcome(r: Any) -> str:
@@ -514,6 +568,20 @@ EXPECTED: dict[tuple[str, str], str] = {
     ): "401 ok/404  ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/credit-types"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/deposits"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/disputes"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/disputes"): "401 ok/404  409/404 403     403 403    403",
+    ("GET", "/v1/disputes/summary"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/disputes/{dispute_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/disputes/{dispute_id}/close"): "401 403     403     403     403 409    409",
+    ("POST", "/v1/disputes/{dispute_id}/decide"): "401 403     403     403     403 409    409",
+    ("POST", "/v1/disputes/{dispute_id}/evidence"): "401 ok/404  ok/404  403     403 403    403",
+    (
+        "GET",
+        "/v1/disputes/{dispute_id}/evidence/{evidence_id}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/disputes/{dispute_id}/respond"): "401 403/404 403/404 403     403 403    403",
+    ("POST", "/v1/disputes/{dispute_id}/review"): "401 403     403     403     403 ok     409",
+    ("POST", "/v1/disputes/{dispute_id}/withdraw"): "401 ok/404  409/404 403     403 403    403",
     ("GET", "/v1/fees"): "ok  ok      ok      ok      ok  ok     ok",
     ("PUT", "/v1/fees/{instrument_id}/{side}"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/freezes"): "401 403     403     403     403 ok/409 403",
@@ -624,6 +692,23 @@ EXPECTED: dict[tuple[str, str], str] = {
         "/v1/participants/{pid}/brokers/{broker_id}",
     ): "401 ok/403  ok/403  403     403 ok     ok",
     ("PUT", "/v1/participants/{pid}/roles"): "401 403     403     403     403 ok     ok",
+    ("PATCH", "/v1/participants/{pid}"): "401 403     403     403     403 ok     ok",
+    ("GET", "/v1/market-makers"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/market-makers/programmes"): "401 403     403     403     403 403    ok",
+    (
+        "POST",
+        "/v1/market-makers/programmes/{programme_id}/appointments",
+    ): "401 403     403     403     403 403    404",
+    (
+        "DELETE",
+        "/v1/market-makers/programmes/{programme_id}/appointments/{participant_id}",
+    ): "401 403     403     403     403 403    404",
+    (
+        "GET",
+        "/v1/market-makers/{participant_id}/compliance",
+    ): "401 ok/403  ok/403  ok/403  403 ok     ok",
+    ("GET", "/v1/market-makers/reports/{month}"): "401 403     403     403     403 403    ok",
+    ("POST", "/v1/market-makers/incentives"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/participants/{pid}/suspend"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/projects"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/projects"): "401 403     403     403     403 ok     403",
@@ -671,6 +756,18 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/settlement/reports/{date}"): "401 403     403     403     403 403    ok",
     ("GET", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/settlement/runs"): "401 403     403     403     403 403    ok",
+    ("GET", "/v1/surveillance/alerts"): "401 403     403     403     403 403    ok",
+    ("GET", "/v1/surveillance/alerts/{alert_id}"): "401 403     403     403     403 403    404",
+    ("POST", "/v1/surveillance/alerts/{alert_id}/dismiss"): (
+        "401 403     403     403     403 403    404"
+    ),
+    ("POST", "/v1/surveillance/alerts/{alert_id}/escalate"): (
+        "401 403     403     403     403 403    404"
+    ),
+    ("POST", "/v1/surveillance/alerts/{alert_id}/review"): (
+        "401 403     403     403     403 403    404"
+    ),
+    ("POST", "/v1/surveillance/scan"): "401 403     403     403     403 403    ok",
     ("GET", "/v1/trades"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/trades/{trade_id}/bust"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/transfers"): "401 ok/404  ok/404  403     403 404    404",
@@ -694,6 +791,12 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/claims"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims/{year}.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims/{year}.pdf"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/disputes"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/disputes/{dispute_id}"): "login ok/404  ok/404 ok/404  ok/404 ok",
+    (
+        "GET",
+        "/portal/disputes/{dispute_id}/evidence/{evidence_id}",
+    ): "login ok/404  ok/404 ok/404  ok/404 ok",
     ("GET", "/portal/emissions"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/emissions.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/holdings/{account_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
@@ -706,13 +809,19 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/marketplace/mine"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/marketplace/rfqs"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/operator"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/disputes"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/disputes/{dispute_id}"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/fees"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/market-makers"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/market-makers/report.csv"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/instruments"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/issuance"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/journal"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/participants"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/projects"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/settlement"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/surveillance"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/surveillance/{alert_id}"): "login 403     403    403     403    404",
     ("GET", "/portal/operator/users"): "login 403     403    403     403    ok",
     ("GET", "/portal/orders"): "login ok      ok     ok      ok     ok",
     # a role that may not trade gets 403 for any order id, its own or not (the kit checks the

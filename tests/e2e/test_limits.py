@@ -27,7 +27,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tanso.api.app import create_app
-from tanso.api.limits import UPLOADS
+from tanso.api.limits import is_upload
 from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import participants
@@ -65,7 +65,7 @@ def test_a_20_mib_body_is_refused_with_413_on_every_route_without_authentication
             r = c.request(method, path, content=HUGE, headers={"content-type": "application/json"})
             assert r.status_code == 413, (method, path, r.status_code, r.text[:200])
             assert error_code(r) == "body_too_large"
-            limit = "4 MiB" if (method, path) in UPLOADS else "1 MiB"
+            limit = "4 MiB" if is_upload(method, path) else "1 MiB"
             assert limit in r.json()["error"]["message"], (method, path)
             assert "20,971,520 bytes" in r.json()["error"]["message"]
             seen += 1

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tanso.api.app import create_app
 from tanso.store.db import Database
 
-NON_JSON = {"text/csv", "text/html", "application/pdf"}
+NON_JSON = {"text/csv", "text/html", "application/pdf", "application/octet-stream"}
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

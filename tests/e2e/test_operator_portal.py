@@ -46,8 +46,23 @@ SCREENS = [
     "/settlement",
     "/issuance",
     "/fees",
+    "/market-makers",
     "/journal",
 ]
+
+
+MM_PROGRAMME = {
+    "id": "MM-ES",
+    "instrument": "ES",
+    "name_en": "Energy saving market making",
+    "name_ja": "省エネ マーケットメイク",
+    "starts": "2026-01-05",
+    "ends": "2026-03-31",
+    "max_spread": "200",
+    "min_quantity": "500",
+    "min_presence_pct": "80",
+    "incentive_per_day": "10000",
+}
 
 
 def prepare(db: Database) -> None:
@@ -166,6 +181,9 @@ def forms(db: Database) -> list[tuple[str, dict[str, str]]]:
             {"instrument": "*", "side": "buy", "per_tonne": "5", "bps": "0", "per_trade": "0"}
             | {"late_charge": "0"},
         ),
+        ("/portal/operator/market-makers/programmes", MM_PROGRAMME),
+        ("/portal/operator/market-makers/appoint", {"programme": "MM-ES", "participant": "ALPHA"}),
+        ("/portal/operator/market-makers/incentives", {"month": "2025-12"}),
     ]
 
 
@@ -591,3 +609,35 @@ def test_in_chromium_the_operator_runs_the_auction_and_settlement_the_trader_see
         finally:
             browser.close()
     assert errors == []
+
+
+def test_market_makers_are_appointed_measured_reported_and_paid(
+    portal: TestClient, db: Database
+) -> None:
+    csrf = as_operator(portal)
+    base = "/portal/operator/market-makers"
+    assert "No market-maker programme yet" in portal.get(base).text
+    bad = MM_PROGRAMME | {"max_spread": "wide", "csrf": csrf}
+    r = portal.post(f"{base}/programmes", data=bad)
+    assert r.status_code == 422 and 'id="max_spread-error"' in r.text
+    r = portal.post(f"{base}/programmes", data=MM_PROGRAMME | {"csrf": csrf})
+    assert r.status_code == 200 and "Programme MM-ES is defined." in r.text
+    r = portal.post(
+        f"{base}/appoint", data={"csrf": csrf, "programme": "MM-ES", "participant": "ALPHA"}
+    )
+    assert r.status_code == 409 and "does not have the market_maker role" in r.text
+    participants.set_roles(db, SYSTEM, "ALPHA", ["trader", "market_maker"])
+    r = portal.post(
+        f"{base}/appoint", data={"csrf": csrf, "programme": "MM-ES", "participant": "alpha"}
+    )
+    assert r.status_code == 200 and "ALPHA is now a market maker of MM-ES." in r.text
+    assert 'data-maker="ALPHA"' in r.text
+    ja = portal.get(f"{base}?lang=ja&month=2026-01")
+    assert "最大スプレッド" in ja.text and "義務充足日数" in ja.text
+    report = portal.get(f"{base}/report.csv?month=2026-01&lang=ja")
+    assert report.status_code == 200 and report.text.startswith("対象月,")
+    assert "2026-01,MM-ES,ES,ALPHA" in report.text
+    r = portal.post(f"{base}/incentives", data={"csrf": csrf, "month": "January"})
+    assert r.status_code == 422 and "YYYY-MM" in r.text
+    r = portal.post(f"{base}/incentives", data={"csrf": csrf, "month": "2026-01"})
+    assert r.status_code == 409 and "after the month ends" in r.text

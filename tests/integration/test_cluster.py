@@ -250,7 +250,9 @@ def test_a_gateways_feed_gets_the_engines_entries_and_book(
         # the book after the trade comes with the last entry of the trade's batch, which may
         # arrive after the trade's own entry: wait for that book
         live = [x for e in seen for x in e.get("live", [])]
-        if any(x["channel"] == "book" and x["asks"] and x["asks"][0]["quantity"] == 5 for x in live):
+        if any(
+            x["channel"] == "book" and x["asks"] and x["asks"][0]["quantity"] == 5 for x in live
+        ):
             traded.set()
         publish(entries)
 

@@ -16,11 +16,14 @@ from tanso.api.limits import BodyLimits
 from tanso.api.routes import router
 from tanso.api.routes_auctions import router as auctions_router
 from tanso.api.routes_claims import router as claims_router
+from tanso.api.routes_disputes import router as disputes_router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.api.routes_market import router as market_router
+from tanso.api.routes_market_makers import router as market_makers_router
 from tanso.api.routes_marketplace import router as marketplace_router
 from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
+from tanso.api.routes_surveillance import router as surveillance_router
 from tanso.api.routes_usage import router as usage_router
 from tanso.api.schemas_registry import Health
 from tanso.api.stream import router as stream_router
@@ -31,6 +34,7 @@ from tanso.cluster.nats_link import EngineLink, GatewayLink, NatsSettings
 from tanso.cluster.read_cache import Answers, PublicCache, public_routes
 from tanso.services.access import actor_cache
 from tanso.services.marketdata.stream import Feed
+from tanso.services.surveillance import attach as attach_surveillance
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange
 from tanso.services.trading.sessions import Scheduler
@@ -144,6 +148,8 @@ def create_app(
         max_depth=settings.max_json_depth,
     )
     exchange.listeners.append(feed.publish)
+    if settings.surveillance_online and gateway is None:
+        attach_surveillance(db, exchange)  # its listener only queues; a worker evaluates
     app.state.feed = feed
     errors.install(app)
     http_only = [Depends(reject_nul)]  # WebSocket routes have no request body to check
@@ -151,12 +157,15 @@ def create_app(
         exchange_router,
         router,
         settlement_router,
+        surveillance_router,
         market_router,
+        market_makers_router,
         reports_router,
         marketplace_router,
         auctions_router,
         usage_router,
         claims_router,
+        disputes_router,
         pages_router,
         portal_router,
         operator_router,

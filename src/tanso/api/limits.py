@@ -32,6 +32,14 @@ UPLOADS = frozenset({("POST", "/v1/inventories/import"), ("POST", "/portal/emiss
 TANSO_MAX_UPLOAD_BYTES."""
 
 
+def is_upload(method: str, path: str) -> bool:
+    """A request whose body may be as large as TANSO_MAX_UPLOAD_BYTES: the bulk uploads, and
+    a dispute's evidence (API or portal, POST .../disputes/{id}/evidence)."""
+    head, _, tail = path.rpartition("/")
+    dispute = head.count("/") == 3 and head.startswith(("/v1/disputes/", "/portal/disputes/"))
+    return (method, path) in UPLOADS or (method == "POST" and dispute and tail == "evidence")
+
+
 class Refused(HTTPException):
     """A request refused for its body. An HTTPException so that it passes unchanged through
     FastAPI's body parsing (which turns anything else into a 400) to the error handlers."""
@@ -109,7 +117,7 @@ class BodyLimits:
         self.depth = settings.max_json_depth
 
     def limit_of(self, method: str, path: str) -> int:
-        return self.upload if (method, path) in UPLOADS else self.default
+        return self.upload if is_upload(method, path) else self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -106,6 +106,23 @@ def suspend(
     return out
 
 
+@router.patch("/participants/{pid}", response_model=Participant, tags=["participants"])
+def set_attributes(
+    pid: str, body: s.ParticipantAttributesIn, db: DB, actor: CanOperate, idem: IdemKey
+) -> participants.Participant:
+    """Record a participant's GX League membership (who may trade a GX-League-only instrument)
+    and its corporate group (which participants surveillance treats as one owner); a field left
+    out stays as it is, a null corporate_group clears it (operator)."""
+    group = (
+        body.corporate_group
+        if "corporate_group" in body.model_fields_set
+        else participants.UNCHANGED
+    )
+    return participants.set_attributes(
+        db, actor, pid, gx_league=body.gx_league, corporate_group=group, idem=idem
+    )
+
+
 @router.put("/participants/{pid}/roles", response_model=Participant, tags=["participants"])
 def set_roles(
     pid: str, body: s.RolesIn, db: DB, actor: CanOperate, idem: IdemKey

@@ -102,6 +102,20 @@ class ParticipantIn(Body):
     corporate_number: str | None = Field(default=None, max_length=13)
     roles: list[str] = Field(default_factory=lambda: ["trader"], max_length=8)
     gx_league: bool = False
+    corporate_group: str | None = Field(default=None, max_length=40)
+
+
+class ParticipantAttributesIn(Body):
+    gx_league: bool | None = Field(
+        default=None,
+        description="A member of the GX League (may trade GX-League-only instruments).",
+    )
+    corporate_group: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The declared corporate group or beneficial owner, e.g. the parent company's "
+        "participant id; null clears it.",
+    )
 
 
 class StatusIn(Body):
@@ -249,6 +263,9 @@ class EligibilityIn(Body):
     vintage_from: int | None = Field(default=None, ge=1990, le=2100)
     vintage_to: int | None = Field(default=None, ge=1990, le=2100)
     ca_statuses: list[str] = Field(default_factory=list, max_length=3)
+    gx_league_only: bool = Field(
+        default=False, description="Only GX League members may trade the instrument."
+    )
 
 
 class InstrumentIn(Body):

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
 from tanso.domain.instruments import InstrumentSpec
+from tanso.domain.market_making import Programme
+from tanso.services import market_makers
 from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import participants, registry
@@ -87,6 +89,8 @@ def demo_market(
     }
     counts = {"orders": 0, "rejected": 0, "auctions": 0, "trades": 0, "settled": 0, "failed": 0}
     specs = standard_instruments(db)
+    clock.set(at_jst(days[0], 8, 0))
+    makers = _market_maker_programmes(db, days[0]) if MARKET_MAKER in actors else {}
     trading_days = {days[0], days[2], days[5], days[8], days[-1]}
     failed_one = False
     for day in days:
@@ -101,6 +105,8 @@ def demo_market(
                 counts = _auction(exchange, spec.id, counts)
             clock.set(at_jst(day, 13, 0))
             for spec in specs:
+                if spec.id in makers:
+                    _quote(exchange, actors[MARKET_MAKER], spec.id, makers[spec.id], counts)
                 _orders(db, exchange, actors, spec, rng, counts)
             if not last:
                 clock.set(at_jst(day, 15, 0))
@@ -121,6 +127,50 @@ def demo_market(
         counts["settled"] += out.settled
         counts["failed"] += out.failed
     return counts
+
+
+MARKET_MAKER = "YAESU_LP"
+PROGRAMME_TERMS = {  # JPX's FY2025 programme: 13:00-15:00, spread at most ¥200
+    "JPX-ENERGY-SAVING": ("省エネ", "energy saving", 500),
+    "JPX-RE-POWER": ("再エネ（電力）", "renewable power", 1_000),
+}
+
+
+def _market_maker_programmes(db: Database, first: dt.date) -> dict[str, int]:
+    """The market-maker programme of the fiscal year on 省エネ and 再エネ(電力), on JPX's FY2025
+    terms, with Yaesu Liquidity Partners appointed; returns {instrument: size a side}."""
+    fy = first.year if first.month >= 4 else first.year - 1
+    out = {}
+    for instrument, (ja, en, size) in PROGRAMME_TERMS.items():
+        pid = f"MM-{instrument.removeprefix('JPX-')}-FY{fy}"
+        programme = Programme(
+            id=pid,
+            instrument=instrument,
+            name_en=f"Market making in {en}, FY{fy} (JPX FY2025 terms)",
+            name_ja=f"{ja} マーケットメイカー制度 {fy}年度（JPX 2025年度の条件）",
+            starts=dt.date(fy, 4, 1),
+            ends=dt.date(fy + 1, 3, 31),
+            window_from=dt.time(13, 0),
+            window_to=dt.time(15, 0),
+            timezone="Asia/Tokyo",
+            max_spread=200,
+            min_quantity=size,
+            min_presence_pct=80,
+            incentive_per_day=20_000,
+        )
+        market_makers.define_programme(db, SYSTEM, programme)
+        market_makers.appoint(db, SYSTEM, pid, MARKET_MAKER)
+        out[instrument] = size
+    return out
+
+
+def _quote(
+    exchange: Exchange, maker: Actor, instrument: str, size: int, counts: dict[str, int]
+) -> None:
+    """The market maker's two-sided quote at 13:00: ¥100 either side of the reference price."""
+    ref = exchange.engine.markets[instrument].reference
+    _place(exchange, maker, NewOrder(instrument, "buy", size, ref - 100), counts)
+    _place(exchange, maker, NewOrder(instrument, "sell", size, ref + 100), counts)
 
 
 def _freeze_one(db: Database, trade_id: str) -> None:
@@ -171,15 +221,25 @@ def _orders(
             NewOrder(spec.id, "sell", quantity, price, account_id=account),
             counts,
         )
+    members = _gx_members(db) if spec.eligibility.gx_league_only else set(actors)
     buyers = [
         pid
         for pid, a in actors.items()
-        if pid not in sellers and any(r.value in ("trader", "market_maker") for r in a.roles)
+        if pid not in sellers
+        and pid in members
+        and any(r.value in ("trader", "market_maker") for r in a.roles)
     ]
     rng.shuffle(buyers)
     for pid in buyers[:4]:
         price = ref + rng.randint(-6, 3) * step
         _place(exchange, actors[pid], NewOrder(spec.id, "buy", rng.randint(50, 600), price), counts)
+
+
+def _gx_members(db: Database) -> set[str]:
+    """The GX League members: the only buyers of a GX-League-only instrument."""
+    with db.read() as conn:
+        rows = conn.execute(select(t.participants.c.id).where(t.participants.c.gx_league))
+        return {r.id for r in rows}
 
 
 def _place(

@@ -159,6 +159,24 @@ Command = (
 )
 
 
+COMMAND_TYPES: dict[str, Any] = {
+    cls.__name__: cls
+    for cls in (
+        DefineInstrument,
+        OpenSession,
+        PreClose,
+        CloseSession,
+        Halt,
+        Resume,
+        RunAuction,
+        PlaceOrder,
+        CancelOrder,
+        AmendOrder,
+    )
+}
+"""Each command's type by its name, as the journal records it (``command``)."""
+
+
 # ====================================================================== events
 
 
@@ -457,6 +475,21 @@ class Market:
         return self.continuous and self.phase == OPEN
 
 
+def _clearing(m: Market) -> Clearing:
+    """The itayose of the market's book as it stands."""
+    book = m.book
+    return clearing_price(
+        [(lv.price, lv.quantity) for lv in book.bids.values()],
+        [(lv.price, lv.quantity) for lv in book.asks.values()],
+        sum(o.quantity for o in book.market_buys.values()),
+        sum(o.quantity for o in book.market_sells.values()),
+        tick=m.tick,
+        reference=m.reference,
+        lower=m.lower,
+        upper=m.upper,
+    )
+
+
 class Engine:
     """The matching engine for every listed instrument; one writer, commands in sequence."""
 
@@ -510,8 +543,18 @@ class Engine:
         }
         return snap
 
+    def indicative(self, instrument: str) -> Clearing:
+        """The indicative price and volume (試算値) of a call auction held now: the itayose of
+        the book as it stands (none for a continuous market in session, which matches on
+        arrival)."""
+        m = self.markets[instrument]
+        if m.continuous and m.phase == OPEN:
+            return Clearing(None, 0)
+        return _clearing(m)
+
     def snapshot(self) -> dict[str, Any]:
         """Every instrument's snapshot plus the engine's counters."""
+
         return {
             "seq": self.seq,
             "orders_seen": len(self.seen_ids),
@@ -835,19 +878,10 @@ class Engine:
 
     def _auction(self, m: Market, kind: str, events: list[Event]) -> None:
         """板寄せ: one call auction over everything in the book, then its aftermath."""
-        book = m.book
         self._prevent_self_trades(m, events)
+
         while True:
-            clearing = clearing_price(
-                [(lv.price, lv.quantity) for lv in book.bids.values()],
-                [(lv.price, lv.quantity) for lv in book.asks.values()],
-                sum(o.quantity for o in book.market_buys.values()),
-                sum(o.quantity for o in book.market_sells.values()),
-                tick=m.tick,
-                reference=m.reference,
-                lower=m.lower,
-                upper=m.upper,
-            )
+            clearing = _clearing(m)
             buy_fills, buy_full = self._auction_fills(m, BUY, clearing)
             sell_fills, sell_full = self._auction_fills(m, SELL, clearing)
             # FOK in a call auction: an order that would not fill in full is cancelled and the

@@ -34,6 +34,8 @@ class Eligibility:
     vintage_from: int | None = None
     vintage_to: int | None = None
     ca_statuses: tuple[str, ...] = ()
+    gx_league_only: bool = False
+    """Who may trade it: GX League members only (JPX's GX-ETS 超過削減枠)."""
 
     def admits(self, credit: dict[str, Any]) -> bool:
         """Whether a credit with these attributes (scheme, category, project_id, vintage,
@@ -59,6 +61,7 @@ class Eligibility:
             "vintage_from": self.vintage_from,
             "vintage_to": self.vintage_to,
             "ca_statuses": list(self.ca_statuses),
+            "gx_league_only": self.gx_league_only,
         }
 
     @classmethod
@@ -70,7 +73,9 @@ class Eligibility:
             vintage_from=d.get("vintage_from"),
             vintage_to=d.get("vintage_to"),
             ca_statuses=tuple(d.get("ca_statuses") or ()),
+            gx_league_only=d.get("gx_league_only") is True,
         )
+
         for s in e.ca_statuses:
             if s not in CA_STATUSES:
                 raise InvalidInput(

@@ -34,6 +34,7 @@ participants = Table(
     Column("corporate_number", String(13), unique=True),
     Column("roles", Text, nullable=False),
     Column("gx_league", Boolean, nullable=False, default=False),
+    Column("corporate_group", String(ID)),
     Column("status", String(16), nullable=False),
     Column("created_at", String(32), nullable=False),
 )
@@ -323,6 +324,8 @@ orders = Table(
     Column("tif", String(4), nullable=False),
     Column("status", String(16), nullable=False),
     Column("priority", BigInteger, nullable=False),
+    # an appointed market maker's order on its programme's instrument (マーケットメイカーの気配)
+    Column("quote", Boolean, nullable=False, server_default=false()),
     Column("client_order_id", String(64)),
     Column("reason", String(64)),
     Column("created_at", String(32), nullable=False),
@@ -535,8 +538,11 @@ table cannot be replayed as cookies; a session waiting for its TOTP code grants 
 # them here keeps `metadata` complete for migrations and their check.
 from tanso.store import (  # noqa: E402, F401
     schema_claims,
+    schema_disputes,
+    schema_market_makers,
     schema_marketplace,
     schema_ops,
     schema_sealed,
+    schema_surveillance,
     schema_usage,
 )

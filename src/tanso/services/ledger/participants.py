@@ -59,6 +59,7 @@ class NewParticipant:
     corporate_number: str | None = None
     gx_league: bool = False
     id: str | None = None
+    corporate_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ class Participant:
     corporate_number: str | None
     roles: list[str]
     gx_league: bool
+    corporate_group: str | None
+    """The declared corporate group or beneficial owner (surveillance treats a group as one)."""
     status: str
     created_at: str
 
@@ -94,6 +97,7 @@ def participant_view(row: Any) -> Participant:
         gx_league=bool(row.gx_league),
         status=row.status,
         created_at=row.created_at,
+        corporate_group=row.corporate_group,
     )
 
 
@@ -162,6 +166,7 @@ def create_participant(
             corporate_number=number,
             roles=",".join(r.value for r in roles),
             gx_league=p.gx_league,
+            corporate_group=_group(p.corporate_group),
             status=ParticipantStatus.PENDING.value,
             created_at=tx.at,
         )
@@ -188,6 +193,7 @@ def create_participant(
                 "corporate_number": number,
                 "roles": [r.value for r in roles],
                 "gx_league": p.gx_league,
+                "corporate_group": _group(p.corporate_group),
                 "account": account_id,
                 "cash_account": cash_id,
             },
@@ -257,6 +263,59 @@ def set_roles(
         return participant_view(repo.get_participant(tx.conn, pid))
 
     return execute(db, actor, idem, work, load=loader(Participant))
+
+
+GROUP_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
+
+
+def _group(group: str | None) -> str | None:
+    """A corporate group's id: like a participant id (e.g. the parent company's); none when
+    empty."""
+    if group is None or group == "":
+        return None
+    if not GROUP_RE.match(group):
+        raise InvalidInput(
+            "invalid_corporate_group",
+            "A corporate group is 2 to 40 upper-case letters, digits, '-' or '_' "
+            f"(e.g. the parent company's participant id); {group[:50]!r} is not.",
+        )
+    return group
+
+
+UNCHANGED: Any = object()
+
+
+def set_attributes(
+    db: Database,
+    actor: Actor,
+    pid: str,
+    *,
+    gx_league: bool | None = None,
+    corporate_group: str | None = UNCHANGED,
+    idem: Idem | None = None,
+) -> Participant:
+    """Record a participant's GX League membership and corporate group (operator): membership
+    decides who may trade a GX-League-only instrument; the group, which participants
+    surveillance treats as one owner."""
+    require_operator(actor, "change a participant's attributes")
+    values: dict[str, Any] = {}
+    if gx_league is not None:
+        values["gx_league"] = gx_league
+    if corporate_group is not UNCHANGED:
+        values["corporate_group"] = _group(corporate_group)
+    if not values:
+        raise InvalidInput(
+            "nothing_to_change", "Give gx_league, corporate_group or both to change them."
+        )
+
+    def work(tx: Tx) -> Participant:
+        if repo.get_participant(tx.conn, pid) is None:
+            raise NotFound("participant_not_found", f"There is no participant {pid}.")
+        repo.update_participant(tx.conn, pid, **values)
+        tx.record("participant.attributes_changed", actor.label, {"participant": pid, **values})
+        return participant_view(repo.get_participant(tx.conn, pid))
+
+    return execute(db, actor, idem, work, load=loader(Participant), sequenced=True)
 
 
 def visible_participant(conn: Connection, actor: Actor, pid: str) -> Any:

@@ -44,6 +44,7 @@ from tanso.domain.journal import read_payload
 from tanso.domain.participants import ParticipantStatus, Role
 from tanso.domain.registry import AccountKind
 from tanso.domain.sessions import SessionPlan
+from tanso.services import market_makers
 from tanso.services.clearing import escrow
 from tanso.services.clearing.memory import MemoryLedger
 from tanso.services.common import (
@@ -64,6 +65,9 @@ from tanso.store.db import Database, Tx, dumps, insert_sql, loads, run_many
 log = logging.getLogger("tanso.exchange")
 JST = ZoneInfo("Asia/Tokyo")
 BATCH_LIMIT = 256
+PARTICIPANT_CHANGES = ("participant.status_changed", "participant.attributes_changed")
+"""Journal entries after which the sequencer reads a participant's status and membership anew."""
+
 
 # Engine reasons that a client could have avoided: 422; others (state of the market): 409.
 INVALID_REASONS = {
@@ -253,7 +257,10 @@ class Exchange:
         self._instruments: dict[str, Any] = {}
         self._accounts: dict[str, Any] = {}
         self._fees: dict[tuple[str, str], FeeSchedule] = {}
-        self._statuses: dict[str, str] = {}
+        # participants' status and GX League membership, as the journal last said
+        self._participants: dict[str, tuple[str, bool]] = {}
+        # whether a participant's orders on an instrument are quotes on a day
+        self._quoting: dict[tuple[str, str, dt.date], bool] = {}
         self._bars: dict[BarKey, tuple[Bar, bool]] = {}
         """(instrument, interval, period start) -> the bar and whether it is stored yet."""
         self._dirty_bars: dict[BarKey, int] = {}
@@ -288,7 +295,8 @@ class Exchange:
         self._orders.clear()
         self._instruments.clear()
         self._fees.clear()
-        self._statuses.clear()
+        self._participants.clear()
+        self._quoting.clear()
         self._bars.clear()
         self._dirty_bars.clear()
         self._command_bars.clear()
@@ -610,8 +618,10 @@ class Exchange:
         for e in entries:
             if e.kind == "fees.set":
                 self._fees.clear()
-            elif e.kind == "participant.status_changed":
-                self._statuses.pop(str(e.payload.get("participant")), None)
+            elif e.kind in PARTICIPANT_CHANGES:
+                self._participants.pop(str(e.payload.get("participant")), None)
+            elif e.kind in market_makers.MM_KINDS:
+                self._quoting.clear()
 
     def _catch_up(self, tx: Tx) -> None:
         """Forget what other writers changed since the last batch: participants' statuses and
@@ -620,20 +630,25 @@ class Exchange:
         if head != self._seen_seq:  # someone else wrote: cash and credits may have moved
             self._ledger.forget()
         if self._seen_seq is None:
-            self._statuses.clear()
+            self._participants.clear()
+            self._quoting.clear()
             self._fees.clear()
+
         elif head != self._seen_seq:
             j = t.journal.c
             changes = tx.conn.execute(
                 select(j.kind, j.payload).where(
-                    j.seq > self._seen_seq, j.kind.in_(("participant.status_changed", "fees.set"))
+                    j.seq > self._seen_seq,
+                    j.kind.in_(("fees.set", *PARTICIPANT_CHANGES, *market_makers.MM_KINDS)),
                 )
             ).all()
             for kind, payload in changes:
                 if kind == "fees.set":
                     self._fees.clear()
+                elif kind in market_makers.MM_KINDS:
+                    self._quoting.clear()
                 else:
-                    self._statuses.pop(str(read_payload(payload)["participant"]), None)
+                    self._participants.pop(str(read_payload(payload)["participant"]), None)
         self._seen_seq = head
 
     def _require_active(self, conn: Connection, actor: Actor) -> None:
@@ -641,17 +656,47 @@ class Exchange:
         if actor.is_system:
             return
         for pid in filter(None, (actor.participant_id, actor.agent_id)):
-            status = self._statuses.get(pid)
-            if status is None:
-                row = repo.get_participant(conn, pid)
-                status = row.status if row is not None else "unknown"
-                if row is not None:
-                    self._statuses[pid] = status
+            status, _gx = self._participant(conn, pid)
             if status != ParticipantStatus.ACTIVE:
                 raise Forbidden(
                     "participant_not_active",
                     f"Participant {pid} is {status}; only active participants may act.",
                 )
+
+    def _participant(self, conn: Connection, pid: str) -> tuple[str, bool]:
+        """A participant's status and GX League membership (remembered until the journal says
+        either changed)."""
+        known = self._participants.get(pid)
+        if known is None:
+            row = repo.get_participant(conn, pid)
+            if row is None:
+                return "unknown", False
+            known = self._participants[pid] = (row.status, bool(row.gx_league))
+        return known
+
+    def _quotes(self, conn: Connection, pid: str, instrument: str, at: str) -> bool:
+        """Whether the participant's order is a quote: it is an appointed market maker of a
+        programme of the instrument that runs today (remembered until the journal says the
+        appointments changed)."""
+        day = trade_date(at)
+        key = (pid, instrument, day)
+        known = self._quoting.get(key)
+        if known is None:
+            if len(self._quoting) > 10_000:
+                self._quoting.clear()
+            known = self._quoting[key] = market_makers.quoting(conn, pid, instrument, day)
+        return known
+
+    def _may_trade(
+        self, conn: Connection, pid: str, instrument: Any, eligibility: Eligibility
+    ) -> None:
+        """An instrument for GX League members only (JPX's 超過削減枠) refuses anyone else."""
+        if eligibility.gx_league_only and not self._participant(conn, pid)[1]:
+            raise Forbidden(
+                "gx_league_only",
+                f"Only GX League members may trade {instrument.id}; participant {pid} is not a "
+                "GX League member (the exchange operator records membership).",
+            )
 
     def _fold_bars(
         self, conn: Connection, instrument: str, day: dt.date, price: int, quantity: int, seq: int
@@ -1144,6 +1189,8 @@ class Exchange:
             )
         if o.serials and o.side != "sell":
             raise InvalidInput("serials_on_buy", "Only a sell order designates serials.")
+        eligibility = _eligibility(instrument.eligibility)
+        self._may_trade(conn, actor.participant_id, instrument, eligibility)
         self._check_window(tx, instrument)
         order_id = f"O{tx.next_seq()}"
         command = ex.PlaceOrder(
@@ -1163,7 +1210,7 @@ class Exchange:
             serials=o.serials,
             currency=instrument.currency,
             lot=instrument.lot,
-            eligibility=_eligibility(instrument.eligibility),
+            eligibility=eligibility,
         )
         # the row exists (in memory, written with the batch) before the engine runs, so that
         # fills on arrival can update it
@@ -1183,6 +1230,7 @@ class Exchange:
             tif=o.tif,
             status="open",
             priority=0,
+            quote=self._quotes(conn, actor.participant_id, o.instrument, tx.at),
             client_order_id=o.client_order_id,
             reason=None,
             created_at=tx.at,
@@ -1498,6 +1546,7 @@ class Exchange:
             if market is None:
                 raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
             snap = self.engine.book_snapshot(instrument)
+            indicative = self.engine.indicative(instrument)
         return Book(
             instrument=instrument,
             phase=snap["phase"],
@@ -1506,6 +1555,8 @@ class Exchange:
             upper_limit=snap["upper_limit"],
             bids=_levels(snap.get("bids", []), depth),
             asks=_levels(snap.get("asks", []), depth),
+            indicative_price=indicative.price,
+            indicative_volume=indicative.volume,
         )
 
 
@@ -1529,6 +1580,11 @@ class Book:
     upper_limit: int
     bids: list[BookLevel]
     asks: list[BookLevel]
+    indicative_price: int | None = None
+    """試算値: the price a call auction held now would trade at (none if it would not trade,
+    and in a continuous session)."""
+    indicative_volume: int = 0
+    """The quantity it would trade."""
 
 
 def _levels(levels: list[Any], depth: int) -> list[BookLevel]:
@@ -1623,23 +1679,8 @@ def command_to_json(c: ex.Command) -> dict[str, Any]:
 
 
 def command_from_json(d: dict[str, Any]) -> ex.Command:
-    kinds: dict[str, Any] = {
-        cls.__name__: cls
-        for cls in (
-            ex.DefineInstrument,
-            ex.OpenSession,
-            ex.PreClose,
-            ex.CloseSession,
-            ex.Halt,
-            ex.Resume,
-            ex.RunAuction,
-            ex.PlaceOrder,
-            ex.CancelOrder,
-            ex.AmendOrder,
-        )
-    }
     args = {k: v for k, v in d.items() if k != "command"}
-    command: ex.Command = kinds[d["command"]](**args)
+    command: ex.Command = ex.COMMAND_TYPES[d["command"]](**args)
     return command
 
 
@@ -1765,6 +1806,8 @@ class Order:
     reason: str | None
     client_order_id: str | None
     created_at: str
+    quote: bool = False
+    """An appointed market maker's order on its programme's instrument (気配)."""
 
 
 def order_view(row: Any) -> Order:
@@ -1789,6 +1832,7 @@ def _order_values(row: Any) -> dict[str, Any]:
         "reason": row.reason,
         "client_order_id": row.client_order_id,
         "created_at": row.created_at,
+        "quote": bool(row.quote),
     }
 
 

@@ -57,7 +57,9 @@ def standard_instruments(
                 name_en=f"{c.name_en}",
                 name_ja=c.name_ja,
                 eligibility=Eligibility(
-                    schemes=(c.scheme,) if c.scheme else (), categories=(c.code,)
+                    schemes=(c.scheme,) if c.scheme else (),
+                    categories=(c.code,),
+                    gx_league_only=c.code == "GX_EXCESS",  # JPX: between GX League members
                 ),
                 reference_price=reference,
                 **extra,

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import TansoError
 from tanso.domain.sessions import SessionPlan, due_actions
+from tanso.services import disputes
 from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM
 from tanso.services.marketdata import indices
@@ -129,6 +130,9 @@ class Scheduler:
         swept = marketplace.sweep(self.db, SYSTEM)
         if swept.listings or swept.offers:
             done.append(("marketplace", "sweep"))
+        reminded = disputes.remind_due(self.db, SYSTEM)
+        if reminded.reminders or reminded.lapsed:
+            done.append(("disputes", "remind"))
         return done
 
     def _auctions_on(self, instrument: str, day: dt.date) -> int:

@@ -12,14 +12,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tanso.web.operator import issuance, journal, markets, participants, users
+from tanso.web.operator import (
+    disputes,
+    issuance,
+    journal,
+    market_makers,
+    markets,
+    participants,
+    surveillance,
+    users,
+)
 
 router = APIRouter(include_in_schema=False)
 for _screens in (
     participants.router,
     users.router,
     markets.router,
+    market_makers.router,
     issuance.router,
     journal.router,
+    disputes.router,
+    surveillance.router,
 ):
     router.include_router(_screens)

@@ -20,6 +20,7 @@ from tanso.web.portal import (
     administration,
     auctions,
     claims,
+    disputes,
     login,
     marketplace,
     orders,
@@ -39,6 +40,7 @@ for _screens in (
     auctions.router,
     usage.router,
     claims.router,
+    disputes.router,
 ):
     router.include_router(_screens)
 router.routes.append(stream.route)

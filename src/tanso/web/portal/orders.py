@@ -31,7 +31,8 @@ def markets(request: Request, user: PortalUser) -> list[dict[str, Any]]:
         try:
             book = x.book(user.actor, i.id, depth=5)
         except TansoError:
-            book = {"phase": "", "bids": [], "asks": []}
+            book = {"phase": "", "bids": [], "asks": [], "indicative_price": None}
+
         auctions = xs.auction_results(db, i.id, 1)
         name = i.name_ja if lang == "ja" else i.name_en
         out.append(

@@ -48,7 +48,15 @@
       tr.appendChild(td);
       body.appendChild(tr);
     }
+    var note = box.querySelector(".indicative");
+    if (note) { // 試算値: the price a call auction held now would trade at
+      var known = e.indicative_price !== null && e.indicative_price !== undefined;
+      note.hidden = !known;
+      note.querySelector(".indicative-value").textContent = known
+        ? "¥" + num(e.indicative_price) + " × " + num(e.indicative_volume) : "";
+    }
     box.classList.remove("flash");
+
     void box.offsetWidth; // restart the highlight
     box.classList.add("flash");
   }
