@@ -37,6 +37,10 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(audit_app, name="audit")
 docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+market_app = typer.Typer(
+    help="Published market data, run as the exchange operator.", no_args_is_help=True
+)
+app.add_typer(market_app, name="market")
 
 out = Console()
 err = Console(stderr=True)
@@ -332,7 +336,31 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@market_app.command("restate")
+def market_restate(
+    date: Annotated[str, typer.Option(help="The first date to restate (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. 'trade T12-1 busted'.")],
+) -> None:
+    """Recompute the index values published for DATE and every later date from the trades that
+    stand (busted trades left out) and store those that changed (docs/indices.md, section 9)."""
+    from tanso.services.marketdata import indices
+
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        err.print(f"[red]invalid_date[/red]: write the date as YYYY-MM-DD; {date!r} is not.")
+        raise typer.Exit(2) from None
+    changed = _run(indices.restate, _db(), SYSTEM, day, reason)
+    if not changed:
+        out.print(f"nothing to restate: the values from {date} on equal their recomputation")
+        return
+    for c in changed:
+        out.print(f"{c.date} {c.id}: {c.old_value} ({c.old_rule}) -> {c.new_value} ({c.new_rule})")
+    out.print(f"{len(changed)} values restated (journal entry index.restated)")
+
+
 # ---------------------------------------------------------------- registry commands
+
 
 Qty = Annotated[int | None, typer.Option(help="Quantity, taken oldest vintage first.")]
 Serials = Annotated[str | None, typer.Option(help="A serial block, e.g. JC-ER-P0123-3-1-100.")]

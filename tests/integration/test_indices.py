@@ -316,3 +316,59 @@ def test_public_index_endpoints_show_no_participant_ids(market: Market) -> None:
         for body in (latest.text, hist.text, r.text):
             for secret in ("SELLER", "BUYER", "OPERATOR", "participant"):
                 assert secret not in body
+
+
+# ---------------------------------------------------------------- restatement
+
+
+def test_a_restatement_recomputes_the_date_and_every_later_one_without_a_busted_trade(
+    market: Market,
+) -> None:
+    two_days(market)
+    db = market.db
+    with db.read() as conn:
+        tr = t.trades.c
+        busted = conn.execute(
+            select(tr.id).where(tr.instrument_id == ES, tr.price == 2_001)
+        ).scalar_one()
+    market.x.bust(SYSTEM, busted, "erroneous_order", "a fat finger at 15:00")
+    with pytest.raises(Forbidden):
+        indices.restate(db, market.buyer, DAY1, "bust")
+    with pytest.raises(InvalidInput):
+        indices.restate(db, SYSTEM, DAY1, " ")
+    with pytest.raises(NotFound):
+        indices.restate(db, SYSTEM, dt.date(2026, 1, 7), "bust")
+    changed = indices.restate(db, SYSTEM, DAY1, f"trade {busted} busted")
+    assert {(c.date, c.id, c.old_value, c.new_value) for c in changed} == {
+        ("2026-01-05", IX_ES, 2_001, 2_000),  # only the 11:30 trade stands
+        ("2026-01-05", indices.COMPOSITE_ID, 2_001, 2_000),
+        ("2026-01-06", IX_ES, 2_001, 2_000),  # carried forward from the restated day
+        ("2026-01-06", indices.COMPOSITE_ID, 3_601, 4_667),  # (2,000x100 + 10,000x50) / 150
+    }
+    with db.read() as conn:
+        d1, d2 = by_id(indices.values_in(conn, DAY1)), by_id(indices.values_in(conn, DAY2))
+    assert d1[IX_ES]["restated_at"] and d1[IX_ES]["detail"]["trades"] == 1
+    assert (d1[IX_FOREST]["value"], d1[IX_FOREST]["rule"]) == (9_801, "mid")  # its quotes kept
+    assert d1[IX_FOREST]["restated_at"] is None
+    assert (d2[IX_ES]["value"], d2[IX_ES]["rule"]) == (2_000, "previous")
+    # the daily report shows the restated values, marked, in both languages
+    from tanso.services.marketdata import daily_report
+    from tanso.web.documents import daily_report as documents
+
+    rep = daily_report.build(db, None, DAY1)
+    [es_row] = [r for r in documents.to_csv(rep, "en").splitlines() if IX_ES in r]
+    assert "2000" in es_row and "(restated by the operator after a bust)" in es_row
+
+    [es_ja] = [r for r in documents.to_csv(rep, "ja").splitlines() if IX_ES in r]
+    assert "訂正" in es_ja
+    assert "restated" in documents.to_html(rep, "en").split(IX_ES)[1][:400]
+
+    # the stored values now equal a recomputation from the trades that stand: nothing to do
+
+    with db.read() as conn:
+        before = conn.execute(select(t.journal.c.kind).order_by(t.journal.c.seq.desc())).first()
+    assert before is not None and before.kind == "index.restated"
+    assert indices.restate(db, SYSTEM, DAY1, "again") == []
+    with db.read() as conn:
+        last = conn.execute(select(t.journal.c.kind).order_by(t.journal.c.seq.desc())).first()
+    assert last == before and audit.verify(db).ok

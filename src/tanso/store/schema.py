@@ -473,6 +473,8 @@ index_values = Table(
     Column("detail", Text, nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
     Column("at", String(32), nullable=False),
+    # when `tanso market restate` last changed the value (docs/indices.md, restatement policy)
+    Column("restated_at", String(32)),
 )
 """Published benchmark index values, each with the rule that produced it (vwap, mid, previous)."""
 

@@ -17,10 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
+from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
-from tanso.services.common import SYSTEM, Actor, Idem, execute, loader, require_operator
+from tanso.services.common import SYSTEM, Actor, Idem, execute, loader, plain, require_operator
+from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, trade_date
 from tanso.services.trading.instruments import STANDARD_REFERENCE_PRICES
 from tanso.store import repo
@@ -196,11 +198,11 @@ def book_quotes(
     return out
 
 
-def _window_start(exchange: Exchange, day: dt.date) -> dt.date:
+def _window_start(calendar: TradingCalendar, day: dt.date) -> dt.date:
     start, n = day, 1
     while n < WEIGHT_WINDOW:
         start -= dt.timedelta(days=1)
-        if exchange.calendar.is_business_day(start):
+        if calendar.is_business_day(start):
             n += 1
     return start
 
@@ -299,7 +301,7 @@ def compute(
     # the book is read before the write transaction: the sequencer takes its lock, then the
     # database's, and so must everyone else
     quotes = book_quotes(exchange, [i for d in defs for i in d.instruments])
-    window_start = _window_start(exchange, date)
+    window_start = _window_start(exchange.calendar, date)
 
     def work(tx: Tx) -> Published:
         conn = tx.conn
@@ -342,6 +344,108 @@ def compute(
     return execute(db, actor, idem, work, load=loader(Published)).indices
 
 
+# ---------------------------------------------------------------- restatement
+
+
+@dataclass(frozen=True, slots=True)
+class Restated:
+    """One published value a restatement changed: before and after."""
+
+    id: str
+    date: str
+    old_value: int | None
+    old_rule: str
+    new_value: int | None
+    new_rule: str
+
+
+def _stored_quotes(
+    defs: list[IndexDef], stored: dict[str, Any]
+) -> dict[str, tuple[int | None, ...]]:
+    """The book quotes a day's ``mid`` values were computed from (the live book of that day is
+    gone; its best bid and offer are in the value's detail)."""
+    quotes: dict[str, tuple[int | None, ...]] = {}
+    for idef in defs:
+        row = stored.get(idef.id)
+        if row is not None and row.rule == "mid" and idef.instruments:
+            detail = loads(row.detail) or {}
+            quotes[idef.instruments[0]] = (detail.get("bid"), detail.get("ask"))
+    return quotes
+
+
+def restate(
+    db: Database,
+    actor: Actor,
+    date: dt.date,
+    reason: str,
+    calendar: TradingCalendar | None = None,
+) -> list[Restated]:
+    """Recompute the published values of ``date`` and of every later date from the trades that
+    stand (a busted trade never happened) and store those that changed, with when (exchange
+    operator). One journal entry, ``index.restated``, with each old and new value and the
+    reason; the original ``index.published`` entries stay. A ``mid`` value keeps the book
+    quotes it was computed from; a value carried forward follows the restated one. Nothing to
+    change: nothing written."""
+    require_operator(actor, "restate index values")
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise InvalidInput(
+            "reason_required", "A restatement gives its reason (1 to 500 characters)."
+        )
+    cal = calendar or japan_calendar()
+    day = date.isoformat()
+
+    def work(tx: Tx) -> list[Restated]:
+        conn = tx.conn
+        iv = t.index_values.c
+        dates = list(
+            conn.execute(
+                select(iv.date).where(iv.date >= day).distinct().order_by(iv.date)
+            ).scalars()
+        )
+        if not dates or dates[0] != day:
+            raise NotFound("index_date_not_published", f"No index values are published for {day}.")
+        defs = definitions(conn)
+        changed: list[Restated] = []
+        for d in dates:
+            stored = {
+                r.index_id: r for r in conn.execute(select(t.index_values).where(iv.date == d))
+            }
+            when = dt.date.fromisoformat(d)
+            quotes = _stored_quotes(defs, stored)
+            for idef, v in calculate(conn, defs, when, _window_start(cal, when), quotes):
+                row = stored.get(idef.id)
+                value = v.value if v.value is not None else 0
+                detail = dumps(v.detail)
+                if row is None or (row.value, row.rule, row.volume, row.detail) == (
+                    value,
+                    v.rule,
+                    v.volume,
+                    detail,
+                ):
+                    continue
+                conn.execute(
+                    update(t.index_values)
+                    .where(iv.index_id == idef.id, iv.date == d)
+                    .values(
+                        value=value, rule=v.rule, volume=v.volume, detail=detail, restated_at=tx.at
+                    )
+                )
+                old = None if row.rule == "none" else int(row.value)
+                changed.append(Restated(idef.id, d, old, row.rule, v.value, v.rule))
+        if not changed:
+            tx.allow_empty = True
+            return []
+        tx.record(
+            "index.restated",
+            actor.label,
+            {"date": day, "reason": reason, "changes": [plain(c) for c in changed]},
+        )
+        return changed
+
+    return execute(db, actor, None, work)
+
+
 # ---------------------------------------------------------------- public reads
 
 
@@ -362,6 +466,8 @@ class IndexValue:
     detail: dict[str, Any]
     published_at: str
     journal_seq: int
+    restated_at: str | None = None
+    """When `tanso market restate` last changed the value (docs/indices.md, section 9)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +493,7 @@ def _view(row: Any, names: dict[str, tuple[str, str]]) -> IndexValue:
         detail=loads(row.detail) or {},
         published_at=row.at,
         journal_seq=row.journal_seq,
+        restated_at=row.restated_at,
     )
 
 

@@ -104,7 +104,8 @@ def to_csv(rep: DailyReport, lang: str = "en") -> str:
                 "price": "" if i.value is None else i.value,
                 "volume": i.volume,
                 "rule": i.rule,
-                "note": rule_label(i.rule, lang),
+                "note": rule_label(i.rule, lang)
+                + (f" ({labels['index_restated']})" if i.restated_at else ""),
             }
         )
     return buf.getvalue()
@@ -225,7 +226,11 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
         for i in rep.indices:
             rows.append(
                 [
-                    paragraph(_name(i, lang), cell),
+                    paragraph(
+                        _name(i, lang)
+                        + (f" ({labels['index_restated']})" if i.restated_at else ""),
+                        cell,
+                    ),
                     "-" if i.value is None else f"{i.value:,}",
                     n(i.volume),
                     paragraph(rule_label(i.rule, lang), cell),

@@ -5,7 +5,8 @@
 - the GX-ETS excess-reduction instrument (JPX-GX-EXCESS) is traded between GX League members only:
   its eligibility gains ``"gx_league_only": true``;
 - ``orders.quote`` and the market-maker tables ``mm_programmes``, ``mm_appointments``,
-  ``mm_incentives``.
+  ``mm_incentives``;
+- ``index_values.restated_at``: when `tanso market restate` last changed a published value.
 
 Revision ID: 0023
 Revises: 0022
@@ -53,6 +54,8 @@ def upgrade() -> None:
             sa.Column("quote", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     _gx_rule(add=True)
+    with op.batch_alter_table("index_values", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("restated_at", sa.String(32), nullable=True))
     op.create_table(
         "mm_programmes",
         sa.Column("id", sa.String(40), nullable=False),
@@ -127,6 +130,8 @@ def downgrade() -> None:
     op.drop_table("mm_appointments")
     op.drop_index(op.f("ix_mm_programmes_instrument_id"), table_name="mm_programmes")
     op.drop_table("mm_programmes")
+    with op.batch_alter_table("index_values", schema=None) as batch_op:
+        batch_op.drop_column("restated_at")
     _gx_rule(add=False)
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_column("quote")
