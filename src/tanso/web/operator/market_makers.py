@@ -15,6 +15,7 @@ from tanso.domain.errors import TansoError
 from tanso.domain.market_making import Programme
 from tanso.services import market_makers as mm
 from tanso.services.access.users import PortalUser
+from tanso.services.trading import exchange as xs
 from tanso.web import kit
 from tanso.web.kit import Form, OperatorUser
 from tanso.web.operator.common import operator_page
@@ -68,6 +69,7 @@ def _page(
         user,
         state.status,
         programmes=programmes,
+        instruments=xs.list_instruments(db),
         month=month,
         **state.shown(),
     )
