@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
 from tanso.domain.instruments import InstrumentSpec
 from tanso.domain.market_making import Programme
-from tanso.services import market_makers
+from tanso.services import disputes, market_makers
 from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import participants, registry
@@ -122,6 +123,7 @@ def demo_market(
         due = settlement.obligations(db, SYSTEM, "pending", day.isoformat())
         if due and not failed_one:
             _freeze_one(db, due[0].deal_id)
+            _dispute(actors, db, due[0])
             failed_one = True
         out = settlement.run(db, SYSTEM, day)
         counts["settled"] += out.settled
@@ -171,6 +173,32 @@ def _quote(
     ref = exchange.engine.markets[instrument].reference
     _place(exchange, maker, NewOrder(instrument, "buy", size, ref - 100), counts)
     _place(exchange, maker, NewOrder(instrument, "sell", size, ref + 100), counts)
+
+
+def _dispute(actors: dict[str, Actor], db: Database, obligation: Any) -> None:
+    """The buyer of the frozen trade disputes its obligation; the seller has answered. The
+    operator's disputes screen has one to review."""
+    buyer, seller = actors.get(obligation.buyer or ""), actors.get(obligation.seller or "")
+    if buyer is None or seller is None:
+        return
+    opened = disputes.open_dispute(
+        db,
+        buyer,
+        disputes.NewDispute(
+            "obligation",
+            obligation.deal_id,
+            "The credits of this trade were frozen before delivery. We ask for credits of the "
+            "same category and vintage, or our cash back with the fee.",
+            claimed_quantity=obligation.quantity,
+        ),
+    )
+    disputes.respond(
+        db,
+        seller,
+        opened.id,
+        "The registry froze the project's credits over its monitoring report; we can deliver "
+        "other credits of the same category within five business days.",
+    )
 
 
 def _freeze_one(db: Database, trade_id: str) -> None:
