@@ -23,7 +23,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from tanso.api import schemas_exchange as sx
-from tanso.services import disputes, surveillance
+from tanso.services import disputes, notices, surveillance
 from tanso.services import market_makers as mm
 from tanso.services.clearing import settlement
 from tanso.services.compliance import certificates, claims, usage
@@ -31,7 +31,7 @@ from tanso.services.compliance import inventories as emissions
 from tanso.services.ledger import cash as cash_ledger
 from tanso.services.ledger import participants as parties
 from tanso.services.ledger import registry
-from tanso.services.trading import exchange
+from tanso.services.trading import bust_requests, exchange, void_auction
 from tanso.services.venues import marketplace
 from tanso.services.venues import sealed_auctions as sealed
 
@@ -293,6 +293,46 @@ class Client:
         system_fault, dispute_ruling or other."""
         body = {"reason_code": reason_code, "note": note}
         return self._send(exchange.Bust, "POST", f"/v1/trades/{trade_id}/bust", body)
+
+    def void_auction(
+        self, instrument: str, auction_id: int, reason_code: str, note: str = ""
+    ) -> void_auction.AuctionVoid:
+        """Void the latest call auction of an instrument before it settles (operator):
+        `auction_id` is the auction's `seq` in `auctions`."""
+        body = {"reason_code": reason_code, "note": note}
+        path = f"/v1/instruments/{instrument}/auctions/{auction_id}/void"
+        return self._send(void_auction.AuctionVoid, "POST", path, body)
+
+    def request_bust(
+        self, trade_id: str, reason_code: str, note: str = ""
+    ) -> bust_requests.BustRequest:
+        """Ask the operator to bust a trade of yours within the rulebook's window: reason_code
+        erroneous_order, system_fault or other."""
+        body = {"reason_code": reason_code, "note": note}
+        path = f"/v1/trades/{trade_id}/bust-requests"
+        return self._post(bust_requests.BustRequest, path, body)
+
+    def list_bust_requests(self, state: str | None = None) -> list[bust_requests.BustRequest]:
+        """Requests to bust a trade: yours (the operator: everyone's), newest first."""
+        return self._get_list(bust_requests.BustRequest, "/v1/trades/bust-requests", state=state)
+
+    def grant_bust_request(self, trade_id: str, note: str = "") -> bust_requests.BustRequest:
+        """Grant the pending request to bust a trade (operator): the trade is busted."""
+        path = f"/v1/trades/bust-requests/{trade_id}/grant"
+        return self._post(bust_requests.BustRequest, path, {"note": note})
+
+    def refuse_bust_request(self, trade_id: str, note: str) -> bust_requests.BustRequest:
+        """Refuse the pending request to bust a trade (operator), saying why."""
+        path = f"/v1/trades/bust-requests/{trade_id}/refuse"
+        return self._post(bust_requests.BustRequest, path, {"note": note})
+
+    def list_notices(self, unread: bool = False) -> list[notices.Notice]:
+        """Your notices (お知らせ), newest first, with their texts in English and Japanese."""
+        return self._get_list(notices.Notice, "/v1/notices", unread=unread or None)
+
+    def read_notice(self, notice_id: str) -> notices.Notice:
+        """Mark a notice of yours read."""
+        return self._post(notices.Notice, f"/v1/notices/{notice_id}/read", {})
 
     def surveillance_alerts(
         self,

@@ -38,6 +38,7 @@ from tanso.domain.exchange import (
     Resume,
     RunAuction,
     Trade,
+    VoidAuction,
 )
 from tanso.domain.sealed_bid import SealedBid, SealedRules, check_bid, clear
 
@@ -237,6 +238,12 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "halt": _session(Halt),
     "resume": _session(Resume),
     "auction": _session(RunAuction),
+    "void_auction": lambda d: VoidAuction(
+        _field(d, "instrument", str),
+        _field(d, "restore", list),
+        _field(d, "reference_price", int),
+        _field(d, "last_price", int, None),
+    ),
 }
 
 

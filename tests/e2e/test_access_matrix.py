@@ -256,6 +256,16 @@ def world(db: Database) -> Iterator[World]:
             )
             assert r.status_code == 201, r.text
             ids["evidence_id"] = str(r.json()["id"])
+        # each participant's request to bust its trade, refused: a notice of its own
+        for pid, ids in (("ALPHA", alpha), ("BETA", beta)):
+            asked = {"reason_code": "other", "note": "matrix"}
+            path = f"/v1/trades/{ids['trade_id']}/bust-requests"
+            r = c.post(path, headers=headers["setup:" + pid], json=asked)
+            assert r.status_code == 201, r.text
+            path = f"/v1/trades/bust-requests/{ids['trade_id']}/refuse"
+            assert c.post(path, headers=op, json={"note": "matrix"}).status_code == 200
+            r = c.get("/v1/notices", headers=headers["setup:" + pid])
+            ids["notice_id"] = str(r.json()[0]["id"])
         for ids in (alpha, beta):
             ids["year"] = ids["reporting_year"] = "2025"
         world = World(db, c, headers, {"ALPHA": alpha, "BETA": beta})
@@ -388,6 +398,12 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/freezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
     ("POST", "/v1/unfreezes"): lambda ids, n: {"serials": "JC-ER-P0001-2-4999-4999", "reason": "m"},
     ("POST", "/v1/trades/{trade_id}/bust"): lambda ids, n: {"reason_code": "erroneous_order"},
+    ("POST", "/v1/trades/{trade_id}/bust-requests"): lambda ids, n: {"reason_code": "other"},
+    ("POST", "/v1/trades/bust-requests/{trade_id}/refuse"): lambda ids, n: {"note": "matrix"},
+    (
+        "POST",
+        "/v1/instruments/{instrument_id}/auctions/{auction_id}/void",
+    ): lambda ids, n: {"reason_code": "erroneous_order"},
     ("POST", "/v1/disputes"): lambda ids, n: {
         "kind": "trade",
         "subject_id": ids["trade_id"],
@@ -592,6 +608,10 @@ EXPECTED: dict[tuple[str, str], str] = {
         "POST",
         "/v1/instruments/{instrument_id}/auctions",
     ): "401 403     403     403     403 403    ok",
+    (
+        "POST",
+        "/v1/instruments/{instrument_id}/auctions/{auction_id}/void",
+    ): "401 403     403     403     403 403    404",
     ("GET", "/v1/instruments/{instrument_id}/book"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/instruments/{instrument_id}/close"): "401 403     403     403     403 403    409",
     (
@@ -770,6 +790,18 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/surveillance/scan"): "401 403     403     403     403 403    ok",
     ("GET", "/v1/trades"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/trades/{trade_id}/bust"): "401 403     403     403     403 403    ok",
+    # ALPHA's and BETA's trades are busted by the row above: a request gets past access, 409
+    ("POST", "/v1/trades/{trade_id}/bust-requests"): "401 403 409/404 409/404 403 403    403",
+    ("GET", "/v1/trades/bust-requests"): "401 ok      ok      ok      403 ok     ok",
+    # the world's requests were refused: answered already, 409
+    ("POST", "/v1/trades/bust-requests/{trade_id}/grant"): (
+        "401 403     403     403     403 403    409"
+    ),
+    ("POST", "/v1/trades/bust-requests/{trade_id}/refuse"): (
+        "401 403     403     403     403 403    409"
+    ),
+    ("GET", "/v1/notices"): "401 ok      ok      ok      403 ok     ok",
+    ("POST", "/v1/notices/{notice_id}/read"): "401 ok/404  ok/404  ok/404  403 404    404",
     ("POST", "/v1/transfers"): "401 ok/404  ok/404  403     403 404    404",
     ("POST", "/v1/unfreezes"): "401 403     403     403     403 ok/409 403",
     ("POST", "/v1/usage/evaluate"): "401 ok/404  ok/404  ok/404  403 ok     ok",
@@ -792,6 +824,7 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/claims/{year}.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims/{year}.pdf"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/disputes"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/inbox"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/disputes/{dispute_id}"): "login ok/404  ok/404 ok/404  ok/404 ok",
     (
         "GET",
@@ -813,6 +846,7 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/operator/disputes/{dispute_id}"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/fees"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/market-makers"): "login 403     403    403     403    ok",
+    ("GET", "/portal/market-making"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/operator/market-makers/report.csv"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/instruments"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/issuance"): "login 403     403    403     403    ok",

@@ -641,3 +641,16 @@ def test_market_makers_are_appointed_measured_reported_and_paid(
     assert r.status_code == 422 and "YYYY-MM" in r.text
     r = portal.post(f"{base}/incentives", data={"csrf": csrf, "month": "2026-01"})
     assert r.status_code == 409 and "after the month ends" in r.text
+    # the market maker's own screen: its programme, day by day (a trader user of ALPHA)
+    portal.cookies.clear()
+    assert login(portal, "trader@alpha.example.jp").status_code == 303
+    mine = portal.get("/portal/market-making?month=2026-01")
+    assert mine.status_code == 200 and 'href="/portal/market-making"' in mine.text
+    assert "Energy saving market making" in mine.text
+    assert "0 of 0 days compliant" in mine.text  # 09:00 in Tokyo: today's window has not begun
+
+    assert "マーケットメイク" in portal.get("/portal/market-making?month=2026-01&lang=ja").text
+    portal.cookies.clear()
+    assert login(portal, "trader@beta.example.jp").status_code == 303
+    theirs = portal.get("/portal/market-making?month=2026-01&lang=en")
+    assert "not appointed" in theirs.text and 'href="/portal/market-making"' not in theirs.text

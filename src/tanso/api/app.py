@@ -15,6 +15,7 @@ from tanso.api.deps import reject_nul
 from tanso.api.limits import BodyLimits
 from tanso.api.routes import router
 from tanso.api.routes_auctions import router as auctions_router
+from tanso.api.routes_bust_requests import router as bust_requests_router
 from tanso.api.routes_claims import router as claims_router
 from tanso.api.routes_disputes import router as disputes_router
 from tanso.api.routes_exchange import router as exchange_router
@@ -25,6 +26,7 @@ from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
 from tanso.api.routes_surveillance import router as surveillance_router
 from tanso.api.routes_usage import router as usage_router
+from tanso.api.routes_void_auction import router as void_auction_router
 from tanso.api.schemas_registry import Health
 from tanso.api.stream import router as stream_router
 from tanso.cluster.commands import RemoteExchange
@@ -166,6 +168,8 @@ def create_app(
         usage_router,
         claims_router,
         disputes_router,
+        bust_requests_router,
+        void_auction_router,
         pages_router,
         portal_router,
         operator_router,

@@ -216,6 +216,18 @@ class Book:
                 del orders[o.id]
         del keys[bisect_left(keys, key)]
 
+    def reinstate(self, order: Order) -> None:
+        """Put an order back at its place in time priority (its ``seq``), not at the back of its
+        level: an order of a voided call auction returns as it was before the auction."""
+        self.add(order)
+        price = order.price
+        if price is None:
+            return
+        level = (self.bids if order.side == BUY else self.asks)[price]
+        orders = level.orders
+        if len(orders) > 1 and orders[-2].seq > order.seq:
+            level.orders = deque(sorted(orders, key=lambda o: o.seq))
+
     # ------------------------------------------------------------------ continuous matching
 
     def fillable(self, side: str, limit: int, participant: str, wanted: int) -> int:

@@ -145,6 +145,19 @@ class AmendOrder(NamedTuple):
     price: int | None = None
 
 
+class VoidAuction(NamedTuple):
+    """Void a call auction whose trades were busted (docs/void-auction.md): the reference price
+    and last price go back to what they were before it, and each order of ``restore``, given as
+    [id, participant, side, price, quantity, tif, seq], gets ``quantity`` back in the book at its
+    time priority ``seq`` (the service layer decides which orders are still valid and holds
+    their cash or credits again)."""
+
+    instrument: str
+    restore: list[list[Any]]
+    reference_price: int
+    last_price: int | None
+
+
 Command = (
     DefineInstrument
     | OpenSession
@@ -156,6 +169,7 @@ Command = (
     | PlaceOrder
     | CancelOrder
     | AmendOrder
+    | VoidAuction
 )
 
 
@@ -172,6 +186,7 @@ COMMAND_TYPES: dict[str, Any] = {
         PlaceOrder,
         CancelOrder,
         AmendOrder,
+        VoidAuction,
     )
 }
 """Each command's type by its name, as the journal records it (``command``)."""
@@ -340,6 +355,39 @@ class Amended(_Event):
         self.kept_priority: Final = kept_priority
 
 
+class Reinstated(_Event):
+    """An order of a voided auction is back in the book with the quantity it had traded."""
+
+    __slots__ = ("id", "quantity")
+    EVENT: ClassVar[str] = "reinstated"
+    FIELDS: ClassVar[tuple[str, ...]] = ("id", "quantity")
+
+    def __init__(self, id: str, quantity: int) -> None:
+        self.id: Final = id
+        self.quantity: Final = quantity
+
+
+class AuctionVoided(_Event):
+    """A call auction was voided: the reference price and limits are those from before it."""
+
+    __slots__ = ("instrument", "lower_limit", "reference_price", "upper_limit")
+    EVENT: ClassVar[str] = "auction_voided"
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "instrument",
+        "reference_price",
+        "lower_limit",
+        "upper_limit",
+    )
+
+    def __init__(
+        self, instrument: str, reference_price: int, lower_limit: int, upper_limit: int
+    ) -> None:
+        self.instrument: Final = instrument
+        self.reference_price: Final = reference_price
+        self.lower_limit: Final = lower_limit
+        self.upper_limit: Final = upper_limit
+
+
 class SessionChanged(_Event):
     """An instrument moved to another session phase."""
 
@@ -384,6 +432,8 @@ Event = (
     | Amended
     | SessionChanged
     | InstrumentListed
+    | Reinstated
+    | AuctionVoided
 )
 
 
@@ -512,6 +562,7 @@ class Engine:
             Halt: self._halt,
             Resume: self._resume,
             RunAuction: self._run_auction,
+            VoidAuction: self._void_auction,
         }
 
     def handle(self, command: Command) -> list[Event]:
@@ -671,6 +722,60 @@ class Engine:
         events: list[Event] = []
         self._auction(m, "call", events)
         return events
+
+    def _void_auction(self, c: VoidAuction) -> list[Event]:
+        """取消: undo a call auction's effect on the book. Each order to restore gets its traded
+        quantity back: added in place if it still rests, or put back at its old time priority;
+        orders outside the restored price limits are then cancelled, as after any auction."""
+        fields: tuple[Any, ...] = c  # read as Any, as in _place
+        instrument, restore, reference, last_price = fields
+        m = self._market_for(instrument, "void_auction")
+        if isinstance(m, Rejected):
+            return [m]
+        if not _is_int(reference) or reference <= 0 or reference % m.tick:
+            return [Rejected(None, INVALID_PRICE, "void_auction", m.id)]
+        if not (last_price is None or _is_int(last_price)) or not self._restorable(m, restore):
+            return [Rejected(None, INVALID_ORDER, "void_auction", m.id)]
+        m.reference = reference
+        m.last_price = last_price
+        m.lower, m.upper = price_limits(reference, m.pct, m.tick)
+        events: list[Event] = [AuctionVoided(m.id, reference, m.lower, m.upper)]
+        book = m.book
+        for oid, participant, side, price, quantity, tif, seq in restore:
+            order = book.orders.get(oid)
+            if order is not None:
+                book.reduce(order, order.quantity + quantity)  # grows in place: same priority
+            else:
+                order = Order(oid, m.id, participant, side, price, quantity, tif, seq)
+                book.reinstate(order)
+                self.order_market[oid] = m
+                self.seen_ids.add(oid)
+            events.append(Reinstated(oid, quantity))
+        self._purge_outside_limits(m, events)
+        return events
+
+    def _restorable(self, m: Market, restore: Any) -> bool:
+        """Whether every order to restore is well formed, and either rests in this market or
+        is in no book at all (checked before anything changes)."""
+        if not isinstance(restore, list):
+            return False
+        for r in restore:
+            if not isinstance(r, list | tuple) or len(r) != 7:
+                return False
+            oid, participant, side, price, quantity, tif, seq = r
+            ok = (
+                isinstance(oid, str)
+                and isinstance(participant, str)
+                and side in (BUY, SELL)
+                and (price is None or (_is_int(price) and price > 0))
+                and _is_int(quantity)
+                and quantity > 0
+                and tif in TIFS
+                and _is_int(seq)
+            )
+            if not ok or self.order_market.get(oid, m) is not m:
+                return False
+        return True
 
     # ------------------------------------------------------------------ orders
 

@@ -539,6 +539,7 @@ table cannot be replayed as cookies; a session waiting for its TOTP code grants 
 # Tables of later capabilities live in modules of their own on the same metadata; importing
 # them here keeps `metadata` complete for migrations and their check.
 from tanso.store import (  # noqa: E402, F401
+    schema_bust_requests,
     schema_claims,
     schema_disputes,
     schema_market_makers,

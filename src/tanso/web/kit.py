@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tanso.domain.errors import TansoError
 from tanso.domain.participants import Scope
 from tanso.http_status import status_of
+from tanso.services import notices
 from tanso.services.access import access_log, users
 from tanso.services.access.users import Capability, PortalUser
 from tanso.services.common import Actor, Database
@@ -123,6 +124,8 @@ def page(
     context.setdefault("errors", {})
     context.setdefault("notice", "")
     context.setdefault("csrf", user.csrf_token if user is not None else "")
+    if user is not None and "unread_notices" not in context:  # the navigation's inbox count
+        context["unread_notices"] = notices.unread_count(db(request), user.participant_id)
     html = render(
         template,
         lang=lang,

@@ -137,6 +137,11 @@ class PortalUser:
     def is_operator(self) -> bool:
         return self.actor.is_operator()
 
+    @property
+    def makes_markets(self) -> bool:
+        """Its participant acts as a market maker (the portal shows its market-making screen)."""
+        return self.actor.has(Role.MARKET_MAKER)
+
 
 @dataclass(frozen=True, slots=True)
 class LoginResult:

@@ -58,6 +58,7 @@ from tanso.services.common import (
     require_operator,
 )
 from tanso.services.ledger import registry
+from tanso.services.trading import bust_requests
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, insert_sql, loads, run_many
@@ -788,7 +789,9 @@ class Exchange:
     # ------------------------------------------------------------------ applying one command
 
     def _apply(self, tx: Tx, job: _Job) -> object:
-        handler: Callable[[Tx, Actor, dict[str, Any]], object] = getattr(self, f"_do_{job.kind}")
+        handler: Callable[[Tx, Actor, dict[str, Any]], object] = getattr(
+            self, f"_do_{job.kind}", None
+        ) or functools.partial(COMMANDS[job.kind], self)
         idem: Idem | None = job.args.get("idem")
         pid = job.actor.participant_id
         if idem is not None:
@@ -1476,6 +1479,7 @@ class Exchange:
             "cash_reserve": reserve,
         }
         seq = tx.record("exchange.trade_busted", actor.label, payload)
+        bust_requests.trade_busted(tx, actor, trade, bust.reason_code, bust.note)
         self._job_feed.append(
             {"seq": seq, "at": tx.at, "kind": "exchange.trade_busted", "payload": payload}
         )
@@ -1917,6 +1921,10 @@ class AuctionResult:
     price: int | None
     volume: int
     kind: str
+    seq: int = 0
+    """The auction's id: its journal entry (`POST .../auctions/{seq}/void`)."""
+    voided: bool = False
+    """Voided by the operator: its trades were busted (docs/void-auction.md)."""
 
 
 def own_orders(
@@ -2020,6 +2028,8 @@ def auction_results(
         if kind:
             q = q.where(a.kind == kind)
         rows = conn.execute(q.order_by(a.id.desc()).limit(limit)).all()
+        since = min((r.journal_seq for r in rows), default=0)
+        voided = voided_auctions(conn, instrument, since) if rows else set()
         return [
             AuctionResult(
                 instrument=r.instrument_id,
@@ -2028,6 +2038,8 @@ def auction_results(
                 price=r.price,
                 volume=r.volume,
                 kind=r.kind,
+                seq=r.journal_seq,
+                voided=r.journal_seq in voided,
             )
             for r in rows
         ]
@@ -2042,3 +2054,23 @@ _REPLAY: dict[str, Callable[[Any], object]] = {
     "bust": loader(Bust),
 }
 """How a command's stored idempotent answer is rebuilt into the dataclass it answered."""
+
+COMMANDS: dict[str, Callable[[Exchange, Tx, Actor, dict[str, Any]], object]] = {}
+"""Sequencer commands that modules of their own define (`void_auction`): each module registers
+its handler here, and its answer's loader in `_REPLAY`, so that this module never imports it."""
+
+AUCTION_VOIDED = "exchange.auction_voided"
+
+
+def voided_auctions(conn: Connection, instrument: str | None, since: int) -> set[int]:
+    """The journal entries of the auctions voided (of one instrument, if given) among those
+    from entry ``since`` on (a void comes after its auction: only that range is read)."""
+    j = t.journal.c
+    out = set()
+    for (payload,) in conn.execute(
+        select(j.payload).where(j.seq > since, j.kind == AUCTION_VOIDED)
+    ):
+        p = read_payload(payload)
+        if instrument is None or p.get("instrument") == instrument:
+            out.add(int(p["auction"]))
+    return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tanso.web.operator import (
+    bust_requests,
     disputes,
     issuance,
     journal,
@@ -21,6 +22,7 @@ from tanso.web.operator import (
     participants,
     surveillance,
     users,
+    void_auction,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -28,10 +30,12 @@ for _screens in (
     participants.router,
     users.router,
     markets.router,
+    bust_requests.router,
     market_makers.router,
     issuance.router,
     journal.router,
     disputes.router,
     surveillance.router,
+    void_auction.router,
 ):
     router.include_router(_screens)

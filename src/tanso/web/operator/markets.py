@@ -13,6 +13,7 @@ from tanso.domain.fees import FeeSchedule
 from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.clearing import settlement
+from tanso.services.trading import bust_requests
 from tanso.services.trading import exchange as xs
 from tanso.web import kit
 from tanso.web.kit import Form, OperatorUser
@@ -93,6 +94,7 @@ def _settlement_page(
         pending=settlement.obligations(db, user.actor, "pending", limit=200),
         today=dt.datetime.now(xs.JST).date().isoformat(),
         reasons=xs.BUST_REASONS,
+        bust_requests=bust_requests.list_requests(db, user.actor, "pending", 200),
         **context,
     )
 

@@ -21,7 +21,9 @@ from tanso.web.portal import (
     auctions,
     claims,
     disputes,
+    inbox,
     login,
+    market_making,
     marketplace,
     orders,
     retirement,
@@ -41,6 +43,8 @@ for _screens in (
     usage.router,
     claims.router,
     disputes.router,
+    inbox.router,
+    market_making.router,
 ):
     router.include_router(_screens)
 router.routes.append(stream.route)

@@ -16,6 +16,7 @@ from tanso.services.trading import exchange as xs
 from tanso.services.trading.exchange import NewOrder
 from tanso.web import kit
 from tanso.web.kit import CurrentUser, Form, Trader
+from tanso.web.portal.inbox import bust_form
 
 router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 
@@ -182,4 +183,5 @@ def trades(request: Request, user: CurrentUser) -> Response:
         older=older,
         newer=newer,
         obligations=settlement.obligations(db, reader, limit=200),
+        **bust_form(request, user, rows),
     )
