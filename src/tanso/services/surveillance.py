@@ -23,6 +23,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -228,6 +229,10 @@ def scan(
 # ---------------------------------------------------------------- online
 
 
+COALESCE_SECONDS = 0.2
+"""How long the online worker lets committed batches gather before it evaluates them together."""
+
+
 class OnlineMonitor:
     """The online path: hears each batch's committed exchange entries and evaluates them on a
     thread of its own, so the sequencer never waits for surveillance."""
@@ -266,16 +271,34 @@ class OnlineMonitor:
 
     def _run(self) -> None:
         while True:
-            batch = self._queue.get()
+            batches = [self._queue.get()]
+            if batches[0] is not None:
+                # the batches of the next moments join this run: one read of the groups and of
+                # the journal, one transaction of alerts, for many batches (a run per batch took
+                # a fifth of the order path's throughput from the sequencer)
+                time.sleep(COALESCE_SECONDS)
+            while True:
+                try:
+                    batches.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            entries = [
+                sv.Entry(e["seq"], e["at"], e["kind"], e["payload"])
+                for batch in batches
+                if batch is not None
+                for e in batch
+            ]
             try:
-                if batch is None:
-                    return
-                self.evaluate([sv.Entry(e["seq"], e["at"], e["kind"], e["payload"]) for e in batch])
+                if entries:
+                    self.evaluate(entries)
             except Exception:  # an alert lost is better than a stopped monitor
                 log.exception("surveillance could not evaluate a batch")
                 self.monitor = None  # start again from the journal
             finally:
-                self._queue.task_done()
+                for _ in batches:
+                    self._queue.task_done()
+            if None in batches:
+                return
 
     def evaluate(self, entries: list[sv.Entry]) -> list[int]:
         """Feed ``entries`` (after whatever the journal holds before them) and raise what they
