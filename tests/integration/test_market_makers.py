@@ -217,7 +217,7 @@ def test_the_fold_kept_as_the_journal_grows_equals_the_fold_recomputed(
                 x.amend(maker, mine[hundreds % len(mine)], quantity=quantity)
             elif kind in ("hit", "lift"):
                 side = "sell" if kind == "hit" else "buy"
-                x.place(trader, NewOrder("JC-ES", side, quantity, price, tif="IOC"))
+                x.place(trader, NewOrder("JC-ES", side, quantity, price, tif="ioc"))
             elif kind == "query":
                 mm.compliance(db, SYSTEM, "MAKER", None, DAY, DAY + dt.timedelta(days=3))
         except TansoError:

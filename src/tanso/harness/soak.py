@@ -492,7 +492,7 @@ def _operator(
                     )
                 continue
             key = f"soak-operator-{n}"
-            body = {"date": settle_through()}
+            body = {"date": settle_through(), "early": True}
             ans = caller.send("settlement", "POST", "/v1/settlement/runs", body, key)
             assert ans is not None
             if ans.status < 300:
@@ -609,10 +609,8 @@ def check_books(db: Database, market: Market, ledger: Ledger) -> list[str]:
             traded[row.buy_order_id] += row.quantity
             traded[row.sell_order_id] += row.quantity
         for oid, r in orders.items():
-            # a cancellation takes the rest off (remaining 0): only open and filled orders say
-            # exactly how much traded
-            exact = r.status in ("open", "filled")
-            if (traded[oid] != r.quantity - r.remaining) if exact else (traded[oid] > r.quantity):
+            # quantity = filled + cancelled + remaining, whatever the order's status
+            if traded[oid] != r.quantity - r.remaining - r.cancelled:
                 problems.append(
                     f"order {oid} ({r.status}): quantity {r.quantity}, remaining {r.remaining}, "
                     f"traded {traded[oid]}"

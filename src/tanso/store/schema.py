@@ -321,6 +321,8 @@ orders = Table(
     Column("fees", String(200)),
     Column("quantity", BigInteger, nullable=False),
     Column("remaining", BigInteger, nullable=False),
+    # cancelled or expired: quantity = filled + cancelled + remaining
+    Column("cancelled", BigInteger, nullable=False, server_default="0"),
     Column("tif", String(4), nullable=False),
     Column("status", String(16), nullable=False),
     Column("priority", BigInteger, nullable=False),

@@ -947,10 +947,10 @@ class Exchange:
                 self._cancelled(tx, ctx, e)
             elif isinstance(e, ex.Amended):
                 row = self._order(conn, e.id)
-                filled = row.quantity - row.remaining
+                done = row.quantity - row.remaining  # filled and cancelled
                 values: dict[str, Any] = {
                     "price": e.price,
-                    "quantity": filled + e.quantity,
+                    "quantity": done + e.quantity,
                     "remaining": e.quantity,
                 }
                 if not e.kept_priority:
@@ -1071,7 +1071,14 @@ class Exchange:
             ctx.moves += moves
         left = row.remaining - e.quantity
         status = "open" if left else ("expired" if e.reason == ex.EXPIRED else "cancelled")
-        self._set_order(conn, e.id, remaining=left, status=status, reason=e.reason)
+        self._set_order(
+            conn,
+            e.id,
+            remaining=left,
+            cancelled=row.cancelled + e.quantity,
+            status=status,
+            reason=e.reason,
+        )
 
     # ------------------------------------------------------------------ the commands
 
@@ -1230,6 +1237,7 @@ class Exchange:
             fees=_fee_terms_text(self._fees_for(conn, o.instrument, o.side)),
             quantity=o.quantity,
             remaining=o.quantity,
+            cancelled=0,
             tif=o.tif,
             status="open",
             priority=0,
@@ -1793,7 +1801,7 @@ def get_instrument(db: Database, instrument: str, exchange: Exchange | None = No
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order as its owner (or the operator) reads it: `quantity` as placed or amended,
-    `remaining` and `filled`."""
+    `remaining`, `filled` and `cancelled` (cancelled or expired), which add up to it."""
 
     id: str
     instrument: str
@@ -1812,6 +1820,8 @@ class Order:
     created_at: str
     quote: bool = False
     """An appointed market maker's order on its programme's instrument (気配)."""
+    cancelled: int = 0
+    """Cancelled or expired (or the unfilled rest of an IOC or FOK); never traded."""
 
 
 def order_view(row: Any) -> Order:
@@ -1830,7 +1840,8 @@ def _order_values(row: Any) -> dict[str, Any]:
         "price": row.price,
         "quantity": row.quantity,
         "remaining": row.remaining,
-        "filled": row.quantity - row.remaining,
+        "filled": row.quantity - row.remaining - row.cancelled,
+        "cancelled": row.cancelled,
         "tif": row.tif,
         "status": row.status,
         "reason": row.reason,

@@ -221,10 +221,12 @@ def run(x: xs.Exchange, tx: Tx, actor: Actor, a: dict[str, Any]) -> AuctionVoid:
         if why is None:
             why = _hold_again(x, tx, ctx, order, quantity, eligibility)
         if why is None:
+            back = {} if oid in traded else {"cancelled": order.cancelled - quantity}
             x._set_order(
                 conn,
                 oid,
                 remaining=order.remaining + quantity,
+                **back,
                 status="open",
                 reason=None,
                 updated_at=tx.at,
