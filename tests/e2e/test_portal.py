@@ -433,3 +433,16 @@ def test_in_chromium_a_user_logs_in_orders_and_retires_then_opens_the_public_rec
             browser.close()
     # the JSON record is not HTML, so Chromium asks for /favicon.ico, which nothing serves
     assert [e for e in errors if "/favicon.ico" not in e] == []
+
+
+def test_the_book_is_one_price_ladder_highest_price_first(db: Database) -> None:
+    """Issue 18, defect 6: offers come down to the best, bids go down from the best, and in a call
+    auction's order acceptance a price both sides quote is one row."""
+    from tanso.web.portal.orders import ladder
+
+    book = {
+        "asks": [{"price": 21_189, "quantity": 5}, {"price": 21_500, "quantity": 7}],
+        "bids": [{"price": 21_397, "quantity": 3}, {"price": 21_189, "quantity": 2}],
+    }
+    assert ladder(book) == [(21_500, None, 7), (21_397, 3, None), (21_189, 2, 5)]
+    assert ladder({"asks": [], "bids": []}) == []

@@ -37,9 +37,24 @@ def markets(request: Request, user: PortalUser) -> list[dict[str, Any]]:
         auctions = xs.auction_results(db, i.id, 1)
         name = i.name_ja if lang == "ja" else i.name_en
         out.append(
-            plain(i) | {"name": name, "book": book, "auction": auctions[0] if auctions else None}
+            plain(i)
+            | {
+                "name": name,
+                "book": book,
+                "ladder": ladder(plain(book)),
+                "auction": auctions[0] if auctions else None,
+            }
         )
     return out
+
+
+def ladder(book: dict[str, Any]) -> list[tuple[int, int | None, int | None]]:
+    """The book as one price ladder (板), highest price first: (price, bid quantity, offer
+    quantity). Offers come down to the best, bids go down from the best; in a call auction's
+    order acceptance the two sides may overlap, and a price both sides quote is one row."""
+    bids = {lv["price"]: lv["quantity"] for lv in book.get("bids", [])}
+    asks = {lv["price"]: lv["quantity"] for lv in book.get("asks", [])}
+    return [(p, bids.get(p), asks.get(p)) for p in sorted(bids.keys() | asks.keys(), reverse=True)]
 
 
 def _orders_page(

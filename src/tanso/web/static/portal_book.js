@@ -26,13 +26,24 @@
     var box = books[e.instrument];
     var body = box && box.querySelector("tbody");
     if (!body) return;
-    var rows = [];
-    (e.asks || []).slice(0, 5).reverse().forEach(function (a) {
-      rows.push([cell(""), cell(num(a.price)), cell(num(a.quantity))]);
-    });
+    // one price ladder, highest price first: offers down to the best, bids down from the best;
+    // while a call auction takes orders the sides may overlap, and a price quoted on both
+    // sides is one row (as the server renders it)
+    var levels = {};
     (e.bids || []).slice(0, 5).forEach(function (b) {
-      rows.push([cell(num(b.quantity)), cell(num(b.price)), cell("")]);
+      levels[b.price] = levels[b.price] || {};
+      levels[b.price].bid = b.quantity;
     });
+    (e.asks || []).slice(0, 5).forEach(function (a) {
+      levels[a.price] = levels[a.price] || {};
+      levels[a.price].ask = a.quantity;
+    });
+    var rows = Object.keys(levels).map(Number).sort(function (x, y) { return y - x; })
+      .map(function (p) {
+        var lv = levels[p];
+        return [cell(lv.bid ? num(lv.bid) : ""), cell(num(p)), cell(lv.ask ? num(lv.ask) : "")];
+      });
+
     body.textContent = "";
     rows.forEach(function (cells) {
       var tr = document.createElement("tr");
