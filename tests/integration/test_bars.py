@@ -19,7 +19,7 @@ from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fresh_database, fund
+from tests.conftest import add_issuance, add_participant, energy_saving, fresh_database, fund
 
 steps = st.lists(
     st.tuples(st.integers(0, 9), st.integers(1_990, 2_010), st.integers(1, 50)),
@@ -140,3 +140,20 @@ def test_bars_over_http_as_json_and_csv(db: Database, tmp_path: Path) -> None:
     assert csv.text.splitlines()[0].startswith("instrument,interval,start,open")
     bad = client.get("/v1/market/bars", params={"instrument": "Y", "interval": "5m"})
     assert bad.status_code == 422
+
+
+def test_bars_of_an_instrument_that_does_not_exist_answer_404_like_every_route(
+    db: Database,
+) -> None:
+    """Issue 18, defect 9: `/v1/market/bars?instrument=NOPE` answered 200 with no bars; an
+    instrument without trades still answers 200 with none."""
+    from fastapi.testclient import TestClient
+
+    from tanso.api.app import create_app
+
+    with TestClient(create_app(db)) as http:
+        missing = http.get("/v1/market/bars?instrument=NOPE")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "instrument_not_found"
+        Exchange(db, japan_calendar()).define_instrument(SYSTEM, energy_saving("continuous"))
+        assert http.get("/v1/market/bars?instrument=JC-ES").json() == []

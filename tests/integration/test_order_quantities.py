@@ -98,3 +98,24 @@ def test_quantities_always_add_up_to_the_trades_that_stand(
             assert o.quantity == o.filled + o.cancelled + o.remaining, o
             assert o.filled == traded.get(o.id, 0), o
             assert min(o.filled, o.cancelled, o.remaining) >= 0, o
+
+
+def test_a_refused_order_says_the_figures_its_sender_needs(market: dict[str, Any]) -> None:
+    """Issue 18, defect 9: a price outside the limits names today's limits; a sell without the
+    credits says how many the account holds; an off-tick price names the tick."""
+    x, buyer, seller = market["x"], market["buyer"], market["seller"]
+    with pytest.raises(TansoError) as outside:
+        x.place(buyer, NewOrder("JC-ES", "buy", 10, 9_000))
+    lower, upper = x.engine.limits("JC-ES")
+    assert outside.value.code == "outside_price_limit"
+    assert (
+        f"¥{lower:,} to ¥{upper:,}" in outside.value.message and "¥9,000" in outside.value.message
+    )
+    with pytest.raises(TansoError) as short:
+        x.place(seller, NewOrder("JC-ES", "sell", 200_000, 2_000))
+    assert short.value.code == "insufficient_credits"
+    assert "holds 100,000 eligible credits but 200,000 were asked for" in short.value.message
+    resting = x.place(buyer, NewOrder("JC-ES", "buy", 10, 1_900))
+    with pytest.raises(TansoError) as amended:
+        x.amend(buyer, resting.id, price=9_000)
+    assert f"¥{lower:,} to ¥{upper:,}" in amended.value.message

@@ -122,7 +122,8 @@ def take_quantity(blocks: Iterable[Block], quantity: int) -> list[Piece]:
     if left:
         raise Conflict(
             "insufficient_credits",
-            f"The account holds {quantity - left} eligible credits but {quantity} were asked for.",
+            f"The account holds {quantity - left:,} eligible credits but {quantity:,} were "
+            "asked for.",
         )
     return pieces
 

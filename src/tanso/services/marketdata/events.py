@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tanso.domain import csv_cells
 from tanso.domain.bars import INTERVALS, Bar
-from tanso.domain.errors import InvalidInput
+from tanso.domain.errors import InvalidInput, NotFound
 from tanso.store import schema as t
 from tanso.store.db import Database
 
@@ -40,6 +40,14 @@ def bars(
     q = q.order_by(b.period_start.desc()).limit(max(1, min(limit, MAX_BARS)))
     with db.read() as conn:
         rows = conn.execute(q).all()
+        if (
+            not rows
+            and conn.execute(
+                select(t.instruments.c.id).where(t.instruments.c.id == instrument)
+            ).first()
+            is None
+        ):
+            raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
     out = []
     for r in reversed(rows):
         bar = Bar.of(r)

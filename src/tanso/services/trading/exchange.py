@@ -106,8 +106,9 @@ MESSAGES = {
 class OrderRejected(TansoError):
     """The engine or a pre-trade check refused an order; nothing was changed."""
 
-    def __init__(self, reason: str, order_id: str | None = None) -> None:
-        super().__init__(reason, MESSAGES.get(reason, f"The order was rejected: {reason}."))
+    def __init__(self, reason: str, order_id: str | None = None, detail: str = "") -> None:
+        message = MESSAGES.get(reason, f"The order was rejected: {reason}.")
+        super().__init__(reason, f"{message} {detail}" if detail else message)
         self.kind = "invalid" if reason in INVALID_REASONS else "conflict"
         self.order_id = order_id
 
@@ -194,6 +195,7 @@ class _Context:
     moves: list[list[Any]] = field(default_factory=list)
     cash_reserve: list[list[Any]] = field(default_factory=list)
     pretrade: str | None = None
+    pretrade_message: str = ""
     pretrade_order: str | None = None
     in_auction: bool = False
     lot: int = 1
@@ -881,6 +883,7 @@ class Exchange:
                 "insufficient_credits": ex.INSUFFICIENT_CREDITS,
             }.get(e.code, e.code)
             ctx.pretrade = reason
+            ctx.pretrade_message = e.message
             return reason
         ctx.pretrade = None
         return None
@@ -1250,7 +1253,8 @@ class Exchange:
         events, ctx = self._run_engine(tx, actor, command, ctx)
         rejected = next((e for e in events if isinstance(e, ex.Rejected)), None)
         if rejected is not None:
-            raise OrderRejected(rejected.reason)
+            detail = self._why(rejected.reason, instrument, o.price, o.quantity, ctx)
+            raise OrderRejected(rejected.reason, None, detail)
         _lower, upper = self.engine.limits(o.instrument)
         cash_price = upper if o.price is None else o.price
         self._set_order(conn, order_id, priority=self._priority(order_id), cash_price=cash_price)
@@ -1265,6 +1269,31 @@ class Exchange:
             {"account": account_id, "client_order_id": o.client_order_id},
         )
         return _placed(self._order(conn, order_id), trades, ctx.events_json)
+
+    def _why(
+        self, reason: str, instrument: Any, price: int | None, quantity: int, ctx: _Context
+    ) -> str:
+        """The figures a refused order's sender needs: today's limits, the tick, the lot, what
+        is free."""
+        ident = instrument.id
+        if reason == ex.OUTSIDE_PRICE_LIMIT and price is not None:
+            lower, upper = self.engine.limits(ident)
+            return (
+                f"Today's limits for {ident} are ¥{lower:,} to ¥{upper:,}; "
+                f"the price was ¥{price:,}."
+            )
+        if reason == ex.OFF_TICK and price is not None:
+            return (
+                f"The tick of {ident} is ¥{instrument.tick:,}; ¥{price:,} is not a multiple of it."
+            )
+        if reason == ex.NOT_WHOLE_LOT:
+            return (
+                f"The lot of {ident} is {instrument.lot:,} t; "
+                f"{quantity:,} t is not a whole number of lots."
+            )
+        if reason in (ex.INSUFFICIENT_CASH, ex.INSUFFICIENT_CREDITS):
+            return ctx.pretrade_message
+        return ""
 
     def _check_window(self, tx: Tx, instrument: Any) -> None:
         """TSE: orders only inside the acceptance windows (when sessions are enforced)."""
@@ -1326,7 +1355,10 @@ class Exchange:
         events, ctx = self._run_engine(tx, actor, command, ctx)
         rejected = next((e for e in events if isinstance(e, ex.Rejected)), None)
         if rejected is not None:
-            raise OrderRejected(rejected.reason, row.id)
+            price = a.get("price") if a.get("price") is not None else row.price
+            quantity = a.get("quantity") or row.remaining
+            detail = self._why(rejected.reason, instrument, price, quantity, ctx)
+            raise OrderRejected(rejected.reason, row.id, detail)
         trades = self._persist(tx, ctx, events)
         self._journal(tx, actor, "amend", command, events, ctx)
         return _placed(self._order(tx.conn, row.id), trades, ctx.events_json)
