@@ -11,6 +11,10 @@ NPM_STAMP := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 # The gateway/engine tests start NATS servers of their own (Debian's nats-server).
 NATS_SERVER := /usr/sbin/nats-server
+# Every PDF embeds IPAex Gothic (Debian's fonts-ipaexfont-gothic, docs/certificates-and-claims.md);
+# the tests read PDFs back with poppler's pdffonts and pdftotext (Debian's poppler-utils).
+PDF_FONT := /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf
+PDFFONTS := /usr/bin/pdffonts
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: cluster-demo demo test test-all lint bench soak fuzz install clean web-assets engine-compiled engine-pure \
@@ -41,12 +45,20 @@ $(NATS_SERVER):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
 
-demo: $(STAMP) $(NPM_STAMP)
+$(PDF_FONT):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipaexfont-gothic >/dev/null
+
+$(PDFFONTS):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+
+demo: $(STAMP) $(NPM_STAMP) $(PDF_FONT)
 	$(BIN)/tanso init --demo --reset
 	$(BIN)/tanso serve --simulate
 
 # The demo market on gateways and engines (PostgreSQL and NATS: docs/deployment.md).
-cluster-demo: $(STAMP) $(NPM_STAMP) $(NATS_SERVER)
+cluster-demo: $(STAMP) $(NPM_STAMP) $(NATS_SERVER) $(PDF_FONT)
 	$(BIN)/python -m tanso.harness.cluster_demo
 
 PYTEST := $(BIN)/pytest -n 2 --dist worksteal
@@ -54,13 +66,13 @@ PYTEST := $(BIN)/pytest -n 2 --dist worksteal
 DUPLICATES := $(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=10 \
 	--ignore=migrations --ignore-imports=yes --ignore-signatures=yes --score=no src/tanso
 
-test: $(STAMP) web-assets
+test: $(STAMP) web-assets $(PDF_FONT) $(PDFFONTS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(DUPLICATES)
 	$(PYTEST) -m "not full"
 
-test-all: $(STAMP) web-assets
+test-all: $(STAMP) web-assets $(PDF_FONT) $(PDFFONTS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(DUPLICATES)

@@ -166,7 +166,7 @@ def test_the_pdf_has_pages_in_both_languages(market: Market) -> None:
         assert pdf.startswith(b"%PDF-")
         assert re.search(rb"/Type\s*/Pages", pdf) and re.search(rb"/Count\s+[1-9]", pdf)
         assert pdf.rstrip().endswith(b"%%EOF")
-    assert b"HeiseiKakuGo-W5" in document.to_pdf(rep, "ja")
+    assert b"+IPAexGothic" in document.to_pdf(rep, "ja")  # embedded: test_pdf_fonts.py
 
 
 def test_a_day_without_market_data_is_not_found(market: Market) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from tanso.services.compliance.certificates import Certificate, CertifiedRange, name, verify_path
 from tanso.web import render
-from tanso.web.documents.pdf import a4_pdf, paragraph
+from tanso.web.documents.pdf import a4_pdf, fonts, paragraph
 from tanso.web.i18n import texts
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -75,7 +75,7 @@ def to_html(cert: Certificate, lang: str = "en", base_url: str = "") -> str:
 
 
 def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
-    """A4 portrait; Japanese in reportlab's built-in CID font; a QR code of the verify URL."""
+    """A4 portrait, all text in the embedded font (``pdf.fonts``); a QR code of the verify URL."""
     from reportlab.graphics.barcode.qr import QrCodeWidget
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib.styles import ParagraphStyle
@@ -83,12 +83,12 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     from reportlab.platypus import Spacer, Table, TableStyle
 
     labels = texts(lang, "certificate")
-    font, bold = pdf_fonts(lang)
+    font, bold = fonts()
     title = ParagraphStyle("title", fontName=bold, fontSize=17, leading=22)
     h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15, spaceBefore=6)
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
-    mono = ParagraphStyle("mono", fontName="Courier", fontSize=7.5, leading=9.5)
+    mono = ParagraphStyle("mono", fontName=font, fontSize=7.5, leading=9.5)
     url = base_url.rstrip("/") + verify_path(cert.retirement_id, lang)
 
     def p(value: Any, style: ParagraphStyle = cell) -> Any:
@@ -113,10 +113,12 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     fact_table.setStyle(_grid(font))
     qr = QrCodeWidget(url)
     qr.barWidth = qr.barHeight = 36 * mm
-    drawing = Drawing(36 * mm, 36 * mm)
+    drawing = Drawing(36 * mm, 36 * mm, initialFontName=font)  # else it names Helvetica
     drawing.add(qr)
     top = Table([[fact_table, drawing]], colWidths=[140 * mm, 40 * mm], hAlign="LEFT")
-    top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    top.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), font)])
+    )
 
     story: list[Any] = [
         paragraph(f"{labels['title']} — {cert.certificate_id}", title),
@@ -174,19 +176,6 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
         paragraph(labels["footer"], text),
     ]
     return a4_pdf(story, f"{labels['title']} {cert.certificate_id}")
-
-
-def pdf_fonts(lang: str) -> tuple[str, str]:
-    """(regular, bold) font names; Japanese in reportlab's built-in CID font."""
-    if lang != "ja":
-        return "Helvetica", "Helvetica-Bold"
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    font = "HeiseiKakuGo-W5"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
-    return font, font
 
 
 def _grid(font: str) -> Any:

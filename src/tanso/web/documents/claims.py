@@ -15,8 +15,7 @@ from typing import Any
 
 from tanso.domain import csv_cells
 from tanso.services.compliance.claims import Claim, ClaimedCredits, ClaimReport
-from tanso.web.documents.certificate import pdf_fonts
-from tanso.web.documents.pdf import a4_pdf, paragraph
+from tanso.web.documents.pdf import a4_pdf, fonts, paragraph
 from tanso.web.i18n import texts
 
 # ---------------------------------------------------------------- wording
@@ -215,14 +214,14 @@ def render_context(rep: ClaimReport, lang: str) -> dict[str, Any]:
 
 
 def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
-    """A4 portrait, Japanese in reportlab's built-in CID font."""
+    """A4 portrait, all text in the embedded font (``pdf.fonts``)."""
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer, Table, TableStyle
 
     labels = report_texts(lang)
-    font, bold = pdf_fonts(lang)
+    font, bold = fonts()
     title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=21)
     h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15, spaceBefore=8)
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)

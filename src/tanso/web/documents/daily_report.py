@@ -14,7 +14,7 @@ from tanso.services.common import plain
 from tanso.services.marketdata.daily_report import AuctionPrint, DailyReport, InstrumentDay
 from tanso.services.marketdata.indices import IndexValue
 from tanso.web import render
-from tanso.web.documents.pdf import a4_pdf, paragraph
+from tanso.web.documents.pdf import a4_pdf, fonts, paragraph
 from tanso.web.i18n import texts
 
 LANGS = ("en", "ja")
@@ -124,22 +124,14 @@ def to_html(rep: DailyReport, lang: str = "en") -> str:
 
 
 def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
-    """A4 landscape; Japanese in reportlab's built-in CID font, so no font file is needed."""
+    """A4 landscape, all text in the embedded font (``pdf.fonts``)."""
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Spacer, Table, TableStyle
 
     labels = texts(lang, "daily_report")
-    if lang == "ja":
-        font = "HeiseiKakuGo-W5"
-        if font not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(font))
-        bold = font
-    else:
-        font, bold = "Helvetica", "Helvetica-Bold"
+    font, bold = fonts()
     title = ParagraphStyle("title", fontName=bold, fontSize=15, leading=20)
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9)
