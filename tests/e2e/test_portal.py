@@ -105,6 +105,12 @@ def test_login_sets_a_session_cookie_and_the_home_page_shows_accounts_and_cash(
     holdings = portal.get("/portal/holdings/ALPHA-MAIN")
     assert holdings.status_code == 200 and "ENERGY_SAVING" in holdings.text
     assert re.search(r"-1-10000<", holdings.text)  # the serial range
+    # names in the page's language beside the codes (issue 18, defect 7)
+    assert "Energy saving" in holdings.text and ">Held<" in holdings.text
+    held_ja = portal.get("/portal/holdings/ALPHA-MAIN?lang=ja").text
+    assert "省エネルギー" in held_ja and ">保有<" in held_ja
+    portal.get("/portal?lang=en")
+
     ja = portal.get("/portal?lang=ja")
     assert '<html lang="ja">' in ja.text and "保有口座" in ja.text
     assert '<html lang="ja">' in portal.get("/portal").text  # remembered in tanso_lang

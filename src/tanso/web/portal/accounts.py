@@ -10,10 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
+from tanso.domain.registry import BlockStatus
 from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.common import plain
-from tanso.services.ledger import cash, participants, registry
+from tanso.services.ledger import cash, participants, registry, taxonomy
 from tanso.web import kit
 from tanso.web.kit import CreditMover, CurrentUser, Form
 
@@ -68,7 +69,20 @@ def holdings(request: Request, user: CurrentUser, account_id: str) -> Response:
     if account_id not in {a.id for a in kit.own_accounts(db, user)}:
         return kit.not_found(request, user)
     h = registry.holdings(db, user.actor, account_id, limit=10_000)
-    return kit.page(request, "portal_holdings.html", user, h=h)
+    return kit.page(request, "portal_holdings.html", user, h=h, names=_names(request))
+
+
+def _names(request: Request) -> dict[str, dict[str, str]]:
+    """Schemes, categories and block statuses by code, named in the page's language (the code
+    stays beside the name)."""
+    db, lang = kit.db(request), kit.lang_of(request)
+    t = kit.labels(request)
+    key = "name_ja" if lang == "ja" else "name_en"
+    return {
+        "scheme": {s["code"]: s[key] for s in taxonomy.list_schemes(db)},
+        "category": {c["code"]: c[key] for c in taxonomy.list_categories(db)},
+        "status": {s.value: t[f"block_{s.value}"] for s in BlockStatus},
+    }
 
 
 # ---------------------------------------------------------------- transfers between own accounts
