@@ -214,7 +214,7 @@ def test_transfer_of_more_than_is_held_is_refused(db: Database, two: tuple) -> N
         "insufficient_credits",
         lambda: registry.transfer(db, alpha, "ALPHA-MAIN", "BETA-MAIN", Sel(1_001)),
     )
-    assert "1000 eligible" in e.message
+    assert "1,000 eligible" in e.message
     consistent(db)
 
 

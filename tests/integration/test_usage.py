@@ -463,3 +463,18 @@ def test_a_fixed_sequence_exercises_acceptance_and_refusal(
     ]
     model = run_model("sqlite", request, tmp_path_factory.mktemp("fixed"), steps)
     assert (model.accepted, model.refused) == (4, 2)
+
+
+def test_a_retirement_by_quantity_takes_the_oldest_credits_its_use_allows(db: Database) -> None:
+    """Issue 18, defect 11: an RE100 retirement of 100 t was refused because the oldest credits
+    held were J-VER 2013; it takes the oldest renewable-power credits instead."""
+    alpha = add_participant(db, "ALPHA")
+    add_issuance(db, "ALPHA-MAIN", 300, vintage=2013, scheme="JV", category="JVER")
+    add_issuance(db, "ALPHA-MAIN", 150, vintage=2021, category="RE_POWER")
+    out = retire(db, alpha, "ALPHA-MAIN", 100, "re100", 2025)
+    assert [(u.purpose, u.tonnes) for u in out.usage] == [("re100", 100)]
+    assert held(db, "ALPHA-MAIN") == 350  # the J-VER credits stay
+    with pytest.raises(Conflict) as short:
+        retire(db, alpha, "ALPHA-MAIN", 100, "re100", 2025)
+    assert short.value.code == "insufficient_credits"
+    assert "holds 50 eligible credits but 100 were asked for" in short.value.message

@@ -5,6 +5,7 @@ reserve, release, freeze. Each is one transaction with one journal entry; a fail
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from tanso.domain.registry import (
     BlockStatus,
     Piece,
     check_quantity,
+    take_quantity,
     take_range,
 )
 from tanso.domain.serials import (
@@ -562,7 +564,10 @@ def retire(
             participant.name_en if participant else actor.participant_id
         )
         reporting_year = year or usage.default_year(r.purposes, usage.local_date(tx.at))
-        pieces = take(tx, r.account_id, r.selection)
+        if r.selection.range() is None:
+            pieces = _oldest_for_use(tx, owner, r, reporting_year, emissions_scope)
+        else:
+            pieces = take(tx, r.account_id, r.selection)
         # usage rules: refused before anything moves; claimed totals are read under the
         # journal head lock that this transaction holds, so concurrent retirements queue
         checked = usage.check_retirement(
@@ -701,6 +706,38 @@ class RetirementNotice:
     retired_by_ja: str | None
     ranges: list[RetiredRange]
     journal: JournalRef
+
+
+USE_CANDIDATES = 1_000
+"""Blocks looked at, oldest first, when a retirement by quantity picks what its uses allow."""
+
+
+def _oldest_for_use(
+    tx: Tx, owner: str, r: RetirementRequest, year: int, scope: str | None
+) -> list[Piece]:
+    """A retirement by quantity takes the oldest credits that its stated uses allow (RE100:
+    renewable power only), not the oldest of any kind. When none is allowed, the oldest are
+    taken, so that the usage rules refuse them with the rule that says why."""
+    if tx.ledger is not None:  # read from the database: the memory is written out first
+        tx.ledger.flush()
+        tx.ledger.forget()
+    assert r.selection.quantity is not None
+    blocks = list(
+        itertools.islice(
+            repo.blocks_in_account(tx.conn, r.account_id, BlockStatus.HELD), USE_CANDIDATES
+        )
+    )
+    on = usage.local_date(tx.at)
+
+    def allowed(b: Any) -> bool:
+        piece = [Piece(b, b.start, b.end)]
+        decisions = usage.decide(
+            tx.conn, owner, piece, r.purposes, year, on, scope, r.scope3_category
+        )
+        return all(d.allowed for _, d, _, _ in decisions)
+
+    usable = [b for b in blocks if allowed(b)]
+    return take_quantity(usable or blocks, r.selection.quantity)
 
 
 def retirement_view(conn: Connection, rid: str) -> RetirementNotice:
