@@ -91,8 +91,15 @@ def walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str, Any]]:
             yield from walk(r.routes, prefix + getattr(r, "path", ""))
 
 
-# FastAPI's own documentation pages: not the product's endpoints.
-FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The API documentation's pages and ReDoc's bundle (tanso.web.security, a file like those under
+# /vendor/swagger-ui): not the product's endpoints; everyone may read them.
+FRAMEWORK = {
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/vendor/redoc/redoc.standalone.js",
+}
 
 
 def app_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -166,8 +167,7 @@ def test_the_api_documentation_loads_swagger_ui_from_this_server_without_inline_
                 got = http.get(s)
                 assert got.status_code == 200, s
                 assert_protected(got)
-    redoc = http.get("/redoc")
-    assert redoc.status_code == 307 and redoc.headers["location"] == "/docs"
+    # /redoc (ReDoc) and both pages' files: tests/e2e/test_api_docs.py
 
 
 def retire(db: Database) -> str:
@@ -332,13 +332,25 @@ def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_
 
     if not (security.swagger_ui_dir() / "swagger-ui-bundle.js").is_file():
         pytest.skip("swagger-ui-dist is not installed (make web-assets)")
+    if not (security.redoc_dir() / security.REDOC_BUNDLE).is_file():
+        pytest.skip("redoc is not installed (make web-assets)")
     errors: list[str] = []
+    outside: list[str] = []  # requests for anything but this server: aborted, and a failure
+
+    def only_this_server(route: Any) -> None:
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
             page.set_default_timeout(WAIT_MS)
             page.add_init_script(WATCH_CSP)
+            page.route("**/*", only_this_server)
             page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
             page.on("console", lambda m: console_error(m, errors))
             seen: dict[str, list[str]] = {}
@@ -361,6 +373,17 @@ def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_
             page.locator(".opblock-summary").first.click()  # the UI answers, not just draws
             expect(page.locator(".opblock-body").first).to_be_visible()
             seen["/docs"] = page.evaluate("window.__csp || []")
+            # ReDoc (issue 18): the operations listed and drawn, its styles applied by nonce
+            visit("/redoc")
+            title = page.locator("#redoc h1").first  # ReDoc draws once it has parsed
+            expect(title).to_contain_text("Tanso", timeout=WAIT_MS)
+            operation = page.locator("[data-section-id^='operation/']").first
+            expect(operation).to_be_visible()
+            expect(operation.locator("h2").first).not_to_be_empty()
+            expect(page.locator(".menu-content li[data-item-id^='tag/']").first).to_be_visible()
+            menu = "getComputedStyle(document.querySelector('.menu-content')).position"
+            assert page.evaluate(menu) == "sticky"  # ReDoc's own rules (styled-components) apply
+            seen["/redoc"] = page.evaluate("window.__csp || []")
             # the stand-alone documents (hashed <style>) and the public auctions page
             rid = server.retirement  # type: ignore[attr-defined]
             for path in (f"/v1/certificates/{rid}.html", f"/verify/{rid}", "/auctions"):
@@ -399,6 +422,7 @@ def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_
     assert seen and all(v == [] for v in seen.values()), seen
     assert set(layouts) == {"grid", "flex"}, layouts  # the classes that replaced style=""
     assert errors == []
+    assert outside == []  # every page, /docs and /redoc included, works with no network
 
 
 PORTAL_PAGES = (

@@ -5,8 +5,10 @@
   ``Referrer-Policy: same-origin`` and ``X-Frame-Options: DENY``, unless the answer set its own.
 - The API documentation at ``/docs``: Swagger UI served from the installation (the npm package
   ``swagger-ui-dist``, ``make web-assets``), started by a script file, so it works offline and
-  under the CSP. ``/redoc`` sends the browser to ``/docs`` (ReDoc's bundle would bring more than
-  a hundred npm packages for a second view of the same document).
+  under the CSP. ``/redoc``: the same document in ReDoc, its standalone bundle from the
+  installation (the npm package ``redoc``), served with its one outside address (a logo on
+  cdn.redoc.ly) taken out, so that no request leaves the site; its styles, which it makes into
+  ``<style>`` elements, are allowed on that page only by a nonce new with every answer.
 - ``public_url``: ``TANSO_PUBLIC_URL``, the base of every absolute link the site prints
   (certificates' verify URL and QR code). It is never taken from the request's Host header,
   which any client can forge; unset, links are paths relative to the site (``/verify/RT-…``).
@@ -20,15 +22,17 @@ allowed, each by the SHA-256 of its text read from the template when this module
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
+import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
 
@@ -91,6 +95,16 @@ HEADERS = (
 )
 
 SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+REDOC_BUNDLE = "redoc.standalone.js"
+REDOC_URL = "/vendor/redoc/" + REDOC_BUNDLE
+REDOC_PATCHES = {
+    "https://cdn.redoc.ly/redoc/logo-mini.svg": "data:,",
+    "r.nc=void 0": 'r.nc=document.currentScript.getAttribute("data-style-nonce")||void 0',
+}
+"""What the served copy of ReDoc's bundle has instead of the original's text: no address outside
+the site (the logo of its "API docs by Redocly" link; an image that fails to load is not shown),
+and the page's style nonce, read from the bundle's own <script> tag, from the start (webpack's
+nonce, else the <style> elements the bundle makes while it loads carry none)."""
 
 
 class SecurityHeaders:
@@ -166,12 +180,60 @@ def api_docs(request: Request) -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
-def to_api_docs() -> RedirectResponse:
-    return RedirectResponse("/docs", status_code=307)
+def redoc_dir() -> Path:
+    """Where `npm install` put the redoc package's bundles (as ``swagger_ui_dir``)."""
+    candidates = [
+        Path(__file__).resolve().parents[3] / "node_modules" / "redoc" / "bundles",
+        Path.cwd() / "node_modules" / "redoc" / "bundles",
+    ]
+    for c in candidates:
+        if (c / REDOC_BUNDLE).is_file():
+            return c
+    return candidates[0]
+
+
+@functools.lru_cache(maxsize=2)
+def redoc_bundle_text(path: Path, mtime_ns: int) -> bytes:
+    """ReDoc's standalone bundle with ``REDOC_PATCHES`` made, read once per file version."""
+    text = path.read_text(encoding="utf-8")
+    for original, served in REDOC_PATCHES.items():
+        text = text.replace(original, served)
+    return text.encode("utf-8")
+
+
+def redoc_bundle() -> Response:
+    path = redoc_dir() / REDOC_BUNDLE
+    if not path.is_file():
+        raise HTTPException(404, "ReDoc is not installed on this server (make web-assets)")
+    body = redoc_bundle_text(path, path.stat().st_mtime_ns)
+    return Response(body, media_type="text/javascript; charset=utf-8")
+
+
+def csp_with_style_nonce(nonce: str) -> str:
+    """``CSP`` that also allows the ``<style>`` elements carrying ``nonce``: ReDoc's styles are
+    made in the browser (styled-components) into ``<style>`` elements, which ``'self'`` and
+    hashes cannot allow. Scripts stay ``'self'`` only."""
+    return CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'", 1)
+
+
+def api_redoc(request: Request) -> HTMLResponse:
+    """ReDoc over /openapi.json, its styles allowed by a nonce new with every answer; without
+    the npm package, a page that says where the document is."""
+    nonce = secrets.token_urlsafe(18)
+    html = render(
+        "api_redoc.html",
+        title=request.app.title,
+        openapi_url=request.app.openapi_url or "/openapi.json",
+        installed=(redoc_dir() / REDOC_BUNDLE).is_file(),
+        bundle_url=REDOC_URL,
+        style_nonce=nonce,
+    )
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": csp_with_style_nonce(nonce)}
+    return HTMLResponse(html, headers=headers)
 
 
 def install(app: FastAPI) -> None:
-    """The headers on every answer, the public URL from the settings, and /docs."""
+    """The headers on every answer, the public URL from the settings, /docs and /redoc."""
     app.state.public_url = Settings().public_url
     app.mount(
         "/vendor/swagger-ui",
@@ -179,5 +241,6 @@ def install(app: FastAPI) -> None:
         name="vendor-swagger-ui",
     )
     app.add_api_route("/docs", api_docs, include_in_schema=False, response_class=HTMLResponse)
-    app.add_api_route("/redoc", to_api_docs, include_in_schema=False)
+    app.add_api_route(REDOC_URL, redoc_bundle, include_in_schema=False)
+    app.add_api_route("/redoc", api_redoc, include_in_schema=False, response_class=HTMLResponse)
     app.add_middleware(SecurityHeaders)
