@@ -289,7 +289,7 @@ def _timed_run(db: Database, date: dt.date, result: Result) -> None:
     setattr(settlement, "_settle_one", timing_settle_one)  # noqa: B010
     try:
         t0 = time.perf_counter()
-        out = settlement.run(db, SYSTEM, date)
+        out = settlement.run(db, SYSTEM, date, early=True)
         result.run_s = time.perf_counter() - t0
     finally:
         setattr(settlement, "_due", due)  # noqa: B010

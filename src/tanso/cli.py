@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -105,18 +106,28 @@ def init(
     if listed:
         out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
     if demo and clock is not None:
-        from tanso.demo import market as demo_data
-
-        keys |= _run(demo_data.load, db)
-        counts = demo_exchange.demo_market(db, exchange, keys, clock, days)
         from tanso.demo import auctions as demo_auctions
+        from tanso.demo import market as demo_data
         from tanso.demo import marketplace as demo_marketplace
         from tanso.demo import usage as demo_usage
 
-        extras = [
-            m.seed(db, exchange, keys, clock, days)
-            for m in (demo_marketplace, demo_auctions, demo_usage)
-        ]
+        # issue 18 defect 8: a spinner with the step, so ~15 s are not silent (a no-op off a
+        # terminal: tests and logs see only the summary lines)
+        with out.status("demo: participants, projects and issuances...") as progress:
+            keys |= _run(demo_data.load, db)
+            out.print("demo: participants, projects and issuances loaded")
+            progress.update(f"demo: exchange days ({len(days)} business days of history)...")
+            counts = demo_exchange.demo_market(db, exchange, keys, clock, days)
+            out.print(f"demo: {len(days)} exchange days simulated")
+            extras = []
+            for step, m in (
+                ("marketplace", demo_marketplace),
+                ("auctions", demo_auctions),
+                ("usage", demo_usage),
+            ):
+                progress.update(f"demo: {step}...")
+                extras.append(m.seed(db, exchange, keys, clock, days))
+                out.print(f"demo: {step} seeded")
         db.clock = utc_now
         _demo_users(db)
         out.print(
@@ -134,6 +145,8 @@ def init(
             print(f"  {pid:<{width}}  {key}")
         Path("demo-keys.json").write_text(json.dumps(keys, indent=2), encoding="utf-8")
         out.print("Also written to demo-keys.json.")
+    if demo:
+        out.print("Keys and portal logins are kept in demo-keys.json and demo-users.json.")
     out.print("[green]ready[/green]")
 
 
@@ -190,6 +203,9 @@ def serve(
 
     from tanso.api.app import create_app
 
+    if simulate:  # the demo: request lines in a file, the console quiet (TANSO_REQUEST_LOG=all)
+        os.environ.setdefault("TANSO_REQUEST_LOG", "quiet")
+        os.environ.setdefault("TANSO_REQUEST_LOG_FILE", "tanso-requests.log")
     settings = Settings()
     db = open_database(settings)
     schema.upgrade(db)
@@ -211,6 +227,12 @@ def serve(
         simulator = Simulator(f"http://{h}:{p}", keys)
         simulator.start()
         out.print("simulated traders are trading; one trading day every 3 minutes")
+        if settings.request_log == "quiet":
+            out.print(
+                f"request log: errors and slow requests here, every request in "
+                f"{settings.request_log_file or 'no file'}; keys and logins are in "
+                "demo-keys.json and demo-users.json"
+            )
     try:
         uvicorn.run(
             app_,
@@ -292,15 +314,19 @@ def settle(
     date: Annotated[
         str | None, typer.Option(help="Settle obligations due on or before this date.")
     ] = None,
+    early: Annotated[
+        bool,
+        typer.Option(help="Settle a date after today's business date (journaled override)."),
+    ] = False,
 ) -> None:
-    """Run settlement (delivery versus payment) for a date, today (JST) by default."""
+    """Run settlement (delivery versus payment) for a date, today's business date by default."""
     import datetime as dt
-    from zoneinfo import ZoneInfo
 
     from tanso.services.clearing import settlement
 
-    day = dt.date.fromisoformat(date) if date else dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
-    result = _run(settlement.run, _db(), SYSTEM, day)
+    db = _db()
+    day = dt.date.fromisoformat(date) if date else settlement.business_date(db)
+    result = _run(settlement.run, db, SYSTEM, day, early=early)
     _print(result)
 
 

@@ -406,9 +406,11 @@ class Client:
 
     # ------------------------------------------------------------------ settlement
 
-    def settlement_run(self, date: str) -> settlement.Run:
-        """Run settlement for a date (operator)."""
-        return self._post(settlement.Run, "/v1/settlement/runs", {"date": date})
+    def settlement_run(self, date: str, *, early: bool = False) -> settlement.Run:
+        """Run settlement for a date (operator); `early` settles a date after today's business
+        date (an override the run's entry records)."""
+        body: dict[str, Any] = {"date": date} | ({"early": True} if early else {})
+        return self._post(settlement.Run, "/v1/settlement/runs", body)
 
     def obligations(
         self, status: str | None = None, date: str | None = None

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     committed entries, on a thread of their own; off: only batch scans raise alerts."""
     log_format: Literal["text", "json"] = "text"
     """Server logs as plain text, or one JSON object per line for a log collector."""
+    request_log: Literal["all", "quiet"] = "all"
+    """The console's request lines: every request, or (quiet) only statuses of 400 or more and
+    requests slower than request_log_slow_ms (api/request_log.py; the demo runs quiet)."""
+    request_log_slow_ms: float = 1_000.0
+    request_log_file: str | None = None
+    """Also write every request line, as JSON, to this file (the demo: tanso-requests.log)."""
     rate_limit_key_per_second: float = 50.0
     """Requests a second one API key may make on average (token bucket); 0: no limit."""
     rate_limit_key_burst: int = 200

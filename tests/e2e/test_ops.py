@@ -122,7 +122,7 @@ def test_metrics_count_requests_orders_trades_settlement_and_errors(db: Database
         assert bad.status_code == 422
         op = bearer(keys["operator"])
         assert c.post("/v1/instruments/ES/auctions", headers=op).is_success
-        run = c.post("/v1/settlement/runs", json={"date": "2026-01-13"}, headers=op)
+        run = c.post("/v1/settlement/runs", json={"date": "2026-01-13", "early": True}, headers=op)
         assert run.status_code == 201 and run.json()["settled"] == 1
         logging.getLogger("tanso.ops-test").error("an error record counts as an error")
         c.get("/v1/no/such/route")

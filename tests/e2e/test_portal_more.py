@@ -200,7 +200,7 @@ def test_trades_show_settlement_status_and_date_then_the_serials_received(
     date = re.search(r'data-field="settlement_date">(\d{4}-\d\d-\d\d)<', row.group(1))
     assert date
     assert f'data-obligation="{world.alpha_trade}"' in page.text
-    settlement.run(db, SYSTEM, dt.date.fromisoformat(date.group(1)))
+    settlement.run(db, SYSTEM, dt.date.fromisoformat(date.group(1)), early=True)
     page = portal.get("/portal/trades")
     row = re.search(rf'<tr data-trade="{world.alpha_trade}">(.*?)</tr>', page.text, re.S)
     assert row and "settled" in row.group(1)
@@ -291,7 +291,7 @@ def test_cash_balance_and_movements_keep_the_counterparty_anonymous(
 ) -> None:
     obligations = settlement.obligations(db, SYSTEM)
     for due in {o.due_date for o in obligations}:
-        settlement.run(db, SYSTEM, dt.date.fromisoformat(due))
+        settlement.run(db, SYSTEM, dt.date.fromisoformat(due), early=True)
     login(portal, "viewer@alpha.example.jp")
     page = portal.get("/portal/cash")
     assert page.status_code == 200

@@ -57,7 +57,7 @@ def test_a_run_over_http_settles_and_each_side_sees_its_obligation(clients: dict
     pending = buyer.obligations(status="pending")
     assert len(pending) == 1 and pending[0].due_date == DUE and pending[0].side == "buy"
     assert pending[0].seller is None and pending[0].buyer is None  # anonymous to the parties
-    out = op.settlement_run(DUE)
+    out = op.settlement_run(DUE, early=True)
     assert out.settled == 1
     mine = buyer.obligations(status="settled")
     assert mine[0].serials_received
@@ -86,7 +86,7 @@ def test_participants_cannot_run_settlement_or_read_the_report(clients: dict[str
 def test_a_failed_obligation_is_resolved_by_the_operator(clients: dict[str, Any]) -> None:
     op, db = clients["OPERATOR"], clients["db"]
     participants.set_status(db, SYSTEM, "SELLER", "suspended")
-    out = op.settlement_run(DUE)
+    out = op.settlement_run(DUE, early=True)
     trade_id = out.failures[0].deal_id
     assert trade_id is not None
     assert clients["BUYER"].obligations(status="failed")[0].deal_id == trade_id

@@ -71,7 +71,7 @@ CHILD = textwrap.dedent(
 
     settlement._due = reporting_due
     db = Database(sys.argv[1], clock)
-    out = settlement.run(db, SYSTEM, dt.date.fromisoformat(sys.argv[2]))
+    out = settlement.run(db, SYSTEM, dt.date.fromisoformat(sys.argv[2]), early=True)
     print(f"done {out.settled}", flush=True)
     """
 )
@@ -243,7 +243,7 @@ def test_a_run_killed_halfway_settles_each_obligation_wholly_or_not_at_all(
         report = audit.verify(db)
         assert report.ok, report.problems
 
-        again = settlement.run(db, SYSTEM, DUE)
+        again = settlement.run(db, SYSTEM, DUE, early=True)
         assert (again.settled, again.failed) == (counts["pending"], 0)
         assert _legs(db) == {"settled": trades}
         report = audit.verify(db)

@@ -150,7 +150,7 @@ def test_a_settlement_run_replayed_with_its_key_settles_nothing_new(
     ledger = soak.Ledger()
     _order(http, m, "TRADER00", "sell", "s1", ledger)
     _order(http, m, "TRADER01", "buy", "b1", ledger)
-    body = {"date": soak.settle_through()}
+    body = {"date": soak.settle_through(), "early": True}
     first = _post(http, m.operator_key, "/v1/settlement/runs", body, "run-1")
     assert first["settled"] == 1
     _order(http, m, "TRADER00", "sell", "s2", ledger)

@@ -55,7 +55,7 @@ def _market(db: Database) -> None:
         x.place(seller, NewOrder("ES", "sell", quantity, 2_000))
         x.session(SYSTEM, "ES", "auction")
         if quantity == 300:
-            assert settlement.run(db, SYSTEM, DUE).settled == 1
+            assert settlement.run(db, SYSTEM, DUE, early=True).settled == 1
     x.place(buyer, NewOrder("ES", "buy", 10, 1_900))  # rests in the book
     registry.retire(
         db,
@@ -166,7 +166,7 @@ def test_a_restored_database_takes_new_writes_with_fresh_ids(
     backup.backup(db, tmp_path / "b.tar")
     backup.restore(fresh, tmp_path / "b.tar")
     # the settlement run id and the access log id come from sequences on PostgreSQL
-    assert settlement.run(fresh, SYSTEM, DUE + dt.timedelta(days=1)).settled == 1
+    assert settlement.run(fresh, SYSTEM, DUE + dt.timedelta(days=1), early=True).settled == 1
     with fresh.engine.begin() as conn:
         access_log.record_access(conn, "login", "other@example.com", "10.0.0.2", "refused")
     with fresh.read() as conn:

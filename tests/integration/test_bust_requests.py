@@ -195,7 +195,7 @@ def test_a_settled_trade_is_never_asked_for(market: dict[str, Any]) -> None:
         due = conn.execute(
             select(t.trades.c.settlement_date).where(t.trades.c.id == trade.id)
         ).scalar_one()
-    settlement.run(db, SYSTEM, dt.date.fromisoformat(due))
+    settlement.run(db, SYSTEM, dt.date.fromisoformat(due), early=True)
     with pytest.raises(TansoError) as settled:
         br.request_bust(db, m["buyer"], trade.id, "erroneous_order")
     assert settled.value.code == "bust_window_closed" and settled.value.kind == "conflict"

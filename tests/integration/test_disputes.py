@@ -55,7 +55,7 @@ def _trade(m: dict[str, Any], quantity: int = 10) -> Any:
 def _settled_trade(m: dict[str, Any], quantity: int = 10) -> Any:
     trade = _trade(m, quantity)
     due = _one(m["db"], t.trades, id=trade.id).settlement_date
-    out = settlement.run(m["db"], SYSTEM, dt.date.fromisoformat(due))
+    out = settlement.run(m["db"], SYSTEM, dt.date.fromisoformat(due), early=True)
     assert out.settled >= 1
     return trade
 
@@ -636,7 +636,7 @@ def test_orders_busts_settlement_runs_and_remedies_together_conserve_cash_and_cr
                 disputes.decide(db, SYSTEM, did, "rejected", "too late")
         elif action == "settle" and trades:
             last = max(_one(db, t.trades, id=tr.id).settlement_date for tr in trades)
-            settlement.run(db, SYSTEM, dt.date.fromisoformat(last))
+            settlement.run(db, SYSTEM, dt.date.fromisoformat(last), early=True)
         elif action == "remedies":
             settled = [tr for tr in trades if _status(db, tr.id) == "settled"]
             if not settled:

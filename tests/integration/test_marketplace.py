@@ -99,8 +99,8 @@ def test_a_purchase_settles_on_t_plus_2_in_the_daily_run_and_conserves_everythin
     assert credits(db, "SELLER-MAIN", "reserved") == 100  # 70 listed + 30 for the deal
     assert market.get_listing(db, None, lst.id).available == 70
     assert market.check_reservations(db) == []
-    assert settlement.run(db, SYSTEM, T_PLUS_2 - dt.timedelta(days=1)).settled == 0
-    out = settlement.run(db, SYSTEM, T_PLUS_2)
+    assert settlement.run(db, SYSTEM, T_PLUS_2 - dt.timedelta(days=1), early=True).settled == 0
+    out = settlement.run(db, SYSTEM, T_PLUS_2, early=True)
     assert out.settled == 1
     assert credits(db, "BUYER-MAIN") == 30
     assert credits(db, "SELLER-MAIN", "reserved") == 70
@@ -310,7 +310,7 @@ def test_an_rfq_answered_with_a_firm_offer_becomes_a_deal_when_accepted(
     assert deal.amount == 112_000 and deal.offer_id == of.id
     assert market.get_rfq(db, buyer, rfq.id).status == "filled"
     assert market.check_reservations(db) == []
-    settlement.run(db, SYSTEM, T_PLUS_2)
+    settlement.run(db, SYSTEM, T_PLUS_2, early=True)
     assert credits(db, "BUYER-MAIN") == 40
     assert balance(db, "SELLER") == (112_000, 0)
     with pytest.raises(Conflict):

@@ -109,7 +109,7 @@ class Run:
             "decline": lambda: market.decline_offer(db, actor, nth(self.offers)),
             "withdraw_offer": lambda: market.withdraw_offer(db, actor, nth(self.offers)),
             "cancel_rfq": lambda: market.cancel_rfq(db, actor, nth(self.rfqs)),
-            "settle": lambda: settlement.run(db, SYSTEM, dt.date(2026, 1, 5 + k)),
+            "settle": lambda: settlement.run(db, SYSTEM, dt.date(2026, 1, 5 + k), early=True),
             "sweep": lambda: market.sweep(db),
         }
         before = state(db)

@@ -239,7 +239,7 @@ def test_clearing_t_plus_2_leaves_obligations_that_the_settlement_run_settles(
     assert _cash(db, "B1") == (1_000_000, 150)
     assert _status(db, "SELLER-MAIN") == {"held": 80, "reserved": 60}
     _conserved(db)
-    out = settlement.run(db, SYSTEM, dt.date(2026, 1, 8))
+    out = settlement.run(db, SYSTEM, dt.date(2026, 1, 8), early=True)
     assert out.settled == 3
     assert _cash(db, "SELLER") == (600 + 150 + 240, 0)
     assert _status(db, "SELLER-MAIN") == {"held": 80}

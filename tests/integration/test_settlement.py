@@ -67,8 +67,8 @@ def _held(db: Database, account: str) -> int:
 def test_a_trade_settles_on_its_date_with_both_legs(traded: dict[str, Any]) -> None:
     db = traded["db"]
     trade_id = _trade(traded)
-    assert settlement.run(db, SYSTEM, DUE - dt.timedelta(days=1)).settled == 0
-    out = settlement.run(db, SYSTEM, DUE)
+    assert settlement.run(db, SYSTEM, DUE - dt.timedelta(days=1), early=True).settled == 0
+    out = settlement.run(db, SYSTEM, DUE, early=True)
     assert (out.settled, out.failed) == (1, 0)
     assert _held(db, "BUYER-MAIN") == 300
     assert _cash(db, "BUYER") == (100_000_000 - 600_000, 0)
@@ -84,8 +84,8 @@ def test_a_trade_settles_on_its_date_with_both_legs(traded: dict[str, Any]) -> N
 def test_running_the_same_date_twice_settles_nothing_twice(traded: dict[str, Any]) -> None:
     db = traded["db"]
     _trade(traded)
-    settlement.run(db, SYSTEM, DUE)
-    again = settlement.run(db, SYSTEM, DUE)
+    settlement.run(db, SYSTEM, DUE, early=True)
+    again = settlement.run(db, SYSTEM, DUE, early=True)
     assert (again.settled, again.failed) == (0, 0)
     assert _held(db, "BUYER-MAIN") == 300
     assert _cash(db, "SELLER") == (600_000, 0)
@@ -95,7 +95,7 @@ def test_a_suspended_seller_fails_the_obligation_and_nothing_moves(traded: dict[
     db = traded["db"]
     trade_id = _trade(traded)
     participants.set_status(db, SYSTEM, "SELLER", "suspended")
-    out = settlement.run(db, SYSTEM, DUE)
+    out = settlement.run(db, SYSTEM, DUE, early=True)
     assert (out.settled, out.failed) == (0, 1)
     assert out.failures[0].reason == "seller_not_active"
     assert _held(db, "BUYER-MAIN") == 0
@@ -119,7 +119,7 @@ def test_cancelling_a_failed_trade_releases_both_reservations(traded: dict[str, 
     db = traded["db"]
     trade_id = _trade(traded)
     participants.set_status(db, SYSTEM, "BUYER", "suspended")
-    settlement.run(db, SYSTEM, DUE)
+    settlement.run(db, SYSTEM, DUE, early=True)
     settlement.resolve(db, SYSTEM, trade_id, "cancel")
     assert _cash(db, "BUYER") == (100_000_000, 0)
     assert _held(db, "SELLER-MAIN") == 5_000
@@ -132,7 +132,7 @@ def test_frozen_credits_fail_settlement_until_unfrozen(traded: dict[str, Any]) -
     _trade(traded)
     issuance = traded["issuance"]
     registry.freeze(db, SYSTEM, f"{issuance}-1-5000", True, "dispute")
-    out = settlement.run(db, SYSTEM, DUE)
+    out = settlement.run(db, SYSTEM, DUE, early=True)
     assert out.failures[0].reason == "credits_frozen"
     registry.freeze(db, SYSTEM, f"{issuance}-1-5000", False, "dispute resolved")
     trade_id = out.failures[0].deal_id
@@ -148,7 +148,7 @@ def test_fees_go_to_the_operator_and_the_report_reconciles(traded: dict[str, Any
     _trade(traded, quantity=300, price=2_000)
     value = 600_000
     buyer_fee = 300 * 2 + value * 10 // 10_000
-    settlement.run(db, SYSTEM, DUE)
+    settlement.run(db, SYSTEM, DUE, early=True)
     assert _cash(db, "BUYER") == (100_000_000 - value - buyer_fee, 0)
     assert _cash(db, "SELLER") == (value - 500, 0)
     assert _cash(db, "OPERATOR") == (buyer_fee + 500, 0)
@@ -169,7 +169,7 @@ def test_a_buy_order_reserves_its_maximum_fee(traded: dict[str, Any]) -> None:
 
 def test_only_the_operator_runs_settlement(traded: dict[str, Any]) -> None:
     with pytest.raises(TansoError) as err:
-        settlement.run(traded["db"], traded["buyer"], DUE)
+        settlement.run(traded["db"], traded["buyer"], DUE, early=True)
     assert err.value.code == "role_required"
 
 
@@ -178,7 +178,7 @@ def test_cash_movements_never_name_the_counterparty_of_a_trade(traded: dict[str,
 
     db = traded["db"]
     _trade(traded)
-    settlement.run(db, SYSTEM, DUE)
+    settlement.run(db, SYSTEM, DUE, early=True)
     for actor, pid in ((traded["buyer"], "BUYER"), (traded["seller"], "SELLER")):
         moves = cash.movements(db, actor, f"CASH-{pid}-JPY")
         assert "trade counterparty" in {m.counterparty for m in moves}

@@ -106,7 +106,7 @@ def test_a_run_during_trading_retirements_and_transfers_keeps_everything_whole(
         def run() -> None:
             start.wait()
             try:
-                results["run"] = settlement.run(db, SYSTEM, DUE)
+                results["run"] = settlement.run(db, SYSTEM, DUE, early=True)
             finally:
                 done.set()
 
@@ -148,7 +148,7 @@ def test_a_run_during_trading_retirements_and_transfers_keeps_everything_whole(
         x.session(SYSTEM, "ESC", "auction")  # trades made during the run settle below
     finally:
         x.stop()
-    settlement.run(db, SYSTEM, DUE)
+    settlement.run(db, SYSTEM, DUE, early=True)
     statuses = check_invariants(x)
     assert statuses == {"settled": len(all_obligations(db))}, statuses
     # the run did not hold everyone off: other writers' entries fall between its settlements
@@ -173,7 +173,7 @@ def test_two_runs_for_one_date_started_together_settle_each_obligation_once(
 
     def run() -> settlement.Run:
         start.wait()
-        return settlement.run(db, SYSTEM, DUE)
+        return settlement.run(db, SYSTEM, DUE, early=True)
 
     with ThreadPoolExecutor(2) as pool:
         first, second = pool.map(lambda _: run(), range(2))

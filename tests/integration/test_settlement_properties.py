@@ -315,7 +315,7 @@ class Market:
                     return
                 registry.freeze(db, SYSTEM, rng, freeze, "dispute")
             elif kind == "settle":
-                settlement.run(db, SYSTEM, RUN_DATES[who])
+                settlement.run(db, SYSTEM, RUN_DATES[who], early=True)
             else:
                 trade_id = self.pick_obligation(k)
                 if trade_id is None:

@@ -111,7 +111,7 @@ def test_a_bust_happens_once_and_never_after_settlement(market: dict[str, Any]) 
     due = _row(db, t.trades, id=other.id).settlement_date
     import datetime as dt
 
-    settlement.run(db, SYSTEM, dt.date.fromisoformat(due))
+    settlement.run(db, SYSTEM, dt.date.fromisoformat(due), early=True)
     assert _row(db, t.settlement_obligations, deal_id=trade.id).status == "busted"
     assert _row(db, t.settlement_obligations, deal_id=other.id).status == "settled"
     with pytest.raises(TansoError) as settled:

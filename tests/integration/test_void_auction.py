@@ -201,7 +201,7 @@ def test_only_the_latest_auction_and_only_before_settlement(market: dict[str, An
     assert later.value.code == "auction_not_latest" and str(second.seq) in later.value.message
     with db.read() as conn:
         due = conn.execute(select(func.max(t.trades.c.settlement_date))).scalar()
-    settlement.run(db, SYSTEM, dt.date.fromisoformat(due))
+    settlement.run(db, SYSTEM, dt.date.fromisoformat(due), early=True)
     with pytest.raises(TansoError) as settled:
         va.void(x, SYSTEM, ES, second.seq, "erroneous_order")
     assert settled.value.code == "trade_settled"

@@ -41,6 +41,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from tanso.api import request_log
 from tanso.api.deps import DB, AnswerRoute, CanRead, reject_nul
 from tanso.api.errors import error_body
 from tanso.api.limits import BodyLimits
@@ -714,6 +715,7 @@ def start(app: FastAPI) -> None:
     """At server start: logging as the settings say, and counting error records."""
     settings: Settings = app.state.ops_settings
     configure_logging(settings.log_format, settings.log_level)
+    request_log.apply(settings, HANDLER_NAME, JsonFormatter)
     logging.getLogger("tanso").addHandler(app.state.metrics.error_handler)
     app.state.tick.start()
 

@@ -29,8 +29,9 @@ router = APIRouter(prefix="/v1", tags=["settlement"], route_class=AnswerRoute)
 @router.post("/settlement/runs", response_model=SettlementRun, status_code=201)
 def run(body: s.SettlementRunIn, db: DB, actor: CanOperate, idem: IdemKey) -> settlement.Run:
     """Settle every pending obligation due on or before `date` (exchange operator). Running a
-    date twice settles nothing twice."""
-    return settlement.run(db, actor, body.date, idem)
+    date twice settles nothing twice. A date after today's business date is refused (409
+    `settlement_date_in_future`) unless `early` is true, an override the run's entry records."""
+    return settlement.run(db, actor, body.date, idem, early=body.early)
 
 
 @router.get("/settlement/runs", response_model=many(SettlementRunSummary))

@@ -308,6 +308,7 @@ class BustIn(Body):
 
 class SettlementRunIn(Body):
     date: dt.date = Field(strict=False)  # JSON has no date type: an ISO string is the date
+    early: bool = False  # settle obligations not yet due: an override the run's entry records
 
 
 class FeesIn(Body):

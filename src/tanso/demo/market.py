@@ -707,7 +707,8 @@ def load(db: Database) -> dict[str, str]:
         if repo.get_participant(conn, PARTICIPANTS[0].id) is not None:
             raise Conflict(
                 "demo_already_loaded",
-                "The demo market is already loaded; start from an empty database.",
+                "The demo market is already loaded; start from an empty database: "
+                "`tanso init --demo --reset` deletes this SQLite file and loads it again.",
             )
     keys = _participants(db)
     actors = {pid: participants.authenticate(db, key) for pid, key in keys.items()}

@@ -28,7 +28,7 @@ from tanso.services.clearing import escrow
 from tanso.services.common import Actor, Idem, execute, from_row, loader, omitted, require
 from tanso.services.ledger import cash, registry
 from tanso.services.ledger.blocks import CreditRange, credit_ranges
-from tanso.services.trading.exchange import fees_for
+from tanso.services.trading.exchange import fees_for, trade_date
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx
@@ -347,10 +347,28 @@ def _due(conn: Connection, date: dt.date, after: str | None, limit: int) -> Sequ
     return conn.execute(q.order_by(o.deal_id).limit(limit)).all()
 
 
-def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> Run:
+def business_date(db: Database) -> dt.date:
+    """Today's business date: the database clock's date in Japan (real time in production, the
+    demo's virtual clock in the demo, the injected clock in tests)."""
+    return trade_date(db.clock())
+
+
+def run(
+    db: Database, actor: Actor, date: dt.date, idem: Idem | None = None, *, early: bool = False
+) -> Run:
     """Settle every pending obligation due on or before `date`. Running a date twice settles
-    nothing twice: settled obligations are no longer pending."""
+    nothing twice: settled obligations are no longer pending. A date after today's business
+    date is refused unless the operator asks for an `early` run, which its entry records."""
     require(actor, Role.EXCHANGE_OPERATOR, "run settlement")
+    today = business_date(db)
+    if date > today and not early:
+        # issue 18 defect 5: a future date settled obligations days before they were due
+        raise Conflict(
+            "settlement_date_in_future",
+            f"Settlement date {date.isoformat()} is after today's business date "
+            f"{today.isoformat()}: obligations not yet due are not settled (ask for an early run "
+            "to override).",
+        )
     if idem is not None:
         # a run spans many transactions: a key already answered must not settle anything more
         with db.read() as conn:
@@ -389,7 +407,10 @@ def run(db: Database, actor: Actor, date: dt.date, idem: Idem | None = None) -> 
         repo.insert_row(
             tx.conn, t.settlement_runs, date=date.isoformat(), at=tx.at, actor=actor.label, **totals
         )
-        tx.record("settlement.run", actor.label, {"date": date.isoformat(), **totals})
+        entry: dict[str, Any] = {"date": date.isoformat(), **totals}
+        if date > today:  # an operator's override: the entry says so, and on which day
+            entry |= {"early": True, "business_date": today.isoformat()}
+        tx.record("settlement.run", actor.label, entry)
         return Run(date=date.isoformat(), **totals, failures=failures, at=tx.at)
 
     return execute(db, actor, idem, record, 201, load=load_run)

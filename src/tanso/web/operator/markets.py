@@ -92,7 +92,7 @@ def _settlement_page(
         runs=settlement.runs(db, user.actor, 50),
         failed=settlement.obligations(db, user.actor, "failed", limit=200),
         pending=settlement.obligations(db, user.actor, "pending", limit=200),
-        today=dt.datetime.now(xs.JST).date().isoformat(),
+        today=settlement.business_date(db).isoformat(),
         reasons=xs.BUST_REASONS,
         bust_requests=bust_requests.list_requests(db, user.actor, "pending", 200),
         **context,
@@ -114,7 +114,8 @@ def run_settlement(request: Request, user: OperatorUser, form: Form) -> Response
             request, user, 422, values=form, errors={"date": t["not_a_date"], "_form": t["error"]}
         )
     try:
-        out = settlement.run(kit.db(request), user.actor, date)
+        early = form.get("early") == "1"  # the operator's journaled override
+        out = settlement.run(kit.db(request), user.actor, date, early=early)
     except TansoError as e:
         return _settlement_page(
             request, user, status_of(e), values=form, errors={"date": e.message}

@@ -1,0 +1,58 @@
+"""Where the request log (the ``tanso.http`` logger, one line per HTTP request) goes.
+
+``all`` (the default): every request on the console, as before. ``quiet``: the console shows
+only what a person should look at (a status of 400 or more, or a request slower than
+``request_log_slow_ms``), while every request still goes, as JSON lines, to
+``request_log_file`` when it is set. The demo (``tanso serve --simulate``) runs quiet, with the
+file ``tanso-requests.log``, so its simulated traders do not scroll the printed keys away
+(issue 18 defect 8). This module never decides what is logged, only where it is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tanso.settings import Settings
+
+FILE_HANDLER = "tanso-request-file"
+QUIET_FILTER = "tanso-request-quiet"
+
+
+class Noteworthy(logging.Filter):
+    """Lets through anything but a request line that ended well and fast."""
+
+    def __init__(self, slow_ms: float) -> None:
+        super().__init__(QUIET_FILTER)
+        self.slow_ms = slow_ms
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "tanso.http":
+            return True
+        status = getattr(record, "status", None)
+        if status is None:  # not a request line (e.g. a sealed-bid route): keep it
+            return True
+        duration = getattr(record, "duration_ms", None) or 0.0
+        return int(status) >= 400 or float(duration) >= self.slow_ms
+
+
+def apply(settings: Settings, handler_name: str, formatter: type[logging.Formatter]) -> None:
+    """Filter the console handler (named ``handler_name``) and add the file (lines made by
+    ``formatter``), as the settings say. Idempotent."""
+    tanso = logging.getLogger("tanso")
+    http = logging.getLogger("tanso.http")
+    for h in tanso.handlers:
+        if h.get_name() == handler_name:
+            for f in [f for f in h.filters if getattr(f, "name", "") == QUIET_FILTER]:
+                h.removeFilter(f)
+            if settings.request_log == "quiet":
+                h.addFilter(Noteworthy(settings.request_log_slow_ms))
+    for h in [h for h in http.handlers if h.get_name() == FILE_HANDLER]:
+        http.removeHandler(h)
+        h.close()
+    if settings.request_log_file:
+        path = Path(settings.request_log_file)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.set_name(FILE_HANDLER)
+        handler.setFormatter(formatter())
+        http.addHandler(handler)

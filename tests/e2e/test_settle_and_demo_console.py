@@ -1,0 +1,120 @@
+"""Issue 18 defects 5 and 8 at the console: `tanso settle` refuses a future date without
+`--early`; `tanso init --demo` names `--reset` on a used database and shows its steps; the demo's
+request log keeps the console quiet and the file complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from tanso import cli
+from tanso.api import ops, request_log
+from tanso.demo import auctions, marketplace, usage
+from tanso.demo import exchange_days as demo_exchange
+from tanso.demo import market as demo_data
+from tanso.domain.errors import Conflict
+from tanso.services.common import SYSTEM
+from tanso.services.ledger import participants, taxonomy
+from tanso.settings import Settings
+from tanso.store import migrate
+from tanso.store.db import Database
+from tests.conftest import add_participant, counter_clock
+
+
+@pytest.fixture
+def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A bootstrapped SQLite file the CLI opens (with the real clock, as in production)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = Database(url, counter_clock())
+    migrate.upgrade(db.engine)
+    participants.bootstrap(db)
+    taxonomy.seed_reference_data(db, SYSTEM)
+    db.dispose()
+    monkeypatch.setenv("TANSO_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)  # demo-keys.json and demo-users.json land here
+    return url
+
+
+def test_settle_refuses_a_date_after_today_unless_early(url: str) -> None:
+    today = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    later = (today + dt.timedelta(days=6)).isoformat()
+    run = CliRunner()
+    r = run.invoke(cli.app, ["settle", "--date", later])
+    assert r.exit_code == 2
+    assert "settlement_date_in_future" in r.stderr and later in r.stderr
+    r = run.invoke(cli.app, ["settle", "--date", later, "--early"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["date"] == later
+    r = run.invoke(cli.app, ["settle"])  # today's business date by default
+    assert r.exit_code == 0 and json.loads(r.stdout)["date"] == today.isoformat()
+
+
+def test_loading_the_demo_twice_names_the_reset_option(db: Database) -> None:
+    add_participant(db, demo_data.PARTICIPANTS[0].id)
+    with pytest.raises(Conflict) as err:
+        demo_data.load(db)
+    assert err.value.code == "demo_already_loaded"
+    assert "tanso init --demo --reset" in err.value.message
+
+
+def test_init_demo_shows_each_step_and_where_the_keys_are_kept(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the steps themselves are tested elsewhere; here only what the console says about them
+    monkeypatch.setattr(demo_data, "load", lambda db: {"MARUHAMA": "tk_demo"})
+    counts = {"orders": 1, "auctions": 1, "trades": 1, "settled": 1, "failed": 0}
+    monkeypatch.setattr(demo_exchange, "demo_market", lambda *a: counts)
+    for module in (marketplace, auctions, usage):
+        monkeypatch.setattr(module, "seed", lambda *a: "")
+    monkeypatch.setattr(cli, "_demo_users", lambda db: Path("demo-users.json").write_text("{}"))
+    r = CliRunner().invoke(cli.app, ["init", "--demo"])
+    assert r.exit_code == 0, r.output
+    steps = ["issuances loaded", "exchange days simulated", "marketplace seeded"]
+    steps += ["auctions seeded", "usage seeded"]
+    positions = [r.stdout.find(f" {step}") for step in steps]
+    assert -1 not in positions and positions == sorted(positions)
+    assert "demo-keys.json and demo-users.json" in r.stdout
+    assert json.loads(Path("demo-keys.json").read_text())["MARUHAMA"] == "tk_demo"
+
+
+def _line(status: int, ms: float) -> None:
+    extra: dict[str, Any] = {"status": status, "duration_ms": ms, "method": "GET"}
+    logging.getLogger("tanso.http").info("GET /v1/x %d", status, extra=extra)
+
+
+def apply(settings: Settings) -> None:
+    request_log.apply(settings, ops.HANDLER_NAME, ops.JsonFormatter)
+
+
+def test_a_quiet_request_log_shows_errors_and_slow_requests_and_files_every_one(
+    tmp_path: Path,
+) -> None:
+    console = io.StringIO()
+    file = tmp_path / "requests.log"
+    ops.configure_logging("text", "info", stream=console)
+    try:
+        apply(Settings(request_log="quiet", request_log_slow_ms=500, request_log_file=str(file)))
+        _line(200, 3.0)
+        _line(201, 4.0)
+        _line(404, 2.0)
+        _line(200, 900.0)
+        logging.getLogger("tanso.exchange").info("not a request line")
+        shown = console.getvalue().splitlines()
+        assert [s.split(" /v1/x ")[1].split()[0] for s in shown if "/v1/x" in s] == ["404", "200"]
+        assert any("not a request line" in s for s in shown)
+        filed = [json.loads(s) for s in file.read_text().splitlines()]
+        assert [f["status"] for f in filed] == [200, 201, 404, 200]
+        apply(Settings(request_log="all", request_log_file=None))
+        _line(200, 1.0)
+        assert console.getvalue().count("/v1/x") == 3  # all again, and no file any more
+        assert len(file.read_text().splitlines()) == 4
+    finally:
+        apply(Settings(request_log="all", request_log_file=None))
+        ops.configure_logging("text", "info")
