@@ -452,3 +452,15 @@ def test_the_book_is_one_price_ladder_highest_price_first(db: Database) -> None:
     }
     assert ladder(book) == [(21_500, None, 7), (21_397, 3, None), (21_189, 2, 5)]
     assert ladder({"asks": [], "bids": []}) == []
+
+
+def test_a_browser_asking_for_a_missing_page_gets_a_page(portal: TestClient) -> None:
+    """Issue 18, defect 9: HTML routes answered a JSON 404; the API still answers JSON."""
+    page = portal.get("/portal/no-such-screen", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text
+    ja = portal.get("/ja/no-such-page?lang=ja", headers={"Accept": "text/html"})
+    assert ja.status_code == 404 and '<html lang="ja">' in ja.text
+    api = portal.get("/v1/no-such-route", headers={"Accept": "text/html,application/json"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    assert portal.get("/no-such-page").json()["error"]["code"] == "not_found"  # not a browser

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -88,6 +88,13 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def wants_a_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a file): it gets HTML, not JSON."""
+    path = request.url.path
+    api = path.startswith(("/v1/", "/openapi", "/static/", "/vendor/", "/metrics"))
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
 def install(app: FastAPI) -> None:
     build_openapi = app.openapi
 
@@ -119,7 +126,11 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(req: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_a_page(req):
+            from tanso.web import kit  # the browser's pages: a page, in the reader's language
+
+            return kit.not_found(req, None)
         code = getattr(exc, "code", None) or {404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
