@@ -454,7 +454,17 @@ def test_the_book_is_one_price_ladder_highest_price_first(db: Database) -> None:
     assert ladder({"asks": [], "bids": []}) == []
 
 
+def test_cash_movements_say_when_they_moved(portal: TestClient) -> None:
+    """Issue 18, defect 7: cash movements had no dates."""
+    assert login(portal, "trader@alpha.example.jp").status_code == 303
+    page = portal.get("/portal/cash?lang=en").text
+    assert "Time (JST)" in page
+    row = r'data-movement="\d+">\s*<th[^>]*>#\d+</th>\s*<td class="nowrap">\d{4}-\d{2}-\d{2} '
+    assert re.search(row, page)
+
+
 def test_a_browser_asking_for_a_missing_page_gets_a_page(portal: TestClient) -> None:
+
     """Issue 18, defect 9: HTML routes answered a JSON 404; the API still answers JSON."""
     page = portal.get("/portal/no-such-screen", headers={"Accept": "text/html"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

@@ -606,8 +606,13 @@ def cash_accounts_of(conn: Connection, pid: str | None) -> Sequence[Row[Any]]:
 
 
 def cash_entries_of(conn: Connection, cash_id: str, limit: int) -> Sequence[Row[Any]]:
-    e = t.cash_entries.c
-    q = select(t.cash_entries).where((e.from_account == cash_id) | (e.to_account == cash_id))
+    """A cash account's entries, newest first, each with the time of its journal entry (``at``)."""
+    e, j = t.cash_entries.c, t.journal.c
+    q = (
+        select(t.cash_entries, j.at)
+        .select_from(t.cash_entries.outerjoin(t.journal, j.seq == e.journal_seq))
+        .where((e.from_account == cash_id) | (e.to_account == cash_id))
+    )
     return conn.execute(q.order_by(e.id.desc()).limit(limit)).all()
 
 

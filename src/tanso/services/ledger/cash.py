@@ -77,6 +77,8 @@ class CashMovement:
     counterparty: str
     memo: str
     external_ref: str | None
+    at: str | None = None
+    """When it moved (its journal entry's time)."""
 
 
 def cash_view(r: Any, sealed: int = 0) -> CashAccount:
@@ -261,6 +263,7 @@ def movements(db: Database, actor: Actor, cash_id: str, limit: int = 100) -> lis
                 ),
                 memo=e.memo,
                 external_ref=e.external_ref,
+                at=e.at,
             )
             for e in repo.cash_entries_of(conn, cash_id, max(1, min(limit, 1000)))
         ]
