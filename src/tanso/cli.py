@@ -150,6 +150,13 @@ def init(
     out.print("[green]ready[/green]")
 
 
+def simulated_traders(keys: dict[str, str]) -> dict[str, str]:
+    """The demo keys the simulator trades with: not those of the participants the demo's portal
+    users log in as, so that the demo trader never finds orders it did not place."""
+    people = {pid for pid, *_ in DEMO_USERS if pid != "OPERATOR"}
+    return {pid: key for pid, key in keys.items() if pid not in people}
+
+
 DEMO_USERS = (
     ("OPERATOR", "operator@tanso.example.jp", "Demo exchange operator", "administrator"),
     ("MARUHAMA", "trader@maruhama.example.jp", "Demo trader", "trader"),
@@ -224,7 +231,7 @@ def serve(
         from tanso.demo.simulator import Simulator
 
         keys = json.loads(Path("demo-keys.json").read_text(encoding="utf-8"))
-        simulator = Simulator(f"http://{h}:{p}", keys)
+        simulator = Simulator(f"http://{h}:{p}", simulated_traders(keys))
         simulator.start()
         out.print("simulated traders are trading; one trading day every 3 minutes")
         if settings.request_log == "quiet":

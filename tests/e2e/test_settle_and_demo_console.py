@@ -118,3 +118,13 @@ def test_a_quiet_request_log_shows_errors_and_slow_requests_and_files_every_one(
     finally:
         apply(Settings(request_log="all", request_log_file=None))
         ops.configure_logging("text", "info")
+
+
+def test_the_simulator_never_trades_as_a_demo_portal_user() -> None:
+    """Issue 18, defect 7: the simulator placed orders in the demo trader's name."""
+    from tanso.cli import DEMO_USERS, simulated_traders
+
+    keys = {"OPERATOR": "k0", "MARUHAMA": "k1", "HOKUTO_STEEL": "k2", "TOKAI": "k3"}
+    traders = simulated_traders(keys)
+    assert traders == {"OPERATOR": "k0", "TOKAI": "k3"}
+    assert {pid for pid, *_ in DEMO_USERS} - {"OPERATOR"} <= set(keys) - set(traders)
