@@ -474,3 +474,27 @@ def test_a_browser_asking_for_a_missing_page_gets_a_page(portal: TestClient) -> 
     api = portal.get("/v1/no-such-route", headers={"Accept": "text/html,application/json"})
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
     assert portal.get("/no-such-page").json()["error"]["code"] == "not_found"  # not a browser
+
+
+def test_the_retire_page_says_why_there_is_no_form_and_lists_retirements_in_full(
+    portal: TestClient,
+) -> None:
+    """Issue 18, defect 7: a trader's Retire page showed no form and no reason; its list had no
+    headers, purpose or date."""
+    assert login(portal, "trader@alpha.example.jp").status_code == 303
+    page = portal.get("/portal/retire?lang=en").text
+    assert 'id="retire-form"' not in page
+    assert "As a trader you cannot retire credits" in page
+    ja = portal.get("/portal/retire?lang=ja").text
+    assert "のユーザーはクレジットを無効化できません" in ja
+    portal.get("/portal?lang=en")
+    portal.cookies.clear()
+    assert login(portal, "account_manager@alpha.example.jp").status_code == 303
+    csrf = CSRF_RE.search(portal.get("/portal/retire").text)
+    assert csrf
+    data = {"csrf": csrf.group(1), "account": "ALPHA-MAIN", "quantity": "5"}
+    data |= {"purpose": "offset_event", "beneficiary": "Alpha event", "year": "2025"}
+    portal.post("/portal/retire", data=data)
+    listed = portal.get("/portal/retire").text
+    table = listed[listed.index('id="retirements"') :]
+    assert "Purposes" in table and "Retired (JST)" in table and "offset_event" in table
