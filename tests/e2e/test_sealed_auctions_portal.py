@@ -98,6 +98,13 @@ def test_a_seller_offers_buyers_bid_amend_withdraw_and_the_operator_clears(
     db, clock = site["db"], site["clock"]
     aid = offer(site)
     assert sa.get_auction(db, aid).opens_at == "2026-01-06T01:00:00.000000Z"
+    # what is for sale, on the auction's page and the public page (issue 18, defect 10)
+    [lot] = sa.on_offer(db, aid)
+    page = site["B1"].get(f"/portal/auctions/{aid}").text
+    assert "What is for sale" in page and lot.serials in page and lot.project_id in page
+    public = site["PUBLIC"].get("/ja/auctions").text
+    assert "出品されるクレジット" in public and lot.serials in public
+
     clock.set(DURING)
     r = bid(site, "B1", aid, 1_500, 60)
     assert r.status_code == 200 and "sent and sealed" in r.text

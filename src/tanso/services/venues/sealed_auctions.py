@@ -227,6 +227,58 @@ class Results:
     demand_curve: list[DemandStep]
 
 
+@dataclass(frozen=True, slots=True)
+class OnOffer:
+    """Credits an auction sells: one serial range with its project, category and vintage."""
+
+    serials: str
+    quantity: int
+    vintage: int
+    project_id: str
+    project_name: str
+    project_name_ja: str
+    category: str
+    scheme: str
+
+
+def on_offer(db: Database, auction_id: str) -> list[OnOffer]:
+    """What an auction sells, while its credits are held for it (public: the terms a bidder
+    needs; after clearing they belong to the buyers and the seller again)."""
+    b, i, p = t.blocks.c, t.issuances.c, t.projects.c
+    q = (
+        select(
+            b.issuance_id,
+            b.serial_start,
+            b.serial_end,
+            i.vintage,
+            p.id.label("project_id"),
+            p.name,
+            p.name_ja,
+            p.category,
+            p.scheme,
+        )
+        .select_from(
+            t.blocks.join(t.issuances, b.issuance_id == i.id).join(t.projects, i.project_id == p.id)
+        )
+        .where(b.reservation == auction_id)
+        .order_by(i.vintage, b.issuance_id, b.serial_start)
+    )
+    with db.read() as conn:
+        return [
+            OnOffer(
+                serials=f"{r.issuance_id}-{r.serial_start}-{r.serial_end}",
+                quantity=r.serial_end - r.serial_start + 1,
+                vintage=r.vintage,
+                project_id=r.project_id,
+                project_name=r.name,
+                project_name_ja=r.name_ja,
+                category=r.category,
+                scheme=r.scheme,
+            )
+            for r in conn.execute(q)
+        ]
+
+
 def auction_view(row: Any, now: str, show_seller: bool = False) -> Auction:
     """An auction as anyone sees it: terms, state, and after clearing its result. Never a bid
     and, before clearing, not even how many bids there are. The seller is named only to itself

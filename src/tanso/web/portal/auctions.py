@@ -99,6 +99,7 @@ def _public(request: Request, lang: Literal["en", "ja"]) -> HTMLResponse:
         lang_query="/auctions",  # the language switch leads to /en/auctions and /ja/auctions
         auctions=auctions,
         charts={a.id: demand_chart(a) for a in auctions},
+        offers={a.id: sa.on_offer(kit.db(request), a.id) for a in auctions if a.result is None},
         jst=jst,
     )
     response = HTMLResponse(html)
@@ -175,6 +176,7 @@ def _detail(
         state=state,
         a=auction,
         charts={auction.id: demand_chart(auction)},
+        offer=sa.on_offer(db, auction_id) if auction.result is None else [],
         bids=sa.own_bids(db, kit.reader(user), auction_id),
         awards=[w for w in sa.own_awards(db, kit.reader(user)) if w.auction_id == auction_id],
         accounts=kit.own_accounts(db, user),
