@@ -589,6 +589,15 @@ def open_dispute(db: Database, actor: Actor, n: NewDispute, idem: Idem | None = 
     return execute(db, actor, idem, work, 201, loader(Dispute), sequenced=True)
 
 
+def _moved(tx: Tx, actor: Actor, dispute_id: str, state: str, note: str) -> Dispute:
+    """A dispute moved to ``state`` by ``actor``: journaled, stamped (``<state>_at``), in its
+    history with the note; answered as the actor sees it."""
+    tx.record(f"dispute.{state}", actor.label, {"dispute": dispute_id})
+    _set(tx, dispute_id, state=state, **{f"{state}_at": tx.at})
+    _event(tx, dispute_id, state, actor.participant_id, note)
+    return _reload(tx, actor, dispute_id)
+
+
 def respond(
     db: Database, actor: Actor, dispute_id: str, text: str, idem: Idem | None = None
 ) -> Dispute:
@@ -605,10 +614,7 @@ def respond(
                 f"Dispute {dispute_id} is {row.state}; a response is given while it is open.",
             )
         require_active(tx.conn, actor)
-        tx.record("dispute.responded", actor.label, {"dispute": dispute_id})
-        _set(tx, dispute_id, state="responded", responded_at=tx.at)
-        _event(tx, dispute_id, "responded", actor.participant_id, answer)
-        return _reload(tx, actor, dispute_id)
+        return _moved(tx, actor, dispute_id, "responded", answer)
 
     return execute(db, actor, idem, work, 200, loader(Dispute), sequenced=True)
 
@@ -628,10 +634,7 @@ def withdraw(
                 "dispute_not_active",
                 f"Dispute {dispute_id} is {row.state}; only an undecided one is withdrawn.",
             )
-        tx.record("dispute.withdrawn", actor.label, {"dispute": dispute_id})
-        _set(tx, dispute_id, state="withdrawn", withdrawn_at=tx.at)
-        _event(tx, dispute_id, "withdrawn", actor.participant_id, note)
-        return _reload(tx, actor, dispute_id)
+        return _moved(tx, actor, dispute_id, "withdrawn", note)
 
     return execute(db, actor, idem, work, 200, loader(Dispute), sequenced=True)
 
@@ -822,10 +825,7 @@ def close(
                 "dispute_not_decided",
                 f"Dispute {dispute_id} is {row.state}; only a decided dispute is closed.",
             )
-        tx.record("dispute.closed", actor.label, {"dispute": dispute_id})
-        _set(tx, dispute_id, state="closed", closed_at=tx.at)
-        _event(tx, dispute_id, "closed", actor.participant_id, text)
-        return _reload(tx, actor, dispute_id)
+        return _moved(tx, actor, dispute_id, "closed", text)
 
     return execute(db, actor, idem, work, 200, loader(Dispute), sequenced=True)
 
