@@ -15,6 +15,7 @@ from rich.table import Table
 
 from tanso import cli_ops, cli_surveillance, cli_usage
 from tanso.api import ops
+from tanso.demo import clock as demo_clock
 from tanso.demo import exchange_days as demo_exchange
 from tanso.demo import history
 from tanso.domain.errors import TansoError
@@ -81,9 +82,10 @@ def init(
     db = open_database(settings)
     clock = None
     if demo:
-        # the demo's history is simulated: ten business days of trading and settlement
-        today = dt.datetime.now(instruments.JST).date()
-        days = demo_exchange.demo_days(today)
+        # the demo's history is simulated: ten business days of trading and settlement before
+        # its first live day (today, or the next business day), on the demo clock
+        live = demo_clock.live_day(dt.datetime.now(instruments.JST).date(), japan_calendar())
+        days = demo_exchange.demo_days(live)
         clock = demo_exchange.DemoClock(demo_exchange.at_jst(days[0], 8, 30))
         db.clock = clock
     schema.upgrade(db)
@@ -128,12 +130,23 @@ def init(
                 progress.update(f"demo: {step}...")
                 extras.append(m.seed(db, exchange, keys, clock, days))
                 out.print(f"demo: {step} seeded")
-        db.clock = utc_now
+            progress.update("demo: the first live morning...")
+            morning = demo_exchange.demo_morning(db, exchange, keys, clock, live)
+            counts["orders"] += morning["orders"]
+            out.print(
+                f"demo: the first live morning: markets open, {morning['orders']} orders "
+                "waiting for the 11:30 auction"
+            )
         _demo_users(db)
+        db.clock = utc_now
         out.print(
             f"demo market: {counts['orders']} orders, {counts['auctions']} call auctions, "
             f"{counts['trades']} trades over {len(days)} business days; "
             f"{counts['settled']} settled, {counts['failed']} failed (resolve it as the operator)"
+        )
+        out.print(
+            f"demo clock: {live:%a %d %b %Y} 10:45 JST, the first live day; `tanso serve "
+            "--simulate` runs it on from there (docs/demo-clock.md)"
         )
         for line in extras:
             if line:
@@ -218,13 +231,22 @@ def serve(
     schema.upgrade(db)
     h, p = host or settings.host, port or settings.port
     out.print(f"Tanso on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
-    if settings.sessions:
+    sessions, settlement_time, clock = settings.sessions, settings.settlement_time, None
+    if simulate:  # the demo runs on its own business clock, from where its data ends
+        clock = demo_clock.resume(db, settings.demo_speed)
+        sessions, settlement_time = True, settlement_time or demo_clock.SETTLEMENT
+        out.print(
+            f"demo clock: {clock.now():%a %d %b %Y %H:%M} JST, {clock.speed:g}x the wall clock, "
+            "business days only (docs/demo-clock.md)"
+        )
+    if sessions:
         out.print("sessions: orders 08:00-11:29 and 12:30-14:59 JST, call auctions 11:30 and 15:00")
     app_ = create_app(
         db,
-        sessions=settings.sessions,
-        settlement_time=settings.settlement_time,
+        sessions=sessions,
+        settlement_time=settlement_time,
         background=True,
+        demo_clock=clock,
     )
     simulator = None
     if simulate:
@@ -233,7 +255,7 @@ def serve(
         keys = json.loads(Path("demo-keys.json").read_text(encoding="utf-8"))
         simulator = Simulator(f"http://{h}:{p}", simulated_traders(keys))
         simulator.start()
-        out.print("simulated traders are trading; one trading day every 3 minutes")
+        out.print("simulated traders are trading whenever a market is open")
         if settings.request_log == "quiet":
             out.print(
                 f"request log: errors and slow requests here, every request in "

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tanso.domain.json_depth import DEFAULT_LIMIT
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     sessions: bool = False
     """Run the session scheduler (open, auctions at 11:30 and 15:00, close) and refuse orders
     outside the acceptance windows. Off by default so a market can be driven by hand."""
+    demo_speed: float = Field(default=60.0, gt=0, le=3_600)
+    """The demo clock's speed (`tanso serve --simulate`): virtual seconds of business hours per
+    wall-clock second (docs/demo-clock.md)."""
     surveillance_online: bool = True
     """Run the surveillance rules online (売買審査, docs/surveillance.md) on the exchange's
     committed entries, on a thread of their own; off: only batch scans raise alerts."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.instruments import JST
 
 
 def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settlement(
@@ -34,6 +38,7 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
         days = conn.execute("SELECT count(DISTINCT trade_date) FROM trades").fetchone()[0]
         history = conn.execute("SELECT count(DISTINCT trade_date) FROM auctions").fetchone()[0]
         rules = {r for (r,) in conn.execute("SELECT DISTINCT rule FROM index_values")}
+        simulated = _simulated_days(conn)
     assert status.get("settled", 0) > 0 and status.get("pending", 0) > 0
     assert status.get("failed") == 1
     assert instruments >= 12 and open_orders > 0 and days >= 4
@@ -45,6 +50,40 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
         assert f"{email}  {password}" in init.stdout
     verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)
     assert verify.returncode == 0
+    _assert_an_honest_clock(simulated)
+
+
+def _simulated_days(conn: sqlite3.Connection) -> dict[str, set[tuple[str, str]]]:
+    """{trade date: {(instrument, JST time of its auction)}} of the simulated days (journaled
+    auctions; the imported history has no journal entries of its own)."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    for at, payload in conn.execute(
+        "SELECT at, payload FROM journal WHERE kind = 'exchange.auction'"
+    ):
+        when = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(JST)
+        out.setdefault(when.date().isoformat(), set()).add(
+            (json.loads(payload)["command"]["instrument"], f"{when:%H:%M}")
+        )
+    return out
+
+
+def _assert_an_honest_clock(days: dict[str, set[tuple[str, str]]]) -> None:
+    """Issue 18 defect 4: every simulated day is a business day with auctions at 11:30 and
+    15:00 (no gaps in the ten days), and GX 超過削減枠 trades only on Fridays at 15:00."""
+    calendar = japan_calendar()
+    dates = sorted(dt.date.fromisoformat(d) for d in days)
+    assert len(dates) == 10 and all(calendar.is_business_day(d) for d in dates)
+    business = [
+        dates[0] + dt.timedelta(days=n)
+        for n in range((dates[-1] - dates[0]).days + 1)
+        if calendar.is_business_day(dates[0] + dt.timedelta(days=n))
+    ]
+    assert dates == business  # no business day left out
+    for day, auctions in days.items():
+        assert {time for _, time in auctions} <= {"11:30", "15:00"}
+        gx = {time for instrument, time in auctions if instrument == "JPX-GX-EXCESS"}
+        assert gx == ({"15:00"} if dt.date.fromisoformat(day).weekday() == 4 else set())
+        assert ("JPX-RE-POWER", "11:30") in auctions and ("JPX-RE-POWER", "15:00") in auctions
 
 
 def test_user_add_prints_a_password_once_and_refuses_an_unknown_participant(tmp_path: Path) -> None:

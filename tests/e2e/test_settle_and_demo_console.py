@@ -71,13 +71,14 @@ def test_init_demo_shows_each_step_and_where_the_keys_are_kept(
     monkeypatch.setattr(demo_data, "load", lambda db: {"MARUHAMA": "tk_demo"})
     counts = {"orders": 1, "auctions": 1, "trades": 1, "settled": 1, "failed": 0}
     monkeypatch.setattr(demo_exchange, "demo_market", lambda *a: counts)
+    monkeypatch.setattr(demo_exchange, "demo_morning", lambda *a: {"orders": 2})
     for module in (marketplace, auctions, usage):
         monkeypatch.setattr(module, "seed", lambda *a: "")
     monkeypatch.setattr(cli, "_demo_users", lambda db: Path("demo-users.json").write_text("{}"))
     r = CliRunner().invoke(cli.app, ["init", "--demo"])
     assert r.exit_code == 0, r.output
     steps = ["issuances loaded", "exchange days simulated", "marketplace seeded"]
-    steps += ["auctions seeded", "usage seeded"]
+    steps += ["auctions seeded", "usage seeded", "first live morning"]
     positions = [r.stdout.find(f" {step}") for step in steps]
     assert -1 not in positions and positions == sorted(positions)
     assert "demo-keys.json and demo-users.json" in r.stdout
@@ -103,18 +104,20 @@ def test_a_quiet_request_log_shows_errors_and_slow_requests_and_files_every_one(
         apply(Settings(request_log="quiet", request_log_slow_ms=500, request_log_file=str(file)))
         _line(200, 3.0)
         _line(201, 4.0)
-        _line(404, 2.0)
+        _line(404, 2.0)  # a refusal is the client's business: in the file only
+        _line(409, 2.0)
+        _line(500, 2.0)
         _line(200, 900.0)
         logging.getLogger("tanso.exchange").info("not a request line")
         shown = console.getvalue().splitlines()
-        assert [s.split(" /v1/x ")[1].split()[0] for s in shown if "/v1/x" in s] == ["404", "200"]
+        assert [s.split(" /v1/x ")[1].split()[0] for s in shown if "/v1/x" in s] == ["500", "200"]
         assert any("not a request line" in s for s in shown)
         filed = [json.loads(s) for s in file.read_text().splitlines()]
-        assert [f["status"] for f in filed] == [200, 201, 404, 200]
+        assert [f["status"] for f in filed] == [200, 201, 404, 409, 500, 200]
         apply(Settings(request_log="all", request_log_file=None))
         _line(200, 1.0)
         assert console.getvalue().count("/v1/x") == 3  # all again, and no file any more
-        assert len(file.read_text().splitlines()) == 4
+        assert len(file.read_text().splitlines()) == 6
     finally:
         apply(Settings(request_log="all", request_log_file=None))
         ops.configure_logging("text", "info")

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
+from tanso.client import Client
 from tanso.demo import history
 from tanso.demo.simulator import Simulator
 from tanso.domain.errors import TansoError
@@ -86,7 +87,9 @@ def test_history_cannot_be_imported_once_trading_has_begun(db: Database) -> None
     assert err.value.code == "role_required"
 
 
-def test_simulated_traders_place_orders_and_the_operator_runs_auctions(db: Database) -> None:
+def test_simulated_traders_place_orders_only_on_open_markets(db: Database) -> None:
+    """The simulator trades; the scheduler, not the simulator, opens markets and runs auctions
+    (issue 18 defect 4: the simulator held auctions at any hour)."""
     keys = {"OPERATOR": participants.create_api_key(db, SYSTEM, "OPERATOR").key}
     for pid in ("SIMA", "SIMB"):
         add_participant(db, pid)
@@ -95,8 +98,11 @@ def test_simulated_traders_place_orders_and_the_operator_runs_auctions(db: Datab
     fund(db, "SIMB", 100_000_000)
     with TestClient(create_app(db)) as http:
         sim = Simulator("http://testserver", keys, seed=7, transport=http._transport)  # type: ignore[attr-defined]
-        op, clients = sim.clients()
-        op.request(
+        clients = sim.clients()
+        assert "OPERATOR" not in clients
+        reader = clients["SIMA"]
+        operator = Client("http://testserver", keys["OPERATOR"], transport=http._transport)  # type: ignore[attr-defined]
+        operator.request(
             "POST",
             "/v1/instruments",
             json={
@@ -107,10 +113,23 @@ def test_simulated_traders_place_orders_and_the_operator_runs_auctions(db: Datab
                 "reference_price": 2_000,
             },
         )
-        op.session("ES", "open")
-        instruments = op.instruments()
+        assert sim._open_markets(reader) == []  # closed: nothing to trade on
+        operator.session("ES", "open")
+        open_now = sim._open_markets(reader)
+        assert [i.id for i in open_now] == ["ES"]
         for _ in range(40):
-            sim._one_order(clients, instruments)
-        sim._auction(op, "ES")
-    assert sim.counts["orders"] > 10 and sim.counts["auctions"] == 1
+            sim.step(clients, open_now)
+        auctions = db_count(db, "auctions")
+    assert sim.counts["orders"] > 10 and auctions == 0
     assert audit.verify(db).ok
+
+
+def db_count(db: Database, table: str) -> int:
+    from sqlalchemy import func, select
+
+    from tanso.store import schema as t
+
+    with db.read() as conn:
+        return int(
+            conn.execute(select(func.count()).select_from(t.metadata.tables[table])).scalar_one()
+        )

@@ -42,7 +42,7 @@ from tanso.services.trading.exchange import Exchange
 from tanso.services.trading.sessions import Scheduler
 from tanso.settings import Settings
 from tanso.store.db import Database
-from tanso.web import security
+from tanso.web import DemoClockView, security, show_demo_clock
 from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
 from tanso.web.portal import router as portal_router
@@ -58,6 +58,7 @@ def create_app(
     gateway: GatewayLink | None = None,
     engine_nats: NatsSettings | None = None,
     read_db: Database | None = None,
+    demo_clock: DemoClockView | None = None,
 ) -> FastAPI:
     """Build the HTTP API around an open database; the exchange's sequencer runs while it
     serves, and with ``sessions`` the scheduler opens, auctions and closes markets on time.
@@ -70,17 +71,19 @@ def create_app(
     (cluster/link.py); it answers public reads from memory between commits, rendered from
     ``read_db`` (a read replica) if given (cluster/read_cache.py). ``engine_nats``: this process
     is the engine (`tanso engine`): besides its own HTTP port it answers the gateways' requests
-    from NATS."""
+    from NATS. ``demo_clock``: the database's clock is the demo's virtual one, and every page
+    says so (docs/demo-clock.md)."""
     calendar = japan_calendar()
     exchange = Exchange(db, calendar, enforce_sessions=sessions)
     scheduler = Scheduler(
         db,
         exchange,
         calendar,
-        lambda: dt.datetime.now(dt.UTC),
+        lambda: dt.datetime.fromisoformat(db.clock().replace("Z", "+00:00")),
         sessions=sessions,
         settlement_time=settlement_time,
     )
+    show_demo_clock(demo_clock)
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +136,7 @@ def create_app(
     )
     app.state.db = db
     app.state.exchange = exchange
+    app.state.scheduler = scheduler
     if gateway is not None:  # order entry becomes typed commands to the engine
         app.state.exchange = RemoteExchange(
             gateway.commander,

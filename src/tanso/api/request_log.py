@@ -1,8 +1,9 @@
 """Where the request log (the ``tanso.http`` logger, one line per HTTP request) goes.
 
 ``all`` (the default): every request on the console, as before. ``quiet``: the console shows
-only what a person should look at (a status of 400 or more, or a request slower than
-``request_log_slow_ms``), while every request still goes, as JSON lines, to
+only what the server's operator should look at (a server error, status 500 or more, or a request
+slower than ``request_log_slow_ms``; a refused order is its client's business), while every
+request still goes, as JSON lines, to
 ``request_log_file`` when it is set. The demo (``tanso serve --simulate``) runs quiet, with the
 file ``tanso-requests.log``, so its simulated traders do not scroll the printed keys away
 (issue 18 defect 8). This module never decides what is logged, only where it is shown.
@@ -20,7 +21,7 @@ QUIET_FILTER = "tanso-request-quiet"
 
 
 class Noteworthy(logging.Filter):
-    """Lets through anything but a request line that ended well and fast."""
+    """Lets through anything but a request line that the server answered (below 500) fast."""
 
     def __init__(self, slow_ms: float) -> None:
         super().__init__(QUIET_FILTER)
@@ -33,7 +34,7 @@ class Noteworthy(logging.Filter):
         if status is None:  # not a request line (e.g. a sealed-bid route): keep it
             return True
         duration = getattr(record, "duration_ms", None) or 0.0
-        return int(status) >= 400 or float(duration) >= self.slow_ms
+        return int(status) >= 500 or float(duration) >= self.slow_ms
 
 
 def apply(settings: Settings, handler_name: str, formatter: type[logging.Formatter]) -> None:

@@ -100,8 +100,8 @@ def seed(
         sa.place_bid(db, actors[pid], cleared.id, _account_of(db, pid), price, lots * LOT)
     clock.set(at_jst(day, 17, 1))
     result = sa.clear_auction(db, SYSTEM, cleared.id)
-    # open for a week of real time: the demo's users can bid in it
-    open_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    # open for two weeks of the demo clock (docs/demo-clock.md): the demo's users can bid in it
+    open_until = at_jst(day + dt.timedelta(days=14), 15, 0)
     clock.set(at_jst(day, 17, 5))
     upcoming = sa.create(
         db,

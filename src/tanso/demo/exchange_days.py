@@ -15,10 +15,10 @@ from tanso.services import disputes, market_makers
 from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import participants, registry
-from tanso.services.marketdata import indices
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.services.trading.instruments import JST, standard_instruments
+from tanso.services.trading.sessions import Scheduler
 from tanso.store import schema as t
 from tanso.store.db import Database
 
@@ -58,7 +58,8 @@ class DemoClock:
 
 
 def demo_days(today: dt.date, business_days_back: int = 10) -> list[dt.date]:
-    """The business days of the demo's history, oldest first, ending the day before today."""
+    """The business days of the demo's history, oldest first, ending the business day before
+    ``today`` (the first live day)."""
     cal = japan_calendar()
     days: list[dt.date] = []
     d = today
@@ -81,44 +82,33 @@ def demo_market(
     days: list[dt.date],
     seed: int = 2023,
 ) -> dict[str, int]:
-    """Trading days of call auctions on the standard instruments, then settlement runs: early
-    trades settled, recent ones waiting for their date, and one failed settlement (credits frozen
-    in a dispute) that the operator can resolve. The last day's books are left open."""
+    """Every business day of the history on the session scheduler, as the live market runs:
+    each instrument opens, holds its call auctions and closes at the times of its session plan
+    (GX 超過削減枠 only on Fridays at 15:00), with orders before each auction and settlement at
+    16:00: early trades settled, recent ones waiting for their date, and one failed settlement
+    (credits frozen in a dispute) that the operator can resolve."""
     rng = random.Random(seed)
-    actors: dict[str, Actor] = {
-        pid: participants.authenticate(db, key) for pid, key in keys.items() if pid != "OPERATOR"
-    }
+    actors = _actors(db, keys)
     counts = {"orders": 0, "rejected": 0, "auctions": 0, "trades": 0, "settled": 0, "failed": 0}
     specs = standard_instruments(db)
+    scheduler = _scheduler(db, exchange, clock)
     clock.set(at_jst(days[0], 8, 0))
     makers = _market_maker_programmes(db, days[0]) if MARKET_MAKER in actors else {}
-    trading_days = {days[0], days[2], days[5], days[8], days[-1]}
     failed_one = False
     for day in days:
-        last = day == days[-1]
-        if day in trading_days:
-            clock.set(at_jst(day, 9, 0))
-            for spec in specs:
-                exchange.session(SYSTEM, spec.id, "open")
+        opened = _at(clock, scheduler, day, 8, 0, counts)
+        clock.set(at_jst(day, 9, 0))
+        for spec in specs:
+            if spec.id in opened:
                 _orders(db, exchange, actors, spec, rng, counts)
-            clock.set(at_jst(day, 11, 30))
-            for spec in specs:
-                counts = _auction(exchange, spec.id, counts)
-            clock.set(at_jst(day, 13, 0))
-            for spec in specs:
+        _at(clock, scheduler, day, 11, 30, counts)
+        clock.set(at_jst(day, 13, 0))
+        for spec in specs:
+            if spec.id in opened:
                 if spec.id in makers:
                     _quote(exchange, actors[MARKET_MAKER], spec.id, makers[spec.id], counts)
                 _orders(db, exchange, actors, spec, rng, counts)
-            if not last:
-                clock.set(at_jst(day, 15, 0))
-                for spec in specs:
-                    counts = _auction(exchange, spec.id, counts)
-        # the day's indices after the 15:00 auctions, before the close (docs/indices.md)
-        clock.set(at_jst(day, 15, 5))
-        indices.compute(db, exchange, day)
-        if day in trading_days and not last:
-            for spec in specs:
-                exchange.session(SYSTEM, spec.id, "close")
+        _at(clock, scheduler, day, 15, 0, counts)  # the 15:00 auctions, indices, the close
         clock.set(at_jst(day, 16, 0))
         due = settlement.obligations(db, SYSTEM, "pending", day.isoformat())
         if due and not failed_one:
@@ -128,7 +118,50 @@ def demo_market(
         out = settlement.run(db, SYSTEM, day)
         counts["settled"] += out.settled
         counts["failed"] += out.failed
+    counts["trades"] = _trade_count(db)
     return counts
+
+
+def demo_morning(
+    db: Database, exchange: Exchange, keys: dict[str, str], clock: DemoClock, day: dt.date
+) -> dict[str, int]:
+    """The first live day's morning: the markets open at 08:00 and orders wait for the 11:30
+    auction, which the server's scheduler runs on the demo clock (`tanso serve --simulate`)."""
+    rng = random.Random(day.toordinal())
+    actors = _actors(db, keys)
+    counts = {"orders": 0, "rejected": 0, "auctions": 0}
+    opened = _at(clock, _scheduler(db, exchange, clock), day, 8, 0, counts)
+    clock.set(at_jst(day, 9, 0))
+    for spec in standard_instruments(db):
+        if spec.id in opened:
+            _orders(db, exchange, actors, spec, rng, counts)
+    clock.set(at_jst(day, 10, 45))
+    return counts
+
+
+def _actors(db: Database, keys: dict[str, str]) -> dict[str, Actor]:
+    return {
+        pid: participants.authenticate(db, key) for pid, key in keys.items() if pid != "OPERATOR"
+    }
+
+
+def _scheduler(db: Database, exchange: Exchange, clock: DemoClock) -> Scheduler:
+    return Scheduler(db, exchange, japan_calendar(), lambda: clock.t)
+
+
+def _at(
+    clock: DemoClock, scheduler: Scheduler, day: dt.date, hh: int, mm: int, counts: dict[str, int]
+) -> set[str]:
+    """Set the clock and let the scheduler do what is due; the instruments it opened."""
+    clock.set(at_jst(day, hh, mm))
+    done = scheduler.tick()
+    counts["auctions"] += sum(1 for _, action in done if action == "auction")
+    return {instrument for instrument, action in done if action == "open"}
+
+
+def _trade_count(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(t.trades)).scalar_one())
 
 
 MARKET_MAKER = "YAESU_LP"
@@ -216,13 +249,6 @@ def _freeze_one(db: Database, trade_id: str) -> None:
             True,
             "Demo: a dispute over the project's monitoring report",
         )
-
-
-def _auction(exchange: Exchange, instrument: str, counts: dict[str, int]) -> dict[str, int]:
-    result = exchange.session(SYSTEM, instrument, "auction")
-    counts["auctions"] += 1
-    counts["trades"] += len(result.trades)
-    return counts
 
 
 def _orders(

@@ -1,6 +1,7 @@
 """A market that keeps trading while you watch: simulated participants place orders through
-`tanso.client` against a running server, and the operator runs call auctions on an accelerated
-clock (one trading day every `day_seconds`: open, the 11:30 auction, the 15:00 auction, close).
+`tanso.client` against a running server, on the instruments whose market is open. The server's
+session scheduler opens, auctions and closes the markets on the demo's business clock
+(tanso.demo.clock, docs/demo-clock.md); the simulator only trades.
 
 It is the demo's traffic generator, a client like any other: it knows only API keys and URLs.
 """
@@ -20,7 +21,7 @@ log = logging.getLogger("tanso.simulator")
 
 
 class Simulator:
-    """Simulated traders and an operator that runs sessions on a compressed day."""
+    """Simulated traders placing orders on the open markets."""
 
     def __init__(
         self,
@@ -29,19 +30,24 @@ class Simulator:
         *,
         seed: int | None = None,
         order_interval: float = 0.5,
-        day_seconds: float = 180.0,
+        refresh_every: int = 10,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.transport = transport
         self.base_url = base_url
         self.keys = {p: k for p, k in keys.items() if p != "OPERATOR"}
-        self.operator_key = keys["OPERATOR"]
+        self.operator_key = keys.get("OPERATOR")
         self.rng = random.Random(seed)
         self.order_interval = order_interval
-        self.day_seconds = day_seconds
+        self.refresh_every = refresh_every
+        """Orders between two readings of the instruments' states and reference prices."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.counts = {"orders": 0, "rejected": 0, "auctions": 0}
+        self.counts = {"orders": 0, "rejected": 0}
+        self._barred: set[tuple[str, str]] = set()
+        """(participant, instrument) pairs refused for who they are (403): never tried again."""
+        self._closed: set[str] = set()
+        """Instruments that refused an order as outside their window, until the next reading."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="tanso-simulator", daemon=True)
@@ -53,48 +59,46 @@ class Simulator:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        op, clients = self.clients()
+        clients = self.clients()
+        reader = next(iter(clients.values()), None)
         try:
-            while not self._stop.is_set():
-                try:
-                    instruments = [i for i in op.instruments() if i.mode == "call"]
-                    break
-                except httpx.HTTPError:
-                    self._stop.wait(0.5)  # the server is still starting
-            else:
-                return
-            for i in instruments:
-                self._session(op, i.id, "open")
-            ticks_per_day = max(4, int(self.day_seconds / self.order_interval))
+            open_now: list[Instrument] = []
             tick = 0
-            while not self._stop.wait(self.order_interval):
+            while reader is not None and not self._stop.wait(self.order_interval):
+                if tick % self.refresh_every == 0:
+                    open_now = self._open_markets(reader)
+                    self._closed.clear()
                 tick += 1
-                self._one_order(clients, instruments)
-                phase = tick % ticks_per_day
-                if phase in (ticks_per_day * 7 // 15, ticks_per_day - 2):  # "11:30" and "15:00"
-                    for i in instruments:
-                        self._auction(op, i.id)
-                if phase == ticks_per_day - 1:  # close the day, open the next
-                    for i in instruments:
-                        self._session(op, i.id, "close")
-                        self._session(op, i.id, "open")
+                if open_now:
+                    self.step(clients, open_now)
         finally:
-            op.close()
             for c in clients.values():
                 c.close()
 
-    def clients(self) -> tuple[Client, dict[str, Client]]:
-        """The operator's client and one per simulated participant."""
-        op = Client(self.base_url, self.operator_key, timeout=30, transport=self.transport)
-        clients = {
+    def _open_markets(self, reader: Client) -> list[Instrument]:
+        """The call-auction instruments open for orders now (none while the server starts)."""
+        try:
+            return [i for i in reader.instruments() if i.mode == "call" and i.state == "open"]
+        except (ApiError, httpx.HTTPError):
+            return []
+
+    def clients(self) -> dict[str, Client]:
+        """One client per simulated participant."""
+        return {
             p: Client(self.base_url, k, timeout=30, transport=self.transport)
             for p, k in self.keys.items()
         }
-        return op, clients
 
-    def _one_order(self, clients: dict[str, Client], instruments: list[Instrument]) -> None:
-        pid = self.rng.choice(sorted(clients))
+    def step(self, clients: dict[str, Client], instruments: list[Instrument]) -> None:
+        """One order of a random participant on one of ``instruments``; a refusal for who the
+        participant is, or for the hour, is remembered so that it is not asked again."""
         inst = self.rng.choice(instruments)
+        if inst.id in self._closed:
+            return
+        allowed = sorted(p for p in clients if (p, inst.id) not in self._barred)
+        if not allowed:
+            return
+        pid = self.rng.choice(allowed)
         ref = inst.reference_price or 3_000
         step = max(1, ref // 200)
         side = self.rng.choice(("buy", "sell"))
@@ -104,18 +108,11 @@ class Simulator:
         try:
             clients[pid].place_order(inst.id, side, quantity, price)
             self.counts["orders"] += 1
-        except (ApiError, httpx.HTTPError):
+        except ApiError as e:
             self.counts["rejected"] += 1  # no cash or no credits of that category: fine
-
-    def _auction(self, op: Client, instrument: str) -> None:
-        try:
-            op.run_auction(instrument)
-            self.counts["auctions"] += 1
-        except (ApiError, httpx.HTTPError) as e:
-            log.info("auction %s: %s", instrument, e)
-
-    def _session(self, op: Client, instrument: str, action: str) -> None:
-        try:
-            op.session(instrument, action)
-        except (ApiError, httpx.HTTPError) as e:
-            log.debug("%s %s: %s", action, instrument, e)
+            if e.status == 403:
+                self._barred.add((pid, inst.id))
+            elif e.code == "market_closed":
+                self._closed.add(inst.id)
+        except httpx.HTTPError:
+            self.counts["rejected"] += 1

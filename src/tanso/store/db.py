@@ -133,9 +133,12 @@ _JOURNAL_INSERT = insert_sql(
 class Tx:
     """One open transaction: the connection, and the journal entry it will commit."""
 
-    def __init__(self, conn: Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock, wall: Clock | None = None) -> None:
         self.conn = conn
         self.at = clock()
+        self.wall_at = wall() if wall is not None else self.at
+        """The wall clock's time, for security times (portal sessions, login locks); the
+        business clock's ``at`` unless the database has a wall clock of its own (the demo)."""
         self.journal_seq: int | None = None
         self.journal_hash: str | None = None
         self._head: tuple[int, str] | None = None
@@ -252,6 +255,12 @@ class Database:
             self.url, pg_schema=pg_schema, sqlite_synchronous=sqlite_synchronous
         )
         self.clock = clock
+        """The business clock: every journal entry's time and every date rule (sessions, due
+        dates, reports) reads it; the wall clock in production, the demo's virtual clock in the
+        demo (docs/demo-clock.md), injected in tests."""
+        self.wall: Clock | None = None
+        """The wall clock where it differs from the business clock (the demo): portal sessions
+        and login locks must not expire at the demo clock's speed."""
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.before_commit: list[BeforeCommit] = []
         """Called inside each write transaction that will commit, after its work."""
@@ -266,6 +275,10 @@ class Database:
         self._parts_lock = threading.Lock()
         """Called by ``dispose`` while the engine still works (flushing buffers)."""
 
+    def wall_clock(self) -> str:
+        """The wall clock's time now (the business clock's unless set apart)."""
+        return (self.wall or self.clock)()
+
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """One write transaction; commits only if it recorded its journal entry."""
@@ -274,7 +287,7 @@ class Database:
             conn.info["tanso_begin"] = "IMMEDIATE"
             try:
                 with conn.begin():
-                    tx = Tx(conn, self.clock)
+                    tx = Tx(conn, self.clock, self.wall)
                     tx.lock_head()
                     yield tx
                     if tx.journal_seq is None:

@@ -7,12 +7,47 @@ as the screen texts it is given (``t``).
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from tanso.web.i18n import LANGUAGES, translations
+from tanso.web.i18n import LANGUAGES, texts, translations
+
+
+class DemoClockView(Protocol):
+    """What the pages read of the demo's virtual business clock (tanso.demo.clock)."""
+
+    speed: float
+
+    def now(self) -> dt.datetime: ...
+
+
+_demo_clock: list[DemoClockView] = []
+"""The demo clock this process's pages label, if the database runs on one."""
+
+
+def show_demo_clock(clock: DemoClockView | None) -> None:
+    """Label every page with the demo clock's time (None: the wall clock, no label)."""
+    _demo_clock[:] = [clock] if clock is not None else []
+
+
+DATE_FORMATS = {"en": "EEE d MMM y, HH:mm", "ja": "y年M月d日（EEE）H:mm"}
+
+
+def demo_clock_note(lang: str) -> str | None:
+    """The demo clock's label in ``lang``: its time now and its speed; None outside the demo."""
+    if not _demo_clock:
+        return None
+    clock = _demo_clock[0]
+    lang = lang if lang in LANGUAGES else "en"
+    when = format_datetime(
+        clock.now(), DATE_FORMATS[lang], tzinfo=ZoneInfo("Asia/Tokyo"), locale=lang
+    )
+    return texts(lang, "clock")["demo_clock"].format(when=when, speed=f"{clock.speed:g}")
 
 
 def yen(value: int) -> str:
@@ -33,6 +68,7 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["yen"] = yen
     env.filters["num"] = lambda v: f"{v:,}"
+    env.globals["demo_clock_note"] = demo_clock_note
     return env
 
 

@@ -218,7 +218,7 @@ def note_key_use(
     info = current_request.get()
     if info is not None and outcome == "ok":
         info.participant_id, info.key_id = participant_id, key_id
-    at = db.clock()
+    at = db.wall_clock()
     ip = info.ip if info is not None else None
     if not _first_this_minute(db, (key_id, outcome, ip or ""), at[:16]):
         return
@@ -235,7 +235,7 @@ def record_login(
     attempt; ``outcome`` is a LoginResult outcome (ok, totp_required, locked, invalid) and
     ``subject`` the email or user id, never the password or code."""
     row = _row(
-        kind, subject, None, LOGIN_OUTCOMES.get(outcome, "refused"), "", participant_id, db.clock()
+        kind, subject, None, LOGIN_OUTCOMES.get(outcome, "refused"), "", participant_id, db.wall_clock()
     )
     _buffer(db).add(row)
 

@@ -406,7 +406,7 @@ def list_users(db: Database, actor: Actor, participant_id: str) -> list[User]:
         raise NotFound(
             "participant_not_found", f"There is no participant {participant_id} that you can see."
         )
-    now = db.clock()
+    now = db.wall_clock()
     with db.read() as conn:
         return _views(conn, repo.list_users(conn, participant_id), now)
 
@@ -432,7 +432,7 @@ def unlock(db: Database, actor: Actor, user_id: str, as_user: str | None = None)
 
 def get_user(db: Database, actor: Actor, user_id: str) -> User:
     """One user: the operator sees anyone, a participant only its own (others: not found)."""
-    now = db.clock()
+    now = db.wall_clock()
     with db.read() as conn:
         row = repo.get_user(conn, user_id)
         if row is None or (row.participant_id != actor.participant_id and not actor.is_operator()):
@@ -458,7 +458,7 @@ def _keep_an_administrator(tx: Tx, row: Any, what: str) -> None:
         return
     others = [  # a locked administrator does not count: it cannot act now
         u
-        for u in _views(tx.conn, repo.list_users(tx.conn, row.participant_id), tx.at)
+        for u in _views(tx.conn, repo.list_users(tx.conn, row.participant_id), tx.wall_at)
         if u.id != row.id and u.role == UserRole.ADMINISTRATOR and u.status == UserStatus.ACTIVE
     ]
     if not others:
@@ -591,7 +591,7 @@ def _count_failure(conn: Any, key: str, at: str) -> str | None:
 
 def _fail(tx: Tx, user: Any, reason: str) -> LoginResult:
     """A user's failed login: counted, journaled, and on a lock its sessions end."""
-    until = _count_failure(tx.conn, _email_hash(user.email), tx.at)
+    until = _count_failure(tx.conn, _email_hash(user.email), tx.wall_at)
     if until is not None:
         repo.delete_portal_sessions_of(tx.conn, user.id)
     tx.record(
@@ -599,12 +599,12 @@ def _fail(tx: Tx, user: Any, reason: str) -> LoginResult:
         f"user:{user.id}@{user.participant_id}",
         {"user": user.id, "reason": reason, "locked_until": until},
     )
-    return _locked(until, tx.at) if until is not None else LoginResult("invalid")
+    return _locked(until, tx.wall_at) if until is not None else LoginResult("invalid")
 
 
 def _fail_unknown(db: Database, key: str) -> LoginResult:
     """A failed login with an address no user has: counted like a user's, journaled never."""
-    at = db.clock()
+    at = db.wall_clock()
     with db.engine.begin() as conn:
         until = _count_failure(conn, key, at)
     return _locked(until, at) if until is not None else LoginResult("invalid")
@@ -615,14 +615,14 @@ def _open_session(tx: Tx, user_id: str, pending: bool) -> str:
     lifetime = (
         dt.timedelta(minutes=PENDING_MINUTES) if pending else dt.timedelta(hours=SESSION_HOURS)
     )
-    repo.delete_expired_portal_sessions(tx.conn, tx.at)
+    repo.delete_expired_portal_sessions(tx.conn, tx.wall_at)
     repo.insert_row(
         tx.conn,
         t.portal_sessions,
         id=_session_key(token),
         user_id=user_id,
-        created_at=tx.at,
-        expires_at=_later(tx.at, lifetime),
+        created_at=tx.wall_at,
+        expires_at=_later(tx.wall_at, lifetime),
         csrf_token=secrets.token_urlsafe(32),
         second_factor_pending=pending,
     )
@@ -636,7 +636,7 @@ def login(db: Database, email: str, password: str) -> LoginResult:
     check and answer alike: the lock is kept per address, known or not, so it tells nothing."""
     address = normalise_email(email)[:254]
     key = _email_hash(address)
-    now = db.clock()
+    now = db.wall_clock()
     with db.read() as conn:
         row = repo.get_user_by_email(conn, address)
         throttle = repo.get_login_throttle(conn, key)
@@ -670,10 +670,10 @@ def _login_user(db: Database, row: Any, key: str, ok: bool, password: str) -> Lo
         nonlocal result
         current = repo.get_user(tx.conn, row.id)
         assert current is not None
-        until = _locked_until(repo.get_login_throttle(tx.conn, key), tx.at)
+        until = _locked_until(repo.get_login_throttle(tx.conn, key), tx.wall_at)
         if until is not None:  # failures meanwhile locked it: refused, nothing changes
             tx.allow_empty = True
-            result = _locked(until, tx.at)
+            result = _locked(until, tx.wall_at)
             return {}
         if current.status == UserStatus.REMOVED or not ok:
             result = _fail(tx, current, "password")
@@ -732,7 +732,7 @@ def verify_totp(db: Database, token: str, code: str, at: float | None = None) ->
         nonlocal result, who
         s = repo.get_portal_session(tx.conn, key)
         user = repo.get_user(tx.conn, s.user_id) if s is not None else None
-        if s is None or user is None or not s.second_factor_pending or s.expires_at < tx.at:
+        if s is None or user is None or not s.second_factor_pending or s.expires_at < tx.wall_at:
             tx.allow_empty = True
             return {}
         who = (user.email, user.participant_id)
@@ -740,10 +740,10 @@ def verify_totp(db: Database, token: str, code: str, at: float | None = None) ->
             tx.allow_empty = True
             return {}
         address = _email_hash(user.email)
-        until = _locked_until(repo.get_login_throttle(tx.conn, address), tx.at)
+        until = _locked_until(repo.get_login_throttle(tx.conn, address), tx.wall_at)
         if until is not None:
             tx.allow_empty = True
-            result = _locked(until, tx.at)
+            result = _locked(until, tx.wall_at)
             return {}
         step = fresh_totp_step(user.totp_secret, code, at, user.totp_last_step)
         if step is None:  # a wrong code and a used one answer alike
@@ -785,7 +785,7 @@ def session_user(db: Database, token: str | None, *, pending: bool = False) -> P
     """The user of a live session (``pending``: of one waiting for its TOTP code), else None."""
     if not token or len(token) > 128:
         return None
-    now = db.clock()
+    now = db.wall_clock()
     with db.read() as conn:
         s = repo.get_portal_session(conn, _session_key(token))
         if s is None or s.expires_at < now or bool(s.second_factor_pending) != pending:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -20,11 +19,12 @@ router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 
 
 def _years(request: Request, user: PortalUser) -> list[int]:
-    """Years with an inventory or a retirement, newest first (this year if none)."""
+    """Years with an inventory or a retirement, newest first (the business clock's year if
+    none)."""
     db, who = kit.db(request), kit.reader(user)
     years = {i.reporting_year for i in inventories.list_inventories(db, who, user.participant_id)}
     years |= {r.reporting_year for r in registry.list_retirements(db, who, 100_000)}
-    return sorted(years, reverse=True) or [dt.datetime.now(dt.UTC).year]
+    return sorted(years, reverse=True) or [int(db.clock()[:4])]
 
 
 def _report(request: Request, user: PortalUser, year: int) -> claims.ClaimReport:
