@@ -42,6 +42,7 @@ from tanso.services.common import SYSTEM
 from tanso.services.ledger import participants
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, NewOrder
+from tanso.services.trading.virtual_clock import live_day
 from tanso.store import schema as t
 from tanso.store.db import Database
 
@@ -68,7 +69,8 @@ def simulate(db: Database, keys: dict[str, str], days: int, seed: int) -> dict[s
     """The simulator's traffic over ``days`` business days after today, on a simulated clock."""
     rng = random.Random(seed)
     cal = japan_calendar()
-    start = dt.date.today() + dt.timedelta(days=1)
+    # after the demo's first live day (tanso.services.trading.virtual_clock): its morning is loaded
+    start = live_day(dt.date.today(), cal) + dt.timedelta(days=1)
     business = [d for d in cal.business_days(start, start + dt.timedelta(days=days * 2))][:days]
     clock = DemoClock(at_jst(business[0], 8, 0))
     db.clock = clock

@@ -15,14 +15,13 @@ from rich.table import Table
 
 from tanso import cli_ops, cli_surveillance, cli_usage
 from tanso.api import ops
-from tanso.demo import clock as demo_clock
 from tanso.demo import exchange_days as demo_exchange
 from tanso.demo import history
 from tanso.domain.errors import TansoError
 from tanso.services.common import SYSTEM, plain
 from tanso.services.ledger import audit, cash, participants, registry, taxonomy
 from tanso.services.operations import schema
-from tanso.services.trading import instruments
+from tanso.services.trading import instruments, virtual_clock
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange
 from tanso.settings import Settings, open_database, utc_now
@@ -84,7 +83,7 @@ def init(
     if demo:
         # the demo's history is simulated: ten business days of trading and settlement before
         # its first live day (today, or the next business day), on the demo clock
-        live = demo_clock.live_day(dt.datetime.now(instruments.JST).date(), japan_calendar())
+        live = virtual_clock.live_day(dt.datetime.now(instruments.JST).date(), japan_calendar())
         days = demo_exchange.demo_days(live)
         clock = demo_exchange.DemoClock(demo_exchange.at_jst(days[0], 8, 30))
         db.clock = clock
@@ -231,10 +230,11 @@ def serve(
     schema.upgrade(db)
     h, p = host or settings.host, port or settings.port
     out.print(f"Tanso on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
-    sessions, settlement_time, clock = settings.sessions, settings.settlement_time, None
-    if simulate:  # the demo runs on its own business clock, from where its data ends
-        clock = demo_clock.resume(db, settings.demo_speed)
-        sessions, settlement_time = True, settlement_time or demo_clock.SETTLEMENT
+    # the demo runs on its own business clock, from where its data ends
+    anchored = settings.virtual_clock or (virtual_clock.anchor(db) if simulate else "")
+    clock = virtual_clock.install(db, anchored, settings.virtual_clock_speed) if anchored else None
+    sessions, settlement_time = virtual_clock.sessions_of(settings, clock)
+    if clock is not None:
         out.print(
             f"demo clock: {clock.now():%a %d %b %Y %H:%M} JST, {clock.speed:g}x the wall clock, "
             "business days only (docs/demo-clock.md)"

@@ -34,9 +34,13 @@ class Settings(BaseSettings):
     sessions: bool = False
     """Run the session scheduler (open, auctions at 11:30 and 15:00, close) and refuse orders
     outside the acceptance windows. Off by default so a market can be driven by hand."""
-    demo_speed: float = Field(default=60.0, gt=0, le=3_600)
-    """The demo clock's speed (`tanso serve --simulate`): virtual seconds of business hours per
-    wall-clock second (docs/demo-clock.md)."""
+    virtual_clock: str = ""
+    """Run the market on a virtual business clock anchored here, ``<ISO time>@<epoch seconds>``
+    (the virtual time at that wall-clock time): the demo's clock (`tanso serve --simulate` makes
+    one from where its data ends), or a test venue's; empty: the wall clock. Sessions then run
+    (docs/demo-clock.md)."""
+    virtual_clock_speed: float = Field(default=60.0, gt=0, le=3_600)
+    """The virtual clock's speed: virtual seconds of business hours per wall-clock second."""
     surveillance_online: bool = True
     """Run the surveillance rules online (売買審査, docs/surveillance.md) on the exchange's
     committed entries, on a thread of their own; off: only batch scans raise alerts."""

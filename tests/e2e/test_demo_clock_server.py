@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
-from tanso.demo.clock import VirtualClock
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services.common import SYSTEM
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange
 from tanso.services.trading.instruments import JST
+from tanso.services.trading.virtual_clock import VirtualClock
 from tanso.settings import utc_now
 from tanso.store.db import Database
 from tests.e2e.test_portal import PASSWORD, login
@@ -82,3 +82,21 @@ def test_a_portal_session_lasts_on_the_wall_clock_not_the_demo_clock(db: Databas
         assert db.clock() > "2026-12-08"  # the demo clock ran on for days
         page = http.get("/portal/orders")
         assert page.status_code == 200, page.headers
+
+
+def test_processes_given_the_same_anchor_tell_the_same_time(db: Database) -> None:
+    """The cluster demo's engines and gateways share TANSO_VIRTUAL_CLOCK: one market time."""
+    from tanso.services.trading import virtual_clock
+
+    anchored = virtual_clock.anchor(db)  # just after the last entry (the bootstrap's), now
+    assert "@" in anchored
+    other = Database(db.url, utc_now)
+    try:
+        first = virtual_clock.install(db, anchored)
+        second = virtual_clock.install(other, anchored)
+        assert abs((first.now() - second.now()).total_seconds()) < 60  # the same wall clock
+        assert db.wall is not None and other.wall is not None  # security times on the wall
+    finally:
+        other.dispose()
+    with pytest.raises(ValueError, match="TANSO_VIRTUAL_CLOCK"):
+        virtual_clock.install(db, "yesterday")

@@ -8,9 +8,9 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tanso.demo.clock import DAY_ENDS, DAY_OPENS, VirtualClock, live_day
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.instruments import JST
+from tanso.services.trading.virtual_clock import DAY_ENDS, DAY_OPENS, VirtualClock, live_day
 
 CALENDAR = japan_calendar()
 

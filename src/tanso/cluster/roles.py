@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tanso.cluster.nats_link import GatewayLink, NatsSettings
+from tanso.services.trading import virtual_clock
+from tanso.services.trading.virtual_clock import VirtualClock
 from tanso.settings import Settings, open_database, utc_now
 from tanso.store.db import Database
 
@@ -36,11 +38,21 @@ def gateway_app() -> FastAPI:
     replica = None
     if settings.read_database_url:
         replica = Database(settings.read_database_url, utc_now)
+    db = open_database(settings)
     return create_app(
-        open_database(settings),
+        db,
         gateway=GatewayLink(nats_settings(settings, "gateway")),
         read_db=replica,
+        demo_clock=_virtual_clock(db, settings),
     )
+
+
+def _virtual_clock(db: Database, settings: Settings) -> VirtualClock | None:
+    """The virtual business clock the settings anchor, installed on ``db`` (docs/demo-clock.md):
+    every engine and gateway given the same anchor tells the same time."""
+    if not settings.virtual_clock:
+        return None
+    return virtual_clock.install(db, settings.virtual_clock, settings.virtual_clock_speed)
 
 
 def engine_app() -> FastAPI:
@@ -53,10 +65,13 @@ def engine_app() -> FastAPI:
         raise SystemExit(refusal)
     db = open_database(settings)
     schema.upgrade(db)
+    clock = _virtual_clock(db, settings)
+    sessions, settlement_time = virtual_clock.sessions_of(settings, clock)
     return create_app(
         db,
-        sessions=settings.sessions,
-        settlement_time=settings.settlement_time,
+        sessions=sessions,
+        settlement_time=settlement_time,
         background=True,
         engine_nats=nats_settings(settings, "engine"),
+        demo_clock=clock,
     )

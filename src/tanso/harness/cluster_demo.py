@@ -23,7 +23,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from tanso.cli import simulated_traders
 from tanso.harness.nats_server import NatsServer
+from tanso.services.trading.virtual_clock import anchor
+from tanso.settings import utc_now
+from tanso.store.db import Database
 
 PG = os.environ.get("TANSO_CLUSTER_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SCHEMA = "tanso_cluster_demo"
@@ -59,7 +63,10 @@ def main() -> None:
     passwords = {"engine": secrets.token_urlsafe(12), "gateway": secrets.token_urlsafe(12)}
     nats = NatsServer(work, passwords)
     procs: list[tuple[str, subprocess.Popen[bytes], str]] = [("nats", nats.proc, nats.url)]
-    role_env = {**env, "TANSO_NATS_URL": nats.url}
+    # every engine and gateway on the same demo clock, from where the demo's data ends
+    db = Database(url, utc_now)
+    role_env = {**env, "TANSO_NATS_URL": nats.url, "TANSO_VIRTUAL_CLOCK": anchor(db)}
+    db.dispose()
     simulator = None
     try:
         roles = (("engine", 8100), ("engine", 8101), ("gateway", 8000), ("gateway", 8001))
@@ -71,7 +78,7 @@ def main() -> None:
         from tanso.demo.simulator import Simulator
 
         keys = json.loads(Path("demo-keys.json").read_text(encoding="utf-8"))
-        simulator = Simulator("http://127.0.0.1:8000", keys)
+        simulator = Simulator("http://127.0.0.1:8000", simulated_traders(keys))
         simulator.start()
         print("\nThe demo market on gateways and engines:")
         for name, proc, where in procs:

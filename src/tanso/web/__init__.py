@@ -19,7 +19,7 @@ from tanso.web.i18n import LANGUAGES, texts, translations
 
 
 class DemoClockView(Protocol):
-    """What the pages read of the demo's virtual business clock (tanso.demo.clock)."""
+    """What the pages read of the demo's virtual business clock (tanso.services.trading.virtual_clock)."""
 
     speed: float
 

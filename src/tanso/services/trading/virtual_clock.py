@@ -1,11 +1,15 @@
-"""The demo's business clock: simulated business days on the Japanese calendar, at real session
-times, running faster than the wall clock.
+"""A virtual business clock (the demo's, or a test venue's): simulated business days on the
+Japanese calendar, at real session times, running faster than the wall clock.
 
 Inside the demo's business hours of a business day (08:00-16:30 Japan time) virtual time runs
 ``speed`` times as fast as the wall clock; at the end of the day it jumps to 08:00 of the next
 business day, so every moment it shows is on a trading day and the scheduler opens, auctions
 and closes each instrument at the times of its session plan (11:30 and 15:00; GX 超過削減枠 on
-Fridays at 15:00). It is visibly the demo's: the pages label it (docs/demo-clock.md).
+Fridays at 15:00). Every page labels it (docs/demo-clock.md).
+
+A clock is fixed by its anchor: the virtual moment it showed at a wall-clock time (seconds since
+the epoch) and its speed; processes given the same anchor (`TANSO_VIRTUAL_CLOCK`: the engines
+and gateways of the cluster demo) tell the same time.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import func, select
 from tanso.domain.calendar import TradingCalendar
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.instruments import JST
+from tanso.settings import Settings
 from tanso.store import schema as t
 from tanso.store.db import Database
 
@@ -32,8 +37,9 @@ SPEED = 60.0
 
 
 class VirtualClock:
-    """Virtual time from ``start`` (moved to the next business hours if outside them), advancing
-    ``speed`` times as fast as ``wall`` (seconds, monotonic) inside business hours only.
+    """Virtual time from ``start`` (moved to the next business hours if outside them) at the wall
+    time ``since`` (now if None), advancing ``speed`` times as fast as ``wall`` (seconds) inside
+    business hours only.
 
     Called, it answers the time as the database clock writes it (ISO-8601 UTC, microseconds,
     ``Z``), never the same or an earlier one twice, so the journal's timestamps keep in order."""
@@ -46,14 +52,15 @@ class VirtualClock:
         calendar: TradingCalendar,
         *,
         speed: float = SPEED,
-        wall: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        since: float | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("the demo clock's speed must be positive")
         self.calendar = calendar
         self.speed = speed
         self._wall = wall
-        self._wall0 = wall()
+        self._wall0 = wall() if since is None else since
         self._start = self.business_moment(start)
         self._last: dt.datetime | None = None
         self._lock = threading.Lock()
@@ -109,17 +116,42 @@ def live_day(today: dt.date, calendar: TradingCalendar) -> dt.date:
 
 
 SETTLEMENT = dt.time(16, 0)
-"""The demo's settlement run each business day (the history's too)."""
+"""The settlement run each business day on a virtual clock (the demo's history's too)."""
 
 
-def resume(db: Database, speed: float = SPEED) -> VirtualClock:
-    """The demo clock, made the database's business clock, from just after the last journal
-    entry (the demo's data ends on its first live morning; a restart carries on from where the
-    market stopped). Security times (portal sessions, login locks) stay on the wall clock."""
+def anchor(db: Database) -> str:
+    """A new clock's anchor (``TANSO_VIRTUAL_CLOCK``): just after the last journal entry, now
+    (the demo's data ends on its first live morning; a restart carries on from where the market
+    stopped)."""
     with db.read() as conn:
         last = conn.execute(select(func.max(t.journal.c.at))).scalar_one()
     start = dt.datetime.fromisoformat(last.replace("Z", "+00:00")) if last else dt.datetime.now(JST)
-    clock = VirtualClock(start + dt.timedelta(seconds=1), japan_calendar(), speed=speed)
-    db.wall = db.clock
+    return f"{(start + dt.timedelta(seconds=1)).isoformat()}@{time.time():.3f}"
+
+
+def install(db: Database, anchored: str, speed: float = SPEED) -> VirtualClock:
+    """Make the clock of ``anchored`` (``start@since``) the database's business clock; security
+    times (portal sessions, login locks) stay on the wall clock."""
+    start, _, since = anchored.partition("@")
+    try:
+        moment = dt.datetime.fromisoformat(start)
+        wall0 = float(since)
+    except ValueError:
+        raise ValueError(
+            f"TANSO_VIRTUAL_CLOCK must be <ISO time>@<epoch seconds>, not {anchored!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=JST)
+    clock = VirtualClock(moment, japan_calendar(), speed=speed, since=wall0)
+    if db.wall is None:
+        db.wall = db.clock
     db.clock = clock
     return clock
+
+
+def sessions_of(settings: Settings, clock: VirtualClock | None) -> tuple[bool, dt.time | None]:
+    """Whether the scheduler runs sessions, and the daily settlement time: on a virtual clock
+    always, settling at 16:00 unless the settings name a time."""
+    if clock is None:
+        return settings.sessions, settings.settlement_time
+    return True, settings.settlement_time or SETTLEMENT
