@@ -9,7 +9,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tanso.domain import csv_cells
 from tanso.domain.bars import INTERVALS, Bar
@@ -48,25 +48,69 @@ def bars(
             is None
         ):
             raise NotFound("instrument_not_found", f"There is no instrument {instrument}.")
-    out = []
-    for r in reversed(rows):
-        bar = Bar.of(r)
-        out.append(
-            {
-                "instrument": r.instrument_id,
-                "interval": r.interval,
-                "start": r.period_start,
-                "open": bar.open,
-                "high": bar.high,
-                "low": bar.low,
-                "close": bar.close,
-                "volume": bar.volume,
-                "value": bar.value,
-                "vwap": bar.vwap,
-                "trades": bar.trades,
-            }
+    return [_bar(r) for r in reversed(rows)]
+
+
+def _bar(r: Any) -> dict[str, Any]:
+    bar = Bar.of(r)
+    return {
+        "instrument": r.instrument_id,
+        "interval": r.interval,
+        "start": r.period_start,
+        "open": bar.open,
+        "high": bar.high,
+        "low": bar.low,
+        "close": bar.close,
+        "volume": bar.volume,
+        "value": bar.value,
+        "vwap": bar.vwap,
+        "trades": bar.trades,
+    }
+
+
+def daily_page(
+    db: Database, instrument: str, page: int, size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of an instrument's daily bars, newest first (page 1 is the latest ``size``
+    days), and how many daily bars it has in all."""
+    b = t.bars.c
+    where = (b.instrument_id == instrument, b.interval == "1d")
+    q = (
+        select(t.bars)
+        .where(*where)
+        .order_by(b.period_start.desc())
+        .offset(max(0, page - 1) * size)
+        .limit(max(1, size))
+    )
+    with db.read() as conn:
+        total = int(
+            conn.execute(select(func.count()).select_from(t.bars).where(*where)).scalar_one()
         )
-    return out
+        rows = conn.execute(q).all()
+    return [_bar(r) for r in rows], total
+
+
+def most_traded(db: Database, days: int) -> str | None:
+    """The instrument with the largest traded volume over the last ``days`` calendar days up to
+    the market's latest trading day (ties: the smaller id); None when nothing ever traded.
+    Busted trades count for nothing: the daily bars are restated without them."""
+    b = t.bars.c
+    with db.read() as conn:
+        latest = conn.execute(
+            select(func.max(b.period_start)).where(b.interval == "1d", b.volume > 0)
+        ).scalar()
+        if latest is None:
+            return None
+        since = (dt.date.fromisoformat(latest) - dt.timedelta(days=days - 1)).isoformat()
+        volume = func.sum(b.volume)
+        row = conn.execute(
+            select(b.instrument_id, volume.label("volume"))
+            .where(b.interval == "1d", b.period_start >= since)
+            .group_by(b.instrument_id)
+            .order_by(volume.desc(), b.instrument_id)
+            .limit(1)
+        ).first()
+    return str(row.instrument_id) if row is not None else None
 
 
 def bars_csv(rows: list[dict[str, Any]]) -> str:

@@ -1,7 +1,8 @@
 /* Tanso public price page: the chart (TradingView lightweight-charts, if installed) and live
  * updates from the WebSocket stream /v1/stream (docs/stream.md), falling back to polling
  * /v1/market/trades where there is no stream (or with ?live=poll). Plain JavaScript, no build
- * step. The server has already rendered every number; this script only keeps them current.
+ * step. The server has already rendered every number; this script only keeps them current,
+ * draws the index chart and moves both charts' time ranges and zoom without a reload.
  * Prices are integer yen; nothing here names a participant. See docs/public-page.md. */
 (function () {
   "use strict";
@@ -17,8 +18,21 @@
   var locale = lang === "ja" ? "ja-JP" : "en-US";
   var yenFormat = new Intl.NumberFormat(locale);
 
+  var DAY_MS = 86400000;
+  var ALL_BARS = 5000; // the API's limit: "All" and a newly chosen instrument load this many
+  var ROWS = data.rows_per_page || 20;
+
   var state = {
     selected: data.selected,
+    range: data.range,
+    page: data.page || 1,
+    moreBars: !!data.more_bars,
+    index: data.index,
+    indexRange: data.index_range,
+    indexPoints: data.index_points || [],
+    moreIndex: !!data.more_index,
+    indexChart: null,
+    indexLine: null,
     // the journal sequence of the newest entry applied: the stream's `since` and the poll's cursor
     lastSeq: data.last_seq || 0,
     seen: new Set(data.seen_trades || []),
@@ -100,6 +114,7 @@
       priceLineVisible: false
     });
     state.chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
+    watchRange(state.chart, box);
     drawBars();
   }
 
@@ -113,7 +128,243 @@
       return { time: b.start, open: b.open, high: b.high, low: b.low, close: b.close };
     }));
     state.volume.setData(state.bars.map(volumeBar));
-    state.chart.timeScale().fitContent();
+    showRange(state.chart, state.bars.map(function (b) { return b.start; }), state.range);
+  }
+
+  // ------------------------------------------------------------------ time ranges and zoom
+
+  /** The first day of a range ending on `latest` (as the server computes it); null for ALL. */
+  function rangeStart(latest, key) {
+    var months = (data.range_months || {})[key];
+    if (!latest || !months) return null;
+    var y = +latest.slice(0, 4), m = +latest.slice(5, 7), d = +latest.slice(8, 10);
+    var total = y * 12 + (m - 1) - months;
+    var yy = Math.floor(total / 12), mm = total % 12; // mm: 0-based month
+    var last = new Date(Date.UTC(yy, mm + 1, 0)).getUTCDate();
+    return new Date(Date.UTC(yy, mm, Math.min(d, last)) + DAY_MS).toISOString().slice(0, 10);
+  }
+
+  /** Show the days of `times` (oldest first) within the range, with the latest on the right. */
+  function showRange(chart, times, key) {
+    if (!chart) return;
+    var start = rangeStart(times[times.length - 1], key);
+    var first = start === null ? 0 : times.findIndex(function (t) { return t >= start; });
+    if (first <= 0) { chart.timeScale().fitContent(); return; }
+    chart.timeScale().setVisibleLogicalRange({ from: first - 0.5, to: times.length - 0.5 });
+  }
+
+  /** What a chart shows, on its container once the chart has applied it (the library applies
+   * a new range at its next frame): the first day's position and how many days, for tests. */
+  function watchRange(chart, box) {
+    chart.timeScale().subscribeVisibleLogicalRangeChange(function (r) {
+      if (!r) return;
+      // the days mostly in view (day i spans the logical positions i - 0.5 to i + 0.5)
+      var from = Math.max(0, Math.round(r.from + 0.01)), to = Math.round(r.to - 0.01);
+      box.setAttribute("data-visible-from", String(from));
+      box.setAttribute("data-visible-days", String(Math.max(0, to - from + 1)));
+    });
+  }
+
+  /** Zoom in (factor < 1) or out, keeping the right edge where it is. */
+  function zoom(chart, factor) {
+    if (!chart) return;
+    var ts = chart.timeScale();
+    var r = ts.getVisibleLogicalRange();
+    if (!r) return;
+    var width = Math.max(4, (r.to - r.from) * factor);
+    ts.setVisibleLogicalRange({ from: r.to - width, to: r.to });
+  }
+
+  /** This page's URL with the given state (the server's defaults left out, as it does). */
+  function stateUrl(changes) {
+    var values = { instrument: state.selected, range: state.range, page: state.page,
+      index: state.index, index_range: state.indexRange };
+    Object.keys(changes || {}).forEach(function (k) { values[k] = changes[k]; });
+    var defaults = data.defaults || {};
+    var q = new URLSearchParams();
+    Object.keys(values).forEach(function (k) {
+      var v = values[k];
+      if (v !== null && v !== undefined && defaults[k] !== v) q.set(k, String(v));
+    });
+    var text = q.toString();
+    return text ? "?" + text : "";
+  }
+
+  function csvHref(start, end) {
+    var q = new URLSearchParams({ instrument: state.selected, interval: "1d", format: "csv",
+      limit: "5000" });
+    if (start) q.set("from", start);
+    if (end) q.set("to", end);
+    return "/v1/market/bars?" + q.toString();
+  }
+
+  /** Every link that carries the page's state: ranges, pages, languages, CSV, the index form. */
+  function relink() {
+    document.querySelectorAll("#chart a.range").forEach(function (a) {
+      a.href = stateUrl({ range: a.getAttribute("data-range") }) + "#chart";
+      if (a.getAttribute("data-range") === state.range) a.setAttribute("aria-current", "true");
+      else a.removeAttribute("aria-current");
+    });
+    document.querySelectorAll("#index-chart a.range").forEach(function (a) {
+      a.href = stateUrl({ index_range: a.getAttribute("data-range") }) + "#index-chart";
+      if (a.getAttribute("data-range") === state.indexRange) a.setAttribute("aria-current", "true");
+      else a.removeAttribute("aria-current");
+    });
+    document.querySelectorAll(".lang-switch a").forEach(function (a) {
+      a.setAttribute("href", "/" + a.getAttribute("data-lang") + stateUrl({}));
+    });
+    var older = document.getElementById("page-older");
+    if (older) older.href = stateUrl({ page: state.page + 1 }) + "#h-bars";
+    var newer = document.getElementById("page-newer");
+    if (newer) newer.href = stateUrl({ page: state.page - 1 }) + "#h-bars";
+    var form = document.getElementById("index-form");
+    if (form) {
+      form.querySelectorAll("input[type=hidden]").forEach(function (i) { i.remove(); });
+      new URLSearchParams(stateUrl({ index: null })).forEach(function (v, k) {
+        form.insertBefore(el("input", { type: "hidden", name: k, value: v }), form.firstChild);
+      });
+    }
+    var latest = state.bars.length ? state.bars[state.bars.length - 1].start : null;
+    var start = rangeStart(latest, state.range);
+    var csv = document.getElementById("csv-range");
+    if (csv) {
+      csv.href = csvHref(start, latest);
+      csv.textContent = start ? T.csv_range.replace("{start}", start).replace("{end}", latest)
+        : T.csv_all;
+    }
+    var all = document.getElementById("csv-all");
+    if (all) { all.href = csvHref(null, null); all.hidden = !start; }
+  }
+
+  function remember() {
+    history.replaceState(null, "", stateUrl({}) + location.hash);
+  }
+
+  /** "All" may need more than the page started with: the whole history, once. */
+  function loadAllBars() {
+    if (!state.moreBars) return Promise.resolve();
+    var id = state.selected;
+    return fetch("/v1/market/bars?interval=1d&limit=" + ALL_BARS + "&instrument=" +
+      encodeURIComponent(id))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (bars) {
+        if (!bars || state.selected !== id) return;
+        state.moreBars = false;
+        state.bars = bars;
+      });
+  }
+
+  function loadAllIndex() {
+    if (!state.moreIndex || !state.index) return Promise.resolve();
+    var id = state.index;
+    return fetch("/v1/market/indices/" + encodeURIComponent(id) + "?limit=" + ALL_BARS)
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (rows) {
+        if (!rows || state.index !== id) return;
+        state.moreIndex = false;
+        state.indexPoints = indexPoints(rows);
+      });
+  }
+
+  function setPriceRange(key) {
+    state.range = key;
+    (key === "ALL" ? loadAllBars() : Promise.resolve()).then(function () {
+      if (state.candles) drawBars();
+      relink();
+      remember();
+    });
+  }
+
+  function setIndexRange(key) {
+    state.indexRange = key;
+    (key === "ALL" ? loadAllIndex() : Promise.resolve()).then(function () {
+      drawIndex();
+      relink();
+      remember();
+    });
+  }
+
+  function wireTools(section, chartOf, setRange) {
+    var box = document.getElementById(section);
+    if (!box) return;
+    box.querySelectorAll("a.range").forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+        ev.preventDefault();
+        setRange(a.getAttribute("data-range"));
+      });
+    });
+    var tools = box.querySelector(".zoom");
+    if (!tools || !chartOf()) return;
+    tools.hidden = false;
+    tools.querySelector(".zoom-in").addEventListener("click", function () { zoom(chartOf(), 0.5); });
+    tools.querySelector(".zoom-out").addEventListener("click", function () { zoom(chartOf(), 2); });
+  }
+
+  // ------------------------------------------------------------------ the index chart
+
+  function indexPoints(rows) {
+    return rows.filter(function (x) { return x.value !== null && x.value !== undefined; })
+      .map(function (x) { return { time: x.date, value: x.value }; });
+  }
+
+  function initIndexChart() {
+    var box = document.getElementById("index-container");
+    if (!box || !window.LightweightCharts) return;
+    var LC = window.LightweightCharts;
+    state.indexChart = LC.createChart(box, {
+      autoSize: true,
+      layout: {
+        background: { color: "#ffffff" }, textColor: "#1b1f23", fontSize: 12,
+        attributionLogo: false
+      },
+      grid: { vertLines: { color: "#eef1f4" }, horzLines: { color: "#eef1f4" } },
+      timeScale: { borderColor: "#d0d7de" },
+      localization: { locale: locale, priceFormatter: function (p) { return yen(Math.round(p)); } }
+    });
+    state.indexLine = state.indexChart.addSeries(LC.LineSeries, {
+      color: "#0b5d3b", lineWidth: 2, priceFormat: { type: "price", precision: 0, minMove: 1 }
+    });
+    watchRange(state.indexChart, box);
+    drawIndex();
+  }
+
+  function drawIndex() {
+    var box = document.getElementById("index-container");
+    if (!state.indexLine || !box) return;
+    var empty = box.querySelector(".chart-unavailable");
+    if (empty) empty.remove();
+    state.indexLine.setData(state.indexPoints);
+    if (!state.indexPoints.length) {
+      box.appendChild(el("p", { "class": "chart-unavailable" }, T.index_no_values));
+      return;
+    }
+    showRange(state.indexChart, state.indexPoints.map(function (x) { return x.time; }),
+      state.indexRange);
+  }
+
+  function selectIndex(id) {
+    var select = document.getElementById("index-select");
+    var name = select ? select.options[select.selectedIndex].text : id;
+    state.index = id;
+    var box = document.getElementById("index-container");
+    if (box) {
+      box.setAttribute("aria-label", box.getAttribute("aria-label").split(":")[0] + ": " + name);
+    }
+    var json = document.getElementById("index-json");
+    if (json) json.href = "/v1/market/indices/" + encodeURIComponent(id);
+    fetch("/v1/market/indices/" + encodeURIComponent(id) + "?limit=" +
+      (state.indexRange === "ALL" ? ALL_BARS : 400))
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (rows) {
+        if (state.index !== id) return;
+        state.indexPoints = indexPoints(rows);
+        state.moreIndex = state.indexRange !== "ALL" && rows.length >= 400;
+        drawIndex();
+        relink();
+        remember();
+      })
+      .catch(function () { /* the chart keeps what it has */ });
   }
 
   /** Fold one trade into the selected instrument's last daily bar (or start a new one). */
@@ -132,6 +383,7 @@
       bar = { start: day, open: price, high: price, low: price, close: price, volume: quantity,
         value: price * quantity, trades: 1 };
       state.bars.push(bar);
+      relink(); // the CSV's period ends on the new day
     } else {
       return; // an old trade: the bars from the server already hold it
     }
@@ -158,27 +410,46 @@
     document.getElementById("chart-code").textContent = id;
     var box = document.getElementById("chart-container");
     box.setAttribute("aria-label", box.getAttribute("aria-label").split(":")[0] + ": " + info.name);
-    if (push) history.replaceState(null, "", "?instrument=" + encodeURIComponent(id) + "#chart");
-    document.querySelectorAll(".lang-switch a").forEach(function (a) {
-      a.setAttribute("href", "/" + a.getAttribute("data-lang") + "?instrument=" +
-        encodeURIComponent(id));
-    });
-    fetch("/v1/market/bars?interval=1d&limit=400&instrument=" + encodeURIComponent(id))
+    state.page = 1;
+    var note = document.getElementById("opened-on");
+    if (note) note.remove();
+    if (push) history.replaceState(null, "", stateUrl({}) + "#chart");
+    relink();
+    // the whole history: the table's pages are counted from it
+    fetch("/v1/market/bars?interval=1d&limit=" + ALL_BARS + "&instrument=" + encodeURIComponent(id))
       .then(function (r) { return r.ok ? r.json() : []; })
       .then(function (bars) {
         if (state.selected !== id) return;
         state.bars = bars;
+        state.moreBars = false;
         drawBars();
         renderBarTable(bars);
+        renderPager(Math.max(1, Math.ceil(bars.length / ROWS)));
+        relink();
       })
       .catch(function () { /* the chart keeps what it has */ });
+  }
+
+  /** The pager of the daily prices after the page changed instrument (page 1 of `pages`). */
+  function renderPager(pages) {
+    var nav = document.getElementById("bars-pager");
+    if (!nav) return;
+    nav.textContent = "";
+    nav.appendChild(el("span", { id: "page-of", "aria-current": "page" },
+      T.page_of.replace("{page}", "1").replace("{pages}", String(pages))));
+    if (pages > 1) {
+      nav.appendChild(document.createTextNode(" "));
+      nav.appendChild(el("a", { href: stateUrl({ page: 2 }) + "#h-bars", rel: "next",
+        id: "page-older" }, T.older));
+    }
   }
 
   function renderBarTable(bars) {
     var tbody = document.querySelector("#bars tbody");
     if (!tbody) return;
     tbody.textContent = "";
-    bars.slice(-10).reverse().forEach(function (b) {
+    if (state.page !== 1) return; // an older page: the live day is not on it
+    bars.slice(-ROWS).reverse().forEach(function (b) {
       var tr = el("tr");
       tr.appendChild(el("th", { scope: "row" }, b.start));
       [yen(b.open), yen(b.high), yen(b.low), yen(b.close), num(b.volume),
@@ -477,6 +748,14 @@
   try { initChart(); } catch (e) {
     var box = document.getElementById("chart-container");
     box.appendChild(el("p", { "class": "chart-unavailable" }, T.charts_unavailable));
+  }
+  try { initIndexChart(); } catch (e) { /* the indices table stays */ }
+  wireTools("chart", function () { return state.chart; }, setPriceRange);
+  wireTools("index-chart", function () { return state.indexChart; }, setIndexRange);
+  var indexSelect = document.getElementById("index-select");
+  if (indexSelect && state.indexChart) {
+    indexSelect.addEventListener("change", function () { selectIndex(indexSelect.value); });
+    document.getElementById("index-show").hidden = true; // the choice applies at once
   }
   setStatus("connecting", T.live_connecting);
   loadIndices();
