@@ -159,12 +159,12 @@ def forms(db: Database) -> list[tuple[str, dict[str, str]]]:
             },
         ),
         ("/portal/operator/users/NOSUCH/unlock", {}),
-        ("/portal/operator/instruments/ES/halt", {}),
-        ("/portal/operator/instruments/ES/close", {}),
+        ("/portal/operator/instruments/ES/halt", {"confirm": "1"}),
+        ("/portal/operator/instruments/ES/close", {"confirm": "1"}),
         ("/portal/operator/instruments/ES/auction", {}),
-        ("/portal/operator/settlement/run", {"date": "2030-01-01"}),
-        ("/portal/operator/settlement/obligations/TR-1/cancel", {}),
-        ("/portal/operator/trades/TR-1/bust", {"reason_code": "other"}),
+        ("/portal/operator/settlement/run", {"date": "2030-01-01", "confirm": "1"}),
+        ("/portal/operator/settlement/obligations/TR-1/cancel", {"confirm": "1"}),
+        ("/portal/operator/trades/TR-1/bust", {"reason_code": "other", "confirm": "1"}),
         (
             "/portal/operator/issuance",
             {
@@ -283,13 +283,13 @@ def test_sessions_are_halted_resumed_closed_opened_and_the_auction_runs_now(
     csrf = as_operator(portal)
     base = "/portal/operator/instruments/ES"
     for action, state in (("halt", "halted"), ("resume", "open"), ("close", "closed")):
-        r = portal.post(f"{base}/{action}", data={"csrf": csrf})
+        r = portal.post(f"{base}/{action}", data={"csrf": csrf, "confirm": "1"})
         assert r.status_code == 200, action
         assert "ES:" in r.text
         assert exchange(portal).book(SYSTEM, "ES").phase == state or state in r.text
-    r = portal.post(f"{base}/close", data={"csrf": csrf})  # closing a closed market
+    r = portal.post(f"{base}/close", data={"csrf": csrf, "confirm": "1"})  # a closed market
     assert r.status_code == 409 and 'class="field-error" role="alert"' in r.text
-    assert portal.post(f"{base}/open", data={"csrf": csrf}).status_code == 200
+    assert portal.post(f"{base}/open", data={"csrf": csrf, "confirm": "1"}).status_code == 200
     assert portal.post(f"{base}/dance", data={"csrf": csrf}).status_code == 404
     cross(portal, 30, 20)
     r = portal.post(f"{base}/auction", data={"csrf": csrf})
@@ -313,7 +313,7 @@ def test_settlement_runs_and_failed_obligations_are_settled_later_or_cancelled(
     participants.set_status(db, SYSTEM, "ALPHA", "suspended")  # the buyer cannot settle
     r = portal.post("/portal/operator/settlement/run", data={"csrf": csrf, "date": "soon"})
     assert r.status_code == 422 and 'id="date-error"' in r.text
-    early = {"csrf": csrf, "date": due, "early": "1"}  # T+5 is after the test clock's day
+    early = {"csrf": csrf, "date": due, "early": "1", "confirm": "1"}  # T+5: after today
     r = portal.post("/portal/operator/settlement/run", data=early)
     assert r.status_code == 200 and f"Settlement for {due}: 0 settled, 2 failed." in r.text
     assert all(f'data-obligation="{i}"' in r.text for i in ids)
@@ -321,9 +321,9 @@ def test_settlement_runs_and_failed_obligations_are_settled_later_or_cancelled(
     base = "/portal/operator/settlement/obligations"
     r = portal.post(f"{base}/{ids[0]}/settle", data={"csrf": csrf})
     assert r.status_code == 200 and f"Obligation of {ids[0]}: settled" in r.text
-    r = portal.post(f"{base}/{ids[1]}/cancel", data={"csrf": csrf})
+    r = portal.post(f"{base}/{ids[1]}/cancel", data={"csrf": csrf, "confirm": "1"})
     assert r.status_code == 200 and f"Obligation of {ids[1]}: cancelled" in r.text
-    r = portal.post(f"{base}/{ids[1]}/cancel", data={"csrf": csrf})
+    r = portal.post(f"{base}/{ids[1]}/cancel", data={"csrf": csrf, "confirm": "1"})
     assert r.status_code == 409  # no longer failed
     statuses = {o.deal_id: o.status for o in settlement.obligations(db, SYSTEM)}
     assert statuses == {ids[0]: "settled", ids[1]: "cancelled"}
@@ -347,10 +347,10 @@ def test_the_operator_busts_a_pending_trade_from_the_settlement_screen(
     base = f"/portal/operator/trades/{ids[0]}/bust"
     r = portal.post(base, data={"csrf": csrf, "reason_code": "whim"})
     assert r.status_code == 422 and "reason_code is one of" in r.text
-    bust = {"csrf": csrf, "reason_code": "erroneous_order", "note": "fat finger"}
+    bust = {"csrf": csrf, "reason_code": "erroneous_order", "note": "fat finger", "confirm": "1"}
     r = portal.post(base, data=bust)
     assert r.status_code == 200 and f"Trade {ids[0]} busted:" in r.text, r.text
-    r = portal.post(base, data={"csrf": csrf, "reason_code": "erroneous_order"})
+    r = portal.post(base, data={"csrf": csrf, "reason_code": "erroneous_order", "confirm": "1"})
     assert r.status_code == 409 and "was busted at" in r.text
     statuses = {o.deal_id: o.status for o in settlement.obligations(db, SYSTEM)}
     assert statuses[ids[0]] == "busted" and statuses[ids[1]] == "pending"
@@ -595,6 +595,8 @@ def test_in_chromium_the_operator_runs_the_auction_and_settlement_the_trader_see
             operator.get_by_label("Settle obligations due on or before").fill(due)
             operator.get_by_label("Settle early").check()  # T+5 is after the server's day
             operator.get_by_role("button", name="Run", exact=True).click()
+            expect(operator.locator("#consequence")).to_contain_text(due)
+            operator.get_by_role("button", name="Confirm", exact=True).click()
             expect(operator.locator("#notice")).to_contain_text("1 settled, 0 failed")
             operator.get_by_role("link", name="Journal").click()
             expect(operator.locator("#audit")).to_contain_text("Verified")

@@ -428,7 +428,9 @@ def test_in_chromium_a_user_logs_in_orders_and_retires_then_opens_the_public_rec
             page.get_by_label("Quantity (t)").fill("100")
             page.get_by_label("Purpose").select_option("offset_scope1")
             page.get_by_label("Beneficiary (optional)").fill("Alpha Foods")
-            page.get_by_role("button", name="Retire").click()
+            page.get_by_role("button", name="Check", exact=True).click()  # check first
+            expect(page.locator("#check-outcome")).to_contain_text("Allowed: 100 t")
+            page.get_by_role("button", name="Retire these credits — cannot be undone").click()
             expect(page.locator("#notice")).to_contain_text("Retired 100 t")
             page.screenshot(path=str(tmp_path / "portal-retire.png"), full_page=True)
             page.locator("#lookup-link").click()
@@ -464,7 +466,6 @@ def test_cash_movements_say_when_they_moved(portal: TestClient) -> None:
 
 
 def test_a_browser_asking_for_a_missing_page_gets_a_page(portal: TestClient) -> None:
-
     """Issue 18, defect 9: HTML routes answered a JSON 404; the API still answers JSON."""
     page = portal.get("/portal/no-such-screen", headers={"Accept": "text/html"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

@@ -42,6 +42,7 @@ from tanso.api.schemas_registry import (
     Properties,
     Redeposit,
     Retirement,
+    RetirementCheck,
     RetirementReceipt,
     Scheme,
     Term,
@@ -322,13 +323,9 @@ def transfer(body: s.TransferIn, db: DB, actor: CanTransfer, idem: IdemKey) -> r
     return registry.transfer(db, actor, body.from_account, body.to_account, _selection(body), idem)
 
 
-@router.post("/retirements", response_model=RetirementReceipt, status_code=201, tags=["registry"])
-def retire(
-    body: s.RetirementIn, db: DB, actor: CanRetire, idem: IdemKey
-) -> registry.RetirementReceipt:
-    """Retire (無効化) credits for a purpose, by quantity or by serial range."""
+def _retirement(body: s.RetirementIn) -> registry.RetirementRequest:
     purposes = list(dict.fromkeys(([body.purpose] if body.purpose else []) + body.purposes))
-    req = registry.RetirementRequest(
+    return registry.RetirementRequest(
         account_id=body.account_id,
         selection=_selection(body),
         purposes=purposes,
@@ -337,8 +334,27 @@ def retire(
         note=body.note,
         emissions_scope=body.emissions_scope,
         scope3_category=body.scope3_category,
+        credits=registry.CreditFilter(body.scheme, body.category, body.project_id, body.vintage),
+        expected=tuple(body.expected_serials) if body.expected_serials is not None else None,
     )
-    return registry.retire(db, actor, req, idem)
+
+
+@router.post("/retirements", response_model=RetirementReceipt, status_code=201, tags=["registry"])
+def retire(
+    body: s.RetirementIn, db: DB, actor: CanRetire, idem: IdemKey
+) -> registry.RetirementReceipt:
+    """Retire (無効化) credits for a purpose, by quantity or by serial range; `scheme`,
+    `category`, `project_id` and `vintage` narrow which credits. Irreversible: check first
+    (`POST /v1/retirements/check`) and send its `serials` as `expected_serials`."""
+    return registry.retire(db, actor, _retirement(body), idem)
+
+
+@router.post("/retirements/check", response_model=RetirementCheck, tags=["registry"])
+def check_retirement(body: s.RetirementIn, db: DB, actor: CanRead) -> registry.RetirementCheck:
+    """Check a retirement first, with nothing changed: the credits it would take (serial
+    ranges with project, scheme, category, vintage, tonnes), the usage rules' outcome for each
+    purpose (allowed, or the rule that refuses it) and the claims it would record."""
+    return registry.check_retirement(db, actor, _retirement(body))
 
 
 @router.get("/retirements", response_model=many(Retirement), tags=["registry"])

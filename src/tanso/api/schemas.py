@@ -237,6 +237,32 @@ class RetirementIn(SelectionIn):
     """The scope the claim counts against, where the purpose leaves a choice (usage rules)."""
     scope3_category: int | None = Field(default=None, ge=1, le=15)
     """For a Scope 3 claim: the GHG Protocol category it counts against."""
+    scheme: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=80,
+        description="Only credits of this scheme (e.g. J-CREDIT): with a quantity, the oldest of "
+        "them that the purpose allows; with a serial range, every credit in it must be of it.",
+    )
+    category: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=80,
+        description="Only credits of this project category (e.g. RENEWABLE_POWER); as `scheme`.",
+    )
+    project_id: str | None = Field(
+        default=None, min_length=1, max_length=80, description="Only credits of this project."
+    )
+    vintage: int | None = Field(
+        default=None, ge=1990, le=2100, description="Only credits of this vintage year."
+    )
+    expected_serials: list[str] | None = Field(
+        default=None,
+        max_length=1000,
+        description="The `serials` of a check (`POST /v1/retirements/check`): the retirement is "
+        "refused with 409 `retirement_changed`, and nothing moves, if it would now take any "
+        "other credits.",
+    )
 
 
 class CancellationIn(SelectionIn):

@@ -157,6 +157,9 @@ UsageWarning = answer(usage_rules.Reason, "UsageWarning")
 RetirementReceipt = answer(registry.RetirementReceipt)
 
 
+RetirementCheck = answer(registry.RetirementCheck)
+
+
 RetiredRange = answer(registry.RetiredRange)
 
 

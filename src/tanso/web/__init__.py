@@ -19,7 +19,7 @@ from tanso.web.i18n import LANGUAGES, texts, translations
 
 
 class DemoClockView(Protocol):
-    """What the pages read of the demo's virtual business clock (tanso.services.trading.virtual_clock)."""
+    """What the pages read of a virtual business clock (services/trading/virtual_clock.py)."""
 
     speed: float
 

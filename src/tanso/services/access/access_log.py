@@ -234,9 +234,8 @@ def record_login(
     """Record a portal login (``kind`` "login") or second factor ("totp"), buffered, after the
     attempt; ``outcome`` is a LoginResult outcome (ok, totp_required, locked, invalid) and
     ``subject`` the email or user id, never the password or code."""
-    row = _row(
-        kind, subject, None, LOGIN_OUTCOMES.get(outcome, "refused"), "", participant_id, db.wall_clock()
-    )
+    outcome_text = LOGIN_OUTCOMES.get(outcome, "refused")
+    row = _row(kind, subject, None, outcome_text, "", participant_id, db.wall_clock())
     _buffer(db).add(row)
 
 

@@ -32,6 +32,7 @@ from tanso.domain.serials import (
     issuance_prefix,
     parse_block,
 )
+from tanso.domain.usage_rules import Reason
 from tanso.services.clearing import escrow
 from tanso.services.common import (
     Actor,
@@ -503,6 +504,45 @@ def transfer_unit(
 
 
 @dataclass(frozen=True, slots=True)
+class CreditFilter:
+    """Which credits a retirement may take: of one scheme, category, project and vintage (None:
+    any); the quantity or serial range still says how many."""
+
+    scheme: str | None = None
+    category: str | None = None
+    project_id: str | None = None
+    vintage: int | None = None
+
+    def check(self) -> None:
+        for name in ("scheme", "category", "project_id"):
+            _text(getattr(self, name) or "", name, 80)
+        if self.vintage is not None and not 1990 <= self.vintage <= 2100:
+            raise InvalidInput("invalid_vintage", "vintage is a year between 1990 and 2100.")
+
+    def eligibility(self) -> Eligibility | None:
+        """The filter as an eligibility rule of the block queries; None when it admits all."""
+        if self == CreditFilter():
+            return None
+        return Eligibility(
+            schemes=(self.scheme,) if self.scheme else (),
+            categories=(self.category,) if self.category else (),
+            projects=(self.project_id,) if self.project_id else (),
+            vintage_from=self.vintage,
+            vintage_to=self.vintage,
+        )
+
+    def describe(self) -> str:
+        """The filter in words, for refusals: "scheme J-CREDIT, vintage 2019"."""
+        named = [
+            ("scheme", self.scheme),
+            ("category", self.category),
+            ("project", self.project_id),
+            ("vintage", self.vintage),
+        ]
+        return ", ".join(f"{k} {v}" for k, v in named if v is not None)
+
+
+@dataclass(frozen=True, slots=True)
 class RetirementRequest:
     account_id: str
     selection: Selection
@@ -516,12 +556,16 @@ class RetirementRequest:
     otherwise it must agree with the purpose's scope (usage rules)."""
     scope3_category: int | None = None
     """For a Scope 3 claim: the GHG Protocol category (1-15) it counts against."""
+    credits: CreditFilter = CreditFilter()
+    """Which credits: of one scheme, category, project or vintage (with a quantity: the oldest
+    of those that the uses allow; with a serial range: every credit in it must match)."""
+    expected: tuple[str, ...] | None = None
+    """The serial ranges a check showed (``RetirementCheck.serials``): the retirement is
+    refused (409 ``retirement_changed``) if it would now take any other credits."""
 
 
-def retire(
-    db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None
-) -> RetirementReceipt:
-    """無効化: retire credits for a purpose; they move to the retirement account for good."""
+def _validate(r: RetirementRequest) -> str | None:
+    """Refuse a malformed request before anything is read; the scope the claim counts against."""
     if not r.purposes:
         raise InvalidInput("purpose_required", "A retirement names at least one purpose.")
     _text(r.beneficiary, "beneficiary", 300)
@@ -540,34 +584,50 @@ def retire(
         raise InvalidInput("invalid_scope", "emissions_scope is 1, 2 or 3.")
     if r.scope3_category is not None and not 1 <= r.scope3_category <= 15:
         raise InvalidInput("invalid_scope3_category", "scope3_category is 1 to 15.")
+    r.credits.check()
+    return emissions_scope
+
+
+def _purposes_scope(conn: Connection, purposes: Sequence[str]) -> str:
+    """The one scope of the purposes' taxonomy terms; unknown or mixed purposes are refused."""
+    scopes: set[str] = set()
+    for code in purposes:
+        term = repo.get_term(conn, "purpose", code)
+        if term is None:
+            raise InvalidInput("unknown_purpose", f"{code!r} is not a known retirement purpose.")
+        scopes.add(str((loads(term.extra) or {}).get("scope", "")))
+    if len(scopes) > 1:
+        raise InvalidInput(
+            "mixed_purpose_scope",
+            "A retirement cannot mix purposes of different scope "
+            f"({', '.join(sorted(scopes))}); retire separately for each.",
+        )
+    return scopes.pop()
+
+
+def retire(
+    db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None
+) -> RetirementReceipt:
+    """無効化: retire credits for a purpose; they move to the retirement account for good."""
+    emissions_scope = _validate(r)
 
     def work(tx: Tx) -> RetirementReceipt:
         conn = tx.conn
         require_active(conn, actor)
         owner = _holding(conn, actor, r.account_id).participant_id
-        scopes = set()
-        for code in r.purposes:
-            term = repo.get_term(conn, "purpose", code)
-            if term is None:
-                raise InvalidInput(
-                    "unknown_purpose", f"{code!r} is not a known retirement purpose."
-                )
-            scopes.add((loads(term.extra) or {}).get("scope", ""))
-        if len(scopes) > 1:
-            raise InvalidInput(
-                "mixed_purpose_scope",
-                "A retirement cannot mix purposes of different scope "
-                f"({', '.join(sorted(scopes))}); retire separately for each.",
-            )
+        scope = _purposes_scope(conn, r.purposes)
         participant = repo.get_participant(conn, owner)
         beneficiary = r.beneficiary.strip() or (
             participant.name_en if participant else actor.participant_id
         )
-        reporting_year = year or usage.default_year(r.purposes, usage.local_date(tx.at))
-        if r.selection.range() is None:
-            pieces = _oldest_for_use(tx, owner, r, reporting_year, emissions_scope)
-        else:
-            pieces = take(tx, r.account_id, r.selection)
+        reporting_year = r.reporting_year or usage.default_year(r.purposes, usage.local_date(tx.at))
+        if tx.ledger is not None:  # read from the database: the memory is written out first
+            tx.ledger.flush()
+            tx.ledger.forget()
+        on = usage.local_date(tx.at)
+        pieces = _chosen(tx.conn, owner, r, reporting_year, emissions_scope, on)
+        if r.expected is not None:
+            _same_as_checked(pieces, r.expected)
         # usage rules: refused before anything moves; claimed totals are read under the
         # journal head lock that this transaction holds, so concurrent retirements queue
         checked = usage.check_retirement(
@@ -591,7 +651,7 @@ def retire(
             account_id=r.account_id,
             quantity=quantity,
             purposes=",".join(r.purposes),
-            scope=scopes.pop(),
+            scope=scope,
             beneficiary=beneficiary,
             reporting_year=reporting_year,
             note=r.note,
@@ -712,32 +772,185 @@ USE_CANDIDATES = 1_000
 """Blocks looked at, oldest first, when a retirement by quantity picks what its uses allow."""
 
 
-def _oldest_for_use(
-    tx: Tx, owner: str, r: RetirementRequest, year: int, scope: str | None
+def _chosen(
+    conn: Connection,
+    owner: str,
+    r: RetirementRequest,
+    year: int,
+    scope: str | None,
+    on: dt.date,
 ) -> list[Piece]:
-    """A retirement by quantity takes the oldest credits that its stated uses allow (RE100:
-    renewable power only), not the oldest of any kind. When none is allowed, the oldest are
-    taken, so that the usage rules refuse them with the rule that says why."""
-    if tx.ledger is not None:  # read from the database: the memory is written out first
-        tx.ledger.flush()
-        tx.ledger.forget()
+    """The credits a retirement takes: its serial range (every credit of which must match its
+    filter), or by quantity the oldest that match the filter and that its uses allow. The check
+    and the retirement both choose here, so a confirmed check retires what it showed."""
+    eligibility = r.credits.eligibility()
+    wanted = r.selection.range()
+    if wanted is not None:
+        pieces = plan(conn, r.account_id, r.selection)
+        details = repo.issuance_details(conn, [wanted.issuance]).get(wanted.issuance)
+        if eligibility is not None and (details is None or not eligibility.admits(details)):
+            raise Conflict(
+                "credits_not_matching",
+                f"Serials {wanted} are not credits of {r.credits.describe()}; "
+                "change the serial range or the filter.",
+            )
+        return pieces
     assert r.selection.quantity is not None
     blocks = list(
         itertools.islice(
-            repo.blocks_in_account(tx.conn, r.account_id, BlockStatus.HELD), USE_CANDIDATES
+            repo.blocks_in_account(conn, r.account_id, BlockStatus.HELD, eligibility=eligibility),
+            USE_CANDIDATES,
         )
     )
-    on = usage.local_date(tx.at)
 
     def allowed(b: Any) -> bool:
         piece = [Piece(b, b.start, b.end)]
-        decisions = usage.decide(
-            tx.conn, owner, piece, r.purposes, year, on, scope, r.scope3_category
-        )
+        decisions = usage.decide(conn, owner, piece, r.purposes, year, on, scope, r.scope3_category)
         return all(d.allowed for _, d, _, _ in decisions)
 
+    # when none is allowed the oldest are taken, so that the usage rules refuse them with the
+    # rule that says why (RE100: renewable power only), not the oldest of any kind
     usable = [b for b in blocks if allowed(b)]
-    return take_quantity(usable or blocks, r.selection.quantity)
+    try:
+        return take_quantity(usable or blocks, r.selection.quantity)
+    except Conflict as e:
+        if eligibility is None:
+            raise
+        held = sum(b.quantity for b in blocks)
+        raise Conflict(
+            e.code,
+            f"The account holds {held:,} credits of {r.credits.describe()} but "
+            f"{r.selection.quantity:,} were asked for.",
+        ) from None
+
+
+def _serials(pieces: Sequence[Piece]) -> tuple[str, ...]:
+    return tuple(f"{p.block.issuance}-{p.start}-{p.end}" for p in pieces)
+
+
+def _same_as_checked(pieces: Sequence[Piece], expected: Sequence[str]) -> None:
+    """Refuse a confirmed retirement whose credits are no longer the ones its check showed."""
+    now = _serials(pieces)
+    if now != tuple(expected):
+        raise Conflict(
+            "retirement_changed",
+            "The holdings changed since the check: it showed "
+            f"{', '.join(expected) or 'no credits'}, the retirement would now take "
+            f"{', '.join(now)}. Nothing was retired; check again.",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckedRange(CreditAttributes):
+    """A serial range a retirement would take, with every attribute of its credits."""
+
+    issuance_id: str
+    serials: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedClaim:
+    """What a retirement would claim for a use: the scope (and Scope 3 category), the credits
+    in their unit, and the tonnes they count for."""
+
+    use: str
+    scope: str
+    quantity: int
+    unit: str
+    tonnes: int
+    scope3_category: int | None = omitted()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedUse:
+    """The usage rules' outcome for one purpose: allowed or ``refusal`` (the rule, its source and
+    why), the rule set, the findings of every rule, and the claims it would record."""
+
+    purpose: str
+    allowed: bool
+    scope: str
+    tonnes: int
+    ruleset: str
+    refusal: str
+    reasons: list[Reason]
+    claims: list[CheckedClaim]
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementCheck:
+    """What a retirement would do, with nothing changed: the credits it would take, what the
+    usage rules say of each purpose, and ``serials`` to confirm it with (``expected``)."""
+
+    allowed: bool
+    account_id: str
+    quantity: int
+    purposes: list[str]
+    reporting_year: int
+    date: str
+    ranges: list[CheckedRange]
+    uses: list[CheckedUse]
+    serials: list[str]
+
+
+def check_retirement(db: Database, actor: Actor, r: RetirementRequest) -> RetirementCheck:
+    """Check first: the credits a retirement would take and the usage rules' outcome for its
+    purposes (the same choice and the same rules as `retire`); nothing changes."""
+    emissions_scope = _validate(r)
+    on = usage.local_date(db.clock())
+    with db.read() as conn:
+        owner = own_account(conn, actor, r.account_id, write=False)
+        if owner.kind != AccountKind.HOLDING.value:
+            raise Forbidden("not_a_holding_account", f"Account {r.account_id} is a system account.")
+        _purposes_scope(conn, r.purposes)
+        year = r.reporting_year or usage.default_year(r.purposes, on)
+        pieces = _chosen(conn, owner.participant_id, r, year, emissions_scope, on)
+        decisions = usage.decide(
+            conn,
+            owner.participant_id,
+            pieces,
+            r.purposes,
+            year,
+            on,
+            emissions_scope,
+            r.scope3_category,
+        )
+        details = repo.issuance_details(conn, (p.block.issuance for p in pieces))
+    uses = [
+        CheckedUse(
+            purpose=purpose,
+            allowed=d.allowed,
+            scope=d.scope,
+            tonnes=d.tonnes,
+            ruleset=d.ruleset,
+            refusal=usage.refusal_message(purpose, d),
+            reasons=list(d.reasons),
+            claims=[
+                CheckedClaim(c.use, c.scope, c.quantity, c.unit, c.tonnes, c.scope3_category)
+                for c in claims
+            ],
+        )
+        for purpose, d, _, claims in decisions
+    ]
+    return RetirementCheck(
+        allowed=all(u.allowed for u in uses),
+        account_id=r.account_id,
+        quantity=sum(p.quantity for p in pieces),
+        purposes=list(r.purposes),
+        reporting_year=year,
+        date=on.isoformat(),
+        ranges=[
+            CheckedRange(
+                issuance_id=p.block.issuance,
+                serials=f"{p.block.issuance}-{p.start}-{p.end}",
+                quantity=p.quantity,
+                **_attributes(details[p.block.issuance]),
+            )
+            for p in pieces
+        ],
+        uses=uses,
+        serials=list(_serials(pieces)),
+    )
 
 
 def retirement_view(conn: Connection, rid: str) -> RetirementNotice:

@@ -314,11 +314,24 @@ class Bid:
     status: str
     created_at: str
     updated_at: str
+    below_reserve: bool = False
+    """The price is below the auction's reserve: the bid cannot win (clearing rule 1) unless
+    it is amended to at least the reserve. It is accepted, as the rules count it in the
+    published demand curve; the reserve is public (the auction's terms)."""
+    warning: str | None = omitted()
+    """Why the bid cannot win as it stands, with its price and the reserve."""
 
 
-def bid_view(row: Any) -> Bid:
-    """A bid as its bidder sees it."""
-    return from_row(Bid, row, amount=row.price * row.quantity)
+def bid_view(row: Any, reserve: int) -> Bid:
+    """A bid as its bidder sees it, warned when its price is below the auction's reserve."""
+    below = int(row.price) < reserve
+    warning = (
+        f"Your price of {row.price:,} per tonne is below the reserve price of {reserve:,}: "
+        "this bid cannot win unless you raise it to at least the reserve."
+        if below
+        else None
+    )
+    return from_row(Bid, row, amount=row.price * row.quantity, below_reserve=below, warning=warning)
 
 
 def list_auctions(db: Database, state: str | None = None, limit: int = 200) -> list[Auction]:
@@ -381,18 +394,27 @@ def own_bids(
 ) -> list[Bid]:
     """The actor's own bids (nobody else's, whoever asks)."""
     b = sealed_bids.c
-    q = select(sealed_bids).where(b.bidder_id == actor.participant_id)
+    q = (
+        select(sealed_bids, sealed_auctions.c.reserve)
+        .join(sealed_auctions, sealed_auctions.c.id == b.auction_id)
+        .where(b.bidder_id == actor.participant_id)
+    )
     if auction_id is not None:
         q = q.where(b.auction_id == auction_id)
     with db.read() as conn:
         rows = conn.execute(q.order_by(b.created_at.desc(), b.id).limit(limit)).all()
-        return [bid_view(r) for r in rows]
+        return [bid_view(r, int(r.reserve)) for r in rows]
 
 
 def get_bid(db: Database, actor: Actor, bid_id: str) -> Bid:
     """One of the actor's own bids; anyone else's answers like a missing one."""
     with db.read() as conn:
-        return bid_view(_own_bid(conn, actor, bid_id))
+        return _own_bid_view(conn, actor, bid_id)
+
+
+def _own_bid_view(conn: Connection, actor: Actor, bid_id: str) -> Bid:
+    row = _own_bid(conn, actor, bid_id)
+    return bid_view(row, int(_auction(conn, row.auction_id).reserve))
 
 
 def _own_bid(conn: Connection, actor: Actor, bid_id: str) -> Any:
@@ -699,7 +721,7 @@ def place_bid(
                 "cash_reserve": reserve,
             },
         )
-        return bid_view(_own_bid(conn, actor, bid_id))
+        return _own_bid_view(conn, actor, bid_id)
 
     return execute(db, actor, idem, work, 201, load=loader(Bid), sequenced=True)
 
@@ -750,7 +772,7 @@ def amend_bid(
                 "cash_reserve": reserve,
             },
         )
-        return bid_view(_own_bid(conn, actor, bid_id))
+        return _own_bid_view(conn, actor, bid_id)
 
     return execute(db, actor, idem, work, load=loader(Bid), sequenced=True)
 
@@ -772,7 +794,7 @@ def withdraw_bid(db: Database, actor: Actor, bid_id: str, idem: Idem | None = No
             actor.label,
             {"auction_id": bid.auction_id, "bid_id": bid_id, "cash_reserve": reserve},
         )
-        return bid_view(_own_bid(conn, actor, bid_id))
+        return _own_bid_view(conn, actor, bid_id)
 
     return execute(db, actor, idem, work, load=loader(Bid), sequenced=True)
 

@@ -1,4 +1,5 @@
-"""The operator's journal screen: the entries, filtered, and the audit verification."""
+"""The operator's journal screen: the entries, filtered, each as a sentence in the page's language
+with its raw JSON one click away, and the audit verification."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tanso.services.operations import journal_search
 from tanso.web import kit
 from tanso.web.kit import OperatorUser
 from tanso.web.operator.common import operator_page
+from tanso.web.operator.journal_entries import describe, when
 
 router = APIRouter(prefix="/portal/operator", route_class=kit.ScreenRoute, include_in_schema=False)
 
@@ -24,12 +26,18 @@ JOURNAL_PAGE = 50
 # ---------------------------------------------------------------- journal
 
 
+JSON_SHOWN = 20_000
+"""Characters of an entry's JSON the page shows (an auction's or a close's entry can list
+thousands of orders); the whole entry is in `GET /v1/journal`."""
+
+
 def _payload(text: str) -> str:
+    """The entry's payload as indented JSON, cut at JSON_SHOWN characters."""
     try:
-        pretty = json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True)
+        pretty = json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True, indent=1)
     except ValueError:
         pretty = text
-    return pretty if len(pretty) <= 600 else pretty[:600] + " …"
+    return pretty if len(pretty) <= JSON_SHOWN else pretty[:JSON_SHOWN] + " …"
 
 
 AUTO_VERIFY_ENTRIES = 20_000
@@ -63,6 +71,7 @@ def _audit_status(request: Request, head_seq: int, head_hash: str | None) -> dic
 def journal_screen(request: Request, user: OperatorUser) -> Response:
     db = kit.db(request)
     q = request.query_params
+    t, lang = kit.labels(request, "operator"), kit.lang_of(request)
     filters = {
         "kind": q.get("kind", "")[:64],
         "actor": q.get("actor", "")[:200],
@@ -86,6 +95,8 @@ def journal_screen(request: Request, user: OperatorUser) -> Response:
             "at": r.at,
             "kind": r.kind,
             "actor": r.actor,
+            "time": when(r.at),
+            "sentence": describe(r.kind, r.actor, r.payload, t, lang),
             "payload": _payload(r.payload),
             "hash": r.hash,
         }

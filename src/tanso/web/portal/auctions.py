@@ -162,7 +162,9 @@ def _detail(
     user: PortalUser,
     auction_id: str,
     state: kit.FormState | None = None,
+    just: sa.Bid | None = None,
 ) -> HTMLResponse:
+    """The auction's page; ``just``: the bid just placed or amended (warned if it cannot win)."""
     db = kit.db(request)
     try:
         auction = sa.get_auction(db, auction_id, user.actor)
@@ -181,6 +183,7 @@ def _detail(
         awards=[w for w in sa.own_awards(db, kit.reader(user)) if w.auction_id == auction_id],
         accounts=kit.own_accounts(db, user),
         may_run=auction.seller is not None,
+        just=just,
     )
 
 
@@ -274,7 +277,7 @@ def place_bid(request: Request, user: Trader, form: Form, auction_id: str) -> Re
     except TansoError as e:
         return _detail(request, user, auction_id, kit.FormState.refused(e, form))
     notice = t["sealed_bid_sent"].format(id=out.id)
-    return _detail(request, user, auction_id, kit.FormState(notice=notice))
+    return _detail(request, user, auction_id, kit.FormState(notice=notice), just=out)
 
 
 def _bid_action(
@@ -290,10 +293,11 @@ def _bid_action(
         if action == "amend":
             price = kit.parse_int(form.get("price"))
             quantity = kit.parse_int(form.get("quantity"))
-            sa.amend_bid(db, user.actor, bid_id, price, quantity)
+            just: sa.Bid | None = sa.amend_bid(db, user.actor, bid_id, price, quantity)
             notice = t["sealed_bid_amended"]
         else:
             sa.withdraw_bid(db, user.actor, bid_id)
+            just = None
             notice = t["sealed_bid_withdrawn"]
     except ValueError:
         malformed = kit.FormState(errors={"_form": t["whole_number"]}, status=422)
@@ -301,7 +305,7 @@ def _bid_action(
     except TansoError as e:
         return _detail(request, user, bid.auction_id, kit.FormState.refused(e))
     done = kit.FormState(notice=notice.format(id=bid_id))
-    return _detail(request, user, bid.auction_id, done)
+    return _detail(request, user, bid.auction_id, done, just=just)
 
 
 @router.post("/portal/auctions/bids/{bid_id}/amend")
