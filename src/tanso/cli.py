@@ -495,8 +495,15 @@ def retire_cmd(
     beneficiary: Annotated[str, typer.Option()] = "",
     reporting_year: Annotated[int | None, typer.Option()] = None,
     note: Annotated[str, typer.Option()] = "",
+    scheme: Annotated[str | None, typer.Option(help="Only credits of this scheme.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only credits of this category.")] = None,
+    project: Annotated[str | None, typer.Option(help="Only credits of this project.")] = None,
+    vintage: Annotated[int | None, typer.Option(help="Only credits of this vintage.")] = None,
+    check: Annotated[
+        bool, typer.Option(help="Only check: the usage rules' outcome and the credits it takes.")
+    ] = False,
 ) -> None:
-    """Retire (無効化) credits for a purpose."""
+    """Retire (無効化) credits for a purpose; --check says what it would do, changing nothing."""
     req = registry.RetirementRequest(
         account,
         registry.Selection(quantity=quantity, serials=serials),
@@ -504,8 +511,9 @@ def retire_cmd(
         beneficiary,
         reporting_year,
         note,
+        credits=registry.CreditFilter(scheme, category, project, vintage),
     )
-    _print(_run(registry.retire, _db(), SYSTEM, req))
+    _print(_run(registry.check_retirement if check else registry.retire, _db(), SYSTEM, req))
 
 
 @registry_app.command("cancel")

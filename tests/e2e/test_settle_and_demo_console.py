@@ -131,3 +131,25 @@ def test_the_simulator_never_trades_as_a_demo_portal_user() -> None:
     traders = simulated_traders(keys)
     assert traders == {"OPERATOR": "k0", "TOKAI": "k3"}
     assert {pid for pid, *_ in DEMO_USERS} - {"OPERATOR"} <= set(keys) - set(traders)
+
+
+def test_registry_retire_checks_first_and_chooses_credits_by_vintage(url: str) -> None:
+    """The CLI's retirement has the portal's check and credit choice (issue 18)."""
+    from tests.conftest import add_issuance
+
+    db = Database(url, counter_clock())
+    add_participant(db, "CLIR")
+    old = add_issuance(db, "CLIR-MAIN", 100, vintage=2019)
+    new = add_issuance(db, "CLIR-MAIN", 100, vintage=2023)
+    db.dispose()
+    run = CliRunner()
+    args = ["registry", "retire", "CLIR-MAIN", "offset_scope1", "--quantity", "10"]
+    checked = run.invoke(cli.app, [*args, "--vintage", "2023", "--check"])
+    assert checked.exit_code == 0, checked.output
+    answer = json.loads(checked.stdout)
+    assert answer["allowed"] and answer["serials"][0].startswith(new)
+    retired = run.invoke(cli.app, [*args, "--vintage", "2023"])
+    assert retired.exit_code == 0, retired.output
+    assert new in retired.stdout and old not in retired.stdout
+    refused = run.invoke(cli.app, [*args, "--vintage", "2001"])
+    assert refused.exit_code == 2 and "holds 0 credits of vintage 2001" in refused.output
