@@ -397,6 +397,11 @@ BODIES: dict[tuple[str, str], Body] = {
         "quantity": 1,
         "purpose": "offset_scope1",
     },
+    ("POST", "/v1/retirements/check"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "quantity": 1,
+        "purpose": "offset_scope1",
+    },
     ("POST", "/v1/cancellations"): lambda ids, n: {
         "account_id": ids["account_id"],
         "quantity": 1,
@@ -745,6 +750,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/redeposits"): "401 403     403     403     403 409    403",
     ("GET", "/v1/retirements"): "401 ok      ok      ok      403 ok     ok",
     ("POST", "/v1/retirements"): "401 ok/404  ok/404  403     403 404    404",
+    ("POST", "/v1/retirements/check"): "401 ok/404  ok/404  ok/404  403 ok     ok",
     ("GET", "/v1/retirements/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/schemes"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/schemes"): "401 403     403     403     403 ok     403",
@@ -827,6 +833,7 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/auctions"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/auctions/{auction_id}"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/cash"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/cash.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims/{year}.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/claims/{year}.pdf"): "login ok      ok     ok      ok     ok",
@@ -840,6 +847,7 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/emissions"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/emissions.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/holdings/{account_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
+    ("GET", "/portal/holdings/{account_id}.csv"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/keys"): "login 403     403    403     ok     ok",
     ("GET", "/portal/login"): "ok    303     303    303     303    303",
     ("GET", "/portal/login/totp"): "login login   login  login   login  login",
@@ -868,11 +876,16 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     # a role that may not trade gets 403 for any order id, its own or not (the kit checks the
     # role before the screen looks the order up), so nothing is learnt about the id
     ("GET", "/portal/orders/{order_id}/amend"): "login 403     ok/404 403     ok/404 404",
+    # cancelling asks first (a confirmation page); like amending, trading roles only
+    ("GET", "/portal/orders/{order_id}/cancel"): "login 403     ok/404 403     ok/404 404",
+    ("GET", "/portal/orders/history"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/orders.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/retire"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/retirements"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/retirements/{retirement_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/security"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/trades"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/trades.csv"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/transfer"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/users"): "login 403     403    403     ok     ok",
 }

@@ -1,5 +1,6 @@
-"""Accounts: the home screen (holding accounts and cash), one account's holdings, opening an
-account, transfers between own accounts, and cash movements."""
+"""Accounts: the home screen (holding accounts and cash), one account's holdings with their
+value at reference prices, opening an account, transfers between own accounts, and cash
+movements; holdings and cash movements downloadable as CSV (docs/portal-history.md)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.common import plain
 from tanso.services.ledger import cash, participants, registry, taxonomy
+from tanso.services.trading import valuation
 from tanso.web import kit
 from tanso.web.kit import CreditMover, CurrentUser, Form
+from tanso.web.portal import filters
 
 router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 
@@ -63,13 +66,62 @@ def open_account(request: Request, user: CreditMover, form: Form) -> Response:
     return _home_page(request, user, kit.FormState(notice=notice))
 
 
+HOLDING_COLUMNS = (
+    "account",
+    "serials",
+    "issuance_id",
+    "serial_start",
+    "serial_end",
+    "quantity",
+    "status",
+    "scheme",
+    "category",
+    "vintage",
+    "project_id",
+)
+
+
+# before /portal/holdings/{account_id}, whose id would otherwise take "X.csv"
+@router.get("/portal/holdings/{account_id}.csv")
+def holdings_csv(request: Request, user: CurrentUser, account_id: str) -> Response:
+    """One account's blocks of serials as CSV, with their credits' attributes."""
+    db = kit.db(request)
+    if account_id not in {a.id for a in kit.own_accounts(db, user)}:
+        return kit.not_found(request, user)
+    h = registry.holdings(db, user.actor, account_id, limit=10_000)
+    rows = (
+        (
+            account_id,
+            b.serials,
+            b.issuance_id,
+            b.serial_start,
+            b.serial_end,
+            b.quantity,
+            b.status,
+            b.scheme,
+            b.category,
+            b.vintage,
+            b.project_id,
+        )
+        for b in h.blocks
+    )
+    return filters.csv_download(f"holdings-{account_id}.csv", HOLDING_COLUMNS, rows)
+
+
 @router.get("/portal/holdings/{account_id}", response_class=HTMLResponse)
 def holdings(request: Request, user: CurrentUser, account_id: str) -> Response:
     db = kit.db(request)
     if account_id not in {a.id for a in kit.own_accounts(db, user)}:
         return kit.not_found(request, user)
     h = registry.holdings(db, user.actor, account_id, limit=10_000)
-    return kit.page(request, "portal_holdings.html", user, h=h, names=_names(request))
+    return kit.page(
+        request,
+        "portal_holdings.html",
+        user,
+        h=h,
+        names=_names(request),
+        valued=valuation.valuation(db, user.actor, account_id),
+    )
 
 
 def _names(request: Request) -> dict[str, dict[str, str]]:
@@ -158,6 +210,51 @@ def _counterparty(user: PortalUser, account: str) -> tuple[str, str]:
     if account.startswith(f"CASH-{user.participant_id}-"):
         return "", account
     return "cp_market", ""
+
+
+CASH_EXPORT = 1_000
+"""Movements in one cash CSV at most (the newest): what ``cash.movements`` answers at most."""
+CASH_COLUMNS = (
+    "cash_account",
+    "entry",
+    "journal_seq",
+    "moved_at",
+    "amount",
+    "currency",
+    "counterparty",
+    "memo",
+    "external_ref",
+)
+
+
+@router.get("/portal/cash.csv")
+def cash_csv(request: Request, user: CurrentUser) -> Response:
+    """One cash account's movements as CSV (``account``, else the first), newest first; another
+    participant shows as the market, as on the screen."""
+    db, reader = kit.db(request), kit.reader(user)
+    balances = cash.balances(db, reader, user.participant_id)
+    selected = request.query_params.get("account") or (balances[0].id if balances else "")
+    if selected and selected not in {b.id for b in balances}:
+        return kit.not_found(request, user)
+    t = kit.labels(request)
+    rows = []
+    for m in cash.movements(db, reader, selected, CASH_EXPORT) if selected else []:
+        key, shown = _counterparty(user, m.counterparty)
+        rows.append(
+            (
+                selected,
+                m.id,
+                m.journal_seq,
+                m.at,
+                m.amount,
+                m.currency,
+                t[key] if key else shown,
+                m.memo,
+                m.external_ref,
+            )
+        )
+    name = f"cash-{selected or user.participant_id}.csv"
+    return filters.csv_download(name, CASH_COLUMNS, rows)
 
 
 @router.get("/portal/cash", response_class=HTMLResponse)

@@ -1,5 +1,6 @@
-"""Orders: the books of every instrument, placing, amending and cancelling the participant's
-orders, and its trades with their settlement."""
+"""Orders: the books of every instrument, placing, amending and cancelling (after a confirmation
+step) the participant's orders, its order history in every state, and its trades with their
+settlement; the histories filtered, paged and downloadable as CSV (docs/portal-history.md)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
 from tanso.services.access.users import PortalUser
-from tanso.services.clearing import settlement
+from tanso.services.clearing.settlement import ObligationView
 from tanso.services.common import plain
 from tanso.services.trading import exchange as xs
+from tanso.services.trading import history
 from tanso.services.trading.exchange import NewOrder
 from tanso.web import kit
 from tanso.web.kit import CurrentUser, Form, Trader
+from tanso.web.portal import filters
 from tanso.web.portal.inbox import bust_form
 
 router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
@@ -128,6 +131,16 @@ def _own_order(
     return order
 
 
+@router.get("/portal/orders/{order_id}/cancel", response_class=HTMLResponse)
+def cancel_confirm(request: Request, user: Trader, order_id: str) -> Response:
+    """The confirmation step before a cancellation, which cannot be undone: the order as it
+    stands, a button that cancels it and a way back that keeps it."""
+    order = _own_order(request, user, order_id, open_only=True)
+    if order is None:
+        return kit.not_found(request, user)
+    return kit.page(request, "portal_cancel_order.html", user, order=order)
+
+
 @router.post("/portal/orders/{order_id}/cancel")
 def cancel_order(request: Request, user: Trader, order_id: str) -> Response:
     if _own_order(request, user, order_id, open_only=False) is None:
@@ -183,20 +196,210 @@ def amend_order(request: Request, user: Trader, form: Form, order_id: str) -> Re
     return _orders_page(request, user, kit.FormState(notice=notice))
 
 
+# ---------------------------------------------------------------- order history
+
+
+def _instruments(request: Request) -> list[dict[str, str]]:
+    """Every listed instrument's id and name in the page's language, for a filter."""
+    ja = kit.lang_of(request) == "ja"
+    return [
+        {"id": i.id, "name": i.name_ja if ja else i.name_en}
+        for i in xs.list_instruments(kit.db(request))
+    ]
+
+
+def _order_query(request: Request, instruments: list[dict[str, str]]) -> filters.Query:
+    ids = {i["id"] for i in instruments}
+    return filters.parse(
+        request, kit.labels(request), instruments=ids, statuses=history.ORDER_STATES
+    )
+
+
+@router.get("/portal/orders/history", response_class=HTMLResponse)
+def order_history(request: Request, user: CurrentUser) -> Response:
+    """Every order of the participant in every state, filtered and paged, newest first."""
+    instruments = _instruments(request)
+    q = _order_query(request, instruments)
+    return _order_history_page(request, user, q, instruments)
+
+
+def _order_history_page(
+    request: Request, user: PortalUser, q: filters.Query, instruments: list[dict[str, str]]
+) -> HTMLResponse:
+    t = kit.labels(request)
+    page: history.Page[xs.Order] = history.Page([], 0, 0)
+    if not q.errors:
+        page = history.order_history(kit.db(request), kit.reader(user), q.filter, q.offset, q.limit)
+    errors = dict(q.errors) | ({"_form": t["filter_refused"]} if q.errors else {})
+    return kit.page(
+        request,
+        "portal_order_history.html",
+        user,
+        400 if q.errors else 200,
+        filter_values=q.values,
+        filter_errors=errors,
+        orders=page.rows,
+        pager=filters.pager(request, page, q.limit),
+        instruments=instruments,
+        states=history.ORDER_STATES,
+        csv_link=filters.link(request, "/portal/orders.csv", offset=None, limit=None),
+    )
+
+
+ORDER_COLUMNS = (
+    "order_id",
+    "instrument",
+    "side",
+    "type",
+    "price",
+    "quantity",
+    "filled",
+    "cancelled",
+    "remaining",
+    "status",
+    "tif",
+    "reason",
+    "account",
+    "client_order_id",
+    "placed_at",
+)
+
+
+@router.get("/portal/orders.csv")
+def orders_csv(request: Request, user: CurrentUser) -> Response:
+    """The order history as CSV, with the history's filters (all pages, newest first)."""
+    instruments = _instruments(request)
+    q = _order_query(request, instruments)
+    if q.errors:
+        return _order_history_page(request, user, q, instruments)
+    page = history.order_history(kit.db(request), kit.reader(user), q.filter, 0, history.EXPORT_MAX)
+    rows = (
+        (
+            o.id,
+            o.instrument,
+            o.side,
+            o.type,
+            o.price,
+            o.quantity,
+            o.filled,
+            o.cancelled,
+            o.remaining,
+            o.status,
+            o.tif,
+            o.reason,
+            o.account_id,
+            o.client_order_id,
+            o.created_at,
+        )
+        for o in page.rows
+    )
+    return filters.csv_download(f"orders-{user.participant_id}.csv", ORDER_COLUMNS, rows)
+
+
 # ---------------------------------------------------------------- trades and settlement
+
+
+def _trade_queries(
+    request: Request, instruments: list[dict[str, str]]
+) -> tuple[filters.Query, filters.Query]:
+    """The trades' filter and the settlement obligations' (parameters ``ob_...``)."""
+    t, ids = kit.labels(request), {i["id"] for i in instruments}
+    trades_q = filters.parse(request, t, instruments=ids)
+    obligations_q = filters.parse(
+        request, t, prefix="ob_", instruments=ids, statuses=history.OBLIGATION_STATES
+    )
+    return trades_q, obligations_q
 
 
 @router.get("/portal/trades", response_class=HTMLResponse)
 def trades(request: Request, user: CurrentUser) -> Response:
-    db, reader = kit.db(request), kit.reader(user)
-    rows, older, newer = kit.offset_page(request, lambda n: xs.own_trades(db, reader, n))
+    """The participant's trades and its settlement obligations, each filtered and paged."""
+    instruments = _instruments(request)
+    return _trades_page(request, user, *_trade_queries(request, instruments), instruments)
+
+
+def _trades_page(
+    request: Request,
+    user: PortalUser,
+    trades_q: filters.Query,
+    obligations_q: filters.Query,
+    instruments: list[dict[str, str]],
+) -> HTMLResponse:
+    db, reader, t = kit.db(request), kit.reader(user), kit.labels(request)
+    bad = bool(trades_q.errors or obligations_q.errors)
+    found: history.Page[xs.OwnTrade] = history.Page([], 0, 0)
+    owed: history.Page[ObligationView] = history.Page([], 0, 0)
+    if not bad:
+        found = history.trade_history(db, reader, trades_q.filter, trades_q.offset, trades_q.limit)
+        owed = history.settlement_history(
+            db, reader, obligations_q.filter, obligations_q.offset, obligations_q.limit
+        )
+    errors = dict(trades_q.errors) | dict(obligations_q.errors)
+    if bad:
+        errors["_form"] = t["filter_refused"]
     return kit.page(
         request,
         "portal_trades.html",
         user,
-        trades=rows,
-        older=older,
-        newer=newer,
-        obligations=settlement.obligations(db, reader, limit=200),
-        **bust_form(request, user, rows),
+        400 if bad else 200,
+        filter_values=dict(trades_q.values) | dict(obligations_q.values),
+        filter_errors=errors,
+        trades=found.rows,
+        pager=filters.pager(request, found, trades_q.limit),
+        obligations=owed.rows,
+        ob_pager=filters.pager(request, owed, obligations_q.limit, prefix="ob_"),
+        instruments=instruments,
+        ob_states=history.OBLIGATION_STATES,
+        csv_link=filters.link(
+            request, "/portal/trades.csv", offset=None, limit=None, ob_offset=None, ob_limit=None
+        ),
+        **bust_form(request, user, found.rows),
     )
+
+
+TRADE_COLUMNS = (
+    "trade_id",
+    "instrument",
+    "side",
+    "price",
+    "quantity",
+    "value",
+    "currency",
+    "order_id",
+    "trade_date",
+    "settlement_date",
+    "settlement_status",
+    "busted",
+    "traded_at",
+)
+
+
+@router.get("/portal/trades.csv")
+def trades_csv(request: Request, user: CurrentUser) -> Response:
+    """The trade history as CSV, with the trades' filters (all pages, newest first)."""
+    instruments = _instruments(request)
+    trades_q, obligations_q = _trade_queries(request, instruments)
+    if trades_q.errors or obligations_q.errors:
+        return _trades_page(request, user, trades_q, obligations_q, instruments)
+    page = history.trade_history(
+        kit.db(request), kit.reader(user), trades_q.filter, 0, history.EXPORT_MAX
+    )
+    rows = (
+        (
+            r.id,
+            r.instrument,
+            r.side,
+            r.price,
+            r.quantity,
+            r.value,
+            r.currency,
+            r.order_id,
+            r.trade_date,
+            r.settlement_date,
+            r.settlement_status,
+            r.busted,
+            r.at,
+        )
+        for r in page.rows
+    )
+    return filters.csv_download(f"trades-{user.participant_id}.csv", TRADE_COLUMNS, rows)
