@@ -1,6 +1,7 @@
 """Orders: the books of every instrument, placing, amending and cancelling (after a confirmation
 step) the participant's orders, its order history in every state, and its trades with their
-settlement; the histories filtered, paged and downloadable as CSV (docs/portal-history.md)."""
+settlement; the histories filtered, paged and downloadable as CSV (docs/portal-history.md); a
+party's request to bust a trade, from the trades screen (docs/error-trades.md)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
-from tanso.services.access.users import PortalUser
+from tanso.services.access.users import Capability, PortalUser
 from tanso.services.clearing.settlement import ObligationView
 from tanso.services.common import plain
+from tanso.services.trading import bust_requests as br
 from tanso.services.trading import exchange as xs
 from tanso.services.trading import history
 from tanso.services.trading.exchange import NewOrder
 from tanso.web import kit
 from tanso.web.kit import CurrentUser, Form, Trader
 from tanso.web.portal import filters
-from tanso.web.portal.inbox import bust_form
 
 router = APIRouter(route_class=kit.ScreenRoute, include_in_schema=False)
 
@@ -324,6 +325,7 @@ def _trades_page(
     trades_q: filters.Query,
     obligations_q: filters.Query,
     instruments: list[dict[str, str]],
+    state: kit.FormState | None = None,
 ) -> HTMLResponse:
     db, reader, t = kit.db(request), kit.reader(user), kit.labels(request)
     bad = bool(trades_q.errors or obligations_q.errors)
@@ -342,6 +344,7 @@ def _trades_page(
         "portal_trades.html",
         user,
         400 if bad else 200,
+        state=state,
         filter_values=dict(trades_q.values) | dict(obligations_q.values),
         filter_errors=errors,
         trades=found.rows,
@@ -403,3 +406,50 @@ def trades_csv(request: Request, user: CurrentUser) -> Response:
         for r in page.rows
     )
     return filters.csv_download(f"trades-{user.participant_id}.csv", TRADE_COLUMNS, rows)
+
+
+# ---------------------------------------------------------------- asking for a bust
+
+
+def bust_form(request: Request, user: PortalUser, trades: list[xs.OwnTrade]) -> dict[str, Any]:
+    """What the trades screen's form to ask for a bust shows: the user's trades still inside
+    the window (with its end in Japan time), the reasons, the window's length, and the
+    participant's own requests."""
+    db = kit.db(request)
+    now = db.clock()
+    inside = [
+        (r, kit.jst(br.deadline_of(r.at)))
+        for r in trades
+        if br.window_open(r, r.settlement_status, now)
+    ]
+    return {
+        "bustable": inside if user.can(Capability.TRADE) else [],
+        "bust_reasons": br.REQUEST_REASONS,
+        "bust_minutes": br.WINDOW_MINUTES,
+        "bust_requests": br.list_requests(db, kit.reader(user), limit=20),
+    }
+
+
+@router.post("/portal/trades/bust-requests")
+def request_bust(request: Request, user: Trader, form: Form) -> Response:
+    t = kit.labels(request)
+    values = {k: form.get(k, "") for k in ("trade", "reason_code", "note")}
+    errors = {k: t["required"] for k in ("trade", "reason_code") if not values[k].strip()}
+    if errors:
+        return _trades_again(request, user, kit.FormState.invalid(values, errors, t))
+    try:
+        out = br.request_bust(
+            kit.db(request), user.actor, values["trade"], values["reason_code"], values["note"]
+        )
+    except TansoError as e:
+        state = kit.FormState.refused(e, values, ("trade", "reason_code", "note"))
+        return _trades_again(request, user, state)
+    return _trades_again(
+        request, user, kit.FormState(notice=t["br_sent"].format(trade=out.trade_id))
+    )
+
+
+def _trades_again(request: Request, user: PortalUser, state: kit.FormState) -> HTMLResponse:
+    """The trades screen (first pages, no filters) with the bust form's outcome."""
+    instruments = _instruments(request)
+    return _trades_page(request, user, *_trade_queries(request, instruments), instruments, state)
