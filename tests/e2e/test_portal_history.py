@@ -358,7 +358,6 @@ def test_the_valuation_follows_the_reference_price_an_auction_sets(
 # ---------------------------------------------------------------- the orders screen
 
 
-@pytest.mark.single_process("the gateway learns of an instrument listed after it started later")
 def test_the_orders_screen_shows_the_indicative_auction_price(portal: TestClient) -> None:
     x = exchange(portal)
     spec = InstrumentSpec(

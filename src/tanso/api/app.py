@@ -143,6 +143,7 @@ def create_app(
             Settings().engine_timeout_seconds,
             exchange,
             Settings().engine_failover_seconds,
+            book_of=lambda: feed.book_of,
         )
     settings = Settings()
     feed = Feed(

@@ -26,7 +26,7 @@ from anyio import from_thread
 
 from tanso.api.deps import CREDENTIALS
 from tanso.cluster.link import Unreachable, persist
-from tanso.domain.errors import Forbidden, TansoError
+from tanso.domain.errors import Forbidden, TansoError, Unavailable
 from tanso.domain.participants import Role, Scope
 from tanso.services.common import Actor, Idem, plain
 from tanso.services.ledger import participants
@@ -90,9 +90,26 @@ class RemoteExchange:
     """The gateway's own exchange object: instrument views for the portal's pages."""
     failover: float = 0.0
     """Seconds to keep asking while no engine takes commands (a standby taking over)."""
+    book_of: Any = None
+    """Returns the feed's way to the engine's book depth (None while not connected)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.local, name)
+
+    def book(self, actor: Actor, instrument: str, depth: int = 10) -> xs.Book:
+        """The engine's book depth, for the portal's server-rendered screens: the gateway's own
+        exchange object never sees an order (the API's book route is forwarded instead)."""
+        ask = self.book_of() if self.book_of is not None else None
+        if ask is None:
+            raise Unavailable("engine_unreachable", "No engine answers at the moment.")
+        try:
+            answer = from_thread.run(ask, instrument, depth)
+        except TansoError:
+            raise  # an unknown instrument: 404, as one process answers
+        except Exception as e:  # no answer in time, or the engine failed
+            raise Unavailable("engine_unreachable", f"The engine gave no book: {e}") from None
+        levels = {k: [xs.BookLevel(**v) for v in answer[k]] for k in ("bids", "asks")}
+        return xs.Book(**(answer | levels))
 
     @property
     def queue_depth(self) -> int:

@@ -38,6 +38,7 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.errors import APIError, NotFoundError
 
+from tanso.domain.errors import NotFound, TansoError
 from tanso.domain.journal import read_payload
 from tanso.services.common import plain
 from tanso.store import repo
@@ -208,6 +209,8 @@ async def serve_books(nc: Client, book: Callable[[str, int], Any]) -> Any:
             ask = json.loads(msg.data)
             body = plain(await asyncio.to_thread(book, str(ask["instrument"]), int(ask["depth"])))
             data = json.dumps(body).encode()
+        except TansoError as e:  # an unknown instrument: its code, for the gateway to answer
+            data = json.dumps({"error": e.message, "code": e.code}).encode()
         except Exception as e:
             data = json.dumps({"error": str(e)}).encode()
         await msg.respond(data)
@@ -222,6 +225,8 @@ def book_requester(nc: Client) -> BookOf:
         ask = json.dumps({"instrument": instrument, "depth": depth}).encode()
         reply = await nc.request(BOOK_SUBJECT, ask, timeout=5)
         answer: dict[str, Any] = json.loads(reply.data)
+        if answer.get("code") == "instrument_not_found":
+            raise NotFound("instrument_not_found", answer["error"])
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return answer
