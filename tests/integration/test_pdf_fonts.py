@@ -5,6 +5,8 @@ the look does not depend on the reader's fonts (issue 18, defect 3). Checked wit
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import subprocess
 
 import pytest
@@ -14,9 +16,11 @@ from sqlalchemy import update
 from tanso.api.app import create_app
 from tanso.services.common import SYSTEM
 from tanso.services.compliance import certificates, claims
+from tanso.services.ledger import participants
 from tanso.services.marketdata import daily_report
 from tanso.store import schema as t
 from tanso.store.db import Database
+from tanso.web import documents
 from tanso.web.documents import certificate as certificate_document
 from tanso.web.documents import claims as claims_document
 from tanso.web.documents import daily_report as daily_document
@@ -133,3 +137,50 @@ def test_a_participants_japanese_name_prints_in_the_english_claim_report(db: Dat
         )
     rep = claims.report(db, SYSTEM, "ENCA", 2025)
     assert_embedded(claims_document.to_pdf(rep, "en"), PARTICIPANT)
+
+
+# every kind of PDF and the tests above that hold it to its font
+CHECKED_KINDS = {"certificate", "claims", "daily_report"}
+# every API route whose OpenAPI answer is a PDF, and an address of it in the market below
+PDF_ROUTES = {
+    "/v1/certificates/{retirement_id}.pdf": "/v1/certificates/{rid}.pdf?",
+    "/v1/claims/{participant_id}/{reporting_year}.pdf": "/v1/claims/ENCA/2025.pdf?",
+    "/v1/market/reports/{date}": f"/v1/market/reports/{DAY1}?format=pdf&",
+}
+
+
+def test_every_kind_of_pdf_is_one_of_those_checked_above() -> None:
+    """A new document module with a ``to_pdf`` must join the tests above before it ships."""
+    kinds = {
+        info.name
+        for info in pkgutil.iter_modules(documents.__path__)
+        if hasattr(importlib.import_module(f"{documents.__name__}.{info.name}"), "to_pdf")
+    }
+    assert kinds == CHECKED_KINDS
+
+
+def test_every_route_that_answers_a_pdf_embeds_its_font_in_both_languages(
+    market: Market,
+) -> None:
+    """The PDFs as the API serves them, every route the OpenAPI document says answers one: a
+    route that claims a PDF it cannot give, or a new PDF route, fails here."""
+    rid = retired(market.db)
+    key = participants.create_api_key(market.db, SYSTEM, "ENCA", "pdf fonts").key
+    with TestClient(create_app(market.db)) as http:
+        advertised = {
+            path
+            for path, operations in http.app.openapi()["paths"].items()  # type: ignore[attr-defined]
+            for operation in operations.values()
+            for answer in operation.get("responses", {}).values()
+            if "application/pdf" in answer.get("content", {})
+        }
+        assert advertised == set(PDF_ROUTES)
+        for address in PDF_ROUTES.values():
+            for lang in LANGS:
+                got = http.get(
+                    address.format(rid=rid) + f"lang={lang}",
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                assert got.status_code == 200, (address, lang, got.text)
+                assert got.headers["content-type"] == "application/pdf"
+                assert_embedded(got.content)

@@ -143,7 +143,6 @@ def create_app(
             Settings().engine_timeout_seconds,
             exchange,
             Settings().engine_failover_seconds,
-            book_of=lambda: feed.book_of,
         )
     settings = Settings()
     feed = Feed(
@@ -155,6 +154,8 @@ def create_app(
         max_depth=settings.max_json_depth,
     )
     exchange.listeners.append(feed.publish)
+    if gateway is not None:  # the portal's books come from the engine, as the stream's do
+        app.state.exchange.book_of = lambda: feed.book_of
     if settings.surveillance_online and gateway is None:
         attach_surveillance(db, exchange)  # its listener only queues; a worker evaluates
     app.state.feed = feed

@@ -66,7 +66,7 @@ def cancel_trade(deal_id: str, db: DB, actor: CanOperate, idem: IdemKey) -> sett
 @router.get(
     "/settlement/reports/{date}",
     response_model=SettlementReport,
-    responses={200: {"content": {"text/html": {}, "text/csv": {}, "application/pdf": {}}}},
+    responses={200: {"content": {"text/html": {}, "text/csv": {}}}},
 )
 def report(
     date: dt.date,

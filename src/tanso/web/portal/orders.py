@@ -113,7 +113,8 @@ def place_order(request: Request, user: Trader, form: Form) -> Response:
     except TansoError as e:
         fields = ("instrument", "side", "quantity", "price", "account")
         return _orders_page(request, user, kit.FormState.refused(e, form, fields))
-    notice = t["order_placed"].format(id=out.id, status=out.status)
+    status = t.get(f"ost_{out.status}", out.status)  # in the page's language, as the history
+    notice = t["order_placed"].format(id=out.id, status=status)
     return _orders_page(request, user, kit.FormState({"instrument": instrument}, notice=notice))
 
 
