@@ -206,3 +206,11 @@ def test_cash_movements_are_paged_newest_first(portal: TestClient, db: Database)
     # another participant's cash account is not found, paged or not
     beta = "CASH-BETA-JPY"
     assert portal.get(f"/portal/cash?account={beta}&offset=2").status_code == 404
+
+
+def test_the_first_accounts_name_is_in_the_pages_language(portal: TestClient) -> None:
+    """The journeys found 「ALPHA-MAIN Main holding account」 on Japanese pages."""
+    login(portal, "trader@alpha.example.jp")
+    ja = portal.get("/portal?lang=ja").text
+    assert "メイン保有口座" in ja and "Main holding account" not in ja
+    assert "Main holding account" in portal.get("/portal?lang=en").text

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tanso.services.ledger.participants import MAIN_ACCOUNT_NAME
 from tanso.web.i18n import LANGUAGES, texts, translations
 
 
@@ -69,7 +70,16 @@ def environment(lang: str) -> Environment:
     env.filters["yen"] = yen
     env.filters["num"] = lambda v: f"{v:,}"
     env.globals["demo_clock_note"] = demo_clock_note
+    env.filters["account_name"] = lambda name: account_name(name, lang)
     return env
+
+
+def account_name(name: str, lang: str) -> str:
+    """An account's name in ``lang``: the default first account's in the page's language, any
+    name a participant gave as given."""
+    if name == MAIN_ACCOUNT_NAME and lang in LANGUAGES:
+        return texts(lang, "portal")["main_account_name"]
+    return name
 
 
 def render(template: str, **context: Any) -> str:

@@ -86,6 +86,11 @@ class RegisteredParticipant(Participant):
     accounts: list[str]
 
 
+MAIN_ACCOUNT_NAME = "Main holding account"
+"""The name of the holding account every participant is opened with (pages show it in their
+language: the `account_name` filter of tanso.web)."""
+
+
 def participant_view(row: Any) -> Participant:
     return Participant(
         id=row.id,
@@ -177,7 +182,7 @@ def create_participant(
             id=account_id,
             participant_id=pid,
             kind=AccountKind.HOLDING.value,
-            name="Main holding account",
+            name=MAIN_ACCOUNT_NAME,
             created_at=tx.at,
         )
         cash_id = _cash_id(pid, "JPY")
