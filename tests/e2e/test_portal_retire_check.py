@@ -253,3 +253,15 @@ def test_the_api_checks_first_and_retires_with_the_same_filters(db: Database) ->
         props = spec["components"]["schemas"]["RetirementIn"]["properties"]
         assert {"scheme", "category", "project_id", "vintage", "expected_serials"} <= set(props)
         assert "/v1/retirements/check" in spec["paths"]
+
+
+def test_a_refusal_on_a_japanese_page_states_the_rule_in_japanese(portal: TestClient) -> None:
+    """The usage rules' texts were English on Japanese pages; the English detail is one click
+    away."""
+    portal.get("/portal/retire?lang=ja")
+    r = portal.post(
+        "/portal/retire/check", data=form(portal, quantity="100", scheme="JV", year="2025")
+    )
+    page = html.unescape(r.text)
+    assert "RE100が認めるのは再エネ（電力）由来のJ-クレジットだけです。" in page
+    assert '<summary lang="ja">詳細（英語）</summary>Not allowed for re100: rule' in page

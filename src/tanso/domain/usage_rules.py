@@ -210,6 +210,8 @@ class Rule:
     uses: frozenset[str]
     text: str
     years: tuple[int | None, int | None] = (None, None)
+    text_ja: str = ""
+    """The rule in Japanese, for Japanese pages (the English ``text`` when empty)."""
     severity: str = "refuse"
     allow_any: tuple[Filter, ...] = ()
     match: Filter | None = None
@@ -316,6 +318,7 @@ def _rule(d: Any, i: int, sources: Mapping[str, Any]) -> Rule:
         "source": d["source"],
         "uses": _strs(d["uses"], f"{where}.uses"),
         "text": str(d["text"]),
+        "text_ja": str(d.get("text_ja", "")),
         "years": (_year(years[0], f"{where}.years"), _year(years[1], f"{where}.years")),
         "severity": severity,
     }

@@ -78,6 +78,12 @@ def shipped_rulesets() -> tuple[ur.RuleSet, ...]:
     return tuple(sorted(out, key=lambda r: r.effective_from))
 
 
+@lru_cache(maxsize=1)
+def rule_texts_ja() -> dict[str, str]:
+    """Each shipped rule's Japanese text by rule id (a later rule set's over an earlier's)."""
+    return {r.id: r.text_ja for rs in shipped_rulesets() for r in rs.rules if r.text_ja}
+
+
 def all_rulesets(conn: Connection) -> list[tuple[ur.RuleSet, str]]:
     """Every rule set with where it comes from ("shipped" or "operator"), in precedence order."""
     stored = conn.execute(select(u.usage_rulesets).order_by(u.usage_rulesets.c.journal_seq)).all()

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain.errors import TansoError
 from tanso.services.access.users import PortalUser
+from tanso.services.compliance import usage
 from tanso.services.ledger import registry, taxonomy
 from tanso.web import kit
 from tanso.web.kit import CreditMover, CurrentUser, Form
@@ -74,6 +75,7 @@ def _retire_page(
         done=done,
         check=check,
         fields=FIELDS,
+        rules_ja=usage.rule_texts_ja() if kit.lang_of(request) == "ja" else {},
     )
 
 
