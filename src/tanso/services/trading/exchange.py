@@ -2002,27 +2002,28 @@ def own_trades(db: Database, actor: Actor, limit: int = 100) -> list[OwnTrade]:
             .order_by(tr.journal_seq.desc(), tr.id)
             .limit(limit)
         )
-        out = []
-        for r in conn.execute(q):
-            side = "buy" if r.buyer_id == actor.participant_id else "sell"
-            out.append(
-                OwnTrade(
-                    id=r.id,
-                    instrument=r.instrument_id,
-                    side=side,
-                    price=r.price,
-                    quantity=r.quantity,
-                    value=r.price * r.quantity,
-                    currency=r.currency,
-                    order_id=r.buy_order_id if side == "buy" else r.sell_order_id,
-                    trade_date=r.trade_date,
-                    settlement_date=r.settlement_date,
-                    settlement_status=r.settlement_status,
-                    at=r.at,
-                    busted=bool(r.busted),
-                )
-            )
-        return out
+        return [own_trade(r, actor.participant_id) for r in conn.execute(q)]
+
+
+def own_trade(r: Any, participant_id: str | None) -> OwnTrade:
+    """A trade row (with its ``settlement_status``) as one of its parties sees it: its side and
+    its own order, never the counterparty."""
+    side = "buy" if r.buyer_id == participant_id else "sell"
+    return OwnTrade(
+        id=r.id,
+        instrument=r.instrument_id,
+        side=side,
+        price=r.price,
+        quantity=r.quantity,
+        value=r.price * r.quantity,
+        currency=r.currency,
+        order_id=r.buy_order_id if side == "buy" else r.sell_order_id,
+        trade_date=r.trade_date,
+        settlement_date=r.settlement_date,
+        settlement_status=r.settlement_status,
+        at=r.at,
+        busted=bool(r.busted),
+    )
 
 
 def public_trades(

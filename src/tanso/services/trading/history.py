@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from tanso.services.clearing.settlement import ObligationView, obligation_view
 from tanso.services.common import Actor
-from tanso.services.trading.exchange import Order, OwnTrade, order_view
+from tanso.services.trading.exchange import Order, OwnTrade, order_view, own_trade
 from tanso.store import schema as t
 from tanso.store.db import Database
 
@@ -137,26 +137,7 @@ def trade_history(
     tr = t.trades.c
     q = _trade_query(actor, f)
     rows, total = _page(db, q, (tr.journal_seq.desc(), tr.id), offset, limit)
-    out = []
-    for r in rows:
-        side = "buy" if r.buyer_id == actor.participant_id else "sell"
-        out.append(
-            OwnTrade(
-                id=r.id,
-                instrument=r.instrument_id,
-                side=side,
-                price=r.price,
-                quantity=r.quantity,
-                value=r.price * r.quantity,
-                currency=r.currency,
-                order_id=r.buy_order_id if side == "buy" else r.sell_order_id,
-                trade_date=r.trade_date,
-                settlement_date=r.settlement_date,
-                settlement_status=r.settlement_status,
-                at=r.at,
-                busted=bool(r.busted),
-            )
-        )
+    out = [own_trade(r, actor.participant_id) for r in rows]
     return Page(out, offset, total)
 
 
