@@ -130,7 +130,8 @@ def init(
                 extras.append(m.seed(db, exchange, keys, clock, days))
                 out.print(f"demo: {step} seeded")
             progress.update("demo: the first live morning...")
-            morning = demo_exchange.demo_morning(db, exchange, keys, clock, live)
+            # not in the demo users' names: they find only orders they placed themselves
+            morning = demo_exchange.demo_morning(db, exchange, simulated_traders(keys), clock, live)
             counts["orders"] += morning["orders"]
             out.print(
                 f"demo: the first live morning: markets open, {morning['orders']} orders "

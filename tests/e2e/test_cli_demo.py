@@ -39,6 +39,9 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
         history = conn.execute("SELECT count(DISTINCT trade_date) FROM auctions").fetchone()[0]
         rules = {r for (r,) in conn.execute("SELECT DISTINCT rule FROM index_values")}
         simulated = _simulated_days(conn)
+        mine = conn.execute(
+            "SELECT count(*) FROM orders WHERE status = 'open' AND participant_id = 'MARUHAMA'"
+        ).fetchone()[0]
     assert status.get("settled", 0) > 0 and status.get("pending", 0) > 0
     assert status.get("failed") == 1
     assert instruments >= 12 and open_orders > 0 and days >= 4
@@ -51,6 +54,7 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
     verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)
     assert verify.returncode == 0
     _assert_an_honest_clock(simulated)
+    assert mine == 0  # the demo trader finds no open order it did not place (defect 7)
 
 
 def _simulated_days(conn: sqlite3.Connection) -> dict[str, set[tuple[str, str]]]:

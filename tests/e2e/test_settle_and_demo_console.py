@@ -100,6 +100,7 @@ def test_a_quiet_request_log_shows_errors_and_slow_requests_and_files_every_one(
     console = io.StringIO()
     file = tmp_path / "requests.log"
     ops.configure_logging("text", "info", stream=console)
+    sockets, socket_lines = logging.getLogger("uvicorn.error"), logging.StreamHandler(console)
     try:
         apply(Settings(request_log="quiet", request_log_slow_ms=500, request_log_file=str(file)))
         _line(200, 3.0)
@@ -109,7 +110,13 @@ def test_a_quiet_request_log_shows_errors_and_slow_requests_and_files_every_one(
         _line(500, 2.0)
         _line(200, 900.0)
         logging.getLogger("tanso.exchange").info("not a request line")
+        sockets.addHandler(socket_lines)
+        sockets.info("connection open")  # a browser's WebSocket: routine, not shown
+        sockets.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5", "/v1/stream")
+        sockets.warning("a WebSocket warning")
         shown = console.getvalue().splitlines()
+        assert not any("connection open" in s or "[accepted]" in s for s in shown)
+        assert any("a WebSocket warning" in s for s in shown)
         assert [s.split(" /v1/x ")[1].split()[0] for s in shown if "/v1/x" in s] == ["500", "200"]
         assert any("not a request line" in s for s in shown)
         filed = [json.loads(s) for s in file.read_text().splitlines()]
@@ -119,6 +126,7 @@ def test_a_quiet_request_log_shows_errors_and_slow_requests_and_files_every_one(
         assert console.getvalue().count("/v1/x") == 3  # all again, and no file any more
         assert len(file.read_text().splitlines()) == 6
     finally:
+        sockets.removeHandler(socket_lines)
         apply(Settings(request_log="all", request_log_file=None))
         ops.configure_logging("text", "info")
 

@@ -37,6 +37,24 @@ class Noteworthy(logging.Filter):
         return int(status) >= 500 or float(duration) >= self.slow_ms
 
 
+SOCKET_LINES = ("connection open", "connection closed")
+"""uvicorn's lines for each WebSocket (with '"WebSocket /path" [accepted]'): a browser on the
+public page or the portal opens one per page view."""
+
+
+class QuietSockets(logging.Filter):
+    """Drops uvicorn's routine INFO lines about WebSocket connections (quiet only)."""
+
+    def __init__(self) -> None:
+        super().__init__(QUIET_FILTER)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        text = record.getMessage()
+        return not (text in SOCKET_LINES or ('"WebSocket ' in text and "[accepted]" in text))
+
+
 def apply(settings: Settings, handler_name: str, formatter: type[logging.Formatter]) -> None:
     """Filter the console handler (named ``handler_name``) and add the file (lines made by
     ``formatter``), as the settings say. Idempotent."""
@@ -48,6 +66,11 @@ def apply(settings: Settings, handler_name: str, formatter: type[logging.Formatt
                 h.removeFilter(f)
             if settings.request_log == "quiet":
                 h.addFilter(Noteworthy(settings.request_log_slow_ms))
+    sockets = logging.getLogger("uvicorn.error")
+    for f in [f for f in sockets.filters if getattr(f, "name", "") == QUIET_FILTER]:
+        sockets.removeFilter(f)
+    if settings.request_log == "quiet":
+        sockets.addFilter(QuietSockets())
     for h in [h for h in http.handlers if h.get_name() == FILE_HANDLER]:
         http.removeHandler(h)
         h.close()
