@@ -3,7 +3,6 @@ with its raw JSON one click away, and the audit verification."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -59,7 +58,7 @@ def _audit_status(request: Request, head_seq: int, head_hash: str | None) -> dic
             "seq": head_seq,
             "hash": head_hash,
             "report": report.as_dict(),
-            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "at": kit.db(request).clock()[:19] + "Z",  # the business clock, as the entries
         }
         state.portal_audit = last
     if last is None:
