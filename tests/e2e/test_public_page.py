@@ -705,3 +705,17 @@ def test_in_chromium_time_ranges_zoom_the_index_chart_and_paging_work_from_the_k
     expect(page.locator("#chart-code")).to_have_text("RE")
     expect(page.locator("#index-container canvas").first).to_be_visible(timeout=WAIT_MS)
     assert errors == []
+
+
+def test_the_index_history_downloads_as_csv_from_the_page(db: Database) -> None:
+    long_market(db)
+    with TestClient(create_app(db)) as http:
+        html = http.get("/en?instrument=ES&index=TANSO-ENERGY-SAVING").text
+        link = 'href="/v1/market/indices/TANSO-ENERGY-SAVING?format=csv&amp;limit=5000"'
+        assert link in html and "Download the index&#39;s history as CSV" in html
+        assert "指数の推移をCSVでダウンロード" in http.get("/ja?instrument=ES").text
+        r = http.get("/v1/market/indices/TANSO-ENERGY-SAVING?format=csv&limit=5000")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        rows = r.text.splitlines()
+        assert rows[0] == "index,date,value,rule,volume,currency,unit"
+        assert len(rows) == 61 and rows[1].startswith("TANSO-ENERGY-SAVING,")

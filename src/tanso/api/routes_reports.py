@@ -39,16 +39,26 @@ def latest_indices(db: DB) -> list[indices.IndexValue]:
     return indices.latest(db)
 
 
-@router.get("/indices/{index_id}", response_model=many(IndexValue), tags=["public"])
+@router.get(
+    "/indices/{index_id}",
+    response_model=many(IndexValue),
+    tags=["public"],
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def index_history(
     db: DB,
     index_id: Annotated[str, Path(min_length=1, max_length=40)],
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=indices.MAX_HISTORY)] = 1_000,
-) -> list[indices.IndexValue]:
-    """One index's published values, oldest first; `from` and `to` are dates (both included)."""
-    return indices.history(db, index_id, start, end, limit)
+    format: Literal["json", "csv"] = "json",
+) -> list[indices.IndexValue] | Response:
+    """One index's published values, oldest first; `from` and `to` are dates (both included);
+    `format=csv` for a spreadsheet."""
+    values = indices.history(db, index_id, start, end, limit)
+    if format == "csv":
+        return PlainTextResponse(indices.history_csv(values), media_type="text/csv")
+    return values
 
 
 @router.post(

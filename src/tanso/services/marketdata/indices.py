@@ -13,12 +13,14 @@ This module never names a participant: indices are built from prices and quantit
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from tanso.domain import csv_cells
 from tanso.domain.calendar import TradingCalendar
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.services.common import SYSTEM, Actor, Idem, execute, loader, plain, require_operator
@@ -552,3 +554,26 @@ def published_dates(db: Database) -> list[str]:
     iv = t.index_values.c
     with db.read() as conn:
         return [r[0] for r in conn.execute(select(iv.date).distinct().order_by(iv.date.desc()))]
+
+
+INDEX_CSV_COLUMNS = ("index", "date", "value", "rule", "volume", "currency", "unit")
+
+
+def history_csv(values: Iterable[IndexValue]) -> str:
+    """Index values as CSV (one row a day, formula cells neutralised), for a spreadsheet."""
+    buf = io.StringIO()
+    w = csv_cells.dict_writer(buf, list(INDEX_CSV_COLUMNS))
+    w.writeheader()
+    for v in values:
+        w.writerow(
+            {
+                "index": v.id,
+                "date": v.date,
+                "value": v.value,
+                "rule": v.rule,
+                "volume": v.volume,
+                "currency": v.currency,
+                "unit": v.unit,
+            }
+        )
+    return buf.getvalue()

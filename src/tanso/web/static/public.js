@@ -353,6 +353,8 @@
     }
     var json = document.getElementById("index-json");
     if (json) json.href = "/v1/market/indices/" + encodeURIComponent(id);
+    var csv = document.getElementById("index-csv");
+    if (csv) csv.href = "/v1/market/indices/" + encodeURIComponent(id) + "?format=csv&limit=5000";
     fetch("/v1/market/indices/" + encodeURIComponent(id) + "?limit=" +
       (state.indexRange === "ALL" ? ALL_BARS : 400))
       .then(function (r) { return r.ok ? r.json() : []; })
