@@ -23,6 +23,7 @@ PARTICIPANT_SCREENS = [
     "/portal",
     "/portal/holdings/ALPHA-MAIN",
     "/portal/orders",
+    "/portal/orders/history",
     "/portal/trades",
     "/portal/transfer",
     "/portal/retire",
