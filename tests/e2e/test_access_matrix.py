@@ -275,6 +275,7 @@ def world(db: Database) -> Iterator[World]:
             ids["notice_id"] = str(r.json()[0]["id"])
         for ids in (alpha, beta):
             ids["year"] = ids["reporting_year"] = "2025"
+            ids["fiscal_year"] = "2027"  # GX-ETS: provisional prices
         world = World(db, c, headers, {"ALPHA": alpha, "BETA": beta})
         world.sessions = {
             "none": {},
@@ -654,6 +655,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/journal/verify"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/market/auctions"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/market/bars"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/gx/prices/{fiscal_year}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/market/indices"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/market/indices/compute"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/market/indices/{index_id}"): "404 404     404     404     404 404    404",

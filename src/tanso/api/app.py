@@ -19,6 +19,7 @@ from tanso.api.routes_bust_requests import router as bust_requests_router
 from tanso.api.routes_claims import router as claims_router
 from tanso.api.routes_disputes import router as disputes_router
 from tanso.api.routes_exchange import router as exchange_router
+from tanso.api.routes_gx import router as gx_router
 from tanso.api.routes_market import router as market_router
 from tanso.api.routes_market_makers import router as market_makers_router
 from tanso.api.routes_marketplace import router as marketplace_router
@@ -176,6 +177,7 @@ def create_app(
         disputes_router,
         bust_requests_router,
         void_auction_router,
+        gx_router,
         pages_router,
         portal_router,
         operator_router,
