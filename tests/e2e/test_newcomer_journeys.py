@@ -260,6 +260,9 @@ class Watch:
         if translated:
             expect(page.locator("html")).to_have_attribute("lang", self.lang)
         if self.tablet:
+            # the layout only counts once the stylesheets apply: after a form's answer the
+            # page may still be loading them when the step's text is already there
+            page.wait_for_load_state("load")
             over = page.evaluate(OVERFLOW)
             if over > 0:
                 self.too_wide.append(f"{name}: {over}px wider than the screen")
