@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Cookie, Header, Query, Request
+from fastapi import APIRouter, Cookie, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -429,47 +429,46 @@ def refused(
 Asked = Annotated[str | None, Query()]
 
 
-@router.get("/", response_class=HTMLResponse)
-def public_page(
-    request: Request,
+def asked_state(
     instrument: Asked = None,
     range_: Annotated[str | None, Query(alias="range")] = None,
     page_: Annotated[str | None, Query(alias="page")] = None,
     index: Asked = None,
     index_range: Asked = None,
+) -> dict[str, str | None]:
+    """The page's state as its query string asks for it (checked by `page`)."""
+    return {
+        "instrument": instrument,
+        "range": range_,
+        "page": page_,
+        "index": index,
+        "index_range": index_range,
+    }
+
+
+State = Annotated[dict[str, str | None], Depends(asked_state)]
+
+
+@router.get("/", response_class=HTMLResponse)
+def public_page(
+    request: Request,
+    asked: State,
     lang: Annotated[str | None, Query(max_length=5)] = None,
     tanso_lang: Annotated[str | None, Cookie()] = None,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> HTMLResponse:
     """The public price page in the visitor's language."""
     chosen = choose_lang(lang, tanso_lang, accept_language)
-    asked = {"instrument": instrument, "range": range_, "page": page_, "index": index}
-    return page(request, chosen, asked | {"index_range": index_range}, lang in ("en", "ja"))
+    return page(request, chosen, asked, lang in ("en", "ja"))
 
 
 @router.get("/en", response_class=HTMLResponse)
-def public_page_en(
-    request: Request,
-    instrument: Asked = None,
-    range_: Annotated[str | None, Query(alias="range")] = None,
-    page_: Annotated[str | None, Query(alias="page")] = None,
-    index: Asked = None,
-    index_range: Asked = None,
-) -> HTMLResponse:
+def public_page_en(request: Request, asked: State) -> HTMLResponse:
     """The public price page in English (remembered)."""
-    asked = {"instrument": instrument, "range": range_, "page": page_, "index": index}
-    return page(request, "en", asked | {"index_range": index_range}, remember=True)
+    return page(request, "en", asked, remember=True)
 
 
 @router.get("/ja", response_class=HTMLResponse)
-def public_page_ja(
-    request: Request,
-    instrument: Asked = None,
-    range_: Annotated[str | None, Query(alias="range")] = None,
-    page_: Annotated[str | None, Query(alias="page")] = None,
-    index: Asked = None,
-    index_range: Asked = None,
-) -> HTMLResponse:
+def public_page_ja(request: Request, asked: State) -> HTMLResponse:
     """The public price page in Japanese (remembered)."""
-    asked = {"instrument": instrument, "range": range_, "page": page_, "index": index}
-    return page(request, "ja", asked | {"index_range": index_range}, remember=True)
+    return page(request, "ja", asked, remember=True)
