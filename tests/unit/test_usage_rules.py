@@ -195,8 +195,8 @@ def test_shk_june_deadline_retired_by_end_of_june_counts_toward_previous_year() 
 
 def test_gx_p2_eligible_gx_ets_phase2_only_j_credits_and_jcm() -> None:
     """GX-ETS Phase 2 (FY2026-): J-Credits and JCM credits only."""
-    figures = ur.Figures(scope1=1_000_000)
-    assert decide([lot("JM", "JCM")], "gx_ets_surrender", 2026, figures).allowed
+    figures = ur.Figures(scope1=1_000_000, verified=True)
+    assert decide([lot("JM", "JCM", vintage=2021)], "gx_ets_surrender", 2026, figures).allowed
     d = decide([lot(**VCS)], "gx_ets_surrender", 2026, figures)
     assert refused_by(d) == "GX-P2-ELIGIBLE"
 
@@ -204,7 +204,7 @@ def test_gx_p2_eligible_gx_ets_phase2_only_j_credits_and_jcm() -> None:
 def test_gx_p2_no_excess_gx_ets_excess_allowance_counts_only_in_phase1() -> None:
     """GX-ETS: 超過削減枠 counts only for Phase 1 (FY2023-2025)."""
     excess = lot("GX", "GX_EXCESS")
-    figures = ur.Figures(scope1=1_000_000)
+    figures = ur.Figures(scope1=1_000_000, verified=True)
     d = decide([excess], "gx_ets_surrender", 2026, figures)
     assert not d.allowed and "GX-P2-NO-EXCESS" in {r.rule for r in d.reasons if not r.ok}
     assert decide([excess], "gx_ets_surrender", 2025).allowed
@@ -224,7 +224,7 @@ def test_gx_before_start_gx_ets_has_no_surrender_before_fy2023() -> None:
 
 def test_gx_p2_cap_10_gx_ets_credits_cover_at_most_ten_percent_of_emissions() -> None:
     """GX-ETS Phase 2: J-Credits and JCM credits cover at most 10% of the year's emissions."""
-    figures = ur.Figures(scope1=100_000)
+    figures = ur.Figures(scope1=100_000, verified=True)
     assert decide([lot(q=10_000)], "gx_ets_surrender", 2026, figures).allowed
     d = decide([lot(q=10_001)], "gx_ets_surrender", 2026, figures, hierarchy="warn")
     assert refused_by(d) == "GX-P2-CAP-10" and d.max_quantity == 10_000
@@ -233,6 +233,24 @@ def test_gx_p2_cap_10_gx_ets_credits_cover_at_most_ten_percent_of_emissions() ->
     assert refused_by(d) == "GX-P2-CAP-10" and d.max_quantity == 1
     # no inventory: no emissions to take 10% of
     assert refused_by(decide([lot(q=1)], "gx_ets_surrender", 2026)) == "GX-P2-CAP-10"
+
+
+def test_gx_p2_cap_10_reads_only_verified_emissions() -> None:
+    """GX-ETS Phase 2: the cap's basis is the verified figure; reported but unverified is 0."""
+    reported = ur.Figures(scope1=100_000)
+    d = decide([lot(q=1)], "gx_ets_surrender", 2026, reported)
+    assert refused_by(d) == "GX-P2-CAP-10" and d.max_quantity == 0
+    assert "not verified" in d.refusal.message  # type: ignore[union-attr]
+
+
+def test_gx_p2_jcm_2020_jcm_credits_from_before_2020_are_refused() -> None:
+    """GX-ETS Phase 2: JCM credits from activities before 2020 in principle not eligible."""
+    figures = ur.Figures(scope1=1_000_000, verified=True)
+    old = decide([lot("JM", "JCM", vintage=2019)], "gx_ets_surrender", 2026, figures)
+    assert refused_by(old) == "GX-P2-JCM-2020"
+    assert decide([lot("JM", "JCM", vintage=2020)], "gx_ets_surrender", 2026, figures).allowed
+    # phase 1 knew no such rule
+    assert decide([lot("JM", "JCM", vintage=2019)], "gx_ets_surrender", 2025).allowed
 
 
 # ---------------------------------------------------------------- RE100, CDP, SBT

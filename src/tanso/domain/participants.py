@@ -25,9 +25,15 @@ class Role(StrEnum):
     MARKET_MAKER = "market_maker"
     REGISTRY_OPERATOR = "registry_operator"
     EXCHANGE_OPERATOR = "exchange_operator"
+    SCHEME_ADMINISTRATOR = "scheme_administrator"
+    """GX-ETS: administers the scheme (covers entities, allocates allowances, price stability)."""
+    VERIFICATION_BODY = "verification_body"
+    """GX-ETS: a registered verification body (登録確認機関) that verifies reported emissions."""
 
 
-OPERATOR_ROLES = frozenset({Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
+OPERATOR_ROLES = frozenset(
+    {Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR, Role.SCHEME_ADMINISTRATOR}
+)
 TRADING_ROLES = frozenset({Role.TRADER, Role.BROKER, Role.MARKET_MAKER})
 
 
@@ -48,6 +54,8 @@ class Scope(StrEnum):
     """The participant's own set-up: API keys, broker mandates, accounts, inventories."""
     OPERATE = "operate"
     """The operator's acts: issuance, cash, instruments, sessions, settlement, freezes, status."""
+    VERIFY = "verify"
+    """A verification body's act: confirm or return a covered entity's reported emissions."""
 
 
 ALL_SCOPES = frozenset(Scope)
@@ -58,13 +66,16 @@ DEFAULT_MANDATE = frozenset({Scope.TRADE})
 
 def scopes_for_roles(roles: Iterable[Role]) -> frozenset[Scope]:
     """Every scope a holder of ``roles`` may carry: read, transfer, retire and manage for any
-    participant; trade for a trader, broker or market maker; operate for an operator role."""
+    participant; trade for a trader, broker or market maker; operate for an operator role;
+    verify for a verification body."""
     held = frozenset(roles)
     out = {Scope.READ, Scope.TRANSFER, Scope.RETIRE, Scope.MANAGE}
     if held & TRADING_ROLES:
         out.add(Scope.TRADE)
     if held & OPERATOR_ROLES:
         out.add(Scope.OPERATE)
+    if Role.VERIFICATION_BODY in held:
+        out.add(Scope.VERIFY)
     return frozenset(out)
 
 

@@ -33,6 +33,8 @@ class AccountKind(StrEnum):
     CANCELLATION = "cancellation"
     ESCROW = "escrow"
     EXTERNAL = "external"
+    COMPLIANCE = "compliance"
+    """A GX-ETS covered entity's compliance (surrender) account: what it surrendered, for good."""
 
 
 SYSTEM_ACCOUNTS: dict[AccountKind, str] = {

@@ -40,7 +40,15 @@ BASIS_FIGURES = (
     "scope2_market",
     "scope3",
 )
-FILTER_KEYS = ("schemes", "categories", "units", "domestic", "ca_status", "properties")
+FILTER_KEYS = (
+    "schemes",
+    "categories",
+    "units",
+    "domestic",
+    "ca_status",
+    "properties",
+    "vintage_before",
+)
 GRAMS_PER_TONNE = 1_000_000
 
 
@@ -92,6 +100,8 @@ class Figures:
     reduction_scope3: int = 0
     purchased_electricity_kwh: int = 0
     purchased_heat_kwh: int = 0
+    verified: bool = False
+    """Whether a verification body confirmed the figures (GX-ETS counts only verified ones)."""
 
     def basis(self, names: Iterable[str]) -> int:
         return sum(int(getattr(self, n)) for n in names)
@@ -190,9 +200,13 @@ class Filter:
     domestic: bool | None = None
     ca_status: frozenset[str] | None = None
     properties: frozenset[str] | None = None
+    vintage_before: int | None = None
+    """Only credits of a vintage before this year (e.g. JCM credits from before 2020)."""
 
     def admits(self, lot: Lot) -> bool:
         return (
+            (self.vintage_before is None or lot.vintage < self.vintage_before)
+            and
             (self.schemes is None or lot.scheme in self.schemes)
             and (self.categories is None or lot.category in self.categories)
             and (self.units is None or lot.unit in self.units)
@@ -219,6 +233,8 @@ class Rule:
     percent: int = 100
     counts_uses: frozenset[str] = frozenset()
     requires_inventory: bool = False
+    requires_verified: bool = False
+    """A share cap whose basis counts only once a verification body confirmed it (GX-ETS)."""
     units: frozenset[str] = frozenset()
     deadline: str = "06-30"
 
@@ -281,6 +297,9 @@ def _filter(d: Any, where: str) -> Filter:
     if domestic is not None and not isinstance(domestic, bool):
         raise RuleSetError(f"{where}.domestic must be true or false.")
     kw: dict[str, Any] = {"domestic": domestic}
+    before = d.get("vintage_before")
+    if before is not None:
+        kw["vintage_before"] = _year(before, f"{where}.vintage_before")
     for key in ("schemes", "categories", "units", "ca_status", "properties"):
         if key in d:
             kw[key] = _strs(d[key], f"{where}.{key}")
@@ -342,6 +361,7 @@ def _rule(d: Any, i: int, sources: Mapping[str, Any]) -> Rule:
             "percent": percent,
             "counts_uses": _strs(d.get("counts_uses", sorted(kw["uses"])), f"{where}.counts"),
             "requires_inventory": bool(d.get("requires_inventory", True)),
+            "requires_verified": bool(d.get("requires_verified", False)),
         }
     elif kind == "energy_cap":
         kw["units"] = _strs(d.get("units", ["kWh"]), f"{where}.units")
@@ -572,6 +592,19 @@ def evaluate(rs: RuleSet, lots: Sequence[Lot], use: Use, ctx: Context) -> Decisi
                             f"{rule.text} Not checked: no emissions inventory for {use.year}.",
                         )
                     )
+                continue
+            if rule.requires_verified and not ctx.figures.verified:
+                tonne_caps.append((rule, 0))
+                reasons.append(
+                    Reason(
+                        rule.id,
+                        src,
+                        False,
+                        rule.severity,
+                        f"{rule.text} The emissions for {use.year} are not verified yet, "
+                        "so the cap is 0.",
+                    )
+                )
                 continue
             cap = ctx.figures.basis(rule.basis) * rule.percent // 100
             taken = sum(c.tonnes for c in ctx.claims if c.use in rule.counts_uses)

@@ -544,6 +544,7 @@ from tanso.store import (  # noqa: E402, F401
     schema_bust_requests,
     schema_claims,
     schema_disputes,
+    schema_gx,
     schema_market_makers,
     schema_marketplace,
     schema_ops,

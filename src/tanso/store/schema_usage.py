@@ -46,6 +46,10 @@ emissions_inventories = Table(
     Column("note", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
+    Column("verification", String(16), nullable=False, server_default="unverified"),
+    Column("verified_by", String(ID)),
+    Column("verified_at", String(32)),
+    Column("findings", Text, nullable=False, server_default=""),
     CheckConstraint("reporting_year BETWEEN 1990 AND 2100", name="reporting_year_valid"),
     CheckConstraint(
         "scope1 >= 0 AND scope2_location >= 0 AND scope2_market >= 0",
@@ -59,6 +63,10 @@ emissions_inventories = Table(
         "purchased_electricity_kwh >= 0 AND purchased_heat_kwh >= 0", name="energy_not_negative"
     ),
 )
+"""The one store of emissions. ``verification``: ``unverified`` (as recorded), ``reported`` (the
+direct CO2 a GX-ETS covered entity reported for a fiscal year, awaiting its verification body),
+``verified`` (confirmed by ``verified_by``; only this figure counts for GX-ETS) or ``returned``
+(sent back with ``findings``). Changing Scope 1 after verification unverifies it."""
 
 inventory_scope3 = Table(
     "inventory_scope3",

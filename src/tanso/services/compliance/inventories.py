@@ -87,6 +87,15 @@ class InventoryView:
     note: str
     updated_at: str
     journal_seq: int
+    verification: str
+    """``unverified``, ``reported`` (GX-ETS: awaiting its verification body), ``verified``
+    or ``returned`` (with ``findings``): only a verified figure counts for GX-ETS."""
+    verified_by: str | None
+    verified_at: str | None
+    findings: str
+
+
+VERIFICATION_KEPT = ("verification", "verified_by", "verified_at", "findings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +212,18 @@ def _may_read(actor: Actor, participant_id: str) -> None:
         raise NotFound("inventory_not_found", f"There is no inventory of {participant_id}.")
 
 
-def _write(tx: Tx, participant_id: str, year: int, inv: Inventory) -> InventoryView:
+def write(
+    tx: Tx, participant_id: str, year: int, inv: Inventory, status: dict[str, Any] | None = None
+) -> InventoryView:
+    """Replace the year's inventory. Its verification status is ``status`` when given, else
+    kept while Scope 1 stays the same (a changed Scope 1 is unverified again)."""
     conn = tx.conn
     inv_t, s3 = u.emissions_inventories, u.inventory_scope3
+    if status is None:
+        before = inventory(conn, participant_id, year)
+        status = {}
+        if before is not None and before.scope1 == inv.scope1:
+            status = {k: getattr(before, k) for k in VERIFICATION_KEPT}
     conn.execute(
         delete(inv_t).where(
             inv_t.c.participant_id == participant_id, inv_t.c.reporting_year == year
@@ -223,6 +241,7 @@ def _write(tx: Tx, participant_id: str, year: int, inv: Inventory) -> InventoryV
         note=inv.note,
         updated_at=tx.at,
         journal_seq=tx.next_seq(),
+        **status,
     )
     for cat, value in sorted(inv.scope3_categories.items()):
         repo.insert_row(
@@ -253,7 +272,7 @@ def record(
     def work(tx: Tx) -> InventoryView:
         _may_write(tx.conn, actor, participant_id)
         replaced = inventory(tx.conn, participant_id, year) is not None
-        view = _write(tx, participant_id, year, inv)
+        view = write(tx, participant_id, year, inv)
         tx.record(
             "inventory.recorded",
             actor.label,
@@ -419,7 +438,7 @@ def import_csv(db: Database, actor: Actor, text: str, idem: Idem | None = None) 
                 problems.append(f"row {row.line}: {e.message}")
         if problems:
             raise InvalidInput("invalid_csv", "Nothing was imported. " + " ".join(problems[:50]))
-        views = [_write(tx, r.participant_id, r.year, r.inventory) for r in rows]
+        views = [write(tx, r.participant_id, r.year, r.inventory) for r in rows]
         tx.record(
             "inventory.imported",
             actor.label,
@@ -482,6 +501,10 @@ def _view(row: Any, cats: dict[int, int]) -> InventoryView:
         note=row.note,
         updated_at=row.updated_at,
         journal_seq=int(row.journal_seq),
+        verification=row.verification,
+        verified_by=row.verified_by,
+        verified_at=row.verified_at,
+        findings=row.findings,
     )
 
 

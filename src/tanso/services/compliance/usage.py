@@ -243,6 +243,7 @@ def context_of(conn: Connection, participant_id: str, year: int) -> ur.Context:
             reduction_scope3=inv.reduction_scope3,
             purchased_electricity_kwh=inv.purchased_electricity_kwh,
             purchased_heat_kwh=inv.purchased_heat_kwh,
+            verified=inv.verification == "verified",
         )
     c = u.usage_claims.c
     rows = conn.execute(

@@ -782,7 +782,10 @@ def ensure_operator(tx: Tx) -> None:
             name_en="Operator",
             kind=ParticipantKind.ASSOCIATION.value,
             corporate_number=None,
-            roles=f"{Role.REGISTRY_OPERATOR.value},{Role.EXCHANGE_OPERATOR.value}",
+            roles=",".join(
+                r.value
+                for r in (Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR, Role.SCHEME_ADMINISTRATOR)
+            ),
             gx_league=False,
             status=ParticipantStatus.ACTIVE.value,
             created_at=tx.at,

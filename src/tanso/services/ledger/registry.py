@@ -49,6 +49,7 @@ from tanso.services.common import (
 from tanso.services.common import JournalRef as JournalRef
 from tanso.services.compliance import usage
 from tanso.services.compliance.usage import PurposeUse
+from tanso.services.ledger import allowances
 from tanso.services.ledger.blocks import CreditRange, credit_ranges, take
 from tanso.services.ledger.blocks import Selection as Selection
 from tanso.services.ledger.blocks import move as move
@@ -251,7 +252,7 @@ def _check_issuance(n: NewIssuance) -> None:
             ) from None
 
 
-def _create_issuance(
+def create_issuance(
     tx: Tx, n: NewIssuance, origin: str, external: tuple[str, str] | None
 ) -> IssuanceReceipt:
     conn = tx.conn
@@ -332,7 +333,7 @@ def _new_credits(
     origin = "issued" if external is None else "deposited"
 
     def work(tx: Tx) -> IssuanceReceipt:
-        view = _create_issuance(tx, n, origin, external)
+        view = create_issuance(tx, n, origin, external)
         tx.record(
             f"credits.{origin}",
             actor.label,
@@ -485,6 +486,7 @@ def transfer_unit(
         raise NotFound("account_not_found", f"There is no holding account {to_account}.")
     require_active(conn, Actor(dest.participant_id))
     pieces = take(tx, from_account, sel)
+    allowances.check_receiver(conn, dest.participant_id, pieces)
     ref = f"TR-{tx.next_seq()}"
     moves = move(tx, pieces, to_account, BlockStatus.HELD, "transfer", ref)
     view = Transfer(
@@ -608,77 +610,97 @@ def _purposes_scope(conn: Connection, purposes: Sequence[str]) -> str:
 def retire(
     db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None
 ) -> RetirementReceipt:
-    """無効化: retire credits for a purpose; they move to the retirement account for good."""
-    emissions_scope = _validate(r)
+    """無効化: retire credits for a purpose; they move to the retirement account for good.
+    A GX-ETS phase 2 surrender is made through `tanso.services.compliance.gx_cycle.surrender`,
+    which counts it toward the covered entity's fiscal year."""
+    _validate(r)
+    if GX_SURRENDER in r.purposes and (r.reporting_year or 0) >= GX_PHASE2:
+        raise InvalidInput(
+            "use_gx_surrender",
+            f"A GX-ETS surrender for FY{r.reporting_year} (phase 2) is made as a surrender of "
+            "credits toward the fiscal year (POST /v1/gx/surrenders), not as a retirement.",
+        )
 
     def work(tx: Tx) -> RetirementReceipt:
-        conn = tx.conn
-        require_active(conn, actor)
-        owner = _holding(conn, actor, r.account_id).participant_id
-        scope = _purposes_scope(conn, r.purposes)
-        participant = repo.get_participant(conn, owner)
-        beneficiary = r.beneficiary.strip() or (
-            participant.name_en if participant else actor.participant_id
-        )
-        reporting_year = r.reporting_year or usage.default_year(r.purposes, usage.local_date(tx.at))
-        if tx.ledger is not None:  # read from the database: the memory is written out first
-            tx.ledger.flush()
-            tx.ledger.forget()
-        on = usage.local_date(tx.at)
-        pieces = _chosen(tx.conn, owner, r, reporting_year, emissions_scope, on)
-        if r.expected is not None:
-            _same_as_checked(pieces, r.expected)
-        # usage rules: refused before anything moves; claimed totals are read under the
-        # journal head lock that this transaction holds, so concurrent retirements queue
-        checked = usage.check_retirement(
-            tx, owner, pieces, r.purposes, reporting_year, emissions_scope, r.scope3_category
-        )
-        rid = f"RT-{tx.next_seq():08d}"
-        moves = move(
-            tx,
-            pieces,
-            SYSTEM_ACCOUNTS[AccountKind.RETIREMENT],
-            BlockStatus.RETIRED,
-            "retirement",
-            rid,
-        )
-        quantity = sum(p.quantity for p in pieces)
-        repo.insert_row(
-            conn,
-            t.retirements,
-            id=rid,
-            participant_id=owner,
-            account_id=r.account_id,
-            quantity=quantity,
-            purposes=",".join(r.purposes),
-            scope=scope,
-            beneficiary=beneficiary,
-            reporting_year=reporting_year,
-            note=r.note,
-            journal_seq=tx.next_seq(),
-            created_at=tx.at,
-        )
-        claims = usage.record_claims(tx, rid, owner, reporting_year, checked)
-        view = RetirementReceipt(
-            id=rid,
-            account_id=r.account_id,
-            participant_id=owner,
-            quantity=quantity,
-            purposes=r.purposes,
-            beneficiary=beneficiary,
-            reporting_year=reporting_year,
-            note=r.note,
-            ranges=credit_ranges(pieces),
-            retired_at=tx.at,
-            usage=claims,
-            broker=actor.agent_id or None,
-        )
-        tx.record("credits.retired", actor.label, _journal(view, moves))
-        return replace(view, journal_seq=tx.journal_seq, journal_hash=tx.journal_hash)
+        return retire_unit(tx, actor, r)
 
     return execute(
         db, actor, idem, work, 201, loader(RetirementReceipt), sequenced=True, in_memory=True
     )
+
+
+GX_SURRENDER = "gx_ets_surrender"
+GX_PHASE2 = 2026
+"""The first fiscal year of GX-ETS phase 2, whose surrenders count toward compliance."""
+
+
+def retire_unit(tx: Tx, actor: Actor, r: RetirementRequest) -> RetirementReceipt:
+    """`retire`'s unit of work, in a transaction the caller runs (a GX-ETS surrender of
+    credits is one, with the surrender's own row)."""
+    emissions_scope = _validate(r)
+    conn = tx.conn
+    require_active(conn, actor)
+    owner = _holding(conn, actor, r.account_id).participant_id
+    scope = _purposes_scope(conn, r.purposes)
+    participant = repo.get_participant(conn, owner)
+    beneficiary = r.beneficiary.strip() or (
+        participant.name_en if participant else actor.participant_id
+    )
+    reporting_year = r.reporting_year or usage.default_year(r.purposes, usage.local_date(tx.at))
+    if tx.ledger is not None:  # read from the database: the memory is written out first
+        tx.ledger.flush()
+        tx.ledger.forget()
+    on = usage.local_date(tx.at)
+    pieces = _chosen(tx.conn, owner, r, reporting_year, emissions_scope, on)
+    if r.expected is not None:
+        _same_as_checked(pieces, r.expected)
+    # usage rules: refused before anything moves; claimed totals are read under the
+    # journal head lock that this transaction holds, so concurrent retirements queue
+    checked = usage.check_retirement(
+        tx, owner, pieces, r.purposes, reporting_year, emissions_scope, r.scope3_category
+    )
+    rid = f"RT-{tx.next_seq():08d}"
+    moves = move(
+        tx,
+        pieces,
+        SYSTEM_ACCOUNTS[AccountKind.RETIREMENT],
+        BlockStatus.RETIRED,
+        "retirement",
+        rid,
+    )
+    quantity = sum(p.quantity for p in pieces)
+    repo.insert_row(
+        conn,
+        t.retirements,
+        id=rid,
+        participant_id=owner,
+        account_id=r.account_id,
+        quantity=quantity,
+        purposes=",".join(r.purposes),
+        scope=scope,
+        beneficiary=beneficiary,
+        reporting_year=reporting_year,
+        note=r.note,
+        journal_seq=tx.next_seq(),
+        created_at=tx.at,
+    )
+    claims = usage.record_claims(tx, rid, owner, reporting_year, checked)
+    view = RetirementReceipt(
+        id=rid,
+        account_id=r.account_id,
+        participant_id=owner,
+        quantity=quantity,
+        purposes=r.purposes,
+        beneficiary=beneficiary,
+        reporting_year=reporting_year,
+        note=r.note,
+        ranges=credit_ranges(pieces),
+        retired_at=tx.at,
+        usage=claims,
+        broker=actor.agent_id or None,
+    )
+    tx.record("credits.retired", actor.label, _journal(view, moves))
+    return replace(view, journal_seq=tx.journal_seq, journal_hash=tx.journal_hash)
 
 
 def cancel(
