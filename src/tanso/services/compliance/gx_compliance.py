@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from tanso.domain.csv_cells import neutralise
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.escrow import cash_account_id
 from tanso.domain.instruments import Eligibility
@@ -477,5 +478,5 @@ def register_csv(fy: int, rows: list[RegisterRow]) -> str:
     w.writerow(REGISTER_COLUMNS)
     for r in rows:
         d = plain(r) | {"fiscal_year": fy, "sectors": ";".join(r.sectors)}
-        w.writerow(["" if d[k] is None else d[k] for k in REGISTER_COLUMNS])
+        w.writerow(["" if d[k] is None else neutralise(d[k]) for k in REGISTER_COLUMNS])
     return out.getvalue()
