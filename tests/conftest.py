@@ -32,7 +32,7 @@ from tanso.services.access import users
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import cash, participants, registry, taxonomy
 from tanso.services.trading.exchange import Exchange
-from tanso.store import migrate
+from tanso.store import migrate, repo
 from tanso.store import schema as t
 from tanso.store.db import Database
 
@@ -384,3 +384,23 @@ def open_market(x: Exchange, spec: InstrumentSpec) -> None:
     """List the instrument and open its session."""
     x.define_instrument(SYSTEM, spec)
     x.session(SYSTEM, spec.id, "open")
+
+
+def verified_inventory(db: Database, actor: Actor, pid: str, year: int, inv: Any) -> None:
+    """Record an inventory and, from GX-ETS phase 2 (FY2026) on, have its Scope 1 verified the
+    real way: the scheme administrator covers the participant, it reports its direct CO2, and a
+    verification body (``VERIFIER``, registered here if missing) confirms it."""
+    from tanso.services.compliance import gx_cycle, inventories
+
+    inventories.record(db, actor, pid, year, inv)
+    recorded = inventories.inventory(db, pid, year)
+    if year < 2026 or (recorded is not None and recorded.verification == "verified"):
+        return
+    with db.read() as conn:
+        have_verifier = repo.get_participant(conn, "VERIFIER") is not None
+    if not have_verifier:
+        add_participant(db, "VERIFIER", ["verification_body"])
+    gx_cycle.cover(db, SYSTEM, pid, year, ["other"])
+    gx_cycle.report_emissions(db, actor, pid, year, inv.scope1)
+    verifier = Actor("VERIFIER", frozenset({Role.VERIFICATION_BODY}))
+    gx_cycle.verify_emissions(db, verifier, pid, year, "verified")

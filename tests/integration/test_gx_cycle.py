@@ -162,7 +162,9 @@ def test_allowances_go_only_to_participants_the_rules_let_hold_them(
     participants.create_participant(
         db,
         SYSTEM,
-        participants.NewParticipant("町", "Town", "local_government", ["trader"], None, False, "TOWN"),
+        participants.NewParticipant(
+            "町", "Town", "local_government", ["trader"], None, False, "TOWN"
+        ),
     )
     participants.set_status(db, SYSTEM, "TOWN", "active")
     with pytest.raises(Forbidden) as refused:

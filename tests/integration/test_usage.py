@@ -27,7 +27,7 @@ from tanso.services.ledger import audit, participants, registry, taxonomy
 from tanso.store import repo
 from tanso.store import schema_usage as u
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fresh_database
+from tests.conftest import add_issuance, add_participant, fresh_database, verified_inventory
 
 DOC: dict[str, Any] = json.loads(
     resources.files("tanso").joinpath("data/rules/default-2026.json").read_text("utf-8")
@@ -189,7 +189,7 @@ def test_gx_p2_cap_10_holds_across_many_small_retirements_gx_ets(db: Database) -
     with pytest.raises(Conflict) as e:
         retire(db, gx, "GXCO-MAIN", 1, "gx_ets_surrender", 2026)
     assert "GX-P2-CAP-10" in e.value.message  # no inventory: no emissions to take 10% of
-    inventories.record(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
+    verified_inventory(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
     accepted = 0
     for _ in range(120):
         try:
@@ -209,7 +209,7 @@ def test_gx_p2_cap_10_holds_across_concurrent_retirements_on_postgres(pg_db: Dat
     db = pg_db
     gx = add_participant(db, "GXCO")
     add_issuance(db, "GXCO-MAIN", 1_000)
-    inventories.record(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
+    verified_inventory(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
 
     def one() -> registry.RetirementReceipt | TansoError:
         try:
@@ -247,7 +247,7 @@ def test_an_operator_rule_set_takes_effect_on_its_date(db: Database) -> None:
     assert [(r.version, r.in_force) for r in listed] == [("2026.1", False), ("2026.9", True)]
     gx = add_participant(db, "GXCO")
     add_issuance(db, "GXCO-MAIN", 1_000)
-    inventories.record(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
+    verified_inventory(db, gx, "GXCO", 2026, Inventory(scope1=1_000))
     retire(db, gx, "GXCO-MAIN", 60, "gx_ets_surrender", 2026)  # 5 January: 10% applies
     db.clock = lambda: "2026-01-07T03:00:00.000000Z"
     with pytest.raises(Conflict) as e:
@@ -259,7 +259,7 @@ def test_an_operator_rule_set_takes_effect_on_its_date(db: Database) -> None:
 def test_evaluate_answers_without_changing_anything(db: Database) -> None:
     alpha = add_participant(db, "ALPHA")
     add_issuance(db, "ALPHA-MAIN", 500, scheme="JM", category="JCM")
-    inventories.record(db, alpha, "ALPHA", 2026, Inventory(scope1=1_000))
+    verified_inventory(db, alpha, "ALPHA", 2026, Inventory(scope1=1_000))
     before = head(db)
     out = usage.evaluate(
         db, alpha, "ALPHA-MAIN", registry.Selection(quantity=150), "gx_ets_surrender", 2026
@@ -353,8 +353,9 @@ class Model:
                 reduction_scope1=s1 * red // 100,
                 purchased_electricity_kwh=s2 * 2_000,
             )
-            inventories.record(self.db, self.actors[p], p, year, inv)
+            verified_inventory(self.db, self.actors[p], p, year, inv)
             self.figures[(p, year)] = ur.Figures(
+                verified=True,
                 scope1=s1,
                 scope2_location=s2,
                 scope3=s3,
@@ -404,6 +405,7 @@ class Model:
             category,
             unit="kWh" if scheme == "NF" else "tCO2",
             domestic=scheme in ("JC", "GX", "NF"),
+            vintage=2022,  # add_issuance's
         )
         ctx = ur.Context(self.figures.get((p, year)), tuple(self.claims.get((p, year), ())))
         return ur.evaluate(rs, [lot], ur.Use(purpose, year, self.day), ctx)

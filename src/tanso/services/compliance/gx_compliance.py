@@ -50,6 +50,7 @@ from tanso.services.ledger import registry
 from tanso.services.ledger.blocks import Selection, credit_ranges, move, plan
 from tanso.store import repo
 from tanso.store import schema_gx as g
+from tanso.store import schema_usage as u
 from tanso.store.db import Tx
 
 KINDS = ("allowances", "credits")
@@ -101,6 +102,16 @@ def _sum(conn: Connection, table: Any, column: str, pid: str, fy: int, **where: 
     return int(conn.execute(q).scalar_one())
 
 
+def credits_surrendered(conn: Connection, pid: str, fy: int) -> int:
+    """Tonnes of credits retired for ``gx_ets_surrender`` toward the fiscal year: the usage
+    claims the rules engine recorded (a surrender of credits, or a retirement for that use)."""
+    c = u.usage_claims.c
+    q = select(func.coalesce(func.sum(c.tonnes), 0)).where(
+        c.participant_id == pid, c.reporting_year == fy, c.use == registry.GX_SURRENDER
+    )
+    return int(conn.execute(q).scalar_one())
+
+
 def _usable(fy: int, borrowing: bool) -> Eligibility:
     """Allowances that count for a fiscal year: its vintage and earlier (banking), and the next
     year's only where the rule set allows borrowing."""
@@ -113,7 +124,7 @@ def position(conn: Connection, pid: str, fy: int, today: dt.date) -> Compliance:
     inv = inventories.inventory(conn, pid, fy)
     verified = inv.scope1 if inv is not None and inv.verification == "verified" else None
     allowances = _sum(conn, g.gx_surrenders, "quantity", pid, fy, kind="allowances")
-    credits = _sum(conn, g.gx_surrenders, "quantity", pid, fy, kind="credits")
+    credits = credits_surrendered(conn, pid, fy)
     ceiling_q = _sum(conn, g.gx_payments, "quantity", pid, fy)
     shortfall = None if verified is None else max(0, verified - allowances - credits - ceiling_q)
     if shortfall == 0:

@@ -611,15 +611,10 @@ def retire(
     db: Database, actor: Actor, r: RetirementRequest, idem: Idem | None = None
 ) -> RetirementReceipt:
     """無効化: retire credits for a purpose; they move to the retirement account for good.
-    A GX-ETS phase 2 surrender is made through `tanso.services.compliance.gx_cycle.surrender`,
-    which counts it toward the covered entity's fiscal year."""
+    A retirement for ``gx_ets_surrender`` is a GX-ETS surrender of credits toward its
+    reporting (fiscal) year (`tanso.services.compliance.gx_compliance.surrender` checks the
+    obligation first)."""
     _validate(r)
-    if GX_SURRENDER in r.purposes and (r.reporting_year or 0) >= GX_PHASE2:
-        raise InvalidInput(
-            "use_gx_surrender",
-            f"A GX-ETS surrender for FY{r.reporting_year} (phase 2) is made as a surrender of "
-            "credits toward the fiscal year (POST /v1/gx/surrenders), not as a retirement.",
-        )
 
     def work(tx: Tx) -> RetirementReceipt:
         return retire_unit(tx, actor, r)
@@ -630,8 +625,6 @@ def retire(
 
 
 GX_SURRENDER = "gx_ets_surrender"
-GX_PHASE2 = 2026
-"""The first fiscal year of GX-ETS phase 2, whose surrenders count toward compliance."""
 
 
 def retire_unit(tx: Tx, actor: Actor, r: RetirementRequest) -> RetirementReceipt:
