@@ -44,6 +44,7 @@ from tanso.api.deps import route_scopes
 from tanso.domain.participants import Scope
 from tanso.services.access import users
 from tanso.services.common import SYSTEM
+from tanso.services.compliance import gx_cycle
 from tanso.services.ledger import audit, participants
 from tanso.store.db import Database
 
@@ -174,6 +175,14 @@ def world(db: Database) -> Iterator[World]:
             "DUMMY 株式会社", "DUMMY Corp.", "government", ["trader"], None, False, "DUMMY"
         ),
     )
+    # a verification body (登録確認機関) holds the verify scope's key: ALPHA's roles do not allow it
+    participants.onboard(
+        db,
+        SYSTEM,
+        participants.NewParticipant(
+            "VERIF 株式会社", "VERIF Corp.", "government", ["verification_body"], None, False, "VERIF"
+        ),
+    )
     key = participants.create_api_key
     headers = {
         "none": {},
@@ -193,7 +202,7 @@ def world(db: Database) -> Iterator[World]:
         "operator": bearer(keys["OPERATOR"]),
     }
     for scope in Scope:
-        owner = "OPERATOR" if scope == Scope.OPERATE else "ALPHA"
+        owner = {Scope.OPERATE: "OPERATOR", Scope.VERIFY: "VERIF"}.get(scope, "ALPHA")
         only = key(db, SYSTEM, owner, f"only {scope.value}", scopes=[scope.value])
         headers[f"scope:{scope.value}"] = bearer(str(only.key))
     for role in ("viewer", "trader", "account_manager", "administrator"):
@@ -276,6 +285,12 @@ def world(db: Database) -> Iterator[World]:
         for ids in (alpha, beta):
             ids["year"] = ids["reporting_year"] = "2025"
             ids["fiscal_year"] = "2027"  # GX-ETS: provisional prices
+        # GX-ETS FY2027: ALPHA and BETA covered, allocated and their emissions reported (not
+        # verified), so that each route finds the caller's own entity and another's
+        for pid in ("ALPHA", "BETA"):
+            gx_cycle.cover(db, SYSTEM, pid, 2027, ["steel"])
+            gx_cycle.allocate(db, SYSTEM, pid, 2027, "quantity", {"quantity": 100, "reason": "m"})
+            gx_cycle.report_emissions(db, SYSTEM, pid, 2027, 50)
         world = World(db, c, headers, {"ALPHA": alpha, "BETA": beta})
         world.sessions = {
             "none": {},
@@ -500,6 +515,35 @@ BODIES: dict[tuple[str, str], Body] = {
     },
     ("PATCH", "/v1/sealed-auctions/bids/{bid_id}"): lambda ids, n: {"quantity": 1},
     ("PUT", "/v1/inventories/{participant_id}/{reporting_year}"): lambda ids, n: {"scope1": 1},
+    ("POST", "/v1/gx/covered-entities"): lambda ids, n: {
+        "participant_id": ids["pid"],
+        "fiscal_year": 2027,
+        "sectors": ["steel"],
+    },
+    ("POST", "/v1/gx/allocations"): lambda ids, n: {
+        "participant_id": ids["pid"],
+        "fiscal_year": 2027,
+        "method": "quantity",
+        "quantity": 1,
+        "inputs": {"reason": "matrix"},
+    },
+    ("PUT", "/v1/gx/emissions/{participant_id}/{fiscal_year}"): lambda ids, n: {"direct_co2": 50},
+    (
+        "POST",
+        "/v1/gx/emissions/{participant_id}/{fiscal_year}/verification",
+    ): lambda ids, n: {"decision": "returned", "findings": "matrix"},
+    ("POST", "/v1/gx/surrenders"): lambda ids, n: {
+        "participant_id": ids["pid"],
+        "fiscal_year": 2027,
+        "kind": "allowances",
+        "account_id": f"{ids['pid']}-GX",
+        "quantity": 1,
+    },
+    ("POST", "/v1/gx/ceiling-payments"): lambda ids, n: {
+        "participant_id": ids["pid"],
+        "fiscal_year": 2027,
+        "quantity": 1,
+    },
     ("POST", "/v1/usage/evaluate"): lambda ids, n: {
         "account_id": ids["account_id"],
         "purpose": "offset_scope1",
@@ -656,6 +700,37 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/market/auctions"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/market/bars"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/gx/prices/{fiscal_year}"): "ok  ok      ok      ok      ok  ok     ok",
+    # GX-ETS: ALPHA and BETA are covered for FY2027 (reported, not verified). Covering and
+    # allocating need the scheme administrator's role, which no restricted operator key holds;
+    # verifying needs the verify scope of a verification body (the scope rows test it)
+    ("POST", "/v1/gx/covered-entities"): "401 403     403     403     403 403    403",
+    ("GET", "/v1/gx/covered-entities/{fiscal_year}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/gx/allocations"): "401 403     403     403     403 403    403",
+    (
+        "GET",
+        "/v1/gx/allocations/{participant_id}/{fiscal_year}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "PUT",
+        "/v1/gx/emissions/{participant_id}/{fiscal_year}",
+    ): "401 ok/404  ok/404  403     403 404    404",
+    (
+        "GET",
+        "/v1/gx/emissions/{participant_id}/{fiscal_year}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "POST",
+        "/v1/gx/emissions/{participant_id}/{fiscal_year}/verification",
+    ): "401 403     403     403     403 403    403",
+    ("GET", "/v1/gx/verifications"): "401 403     403     403     403 403    403",
+    # not verified: the entity's own surrender and ceiling payment get past access, 409
+    ("POST", "/v1/gx/surrenders"): "401 409/404 409/404 403     403 404    404",
+    ("POST", "/v1/gx/ceiling-payments"): "401 409/404 409/404 403     403 404    404",
+    (
+        "GET",
+        "/v1/gx/compliance/{participant_id}/{fiscal_year}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("GET", "/v1/gx/register/{fiscal_year}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/market/indices"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/market/indices/compute"): "401 403     403     403     403 ok     ok",
     ("GET", "/v1/market/indices/{index_id}"): "404 404     404     404     404 404    404",
