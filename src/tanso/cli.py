@@ -108,6 +108,7 @@ def init(
         out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
     if demo and clock is not None:
         from tanso.demo import auctions as demo_auctions
+        from tanso.demo import gx as demo_gx
         from tanso.demo import market as demo_data
         from tanso.demo import marketplace as demo_marketplace
         from tanso.demo import usage as demo_usage
@@ -117,6 +118,7 @@ def init(
         with out.status("demo: participants, projects and issuances...") as progress:
             keys |= _run(demo_data.load, db)
             out.print("demo: participants, projects and issuances loaded")
+            gx_keys = demo_gx.prepare(db, exchange, clock, days)  # its asks trade in the history
             progress.update(f"demo: exchange days ({len(days)} business days of history)...")
             counts = demo_exchange.demo_market(db, exchange, keys, clock, days)
             out.print(f"demo: {len(days)} exchange days simulated")
@@ -125,10 +127,12 @@ def init(
                 ("marketplace", demo_marketplace),
                 ("auctions", demo_auctions),
                 ("usage", demo_usage),
+                ("gx", demo_gx),
             ):
                 progress.update(f"demo: {step}...")
                 extras.append(m.seed(db, exchange, keys, clock, days))
                 out.print(f"demo: {step} seeded")
+            keys |= gx_keys  # after the venues' demos, which keep to the original participants
             progress.update("demo: the first live morning...")
             # not in the demo users' names: they find only orders they placed themselves
             morning = demo_exchange.demo_morning(db, exchange, simulated_traders(keys), clock, live)

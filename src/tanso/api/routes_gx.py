@@ -1,13 +1,14 @@
 """GX-ETS routes (docs/gx-ets.md): public prices and register; the scheme administrator's
-covered entities and allocations; the entity's emissions, surrenders and ceiling payments; the
-verification body's verification. ``fiscal_year`` is always a fiscal year (年度, April to March)
-named by the year it starts in, not a calendar reporting year."""
+covered entities, allocations and price-stability operation (public record); the entity's
+emissions, surrenders and ceiling payments; the verification body's verification.
+``fiscal_year`` is always a fiscal year (年度, April to March) named by the year it starts in,
+not a calendar reporting year."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
@@ -25,8 +26,9 @@ from tanso.api.schemas import Body, Id, Out, SelectionIn, answer, many
 from tanso.domain import gx as rules
 from tanso.domain.participants import Scope
 from tanso.services.common import Actor
-from tanso.services.compliance import gx, gx_compliance, gx_cycle
+from tanso.services.compliance import gx, gx_compliance, gx_cycle, gx_market
 from tanso.services.ledger.blocks import Selection
+from tanso.services.trading.exchange import Exchange
 
 router = APIRouter(prefix="/v1/gx", tags=["GX-ETS"], route_class=AnswerRoute)
 
@@ -167,8 +169,8 @@ def emissions(
 
 
 @router.get("/verifications", response_model=many(EmissionsOut))
-def awaiting(db: DB, actor: CanVerify) -> list[gx_cycle.Emissions]:
-    """Reported emissions awaiting verification (verification bodies)."""
+def awaiting(db: DB, actor: CanRead) -> list[gx_cycle.Emissions]:
+    """Reported emissions awaiting verification (verification bodies and operators)."""
     return gx_cycle.awaiting_verification(db, actor)
 
 
@@ -261,3 +263,48 @@ def register(
             },
         )
     return rows
+
+
+# ---------------------------------------------------------------- price-stability operation
+
+StabilityOut = answer(gx_market.StabilityOperation, "GxStabilityOperation")
+StabilityRecordOut = answer(gx_market.StabilityRecord, "GxStabilityRecord")
+
+
+class StabilityBuyIn(Body):
+    instrument_id: str = Field(
+        min_length=1, max_length=64, description="An allowance instrument, e.g. GX-ALLOW-2026."
+    )
+    quantity: int = Field(ge=1, le=10**12, description="Allowances to buy, whole t-CO2.")
+
+
+class StabilityCancelIn(Body):
+    quantity: int = Field(ge=1, le=10**12, description="Allowances to cancel, whole t-CO2.")
+
+
+@router.post("/price-stability", response_model=StabilityOut, status_code=201)
+def stability_buy(
+    body: StabilityBuyIn, request: Request, db: DB, actor: CanOperate, idem: IdemKey
+) -> gx_market.StabilityOperation:
+    """価格安定化措置: the scheme administrator's buy order on an allowance instrument at the
+    fiscal year's adjustment reference price (調整基準取引価格), into its price-stability account
+    (a day order paid from its yen cash account; it settles like any trade)."""
+    exchange: Exchange = request.app.state.exchange
+    return gx_market.buy(db, exchange, actor, body.instrument_id, body.quantity, idem)
+
+
+@router.post("/price-stability/cancellations", response_model=StabilityOut, status_code=201)
+def stability_cancel(
+    body: StabilityCancelIn, db: DB, actor: CanOperate, idem: IdemKey
+) -> gx_market.StabilityOperation:
+    """Cancel (取消) allowances the operation's buys delivered to the scheme administrator, for
+    good (reason "GX-ETS price-stability operation"): at most what they delivered and is still
+    held (409 `exceeds_bought`)."""
+    return gx_market.cancel(db, actor, body.quantity, idem)
+
+
+@router.get("/price-stability", response_model=StabilityRecordOut, tags=["public"])
+def stability_record(db: DB) -> gx_market.StabilityRecord:
+    """The price-stability operation's public record: tonnes bought (settled), cancelled and
+    still held, and every buy and cancellation, newest first."""
+    return gx_market.record(db)

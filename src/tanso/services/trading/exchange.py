@@ -39,6 +39,7 @@ from tanso.domain.errors import (
     Unavailable,
 )
 from tanso.domain.fees import FREE, FeeSchedule
+from tanso.domain.gx import fiscal_year_of
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.domain.journal import read_payload
 from tanso.domain.participants import ParticipantStatus, Role
@@ -57,7 +58,8 @@ from tanso.services.common import (
     require,
     require_operator,
 )
-from tanso.services.ledger import registry
+from tanso.services.compliance.gx import rules as gx_rules
+from tanso.services.ledger import allowances, registry
 from tanso.services.trading import bust_requests
 from tanso.store import repo
 from tanso.store import schema as t
@@ -222,6 +224,10 @@ def _replay(db: Database, engine: ex.Engine, after: int) -> int:
                 recorded[payload["pretrade_order"]] = payload.get("pretrade")
             engine.handle(command_from_json(payload["command"]))
     return last
+
+
+ALLOWANCE_SCHEME = "GXA"
+"""GX-ETS allowances (排出枠): buying them is for those the year's rules let hold them."""
 
 
 def trade_date(at: str) -> dt.date:
@@ -691,15 +697,33 @@ class Exchange:
         return known
 
     def _may_trade(
-        self, conn: Connection, pid: str, instrument: Any, eligibility: Eligibility
+        self,
+        conn: Connection,
+        pid: str,
+        instrument: Any,
+        eligibility: Eligibility,
+        side: str = "sell",
+        at: str = "",
     ) -> None:
-        """An instrument for GX League members only (JPX's 超過削減枠) refuses anyone else."""
+        """An instrument for GX League members only (JPX's 超過削減枠) refuses anyone else; an
+        instrument of GX-ETS allowances refuses a buyer the year's rules do not let hold them."""
         if eligibility.gx_league_only and not self._participant(conn, pid)[1]:
             raise Forbidden(
                 "gx_league_only",
                 f"Only GX League members may trade {instrument.id}; participant {pid} is not a "
                 "GX League member (the exchange operator records membership).",
             )
+        if side == "buy" and ALLOWANCE_SCHEME in eligibility.schemes:
+            year = (
+                eligibility.vintage_to or eligibility.vintage_from or fiscal_year_of(trade_date(at))
+            )
+            if not allowances.may_hold(conn, pid, year):
+                holders = ", ".join(gx_rules(year).allowance_holders)
+                raise Forbidden(
+                    "allowance_holder_not_permitted",
+                    f"{pid} may not buy {instrument.id}: the FY{year} rules of GX-ETS let only "
+                    f"these hold allowances: {holders}.",
+                )
 
     def _fold_bars(
         self, conn: Connection, instrument: str, day: dt.date, price: int, quantity: int, seq: int
@@ -1203,7 +1227,7 @@ class Exchange:
         if o.serials and o.side != "sell":
             raise InvalidInput("serials_on_buy", "Only a sell order designates serials.")
         eligibility = _eligibility(instrument.eligibility)
-        self._may_trade(conn, actor.participant_id, instrument, eligibility)
+        self._may_trade(conn, actor.participant_id, instrument, eligibility, o.side, tx.at)
         self._check_window(tx, instrument)
         order_id = f"O{tx.next_seq()}"
         command = ex.PlaceOrder(

@@ -1,12 +1,17 @@
-"""The standard instruments: one per TSE trading category, with TSE's rules."""
+"""The standard instruments: one per TSE trading category, with TSE's rules, and one per vintage
+of GX-ETS allowances from FY2026 on."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tanso.domain.errors import NotFound
+from tanso.domain.gx import fiscal_year_of
 from tanso.domain.instruments import Eligibility, InstrumentSpec
 from tanso.services.common import SYSTEM
+from tanso.services.compliance import gx
 from tanso.services.trading.exchange import Exchange
 from tanso.store import repo
 from tanso.store import schema as t
@@ -44,7 +49,9 @@ def standard_instruments(
     db: Database, references: dict[str, int] | None = None
 ) -> list[InstrumentSpec]:
     """One call-auction instrument per TSE trading category, with TSE's rules; `references`
-    gives a category's starting reference price (基準値段), e.g. its last historical price."""
+    gives a category's starting reference price (基準値段), e.g. its last historical price.
+    Then one per vintage of GX-ETS allowances, from FY2026 to the fiscal year of the database
+    clock's today."""
     specs = []
     with db.read() as conn:
         categories = repo.list_table(conn, t.categories, t.categories.c.code, tse=True)
@@ -65,7 +72,43 @@ def standard_instruments(
                 **extra,
             )
         )
-    return specs
+    today = dt.datetime.fromisoformat(db.clock().replace("Z", "+00:00")).astimezone(JST).date()
+    return specs + allowance_instruments(today)
+
+
+GX_ALLOWANCE_FIRST_VINTAGE = 2026
+"""GX-ETS phase 2 (mandatory trading, allowances as registry units) starts with FY2026."""
+
+
+def allowance_instrument(vintage: int) -> InstrumentSpec:
+    """排出枠: the exchange instrument of one vintage (fiscal year) of GX-ETS allowances,
+    GX-ALLOW-<vintage>, with TSE's rules like the other standard instruments. It starts from the
+    middle of the year's price band (adjustment reference price to reference ceiling price):
+    there is no market price yet to start from."""
+    try:
+        p = gx.prices(vintage)
+        reference = (p.floor + p.ceiling) // 2
+    except NotFound:  # beyond the published prices and their escalation rule
+        reference = STANDARD_REFERENCE_PRICES["GX_EXCESS"]
+    return InstrumentSpec(
+        id=f"GX-ALLOW-{vintage}",
+        name_en=f"GX-ETS allowances FY{vintage}",
+        name_ja=f"GX-ETS 排出枠 {vintage}年度",
+        eligibility=Eligibility(
+            schemes=("GXA",),
+            categories=("GX_ALLOWANCE",),
+            vintage_from=vintage,
+            vintage_to=vintage,
+        ),
+        reference_price=reference,
+    )
+
+
+def allowance_instruments(today: dt.date) -> list[InstrumentSpec]:
+    """One allowance instrument per vintage from FY2026 to the fiscal year of ``today``
+    (April to March); none before FY2026."""
+    last = fiscal_year_of(today)
+    return [allowance_instrument(v) for v in range(GX_ALLOWANCE_FIRST_VINTAGE, last + 1)]
 
 
 def ensure_standard_instruments(
