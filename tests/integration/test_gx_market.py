@@ -202,6 +202,19 @@ def test_fy2033_allowances_are_auctioned_by_the_administrator_with_a_reserve(
     sa.place_bid(db, a, auction.id, "POWER_A-MAIN", 4_000, 6_000)
     sa.place_bid(db, b, auction.id, "POWER_B-MAIN", 3_500, 3_000)
     sa.place_bid(db, c, auction.id, "POWER_C-MAIN", 2_900, 5_000)  # below the reserve
+    participants.create_participant(
+        db,
+        SYSTEM,
+        participants.NewParticipant(
+            "村", "Village", "local_government", ["trader"], None, False, "VILLAGE"
+        ),
+    )
+    participants.set_status(db, SYSTEM, "VILLAGE", "active")
+    fund(db, "VILLAGE", 100_000_000)
+    village = Actor("VILLAGE", frozenset({Role.TRADER}))
+    with pytest.raises(Forbidden) as barred:  # it could not receive what it would win
+        sa.place_bid(db, village, auction.id, "VILLAGE-MAIN", 4_500, 1_000)
+    assert barred.value.code == "allowance_holder_not_permitted"
     clock.set("2033-05-10T04:00:00+00:00")
     cleared = sa.clear_auction(db, SYSTEM, auction.id)
     assert cleared.result is not None

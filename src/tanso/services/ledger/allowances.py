@@ -12,6 +12,7 @@ from tanso.domain.participants import ParticipantKind, Role
 from tanso.domain.registry import Piece
 from tanso.services.compliance.gx import rules
 from tanso.store import repo
+from tanso.store import schema as t
 from tanso.store import schema_gx as g
 
 ALLOWANCE_PREFIX = "GXA-"
@@ -40,6 +41,22 @@ def may_hold(conn: Connection, pid: str, fiscal_year: int) -> bool:
 def check_receiver(conn: Connection, pid: str, pieces: Sequence[Piece]) -> None:
     """Refuse moving allowances to a participant the rule set does not let hold them."""
     vintages = {p.block.vintage for p in pieces if p.block.issuance.startswith(ALLOWANCE_PREFIX)}
+    _check(conn, pid, vintages)
+
+
+def check_bidder(conn: Connection, pid: str, reservation: str) -> None:
+    """Refuse a bid for the credits held under ``reservation`` (a sealed-bid auction's) from a
+    participant that could not receive the allowances among them."""
+    b = t.blocks.c
+    rows = conn.execute(
+        select(b.vintage)
+        .where(b.reservation == reservation, b.issuance_id.like(f"{ALLOWANCE_PREFIX}%"))
+        .distinct()
+    ).all()
+    _check(conn, pid, {int(r.vintage) for r in rows})
+
+
+def _check(conn: Connection, pid: str, vintages: set[int]) -> None:
     for vintage in sorted(vintages):
         if not may_hold(conn, pid, vintage):
             holders = ", ".join(rules(vintage).allowance_holders)

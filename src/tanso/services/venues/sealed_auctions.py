@@ -42,7 +42,7 @@ from tanso.services.common import (
     plain,
     require_active,
 )
-from tanso.services.ledger import registry
+from tanso.services.ledger import allowances, registry
 from tanso.services.ledger.blocks import CreditRange
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import trade_date
@@ -687,6 +687,7 @@ def place_bid(
         row = _open_auction(conn, auction_id, tx.at)
         if row.seller_id == actor.participant_id:
             raise Forbidden("own_auction", "A seller cannot bid in its own auction.")
+        allowances.check_bidder(conn, actor.participant_id, auction_id)
         check_bid(rules_of(row), price, quantity)
         acct = own_account(conn, actor, account_id, write=True)
         if acct.kind != "holding":
