@@ -206,8 +206,7 @@ class Filter:
     def admits(self, lot: Lot) -> bool:
         return (
             (self.vintage_before is None or lot.vintage < self.vintage_before)
-            and
-            (self.schemes is None or lot.scheme in self.schemes)
+            and (self.schemes is None or lot.scheme in self.schemes)
             and (self.categories is None or lot.category in self.categories)
             and (self.units is None or lot.unit in self.units)
             and (self.domestic is None or lot.domestic == self.domestic)
