@@ -38,9 +38,7 @@ def cycle(db: Database) -> dict[str, Any]:
     steel = add_participant(db, "STEEL")
     verifier = add_participant(db, "VERIFIER", ["verification_body"])
     gx.cover(db, SYSTEM, "STEEL", 2026, ["steel"], ["Kimitsu works"])
-    alloc = gx.allocate(
-        db, SYSTEM, "STEEL", 2026, "grandfathering", {"base_emissions": 1_000_000}
-    )
+    alloc = gx.allocate(db, SYSTEM, "STEEL", 2026, "grandfathering", {"base_emissions": 1_000_000})
     return {"db": db, "clock": clock, "steel": steel, "verifier": verifier, "alloc": alloc}
 
 
@@ -74,9 +72,7 @@ def test_a_whole_cycle_ends_compliant_and_the_journal_balances(cycle: dict[str, 
     assert pos.credit_cap == 110_000 and pos.held_allowances == 983_000
     gc.surrender(db, steel, "STEEL", 2026, "allowances", "STEEL-GX", Selection(quantity=983_000))
     with pytest.raises(Conflict) as over_cap:
-        gc.surrender(
-            db, steel, "STEEL", 2026, "credits", "STEEL-MAIN", Selection(quantity=110_001)
-        )
+        gc.surrender(db, steel, "STEEL", 2026, "credits", "STEEL-MAIN", Selection(quantity=110_001))
     assert "GX-P2-CAP-10" in over_cap.value.message
     gc.surrender(db, steel, "STEEL", 2026, "credits", "STEEL-MAIN", Selection(quantity=100_000))
     paid = gc.pay_ceiling(db, steel, "STEEL", 2026, 17_000)
