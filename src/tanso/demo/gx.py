@@ -6,6 +6,8 @@ emissions from 0.13 to 19 Mt; their allocations, emissions reported and verified
 registration verification body (登録確認機関), allowances surrendered, and the surplus offered
 on the exchange (GX-ALLOW-2026). One entity, 白嶺セメント (SHIRANE_CEMENT), emits more than it
 was allocated: it surrenders what it holds and stays short, with a bid resting on the exchange.
+疾風硝子 (HAYATE_GLASS) covers its shortfall with J-Credits of its own project (within the 10%
+cap) and pays the reference ceiling price for the rest.
 
 Demo simplification: the demo runs during FY2026, before any FY2026 emissions could really be
 reported (due 2027-09-30) or allowances surrendered (by 2028-01-31); it records each entity's
@@ -32,7 +34,7 @@ from tanso.demo.exchange_days import DemoClock, at_jst
 from tanso.demo.market import DemoParticipant, corporate_number
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.compliance import gx_compliance, gx_cycle
-from tanso.services.ledger import cash, participants
+from tanso.services.ledger import cash, participants, registry, taxonomy
 from tanso.services.ledger.blocks import Selection
 from tanso.services.trading.exchange import Exchange, NewOrder
 from tanso.services.trading.instruments import allowance_instrument
@@ -134,7 +136,7 @@ COVERED: tuple[CoveredDemo, ...] = (
         "疾風硝子 千葉工場",
         "grandfathering",
         {"base_emissions": 420_000},
-        398_000,
+        440_000,
     ),
     CoveredDemo(
         _p("TSURUGI_MOTORS", "剣自動車株式会社", "Tsurugi Motor Corporation", 8),
@@ -162,6 +164,10 @@ COVERED: tuple[CoveredDemo, ...] = (
     ),
 )
 SHORT = "SHIRANE_CEMENT"
+MIXED = "HAYATE_GLASS"
+"""The entity that covers its emissions three ways: allowances, J-Credits from its own
+energy-saving project (within the 10% cap), and the reference ceiling price for the rest."""
+MIXED_CREDITS = 20_000
 BIDDER_CASH = 100_000_000
 """Yen the short entity deposits for its bid."""
 
@@ -210,6 +216,7 @@ def prepare(
             f"{pid}-GX",
             Selection(quantity=min(held, c.emissions)),
         )
+    _cover_the_rest(db, actors[MIXED])
     with db.read() as conn:
         listed = repo.get_by_id(conn, t.instruments, INSTRUMENT) is not None
     if not listed:
@@ -226,6 +233,37 @@ def prepare(
                     NewOrder(INSTRUMENT, side, quantity, price, tif="gtc", account_id=f"{pid}-GX"),
                 )
     return keys
+
+
+def _cover_the_rest(db: Database, entity: Actor) -> None:
+    """The mixed entity's shortfall after its allowances: J-Credits of its own furnace project,
+    then the reference ceiling price for what remains."""
+    pid = entity.participant_id
+    project = "HAYATEES1"
+    taxonomy.register_project(
+        db,
+        SYSTEM,
+        taxonomy.NewProject(
+            project,
+            "JC",
+            "Hayate Glass furnace waste-heat recovery",
+            "ENERGY_SAVING",
+            "JP",
+            name_ja="疾風硝子 溶解炉排熱回収",
+            region="千葉県",
+            developer="疾風硝子株式会社",
+        ),
+    )
+    registry.issue(
+        db, SYSTEM, registry.NewIssuance(project, "ER", "1", 2024, MIXED_CREDITS, f"{pid}-MAIN")
+    )
+    gx_compliance.surrender(
+        db, entity, pid, FISCAL_YEAR, "credits", f"{pid}-MAIN", Selection(quantity=MIXED_CREDITS)
+    )
+    rest = gx_compliance.compliance(db, entity, pid, FISCAL_YEAR)
+    assert rest.shortfall and rest.shortfall_cost_at_ceiling
+    cash.deposit(db, SYSTEM, pid, "JPY", rest.shortfall_cost_at_ceiling, f"DEMO-BANK-{pid}-0001")
+    gx_compliance.pay_ceiling(db, entity, pid, FISCAL_YEAR, rest.shortfall)
 
 
 def seed(
