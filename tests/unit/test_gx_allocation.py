@@ -5,6 +5,7 @@ action on top of either, decided quantities and auctions; rounded down to whole 
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -108,7 +109,7 @@ def test_a_decided_quantity_states_its_reason_and_an_auction_quantity_is_as_give
         ("quantity", {"quantity": 1, "reason": "x" * 501}, "text_too_long"),
     ],
 )
-def test_bad_inputs_are_refused_with_a_code(method: str, inputs: dict, code: str) -> None:
+def test_bad_inputs_are_refused_with_a_code(method: str, inputs: dict[str, Any], code: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         gx.allocate(FY2026, method, inputs)
     assert refused.value.code == code
