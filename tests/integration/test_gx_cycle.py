@@ -110,6 +110,15 @@ def test_nothing_counts_before_verification_and_a_short_entity_is_non_compliant_
     with pytest.raises(Conflict) as late:
         gc.pay_ceiling(db, steel, "STEEL", 2026, 1)
     assert late.value.code == "deadline_passed"
+    # credits retired for the use after the deadline no longer count toward the year
+    add_issuance(db, "STEEL-MAIN", 1_000, vintage=2024)
+    late_retirement = registry.RetirementRequest(
+        "STEEL-MAIN", Selection(quantity=1_000), ["gx_ets_surrender"], reporting_year=2026
+    )
+    registry.retire(db, steel, late_retirement)
+    after = gc.compliance(db, steel, "STEEL", 2026)
+    assert (after.surrendered_credits, after.shortfall) == (0, 267_000)
+    assert after.status == "non_compliant"
 
 
 def test_only_the_administrator_allocates_and_only_a_verification_body_verifies(

@@ -140,6 +140,8 @@ class Benchmark:
     output_unit: str
     intensity: Fraction
     source: str
+    intensity_text: str = ""
+    """The intensity as the data writes it (a decimal), for what people read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +154,6 @@ class SchemeYear:
     allowance_holders: tuple[str, ...]
     banking: bool
     borrowing: bool
-    credit_cap_percent: int
-    credit_schemes: tuple[str, ...]
-    jcm_first_vintage: int
     emissions_due: dt.date
     surrender_deadline: dt.date
     grandfathering_per_mille: int
@@ -209,9 +208,6 @@ def scheme_year(doc: dict[str, Any], fiscal_year: int) -> SchemeYear:
         allowance_holders=tuple(e["allowance_holders"]),
         banking=bool(e["banking"]),
         borrowing=bool(e["borrowing"]),
-        credit_cap_percent=int(e["credit_cap_percent"]),
-        credit_schemes=tuple(e["credit_schemes"]),
-        jcm_first_vintage=int(e["jcm_first_vintage"]),
         emissions_due=_shift(dt.date.fromisoformat(e["emissions_due"]), gap),
         surrender_deadline=_shift(dt.date.fromisoformat(e["surrender_deadline"]), gap),
         grandfathering_per_mille=int(gf["annual_reduction_per_mille"]),
@@ -226,6 +222,7 @@ def scheme_year(doc: dict[str, Any], fiscal_year: int) -> SchemeYear:
                 str(b["output_unit"]),
                 Fraction(str(b["intensity"])),
                 str(b["source"]),
+                str(b["intensity"]),
             )
             for b in e["benchmarks"]
         },
@@ -263,6 +260,16 @@ def _whole(value: Any, name: str, lo: int = 0) -> int:
     return value
 
 
+def figure(x: Fraction) -> str:
+    """An exact figure for the working: whole tonnes with thousands separators and up to six
+    decimals, an ellipsis where more follow (never rounded up)."""
+    whole = x.numerator // x.denominator
+    millionths = (x - whole) * 10**6
+    shown = int(millionths)
+    text = f"{whole:,}" if not shown else f"{whole:,}.{shown:06d}".rstrip("0")
+    return text if millionths == shown else f"{text}…"
+
+
 def _early_action(rules: SchemeYear, inputs: dict[str, Any]) -> tuple[Fraction, str]:
     """Credit for early action: the share of reductions achieved since the first year counted."""
     early = _whole(inputs.get("early_reduction", 0), "early_reduction")
@@ -271,7 +278,7 @@ def _early_action(rules: SchemeYear, inputs: dict[str, Any]) -> tuple[Fraction, 
     credit = Fraction(early * rules.early_action_percent, 100)
     return credit, (
         f" + early action since FY{rules.early_action_first_year}: {early:,} t × "
-        f"{rules.early_action_percent}% = {credit.numerator // credit.denominator:,} t"
+        f"{rules.early_action_percent}% = {figure(credit)} t"
     )
 
 
@@ -304,11 +311,11 @@ def allocate(rules: SchemeYear, method: str, inputs: dict[str, Any]) -> Allocati
         early, early_text = _early_action(rules, inputs)
         quantity = int(base + early)  # floor: never more than the rule gives
         working = (
-            f"benchmark {sector}: {production:,} {b.output_unit} × {b.intensity} t-CO2/"
-            f"{b.output_unit} = {base.numerator // base.denominator:,} t{early_text}; "
+            f"benchmark {sector}: {production:,} {b.output_unit} × {b.intensity_text} t-CO2/"
+            f"{b.output_unit} = {figure(base)} t{early_text}; "
             f"{quantity:,} t (rounded down)"
         )
-        clean = {"sector": sector, "production": production, "intensity": str(b.intensity)}
+        clean = {"sector": sector, "production": production, "intensity": b.intensity_text}
     else:
         base_emissions = _whole(inputs.get("base_emissions"), "base_emissions", 1)
         years = rules.fiscal_year - rules.grandfathering_base_year
@@ -325,7 +332,7 @@ def allocate(rules: SchemeYear, method: str, inputs: dict[str, Any]) -> Allocati
         working = (
             f"grandfathering: {base_emissions:,} t × (1 − {pm // 10}.{pm % 10}%)^{years} "
             f"(FY{rules.grandfathering_base_year} to FY{rules.fiscal_year}) = "
-            f"{base.numerator // base.denominator:,} t{early_text}; {quantity:,} t (rounded down)"
+            f"{figure(base)} t{early_text}; {quantity:,} t (rounded down)"
         )
         clean = {
             "base_emissions": base_emissions,

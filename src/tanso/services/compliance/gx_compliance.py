@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from tanso.domain import usage_rules as ur
 from tanso.domain.csv_cells import neutralise
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.escrow import cash_account_id
@@ -46,9 +47,11 @@ from tanso.services.compliance.gx_cycle import (
     may_see,
     require_covered,
 )
+from tanso.services.compliance.usage import JST
 from tanso.services.ledger import registry
 from tanso.services.ledger.blocks import Selection, credit_ranges, move, plan
 from tanso.store import repo
+from tanso.store import schema as t
 from tanso.store import schema_gx as g
 from tanso.store import schema_usage as u
 from tanso.store.db import Tx
@@ -102,14 +105,34 @@ def _sum(conn: Connection, table: Any, column: str, pid: str, fy: int, **where: 
     return int(conn.execute(q).scalar_one())
 
 
-def credits_surrendered(conn: Connection, pid: str, fy: int) -> int:
-    """Tonnes of credits retired for ``gx_ets_surrender`` toward the fiscal year: the usage
-    claims the rules engine recorded (a surrender of credits, or a retirement for that use)."""
-    c = u.usage_claims.c
-    q = select(func.coalesce(func.sum(c.tonnes), 0)).where(
-        c.participant_id == pid, c.reporting_year == fy, c.use == registry.GX_SURRENDER
+def credits_surrendered(conn: Connection, pid: str, fy: int, deadline: dt.date) -> int:
+    """Tonnes of credits retired for ``gx_ets_surrender`` toward the fiscal year by its
+    deadline (end of the day, JST): the usage claims the rules engine recorded, for a surrender
+    of credits or a retirement for that use. A later retirement no longer counts."""
+    c, r = u.usage_claims.c, t.retirements.c
+    cutoff = dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(), JST)
+    q = (
+        select(func.coalesce(func.sum(c.tonnes), 0))
+        .select_from(u.usage_claims.join(t.retirements, c.retirement_id == r.id))
+        .where(
+            c.participant_id == pid,
+            c.reporting_year == fy,
+            c.use == registry.GX_SURRENDER,
+            r.created_at < cutoff.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        )
     )
     return int(conn.execute(q).scalar_one())
+
+
+def credit_cap_percent(conn: Connection, fy: int, today: dt.date) -> int | None:
+    """The share of verified emissions credits may cover: the usage rules' share cap for
+    ``gx_ets_surrender`` in the fiscal year (the one the engine enforces), None without one."""
+    rs = usage.ruleset_in_force(conn, today)
+    if rs is None:
+        return None
+    use = ur.Use(registry.GX_SURRENDER, fy, today)
+    caps = [x.percent for x in rs.rules if x.kind == "share_cap" and x.applies(use)]
+    return min(caps, default=None)
 
 
 def _usable(fy: int, borrowing: bool) -> Eligibility:
@@ -124,7 +147,7 @@ def position(conn: Connection, pid: str, fy: int, today: dt.date) -> Compliance:
     inv = inventories.inventory(conn, pid, fy)
     verified = inv.scope1 if inv is not None and inv.verification == "verified" else None
     allowances = _sum(conn, g.gx_surrenders, "quantity", pid, fy, kind="allowances")
-    credits = credits_surrendered(conn, pid, fy)
+    credits = credits_surrendered(conn, pid, fy, rules.surrender_deadline)
     ceiling_q = _sum(conn, g.gx_payments, "quantity", pid, fy)
     shortfall = None if verified is None else max(0, verified - allowances - credits - ceiling_q)
     if shortfall == 0:
@@ -143,7 +166,8 @@ def position(conn: Connection, pid: str, fy: int, today: dt.date) -> Compliance:
             eligibility=_usable(fy, rules.borrowing),
         )
         held = sum(b.quantity for b in blocks)
-    cap = None if verified is None else verified * rules.credit_cap_percent // 100
+    percent = credit_cap_percent(conn, fy, today)
+    cap = None if verified is None or percent is None else verified * percent // 100
     price = prices(fy).ceiling
     return Compliance(
         participant_id=pid,

@@ -439,7 +439,8 @@ def create_api_key(
             raise InvalidInput(
                 "scope_not_allowed",
                 f"The key's roles do not allow the scopes {missing} (trade needs trader, broker "
-                "or market_maker; operate needs an operator role).",
+                "or market_maker; operate needs an operator role; verify needs "
+                "verification_body).",
             )
         if not granted <= own_scopes:
             missing = ", ".join(scope_names(granted - own_scopes))
