@@ -180,7 +180,13 @@ def world(db: Database) -> Iterator[World]:
         db,
         SYSTEM,
         participants.NewParticipant(
-            "VERIF 株式会社", "VERIF Corp.", "government", ["verification_body"], None, False, "VERIF"
+            "VERIF 株式会社",
+            "VERIF Corp.",
+            "government",
+            ["verification_body"],
+            None,
+            False,
+            "VERIF",
         ),
     )
     key = participants.create_api_key
@@ -544,6 +550,11 @@ BODIES: dict[tuple[str, str], Body] = {
         "fiscal_year": 2027,
         "quantity": 1,
     },
+    ("POST", "/v1/gx/price-stability"): lambda ids, n: {
+        "instrument_id": "GX-ALLOW-2027",
+        "quantity": 1,
+    },
+    ("POST", "/v1/gx/price-stability/cancellations"): lambda ids, n: {"quantity": 1},
     ("POST", "/v1/usage/evaluate"): lambda ids, n: {
         "account_id": ids["account_id"],
         "purpose": "offset_scope1",
@@ -608,6 +619,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/en"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/en/auctions"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/en/verify/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/gx/register"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/gx/register/{fiscal_year}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/gx/register"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/gx/register/{fiscal_year}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/gx/register"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/gx/register/{fiscal_year}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/healthz"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/ja"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/ja/auctions"): "ok  ok      ok      ok      ok  ok     ok",
@@ -722,7 +739,12 @@ EXPECTED: dict[tuple[str, str], str] = {
         "POST",
         "/v1/gx/emissions/{participant_id}/{fiscal_year}/verification",
     ): "401 403     403     403     403 403    403",
-    ("GET", "/v1/gx/verifications"): "401 403     403     403     403 403    403",
+    # the list of reported emissions: verification bodies and operators
+    ("GET", "/v1/gx/verifications"): "401 403     403     403     403 ok     ok",
+    # the price-stability operation: the scheme administrator's; its record is public
+    ("POST", "/v1/gx/price-stability"): "401 403     403     403     403 403    403",
+    ("POST", "/v1/gx/price-stability/cancellations"): "401 403     403     403     403 403    403",
+    ("GET", "/v1/gx/price-stability"): "ok  ok      ok      ok      ok  ok     ok",
     # not verified: the entity's own surrender and ceiling payment get past access, 409
     ("POST", "/v1/gx/surrenders"): "401 409/404 409/404 403     403 404    404",
     ("POST", "/v1/gx/ceiling-payments"): "401 409/404 409/404 403     403 404    404",
@@ -923,6 +945,9 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ): "login ok/404  ok/404 ok/404  ok/404 ok",
     ("GET", "/portal/emissions"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/emissions.csv"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/gx"): "login ok      ok     ok      ok     ok",
+    # a verification body's list: its administrator (ALPHA is none) and the operator's
+    ("GET", "/portal/gx/verifications"): "login 403     403    403     403    ok",
     ("GET", "/portal/holdings/{account_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/holdings/{account_id}.csv"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/keys"): "login 403     403    403     ok     ok",
@@ -940,6 +965,7 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/operator/market-makers"): "login 403     403    403     403    ok",
     ("GET", "/portal/market-making"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/operator/market-makers/report.csv"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/gx"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/instruments"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/issuance"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/journal"): "login 403     403    403     403    ok",

@@ -3,12 +3,13 @@
 Screens by group: ``login`` (log in, second factor, security), ``accounts`` (accounts,
 holdings, transfers, cash), ``orders`` (orders, amendments, trades), ``retirement``
 (retiring, notices), ``administration`` (API keys, users), ``marketplace``, ``auctions``,
-``usage`` (emissions), ``claims`` and ``stream`` (the live book). What they share — the page
-renderer, the user dependency with its CSRF, origin and role checks, the status table — is the
-kit (`tanso.web.kit`). Accounts and orders are looked up among the user's own participant's,
-so another participant's ids answer exactly like missing ones. The screens call use cases only;
-the services refuse anything the actor may not do, a second line behind the kit's checks.
-See docs/portal.md.
+``usage`` (emissions), ``claims``, ``gx`` (GX-ETS: the entity's compliance, verification, the
+scheme administrator's screen, the public register) and ``stream`` (the live book). What they
+share — the page renderer, the user dependency with its CSRF, origin and role checks, the status
+table — is the kit (`tanso.web.kit`). Accounts and orders are looked up among the user's own
+participant's, so another participant's ids answer exactly like missing ones. The screens call
+use cases only; the services refuse anything the actor may not do, a second line behind the
+kit's checks. See docs/portal.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tanso.web.portal import (
     auctions,
     claims,
     disputes,
+    gx,
     inbox,
     login,
     market_making,
@@ -45,6 +47,7 @@ for _screens in (
     disputes.router,
     inbox.router,
     market_making.router,
+    gx.router,
 ):
     router.include_router(_screens)
 router.routes.append(stream.route)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -60,12 +62,15 @@ def rules_of(fiscal_year: int) -> SchemeYear | None:
 
 def year_at_hand(day: dt.date) -> int:
     """The fiscal year whose obligations are at hand on ``day``: the earliest whose surrender
-    deadline has not passed (FY2026's is 31 January 2028), else the current fiscal year."""
+    deadline has not passed (FY2026's is 31 January 2028), else the current fiscal year; before
+    the scheme starts, its first fiscal year."""
     current = fiscal_year_of(day)
     for year in (current - 2, current - 1):
         rules = rules_of(year)
         if rules is not None and day <= rules.surrender_deadline:
             return year
+    if rules_of(current) is None:
+        return next((y for y in range(current + 1, current + 4) if rules_of(y)), current)
     return current
 
 
@@ -78,6 +83,11 @@ def asked_year(value: str | None, default: int) -> int | None:
     if year is None:
         return default
     return year if FIRST_YEAR <= year <= LAST_YEAR else None
+
+
+def decimal_text(value: Fraction) -> str:
+    """A benchmark's intensity as the decimal the data gives (kept as an exact fraction)."""
+    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
 
 
 def gx_texts(request: Request) -> Mapping[str, str]:
@@ -97,8 +107,6 @@ def invalid_shown(t: Mapping[str, str]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- the entity's screen
-
-ENTITY_FORMS = ("report", "allowances", "credits", "ceiling")
 
 
 def _entity_page(
@@ -121,12 +129,16 @@ def _entity_page(
         )
     position = emissions = prices = None
     if covered is not None:
-        position = gx_compliance.compliance(db, kit.reader(user), pid, fiscal_year)
+        try:  # a year beyond the price rule has no ceiling price, hence no position
+            prices = gx.prices(fiscal_year)
+            position = gx_compliance.compliance(db, kit.reader(user), pid, fiscal_year)
+        except TansoError as e:
+            refused = {**(refused or {}), "position": refusal_shown(e, gx_texts(request))}
+            position = None
         try:
             emissions = gx_cycle.emissions(db, kit.reader(user), pid, fiscal_year)
         except TansoError:
             emissions = None
-        prices = gx.prices(fiscal_year)
     gx_accounts = {covered.holding_account, covered.compliance_account} if covered else set()
     credit_accounts = [a for a in kit.own_accounts(db, user) if a.id not in gx_accounts]
     return kit.page(
@@ -224,9 +236,7 @@ def report(request: Request, user: CreditMover, form: Form) -> Response:
         )
     except TansoError as e:
         return _entity_refused(request, user, fiscal_year, "report", form, e)
-    notice = gx_texts(request)["gx_reported"].format(
-        tonnes=f"{out.direct_co2:,}", year=fiscal_year
-    )
+    notice = gx_texts(request)["gx_reported"].format(tonnes=f"{out.direct_co2:,}", year=fiscal_year)
     return _entity_page(request, user, fiscal_year, notice=notice)
 
 
@@ -355,9 +365,7 @@ def verify(request: Request, user: Verifier, form: Form) -> Response:
         )
     except TansoError as e:
         shown = refusal_shown(e, g) | {"participant_id": pid, "year": str(fiscal_year)}
-        return _verifications_page(
-            request, user, values=form, refused=shown, status=status_of(e)
-        )
+        return _verifications_page(request, user, values=form, refused=shown, status=status_of(e))
     notice = g[f"gx_decided_{out.verification}"].format(
         participant=pid, year=fiscal_year, tonnes=f"{out.direct_co2:,}"
     )
@@ -380,6 +388,12 @@ def _admin_page(
 ) -> HTMLResponse:
     db = kit.db(request)
     rules = rules_of(fiscal_year)
+    register: list[gx_compliance.RegisterRow] = []
+    if rules is not None:
+        try:  # a year beyond the price rule has no ceiling price, hence no positions
+            register = gx_compliance.register(db, fiscal_year)
+        except TansoError as e:
+            refused = {**(refused or {}), "register": refusal_shown(e, gx_texts(request))}
     return kit.page(
         request,
         "gx_administration.html",
@@ -390,9 +404,10 @@ def _admin_page(
         fiscal_year=fiscal_year,
         rules=rules,
         benchmarks=list(rules.benchmarks.values()) if rules is not None else [],
+        decimal_text=decimal_text,
         methods=("benchmark", "grandfathering", "quantity"),
         covered=gx_cycle.list_covered(db, fiscal_year) if rules is not None else [],
-        register=gx_compliance.register(db, fiscal_year) if rules is not None else [],
+        register=register,
         values=values or {},
         errors=errors or {},
         refused=refused or {},
@@ -519,14 +534,20 @@ def _register(request: Request, lang: Lang, year: str | None) -> HTMLResponse:
     rules = rules_of(fiscal_year) if fiscal_year is not None else None
     t, g = texts(lang, "public"), texts(lang, "gx")
     path = f"/gx/register/{fiscal_year}" if year is not None else "/gx/register"
-    if fiscal_year is None or rules is None:
+    register: list[gx_compliance.RegisterRow] | None = None
+    if fiscal_year is not None and rules is not None:
+        try:  # a year beyond the price rule has no ceiling price, hence no positions
+            register = gx_compliance.register(kit.db(request), fiscal_year)
+        except TansoError:
+            register = None
+    if fiscal_year is None or rules is None or register is None:
         html = render(
             "public_error.html",
             lang=lang,
             t=t,
             code="gx_not_in_force",
             text=g["gx_register_none"],
-            back=f"/{lang}/gx/register" if lang == "ja" else "/gx/register",
+            back=f"/{lang}",
             lang_query="/gx/register",
         )
         status = 404
@@ -538,8 +559,8 @@ def _register(request: Request, lang: Lang, year: str | None) -> HTMLResponse:
             g=g,
             fiscal_year=fiscal_year,
             rules=rules,
-            register=gx_compliance.register(kit.db(request), fiscal_year),
-            years=[y for y in range(at_hand - 1, at_hand + 2) if rules_of(y) is not None],
+            register=register,
+            years=[y for y in range(fiscal_year - 1, fiscal_year + 2) if rules_of(y)],
             prefix="/ja" if lang == "ja" else "",
             csv=f"/v1/gx/register/{fiscal_year}?format=csv",
             lang_query=path,
