@@ -265,9 +265,15 @@ def test_the_demo_covers_ten_entities_one_of_them_short(db: Database) -> None:
     assert demo_gx.SHORT in line and "5,000 t" in line
     mixed = next(r for r in register if r.participant_id == demo_gx.MIXED)
     assert mixed.status == "compliant" and mixed.surrendered_credits == demo_gx.MIXED_CREDITS
-    assert mixed.ceiling_quantity == (
-        (mixed.verified_emissions or 0) - mixed.surrendered_allowances - mixed.surrendered_credits
-    ) > 0
+    assert (
+        mixed.ceiling_quantity
+        == (
+            (mixed.verified_emissions or 0)
+            - mixed.surrendered_allowances
+            - mixed.surrendered_credits
+        )
+        > 0
+    )
     with db.read() as conn:
         numbers = (
             conn.execute(
