@@ -76,6 +76,7 @@ def test_a_whole_cycle_ends_compliant_and_the_journal_balances(cycle: dict[str, 
     assert "GX-P2-CAP-10" in over_cap.value.message
     gc.surrender(db, steel, "STEEL", 2026, "credits", "STEEL-MAIN", Selection(quantity=100_000))
     paid = gc.pay_ceiling(db, steel, "STEEL", 2026, 17_000)
+    fund(db, "OPERATOR", 1)  # the scheme's account is not the operator's own cash account
     assert (paid.price, paid.amount) == (4_300, 17_000 * 4_300)
     pos = paid.compliance
     assert (pos.surrendered_allowances, pos.surrendered_credits) == (983_000, 100_000)

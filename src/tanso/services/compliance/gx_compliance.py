@@ -395,7 +395,7 @@ def pay_ceiling(
         src = cash_account_id(pid, CURRENCY)
         if repo.get_cash_account(conn, src) is None:
             raise Conflict("insufficient_cash", f"{pid} has no yen cash account to pay from.")
-        repo.ensure_cash_account(conn, SCHEME_CASH, OPERATOR_PARTICIPANT, CURRENCY, "participant")
+        repo.ensure_cash_account(conn, SCHEME_CASH, OPERATOR_PARTICIPANT, CURRENCY, "scheme")
         pid_ = f"GP-{tx.next_seq():08d}"
         try:
             repo.move_cash(
