@@ -184,6 +184,8 @@ DEMO_USERS = (
         "Demo sustainability officer",
         "account_manager",
     ),
+    ("SHIRANE_CEMENT", "gx@shirane-cement.example.jp", "Demo GX-ETS officer", "administrator"),
+    ("KOKUSEI_VERIFY", "verifier@kokusei.example.jp", "Demo verifier", "administrator"),
 )
 
 

@@ -290,5 +290,7 @@ def seed(
         f"GX-ETS demo: FY{FISCAL_YEAR}, {len(covered)} covered entities with verified "
         f"emissions (demo: expected figures); short of allowances: {names}; {int(traded)} "
         f"trades, {int(volume):,} t on {INSTRUMENT}\n"
-        f"  register: GET /v1/gx/register/{FISCAL_YEAR}"
+        f"  register: GET /v1/gx/register/{FISCAL_YEAR} (page: /gx/register/{FISCAL_YEAR})\n"
+        "  portal: /portal/gx as gx@shirane-cement.example.jp (the short entity), "
+        "/portal/gx/verifications as verifier@kokusei.example.jp"
     )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tanso.services.compliance import gx
 from tanso.services.ledger.participants import MAIN_ACCOUNT_NAME
 from tanso.web.i18n import LANGUAGES, texts, translations
 
@@ -71,6 +72,7 @@ def environment(lang: str) -> Environment:
     env.filters["num"] = lambda v: f"{v:,}"
     env.globals["demo_clock_note"] = demo_clock_note
     env.filters["account_name"] = lambda name: account_name(name, lang)
+    env.filters["sector"] = lambda code: gx.sector_name(code, lang)
     return env
 
 

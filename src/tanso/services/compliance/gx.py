@@ -33,6 +33,15 @@ def rules(fiscal_year: int) -> gx.SchemeYear:
     return gx.scheme_year(scheme_doc(), fiscal_year)
 
 
+def sector_name(code: str, lang: str) -> str:
+    """A sector's name in ``lang`` (``ja`` or English) from the scheme data; a sector the data
+    does not name is shown as given."""
+    for sector in scheme_doc().get("sectors", ()):
+        if sector["code"] == code:
+            return str(sector["name_ja"] if lang == "ja" else sector["name_en"])
+    return code
+
+
 def prices(fiscal_year: int) -> gx.Prices:
     """A fiscal year's prices (April to March), published or provisional (404 when none)."""
     return gx.prices(price_rules(), fiscal_year)

@@ -87,8 +87,10 @@ class Compliance:
     """The surrender deadline (the date allowances must be held by)."""
     held_allowances: int
     """Allowances in the holding account that count for this year (banking: earlier vintages)."""
+    credit_cap_percent: int | None
+    """The share of verified emissions credits may cover (the usage rules' cap, 10%)."""
     credit_cap: int | None
-    """The most tonnes of credits that count: the rule set's share of verified emissions."""
+    """The most tonnes of credits that count: that share of verified emissions."""
     credits_headroom: int | None
     ceiling_price: int
     shortfall_cost_at_ceiling: int | None
@@ -184,6 +186,7 @@ def position(conn: Connection, pid: str, fy: int, today: dt.date) -> Compliance:
         status=status,
         deadline=rules.surrender_deadline.isoformat(),
         held_allowances=held,
+        credit_cap_percent=percent,
         credit_cap=cap,
         credits_headroom=None if cap is None else max(0, cap - credits),
         ceiling_price=price,
