@@ -7,7 +7,8 @@ registration verification body (登録確認機関), allowances surrendered, and
 on the exchange (GX-ALLOW-2026). One entity, 白嶺セメント (SHIRANE_CEMENT), emits more than it
 was allocated: it surrenders what it holds and stays short, with a bid resting on the exchange.
 疾風硝子 (HAYATE_GLASS) covers its shortfall with J-Credits of its own project (within the 10%
-cap) and pays the reference ceiling price for the rest.
+cap) and pays the reference ceiling price for the rest. 桜木食品 (SAKURAGI_FOODS) has reported
+its emissions; they await the verification body.
 
 Demo simplification: the demo runs during FY2026, before any FY2026 emissions could really be
 reported (due 2027-09-30) or allowances surrendered (by 2028-01-31); it records each entity's
@@ -164,6 +165,8 @@ COVERED: tuple[CoveredDemo, ...] = (
     ),
 )
 SHORT = "SHIRANE_CEMENT"
+PENDING = "SAKURAGI_FOODS"
+"""The entity whose reported emissions still await the verification body."""
 MIXED = "HAYATE_GLASS"
 """The entity that covers its emissions three ways: allowances, J-Credits from its own
 energy-saving project (within the 10% cap), and the reference ceiling price for the rest."""
@@ -205,6 +208,8 @@ def prepare(
         gx_cycle.report_emissions(
             db, actors[pid], pid, FISCAL_YEAR, c.emissions, "Demo: expected FY2026 emissions."
         )
+        if pid == PENDING:
+            continue  # reported; the verification body has it on its screen
         gx_cycle.verify_emissions(db, verifier, pid, FISCAL_YEAR, "verified")
         held = gx_compliance.compliance(db, actors[pid], pid, FISCAL_YEAR).held_allowances
         gx_compliance.surrender(
@@ -278,6 +283,7 @@ def seed(
         for r in gx_compliance.register(db, FISCAL_YEAR)
         if r.status != "compliant" and r.verified_emissions
     ]
+    pending = len(gx_cycle.awaiting_verification(db, SYSTEM))
     tr = t.trades.c
     with db.read() as conn:
         traded, volume = conn.execute(
@@ -288,7 +294,8 @@ def seed(
     names = ", ".join(r.participant_id for r in short) or "none"
     return (
         f"GX-ETS demo: FY{FISCAL_YEAR}, {len(covered)} covered entities with verified "
-        f"emissions (demo: expected figures); short of allowances: {names}; {int(traded)} "
+        f"emissions (demo: expected figures; {pending} awaiting verification); short of "
+        f"allowances: {names}; {int(traded)} "
         f"trades, {int(volume):,} t on {INSTRUMENT}\n"
         f"  register: GET /v1/gx/register/{FISCAL_YEAR} (page: /gx/register/{FISCAL_YEAR})\n"
         "  portal: /portal/gx as gx@shirane-cement.example.jp (the short entity), "
