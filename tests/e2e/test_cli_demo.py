@@ -48,7 +48,8 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
     assert history > 400  # two years of calibrated auction history
     assert {"vwap", "previous"} <= rules
     logins = json.loads((tmp_path / "demo-users.json").read_text())
-    assert len(logins) == 4 and "operator@tanso.example.jp" in logins
+    assert len(logins) == 6 and "operator@tanso.example.jp" in logins
+    assert {"gx@shirane-cement.example.jp", "verifier@kokusei.example.jp"} <= set(logins)
     for email, password in logins.items():
         assert f"{email}  {password}" in init.stdout
     verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)

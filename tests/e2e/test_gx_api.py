@@ -14,9 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
-from tanso.services.common import SYSTEM
+from tanso.domain.errors import Forbidden
+from tanso.domain.participants import Role
+from tanso.services.common import SYSTEM, Actor
 from tanso.services.compliance.gx_compliance import REGISTER_COLUMNS
 from tanso.services.ledger import audit, participants
+from tanso.services.trading.exchange import NewOrder
+from tanso.services.trading.instruments import allowance_instrument
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant, fund
 
@@ -355,3 +359,32 @@ def test_the_public_register_shows_only_the_published_fields(gx: dict[str, Any])
     assert rows[1][:2] == ["2026", "STEEL"] and rows[1][-1] == "open"
     assert len(rows) == 2
     refused(http.get("/v1/gx/register/2026?format=xml"), 422, "invalid_request")
+
+
+def test_the_price_stability_buy_goes_through_the_exchange_and_is_published(
+    gx: dict[str, Any],
+) -> None:
+    """The scheme administrator's buy at the adjustment reference price reaches the exchange
+    (on a gateway, the engine: its key holds operate, not trade) and is on the public record;
+    the administrator may only buy allowances, never sell nor trade credits."""
+    db, http, op = gx["db"], gx["http"], gx["OP"]
+    x = http.app.state.exchange
+    x.define_instrument(SYSTEM, allowance_instrument(2026))
+    x.session(SYSTEM, "GX-ALLOW-2026", "open")
+    fund(db, participants.OPERATOR_PARTICIPANT, 10_000_000)
+    body = {"instrument_id": "GX-ALLOW-2026", "quantity": 1_000}
+    r = http.post("/v1/gx/price-stability", headers=op, json=body)
+    assert r.status_code == 201, r.text
+    placed = r.json()
+    assert (placed["kind"], placed["price"], placed["quantity"]) == ("buy", 1_700, 1_000)
+    record = http.get("/v1/gx/price-stability").json()
+    assert [o["id"] for o in record["operations"]] == [placed["id"]]
+    assert (record["bought"], record["cancelled"]) == (0, 0)  # nothing settled yet
+    # the administrator's keys hold no trade scope: no other order route lets it place one
+    sell = {"instrument": "GX-ALLOW-2026", "side": "sell", "quantity": 1, "price": 1_700}
+    refused(http.post("/v1/orders", headers=op, json=sell), 403, "scope_missing")
+    admin = Actor(participants.OPERATOR_PARTICIPANT, frozenset({Role.SCHEME_ADMINISTRATOR}))
+    with pytest.raises(Forbidden) as selling:
+        x.place(admin, NewOrder("GX-ALLOW-2026", "sell", 1, 1_700, account_id="OPERATOR-GXPS"))
+    assert selling.value.code == "role_required"
+    assert audit.verify(db).ok

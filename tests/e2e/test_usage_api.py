@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.client import ApiError, Client
-from tanso.services.common import SYSTEM
+from tanso.domain.participants import Role
+from tanso.services.common import SYSTEM, Actor
+from tanso.services.compliance.inventories import Inventory
 from tanso.services.ledger import audit, participants
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant
+from tests.conftest import add_issuance, add_participant, verified_inventory
 from tests.e2e.test_portal import csrf, login, prepare
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -85,6 +87,9 @@ def test_evaluate_and_retire_over_rest_name_the_rule_and_its_source(
 ) -> None:
     alpha = clients["ALPHA"]
     alpha.record_inventory("ALPHA", 2026, scope1=1_000)
+    # the GX-ETS cap counts only verified emissions: covered, reported, verified (as over REST)
+    alpha_actor = Actor("ALPHA", frozenset({Role.TRADER}))
+    verified_inventory(clients["db"], alpha_actor, "ALPHA", 2026, Inventory(scope1=1_000))
     # oldest first: the VCS 2021 credits come first and are not GX-ETS eligible
     d = alpha.evaluate_use("ALPHA-MAIN", "gx_ets_surrender", quantity=50, reporting_year=2026)
     assert not d.allowed and d.max_quantity == 0

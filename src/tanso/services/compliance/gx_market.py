@@ -79,12 +79,12 @@ class StabilityRecord:
 
 def _administrator(actor: Actor) -> Actor:
     """The scheme administrator the operation acts as: the caller's participant (the operator's
-    when the command line acts), trading in its capacity as administrator."""
+    when the command line acts); the exchange lets the administrator only buy allowances."""
     require(actor, Role.SCHEME_ADMINISTRATOR, "run the GX-ETS price-stability operation")
     pid = OPERATOR_PARTICIPANT if actor.is_system else actor.participant_id
     return Actor(
         pid,
-        frozenset(actor.roles | {Role.SCHEME_ADMINISTRATOR, Role.TRADER}),
+        frozenset(actor.roles | {Role.SCHEME_ADMINISTRATOR}),
         key_id=actor.key_id,
         user_id=actor.user_id,
     )

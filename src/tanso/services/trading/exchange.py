@@ -1227,6 +1227,13 @@ class Exchange:
         if o.serials and o.side != "sell":
             raise InvalidInput("serials_on_buy", "Only a sell order designates serials.")
         eligibility = _eligibility(instrument.eligibility)
+        trades = actor.has(Role.TRADER) or actor.has(Role.MARKET_MAKER)
+        if not trades and (o.side != "buy" or ALLOWANCE_SCHEME not in eligibility.schemes):
+            raise Forbidden(
+                "role_required",
+                "Only a trader or market maker may place this order; the GX-ETS scheme "
+                "administrator only buys allowances (its price-stability operation).",
+            )
         self._may_trade(conn, actor.participant_id, instrument, eligibility, o.side, tx.at)
         self._check_window(tx, instrument)
         order_id = f"O{tx.next_seq()}"
@@ -1702,7 +1709,10 @@ def buy_reservation(fees: FeeSchedule, unit: int, quantity: int, lot: int) -> in
 
 
 def _may_place(actor: Actor) -> None:
-    if not actor.has(Role.TRADER) and not actor.has(Role.MARKET_MAKER):
+    """A trader or a market maker places orders; so does the GX-ETS scheme administrator, but
+    only buys of allowances (its price-stability operation, services/compliance/gx_market.py;
+    checked where the instrument is known)."""
+    if not any(actor.has(r) for r in (Role.TRADER, Role.MARKET_MAKER, Role.SCHEME_ADMINISTRATOR)):
         raise Forbidden("role_required", "Only a trader or market maker may place orders.")
 
 
