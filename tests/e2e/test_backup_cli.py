@@ -83,6 +83,7 @@ def pg_target() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.mark.full  # the slowest e2e test; tests/integration/test_backup.py runs in both tiers
 def test_backup_of_a_busy_server_restores_into_postgresql_and_verifies(
     tmp_path: Path, pg_target: str
 ) -> None:

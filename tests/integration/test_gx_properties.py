@@ -3,10 +3,11 @@
 Each example covers three entities of its own for FY2026 (April 2026 to March 2027) in the test's
 database (both backends, through the ``db`` fixture), gives them J-Credits and yen, and runs a
 random sequence of allocations, transfers of allowances between entities (and a trader that may
-hold them), emissions reports and their verification or return, surrenders of allowances and of
-credits, retirements for ``gx_ets_surrender``, ceiling payments, cancellations of allowances and
-attempts to move surrendered ones. After each act: a refusal changed nothing; no allowance that
-reached a compliance account ever leaves it or changes status. At the end: every issuance's blocks
+hold them), trades of allowances on the exchange settled by delivery versus payment, emissions
+reports and their verification or return, surrenders of allowances and of credits, retirements
+for ``gx_ets_surrender``, ceiling payments, cancellations of allowances and attempts to move
+surrendered ones. After each act: a refusal changed nothing; no allowance that reached a
+compliance account ever leaves it or changes status. At the end: every issuance's blocks
 partition its serials exactly; each entity's compliance position equals its recomputation from
 the journal (gx.* and credits.retired entries folded here); credits surrendered are never more
 than 10% of verified emissions; the audit rebuilds every balance from the journal.
@@ -14,6 +15,8 @@ than 10% of verified emissions; the audit rebuilds every balance from the journa
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
 import json
 from collections import Counter
@@ -26,17 +29,24 @@ from sqlalchemy import func, select
 
 from tanso.domain.errors import TansoError
 from tanso.domain.participants import Role
+from tanso.services.clearing import settlement
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.compliance import gx_compliance as gc
 from tanso.services.compliance import gx_cycle as gx
 from tanso.services.ledger import audit, registry
 from tanso.services.ledger.blocks import Selection
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange, NewOrder
+from tanso.services.trading.instruments import allowance_instrument
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant, fund
+from tests.conftest import add_issuance, add_participant, fund, open_market
 
 FY = 2026
+INSTRUMENT = dataclasses.replace(allowance_instrument(FY), mode="continuous")
+"""FY2026 allowances on a continuous market, so that an order matches as it is placed."""
+PRICE = 2_000
 CEILING = 4_300  # FY2026's published reference ceiling price, yen per t-CO2
 KINDS = [
     "allocate",
@@ -50,6 +60,7 @@ KINDS = [
     "pay_ceiling",
     "cancel",
     "move_surrendered",
+    "trade",
 ]
 op = st.tuples(
     st.sampled_from(KINDS),
@@ -172,6 +183,12 @@ class Run:
         self.pids = [f"GXP{n:03d}{c}" for c in "ABC"]
         self.trader = f"GXP{n:03d}T"
         self.actors = {pid: add_participant(db, pid) for pid in [*self.pids, self.trader]}
+        fund(db, self.trader, 1_000_000)
+        self.exchange = Exchange(db, japan_calendar())
+        with db.read() as conn:
+            listed = repo.get_by_id(conn, t.instruments, INSTRUMENT.id) is not None
+        if not listed:  # one database serves every example
+            open_market(self.exchange, INSTRUMENT)
         for i, pid in enumerate(self.pids):
             gx.cover(db, SYSTEM, pid, FY, ["steel"])
             add_issuance(db, f"{pid}-MAIN", 40, vintage=2024)
@@ -240,6 +257,7 @@ class Run:
                 else gc.surrender(db, actor, pid, FY, "allowances", f"{pid}-GXC", Selection(1))
             ),
         }
+        calls["trade"] = lambda: self.trade(actor, other, to_account, n)
         before = (journal_length(db), blocks(db))
         try:
             calls[kind]()
@@ -256,6 +274,18 @@ class Run:
         for serial, (account, status) in kept.items():
             assert now.get(serial) == (account, status), f"{kind} moved surrendered {serial}"
         assert all(status == "retired" for _, status in now.values()), kind
+
+    def trade(self, seller: Actor, buyer_id: str, buyer_account: str, n: int) -> None:
+        """The seller offers ``n`` allowances, the buyer takes them at once (a continuous
+        market), and the trade settles by delivery versus payment."""
+        x, pid = self.exchange, seller.participant_id
+        x.place(seller, NewOrder(INSTRUMENT.id, "sell", n, PRICE, account_id=f"{pid}-GX"))
+        buyer = self.actors[buyer_id]
+        placed = x.place(buyer, NewOrder(INSTRUMENT.id, "buy", n, PRICE, account_id=buyer_account))
+        assert placed.status == "filled", placed
+        due = max(o.due_date for o in settlement.obligations(self.db, SYSTEM, "pending"))
+        done = settlement.run(self.db, SYSTEM, dt.date.fromisoformat(due), early=True)
+        assert done.failed == 0
 
 
 def check_conservation(db: Database) -> None:
@@ -354,6 +384,8 @@ def test_a_fixed_cycle_succeeds_and_refuses_where_it_should(db: Database) -> Non
         ("cancel", 0, 0, 4),  # A gives up 5 of the 5 allowances left
         ("transfer", 2, 3, 4),  # C sends 4 to the trader (a corporation may hold them)
         ("transfer", 2, 3, 3),  # the trader sends 3 back
+        ("trade", 1, 3, 6),  # B sells 6 to the trader on the exchange; settled
+        ("trade", 1, 2, 40),  # B holds 15: refused, nothing rests
     ]
     run = run_sequence(db, [(k, a, b, n) for k, a, b, n in steps])
     pos = gc.compliance(db, run.actors[run.pids[0]], run.pids[0], FY)
@@ -369,6 +401,7 @@ def test_a_fixed_cycle_succeeds_and_refuses_where_it_should(db: Database) -> Non
             "retire_for_gx": 1,
             "pay_ceiling": 2,
             "cancel": 1,
+            "trade": 1,
         }
     )
     assert run.refused == Counter(
@@ -378,5 +411,6 @@ def test_a_fixed_cycle_succeeds_and_refuses_where_it_should(db: Database) -> Non
             "usage_not_allowed": 2,
             "not_a_holding_account": 2,
             "exceeds_obligation": 1,
+            "insufficient_credits": 1,
         }
     )
