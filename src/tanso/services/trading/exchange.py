@@ -1227,8 +1227,8 @@ class Exchange:
         if o.serials and o.side != "sell":
             raise InvalidInput("serials_on_buy", "Only a sell order designates serials.")
         eligibility = _eligibility(instrument.eligibility)
-        trades = actor.has(Role.TRADER) or actor.has(Role.MARKET_MAKER)
-        if not trades and (o.side != "buy" or ALLOWANCE_SCHEME not in eligibility.schemes):
+        a_trader = actor.has(Role.TRADER) or actor.has(Role.MARKET_MAKER)
+        if not a_trader and (o.side != "buy" or ALLOWANCE_SCHEME not in eligibility.schemes):
             raise Forbidden(
                 "role_required",
                 "Only a trader or market maker may place this order; the GX-ETS scheme "
