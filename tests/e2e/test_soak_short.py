@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.fast_backends("postgres")]
 KILLS = 5
 
 
+@pytest.mark.full  # test_crash_recovery's kill -9 under load runs in the fast tier
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_server_killed_again_and_again_loses_nothing_acknowledged_and_does_nothing_twice(
     backend: str, tmp_path: Path

@@ -357,6 +357,7 @@ def sessions_then_trades(messages: list[dict[str, Any]]) -> bool:
     return "sessions" in first and "trades" not in first and seqs == sorted(set(seqs))
 
 
+@pytest.mark.full  # a real server restarted; the stream's other tests run in both tiers
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_the_stream_client_resumes_across_a_server_restart(backend: str, tmp_path: Path) -> None:
     url, schema = _database_url(backend, tmp_path, "restart")

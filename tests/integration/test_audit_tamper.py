@@ -100,6 +100,7 @@ def test_a_cash_balance_changed_behind_the_journals_back_is_detected(db: Databas
     assert any("CASH-AUDITA-JPY" in p for p in report.problems)
 
 
+@pytest.mark.full  # the command line's form; the checks above run in both tiers
 def test_cli_audit_verify_exits_non_zero_and_names_the_altered_entry(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {**os.environ, "TANSO_DATABASE_URL": url}
