@@ -60,3 +60,21 @@ def test_settlement_date_is_a_business_day_with_exactly_n_business_days_between(
     between = list(cal.business_days(day + dt.timedelta(days=1), settle))
     if n > 0:
         assert len(between) == n
+
+
+def test_holidays_read_a_year_at_a_time_are_jpholidays_every_one() -> None:
+    """The calendar asks jpholiday for a year only when it needs it, and knows the same days."""
+    import jpholiday
+
+    from tanso.services.trading.calendar import JapanHolidays
+
+    lazy = JapanHolidays(2013, 2040)
+    eager = {day for year in range(2013, 2041) for day, _ in jpholiday.year_holidays(year)}
+    assert set(lazy) == eager and len(lazy) == len(eager)
+    assert dt.date(2026, 5, 4) in lazy and dt.date(2026, 5, 7) not in lazy
+    assert dt.date(2041, 1, 1) not in lazy  # beyond the range asked for
+    closed = lazy | frozenset({dt.date(2026, 5, 7)})
+    assert dt.date(2026, 5, 7) in closed and dt.date(2026, 5, 4) in closed
+    assert japan_calendar().with_closed_days([dt.date(2026, 5, 7)]).is_business_day(
+        dt.date(2026, 5, 7)
+    ) is False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 YEAR_END_CLOSURE = frozenset({(12, 31), (1, 1), (1, 2), (1, 3)})
@@ -19,7 +20,8 @@ YEAR_END_CLOSURE = frozenset({(12, 31), (1, 1), (1, 2), (1, 3)})
 class TradingCalendar:
     """Which days the market is open, and the business day n days after a trade."""
 
-    holidays: frozenset[dt.date] = field(default_factory=frozenset)
+    holidays: AbstractSet[dt.date] = field(default_factory=frozenset)
+    """The closed days besides weekends (any set: the service layer's reads a year at a time)."""
     closed_month_days: frozenset[tuple[int, int]] = YEAR_END_CLOSURE
 
     def is_business_day(self, day: dt.date) -> bool:
