@@ -18,7 +18,7 @@ scheme administrator covers and allocates). A refusal is shown next to its form 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any
@@ -182,7 +182,8 @@ def _form_year(request: Request, user: PortalUser, form: Mapping[str, str]) -> i
     return fiscal_year
 
 
-def _entity_refused(
+def _refused(
+    page: Callable[..., HTMLResponse],
     request: Request,
     user: PortalUser,
     fiscal_year: int,
@@ -191,9 +192,11 @@ def _entity_refused(
     e: TansoError | None,
     field_errors: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    """``page`` again with the form's values and its refusal shown over the form ``which``:
+    the service's (``e``) or, with ``field_errors``, the form's own."""
     t = kit.labels(request)
     shown = refusal_shown(e, gx_texts(request)) if e is not None else invalid_shown(t)
-    return _entity_page(
+    return page(
         request,
         user,
         fiscal_year,
@@ -224,7 +227,7 @@ def report(request: Request, user: CreditMover, form: Form) -> Response:
     if not errors and tonnes < 0:
         errors["direct_co2"] = t["whole_number"]
     if errors:
-        return _entity_refused(request, user, fiscal_year, "report", form, None, errors)
+        return _refused(_entity_page, request, user, fiscal_year, "report", form, None, errors)
     try:
         out = gx_cycle.report_emissions(
             kit.db(request),
@@ -235,7 +238,7 @@ def report(request: Request, user: CreditMover, form: Form) -> Response:
             form.get("note", "").strip(),
         )
     except TansoError as e:
-        return _entity_refused(request, user, fiscal_year, "report", form, e)
+        return _refused(_entity_page, request, user, fiscal_year, "report", form, e)
     notice = gx_texts(request)["gx_reported"].format(tonnes=f"{out.direct_co2:,}", year=fiscal_year)
     return _entity_page(request, user, fiscal_year, notice=notice)
 
@@ -252,7 +255,7 @@ def surrender(request: Request, user: CreditMover, form: Form) -> Response:
     field = f"{kind}_quantity"
     errors = _quantity(form, field, t)
     if errors:
-        return _entity_refused(request, user, fiscal_year, kind, form, None, errors)
+        return _refused(_entity_page, request, user, fiscal_year, kind, form, None, errors)
     quantity = int(kit.parse_int(form[field]) or 0)
     db, pid = kit.db(request), user.participant_id
     if kind == "allowances":
@@ -267,7 +270,7 @@ def surrender(request: Request, user: CreditMover, form: Form) -> Response:
             db, user.actor, pid, fiscal_year, kind, account, Selection(quantity=quantity)
         )
     except TansoError as e:
-        return _entity_refused(request, user, fiscal_year, kind, form, e)
+        return _refused(_entity_page, request, user, fiscal_year, kind, form, e)
     notice = g[f"gx_notice_surrendered_{kind}"].format(
         quantity=f"{out.quantity:,}", year=fiscal_year, id=out.ref
     )
@@ -282,14 +285,14 @@ def pay_ceiling(request: Request, user: CreditMover, form: Form) -> Response:
     t, g = kit.labels(request), gx_texts(request)
     errors = _quantity(form, "ceiling_quantity", t)
     if errors:
-        return _entity_refused(request, user, fiscal_year, "ceiling", form, None, errors)
+        return _refused(_entity_page, request, user, fiscal_year, "ceiling", form, None, errors)
     quantity = int(kit.parse_int(form["ceiling_quantity"]) or 0)
     try:
         out = gx_compliance.pay_ceiling(
             kit.db(request), user.actor, user.participant_id, fiscal_year, quantity
         )
     except TansoError as e:
-        return _entity_refused(request, user, fiscal_year, "ceiling", form, e)
+        return _refused(_entity_page, request, user, fiscal_year, "ceiling", form, e)
     notice = g["gx_paid"].format(
         quantity=f"{out.quantity:,}",
         price=f"{out.price:,}",
@@ -429,28 +432,6 @@ def _names(text: str) -> list[str]:
     return [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
 
 
-def _admin_refused(
-    request: Request,
-    user: PortalUser,
-    fiscal_year: int,
-    which: str,
-    form: Mapping[str, str],
-    e: TansoError | None,
-    field_errors: Mapping[str, str] | None = None,
-) -> HTMLResponse:
-    t = kit.labels(request)
-    shown = refusal_shown(e, gx_texts(request)) if e is not None else invalid_shown(t)
-    return _admin_page(
-        request,
-        user,
-        fiscal_year,
-        values=form,
-        errors=field_errors,
-        refused={which: shown},
-        status=status_of(e) if e is not None else 422,
-    )
-
-
 @router.post("/portal/operator/gx/cover")
 def cover(request: Request, user: OperatorUser, form: Form) -> Response:
     """Cover a participant for a fiscal year with its sectors, facilities and group members."""
@@ -458,7 +439,7 @@ def cover(request: Request, user: OperatorUser, form: Form) -> Response:
     pid = form.get("participant_id", "").strip()
     if not pid:
         errors = {"participant_id": kit.labels(request)["required"]}
-        return _admin_refused(request, user, fiscal_year, "cover", form, None, errors)
+        return _refused(_admin_page, request, user, fiscal_year, "cover", form, None, errors)
     try:
         out = gx_cycle.cover(
             kit.db(request),
@@ -470,7 +451,7 @@ def cover(request: Request, user: OperatorUser, form: Form) -> Response:
             _names(form.get("group_members", "")),
         )
     except TansoError as e:
-        return _admin_refused(request, user, fiscal_year, "cover", form, e)
+        return _refused(_admin_page, request, user, fiscal_year, "cover", form, e)
     notice = gx_texts(request)["gx_covered_notice"].format(
         participant=out.participant_id, year=fiscal_year, account=out.holding_account
     )
@@ -509,11 +490,11 @@ def allocate(request: Request, user: OperatorUser, form: Form) -> Response:
         if number is not None:
             inputs[name] = number
     if errors:
-        return _admin_refused(request, user, fiscal_year, "allocation", form, None, errors)
+        return _refused(_admin_page, request, user, fiscal_year, "allocation", form, None, errors)
     try:
         out = gx_cycle.allocate(kit.db(request), user.actor, pid, fiscal_year, method, inputs)
     except TansoError as e:
-        return _admin_refused(request, user, fiscal_year, "allocation", form, e)
+        return _refused(_admin_page, request, user, fiscal_year, "allocation", form, e)
     notice = gx_texts(request)["gx_allocated_notice"].format(
         quantity=f"{out.quantity:,}",
         participant=out.participant_id,
