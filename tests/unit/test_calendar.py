@@ -75,6 +75,9 @@ def test_holidays_read_a_year_at_a_time_are_jpholidays_every_one() -> None:
     assert dt.date(2041, 1, 1) not in lazy  # beyond the range asked for
     closed = lazy | frozenset({dt.date(2026, 5, 7)})
     assert dt.date(2026, 5, 7) in closed and dt.date(2026, 5, 4) in closed
-    assert japan_calendar().with_closed_days([dt.date(2026, 5, 7)]).is_business_day(
-        dt.date(2026, 5, 7)
-    ) is False
+    assert (
+        japan_calendar()
+        .with_closed_days([dt.date(2026, 5, 7)])
+        .is_business_day(dt.date(2026, 5, 7))
+        is False
+    )
