@@ -100,6 +100,7 @@ def _load(
                 stop.set()
 
 
+@pytest.mark.full  # test_settlement_crash kills a real server in the fast tier
 def test_kill_9_under_load_loses_no_acknowledged_order_and_repeats_no_trade(
     database_url: str, tmp_path: Path
 ) -> None:

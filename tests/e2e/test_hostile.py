@@ -243,6 +243,7 @@ def test_zero_and_negative_quantities_amounts_and_prices_are_refused(w: fuzz.Wor
 # ---------------------------------------------------------------- strings
 
 
+@pytest.mark.full  # the fuzzing run and the hostile bodies of test_api run in both tiers
 def test_long_and_odd_strings_never_fail_the_server(w: fuzz.World) -> None:
     wrong, tried = [], 0
     for op in operations(w):

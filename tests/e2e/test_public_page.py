@@ -620,6 +620,7 @@ def long_server(tmp_path: Path) -> Iterator[tuple[Server, list[dt.date]]]:
         server.stop()
 
 
+@pytest.mark.full  # the chart's own Chromium test runs in both tiers
 @pytest.mark.browser
 def test_in_chromium_time_ranges_zoom_the_index_chart_and_paging_work_from_the_keyboard(
     long_server: tuple[Server, list[dt.date]], browser_page: tuple[Any, list[str]], tmp_path: Path

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tanso.replay import run
 
 SCENARIO = [
@@ -125,6 +127,7 @@ def test_cli_replay_prints_only_json_lines(tmp_path: Path) -> None:
     assert all(line == json.dumps(json.loads(line), separators=compact) for line in out)
 
 
+@pytest.mark.full  # the command line's form; the replays above run in both tiers
 def test_cli_replay_reads_standard_input() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tanso.cli", "replay", "-"],
