@@ -28,7 +28,14 @@ class Role(StrEnum):
     SCHEME_ADMINISTRATOR = "scheme_administrator"
     """GX-ETS: administers the scheme (covers entities, allocates allowances, price stability)."""
     VERIFICATION_BODY = "verification_body"
-    """GX-ETS: a registered verification body (登録確認機関) that verifies reported emissions."""
+    """GX-ETS: a registered verification body (登録確認機関) that verifies reported emissions;
+    also verifies a points programme's batches of events."""
+    POINTS_PROGRAMME = "points_programme"
+    """Runs a behaviour-change points programme (行動変容ポイント): its members' events, pledges,
+    pools and the retirements it makes for them."""
+    LOCAL_SCHEME = "local_scheme"
+    """A local government running its own credit scheme (自治体クレジット): its projects and
+    their issuances."""
 
 
 OPERATOR_ROLES = frozenset(
@@ -55,7 +62,13 @@ class Scope(StrEnum):
     OPERATE = "operate"
     """The operator's acts: issuance, cash, instruments, sessions, settlement, freezes, status."""
     VERIFY = "verify"
-    """A verification body's act: confirm or return a covered entity's reported emissions."""
+    """A verification body's act: confirm or return a covered entity's reported emissions or a
+    points programme's batch of events."""
+    POINTS = "points"
+    """A points programme's acts: its methodology, members' events, pledges, pools and the
+    retirements it makes for its members."""
+    LOCAL_SCHEME = "local_scheme"
+    """A local government's acts on its own credit scheme: projects, issuances, its page."""
 
 
 ALL_SCOPES = frozenset(Scope)
@@ -67,7 +80,8 @@ DEFAULT_MANDATE = frozenset({Scope.TRADE})
 def scopes_for_roles(roles: Iterable[Role]) -> frozenset[Scope]:
     """Every scope a holder of ``roles`` may carry: read, transfer, retire and manage for any
     participant; trade for a trader, broker or market maker; operate for an operator role;
-    verify for a verification body."""
+    verify for a verification body; points for a points programme; local_scheme for a local
+    government's credit scheme."""
     held = frozenset(roles)
     out = {Scope.READ, Scope.TRANSFER, Scope.RETIRE, Scope.MANAGE}
     if held & TRADING_ROLES:
@@ -76,6 +90,10 @@ def scopes_for_roles(roles: Iterable[Role]) -> frozenset[Scope]:
         out.add(Scope.OPERATE)
     if Role.VERIFICATION_BODY in held:
         out.add(Scope.VERIFY)
+    if Role.POINTS_PROGRAMME in held:
+        out.add(Scope.POINTS)
+    if Role.LOCAL_SCHEME in held:
+        out.add(Scope.LOCAL_SCHEME)
     return frozenset(out)
 
 
