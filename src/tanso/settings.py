@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 4_194_304
     """The largest request body (bytes) of the bulk uploads (POST /v1/inventories/import and the
     portal's POST /portal/emissions/import)."""
+    max_batch_bytes: int = 33_554_432
+    """The largest request body (bytes) of a points programme's batch: its events (POST
+    /v1/points/{programme}/events, up to 100,000 a batch) and its pledges to a pool."""
     max_json_depth: int = DEFAULT_LIMIT
     """The deepest nesting of arrays and objects in a JSON request body or stream message."""
     stream_max_message_bytes: int = 65_536

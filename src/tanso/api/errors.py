@@ -40,6 +40,7 @@ ERROR_SCHEMA: dict[str, Any] = {
                     "items": {
                         "type": "object",
                         "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
+                        "additionalProperties": True,
                     },
                 },
             },
@@ -111,7 +112,10 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if status == 503:
             headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
+        extra = {"details": exc.details} if exc.details else {}
+        return JSONResponse(
+            error_body(exc.code, exc.message, **extra), status_code=status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -40,6 +40,17 @@ def is_upload(method: str, path: str) -> bool:
     return (method, path) in UPLOADS or (method == "POST" and dispute and tail == "evidence")
 
 
+def is_batch(method: str, path: str) -> bool:
+    """A points programme's batch: its events or its pledges to a pool, whose bodies may be
+    as large as TANSO_MAX_BATCH_BYTES."""
+    if method != "POST" or not path.startswith("/v1/points/"):
+        return False
+    parts = path.split("/")
+    return (len(parts) == 5 and parts[4] == "events") or (
+        len(parts) == 7 and parts[4] == "pools" and parts[6] == "pledges"
+    )
+
+
 class Refused(HTTPException):
     """A request refused for its body. An HTTPException so that it passes unchanged through
     FastAPI's body parsing (which turns anything else into a 400) to the error handlers."""
@@ -114,9 +125,12 @@ class BodyLimits:
         self.app = app
         self.default = settings.max_body_bytes
         self.upload = settings.max_upload_bytes
+        self.batch = settings.max_batch_bytes
         self.depth = settings.max_json_depth
 
     def limit_of(self, method: str, path: str) -> int:
+        if is_batch(method, path):
+            return self.batch
         return self.upload if is_upload(method, path) else self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

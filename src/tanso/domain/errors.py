@@ -15,6 +15,9 @@ class TansoError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details: list[dict[str, object]] | None = None
+        """What exactly is wrong, item by item (a batch's bad lines), where one sentence
+        cannot say it all; answered as ``error.details``."""
 
 
 class InvalidInput(TansoError):

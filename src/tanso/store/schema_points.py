@@ -86,6 +86,7 @@ points_batches = Table(
     Column("first_on", String(10)),
     Column("last_on", String(10)),
     Column("content_hash", String(64), nullable=False),
+    Column("versions", String(200), nullable=False),
     Column("verification", String(16), nullable=False),
     Column("verified_by", String(ID)),
     Column("verified_at", String(32)),
@@ -94,8 +95,9 @@ points_batches = Table(
     Column("journal_seq", BigInteger, nullable=False),
     Index("ix_points_batches_programme", "programme_id", "journal_seq"),
 )
-"""A batch of events as received: counts, the grams it credited and the SHA-256 of its accepted
-events (what the journal records instead of the events), and its verification."""
+"""A batch of events as received: counts, the grams it credited, the methodology versions that
+rated them (comma-separated) and the SHA-256 of its accepted events (what the journal records
+instead of the events), and its verification (``pending``, ``verified``, ``returned``)."""
 
 points_events = Table(
     "points_events",

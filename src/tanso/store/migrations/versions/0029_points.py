@@ -87,6 +87,7 @@ def upgrade() -> None:
         _str("first_on", 10, nullable=True),
         _str("last_on", 10, nullable=True),
         _str("content_hash", 64, nullable=False),
+        _str("versions", 200, nullable=False),
         _str("verification", 16, nullable=False),
         _id("verified_by", nullable=True),
         _str("verified_at", 32, nullable=True),
