@@ -32,6 +32,7 @@ from tanso.api.schemas_marketplace import (
     Rfq,
     SweepResult,
 )
+from tanso.domain import local_credits
 from tanso.domain import marketplace as mp
 from tanso.domain.calendar import TradingCalendar
 from tanso.services.common import Actor
@@ -103,12 +104,21 @@ def search(
     price_max: Annotated[int | None, Query(ge=0, le=mp.MAX_PRICE)] = None,
     project: Annotated[str | None, Query(max_length=16)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    prefecture: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=2,
+            description="Local-government credits of a prefecture: JIS X 0401 code, e.g. 20.",
+        ),
+    ] = None,
     mine: bool | None = None,
     sort: Literal[mp.SORTS] = "price",  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[market.Listing]:
     """Open listings, filtered and sorted. `mine=true`: only yours; `mine=false`: all but
-    yours (needs an API key). Sellers are not named (the marketplace shows the project)."""
+    yours (needs an API key). Sellers are not named (the marketplace shows the project).
+    `prefecture` keeps local-government credits of that prefecture (JIS X 0401 code)."""
     f = mp.ListingFilter(
         scheme=scheme,
         category=category,
@@ -122,6 +132,7 @@ def search(
         price_max=price_max,
         project=project,
         q=q,
+        prefecture=local_credits.prefecture(prefecture) if prefecture else None,
     )
     return market.search_listings(db, viewer, market.Search(f, sort, mine, limit))
 

@@ -151,6 +151,8 @@ class ListingFilter:
     seller: str | None = None
     exclude_seller: str | None = None
     q: str | None = None
+    prefecture: str | None = None
+    """Local-government credits of one prefecture (JIS X 0401 code, e.g. ``20``)."""
 
     def admits(self, listing: dict[str, Any]) -> bool:
         """Whether a listing (a dict as the service shapes it, with its project) matches."""
@@ -162,6 +164,7 @@ class ListingFilter:
             (self.country, listing.get("country")),
             (self.project, listing.get("project_id")),
             (self.seller, listing.get("seller_id")),
+            (self.prefecture, listing.get("prefecture")),
         )
         if any(want and have != want for want, have in exact):
             return False

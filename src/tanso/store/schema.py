@@ -545,6 +545,7 @@ from tanso.store import (  # noqa: E402, F401
     schema_claims,
     schema_disputes,
     schema_gx,
+    schema_local,
     schema_market_makers,
     schema_marketplace,
     schema_ops,

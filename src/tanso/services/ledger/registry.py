@@ -252,6 +252,12 @@ def _check_issuance(n: NewIssuance) -> None:
             ) from None
 
 
+def check_issuance(n: NewIssuance) -> None:
+    """Refuse an issuance whose quantity, vintage, corresponding adjustment or date is wrong
+    (before any transaction: an issuer other than the operator checks the same)."""
+    _check_issuance(n)
+
+
 def create_issuance(
     tx: Tx, n: NewIssuance, origin: str, external: tuple[str, str] | None
 ) -> IssuanceReceipt:

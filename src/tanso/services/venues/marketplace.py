@@ -42,6 +42,7 @@ from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import fees_for, trade_date
 from tanso.store import repo
 from tanso.store import schema as t
+from tanso.store import schema_local as lt
 from tanso.store import schema_marketplace as m
 from tanso.store.db import Database, Tx, dumps, loads
 
@@ -270,7 +271,7 @@ def _listing_row(conn: Connection, listing_id: str) -> Any:
 
 
 def _listings_query() -> Any:
-    p, i = t.projects.c, t.issuances.c
+    p, i, lp = t.projects.c, t.issuances.c, lt.local_projects.c
     return select(
         L,
         *repo.credit_columns(),
@@ -279,8 +280,13 @@ def _listings_query() -> Any:
         p.evaluation_axes,
         p.co_benefits,
         p.name_ja.label("project_name_ja"),
+        lp.prefecture,
+        lp.municipality,
+        lp.scheme.label("local_scheme"),
     ).select_from(
-        L.join(t.projects, L.c.project_id == p.id).join(t.issuances, L.c.issuance_id == i.id)
+        L.join(t.projects, L.c.project_id == p.id)
+        .join(t.issuances, L.c.issuance_id == i.id)
+        .outerjoin(lt.local_projects, L.c.project_id == lp.project_id)
     )
 
 
@@ -327,6 +333,12 @@ class Listing:
     """After a withdrawal: the credits given back to held."""
     project: MarketplaceProject | None = omitted()  # noqa: RUF009 (None, not a shared one)
     """One listing looked up alone: its project as the marketplace shows it."""
+    prefecture: str | None = omitted()
+    """A local-government credit (自治体クレジット): its project's prefecture (JIS X 0401)."""
+    municipality: str | None = omitted()
+    """A local-government credit: its project's municipality ("" for a prefecture-wide one)."""
+    local_scheme: str | None = omitted()
+    """A local-government credit: the local scheme that issued it (/local/{code})."""
 
 
 def _listing_view(r: Any, now: str, viewer: str | None) -> Listing:
@@ -369,6 +381,12 @@ def _listing_dict(r: Any, now: str, viewer: str | None) -> dict[str, Any]:
         "created_at": r.created_at,
         "mine": viewer == r.seller_id,
     }
+    if r.local_scheme is not None:
+        view |= {
+            "prefecture": r.prefecture,
+            "municipality": r.municipality,
+            "local_scheme": r.local_scheme,
+        }
     if viewer in (r.seller_id, "*"):
         view |= {"seller_id": r.seller_id, "account_id": r.account_id, "quantity": r.quantity}
     return view

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from tanso.domain import local_credits
 from tanso.domain import marketplace as mp
 from tanso.domain.errors import TansoError
 from tanso.http_status import status_of
@@ -36,6 +37,7 @@ FILTER_FIELDS = (
     "vintage_to",
     "country",
     "property",
+    "prefecture",
     "price_min",
     "price_max",
     "sort",
@@ -107,6 +109,7 @@ def browse(request: Request, user: OptionalUser) -> Response:
         property=q["property"] or None,
         price_min=_number(q["price_min"]),
         price_max=_number(q["price_max"]),
+        prefecture=q["prefecture"] if q["prefecture"] in local_credits.PREFECTURES else None,
     )
     sort = q["sort"] if q["sort"] in mp.SORTS else "price"
     viewer = kit.reader(user) if user else None
@@ -124,6 +127,7 @@ def browse(request: Request, user: OptionalUser) -> Response:
         schemes=taxonomy.list_schemes(db),
         categories=taxonomy.list_categories(db),
         properties=taxonomy.list_terms(db, "property"),
+        prefectures=local_credits.PREFECTURES,
     )
 
 
