@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tanso import cli_ops, cli_surveillance, cli_usage
+from tanso import cli_ops, cli_points, cli_surveillance, cli_usage
 from tanso.api import ops
 from tanso.demo import exchange_days as demo_exchange
 from tanso.demo import history
@@ -109,8 +109,10 @@ def init(
     if demo and clock is not None:
         from tanso.demo import auctions as demo_auctions
         from tanso.demo import gx as demo_gx
+        from tanso.demo import local as demo_local
         from tanso.demo import market as demo_data
         from tanso.demo import marketplace as demo_marketplace
+        from tanso.demo import points as demo_points
         from tanso.demo import usage as demo_usage
 
         # issue 18 defect 8: a spinner with the step, so ~15 s are not silent (a no-op off a
@@ -128,6 +130,8 @@ def init(
                 ("auctions", demo_auctions),
                 ("usage", demo_usage),
                 ("gx", demo_gx),
+                ("local", demo_local),
+                ("points", demo_points),
             ):
                 progress.update(f"demo: {step}...")
                 extras.append(m.seed(db, exchange, keys, clock, days))
@@ -186,6 +190,7 @@ DEMO_USERS = (
     ),
     ("SHIRANE_CEMENT", "gx@shirane-cement.example.jp", "Demo GX-ETS officer", "administrator"),
     ("KOKUSEI_VERIFY", "verifier@kokusei.example.jp", "Demo verifier", "administrator"),
+    ("ECORIDE", "points@ecoride.example.jp", "Demo points programme officer", "administrator"),
 )
 
 
@@ -609,6 +614,7 @@ def replay(
 
 cli_ops.register(app)
 cli_usage.register(app)
+cli_points.register(app)
 cli_surveillance.register(app)
 
 
