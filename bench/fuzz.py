@@ -4,11 +4,12 @@
 fresh database holding participants, credits, cash, resting orders, a trade, an obligation and a
 retirement, serves the app in-process (``TestClient``, so the exchange's sequencer runs), and
 sends generated requests to every operation of ``app.openapi()``: valid ones (positive) and
-invalid ones (negative), each as one of seven callers (a trader, a second participant, a broker
-acting for the trader, the operator, no key, and two narrower keys of the trader: one with the
-``read`` scope only, one with ``read``, ``transfer`` and ``retire``). Path parameters and id
-fields of bodies are, half of the time, replaced by ids that exist (the caller's own, sometimes
-another participant's), so requests get past "not found" into the services.
+invalid ones (negative), each as one of eight callers (a trader, a second participant, a broker
+acting for the trader, the operator, no key, two narrower keys of the trader: one with the
+``read`` scope only, one with ``read``, ``transfer`` and ``retire``; and a points programme).
+Path parameters and id fields of bodies are, half of the time, replaced by ids that exist (the
+caller's own, sometimes another participant's), so requests get past "not found" into the
+services.
 
 Checks on every answer: no 5xx; the status code, content type, headers and body conform to the
 operation's own documented responses; a participant never gets a 2xx for another participant's
@@ -237,7 +238,60 @@ def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
         callers.append(Caller(name, {"Authorization": f"Bearer {made['key']}"}, alpha))
     other = {c.name: beta for c in callers} | {"second": alpha}
     more(client, auth, alpha, beta)
+    programme = points_programme(client, auth, alpha, beta)
+    if programme is not None:
+        callers.append(programme)
+        other["programme"] = alpha
     return World(db, client, callers, other)
+
+
+POINTS_METHOD: dict[str, Any] = {
+    "effective_from": "2025-04-01",
+    "source": "fuzz",
+    "actions": [
+        {"code": "cycled_km", "name_en": "km", "name_ja": "km", "unit": "km", "grams_per_unit": 130}
+    ],
+    "double_counting": {"overlaps": [], "settled": False, "treatment": "fuzz"},
+}
+
+
+def points_programme(
+    c: httpx.Client, auth: dict[str, dict[str, str]], alpha: dict[str, str], beta: dict[str, str]
+) -> Caller | None:
+    """A points programme run by SPARE (PP-FUZZ) with its methodology, a batch of events and an
+    open pool, and a caller with SPARE's key that holds the ``points`` scope; the traders' ids
+    name the programme too (another participant's: public or 404). Best effort, as ``more``."""
+    r = c.post(
+        "/v1/points/programmes",
+        headers=auth["OPERATOR"],
+        json={"id": "PP-FUZZ", "participant_id": "SPARE", "name_en": "Fuzz", "name_ja": "ファズ"},
+    )
+    if r.status_code >= 300:
+        return None
+    # made by the operator: SPARE's own key predates its new role, and a key makes no key
+    # with more than it holds
+    key = c.post("/v1/participants/SPARE/api-keys", headers=auth["OPERATOR"], json={"label": "pt"})
+    if key.status_code >= 300:
+        return None
+    headers = {"Authorization": f"Bearer {key.json()['key']}"}
+    c.post("/v1/points/PP-FUZZ/methodologies", headers=headers, json=POINTS_METHOD)
+    member = "5" * 64
+    event = {"event_id": "f1", "member": member, "action": "cycled_km", "quantity": 10}
+    batch = c.post(
+        "/v1/points/PP-FUZZ/events",
+        headers=headers | {"Content-Type": "application/x-ndjson"},
+        content=json.dumps(event | {"occurred_on": "2026-01-05"}).encode(),
+    )
+    pool = c.post("/v1/points/PP-FUZZ/pools", headers=headers, json={"name": "fuzz"})
+    ids = {"programme": "PP-FUZZ", "member": member}
+    if batch.status_code < 300:
+        ids["batch_id"] = str(batch.json()["id"])
+    if pool.status_code < 300:
+        ids["pool_id"] = str(pool.json()["id"])
+    alpha.update(ids)
+    beta.update(ids)
+    spare = dict(beta) | {"pid": "SPARE", "participant_id": "SPARE", "account_id": "SPARE-MAIN"}
+    return Caller("programme", headers, spare)
 
 
 def more(
@@ -428,6 +482,10 @@ ID_FIELDS = {
     "auction_id": "auction_id",
     "bid_id": "bid_id",
     "reporting_year": "reporting_year",
+    "programme": "programme",
+    "member": "member",
+    "pool_id": "pool_id",
+    "batch_id": "batch_id",
 }
 
 

@@ -28,6 +28,7 @@ account manager, an administrator and an operator administrator.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,11 +42,13 @@ from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.api.deps import route_scopes
-from tanso.domain.participants import Scope
+from tanso.domain import points
+from tanso.domain.participants import Role, Scope
 from tanso.services.access import users
-from tanso.services.common import SYSTEM
+from tanso.services.common import SYSTEM, Actor
 from tanso.services.compliance import gx_cycle
-from tanso.services.ledger import audit, participants
+from tanso.services.ledger import audit, local_schemes, participants
+from tanso.services.points import ingest, pools, programmes
 from tanso.store.db import Database
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -165,6 +168,83 @@ def portal_login(client: TestClient, email: str) -> dict[str, str]:
     return {"Cookie": f"tanso_session={cookie}"}
 
 
+POINTS_METHOD: dict[str, Any] = {
+    "effective_from": "2020-01-01",
+    "source": "matrix",
+    "actions": [
+        {"code": "cycled_km", "name_en": "km", "name_ja": "km", "unit": "km", "grams_per_unit": 130}
+    ],
+    "double_counting": {"overlaps": [], "settled": False, "treatment": "matrix"},
+}
+
+
+LOCAL_SCHEME = "LGMX"
+
+
+def seed_local(db: Database) -> None:
+    """A local government (LOCALGOV) running a credit scheme with one project: the scheme's
+    routes find it; only LOCALGOV's ``local_scheme`` key may act on it."""
+    participants.onboard(
+        db,
+        SYSTEM,
+        participants.NewParticipant(
+            "LOCALGOV 県",
+            "LOCALGOV Prefecture",
+            "local_government",
+            ["trader"],
+            None,
+            False,
+            "LOCALGOV",
+        ),
+    )
+    method = {
+        "code": "FOREST_MGMT",
+        "name_en": "Forest",
+        "name_ja": "森林",
+        "credit_type": "RM",
+        "source_text": "matrix",
+    }
+    local_schemes.register_scheme(
+        db,
+        SYSTEM,
+        local_schemes.NewLocalScheme(
+            LOCAL_SCHEME, "LOCALGOV", "Matrix", "マトリクス", "20", [method]
+        ),
+    )
+    owner = Actor("LOCALGOV", frozenset({Role.LOCAL_SCHEME}))
+    project = local_schemes.NewLocalProject("LGMXP1", "Matrix forest", "FOREST_MGMT")
+    local_schemes.register_project(db, owner, LOCAL_SCHEME, project)
+
+
+def seed_points(db: Database) -> dict[str, dict[str, str]]:
+    """A points programme of ALPHA's and one of SPARE's (another participant's, which BETA's
+    ids name: a programme's public answers show its holding account), each with its
+    methodology, a batch of one member's event and an open pool."""
+    out = {}
+    day = programmes.today(db).isoformat()
+    for pid, owner in (("ALPHA", "ALPHA"), ("BETA", "SPARE")):
+        programme = f"PP-{owner}"
+        programmes.register(
+            db, SYSTEM, programmes.NewProgramme(programme, owner, f"{owner} points", "ポイント")
+        )
+        actor = Actor(owner, frozenset({Role.POINTS_PROGRAMME}))
+        programmes.publish_methodology(db, actor, programme, POINTS_METHOD)
+        member = points.member_hash(b"matrix", owner)
+        event = {"event_id": "m0", "member": member, "action": "cycled_km", "quantity": 1}
+        batch = ingest.ingest(
+            db, actor, programme, json.dumps(event | {"occurred_on": day}).encode()
+        )
+        pool = pools.open_pool(db, actor, programme, "matrix")
+        out[pid] = {
+            "programme": programme,
+            "member": member,
+            "batch_id": batch.id,
+            "pool_id": pool.id,
+            "points_day": day,
+        }
+    return out
+
+
 @pytest.fixture
 def world(db: Database) -> Iterator[World]:
     keys = fuzz.seed_participants(db)
@@ -189,6 +269,9 @@ def world(db: Database) -> Iterator[World]:
             "VERIF",
         ),
     )
+    # points programmes first: the ``points`` scope's key is ALPHA's as its programme
+    points_ids = seed_points(db)
+    seed_local(db)  # before the keys: the ``local_scheme`` scope's key is LOCALGOV's
     key = participants.create_api_key
     headers = {
         "none": {},
@@ -208,7 +291,11 @@ def world(db: Database) -> Iterator[World]:
         "operator": bearer(keys["OPERATOR"]),
     }
     for scope in Scope:
-        owner = {Scope.OPERATE: "OPERATOR", Scope.VERIFY: "VERIF"}.get(scope, "ALPHA")
+        owner = {
+            Scope.OPERATE: "OPERATOR",
+            Scope.VERIFY: "VERIF",
+            Scope.LOCAL_SCHEME: "LOCALGOV",
+        }.get(scope, "ALPHA")
         only = key(db, SYSTEM, owner, f"only {scope.value}", scopes=[scope.value])
         headers[f"scope:{scope.value}"] = bearer(str(only.key))
     for role in ("viewer", "trader", "account_manager", "administrator"):
@@ -227,6 +314,8 @@ def world(db: Database) -> Iterator[World]:
     with TestClient(create_app(db), raise_server_exceptions=False, follow_redirects=False) as c:
         fw = fuzz.build(db, c, keys)
         alpha, beta = dict(fw.callers[0].ids), dict(fw.callers[1].ids)
+        alpha |= points_ids["ALPHA"]
+        beta |= points_ids["BETA"]
         op = headers["operator"]
         # a second instrument for the session-control endpoints, so JC-FZ stays open
         r = c.post(
@@ -290,6 +379,7 @@ def world(db: Database) -> Iterator[World]:
             ids["notice_id"] = str(r.json()[0]["id"])
         for ids in (alpha, beta):
             ids["year"] = ids["reporting_year"] = "2025"
+            ids["code"] = LOCAL_SCHEME  # a local credit scheme: public, LOCALGOV's
             ids["fiscal_year"] = "2027"  # GX-ETS: provisional prices
         # GX-ETS FY2027: ALPHA and BETA covered, allocated and their emissions reported (not
         # verified), so that each route finds the caller's own entity and another's
@@ -351,6 +441,31 @@ ISSUANCE: Body = lambda ids, n: {  # noqa: E731
 }
 
 BODIES: dict[tuple[str, str], Body] = {
+    ("POST", "/v1/local-schemes"): lambda ids, n: {
+        "code": "LG" + chr(65 + n // 26 % 26) + chr(65 + n % 26),
+        "participant_id": "LOCALGOV",
+        "name_en": "Matrix",
+        "name_ja": "マトリクス",
+        "prefecture": "20",
+        "methodologies": [
+            {"code": "SOLAR", "name_en": "Solar", "name_ja": "太陽光", "source_text": "matrix"}
+        ],
+    },
+    ("PATCH", "/v1/local-schemes/{code}"): lambda ids, n: {"proceeds_en": f"matrix {n}"},
+    ("POST", "/v1/local-schemes/{code}/projects"): lambda ids, n: {
+        "id": f"LGMXN{n}",
+        "name": "Matrix project",
+        "methodology": "FOREST_MGMT",
+    },
+    ("POST", "/v1/local-schemes/{code}/issuances"): lambda ids, n: {
+        "project_id": "LGMXP1",
+        "credit_type": "RM",
+        "round": str(100 + n),
+        "vintage": 2025,
+        "quantity": 10,
+        "account_id": "LOCALGOV-MAIN",
+    },
+    ("PUT", "/v1/local-schemes/{code}/naming"): lambda ids, n: {"named": n % 2 == 0},
     ("POST", "/v1/participants"): lambda ids, n: {
         "id": f"NEW{n}",
         "name_ja": "新",
@@ -560,6 +675,48 @@ BODIES: dict[tuple[str, str], Body] = {
         "purpose": "offset_scope1",
         "quantity": 1,
     },
+    # points programmes (issue 20): a batch of events is JSON lines (bytes: sent as such)
+    ("POST", "/v1/points/programmes"): lambda ids, n: {
+        "id": f"PP-M{n}",
+        "participant_id": "SPARE",
+        "name_en": "M",
+        "name_ja": "M",
+    },
+    ("POST", "/v1/points/pools/{pool_id}/proof-check"): lambda ids, n: {
+        "member": ids["member"],
+        "grams": 1,
+        "salt": "0" * 64,
+    },
+    ("POST", "/v1/points/{programme}/methodologies"): lambda ids, n: (
+        POINTS_METHOD | {"effective_from": f"{2030 + n % 60}-01-01"}
+    ),
+    ("POST", "/v1/points/{programme}/events"): lambda ids, n: json.dumps(
+        {
+            "event_id": f"mx{n}",
+            "member": ids["member"],
+            "action": "cycled_km",
+            "quantity": 1,
+            "occurred_on": ids["points_day"],
+        }
+    ).encode(),
+    ("POST", "/v1/points/{programme}/batches/{batch_id}/verification"): lambda ids, n: {
+        "decision": "returned",
+        "findings": "matrix",
+    },
+    ("POST", "/v1/points/{programme}/members/{member}/pledges"): lambda ids, n: {
+        "pool_id": ids["pool_id"],
+        "grams": 1,
+    },
+    ("POST", "/v1/points/{programme}/members/{member}/retirements"): lambda ids, n: {
+        "quantity": 1,
+        "paid_with": "money",
+    },
+    ("POST", "/v1/points/{programme}/pools"): lambda ids, n: {"name": f"matrix {n}"},
+    ("POST", "/v1/points/{programme}/pools/{pool_id}/pledges"): lambda ids, n: {
+        "pledges": [{"member": ids["member"], "grams": 1}]
+    },
+    ("POST", "/v1/points/{programme}/pools/{pool_id}/retirement"): lambda ids, n: {},
+    ("POST", "/v1/points/{programme}/issuances"): lambda ids, n: {"tonnes": 1},
 }
 
 
@@ -585,7 +742,12 @@ def call(w: World, method: str, path: str, role: str, whose: str) -> tuple[str, 
     kwargs: dict[str, Any] = {"headers": w.headers[role]}
     if method in ("POST", "PUT", "PATCH"):
         body = BODIES.get((method, path))
-        kwargs["json"] = body(ids, next(w.serial)) if body else {}
+        sent = body(ids, next(w.serial)) if body else {}
+        if isinstance(sent, bytes):  # a batch of JSON lines
+            kwargs["content"] = sent
+            kwargs["headers"] = kwargs["headers"] | {"Content-Type": "application/x-ndjson"}
+        else:
+            kwargs["json"] = sent
     r = w.client.request(method, url, **kwargs)
     if "/brokers" in path and method != "GET":
         # the broker rows rest on ALPHA (and only ALPHA) authorising BROKR: put that back
@@ -614,6 +776,23 @@ def observe(w: World, method: str, path: str, roles: tuple[str, ...]) -> list[st
 # Ids that no fixture creates yet answer 404 (a missing id) and bodies not listed in BODIES are
 # `{}` (422 once past access control): both still show who is let in.
 EXPECTED: dict[tuple[str, str], str] = {
+    # local credit schemes (LOCALGOV's LGMX): public pages and programme; only the scheme's
+    # owner (a local_scheme key) acts on it, only the registry operator registers schemes
+    ("GET", "/local"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/local"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/local"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/local/{code}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/local/{code}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/local/{code}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/local-schemes"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/local-schemes"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/local-schemes/{code}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("PATCH", "/v1/local-schemes/{code}"): "401 403     403     403     403 403    403",
+    ("GET", "/v1/local-schemes/{code}/projects"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/local-schemes/{code}/projects"): "401 403     403     403     403 403    403",
+    ("POST", "/v1/local-schemes/{code}/issuances"): "401 403     403     403     403 403    403",
+    ("GET", "/v1/local-schemes/{code}/naming"): "401 ok      ok      ok      403 ok     ok",
+    ("PUT", "/v1/local-schemes/{code}/naming"): "401 ok      ok      403     403 ok     ok",
     ("GET", "/"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/auctions"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/en"): "ok  ok      ok      ok      ok  ok     ok",
@@ -841,6 +1020,54 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/market-makers/reports/{month}"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/market-makers/incentives"): "401 403     403     403     403 403    ok",
     ("POST", "/v1/participants/{pid}/suspend"): "401 403     403     403     403 ok     ok",
+    # points programmes (issue 20): PP-ALPHA is ALPHA's, PP-SPARE another's. Names, totals and
+    # pools are public; batches and members are the programme's (and the operator's); acting
+    # for a programme needs the points scope, which no column's key holds (the scope rows test
+    # it); registering and issuing are the registry operator's
+    ("GET", "/v1/points/programmes"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/points/programmes"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/points/pools/{pool_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/points/pools/{pool_id}/proof-check"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/points/{programme}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/points/{programme}/batches"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "GET",
+        "/v1/points/{programme}/batches/{batch_id}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "POST",
+        "/v1/points/{programme}/batches/{batch_id}/verification",
+    ): "401 403     403     403     403 403    403",
+    ("POST", "/v1/points/{programme}/events"): "401 403     403     403     403 403    403",
+    ("POST", "/v1/points/{programme}/issuances"): "401 403     403     403     403 409    403",
+    (
+        "GET",
+        "/v1/points/{programme}/members/{member}",
+    ): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "POST",
+        "/v1/points/{programme}/members/{member}/pledges",
+    ): "401 403     403     403     403 403    403",
+    (
+        "POST",
+        "/v1/points/{programme}/members/{member}/retirements",
+    ): "401 403     403     403     403 403    403",
+    ("POST", "/v1/points/{programme}/methodologies"): "401 403     403     403     403 403    403",
+    ("GET", "/v1/points/{programme}/pools"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/points/{programme}/pools"): "401 403     403     403     403 403    403",
+    # the pool is open, not retired: no proof yet (409) for the programme's own
+    (
+        "GET",
+        "/v1/points/{programme}/pools/{pool_id}/proofs/{member}",
+    ): "401 409/404 409/404 409/404 403 409    409",
+    (
+        "POST",
+        "/v1/points/{programme}/pools/{pool_id}/pledges",
+    ): "401 403     403     403     403 403    403",
+    (
+        "POST",
+        "/v1/points/{programme}/pools/{pool_id}/retirement",
+    ): "401 403     403     403     403 403    403",
     ("GET", "/v1/projects"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/projects"): "401 403     403     403     403 ok     403",
     ("GET", "/v1/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
@@ -923,6 +1150,19 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/withdrawals"): "401 ok/404  ok/404  403     403 404    404",
     ("GET", "/verify"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/verify/{retirement_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    # points programmes' public pages (issue 20): no login; a programme id the world does
+    # not have answers 404 alike to everyone (its pool is public); the proof form without its
+    # cookie's token is refused (403) before anything is checked
+    ("GET", "/points"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/points"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/points"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/points/{programme_id}"): "404 404     404     404     404 404    404",
+    ("GET", "/en/points/{programme_id}"): "404 404     404     404     404 404    404",
+    ("GET", "/ja/points/{programme_id}"): "404 404     404     404     404 404    404",
+    ("GET", "/verify/pools/{pool_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/verify/pools/{pool_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/verify/pools/{pool_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/verify/pools/{pool_id}"): "403 403     403     403     403 403    403",
 }
 
 # Columns: none, viewer, trader, account_manager, administrator, operator (an administrator of the
@@ -948,6 +1188,11 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/gx"): "login ok      ok     ok      ok     ok",
     # a verification body's list: its administrator (ALPHA is none) and the operator's
     ("GET", "/portal/gx/verifications"): "login 403     403    403     403    ok",
+    # a points programme's screen: every user of its participant (ALPHA runs PP-ALPHA; only an
+    # administrator acts) and the operator's; others 403
+    ("GET", "/portal/points"): "login ok      ok     ok      ok     ok",
+    # a verification body's list of points batches: its administrator and the operator's
+    ("GET", "/portal/points/verifications"): "login 403     403    403     403    ok",
     ("GET", "/portal/holdings/{account_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/holdings/{account_id}.csv"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/keys"): "login 403     403    403     ok     ok",

@@ -27,7 +27,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tanso.api.app import create_app
-from tanso.api.limits import is_upload
+from tanso.api.limits import is_batch, is_upload
 from tanso.harness.devserver import ServerProcess as Server
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import participants
@@ -40,6 +40,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 MiB = 1024 * 1024
 HUGE = b"x" * (20 * MiB)
+HUGER = b"x" * (33 * MiB)
+"""Over a points batch's larger limit (TANSO_MAX_BATCH_BYTES, 32 MiB)."""
 WAIT = 30.0  # seconds: a guard against a hang, never a measurement
 
 
@@ -62,12 +64,14 @@ def test_a_20_mib_body_is_refused_with_413_on_every_route_without_authentication
     with TestClient(app, raise_server_exceptions=False) as c:
         for method, template in app_routes(app):
             path = re.sub(r"\{[^}]+\}", "X", template)
-            r = c.request(method, path, content=HUGE, headers={"content-type": "application/json"})
+            body = HUGER if is_batch(method, path) else HUGE
+            r = c.request(method, path, content=body, headers={"content-type": "application/json"})
             assert r.status_code == 413, (method, path, r.status_code, r.text[:200])
             assert error_code(r) == "body_too_large"
             limit = "4 MiB" if is_upload(method, path) else "1 MiB"
+            limit = "32 MiB" if is_batch(method, path) else limit
             assert limit in r.json()["error"]["message"], (method, path)
-            assert "20,971,520 bytes" in r.json()["error"]["message"]
+            assert f"{len(body):,} bytes" in r.json()["error"]["message"]
             seen += 1
         # the same without a Content-Length: counted as it is read
         chunks = (HUGE[i : i + 64 * 1024] for i in range(0, 4 * MiB, 64 * 1024))

@@ -48,6 +48,11 @@ def takes_a_key(route: APIRoute) -> bool:
     return walk(route.dependant)
 
 
+PUBLIC_CHECKS = {("POST", "/v1/points/pools/{pool_id}/proof-check")}
+"""Public POST routes that change nothing: a check computed from the body (a member's Merkle
+proof against its pool's published root), which anyone may make without a key."""
+
+
 def test_every_route_that_takes_a_key_names_its_scope(db: Database) -> None:
     """A /v1 route that changes anything names a scope; a GET that takes a key needs ``read``
     (or, for the few that show more to a key, takes one only optionally)."""
@@ -57,6 +62,9 @@ def test_every_route_that_takes_a_key_names_its_scope(db: Database) -> None:
         if path.startswith("/portal"):
             continue
         scopes = route_scopes(route)
+        if (method, path) in PUBLIC_CHECKS:
+            assert scopes is None and not takes_a_key(route), (method, path)
+            continue
         if method != "GET" and path.startswith("/v1") and scopes is None:
             unnamed.append((method, path))
         if method == "GET" and scopes is not None and scopes != (Scope.READ,):

@@ -20,9 +20,11 @@ from tanso.api.routes_claims import router as claims_router
 from tanso.api.routes_disputes import router as disputes_router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.api.routes_gx import router as gx_router
+from tanso.api.routes_local import router as local_router
 from tanso.api.routes_market import router as market_router
 from tanso.api.routes_market_makers import router as market_makers_router
 from tanso.api.routes_marketplace import router as marketplace_router
+from tanso.api.routes_points import router as points_router
 from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
 from tanso.api.routes_surveillance import router as surveillance_router
@@ -44,8 +46,10 @@ from tanso.services.trading.sessions import Scheduler
 from tanso.settings import Settings
 from tanso.store.db import Database
 from tanso.web import DemoClockView, security, show_demo_clock
+from tanso.web.local import router as local_pages_router
 from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
+from tanso.web.points import router as points_pages_router
 from tanso.web.portal import router as portal_router
 from tanso.web.verify import router as verify_router
 
@@ -178,7 +182,11 @@ def create_app(
         bust_requests_router,
         void_auction_router,
         gx_router,
+        local_router,
+        points_router,
         pages_router,
+        local_pages_router,
+        points_pages_router,
         portal_router,
         operator_router,
         verify_router,

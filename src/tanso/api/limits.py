@@ -27,7 +27,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-UPLOADS = frozenset({("POST", "/v1/inventories/import"), ("POST", "/portal/emissions/import")})
+UPLOADS = frozenset(
+    {
+        ("POST", "/v1/inventories/import"),
+        ("POST", "/portal/emissions/import"),
+        ("POST", "/portal/points/batches"),
+    }
+)
 """The bulk uploads, through the API and the portal: their bodies may be as large as
 TANSO_MAX_UPLOAD_BYTES."""
 

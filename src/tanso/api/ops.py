@@ -457,7 +457,7 @@ class Operations:
         ip = client.address
         sent_id = _header(scope, b"x-request-id")
         request_id = sent_id if sent_id and REQUEST_ID_RE.fullmatch(sent_id) else uuid.uuid4().hex
-        info = RequestInfo(request_id, ip, method, path)
+        info = RequestInfo(request_id, ip, method, request_log.redact_path(path))
         status = 500
         refused = self._refuse(scope, path, method, client)
 
@@ -538,7 +538,7 @@ class Operations:
             status,
             extra={
                 "method": method,
-                "path": scope["path"],
+                "path": info.path,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "ip": info.ip,

@@ -6,15 +6,34 @@ slower than ``request_log_slow_ms``; a refused order is its client's business), 
 request still goes, as JSON lines, to
 ``request_log_file`` when it is set. The demo (``tanso serve --simulate``) runs quiet, with the
 file ``tanso-requests.log``, so its simulated traders do not scroll the printed keys away
-(issue 18 defect 8). This module never decides what is logged, only where it is shown.
+(issue 18 defect 8). This module decides what is logged in one respect only: ``redact_path``
+keeps a points member's path segment out of the log unless it is the programme's keyed hash
+(issue 20: no personal identifier in logs). Otherwise it decides where lines are shown.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from tanso.settings import Settings
+
+_MEMBER_SEGMENT = re.compile(r"(?<=/members/)[^/]+|(?<=/proofs/)[^/]+")
+_MEMBER_HASH = re.compile(r"[0-9a-f]{64}")
+REDACTED = "(redacted)"
+
+
+def redact_path(path: str) -> str:
+    """``path`` as the request log shows it: a points member's segment (after ``/members/`` or
+    ``/proofs/``) that is not 64 lowercase hex characters is replaced, so that a member's own id
+    sent by mistake (an email address, a phone number) is refused without being written down."""
+    if "/members/" not in path and "/proofs/" not in path:
+        return path
+    return _MEMBER_SEGMENT.sub(
+        lambda m: m.group(0) if _MEMBER_HASH.fullmatch(m.group(0)) else REDACTED, path
+    )
+
 
 FILE_HANDLER = "tanso-request-file"
 QUIET_FILTER = "tanso-request-quiet"

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from tanso.api import schemas_registry  # noqa: F401  (names the nested registry answers first)
 from tanso.api.deps import DB, AnswerRoute, CanOperate, CanRead, IdemKey, needs
-from tanso.api.schemas import Body, Id, answer, many
+from tanso.api.schemas import Body, Id, Out, answer, many
 from tanso.domain.participants import Scope
 from tanso.services.common import Actor
 from tanso.services.points import ingest, pools, programmes
@@ -133,7 +133,37 @@ class MethodologyIn(Body):
     double_counting: DoubleCountingIn
 
 
-@router.post("/{programme}/methodologies", status_code=201)
+class ActionOut(Out):
+    code: str
+    name_en: str
+    name_ja: str
+    unit: str
+    grams_per_unit: int
+    daily_cap_grams: int | None
+
+
+class DoubleCountingOut(Out):
+    overlaps: list[str]
+    settled: bool
+    treatment: str
+
+
+class MethodologyOut(Out):
+    """A version of a programme's methodology, as published."""
+
+    version: int
+    effective_from: str
+    source: str
+    certification: str
+    actions: list[ActionOut]
+    double_counting: DoubleCountingOut
+
+
+@router.post(
+    "/{programme}/methodologies",
+    response_model=MethodologyOut,
+    status_code=201,
+)
 def publish_methodology(
     programme: Programme, body: MethodologyIn, db: DB, actor: CanPoints, idem: IdemKey
 ) -> dict[str, Any]:

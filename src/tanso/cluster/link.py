@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from nats.errors import NoRespondersError
+from nats.errors import MaxPayloadError, NoRespondersError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("tanso.cluster")
@@ -104,6 +104,8 @@ async def persist(
         seconds = min(remaining, ATTEMPT) if again_after_timeout else remaining
         try:
             return await send(seconds, attempt)
+        except MaxPayloadError:
+            raise  # never sent: too large for any delivery
         except (Unreachable, NoRespondersError) as e:
             if time.monotonic() - start + delay >= min(failover, timeout):
                 raise Unreachable(str(e)) from e
@@ -207,6 +209,16 @@ class Forward:
 
         try:
             reply = await persist(send, self.timeout, self.failover, again_after_timeout=again)
+        except MaxPayloadError:
+            return _error(
+                413,
+                "too_large_for_engine_link",
+                f"The request body ({len(body):,} bytes) is larger than a message between this "
+                "deployment's gateways and its engine may be (the NATS server's max_payload, "
+                "1 MB unless configured); nothing was done. Send it in smaller parts (a points "
+                "batch of about 5,000 events fits), or raise max_payload in the NATS server's "
+                "configuration (up to 64 MB).",
+            )
         except Unreachable as e:
             log.warning("no engine took a request: %s", e)
             return _error(

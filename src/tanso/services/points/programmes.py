@@ -25,6 +25,7 @@ from tanso.services.common import (
     Idem,
     execute,
     loader,
+    omitted,
     require,
     require_active,
     require_scope,
@@ -42,9 +43,11 @@ _ID = re.compile(r"PP-[A-Z0-9][A-Z0-9-]{1,30}")
 class Programme:
     id: str
     participant_id: str
+    runner_en: str
+    """Who runs it: the participant's name (public, as a programme names its runner)."""
+    runner_ja: str
     name_en: str
     name_ja: str
-    holding_account: str
     project_id: str | None
     status: str
     events: int
@@ -56,9 +59,11 @@ class Programme:
     members: int
     created_at: str
     methodologies: list[dict[str, Any]] = field(default_factory=list)
+    holding_account: str | None = omitted()
+    """The account its retirements come from: shown to the programme and the operator only."""
 
 
-def _view(conn: Connection, row: Any) -> Programme:
+def _view(conn: Connection, row: Any, private: bool = False) -> Programme:
     c = p.points_methodologies.c
     versions = conn.execute(
         select(p.points_methodologies).where(c.programme_id == row.id).order_by(c.version)
@@ -68,12 +73,15 @@ def _view(conn: Connection, row: Any) -> Programme:
         .select_from(p.points_balances)
         .where(p.points_balances.c.programme_id == row.id)
     ).scalar_one()
+    who = repo.get_participant(conn, row.participant_id)
     return Programme(
         id=row.id,
         participant_id=row.participant_id,
+        runner_en=who.name_en if who else row.participant_id,
+        runner_ja=who.name_ja if who else row.participant_id,
         name_en=row.name_en,
         name_ja=row.name_ja,
-        holding_account=row.holding_account,
+        holding_account=row.holding_account if private else None,
         project_id=row.project_id,
         status=row.status,
         events=int(row.events),
@@ -204,7 +212,7 @@ def register(db: Database, actor: Actor, n: NewProgramme, idem: Idem | None = No
                 "project": n.project_id,
             },
         )
-        return _view(conn, get_row(conn, n.id))
+        return _view(conn, get_row(conn, n.id), private=True)
 
     return execute(db, actor, idem, work, 201, loader(Programme))
 

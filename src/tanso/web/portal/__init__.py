@@ -4,7 +4,8 @@ Screens by group: ``login`` (log in, second factor, security), ``accounts`` (acc
 holdings, transfers, cash), ``orders`` (orders, amendments, trades), ``retirement``
 (retiring, notices), ``administration`` (API keys, users), ``marketplace``, ``auctions``,
 ``usage`` (emissions), ``claims``, ``gx`` (GX-ETS: the entity's compliance, verification, the
-scheme administrator's screen, the public register) and ``stream`` (the live book). What they
+scheme administrator's screen, the public register), ``points`` (a points programme's batches,
+pools and members; a verification body's batches) and ``stream`` (the live book). What they
 share — the page renderer, the user dependency with its CSRF, origin and role checks, the status
 table — is the kit (`tanso.web.kit`). Accounts and orders are looked up among the user's own
 participant's, so another participant's ids answer exactly like missing ones. The screens call
@@ -28,6 +29,7 @@ from tanso.web.portal import (
     market_making,
     marketplace,
     orders,
+    points,
     retirement,
     stream,
     usage,
@@ -48,6 +50,7 @@ for _screens in (
     inbox.router,
     market_making.router,
     gx.router,
+    points.router,
 ):
     router.include_router(_screens)
 router.routes.append(stream.route)
