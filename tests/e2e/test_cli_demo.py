@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tanso.cli import DEMO_USERS
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.instruments import JST
 
@@ -39,6 +40,7 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
         history = conn.execute("SELECT count(DISTINCT trade_date) FROM auctions").fetchone()[0]
         rules = {r for (r,) in conn.execute("SELECT DISTINCT rule FROM index_values")}
         simulated = _simulated_days(conn)
+        pools = dict(conn.execute("SELECT status, count(*) FROM points_pools GROUP BY status"))
         mine = conn.execute(
             "SELECT count(*) FROM orders WHERE status = 'open' AND participant_id = 'MARUHAMA'"
         ).fetchone()[0]
@@ -48,8 +50,10 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
     assert history > 400  # two years of calibrated auction history
     assert {"vwap", "previous"} <= rules
     logins = json.loads((tmp_path / "demo-users.json").read_text())
-    assert len(logins) == 6 and "operator@tanso.example.jp" in logins
+    assert len(logins) == len(DEMO_USERS) and "operator@tanso.example.jp" in logins
     assert {"gx@shirane-cement.example.jp", "verifier@kokusei.example.jp"} <= set(logins)
+    assert "points@ecoride.example.jp" in logins
+    assert pools == {"retired": 1, "open": 1}  # the points programme's two pools
     for email, password in logins.items():
         assert f"{email}  {password}" in init.stdout
     verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)

@@ -335,8 +335,13 @@ def parse_batch(body: bytes, kind: str, versions: Sequence[Methodology], today: 
 
 
 def _rate(
-    n: int, row: dict[str, Any], versions: Sequence[Methodology], today: dt.date
+    n: int,
+    row: dict[str, Any],
+    versions: Sequence[Methodology],
+    today: dt.date,
 ) -> tuple[Event | None, BadLine | None]:
+    """Rate one row; ``days`` caches each date's parse and version in force (a batch spans a
+    few days, and this runs for each of up to 100,000 lines)."""
     raw_id = row.get("event_id")
     event_id = raw_id if isinstance(raw_id, str) and _EVENT_ID.fullmatch(raw_id) else ""
 
