@@ -93,8 +93,8 @@ class ProofIn(Body):
     path: list[StepIn] = Field(default_factory=list, max_length=64)
     merkle_root: str | None = Field(default=None, max_length=64)
     retirement_id: str | None = Field(default=None, max_length=40)
-    tonnes: int | None = None
-    leaves: int | None = None
+    tonnes: int | None = Field(default=None, ge=0, le=10**12)
+    leaves: int | None = Field(default=None, ge=0, le=10**12)
 
 
 @router.post("/pools/{pool_id}/proof-check", response_model=ProofCheckOut, tags=["public"])
