@@ -136,7 +136,7 @@ def test_the_simulator_never_trades_as_a_demo_portal_user() -> None:
     from tanso.cli import DEMO_USERS, simulated_traders
 
     keys = {"OPERATOR": "k0", "MARUHAMA": "k1", "HOKUTO_STEEL": "k2", "TOKAI": "k3"}
-    keys |= {"SHIRANE_CEMENT": "k4", "KOKUSEI_VERIFY": "k5"}
+    keys |= {"SHIRANE_CEMENT": "k4", "KOKUSEI_VERIFY": "k5", "ECORIDE": "k6"}
     traders = simulated_traders(keys)
     assert traders == {"OPERATOR": "k0", "TOKAI": "k3"}
     assert {pid for pid, *_ in DEMO_USERS} - {"OPERATOR"} <= set(keys) - set(traders)
