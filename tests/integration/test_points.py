@@ -340,3 +340,33 @@ def _plain(proof: pools.Proof) -> dict[str, Any]:
 
     out: dict[str, Any] = plain(proof)
     return out
+
+
+def test_the_audit_finds_an_event_or_a_balance_changed_after_the_fact(
+    prog: dict[str, Any],
+) -> None:
+    from sqlalchemy import update
+
+    from tanso.store import schema_points as p
+
+    db, actor = prog["db"], prog["actor"]
+    ingest.ingest(
+        db,
+        actor,
+        "PP-ECORIDE",
+        lines(("a1", 1, "cycled_km", 10, "2026-11-01"), ("a2", 2, "cycled_km", 5, "2026-11-02")),
+    )
+    assert audit.verify(db).ok
+    e, b = p.points_events.c, p.points_balances.c
+    with db.engine.begin() as conn:  # someone edits the table behind the service's back
+        conn.execute(update(p.points_events).where(e.event_id == "a1").values(grams=9_999))
+    found = audit.verify(db).problems
+    assert any("points batch" in x and "the journal gives 2, 1950 g" in x for x in found), found
+    assert any("points balance" in x and "its events give 9999 g" in x for x in found), found
+    with db.engine.begin() as conn:
+        conn.execute(update(p.points_events).where(e.event_id == "a1").values(grams=1300))
+        conn.execute(update(p.points_balances).where(b.member == member(2)).values(earned_grams=7))
+    found = audit.verify(db).problems
+    assert [x for x in found if "points" in x] == [
+        f"points balance PP-ECORIDE {member(2)[:12]}…: earned 7 g stored, its events give 650 g"
+    ]

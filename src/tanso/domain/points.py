@@ -400,8 +400,9 @@ def _rate(
 
 def content_hash(events: Iterable[tuple[str, str, str, int, str, int, int]]) -> str:
     """SHA-256 of a batch's accepted events as credited (event id, member, action, quantity,
-    date, grams, version), one tab-separated line each in the order received: what the journal
-    records of a batch, so that the stored events can be checked against it."""
+    date, grams, version), one tab-separated line each, in event id order: what the journal
+    records of a batch, so that the stored events can be checked against it (`tanso audit
+    verify`, services/points/audit.py)."""
     h = hashlib.sha256()
     for e in events:
         h.update("\t".join(str(v) for v in e).encode("utf-8"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tanso.domain.journal import Entry, FoldError, LedgerFold, first_broken_link, merge_runs
+from tanso.services.points import audit as points_audit
 from tanso.store import repo
 from tanso.store.db import Database
 
@@ -84,6 +85,7 @@ def verify(db: Database, max_problems: int = 20) -> AuditReport:
         for acct_id, bal in fold.cash.items():
             if acct_id not in seen and bal:
                 report.problems.append(f"cash {acct_id}: missing, the journal gives balance {bal}")
+        report.problems.extend(points_audit.problems(conn, ((e.kind, e.payload) for e in rows)))
         for currency_total in _currency_totals(conn):
             if currency_total[1] != 0:
                 report.problems.append(

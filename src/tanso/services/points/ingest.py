@@ -220,7 +220,7 @@ def _write(tx: Tx, actor: Actor, prog: Any, parsed: points.Parsed, source: str) 
         .where(c.id == prog.id)
         .values(events=c.events + len(rows), earned_grams=c.earned_grams + grams)
     )
-    digest = points.content_hash(r[1:8] for r in rows)
+    digest = points.content_hash(sorted(r[1:8] for r in rows))  # in event id order
     days = [e.occurred_on for e in fresh]
     used_versions = ",".join(str(v) for v in sorted({e.version for e in fresh}))
     values = {
