@@ -370,3 +370,25 @@ def test_the_audit_finds_an_event_or_a_balance_changed_after_the_fact(
     assert [x for x in found if "points" in x] == [
         f"points balance PP-ECORIDE {member(2)[:12]}…: earned 7 g stored, its events give 650 g"
     ]
+
+
+def test_a_batch_writes_its_events_without_holding_other_writers_on_postgres(
+    pg_db: Database,
+) -> None:
+    """The head is taken only after the bulk writes (`Database.write(head_later=True)`): while
+    a batch's transaction has written its events, another participant's change commits."""
+    import threading
+
+    from tests.conftest import fund
+
+    add_participant(pg_db, "OTHER")
+    done: list[str] = []
+    with pg_db.write(head_later=True) as tx:
+        tx.conn.exec_driver_sql("SELECT 1")  # the batch's bulk part, holding no journal head
+        other = threading.Thread(target=lambda: (fund(pg_db, "OTHER", 1), done.append("ok")))
+        other.start()
+        other.join(timeout=60)
+        assert done == ["ok"]  # committed while the batch's transaction is still open
+        tx.lock_head()
+        tx.record("test.batch", "SYSTEM", {})
+    assert audit.verify(pg_db).ok

@@ -280,15 +280,21 @@ class Database:
         return (self.wall or self.clock)()
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
-        """One write transaction; commits only if it recorded its journal entry."""
+    def write(self, *, head_later: bool = False) -> Iterator[Tx]:
+        """One write transaction; commits only if it recorded its journal entry.
+
+        ``head_later``: the work takes the journal head itself (`Tx.lock_head`) once its bulk
+        writes are done, so that other writers (the exchange's sequencer) are not held behind
+        them on PostgreSQL; it must lock whatever else it relies on first. SQLite has one
+        writer at a time either way."""
         tx: Tx | None = None
         with self.engine.connect() as conn:
             conn.info["tanso_begin"] = "IMMEDIATE"
             try:
                 with conn.begin():
                     tx = Tx(conn, self.clock, self.wall)
-                    tx.lock_head()
+                    if not head_later:
+                        tx.lock_head()
                     yield tx
                     if tx.journal_seq is None:
                         if not tx.allow_empty:

@@ -20,7 +20,14 @@ from sqlalchemy import update
 from tanso.domain import points
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.participants import Role, Scope
-from tanso.services.common import Actor, Database, execute, require_active, require_scope
+from tanso.services.common import (
+    Actor,
+    Database,
+    execute,
+    new_id,
+    require_active,
+    require_scope,
+)
 from tanso.services.points import programmes
 from tanso.services.points.programmes import Batch, batch_view
 from tanso.store import bulk
@@ -103,16 +110,18 @@ def ingest(
     if parsed.bad:
         raise BatchRefused(parsed.lines, parsed.bad)
 
-    def work(tx: Tx) -> Batch:
+    # The events and balances are written before the journal head is taken (`_write`), so
+    # the exchange's sequencer is not held behind a bulk write on PostgreSQL; the programme's
+    # row, locked first, keeps its batches and methodology versions one at a time.
+    with db.write(head_later=True) as tx:
         prog = programmes.acting_row(tx, actor, programme_id)
+        programmes.lock(tx.conn, prog.id)
         if len(programmes.versions(tx.conn, prog.id)) != len(known):
             raise Conflict(
                 "methodology_changed",
                 "The programme's methodology changed while the batch was read; send it again.",
             )
         return _write(tx, actor, prog, parsed, source)
-
-    return execute(db, actor, None, work, 201)
 
 
 def _stored(tx: Tx, programme_id: str, events: list[points.Event]) -> dict[str, tuple[Any, ...]]:
@@ -175,7 +184,7 @@ def _write(tx: Tx, actor: Actor, prog: Any, parsed: points.Parsed, source: str) 
         a.code for m in known.values() for a in m.actions.values() if a.daily_cap_grams
     }
     used = _used_today(tx, prog.id, fresh, capped_actions)
-    batch_id = f"PB-{tx.next_seq():08d}"
+    batch_id = new_id("PB")
     rows: list[tuple[Any, ...]] = []
     folds: dict[str, list[Any]] = defaultdict(lambda: [0, 0, ""])
     capped = grams = 0
@@ -220,6 +229,7 @@ def _write(tx: Tx, actor: Actor, prog: Any, parsed: points.Parsed, source: str) 
         .where(c.id == prog.id)
         .values(events=c.events + len(rows), earned_grams=c.earned_grams + grams)
     )
+    tx.lock_head()  # the bulk writes are done: from here to the commit, a moment
     digest = points.content_hash(sorted(r[1:8] for r in rows))  # in event id order
     days = [e.occurred_on for e in fresh]
     used_versions = ",".join(str(v) for v in sorted({e.version for e in fresh}))

@@ -128,6 +128,17 @@ def acting_row(tx: Tx, actor: Actor, programme_id: str) -> Any:
     return row
 
 
+def lock(conn: Connection, programme_id: str) -> None:
+    """Hold the programme's row until the transaction ends (PostgreSQL; SQLite has one writer
+    anyway): its batches and methodology versions are decided one at a time, even while a
+    batch writes its events before it takes the journal head."""
+    conn.execute(
+        select(p.points_programmes.c.id)
+        .where(p.points_programmes.c.id == programme_id)
+        .with_for_update()
+    )
+
+
 def versions(conn: Connection, programme_id: str) -> list[points.Methodology]:
     c = p.points_methodologies.c
     rows = conn.execute(
@@ -244,6 +255,7 @@ def publish_methodology(
     def work(tx: Tx) -> dict[str, Any]:
         conn = tx.conn
         row = acting_row(tx, actor, programme_id)
+        lock(conn, row.id)
         c = p.points_methodologies.c
         last = conn.execute(
             select(func.max(c.version)).where(c.programme_id == row.id)
