@@ -47,6 +47,7 @@ from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import participants, registry, taxonomy
 from tanso.services.points import ingest, pools, programmes
 from tanso.settings import utc_now
+from tanso.store import db as dbmod
 from tanso.store import migrate
 from tanso.store.db import Database
 
@@ -95,6 +96,8 @@ class Result:
     members: int
     ingest_s: float = 0.0
     batch_s: list[float] = field(default_factory=list)
+    head_s: list[float] = field(default_factory=list)
+    """Per batch: from taking the journal head to the commit (what other writers wait)."""
     raw_s: float = 0.0
     stored_events: int = 0
     stored_members: int = 0
@@ -265,6 +268,28 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, out
 
 
+class HeadClock:
+    """When the journal head was last taken (`Tx.lock_head`), so that a batch's time under it
+    (from then to its commit) is known: what the exchange's sequencer waits for it."""
+
+    def __init__(self) -> None:
+        self.taken = 0.0
+        self._lock_head = dbmod.Tx.lock_head
+
+    def __enter__(self) -> HeadClock:
+        clock, original = self, self._lock_head
+
+        def lock_head(tx: dbmod.Tx) -> None:
+            clock.taken = time.perf_counter()
+            original(tx)
+
+        dbmod.Tx.lock_head = lock_head  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        dbmod.Tx.lock_head = self._lock_head  # type: ignore[method-assign]
+
+
 def measure(
     backend: str, workdir: Path, gen: Events, args: argparse.Namespace, say: Callable[[str], None]
 ) -> Result:
@@ -275,7 +300,9 @@ def measure(
         sizes = batches(args.events)
         for k, n in enumerate(sizes):
             body = gen.body(gen.batch(k, n))
-            s, batch = timed(lambda b=body: ingest.ingest(db, actor, PROGRAMME, b))  # type: ignore[misc]
+            with HeadClock() as head:
+                s, batch = timed(lambda b=body: ingest.ingest(db, actor, PROGRAMME, b))  # type: ignore[misc]
+                res.head_s.append(time.perf_counter() - head.taken)
             assert batch.events == n, batch
             res.batch_s.append(s)
             if k % 5 == 4 or k == len(sizes) - 1:
@@ -343,15 +370,16 @@ def tables(results: list[Result]) -> list[str]:
     lines = [
         "| backend | events | members | ingest events/s | first 10 % | last 10 % "
         "| raw bulk rows/s | raw ÷ ingest | get_member p50 ms | p99 ms | pledge s "
-        "| retire_pool s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| retire_pool s | journal head held per batch, median / max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.backend} | {r.events:,} | {r.stored_members:,} | {fmt(r.per_s)} "
             f"| {fmt(tenth(r, False))} | {fmt(tenth(r, True))} | {fmt(r.raw_per_s)} "
             f"| {r.raw_per_s / r.per_s:.2f} | {r.p(0.5):.2f} | {r.p(0.99):.2f} "
-            f"| {r.pledge_s:.2f} ({r.pledges:,} members) | {r.retire_s:.2f} ({r.tonnes:,} t) |"
+            f"| {r.pledge_s:.2f} ({r.pledges:,} members) | {r.retire_s:.2f} ({r.tonnes:,} t) "
+            f"| {1000 * sorted(r.head_s)[len(r.head_s) // 2]:.0f} / {1000 * max(r.head_s):.0f} |"
         )
     pair = {r.backend: r for r in results}
     if len(pair) == 2:
