@@ -41,6 +41,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from report import write_section  # bench/ is on sys.path
 from tanso.domain import points
 from tanso.domain.participants import Role
 from tanso.services.common import SYSTEM, Actor
@@ -397,19 +398,6 @@ def tables(results: list[Result]) -> list[str]:
     return lines
 
 
-def write_doc(body: list[str]) -> None:
-    section = "\n".join([HEADING, "", *body]).rstrip() + "\n"
-    text_ = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if HEADING in text_:
-        head, rest = text_.split(HEADING, 1)
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1 :] if nxt >= 0 else ""
-        text_ = head + section + ("\n" + tail if tail else "")
-    else:
-        text_ = text_.rstrip() + "\n\n" + section
-    DOC.write_text(text_, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=None, help="events to ingest (10^7)")
@@ -461,7 +449,7 @@ def main() -> None:
     print()
     print("\n".join(doc))
     if args.write_doc:
-        write_doc(doc)
+        write_section(DOC, HEADING, doc)
         print(f"wrote {DOC}")
 
 

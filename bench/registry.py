@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 
+from report import write_section  # bench/ is on sys.path
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import participants, registry, taxonomy
 from tanso.settings import utc_now
@@ -407,19 +408,6 @@ def tables(results: list[Result]) -> list[str]:
     return lines
 
 
-def write_doc(body: list[str]) -> None:
-    section = "\n".join([HEADING, "", *body]).rstrip() + "\n"
-    text_ = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if HEADING in text_:
-        head, rest = text_.split(HEADING, 1)
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1 :] if nxt >= 0 else ""
-        text_ = head + section + ("\n" + tail if tail else "")
-    else:
-        text_ = text_.rstrip() + "\n\n" + section
-    DOC.write_text(text_, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10^3 and 10^4 blocks, fewer calls")
@@ -501,7 +489,7 @@ def main() -> None:
         "range and filters on `serial_end`, so a range at the high end of a fragmented "
         "issuance reads every block below it.",
     ]
-    write_doc(doc)
+    write_section(DOC, HEADING, doc)
     print(f"wrote {DOC}")
 
 

@@ -282,6 +282,25 @@ def _shares(conn: Connection, pool: Any) -> tuple[list[str], list[int], list[str
     return members, grams, leaves
 
 
+def _retire(
+    tx: Tx, prog: Any, tonnes: int, beneficiary: str, note: str, choice: CreditChoice
+) -> registry.RetirementReceipt:
+    """Retire whole tonnes from the programme's holding account, for its members (purpose
+    ``offset_individuals``), through the registry's own unit of work."""
+    return registry.retire_unit(
+        tx,
+        Actor(prog.participant_id, frozenset({Role.POINTS_PROGRAMME})),
+        registry.RetirementRequest(
+            account_id=prog.holding_account,
+            selection=Selection(quantity=tonnes),
+            purposes=[POOL_PURPOSE],
+            beneficiary=beneficiary,
+            note=note,
+            credits=choice.filter(),
+        ),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PoolRetirement:
     pool: Pool
@@ -336,17 +355,13 @@ def retire_pool(
             )
         _members, _grams, leaves = _shares(conn, pool)
         root = points.merkle_levels(leaves)[-1][0]
-        receipt = registry.retire_unit(
+        receipt = _retire(
             tx,
-            Actor(prog.participant_id, frozenset({Role.POINTS_PROGRAMME})),
-            registry.RetirementRequest(
-                account_id=prog.holding_account,
-                selection=Selection(quantity=tonnes),
-                purposes=[POOL_PURPOSE],
-                beneficiary=f"Members of {prog.name_en} (points pool {pool_id})",
-                note=f"Pooled retirement {pool_id}; Merkle root of members' shares {root}",
-                credits=choice.filter(),
-            ),
+            prog,
+            tonnes,
+            f"Members of {prog.name_en} (points pool {pool_id})",
+            f"Pooled retirement {pool_id}; Merkle root of members' shares {root}",
+            choice,
         )
         c = p.points_pools.c
         conn.execute(
@@ -536,17 +551,13 @@ def retire_for_member(
                 .where(c.programme_id == prog.id, c.member == member)
                 .values(spent_grams=c.spent_grams + grams)
             )
-        receipt = registry.retire_unit(
+        receipt = _retire(
             tx,
-            Actor(prog.participant_id, frozenset({Role.POINTS_PROGRAMME})),
-            registry.RetirementRequest(
-                account_id=prog.holding_account,
-                selection=Selection(quantity=quantity),
-                purposes=[POOL_PURPOSE],
-                beneficiary=f"Points member {member} of {prog.id}",
-                note=f"Retired by {prog.name_en} for one member, paid with {paid_with}",
-                credits=choice.filter(),
-            ),
+            prog,
+            quantity,
+            f"Points member {member} of {prog.id}",
+            f"Retired by {prog.name_en} for one member, paid with {paid_with}",
+            choice,
         )
         tx.conn.execute(
             p.points_member_retirements.insert().values(
