@@ -23,56 +23,12 @@ from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, participants, registry
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
+from tests.points_world import METHOD, Days, member
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-KEY = b"EcoRide's own member key, never sent to Tanso"
 PROGRAMME = "PP-ECORIDE"
 BASE = f"/v1/points/{PROGRAMME}"
-
-
-def member(n: int) -> str:
-    return points.member_hash(KEY, f"member-{n}@ecoride.example")
-
-
-class Days:
-    """A business clock on ``day``, a microsecond later at each call."""
-
-    def __init__(self, day: str) -> None:
-        self.day, self.ticks = day, 0
-
-    def __call__(self) -> str:
-        self.ticks += 1
-        return f"{self.day}T03:00:00.{self.ticks:06d}Z"
-
-
-METHOD: dict[str, Any] = {
-    "effective_from": "2026-04-01",
-    "source": "EcoRide methodology v1 (illustrative), grams from MLIT transport factors",
-    "actions": [
-        {
-            "code": "transit_ride",
-            "name_en": "Transit ride",
-            "name_ja": "公共交通の利用",
-            "unit": "ride",
-            "grams_per_unit": 300,
-            "daily_cap_grams": 1200,
-        },
-        {
-            "code": "cycled_km",
-            "name_en": "Cycled km",
-            "name_ja": "自転車走行距離",
-            "unit": "km",
-            "grams_per_unit": 130,
-        },
-    ],
-    "double_counting": {
-        "overlaps": ["municipal_inventory"],
-        "settled": False,
-        "treatment": "The reductions also count in municipal inventories: no credits are "
-        "issued for them; the points fund real credits.",
-    },
-}
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 CSV = {"Content-Type": "text/csv"}

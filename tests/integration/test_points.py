@@ -9,57 +9,13 @@ from typing import Any
 
 import pytest
 
-from tanso.domain import points
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import audit, registry
 from tanso.services.points import ingest, pools, programmes
 from tanso.store.db import Database
 from tests.conftest import add_issuance, add_participant
-
-KEY = b"the programme's own key, never sent to Tanso"
-
-
-def member(n: int) -> str:
-    return points.member_hash(KEY, f"member-{n}@ecoride.example")
-
-
-class Days:
-    def __init__(self, day: str) -> None:
-        self.day, self.ticks = day, 0
-
-    def __call__(self) -> str:
-        self.ticks += 1
-        return f"{self.day}T03:00:00.{self.ticks:06d}Z"
-
-
-METHOD: dict[str, Any] = {
-    "effective_from": "2026-04-01",
-    "source": "EcoRide methodology v1 (illustrative), grams from MLIT transport factors",
-    "actions": [
-        {
-            "code": "transit_ride",
-            "name_en": "Transit ride",
-            "name_ja": "公共交通の利用",
-            "unit": "ride",
-            "grams_per_unit": 300,
-            "daily_cap_grams": 1200,
-        },
-        {
-            "code": "cycled_km",
-            "name_en": "Cycled km",
-            "name_ja": "自転車走行距離",
-            "unit": "km",
-            "grams_per_unit": 130,
-        },
-    ],
-    "double_counting": {
-        "overlaps": ["municipal_inventory"],
-        "settled": False,
-        "treatment": "Points fund real credits; the reductions also count in municipal "
-        "inventories, so no credits are issued for them.",
-    },
-}
+from tests.points_world import METHOD, Days, member
 
 
 @pytest.fixture
