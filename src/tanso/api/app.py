@@ -25,6 +25,7 @@ from tanso.api.routes_market import router as market_router
 from tanso.api.routes_market_makers import router as market_makers_router
 from tanso.api.routes_marketplace import router as marketplace_router
 from tanso.api.routes_points import router as points_router
+from tanso.api.routes_removals import router as removals_router
 from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
 from tanso.api.routes_surveillance import router as surveillance_router
@@ -184,6 +185,7 @@ def create_app(
         gx_router,
         local_router,
         points_router,
+        removals_router,
         pages_router,
         local_pages_router,
         points_pages_router,

@@ -35,6 +35,9 @@ class AccountKind(StrEnum):
     EXTERNAL = "external"
     COMPLIANCE = "compliance"
     """A GX-ETS covered entity's compliance (surrender) account: what it surrendered, for good."""
+    BUFFER = "buffer"
+    """A scheme's buffer pool of removal credits (``SYS-BUFFER-<scheme>``), held against
+    reversals; its credits are cancelled to compensate one, never traded or retired."""
 
 
 SYSTEM_ACCOUNTS: dict[AccountKind, str] = {

@@ -20,9 +20,23 @@ from tanso.services.common import Actor, Idem, execute, loader, new_id, omitted
 from tanso.store.db import Database, Tx
 from tanso.store.schema_bust_requests import notices
 
-KINDS = ("trade_busted", "bust_request_granted", "bust_request_refused")
+KINDS = (
+    "trade_busted",
+    "bust_request_granted",
+    "bust_request_refused",
+    "credits_reversed",
+    "offtake_quote_requested",
+    "offtake_terms_proposed",
+    "offtake_signed",
+    "offtake_delivered",
+    "offtake_payment_failed",
+    "offtake_vintage_closed",
+)
 """What a notice tells: a trade of yours was busted (both parties, with the reason), your request
-to bust a trade was granted, or refused (with the operator's note)."""
+to bust a trade was granted, or refused (with the operator's note); credits of yours were
+cancelled to compensate a removal project's reversal; under a forward offtake contract
+(services/removals/offtake.py): a quote requested, terms proposed, a contract signed, a delivery
+made, a delivery not made for want of payment, a vintage closed with its shortfall."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,6 +152,10 @@ class Tx:
         self.ledger: Any = None
         """While the exchange's sequencer decides a command: its escrow memory
         (services/clearing/memory.py), through which the escrow reads and writes instead."""
+        self.cancel_order: Callable[[str], Any] | None = None
+        """While the exchange's sequencer runs another use case's unit: cancel an open order
+        in this transaction, through the one writer of the books (a reversal releases the
+        credits an order holds); None where no exchange runs the unit."""
 
     def lock_head(self) -> None:
         row = self.conn.execute(

@@ -550,6 +550,7 @@ from tanso.store import (  # noqa: E402, F401
     schema_marketplace,
     schema_ops,
     schema_points,
+    schema_removals,
     schema_sealed,
     schema_surveillance,
     schema_usage,

@@ -508,7 +508,7 @@ def issue(
                 "issue": [[view.issuance_id, 1, n.quantity, n.account_id, "held"]],
             },
         )
-        return view
+        return registry.with_removals(tx, actor.label, view)
 
     return execute(db, actor, idem, work, 201, loader(IssuanceReceipt), sequenced=True)
 

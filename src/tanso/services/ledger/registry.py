@@ -55,6 +55,7 @@ from tanso.services.ledger.blocks import Selection as Selection
 from tanso.services.ledger.blocks import move as move
 from tanso.services.ledger.blocks import plan as plan
 from tanso.services.ledger.blocks import ranges_view as ranges_view
+from tanso.services.removals import buffer
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, loads
@@ -82,6 +83,11 @@ class IssuanceReceipt:
     ca_status: str
     external_registry: str | None = omitted()
     external_ref: str | None = omitted()
+    buffer_serials: str | None = omitted()
+    """The serials of a removal issuance that went to its scheme's buffer pool (issue 21)."""
+    buffer_quantity: int | None = omitted()
+    delivered: int | None = omitted()
+    """Tonnes delivered at once under forward offtake contracts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +327,30 @@ def create_issuance(
     )
 
 
+def with_removals(tx: Tx, actor_label: str, view: IssuanceReceipt) -> IssuanceReceipt:
+    """After an issuance's journal entry: the buffer pool's share of a removal issuance, then
+    the deliveries of forward offtake contracts (services/removals/buffer.py), in the same
+    transaction; the receipt says what went where."""
+    after = buffer.after_issuance(
+        tx,
+        actor_label,
+        view.issuance_id,
+        view.project_id,
+        view.scheme,
+        view.quantity,
+        view.account_id,
+    )
+    delivered = sum(int(getattr(d, "delivered", 0)) for d in after.deliveries)
+    if not after.buffer_quantity and not delivered:
+        return view
+    return replace(
+        view,
+        buffer_serials=after.buffer_serials,
+        buffer_quantity=after.buffer_quantity or None,
+        delivered=delivered or None,
+    )
+
+
 def issue(db: Database, actor: Actor, n: NewIssuance, idem: Idem | None = None) -> IssuanceReceipt:
     """Issue new credits of a registered project into a holding account (registry operator)."""
     require(actor, Role.REGISTRY_OPERATOR, "issue credits")
@@ -345,7 +375,7 @@ def _new_credits(
             actor.label,
             plain(view) | {"issue": [[view.issuance_id, 1, n.quantity, n.account_id, "held"]]},
         )
-        return view
+        return with_removals(tx, actor.label, view)
 
     return execute(db, actor, idem, work, 201, loader(IssuanceReceipt), sequenced=True)
 

@@ -1118,9 +1118,11 @@ class Exchange:
         self._ledger.flush()
         self._ledger.forget()
         tx.ledger = None
+        tx.cancel_order = lambda order_id: self._do_cancel(tx, actor, {"order_id": order_id})
         try:
             return a["unit"](tx)
         finally:
+            tx.cancel_order = None
             self._ledger.forget()
             tx.ledger = self._ledger
 

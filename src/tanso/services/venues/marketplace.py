@@ -1253,6 +1253,28 @@ class Withdrawn:
     rfqs: list[str]
 
 
+def _withdraw_listing_in(tx: Tx, actor: Actor, row: Any, reason: str) -> None:
+    _p, moves = escrow.release_credits(tx, row.account_id, row.id)
+    _close_listing(tx.conn, row.id, "withdrawn", tx.at)
+    tx.record(
+        "marketplace.withdrawn",
+        actor.label,
+        {"id": row.id, "released": row.available, "moves": moves, "reason": reason},
+    )
+
+
+def _withdraw_offer_in(tx: Tx, actor: Actor, o: Any, reason: str) -> None:
+    conn = tx.conn
+    _p, moves = escrow.release_credits(tx, o.account_id, o.id)
+    conn.execute(update(OF).where(OF.c.id == o.id).values(status="withdrawn", updated_at=tx.at))
+    view = _offer_view(conn.execute(select(OF).where(OF.c.id == o.id)).one(), tx.at)
+    tx.record(
+        "marketplace.offer_withdrawn",
+        actor.label,
+        plain(view) | {"moves": moves, "reason": reason},
+    )
+
+
 def withdraw_all_of(tx: Tx, actor: Actor, pid: str, reason: str) -> Withdrawn:
     """Close a participant's open listings, firm offers and requests for quote (their offers
     lapse) inside the caller's transaction, credits released, one journal entry each."""
@@ -1261,25 +1283,12 @@ def withdraw_all_of(tx: Tx, actor: Actor, pid: str, reason: str) -> Withdrawn:
     for row in conn.execute(
         select(L).where(L.c.seller_id == pid, L.c.status == "open").order_by(L.c.id)
     ).all():
-        _p, moves = escrow.release_credits(tx, row.account_id, row.id)
-        _close_listing(conn, row.id, "withdrawn", tx.at)
-        tx.record(
-            "marketplace.withdrawn",
-            actor.label,
-            {"id": row.id, "released": row.available, "moves": moves, "reason": reason},
-        )
+        _withdraw_listing_in(tx, actor, row, reason)
         listings.append(row.id)
     for o in conn.execute(
         select(OF).where(OF.c.seller_id == pid, OF.c.status == "open").order_by(OF.c.id)
     ).all():
-        _p, moves = escrow.release_credits(tx, o.account_id, o.id)
-        conn.execute(update(OF).where(OF.c.id == o.id).values(status="withdrawn", updated_at=tx.at))
-        view = _offer_view(conn.execute(select(OF).where(OF.c.id == o.id)).one(), tx.at)
-        tx.record(
-            "marketplace.offer_withdrawn",
-            actor.label,
-            plain(view) | {"moves": moves, "reason": reason},
-        )
+        _withdraw_offer_in(tx, actor, o, reason)
         offers.append(o.id)
     for r in conn.execute(
         select(R).where(R.c.buyer_id == pid, R.c.status == "open").order_by(R.c.id)
@@ -1293,6 +1302,31 @@ def withdraw_all_of(tx: Tx, actor: Actor, pid: str, reason: str) -> Withdrawn:
         )
         rfqs.append(r.id)
     return Withdrawn(listings, offers, rfqs)
+
+
+def holds(conn: Connection, hold: str) -> bool:
+    """Whether ``hold`` is an open listing or firm offer (whose credits it holds)."""
+    if conn.execute(select(L.c.id).where(L.c.id == hold, L.c.status == "open")).first():
+        return True
+    return (
+        conn.execute(select(OF.c.id).where(OF.c.id == hold, OF.c.status == "open")).first()
+        is not None
+    )
+
+
+def release_hold(tx: Tx, actor: Actor, hold: str, reason: str) -> str | None:
+    """Close the open listing or firm offer whose hold ``hold`` is, inside the caller's
+    transaction, its credits released: "listing" or "offer", or None when neither holds them."""
+    conn = tx.conn
+    row = conn.execute(select(L).where(L.c.id == hold, L.c.status == "open")).first()
+    if row is not None:
+        _withdraw_listing_in(tx, actor, row, reason)
+        return "listing"
+    o = conn.execute(select(OF).where(OF.c.id == hold, OF.c.status == "open")).first()
+    if o is not None:
+        _withdraw_offer_in(tx, actor, o, reason)
+        return "offer"
+    return None
 
 
 # ---------------------------------------------------------------- expiry

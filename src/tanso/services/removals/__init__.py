@@ -1,0 +1,2 @@
+"""Removal credits (issue 21): project profiles, the buffer pool, reversals, forward offtake
+contracts."""
