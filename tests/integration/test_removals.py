@@ -206,3 +206,46 @@ def test_a_reversal_needs_a_removal_project_and_good_input(world: Database) -> N
         reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 10, "aliens", "2026-08-14"))
     with pytest.raises(InvalidInput):
         reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 10, "fire", "14/08/2026"))
+
+
+def test_a_retirements_certificate_shows_the_reversal_and_its_compensation(
+    world: Database,
+) -> None:
+    from tanso.services.compliance import certificates
+    from tanso.web.documents import certificate as document
+
+    issue(world, "BC1", "1", 1_000, "DEV-MAIN")
+    retired = registry.retire(
+        world,
+        Actor("DEV", frozenset({Role.TRADER})),
+        RetirementRequest("DEV-MAIN", Selection(quantity=50), ["offset_scope3"]),
+    )
+    rev = reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 120, "fire", "2026-08-14"))
+    cert = certificates.certificate(world, retired.id)
+    assert [r.id for r in cert.reversals] == [rev.id]
+    assert cert.quantity == 50  # the retirement stands
+    html_en = document.to_html(cert, "en")
+    html_ja = document.to_html(cert, "ja")
+    assert rev.id in html_en and "100 t from the project&#39;s buffer" in html_en
+    assert "火災" in html_ja and "20 t 未無効化のクレジットから" in html_ja
+    assert document.to_pdf(cert, "ja").startswith(b"%PDF")
+
+
+def test_the_public_page_shows_profiles_pools_and_reversal_notices(world: Database) -> None:
+    from fastapi.testclient import TestClient
+
+    from tanso.api.app import create_app
+
+    issue(world, "BC1", "1", 1_000, "DEV-MAIN")
+    rev = reversals.report(
+        world, SYSTEM, reversals.NewReversal("BC1", 30, "fire", "2026-08-14", "Kiln fire")
+    )
+    with TestClient(create_app(world)) as c:
+        en = c.get("/removals")
+        ja = c.get("/ja/removals")
+        api = c.get("/v1/removals/projects/BC1").json()
+    assert en.status_code == ja.status_code == 200
+    assert rev.id in en.text and "Kiln fire" in en.text and "Biochar" in en.text
+    assert "バイオ炭" in ja.text and "火災" in ja.text and "反転のお知らせ" in ja.text
+    assert (api["buffered"], api["buffer_left"]) == (100, 70)
+    assert api["reversals"][0]["from_project_buffer"] == 30

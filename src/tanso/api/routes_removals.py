@@ -21,7 +21,7 @@ ProjectId = Annotated[str, Path(min_length=1, max_length=16, description="A proj
 ReversalId = Annotated[str, Path(min_length=1, max_length=64, description="A reversal's id.")]
 
 ProfileOut = answer(profiles.RemovalProfile)
-ReversalOut = answer(profiles.ReversalView, "Reversal")
+ReversalOut = answer(profiles.ReversalView)
 RecordOut = answer(profiles.ProjectRecord, "RemovalRecord")
 PoolOut = answer(profiles.Pool, "BufferPool")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,8 @@ from tanso.services import common
 from tanso.services.common import Actor, execute, omitted, require_operator
 from tanso.services.ledger import audit as audit_service
 from tanso.services.ledger import registry
+from tanso.services.removals import profiles as removal_profiles
+from tanso.services.removals.profiles import ReversalView
 from tanso.store import repo, schema_claims
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -173,6 +175,9 @@ class Certificate:
     ranges: list[CertifiedRange]
     journal: JournalRef
     verify_path: str
+    reversals: list[ReversalView] = field(default_factory=list)
+    """Reversals reported for the projects of these credits (issue 21): the retirement stands,
+    and each says how it was compensated."""
     verification: EntryCheck | None = omitted()  # noqa: RUF009 (a None default)
     verify_url: str | None = omitted()
 
@@ -279,6 +284,7 @@ def certificate_in(
         ranges=ranges,
         journal=journal,
         verify_path=verify_path(retirement_id),
+        reversals=removal_profiles.of_issuances(conn, sorted({r.id for r in view.ranges})),
     )
 
 

@@ -272,3 +272,15 @@ def list_reversals(db: Database, limit: int = 200) -> list[ReversalView]:
             select(reversals).order_by(reversals.c.journal_seq.desc()).limit(limit)
         ).all()
     return [reversal_view(r) for r in rows]
+
+
+def of_issuances(conn: Connection, issuance_ids: list[str]) -> list[ReversalView]:
+    """The reversals of the projects of these issuances (a certificate shows them)."""
+    i = t.issuances.c
+    projects = select(i.project_id).where(i.id.in_(issuance_ids))
+    rows = conn.execute(
+        select(reversals)
+        .where(reversals.c.project_id.in_(projects))
+        .order_by(reversals.c.journal_seq)
+    ).all()
+    return [reversal_view(r) for r in rows]

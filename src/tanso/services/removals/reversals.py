@@ -259,15 +259,3 @@ def get(db: Database, reversal_id: str) -> ReversalView:
     if row is None:
         raise NotFound("reversal_not_found", f"There is no reversal {reversal_id}.")
     return reversal_view(row)
-
-
-def of_issuances(conn: Connection, issuance_ids: list[str]) -> list[ReversalView]:
-    """The reversals of the projects of these issuances (a certificate shows them)."""
-    i = t.issuances.c
-    projects = select(i.project_id).where(i.id.in_(issuance_ids))
-    rows = conn.execute(
-        select(reversals)
-        .where(reversals.c.project_id.in_(projects))
-        .order_by(reversals.c.journal_seq)
-    ).all()
-    return [reversal_view(r) for r in rows]

@@ -68,6 +68,7 @@ def to_html(cert: Certificate, lang: str = "en", base_url: str = "") -> str:
         name=lambda item: name(item, lang),
         ca_name=lambda code: ca_name(code, lang),
         mechanism=lambda code: texts(lang, "certificate_mechanism").get(code, code),
+        cause=lambda code: texts(lang, "removal_cause").get(code, code),
         verify_url=url,
         qr=qr_svg(url),
         jst=_jst,
@@ -157,6 +158,42 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
         table = Table([[p(k), p(v)] for k, v in rows], colWidths=[38 * mm, 142 * mm])
         table.setStyle(_grid(font))
         story += [table, Spacer(1, 3 * mm)]
+    if cert.reversals:
+        causes = texts(lang, "removal_cause")
+        story += [paragraph(labels["reversals"], h2), paragraph(labels["reversals_note"], text)]
+        rows = [
+            [
+                p(v.id),
+                p(v.project_id),
+                p(v.occurred_on),
+                p(causes.get(v.cause, v.cause)),
+                p(f"{v.quantity:,} t"),
+                p(
+                    f"{v.from_project_buffer:,} t {labels['from_buffer']}, "
+                    f"{v.from_holders:,} t {labels['from_holders']}, "
+                    f"{v.from_pool:,} t {labels['from_pool']}"
+                ),
+                p(f"{v.uncompensated:,} t"),
+            ]
+            for v in cert.reversals
+        ]
+        head = [
+            p(labels[k])
+            for k in (
+                "reversal_id",
+                "project",
+                "occurred_on",
+                "cause",
+                "reversed",
+                "compensation",
+                "uncompensated",
+            )
+        ]
+        rt = Table(
+            [head, *rows], colWidths=[30 * mm, 20 * mm, 22 * mm, 20 * mm, 20 * mm, 48 * mm, 20 * mm]
+        )
+        rt.setStyle(_grid(font))
+        story += [rt, Spacer(1, 3 * mm)]
     j = cert.journal
     journal_rows = [
         (labels["seq"], p(j.seq)),
