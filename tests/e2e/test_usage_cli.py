@@ -42,7 +42,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
 def test_rule_sets_are_listed_checked_added_and_shown(app: typer.Typer, tmp_path: Path) -> None:
     run = CliRunner()
     r = run.invoke(app, ["usage", "rulesets", "--date", "2026-05-01"])
-    assert r.exit_code == 0 and "* tanso-default@2026.1" in r.stdout
+    assert r.exit_code == 0 and "* tanso-default@2026.2" in r.stdout
     doc = json.loads(
         resources.files("tanso").joinpath("data/rules/default-2026.json").read_text("utf-8")
     )

@@ -44,9 +44,7 @@ def removal_project(db: Database, pid: str, profile: Profile, category: str) -> 
 
 
 def issue(db: Database, project: str, rnd: str, quantity: int, account: str, vintage: int = 2026):
-    return registry.issue(
-        db, SYSTEM, NewIssuance(project, "RM", rnd, vintage, quantity, account)
-    )
+    return registry.issue(db, SYSTEM, NewIssuance(project, "RM", rnd, vintage, quantity, account))
 
 
 def held(db: Database, account: str, status: str = "held") -> int:

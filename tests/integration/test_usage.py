@@ -84,7 +84,7 @@ def test_a_voluntary_credit_without_adjustment_cannot_offset_scope1_meti_2021(
     out = retire(db, alpha, "ALPHA-MAIN", 10, "offset_scope3", 2025)
     [item] = out.usage
     assert (item.purpose, item.scope, item.tonnes) == ("offset_scope3", "3", 10)
-    assert item.ruleset == "tanso-default@2026.1"
+    assert item.ruleset == "tanso-default@2026.2"
     # no inventory for 2025: the hierarchy is not checked, and the answer says so
     assert [(w.rule, w.severity) for w in item.warnings] == [("HIERARCHY", "warn")]
     assert claimed_tonnes(db, "ALPHA", 2025, "offset_scope3") == 10
@@ -241,10 +241,10 @@ def test_an_operator_rule_set_takes_effect_on_its_date(db: Database) -> None:
         usage.add_ruleset(db, SYSTEM, tighter)
     with pytest.raises(InvalidInput):
         usage.add_ruleset(db, SYSTEM, tighter | {"version": "x", "hierarchy": "perhaps"})
-    assert usage.current_ruleset(db, dt.date(2026, 1, 5)).version == "2026.1"
+    assert usage.current_ruleset(db, dt.date(2026, 1, 5)).version == "2026.2"
     assert usage.current_ruleset(db, dt.date(2026, 1, 6)).version == "2026.9"
     listed = usage.list_rulesets(db, dt.date(2026, 2, 1))
-    assert [(r.version, r.in_force) for r in listed] == [("2026.1", False), ("2026.9", True)]
+    assert [(r.version, r.in_force) for r in listed] == [("2026.2", False), ("2026.9", True)]
     gx = add_participant(db, "GXCO")
     add_issuance(db, "GXCO-MAIN", 1_000)
     verified_inventory(db, gx, "GXCO", 2026, Inventory(scope1=1_000))

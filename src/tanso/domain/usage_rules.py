@@ -10,7 +10,8 @@ already claimed and the date.
 Kinds of rule (``kind`` in the data):
 
 - ``eligible``: every lot must match at least one of ``allow_any`` (filters on scheme,
-  category, unit, domestic, corresponding-adjustment status, properties).
+  category, unit, domestic, corresponding-adjustment status, properties, vintage, credit type,
+  removal pathway and stated permanence).
 - ``deny``: no lot may match ``match``.
 - ``share_cap``: the tonnes claimed for ``counts_uses`` in the year, with these, stay within
   ``percent`` % of the inventory figures named in ``basis`` (GX-ETS: 10 % of emissions).
@@ -20,6 +21,9 @@ Kinds of rule (``kind`` in the data):
   nor, converted with the emission factor, more than the emissions of that energy.
 - ``reporting_window``: a claim for a fiscal year must be retired by a day of the next year
   (温対法: by the end of June); later ones are flagged.
+
+Any rule may name ``from_date``: it applies only to uses on or after that day (a law that
+applies from a date, such as Directive (EU) 2024/825 from 27 September 2026).
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ FILTER_KEYS = (
     "ca_status",
     "properties",
     "vintage_before",
+    "credit_types",
+    "pathways",
+    "min_permanence_years",
 )
 GRAMS_PER_TONNE = 1_000_000
 
@@ -72,6 +79,12 @@ class Lot:
     properties: tuple[str, ...] = ()
     ca_status: str = "not_started"
     vintage: int = 0
+    credit_type: str = ""
+    """The issuance's credit type (``RM``: removal; others: reductions and avoidance)."""
+    permanence_years: int = 0
+    """The stated permanence of the project's removal profile (0: no profile)."""
+    pathway: str = ""
+    """The removal pathway of the project's profile (DACCS, biochar, ...; "" without one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +215,20 @@ class Filter:
     properties: frozenset[str] | None = None
     vintage_before: int | None = None
     """Only credits of a vintage before this year (e.g. JCM credits from before 2020)."""
+    credit_types: frozenset[str] | None = None
+    pathways: frozenset[str] | None = None
+    min_permanence_years: int | None = None
+    """Only removals stated to keep the carbon at least this many years (SBTi neutralisation)."""
 
     def admits(self, lot: Lot) -> bool:
         return (
             (self.vintage_before is None or lot.vintage < self.vintage_before)
+            and (self.credit_types is None or lot.credit_type in self.credit_types)
+            and (self.pathways is None or lot.pathway in self.pathways)
+            and (
+                self.min_permanence_years is None
+                or lot.permanence_years >= self.min_permanence_years
+            )
             and (self.schemes is None or lot.scheme in self.schemes)
             and (self.categories is None or lot.category in self.categories)
             and (self.units is None or lot.unit in self.units)
@@ -236,6 +259,8 @@ class Rule:
     """A share cap whose basis counts only once a verification body confirmed it (GX-ETS)."""
     units: frozenset[str] = frozenset()
     deadline: str = "06-30"
+    from_date: dt.date | None = None
+    """The rule applies only to uses on or after this date (e.g. a law's date of application)."""
 
     def applies(self, use: Use) -> bool:
         lo, hi = self.years
@@ -243,6 +268,7 @@ class Rule:
             ("*" in self.uses or use.purpose in self.uses)
             and (lo is None or use.year >= lo)
             and (hi is None or use.year <= hi)
+            and (self.from_date is None or use.date >= self.from_date)
         )
 
 
@@ -299,9 +325,16 @@ def _filter(d: Any, where: str) -> Filter:
     before = d.get("vintage_before")
     if before is not None:
         kw["vintage_before"] = _year(before, f"{where}.vintage_before")
-    for key in ("schemes", "categories", "units", "ca_status", "properties"):
+    least = d.get("min_permanence_years")
+    if least is not None:
+        if isinstance(least, bool) or not isinstance(least, int) or not 0 <= least <= 100_000:
+            raise RuleSetError(f"{where}.min_permanence_years must be 0 to 100000 years.")
+        kw["min_permanence_years"] = least
+    for key in ("schemes", "categories", "units", "ca_status", "properties", "credit_types"):
         if key in d:
             kw[key] = _strs(d[key], f"{where}.{key}")
+    if "pathways" in d:
+        kw["pathways"] = _strs(d["pathways"], f"{where}.pathways")
     return Filter(**kw)
 
 
@@ -340,6 +373,11 @@ def _rule(d: Any, i: int, sources: Mapping[str, Any]) -> Rule:
         "years": (_year(years[0], f"{where}.years"), _year(years[1], f"{where}.years")),
         "severity": severity,
     }
+    if d.get("from_date") is not None:
+        try:
+            kw["from_date"] = dt.date.fromisoformat(str(d["from_date"]))
+        except ValueError:
+            raise RuleSetError(f"{where}.from_date is a date such as 2026-09-27.") from None
     kind = d["kind"]
     if kind == "eligible":
         allow = d.get("allow_any")

@@ -1,5 +1,10 @@
-"""The offset claim report: for a participant and a year, what it emitted, reduced itself and
+"""The claim report: for a participant and a year, what it emitted, reduced itself and
 retired, and which claims those figures support (HTML in the portal, PDF, CSV, JSON).
+
+Offsets (by scope), neutralisation with durable removals, and contributions (``contribution``,
+``bvcm``) are kept apart: contributions are reported beside and counted in no total; the share
+of removals among the year's retired credits and their durability (the removal profiles of
+their projects) are shown; a carbon-negative year is weighed by ``domain.claims``.
 
 Figures come from the emissions inventory (``services.inventories``), the year's retirements
 and their certificates (``services.certificates``), and what each retirement claimed
@@ -26,8 +31,20 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tanso.domain import usage_rules as ur
-from tanso.domain.claims import Backing, ScopeFigures, ScopeLine, assess
+from tanso.domain.claims import (
+    CONTRIBUTION_PURPOSES,
+    NEUTRALISATION_PURPOSES,
+    Backing,
+    RetiredCredits,
+    ScopeFigures,
+    ScopeLine,
+    assess,
+    contributed,
+    neutralised,
+    removal_share,
+)
 from tanso.domain.errors import InvalidInput, NotFound
+from tanso.domain.removals import DURABLE_YEARS
 from tanso.services.common import Actor, omitted
 from tanso.services.compliance import certificates, inventories, usage
 from tanso.services.compliance.certificates import Term
@@ -48,7 +65,12 @@ def _ruleset(conn: Connection, on: dt.date) -> ur.RuleSet | None:
     return usage.ruleset_in_force(conn, on)
 
 
-def _lot(r: certificates.CertifiedRange, domestic: dict[str, bool]) -> ur.Lot:
+def _lot(
+    r: certificates.CertifiedRange,
+    domestic: dict[str, bool],
+    profiles: dict[str, tuple[str, int]],
+) -> ur.Lot:
+    pathway, permanence = profiles.get(r.project_id, ("", 0))
     return ur.Lot(
         issuance=r.issuance_id,
         quantity=r.quantity,
@@ -59,6 +81,9 @@ def _lot(r: certificates.CertifiedRange, domestic: dict[str, bool]) -> ur.Lot:
         properties=tuple(p.code for p in r.properties),
         ca_status=r.ca_status,
         vintage=r.vintage or 0,
+        credit_type=r.credit_type.code,
+        permanence_years=permanence,
+        pathway=pathway,
     )
 
 
@@ -195,6 +220,29 @@ class VoluntaryCredits:
 
 
 @dataclass(frozen=True, slots=True)
+class Removals:
+    """Removals among the carbon credits (t-CO2) retired for the year, with their tonnes by
+    durability band (``unstated``: no removal profile, ``under_100``, ``100_to_999``,
+    ``1000_plus`` years of stated permanence)."""
+
+    credits: int
+    removals: int
+    percent: int
+    by_band: list[Tally]
+
+
+@dataclass(frozen=True, slots=True)
+class Neutralisation:
+    """Retirements for neutralisation: the tonnes retired, those of durable removals the rules
+    admit (what a carbon-negative year counts), and the year's total emissions (None: no
+    inventory)."""
+
+    tonnes: int
+    durable: int
+    emissions: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A claim the report weighs, as codes and figures: the claim, whether the data supports it,
     the reason code when it does not, and the figures its wording needs (``params``)."""
@@ -218,6 +266,11 @@ class ClaimReport:
     voluntary: list[VoluntaryCredits]
     evaluation_axes: list[Tally]
     claims: list[Claim]
+    neutralisation: Neutralisation
+    contributions: list[Tally]
+    """Tonnes retired as contributions, by purpose: beside the inventory, counted in nothing."""
+    contributed: int
+    removals: Removals
 
 
 _Bucket = dict[str, list[Any]]
@@ -265,6 +318,7 @@ def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
     retirements: list[ClaimedRetirement] = []
     backings: list[Backing] = []
     rulesets: set[str] = set()
+    retired_credits: list[RetiredCredits] = []
     names = certificates.reference_names(conn)
     no_property = Term("", "-", "-")
     for row in rows:
@@ -273,10 +327,21 @@ def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
         rs = _ruleset(conn, on)
         if rs is not None:
             rulesets.add(rs.label)
-        lots = [_lot(r, schemes) for r in cert.ranges]
+        profiles = usage.removal_profiles(conn, (r.project_id for r in cert.ranges))
+        lots = [_lot(r, schemes, profiles) for r in cert.ranges]
         ef = rs.emission_factor_g_per_kwh if rs else None
+        durable = sum(
+            lot.quantity
+            for lot in lots
+            if lot.unit == "tCO2"
+            and lot.credit_type == "RM"
+            and lot.permanence_years >= DURABLE_YEARS
+        )
         for r, lot in zip(cert.ranges, lots, strict=True):
             q = r.quantity
+            retired_credits.append(
+                RetiredCredits(q, lot.unit, lot.credit_type == "RM", lot.permanence_years)
+            )
             _add(by["scheme"], r.scheme.code, _tally(r.scheme, r.unit), q)
             _add(by["category"], r.category.code, _tally(r.category), q)
             for p in r.properties or [no_property]:
@@ -316,6 +381,7 @@ def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
                     refused_by,
                     any(_voluntary_without_ca(lot) for lot in lots),
                     row.beneficiary,
+                    min(tonnes, durable),
                 )
             )
         retirements.append(
@@ -352,6 +418,13 @@ def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
     for v in volunteered:
         for a in v.evaluation_axes:
             _add(axes, a.code, _tally(a), v.quantity)
+    share = removal_share(retired_credits)
+    beside: _Bucket = {}
+    for b in backings:
+        if b.purpose in CONTRIBUTION_PURPOSES:
+            term = names.get("purpose", {}).get(b.purpose, {})
+            item = Tally(b.purpose, 0, term.get("name_en", b.purpose), term.get("name_ja"))
+            _add(beside, b.purpose, item, b.tonnes)
     return ClaimReport(
         participant=Party(participant.id, participant.name_en, participant.name_ja),
         reporting_year=year,
@@ -373,6 +446,19 @@ def build(conn: Connection, participant: Any, year: int) -> ClaimReport:
         voluntary=volunteered,
         evaluation_axes=_sorted(axes),
         claims=[Claim(v.code, v.allowed, v.reason, dict(v.params)) for v in verdicts],
+        neutralisation=Neutralisation(
+            tonnes=sum(b.tonnes for b in backings if b.purpose in NEUTRALISATION_PURPOSES),
+            durable=neutralised(backings),
+            emissions=totals.emissions,
+        ),
+        contributions=_items(beside),
+        contributed=contributed(backings),
+        removals=Removals(
+            share.credits,
+            share.removals,
+            share.percent,
+            [Tally(code, q) for code, q in share.by_band.items()],
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -41,6 +41,7 @@ from tanso.services.compliance import inventories
 from tanso.services.ledger import blocks
 from tanso.store import repo
 from tanso.store import schema as t
+from tanso.store import schema_removals as rm
 from tanso.store import schema_usage as u
 from tanso.store.db import Database, Tx, dumps, loads
 
@@ -203,14 +204,29 @@ def add_ruleset(
 # ---------------------------------------------------------------- evaluation
 
 
+def removal_profiles(conn: Connection, project_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """Each removal project's pathway and stated permanence in years, by project id (a project
+    without a removal profile is absent)."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    c = rm.removal_profiles.c
+    rows = conn.execute(
+        select(c.project_id, c.pathway, c.permanence_years).where(c.project_id.in_(ids))
+    )
+    return {r.project_id: (r.pathway, int(r.permanence_years)) for r in rows}
+
+
 def lots_of(conn: Connection, pieces: Sequence[Piece]) -> list[ur.Lot]:
     """The credits a planned selection takes, with their attributes, one lot per piece."""
     details = repo.issuance_details(conn, (p.block.issuance for p in pieces))
     schemes = {r.code: r for r in repo.list_table(conn, t.schemes, t.schemes.c.code)}
+    profiles = removal_profiles(conn, (d["project_id"] for d in details.values()))
     lots = []
     for p in pieces:
         d = details[p.block.issuance]
         scheme = schemes.get(d["scheme"])
+        pathway, permanence = profiles.get(d["project_id"], ("", 0))
         lots.append(
             ur.Lot(
                 issuance=p.block.issuance,
@@ -222,6 +238,9 @@ def lots_of(conn: Connection, pieces: Sequence[Piece]) -> list[ur.Lot]:
                 properties=tuple(d["properties"] or ()),
                 ca_status=d["ca_status"],
                 vintage=int(d["vintage"]),
+                credit_type=d["credit_type"] or "",
+                permanence_years=permanence,
+                pathway=pathway,
             )
         )
     return lots

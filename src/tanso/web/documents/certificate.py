@@ -161,7 +161,7 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
     if cert.reversals:
         causes = texts(lang, "removal_cause")
         story += [paragraph(labels["reversals"], h2), paragraph(labels["reversals_note"], text)]
-        rows = [
+        grid: list[list[Any]] = [
             [
                 p(v.id),
                 p(v.project_id),

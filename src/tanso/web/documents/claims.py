@@ -1,4 +1,4 @@
-"""An offset claim report as documents: CSV, what the HTML page needs, an A4 PDF, and the
+"""A claim report as documents: CSV, what the HTML page needs, an A4 PDF, and the
 JSON answer's wording, in English and Japanese.
 
 The use case (`tanso.services.compliance.claims.report`) builds the report and weighs its
@@ -84,6 +84,18 @@ def scope_name(scope: str, lang: str) -> str:
 
 def ca_name(code: str, lang: str) -> str:
     return report_texts(lang).get(f"ca_{code}", code)
+
+
+def band_name(code: str, lang: str) -> str:
+    return report_texts(lang).get(f"band_{code}", code)
+
+
+def removal_share_text(rep: ClaimReport, lang: str) -> str:
+    """The share of removals among the year's retired carbon credits, as a sentence."""
+    x = rep.removals
+    return report_texts(lang)["removal_share"].format(
+        removals=fmt(x.removals), credits=fmt(x.credits), percent=x.percent
+    )
 
 
 def name(item: Any, lang: str) -> str:
@@ -187,6 +199,48 @@ def to_csv(rep: ClaimReport, lang: str = "en") -> str:
                 "text": ", ".join(name(a, lang) for a in v.evaluation_axes),
             }
         )
+    labels = report_texts(lang)
+    n = rep.neutralisation
+    for key, label, value in (
+        ("tonnes", labels["neutralised"], n.tonnes),
+        ("durable", labels["neutralised_durable"], n.durable),
+        ("total_emissions", labels["total_emissions"], n.emissions),
+    ):
+        w.writerow(
+            {
+                "section": "neutralisation",
+                "key": key,
+                "name": label,
+                "quantity": "" if value is None else value,
+            }
+        )
+    for x in rep.contributions:
+        w.writerow(
+            {
+                "section": "contribution",
+                "key": x.code,
+                "name": name(x, lang),
+                "quantity": x.quantity,
+            }
+        )
+    w.writerow(
+        {
+            "section": "removals",
+            "key": "share",
+            "name": f"{rep.removals.percent}%",
+            "quantity": rep.removals.removals,
+            "text": removal_share_text(rep, lang),
+        }
+    )
+    for x in rep.removals.by_band:
+        w.writerow(
+            {
+                "section": "removal_band",
+                "key": x.code,
+                "name": band_name(x.code, lang),
+                "quantity": x.quantity,
+            }
+        )
     for c in rep.claims:
         text, reason = wording(rep, c, lang)
         w.writerow(
@@ -210,6 +264,8 @@ def render_context(rep: ClaimReport, lang: str) -> dict[str, Any]:
         "scope_name": lambda s: scope_name(s, lang),
         "ca_name": lambda c: ca_name(c, lang),
         "iname": lambda x: name(x, lang),
+        "band_name": lambda c: band_name(c, lang),
+        "removal_share": removal_share_text(rep, lang),
     }
 
 
@@ -325,6 +381,26 @@ def to_pdf(rep: ClaimReport, lang: str = "en") -> bytes:
         story.append(table(rows, [80, 26, 70]))
     else:
         story.append(p(labels["voluntary_none"], text))
+    story.append(paragraph(labels["beyond"], h2))
+    n = rep.neutralisation
+    rows = [[p(labels["beyond"]), p(labels["quantity"])]]
+    rows += [
+        [p(labels["neutralised"]), p(n.tonnes)],
+        [p(labels["neutralised_durable"]), p(n.durable)],
+        [p(labels["total_emissions"]), p("-" if n.emissions is None else n.emissions)],
+    ]
+    story.append(table(rows, [120, 40]))
+    story += [Spacer(1, 2 * mm), p(labels["contributions"], text)]
+    if rep.contributions:
+        rows = [[p(labels["purposes"]), p(labels["quantity"])]]
+        rows += [[p(name(x, lang)), p(x.quantity)] for x in rep.contributions]
+        story.append(table(rows, [120, 40]))
+    else:
+        story.append(p(labels["contributions_none"], text))
+    story += [Spacer(1, 2 * mm), p(removal_share_text(rep, lang), text)]
+    rows = [[p(labels["by_band"]), p(labels["quantity"])]]
+    rows += [[p(band_name(x.code, lang)), p(x.quantity)] for x in rep.removals.by_band]
+    story.append(table(rows, [120, 40]))
     story.append(paragraph(labels["claims"], h2))
     rows = [[p(labels["may"] + " / " + labels["may_not"]), p(labels["claim"]), p(labels["why"])]]
     for c in rep.claims:
