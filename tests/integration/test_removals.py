@@ -247,3 +247,18 @@ def test_the_public_page_shows_profiles_pools_and_reversal_notices(world: Databa
     assert "バイオ炭" in ja.text and "火災" in ja.text and "反転のお知らせ" in ja.text
     assert (api["buffered"], api["buffer_left"]) == (100, 70)
     assert api["reversals"][0]["from_project_buffer"] == 30
+
+
+def test_credits_deposited_from_another_registry_keep_that_registrys_buffer(
+    world: Database,
+) -> None:
+    receipt = registry.deposit(
+        world,
+        SYSTEM,
+        NewIssuance("BC1", "RM", "9", 2025, 300, "DEV-MAIN"),
+        "Verra",
+        "VCU-1-300",
+    )
+    assert receipt.buffer_quantity is None
+    assert held(world, "DEV-MAIN") == 300
+    assert held(world, "SYS-BUFFER-JC") == 0

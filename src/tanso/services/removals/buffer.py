@@ -35,15 +35,18 @@ def after_issuance(
     scheme: str,
     quantity: int,
     account_id: str,
+    *,
+    issued: bool = True,
 ) -> AfterIssuance:
     """Move the buffer rate's share of a fresh issuance (its last serials) to the scheme's
     buffer pool, where the project has reversal risk; then deliver under forward contracts from
-    what the account received."""
+    what the account received. Credits deposited from another registry (``issued`` False) put
+    nothing in the pool here: that registry keeps their buffer."""
     conn = tx.conn
     prof = profile_row(conn, project_id)
     buffered = 0
     serials = None
-    if prof is not None and prof.reversal_risk != "none":
+    if issued and prof is not None and prof.reversal_risk != "none":
         buffered = buffer_share(quantity, prof.buffer_rate_bp)
     if buffered:
         pool = ensure_buffer_account(tx, scheme)
