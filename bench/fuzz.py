@@ -74,7 +74,17 @@ CHECKS = [
 AUTH_HEADERS = {"authorization", "x-api-key", "x-on-behalf-of"}
 
 # Path parameters that name something a participant owns: a 2xx for another's is a leak.
-OWNED = {"pid", "account_id", "cash_account_id", "order_id", "key_id", "deal_id", "bid_id"}
+OWNED = {
+    "pid",
+    "account_id",
+    "cash_account_id",
+    "order_id",
+    "key_id",
+    "deal_id",
+    "bid_id",
+    "quote_id",
+    "contract_id",
+}
 
 
 # ---------------------------------------------------------------- the world
@@ -138,6 +148,12 @@ def seed_participants(db: Database) -> dict[str, str]:
         cash.deposit(db, SYSTEM, pid, "JPY", 50_000_000, f"bank-{pid}")
     # SPARE sells to ALPHA on the marketplace, so that neither trader's deal is the other's
     registry.issue(db, SYSTEM, registry.NewIssuance("P0001", "ER", "3", 2023, 100, "SPARE-MAIN"))
+    # a removal project whose forward volumes the traders and SPARE list (offtake contracts)
+    taxonomy.register_project(
+        db,
+        SYSTEM,
+        taxonomy.NewProject("RM001", "JC", "Fuzz removals", "OTHER", "JP", mechanism="removal"),
+    )
     return keys
 
 
@@ -238,6 +254,7 @@ def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
         callers.append(Caller(name, {"Authorization": f"Bearer {made['key']}"}, alpha))
     other = {c.name: beta for c in callers} | {"second": alpha}
     more(client, auth, alpha, beta)
+    offtake(client, auth, alpha, beta)
     programme = points_programme(client, auth, alpha, beta)
     if programme is not None:
         callers.append(programme)
@@ -382,6 +399,44 @@ def more(
         ids.update({k: v for k, v in found.items() if v})
 
 
+def offtake(
+    c: httpx.Client, auth: dict[str, dict[str, str]], alpha: dict[str, str], beta: dict[str, str]
+) -> None:
+    """Ids of forward offtake contracts: each trader's own listing of RM001's forward volumes,
+    and its quote on SPARE's listing answered by SPARE and signed (a contract between the trader
+    and SPARE, so neither trader's quote or contract is the other's). Best effort, as ``more``."""
+
+    def made(url: str, who: str, body: dict[str, Any] | None = None) -> str | None:
+        r = c.post(url, headers=auth[who], json=body or {})
+        return str(r.json().get("id")) if r.status_code < 300 else None
+
+    fixed = {"kind": "fixed", "price": 30_000}
+
+    def listing(pid: str) -> str | None:
+        body = {
+            "project_id": "RM001",
+            "account_id": f"{pid}-MAIN",
+            "vintages": {"2027": 100, "2028": 100},
+            "price_rule": fixed,
+        }
+        return made("/v1/offtake/listings", pid, body)
+
+    spare = listing("SPARE")
+    terms = {"price_rule": fixed, "shortfall_rule": "refund", "prepaid_per_tonne": 1_000}
+    for pid, ids in (("ALPHA", alpha), ("BETA", beta)):
+        found = {"offtake_listing_id": listing(pid), "vintage": "2027"}
+        if spare:
+            want = {"account_id": f"{pid}-MAIN", "vintages": {"2027": 10, "2028": 10}}
+            quote = made(f"/v1/offtake/listings/{spare}/quotes", pid, want)
+            if quote:
+                found["quote_id"] = quote
+                if made(f"/v1/offtake/quotes/{quote}/terms", "SPARE", terms):
+                    r = c.post(f"/v1/offtake/quotes/{quote}/sign", headers=auth[pid])
+                    if r.status_code < 300:
+                        found["contract_id"] = str(r.json()["id"])
+        ids.update({k: v for k, v in found.items() if v})
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -486,6 +541,10 @@ ID_FIELDS = {
     "member": "member",
     "pool_id": "pool_id",
     "batch_id": "batch_id",
+    "offtake_listing_id": "offtake_listing_id",
+    "quote_id": "quote_id",
+    "contract_id": "contract_id",
+    "vintage": "vintage",
 }
 
 

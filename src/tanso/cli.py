@@ -113,6 +113,7 @@ def init(
         from tanso.demo import market as demo_data
         from tanso.demo import marketplace as demo_marketplace
         from tanso.demo import points as demo_points
+        from tanso.demo import removals as demo_removals
         from tanso.demo import usage as demo_usage
 
         # issue 18 defect 8: a spinner with the step, so ~15 s are not silent (a no-op off a
@@ -132,6 +133,7 @@ def init(
                 ("gx", demo_gx),
                 ("local", demo_local),
                 ("points", demo_points),
+                ("removals", demo_removals),
             ):
                 progress.update(f"demo: {step}...")
                 extras.append(m.seed(db, exchange, keys, clock, days))
@@ -191,6 +193,13 @@ DEMO_USERS = (
     ("SHIRANE_CEMENT", "gx@shirane-cement.example.jp", "Demo GX-ETS officer", "administrator"),
     ("KOKUSEI_VERIFY", "verifier@kokusei.example.jp", "Demo verifier", "administrator"),
     ("ECORIDE", "points@ecoride.example.jp", "Demo points programme officer", "administrator"),
+    ("TOMAKOMAI_DAC", "offtake@tomakomai-dac.example.jp", "Demo offtake manager", "administrator"),
+    (
+        "MINATO_DESIGN",
+        "sustainability@minato-design.example.jp",
+        "Demo sustainability lead",
+        "account_manager",
+    ),
 )
 
 

@@ -31,6 +31,8 @@ from tanso.services.compliance import inventories as emissions
 from tanso.services.ledger import cash as cash_ledger
 from tanso.services.ledger import participants as parties
 from tanso.services.ledger import registry
+from tanso.services.removals import offtake
+from tanso.services.removals import profiles as removal_profiles
 from tanso.services.trading import bust_requests, exchange, void_auction
 from tanso.services.venues import marketplace
 from tanso.services.venues import sealed_auctions as sealed
@@ -845,6 +847,154 @@ class Client:
     def dispute_summary(self, year: int) -> disputes.Summary:
         """The public yearly summary of disputes by kind and outcome (no names)."""
         return self._get(disputes.Summary, "/v1/disputes/summary", calendar_year=year)
+
+    # ------------------------------------------------------------------ removals
+
+    def set_removal_profile(
+        self,
+        project_id: str,
+        pathway: str,
+        storage: str,
+        permanence_years: int,
+        reversal_risk: str,
+        monitoring_years: int,
+        buffer_rate_bp: int,
+        source: str = "",
+    ) -> removal_profiles.RemovalProfile:
+        """Record a removal project's profile (registry operator); ``buffer_rate_bp`` in basis
+        points (1000 = 10%)."""
+        body = {
+            "pathway": pathway,
+            "storage": storage,
+            "permanence_years": permanence_years,
+            "reversal_risk": reversal_risk,
+            "monitoring_years": monitoring_years,
+            "buffer_rate_bp": buffer_rate_bp,
+            "source": source,
+        }
+        return self._send(
+            removal_profiles.RemovalProfile,
+            "PUT",
+            f"/v1/projects/{project_id}/removal-profile",
+            body,
+            key=_new_key(),
+        )
+
+    def report_reversal(
+        self, project_id: str, quantity: int, cause: str, occurred_on: str, description: str = ""
+    ) -> removal_profiles.ReversalView:
+        """Report a reversal and have it compensated from the buffer pool (registry operator)."""
+        body = {
+            "quantity": quantity,
+            "cause": cause,
+            "occurred_on": occurred_on,
+            "description": description,
+        }
+        return self._post(
+            removal_profiles.ReversalView, f"/v1/projects/{project_id}/reversals", body
+        )
+
+    def removal_record(self, project_id: str) -> removal_profiles.ProjectRecord:
+        """A removal project's public record: profile, buffer contributions, reversals."""
+        return self._get(removal_profiles.ProjectRecord, f"/v1/removals/projects/{project_id}")
+
+    def buffer_pools(self) -> list[removal_profiles.Pool]:
+        return self._get_list(removal_profiles.Pool, "/v1/removals/buffer-pools")
+
+    def reversals(self, limit: int = 200) -> list[removal_profiles.ReversalView]:
+        return self._get_list(removal_profiles.ReversalView, "/v1/removals/reversals", limit=limit)
+
+    # ------------------------------------------------------------------ forward offtake
+
+    def offtake_listings(self) -> list[offtake.Listing]:
+        """Open listings of removal projects' forward volumes (public)."""
+        return self._get_list(offtake.Listing, "/v1/offtake/listings")
+
+    def offtake_listing(self, listing_id: str) -> offtake.Listing:
+        return self._get(offtake.Listing, f"/v1/offtake/listings/{listing_id}")
+
+    def list_forward_volumes(
+        self,
+        project_id: str,
+        account_id: str,
+        vintages: dict[int, int],
+        price_rule: dict[str, Any],
+        note: str = "",
+    ) -> offtake.Listing:
+        """List forward volumes per vintage (the developer); ``price_rule`` as the API takes
+        it, e.g. ``{"kind": "fixed", "price": 50000}``."""
+        body = {
+            "project_id": project_id,
+            "account_id": account_id,
+            "vintages": {str(k): v for k, v in vintages.items()},
+            "price_rule": price_rule,
+            "note": note,
+        }
+        return self._post(offtake.Listing, "/v1/offtake/listings", body)
+
+    def withdraw_offtake_listing(self, listing_id: str) -> offtake.Listing:
+        return self._post(offtake.Listing, f"/v1/offtake/listings/{listing_id}/withdraw", {})
+
+    def request_offtake_quote(
+        self, listing_id: str, account_id: str, vintages: dict[int, int], message: str = ""
+    ) -> offtake.Quote:
+        """Ask a listing's developer for terms on tonnes per vintage (the buyer)."""
+        body = {
+            "account_id": account_id,
+            "vintages": {str(k): v for k, v in vintages.items()},
+            "message": message,
+        }
+        return self._post(offtake.Quote, f"/v1/offtake/listings/{listing_id}/quotes", body)
+
+    def offtake_quotes(self) -> list[offtake.Quote]:
+        return self._get_list(offtake.Quote, "/v1/offtake/quotes")
+
+    def offtake_quote(self, quote_id: str) -> offtake.Quote:
+        return self._get(offtake.Quote, f"/v1/offtake/quotes/{quote_id}")
+
+    def propose_offtake_terms(
+        self,
+        quote_id: str,
+        price_rule: dict[str, Any],
+        shortfall_rule: str,
+        prepaid_per_tonne: int = 0,
+        prepayment_mode: str = "escrow",
+        priority: int = 100,
+    ) -> offtake.Quote:
+        """Answer a quote with terms (the developer)."""
+        body = {
+            "price_rule": price_rule,
+            "shortfall_rule": shortfall_rule,
+            "prepaid_per_tonne": prepaid_per_tonne,
+            "prepayment_mode": prepayment_mode,
+            "priority": priority,
+        }
+        return self._post(offtake.Quote, f"/v1/offtake/quotes/{quote_id}/terms", body)
+
+    def sign_offtake(self, quote_id: str) -> offtake.Contract:
+        """Sign the proposed terms (the buyer): the contract is active."""
+        return self._post(offtake.Contract, f"/v1/offtake/quotes/{quote_id}/sign", {})
+
+    def offtake_contracts(self) -> list[offtake.Contract]:
+        return self._get_list(offtake.Contract, "/v1/offtake/contracts")
+
+    def offtake_contract(self, contract_id: str) -> offtake.Contract:
+        """A contract with its schedule of deliveries and payments (parties only)."""
+        return self._get(offtake.Contract, f"/v1/offtake/contracts/{contract_id}")
+
+    def deliver_offtake(self, contract_id: str, vintage: int, quantity: int) -> offtake.Delivered:
+        """Deliver outstanding or replacement tonnes from the developer's account."""
+        path = f"/v1/offtake/contracts/{contract_id}/vintages/{vintage}/deliveries"
+        return self._post(offtake.Delivered, path, {"quantity": quantity})
+
+    def close_offtake_vintage(self, contract_id: str, vintage: int) -> offtake.VintageClosed:
+        """Close a vintage: its shortfall follows the contract's rule."""
+        path = f"/v1/offtake/contracts/{contract_id}/vintages/{vintage}/close"
+        return self._post(offtake.VintageClosed, path, {})
+
+    def forward_demand(self) -> offtake.ForwardDemand:
+        """Tonnes contracted, delivered and outstanding per pathway and vintage (public)."""
+        return self._get(offtake.ForwardDemand, "/v1/removals/forward-demand")
 
     def _download(self, path: str, lang: str) -> httpx.Response:
         return _checked(self._http.get(path, params={"lang": lang}))

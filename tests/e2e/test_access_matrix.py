@@ -502,6 +502,19 @@ BODIES: dict[tuple[str, str], Body] = {
         "domestic": True,
     },
     ("POST", "/v1/categories"): lambda ids, n: {"code": f"CAT_{n}", "name_en": "C", "name_ja": "C"},
+    ("PUT", "/v1/projects/{project_id}/removal-profile"): lambda ids, n: {
+        "pathway": "biochar",
+        "storage": "product",
+        "permanence_years": 100,
+        "reversal_risk": "medium",
+        "monitoring_years": 100,
+        "buffer_rate_bp": 1000,
+    },
+    ("POST", "/v1/projects/{project_id}/reversals"): lambda ids, n: {
+        "quantity": 1,
+        "cause": "fire",
+        "occurred_on": "2026-08-14",
+    },
     ("POST", "/v1/projects"): lambda ids, n: {
         "id": f"PM{n}",
         "scheme": "JC",
@@ -607,6 +620,23 @@ BODIES: dict[tuple[str, str], Body] = {
         "quantity": 1,
     },
     ("PATCH", "/v1/marketplace/listings/{listing_id}"): lambda ids, n: {"price": 2_600},
+    ("POST", "/v1/offtake/listings"): lambda ids, n: {
+        "project_id": "RM001",
+        "account_id": ids["account_id"],
+        "vintages": {"2027": 5},
+        "price_rule": {"kind": "fixed", "price": 30_000},
+    },
+    ("POST", "/v1/offtake/listings/{offtake_listing_id}/quotes"): lambda ids, n: {
+        "account_id": ids["account_id"],
+        "vintages": {"2027": 1},
+    },
+    ("POST", "/v1/offtake/quotes/{quote_id}/terms"): lambda ids, n: {
+        "price_rule": {"kind": "fixed", "price": 30_000},
+        "shortfall_rule": "refund",
+    },
+    ("POST", "/v1/offtake/contracts/{contract_id}/vintages/{vintage}/deliveries"): (
+        lambda ids, n: {"quantity": 1}
+    ),
     ("POST", "/v1/marketplace/listings/{listing_id}/purchases"): lambda ids, n: {
         "quantity": 1,
         "account_id": ids["account_id"],
@@ -969,6 +999,42 @@ EXPECTED: dict[tuple[str, str], str] = {
         "/v1/marketplace/offers/{offer_id}/withdraw",
     ): "401 403     ok/404  409/404 403 403    403",
     ("GET", "/v1/marketplace/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    # forward offtake contracts (issue 21): listings and the forward demand are public; ALPHA's
+    # quote and contract are with SPARE's listing (ALPHA buys), so ALPHA may neither propose
+    # terms nor deliver (developer only, 403), nor quote on its own listing (409); the operator
+    # closes a vintage once (then 409)
+    ("GET", "/v1/offtake/listings"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/offtake/listings"): "401 403     ok/404  ok/404  403 403    403",
+    (
+        "GET",
+        "/v1/offtake/listings/{offtake_listing_id}",
+    ): "ok  ok      ok      ok      ok  ok     ok",
+    (
+        "POST",
+        "/v1/offtake/listings/{offtake_listing_id}/quotes",
+    ): "401 403     409/404 409/404 403 403    403",
+    (
+        "POST",
+        "/v1/offtake/listings/{offtake_listing_id}/withdraw",
+    ): "401 403     ok/404  409/404 403 403    403",
+    ("GET", "/v1/offtake/quotes"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/offtake/quotes/{quote_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    ("POST", "/v1/offtake/quotes/{quote_id}/terms"): "401 403     403/404 403/404 403 403    403",
+    ("POST", "/v1/offtake/quotes/{quote_id}/sign"): "401 403     409/404 409/404 403 403    403",
+    ("GET", "/v1/offtake/contracts"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/offtake/contracts/{contract_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "POST",
+        "/v1/offtake/contracts/{contract_id}/vintages/{vintage}/deliveries",
+    ): "401 403     403/404 403/404 403 403    403",
+    (
+        "POST",
+        "/v1/offtake/contracts/{contract_id}/vintages/{vintage}/close",
+    ): "401 403     403/404 403/404 403 ok     409",
+    ("GET", "/v1/removals/forward-demand"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/removals/forward-demand"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/removals/forward-demand"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/removals/forward-demand"): "ok  ok      ok      ok      ok  ok     ok",
     (
         "PUT",
         "/v1/marketplace/projects/{project_id}/profile",
@@ -1068,6 +1134,21 @@ EXPECTED: dict[tuple[str, str], str] = {
         "POST",
         "/v1/points/{programme}/pools/{pool_id}/retirement",
     ): "401 403     403     403     403 403    403",
+    # removals: public records; only the registry operator sets a profile or reports a
+    # reversal (P0001 reduces emissions: 409, it has no removal profile)
+    (
+        "PUT",
+        "/v1/projects/{project_id}/removal-profile",
+    ): "401 403     403     403     403 409    403",
+    ("POST", "/v1/projects/{project_id}/reversals"): "401 403     403     403     403 409    403",
+    ("GET", "/removals"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/removals"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/removals"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/removals/profiles"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/removals/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/removals/buffer-pools"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/removals/reversals"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/removals/reversals/{reversal_id}"): "404 404     404     404     404 404    404",
     ("GET", "/v1/projects"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/projects"): "401 403     403     403     403 ok     403",
     ("GET", "/v1/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
@@ -1203,6 +1284,10 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/marketplace/listings/{listing_id}"): "ok    ok      ok     ok      ok     ok",
     ("GET", "/portal/marketplace/mine"): "login ok      ok     ok      ok     ok",
     ("GET", "/portal/marketplace/rfqs"): "login ok      ok     ok      ok     ok",
+    # forward offtake: the parties' contract only (the operator's user sees its own participant's)
+    ("GET", "/portal/offtake"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/offtake/mine"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/offtake/contracts/{contract_id}"): "login ok/404  ok/404 ok/404  ok/404 404",
     ("GET", "/portal/operator"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/disputes"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/disputes/{dispute_id}"): "login 403     403    403     403    ok",
@@ -1216,6 +1301,7 @@ PORTAL_EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/portal/operator/journal"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/participants"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/projects"): "login 403     403    403     403    ok",
+    ("GET", "/portal/operator/removals"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/settlement"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/surveillance"): "login 403     403    403     403    ok",
     ("GET", "/portal/operator/surveillance/{alert_id}"): "login 403     403    403     403    404",

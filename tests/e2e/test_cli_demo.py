@@ -41,6 +41,11 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
         rules = {r for (r,) in conn.execute("SELECT DISTINCT rule FROM index_values")}
         simulated = _simulated_days(conn)
         pools = dict(conn.execute("SELECT status, count(*) FROM points_pools GROUP BY status"))
+        removals = [
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("removal_profiles", "buffer_contributions", "reversals")
+        ]
+        contracts = conn.execute("SELECT count(*) FROM offtake_contracts").fetchone()[0]
         mine = conn.execute(
             "SELECT count(*) FROM orders WHERE status = 'open' AND participant_id = 'MARUHAMA'"
         ).fetchone()[0]
@@ -54,6 +59,12 @@ def test_init_demo_creates_a_market_with_settled_pending_and_one_failed_settleme
     assert {"gx@shirane-cement.example.jp", "verifier@kokusei.example.jp"} <= set(logins)
     assert "points@ecoride.example.jp" in logins
     assert pools == {"retired": 1, "open": 1}  # the points programme's two pools
+    # the removals demo: P0964 and P1012 profiled, one buffer share, one reversal, one contract
+    assert removals == [2, 1, 1] and contracts == 1
+    assert "MINATO_DESIGN FY2025 carbon negative" in " ".join(init.stdout.split())
+    assert {"offtake@tomakomai-dac.example.jp", "sustainability@minato-design.example.jp"} <= set(
+        logins
+    )
     for email, password in logins.items():
         assert f"{email}  {password}" in init.stdout
     verify = subprocess.run([*tanso, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True)

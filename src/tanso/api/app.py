@@ -24,6 +24,7 @@ from tanso.api.routes_local import router as local_router
 from tanso.api.routes_market import router as market_router
 from tanso.api.routes_market_makers import router as market_makers_router
 from tanso.api.routes_marketplace import router as marketplace_router
+from tanso.api.routes_offtake import router as offtake_router
 from tanso.api.routes_points import router as points_router
 from tanso.api.routes_removals import router as removals_router
 from tanso.api.routes_reports import router as reports_router
@@ -47,11 +48,13 @@ from tanso.services.trading.sessions import Scheduler
 from tanso.settings import Settings
 from tanso.store.db import Database
 from tanso.web import DemoClockView, security, show_demo_clock
+from tanso.web.forward_demand import router as forward_demand_pages_router
 from tanso.web.local import router as local_pages_router
 from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
 from tanso.web.points import router as points_pages_router
 from tanso.web.portal import router as portal_router
+from tanso.web.removals import router as removals_pages_router
 from tanso.web.verify import router as verify_router
 
 
@@ -186,9 +189,12 @@ def create_app(
         local_router,
         points_router,
         removals_router,
+        offtake_router,
         pages_router,
         local_pages_router,
         points_pages_router,
+        forward_demand_pages_router,
+        removals_pages_router,
         portal_router,
         operator_router,
         verify_router,

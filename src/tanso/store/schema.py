@@ -548,6 +548,7 @@ from tanso.store import (  # noqa: E402, F401
     schema_local,
     schema_market_makers,
     schema_marketplace,
+    schema_offtake,
     schema_ops,
     schema_points,
     schema_removals,

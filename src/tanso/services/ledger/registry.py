@@ -328,9 +328,9 @@ def create_issuance(
 
 
 def with_removals(tx: Tx, actor_label: str, view: IssuanceReceipt) -> IssuanceReceipt:
-    """After an issuance's journal entry: the buffer pool's share of a removal issuance, then
-    the deliveries of forward offtake contracts (services/removals/buffer.py), in the same
-    transaction; the receipt says what went where."""
+    """After an issuance's (or a deposit's) journal entry: the buffer pool's share of a removal
+    issuance, then the deliveries of forward offtake contracts (services/removals/buffer.py), in
+    the same transaction; the receipt says what went where."""
     after = buffer.after_issuance(
         tx,
         actor_label,
@@ -339,6 +339,7 @@ def with_removals(tx: Tx, actor_label: str, view: IssuanceReceipt) -> IssuanceRe
         view.scheme,
         view.quantity,
         view.account_id,
+        issued=view.external_registry is None,
     )
     delivered = sum(int(getattr(d, "delivered", 0)) for d in after.deliveries)
     if not after.buffer_quantity and not delivered:

@@ -190,7 +190,7 @@ def to_pdf(cert: Certificate, lang: str = "en", base_url: str = "") -> bytes:
             )
         ]
         rt = Table(
-            [head, *rows], colWidths=[30 * mm, 20 * mm, 22 * mm, 20 * mm, 20 * mm, 48 * mm, 20 * mm]
+            [head, *grid], colWidths=[36 * mm, 18 * mm, 22 * mm, 16 * mm, 18 * mm, 52 * mm, 18 * mm]
         )
         rt.setStyle(_grid(font))
         story += [rt, Spacer(1, 3 * mm)]

@@ -3,7 +3,8 @@
 Screens by group: ``login`` (log in, second factor, security), ``accounts`` (accounts,
 holdings, transfers, cash), ``orders`` (orders, amendments, trades), ``retirement``
 (retiring, notices), ``administration`` (API keys, users), ``marketplace``, ``auctions``,
-``usage`` (emissions), ``claims``, ``gx`` (GX-ETS: the entity's compliance, verification, the
+``offtake`` (forward offtake contracts: the pre-purchase marketplace of removals), ``usage``
+(emissions), ``claims``, ``gx`` (GX-ETS: the entity's compliance, verification, the
 scheme administrator's screen, the public register), ``points`` (a points programme's batches,
 pools and members; a verification body's batches) and ``stream`` (the live book). What they
 share — the page renderer, the user dependency with its CSRF, origin and role checks, the status
@@ -28,6 +29,7 @@ from tanso.web.portal import (
     login,
     market_making,
     marketplace,
+    offtake,
     orders,
     points,
     retirement,
@@ -43,6 +45,7 @@ for _screens in (
     retirement.router,
     administration.router,
     marketplace.router,
+    offtake.router,
     auctions.router,
     usage.router,
     claims.router,

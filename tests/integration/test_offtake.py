@@ -1,0 +1,373 @@
+"""Forward offtake contracts (issue 21 §2) on both databases: a quote answered and signed, each
+issuance of the project delivered by DvP in priority order, a buyer short of cash, each price
+and shortfall rule, parties-only contracts, the public forward demand, and the audit still
+folding after every step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tanso.domain import offtake as ot
+from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tanso.domain.removals import Profile
+from tanso.services.common import SYSTEM
+from tanso.services.ledger import audit, cash, registry, taxonomy
+from tanso.services.ledger.registry import NewIssuance
+from tanso.services.notices import list_notices
+from tanso.services.removals import offtake, profiles
+from tanso.store import schema as t
+from tanso.store.db import Database
+from tests.conftest import add_participant, fund
+
+pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
+
+DACCS = Profile("daccs", "geological", 10_000, "none", 30, 0, "Illustrative: no reversal risk")
+BIOCHAR = Profile("biochar", "product", 100, "medium", 100, 1_000, "Illustrative: 10% buffer")
+FIXED = ot.PriceRule("fixed", price=50_000)
+
+
+def removal_project(db: Database, pid: str, profile: Profile) -> None:
+    taxonomy.register_project(
+        db,
+        SYSTEM,
+        taxonomy.NewProject(pid, "JC", f"{pid} removals", "OTHER", "JP", mechanism="removal"),
+    )
+    profiles.set_profile(db, SYSTEM, pid, profile)
+
+
+def issue(db: Database, project: str, rnd: str, quantity: int, vintage: int) -> Any:
+    return registry.issue(
+        db, SYSTEM, NewIssuance(project, "RM", rnd, vintage, quantity, "DEV-MAIN")
+    )
+
+
+def held(db: Database, account: str) -> int:
+    b = t.blocks.c
+    with db.read() as conn:
+        q = select(func.coalesce(func.sum(b.serial_end - b.serial_start + 1), 0)).where(
+            b.account_id == account, b.status == "held"
+        )
+        return int(conn.execute(q).scalar_one())
+
+
+def money(db: Database, pid: str) -> tuple[int, int]:
+    rows = [r for r in cash.balances(db, SYSTEM, pid) if r.currency == "JPY"]
+    return (rows[0].balance, rows[0].reserved) if rows else (0, 0)
+
+
+@pytest.fixture
+def world(db: Database) -> Iterator[dict[str, Any]]:
+    actors = {pid: add_participant(db, pid) for pid in ("DEV", "MAKER", "STEEL", "OTHER")}
+    removal_project(db, "DAC1", DACCS)
+    fund(db, "MAKER", 100_000_000)
+    fund(db, "STEEL", 100_000_000)
+    yield {"db": db, **actors}
+    report = audit.verify(db)
+    assert report.ok, report.problems
+
+
+def contract(
+    w: dict[str, Any],
+    buyer: str,
+    vintages: dict[int, int],
+    rule: ot.PriceRule = FIXED,
+    shortfall: str = "carry_forward",
+    prepaid: int = 0,
+    mode: str = "escrow",
+    priority: int = 100,
+    project: str = "DAC1",
+) -> offtake.Contract:
+    db, dev = w["db"], w["DEV"]
+    listing = offtake.create_listing(
+        db, dev, offtake.NewListing(project, "DEV-MAIN", dict(vintages), rule, "forward DAC")
+    )
+    quote = offtake.request_quote(db, w[buyer], listing.id, f"{buyer}-MAIN", vintages, "hello")
+    offtake.propose_terms(
+        db, dev, quote.id, offtake.Terms(rule, shortfall, prepaid, mode, priority)
+    )
+    return offtake.sign(db, w[buyer], quote.id)
+
+
+def test_a_signed_contract_is_delivered_on_issuance_in_priority_order_by_dvp(
+    world: dict[str, Any],
+) -> None:
+    db = world["db"]
+    first = contract(world, "MAKER", {2027: 100}, prepaid=10_000, priority=100)
+    second = contract(world, "STEEL", {2027: 100}, priority=1)
+    # escrow: 100 t x 10,000 yen held from MAKER's cash at signing
+    assert money(db, "MAKER") == (100_000_000, 1_000_000)
+    receipt = issue(db, "DAC1", "1", 150, 2027)
+    assert receipt.delivered == 150
+    # STEEL signed later but has priority 1: it takes its 100 t first, MAKER the 50 t left
+    assert held(db, "STEEL-MAIN") == 100 and held(db, "MAKER-MAIN") == 50
+    assert held(db, "DEV-MAIN") == 0
+    assert money(db, "STEEL") == (100_000_000 - 5_000_000, 0)
+    # MAKER pays 50 x (50,000 - 10,000) and 50 x 10,000 of its prepayment is released
+    assert money(db, "MAKER") == (100_000_000 - 2_500_000, 500_000)
+    assert money(db, "DEV") == (7_500_000, 0)
+    maker = offtake.get_contract(db, world["MAKER"], first.id)
+    (row,) = maker.schedule
+    assert (row.delivered, row.outstanding, row.paid, row.prepaid_released) == (
+        50,
+        50,
+        2_000_000,
+        500_000,
+    )
+    assert [e.kind for e in maker.events] == ["signed", "delivery"]
+    steel = offtake.get_contract(db, world["STEEL"], second.id)
+    assert steel.status == "completed" and steel.schedule[0].status == "closed"
+    kinds = {n.kind for n in list_notices(db, world["MAKER"])}
+    assert {"offtake_signed", "offtake_delivered", "offtake_terms_proposed"} <= kinds
+    # never more than contracted: a second issuance delivers only MAKER's 50 t left
+    issue(db, "DAC1", "2", 80, 2027)
+    assert held(db, "MAKER-MAIN") == 100 and held(db, "DEV-MAIN") == 30
+    assert money(db, "MAKER")[1] == 0
+    assert offtake.get_contract(db, world["MAKER"], first.id).status == "completed"
+
+
+def test_a_buyer_short_of_cash_gets_no_delivery_and_a_payment_failure(
+    world: dict[str, Any],
+) -> None:
+    db = world["db"]
+    poor = add_participant(db, "POOR")
+    world["POOR"] = poor
+    fund(db, "POOR", 1_000_000)
+    c = contract(world, "POOR", {2027: 100})
+    receipt = issue(db, "DAC1", "1", 100, 2027)
+    assert receipt.delivered is None
+    assert held(db, "POOR-MAIN") == 0 and held(db, "DEV-MAIN") == 100
+    assert money(db, "POOR") == (1_000_000, 0)
+    view = offtake.get_contract(db, poor, c.id)
+    assert view.schedule[0].failures == 1 and view.schedule[0].outstanding == 100
+    assert view.events[-1].kind == "payment_failed"
+    assert view.events[-1].detail == "insufficient_cash"
+    assert "offtake_payment_failed" in {n.kind for n in list_notices(db, world["DEV"])}
+    # the developer delivers again once the buyer has the cash; refused with the numbers before
+    with pytest.raises(Conflict) as e:
+        offtake.deliver(db, world["DEV"], c.id, 2027, 100)
+    assert e.value.code == "insufficient_cash" and "5,000,000" in e.value.message
+    fund(db, "POOR", 4_000_000)
+    out = offtake.deliver(db, world["DEV"], c.id, 2027, 100)
+    assert (out.quantity, out.amount) == (100, 5_000_000)
+    assert held(db, "POOR-MAIN") == 100 and money(db, "POOR") == (0, 0)
+    with pytest.raises(Conflict) as e:
+        offtake.deliver(db, world["DEV"], c.id, 2027, 1)
+    assert e.value.code == "contract_not_active"
+
+
+def test_carry_forward_adds_the_shortfall_to_the_next_vintage(world: dict[str, Any]) -> None:
+    db, dev = world["db"], world["DEV"]
+    c = contract(world, "MAKER", {2027: 100, 2028: 100}, prepaid=1_000)
+    issue(db, "DAC1", "1", 60, 2027)
+    closed = offtake.close_vintage(db, dev, c.id, 2027)
+    assert (closed.shortfall, closed.carried, closed.carried_to) == (40, 40, 2028)
+    issue(db, "DAC1", "2", 200, 2028)
+    view = offtake.get_contract(db, world["MAKER"], c.id)
+    assert [(r.vintage, r.carried_in, r.delivered, r.status) for r in view.schedule] == [
+        (2027, 0, 60, "closed"),
+        (2028, 40, 140, "closed"),
+    ]
+    assert held(db, "MAKER-MAIN") == 200 and held(db, "DEV-MAIN") == 60
+    assert view.status == "completed" and money(db, "MAKER")[1] == 0
+    with pytest.raises(Conflict) as e:
+        offtake.close_vintage(db, dev, c.id, 2027)
+    assert e.value.code == "contract_not_active"
+
+
+def test_carry_forward_past_the_last_vintage_refunds_the_prepayment(
+    world: dict[str, Any],
+) -> None:
+    db = world["db"]
+    c = contract(world, "MAKER", {2027: 100}, prepaid=2_000)
+    issue(db, "DAC1", "1", 70, 2027)
+    closed = offtake.close_vintage(db, world["DEV"], c.id, 2027)
+    assert (closed.carried, closed.refund) == (0, 30 * 2_000)
+    assert money(db, "MAKER") == (100_000_000 - 70 * 50_000, 0)
+
+
+def test_replacement_is_delivered_from_other_removal_credits(world: dict[str, Any]) -> None:
+    db, dev = world["db"], world["DEV"]
+    removal_project(db, "BC2", BIOCHAR)
+    c = contract(world, "STEEL", {2027: 100}, shortfall="replacement")
+    issue(db, "DAC1", "1", 70, 2027)
+    closed = offtake.close_vintage(db, dev, c.id, 2027)
+    assert closed.replacement == 30
+    with pytest.raises(Conflict) as e:
+        offtake.deliver(db, dev, c.id, 2027, 30)
+    assert e.value.code == "insufficient_credits"
+    issue(db, "BC2", "1", 50, 2026)  # 5 t to the buffer pool, 45 t to DEV
+    with pytest.raises(Conflict) as e:
+        offtake.deliver(db, dev, c.id, 2027, 31)
+    assert e.value.code == "more_than_due"
+    out = offtake.deliver(db, dev, c.id, 2027, 30)
+    assert (out.quantity, out.amount) == (30, 1_500_000)
+    assert held(db, "STEEL-MAIN") == 100 and held(db, "DEV-MAIN") == 15
+    view = offtake.get_contract(db, world["STEEL"], c.id)
+    assert (view.schedule[0].replaced, view.status) == (30, "completed")
+
+
+def test_refund_returns_the_prepayment_for_the_tonnes_not_delivered(
+    world: dict[str, Any],
+) -> None:
+    db, dev = world["db"], world["DEV"]
+    escrowed = contract(world, "MAKER", {2027: 100}, shortfall="refund", prepaid=5_000)
+    paid = contract(
+        world, "STEEL", {2027: 100}, shortfall="refund", prepaid=5_000, mode="milestones"
+    )
+    # milestones: the prepayment went to the developer at signing
+    assert money(db, "DEV") == (500_000, 0)
+    assert money(db, "MAKER") == (100_000_000, 500_000)
+    issue(db, "DAC1", "1", 100, 2027)  # equal priority: the contract signed first
+    assert held(db, "MAKER-MAIN") == 100 and held(db, "STEEL-MAIN") == 0
+    assert offtake.close_vintage(db, dev, paid.id, 2027).refund == 500_000
+    assert money(db, "STEEL") == (100_000_000, 0)
+    assert offtake.get_contract(db, dev, escrowed.id).status == "completed"
+    assert money(db, "MAKER") == (100_000_000 - 100 * 50_000, 0)
+
+
+def test_a_milestone_refund_needs_the_developers_cash(world: dict[str, Any]) -> None:
+    db, dev = world["db"], world["DEV"]
+    c = contract(world, "STEEL", {2027: 10}, shortfall="refund", prepaid=1_000, mode="milestones")
+    cash.withdraw(db, SYSTEM, "DEV", "JPY", 10_000, "bank-out")
+    with pytest.raises(Conflict) as e:
+        offtake.close_vintage(db, dev, c.id, 2027)
+    assert e.value.code == "insufficient_cash" and "10,000" in e.value.message
+
+
+def test_an_indexed_price_reads_the_index_at_delivery(world: dict[str, Any]) -> None:
+    db = world["db"]
+    rule = ot.PriceRule("indexed", multiplier_bp=15_000, premium=100, floor=3_000, index="TANSO-X")
+    with pytest.raises(InvalidInput) as e:
+        contract(world, "MAKER", {2027: 10}, rule=rule)
+    assert e.value.code == "unknown_index"
+    with db.engine.begin() as conn:
+        conn.execute(
+            t.index_values.insert().values(
+                index_id="TANSO-X",
+                date="2025-12-30",
+                value=2_001,
+                rule="vwap",
+                volume=1,
+                detail="{}",
+                journal_seq=0,
+                at="2025-12-30T06:00:00+00:00",
+            )
+        )
+    c = contract(world, "MAKER", {2027: 10}, rule=rule)
+    issue(db, "DAC1", "1", 10, 2027)
+    # 2,001 x 1.5 = 3,001.5 -> 3,002, + 100 premium = 3,102 per tonne
+    (ev,) = [
+        e for e in offtake.get_contract(db, world["MAKER"], c.id).events if e.kind == "delivery"
+    ]
+    assert (ev.unit_price, ev.amount) == (3_102, 31_020)
+
+
+def test_a_price_without_its_index_value_is_a_payment_failure(world: dict[str, Any]) -> None:
+    db = world["db"]
+    with db.engine.begin() as conn:
+        conn.execute(
+            t.index_values.insert().values(
+                index_id="TANSO-LATER",
+                date="2030-01-01",
+                value=1,
+                rule="vwap",
+                volume=1,
+                detail="{}",
+                journal_seq=0,
+                at="2030-01-01T06:00:00+00:00",
+            )
+        )
+    rule = ot.PriceRule("floor_cap", floor=1_000, cap=9_000, index="TANSO-LATER")
+    c = contract(world, "MAKER", {2027: 10}, rule=rule)
+    issue(db, "DAC1", "1", 10, 2027)
+    view = offtake.get_contract(db, world["MAKER"], c.id)
+    assert view.events[-1].detail == "no_reference_price" and held(db, "MAKER-MAIN") == 0
+
+
+def test_the_buffer_share_is_never_delivered(world: dict[str, Any]) -> None:
+    db = world["db"]
+    removal_project(db, "BC1", BIOCHAR)
+    contract(world, "MAKER", {2027: 100}, project="BC1")
+    receipt = issue(db, "BC1", "1", 100, 2027)
+    assert (receipt.buffer_quantity, receipt.delivered) == (10, 90)
+    assert held(db, "MAKER-MAIN") == 90 and held(db, "SYS-BUFFER-JC") == 10
+
+
+def test_contracts_and_quotes_are_for_their_parties_only(world: dict[str, Any]) -> None:
+    db, other = world["db"], world["OTHER"]
+    c = contract(world, "MAKER", {2027: 100})
+    with pytest.raises(NotFound):
+        offtake.get_contract(db, other, c.id)
+    with pytest.raises(NotFound):
+        offtake.get_quote(db, other, c.quote_id)
+    with pytest.raises(NotFound):
+        offtake.close_vintage(db, other, c.id, 2027)
+    with pytest.raises(Forbidden):
+        offtake.close_vintage(db, world["MAKER"], c.id, 2027)
+    assert offtake.list_contracts(db, other) == []
+    assert [x.id for x in offtake.list_contracts(db, world["DEV"])] == [c.id]
+    listing = offtake.get_listing(db, c.listing_id)
+    assert listing.seller_account is None and listing.available == {"2027": 0}
+    assert listing.removal.pathway == "daccs"
+
+
+def test_a_listing_is_for_removal_projects_and_quotes_within_what_is_available(
+    world: dict[str, Any],
+) -> None:
+    db, dev = world["db"], world["DEV"]
+    taxonomy.register_project(
+        db, SYSTEM, taxonomy.NewProject("ES1", "JC", "Lights", "ENERGY_SAVING", "JP")
+    )
+    with pytest.raises(Conflict) as e:
+        offtake.create_listing(db, dev, offtake.NewListing("ES1", "DEV-MAIN", {2027: 1}, FIXED))
+    assert e.value.code == "not_a_removal_project"
+    with pytest.raises(NotFound):
+        offtake.create_listing(db, dev, offtake.NewListing("DAC1", "MAKER-MAIN", {2027: 1}, FIXED))
+    listing = offtake.create_listing(
+        db, dev, offtake.NewListing("DAC1", "DEV-MAIN", {2027: 100}, FIXED)
+    )
+    with pytest.raises(Conflict) as e:
+        offtake.request_quote(db, world["MAKER"], listing.id, "MAKER-MAIN", {2027: 101})
+    assert e.value.code == "more_than_available" and "100 t" in e.value.message
+    with pytest.raises(Conflict):
+        offtake.request_quote(db, dev, listing.id, "DEV-MAIN", {2027: 1})
+    a = offtake.request_quote(db, world["MAKER"], listing.id, "MAKER-MAIN", {2027: 80})
+    b = offtake.request_quote(db, world["STEEL"], listing.id, "STEEL-MAIN", {2027: 80})
+    with pytest.raises(Conflict) as e:
+        offtake.sign(db, world["MAKER"], a.id)
+    assert e.value.code == "no_terms"
+    terms = offtake.Terms(FIXED, "refund")
+    offtake.propose_terms(db, dev, a.id, terms)
+    offtake.propose_terms(db, dev, b.id, terms)
+    offtake.sign(db, world["MAKER"], a.id)
+    with pytest.raises(Conflict) as e:
+        offtake.sign(db, world["STEEL"], b.id)
+    assert e.value.code == "more_than_available"
+
+
+def test_forward_demand_is_aggregated_per_pathway_and_vintage(world: dict[str, Any]) -> None:
+    db = world["db"]
+    contract(world, "MAKER", {2027: 100, 2028: 50})
+    contract(world, "STEEL", {2027: 40})
+    issue(db, "DAC1", "1", 120, 2027)
+    demand = offtake.forward_demand(db)
+    assert [
+        (r.pathway, r.vintage, r.contracted, r.delivered, r.outstanding, r.contracts)
+        for r in demand.rows
+    ] == [
+        ("daccs", 2027, 140, 120, 20, 2),
+        ("daccs", 2028, 50, 0, 50, 1),
+    ]
+    assert (demand.contracts, demand.contracted, demand.outstanding) == (2, 190, 70)
+
+
+def test_every_tanso_index_can_price_a_contract(world: dict[str, Any]) -> None:
+    from tanso.services.marketdata import indices
+
+    with world["db"].read() as conn:
+        defined = {d.id for d in indices.definitions(conn)}
+        assert defined and defined <= offtake._index_ids(conn)
