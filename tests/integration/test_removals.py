@@ -157,13 +157,29 @@ def test_a_large_reversal_releases_a_listing_then_takes_holders_credits_then_the
 
 def test_what_nothing_covers_stays_uncompensated_and_said_so(world: Database) -> None:
     issue(world, "BC1", "1", 100, "DEV-MAIN")  # 10 buffered, 90 held
-    rev = reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 150, "storm", "2026-10-01"))
+    registry.retire(
+        world,
+        Actor("DEV", frozenset({Role.TRADER})),
+        RetirementRequest("DEV-MAIN", Selection(quantity=60), ["offset_scope3"]),
+    )
+    rev = reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 80, "storm", "2026-10-01"))
     assert (rev.from_project_buffer, rev.from_holders, rev.from_pool, rev.uncompensated) == (
         10,
-        90,
+        30,
         0,
-        50,
+        40,
     )
+    assert held(world, "SYS-RETIREMENT", "retired") == 60
+
+
+def test_a_reversal_never_exceeds_what_the_project_issued(world: Database) -> None:
+    issue(world, "BC1", "1", 100, "DEV-MAIN")
+    reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 70, "fire", "2026-08-14"))
+    with pytest.raises(Conflict) as e:
+        reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 31, "fire", "2026-08-15"))
+    assert e.value.code == "reversal_exceeds_issued"
+    assert "issued 100 t and 70 t were reversed so far" in e.value.message
+    assert "more than the 30 t left" in e.value.message
 
 
 def test_a_reversal_cancels_an_exchange_order_holding_the_credits(world: Database) -> None:

@@ -223,7 +223,7 @@ def test_a_fixed_sequence_exercises_every_act(db: Database) -> None:
             ("list", 0, 0, 100),
             ("retire", 1, 0, 60),
             ("reversal", 0, 0, 200),
-            ("reversal", 2, 0, 500),
+            ("reversal", 2, 0, 250),
         ],
     )
     assert refused == []

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.participants import Role
@@ -157,6 +157,30 @@ def _release(tx: Tx, actor: Actor, pieces: list[Piece]) -> list[str]:
     return released
 
 
+def _within_issued(conn: Connection, project_id: str, quantity: int) -> None:
+    """A reversal never exceeds what the project put into the registry less what earlier
+    reversals already took back: a mistyped figure must not wipe out the pool."""
+    i = t.issuances.c
+    issued = int(
+        conn.execute(
+            select(func.coalesce(func.sum(i.quantity), 0)).where(i.project_id == project_id)
+        ).scalar_one()
+    )
+    reversed_ = int(
+        conn.execute(
+            select(func.coalesce(func.sum(reversals.c.quantity), 0)).where(
+                reversals.c.project_id == project_id
+            )
+        ).scalar_one()
+    )
+    if quantity > issued - reversed_:
+        raise Conflict(
+            "reversal_exceeds_issued",
+            f"Project {project_id} issued {issued:,} t and {reversed_:,} t were reversed so far; "
+            f"a reversal of {quantity:,} t is more than the {issued - reversed_:,} t left.",
+        )
+
+
 def report(db: Database, actor: Actor, n: NewReversal, idem: Idem | None = None) -> ReversalView:
     """Report a reversal and compensate it (registry operator)."""
     require(actor, Role.REGISTRY_OPERATOR, "report a reversal")
@@ -173,6 +197,7 @@ def report(db: Database, actor: Actor, n: NewReversal, idem: Idem | None = None)
                 f"Project {n.project_id} has no removal profile; a reversal is reported for a "
                 "removal project.",
             )
+        _within_issued(conn, n.project_id, n.quantity)
         pool = buffer_account_id(project.scheme)
         own = _pool_blocks(conn, pool, n.project_id, others=False)
         holders = _holder_blocks(conn, n.project_id, pool)

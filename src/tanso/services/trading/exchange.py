@@ -1117,6 +1117,7 @@ class Exchange:
             return a["unit"](tx)
         self._ledger.flush()
         self._ledger.forget()
+        self._write_orders(tx.conn)  # the unit may read orders (a reversal releases them)
         tx.ledger = None
         tx.cancel_order = lambda order_id: self._do_cancel(tx, actor, {"order_id": order_id})
         try:
