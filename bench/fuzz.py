@@ -154,6 +154,11 @@ def seed_participants(db: Database) -> dict[str, str]:
         SYSTEM,
         taxonomy.NewProject("RM001", "JC", "Fuzz removals", "OTHER", "JP", mechanism="removal"),
     )
+    # its developers: only an account the registry issued the project's credits into lists it
+    for n, pid in enumerate(("SPARE", "ALPHA", "BETA"), 1):
+        registry.issue(
+            db, SYSTEM, registry.NewIssuance("RM001", "RM", f"9{n}", 2025, 1, f"{pid}-MAIN")
+        )
     return keys
 
 
@@ -430,8 +435,12 @@ def offtake(
             quote = made(f"/v1/offtake/listings/{spare}/quotes", pid, want)
             if quote:
                 found["quote_id"] = quote
-                if made(f"/v1/offtake/quotes/{quote}/terms", "SPARE", terms):
-                    r = c.post(f"/v1/offtake/quotes/{quote}/sign", headers=auth[pid])
+                answered = c.post(
+                    f"/v1/offtake/quotes/{quote}/terms", headers=auth["SPARE"], json=terms
+                )
+                if answered.status_code < 300:
+                    version = {"terms_version": answered.json()["terms_version"]}
+                    r = c.post(f"/v1/offtake/quotes/{quote}/sign", headers=auth[pid], json=version)
                     if r.status_code < 300:
                         found["contract_id"] = str(r.json()["id"])
         ids.update({k: v for k, v in found.items() if v})

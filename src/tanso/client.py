@@ -971,9 +971,11 @@ class Client:
         }
         return self._post(offtake.Quote, f"/v1/offtake/quotes/{quote_id}/terms", body)
 
-    def sign_offtake(self, quote_id: str) -> offtake.Contract:
-        """Sign the proposed terms (the buyer): the contract is active."""
-        return self._post(offtake.Contract, f"/v1/offtake/quotes/{quote_id}/sign", {})
+    def sign_offtake(self, quote_id: str, terms_version: str) -> offtake.Contract:
+        """Sign the proposed terms as read (the quote's ``terms_version``; 409 terms_changed
+        if the developer proposed others since): the contract is active."""
+        body = {"terms_version": terms_version}
+        return self._post(offtake.Contract, f"/v1/offtake/quotes/{quote_id}/sign", body)
 
     def offtake_contracts(self) -> list[offtake.Contract]:
         return self._get_list(offtake.Contract, "/v1/offtake/contracts")

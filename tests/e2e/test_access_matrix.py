@@ -637,6 +637,9 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/offtake/contracts/{contract_id}/vintages/{vintage}/deliveries"): (
         lambda ids, n: {"quantity": 1}
     ),
+    ("POST", "/v1/offtake/quotes/{quote_id}/sign"): lambda ids, n: {
+        "terms_version": "0123456789abcdef"
+    },
     ("POST", "/v1/marketplace/listings/{listing_id}/purchases"): lambda ids, n: {
         "quantity": 1,
         "account_id": ids["account_id"],

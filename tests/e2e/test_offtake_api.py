@@ -19,7 +19,7 @@ from tanso.services.access import users
 from tanso.services.access.users import NewUser
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, participants, registry, taxonomy
-from tanso.services.removals import profiles
+from tanso.services.removals import offtake, profiles
 from tanso.store.db import Database
 from tests.conftest import add_participant
 from tests.e2e.test_portal import PASSWORD, login, prepare
@@ -45,6 +45,8 @@ def world(db: Database) -> Iterator[dict[str, Any]]:
     profiles.set_profile(
         db, SYSTEM, "DAC9", Profile("daccs", "geological", 10_000, "none", 30, 0, "test")
     )
+    # the pilot round makes DEVCO the project's developer (docs/offtake.md)
+    registry.issue(db, SYSTEM, registry.NewIssuance("DAC9", "RM", "90", 2020, 5, "DEVCO-MAIN"))
     keys = {
         pid: participants.create_api_key(db, SYSTEM, pid).key for pid in ("DEVCO", "ALPHA", "BETA")
     }
@@ -71,8 +73,16 @@ def test_a_forward_contract_through_the_client_is_delivered_on_issuance(
     with pytest.raises(ApiError) as refused:
         alpha.propose_offtake_terms(quote.id, FIXED, "refund")
     assert (refused.value.status, refused.value.code) == (403, "developer_only")
-    dev.propose_offtake_terms(quote.id, FIXED, "refund", prepaid_per_tonne=5_000)
-    contract = alpha.sign_offtake(quote.id)
+    stale = dev.propose_offtake_terms(quote.id, FIXED, "refund", prepaid_per_tonne=4_000)
+    proposed = dev.propose_offtake_terms(quote.id, FIXED, "refund", prepaid_per_tonne=5_000)
+    assert proposed.terms_version and proposed.terms_version != stale.terms_version
+    with pytest.raises(ApiError) as changed:
+        alpha.sign_offtake(quote.id, stale.terms_version or "")
+    assert (changed.value.status, changed.value.code) == (409, "terms_changed")
+    with pytest.raises(ApiError) as refused:
+        beta.list_forward_volumes("DAC9", "BETA-MAIN", {2027: 5}, FIXED)
+    assert (refused.value.status, refused.value.code) == (403, "not_the_developer")
+    contract = alpha.sign_offtake(quote.id, proposed.terms_version)
     assert (contract.status, contract.prepayment, contract.contracted) == ("active", 1_000_000, 200)
     with pytest.raises(ApiError) as hidden:
         beta.offtake_contract(contract.id)
@@ -138,6 +148,17 @@ def test_the_portal_lists_quotes_signs_and_shows_the_schedule_in_both_languages(
     http.cookies.clear()
     login(http, "trader@devco.example.jp")
     token = _csrf(http, "/portal/offtake/mine?lang=en")
+    terms = {
+        "csrf": token,
+        "kind": "fixed",
+        "price": "45000",
+        "shortfall_rule": "carry_forward",
+        "mode": "escrow",
+    }
+    # 0 is refused with the field's message, never taken for the default
+    for field, words in (("priority", "priority is 1"), ("multiplier_bp", "multiplier_bp is 1")):
+        zero = http.post(f"/portal/offtake/quotes/{quote.id}/terms", data={**terms, field: "0"})
+        assert zero.status_code == 422 and words in zero.text, field
     proposed = http.post(
         f"/portal/offtake/quotes/{quote.id}/terms",
         data={
@@ -154,13 +175,30 @@ def test_the_portal_lists_quotes_signs_and_shows_the_schedule_in_both_languages(
     http.cookies.clear()
     login(http, "trader@alpha.example.jp")
     token = _csrf(http, "/portal/offtake/mine")
-    signed = http.post(f"/portal/offtake/quotes/{quote.id}/sign", data={"csrf": token})
+    mine = http.get("/portal/offtake/mine").text
+    version = offtake.get_quote(world["db"], SYSTEM, quote.id).terms_version
+    assert f'name="terms_version" value="{version}"' in mine
+    stale = http.post(
+        f"/portal/offtake/quotes/{quote.id}/sign", data={"csrf": token, "terms_version": "old"}
+    )
+    assert stale.status_code == 409 and "changed since you read them" in stale.text
+    signed = http.post(
+        f"/portal/offtake/quotes/{quote.id}/sign", data={"csrf": token, "terms_version": version}
+    )
     assert signed.status_code == 200 and 'id="schedule"' in signed.text
     (contract,) = world["ALPHA"].offtake_contracts()
     en = http.get(f"/portal/offtake/contracts/{contract.id}?lang=en")
     assert "Schedule of deliveries and payments" in en.text and 'data-vintage="2027"' in en.text
     ja = http.get(f"/portal/offtake/contracts/{contract.id}?lang=ja")
     assert "引渡しと支払の予定" in ja.text
+    # a vintage no query can hold is refused on the form (422), never a 500
+    token = _csrf(http, f"/portal/offtake/contracts/{contract.id}?lang=en")
+    for action, data in (("close", {}), ("deliver", {"quantity": "1"})):
+        huge = http.post(
+            f"/portal/offtake/contracts/{contract.id}/{action}",
+            data={"csrf": token, "vintage": "99999999999999999999", **data},
+        )
+        assert huge.status_code == 422 and "from 2000 to 2100" in huge.text, action
     http.cookies.clear()
     login(http, "trader@beta.example.jp")
     assert http.get(f"/portal/offtake/contracts/{contract.id}").status_code == 404

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from tanso.domain import offtake as ot
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.removals import Profile
-from tanso.services.common import SYSTEM
+from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import audit, cash, registry, taxonomy
+from tanso.services.ledger.blocks import Selection
 from tanso.services.ledger.registry import NewIssuance
 from tanso.services.notices import list_notices
 from tanso.services.removals import offtake, profiles
@@ -30,13 +31,22 @@ BIOCHAR = Profile("biochar", "product", 100, "medium", 100, 1_000, "Illustrative
 FIXED = ot.PriceRule("fixed", price=50_000)
 
 
-def removal_project(db: Database, pid: str, profile: Profile) -> None:
+PILOT_VINTAGE = 2020
+
+
+def removal_project(db: Database, pid: str, profile: Profile, dev: Actor) -> None:
+    """A removal project whose developer is DEV: a pilot round issued into DEV-MAIN (what makes
+    DEV its developer), then passed on to OTHER so that DEV's account starts empty."""
     taxonomy.register_project(
         db,
         SYSTEM,
         taxonomy.NewProject(pid, "JC", f"{pid} removals", "OTHER", "JP", mechanism="removal"),
     )
     profiles.set_profile(db, SYSTEM, pid, profile)
+    pilot = issue(db, pid, "90", 10, PILOT_VINTAGE)
+    registry.transfer(
+        db, dev, "DEV-MAIN", "OTHER-MAIN", Selection(quantity=10 - (pilot.buffer_quantity or 0))
+    )
 
 
 def issue(db: Database, project: str, rnd: str, quantity: int, vintage: int) -> Any:
@@ -62,7 +72,7 @@ def money(db: Database, pid: str) -> tuple[int, int]:
 @pytest.fixture
 def world(db: Database) -> Iterator[dict[str, Any]]:
     actors = {pid: add_participant(db, pid) for pid in ("DEV", "MAKER", "STEEL", "OTHER")}
-    removal_project(db, "DAC1", DACCS)
+    removal_project(db, "DAC1", DACCS, actors["DEV"])
     fund(db, "MAKER", 100_000_000)
     fund(db, "STEEL", 100_000_000)
     yield {"db": db, **actors}
@@ -86,10 +96,11 @@ def contract(
         db, dev, offtake.NewListing(project, "DEV-MAIN", dict(vintages), rule, "forward DAC")
     )
     quote = offtake.request_quote(db, w[buyer], listing.id, f"{buyer}-MAIN", vintages, "hello")
-    offtake.propose_terms(
+    proposed = offtake.propose_terms(
         db, dev, quote.id, offtake.Terms(rule, shortfall, prepaid, mode, priority)
     )
-    return offtake.sign(db, w[buyer], quote.id)
+    assert proposed.terms_version
+    return offtake.sign(db, w[buyer], quote.id, proposed.terms_version)
 
 
 def test_a_signed_contract_is_delivered_on_issuance_in_priority_order_by_dvp(
@@ -189,9 +200,11 @@ def test_carry_forward_past_the_last_vintage_refunds_the_prepayment(
     assert money(db, "MAKER") == (100_000_000 - 70 * 50_000, 0)
 
 
-def test_replacement_is_delivered_from_other_removal_credits(world: dict[str, Any]) -> None:
+def test_replacement_is_delivered_from_removal_credits_of_the_same_class(
+    world: dict[str, Any],
+) -> None:
     db, dev = world["db"], world["DEV"]
-    removal_project(db, "BC2", BIOCHAR)
+    removal_project(db, "BC2", BIOCHAR, dev)
     c = contract(world, "STEEL", {2027: 100}, shortfall="replacement")
     issue(db, "DAC1", "1", 70, 2027)
     closed = offtake.close_vintage(db, dev, c.id, 2027)
@@ -200,12 +213,18 @@ def test_replacement_is_delivered_from_other_removal_credits(world: dict[str, An
         offtake.deliver(db, dev, c.id, 2027, 30)
     assert e.value.code == "insufficient_credits"
     issue(db, "BC2", "1", 50, 2026)  # 5 t to the buffer pool, 45 t to DEV
+    # biochar in products (100 years) does not replace DACCS in geological storage
+    with pytest.raises(Conflict) as e:
+        offtake.deliver(db, dev, c.id, 2027, 30)
+    assert e.value.code == "not_same_class" and "45 t of other removals" in e.value.message
+    removal_project(db, "DAC2", DACCS, dev)
+    issue(db, "DAC2", "1", 50, 2026)  # geological, 10,000 years: the same class
     with pytest.raises(Conflict) as e:
         offtake.deliver(db, dev, c.id, 2027, 31)
     assert e.value.code == "more_than_due"
     out = offtake.deliver(db, dev, c.id, 2027, 30)
     assert (out.quantity, out.amount) == (30, 1_500_000)
-    assert held(db, "STEEL-MAIN") == 100 and held(db, "DEV-MAIN") == 15
+    assert held(db, "STEEL-MAIN") == 100 and held(db, "DEV-MAIN") == 45 + 20
     view = offtake.get_contract(db, world["STEEL"], c.id)
     assert (view.schedule[0].replaced, view.status) == (30, "completed")
 
@@ -290,11 +309,12 @@ def test_a_price_without_its_index_value_is_a_payment_failure(world: dict[str, A
 
 def test_the_buffer_share_is_never_delivered(world: dict[str, Any]) -> None:
     db = world["db"]
-    removal_project(db, "BC1", BIOCHAR)
+    removal_project(db, "BC1", BIOCHAR, world["DEV"])
     contract(world, "MAKER", {2027: 100}, project="BC1")
     receipt = issue(db, "BC1", "1", 100, 2027)
     assert (receipt.buffer_quantity, receipt.delivered) == (10, 90)
-    assert held(db, "MAKER-MAIN") == 90 and held(db, "SYS-BUFFER-JC") == 10
+    # the pilot round put 1 t of its 10 t in the pool too
+    assert held(db, "MAKER-MAIN") == 90 and held(db, "SYS-BUFFER-JC") == 10 + 1
 
 
 def test_contracts_and_quotes_are_for_their_parties_only(world: dict[str, Any]) -> None:
@@ -338,14 +358,14 @@ def test_a_listing_is_for_removal_projects_and_quotes_within_what_is_available(
     a = offtake.request_quote(db, world["MAKER"], listing.id, "MAKER-MAIN", {2027: 80})
     b = offtake.request_quote(db, world["STEEL"], listing.id, "STEEL-MAIN", {2027: 80})
     with pytest.raises(Conflict) as e:
-        offtake.sign(db, world["MAKER"], a.id)
+        offtake.sign(db, world["MAKER"], a.id, "")
     assert e.value.code == "no_terms"
     terms = offtake.Terms(FIXED, "refund")
-    offtake.propose_terms(db, dev, a.id, terms)
-    offtake.propose_terms(db, dev, b.id, terms)
-    offtake.sign(db, world["MAKER"], a.id)
+    va = offtake.propose_terms(db, dev, a.id, terms).terms_version or ""
+    vb = offtake.propose_terms(db, dev, b.id, terms).terms_version or ""
+    offtake.sign(db, world["MAKER"], a.id, va)
     with pytest.raises(Conflict) as e:
-        offtake.sign(db, world["STEEL"], b.id)
+        offtake.sign(db, world["STEEL"], b.id, vb)
     assert e.value.code == "more_than_available"
 
 
@@ -371,3 +391,178 @@ def test_every_tanso_index_can_price_a_contract(world: dict[str, Any]) -> None:
     with world["db"].read() as conn:
         defined = {d.id for d in indices.definitions(conn)}
         assert defined and defined <= offtake._index_ids(conn)
+
+
+# ---------------------------------------------------------------- the review's defects (issue 21)
+
+
+def index_value(db: Database, index: str, day: str, value: int, rule: str = "vwap") -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            t.index_values.insert().values(
+                index_id=index,
+                date=day,
+                value=value,
+                rule=rule,
+                volume=0 if rule == "none" else 1,
+                detail="{}",
+                journal_seq=0,
+                at=f"{day}T06:00:00+00:00",
+            )
+        )
+
+
+def test_only_the_developer_lists_a_projects_forward_volumes(world: dict[str, Any]) -> None:
+    db, other = world["db"], world["OTHER"]
+    # OTHER holds DAC1 credits, but by transfer: the registry never issued DAC1 into its account
+    assert held(db, "OTHER-MAIN") == 10
+    with pytest.raises(Forbidden) as e:
+        offtake.create_listing(
+            db, other, offtake.NewListing("DAC1", "OTHER-MAIN", {2027: 100}, FIXED)
+        )
+    assert e.value.code == "not_the_developer" and "OTHER-MAIN" in e.value.message
+    removal_project(db, "DAC2", DACCS, world["DEV"])
+    with pytest.raises(Forbidden):  # DEV is DAC1's developer, but its account is not MAKER's
+        offtake.create_listing(
+            db, world["MAKER"], offtake.NewListing("DAC2", "MAKER-MAIN", {2027: 1}, FIXED)
+        )
+    listing = offtake.create_listing(
+        db, world["DEV"], offtake.NewListing("DAC2", "DEV-MAIN", {2027: 1}, FIXED)
+    )
+    assert listing.seller_account == "DEV-MAIN"
+
+
+def test_signing_names_the_terms_read_and_refuses_changed_ones(world: dict[str, Any]) -> None:
+    db, dev, maker = world["db"], world["DEV"], world["MAKER"]
+    listing = offtake.create_listing(
+        db, dev, offtake.NewListing("DAC1", "DEV-MAIN", {2027: 100}, FIXED)
+    )
+    quote = offtake.request_quote(db, maker, listing.id, "MAKER-MAIN", {2027: 10})
+    read = offtake.propose_terms(db, dev, quote.id, offtake.Terms(FIXED, "refund"))
+    assert offtake.get_quote(db, maker, quote.id).terms_version == read.terms_version
+    dearer = ot.PriceRule("fixed", price=90_000)
+    now = offtake.propose_terms(db, dev, quote.id, offtake.Terms(dearer, "refund"))
+    assert now.terms_version != read.terms_version
+    with pytest.raises(Conflict) as e:
+        offtake.sign(db, maker, quote.id, read.terms_version or "")
+    assert e.value.code == "terms_changed"
+    assert offtake.list_contracts(db, maker) == []
+    signed = offtake.sign(db, maker, quote.id, now.terms_version or "")
+    assert signed.price_rule["price"] == 90_000
+
+
+@pytest.mark.parametrize(
+    ("rule", "prepaid", "numbers"),
+    [
+        (ot.PriceRule("fixed", price=50_000), 50_001, ("50,001", "50,000")),
+        (
+            ot.PriceRule("floor_cap", floor=3_000, cap=9_000, index="TANSO-JCREDIT"),
+            3_001,
+            ("3,001", "3,000"),
+        ),
+        (ot.PriceRule("indexed", index="TANSO-JCREDIT"), 1, ("1",)),
+        (ot.PriceRule("indexed", floor=2_000, index="TANSO-JCREDIT"), 2_001, ("2,001", "2,000")),
+    ],
+)
+def test_a_prepayment_above_the_lowest_price_is_refused(
+    world: dict[str, Any], rule: ot.PriceRule, prepaid: int, numbers: tuple[str, ...]
+) -> None:
+    with pytest.raises(InvalidInput) as e:
+        contract(world, "MAKER", {2027: 10}, rule=rule, prepaid=prepaid)
+    assert e.value.code == "prepayment_above_price"
+    assert all(n in e.value.message for n in numbers), e.value.message
+    # at the lowest price itself it is accepted
+    ok = contract(world, "MAKER", {2027: 10}, rule=rule, prepaid=rule.price or rule.floor or 0)
+    assert ok.prepaid_per_tonne == (rule.price or rule.floor or 0)
+
+
+def test_a_prepayment_beyond_what_an_escrow_holds_is_refused_with_the_terms(
+    world: dict[str, Any],
+) -> None:
+    db, dev = world["db"], world["DEV"]
+    big = ot.PriceRule("fixed", price=10**9)
+    listing = offtake.create_listing(
+        db, dev, offtake.NewListing("DAC1", "DEV-MAIN", {y: 10**9 for y in range(2027, 2040)}, big)
+    )
+    wanted = {y: 10**9 for y in range(2027, 2040)}
+    quote = offtake.request_quote(db, world["MAKER"], listing.id, "MAKER-MAIN", wanted)
+    with pytest.raises(InvalidInput) as e:
+        offtake.propose_terms(db, dev, quote.id, offtake.Terms(big, "refund", 10**9))
+    assert e.value.code == "prepayment_too_large"
+
+
+def test_an_index_day_without_a_value_prices_nothing(world: dict[str, Any]) -> None:
+    db = world["db"]
+    index_value(db, "TANSO-Z", "2025-12-30", 0, rule="none")  # no trades: no value that day
+    rule = ot.PriceRule("floor_cap", floor=0, cap=9_000, index="TANSO-Z")
+    c = contract(world, "MAKER", {2027: 10}, rule=rule)
+    issue(db, "DAC1", "1", 10, 2027)
+    view = offtake.get_contract(db, world["MAKER"], c.id)
+    assert view.events[-1].detail == "no_reference_price" and held(db, "MAKER-MAIN") == 0
+
+
+def test_a_price_below_one_yen_is_never_delivered(world: dict[str, Any]) -> None:
+    db, dev = world["db"], world["DEV"]
+    index_value(db, "TANSO-Z", "2025-12-30", 0)
+    rule = ot.PriceRule("floor_cap", floor=0, cap=9_000, index="TANSO-Z")
+    c = contract(world, "MAKER", {2027: 10}, rule=rule)
+    issue(db, "DAC1", "1", 10, 2027)
+    view = offtake.get_contract(db, world["MAKER"], c.id)
+    assert view.events[-1].kind == "payment_failed"
+    assert view.events[-1].detail == "price_below_one" and held(db, "MAKER-MAIN") == 0
+    with pytest.raises(InvalidInput) as e:
+        offtake.deliver(db, dev, c.id, 2027, 10)
+    assert e.value.code == "price_below_one" and "0 yen" in e.value.message
+
+
+def test_an_indexed_price_with_a_negative_premium_needs_a_floor(world: dict[str, Any]) -> None:
+    cheap = ot.PriceRule("indexed", premium=-500, index="TANSO-JCREDIT")
+    with pytest.raises(InvalidInput) as e:
+        contract(world, "MAKER", {2027: 10}, rule=cheap)
+    assert e.value.code == "invalid_price_rule" and "-500" in e.value.message
+    floored = ot.PriceRule("indexed", premium=-500, floor=1, index="TANSO-JCREDIT")
+    assert contract(world, "MAKER", {2027: 10}, rule=floored).status == "active"
+
+
+@pytest.mark.parametrize("vintage", [99999999999999999999, 1999, 2101, -1])
+def test_a_vintage_out_of_range_is_refused_before_any_query(
+    world: dict[str, Any], vintage: int
+) -> None:
+    db, dev = world["db"], world["DEV"]
+    c = contract(world, "MAKER", {2027: 10})
+    with pytest.raises(InvalidInput) as e:
+        offtake.deliver(db, dev, c.id, vintage, 1)
+    assert e.value.code == "invalid_vintage"
+    with pytest.raises(InvalidInput) as e:
+        offtake.close_vintage(db, dev, c.id, vintage)
+    assert e.value.code == "invalid_vintage"
+
+
+def test_the_buyer_closes_a_vintage_once_it_has_lapsed(world: dict[str, Any]) -> None:
+    db, maker = world["db"], world["MAKER"]
+    # the clock reads 2026-01-05: vintage 2024 lapsed on 2025-12-31, 2025 lapses on 2026-12-31
+    c = contract(world, "MAKER", {2024: 10, 2025: 10}, shortfall="refund", prepaid=1_000)
+    assert money(db, "MAKER") == (100_000_000, 20_000)
+    with pytest.raises(Forbidden) as e:
+        offtake.close_vintage(db, maker, c.id, 2025)
+    assert e.value.code == "developer_only" and "2027-01-01" in e.value.message
+    closed = offtake.close_vintage(db, maker, c.id, 2024)
+    assert (closed.shortfall, closed.refund) == (10, 10_000)
+    assert money(db, "MAKER") == (100_000_000, 10_000)
+    with pytest.raises(NotFound):  # still nobody else's
+        offtake.close_vintage(db, world["OTHER"], c.id, 2024)
+    offtake.close_vintage(db, world["DEV"], c.id, 2025)
+    assert offtake.get_contract(db, maker, c.id).status == "completed"
+    assert money(db, "MAKER") == (100_000_000, 0)
+
+
+def test_a_milestone_refund_names_the_contract_on_the_cash_movement(
+    world: dict[str, Any],
+) -> None:
+    db = world["db"]
+    c = contract(world, "STEEL", {2027: 10}, shortfall="refund", prepaid=1_000, mode="milestones")
+    offtake.close_vintage(db, world["DEV"], c.id, 2027)
+    m = t.cash_entries.c
+    with db.read() as conn:
+        refs = conn.execute(select(m.external_ref).where(m.memo.like(f"%{c.id} refund"))).all()
+    assert [r.external_ref for r in refs] == [c.id]

@@ -55,6 +55,8 @@ class Run:
             taxonomy.NewProject("BC", "JC", "Biochar", "AGRI_BIOCHAR", "JP", mechanism="removal"),
         )
         profiles.set_profile(db, SYSTEM, "BC", BIOCHAR)
+        # a pilot round into DEV-MAIN (what makes DEV the developer), of a vintage no contract has
+        registry.issue(db, SYSTEM, registry.NewIssuance("BC", "RM", "90", 2020, 10, "DEV-MAIN"))
         fund(db, "B1", 3_000_000)
         fund(db, "B2", 3_000_000)
         fund(db, "DEV", 10_000)
@@ -69,8 +71,8 @@ class Run:
         ):
             vintages = dict(zip(VINTAGES, want, strict=True))
             q = offtake.request_quote(db, self.buyers[pid], listing.id, f"{pid}-MAIN", vintages)
-            offtake.propose_terms(db, self.dev, q.id, terms)
-            self.contracts.append(offtake.sign(db, self.buyers[pid], q.id).id)
+            version = offtake.propose_terms(db, self.dev, q.id, terms).terms_version or ""
+            self.contracts.append(offtake.sign(db, self.buyers[pid], q.id, version).id)
         self.ok: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
 
@@ -144,6 +146,8 @@ class Run:
             assert released + refunded <= c.prepayment
             if c.prepayment_mode == "escrow":
                 assert holds.get(c.id, 0) == c.prepayment - released - refunded, c.id
+            if c.status == "completed":
+                assert holds.get(c.id, 0) == 0, c.id  # no escrow dangles past the contract
 
 
 def run_sequence(

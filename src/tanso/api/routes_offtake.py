@@ -93,10 +93,13 @@ def propose_terms(
 
 
 @router.post("/offtake/quotes/{quote_id}/sign", response_model=s.Contract, status_code=201)
-def sign(quote_id: QuoteId, db: DB, actor: CanTrade, idem: IdemKey) -> offtake.Contract:
-    """Sign the proposed terms (the buyer): the contract is active and the prepayment held in
+def sign(
+    quote_id: QuoteId, body: s.SignIn, db: DB, actor: CanTrade, idem: IdemKey
+) -> offtake.Contract:
+    """Sign the proposed terms as read (the buyer names the quote's terms_version; 409
+    terms_changed if they changed since): the contract is active and the prepayment held in
     escrow or paid to the developer."""
-    return offtake.sign(db, actor, quote_id, idem)
+    return offtake.sign(db, actor, quote_id, body.terms_version, idem)
 
 
 @router.get("/offtake/contracts", response_model=many(s.Contract))

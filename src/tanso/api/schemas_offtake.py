@@ -64,6 +64,15 @@ class TermsIn(Body):
     priority: int = Field(default=100, ge=1, le=offtake.MAX_PRIORITY)
 
 
+class SignIn(Body):
+    terms_version: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The quote's terms_version as read: refused (terms_changed) if the "
+        "developer proposed other terms since.",
+    )
+
+
 class DeliveryIn(Body):
     quantity: int = Field(ge=1, le=MAX_YEN)
 

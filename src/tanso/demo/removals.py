@@ -260,8 +260,8 @@ def _offtake(db: Database, dev: Actor, buyer: Actor, taiyo: Actor) -> tuple[offt
         "2030 年度以降の残余排出の中和に向けて、2027〜2032 年度分の DACCS クレジットを長期で"
         "確保したい (三河精機工業 サステナビリティ推進室)。",
     )
-    offtake.propose_terms(db, dev, quote.id, OFFTAKE_TERMS)
-    contract = offtake.sign(db, buyer, quote.id)
+    proposed = offtake.propose_terms(db, dev, quote.id, OFFTAKE_TERMS)
+    contract = offtake.sign(db, buyer, quote.id, proposed.terms_version or "")
     biochar = offtake.create_listing(
         db,
         taiyo,

@@ -13,6 +13,7 @@ and replacements are in offtake_delivery.py; the pure rules in domain/offtake.py
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, or_, select, update
 
 from tanso.domain import offtake as ot
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tanso.domain.money import MAX_AMOUNT
 from tanso.domain.registry import AccountKind
 from tanso.services.clearing import escrow
 from tanso.services.common import (
@@ -38,6 +40,7 @@ from tanso.services.removals.offtake_delivery import (
     CURRENCY,
     Delivered,
     VintageClosed,
+    check_vintage,
     close_vintage,
     contract_row,
     deliver,
@@ -61,6 +64,7 @@ from tanso.store.schema_removals import removal_profiles
 __all__ = [
     "Delivered",
     "VintageClosed",
+    "check_vintage",
     "close_vintage",
     "deliver",
     "deliver_on_issuance",
@@ -148,6 +152,9 @@ class Quote:
     updated_at: str
     terms: dict[str, Any] | None = None
     contract_id: str | None = None
+    terms_version: str | None = None
+    """A digest of the proposed terms, shown with them: signing names it, so that the buyer
+    signs the terms it read (``terms_changed`` if the developer proposed others since)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +280,12 @@ def _check_rule(conn: Connection, rule: ot.PriceRule) -> dict[str, Any]:
             raise InvalidInput("invalid_price_rule", f"{name} is 0 to 10^12 yen per tonne.")
     if not -(10**12) <= rule.premium <= 10**12:
         raise InvalidInput("invalid_price_rule", "premium is within ±10^12 yen per tonne.")
+    if rule.kind == "indexed" and rule.premium < 0 and (rule.floor or 0) < 1:
+        raise InvalidInput(
+            "invalid_price_rule",
+            f"An indexed price with a negative premium ({rule.premium:,} yen) names a floor of "
+            "at least 1 yen: the price of a delivery is never below 1 yen per tonne.",
+        )
     if rule.kind != "fixed":
         v = t.index_values.c
         published = conn.execute(select(v.index_id).where(v.index_id == rule.index).limit(1))
@@ -308,6 +321,7 @@ def _check_terms(conn: Connection, terms: Terms) -> dict[str, Any]:
         )
     if not 0 <= terms.prepaid_per_tonne <= 10**9:
         raise InvalidInput("invalid_prepayment", "prepaid_per_tonne is 0 to 10^9 yen.")
+    _check_prepayment(terms.price_rule, terms.prepaid_per_tonne)
     if not 1 <= terms.priority <= MAX_PRIORITY:
         raise InvalidInput("invalid_priority", f"priority is 1 (first) to {MAX_PRIORITY:,}.")
     return {
@@ -317,6 +331,70 @@ def _check_terms(conn: Connection, terms: Terms) -> dict[str, Any]:
         "prepayment_mode": terms.prepayment_mode,
         "priority": terms.priority,
     }
+
+
+def _check_prepayment(rule: ot.PriceRule, prepaid: int) -> None:
+    """The prepayment per tonne is never above the lowest price a delivery can have (else the
+    developer would keep more than the tonnes cost): the fixed price, the floor of a
+    floor-and-cap price; an indexed price without a floor has no lowest price, so no
+    prepayment."""
+    if prepaid == 0:
+        return
+    if rule.kind == "fixed":
+        lowest, what = rule.price, "the fixed price"
+    elif rule.floor is not None:
+        lowest, what = rule.floor, "the price's floor"
+    else:
+        raise InvalidInput(
+            "prepayment_above_price",
+            f"An indexed price without a floor takes no prepayment; {prepaid:,} yen per tonne "
+            "asked. Name a floor at least as high as the prepayment.",
+        )
+    assert lowest is not None
+    if prepaid > lowest:
+        raise InvalidInput(
+            "prepayment_above_price",
+            f"The prepayment of {prepaid:,} yen per tonne is above {what} ({lowest:,} yen per "
+            "tonne): a delivery would pay the developer more than the tonnes cost.",
+        )
+
+
+def _check_prepayment_total(terms: dict[str, Any], vintages: dict[str, int]) -> None:
+    """The whole prepayment fits in one escrow hold (domain/money.py MAX_AMOUNT)."""
+    total = sum(vintages.values()) * terms["prepaid_per_tonne"]
+    if total > MAX_AMOUNT:
+        raise InvalidInput(
+            "prepayment_too_large",
+            f"The prepayment would be {total:,} yen; at most {MAX_AMOUNT:,} yen is held.",
+        )
+
+
+def _terms_version(terms: str | None) -> str | None:
+    """The digest of the terms as stored (canonical JSON): what the buyer read."""
+    return hashlib.sha256(terms.encode()).hexdigest()[:16] if terms else None
+
+
+def _developer_account(conn: Connection, project_id: str, account_id: str) -> None:
+    """Only the project's developer lists it: the account the registry issued (or deposited)
+    credits of the project into. A transfer does not make an account the developer's."""
+    m, i = t.credit_movements.c, t.issuances.c
+    q = (
+        select(m.issuance_id)
+        .join(t.issuances, i.id == m.issuance_id)
+        .where(
+            m.kind.in_(("issued", "deposited")),
+            m.to_account == account_id,
+            i.project_id == project_id,
+        )
+        .limit(1)
+    )
+    if conn.execute(q).first() is None:
+        raise Forbidden(
+            "not_the_developer",
+            f"Account {account_id} never received an issuance of project {project_id}: only "
+            "the project's developer, in the account the registry issues its credits into, "
+            "lists its forward volumes.",
+        )
 
 
 def _holding(conn: Connection, actor: Actor, account_id: str) -> Any:
@@ -378,6 +456,7 @@ def create_listing(db: Database, actor: Actor, n: NewListing, idem: Idem | None 
                 "not_a_removal_project",
                 f"Project {project.id} is not a removal project: forward offtake lists removals.",
             )
+        _developer_account(conn, project.id, n.account_id)
         rule = _check_rule(conn, n.price_rule)
         listing_id = f"OTL-{tx.next_seq()}"
         repo.insert_row(
@@ -472,6 +551,7 @@ def _quote_view(conn: Connection, row: Any) -> Quote:
         updated_at=row.updated_at,
         terms=json.loads(row.terms) if row.terms else None,
         contract_id=row.contract_id,
+        terms_version=_terms_version(row.terms),
     )
 
 
@@ -573,6 +653,7 @@ def propose_terms(
         if row.status not in ("requested", "proposed"):
             raise Conflict("quote_closed", f"Quote {quote_id} is {row.status}.")
         checked = _check_terms(conn, terms)
+        _check_prepayment_total(checked, json.loads(row.vintages))
         conn.execute(
             update(offtake_quotes)
             .where(Q.id == quote_id)
@@ -607,9 +688,12 @@ def get_quote(db: Database, actor: Actor, quote_id: str) -> Quote:
 # ---------------------------------------------------------------- signing
 
 
-def sign(db: Database, actor: Actor, quote_id: str, idem: Idem | None = None) -> Contract:
-    """Sign the proposed terms (the buyer): the contract is active, the listing's available
-    tonnes shrink, and the prepayment is held in escrow or paid to the developer."""
+def sign(
+    db: Database, actor: Actor, quote_id: str, terms_version: str, idem: Idem | None = None
+) -> Contract:
+    """Sign the proposed terms the buyer read (``terms_version``, as the quote shows it): the
+    contract is active, the listing's available tonnes shrink, and the prepayment is held in
+    escrow or paid to the developer."""
 
     def work(tx: Tx) -> Contract:
         conn = tx.conn
@@ -623,6 +707,13 @@ def sign(db: Database, actor: Actor, quote_id: str, idem: Idem | None = None) ->
         if row.status != "proposed" or not row.terms:
             raise Conflict(
                 "no_terms", f"Quote {quote_id} is {row.status}: only proposed terms are signed."
+            )
+        current = _terms_version(row.terms)
+        if terms_version != current:
+            raise Conflict(
+                "terms_changed",
+                f"The terms of quote {quote_id} changed since you read them (version "
+                f"{terms_version[:16]!r}, now {current!r}): read them again before signing.",
             )
         if listing.status != "open":
             raise Conflict("listing_closed", f"Listing {listing.id} is {listing.status}.")

@@ -36,11 +36,31 @@ from tanso.store.schema_offtake import (
     offtake_events,
     offtake_schedule,
 )
+from tanso.store.schema_removals import removal_profiles
 
 C = offtake_contracts.c
 S = offtake_schedule.c
 CURRENCY = "JPY"
 REMOVAL_CREDIT_TYPE = "RM"
+FIRST_VINTAGE, LAST_VINTAGE = 2000, 2100
+
+
+def check_vintage(vintage: int) -> int:
+    """A vintage year a contract can have (2000 to 2100), before any query runs."""
+    if isinstance(vintage, bool) or not isinstance(vintage, int):
+        raise InvalidInput("invalid_vintage", "A vintage is a year from 2000 to 2100.")
+    if not FIRST_VINTAGE <= vintage <= LAST_VINTAGE:
+        raise InvalidInput(
+            "invalid_vintage",
+            f"Vintage {vintage} is not a year from {FIRST_VINTAGE} to {LAST_VINTAGE}.",
+        )
+    return vintage
+
+
+def lapsed(vintage: int, day: str) -> bool:
+    """A vintage has lapsed once 31 December of the year after it has passed: its credits
+    would have been issued by then, so the buyer may close it if the developer does not."""
+    return day > f"{vintage + 1}-12-31"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +123,12 @@ def reference_value(conn: Connection, index: str | None, day: str) -> int | None
     if not index:
         return None
     v = t.index_values.c
+    # a day under the rule ``none`` has no value (services/marketdata/indices.py)
     row = conn.execute(
-        select(v.value).where(v.index_id == index, v.date <= day).order_by(v.date.desc()).limit(1)
+        select(v.value)
+        .where(v.index_id == index, v.date <= day, v.rule != "none")
+        .order_by(v.date.desc())
+        .limit(1)
     ).first()
     return None if row is None else int(row.value)
 
@@ -172,7 +196,14 @@ def _bump(conn: Connection, contract_id: str, vintage: int, **deltas: int) -> No
 def _price(conn: Connection, c: Any, day: str) -> int:
     """The contract's price per tonne today; ``no_reference_price`` if its index has none."""
     rule = price_rule(c.price_rule)
-    return ot.unit_price(rule, reference_value(conn, rule.index, day))
+    price = ot.unit_price(rule, reference_value(conn, rule.index, day))
+    if price < 1:
+        raise InvalidInput(
+            "price_below_one",
+            f"Contract {c.id} prices a tonne at {price:,} yen today: a delivery is priced at "
+            "1 yen per tonne or more.",
+        )
+    return price
 
 
 def _settle(
@@ -274,13 +305,21 @@ def _failed(
     return Delivered(c.id, vintage, 0, None, 0, 0, tx.journal_seq or 0, failure=code)
 
 
-def _maybe_complete(tx: Tx, contract_id: str) -> None:
-    """A contract whose every vintage is closed and every replacement delivered is completed
-    (its escrow is then empty: each tonne's prepayment went with its delivery or its refund)."""
+def _maybe_complete(tx: Tx, actor_label: str, contract_id: str) -> None:
+    """A contract whose every vintage is closed and every replacement delivered is completed.
+    Its escrow should then be empty (each tonne's prepayment went with its delivery or its
+    refund); whatever it still holds goes back to the buyer, so that no hold dangles."""
     rows = schedule_rows(tx.conn, contract_id)
     if any(r.status == "open" or r.replaced < r.replacement for r in rows):
         return
     tx.conn.execute(update(offtake_contracts).where(C.id == contract_id).values(status="completed"))
+    reserve = escrow.shrink_cash(tx, contract_id, 0)
+    if reserve:
+        tx.record(
+            "offtake.escrow_released",
+            actor_label,
+            {"contract_id": contract_id, "cash_reserve": reserve},
+        )
 
 
 def _close_if_delivered(tx: Tx, contract_id: str, vintage: int) -> None:
@@ -369,7 +408,7 @@ def deliver_on_issuance(
             _settle(tx, actor_label, c, issuance.vintage, pieces, price, "delivery", issuance_id)
         )
         _close_if_delivered(tx, c.id, issuance.vintage)
-        _maybe_complete(tx, c.id)
+        _maybe_complete(tx, actor_label, c.id)
     return out
 
 
@@ -406,6 +445,22 @@ def _removal_issuances(conn: Connection) -> set[str]:
     return {str(r.id) for r in conn.execute(q).all()}
 
 
+def _same_class_issuances(conn: Connection, project_id: str) -> set[str]:
+    """Removal (RM) issuances of the contract project's class: projects with the same storage
+    and a permanence at least as long (removal_profiles); a project without a profile has no
+    class but itself."""
+    i, p = t.issuances.c, removal_profiles.c
+    own = conn.execute(select(removal_profiles).where(p.project_id == project_id)).first()
+    q = select(i.id).where(i.credit_type == REMOVAL_CREDIT_TYPE)
+    if own is None:
+        q = q.where(i.project_id == project_id)
+    else:
+        q = q.join(removal_profiles, p.project_id == i.project_id).where(
+            p.storage == own.storage, p.permanence_years >= own.permanence_years
+        )
+    return {str(r.id) for r in conn.execute(q).all()}
+
+
 def deliver(
     db: Database,
     actor: Actor,
@@ -417,7 +472,9 @@ def deliver(
     """Deliver from the developer's account (developer): tonnes an open vintage still awaits,
     from the project's credits of that vintage (e.g. after a payment failure); or, once the
     vintage closed under ``replacement``, replacement credits of the same class (any removal
-    credit, type RM). Refused with the numbers if the buyer cannot pay or too little is held."""
+    removal credit of the same storage and at least the same permanence). Refused with the
+    numbers if the buyer cannot pay or too little is held."""
+    check_vintage(vintage)
     if not 1 <= quantity <= 10**12:
         raise InvalidInput("invalid_quantity", "quantity is a whole number of tonnes above 0.")
 
@@ -439,7 +496,7 @@ def deliver(
             }
         else:
             left, kind = int(row.replacement - row.replaced), "replacement"
-            ids = _removal_issuances(conn)
+            ids = _same_class_issuances(conn, c.project_id)
         if quantity > left:
             raise Conflict(
                 "more_than_due",
@@ -451,11 +508,25 @@ def deliver(
             if b.issuance in ids
         ]
         have = sum(b.quantity for b in held)
+        if have < quantity and kind == "replacement":
+            removals = _removal_issuances(conn)
+            other = sum(
+                b.quantity
+                for b in repo.blocks_in_account(conn, c.seller_account, BlockStatus.HELD)
+                if b.issuance in removals and b.issuance not in ids
+            )
+            if have + other >= quantity:
+                raise Conflict(
+                    "not_same_class",
+                    f"Account {c.seller_account} holds {have:,} t of removal credits of "
+                    f"{c.project_id}'s class (same storage, permanence at least as long) and "
+                    f"{other:,} t of other removals; {quantity:,} t of the same class asked.",
+                )
         if have < quantity:
             what = (
                 f"of {c.project_id}'s vintage {vintage}"
                 if kind == "delivery"
-                else "of removal (RM) credits"
+                else f"of removal (RM) credits of {c.project_id}'s class"
             )
             raise Conflict(
                 "insufficient_credits",
@@ -474,7 +545,7 @@ def deliver(
         )
         if kind == "delivery":
             _close_if_delivered(tx, contract_id, vintage)
-        _maybe_complete(tx, contract_id)
+        _maybe_complete(tx, actor.label, contract_id)
         return view
 
     return execute(db, actor, idem, work, 201, loader(Delivered), sequenced=True)
@@ -483,15 +554,24 @@ def deliver(
 def close_vintage(
     db: Database, actor: Actor, contract_id: str, vintage: int, idem: Idem | None = None
 ) -> VintageClosed:
-    """Close a vintage of a contract (developer or operator): what it still awaits is its
-    shortfall, and the contract's rule applies — ``carry_forward`` adds it to the next open
-    vintage (none left: the prepayment for it is refunded), ``replacement`` owes it from the
-    developer's other removal credits (`deliver`), ``refund`` returns its prepayment."""
+    """Close a vintage of a contract (developer or operator; the buyer too once the vintage
+    has lapsed, `lapsed`): what it still awaits is its shortfall, and the contract's rule
+    applies — ``carry_forward`` adds it to the next open vintage (none left: the prepayment for
+    it is refunded), ``replacement`` owes it from the developer's other removal credits of the
+    same class (`deliver`), ``refund`` returns its prepayment."""
+    check_vintage(vintage)
 
     def work(tx: Tx) -> VintageClosed:
         conn = _conn(tx)
         require_active(conn, actor)
-        c = _party(conn, actor, contract_id, seller=True)
+        c = _party(conn, actor, contract_id, seller=False)
+        developer = actor.is_operator() or actor.participant_id == c.seller_id
+        if not developer and not lapsed(vintage, tx.at[:10]):
+            raise Forbidden(
+                "developer_only",
+                f"Only the developer of {contract_id} closes vintage {vintage} before it lapses; "
+                f"the buyer may close it from {vintage + 2}-01-01.",
+            )
         if c.status != "active":
             raise Conflict("contract_not_active", f"Contract {contract_id} is {c.status}.")
         row = _schedule_row(conn, contract_id, vintage)
@@ -519,7 +599,9 @@ def close_vintage(
                     )
                 src = cash.ensure_accounts(tx, c.seller_id, CURRENCY)
                 dst = cash.ensure_accounts(tx, c.buyer_id, CURRENCY)
-                repo.move_cash(conn, seq, CURRENCY, src, dst, sf.refund, f"offtake {c.id} refund")
+                repo.move_cash(
+                    conn, seq, CURRENCY, src, dst, sf.refund, f"offtake {c.id} refund", c.id
+                )
                 flows.append([CURRENCY, src, dst, sf.refund])
         if sf.carried:
             assert nxt is not None
@@ -578,7 +660,7 @@ def close_vintage(
                 rule=c.shortfall_rule,
                 refund=sf.refund,
             )
-        _maybe_complete(tx, c.id)
+        _maybe_complete(tx, actor.label, c.id)
         return view
 
     return execute(db, actor, idem, work, 201, loader(VintageClosed), sequenced=True)

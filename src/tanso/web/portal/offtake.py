@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tanso.domain import offtake as ot
-from tanso.domain.errors import TansoError
+from tanso.domain.errors import InvalidInput, TansoError
 from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.removals import offtake
@@ -78,7 +78,10 @@ def _price_rule(form: Mapping[str, str], t: Mapping[str, str], errors: dict[str,
         price=values["price"],
         floor=values["floor"],
         cap=values["cap"],
-        multiplier_bp=values["multiplier_bp"] or ot.BASIS_POINTS,
+        # 0 is not "the default": the service refuses it with the field's own message
+        multiplier_bp=(
+            ot.BASIS_POINTS if values["multiplier_bp"] is None else values["multiplier_bp"]
+        ),
         premium=values["premium"] or 0,
         index=form.get("index", "").strip() or None,
     )
@@ -192,7 +195,9 @@ def propose_terms(request: Request, user: Trader, form: Form, quote_id: str) -> 
     errors: dict[str, str] = {}
     rule = _price_rule(form, t, errors)
     prepaid = kit.optional_int(form, "prepaid_per_tonne", t, errors) or 0
-    priority = kit.optional_int(form, "priority", t, errors) or 100
+    priority = kit.optional_int(form, "priority", t, errors)
+    if priority is None:
+        priority = 100
     if errors or rule is None:
         return _mine(request, user, kit.FormState(form, {quote_id: t["error"]}, status=422))
     terms = offtake.Terms(
@@ -208,10 +213,12 @@ def propose_terms(request: Request, user: Trader, form: Form, quote_id: str) -> 
 
 
 @router.post("/quotes/{quote_id}/sign")
-def sign(request: Request, user: Trader, quote_id: str) -> Response:
+def sign(request: Request, user: Trader, form: Form, quote_id: str) -> Response:
     t = _t(request)
     try:
-        contract = offtake.sign(kit.db(request), user.actor, quote_id)
+        # the terms the buyer saw, as the page's hidden field carries them
+        version = form.get("terms_version", "")
+        contract = offtake.sign(kit.db(request), user.actor, quote_id, version)
     except TansoError as e:
         if e.kind == "not_found":
             return kit.not_found(request, user)
@@ -221,6 +228,17 @@ def sign(request: Request, user: Trader, quote_id: str) -> Response:
 
 
 # ---------------------------------------------------------------- one contract
+
+
+def _vintage(form: Mapping[str, str], t: Mapping[str, str], errors: dict[str, str]) -> int:
+    """The form's vintage year, 2000 to 2100 (a larger number never reaches a query)."""
+    vintage = kit.required_int(form, "vintage", t, errors)
+    if "vintage" not in errors:
+        try:
+            offtake.check_vintage(vintage)
+        except InvalidInput as e:
+            errors["vintage"] = e.message
+    return vintage
 
 
 def _contract(
@@ -237,6 +255,7 @@ def _contract(
         state,
         contract=contract,
         developer=contract.seller_id == user.participant_id,
+        buyer=contract.buyer_id == user.participant_id,
     )
 
 
@@ -250,7 +269,7 @@ def contract(request: Request, user: CurrentUser, contract_id: str) -> Response:
 def close_vintage(request: Request, user: Trader, form: Form, contract_id: str) -> Response:
     t = _t(request)
     errors: dict[str, str] = {}
-    vintage = kit.required_int(form, "vintage", t, errors)
+    vintage = _vintage(form, t, errors)
     if errors:
         return _contract(request, user, contract_id, kit.FormState.invalid(form, errors, t))
     try:
@@ -267,7 +286,7 @@ def close_vintage(request: Request, user: Trader, form: Form, contract_id: str) 
 def deliver(request: Request, user: Trader, form: Form, contract_id: str) -> Response:
     t = _t(request)
     errors: dict[str, str] = {}
-    vintage = kit.required_int(form, "vintage", t, errors)
+    vintage = _vintage(form, t, errors)
     quantity = kit.required_int(form, "quantity", t, errors)
     if errors:
         return _contract(request, user, contract_id, kit.FormState.invalid(form, errors, t))
