@@ -860,9 +860,11 @@ class Client:
         monitoring_years: int,
         buffer_rate_bp: int,
         source: str = "",
+        developer_id: str | None = None,
     ) -> removal_profiles.RemovalProfile:
         """Record a removal project's profile (registry operator); ``buffer_rate_bp`` in basis
-        points (1000 = 10%)."""
+        points (1000 = 10%); ``developer_id`` names the participant that may list its forward
+        volumes before any issuance."""
         body = {
             "pathway": pathway,
             "storage": storage,
@@ -871,12 +873,13 @@ class Client:
             "monitoring_years": monitoring_years,
             "buffer_rate_bp": buffer_rate_bp,
             "source": source,
+            "developer_id": developer_id,
         }
         return self._send(
             removal_profiles.RemovalProfile,
             "PUT",
             f"/v1/projects/{project_id}/removal-profile",
-            body,
+            _drop_none(body),
             key=_new_key(),
         )
 

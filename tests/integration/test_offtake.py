@@ -566,3 +566,25 @@ def test_a_milestone_refund_names_the_contract_on_the_cash_movement(
     with db.read() as conn:
         refs = conn.execute(select(m.external_ref).where(m.memo.like(f"%{c.id} refund"))).all()
     assert [r.external_ref for r in refs] == [c.id]
+
+
+def test_the_developer_named_on_the_profile_lists_before_any_issuance(
+    world: dict[str, Any],
+) -> None:
+    db = world["db"]
+    taxonomy.register_project(
+        db,
+        SYSTEM,
+        taxonomy.NewProject("DAC3", "JC", "DAC3 removals", "OTHER", "JP", mechanism="removal"),
+    )
+    profiles.set_profile(db, SYSTEM, "DAC3", DACCS, developer_id="DEV")
+    with pytest.raises(Forbidden):  # not the named developer, and never issued into
+        offtake.create_listing(
+            db, world["OTHER"], offtake.NewListing("DAC3", "OTHER-MAIN", {2028: 5}, FIXED)
+        )
+    listing = offtake.create_listing(
+        db, world["DEV"], offtake.NewListing("DAC3", "DEV-MAIN", {2028: 5, 2029: 5}, FIXED)
+    )
+    assert listing.available == {"2028": 5, "2029": 5}
+    with pytest.raises(NotFound):
+        profiles.set_profile(db, SYSTEM, "DAC3", DACCS, developer_id="NOBODY")

@@ -36,6 +36,12 @@ class ProfileIn(Body):
         ge=0, le=5000, description="The methodology's buffer rate in basis points (1000 = 10%)."
     )
     source: str = Field(default="", max_length=500)
+    developer_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="The participant that develops the project: it may list forward volumes.",
+    )
 
 
 class ReversalIn(Body):
@@ -50,7 +56,10 @@ def set_profile(
     project_id: ProjectId, body: ProfileIn, db: DB, actor: CanOperate, idem: IdemKey
 ) -> profiles.RemovalProfile:
     """Record or change a removal project's profile (registry operator)."""
-    return profiles.set_profile(db, actor, project_id, rm.Profile(**body.model_dump()), idem)
+    fields = body.model_dump(exclude={"developer_id"})
+    return profiles.set_profile(
+        db, actor, project_id, rm.Profile(**fields), idem, developer_id=body.developer_id
+    )
 
 
 @router.post("/projects/{project_id}/reversals", response_model=ReversalOut, status_code=201)

@@ -201,7 +201,7 @@ def _actor(db: Database, keys: dict[str, str], pid: str) -> Actor:
 def _biochar(db: Database, taiyo: Actor, occurred: dt.date) -> tuple[str, str, str]:
     """The profile, the round with its buffer share, a spot listing; (issuance, listing,
     the day of the reversal to report) - the reversal itself comes after the sale."""
-    profiles.set_profile(db, SYSTEM, BIOCHAR_PROJECT, BIOCHAR_PROFILE)
+    profiles.set_profile(db, SYSTEM, BIOCHAR_PROJECT, BIOCHAR_PROFILE, developer_id="TAIYO")
     receipt = registry.issue(db, SYSTEM, BIOCHAR_ROUND)
     terms = mp.ListingTerms(BIOCHAR_SPOT_PRICE, BIOCHAR_LISTED, 10, 10, 0)
     listing = market.create_listing(
@@ -222,7 +222,7 @@ def _developer(db: Database, keys: dict[str, str]) -> tuple[Actor, str, str]:
     (the developer, the pilot issuance, the listing)."""
     dev = _register(db, DEVELOPER, keys)
     taxonomy.register_project(db, SYSTEM, DAC_PROJECT)
-    profiles.set_profile(db, SYSTEM, DAC_PROJECT.id, DAC_PROFILE)
+    profiles.set_profile(db, SYSTEM, DAC_PROJECT.id, DAC_PROFILE, developer_id=DEVELOPER.id)
     pilot = registry.issue(db, SYSTEM, DAC_PILOT)
     listing = market.create_listing(
         db,

@@ -24,12 +24,15 @@ removal_profiles = Table(
     Column("monitoring_years", Integer, nullable=False),
     Column("buffer_rate_bp", Integer, nullable=False),
     Column("source", Text, nullable=False),
+    Column("developer_id", String(ID), ForeignKey("participants.id")),
     Column("set_at", String(32), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
 )
 """A removal project's class, as data: pathway (DACCS, biochar, ...), storage (geological,
 mineral, product, biological), stated permanence and monitoring period in years, reversal risk
-(none, low, medium, high) and the methodology's buffer rate in basis points, with its source."""
+(none, low, medium, high) and the methodology's buffer rate in basis points, with its source;
+``developer_id``: the participant the operator names as the project's developer (who may list
+its forward volumes before its first issuance), or None."""
 
 buffer_contributions = Table(
     "buffer_contributions",

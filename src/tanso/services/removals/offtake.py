@@ -52,6 +52,7 @@ from tanso.services.removals.offtake_delivery import (
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx
+from tanso.store.schema_marketplace import project_profiles
 from tanso.store.schema_offtake import (
     offtake_contracts,
     offtake_events,
@@ -96,6 +97,15 @@ class Removal:
 
 
 @dataclass(frozen=True, slots=True)
+class Rating:
+    """A rating agency's grade of the project, as its developer gave it on the marketplace's
+    project profile."""
+
+    agency: str
+    grade: str
+
+
+@dataclass(frozen=True, slots=True)
 class Listing:
     """Forward volumes of a removal project, per vintage (tonnes listed and still available)."""
 
@@ -113,6 +123,11 @@ class Listing:
     created_at: str
     seller_account: str | None = None
     """Only the developer sees its account."""
+    ratings: list[Rating] = field(default_factory=list)
+    """The project's ratings from its marketplace profile (docs/marketplace.md)."""
+    summary: str = ""
+    """The project's summary from its marketplace profile (English; Japanese where only that
+    is given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,8 +390,16 @@ def _terms_version(terms: str | None) -> str | None:
 
 
 def _developer_account(conn: Connection, project_id: str, account_id: str) -> None:
-    """Only the project's developer lists it: the account the registry issued (or deposited)
-    credits of the project into. A transfer does not make an account the developer's."""
+    """Only the project's developer lists it: the participant the registry operator named on
+    the project's removal profile (in one of its own holding accounts, before any issuance), or
+    the account the registry issued (or deposited) credits of the project into. A transfer does
+    not make an account the developer's."""
+    named = conn.execute(
+        select(removal_profiles.c.developer_id).where(removal_profiles.c.project_id == project_id)
+    ).scalar_one_or_none()
+    owner = repo.get_account(conn, account_id)
+    if named is not None and owner is not None and owner.participant_id == named:
+        return
     m, i = t.credit_movements.c, t.issuances.c
     q = (
         select(m.issuance_id)
@@ -391,9 +414,9 @@ def _developer_account(conn: Connection, project_id: str, account_id: str) -> No
     if conn.execute(q).first() is None:
         raise Forbidden(
             "not_the_developer",
-            f"Account {account_id} never received an issuance of project {project_id}: only "
-            "the project's developer, in the account the registry issues its credits into, "
-            "lists its forward volumes.",
+            f"Account {account_id} never received an issuance of project {project_id}, and its "
+            "owner is not the developer the registry named for it: only the project's "
+            "developer lists its forward volumes.",
         )
 
 
@@ -417,8 +440,19 @@ def _removal(conn: Connection, project_id: str) -> Removal:
 # ---------------------------------------------------------------- listings
 
 
+def _marketplace_profile(conn: Connection, project_id: str) -> tuple[list[Rating], str]:
+    """The ratings and summary the project's marketplace profile gives (none: empty)."""
+    p = project_profiles.c
+    row = conn.execute(select(project_profiles).where(p.project_id == project_id)).first()
+    if row is None:
+        return [], ""
+    ratings = [Rating(r["agency"], r["grade"]) for r in json.loads(row.ratings or "[]")]
+    return ratings, row.summary_en or row.summary_ja
+
+
 def _listing_view(conn: Connection, row: Any, actor: Actor | None) -> Listing:
     project = repo.get_project(conn, row.project_id)
+    ratings, summary = _marketplace_profile(conn, row.project_id)
     mine = actor is not None and (actor.participant_id == row.seller_id or actor.is_operator())
     return Listing(
         id=row.id,
@@ -434,6 +468,8 @@ def _listing_view(conn: Connection, row: Any, actor: Actor | None) -> Listing:
         status=row.status,
         created_at=row.created_at,
         seller_account=row.seller_account if mine else None,
+        ratings=ratings,
+        summary=summary,
     )
 
 

@@ -36,6 +36,8 @@ class RemovalProfile:
     buffer_rate_bp: int
     source: str
     set_at: str
+    developer_id: str | None
+    """The participant named as the project's developer: it may list forward volumes."""
     durable: bool = False
 
 
@@ -60,11 +62,17 @@ def profile_row(conn: Connection, project_id: str) -> Any:
 
 
 def set_profile(
-    db: Database, actor: Actor, project_id: str, p: Profile, idem: Idem | None = None
+    db: Database,
+    actor: Actor,
+    project_id: str,
+    p: Profile,
+    idem: Idem | None = None,
+    developer_id: str | None = None,
 ) -> RemovalProfile:
     """Record (or change) a removal project's profile (registry operator). A project whose
     credits are removals only: its mechanism is ``removal``. A change applies to issuances
-    from then on; what earlier issuances put in the buffer stays."""
+    from then on; what earlier issuances put in the buffer stays. ``developer_id`` names the
+    participant that develops the project (it may list forward volumes before any issuance)."""
     require(actor, Role.REGISTRY_OPERATOR, "record a removal project's profile")
     p.check()
 
@@ -79,6 +87,10 @@ def set_profile(
                 f"Project {project_id} reduces emissions ({project.mechanism}); only a removal "
                 "project has a removal profile.",
             )
+        if developer_id is not None and repo.get_participant(conn, developer_id) is None:
+            raise NotFound(
+                "participant_not_found", f"There is no participant {developer_id} to name."
+            )
         values = {
             "pathway": p.pathway,
             "storage": p.storage,
@@ -87,6 +99,7 @@ def set_profile(
             "monitoring_years": p.monitoring_years,
             "buffer_rate_bp": p.buffer_rate_bp,
             "source": p.source,
+            "developer_id": developer_id,
             "set_at": tx.at,
             "journal_seq": tx.next_seq(),
         }

@@ -41,6 +41,7 @@ PROFILE_FIELD_OF_CODE = {
     "invalid_monitoring": "monitoring_years",
     "invalid_buffer_rate": "buffer_rate_bp",
     "text_too_long": "source",
+    "participant_not_found": "developer_id",
 }
 REVERSAL_FIELD_OF_CODE = {
     "project_not_found": "rv_project",
@@ -124,7 +125,13 @@ def set_profile(request: Request, user: OperatorUser, form: Form) -> Response:
         source=form.get("source", "").strip(),
     )
     try:
-        out = profiles.set_profile(kit.db(request), user.actor, project_id, profile)
+        out = profiles.set_profile(
+            kit.db(request),
+            user.actor,
+            project_id,
+            profile,
+            developer_id=form.get("developer_id", "").strip()[:40] or None,
+        )
     except TansoError as e:
         where = PROFILE_FIELD_OF_CODE.get(e.code, "_form")
         return _page(

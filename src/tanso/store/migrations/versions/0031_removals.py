@@ -43,9 +43,11 @@ def upgrade() -> None:
         _int("monitoring_years"),
         _int("buffer_rate_bp"),
         _text("source"),
+        _str("developer_id", 40, nullable=True),
         _str("set_at", 32, nullable=False),
         _big("journal_seq"),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+        sa.ForeignKeyConstraint(["developer_id"], ["participants.id"]),
         sa.PrimaryKeyConstraint("project_id"),
     )
     op.create_index("ix_removal_profiles_pathway", "removal_profiles", ["pathway"])
