@@ -1,14 +1,18 @@
 """Property: any sequence of removal acts keeps the registry whole (issue 21, "Must hold").
 
-Each example has removal projects of its own (one with reversal risk and a buffer rate, one
-without) and three holders, in the test's database (both backends). A random sequence of
-issuances, transfers between holders (what a trade settles), marketplace listings (holds a
-reversal must release), retirements and reversals runs, some refused. After each act: every
-issuance's blocks still partition its serials exactly (conserved, buffer included, no serial in
-two places); every credit retired before is still retired, in the same place (a reversal never
-touches one); a refused act changed nothing. At the end: the tonnes cancelled for reversals equal
-what their records say they took, the pool holds what was contributed less what reversals took
-from it, and the audit rebuilds every balance from the journal.
+Each example has removal projects of its own (biochar with reversal risk and a buffer rate,
+DACCS without, forest with high risk), three holders, and a forward offtake contract for the
+biochar project's 2026 vintage (holder A develops it, holder B buys, with an escrowed
+prepayment), in the test's database (both backends). A random sequence of issuances (those into
+A's account deliver under the contract by DvP), transfers between holders, marketplace listings
+and purchases from them (trades settled by DvP), retirements and reversals runs, some refused.
+After each act: every issuance's blocks still partition its serials exactly (conserved, buffer
+included, no serial in two places); every credit retired before is still retired (a reversal
+never touches one); a refused act changed nothing; the contract never has more delivered than it
+was due, nor more than the issuances into A's account left after their buffer share. At the end:
+the tonnes cancelled for reversals equal what their records say they took, the pool holds what
+was contributed less what reversals took from it, and the audit rebuilds every balance (cash
+included) from the journal.
 """
 
 from __future__ import annotations
@@ -22,20 +26,22 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tanso.domain import marketplace as mp
+from tanso.domain import offtake as ot
 from tanso.domain.errors import TansoError
 from tanso.domain.removals import Profile
 from tanso.services.common import SYSTEM
 from tanso.services.ledger import audit, registry, taxonomy
 from tanso.services.ledger.blocks import Selection
 from tanso.services.ledger.registry import NewIssuance, RetirementRequest
-from tanso.services.removals import profiles, reversals
+from tanso.services.removals import offtake, profiles, reversals
 from tanso.services.venues import marketplace
 from tanso.store import schema as t
 from tanso.store.db import Database
+from tanso.store.schema_offtake import offtake_schedule
 from tanso.store.schema_removals import buffer_contributions
-from tests.conftest import add_participant
+from tests.conftest import add_participant, fund
 
-KINDS = ["issue", "transfer", "list", "retire", "reversal"]
+KINDS = ["issue", "transfer", "list", "buy", "retire", "reversal"]
 op = st.tuples(
     st.sampled_from(KINDS),
     st.integers(0, 2),  # holder (or project for issue/reversal)
@@ -107,6 +113,31 @@ class World:
             )
             profiles.set_profile(db, SYSTEM, pid, prof)
         self.rounds = itertools.count(1)
+        # A develops RB (named on its profile); B signs a forward contract for 2026
+        dev, buyer = self.holders[0], self.holders[1]
+        profiles.set_profile(db, SYSTEM, self.projects[0], risky, developer_id=dev)
+        fund(db, buyer, 10**10)
+        fund(db, self.holders[2], 10**10)
+        rule = ot.PriceRule("fixed", price=20_000)
+        listing = offtake.create_listing(
+            db,
+            self.actors[dev],
+            offtake.NewListing(self.projects[0], self.account(0), {2026: 300}, rule, "prop"),
+        )
+        quote = offtake.request_quote(
+            db, self.actors[buyer], listing.id, self.account(1), {2026: 300}, "prop"
+        )
+        proposed = offtake.propose_terms(
+            db,
+            self.actors[dev],
+            quote.id,
+            offtake.Terms(rule, "carry_forward", 5_000, "escrow", 10),
+        )
+        assert proposed.terms_version is not None
+        self.contract = offtake.sign(db, self.actors[buyer], quote.id, proposed.terms_version).id
+        self.into_dev = 0
+        """Tonnes issuances of RB left in A's account after their buffer share."""
+        self.listings: list[str] = []
 
     def account(self, i: int) -> str:
         return f"{self.holders[i]}-MAIN"
@@ -114,13 +145,15 @@ class World:
     def act(self, kind: str, a: int, b: int, q: int) -> None:
         db = self.db
         if kind == "issue":
-            registry.issue(
+            receipt = registry.issue(
                 db,
                 SYSTEM,
                 NewIssuance(
                     self.projects[a], "RM", str(next(self.rounds)), 2026, q, self.account(b)
                 ),
             )
+            if a == 0 and b == 0:
+                self.into_dev += q - (receipt.buffer_quantity or 0)
         elif kind == "transfer":
             registry.transfer(
                 db, self.actors[self.holders[a]], self.account(a), self.account(b), Selection(q)
@@ -130,7 +163,7 @@ class World:
             free = [h for h in held.blocks if h.status == "held"]
             if not free:
                 raise TansoError("nothing_held", "nothing to list")
-            marketplace.create_listing(
+            listing = marketplace.create_listing(
                 db,
                 self.actors[self.holders[a]],
                 marketplace.NewListing(
@@ -138,6 +171,14 @@ class World:
                     mp.ListingTerms(price=10_000, quantity=min(q, free[0].quantity)),
                     free[0].issuance_id,
                 ),
+            )
+            self.listings.append(listing.id)
+        elif kind == "buy":
+            if not self.listings:
+                raise TansoError("no_listing", "nothing listed")
+            listing_id = self.listings[q % len(self.listings)]
+            marketplace.buy(
+                db, self.actors[self.holders[b]], listing_id, 1 + q % 30, self.account(b)
             )
         elif kind == "retire":
             registry.retire(
@@ -161,12 +202,19 @@ def run_sequence(db: Database, steps: list[tuple[Any, ...]]) -> list[str]:
     for kind, a, b, q in steps:
         try:
             w.act(kind, a, b, q)
-        except TansoError:
+        except TansoError as e:
             after = check_partition(db)
             assert after == before, f"a refused {kind} changed the blocks"
-            refused.append(kind)
+            refused.append(f"{kind}: {e.code}")
             continue
         after = check_partition(db)
+        with db.read() as conn:
+            rows = conn.execute(
+                select(offtake_schedule).where(offtake_schedule.c.contract_id == w.contract)
+            ).all()
+        assert all(r.delivered <= r.contracted + r.carried_in for r in rows)
+        delivered = sum(r.delivered for r in rows)
+        assert delivered <= w.into_dev, (delivered, w.into_dev)
         gone = {
             r
             for r in retired_serials(before)
@@ -219,8 +267,9 @@ def test_a_fixed_sequence_exercises_every_act(db: Database) -> None:
         [
             ("issue", 0, 0, 400),
             ("issue", 2, 1, 300),
-            ("transfer", 0, 1, 50),
+            ("transfer", 0, 1, 30),
             ("list", 0, 0, 100),
+            ("buy", 0, 2, 5),
             ("retire", 1, 0, 60),
             ("reversal", 0, 0, 200),
             ("reversal", 2, 0, 250),
