@@ -588,3 +588,25 @@ def test_the_developer_named_on_the_profile_lists_before_any_issuance(
     assert listing.available == {"2028": 5, "2029": 5}
     with pytest.raises(NotFound):
         profiles.set_profile(db, SYSTEM, "DAC3", DACCS, developer_id="NOBODY")
+
+
+def test_the_operators_journal_reads_offtake_entries_as_sentences(world: dict[str, Any]) -> None:
+    from tanso.store import repo
+    from tanso.web.i18n import texts
+    from tanso.web.operator.journal_entries import describe
+
+    db = world["db"]
+    signed = contract(world, "MAKER", {2027: 100, 2028: 200}, prepaid=10_000)
+    issue(db, "DAC1", "1", 60, 2027)
+    with db.read() as conn:
+        entries = {e.kind: e for e in repo.journal_entries(conn)}
+    en, ja = texts("en", "operator"), texts("ja", "operator")
+    e = entries["offtake.signed"]
+    assert describe(e.kind, e.actor, e.payload, en, "en") == (
+        f"Forward contract {signed.id} signed by {e.actor}: 300 t of project DAC1, "
+        "vintages 2027 to 2028"
+    )
+    e = entries["offtake.delivered"]
+    text = describe(e.kind, e.actor, e.payload, ja, "ja")
+    # 60 t at 50,000 yen: 600,000 from the escrow and 2,400,000 paid at delivery
+    assert f"契約 {signed.id}" in text and "60 t" in text and "3,000,000" in text

@@ -286,3 +286,24 @@ def test_credits_deposited_from_another_registry_keep_that_registrys_buffer(
     assert receipt.buffer_quantity is None
     assert held(world, "DEV-MAIN") == 300
     assert held(world, "SYS-BUFFER-JC") == 0
+
+
+def test_the_operators_journal_reads_buffer_and_reversal_entries_as_sentences(
+    world: Database,
+) -> None:
+    from tanso.store import repo
+    from tanso.web.i18n import texts
+    from tanso.web.operator.journal_entries import describe
+
+    issue(world, "BC1", "1", 1_000, "DEV-MAIN")
+    rev = reversals.report(world, SYSTEM, reversals.NewReversal("BC1", 150, "fire", "2026-08-14"))
+    with world.read() as conn:
+        entries = {e.kind: e for e in repo.journal_entries(conn)}
+    en, ja = texts("en", "operator"), texts("ja", "operator")
+    buffered = entries["removals.buffered"]
+    assert describe(buffered.kind, buffered.actor, buffered.payload, en, "en") == (
+        "100 t of a removal issuance put in the JC buffer pool (JC-RM-BC1-1-901-1000)"
+    )
+    reversal = entries["removals.reversal"]
+    text = describe(reversal.kind, reversal.actor, reversal.payload, ja, "ja")
+    assert rev.id in text and "バッファー 100 t" in text and "未無効化クレジット 50 t" in text

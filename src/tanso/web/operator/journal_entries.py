@@ -249,6 +249,54 @@ def _fees(p: dict[str, Any], actor: str, t: Texts, lang: str) -> str:
     return t["je_fees_set"].format(instrument=p["instrument"], side=t[p["side"]])
 
 
+def _buffered(p: dict[str, Any], actor: str, t: Texts, lang: str) -> str:
+    return t["je_removals_buffered"].format(
+        quantity=_n(p["quantity"]), serials=p["serials"], scheme=p["scheme"]
+    )
+
+
+def _reversal(p: dict[str, Any], actor: str, t: Texts, lang: str) -> str:
+    return t["je_removals_reversal"].format(
+        id=p["id"],
+        project=p["project_id"],
+        quantity=_n(p["quantity"]),
+        buffer=_n(p["from_project_buffer"]),
+        holders=_n(p["from_holders"]),
+        pool=_n(p["from_pool"]),
+        uncompensated=_n(p["uncompensated"]),
+    )
+
+
+def _offtake_signed(p: dict[str, Any], actor: str, t: Texts, lang: str) -> str:
+    vintages = p["vintages"]
+    return t["je_offtake_signed"].format(
+        contract=p["contract_id"],
+        project=p["project_id"],
+        quantity=_n(sum(int(q) for q in vintages.values())),
+        first=min(vintages),
+        last=max(vintages),
+        actor=actor,
+    )
+
+
+def _offtake_delivered(p: dict[str, Any], actor: str, t: Texts, lang: str) -> str:
+    return t["je_offtake_delivered"].format(
+        contract=p["contract_id"],
+        quantity=_n(p["quantity"]),
+        vintage=p["vintage"],
+        amount=yen(int(p["amount"]) + int(p.get("prepaid") or 0)),
+    )
+
+
+def _offtake_failed(p: dict[str, Any], actor: str, t: Texts, lang: str) -> str:
+    return t["je_offtake_payment_failed"].format(
+        contract=p["contract_id"],
+        quantity=_n(p["quantity"]),
+        vintage=p["vintage"],
+        reason=p.get("reason_code") or "-",
+    )
+
+
 SENTENCES: dict[str, Sentence] = {
     "exchange.order": _order,
     "exchange.cancel": _cancel,
@@ -282,6 +330,11 @@ SENTENCES: dict[str, Sentence] = {
     "user.created": _user_created,
     "api_key.created": _key_created,
     "fees.set": _fees,
+    "removals.buffered": _buffered,
+    "removals.reversal": _reversal,
+    "offtake.signed": _offtake_signed,
+    "offtake.delivered": _offtake_delivered,
+    "offtake.payment_failed": _offtake_failed,
 }
 """The entry kinds with a sentence of their own; every other kind reads ``je_generic``."""
 
