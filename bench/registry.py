@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 
-from report import write_section  # bench/ is on sys.path
+from report import fresh_postgres, write_section  # bench/ is on sys.path
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import participants, registry, taxonomy
 from tanso.settings import utc_now
@@ -78,14 +78,7 @@ def open_sqlite(workdir: Path, n: int) -> Database:
 
 
 def open_postgres() -> Database:
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-    admin.dispose()
-    db = Database(PG_URL, utc_now, pg_schema=PG_SCHEMA)
-    migrate.upgrade(db.engine)
-    return db
+    return fresh_postgres(PG_URL, PG_SCHEMA)
 
 
 # ---------------------------------------------------------------- loading

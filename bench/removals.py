@@ -29,9 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
-from report import write_section  # bench/ is on sys.path
+from report import fresh_postgres, write_section  # bench/ is on sys.path
 from tanso.domain import marketplace as mp
 from tanso.domain import offtake as ot
 from tanso.domain.participants import Role
@@ -60,14 +58,7 @@ def open_sqlite(workdir: Path) -> Database:
 
 
 def open_postgres() -> Database:
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-    admin.dispose()
-    db = Database(PG_URL, utc_now, pg_schema=PG_SCHEMA)
-    migrate.upgrade(db.engine)
-    return db
+    return fresh_postgres(PG_URL, PG_SCHEMA)
 
 
 def participant(db: Database, pid: str) -> Actor:

@@ -48,7 +48,6 @@ from tanso.services.trading.sessions import Scheduler
 from tanso.settings import Settings
 from tanso.store.db import Database
 from tanso.web import DemoClockView, security, show_demo_clock
-from tanso.web.forward_demand import router as forward_demand_pages_router
 from tanso.web.local import router as local_pages_router
 from tanso.web.operator import router as operator_router
 from tanso.web.pages import router as pages_router
@@ -193,7 +192,6 @@ def create_app(
         pages_router,
         local_pages_router,
         points_pages_router,
-        forward_demand_pages_router,
         removals_pages_router,
         portal_router,
         operator_router,
