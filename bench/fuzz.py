@@ -260,6 +260,8 @@ def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
     other = {c.name: beta for c in callers} | {"second": alpha}
     more(client, auth, alpha, beta)
     offtake(client, auth, alpha, beta)
+    for ids in (alpha, beta, operator):  # a public market notice: anyone may read it
+        ids.update(market_notice(client, auth))
     programme = points_programme(client, auth, alpha, beta)
     if programme is not None:
         callers.append(programme)
@@ -275,6 +277,23 @@ POINTS_METHOD: dict[str, Any] = {
     ],
     "double_counting": {"overlaps": [], "settled": False, "treatment": "fuzz"},
 }
+
+
+def market_notice(c: httpx.Client, auth: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A market notice the operator published (public: every caller names it); best effort."""
+    r = c.post(
+        "/v1/market/notices",
+        headers=auth["OPERATOR"],
+        json={
+            "kind": "holiday",
+            "title_en": "Fuzz holiday",
+            "title_ja": "休業日",
+            "body_en": "Closed.",
+            "body_ja": "休業します。",
+            "effective_on": "2026-12-31",
+        },
+    )
+    return {"market_notice_id": str(r.json()["id"])} if r.status_code < 300 else {}
 
 
 def points_programme(
@@ -554,6 +573,7 @@ ID_FIELDS = {
     "quote_id": "quote_id",
     "contract_id": "contract_id",
     "vintage": "vintage",
+    "market_notice_id": "market_notice_id",
 }
 
 

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tanso import cli_ops, cli_points, cli_surveillance, cli_usage
+from tanso import cli_ops, cli_points, cli_stats, cli_surveillance, cli_usage
 from tanso.api import ops
 from tanso.demo import exchange_days as demo_exchange
 from tanso.demo import history
@@ -109,6 +109,7 @@ def init(
     if demo and clock is not None:
         from tanso.demo import auctions as demo_auctions
         from tanso.demo import gx as demo_gx
+        from tanso.demo import jcm as demo_jcm
         from tanso.demo import local as demo_local
         from tanso.demo import market as demo_data
         from tanso.demo import marketplace as demo_marketplace
@@ -122,6 +123,7 @@ def init(
             keys |= _run(demo_data.load, db)
             out.print("demo: participants, projects and issuances loaded")
             gx_keys = demo_gx.prepare(db, exchange, clock, days)  # its asks trade in the history
+            demo_jcm.run(db, exchange, keys, clock, days, set(simulated_traders(keys)))
             progress.update(f"demo: exchange days ({len(days)} business days of history)...")
             counts = demo_exchange.demo_market(db, exchange, keys, clock, days)
             out.print(f"demo: {len(days)} exchange days simulated")
@@ -451,11 +453,26 @@ def participant_add(
     corporate_number: Annotated[str | None, typer.Option()] = None,
     roles: Annotated[str, typer.Option(help="Comma-separated roles.")] = "trader",
     approve: Annotated[bool, typer.Option(help="Approve at once.")] = True,
+    lei: Annotated[str | None, typer.Option(help="LEI (ISO 17442), 20 characters.")] = None,
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country code.")] = "JP",
+    name_local: Annotated[
+        str | None, typer.Option(help="The name in the participant's own script.")
+    ] = None,
 ) -> None:
-    """Register a participant (and approve it) and print its first API key."""
+    """Register a participant (and approve it) and print its first API key; a corporation from
+    abroad gives --country and --lei instead of a corporate number."""
     db = _db()
     new = participants.NewParticipant(
-        name_ja, name_en, kind, roles.split(","), corporate_number, False, pid
+        name_ja,
+        name_en,
+        kind,
+        roles.split(","),
+        corporate_number,
+        False,
+        pid,
+        lei=lei,
+        country=country,
+        name_local=name_local,
     )
     _run(participants.create_participant, db, SYSTEM, new)
     if approve:
@@ -625,6 +642,7 @@ cli_ops.register(app)
 cli_usage.register(app)
 cli_points.register(app)
 cli_surveillance.register(app)
+cli_stats.register(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -31,6 +31,8 @@ from tanso.services.compliance import inventories as emissions
 from tanso.services.ledger import cash as cash_ledger
 from tanso.services.ledger import participants as parties
 from tanso.services.ledger import registry
+from tanso.services.ledger.project_updates import Developer, ProjectUpdate
+from tanso.services.marketdata.market_notices import MarketNotice
 from tanso.services.removals import offtake
 from tanso.services.removals import profiles as removal_profiles
 from tanso.services.trading import bust_requests, exchange, void_auction
@@ -1000,6 +1002,75 @@ class Client:
     def forward_demand(self) -> offtake.ForwardDemand:
         """Tonnes contracted, delivered and outstanding per pathway and vintage (public)."""
         return self._get(offtake.ForwardDemand, "/v1/removals/forward-demand")
+
+    # ------------------------------------------------------------------ market notices
+
+    def publish_market_notice(
+        self,
+        kind: str,
+        title_en: str,
+        title_ja: str,
+        body_en: str,
+        body_ja: str,
+        effective_on: str,
+        link: str | None = None,
+    ) -> MarketNotice:
+        """Publish a market notice in English and Japanese (the operator)."""
+        body = {
+            "kind": kind,
+            "title_en": title_en,
+            "title_ja": title_ja,
+            "body_en": body_en,
+            "body_ja": body_ja,
+            "effective_on": effective_on,
+            "link": link,
+        }
+        return self._send(
+            MarketNotice, "POST", "/v1/market/notices", _drop_none(body), key=_new_key()
+        )
+
+    def withdraw_market_notice(self, notice_id: str, reason: str) -> MarketNotice:
+        """Withdraw (correct) a market notice with the reason (the operator)."""
+        path = f"/v1/market/notices/{notice_id}/withdraw"
+        return self._send(MarketNotice, "POST", path, {"reason": reason}, key=_new_key())
+
+    def market_notices(
+        self, kind: str | None = None, start: str | None = None, end: str | None = None
+    ) -> list[MarketNotice]:
+        """Market notices, newest first (public); ``start``/``end`` bound the effective date."""
+        params = {"kind": kind, "from": start, "to": end}
+        return self._get_list(MarketNotice, "/v1/market/notices", **_drop_none(params))
+
+    def name_project_developer(self, project_id: str, participant_id: str) -> Developer:
+        """Name the participant that develops a project (registry operator)."""
+        path = f"/v1/projects/{project_id}/developer"
+        return self._send(Developer, "PUT", path, {"participant_id": participant_id})
+
+    def publish_project_update(
+        self,
+        project_id: str,
+        language: str,
+        published_on: str,
+        title_en: str = "",
+        body_en: str = "",
+        title_ja: str = "",
+        body_ja: str = "",
+    ) -> ProjectUpdate:
+        """Publish an update on a project's page (its developer)."""
+        body = {
+            "language": language,
+            "published_on": published_on,
+            "title_en": title_en,
+            "body_en": body_en,
+            "title_ja": title_ja,
+            "body_ja": body_ja,
+        }
+        path = f"/v1/projects/{project_id}/updates"
+        return self._send(ProjectUpdate, "POST", path, body, key=_new_key())
+
+    def project_updates(self, project_id: str) -> list[ProjectUpdate]:
+        """A project's updates from its developer, newest first (public)."""
+        return self._get_list(ProjectUpdate, f"/v1/projects/{project_id}/updates")
 
     def _download(self, path: str, lang: str) -> httpx.Response:
         return _checked(self._http.get(path, params={"lang": lang}))

@@ -27,6 +27,7 @@ account manager, an administrator and an operator administrator.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import re
@@ -422,6 +423,9 @@ def path_ids(w: World, method: str, path: str, role: str, whose: str) -> dict[st
         ids["deal_id"] = ids["trade_id"]  # an exchange trade's obligation
     if "{month}" in path:
         ids["month"] = "2025-12"
+    if path.startswith("/v1/market/reports/"):  # the week and the month of the trade's date
+        day = dt.date.fromisoformat(ids["date"]).isocalendar()
+        ids["week"], ids["month"] = f"{day.year:04d}-W{day.week:02d}", ids["date"][:7]
     return ids
 
 
@@ -970,6 +974,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/market/indices/{index_id}"): "404 404     404     404     404 404    404",
     ("GET", "/v1/market/reports"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/market/reports/{date}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/reports/weekly"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/reports/weekly/{week}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/reports/monthly"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/reports/monthly/{month}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/market/trades"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/marketplace/deals"): "401 ok      ok      ok      403 ok     ok",
     ("GET", "/v1/marketplace/deals/{deal_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
@@ -1152,6 +1160,19 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/removals/buffer-pools"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/removals/reversals"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/v1/removals/reversals/{reversal_id}"): "404 404     404     404     404 404    404",
+    # open data (docs/open-data.md): public catalog, dictionary, pages, feed and files; a
+    # file name that is not in the catalog answers 404
+    ("GET", "/v1/open-data"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/open-data/dictionary"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/open-data"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/open-data"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/open-data"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/open-data/dictionary"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/open-data/dictionary"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/open-data/dictionary"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/open-data.atom"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/open-data/LICENSE.txt"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/open-data/{dataset}/{name}"): "404 404     404     404     404 404    404",
     ("GET", "/v1/projects"): "ok  ok      ok      ok      ok  ok     ok",
     ("POST", "/v1/projects"): "401 403     403     403     403 ok     403",
     ("GET", "/v1/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
@@ -1444,3 +1465,76 @@ def test_every_portal_form_refuses_a_post_without_a_session(world: World) -> Non
                 wrong.append((path, bool(headers), r.status_code, r.text[:200]))
     assert wrong == []
     assert world.head() == before
+
+
+# ---------------------------------------------------------------- market notices (issue 22)
+# Public market notices: any operator publishes and withdraws (a made-up notice id: 404);
+# only the registry operator names a project's developer (DUMMY, so that no row below depends
+# on it); P0001 has no developer, so every key that may post an update is refused (403).
+BODIES |= {
+    ("POST", "/v1/market/notices"): lambda ids, n: {
+        "kind": "holiday",
+        "title_en": f"Matrix holiday {n}",
+        "title_ja": f"休業日 {n}",
+        "body_en": "Closed.",
+        "body_ja": "休業します。",
+        "effective_on": "2026-12-31",
+    },
+    ("POST", "/v1/market/notices/{market_notice_id}/withdraw"): lambda ids, n: {"reason": "m"},
+    ("PUT", "/v1/projects/{project_id}/developer"): lambda ids, n: {"participant_id": "DUMMY"},
+    ("POST", "/v1/projects/{project_id}/updates"): lambda ids, n: {
+        "language": "en",
+        "published_on": "2026-12-01",
+        "title_en": "Matrix",
+        "body_en": "Update.",
+    },
+}
+EXPECTED |= {
+    ("POST", "/v1/market/notices"): "401 403     403     403     403 ok     ok",
+    (
+        "POST",
+        "/v1/market/notices/{market_notice_id}/withdraw",
+    ): "401 403     403     403     403 404    404",
+    ("GET", "/v1/market/notices"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/market/notices/{market_notice_id}"): "404 404     404     404     404 404    404",
+    ("PUT", "/v1/projects/{project_id}/developer"): "401 403     403     403     403 ok     403",
+    ("POST", "/v1/projects/{project_id}/updates"): "401 403     403     403     403 403    403",
+    ("GET", "/v1/projects/{project_id}/updates"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/notices"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/notices"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/notices"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/notices.atom"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/notices.atom"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/notices.atom"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/notices/{market_notice_id}"): "404 404     404     404     404 404    404",
+    ("GET", "/en/notices/{market_notice_id}"): "404 404     404     404     404 404    404",
+    ("GET", "/ja/notices/{market_notice_id}"): "404 404     404     404     404 404    404",
+}
+PORTAL_EXPECTED |= {
+    ("GET", "/portal/operator/notices"): "login 403     403    403     403    ok",
+}
+
+# public statistics (issue 22): every figure public, no participant named
+EXPECTED |= {
+    ("GET", "/v1/stats/registry"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/stats/market"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/stats/retirements"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/stats/participants"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/stats/usage"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/stats"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/stats"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/stats"): "ok  ok      ok      ok      ok  ok     ok",
+}
+
+# public project pages and their JSON twins (issue 22): every project's record and the map
+EXPECTED |= {
+    ("GET", "/v1/project-search"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/project-map"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/projects/{project_id}/summary"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/projects"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/projects"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/projects"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/en/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/ja/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
+}

@@ -24,11 +24,15 @@ from tanso.api.routes_local import router as local_router
 from tanso.api.routes_market import router as market_router
 from tanso.api.routes_market_makers import router as market_makers_router
 from tanso.api.routes_marketplace import router as marketplace_router
+from tanso.api.routes_notices import router as notices_router
 from tanso.api.routes_offtake import router as offtake_router
+from tanso.api.routes_open_data import router as open_data_router
 from tanso.api.routes_points import router as points_router
+from tanso.api.routes_projects_public import router as projects_router
 from tanso.api.routes_removals import router as removals_router
 from tanso.api.routes_reports import router as reports_router
 from tanso.api.routes_settlement import router as settlement_router
+from tanso.api.routes_stats import router as stats_router
 from tanso.api.routes_surveillance import router as surveillance_router
 from tanso.api.routes_usage import router as usage_router
 from tanso.api.routes_void_auction import router as void_auction_router
@@ -49,11 +53,16 @@ from tanso.settings import Settings
 from tanso.store.db import Database
 from tanso.web import DemoClockView, security, show_demo_clock
 from tanso.web.local import router as local_pages_router
+from tanso.web.notices import router as notices_pages_router
+from tanso.web.open_data import router as open_data_pages_router
 from tanso.web.operator import router as operator_router
+from tanso.web.operator.market_notices import router as operator_notices_router
 from tanso.web.pages import router as pages_router
 from tanso.web.points import router as points_pages_router
 from tanso.web.portal import router as portal_router
+from tanso.web.projects import router as projects_pages_router
 from tanso.web.removals import router as removals_pages_router
+from tanso.web.stats import router as stats_pages_router
 from tanso.web.verify import router as verify_router
 
 
@@ -188,13 +197,22 @@ def create_app(
         local_router,
         points_router,
         removals_router,
+        projects_router,
         offtake_router,
+        open_data_router,
+        stats_router,
+        notices_router,
         pages_router,
         local_pages_router,
         points_pages_router,
         removals_pages_router,
+        projects_pages_router,
+        stats_pages_router,
+        open_data_pages_router,
+        notices_pages_router,
         portal_router,
         operator_router,
+        operator_notices_router,
         verify_router,
     ):
         app.include_router(r, dependencies=http_only)

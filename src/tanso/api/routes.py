@@ -77,7 +77,9 @@ def list_participants(db: DB, actor: CanRead) -> list[participants.Participant]:
 def create_participant(
     body: s.ParticipantIn, db: DB, actor: CanOperate, idem: IdemKey
 ) -> participants.RegisteredParticipant:
-    """Register a participant (operator). It starts pending until approved."""
+    """Register a participant (operator). It starts pending until approved. A corporation of
+    Japan (country JP, the default) gives its 13-digit corporate number (法人番号), one from
+    abroad its LEI; refusals: invalid_lei, invalid_country, lei_required, lei_taken."""
     return participants.create_participant(
         db, actor, participants.NewParticipant(**body.model_dump()), idem
     )

@@ -103,6 +103,24 @@ class ParticipantIn(Body):
     roles: list[str] = Field(default_factory=lambda: ["trader"], max_length=8)
     gx_league: bool = False
     corporate_group: str | None = Field(default=None, max_length=40)
+    lei: str | None = Field(
+        default=None,
+        max_length=20,
+        description="LEI (ISO 17442): 20 upper-case letters and digits, the last two check "
+        "digits (ISO 7064 MOD 97-10); required of a corporation from abroad.",
+    )
+    country: str = Field(
+        default="JP",
+        max_length=2,
+        description="Where the participant is registered: ISO 3166-1 alpha-2. A corporation "
+        "of JP gives its corporate number, one of any other country its LEI.",
+    )
+    name_local: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The name in its own script (e.g. Chinese or Thai), beside name_en and "
+        "name_ja.",
+    )
 
 
 class ParticipantAttributesIn(Body):
@@ -291,6 +309,11 @@ class EligibilityIn(Body):
     ca_statuses: list[str] = Field(default_factory=list, max_length=3)
     gx_league_only: bool = Field(
         default=False, description="Only GX League members may trade the instrument."
+    )
+    countries: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Host countries of the credits' projects (ISO 3166 alpha-2), e.g. VN.",
     )
 
 

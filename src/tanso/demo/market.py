@@ -4,8 +4,8 @@ It is modelled on the TSE carbon credit market: trading houses, utilities, manuf
 forest owners' cooperative and a local government, two brokers and a market maker; J-Credits in
 every TSE category, legacy J-VER and domestic credits, GX-ETS excess reductions, JCM credits with
 corresponding adjustments, Verra and Gold Standard credits, a J-Blue credit and a local-government
-credit. Every company is fictional and every 法人番号 is invented (a valid check digit, nothing
-more).
+credit, and a Singapore trading house, registered by its LEI, that buys JCM credits. Every company
+is fictional and every 法人番号 and LEI is invented (valid check digits, nothing more).
 
 This module writes only through the public service functions, so every demo fact is a journal
 entry and ``tanso audit verify`` passes afterwards. The operator's work (registration, issuance,
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tanso.domain.errors import Conflict
-from tanso.domain.participants import corporate_number_check_digit
+from tanso.domain.participants import corporate_number_check_digit, lei_check_digits
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.ledger import cash, participants, registry, taxonomy
 from tanso.services.ledger.registry import NewIssuance, RetirementRequest, Selection
@@ -42,11 +42,21 @@ class DemoParticipant:
     """The 12-digit base of the invented 法人番号; the check digit is computed."""
     gx_league: bool = False
     active: bool = True
+    lei_base: str | None = None
+    """The 18-character base of the invented LEI of a company from abroad; the check digits are
+    computed."""
+    country: str = "JP"
+    name_local: str | None = None
 
 
 def corporate_number(base12: str) -> str:
     """法人番号: the check digit followed by the 12-digit base."""
     return f"{corporate_number_check_digit(base12)}{base12}"
+
+
+def lei(base18: str) -> str:
+    """An LEI: the 18-character base followed by its two check digits (ISO 17442)."""
+    return f"{base18}{lei_check_digits(base18)}"
 
 
 TRADER = ("trader",)
@@ -170,6 +180,19 @@ PARTICIPANTS: tuple[DemoParticipant, ...] = (
         ("trader", "market_maker"),
         "999901000601",
     ),
+    # a trading house from abroad: no 法人番号, its LEI (invented bases start 9999, no real LOU's
+    # prefix) and its name in Chinese, as registered in Singapore
+    DemoParticipant(
+        "STRAITS_MT",
+        "ストレイツ・メリディアン・トレーディング",
+        "Straits Meridian Trading Pte. Ltd.",
+        "corporation",
+        TRADER,
+        None,
+        lei_base="999900STRAITSMT001",
+        country="SG",
+        name_local="海峡子午贸易私人有限公司",
+    ),
     # an applicant still waiting for the operator's approval
     DemoParticipant(
         "SHONAN_GE",
@@ -209,6 +232,7 @@ CASH_DEPOSITS: tuple[tuple[str, int], ...] = (
     ("HIBIYA_SEC", 50_000_000),
     ("KABUTOCHO_GB", 30_000_000),
     ("YAESU_LP", 400_000_000),
+    ("STRAITS_MT", 80_000_000),
 )
 
 # ---------------------------------------------------------------- projects
@@ -728,7 +752,16 @@ def _participants(db: Database) -> dict[str, str]:
             db,
             SYSTEM,
             participants.NewParticipant(
-                p.name_ja, p.name_en, p.kind, list(p.roles), number, p.gx_league, p.id
+                p.name_ja,
+                p.name_en,
+                p.kind,
+                list(p.roles),
+                number,
+                p.gx_league,
+                p.id,
+                lei=lei(p.lei_base) if p.lei_base else None,
+                country=p.country,
+                name_local=p.name_local,
             ),
         )
         if p.active:
@@ -808,6 +841,7 @@ def _history(
     transfer("TAIYO", _main("FUJIMI_FOODS"), Selection(quantity=4_000))  # VCS REDD+ 2019
     transfer("SETOUCHI_EP", _main("MARUHAMA"), _serials("JC-ER-P0733-1", 1, 4_000))
     transfer("MISUGI_FOC", _main("TAIYO"), _serials("JC-FM-P0209-2", 1, 1_500))
+    transfer("TAIYO", _main("STRAITS_MT"), _serials("JM-ER-ID094-1", 12_601, 14_600))  # JCM
 
     # retirements (無効化) for several purposes
     retire(

@@ -2,7 +2,8 @@
 
 A category instrument (as at TSE, e.g. "J-Credit 省エネルギー") delivers any credits its
 eligibility rule admits; the seller designates its blocks or lets Tanso take its oldest eligible
-ones. A project instrument admits the credits of one project, optionally a vintage band.
+ones. A project instrument admits the credits of one project, optionally a vintage band. A JCM
+instrument (e.g. JCM-VN, "二国間クレジット ベトナム") admits the JCM credits of one partner country.
 """
 
 from __future__ import annotations
@@ -36,14 +37,17 @@ class Eligibility:
     ca_statuses: tuple[str, ...] = ()
     gx_league_only: bool = False
     """Who may trade it: GX League members only (JPX's GX-ETS 超過削減枠)."""
+    countries: tuple[str, ...] = ()
+    """Host countries of the credits' projects (ISO 3166 alpha-2), e.g. ("VN",) for JCM-VN."""
 
     def admits(self, credit: dict[str, Any]) -> bool:
-        """Whether a credit with these attributes (scheme, category, project_id, vintage,
-        ca_status) may be delivered."""
+        """Whether a credit with these attributes (scheme, category, project_id, country,
+        vintage, ca_status) may be delivered."""
         checks = (
             (self.schemes, credit.get("scheme")),
             (self.categories, credit.get("category")),
             (self.projects, credit.get("project_id")),
+            (self.countries, credit.get("country")),
             (self.ca_statuses, credit.get("ca_status")),
         )
         if any(allowed and value not in allowed for allowed, value in checks):
@@ -62,6 +66,7 @@ class Eligibility:
             "vintage_to": self.vintage_to,
             "ca_statuses": list(self.ca_statuses),
             "gx_league_only": self.gx_league_only,
+            "countries": list(self.countries),
         }
 
     @classmethod
@@ -74,12 +79,22 @@ class Eligibility:
             vintage_to=d.get("vintage_to"),
             ca_statuses=tuple(d.get("ca_statuses") or ()),
             gx_league_only=d.get("gx_league_only") is True,
+            # absent from what was stored before countries existed: any country
+            countries=tuple(d.get("countries") or ()),
         )
 
         for s in e.ca_statuses:
             if s not in CA_STATUSES:
                 raise InvalidInput(
                     "invalid_eligibility", f"Unknown corresponding adjustment status {s!r}."
+                )
+        for c in e.countries:
+            if not (
+                isinstance(c, str) and len(c) == 2 and c.isascii() and c.isalpha() and c.isupper()
+            ):
+                raise InvalidInput(
+                    "invalid_eligibility",
+                    f"A country is an ISO 3166 alpha-2 code of 2 capital letters, not {c!r}.",
                 )
         if e.vintage_from and e.vintage_to and e.vintage_from > e.vintage_to:
             raise InvalidInput("invalid_eligibility", "vintage_from is after vintage_to.")

@@ -6,7 +6,7 @@ association, approved by the operator before it may act.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from enum import StrEnum
 
 from tanso.domain.errors import InvalidInput
@@ -149,6 +149,74 @@ def validate_corporate_number(number: str) -> str:
             f"Corporate number {number} fails its check digit; please check it for typing errors.",
         )
     return number
+
+
+HOME_COUNTRY = "JP"
+"""Where the market is: a corporation registered here identifies itself by its 法人番号."""
+
+_LEI_ALPHABET = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _mod97(text: str) -> int:
+    # ISO 7064 MOD 97-10: letters count as 10..35, the digits so formed read as one number
+    return int("".join(str(int(ch, 36)) for ch in text)) % 97
+
+
+def lei_check_digits(base18: str) -> str:
+    """The two check digits of an LEI whose first 18 characters are ``base18`` (ISO 17442)."""
+    return f"{98 - _mod97(base18 + '00'):02d}"
+
+
+def validate_lei(lei: str) -> str:
+    """LEI (Legal Entity Identifier, ISO 17442): 20 upper-case letters and digits whose last two
+    are check digits by ISO 7064 MOD 97-10; return it if it is one, else say which rule fails."""
+    if len(lei) != 20:
+        raise InvalidInput(
+            "invalid_lei",
+            f"An LEI is exactly 20 characters; {lei[:40]!r} has {len(lei)}.",
+        )
+    if not set(lei) <= _LEI_ALPHABET:
+        raise InvalidInput(
+            "invalid_lei",
+            "An LEI has only upper-case letters A-Z and digits 0-9.",
+        )
+    if not lei[18:].isdigit() or _mod97(lei) != 1:
+        raise InvalidInput(
+            "invalid_lei",
+            f"LEI {lei} fails its check digits (ISO 7064 MOD 97-10); please check it for "
+            "typing errors.",
+        )
+    return lei
+
+
+def validate_country(code: str, known: Container[str]) -> str:
+    """An ISO 3166-1 alpha-2 country code, if ``known`` (the list in force) holds it."""
+    if len(code) != 2 or code not in known:
+        raise InvalidInput(
+            "invalid_country",
+            f"Country {code[:10]!r} is not an ISO 3166-1 two-letter code such as JP or SG.",
+        )
+    return code
+
+
+def require_identity(
+    kind: ParticipantKind, country: str, corporate_number: str | None, lei: str | None
+) -> None:
+    """Who must show what: a Japanese corporation its 法人番号, a foreign corporation its LEI;
+    other kinds of participant may give either or neither."""
+    if kind != ParticipantKind.CORPORATION:
+        return
+    if country == HOME_COUNTRY and corporate_number is None:
+        raise InvalidInput(
+            "corporate_number_required",
+            "A Japanese corporation (country JP) must give its 13-digit corporate number "
+            "(法人番号).",
+        )
+    if country != HOME_COUNTRY and lei is None:
+        raise InvalidInput(
+            "lei_required",
+            f"A corporation from abroad (country {country}) must give its 20-character LEI.",
+        )
 
 
 def parse_roles(roles: list[str]) -> list[Role]:

@@ -60,6 +60,11 @@ def corporate_number_taken(conn: Connection, number: str) -> bool:
     return conn.execute(q).first() is not None
 
 
+def lei_taken(conn: Connection, lei: str) -> bool:
+    q = select(t.participants.c.id).where(t.participants.c.lei == lei)
+    return conn.execute(q).first() is not None
+
+
 @functools.cache
 def _insert(table: Table) -> Any:
     return insert(table)
@@ -297,6 +302,8 @@ def eligible_issuances(e: Eligibility) -> Any:
         q = q.where(p.category.in_(e.categories))
     if e.projects:
         q = q.where(p.id.in_(e.projects))
+    if e.countries:
+        q = q.where(p.country.in_(e.countries))
     if e.ca_statuses:
         q = q.where(i.ca_status.in_(e.ca_statuses))
     if e.vintage_from is not None:

@@ -37,6 +37,10 @@ participants = Table(
     Column("corporate_group", String(ID)),
     Column("status", String(16), nullable=False),
     Column("created_at", String(32), nullable=False),
+    Column("lei", String(20)),  # ISO 17442: a foreign corporation's identity, unique
+    Column("country", String(2), nullable=False, server_default="JP"),
+    Column("name_local", Text),
+    Index("ix_participants_lei", "lei", unique=True),
 )
 
 api_keys = Table(
@@ -545,6 +549,7 @@ from tanso.store import (  # noqa: E402, F401
     schema_claims,
     schema_disputes,
     schema_gx,
+    schema_hub,
     schema_local,
     schema_market_makers,
     schema_marketplace,
@@ -553,6 +558,7 @@ from tanso.store import (  # noqa: E402, F401
     schema_points,
     schema_removals,
     schema_sealed,
+    schema_stats,
     schema_surveillance,
     schema_usage,
 )

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from tanso.services.common import Database
-from tanso.services.marketdata import daily_report, indices
+from tanso.services.marketdata import daily_report, indices, period_report
 from tanso.services.marketdata import events as marketdata
 from tanso.services.trading import exchange as xs
 from tanso.services.trading.exchange import Exchange
@@ -46,6 +46,7 @@ DEFAULT_RANGE = "3M"
 ONE_DAY = dt.timedelta(days=1)
 LATEST_TRADES = 15
 REPORT_DAYS = 5
+REPORT_PERIODS = 3
 
 STATIC_DIR = Path(__file__).parent / "static"
 CHART_LIBRARY = "lightweight-charts.standalone.production.js"
@@ -121,6 +122,11 @@ def instrument_row(db: Database, instrument: xs.Instrument, lang: Lang) -> dict[
 def report_days(db: Database) -> list[str]:
     """The latest days with a daily report (日報), newest first."""
     return daily_report.report_dates(db)[:REPORT_DAYS]
+
+
+def report_periods(db: Database, kind: str) -> list[str]:
+    """The latest weeks or months with a market report (週報, 月報), newest first."""
+    return [p.name for p in period_report.periods(db, kind)[:REPORT_PERIODS]]
 
 
 class BadChoice(Exception):
@@ -294,6 +300,8 @@ def market_page(
         "trades": trades,
         "names": {r["id"]: r["name"] for r in rows},
         "report_days": report_days(db),
+        "report_weeks": report_periods(db, "weekly"),
+        "report_months": report_periods(db, "monthly"),
         "indices": latest_indices,
         "index_names": index_names,
         "index_selected": index_selected,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -9,11 +10,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+import pycountry
 from sqlalchemy import Connection
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tanso.domain.participants import (
     DEFAULT_MANDATE,
+    HOME_COUNTRY,
     MANDATE_SCOPES,
     ParticipantKind,
     ParticipantStatus,
@@ -21,9 +24,12 @@ from tanso.domain.participants import (
     Scope,
     parse_roles,
     parse_scopes,
+    require_identity,
     scope_names,
     scopes_for_roles,
     validate_corporate_number,
+    validate_country,
+    validate_lei,
 )
 from tanso.domain.participants import OPERATOR_PARTICIPANT as OPERATOR_PARTICIPANT
 from tanso.domain.registry import SYSTEM_ACCOUNTS, AccountKind
@@ -60,6 +66,12 @@ class NewParticipant:
     gx_league: bool = False
     id: str | None = None
     corporate_group: str | None = None
+    lei: str | None = None
+    """LEI (ISO 17442): how a corporation from abroad identifies itself."""
+    country: str = HOME_COUNTRY
+    """Where it is registered (ISO 3166-1 alpha-2)."""
+    name_local: str | None = None
+    """Its name in its own script, when that is neither English nor Japanese."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +89,12 @@ class Participant:
     """The declared corporate group or beneficial owner (surveillance treats a group as one)."""
     status: str
     created_at: str
+    lei: str | None
+    """Legal Entity Identifier (ISO 17442), 20 characters; a foreign corporation's identity."""
+    country: str
+    """Where the participant is registered: ISO 3166-1 alpha-2, JP for a Japanese one."""
+    name_local: str | None
+    """The name in its own script (e.g. Chinese or Thai) beside name_en and name_ja."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +121,9 @@ def participant_view(row: Any) -> Participant:
         status=row.status,
         created_at=row.created_at,
         corporate_group=row.corporate_group,
+        lei=row.lei,
+        country=row.country,
+        name_local=row.name_local,
     )
 
 
@@ -119,6 +140,12 @@ class Account:
 
 def account_view(row: Any) -> Account:
     return from_row(Account, row)
+
+
+@functools.cache
+def countries() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes in force (pycountry's copy of the ISO list)."""
+    return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
 def _cash_id(pid: str, currency: str) -> str:
@@ -139,11 +166,13 @@ def create_participant(
             f"Kind {p.kind!r} is not allowed; participants are organisations: {known}.",
         ) from None
     roles = parse_roles(p.roles)
+    country = validate_country(p.country, countries())
     number = validate_corporate_number(p.corporate_number) if p.corporate_number else None
-    if kind == ParticipantKind.CORPORATION and number is None:
-        raise InvalidInput(
-            "corporate_number_required", "A corporation must give its 13-digit corporate number."
-        )
+    lei = validate_lei(p.lei) if p.lei else None
+    require_identity(kind, country, number, lei)
+    name_local = p.name_local or None
+    if name_local is not None and (not name_local.strip() or len(name_local) > 200):
+        raise InvalidInput("invalid_name", "name_local must be 1 to 200 characters.")
     pid = p.id or new_id("P", 4)
     if not ID_RE.fullmatch(pid):
         raise InvalidInput(
@@ -161,6 +190,8 @@ def create_participant(
             raise Conflict(
                 "corporate_number_taken", f"Corporate number {number} is already registered."
             )
+        if lei and repo.lei_taken(conn, lei):
+            raise Conflict("lei_taken", f"LEI {lei} is already registered.")
         repo.insert_row(
             conn,
             t.participants,
@@ -174,6 +205,9 @@ def create_participant(
             corporate_group=_group(p.corporate_group),
             status=ParticipantStatus.PENDING.value,
             created_at=tx.at,
+            lei=lei,
+            country=country,
+            name_local=name_local,
         )
         account_id = f"{pid}-MAIN"
         repo.insert_row(
@@ -199,6 +233,9 @@ def create_participant(
                 "roles": [r.value for r in roles],
                 "gx_league": p.gx_league,
                 "corporate_group": _group(p.corporate_group),
+                "lei": lei,
+                "country": country,
+                "name_local": name_local,
                 "account": account_id,
                 "cash_account": cash_id,
             },

@@ -1,11 +1,13 @@
-"""Benchmark indices: one per TSE trading category and a composite J-Credit index (docs/indices.md).
+"""Benchmark indices: one per TSE trading category and a composite J-Credit index, one per JCM
+partner country and a composite JCM index (docs/indices.md).
 
 Each business day every index gets one value, in integer yen per tonne, and the rule that
 produced it: ``vwap`` (the day's trades), ``mid`` (best bid and offer of the live book when nothing
 traded), ``previous`` (the last published value carried forward) or ``none`` (nothing to go on).
-The composite is the ``weighted`` average of the J-Credit category values, weighted by each
-category's volume over the trailing window. A date is published once, in one journal entry
-(``index.published``); publishing it again returns the stored values and changes nothing.
+A composite is the ``weighted`` average of its components' values (the J-Credit categories, or
+the JCM partner countries), weighted by each component's volume over the trailing window. A date
+is published once, in one journal entry (``index.published``); publishing it again returns the
+stored values and changes nothing.
 
 This module never names a participant: indices are built from prices and quantities only.
 """
@@ -26,7 +28,12 @@ from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.services.common import SYSTEM, Actor, Idem, execute, loader, plain, require_operator
 from tanso.services.trading.calendar import japan_calendar
 from tanso.services.trading.exchange import Exchange, trade_date
-from tanso.services.trading.instruments import STANDARD_REFERENCE_PRICES
+from tanso.services.trading.instruments import (
+    JCM_CATEGORY,
+    JCM_SCHEME,
+    STANDARD_REFERENCE_PRICES,
+    jcm_name,
+)
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -34,6 +41,9 @@ from tanso.store.db import Database, Tx, dumps, loads
 PREFIX = "TANSO-"
 COMPOSITE_ID = "TANSO-JCREDIT"
 COMPOSITE_SCHEME = "JC"
+JCM_COMPOSITE_ID = "TANSO-JCM"
+JCM_PREFIX = JCM_COMPOSITE_ID + "-"
+JCM_COMPOSITE_NAMES = ("Tanso JCM composite index", "Tanso 二国間クレジット総合指数")
 WEIGHT_WINDOW = 20
 """Business days of volume (the publication day included) that weight the composite."""
 RULES = ("vwap", "mid", "previous", "none", "weighted")
@@ -51,9 +61,20 @@ def index_id(category: str) -> str:
     return PREFIX + category.replace("_", "-")
 
 
+def jcm_index_id(country: str) -> str:
+    """The id of a JCM partner country's index: ``TANSO-JCM-VN`` for Viet Nam."""
+    return JCM_PREFIX + country
+
+
+def _jcm_names(country: str) -> tuple[str, str]:
+    en, ja = jcm_name(country)
+    return (f"Tanso JCM {en} index", f"Tanso 二国間クレジット {ja}指数")
+
+
 @dataclass(frozen=True, slots=True)
 class IndexDef:
-    """One index: its id, names, category (None for the composite) and constituent instruments."""
+    """One index: its id, names, category (None for a composite), scheme (a composite weighs the
+    indices of its scheme) and constituent instruments."""
 
     id: str
     name_en: str
@@ -134,15 +155,36 @@ def _order(category: str) -> tuple[int, str]:
     return (keys.index(category) if category in keys else len(keys), category)
 
 
+def _jcm_country(elig: dict[str, Any]) -> str | None:
+    """The partner country of an instrument trading exactly the JCM credits of one country."""
+    countries = elig.get("countries") or []
+    schemes = elig.get("schemes") or []
+    if (
+        elig.get("categories") == [JCM_CATEGORY]
+        and schemes in ([], [JCM_SCHEME])
+        and len(countries) == 1
+        and not elig.get("projects")
+    ):
+        return str(countries[0])
+    return None
+
+
 def definitions(conn: Connection) -> list[IndexDef]:
-    """The composite and one index per TSE category that has an instrument trading exactly it."""
+    """The J-Credit composite and one index per TSE category that has an instrument trading
+    exactly it; then, once a JCM instrument is listed, the JCM composite and one index per
+    partner country that has an instrument trading exactly its JCM credits."""
     cats = {r.code: r for r in repo.list_table(conn, t.categories, t.categories.c.code, tse=True)}
     members: dict[str, list[str]] = {}
+    jcm: dict[str, list[str]] = {}
     for row in repo.list_table(conn, t.instruments, t.instruments.c.id):
         elig = loads(row.eligibility) or {}
         codes = elig.get("categories") or []
-        if len(codes) == 1 and codes[0] in cats and row.currency == CURRENCY:
+        if row.currency != CURRENCY:
+            continue
+        if len(codes) == 1 and codes[0] in cats:
             members.setdefault(codes[0], []).append(row.id)
+        elif (country := _jcm_country(elig)) is not None:
+            jcm.setdefault(country, []).append(row.id)
     out = [
         IndexDef(
             COMPOSITE_ID,
@@ -165,6 +207,13 @@ def definitions(conn: Connection) -> list[IndexDef]:
                 tuple(members[code]),
             )
         )
+    if jcm:
+        out.append(IndexDef(JCM_COMPOSITE_ID, *JCM_COMPOSITE_NAMES, None, JCM_SCHEME, ()))
+    for country in sorted(jcm):
+        en, ja = _jcm_names(country)
+        out.append(
+            IndexDef(jcm_index_id(country), en, ja, JCM_CATEGORY, JCM_SCHEME, tuple(jcm[country]))
+        )
     return out
 
 
@@ -173,12 +222,26 @@ def _names(conn: Connection) -> dict[str, tuple[str, str]]:
     names = {d.id: (d.name_en, d.name_ja) for d in definitions(conn)}
     for c in repo.list_table(conn, t.categories, t.categories.c.code, tse=True):
         names.setdefault(index_id(c.code), (f"Tanso {c.name_en} index", f"Tanso {c.name_ja}指数"))
+    names.setdefault(JCM_COMPOSITE_ID, JCM_COMPOSITE_NAMES)
     return names
 
 
+def _name(ident: str, names: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    if ident in names:
+        return names[ident]
+    if ident.startswith(JCM_PREFIX):  # a partner country whose instrument was delisted
+        return _jcm_names(ident.removeprefix(JCM_PREFIX))
+    return (ident, ident)
+
+
 def _sort_key(ident: str) -> tuple[int, tuple[int, str]]:
+    """The J-Credit composite, the category indices, then the JCM composite and countries."""
     if ident == COMPOSITE_ID:
         return (0, (0, ""))
+    if ident == JCM_COMPOSITE_ID:
+        return (2, (0, ""))
+    if ident.startswith(JCM_PREFIX):
+        return (2, (1, ident))
     return (1, _order(ident.removeprefix(PREFIX).replace("-", "_")))
 
 
@@ -250,7 +313,7 @@ def calculate(
     today = _sums(conn, d, d)
     window = _sums(conn, window_start.isoformat(), d)
     out: list[tuple[IndexDef, Value]] = []
-    components: list[tuple[str, Value, int]] = []
+    components: dict[str | None, list[tuple[str, Value, int]]] = {}
     for idef in defs:
         if idef.category is None:
             continue
@@ -276,13 +339,16 @@ def calculate(
         )
         v_.detail["instruments"] = list(idef.instruments)
         out.append((idef, v_))
-        if idef.scheme == COMPOSITE_SCHEME:
-            components.append((idef.id, v_, weight))
-    composite = next(i for i in defs if i.id == COMPOSITE_ID)
-    cv = composite_value(
-        components, _previous(conn, COMPOSITE_ID, d), (window_start.isoformat(), d)
-    )
-    return [(composite, cv), *out]
+        components.setdefault(idef.scheme, []).append((idef.id, v_, weight))
+    composites = []
+    for composite in (i for i in defs if i.category is None):
+        cv = composite_value(
+            components.get(composite.scheme, []),
+            _previous(conn, composite.id, d),
+            (window_start.isoformat(), d),
+        )
+        composites.append((composite, cv))
+    return sorted([*composites, *out], key=lambda pair: _sort_key(pair[0].id))
 
 
 def compute(
@@ -481,7 +547,7 @@ class Published:
 
 
 def _view(row: Any, names: dict[str, tuple[str, str]]) -> IndexValue:
-    name_en, name_ja = names.get(row.index_id, (row.index_id, row.index_id))
+    name_en, name_ja = _name(row.index_id, names)
     return IndexValue(
         id=row.index_id,
         name_en=name_en,

@@ -1,11 +1,14 @@
-"""The standard instruments: one per TSE trading category, with TSE's rules, and one per vintage
-of GX-ETS allowances from FY2026 on."""
+"""The standard instruments: one per TSE trading category, with TSE's rules, one per vintage
+of GX-ETS allowances from FY2026 on, and one per JCM partner country whose credits the registry
+holds (docs/market-rules.md, "JCM instruments")."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from tanso.domain.errors import NotFound
 from tanso.domain.gx import fiscal_year_of
@@ -73,7 +76,7 @@ def standard_instruments(
             )
         )
     today = dt.datetime.fromisoformat(db.clock().replace("Z", "+00:00")).astimezone(JST).date()
-    return specs + allowance_instruments(today)
+    return specs + allowance_instruments(today) + jcm_instruments(db, references)
 
 
 GX_ALLOWANCE_FIRST_VINTAGE = 2026
@@ -109,6 +112,97 @@ def allowance_instruments(today: dt.date) -> list[InstrumentSpec]:
     (April to March); none before FY2026."""
     last = fiscal_year_of(today)
     return [allowance_instrument(v) for v in range(GX_ALLOWANCE_FIRST_VINTAGE, last + 1)]
+
+
+JCM_SCHEME = "JM"
+JCM_CATEGORY = "JCM"
+JCM_REFERENCE_PRICE = 2_500
+"""基準値段 of a new JCM instrument: JCM credits have no exchange price yet; about the level of
+the J-Credit 省エネ and その他 categories, whose uses (温対法, GX-ETS) they share."""
+
+JCM_PARTNERS: dict[str, tuple[str, str]] = {
+    "MN": ("Mongolia", "モンゴル"),
+    "BD": ("Bangladesh", "バングラデシュ"),
+    "ET": ("Ethiopia", "エチオピア"),
+    "KE": ("Kenya", "ケニア"),
+    "MV": ("Maldives", "モルディブ"),
+    "VN": ("Viet Nam", "ベトナム"),
+    "LA": ("Lao PDR", "ラオス"),
+    "ID": ("Indonesia", "インドネシア"),
+    "CR": ("Costa Rica", "コスタリカ"),
+    "PW": ("Palau", "パラオ"),
+    "KH": ("Cambodia", "カンボジア"),
+    "MX": ("Mexico", "メキシコ"),
+    "SA": ("Saudi Arabia", "サウジアラビア"),
+    "CL": ("Chile", "チリ"),
+    "MM": ("Myanmar", "ミャンマー"),
+    "TH": ("Thailand", "タイ"),
+    "PH": ("Philippines", "フィリピン"),
+    "SN": ("Senegal", "セネガル"),
+    "TN": ("Tunisia", "チュニジア"),
+    "AZ": ("Azerbaijan", "アゼルバイジャン"),
+    "MD": ("Moldova", "モルドバ"),
+    "GE": ("Georgia", "ジョージア"),
+    "LK": ("Sri Lanka", "スリランカ"),
+    "UZ": ("Uzbekistan", "ウズベキスタン"),
+    "PG": ("Papua New Guinea", "パプアニューギニア"),
+    "AE": ("United Arab Emirates", "アラブ首長国連邦"),
+    "KG": ("Kyrgyz Republic", "キルギス"),
+    "KZ": ("Kazakhstan", "カザフスタン"),
+    "UA": ("Ukraine", "ウクライナ"),
+    "TZ": ("Tanzania", "タンザニア"),
+}
+"""The JCM partner countries (二国間クレジット制度 パートナー国), in the order of their bilateral
+documents, with their names in English and Japanese; a country not in this table is named by
+its code."""
+
+
+def jcm_name(country: str) -> tuple[str, str]:
+    """A partner country's names (English, Japanese), or its code twice when unknown."""
+    return JCM_PARTNERS.get(country, (country, country))
+
+
+def jcm_instrument_id(country: str) -> str:
+    """The id of a partner country's JCM instrument: ``JCM-VN`` for Viet Nam."""
+    return f"JCM-{country}"
+
+
+def jcm_instrument(country: str, reference: int | None = None) -> InstrumentSpec:
+    """二国間クレジット: the instrument of the JCM credits of one partner country, with TSE's rules
+    like the other standard instruments. It admits every corresponding adjustment status: the
+    status travels with the delivered credits, and the usage rules decide what it allows."""
+    en, ja = jcm_name(country)
+    return InstrumentSpec(
+        id=jcm_instrument_id(country),
+        name_en=f"JCM credits {en}",
+        name_ja=f"二国間クレジット {ja}",
+        eligibility=Eligibility(
+            schemes=(JCM_SCHEME,), categories=(JCM_CATEGORY,), countries=(country,)
+        ),
+        reference_price=reference or JCM_REFERENCE_PRICE,
+    )
+
+
+def jcm_countries(db: Database) -> list[str]:
+    """The partner countries of the JCM projects with issued credits, by code (none before the
+    JCM scheme has a project with credits)."""
+    i, p = t.issuances.c, t.projects.c
+    q = (
+        select(p.country)
+        .distinct()
+        .select_from(t.issuances.join(t.projects, i.project_id == p.id))
+        .where(p.scheme == JCM_SCHEME, p.category == JCM_CATEGORY)
+        .order_by(p.country)
+    )
+    with db.read() as conn:
+        return [str(c) for c in conn.execute(q).scalars()]
+
+
+def jcm_instruments(db: Database, references: dict[str, int] | None = None) -> list[InstrumentSpec]:
+    """One JCM instrument per partner country with credits (JCM-MN, JCM-VN, ...); `references`
+    may give one's starting reference price by its instrument id."""
+    refs = references or {}
+    return [jcm_instrument(c, refs.get(jcm_instrument_id(c))) for c in jcm_countries(db)]
 
 
 def ensure_standard_instruments(

@@ -6,13 +6,15 @@ module only renders them.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from tanso.domain import csv_cells
 from tanso.services.common import plain
-from tanso.services.marketdata.daily_report import AuctionPrint, DailyReport, InstrumentDay
-from tanso.services.marketdata.indices import IndexValue
+from tanso.services.marketdata import period_report
+from tanso.services.marketdata.daily_report import AuctionPrint, DailyReport
 from tanso.web import render
 from tanso.web.documents.pdf import a4_pdf, fonts, paragraph
 from tanso.web.i18n import texts
@@ -47,8 +49,9 @@ CSV_COLUMNS = [
 # ---------------------------------------------------------------- the three forms
 
 
-def _name(item: InstrumentDay | IndexValue, lang: str) -> str:
-    return item.name_ja if lang == "ja" else item.name_en
+def name(item: Any, lang: str) -> str:
+    """An instrument's or index's name in ``lang``."""
+    return str(item.name_ja if lang == "ja" else item.name_en)
 
 
 def rule_label(rule: str, lang: str) -> str:
@@ -63,7 +66,7 @@ def to_csv(rep: DailyReport, lang: str = "en") -> str:
     w.writeheader()
     day = rep.date
     for r in rep.instruments:
-        base = {"date": day, "id": r.id, "name": _name(r, lang)}
+        base = {"date": day, "id": r.id, "name": name(r, lang)}
         for x in r.auctions:
             traded = x.volume > 0
             w.writerow(
@@ -100,7 +103,7 @@ def to_csv(rep: DailyReport, lang: str = "en") -> str:
                 "record": "index",
                 "date": day,
                 "id": i.id,
-                "name": _name(i, lang),
+                "name": name(i, lang),
                 "price": "" if i.value is None else i.value,
                 "volume": i.volume,
                 "rule": i.rule,
@@ -116,29 +119,84 @@ def to_html(rep: DailyReport, lang: str = "en") -> str:
         "daily_report.html",
         r=rep,
         lang=lang,
-        L=texts(lang, "daily_report"),
+        L=texts(lang, "daily_report", "period_report"),
+        periods=period_report.day_links(dt.date.fromisoformat(rep.date)),
         other="ja" if lang == "en" else "en",
-        name=lambda item: _name(item, lang),
+        name=lambda item: name(item, lang),
         rule_label=lambda rule: rule_label(rule, lang),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PdfStyles:
+    """The paragraph styles every market report's PDF shares, in the embedded font."""
+
+    font: str
+    title: Any
+    h2: Any
+    text: Any
+    cell: Any
+    head: Any
+
+
+def pdf_styles() -> PdfStyles:
+    from reportlab.lib.styles import ParagraphStyle
+
+    font, bold = fonts()
+    return PdfStyles(
+        font=font,
+        title=ParagraphStyle("title", fontName=bold, fontSize=15, leading=20),
+        h2=ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15),
+        text=ParagraphStyle("text", fontName=font, fontSize=9, leading=12),
+        cell=ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9),
+        head=ParagraphStyle("head", fontName=bold, fontSize=7.5, leading=9),
+    )
+
+
+def n(v: int | None) -> str:
+    """A figure with thousands separators; empty for none."""
+    return "" if v is None else f"{v:,}"
+
+
+def grid_style(font: str, numbers: tuple[int, int], ruled: bool = True) -> list[Any]:
+    """A report table's look: a shaded header row, figures in columns ``numbers`` (first, last)
+    to the right, and (``ruled``) a thin line under every row."""
+    from reportlab.lib import colors
+
+    style: list[Any] = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+        ("ALIGN", (numbers[0], 1), (numbers[1], -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
+    ]
+    if ruled:
+        style.append(("LINEBELOW", (0, 1), (-1, -1), 0.3, colors.HexColor("#b8c0c8")))
+    return style
+
+
+def grid(
+    rows: list[list[Any]], widths: list[float], numbers: tuple[int, int], ruled: bool = True
+) -> Any:
+    """A reportlab table of a header row and ``rows``, ``widths`` in millimetres."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle(grid_style(pdf_styles().font, numbers, ruled)))
+    return table
 
 
 def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
     """A4 landscape, all text in the embedded font (``pdf.fonts``)."""
     from reportlab.lib import colors
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer, Table, TableStyle
+    from reportlab.platypus import Spacer, TableStyle
 
     labels = texts(lang, "daily_report")
-    font, bold = fonts()
-    title = ParagraphStyle("title", fontName=bold, fontSize=15, leading=20)
-    text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
-    cell = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9)
-    head = ParagraphStyle("head", fontName=bold, fontSize=7.5, leading=9)
-
-    def n(v: int | None) -> str:
-        return "" if v is None else f"{v:,}"
+    st = pdf_styles()
+    title, text, cell, head = st.title, st.text, st.cell, st.head
 
     header = [
         labels["instrument"],
@@ -178,18 +236,10 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
             else:
                 session = [x.time, labels["no_trade"], "0"]
             restated = f" ({labels['restated']})" if bar and bar.restated else ""
-            name = paragraph(_name(r, lang) + restated, cell) if k == 0 else ""
-            data.append([name, *session, *(day_cols if k == 0 else [""] * len(day_cols))])
-    widths = [58, 17, 18, 17, 16, 16, 16, 16, 18, 18, 21, 30]
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
-    style = [
-        ("FONTNAME", (0, 0), (-1, -1), font),
-        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-        ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
-    ]
+            first = paragraph(name(r, lang) + restated, cell) if k == 0 else ""
+            data.append([first, *session, *(day_cols if k == 0 else [""] * len(day_cols))])
+    table = grid(data, [58, 17, 18, 17, 16, 16, 16, 16, 18, 18, 21, 30], (2, -1), ruled=False)
+    style = grid_style(st.font, (2, -1), ruled=False)
     for row in firsts[1:]:
         style.append(("LINEABOVE", (0, row), (-1, row), 0.3, colors.HexColor("#b8c0c8")))
     table.setStyle(TableStyle(style))
@@ -206,7 +256,7 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
         Spacer(1, 4 * mm),
         table,
         Spacer(1, 6 * mm),
-        paragraph(labels["indices"], ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15)),
+        paragraph(labels["indices"], st.h2),
     ]
     if rep.indices:
         rows: list[list[Any]] = [
@@ -219,8 +269,7 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
             rows.append(
                 [
                     paragraph(
-                        _name(i, lang)
-                        + (f" ({labels['index_restated']})" if i.restated_at else ""),
+                        name(i, lang) + (f" ({labels['index_restated']})" if i.restated_at else ""),
                         cell,
                     ),
                     "-" if i.value is None else f"{i.value:,}",
@@ -228,23 +277,7 @@ def to_pdf(rep: DailyReport, lang: str = "en") -> bytes:
                     paragraph(rule_label(i.rule, lang), cell),
                 ]
             )
-        itable = Table(
-            rows, colWidths=[90 * mm, 25 * mm, 25 * mm, 60 * mm], repeatRows=1, hAlign="LEFT"
-        )
-        itable.setStyle(
-            TableStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), font),
-                    ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-                    ("ALIGN", (1, 1), (2, -1), "RIGHT"),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
-                    ("LINEBELOW", (0, 1), (-1, -1), 0.3, colors.HexColor("#b8c0c8")),
-                ]
-            )
-        )
-        story.append(itable)
+        story.append(grid(rows, [90, 25, 25, 60], (1, 2)))
     else:
         story.append(paragraph(labels["not_published"], text))
     story += [Spacer(1, 6 * mm), paragraph(labels["footer"], text)]

@@ -95,16 +95,30 @@ def participant_action(
     return _participants_page(request, user, notice=notice)
 
 
-PARTICIPANT_FIELDS = ("id", "name_en", "name_ja", "kind", "corporate_number", "roles")
+PARTICIPANT_FIELDS = (
+    "id",
+    "name_en",
+    "name_ja",
+    "name_local",
+    "kind",
+    "country",
+    "corporate_number",
+    "lei",
+    "roles",
+)
 
 
 def _participant_field(e: TansoError) -> str:
     if "corporate_number" in e.code:
         return "corporate_number"
+    if "lei" in e.code:
+        return "lei"
+    if e.code == "invalid_country":
+        return "country"
     if e.code in ("invalid_id", "participant_exists"):
         return "id"
     if e.code == "invalid_name":
-        return "name_ja" if "name_ja" in e.message else "name_en"
+        return next((f for f in ("name_ja", "name_local") if f in e.message), "name_en")
     if "role" in e.code:
         return "roles"
     if "kind" in e.code:
@@ -129,6 +143,9 @@ def register_participant(request: Request, user: OperatorUser, form: Form) -> Re
         corporate_number=form.get("corporate_number", "").strip() or None,
         gx_league=bool(form.get("gx_league")),
         id=form.get("id", "").strip().upper() or None,
+        lei=form.get("lei", "").strip().upper() or None,
+        country=form.get("country", "").strip().upper() or "JP",
+        name_local=form.get("name_local", "").strip() or None,
     )
     try:
         out = participants.create_participant(kit.db(request), user.actor, new)

@@ -42,6 +42,7 @@ def _home_page(
         state=state,
         accounts=accounts,
         balances=cash.balances(db, user.actor, user.participant_id),
+        participant=participants.get_participant(db, user.actor, user.participant_id),
     )
 
 
