@@ -170,3 +170,22 @@ def test_an_idempotent_order_answers_the_same_placed_order_again(db: Database) -
     assert isinstance(again, PlacedOrder) and again == first
     assert [type(tr) for tr in again.trades] == [Trade] and again.events == first.events
     assert len(x.engine.order_market) == 1  # the seller's rest only: nothing placed twice
+
+
+def test_a_sell_order_of_designated_serials_reserves_exactly_those(market: dict[str, Any]) -> None:
+    """Found by the JCM work (issue 22): designated serials were planned from the database but
+    moved through the sequencer's memory, an AssertionError (a 500) instead of an order."""
+    x, db, issuance = market["x"], market["db"], market["issuance"]
+    placed = x.place(
+        market["seller"], NewOrder("JC-ES", "sell", 50, 1_900, serials=f"{issuance}-101-150")
+    )
+    assert placed.status == "open"
+    b = t.blocks.c
+    with db.read() as conn:
+        held = conn.execute(
+            select(b.serial_start, b.serial_end).where(b.reservation == placed.id)
+        ).all()
+    assert [tuple(r) for r in held] == [(101, 150)]
+    trade = x.place(market["buyer"], NewOrder("JC-ES", "buy", 50, 2_000))
+    assert trade.status == "open"  # a call auction: it trades at the next auction
+    assert audit.verify(db).ok

@@ -125,10 +125,13 @@ def apply_cash(tx: Tx, change: es.CashChange) -> Effects:
 
 
 def apply_credits(tx: Tx, move: es.CreditMove) -> Effects:
-    """Write one credit decision: the blocks split and moved, the registry's movement log."""
-    if tx.ledger is not None:
+    """Write one credit decision: the blocks split and moved, the registry's movement log.
+    Pieces the memory handed out move in memory; pieces planned from the database (a range of
+    designated serials) move there, the memory written and forgotten first."""
+    if tx.ledger is not None and tx.ledger.owns(move.pieces):
         tx.ledger.apply_credits(move)
         return move.effects()
+    _store(tx)
     return blocks.move(
         tx, move.pieces, move.to_account, move.to_status, move.kind, move.ref, move.hold
     )
