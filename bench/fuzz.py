@@ -260,8 +260,9 @@ def build(db: Database, client: httpx.Client, keys: dict[str, str]) -> World:
     other = {c.name: beta for c in callers} | {"second": alpha}
     more(client, auth, alpha, beta)
     offtake(client, auth, alpha, beta)
-    for ids in (alpha, beta, operator):  # a public market notice: anyone may read it
-        ids.update(market_notice(client, auth))
+    notice = market_notice(client, auth)  # a public market notice: anyone may read it
+    for ids in (alpha, beta, operator):
+        ids.update(notice)
     programme = points_programme(client, auth, alpha, beta)
     if programme is not None:
         callers.append(programme)

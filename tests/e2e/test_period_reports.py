@@ -6,30 +6,18 @@ and the daily report, and the refusals."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tanso.api.app import create_app
 from tanso.store.db import Database
-from tanso.web.documents import pdf
 from tests.e2e.test_public_page import HISTORY_DAYS, DayClock, past_weekdays, prepare_market
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.fast_backends("sqlite", "postgres"),
 ]
-
-# IPA Gothic stands in for IPAex Gothic where Debian's package is missing (test_pdf_fonts.py
-# checks the font itself)
-STAND_IN = Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")
-
-
-@pytest.fixture(autouse=True)
-def _pdf_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not any(Path(f).is_file() for f in pdf.FONT_FILES) and STAND_IN.is_file():
-        monkeypatch.setattr(pdf, "FONT_FILES", (*pdf.FONT_FILES, str(STAND_IN)))
 
 
 def iso_week(day: str) -> str:

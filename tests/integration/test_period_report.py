@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import io
 import re
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,7 +25,6 @@ from tanso.services.marketdata import daily_report, period_report
 from tanso.services.venues import sealed_auctions as sa
 from tanso.store.db import Database
 from tanso.web.documents import daily_report as daily_document
-from tanso.web.documents import pdf
 from tanso.web.documents import period_report as document
 from tests.integration.test_indices import (
     DAY1,
@@ -46,16 +44,7 @@ pytestmark = [
 ]
 
 WEEK, MONTH = period_report.week("2026-W02"), period_report.month("2026-01")
-# where Debian's IPAex Gothic is missing (a bare machine), IPA Gothic stands in for it so that
-# the PDFs are still built; tests/integration/test_pdf_fonts.py checks the font itself
-STAND_IN = Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")
 WEDNESDAY = dt.date(2026, 1, 7)
-
-
-@pytest.fixture(autouse=True)
-def _pdf_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not any(Path(f).is_file() for f in pdf.FONT_FILES) and STAND_IN.is_file():
-        monkeypatch.setattr(pdf, "FONT_FILES", (*pdf.FONT_FILES, str(STAND_IN)))
 
 
 @pytest.fixture
