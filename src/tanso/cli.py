@@ -113,6 +113,7 @@ def init(
         from tanso.demo import local as demo_local
         from tanso.demo import market as demo_data
         from tanso.demo import marketplace as demo_marketplace
+        from tanso.demo import notices as demo_notices
         from tanso.demo import points as demo_points
         from tanso.demo import removals as demo_removals
         from tanso.demo import usage as demo_usage
@@ -136,6 +137,7 @@ def init(
                 ("local", demo_local),
                 ("points", demo_points),
                 ("removals", demo_removals),
+                ("notices", demo_notices),
             ):
                 progress.update(f"demo: {step}...")
                 extras.append(m.seed(db, exchange, keys, clock, days))

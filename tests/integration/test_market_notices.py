@@ -314,3 +314,25 @@ def test_the_demo_publishes_three_notices_and_the_developers_update(world: Datab
     assert (u.participant_id, u.language, u.published_on) == ("TAIYO", "both", "2026-12-04")
     assert "/notices.atom" in line and u.id in line
     assert demo.run(world, keys, clock, [day]) == ""  # once only
+
+
+def test_the_project_page_shows_its_developers_updates_in_the_pages_language(
+    world: Database,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from tanso.api.app import create_app
+
+    dev = Actor("DEV", frozenset({Role.TRADER}))
+    project_updates.name_developer(world, REGISTRY, "PRJ1", "DEV")
+    project_updates.publish_update(world, dev, "PRJ1", update("both", "2026-11-15"))
+    project_updates.publish_update(
+        world, dev, "PRJ1", update("ja", "2026-12-01", title_ja="苗木の活着")
+    )
+    with TestClient(create_app(world)) as http:
+        en = http.get("/en/projects/PRJ1").text
+        ja = http.get("/ja/projects/PRJ1").text
+    assert 'id="project-updates"' in en and "Planting done" in en
+    assert "苗木の活着" in en  # a Japanese-only update is shown, marked as the other language
+    assert "植林完了" in ja and "苗木の活着" in ja
+    assert ja.index("苗木の活着") < ja.index("植林完了")  # newest first

@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 
 from tanso.domain.errors import InvalidInput, NotFound
 from tanso.services.ledger import project_pages as pp
-from tanso.services.ledger import taxonomy
+from tanso.services.ledger import project_updates, taxonomy
 from tanso.web import kit, project_map, render
 from tanso.web.i18n import texts
 from tanso.web.kit import Lang
@@ -217,6 +217,8 @@ def _detail(request: Request, lang: Lang, project_id: str) -> HTMLResponse:
         title=s.project.name_ja if lang == "ja" else s.project.name,
         names=_vocabulary(request, lang),
         charts=charts,
+        mn=texts(lang, "market_notices"),
+        updates=project_updates.list_updates(kit.db(request), s.project.id),
     )
     return _answer(html, lang)
 
