@@ -18,7 +18,12 @@ from tanso.store.db import Database
 from tests.integration.test_indices import open_market, two_days
 from tests.integration.test_open_data import retire, settle_and_close
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    # the scenario's test clock moves by a millisecond a reading: the cluster's leases would
+    # not run out in it (the routes are covered in the cluster by the access matrix)
+    pytest.mark.single_process("the market scenario runs on a test clock"),
+]
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

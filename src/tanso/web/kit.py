@@ -523,3 +523,45 @@ def cursor_page(request: Request, fetch: Callable[..., P]) -> tuple[P, str | Non
     older = link(request, before=found.older) if found.older is not None else None
     newer = link(request, after=found.newer) if found.newer is not None else None
     return found, older, newer
+
+
+PageContext = Callable[[Request, Lang], dict[str, Any]]
+"""What a public page's template needs beyond the site's texts, for a request and language."""
+
+
+def publish_page(router: Any, path: str, template: str, context: PageContext, summary: str) -> None:
+    """A public page at ``path`` (language from ``?lang=``, cookie or browser), ``/en{path}``
+    and ``/ja{path}``: ``template`` rendered with the site's texts (``t``), the language prefix
+    of its links, and ``context(request, lang)``."""
+
+    def answer(request: Request, lang: Lang) -> HTMLResponse:
+        html = render(
+            template,
+            lang=lang,
+            t=texts(lang, "public"),
+            prefix="/ja" if lang == "ja" else "",
+            lang_query=path,
+            **context(request, lang),
+        )
+        response = HTMLResponse(html)
+        response.headers["Content-Language"] = lang
+        return response
+
+    def negotiated(request: Request) -> HTMLResponse:
+        return answer(request, lang_of(request))
+
+    def english(request: Request) -> HTMLResponse:
+        return answer(request, "en")
+
+    def japanese(request: Request) -> HTMLResponse:
+        return answer(request, "ja")
+
+    negotiated.__doc__ = summary
+    for prefix, endpoint in (("", negotiated), ("/en", english), ("/ja", japanese)):
+        router.add_api_route(
+            prefix + path,
+            endpoint,
+            methods=["GET"],
+            response_class=HTMLResponse,
+            name=f"{template.removesuffix('.html')}{prefix.replace('/', '_')}",
+        )

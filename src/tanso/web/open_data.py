@@ -11,19 +11,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from feedgen.feed import FeedGenerator
 
 from tanso.api.routes_open_data import dictionary
 from tanso.services.marketdata import open_data
-from tanso.web import kit, render
+from tanso.web import kit
 from tanso.web.i18n import texts
 from tanso.web.kit import Lang
 
@@ -32,8 +31,6 @@ router = APIRouter(include_in_schema=False)
 LICENCE_FILE = Path(__file__).parent.parent / "data" / "open-data-licence.txt"
 FINAL_CACHE = "public, max-age=31536000, immutable"
 PROVISIONAL_CACHE = "no-cache"
-
-Page = Callable[[Request, Lang], dict[str, Any]]
 
 
 def _files(request: Request, lang: Lang) -> dict[str, Any]:
@@ -44,44 +41,17 @@ def _dictionary(request: Request, lang: Lang) -> dict[str, Any]:
     return {"datasets": open_data.DATASETS, "entries": dictionary()}
 
 
-def _publish(path: str, template: str, page: Page, summary: str) -> None:
-    """The page at ``path`` (``?lang=``, cookie or browser language), ``/en{path}`` and
-    ``/ja{path}``."""
+def _publish(path: str, template: str, page: kit.PageContext, summary: str) -> None:
+    """The page at ``path``, ``/en{path}`` and ``/ja{path}`` with the open-data texts."""
 
-    def answer(request: Request, lang: Lang) -> HTMLResponse:
-        html = render(
-            template,
-            lang=lang,
-            t=texts(lang, "public"),
-            o=texts(lang, "open_data"),
-            d=texts(lang, "open_data_dictionary"),
-            licence=open_data.LICENCE,
-            prefix="/ja" if lang == "ja" else "",
-            lang_query=path,
-            **page(request, lang),
-        )
-        response = HTMLResponse(html)
-        response.headers["Content-Language"] = lang
-        return response
+    def context(request: Request, lang: Lang) -> dict[str, Any]:
+        return {
+            "o": texts(lang, "open_data"),
+            "d": texts(lang, "open_data_dictionary"),
+            "licence": open_data.LICENCE,
+        } | page(request, lang)
 
-    def negotiated(request: Request) -> HTMLResponse:
-        return answer(request, kit.lang_of(request))
-
-    def english(request: Request) -> HTMLResponse:
-        return answer(request, "en")
-
-    def japanese(request: Request) -> HTMLResponse:
-        return answer(request, "ja")
-
-    negotiated.__doc__ = summary
-    for prefix, endpoint in (("", negotiated), ("/en", english), ("/ja", japanese)):
-        router.add_api_route(
-            prefix + path,
-            endpoint,
-            methods=["GET"],
-            response_class=HTMLResponse,
-            name=f"{template.removesuffix('.html')}{prefix.replace('/', '_')}",
-        )
+    kit.publish_page(router, path, template, context, summary)
 
 
 _publish("/open-data", "open_data.html", _files, "Open data: every file, the licence.")

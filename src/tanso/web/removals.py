@@ -11,26 +11,23 @@ and Japanese, no login; each at its path, ``/en/...`` and ``/ja/...``:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 
 from tanso.services.ledger import taxonomy
 from tanso.services.removals import offtake, profiles
-from tanso.web import kit, render
+from tanso.web import kit
 from tanso.web.i18n import texts
 from tanso.web.kit import Lang
 
 router = APIRouter(include_in_schema=False)
 
-Page = Callable[[Request, Lang], dict[str, Any]]
-
 
 def _removals(request: Request, lang: Lang) -> dict[str, Any]:
     db = kit.db(request)
     return {
+        "g": texts(lang, "removals"),
         "cause": texts(lang, "removal_cause"),
         "profiles": profiles.list_profiles(db),
         "pools": profiles.pools(db),
@@ -44,51 +41,17 @@ def _removals(request: Request, lang: Lang) -> dict[str, Any]:
 
 def _forward_demand(request: Request, lang: Lang) -> dict[str, Any]:
     return {
+        "g": texts(lang, "removals"),
         "f": texts(lang, "forward_demand"),
         "demand": offtake.forward_demand(kit.db(request)),
     }
 
 
-def _publish(path: str, template: str, page: Page, summary: str) -> None:
-    """The page at ``path`` (``?lang=``, cookie or browser language), ``/en{path}`` and
-    ``/ja{path}``."""
-
-    def answer(request: Request, lang: Lang) -> HTMLResponse:
-        html = render(
-            template,
-            lang=lang,
-            t=texts(lang, "public"),
-            g=texts(lang, "removals"),
-            prefix="/ja" if lang == "ja" else "",
-            lang_query=path,
-            **page(request, lang),
-        )
-        response = HTMLResponse(html)
-        response.headers["Content-Language"] = lang
-        return response
-
-    def negotiated(request: Request) -> HTMLResponse:
-        return answer(request, kit.lang_of(request))
-
-    def english(request: Request) -> HTMLResponse:
-        return answer(request, "en")
-
-    def japanese(request: Request) -> HTMLResponse:
-        return answer(request, "ja")
-
-    negotiated.__doc__ = summary
-    for prefix, endpoint in (("", negotiated), ("/en", english), ("/ja", japanese)):
-        router.add_api_route(
-            prefix + path,
-            endpoint,
-            methods=["GET"],
-            response_class=HTMLResponse,
-            name=f"{template.removesuffix('.html')}{prefix.replace('/', '_')}",
-        )
-
-
-_publish("/removals", "removals.html", _removals, "Removal projects, pools and reversals.")
-_publish(
+kit.publish_page(
+    router, "/removals", "removals.html", _removals, "Removal projects, pools and reversals."
+)
+kit.publish_page(
+    router,
     "/removals/forward-demand",
     "forward_demand.html",
     _forward_demand,
