@@ -377,7 +377,7 @@ def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_
             visit("/redoc")
             title = page.locator("#redoc h1").first  # ReDoc draws once it has parsed
             # a guard, not a delay: ReDoc parses the whole document first (slow under load)
-            expect(title).to_contain_text("Tanso", timeout=3 * WAIT_MS)
+            expect(title).to_contain_text("Tanso", timeout=6 * WAIT_MS)
             operation = page.locator("[data-section-id^='operation/']").first
             expect(operation).to_be_visible()
             expect(operation.locator("h2").first).not_to_be_empty()

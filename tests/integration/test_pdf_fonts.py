@@ -17,7 +17,7 @@ from tanso.api.app import create_app
 from tanso.services.common import SYSTEM
 from tanso.services.compliance import certificates, claims
 from tanso.services.ledger import participants
-from tanso.services.marketdata import daily_report
+from tanso.services.marketdata import daily_report, period_report
 from tanso.store import schema as t
 from tanso.store.db import Database
 from tanso.web import documents
@@ -25,6 +25,7 @@ from tanso.web.documents import certificate as certificate_document
 from tanso.web.documents import claims as claims_document
 from tanso.web.documents import daily_report as daily_document
 from tanso.web.documents import pdf
+from tanso.web.documents import period_report as period_document
 from tests.integration.test_daily_report import market as market
 from tests.integration.test_indices import DAY1, ES, Market
 from tests.integration.test_output_encoding import rename, retire_for
@@ -102,6 +103,16 @@ def test_the_daily_report_embeds_its_font_and_prints_japanese_in_both_languages(
         assert_embedded(daily_document.to_pdf(rep, lang), INSTRUMENT)
 
 
+def test_the_weekly_and_monthly_reports_embed_their_font_in_both_languages(
+    market: Market,
+) -> None:
+    rename(market.db, ES, INSTRUMENT)
+    for kind in ("weekly", "monthly"):
+        rep = period_report.build(market.db, market.x, period_report.period_of(kind, DAY1))
+        for lang in LANGS:
+            assert_embedded(period_document.to_pdf(rep, lang), INSTRUMENT)
+
+
 def test_a_missing_font_file_is_refused_naming_the_debian_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -140,12 +151,16 @@ def test_a_participants_japanese_name_prints_in_the_english_claim_report(db: Dat
 
 
 # every kind of PDF and the tests above that hold it to its font
-CHECKED_KINDS = {"certificate", "claims", "daily_report"}
+CHECKED_KINDS = {"certificate", "claims", "daily_report", "period_report"}
 # every API route whose OpenAPI answer is a PDF, and an address of it in the market below
 PDF_ROUTES = {
     "/v1/certificates/{retirement_id}.pdf": "/v1/certificates/{rid}.pdf?",
     "/v1/claims/{participant_id}/{reporting_year}.pdf": "/v1/claims/ENCA/2025.pdf?",
     "/v1/market/reports/{date}": f"/v1/market/reports/{DAY1}?format=pdf&",
+    "/v1/market/reports/weekly/{week}": (
+        f"/v1/market/reports/weekly/{period_report.period_of('weekly', DAY1).name}?format=pdf&"
+    ),
+    "/v1/market/reports/monthly/{month}": (f"/v1/market/reports/monthly/{DAY1:%Y-%m}?format=pdf&"),
 }
 
 
