@@ -173,7 +173,7 @@ def run(db: Database, operations: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a small run (400 operations)")
-    ap.add_argument("--operations", type=int, default=2_000)
+    ap.add_argument("--operations", type=int, default=800)
     ap.add_argument("--no-doc", action="store_true", help="print only; leave performance.md")
     args = ap.parse_args()
     n = 400 if args.quick else args.operations

@@ -206,7 +206,7 @@ COMMON: dict[str, Any] = {
 }
 
 
-@settings(max_examples=25, **COMMON)
+@settings(max_examples=15, **COMMON)
 @given(plan=orders, pub=publish)
 def test_period_reports_are_the_sum_of_their_daily_reports_on_sqlite(
     request: pytest.FixtureRequest,
