@@ -373,18 +373,8 @@ def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_
             page.locator(".opblock-summary").first.click()  # the UI answers, not just draws
             expect(page.locator(".opblock-body").first).to_be_visible()
             seen["/docs"] = page.evaluate("window.__csp || []")
-            # ReDoc (issue 18): the operations listed and drawn, its styles applied by nonce
-            visit("/redoc")
-            title = page.locator("#redoc h1").first  # ReDoc draws once it has parsed
-            # a guard, not a delay: ReDoc parses the whole document first (slow under load)
-            expect(title).to_contain_text("Tanso", timeout=6 * WAIT_MS)
-            operation = page.locator("[data-section-id^='operation/']").first
-            expect(operation).to_be_visible()
-            expect(operation.locator("h2").first).not_to_be_empty()
-            expect(page.locator(".menu-content li[data-item-id^='tag/']").first).to_be_visible()
-            menu = "getComputedStyle(document.querySelector('.menu-content')).position"
-            assert page.evaluate(menu) == "sticky"  # ReDoc's own rules (styled-components) apply
-            seen["/redoc"] = page.evaluate("window.__csp || []")
+            # ReDoc: test_in_chromium_redoc_renders_under_the_csp (full tier: it parses the whole
+            # OpenAPI document, a minute and more on a busy machine)
             # the stand-alone documents (hashed <style>) and the public auctions page
             rid = server.retirement  # type: ignore[attr-defined]
             for path in (f"/v1/certificates/{rid}.html", f"/verify/{rid}", "/auctions"):
@@ -423,7 +413,64 @@ def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_
     assert seen and all(v == [] for v in seen.values()), seen
     assert set(layouts) == {"grid", "flex"}, layouts  # the classes that replaced style=""
     assert errors == []
-    assert outside == []  # every page, /docs and /redoc included, works with no network
+    assert outside == []  # every page, /docs included, works with no network
+
+
+@pytest.mark.full
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_in_chromium_redoc_renders_under_the_csp(server: Server) -> None:
+    """ReDoc (issue 18): the operations listed and drawn, its styles applied by nonce, no
+    violation of the policy and nothing loaded from another host."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_public_page import CHROMIUM_ARGS, WAIT_MS, chromium
+
+    if not (security.redoc_dir() / security.REDOC_BUNDLE).is_file():
+        pytest.skip("redoc is not installed (make web-assets)")
+    errors: list[str] = []
+    outside: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            page.set_default_timeout(WAIT_MS)
+            page.add_init_script(WATCH_CSP)
+            page.route("**/*", only_this_server)
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on("console", lambda m: console_error(m, errors))
+            seen: dict[str, list[str]] = {}
+
+            def visit(path: str) -> None:
+                answer = page.goto(f"{server.url}{path}")
+                assert answer is not None and answer.status == 200, path
+                assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+            # ReDoc (issue 18): the operations listed and drawn, its styles applied by nonce
+            visit("/redoc")
+            title = page.locator("#redoc h1").first  # ReDoc draws once it has parsed
+            # a guard, not a delay: ReDoc parses the whole document first (slow under load)
+            expect(title).to_contain_text("Tanso", timeout=6 * WAIT_MS)
+            operation = page.locator("[data-section-id^='operation/']").first
+            expect(operation).to_be_visible()
+            expect(operation.locator("h2").first).not_to_be_empty()
+            expect(page.locator(".menu-content li[data-item-id^='tag/']").first).to_be_visible()
+            menu = "getComputedStyle(document.querySelector('.menu-content')).position"
+            assert page.evaluate(menu) == "sticky"  # ReDoc's own rules (styled-components) apply
+            seen["/redoc"] = page.evaluate("window.__csp || []")
+        finally:
+            browser.close()
+    assert seen["/redoc"] == []
+    assert errors == []
+    assert outside == []
 
 
 PORTAL_PAGES = (

@@ -24,7 +24,7 @@ from tests.conftest import add_participant
 from tests.e2e.test_portal import CSRF_RE, PASSWORD, login
 
 pytestmark = [
-    pytest.mark.fast_backends("sqlite", "postgres"),
+    pytest.mark.fast_backends("sqlite"),  # PostgreSQL: the integration tests, and make test-all
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
 

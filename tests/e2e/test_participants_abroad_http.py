@@ -24,7 +24,7 @@ from tests.e2e.test_portal import PASSWORD, login
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-    pytest.mark.fast_backends("sqlite", "postgres"),
+    pytest.mark.fast_backends("sqlite"),  # PostgreSQL: the integration tests, and make test-all
 ]
 
 LEI = "5493001KJTIIGC8Y1R12"

@@ -16,7 +16,7 @@ from tests.e2e.test_public_page import HISTORY_DAYS, DayClock, past_weekdays, pr
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-    pytest.mark.fast_backends("sqlite", "postgres"),
+    pytest.mark.fast_backends("sqlite"),  # PostgreSQL: the integration tests, and make test-all
 ]
 
 

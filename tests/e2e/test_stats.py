@@ -23,7 +23,7 @@ from tests.conftest import add_participant, bootstrap, counter_clock
 from tests.e2e.test_public_page import CHROMIUM_ARGS, chromium
 
 pytestmark = [
-    pytest.mark.fast_backends("sqlite", "postgres"),
+    pytest.mark.fast_backends("sqlite"),  # PostgreSQL: the integration tests, and make test-all
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
 
