@@ -14,6 +14,8 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -321,99 +323,121 @@ def console_error(message: Any, errors: list[str]) -> None:
         errors.append(f"console: {message.text} {url}")
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_under_the_csp(
-    server: Server,
-) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@dataclass
+class Watched:
+    """A Chromium page that records script errors, policy violations and every request for
+    another host (aborted), and `visit`s this server's pages checking their policy header."""
+
+    server: Server
+    browser: Any
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+    def visit(self, path: str) -> None:
+        answer = self.page.goto(f"{self.server.url}{path}")
+        assert answer is not None and answer.status == 200, path
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+
+@contextmanager
+def watched_chromium(server: Server) -> Iterator[Watched]:
+    from playwright.sync_api import sync_playwright
 
     from tests.e2e.test_public_page import CHROMIUM_ARGS, WAIT_MS, chromium
-
-    if not (security.swagger_ui_dir() / "swagger-ui-bundle.js").is_file():
-        pytest.skip("swagger-ui-dist is not installed (make web-assets)")
-    if not (security.redoc_dir() / security.REDOC_BUNDLE).is_file():
-        pytest.skip("redoc is not installed (make web-assets)")
-    errors: list[str] = []
-    outside: list[str] = []  # requests for anything but this server: aborted, and a failure
-
-    def only_this_server(route: Any) -> None:
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            w = Watched(server, browser, page)
+
+            def only_this_server(route: Any) -> None:
+                if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+                    route.continue_()
+                else:
+                    w.outside.append(route.request.url)
+                    route.abort()
+
             page.set_default_timeout(WAIT_MS)
             page.add_init_script(WATCH_CSP)
             page.route("**/*", only_this_server)
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on("console", lambda m: console_error(m, errors))
-            seen: dict[str, list[str]] = {}
-
-            def visit(path: str) -> None:
-                answer = page.goto(f"{server.url}{path}")
-                assert answer is not None and answer.status == 200, path
-                assert "script-src 'self'" in answer.headers["content-security-policy"]
-
-            visit("/")
-            expect(page.locator("h1")).to_be_visible()
-            page.wait_for_load_state("load")
-            seen["/"] = page.evaluate("window.__csp || []")
-            visit("/portal/login")
-            expect(page.locator("input[name=email]")).to_be_visible()
-            seen["/portal/login"] = page.evaluate("window.__csp || []")
-            visit("/docs")
-            expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tanso")
-            expect(page.locator(".opblock").first).to_be_visible()
-            page.locator(".opblock-summary").first.click()  # the UI answers, not just draws
-            expect(page.locator(".opblock-body").first).to_be_visible()
-            seen["/docs"] = page.evaluate("window.__csp || []")
-            # ReDoc: test_in_chromium_redoc_renders_under_the_csp (full tier: it parses the whole
-            # OpenAPI document, a minute and more on a busy machine)
-            # the stand-alone documents (hashed <style>) and the public auctions page
-            rid = server.retirement  # type: ignore[attr-defined]
-            for path in (f"/v1/certificates/{rid}.html", f"/verify/{rid}", "/auctions"):
-                visit(path)
-                expect(page.locator("h1").first).to_be_visible()
-                seen[path] = page.evaluate("window.__csp || []")
-                if path != "/auctions":  # the certificate's own <style> applies
-                    display = "getComputedStyle(document.querySelector('.cert-head')).display"
-                    assert page.evaluate(display) == "flex", path
-            layouts: list[str] = []
-            for email, paths in (
-                ("admin@cspa.example.jp", PORTAL_PAGES),
-                ("op@cspa.example.jp", ("/portal/operator", "/portal/operator/journal")),
-            ):
-                context = browser.new_context(locale="en-US")
-                context.add_init_script(WATCH_CSP)
-                portal = context.new_page()
-                portal.set_default_timeout(WAIT_MS)
-                portal.on("console", lambda m: console_error(m, errors))
-                portal.goto(f"{server.url}/portal/login")
-                portal.fill("input[name=email]", email)
-                portal.fill("input[name=password]", PASSWORD)
-                portal.locator("form button[type=submit]").first.click()
-                portal.wait_for_url(re.compile(r"/portal(/operator)?$"))
-                for path in paths:
-                    answer = portal.goto(f"{server.url}{path}")
-                    assert answer is not None and answer.status == 200, path
-                    seen[path] = portal.evaluate("window.__csp || []")
-                    layouts += portal.evaluate(
-                        "[...document.querySelectorAll('form.form-grid, .op-nav ul')]"
-                        ".map(e => getComputedStyle(e).display)"
-                    )
-                context.close()
+            page.on("pageerror", lambda e: w.errors.append(f"pageerror: {e}"))
+            page.on("console", lambda m: console_error(m, w.errors))
+            yield w
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_under_the_csp(
+    server: Server,
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_public_page import WAIT_MS
+
+    if not (security.swagger_ui_dir() / "swagger-ui-bundle.js").is_file():
+        pytest.skip("swagger-ui-dist is not installed (make web-assets)")
+    if not (security.redoc_dir() / security.REDOC_BUNDLE).is_file():
+        pytest.skip("redoc is not installed (make web-assets)")
+    with watched_chromium(server) as w:
+        page, browser, visit, errors = w.page, w.browser, w.visit, w.errors
+        seen: dict[str, list[str]] = {}
+
+        visit("/")
+        expect(page.locator("h1")).to_be_visible()
+        page.wait_for_load_state("load")
+        seen["/"] = page.evaluate("window.__csp || []")
+        visit("/portal/login")
+        expect(page.locator("input[name=email]")).to_be_visible()
+        seen["/portal/login"] = page.evaluate("window.__csp || []")
+        visit("/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tanso")
+        expect(page.locator(".opblock").first).to_be_visible()
+        page.locator(".opblock-summary").first.click()  # the UI answers, not just draws
+        expect(page.locator(".opblock-body").first).to_be_visible()
+        seen["/docs"] = page.evaluate("window.__csp || []")
+        # ReDoc: test_in_chromium_redoc_renders_under_the_csp (full tier: it parses the whole
+        # OpenAPI document, a minute and more on a busy machine)
+        # the stand-alone documents (hashed <style>) and the public auctions page
+        rid = server.retirement  # type: ignore[attr-defined]
+        for path in (f"/v1/certificates/{rid}.html", f"/verify/{rid}", "/auctions"):
+            visit(path)
+            expect(page.locator("h1").first).to_be_visible()
+            seen[path] = page.evaluate("window.__csp || []")
+            if path != "/auctions":  # the certificate's own <style> applies
+                display = "getComputedStyle(document.querySelector('.cert-head')).display"
+                assert page.evaluate(display) == "flex", path
+        layouts: list[str] = []
+        for email, paths in (
+            ("admin@cspa.example.jp", PORTAL_PAGES),
+            ("op@cspa.example.jp", ("/portal/operator", "/portal/operator/journal")),
+        ):
+            context = browser.new_context(locale="en-US")
+            context.add_init_script(WATCH_CSP)
+            portal = context.new_page()
+            portal.set_default_timeout(WAIT_MS)
+            portal.on("console", lambda m: console_error(m, errors))
+            portal.goto(f"{server.url}/portal/login")
+            portal.fill("input[name=email]", email)
+            portal.fill("input[name=password]", PASSWORD)
+            portal.locator("form button[type=submit]").first.click()
+            portal.wait_for_url(re.compile(r"/portal(/operator)?$"))
+            for path in paths:
+                answer = portal.goto(f"{server.url}{path}")
+                assert answer is not None and answer.status == 200, path
+                seen[path] = portal.evaluate("window.__csp || []")
+                layouts += portal.evaluate(
+                    "[...document.querySelectorAll('form.form-grid, .op-nav ul')]"
+                    ".map(e => getComputedStyle(e).display)"
+                )
+            context.close()
     assert seen and all(v == [] for v in seen.values()), seen
     assert set(layouts) == {"grid", "flex"}, layouts  # the classes that replaced style=""
     assert errors == []
-    assert outside == []  # every page, /docs included, works with no network
+    assert w.outside == []  # every page, /docs included, works with no network
 
 
 @pytest.mark.full
@@ -422,55 +446,30 @@ def test_in_chromium_the_public_page_login_api_docs_documents_and_portal_render_
 def test_in_chromium_redoc_renders_under_the_csp(server: Server) -> None:
     """ReDoc (issue 18): the operations listed and drawn, its styles applied by nonce, no
     violation of the policy and nothing loaded from another host."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from tests.e2e.test_public_page import CHROMIUM_ARGS, WAIT_MS, chromium
+    from tests.e2e.test_public_page import WAIT_MS
 
     if not (security.redoc_dir() / security.REDOC_BUNDLE).is_file():
         pytest.skip("redoc is not installed (make web-assets)")
-    errors: list[str] = []
-    outside: list[str] = []
-
-    def only_this_server(route: Any) -> None:
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-            page.set_default_timeout(WAIT_MS)
-            page.add_init_script(WATCH_CSP)
-            page.route("**/*", only_this_server)
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on("console", lambda m: console_error(m, errors))
-            seen: dict[str, list[str]] = {}
-
-            def visit(path: str) -> None:
-                answer = page.goto(f"{server.url}{path}")
-                assert answer is not None and answer.status == 200, path
-                assert "script-src 'self'" in answer.headers["content-security-policy"]
-
-            # ReDoc (issue 18): the operations listed and drawn, its styles applied by nonce
-            visit("/redoc")
-            title = page.locator("#redoc h1").first  # ReDoc draws once it has parsed
-            # a guard, not a delay: ReDoc parses the whole document first (slow under load)
-            expect(title).to_contain_text("Tanso", timeout=6 * WAIT_MS)
-            operation = page.locator("[data-section-id^='operation/']").first
-            expect(operation).to_be_visible()
-            expect(operation.locator("h2").first).not_to_be_empty()
-            expect(page.locator(".menu-content li[data-item-id^='tag/']").first).to_be_visible()
-            menu = "getComputedStyle(document.querySelector('.menu-content')).position"
-            assert page.evaluate(menu) == "sticky"  # ReDoc's own rules (styled-components) apply
-            seen["/redoc"] = page.evaluate("window.__csp || []")
-        finally:
-            browser.close()
+    with watched_chromium(server) as w:
+        page, visit = w.page, w.visit
+        seen: dict[str, list[str]] = {}
+        # ReDoc (issue 18): the operations listed and drawn, its styles applied by nonce
+        visit("/redoc")
+        title = page.locator("#redoc h1").first  # ReDoc draws once it has parsed
+        # a guard, not a delay: ReDoc parses the whole document first (slow under load)
+        expect(title).to_contain_text("Tanso", timeout=6 * WAIT_MS)
+        operation = page.locator("[data-section-id^='operation/']").first
+        expect(operation).to_be_visible()
+        expect(operation.locator("h2").first).not_to_be_empty()
+        expect(page.locator(".menu-content li[data-item-id^='tag/']").first).to_be_visible()
+        menu = "getComputedStyle(document.querySelector('.menu-content')).position"
+        assert page.evaluate(menu) == "sticky"  # ReDoc's own rules (styled-components) apply
+        seen["/redoc"] = page.evaluate("window.__csp || []")
     assert seen["/redoc"] == []
-    assert errors == []
-    assert outside == []
+    assert w.errors == []
+    assert w.outside == []
 
 
 PORTAL_PAGES = (

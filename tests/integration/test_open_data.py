@@ -188,7 +188,7 @@ def test_the_projects_file_is_named_by_the_day_of_its_last_change(market: Market
 
 
 @settings(
-    max_examples=25,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -228,7 +228,7 @@ def test_the_map_counts_a_project_in_each_prefecture_it_names(db: Database, worl
 
 
 @settings(
-    max_examples=25,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -252,7 +252,7 @@ COMMON = {
 }
 
 
-@settings(max_examples=25, **COMMON)
+@settings(max_examples=15, **COMMON)
 @given(steps=ops)
 def test_statistics_equal_their_recomputation_on_sqlite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, steps: list
