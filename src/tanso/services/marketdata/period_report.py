@@ -21,14 +21,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from tanso.domain.bars import Bar, combine
 from tanso.domain.errors import InvalidInput, NotFound
-from tanso.services.marketdata import daily_report
+from tanso.services.marketdata import daily_report, stats
 from tanso.services.marketdata.daily_report import DailyReport, DayBar
 from tanso.services.trading.exchange import Exchange, trade_date
-from tanso.store import schema as t
 from tanso.store.db import Database
 from tanso.store.schema_sealed import sealed_auctions
 
@@ -36,9 +35,6 @@ KINDS = ("weekly", "monthly")
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.ASCII)
 MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 YEARS = (1900, 9998)  # a period and the days around it stay inside the calendar's range
-TRANSFER_KINDS = ("transfer", "settlement")
-"""Credit movements counted as transferred: account to account, and deliveries on settlement
-(exchange trades, marketplace deals, sealed-bid awards)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +291,7 @@ def build(db: Database, exchange: Exchange | None, period: Period) -> PeriodRepo
     instruments = fold_instruments(dailies)
     with db.read() as conn:
         sealed = _sealed_results(conn, period)
-        registry = _registry_activity(conn, period)
+    registry = _registry_activity(db, period)
     return PeriodReport(
         kind=period.kind,
         period=period.name,
@@ -362,46 +358,15 @@ def _sealed_results(conn: Connection, period: Period) -> list[SealedResult]:
     ]
 
 
-def _registry_activity(conn: Connection, period: Period) -> list[RegistryActivity]:
-    """Tonnes issued, retired and transferred per scheme, by the Tokyo date of the journal entry
-    that recorded them."""
-    i, m, p, j = t.issuances.c, t.credit_movements.c, t.projects.c, t.journal.c
-    low, high = _utc_bounds(period)
-    in_window = (j.at >= low) & (j.at < high)
-    tally: dict[str, list[int]] = {}
-
-    def add(rows: Iterable[tuple[str, str, str, int]]) -> None:
-        for scheme, at, what, quantity in rows:
-            if period.holds(trade_date(at)):
-                col = ("issued", "retired", "transferred").index(what)
-                tally.setdefault(scheme, [0, 0, 0])[col] += int(quantity)
-
-    issued = (
-        select(p.scheme, j.at, func.sum(i.quantity))
-        .select_from(
-            t.issuances.join(t.projects, i.project_id == p.id).join(
-                t.journal, i.journal_seq == j.seq
-            )
-        )
-        .where(in_window)
-        .group_by(p.scheme, j.at)
-    )
-    add((s, at, "issued", q) for s, at, q in conn.execute(issued).all())
-    moved = (
-        select(p.scheme, j.at, m.kind, func.sum(m.serial_end - m.serial_start + 1))
-        .select_from(
-            t.credit_movements.join(t.issuances, m.issuance_id == i.id)
-            .join(t.projects, i.project_id == p.id)
-            .join(t.journal, m.journal_seq == j.seq)
-        )
-        .where(in_window, m.kind.in_(("retirement", *TRANSFER_KINDS)))
-        .group_by(p.scheme, j.at, m.kind)
-    )
-    add(
-        (s, at, "retired" if kind == "retirement" else "transferred", q)
-        for s, at, kind, q in conn.execute(moved).all()
-    )
-    return [RegistryActivity(s, *tally[s]) for s in sorted(tally)]
+def _registry_activity(db: Database, period: Period) -> list[RegistryActivity]:
+    """Tonnes issued, retired and transferred per scheme in the period: the public statistics'
+    figures (services/marketdata/stats.py), so a report and /stats never disagree."""
+    rows = stats.registry(db, "scheme", period.start, period.end).rows
+    return [
+        RegistryActivity(r.key, r.issued, r.retired, r.transferred)
+        for r in rows
+        if r.issued or r.retired or r.transferred
+    ]
 
 
 def day_links(day: dt.date) -> dict[str, str]:
