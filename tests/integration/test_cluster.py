@@ -203,6 +203,9 @@ def _stream_ids(url: str) -> list[int]:
     return asyncio.run(read())
 
 
+@pytest.mark.full  # hangs now and then on the second engine's start (the first one's lock
+# connection outlives it), and the engines it leaves fail the cluster tests after it: run in
+# `make test-all` until that is found (issue 22's closing note)
 def test_the_stream_holds_every_exchange_entry_once_across_engine_restarts(
     market: dict[str, Any], nats_url: str
 ) -> None:
