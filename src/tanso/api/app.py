@@ -17,6 +17,7 @@ from tanso.api.routes import router
 from tanso.api.routes_auctions import router as auctions_router
 from tanso.api.routes_bust_requests import router as bust_requests_router
 from tanso.api.routes_claims import router as claims_router
+from tanso.api.routes_cycle import router as cycle_router
 from tanso.api.routes_disputes import router as disputes_router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.api.routes_gx import router as gx_router
@@ -197,6 +198,7 @@ def create_app(
         local_router,
         points_router,
         removals_router,
+        cycle_router,
         projects_router,
         offtake_router,
         open_data_router,

@@ -86,6 +86,22 @@ async def get_actor(
 Caller = Annotated[Actor, Depends(get_actor)]
 
 
+async def maybe_actor(
+    db: DB,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+    x_on_behalf_of: Annotated[str | None, Header()] = None,
+) -> Actor | None:
+    """The caller of a public route that shows a party more (a plan's draft, a report's
+    evidence before it is public): None without a key, 401 with a wrong one."""
+    if _token(authorization, x_api_key) is None:
+        return None
+    return await get_actor(db, authorization, x_api_key, x_on_behalf_of)
+
+
+MaybeCaller = Annotated[Actor | None, Depends(maybe_actor)]
+
+
 class needs:
     """A dependency: the authenticated caller, if it holds one of ``scopes`` (else 403
     ``scope_missing``). Every route that takes a key names its scope through one of these; the
@@ -110,6 +126,7 @@ CanTransfer = Annotated[Actor, Depends(needs(Scope.TRANSFER))]
 CanRetire = Annotated[Actor, Depends(needs(Scope.RETIRE))]
 CanManage = Annotated[Actor, Depends(needs(Scope.MANAGE))]
 CanOperate = Annotated[Actor, Depends(needs(Scope.OPERATE))]
+CanVerify = Annotated[Actor, Depends(needs(Scope.VERIFY))]
 TradeOrOperate = Annotated[Actor, Depends(needs(Scope.TRADE, Scope.OPERATE))]
 """The seller or trader, or the operator (cancelling an order, clearing an auction)."""
 

@@ -2,7 +2,7 @@
 
 ``/verify/{retirement id}`` (language from ``?lang=``, the cookie, the browser),
 ``/en/verify/{id}`` and ``/ja/verify/{id}``: the public certificate of a retirement and whether
-its journal entry verifies. ``/verify?id=RT-…`` looks one up.
+its journal entry verifies. ``/verify?id=RT-…`` looks one up (``DC-…``: a declaration's page).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tanso.domain.errors import NotFound
-from tanso.services.compliance import certificates
+from tanso.services.compliance import certificates, declarations
 from tanso.web import kit, render, security
 from tanso.web.documents import certificate as document
 from tanso.web.i18n import texts
@@ -71,10 +71,15 @@ Id = Annotated[str | None, Query(max_length=40)]
 
 @router.get("/verify", response_class=HTMLResponse)
 def verify_lookup(request: Request, id: Id = None) -> Response:
-    """The lookup form; ``?id=RT-…`` goes to that retirement's page."""
+    """The lookup form; ``?id=RT-…`` goes to that retirement's page, ``?id=DC-…`` to that
+    declaration's."""
     lang, remember = _chosen(request)
     if id and id.strip():
-        target = certificates.verify_path(quote(id.strip(), safe=""), lang)
+        wanted = quote(id.strip(), safe="")
+        if wanted.upper().startswith("DC-"):
+            target = declarations.verify_path(wanted.upper(), lang)
+        else:
+            target = certificates.verify_path(wanted, lang)
         return RedirectResponse(target if lang == "ja" else f"{target}?lang=en", status_code=303)
     return _verify_page(request, None, lang, remember)
 

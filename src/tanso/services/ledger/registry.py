@@ -327,7 +327,9 @@ def create_issuance(
     )
 
 
-def with_removals(tx: Tx, actor_label: str, view: IssuanceReceipt) -> IssuanceReceipt:
+def with_removals(
+    tx: Tx, actor_label: str, view: IssuanceReceipt, rate_bp: int | None = None
+) -> IssuanceReceipt:
     """After an issuance's (or a deposit's) journal entry: the buffer pool's share of a removal
     issuance, then the deliveries of forward offtake contracts (services/removals/buffer.py), in
     the same transaction; the receipt says what went where."""
@@ -340,6 +342,7 @@ def with_removals(tx: Tx, actor_label: str, view: IssuanceReceipt) -> IssuanceRe
         view.quantity,
         view.account_id,
         issued=view.external_registry is None,
+        rate_bp=rate_bp,
     )
     delivered = sum(int(getattr(d, "delivered", 0)) for d in after.deliveries)
     if not after.buffer_quantity and not delivered:
@@ -367,18 +370,33 @@ def _new_credits(
     idem: Idem | None,
 ) -> IssuanceReceipt:
     """Credits entering the registry: issued here, or deposited from an external registry."""
-    origin = "issued" if external is None else "deposited"
 
     def work(tx: Tx) -> IssuanceReceipt:
-        view = create_issuance(tx, n, origin, external)
-        tx.record(
-            f"credits.{origin}",
-            actor.label,
-            plain(view) | {"issue": [[view.issuance_id, 1, n.quantity, n.account_id, "held"]]},
-        )
-        return with_removals(tx, actor.label, view)
+        return new_credits_in(tx, actor.label, n, external)
 
     return execute(db, actor, idem, work, 201, loader(IssuanceReceipt), sequenced=True)
+
+
+def new_credits_in(
+    tx: Tx,
+    actor_label: str,
+    n: NewIssuance,
+    external: tuple[str, str] | None,
+    basis: dict[str, Any] | None = None,
+    rate_bp: int | None = None,
+) -> IssuanceReceipt:
+    """Credits entering the registry inside the caller's transaction, with the journal entry
+    ``credits.issued`` (or ``credits.deposited``) and then the buffer pool's share and forward
+    deliveries. ``basis``: what the issuance rests on (an approved issuance request, its
+    report and verification), recorded in the entry; a direct issuance records none.
+    ``rate_bp``: the buffer rate the request fixed."""
+    origin = "issued" if external is None else "deposited"
+    view = create_issuance(tx, n, origin, external)
+    payload = plain(view) | {"issue": [[view.issuance_id, 1, n.quantity, n.account_id, "held"]]}
+    if origin == "issued":
+        payload["basis"] = basis or {"kind": "direct"}
+    tx.record(f"credits.{origin}", actor_label, payload)
+    return with_removals(tx, actor_label, view, rate_bp)
 
 
 def deposit(

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
 from tanso.domain.participants import Role
 from tanso.services.common import Actor, Idem, execute, from_row, loader, plain, require
+from tanso.services.cycle import methodologies as cycle_methodologies
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
@@ -77,6 +78,8 @@ def load_reference_data(tx: Tx) -> dict[str, int]:
                     extra=dumps(extra),
                 )
                 added[key] = added.get(key, 0) + 1
+    if count := cycle_methodologies.load_shipped(tx):
+        added["methodologies"] = count
     return added
 
 
@@ -251,11 +254,9 @@ def project_view(r: Any) -> Project:
     )
 
 
-def register_project(
-    db: Database, actor: Actor, p: NewProject, idem: Idem | None = None
-) -> Project:
-    """Register a project (registry operator) so that its credits can be issued."""
-    require(actor, Role.REGISTRY_OPERATOR, "register projects")
+def check_project(p: NewProject) -> None:
+    """Refuse a project whose id, mechanism, nature, country or name is malformed (before any
+    transaction)."""
     if not PROJECT_RE.fullmatch(p.id):
         raise InvalidInput(
             "invalid_project_id", "A project id is 1 to 16 upper-case letters and digits."
@@ -269,45 +270,65 @@ def register_project(
     if not p.name.strip() or len(p.name) > 300:
         raise InvalidInput("invalid_name", "A project name must be 1 to 300 characters.")
 
-    def work(tx: Tx) -> Project:
-        conn = tx.conn
-        if repo.get_project(conn, p.id) is not None:
-            raise Conflict("project_exists", f"Project {p.id} already exists.")
-        scheme = repo.get_by_code(conn, t.schemes, p.scheme)
-        if scheme is None:
-            raise NotFound("scheme_not_found", f"There is no scheme {p.scheme}.")
-        if repo.get_by_code(conn, t.categories, p.category) is None:
-            raise NotFound("category_not_found", f"There is no category {p.category}.")
-        for prop in p.properties:
-            _check_term(conn, "property", prop)
-        for axis in p.evaluation_axes:
-            _check_term(conn, "evaluation_axis", axis)
-        properties = p.properties or loads(scheme.properties)
-        repo.insert_row(
-            conn,
-            t.projects,
-            id=p.id,
-            scheme=p.scheme,
-            name=p.name,
-            name_ja=p.name_ja or p.name,
-            country=p.country,
-            region=p.region,
-            developer=p.developer,
-            methodology=p.methodology,
-            category=p.category,
-            mechanism=p.mechanism,
-            nature=p.nature,
-            properties=dumps(properties),
-            evaluation_axes=dumps(p.evaluation_axes),
-            co_benefits=dumps(p.co_benefits),
-            created_at=tx.at,
-        )
-        row = repo.get_project(conn, p.id)
-        view = project_view(row)
-        tx.record("project.registered", actor.label, {"project": plain(view)})
-        return view
 
-    return execute(db, actor, idem, work, 201, loader(Project))
+def check_project_refs(conn: Connection, p: NewProject) -> Any:
+    """Refuse a project whose scheme, category, properties or evaluation axes are unknown; its
+    scheme's row."""
+    scheme = repo.get_by_code(conn, t.schemes, p.scheme)
+    if scheme is None:
+        raise NotFound("scheme_not_found", f"There is no scheme {p.scheme}.")
+    if repo.get_by_code(conn, t.categories, p.category) is None:
+        raise NotFound("category_not_found", f"There is no category {p.category}.")
+    for prop in p.properties:
+        _check_term(conn, "property", prop)
+    for axis in p.evaluation_axes:
+        _check_term(conn, "evaluation_axis", axis)
+    return scheme
+
+
+def insert_project(tx: Tx, actor_label: str, p: NewProject) -> Project:
+    """Add a project to the registry with its journal entry ``project.registered`` (inside the
+    caller's transaction: the operator's registration, or a plan's at the end of its cycle)."""
+    conn = tx.conn
+    if repo.get_project(conn, p.id) is not None:
+        raise Conflict("project_exists", f"Project {p.id} already exists.")
+    scheme = check_project_refs(conn, p)
+    properties = p.properties or loads(scheme.properties)
+    repo.insert_row(
+        conn,
+        t.projects,
+        id=p.id,
+        scheme=p.scheme,
+        name=p.name,
+        name_ja=p.name_ja or p.name,
+        country=p.country,
+        region=p.region,
+        developer=p.developer,
+        methodology=p.methodology,
+        category=p.category,
+        mechanism=p.mechanism,
+        nature=p.nature,
+        properties=dumps(properties),
+        evaluation_axes=dumps(p.evaluation_axes),
+        co_benefits=dumps(p.co_benefits),
+        created_at=tx.at,
+    )
+    view = project_view(repo.get_project(conn, p.id))
+    tx.record("project.registered", actor_label, {"project": plain(view)})
+    return view
+
+
+def register_project(
+    db: Database, actor: Actor, p: NewProject, idem: Idem | None = None
+) -> Project:
+    """Register a project directly (registry operator): a project imported from another
+    registry, or one whose cycle ran elsewhere, so that its credits can be deposited or issued.
+    A project that runs its cycle here is registered from its plan (services/cycle/plans.py)."""
+    require(actor, Role.REGISTRY_OPERATOR, "register projects")
+    check_project(p)
+    return execute(
+        db, actor, idem, lambda tx: insert_project(tx, actor.label, p), 201, loader(Project)
+    )
 
 
 def list_projects(db: Database) -> list[Project]:

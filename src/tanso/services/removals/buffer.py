@@ -37,17 +37,22 @@ def after_issuance(
     account_id: str,
     *,
     issued: bool = True,
+    rate_bp: int | None = None,
 ) -> AfterIssuance:
     """Move the buffer rate's share of a fresh issuance (its last serials) to the scheme's
     buffer pool, where the project has reversal risk; then deliver under forward contracts from
     what the account received. Credits deposited from another registry (``issued`` False) put
-    nothing in the pool here: that registry keeps their buffer."""
+    nothing in the pool here: that registry keeps their buffer. ``rate_bp``: the rate an
+    approved issuance request fixed (its methodology's), instead of the removal profile's."""
     conn = tx.conn
-    prof = profile_row(conn, project_id)
+    if rate_bp is None:
+        prof = profile_row(conn, project_id)
+        risky = prof is not None and prof.reversal_risk != "none"
+        rate_bp = prof.buffer_rate_bp if prof is not None and risky else 0
     buffered = 0
     serials = None
-    if issued and prof is not None and prof.reversal_risk != "none":
-        buffered = buffer_share(quantity, prof.buffer_rate_bp)
+    if issued:
+        buffered = buffer_share(quantity, rate_bp)
     if buffered:
         pool = ensure_buffer_account(tx, scheme)
         start = quantity - buffered + 1
@@ -69,7 +74,7 @@ def after_issuance(
                 serial_start=start,
                 serial_end=quantity,
                 quantity=buffered,
-                rate_bp=prof.buffer_rate_bp,
+                rate_bp=rate_bp,
                 journal_seq=tx.next_seq(),
             )
         )
@@ -81,7 +86,7 @@ def after_issuance(
                 "project_id": project_id,
                 "scheme": scheme,
                 "quantity": buffered,
-                "rate_bp": prof.buffer_rate_bp,
+                "rate_bp": rate_bp,
                 "serials": serials,
                 "moves": moves,
             },
