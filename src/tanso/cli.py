@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tanso import cli_ops, cli_points, cli_stats, cli_surveillance, cli_usage
+from tanso import cli_cycle, cli_ops, cli_points, cli_stats, cli_surveillance, cli_usage
 from tanso.api import ops
 from tanso.demo import exchange_days as demo_exchange
 from tanso.demo import history
@@ -645,6 +645,7 @@ cli_usage.register(app)
 cli_points.register(app)
 cli_surveillance.register(app)
 cli_stats.register(app)
+cli_cycle.register(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role
 from tanso.services.common import SYSTEM, Actor
-from tanso.services.cycle import accreditation, issuance_requests, monitoring, plans
+from tanso.services.cycle import accreditation, integrity, issuance_requests, monitoring, plans
 from tanso.services.ledger import audit, participants, registry
 from tanso.store.db import Database
 from tanso.store.schema_cycle import monitoring_reports
@@ -153,6 +153,11 @@ def test_a_forest_project_runs_the_whole_cycle_to_issuance(cycle) -> None:  # ty
     assert sum(b.quantity for b in held.blocks) == verified
     with pytest.raises(Conflict):
         issuance_requests.approve(db, SYSTEM, req.id)
+    with pytest.raises(Conflict, match="issuance requests"):  # no direct issuance here
+        registry.issue(
+            db, SYSTEM, registry.NewIssuance("PFOREST1", "RM", "9", 2027, 5, "FORESTCO-MAIN")
+        )
+    assert integrity.check(db).problems == []
     assert audit.verify(db).ok
 
 
@@ -190,6 +195,8 @@ def test_a_vcs_report_issues_the_verified_tonnes_less_the_buffer_share(cycle) ->
     assert done.buffer_serials and done.buffer_serials.endswith("-961-1201")
     held = registry.holdings(db, a["dev"], "FORESTCO-MAIN")
     assert sum(b.quantity for b in held.blocks) == 960
+    found = integrity.check(db)
+    assert (found.problems, found.reports, found.issuances) == ([], 1, 1)
     assert audit.verify(db).ok
 
 
@@ -266,6 +273,7 @@ def test_a_withdrawn_or_rejected_plan_and_an_inactive_project_issue_nothing(cycl
         rows = conn.execute(select(monitoring_reports)).all()
         assert all(monitoring.recompute(conn, row) == row.claimed_tonnes for row in rows)
     assert registry.list_issuances(db, "PINACT") == []
+    assert integrity.check(db).problems == []
     assert audit.verify(db).ok
 
 

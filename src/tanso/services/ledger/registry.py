@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from tanso.domain import escrow as es
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -56,7 +56,7 @@ from tanso.services.ledger.blocks import move as move
 from tanso.services.ledger.blocks import plan as plan
 from tanso.services.ledger.blocks import ranges_view as ranges_view
 from tanso.services.removals import buffer
-from tanso.store import repo
+from tanso.store import repo, schema_cycle
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx, loads
 
@@ -377,6 +377,11 @@ def _new_credits(
     return execute(db, actor, idem, work, 201, loader(IssuanceReceipt), sequenced=True)
 
 
+def _in_cycle(conn: Connection, project_id: str) -> bool:
+    plans = schema_cycle.project_plans
+    return conn.execute(select(plans.c.id).where(plans.c.id == project_id)).first() is not None
+
+
 def new_credits_in(
     tx: Tx,
     actor_label: str,
@@ -391,6 +396,12 @@ def new_credits_in(
     report and verification), recorded in the entry; a direct issuance records none.
     ``rate_bp``: the buffer rate the request fixed."""
     origin = "issued" if external is None else "deposited"
+    if origin == "issued" and basis is None and _in_cycle(tx.conn, n.project_id):
+        raise Conflict(
+            "issuance_request_required",
+            f"Project {n.project_id} was registered through the project cycle: its credits "
+            "are issued from verified monitoring reports by approved issuance requests.",
+        )
     view = create_issuance(tx, n, origin, external)
     payload = plain(view) | {"issue": [[view.issuance_id, 1, n.quantity, n.account_id, "held"]]}
     if origin == "issued":
