@@ -14,6 +14,7 @@ Errors come back as `ApiError` with the server's machine-readable code and messa
 
 from __future__ import annotations
 
+import base64
 import uuid
 from functools import cache
 from types import TracebackType
@@ -28,6 +29,9 @@ from tanso.services import market_makers as mm
 from tanso.services.clearing import settlement
 from tanso.services.compliance import certificates, claims, usage
 from tanso.services.compliance import inventories as emissions
+from tanso.services.cycle import accreditation, issuance_requests, monitoring, plans
+from tanso.services.cycle import evidence as cycle_evidence
+from tanso.services.cycle import methodologies as cycle_meth
 from tanso.services.ledger import cash as cash_ledger
 from tanso.services.ledger import participants as parties
 from tanso.services.ledger import registry
@@ -1071,6 +1075,104 @@ class Client:
     def project_updates(self, project_id: str) -> list[ProjectUpdate]:
         """A project's updates from its developer, newest first (public)."""
         return self._get_list(ProjectUpdate, f"/v1/projects/{project_id}/updates")
+
+    # ------------------------------------------------------------------ the project cycle
+
+    def methodologies(self, scheme: str | None = None) -> list[cycle_meth.MethodologyView]:
+        """Every methodology version with its parameters, formula and buffer rate (public)."""
+        return self._get_list(cycle_meth.MethodologyView, "/v1/methodologies", scheme=scheme)
+
+    def accredit(
+        self,
+        participant_id: str,
+        scheme: str,
+        sector: str,
+        valid_from: str,
+        valid_to: str | None = None,
+    ) -> accreditation.Accreditation:
+        """Accredit a verification body for a scheme and sector (registry operator)."""
+        body = {
+            "participant_id": participant_id,
+            "scheme": scheme,
+            "sector": sector,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+        }
+        return self._post(accreditation.Accreditation, "/v1/accreditations", body)
+
+    def draft_plan(self, **plan: Any) -> plans.Plan:
+        """Draft a project plan as its developer (the fields of ``POST /v1/project-plans``)."""
+        return self._post(plans.Plan, "/v1/project-plans", plan)
+
+    def project_plan(self, plan_id: str) -> plans.Plan:
+        """A plan with its comments, documents and validation."""
+        return self._get(plans.Plan, f"/v1/project-plans/{plan_id}")
+
+    def plan_step(self, plan_id: str, step: str, **body: Any) -> plans.Plan:
+        """Take a step of a plan: ``submit`` (validator_id), ``start-validation``,
+        ``validation`` (opinion, findings, statement), ``register``, ``reject`` or ``withdraw``
+        (reason); each by its role."""
+        return self._post(plans.Plan, f"/v1/project-plans/{plan_id}/{step}", body)
+
+    def submit_monitoring_report(
+        self,
+        project_id: str,
+        period_start: str,
+        period_end: str,
+        verifier_id: str,
+        parameters: dict[str, str | list[str]],
+    ) -> monitoring.Report:
+        """Submit a monitoring report for a period (the project's developer)."""
+        body = {
+            "period_start": period_start,
+            "period_end": period_end,
+            "verifier_id": verifier_id,
+            "parameters": parameters,
+        }
+        path = f"/v1/projects/{project_id}/monitoring-reports"
+        return self._post(monitoring.Report, path, body)
+
+    def attach_report_evidence(
+        self, report_id: str, kind: str, file_name: str, media_type: str, content: bytes
+    ) -> cycle_evidence.Evidence:
+        """Attach evidence to a report before its verification (the developer)."""
+        body = {
+            "kind": kind,
+            "file_name": file_name,
+            "media_type": media_type,
+            "content_base64": base64.b64encode(content).decode("ascii"),
+        }
+        path = f"/v1/monitoring-reports/{report_id}/evidence"
+        return self._post(cycle_evidence.Evidence, path, body)
+
+    def monitoring_report(self, report_id: str) -> monitoring.Report:
+        """A report: public once verified, before that its parties'."""
+        return self._get(monitoring.Report, f"/v1/monitoring-reports/{report_id}")
+
+    def verify_report(
+        self, report_id: str, verified_tonnes: int, statement: str, findings: str = ""
+    ) -> monitoring.Report:
+        """Verify a report, once (the verification body it names)."""
+        body = {"verified_tonnes": verified_tonnes, "findings": findings, "statement": statement}
+        path = f"/v1/monitoring-reports/{report_id}/verification"
+        return self._post(monitoring.Report, path, body)
+
+    def request_issuance(
+        self, report_id: str, account_id: str, quantity: int | None = None
+    ) -> issuance_requests.IssuanceRequest:
+        """Ask for a verified report's credits (the developer)."""
+        body = {"report_id": report_id, "account_id": account_id, "quantity": quantity}
+        return self._post(issuance_requests.IssuanceRequest, "/v1/issuance-requests", body)
+
+    def decide_issuance_request(
+        self, request_id: str, approve: bool, reason: str = ""
+    ) -> issuance_requests.IssuanceRequest:
+        """Approve (issue) or reject (with the reason) a request (registry operator)."""
+        if approve:
+            path = f"/v1/issuance-requests/{request_id}/approve"
+            return self._post(issuance_requests.IssuanceRequest, path, {})
+        path = f"/v1/issuance-requests/{request_id}/reject"
+        return self._post(issuance_requests.IssuanceRequest, path, {"reason": reason})
 
     def _download(self, path: str, lang: str) -> httpx.Response:
         return _checked(self._http.get(path, params={"lang": lang}))

@@ -7,7 +7,6 @@ key, and a party's key shows it what is not public yet."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -41,12 +40,15 @@ EvidenceKind = Literal["document", "sensor_data", "satellite_data", "measurement
 
 MethodologyOut = answer(meth.MethodologyView, "Methodology")
 AccreditationOut = answer(accreditation.Accreditation)
-PlanOut = answer(plans.Plan, "ProjectPlan")
 CommentOut = answer(plans.Comment, "PlanComment")
 EvidenceOut = answer(evidence.Evidence, "CycleEvidence")
+answer(plans.Validation, "PlanValidation")
+answer(monitoring.Verification, "ReportVerification")
+PlanOut = answer(plans.Plan, "ProjectPlan")
 ReportOut = answer(monitoring.Report, "MonitoringReport")
 RequestOut = answer(issuance_requests.IssuanceRequest)
 Text = Field(min_length=1, max_length=5000)
+DateText = Annotated[str, Field(min_length=10, max_length=10, description="A date: 2026-04-01.")]
 
 
 class ParameterIn(Body):
@@ -66,8 +68,8 @@ class MethodologyIn(Body):
     credit_type: str = Field(min_length=1, max_length=4)
     title_en: str = Field(min_length=1, max_length=300)
     title_ja: str = Field(default="", max_length=300)
-    valid_from: dt.date
-    valid_to: dt.date | None = None
+    valid_from: DateText
+    valid_to: DateText | None = None
     parameters: list[ParameterIn] = Field(min_length=1, max_length=40)
     formula: str = Field(min_length=1, max_length=1000)
     buffer_rate_bp: int = Field(default=0, ge=0, le=10_000)
@@ -78,8 +80,8 @@ class AccreditationIn(Body):
     participant_id: str = Field(min_length=1, max_length=40)
     scheme: str = Field(min_length=1, max_length=16, description="JC, VCS, ... or FOOTPRINT.")
     sector: str = Field(min_length=1, max_length=24, description="forestry, energy, lng_cargo ...")
-    valid_from: dt.date
-    valid_to: dt.date | None = None
+    valid_from: DateText
+    valid_to: DateText | None = None
 
 
 class ReasonIn(Body):
@@ -123,8 +125,8 @@ class EvidenceIn(Body):
 
 
 class ReportIn(Body):
-    period_start: dt.date
-    period_end: dt.date
+    period_start: DateText
+    period_end: DateText
     verifier_id: str = Field(min_length=1, max_length=40)
     parameters: dict[str, str | list[str]] = Field(
         description="Each parameter of the methodology: a decimal string, or a list of them "
@@ -185,10 +187,7 @@ def add_methodology(
 ) -> meth.MethodologyView:
     """Add a methodology version; its formula is checked by evaluating it (registry
     operator). A stored version never changes."""
-    data: dict[str, Any] = body.model_dump()
-    data["valid_from"] = body.valid_from.isoformat()
-    data["valid_to"] = body.valid_to.isoformat() if body.valid_to else None
-    return meth.add(db, actor, data, idem)
+    return meth.add(db, actor, body.model_dump(), idem)
 
 
 @router.get("/accreditations", response_model=many(AccreditationOut), tags=["public"])
@@ -210,8 +209,8 @@ def grant_accreditation(
         body.participant_id,
         body.scheme,
         body.sector,
-        body.valid_from.isoformat(),
-        body.valid_to.isoformat() if body.valid_to else None,
+        body.valid_from,
+        body.valid_to,
         idem,
     )
 
@@ -354,8 +353,8 @@ def submit_report(
     """Submit a monitoring report (モニタリング報告書) for a period (the project's developer):
     the methodology's parameters and the verification body; the tonnes are its formula's."""
     r = monitoring.NewReport(
-        body.period_start.isoformat(),
-        body.period_end.isoformat(),
+        body.period_start,
+        body.period_end,
         body.verifier_id,
         dict(body.parameters),
     )

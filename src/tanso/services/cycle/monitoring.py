@@ -37,6 +37,7 @@ from tanso.services.common import (
 )
 from tanso.services.cycle import accreditation, evidence, plans
 from tanso.services.cycle import methodologies as meth
+from tanso.services.cycle.evidence import Evidence
 from tanso.store.db import Database, Tx, dumps, loads
 from tanso.store.schema_cycle import monitoring_reports, verifications
 
@@ -85,7 +86,7 @@ class Report:
     submitted_at: str
     journal_seq: int
     verification: Verification | None = omitted()  # noqa: RUF009
-    evidence: list[evidence.Evidence] | None = omitted()  # noqa: RUF009
+    evidence: list[Evidence] | None = omitted()  # noqa: RUF009
 
 
 def _date(value: str, name: str) -> str:
