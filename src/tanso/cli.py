@@ -108,6 +108,7 @@ def init(
         out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
     if demo and clock is not None:
         from tanso.demo import auctions as demo_auctions
+        from tanso.demo import declarations as demo_declarations
         from tanso.demo import gx as demo_gx
         from tanso.demo import jcm as demo_jcm
         from tanso.demo import local as demo_local
@@ -138,6 +139,7 @@ def init(
                 ("points", demo_points),
                 ("removals", demo_removals),
                 ("notices", demo_notices),
+                ("declarations", demo_declarations),
             ):
                 progress.update(f"demo: {step}...")
                 extras.append(m.seed(db, exchange, keys, clock, days))

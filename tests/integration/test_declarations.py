@@ -8,13 +8,17 @@ verifies."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from tanso.demo import declarations as demo_declarations
+from tanso.demo.exchange_days import DemoClock, demo_days
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import OPERATOR_PARTICIPANT, Role
 from tanso.services.common import SYSTEM, Actor
@@ -22,9 +26,11 @@ from tanso.services.compliance import declarations as dc
 from tanso.services.cycle import accreditation
 from tanso.services.ledger import audit, participants, registry
 from tanso.services.ledger.registry import RetirementRequest, Selection
+from tanso.services.trading.calendar import japan_calendar
+from tanso.services.trading.exchange import Exchange
 from tanso.store import schema as t
 from tanso.store.db import Database
-from tests.conftest import add_issuance, add_participant
+from tests.conftest import add_issuance, add_participant, demo_database
 
 pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
 
@@ -313,3 +319,25 @@ def test_linked_tonnes_never_exceed_a_retirement_nor_is_anything_declared_uncove
         for r in x.retirements
     ]
     assert len(linked) == len(set(linked))
+
+
+@pytest.mark.full
+def test_the_demo_declares_one_lng_cargo_backed_by_retired_j_credits(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    database, keys = demo_database("sqlite", request, tmp_path)
+    add_participant(database, "KOKUSEI_VERIFY", ["verification_body"])
+    days = demo_days(dt.date(2026, 12, 7))
+    clock = DemoClock(dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC))
+    database.clock = clock
+    line = demo_declarations.seed(database, Exchange(database, japan_calendar()), keys, clock, days)
+    [d] = dc.list_declarations(database, None)
+    assert d.state == "declared" and d.id in line
+    assert d.verification is not None and d.retired_tonnes >= d.verification.verified_tonnes
+    assert dc.verification(database, d.id).entry_check.verified  # type: ignore[union-attr]
+    assert (
+        demo_declarations.seed(database, Exchange(database, japan_calendar()), keys, clock, days)
+        == ""
+    )
+    assert audit.verify(database).ok
+    database.dispose()

@@ -18,6 +18,7 @@ from tanso.api.routes_auctions import router as auctions_router
 from tanso.api.routes_bust_requests import router as bust_requests_router
 from tanso.api.routes_claims import router as claims_router
 from tanso.api.routes_cycle import router as cycle_router
+from tanso.api.routes_declarations import router as declarations_router
 from tanso.api.routes_disputes import router as disputes_router
 from tanso.api.routes_exchange import router as exchange_router
 from tanso.api.routes_gx import router as gx_router
@@ -53,6 +54,7 @@ from tanso.services.trading.sessions import Scheduler
 from tanso.settings import Settings
 from tanso.store.db import Database
 from tanso.web import DemoClockView, security, show_demo_clock
+from tanso.web.declarations import router as declarations_pages_router
 from tanso.web.local import router as local_pages_router
 from tanso.web.notices import router as notices_pages_router
 from tanso.web.open_data import router as open_data_pages_router
@@ -204,6 +206,7 @@ def create_app(
         open_data_router,
         stats_router,
         notices_router,
+        declarations_router,
         pages_router,
         local_pages_router,
         points_pages_router,
@@ -212,6 +215,7 @@ def create_app(
         stats_pages_router,
         open_data_pages_router,
         notices_pages_router,
+        declarations_pages_router,
         portal_router,
         operator_router,
         operator_notices_router,

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import Field
 
+from tanso.api import schemas_usage  # noqa: F401 (names the certificates' models)
 from tanso.api.deps import DB, AnswerRoute, CanManage, IdemKey, get_actor, needs
 from tanso.api.schemas import Body, answer, many
 from tanso.domain.participants import Scope
@@ -22,8 +23,11 @@ router = APIRouter(prefix="/v1", tags=["declarations"], route_class=AnswerRoute)
 
 CanVerify = Annotated[Actor, Depends(needs(Scope.VERIFY))]
 
+# the models a declaration holds are named first (the certificates' by schemas_usage)
 EvidenceOut = answer(evidence.Evidence, "CycleEvidence")
-"""Named before ``Declaration``'s model, which holds it (routes_cycle names it alike)."""
+answer(dc.Stage, "DeclarationStage")
+answer(dc.Reduction, "DeclarationReduction")
+answer(dc.EntryCheck, "DeclarationEntryCheck")
 DeclarationOut = answer(dc.Declaration)
 
 DeclarationId = Annotated[
@@ -51,7 +55,7 @@ async def optional_actor(
 Viewer = Annotated[Actor | None, Depends(optional_actor)]
 
 
-class StageIn(Body):
+class DeclarationStageIn(Body):
     stage: str = Field(
         min_length=1,
         max_length=24,
@@ -63,7 +67,7 @@ class StageIn(Body):
     method: str = Field(min_length=1, max_length=dc.MAX_METHOD, description="How it was measured.")
 
 
-class ReductionIn(Body):
+class DeclarationReductionIn(Body):
     description: str = Field(min_length=1, max_length=dc.MAX_METHOD)
     tonnes: int = Tonnes
 
@@ -82,8 +86,10 @@ class DeclarationIn(Body):
         max_length=40,
         description="The verification body, accredited for FOOTPRINT and the unit's kind.",
     )
-    stages: list[StageIn] = Field(min_length=1, max_length=10)
-    reductions: list[ReductionIn] = Field(default_factory=list, max_length=dc.MAX_REDUCTIONS)
+    stages: list[DeclarationStageIn] = Field(min_length=1, max_length=10)
+    reductions: list[DeclarationReductionIn] = Field(
+        default_factory=list, max_length=dc.MAX_REDUCTIONS
+    )
     eu_consumers: bool = Field(
         default=False,
         description="The claim is aimed at consumers in the EU: refused from 27 September 2026 "
@@ -91,24 +97,24 @@ class DeclarationIn(Body):
     )
 
 
-class EvidenceIn(Body):
+class DeclarationEvidenceIn(Body):
     kind: EvidenceKind = "document"
     file_name: str = Field(min_length=1, max_length=200)
     media_type: str = Field(min_length=1, max_length=100)
     content_base64: str = Field(min_length=1, max_length=4_100_000)
 
 
-class VerificationIn(Body):
+class DeclarationVerificationIn(Body):
     verified_tonnes: int = Tonnes
     findings: str = Field(default="", max_length=dc.MAX_TEXT)
     statement: str = Field(min_length=1, max_length=dc.MAX_TEXT)
 
 
-class RetirementsIn(Body):
+class DeclarationRetirementsIn(Body):
     retirement_ids: list[str] = Field(min_length=1, max_length=dc.MAX_LINKS)
 
 
-class WithdrawIn(Body):
+class DeclarationWithdrawIn(Body):
     reason: str = Field(min_length=1, max_length=dc.MAX_TEXT)
 
 
@@ -149,7 +155,11 @@ def get_declaration(declaration_id: DeclarationId, db: DB, viewer: Viewer) -> dc
 
 @router.post("/declarations/{declaration_id}/evidence", response_model=EvidenceOut, status_code=201)
 def attach_evidence(
-    declaration_id: DeclarationId, body: EvidenceIn, db: DB, actor: CanManage, idem: IdemKey
+    declaration_id: DeclarationId,
+    body: DeclarationEvidenceIn,
+    db: DB,
+    actor: CanManage,
+    idem: IdemKey,
 ) -> evidence.Evidence:
     """Attach an evidence file to your draft (base64 in JSON; PDF, PNG, JPEG, TIFF, text, CSV,
     JSON or GeoJSON; at most 3,000,000 bytes). Kept with its SHA-256 and size."""
@@ -188,7 +198,11 @@ def get_evidence(
 
 @router.post("/declarations/{declaration_id}/verification", response_model=DeclarationOut)
 def verify(
-    declaration_id: DeclarationId, body: VerificationIn, db: DB, actor: CanVerify, idem: IdemKey
+    declaration_id: DeclarationId,
+    body: DeclarationVerificationIn,
+    db: DB,
+    actor: CanVerify,
+    idem: IdemKey,
 ) -> dc.Declaration:
     """The named verification body verifies the draft, once: verified tonnes (at most the
     measured), findings and its statement."""
@@ -199,7 +213,11 @@ def verify(
 
 @router.post("/declarations/{declaration_id}/retirements", response_model=DeclarationOut)
 def link_retirements(
-    declaration_id: DeclarationId, body: RetirementsIn, db: DB, actor: CanManage, idem: IdemKey
+    declaration_id: DeclarationId,
+    body: DeclarationRetirementsIn,
+    db: DB,
+    actor: CanManage,
+    idem: IdemKey,
 ) -> dc.Declaration:
     """Link retirements of your own, made for a product or event offset purpose, to your
     declaration before it is declared; a retirement backs one declaration only."""
@@ -217,7 +235,11 @@ def declare(
 
 @router.post("/declarations/{declaration_id}/withdraw", response_model=DeclarationOut)
 def withdraw(
-    declaration_id: DeclarationId, body: WithdrawIn, db: DB, actor: CanManage, idem: IdemKey
+    declaration_id: DeclarationId,
+    body: DeclarationWithdrawIn,
+    db: DB,
+    actor: CanManage,
+    idem: IdemKey,
 ) -> dc.Declaration:
     """Withdraw your declaration with the reason (or the operator withdraws it); a declared one
     stays public, marked withdrawn."""
