@@ -108,6 +108,7 @@ def init(
         out.print(f"listed {len(listed)} instruments: {', '.join(listed)}")
     if demo and clock is not None:
         from tanso.demo import auctions as demo_auctions
+        from tanso.demo import cycle as demo_cycle
         from tanso.demo import declarations as demo_declarations
         from tanso.demo import gx as demo_gx
         from tanso.demo import jcm as demo_jcm
@@ -139,6 +140,7 @@ def init(
                 ("points", demo_points),
                 ("removals", demo_removals),
                 ("notices", demo_notices),
+                ("cycle", demo_cycle),
                 ("declarations", demo_declarations),
             ):
                 progress.update(f"demo: {step}...")
@@ -206,6 +208,8 @@ DEMO_USERS = (
         "Demo sustainability lead",
         "account_manager",
     ),
+    ("OKUMINE_FOC", "forest@okumine-foc.example.jp", "Demo project developer", "administrator"),
+    ("JFA_VERIFY", "audit@jfa-verify.example.jp", "Demo validation body", "administrator"),
 )
 
 
