@@ -138,6 +138,7 @@ def test_the_simulator_never_trades_as_a_demo_portal_user() -> None:
     keys = {"OPERATOR": "k0", "MARUHAMA": "k1", "HOKUTO_STEEL": "k2", "TOKAI": "k3"}
     keys |= {"SHIRANE_CEMENT": "k4", "KOKUSEI_VERIFY": "k5", "ECORIDE": "k6"}
     keys |= {"TOMAKOMAI_DAC": "k7", "MINATO_DESIGN": "k8"}  # the removals demo's logins
+    keys |= {"OKUMINE_FOC": "k9", "JFA_VERIFY": "k10"}  # the project cycle's
     traders = simulated_traders(keys)
     assert traders == {"OPERATOR": "k0", "TOKAI": "k3"}
     assert {pid for pid, *_ in DEMO_USERS} - {"OPERATOR"} <= set(keys) - set(traders)
