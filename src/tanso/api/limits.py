@@ -40,10 +40,22 @@ TANSO_MAX_UPLOAD_BYTES."""
 
 def is_upload(method: str, path: str) -> bool:
     """A request whose body may be as large as TANSO_MAX_UPLOAD_BYTES: the bulk uploads, and
-    a dispute's evidence (API or portal, POST .../disputes/{id}/evidence)."""
+    evidence files (API or portal, POST .../{id}/evidence) of disputes, project plans,
+    monitoring reports and declarations."""
     head, _, tail = path.rpartition("/")
-    dispute = head.count("/") == 3 and head.startswith(("/v1/disputes/", "/portal/disputes/"))
-    return (method, path) in UPLOADS or (method == "POST" and dispute and tail == "evidence")
+    if (method, path) in UPLOADS:
+        return True
+    if method != "POST" or tail != "evidence":
+        return False
+    owners = (
+        "/v1/disputes/",
+        "/portal/disputes/",
+        "/v1/project-plans/",
+        "/v1/monitoring-reports/",
+        "/v1/declarations/",
+    )
+    portal_report = head.startswith("/portal/projects/") and head.count("/") in (3, 5)
+    return (head.count("/") == 3 and head.startswith(owners)) or portal_report
 
 
 def is_batch(method: str, path: str) -> bool:

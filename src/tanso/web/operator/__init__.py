@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from tanso.web.operator import (
     bust_requests,
+    cycle,
     disputes,
     issuance,
     journal,
@@ -34,6 +35,7 @@ for _screens in (
     bust_requests.router,
     market_makers.router,
     issuance.router,
+    cycle.router,
     removals.router,
     journal.router,
     disputes.router,

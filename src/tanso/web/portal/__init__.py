@@ -4,7 +4,8 @@ Screens by group: ``login`` (log in, second factor, security), ``accounts`` (acc
 holdings, transfers, cash), ``orders`` (orders, amendments, trades), ``retirement``
 (retiring, notices), ``administration`` (API keys, users), ``marketplace``, ``auctions``,
 ``offtake`` (forward offtake contracts: the pre-purchase marketplace of removals), ``usage``
-(emissions), ``claims``, ``gx`` (GX-ETS: the entity's compliance, verification, the
+(emissions), ``claims``, ``cycle`` (the project cycle: plans, monitoring reports, validation
+and verification), ``gx`` (GX-ETS: the entity's compliance, verification, the
 scheme administrator's screen, the public register), ``points`` (a points programme's batches,
 pools and members; a verification body's batches) and ``stream`` (the live book). What they
 share — the page renderer, the user dependency with its CSRF, origin and role checks, the status
@@ -23,6 +24,7 @@ from tanso.web.portal import (
     administration,
     auctions,
     claims,
+    cycle,
     disputes,
     gx,
     inbox,
@@ -54,6 +56,7 @@ for _screens in (
     market_making.router,
     gx.router,
     points.router,
+    cycle.router,
 ):
     router.include_router(_screens)
 router.routes.append(stream.route)
