@@ -1,7 +1,8 @@
 """The public project pages in headless Chromium (Debian's /usr/bin/chromium driven by
 Playwright) against a real `tanso serve`, in one browser: /projects and /ja/projects draw the map
 (47 prefecture paths, the JCM partner countries) from the shipped boundary data, a project's page
-draws its price history, a region of the map leads to the filtered list; no script error, no
+draws its price history, a region of the map leads to the filtered list, the list leads to the
+methodologies (issue 23) and a methodology's formula; no script error, no
 console error, and no request to any host but the test server (no tiles, no fonts, no CDN)."""
 
 from __future__ import annotations
@@ -115,6 +116,15 @@ def test_in_chromium_the_map_and_the_price_history_draw_with_no_error_and_no_out
             chart_box: Any = chart.bounding_box()
             assert chart_box["width"] > 200 and chart_box["height"] > 50
             page.screenshot(path=str(tmp_path / "project-en.png"), full_page=True)
+
+            page.goto(server.url + "/projects")  # the project cycle's pages, from the list
+            page.locator("#cycle-links a[href='/methodologies']").click()
+            page.locator('#methodologies a[href="/methodologies/FO-001"]').click()
+            expect(page.locator("code.formula").first).to_contain_text("sum(stem_volume_growth_m3)")
+            expect(page.locator('tr[data-parameter="wood_density"]').first).to_be_visible()
+            page.goto(server.url + "/ja/projects/plans")
+            expect(page.locator("h1")).to_have_text("登録前のプロジェクト計画書")
+            expect(page.locator("#no-plans")).to_be_visible()
         finally:
             browser.close()
 

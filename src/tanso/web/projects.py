@@ -7,7 +7,13 @@ at its path, ``/en/...`` and ``/ja/...``:
   credits issued, drawn on the server as inline SVG from shipped boundary data (web.project_map);
 - ``/projects/{id}``: one project's attributes, removal profile, documents and links, issuances
   with their serial ranges, the retirements of its credits (as their public notices show them),
-  and the daily closes of the instruments whose eligibility admits its credits, drawn as SVG.
+  and the daily closes of the instruments whose eligibility admits its credits, drawn as SVG;
+  for a project registered through the project cycle, its cycle (web.project_cycle): the
+  validation, the plan's documents, each verified monitoring report and what each issuance
+  rests on. The id of a plan not registered yet goes (303) to its plan page.
+
+The cycle's own pages (plans in the pipeline, a plan, the methodologies) are web.project_cycle's,
+carried by this router ahead of ``/projects/{id}``.
 
 Nothing here runs a script or loads anything from another host.
 """
@@ -19,17 +25,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
 from tanso.domain.errors import InvalidInput, NotFound
 from tanso.services.ledger import project_pages as pp
 from tanso.services.ledger import project_updates, taxonomy
-from tanso.web import kit, project_map, render
+from tanso.web import kit, project_cycle, project_map, render
 from tanso.web.i18n import texts
 from tanso.web.kit import Lang
 
 router = APIRouter(include_in_schema=False)
+router.include_router(project_cycle.router)  # /projects/plans before /projects/{project_id}
 
 FILTERS = ("q", "scheme", "category", "country", "prefecture", "credit_type")
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 180, 8
@@ -134,6 +141,7 @@ def _list(request: Request, lang: Lang) -> HTMLResponse:
         lang=lang,
         t=texts(lang, "public"),
         g=g,
+        cy=texts(lang, "project_cycle"),
         prefix=_prefix(lang),
         lang_query="/projects" + here,
         f=f,
@@ -185,12 +193,14 @@ def close_chart(closes: list[pp.DailyClose], label: str) -> Markup:
     )
 
 
-def _detail(request: Request, lang: Lang, project_id: str) -> HTMLResponse:
+def _detail(request: Request, lang: Lang, project_id: str) -> Response:
     g = texts(lang, "projects")
     lang_query = f"/projects/{project_id}"
     try:
         s = pp.summary(kit.db(request), project_id[:16])
     except NotFound as e:
+        if (to_plan := project_cycle.plan_redirect(request, lang, project_id[:16])) is not None:
+            return to_plan
         return _refused(lang, 404, e.code, g["not_found"].format(id=project_id[:16]), lang_query)
     charts = [
         (
@@ -219,6 +229,7 @@ def _detail(request: Request, lang: Lang, project_id: str) -> HTMLResponse:
         charts=charts,
         mn=texts(lang, "market_notices"),
         updates=project_updates.list_updates(kit.db(request), s.project.id),
+        **project_cycle.cycle_context(request, lang, s.project.id),
     )
     return _answer(html, lang)
 
@@ -238,7 +249,7 @@ def _publish_list(prefix: str, lang: Lang | None) -> None:
 
 
 def _publish_detail(prefix: str, lang: Lang | None) -> None:
-    def endpoint(request: Request, project_id: str) -> HTMLResponse:
+    def endpoint(request: Request, project_id: str) -> Response:
         return _detail(request, lang or kit.lang_of(request), project_id)
 
     endpoint.__doc__ = "One project's public record (public)."
