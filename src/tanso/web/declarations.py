@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from tanso.domain.errors import NotFound
 from tanso.services.compliance import declarations as dc
+from tanso.services.ledger import taxonomy
 from tanso.web import kit, render
 from tanso.web.i18n import texts
 from tanso.web.kit import Lang
@@ -46,6 +47,10 @@ def _page(request: Request, lang: Lang, declaration_id: str) -> HTMLResponse:
         )
         return _answer(html, lang, 404)
     wording = dc.rules()["wordings"].get(d.wording or "", {})
+    purposes = {
+        item["code"]: item["name_ja" if lang == "ja" else "name_en"]
+        for item in taxonomy.list_terms(kit.db(request), "purpose")
+    }
     html = render(
         "declaration.html",
         lang=lang,
@@ -58,6 +63,7 @@ def _page(request: Request, lang: Lang, declaration_id: str) -> HTMLResponse:
         v=d.entry_check,
         jst=kit.jst,
         stage_name=lambda code: dc.stage_name(code, lang),
+        purpose_name=lambda code: purposes.get(code, code),
         text=d.text_ja if lang == "ja" else d.text_en,
         source=wording.get(f"source_{lang}", ""),
         verify_prefix="/ja" if lang == "ja" else "",
