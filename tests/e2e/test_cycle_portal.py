@@ -214,6 +214,18 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
     held = registry.holdings(db, Actor("FORESTCO"), "FORESTCO-MAIN")
     assert sum(b.quantity for b in held.blocks) == TONNES - 7
 
+    # the operator sets the project inactive: it reports nothing more
+    page = http.get("/portal/operator/cycle")
+    pid = re.search(r'data-registered="([A-Z0-9]+)"', page.text)
+    assert pid
+    r = http.post(f"/portal/operator/cycle/projects/{pid.group(1)}/deactivate", data={"csrf": csrf})
+    assert r.status_code == 422  # the reason is required
+    r = http.post(
+        f"/portal/operator/cycle/projects/{pid.group(1)}/deactivate",
+        data={"csrf": csrf, "reason": "The forest was sold."},
+    )
+    assert r.status_code == 200 and "The forest was sold." in r.text
+
     # the developer sees the outcome, in Japanese too
     _as(http, "admin@forestco.example.jp")
     page = http.get(f"{base}?lang=ja")

@@ -1,5 +1,6 @@
 """The scheme administrator's screen of the project cycle (issue 23, docs/project-cycle.md),
-``/portal/operator/cycle``: plans awaiting registration (register a positively validated one,
+``/portal/operator/cycle``: plans awaiting registration, registered projects (set
+one inactive with the reason), (register a positively validated one,
 or reject one with the reason), pending issuance requests (発行申請) with the verified tonnes,
 the buffer share and the quantity issued (approve, or reject with the reason), the
 accreditations (認定) of validation and verification bodies (grant, revoke with the reason)
@@ -35,6 +36,7 @@ router = APIRouter(
 
 GRANT_FIELDS = ("participant_id", "scheme", "sector", "valid_from", "valid_to")
 AWAITING = (PlanState.SUBMITTED, PlanState.UNDER_VALIDATION)
+FINISHED = (PlanState.REGISTERED, PlanState.INACTIVE)
 
 
 def _page(request: Request, user: PortalUser, status: int = 200, **context: Any) -> Response:
@@ -47,6 +49,7 @@ def _page(request: Request, user: PortalUser, status: int = 200, **context: Any)
         c=texts(kit.lang_of(request), "cycle"),
         plans=[p for p in plans.list_plans(db) if p.state in AWAITING],
         requests=issuance_requests.list_requests(db, user.actor, state=RequestState.PENDING),
+        registered=[p for p in plans.list_plans(db) if p.state in FINISHED],
         accreditations=accreditation.list_accreditations(db),
         methodologies=meth.list_methodologies(db),
         today=db.clock()[:10],
@@ -99,6 +102,20 @@ def reject_plan(request: Request, user: OperatorUser, plan_id: str, form: Form) 
         f"plan-{plan_id}",
         lambda: plans.reject(db, user.actor, plan_id, reason),
         lambda out: c["rejected"].format(id=out.id),
+    )
+
+
+@router.post("/projects/{project_id}/deactivate")
+def deactivate(request: Request, user: OperatorUser, project_id: str, form: Form) -> Response:
+    """Set a project registered through the cycle inactive, with the reason."""
+    db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
+    reason = form.get("reason", "")
+    return _act(
+        request,
+        user,
+        f"deactivate-{project_id}",
+        lambda: plans.deactivate(db, user.actor, project_id, reason),
+        lambda out: c["deactivated"].format(id=out.id),
     )
 
 
