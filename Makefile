@@ -93,7 +93,7 @@ $(WRK):
 
 bench: $(STAMP) $(WRK)
 	$(BIN)/pip install --quiet -e '.[bench]'
-	for b in engine registry removals stats sequencer orders settlement market_data load; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in engine registry removals stats cycle sequencer orders settlement market_data load; do $(BIN)/python bench/$$b.py || exit 1; done
 
 # the full reliability runs of docs/reliability.md (CI runs their short forms in `make test`)
 soak: $(STAMP)
