@@ -48,6 +48,7 @@ from tanso.domain.participants import Role, Scope
 from tanso.services.access import users
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.compliance import gx_cycle
+from tanso.services.cycle import accreditation, issuance_requests, monitoring, plans
 from tanso.services.ledger import audit, local_schemes, participants
 from tanso.services.points import ingest, pools, programmes
 from tanso.store.db import Database
@@ -246,6 +247,53 @@ def seed_points(db: Database) -> dict[str, dict[str, str]]:
     return out
 
 
+FOREST = {
+    "stem_volume_growth_m3": ["100"],
+    "bef": "1.2",
+    "root_shoot_ratio": "0.25",
+    "wood_density": "0.3",
+    "carbon_fraction": "0.5",
+}
+
+
+def seed_cycle(db: Database) -> dict[str, dict[str, str]]:
+    """The project cycle (issue 23): VERIF accredited for J-Credit forestry; ALPHA's plan CYA
+    and BETA's CYB, each validated by VERIF and registered, with a document; each project's
+    verified report with a pending issuance request, and its unverified report with evidence
+    (the parties' only)."""
+    granted = accreditation.grant(db, SYSTEM, "VERIF", "JC", "forestry", "2025-01-01")
+    verif = Actor("VERIF", frozenset({Role.VERIFICATION_BODY}))
+    out = {}
+    for pid, plan_id in (("ALPHA", "CYA"), ("BETA", "CYB")):
+        dev = Actor(pid, frozenset({Role.TRADER}))
+        new = plans.NewPlan(
+            "Matrix forest", "FOREST", "JP", "FO-001", "3.0", "Matrix.", 100, id=plan_id
+        )
+        plans.create(db, dev, new)
+        doc = plans.attach(db, dev, plan_id, "document", "p.pdf", "application/pdf", b"%PDF")
+        plans.submit(db, dev, plan_id, "VERIF")
+        plans.start_validation(db, verif, plan_id)
+        plans.validate(db, verif, plan_id, "positive", "", "Valid.")
+        plans.register(db, SYSTEM, plan_id)
+        period = monitoring.NewReport("2025-01-01", "2025-03-31", "VERIF", FOREST)
+        verified = monitoring.submit(db, dev, plan_id, period)
+        monitoring.verify(db, verif, verified.id, 10, "", "Verified.")
+        asked = issuance_requests.request(db, dev, verified.id, f"{pid}-MAIN")
+        period = monitoring.NewReport("2025-04-01", "2025-06-30", "VERIF", FOREST)
+        report = monitoring.submit(db, dev, plan_id, period)
+        ev = monitoring.attach(db, dev, report.id, "measurement", "m.csv", "text/csv", b"m\n1\n")
+        out[pid] = {
+            "plan_id": plan_id,
+            "plan_evidence_id": doc.id,
+            "report_id": report.id,
+            "report_evidence_id": ev.id,
+            "request_id": asked.id,
+            "accreditation_id": granted.id,
+            "methodology_id": "FO-001",
+        }
+    return out
+
+
 @pytest.fixture
 def world(db: Database) -> Iterator[World]:
     keys = fuzz.seed_participants(db)
@@ -273,6 +321,7 @@ def world(db: Database) -> Iterator[World]:
     # points programmes first: the ``points`` scope's key is ALPHA's as its programme
     points_ids = seed_points(db)
     seed_local(db)  # before the keys: the ``local_scheme`` scope's key is LOCALGOV's
+    cycle_ids = seed_cycle(db)
     key = participants.create_api_key
     headers = {
         "none": {},
@@ -315,8 +364,8 @@ def world(db: Database) -> Iterator[World]:
     with TestClient(create_app(db), raise_server_exceptions=False, follow_redirects=False) as c:
         fw = fuzz.build(db, c, keys)
         alpha, beta = dict(fw.callers[0].ids), dict(fw.callers[1].ids)
-        alpha |= points_ids["ALPHA"]
-        beta |= points_ids["BETA"]
+        alpha |= points_ids["ALPHA"] | cycle_ids["ALPHA"]
+        beta |= points_ids["BETA"] | cycle_ids["BETA"]
         op = headers["operator"]
         # a second instrument for the session-control endpoints, so JC-FZ stays open
         r = c.post(
@@ -423,6 +472,14 @@ def path_ids(w: World, method: str, path: str, role: str, whose: str) -> dict[st
         ids["deal_id"] = ids["trade_id"]  # an exchange trade's obligation
     if "{month}" in path:
         ids["month"] = "2025-12"
+    if path.startswith("/v1/projects/{project_id}/") and path.endswith(
+        ("/deactivate", "/monitoring-reports")
+    ):
+        ids["project_id"] = ids["plan_id"]  # a project of the cycle, not P0001
+    if path.startswith("/v1/project-plans/{plan_id}/evidence/"):
+        ids["evidence_id"] = ids["plan_evidence_id"]
+    if path.startswith("/v1/monitoring-reports/{report_id}/evidence/"):
+        ids["evidence_id"] = ids["report_evidence_id"]
     if path.startswith("/v1/market/reports/"):  # the week and the month of the trade's date
         day = dt.date.fromisoformat(ids["date"]).isocalendar()
         ids["week"], ids["month"] = f"{day.year:04d}-W{day.week:02d}", ids["date"][:7]
@@ -1538,4 +1595,230 @@ EXPECTED |= {
     ("GET", "/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/en/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
     ("GET", "/ja/projects/{project_id}"): "ok  ok      ok      ok      ok  ok     ok",
+}
+
+# ---------------------------------------------------------------- the project cycle (issue 23)
+# ALPHA's CYA and BETA's CYB are registered (validated by VERIF): each with a document, a
+# verified report with a pending issuance request, and an unverified report with evidence.
+# Methodologies, accreditations, submitted plans and verified reports are public; drafting,
+# reporting and requesting are the developer's (manage), validating and verifying the named
+# body's (verify: only VERIF's key, the scope rows), registering, approving and accrediting the
+# registry operator's. P0001 (project_id) was registered directly: it has no cycle.
+BODIES |= {
+    ("POST", "/v1/methodologies"): lambda ids, n: {
+        "id": f"MX-{n}",
+        "version": "1.0",
+        "scheme": "JC",
+        "sector": "forestry",
+        "mechanism": "removal",
+        "credit_type": "RM",
+        "title_en": "Matrix",
+        "valid_from": "2025-01-01",
+        "parameters": [{"name": "area_ha", "kind": "value", "label_en": "Area"}],
+        "formula": "area_ha * 2",
+    },
+    ("POST", "/v1/accreditations"): lambda ids, n: {
+        "participant_id": "VERIF",
+        "scheme": "JC",
+        "sector": "energy",
+        "valid_from": "2025-01-01",
+    },
+    ("POST", "/v1/accreditations/{accreditation_id}/revoke"): lambda ids, n: {"reason": "m"},
+    ("POST", "/v1/project-plans"): lambda ids, n: {
+        "id": f"CYN{n}",
+        "name": "Matrix forest",
+        "category": "FOREST",
+        "country": "JP",
+        "methodology_id": "FO-001",
+        "methodology_version": "3.0",
+        "description": "Matrix.",
+        "expected_tonnes_per_year": 100,
+    },
+    ("POST", "/v1/project-plans/{plan_id}/submit"): lambda ids, n: {"validator_id": "VERIF"},
+    ("POST", "/v1/project-plans/{plan_id}/validation"): lambda ids, n: {
+        "opinion": "positive",
+        "statement": "Valid.",
+    },
+    ("POST", "/v1/project-plans/{plan_id}/reject"): lambda ids, n: {"reason": "m"},
+    ("POST", "/v1/project-plans/{plan_id}/withdraw"): lambda ids, n: {"reason": "m"},
+    ("POST", "/v1/project-plans/{plan_id}/comments"): lambda ids, n: {"body": "m"},
+    ("POST", "/v1/project-plans/{plan_id}/evidence"): lambda ids, n: {
+        "file_name": "m.txt",
+        "media_type": "text/plain",
+        "content_base64": "bQ==",
+    },
+    ("POST", "/v1/projects/{project_id}/deactivate"): lambda ids, n: {"reason": "m"},
+    ("POST", "/v1/projects/{project_id}/monitoring-reports"): lambda ids, n: {
+        "period_start": "2025-07-01",
+        "period_end": "2025-09-30",
+        "verifier_id": "VERIF",
+        "parameters": FOREST,
+    },
+    ("POST", "/v1/monitoring-reports/{report_id}/evidence"): lambda ids, n: {
+        "kind": "measurement",
+        "file_name": "m.csv",
+        "media_type": "text/csv",
+        "content_base64": "bQ==",
+    },
+    ("POST", "/v1/monitoring-reports/{report_id}/verification"): lambda ids, n: {
+        "verified_tonnes": 1,
+        "statement": "Verified.",
+    },
+    ("POST", "/v1/issuance-requests"): lambda ids, n: {
+        "report_id": ids["report_id"],
+        "account_id": ids["account_id"],
+    },
+    ("POST", "/v1/issuance-requests/{request_id}/reject"): lambda ids, n: {"reason": "m"},
+}
+EXPECTED |= {
+    ("GET", "/v1/methodologies"): "ok  ok      ok      ok      ok  ok     ok",
+    ("GET", "/v1/methodologies/{methodology_id}"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/methodologies"): "401 403     403     403     403 ok     403",
+    ("GET", "/v1/accreditations"): "ok  ok      ok      ok      ok  ok     ok",
+    ("POST", "/v1/accreditations"): "401 403     403     403     403 ok     403",
+    (
+        "POST",
+        "/v1/accreditations/{accreditation_id}/revoke",
+    ): "401 403     403     403     403 ok/409 403",
+    # any active participant drafts a plan as its developer (an operator too); a broker not
+    ("POST", "/v1/project-plans"): "401 ok      ok      403     403 403    403",
+    ("GET", "/v1/project-plans"): "ok  ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/project-plans/{plan_id}"): "ok  ok      ok      ok      403 ok     ok",
+    # registered plans: the developer's own steps get past access (409), another's are refused
+    ("POST", "/v1/project-plans/{plan_id}/submit"): "401 409/403 409/403 403     403 403    403",
+    ("POST", "/v1/project-plans/{plan_id}/withdraw"): "401 409/403 409/403 403     403 403    403",
+    ("POST", "/v1/project-plans/{plan_id}/evidence"): "401 409/403 409/403 403     403 403    403",
+    (
+        "GET",
+        "/v1/project-plans/{plan_id}/evidence/{evidence_id}",
+    ): "ok  ok      ok      ok      403 ok     ok",
+    # J-Credit has no public comment period: past access control, closed
+    ("POST", "/v1/project-plans/{plan_id}/comments"): "401 409     409     403     403 403    403",
+    # the validation body's (verify: VERIF's key alone, the scope rows)
+    (
+        "POST",
+        "/v1/project-plans/{plan_id}/start-validation",
+    ): "401 403     403     403     403 403    403",
+    (
+        "POST",
+        "/v1/project-plans/{plan_id}/validation",
+    ): "401 403     403     403     403 403    403",
+    # the registry operator's
+    ("POST", "/v1/project-plans/{plan_id}/register"): "401 403     403     403     403 409    403",
+    ("POST", "/v1/project-plans/{plan_id}/reject"): "401 403     403     403     403 409    403",
+    ("POST", "/v1/projects/{project_id}/deactivate"): "401 403     403     403     403 ok     403",
+    # reports: the developer submits (the projects are inactive by now: 409) and attaches;
+    # an unverified report and its evidence are the parties' (the operators see them)
+    (
+        "POST",
+        "/v1/projects/{project_id}/monitoring-reports",
+    ): "401 409/403 409/403 403     403 403    403",
+    (
+        "GET",
+        "/v1/projects/{project_id}/monitoring-reports",
+    ): "ok  ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/monitoring-reports/{report_id}"): "404 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "POST",
+        "/v1/monitoring-reports/{report_id}/evidence",
+    ): "401 ok/404  ok/404  403     403 403    403",
+    (
+        "GET",
+        "/v1/monitoring-reports/{report_id}/evidence/{evidence_id}",
+    ): "404 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "POST",
+        "/v1/monitoring-reports/{report_id}/verification",
+    ): "401 403     403     403     403 403    403",
+    # issuance requests: the developer's (its unverified report: 409), the operator approves
+    ("POST", "/v1/issuance-requests"): "401 409/404 409/404 403     403 404    404",
+    ("GET", "/v1/issuance-requests"): "401 ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/issuance-requests/{request_id}"): "401 ok/404  ok/404  ok/404  403 ok     ok",
+    (
+        "POST",
+        "/v1/issuance-requests/{request_id}/approve",
+    ): "401 403     403     403     403 ok     403",
+    (
+        "POST",
+        "/v1/issuance-requests/{request_id}/reject",
+    ): "401 403     403     403     403 409    403",
+}
+
+# public pages of the project cycle (issue 23): the plans in the pipeline, the methodologies;
+# the seeded plans (seed_cycle) and methodologies are public; a series is a verified report's
+EXPECTED |= {
+    **{
+        ("GET", lang + path): "ok  ok      ok      ok      ok  ok     ok"
+        for lang in ("", "/en", "/ja")
+        for path in ("/projects/plans", "/methodologies")
+    },
+    **{
+        ("GET", lang + path): "ok  ok      ok      ok      ok  ok     ok"
+        for lang in ("", "/en", "/ja")
+        for path in ("/projects/plans/{plan_id}", "/methodologies/{methodology_id}")
+    },
+    (
+        "GET",
+        "/projects/{project_id}/reports/{report_id}/{name}.csv",
+    ): "404 404     404     404     404 404    404",
+}
+
+# declarations for products and cargoes (issue 23): the declarant's with `manage`, the
+# accredited verification body's with `verify`; public once declared (the matrix has none)
+EXPECTED |= {
+    **{
+        (
+            "GET",
+            lang + "/declarations/{declaration_id}",
+        ): "404 404     404     404     404 404    404"
+        for lang in ("", "/en", "/ja")
+    },
+    ("GET", "/v1/declarations"): "ok  ok      ok      ok      403 ok     ok",
+    ("GET", "/v1/declarations/{declaration_id}"): "404 404     404     404     403 404    404",
+    (
+        "GET",
+        "/v1/declarations/{declaration_id}/evidence/{evidence_id}",
+    ): "404 404     404     404     403 404    404",
+    ("POST", "/v1/declarations"): "401 422     422     403     403 422    422",
+    (
+        "POST",
+        "/v1/declarations/{declaration_id}/evidence",
+    ): "401 422     422     403     403 422    422",
+    (
+        "POST",
+        "/v1/declarations/{declaration_id}/retirements",
+    ): "401 422     422     403     403 422    422",
+    (
+        "POST",
+        "/v1/declarations/{declaration_id}/withdraw",
+    ): "401 422     422     403     403 422    422",
+    (
+        "POST",
+        "/v1/declarations/{declaration_id}/declare",
+    ): "401 404     404     403     403 404    404",
+    (
+        "POST",
+        "/v1/declarations/{declaration_id}/verification",
+    ): "401 403     403     403     403 403    403",
+}
+
+# the portal's project cycle (issue 23): every participant's own plans; the verification
+# body's work list; the operator's screen
+PORTAL_EXPECTED |= {
+    ("GET", "/portal/projects"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/projects/verifications"): "login 403     403    403     403    ok",
+    ("GET", "/portal/projects/{plan_id}"): "login ok      ok     ok      ok     ok",
+    (
+        "GET",
+        "/portal/projects/{plan_id}/reports/{report_id}",
+    ): "login ok/404  ok/404 ok/404  ok/404 ok",
+    (
+        "GET",
+        "/portal/projects/{plan_id}/evidence/{evidence_id}",
+    ): "login 404     404    404     404    404",
+    (
+        "GET",
+        "/portal/projects/{plan_id}/reports/{report_id}/evidence/{evidence_id}",
+    ): "login 404     404    404     404    404",
+    ("GET", "/portal/operator/cycle"): "login 403     403    403     403    ok",
 }

@@ -190,8 +190,19 @@ def _developer(row: Any, actor: Actor, what: str) -> None:
         raise Forbidden("not_plan_developer", f"Only the developer of plan {row.id} may {what}.")
 
 
+def _participant(actor: Actor, what: str) -> None:
+    """A developer or commenter is a participant of the market, not the operator: the
+    operator registers plans and may not be a party to its own decisions."""
+    if actor.is_operator():
+        raise Forbidden(
+            "operator_may_not", f"The operator may not {what}: a participant of the market does."
+        )
+
+
 def create(db: Database, actor: Actor, p: NewPlan, idem: Idem | None = None) -> Plan:
-    """Draft a project plan (any active participant, as the project's developer)."""
+    """Draft a project plan (any active participant but the operator, as the project's
+    developer)."""
+    _participant(actor, "draft project plans")
     name = pc.text(p.name, "name", limit=300)
     description = pc.text(p.description, "description")
     if p.id and not PLAN_ID.fullmatch(p.id):
@@ -314,7 +325,7 @@ def start_validation(db: Database, actor: Actor, plan_id: str, idem: Idem | None
     def work(tx: Tx) -> Plan:
         conn = tx.conn
         require_active(conn, actor)
-        row = _row(conn, plan_id)
+        row = _visible_row(conn, actor, plan_id)
         _validator(row, actor)
         pc.check_step(plan_id, row.state, PlanStep.START_VALIDATION)
         m = _methodology_of(conn, row)
@@ -346,7 +357,7 @@ def validate(
     def work(tx: Tx) -> Plan:
         conn = tx.conn
         require_active(conn, actor)
-        row = _row(conn, plan_id)
+        row = _visible_row(conn, actor, plan_id)
         _validator(row, actor)
         pc.check_step(plan_id, row.state, PlanStep.VALIDATE)
         if row.validation:
@@ -456,6 +467,7 @@ def comment(
     """A public comment on a submitted plan, during its comment period (any active
     participant)."""
     body = pc.text(body, "comment", limit=2000)
+    _participant(actor, "comment on project plans")
 
     def work(tx: Tx) -> Comment:
         conn = tx.conn
