@@ -129,6 +129,13 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
         files={"file": ("pdd.txt", b"Project design document\n", "text/plain")},
     )
     assert r.status_code == 200 and "pdd.txt" in r.text
+    pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\x00\x01\x02 binary stream\n%%EOF\n"
+    r = http.post(  # a real document is bytes, NUL included
+        "/portal/projects/PFOREST1/evidence",
+        data={"csrf": csrf, "kind": "document"},
+        files={"file": ("design.pdf", pdf, "application/pdf")},
+    )
+    assert r.status_code == 200 and "design.pdf" in r.text
     r = http.post("/portal/projects/PFOREST1/submit", data={"csrf": csrf, "validator_id": "VVB1"})
     assert r.status_code == 200 and 'data-state="submitted"' in r.text
 
