@@ -324,3 +324,18 @@ def test_evidence_is_the_parties_before_it_is_public(cycle) -> None:  # type: ig
         plans.attach(db, a["dev"], "PDOC", "document", "x.pdf", "application/pdf", b"")
     with pytest.raises(InvalidInput, match="Evidence is one of"):
         plans.attach(db, a["dev"], "PDOC", "document", "x.exe", "application/x-msdownload", b"MZ")
+
+
+def test_a_draft_withdrawn_before_its_submission_stays_private(cycle) -> None:  # type: ignore[no-untyped-def]
+    db, _clock, a = cycle
+    draft(db, a["dev"], "PPRIV", ("FO-001", "3.0"))
+    doc = plans.attach(db, a["dev"], "PPRIV", "document", "a.txt", "text/plain", b"draft")
+    plans.withdraw(db, a["dev"], "PPRIV", "Changed our mind.")
+    with pytest.raises(NotFound):
+        plans.get(db, None, "PPRIV")
+    with pytest.raises(NotFound):
+        plans.get(db, a["other"], "PPRIV")
+    with pytest.raises(NotFound):
+        plans.document(db, None, "PPRIV", doc.id)
+    assert "PPRIV" not in {p.id for p in plans.list_plans(db)}
+    assert plans.get(db, a["dev"], "PPRIV").state == "withdrawn"  # still its developer's

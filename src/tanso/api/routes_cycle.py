@@ -244,7 +244,7 @@ def list_plans(
     if state == "draft" and actor is None:
         return []
     found = plans.list_plans(db, state=state, include_drafts=actor is not None, limit=limit)
-    return [p for p in found if p.state != "draft" or _own_draft(p, actor)]
+    return [p for p in found if p.validator_id is not None or _own_draft(p, actor)]
 
 
 def _own_draft(p: plans.Plan, actor: Any) -> bool:

@@ -61,8 +61,10 @@ TO: dict[PlanStep, PlanState] = {
 }
 """Where a step leads (validation, comments and evidence leave the state as it is)."""
 
-PUBLIC_STATES = frozenset(PlanState) - {PlanState.DRAFT}
-"""A plan is public from its submission on; a draft is its developer's own."""
+def is_public(validator_id: str | None) -> bool:
+    """A plan is public from its submission on, which names its validation body; a draft, and
+    a draft withdrawn before it was ever submitted, stay its developer's own."""
+    return validator_id is not None
 
 
 def check_step(plan_id: str, state: str, step: PlanStep) -> None:

@@ -132,7 +132,7 @@ def _visible_row(conn: Connection, actor: Actor | None, plan_id: str) -> Any:
     another's draft answers exactly like a missing plan."""
     row = conn.execute(select(project_plans).where(P.id == plan_id)).first()
     if row is not None and (
-        row.state != PlanState.DRAFT
+        pc.is_public(row.validator_id)
         or (actor is not None and (actor.is_operator() or row.developer_id == actor.participant_id))
     ):
         return row
@@ -528,7 +528,7 @@ def document(
     """A plan's document: to anyone once the plan is public, to its parties before."""
     with db.read() as conn:
         row = conn.execute(select(project_plans).where(P.id == plan_id)).first()
-        if row is None or not (row.state in pc.PUBLIC_STATES or party(row, actor)):
+        if row is None or not (pc.is_public(row.validator_id) or party(row, actor)):
             raise NotFound(
                 "evidence_not_found", f"There is no evidence {evidence_id} that you can see."
             )
@@ -564,7 +564,7 @@ def list_plans(
         query = query.where(P.developer_id == developer_id)
     if validator_id is not None:
         query = query.where(P.validator_id == validator_id)
-    if not include_drafts:
-        query = query.where(P.state != PlanState.DRAFT.value)
+    if not include_drafts:  # nor a draft withdrawn before its submission
+        query = query.where(P.validator_id.is_not(None))
     with db.read() as conn:
         return [_view(conn, r) for r in conn.execute(query)]

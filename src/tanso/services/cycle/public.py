@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 
 from tanso.domain import methodologies as md
 from tanso.domain.errors import NotFound
-from tanso.domain.project_cycle import PUBLIC_STATES, PlanState, ReportState, RequestState
+from tanso.domain.project_cycle import PlanState, ReportState, RequestState, is_public
 from tanso.services.cycle import evidence, plans
 from tanso.services.cycle import methodologies as meth
 from tanso.store import repo
@@ -228,7 +228,7 @@ def _line(conn: Connection, row: Any) -> PlanLine:
 
 def _public_plan(conn: Connection, plan_id: str) -> Any:
     row = conn.execute(select(project_plans).where(P.id == plan_id)).first()
-    if row is None or row.state not in PUBLIC_STATES:
+    if row is None or not is_public(row.validator_id):
         raise NotFound("plan_not_found", f"There is no public project plan {plan_id}.")
     return row
 
@@ -396,8 +396,8 @@ def project_cycle(db: Database, project_id: str) -> ProjectCycle | None:
 def public_plan_state(db: Database, plan_id: str) -> str | None:
     """The state of a public plan with this id, or None (no plan, or a draft)."""
     with db.read() as conn:
-        row = conn.execute(select(P.state).where(P.id == plan_id)).first()
-    return row.state if row is not None and row.state in PUBLIC_STATES else None
+        row = conn.execute(select(P.state, P.validator_id).where(P.id == plan_id)).first()
+    return row.state if row is not None and is_public(row.validator_id) else None
 
 
 def pipeline(db: Database, state: str = "") -> list[PlanLine]:
@@ -464,7 +464,7 @@ def methodology_projects(db: Database, mid: str) -> list[PlanLine]:
     with db.read() as conn:
         rows = conn.execute(
             select(project_plans)
-            .where(P.methodology_id == mid, P.state.in_([s.value for s in PUBLIC_STATES]))
+            .where(P.methodology_id == mid, P.validator_id.is_not(None))
             .order_by(P.journal_seq.desc())
             .limit(PLANS_SHOWN)
         ).all()
