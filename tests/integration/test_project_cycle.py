@@ -339,3 +339,20 @@ def test_a_draft_withdrawn_before_its_submission_stays_private(cycle) -> None:  
         plans.document(db, None, "PPRIV", doc.id)
     assert "PPRIV" not in {p.id for p in plans.list_plans(db)}
     assert plans.get(db, a["dev"], "PPRIV").state == "withdrawn"  # still its developer's
+
+
+def test_a_plan_names_a_category_of_its_methodology_and_a_real_country(cycle) -> None:  # type: ignore[no-untyped-def]
+    db, _clock, a = cycle
+    solar = plans.NewPlan(
+        "Rooftop solar", "AGRI_BIOCHAR", "JP", "EN-R-002", "3.1", "Solar panels.", 300
+    )
+    with pytest.raises(InvalidInput, match="RE_POWER, not AGRI_BIOCHAR"):
+        plans.create(db, a["dev"], solar)
+    with pytest.raises(InvalidInput, match="ISO 3166-1"):
+        plans.create(
+            db, a["dev"], plans.NewPlan("Solar", "RE_POWER", "JA", "EN-R-002", "3.1", "x", 300)
+        )
+    made = plans.create(
+        db, a["dev"], plans.NewPlan("Solar", "RE_POWER", "JP", "EN-R-002", "3.1", "x", 300)
+    )
+    assert made.category == "RE_POWER" and made.id.startswith("PJ")

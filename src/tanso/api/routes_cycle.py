@@ -74,6 +74,11 @@ class MethodologyIn(Body):
     formula: str = Field(min_length=1, max_length=1000)
     buffer_rate_bp: int = Field(default=0, ge=0, le=10_000)
     source: str = Field(default="", max_length=1000)
+    categories: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The project categories it applies to (empty: any of its scheme's).",
+    )
 
 
 class AccreditationIn(Body):

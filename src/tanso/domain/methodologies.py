@@ -61,6 +61,8 @@ class Methodology:
     formula: str
     buffer_rate_bp: int
     source: str
+    categories: tuple[str, ...] = ()
+    """The project categories it applies to (empty: any of its scheme's)."""
 
     def in_force(self, on: str) -> bool:
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
@@ -254,6 +256,7 @@ def from_data(d: Mapping[str, Any]) -> Methodology:
             formula=str(d["formula"]),
             buffer_rate_bp=int(d.get("buffer_rate_bp", 0)),
             source=str(d.get("source", "")),
+            categories=tuple(str(c) for c in d.get("categories") or ()),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise InvalidInput("invalid_methodology", f"A methodology lacks or mistypes {e}.") from None

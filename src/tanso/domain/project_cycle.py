@@ -61,6 +61,7 @@ TO: dict[PlanStep, PlanState] = {
 }
 """Where a step leads (validation, comments and evidence leave the state as it is)."""
 
+
 def is_public(validator_id: str | None) -> bool:
     """A plan is public from its submission on, which names its validation body; a draft, and
     a draft withdrawn before it was ever submitted, stay its developer's own."""

@@ -546,8 +546,8 @@ table cannot be replayed as cookies; a session waiting for its TOTP code grants 
 # them here keeps `metadata` complete for migrations and their check.
 from tanso.store import (  # noqa: E402, F401
     schema_bust_requests,
-    schema_cycle,
     schema_claims,
+    schema_cycle,
     schema_declarations,
     schema_disputes,
     schema_gx,

@@ -42,11 +42,13 @@ methodologies = Table(
     Column("formula", Text, nullable=False),
     Column("buffer_rate_bp", Integer, nullable=False),
     Column("source", Text, nullable=False),
+    Column("categories", Text, nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
 )
-"""A methodology version: the parameters a monitoring report gives (JSON: name, unit, kind
-value or series, labels), the formula that turns them into tonnes, the buffer rate in basis
-points (0 where none applies) and the dates it may be applied from and to."""
+"""A methodology version: the project categories it applies to (JSON), the parameters a
+monitoring report gives (JSON: name, unit, kind value or series, labels), the formula that
+turns them into tonnes, the buffer rate in basis points (0 where none applies) and the dates it
+may be applied from and to."""
 
 accreditations = Table(
     "accreditations",

@@ -65,6 +65,7 @@ class MethodologyView:
     formula: str
     buffer_rate_bp: int
     source: str
+    categories: list[str]
     journal_seq: int
 
 
@@ -100,6 +101,7 @@ def _insert(tx: Tx, m: md.Methodology) -> int:
         formula=m.formula,
         buffer_rate_bp=m.buffer_rate_bp,
         source=m.source,
+        categories=dumps(list(m.categories)),
         journal_seq=seq,
     )
     return seq
@@ -130,12 +132,14 @@ def methodology(conn: Connection, mid: str, version: str) -> md.Methodology:
     row = conn.execute(select(methodologies).where(M.id == mid, M.version == version)).first()
     if row is None:
         raise NotFound("methodology_not_found", f"There is no methodology {mid} version {version}.")
-    return md.from_data(row._asdict() | {"parameters": loads(row.parameters)})
+    data = row._asdict() | {"parameters": loads(row.parameters)}
+    return md.from_data(data | {"categories": loads(row.categories)})
 
 
 def _view(row: Any) -> MethodologyView:
     d = row._asdict()
     d["parameters"] = [ParameterView(**p) for p in loads(row.parameters)]
+    d["categories"] = loads(row.categories)
     return MethodologyView(**d)
 
 
@@ -175,6 +179,10 @@ def add(
             raise NotFound("scheme_not_found", f"There is no scheme {m.scheme}.")
         if repo.get_term(conn, "credit_type", m.credit_type) is None:
             raise NotFound("unknown_credit_type", f"{m.credit_type!r} is not a known credit type.")
+        for code in m.categories:
+            category = repo.get_by_code(conn, t.categories, code)
+            if category is None:
+                raise NotFound("category_not_found", f"There is no category {code}.")
         if _exists(conn, m.id, m.version):
             raise Conflict(
                 "methodology_exists",

@@ -16,6 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pycountry
 from sqlalchemy import Connection, select
 
 from tanso.domain import project_cycle as pc
@@ -38,6 +39,7 @@ from tanso.services.cycle import accreditation, evidence
 from tanso.services.cycle import methodologies as meth
 from tanso.services.ledger import taxonomy
 from tanso.store import repo
+from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
 from tanso.store.schema_cycle import plan_comments, project_plans
 from tanso.store.schema_hub import project_developers
@@ -225,6 +227,12 @@ def create(db: Database, actor: Actor, p: NewPlan, idem: Idem | None = None) -> 
                 + (f" to {m.valid_to}" if m.valid_to else "")
                 + f"; not on {_today(tx.at)}.",
             )
+        _category(conn, m, p.category)
+        if pycountry.countries.get(alpha_2=p.country) is None:
+            raise InvalidInput(
+                "invalid_country",
+                f"{p.country[:8]!r} is not an ISO 3166-1 country code such as JP or VN.",
+            )
         plan_id = p.id or new_id("PJ", 4).replace("-", "")
         developer = repo.get_participant(conn, actor.participant_id)
         project = taxonomy.NewProject(
@@ -268,6 +276,21 @@ def create(db: Database, actor: Actor, p: NewPlan, idem: Idem | None = None) -> 
         return view
 
     return execute(db, actor, idem, work, 201, loader(Plan))
+
+
+def _category(conn: Connection, m: Any, code: str) -> None:
+    """Refuse a category the methodology does not apply to (its list, else its scheme's)."""
+    row = repo.get_by_code(conn, t.categories, code)
+    if row is None:
+        raise NotFound("category_not_found", f"There is no category {code}.")
+    fits = code in m.categories if m.categories else row.scheme in (None, m.scheme)
+    if not fits:
+        allowed = ", ".join(m.categories) or f"those of scheme {m.scheme}"
+        raise InvalidInput(
+            "category_not_of_methodology",
+            f"Methodology {m.id} {m.version} applies to projects of category {allowed}, "
+            f"not {code}.",
+        )
 
 
 def _methodology_of(conn: Connection, row: Any) -> Any:

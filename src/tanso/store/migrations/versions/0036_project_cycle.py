@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("formula", sa.Text(), nullable=False),
         sa.Column("buffer_rate_bp", sa.Integer(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("categories", sa.Text(), nullable=False),
         sa.Column("journal_seq", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["scheme"], ["schemes.code"], name=op.f("fk_methodologies_scheme_schemes")
