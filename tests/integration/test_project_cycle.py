@@ -356,3 +356,16 @@ def test_a_plan_names_a_category_of_its_methodology_and_a_real_country(cycle) ->
         db, a["dev"], plans.NewPlan("Solar", "RE_POWER", "JP", "EN-R-002", "3.1", "x", 300)
     )
     assert made.category == "RE_POWER" and made.id.startswith("PJ")
+
+
+def test_an_accreditation_names_a_known_scheme_and_sector_once(cycle) -> None:  # type: ignore[no-untyped-def]
+    db, _clock, _a = cycle
+    with pytest.raises(InvalidInput, match="agriculture, energy, forestry"):
+        accreditation.grant(db, SYSTEM, "VVB1", "JC", "solar", "2026-01-01")
+    with pytest.raises(NotFound, match="FOOTPRINT"):
+        accreditation.grant(db, SYSTEM, "VVB1", "J_CREDIT", "forestry", "2026-01-01")
+    with pytest.raises(Conflict, match="already"):  # VVB1 holds JC forestry from 2026-01-01
+        accreditation.grant(db, SYSTEM, "VVB1", "JC", "forestry", "2026-06-01", "2026-12-31")
+    assert accreditation.grant(db, SYSTEM, "VVB1", "FOOTPRINT", "lng_cargo", "2026-01-01").id
+    old = accreditation.grant(db, SYSTEM, "VVB1", "JC", "energy", "2020-01-01", "2020-12-31")
+    assert accreditation.grant(db, SYSTEM, "VVB1", "JC", "energy", "2021-01-01").id != old.id

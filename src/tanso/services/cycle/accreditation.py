@@ -29,8 +29,9 @@ from tanso.services.common import (
     require,
 )
 from tanso.store import repo
+from tanso.store import schema as t
 from tanso.store.db import Database, Tx
-from tanso.store.schema_cycle import accreditations
+from tanso.store.schema_cycle import accreditations, methodologies
 
 A = accreditations.c
 CODE_MAX = 24
@@ -50,6 +51,38 @@ class Accreditation:
     valid_to: str | None = omitted()
     revoked_at: str | None = omitted()
     revocation_reason: str | None = omitted()
+
+
+FOOTPRINT = "FOOTPRINT"
+"""The scheme of product and cargo declarations; its sectors are the declared units' kinds."""
+
+
+def sectors(conn: Connection, scheme: str) -> list[str]:
+    """The sectors a body may be accredited for in a scheme: those of its methodologies, or
+    for ``FOOTPRINT`` the kinds of declared units."""
+    if scheme == FOOTPRINT:
+        from tanso.services.compliance import declarations  # it checks accreditations
+
+        return sorted(declarations.kinds())
+    m = methodologies.c
+    found = conn.execute(select(m.sector).where(m.scheme == scheme).distinct()).scalars()
+    return sorted(found)
+
+
+def _known_scope(conn: Connection, scheme: str, sector: str) -> None:
+    if scheme != FOOTPRINT and repo.get_by_code(conn, t.schemes, scheme) is None:
+        raise NotFound(
+            "scheme_not_found",
+            f"There is no scheme {scheme}; a scheme is a code such as JC or VCS, or {FOOTPRINT} "
+            "for product and cargo declarations.",
+        )
+    known = sectors(conn, scheme)
+    if sector not in known:
+        raise InvalidInput(
+            "unknown_sector",
+            f"Scheme {scheme} has the sectors {', '.join(known) or '(none: add a methodology)'};"
+            f" not {sector!r}.",
+        )
 
 
 def _roles(row: Any) -> list[str]:
@@ -95,6 +128,25 @@ def grant(
         row = repo.get_participant(conn, participant_id)
         if row is None:
             raise NotFound("participant_not_found", f"There is no participant {participant_id}.")
+        _known_scope(conn, scheme, sector)
+        overlapping = [
+            r.id
+            for r in conn.execute(
+                select(A.id, A.valid_from, A.valid_to).where(
+                    A.participant_id == participant_id,
+                    A.scheme == scheme,
+                    A.sector == sector,
+                    A.revoked_at.is_(None),
+                )
+            )
+            if (end is None or r.valid_from <= end) and (r.valid_to is None or start <= r.valid_to)
+        ]
+        if overlapping:
+            raise Conflict(
+                "accreditation_exists",
+                f"{participant_id} is accredited for {scheme} {sector} in that period already "
+                f"({overlapping[0]}); revoke it first to change the dates.",
+            )
         if Role.VERIFICATION_BODY.value not in _roles(row):
             raise Conflict(
                 "not_a_verification_body",
