@@ -144,6 +144,10 @@ def test_a_project_goes_from_draft_to_credits_and_each_step_refuses_the_wrong_ke
     got = h.call("PUBLIC", "GET", doc_url, status=200)
     assert got.content == pdd
     assert got.headers["X-Evidence-SHA256"] == hashlib.sha256(pdd).hexdigest()
+    assert got.headers["X-Evidence-Media-Type"] == "application/pdf"
+    assert 'filename="pdd.pdf"' in got.headers["Content-Disposition"]
+    assert got.headers["Content-Type"] == "application/octet-stream"  # never rendered here
+    h.refused("PUBLIC", "GET", "/projects/NOSUCH/monitoring-reports", None, 404)
     assert h.call("PUBLIC", "GET", "/project-plans/PWEB1", status=200).json()["state"] == (
         "submitted"
     )

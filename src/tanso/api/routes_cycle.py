@@ -25,6 +25,7 @@ from tanso.api.deps import (
 from tanso.api.schemas import Body, answer, many
 from tanso.services.cycle import accreditation, evidence, issuance_requests, monitoring, plans
 from tanso.services.cycle import methodologies as meth
+from tanso.web import kit
 
 router = APIRouter(prefix="/v1", tags=["project cycle"], route_class=AnswerRoute)
 
@@ -155,16 +156,7 @@ class RequestIn(Body):
 
 def _file(found: tuple[evidence.Evidence, bytes]) -> Response:
     ev, content = found
-    return Response(
-        content,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{ev.id}"',
-            "X-Content-Type-Options": "nosniff",
-            "X-Evidence-Media-Type": ev.media_type,
-            "X-Evidence-SHA256": ev.sha256,
-        },
-    )
+    return kit.evidence_file(ev.id, ev.file_name, ev.media_type, ev.sha256, content)
 
 
 FILE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-stream": {}}}}

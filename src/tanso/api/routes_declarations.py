@@ -18,6 +18,7 @@ from tanso.domain.participants import Scope
 from tanso.services.common import Actor
 from tanso.services.compliance import declarations as dc
 from tanso.services.cycle import evidence
+from tanso.web import kit
 
 router = APIRouter(prefix="/v1", tags=["declarations"], route_class=AnswerRoute)
 
@@ -184,16 +185,7 @@ def get_evidence(
     """An evidence file's bytes: to the parties and the operator before the declaration is
     made, to anyone after."""
     f, content = dc.evidence_file(db, viewer, declaration_id, evidence_id)
-    return Response(
-        content,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{f.id}"',
-            "X-Content-Type-Options": "nosniff",
-            "X-Evidence-Media-Type": f.media_type,
-            "X-Evidence-SHA256": f.sha256,
-        },
-    )
+    return kit.evidence_file(f.id, f.file_name, f.media_type, f.sha256, content)
 
 
 @router.post("/declarations/{declaration_id}/verification", response_model=DeclarationOut)

@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Protocol, TypeVar
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -565,3 +565,27 @@ def publish_page(router: Any, path: str, template: str, context: PageContext, su
             response_class=HTMLResponse,
             name=f"{template.removesuffix('.html')}{prefix.replace('/', '_')}",
         )
+
+
+def evidence_file(
+    file_id: str, file_name: str, media_type: str, sha256: str, content: bytes
+) -> Response:
+    """An evidence file as a download under its own name (RFC 6266: an ASCII fallback and the
+    UTF-8 name), with its SHA-256 and media type in headers. Always an attachment of type
+    application/octet-stream with nosniff: an uploaded file never renders in the site's
+    origin."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in file_name)
+    disposition = f'attachment; filename="{fallback or file_id}"'
+    if file_name:
+        disposition += f"; filename*=UTF-8''{quote(file_name, safe='')}"
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "X-Evidence-Media-Type": media_type,
+            "X-Evidence-SHA256": sha256,
+            "Cache-Control": "no-store",
+        },
+    )

@@ -38,6 +38,7 @@ from tanso.services.common import (
 from tanso.services.cycle import accreditation, evidence, plans
 from tanso.services.cycle import methodologies as meth
 from tanso.services.cycle.evidence import Evidence
+from tanso.store import schema as t
 from tanso.store.db import Database, Tx, dumps, loads
 from tanso.store.schema_cycle import monitoring_reports, verifications
 
@@ -372,6 +373,10 @@ def list_reports(
     if developer_id is not None:
         query = query.where(R.developer_id == developer_id)
     with db.read() as conn:
+        if project_id is not None and plans.plan_of(conn, project_id) is None:
+            if conn.execute(select(t.projects.c.id).where(t.projects.c.id == project_id)).first():
+                return []  # registered directly: it has no monitoring reports here
+            raise NotFound("project_not_found", f"There is no project {project_id}.")
         return [
             _view(conn, r)
             for r in conn.execute(query)

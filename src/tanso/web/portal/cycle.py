@@ -179,16 +179,7 @@ def series_of(text: str) -> list[str]:
 def download(found: tuple[evidence.Evidence, bytes]) -> Response:
     """An evidence file, as an attachment under its own name."""
     ev, content = found
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", ev.file_name) or ev.id
-    return Response(
-        content,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
-    )
+    return kit.evidence_file(ev.id, ev.file_name, ev.media_type, ev.sha256, content)
 
 
 # ---------------------------------------------------------------- my plans
