@@ -1621,7 +1621,8 @@ BODIES |= {
         "participant_id": "VERIF",
         "scheme": "JC",
         "sector": "energy",
-        "valid_from": "2025-01-01",
+        "valid_from": f"{1900 + n}-01-01",  # a period of its own: never two in force at once
+        "valid_to": f"{1900 + n}-12-31",
     },
     ("POST", "/v1/accreditations/{accreditation_id}/revoke"): lambda ids, n: {"reason": "m"},
     ("POST", "/v1/project-plans"): lambda ids, n: {
