@@ -26,8 +26,6 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -41,6 +39,8 @@ from tanso.services.common import Actor, Idem, execute, loader, omitted, require
 from tanso.services.compliance import certificates, usage
 from tanso.services.cycle import accreditation, evidence
 from tanso.services.cycle.evidence import Evidence
+from tanso.services.cycle.footprint import kinds as kinds
+from tanso.services.cycle.footprint import rules as rules
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store import schema_usage as u
@@ -67,19 +67,6 @@ MAX_TEXT = 4000
 MAX_REDUCTIONS = 20
 MAX_LINKS = 50
 MAX_TONNES = 10**12
-
-
-@lru_cache(maxsize=1)
-def rules() -> dict[str, Any]:
-    """The shipped declaration rules: unit kinds (stages, reference fields, purposes, wording),
-    stage names and the wordings in English and Japanese."""
-    text = resources.files("tanso").joinpath("data/declaration-rules.json").read_text("utf-8")
-    out: dict[str, Any] = json.loads(text)
-    return out
-
-
-def kinds() -> tuple[str, ...]:
-    return tuple(rules()["kinds"])
 
 
 def stage_name(stage: str, lang: str) -> str:

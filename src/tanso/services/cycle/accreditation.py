@@ -28,6 +28,7 @@ from tanso.services.common import (
     plain,
     require,
 )
+from tanso.services.cycle import footprint
 from tanso.store import repo
 from tanso.store import schema as t
 from tanso.store.db import Database, Tx
@@ -61,9 +62,7 @@ def sectors(conn: Connection, scheme: str) -> list[str]:
     """The sectors a body may be accredited for in a scheme: those of its methodologies, or
     for ``FOOTPRINT`` the kinds of declared units."""
     if scheme == FOOTPRINT:
-        from tanso.services.compliance import declarations  # it checks accreditations
-
-        return sorted(declarations.kinds())
+        return sorted(footprint.kinds())
     m = methodologies.c
     found = conn.execute(select(m.sector).where(m.scheme == scheme).distinct()).scalars()
     return sorted(found)
