@@ -1150,10 +1150,21 @@ class Client:
         return self._get(monitoring.Report, f"/v1/monitoring-reports/{report_id}")
 
     def verify_report(
-        self, report_id: str, verified_tonnes: int, statement: str, findings: str = ""
+        self,
+        report_id: str,
+        verified_tonnes: int,
+        statement: str,
+        findings: str = "",
+        parameters: dict[str, str | list[str]] | None = None,
     ) -> monitoring.Report:
-        """Verify a report, once (the verification body it names)."""
-        body = {"verified_tonnes": verified_tonnes, "findings": findings, "statement": statement}
+        """Verify a report, once (the verification body it names); ``parameters``: corrected
+        ones, whose formula gives ``verified_tonnes``."""
+        body = {
+            "verified_tonnes": verified_tonnes,
+            "findings": findings,
+            "statement": statement,
+            "parameters": parameters,
+        }
         path = f"/v1/monitoring-reports/{report_id}/verification"
         return self._post(monitoring.Report, path, body)
 

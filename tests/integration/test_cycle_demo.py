@@ -11,7 +11,7 @@ import pytest
 from tanso.demo import cycle
 from tanso.demo.exchange_days import demo_days
 from tanso.services.common import SYSTEM
-from tanso.services.cycle import issuance_requests, monitoring, plans
+from tanso.services.cycle import integrity, issuance_requests, monitoring, plans, public
 from tanso.services.ledger import audit, registry
 from tanso.services.trading.calendar import japan_calendar
 from tanso.store.db import Database
@@ -42,6 +42,11 @@ def test_the_demo_registers_a_forest_project_issued_from_twice_and_a_biochar_pla
         if q.state == "approved" and q.issuance_id
     )
     assert issued == sorted(verified)
+    second = reports[1].verification
+    assert second is not None and second.parameters  # the body's corrected figures, public
+    page = public.project_cycle(db, cycle.FOREST_PROJECT)
+    assert page is not None and page.reports[1].corrected_tonnes == verified[1]
+    assert integrity.check(db).problems == []
     for r in reports:
         assert r.period_end < r.submitted_at[:10] < days[0].isoformat()
         assert {e.kind for e in r.evidence or []} == {"measurement", "satellite_data"}

@@ -4,6 +4,7 @@ from by approved requests, with the buffer pool's share; and the rules that refu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -369,3 +370,25 @@ def test_an_accreditation_names_a_known_scheme_and_sector_once(cycle) -> None:  
     assert accreditation.grant(db, SYSTEM, "VVB1", "FOOTPRINT", "lng_cargo", "2026-01-01").id
     old = accreditation.grant(db, SYSTEM, "VVB1", "JC", "energy", "2020-01-01", "2020-12-31")
     assert accreditation.grant(db, SYSTEM, "VVB1", "JC", "energy", "2021-01-01").id != old.id
+
+
+def test_a_body_that_corrects_the_parameters_verifies_what_they_compute(cycle) -> None:  # type: ignore[no-untyped-def]
+    db, clock, a = cycle
+    registered(db, a, "PCORR")
+    clock.day = "2027-01-10"
+    r = report(db, a["dev"], "PCORR", "2026-04-01", "2026-12-31")
+    fixed = dict(FOREST) | {"stem_volume_growth_m3": ["1200.5", "950", "1410.25"]}
+    with pytest.raises(InvalidInput, match="make") as refused:
+        monitoring.verify(db, a["vvb"], r.id, r.claimed_tonnes, "", "Verified.", None, fixed)
+    assert refused.value.code == "verified_not_computed"
+    with db.read() as conn:
+        row = conn.execute(select(monitoring_reports)).first()
+        expected = monitoring.recompute(conn, row, json.dumps(fixed))
+    assert expected < r.claimed_tonnes
+    done = monitoring.verify(
+        db, a["vvb"], r.id, expected, "Compartment 2 remeasured.", "Verified.", None, fixed
+    )
+    assert done.verification is not None
+    assert done.verification.parameters == fixed | {"bef": "1.23"}
+    found = integrity.check(db)
+    assert found.problems == [] and found.reports == 1

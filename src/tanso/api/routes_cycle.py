@@ -144,6 +144,11 @@ class VerificationIn(Body):
     verified_tonnes: int = Field(ge=0, le=10**12)
     findings: str = Field(default="", max_length=5000)
     statement: str = Text
+    parameters: dict[str, str | list[str]] | None = Field(
+        default=None,
+        description="The parameters as the body corrected them, where it did: the verified "
+        "tonnes must then be what the methodology's formula makes of them.",
+    )
 
 
 class RequestIn(Body):
@@ -409,8 +414,9 @@ def verify_report(
 ) -> monitoring.Report:
     """Verify a report (検証), once (the verification body the developer named): verified
     tonnes no more than claimed, findings and a statement."""
+    corrected = None if body.parameters is None else dict(body.parameters)
     return monitoring.verify(
-        db, actor, report_id, body.verified_tonnes, body.findings, body.statement, idem
+        db, actor, report_id, body.verified_tonnes, body.findings, body.statement, idem, corrected
     )
 
 

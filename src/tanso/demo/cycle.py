@@ -452,6 +452,7 @@ def _forest_report(
     ):
         monitoring.attach(db, owner, report.id, kind, name, "text/csv", content)
     on("verified", 15)
+    corrected = None
     if year == 0:
         verified = report.claimed_tonnes
         findings = ""
@@ -475,7 +476,7 @@ def _forest_report(
             f"修正後の FY{fy} の吸収量 {verified:,} t-CO2 について、重要な虚偽記載はありません "
             "(合理的保証)。 Reasonable assurance on the corrected removals."
         )
-    monitoring.verify(db, verifier, report.id, verified, findings, statement)
+    monitoring.verify(db, verifier, report.id, verified, findings, statement, None, corrected)
     on("requested", 10)
     request = issuance_requests.request(
         db, owner, report.id, f"{FOREST_OWNER.id}-MAIN", quantity=verified

@@ -162,13 +162,16 @@ verifications = Table(
     Column("report_id", String(ID), ForeignKey("monitoring_reports.id"), primary_key=True),
     Column("verifier_id", String(ID), ForeignKey("participants.id"), nullable=False),
     Column("verified_tonnes", BigInteger, nullable=False),
+    Column("parameters", Text),
     Column("findings", Text, nullable=False),
     Column("statement", Text, nullable=False),
     Column("at", String(32), nullable=False),
     Column("journal_seq", BigInteger, nullable=False),
     CheckConstraint("verified_tonnes >= 0", name="verified_not_negative"),
 )
-"""A report's verification (検証): at most one a report (the primary key)."""
+"""A report's verification (検証): at most one a report (the primary key). ``parameters``: the
+parameters as the body corrected them (JSON, as the report's), whose formula gives the
+verified tonnes; None where the body confirms or reduces without correcting them."""
 
 issuance_requests = Table(
     "issuance_requests",

@@ -44,6 +44,19 @@ def check(db: Database) -> Findings:
                     f"report {row.id}: stored {row.claimed_tonnes} t, recomputed {again} t"
                 )
         verified = dict(conn.execute(select(v.report_id, v.verified_tonnes)).all())
+        corrected = conn.execute(
+            select(v.report_id, v.parameters, v.verified_tonnes).where(v.parameters.is_not(None))
+        ).all()
+        for c in corrected:
+            row = conn.execute(
+                select(monitoring_reports).where(monitoring_reports.c.id == c.report_id)
+            ).one()
+            again = monitoring.recompute(conn, row, c.parameters)
+            if again != c.verified_tonnes:
+                found.problems.append(
+                    f"verification of {c.report_id}: {c.verified_tonnes} t verified, its "
+                    f"corrected parameters make {again} t"
+                )
         buffers = dict(
             conn.execute(
                 select(buffer_contributions.c.issuance_id, buffer_contributions.c.quantity)

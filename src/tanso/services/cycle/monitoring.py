@@ -56,7 +56,9 @@ class NewReport:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """A verification body's verification of a report: tonnes verified, findings, statement."""
+    """A verification body's verification of a report: tonnes verified, findings, statement;
+    ``parameters`` as the body corrected them, where it did (their formula gives the verified
+    tonnes)."""
 
     report_id: str
     verifier_id: str
@@ -65,6 +67,7 @@ class Verification:
     statement: str
     at: str
     journal_seq: int
+    parameters: dict[str, Any] | None = omitted()  # noqa: RUF009
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,11 @@ def _view(conn: Connection, row: Any) -> Report:
         claimed_tonnes=row.claimed_tonnes,
         submitted_at=row.submitted_at,
         journal_seq=row.journal_seq,
-        verification=None if ver is None else from_row(Verification, ver),
+        verification=None
+        if ver is None
+        else from_row(
+            Verification, ver, parameters=loads(ver.parameters) if ver.parameters else None
+        ),
         evidence=evidence.list_for(conn, "report", row.id),
     )
 
@@ -283,8 +290,11 @@ def verify(
     findings: str,
     statement: str,
     idem: Idem | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> Report:
-    """Verify a report (its verification body, once): tonnes no more than claimed."""
+    """Verify a report (its verification body, once): tonnes no more than claimed. Where the
+    body corrects the parameters, it gives them, and the verified tonnes must be what the
+    methodology's formula makes of them, so that anyone can recompute the verified figure."""
     require(actor, Role.VERIFICATION_BODY, "verify monitoring reports")
     findings = pc.text(findings, "findings", required=False)
     statement = pc.text(statement, "statement")
@@ -311,12 +321,23 @@ def verify(
         plan = plans.plan_of(conn, row.project_id)
         m = meth.methodology(conn, row.methodology_id, row.methodology_version)
         check_verifier(conn, plan, m, actor.participant_id, tx.at[:10])
+        corrected = None
+        if parameters is not None:
+            corrected = md.canonical(md.parse(m, parameters))
+            computed = md.tonnes(m, corrected)
+            if computed != verified_tonnes:
+                raise InvalidInput(
+                    "verified_not_computed",
+                    f"The corrected parameters make {computed:,} t by the formula of {m.id} "
+                    f"{m.version}; the verified tonnes are that figure, not {verified_tonnes:,}.",
+                )
         seq = tx.next_seq()
         conn.execute(
             verifications.insert().values(
                 report_id=report_id,
                 verifier_id=actor.participant_id,
                 verified_tonnes=verified_tonnes,
+                parameters=None if corrected is None else dumps(corrected),
                 findings=findings,
                 statement=statement,
                 at=tx.at,
@@ -384,8 +405,9 @@ def list_reports(
         ]
 
 
-def recompute(conn: Connection, row: Any) -> int:
-    """A stored report's tonnes recomputed from its stored parameters by its methodology
-    version's formula (the check `tanso cycle check` and the tests make)."""
+def recompute(conn: Connection, row: Any, parameters: str | None = None) -> int:
+    """A stored report's tonnes recomputed by its methodology version's formula from its
+    stored parameters, or from ``parameters`` (a verification's corrected ones, as stored):
+    the check `tanso cycle check` and the tests make."""
     m = meth.methodology(conn, row.methodology_id, row.methodology_version)
-    return md.tonnes(m, loads(row.parameters))
+    return md.tonnes(m, loads(parameters or row.parameters))

@@ -118,6 +118,10 @@ class ReportLine:
     verified_at: str
     evidence: list[evidence.Evidence]
     request: RequestLine | None
+    corrected: list[ParameterLine] | None = None
+    """The parameters as the verification body corrected them, where it did."""
+    corrected_tonnes: int | None = None
+    """What the formula makes of the corrected parameters: the verified tonnes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +316,7 @@ def _reports(conn: Connection, project_id: str) -> list[ReportLine]:
         m = meth.methodology(conn, row.methodology_id, row.methodology_version)
         given = loads(row.parameters)
         ver = conn.execute(select(verifications).where(V.report_id == row.id)).one()
+        fixed = loads(ver.parameters) if ver.parameters else None
         q = requests.get(row.id)
         out.append(
             ReportLine(
@@ -342,6 +347,8 @@ def _reports(conn: Connection, project_id: str) -> list[ReportLine]:
                     q.issuance_id,
                     q.decided_at,
                 ),
+                corrected=None if fixed is None else _parameters(m, fixed),
+                corrected_tonnes=None if fixed is None else md.tonnes(m, fixed),
             )
         )
     return out

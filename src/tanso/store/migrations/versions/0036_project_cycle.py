@@ -236,6 +236,7 @@ def upgrade() -> None:
         sa.Column("report_id", sa.String(length=40), nullable=False),
         sa.Column("verifier_id", sa.String(length=40), nullable=False),
         sa.Column("verified_tonnes", sa.BigInteger(), nullable=False),
+        sa.Column("parameters", sa.Text(), nullable=True),
         sa.Column("findings", sa.Text(), nullable=False),
         sa.Column("statement", sa.Text(), nullable=False),
         sa.Column("at", sa.String(length=32), nullable=False),
