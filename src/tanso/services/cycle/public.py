@@ -65,6 +65,7 @@ class MethodologyRef:
     title_ja: str
     formula: str
     buffer_rate_bp: int
+    credit_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +212,9 @@ def _party(conn: Connection, participant_id: str) -> Party:
 
 def _methodology(conn: Connection, mid: str, version: str) -> MethodologyRef:
     m = meth.methodology(conn, mid, version)
-    return MethodologyRef(m.id, m.version, m.title_en, m.title_ja, m.formula, m.buffer_rate_bp)
+    return MethodologyRef(
+        m.id, m.version, m.title_en, m.title_ja, m.formula, m.buffer_rate_bp, m.credit_type
+    )
 
 
 def _line(conn: Connection, row: Any) -> PlanLine:
