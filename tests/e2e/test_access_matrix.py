@@ -1823,3 +1823,15 @@ PORTAL_EXPECTED |= {
     ): "login 404     404    404     404    404",
     ("GET", "/portal/operator/cycle"): "login 403     403    403     403    ok",
 }
+
+# the portal's declarations for products and cargoes (issue 23 part 2): every participant's own
+# declarations; the verification body's list; a draft is its parties' only
+PORTAL_EXPECTED |= {
+    ("GET", "/portal/declarations"): "login ok      ok     ok      ok     ok",
+    ("GET", "/portal/declarations/verifications"): "login 403     403    403     403    ok",
+    ("GET", "/portal/declarations/{declaration_id}"): "login 404     404    404     404    404",
+    (
+        "GET",
+        "/portal/declarations/{declaration_id}/evidence/{evidence_id}",
+    ): "login 404     404    404     404    404",
+}

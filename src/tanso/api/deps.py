@@ -184,16 +184,17 @@ async def reject_nul(request: Request) -> None:
 
 
 def _evidence_form(request: Request) -> bool:
-    """A portal form that uploads an evidence file (multipart) of a dispute, a project plan or
-    a monitoring report: its file part may hold any bytes; its text fields are checked as
-    every request's are."""
+    """A portal form that uploads an evidence file (multipart) of a dispute, a project plan, a
+    monitoring report or a declaration: its file part may hold any bytes; its text fields are
+    checked as every request's are."""
     path = request.url.path
     multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
     if not (multipart and request.method == "POST" and path.endswith("/evidence")):
         return False
     dispute = path.startswith("/portal/disputes/") and path.count("/") == 4
     cycle = path.startswith("/portal/projects/") and path.count("/") in (4, 6)
-    return dispute or cycle
+    declaration = path.startswith("/portal/declarations/") and path.count("/") == 4
+    return dispute or cycle or declaration
 
 
 class AnswerRoute(APIRoute):

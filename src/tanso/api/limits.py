@@ -53,6 +53,7 @@ def is_upload(method: str, path: str) -> bool:
         "/v1/project-plans/",
         "/v1/monitoring-reports/",
         "/v1/declarations/",
+        "/portal/declarations/",
     )
     portal_report = head.startswith("/portal/projects/") and head.count("/") in (3, 5)
     return (head.count("/") == 3 and head.startswith(owners)) or portal_report

@@ -10,6 +10,8 @@ A draft answers like a missing one. ``/verify?id=DC-...`` comes here. Reads only
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -28,6 +30,17 @@ def _answer(html: str, lang: Lang, status: int = 200) -> HTMLResponse:
     response.headers["Content-Language"] = lang
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def heading(d: dc.Declaration, lang: Lang, g: Mapping[str, str]) -> str:
+    """The page's heading: in English the declarant's title; in Japanese the kind's Japanese
+    name with the unit's first two reference fields (the title is the declarant's words, most
+    often English), the title then shown under it."""
+    if lang != "ja":
+        return d.title
+    first, second = dc.rules()["kinds"][d.unit_kind]["reference_required"][:2]
+    main, more = d.reference.get(first, ""), d.reference.get(second, "")
+    return f"{g['kind_' + d.unit_kind]} {main}" + (f"（{more}）" if more else "")
 
 
 def _page(request: Request, lang: Lang, declaration_id: str) -> HTMLResponse:
@@ -60,6 +73,7 @@ def _page(request: Request, lang: Lang, declaration_id: str) -> HTMLResponse:
         prefix=prefix,
         lang_query=f"/declarations/{d.id}",
         d=d,
+        heading=heading(d, lang, g),
         v=d.entry_check,
         jst=kit.jst,
         stage_name=lambda code: dc.stage_name(code, lang),

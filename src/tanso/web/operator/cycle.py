@@ -25,6 +25,7 @@ from tanso.http_status import status_of
 from tanso.services.access.users import PortalUser
 from tanso.services.cycle import accreditation, issuance_requests, plans
 from tanso.services.cycle import methodologies as meth
+from tanso.services.cycle.footprint import kinds as footprint_kinds
 from tanso.web import kit
 from tanso.web.i18n import texts
 from tanso.web.kit import Form, OperatorUser
@@ -52,6 +53,7 @@ def _page(request: Request, user: PortalUser, status: int = 200, **context: Any)
         registered=[p for p in plans.list_plans(db) if p.state in FINISHED],
         accreditations=accreditation.list_accreditations(db),
         methodologies=meth.list_methodologies(db),
+        footprint_kinds=list(footprint_kinds()),
         today=db.clock()[:10],
         **context,
     )

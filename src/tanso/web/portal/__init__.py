@@ -5,8 +5,9 @@ holdings, transfers, cash), ``orders`` (orders, amendments, trades), ``retiremen
 (retiring, notices), ``administration`` (API keys, users), ``marketplace``, ``auctions``,
 ``offtake`` (forward offtake contracts: the pre-purchase marketplace of removals), ``usage``
 (emissions), ``claims``, ``cycle`` (the project cycle: plans, monitoring reports, validation
-and verification), ``gx`` (GX-ETS: the entity's compliance, verification, the
-scheme administrator's screen, the public register), ``points`` (a points programme's batches,
+and verification), ``declarations`` (declarations for products and cargoes: the declarant's,
+the verification body's), ``gx`` (GX-ETS: the entity's compliance, verification, the scheme
+administrator's screen, the public register), ``points`` (a points programme's batches,
 pools and members; a verification body's batches) and ``stream`` (the live book). What they
 share — the page renderer, the user dependency with its CSRF, origin and role checks, the status
 table — is the kit (`tanso.web.kit`). Accounts and orders are looked up among the user's own
@@ -25,6 +26,7 @@ from tanso.web.portal import (
     auctions,
     claims,
     cycle,
+    declarations,
     disputes,
     gx,
     inbox,
@@ -57,6 +59,7 @@ for _screens in (
     gx.router,
     points.router,
     cycle.router,
+    declarations.router,
 ):
     router.include_router(_screens)
 router.routes.append(stream.route)
