@@ -36,6 +36,17 @@ TONNES = int(
 )
 
 
+FIXED = int(
+    Decimal("3570.75")
+    * Decimal("1.23")
+    * Decimal("1.25")
+    * Decimal("0.314")
+    * Decimal("0.5")
+    * 44
+    / 12
+)
+
+
 class DayClock:
     """A business clock whose day the test sets; each transaction a microsecond later."""
 
@@ -199,8 +210,25 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
     verify = {"csrf": csrf, "findings": "Two compartments remeasured.", "statement": "Verified."}
     r = http.post(f"{report_url}/verification", data=verify | {"verified_tonnes": str(TONNES + 1)})
     assert r.status_code == 422 and "at most" in r.text
-    r = http.post(f"{report_url}/verification", data=verify | {"verified_tonnes": str(TONNES - 7)})
-    assert r.status_code == 200 and f'id="verified" data-tonnes="{TONNES - 7}"' in r.text
+    assert 'name="v_stem_volume_growth_m3"' in page.text  # the correction, prefilled
+    corrected = {
+        "correct": "1",
+        "v_stem_volume_growth_m3": "1200.5\n960\n1410.25",
+        "v_bef": "1.23",
+        "v_root_shoot_ratio": "0.25",
+        "v_wood_density": "0.314",
+        "v_carbon_fraction": "0.5",
+    }
+    fixed = FIXED
+    r = http.post(
+        f"{report_url}/verification", data=verify | corrected | {"verified_tonnes": str(TONNES)}
+    )
+    assert r.status_code == 422 and f"make {fixed:,} t" in r.text
+    r = http.post(
+        f"{report_url}/verification", data=verify | corrected | {"verified_tonnes": str(fixed)}
+    )
+    assert r.status_code == 200 and f'id="verified" data-tonnes="{fixed}"' in r.text
+    assert 'id="corrected-parameters"' in r.text
 
     # the developer requests issuance; the operator approves it
     csrf = _as(http, "admin@forestco.example.jp")
@@ -210,7 +238,7 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
     assert r.status_code == 200 and 'data-state="pending"' in r.text
     csrf = _as(http, "admin@operator.example.jp", "/portal/operator/cycle")
     page = http.get("/portal/operator/cycle?lang=ja")
-    assert f'data-verified="{TONNES - 7}"' in page.text and 'data-net="' in page.text
+    assert f'data-verified="{FIXED}"' in page.text and 'data-net="' in page.text
     assert "発行申請" in page.text and "認定" in page.text
     request_id = REQUEST_RE.search(page.text)
     assert request_id
@@ -219,7 +247,7 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
     )
     assert r.status_code == 200 and 'id="no-op-requests"' in r.text
     held = registry.holdings(db, Actor("FORESTCO"), "FORESTCO-MAIN")
-    assert sum(b.quantity for b in held.blocks) == TONNES - 7
+    assert sum(b.quantity for b in held.blocks) == FIXED
 
     # the operator sets the project inactive: it reports nothing more
     page = http.get("/portal/operator/cycle")

@@ -604,6 +604,20 @@ def report_file(
         return kit.not_found(request, user)
 
 
+def _corrected(
+    request: Request, user: PortalUser, report_id: str, form: Mapping[str, str]
+) -> dict[str, Any]:
+    """The parameters as the body corrected them in the form (``v_<name>``), read by the
+    report's methodology as a report's are: a series a number a line or comma-separated."""
+    r = monitoring.get(kit.db(request), user.actor, report_id)
+    m = methodology_view(request, r.methodology_id, r.methodology_version)
+    out: dict[str, Any] = {}
+    for p in m.parameters if m is not None else []:
+        given = form.get(f"v_{p.name}", "")
+        out[p.name] = series_of(given) if p.kind == "series" else given.strip()
+    return out
+
+
 @router.post("/{plan_id}/reports/{report_id}/verification")
 def verify(request: Request, user: Body, plan_id: str, report_id: str, form: Form) -> Response:
     """Verify the report: tonnes no more than claimed, findings, a statement."""
@@ -624,6 +638,7 @@ def verify(request: Request, user: Body, plan_id: str, report_id: str, form: For
         )
     db = kit.db(request)
     c = cycle_texts(request)
+    corrected = _corrected(request, user, report_id, form) if form.get("correct") else None
     return _report_act(
         request,
         user,
@@ -631,7 +646,14 @@ def verify(request: Request, user: Body, plan_id: str, report_id: str, form: For
         report_id,
         "verify",
         lambda: monitoring.verify(
-            db, user.actor, report_id, tonnes, form.get("findings", ""), form.get("statement", "")
+            db,
+            user.actor,
+            report_id,
+            tonnes,
+            form.get("findings", ""),
+            form.get("statement", ""),
+            None,
+            corrected,
         ),
         lambda out: c["verified"].format(tonnes=f"{tonnes:,}"),
         values=form,
