@@ -13,11 +13,13 @@ from sqlalchemy import select
 
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role
+from tanso.services import notices
 from tanso.services.common import SYSTEM, Actor
 from tanso.services.cycle import accreditation, integrity, issuance_requests, monitoring, plans
 from tanso.services.ledger import audit, participants, registry
 from tanso.store.db import Database
 from tanso.store.schema_cycle import monitoring_reports
+from tanso.web.notice_texts import notice_text
 from tests.conftest import add_participant, corporate_number
 
 pytestmark = pytest.mark.fast_backends("sqlite", "postgres")
@@ -392,3 +394,26 @@ def test_a_body_that_corrects_the_parameters_verifies_what_they_compute(cycle) -
     assert done.verification.parameters == fixed | {"bef": "1.23"}
     found = integrity.check(db)
     assert found.problems == [] and found.reports == 1
+
+
+def test_each_party_is_told_when_its_turn_comes_and_of_each_decision(cycle) -> None:  # type: ignore[no-untyped-def]
+    db, clock, a = cycle
+    registered(db, a, "PNOTE")
+    clock.day = "2026-10-01"
+    r = report(db, a["dev"], "PNOTE", "2026-04-01", "2026-09-30")
+    monitoring.verify(db, a["vvb"], r.id, r.claimed_tonnes, "", "Verified.")
+    q = issuance_requests.request(db, a["dev"], r.id, "FORESTCO-MAIN")
+    issuance_requests.approve(db, SYSTEM, q.id)
+    to_body = [n.kind for n in notices.list_notices(db, a["vvb"])]
+    to_dev = [n.kind for n in notices.list_notices(db, a["dev"])]
+    assert set(to_body) == {"cycle_plan_submitted", "cycle_report_submitted"}
+    assert set(to_dev) == {
+        "cycle_plan_validated",
+        "cycle_plan_registered",
+        "cycle_report_verified",
+        "cycle_issuance_approved",
+    }
+    approved = next(n for n in notices.list_notices(db, a["dev"]) if n.subject_id == q.id)
+    text = notice_text(approved.kind, approved.subject_id, approved.params, "ja")
+    assert "承認" in text and f"{q.quantity:,}" in text
+    assert notices.list_notices(db, a["other"]) == []

@@ -31,12 +31,22 @@ KINDS = (
     "offtake_delivered",
     "offtake_payment_failed",
     "offtake_vintage_closed",
+    "cycle_plan_submitted",
+    "cycle_plan_validated",
+    "cycle_plan_registered",
+    "cycle_plan_rejected",
+    "cycle_report_submitted",
+    "cycle_report_verified",
+    "cycle_issuance_approved",
+    "cycle_issuance_rejected",
 )
 """What a notice tells: a trade of yours was busted (both parties, with the reason), your request
 to bust a trade was granted, or refused (with the operator's note); credits of yours were
 cancelled to compensate a removal project's reversal; under a forward offtake contract
 (services/removals/offtake.py): a quote requested, terms proposed, a contract signed, a delivery
-made, a delivery not made for want of payment, a vintage closed with its shortfall."""
+made, a delivery not made for want of payment, a vintage closed with its shortfall; in the
+project cycle (services/cycle): the next party's turn (a plan to validate, a report to verify)
+and each decision on the developer's plan, report or issuance request."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from tanso.domain.participants import Role
 from tanso.domain.project_cycle import PlanState, ReportState, RequestState
 from tanso.domain.registry import AccountKind
 from tanso.domain.removals import buffer_share
+from tanso.services import notices
 from tanso.services.common import (
     Actor,
     Idem,
@@ -248,6 +249,17 @@ def approve(
             conn, request_id, serials=receipt.serials, buffer_serials=receipt.buffer_serials
         )
         tx.record("cycle.issuance_approved", actor.label, plain(view))
+        notices.notify(
+            tx,
+            view.developer_id,
+            "cycle_issuance_approved",
+            request_id,
+            project=view.project_id,
+            quantity=view.quantity,
+            buffer=view.buffer_tonnes,
+            account=view.account_id,
+            serials=receipt.serials,
+        )
         return view
 
     return execute(db, actor, idem, work, 200, loader(IssuanceRequest), sequenced=True)
@@ -276,6 +288,7 @@ def reject(
         )
         view = _view(conn, request_id)
         tx.record("cycle.issuance_rejected", actor.label, plain(view))
+        notices.notify(tx, view.developer_id, "cycle_issuance_rejected", request_id, reason=reason)
         return view
 
     return execute(db, actor, idem, work, 200, loader(IssuanceRequest))

@@ -23,6 +23,7 @@ from tanso.domain import project_cycle as pc
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role
 from tanso.domain.project_cycle import PlanState, ReportState
+from tanso.services import notices
 from tanso.services.common import (
     Actor,
     Idem,
@@ -249,6 +250,14 @@ def submit(
         )
         view = _view(conn, _row(conn, rid))
         tx.record("cycle.report_submitted", actor.label, plain(view))
+        notices.notify(
+            tx,
+            r.verifier_id,
+            "cycle_report_submitted",
+            rid,
+            project=project_id,
+            claimed=claimed,
+        )
         return view
 
     return execute(db, actor, idem, work, 201, loader(Report))
@@ -351,6 +360,15 @@ def verify(
         )
         view = _view(conn, _row(conn, report_id))
         tx.record("cycle.report_verified", actor.label, plain(view))
+        notices.notify(
+            tx,
+            row.developer_id,
+            "cycle_report_verified",
+            report_id,
+            project=row.project_id,
+            verified=verified_tonnes,
+            claimed=row.claimed_tonnes,
+        )
         return view
 
     return execute(db, actor, idem, work, 201, loader(Report))

@@ -23,6 +23,7 @@ from tanso.domain import project_cycle as pc
 from tanso.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tanso.domain.participants import Role
 from tanso.domain.project_cycle import PlanState, PlanStep
+from tanso.services import notices
 from tanso.services.common import (
     Actor,
     Idem,
@@ -320,7 +321,7 @@ def submit(
             )
         days = meth.cycle_rules(row.scheme).comment_days
         until = (dt.date.fromisoformat(today) + dt.timedelta(days=days)).isoformat()
-        return _set(
+        view = _set(
             tx,
             actor,
             plan_id,
@@ -329,6 +330,8 @@ def submit(
             validator_id=validator_id,
             comment_until=until if days else None,
         )
+        notices.notify(tx, validator_id, "cycle_plan_submitted", plan_id, name=view.name)
+        return view
 
     return execute(db, actor, idem, work, 200, loader(Plan))
 
@@ -395,7 +398,16 @@ def validate(
         m = _methodology_of(conn, row)
         accreditation.require_accredited(conn, actor.participant_id, m.scheme, m.sector, today)
         opinion_of = Validation(actor.participant_id, opinion, findings, statement, tx.at)
-        return _set(tx, actor, plan_id, "validated", validation=dumps(asdict(opinion_of)))
+        view = _set(tx, actor, plan_id, "validated", validation=dumps(asdict(opinion_of)))
+        notices.notify(
+            tx,
+            row.developer_id,
+            "cycle_plan_validated",
+            plan_id,
+            opinion=opinion,
+            validator=actor.participant_id,
+        )
+        return view
 
     return execute(db, actor, idem, work, 200, loader(Plan))
 
@@ -426,7 +438,9 @@ def register(db: Database, actor: Actor, plan_id: str, idem: Idem | None = None)
                 journal_seq=tx.next_seq(),
             )
         )
-        return _set(tx, actor, plan_id, "registered", state=PlanState.REGISTERED)
+        view = _set(tx, actor, plan_id, "registered", state=PlanState.REGISTERED)
+        notices.notify(tx, row.developer_id, "cycle_plan_registered", plan_id)
+        return view
 
     return execute(db, actor, idem, work, 200, loader(Plan))
 
@@ -439,7 +453,9 @@ def reject(db: Database, actor: Actor, plan_id: str, reason: str, idem: Idem | N
     def work(tx: Tx) -> Plan:
         row = _row(tx.conn, plan_id)
         pc.check_step(plan_id, row.state, PlanStep.REJECT)
-        return _set(tx, actor, plan_id, "rejected", state=PlanState.REJECTED, reason=reason)
+        view = _set(tx, actor, plan_id, "rejected", state=PlanState.REJECTED, reason=reason)
+        notices.notify(tx, row.developer_id, "cycle_plan_rejected", plan_id, reason=reason)
+        return view
 
     return execute(db, actor, idem, work, 200, loader(Plan))
 
