@@ -229,6 +229,8 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
     )
     assert r.status_code == 200 and f'id="verified" data-tonnes="{fixed}"' in r.text
     assert 'id="corrected-parameters"' in r.text
+    done = http.get("/portal/projects/verifications").text
+    assert f'data-verified="{found.group(1)}"' in done and 'data-validated="PFOREST1"' in done
 
     # the developer requests issuance; the operator approves it
     csrf = _as(http, "admin@forestco.example.jp")

@@ -261,17 +261,17 @@ def work_screen(request: Request, user: WorkReader) -> Response:
     db = kit.db(request)
     mine = None if user.is_operator else user.participant_id
     open_states = (PlanState.SUBMITTED, PlanState.UNDER_VALIDATION)
+    named = plans.list_plans(db, validator_id=mine)
+    reports = monitoring.list_reports(db, user.actor, verifier_id=mine)
     return kit.page(
         request,
         "portal_cycle_work.html",
         user,
         c=cycle_texts(request),
-        plans=[p for p in plans.list_plans(db, validator_id=mine) if p.state in open_states],
-        reports=[
-            r
-            for r in monitoring.list_reports(db, user.actor, verifier_id=mine)
-            if r.state == ReportState.SUBMITTED
-        ],
+        plans=[p for p in named if p.state in open_states and p.validation is None],
+        reports=[r for r in reports if r.state == ReportState.SUBMITTED],
+        validated=[p for p in named if p.validation is not None],
+        verified=[r for r in reports if r.verification is not None],
         may_verify=may_verify(user),
     )
 
