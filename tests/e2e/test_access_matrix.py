@@ -1636,6 +1636,15 @@ BODIES |= {
         "expected_tonnes_per_year": 100,
     },
     ("POST", "/v1/project-plans/{plan_id}/submit"): lambda ids, n: {"validator_id": "VERIF"},
+    ("PUT", "/v1/project-plans/{plan_id}"): lambda ids, n: {
+        "name": "Matrix forest",
+        "category": "FOREST",
+        "country": "JP",
+        "methodology_id": "FO-001",
+        "methodology_version": "3.0",
+        "description": "Matrix.",
+        "expected_tonnes_per_year": 100,
+    },
     ("POST", "/v1/project-plans/{plan_id}/validation"): lambda ids, n: {
         "opinion": "positive",
         "statement": "Valid.",
@@ -1687,6 +1696,7 @@ EXPECTED |= {
     ("GET", "/v1/project-plans/{plan_id}"): "ok  ok      ok      ok      403 ok     ok",
     # registered plans: the developer's own steps get past access (409), another's are refused
     ("POST", "/v1/project-plans/{plan_id}/submit"): "401 409/403 409/403 403     403 403    403",
+    ("PUT", "/v1/project-plans/{plan_id}"): "401 409/403 409/403 403     403 403    403",
     ("POST", "/v1/project-plans/{plan_id}/withdraw"): "401 409/403 409/403 403     403 403    403",
     ("POST", "/v1/project-plans/{plan_id}/evidence"): "401 409/403 409/403 403     403 403    403",
     (

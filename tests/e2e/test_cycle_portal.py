@@ -134,6 +134,13 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
     assert r.status_code == 403
 
     csrf = _as(http, "admin@forestco.example.jp")
+    page = http.get("/portal/projects/PFOREST1")
+    assert 'id="revise-form"' in page.text and 'value="Shimanto forest"' in page.text
+    revised = {k: v for k, v in plan.items() if k != "id"} | {"csrf": csrf, "region": "Kochi"}
+    r = http.post("/portal/projects/PFOREST1/revise", data=revised | {"category": "RE_POWER"})
+    assert r.status_code == 422 and "FOREST" in r.text  # not a category of FO-001
+    r = http.post("/portal/projects/PFOREST1/revise", data=revised)
+    assert r.status_code == 200 and 'id="notice"' in r.text and "Kochi" in r.text
     r = http.post(
         "/portal/projects/PFOREST1/evidence",
         data={"csrf": csrf, "kind": "document"},

@@ -417,3 +417,31 @@ def test_each_party_is_told_when_its_turn_comes_and_of_each_decision(cycle) -> N
     text = notice_text(approved.kind, approved.subject_id, approved.params, "ja")
     assert "承認" in text and f"{q.quantity:,}" in text
     assert notices.list_notices(db, a["other"]) == []
+
+
+def test_a_draft_is_revised_until_it_is_submitted(cycle) -> None:  # type: ignore[no-untyped-def]
+    db, _clock, a = cycle
+    draft(db, a["dev"], "PREV", ("FO-001", "3.0"))
+    better = plans.NewPlan(
+        "Forest PREV, enlarged",
+        "FOREST",
+        "JP",
+        "FO-001",
+        "3.0",
+        "Now 1,500 ha.",
+        2_600,
+        region="Kochi",
+        nature="nature",
+    )
+    out = plans.revise(db, a["dev"], "PREV", better)
+    assert (out.name, out.expected_tonnes_per_year, out.state) == (better.name, 2_600, "draft")
+    with pytest.raises(NotFound):  # another's draft
+        plans.revise(db, a["other"], "PREV", better)
+    with pytest.raises(InvalidInput, match="RE_POWER"):
+        plans.revise(
+            db, a["dev"], "PREV", plans.NewPlan("x", "FOREST", "JP", "EN-R-002", "3.1", "x", 1)
+        )
+    plans.submit(db, a["dev"], "PREV", "VVB1")
+    with pytest.raises(Conflict, match="only a draft"):
+        plans.revise(db, a["dev"], "PREV", better)
+    assert plans.get(db, None, "PREV").description == "Now 1,500 ha."

@@ -94,8 +94,7 @@ class ReasonIn(Body):
     reason: str = Field(min_length=1, max_length=5000)
 
 
-class PlanIn(Body):
-    id: str = Field(default="", max_length=16, description="A proposed project id (A-Z, 0-9).")
+class PlanRevisionIn(Body):
     name: str = Field(min_length=1, max_length=300)
     name_ja: str = Field(default="", max_length=300)
     category: str = Field(min_length=1, max_length=40)
@@ -107,6 +106,10 @@ class PlanIn(Body):
     methodology_version: str = Field(min_length=1, max_length=16)
     description: str = Text
     expected_tonnes_per_year: int = Field(ge=1, le=10**12)
+
+
+class PlanIn(PlanRevisionIn):
+    id: str = Field(default="", max_length=16, description="A proposed project id (A-Z, 0-9).")
 
 
 class SubmitIn(Body):
@@ -232,6 +235,15 @@ def revoke_accreditation(
 def draft_plan(body: PlanIn, db: DB, actor: CanManage, idem: IdemKey) -> plans.Plan:
     """Draft a project plan (プロジェクト計画書) as the project's developer."""
     return plans.create(db, actor, plans.NewPlan(**body.model_dump()), idem)
+
+
+@router.put("/project-plans/{plan_id}", response_model=PlanOut)
+def revise_plan(
+    plan_id: PlanId, body: PlanRevisionIn, db: DB, actor: CanManage, idem: IdemKey
+) -> plans.Plan:
+    """Revise a draft: every field but its id (its developer); a submitted plan no longer
+    changes."""
+    return plans.revise(db, actor, plan_id, plans.NewPlan(**body.model_dump()), idem)
 
 
 @router.get("/project-plans", response_model=many(PlanOut), tags=["public"])

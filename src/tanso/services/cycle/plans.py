@@ -202,12 +202,9 @@ def _participant(actor: Actor, what: str) -> None:
         )
 
 
-def create(db: Database, actor: Actor, p: NewPlan, idem: Idem | None = None) -> Plan:
-    """Draft a project plan (any active participant but the operator, as the project's
-    developer)."""
-    _participant(actor, "draft project plans")
-    name = pc.text(p.name, "name", limit=300)
-    description = pc.text(p.description, "description")
+def _check_plan(p: NewPlan) -> None:
+    pc.text(p.name, "name", limit=300)
+    pc.text(p.description, "description")
     if p.id and not PLAN_ID.fullmatch(p.id):
         raise InvalidInput(
             "invalid_project_id", "A project id is 1 to 16 upper-case letters and digits."
@@ -217,66 +214,103 @@ def create(db: Database, actor: Actor, p: NewPlan, idem: Idem | None = None) -> 
             "invalid_quantity", "expected_tonnes_per_year is a whole number of tonnes above 0."
         )
 
+
+def _fields(tx: Tx, actor: Actor, p: NewPlan, plan_id: str) -> dict[str, Any]:
+    """A plan's stored fields from what its developer wrote, each checked: the methodology in
+    force today, a category it applies to, a real country, the project's attributes."""
+    conn = tx.conn
+    m = meth.methodology(conn, p.methodology_id, p.methodology_version)
+    if not m.in_force(_today(tx.at)):
+        raise Conflict(
+            "methodology_not_in_force",
+            f"Methodology {m.id} {m.version} applies from {m.valid_from}"
+            + (f" to {m.valid_to}" if m.valid_to else "")
+            + f"; not on {_today(tx.at)}.",
+        )
+    _category(conn, m, p.category)
+    if pycountry.countries.get(alpha_2=p.country) is None:
+        raise InvalidInput(
+            "invalid_country",
+            f"{p.country[:8]!r} is not an ISO 3166-1 country code such as JP or VN.",
+        )
+    name = p.name.strip()
+    developer = repo.get_participant(conn, actor.participant_id)
+    project = taxonomy.NewProject(
+        id=plan_id,
+        scheme=m.scheme,
+        name=name,
+        category=p.category,
+        country=p.country,
+        mechanism=m.mechanism,
+        nature=p.nature,
+        name_ja=p.name_ja.strip() or name,
+        region=p.region.strip()[:200],
+        developer=developer.name_en if developer is not None else actor.participant_id,
+        methodology=f"{m.id} {m.version} {m.title_ja}",
+        co_benefits=list(p.co_benefits),
+    )
+    taxonomy.check_project(project)
+    taxonomy.check_project_refs(conn, project)
+    return {
+        "scheme": m.scheme,
+        "methodology_id": m.id,
+        "methodology_version": m.version,
+        "project": dumps(asdict(project)),
+        "description": p.description.strip(),
+        "expected_tonnes_per_year": p.expected_tonnes_per_year,
+    }
+
+
+def create(db: Database, actor: Actor, p: NewPlan, idem: Idem | None = None) -> Plan:
+    """Draft a project plan (any active participant but the operator, as the project's
+    developer)."""
+    _participant(actor, "draft project plans")
+    _check_plan(p)
+
     def work(tx: Tx) -> Plan:
         conn = tx.conn
         require_active(conn, actor)
-        m = meth.methodology(conn, p.methodology_id, p.methodology_version)
-        if not m.in_force(_today(tx.at)):
-            raise Conflict(
-                "methodology_not_in_force",
-                f"Methodology {m.id} {m.version} applies from {m.valid_from}"
-                + (f" to {m.valid_to}" if m.valid_to else "")
-                + f"; not on {_today(tx.at)}.",
-            )
-        _category(conn, m, p.category)
-        if pycountry.countries.get(alpha_2=p.country) is None:
-            raise InvalidInput(
-                "invalid_country",
-                f"{p.country[:8]!r} is not an ISO 3166-1 country code such as JP or VN.",
-            )
         plan_id = p.id or new_id("PJ", 4).replace("-", "")
-        developer = repo.get_participant(conn, actor.participant_id)
-        project = taxonomy.NewProject(
-            id=plan_id,
-            scheme=m.scheme,
-            name=name,
-            category=p.category,
-            country=p.country,
-            mechanism=m.mechanism,
-            nature=p.nature,
-            name_ja=p.name_ja.strip() or name,
-            region=p.region.strip()[:200],
-            developer=developer.name_en if developer is not None else actor.participant_id,
-            methodology=f"{m.id} {m.version} {m.title_ja}",
-            co_benefits=list(p.co_benefits),
-        )
-        taxonomy.check_project(project)
-        taxonomy.check_project_refs(conn, project)
+        fields = _fields(tx, actor, p, plan_id)
         taken = conn.execute(select(P.id).where(P.id == plan_id)).first() is not None
         if taken or repo.get_project(conn, plan_id) is not None:
             raise Conflict("project_exists", f"Project id {plan_id} is taken; choose another.")
-        seq = tx.next_seq()
         repo.insert_row(
             conn,
             project_plans,
             id=plan_id,
             state=PlanState.DRAFT.value,
             developer_id=actor.participant_id,
-            scheme=m.scheme,
-            methodology_id=m.id,
-            methodology_version=m.version,
-            project=dumps(asdict(project)),
-            description=description,
-            expected_tonnes_per_year=p.expected_tonnes_per_year,
             created_at=tx.at,
             updated_at=tx.at,
-            journal_seq=seq,
+            journal_seq=tx.next_seq(),
+            **fields,
         )
         view = _view(conn, _row(conn, plan_id), detail=True)
         tx.record("cycle.plan_drafted", actor.label, plain(view))
         return view
 
     return execute(db, actor, idem, work, 201, loader(Plan))
+
+
+def revise(db: Database, actor: Actor, plan_id: str, p: NewPlan, idem: Idem | None = None) -> Plan:
+    """Revise a draft (its developer): every field but the id, checked as a new draft's; a
+    submitted plan is what the validation body and the public read, and no longer changes."""
+    _check_plan(p)
+
+    def work(tx: Tx) -> Plan:
+        conn = tx.conn
+        require_active(conn, actor)
+        row = _visible_row(conn, actor, plan_id)
+        _developer(row, actor, "revise it")
+        if row.state != PlanState.DRAFT:
+            raise Conflict(
+                "invalid_plan_state",
+                f"Plan {plan_id} is {row.state}; only a draft is revised.",
+            )
+        return _set(tx, actor, plan_id, "revised", **_fields(tx, actor, p, plan_id))
+
+    return execute(db, actor, idem, work, 200, loader(Plan))
 
 
 def _category(conn: Connection, m: Any, code: str) -> None:

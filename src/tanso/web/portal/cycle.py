@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -213,9 +213,11 @@ def list_screen(request: Request, user: CurrentUser) -> Response:
     return _list_page(request, user)
 
 
-@router.post("")
-def draft(request: Request, user: Developer, form: Form) -> Response:
-    """Draft a plan (the methodology chosen as ``ID|VERSION``)."""
+def _plan_of_form(
+    request: Request, form: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str], plans.NewPlan | None]:
+    """A plan's fields from the form (the methodology as ``ID|VERSION``): the values as typed,
+    the errors of missing or malformed ones, and the plan when there are none."""
     t = kit.labels(request)
     values = {k: form.get(k, "").strip() for k in PLAN_FIELDS}
     values["description"] = form.get("description", "")
@@ -227,7 +229,7 @@ def draft(request: Request, user: Developer, form: Form) -> Response:
     expected = kit.required_int(values, "expected_tonnes_per_year", t, errors)
     mid, _, version = values["methodology"].partition("|")
     if errors:
-        return _list_page(request, user, 422, values=values, errors=errors | {"_form": t["error"]})
+        return values, errors | {"_form": t["error"]}, None
     new = plans.NewPlan(
         name=values["name"],
         category=values["category"],
@@ -241,6 +243,15 @@ def draft(request: Request, user: Developer, form: Form) -> Response:
         region=values["region"],
         nature=values["nature"] or "technology",
     )
+    return values, {}, new
+
+
+@router.post("")
+def draft(request: Request, user: Developer, form: Form) -> Response:
+    """Draft a plan."""
+    values, errors, new = _plan_of_form(request, form)
+    if new is None:
+        return _list_page(request, user, 422, values=values, errors=errors)
     try:
         out = plans.create(kit.db(request), user.actor, new)
     except TansoError as e:
@@ -248,6 +259,26 @@ def draft(request: Request, user: Developer, form: Form) -> Response:
         return _list_page(request, user, status_of(e), values=values, errors={where: e.message})
     return _plan_page(
         request, user, out.id, notice=cycle_texts(request)["drafted"].format(id=out.id)
+    )
+
+
+@router.post("/{plan_id}/revise")
+def revise(request: Request, user: Developer, plan_id: str, form: Form) -> Response:
+    """Revise a draft: every field but its id."""
+    values, errors, new = _plan_of_form(request, form)
+    if new is None:
+        return _plan_page(request, user, plan_id, 422, values=values, errors=errors)
+    try:
+        out = plans.revise(kit.db(request), user.actor, plan_id, replace(new, id=""))
+    except NotFound:
+        return kit.not_found(request, user)
+    except TansoError as e:
+        where = FIELD_OF_CODE.get(e.code, "_form")
+        return _plan_page(
+            request, user, plan_id, status_of(e), values=values, errors={where: e.message}
+        )
+    return _plan_page(
+        request, user, out.id, notice=cycle_texts(request)["revised"].format(id=out.id)
     )
 
 
@@ -294,6 +325,31 @@ def _plan_page(
     bodies: list[str] = []
     if developer and m is not None and x.state in (PlanState.DRAFT, PlanState.REGISTERED):
         bodies = accredited_bodies(request, m.scheme, m.sector, but=x.developer_id)
+    revising: dict[str, Any] = {}
+    if developer and x.state == PlanState.DRAFT:
+        on = today(request)
+        revising = {
+            "methodologies": [
+                v
+                for v in meth.list_methodologies(db)
+                if v.valid_from <= on and (v.valid_to is None or on <= v.valid_to)
+            ],
+            "categories": taxonomy.list_categories(db),
+        }
+        context.setdefault(
+            "values",
+            {
+                "methodology": f"{x.methodology_id}|{x.methodology_version}",
+                "name": x.name,
+                "name_ja": x.name_ja,
+                "region": x.region,
+                "category": x.category,
+                "country": x.country,
+                "nature": x.nature,
+                "expected_tonnes_per_year": str(x.expected_tonnes_per_year),
+                "description": x.description,
+            },
+        )
     return kit.page(
         request,
         "portal_cycle_plan.html",
@@ -302,6 +358,7 @@ def _plan_page(
         c=cycle_texts(request),
         x=x,
         m=m,
+        **revising,
         developer=developer,
         validator=validator,
         may_manage=user.actor.may(Scope.MANAGE),
