@@ -264,11 +264,17 @@ def test_a_project_from_draft_to_issued_credits_through_the_portal(
     assert pid
     r = http.post(f"/portal/operator/cycle/projects/{pid.group(1)}/deactivate", data={"csrf": csrf})
     assert r.status_code == 422  # the reason is required
-    r = http.post(
-        f"/portal/operator/cycle/projects/{pid.group(1)}/deactivate",
-        data={"csrf": csrf, "reason": "The forest was sold."},
+    deactivate = f"/portal/operator/cycle/projects/{pid.group(1)}/deactivate"
+    reason = {"csrf": csrf, "reason": "The forest was sold."}
+    r = http.post(deactivate, data=reason)  # asks first, changes nothing
+    assert (
+        r.status_code == 200 and 'id="confirm-form"' in r.text and "The forest was sold." in r.text
     )
-    assert r.status_code == 200 and "The forest was sold." in r.text
+    assert f'data-registered="{pid.group(1)}"' in http.get("/portal/operator/cycle").text
+    assert 'id="deactivate-' in http.get("/portal/operator/cycle").text
+    r = http.post(deactivate, data=reason | {"confirm": "1"})
+    assert r.status_code == 200 and 'id="notice"' in r.text and "The forest was sold." in r.text
+    assert 'id="deactivate-' not in r.text  # inactive: no form any more
 
     # the developer sees the outcome, in Japanese too
     _as(http, "admin@forestco.example.jp")

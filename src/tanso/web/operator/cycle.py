@@ -30,6 +30,7 @@ from tanso.web import kit
 from tanso.web.i18n import texts
 from tanso.web.kit import Form, OperatorUser
 from tanso.web.operator.common import operator_page
+from tanso.web.operator.markets import confirm_page, confirmed
 
 router = APIRouter(
     prefix="/portal/operator/cycle", route_class=kit.ScreenRoute, include_in_schema=False
@@ -56,6 +57,32 @@ def _page(request: Request, user: PortalUser, status: int = 200, **context: Any)
         footprint_kinds=list(footprint_kinds()),
         today=db.clock()[:10],
         **context,
+    )
+
+
+def _confirm_first(
+    request: Request,
+    user: PortalUser,
+    form: Mapping[str, str],
+    action: str,
+    kind: str,
+    subject: str,
+) -> Response | None:
+    """The confirmation step of an irreversible decision (a rejection, a deactivation, a
+    revocation) with its reason, before anything changes; None once confirmed, or when the
+    reason is missing (the service refuses that with its own words)."""
+    reason = form.get("reason", "").strip()
+    if confirmed(dict(form)) or not reason:
+        return None
+    c = texts(kit.lang_of(request), "cycle")
+    return confirm_page(
+        request,
+        user,
+        title=c[f"confirm_{kind}_title"].format(id=subject),
+        consequence=c[f"confirm_{kind}_text"].format(id=subject, reason=reason),
+        action=f"/portal/operator/cycle{action}",
+        back="/portal/operator/cycle",
+        fields={"reason": reason},
     )
 
 
@@ -96,6 +123,9 @@ def register(request: Request, user: OperatorUser, plan_id: str, form: Form) -> 
 
 @router.post("/plans/{plan_id}/reject")
 def reject_plan(request: Request, user: OperatorUser, plan_id: str, form: Form) -> Response:
+    ask = _confirm_first(request, user, form, f"/plans/{plan_id}/reject", "reject_plan", plan_id)
+    if ask is not None:
+        return ask
     db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
     reason = form.get("reason", "")
     return _act(
@@ -110,6 +140,10 @@ def reject_plan(request: Request, user: OperatorUser, plan_id: str, form: Form) 
 @router.post("/projects/{project_id}/deactivate")
 def deactivate(request: Request, user: OperatorUser, project_id: str, form: Form) -> Response:
     """Set a project registered through the cycle inactive, with the reason."""
+    action = f"/projects/{project_id}/deactivate"
+    ask = _confirm_first(request, user, form, action, "deactivate", project_id)
+    if ask is not None:
+        return ask
     db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
     reason = form.get("reason", "")
     return _act(
@@ -137,6 +171,10 @@ def approve(request: Request, user: OperatorUser, request_id: str, form: Form) -
 
 @router.post("/requests/{request_id}/reject")
 def reject_request(request: Request, user: OperatorUser, request_id: str, form: Form) -> Response:
+    action = f"/requests/{request_id}/reject"
+    ask = _confirm_first(request, user, form, action, "reject_request", request_id)
+    if ask is not None:
+        return ask
     db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
     reason = form.get("reason", "")
     return _act(
@@ -180,6 +218,10 @@ def grant(request: Request, user: OperatorUser, form: Form) -> Response:
 
 @router.post("/accreditations/{accreditation_id}/revoke")
 def revoke(request: Request, user: OperatorUser, accreditation_id: str, form: Form) -> Response:
+    action = f"/accreditations/{accreditation_id}/revoke"
+    ask = _confirm_first(request, user, form, action, "revoke", accreditation_id)
+    if ask is not None:
+        return ask
     db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
     reason = form.get("reason", "")
     return _act(
