@@ -536,17 +536,14 @@ def attach_evidence(
     idem: Idem | None = None,
 ) -> Evidence:
     """Attach an evidence file to a draft (the declarant); kept with its SHA-256 and size."""
-    evidence.check_file(kind, file_name, media_type, content)
 
-    def work(tx: Tx) -> Evidence:
+    def may(tx: Tx) -> None:
         require_active(tx.conn, actor)
         row = _as_declarant(tx.conn, actor, declaration_id, "attach evidence")
         _in_state(row, ("draft",), "take evidence")
-        return evidence.attach(
-            tx, actor, OWNER_KIND, declaration_id, kind, file_name, media_type, content
-        )
 
-    return execute(db, actor, idem, work, 201, loader(Evidence))
+    file = (kind, file_name, media_type, content)
+    return evidence.add(db, actor, OWNER_KIND, declaration_id, *file, may, idem)
 
 
 def verify(

@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
 from tanso.domain.errors import Conflict, InvalidInput, NotFound
-from tanso.services.common import Actor, from_row, new_id
+from tanso.services.common import Actor, Idem, execute, from_row, loader, new_id
 from tanso.store import repo
-from tanso.store.db import Tx
+from tanso.store.db import Database, Tx
 from tanso.store.schema_cycle import cycle_evidence
 
 E = cycle_evidence.c
@@ -149,6 +150,29 @@ def attach(
         },
     )
     return view
+
+
+def add(
+    db: Database,
+    actor: Actor,
+    owner_kind: str,
+    owner_id: str,
+    kind: str,
+    file_name: str,
+    media_type: str,
+    content: bytes,
+    may: Callable[[Tx], None],
+    idem: Idem | None = None,
+) -> Evidence:
+    """Attach a file in a transaction of its own: the file checked before anything else, then
+    ``may`` (the owner's rule: who may attach, and in which state; it raises to refuse)."""
+    check_file(kind, file_name, media_type, content)
+
+    def work(tx: Tx) -> Evidence:
+        may(tx)
+        return attach(tx, actor, owner_kind, owner_id, kind, file_name, media_type, content)
+
+    return execute(db, actor, idem, work, 201, loader(Evidence))
 
 
 def list_for(conn: Connection, owner_kind: str, owner_id: str) -> list[Evidence]:

@@ -274,9 +274,8 @@ def attach(
     idem: Idem | None = None,
 ) -> evidence.Evidence:
     """Attach evidence to a report before its verification (its developer)."""
-    evidence.check_file(kind, file_name, media_type, content)
 
-    def work(tx: Tx) -> evidence.Evidence:
+    def may(tx: Tx) -> None:
         row = _visible(tx.conn, actor, report_id)
         if row.developer_id != actor.participant_id:
             raise Forbidden(
@@ -286,9 +285,9 @@ def attach(
             raise Conflict(
                 "report_verified", f"Report {report_id} is verified; its evidence is closed."
             )
-        return evidence.attach(tx, actor, "report", report_id, kind, file_name, media_type, content)
 
-    return execute(db, actor, idem, work, 201, loader(evidence.Evidence))
+    file = (kind, file_name, media_type, content)
+    return evidence.add(db, actor, "report", report_id, *file, may, idem)
 
 
 def verify(

@@ -576,15 +576,14 @@ def attach(
     idem: Idem | None = None,
 ) -> evidence.Evidence:
     """Attach a document to a plan (its developer), before its registration."""
-    evidence.check_file(kind, file_name, media_type, content)
 
-    def work(tx: Tx) -> evidence.Evidence:
+    def may(tx: Tx) -> None:
         row = _visible_row(tx.conn, actor, plan_id)
         _developer(row, actor, "attach its documents")
         pc.check_step(plan_id, row.state, PlanStep.ATTACH)
-        return evidence.attach(tx, actor, "plan", plan_id, kind, file_name, media_type, content)
 
-    return execute(db, actor, idem, work, 201, loader(evidence.Evidence))
+    file = (kind, file_name, media_type, content)
+    return evidence.add(db, actor, "plan", plan_id, *file, may, idem)
 
 
 def party(row: Any, actor: Actor | None) -> bool:

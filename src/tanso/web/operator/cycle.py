@@ -86,6 +86,27 @@ def _confirm_first(
     )
 
 
+def _decide(
+    request: Request,
+    user: PortalUser,
+    form: Mapping[str, str],
+    action: str,
+    kind: str,
+    subject: str,
+    which: str,
+    call: Callable[[str], Any],
+    done: str,
+) -> Response:
+    """An irreversible decision with its reason: confirmed first, then ``call(reason)``, then
+    the screen with the notice ``done`` (a text of the cycle group, formatted with the id)."""
+    ask = _confirm_first(request, user, form, action, kind, subject)
+    if ask is not None:
+        return ask
+    c = texts(kit.lang_of(request), "cycle")
+    reason = form.get("reason", "")
+    return _act(request, user, which, lambda: call(reason), lambda out: c[done].format(id=out.id))
+
+
 @router.get("", response_class=HTMLResponse)
 def cycle_screen(request: Request, user: OperatorUser) -> Response:
     return _page(request, user)
@@ -123,35 +144,34 @@ def register(request: Request, user: OperatorUser, plan_id: str, form: Form) -> 
 
 @router.post("/plans/{plan_id}/reject")
 def reject_plan(request: Request, user: OperatorUser, plan_id: str, form: Form) -> Response:
-    ask = _confirm_first(request, user, form, f"/plans/{plan_id}/reject", "reject_plan", plan_id)
-    if ask is not None:
-        return ask
-    db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
-    reason = form.get("reason", "")
-    return _act(
+    db = kit.db(request)
+    return _decide(
         request,
         user,
+        form,
+        f"/plans/{plan_id}/reject",
+        "reject_plan",
+        plan_id,
         f"plan-{plan_id}",
-        lambda: plans.reject(db, user.actor, plan_id, reason),
-        lambda out: c["rejected"].format(id=out.id),
+        lambda reason: plans.reject(db, user.actor, plan_id, reason),
+        "rejected",
     )
 
 
 @router.post("/projects/{project_id}/deactivate")
 def deactivate(request: Request, user: OperatorUser, project_id: str, form: Form) -> Response:
     """Set a project registered through the cycle inactive, with the reason."""
-    action = f"/projects/{project_id}/deactivate"
-    ask = _confirm_first(request, user, form, action, "deactivate", project_id)
-    if ask is not None:
-        return ask
-    db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
-    reason = form.get("reason", "")
-    return _act(
+    db = kit.db(request)
+    return _decide(
         request,
         user,
+        form,
+        f"/projects/{project_id}/deactivate",
+        "deactivate",
+        project_id,
         f"deactivate-{project_id}",
-        lambda: plans.deactivate(db, user.actor, project_id, reason),
-        lambda out: c["deactivated"].format(id=out.id),
+        lambda reason: plans.deactivate(db, user.actor, project_id, reason),
+        "deactivated",
     )
 
 
@@ -171,18 +191,17 @@ def approve(request: Request, user: OperatorUser, request_id: str, form: Form) -
 
 @router.post("/requests/{request_id}/reject")
 def reject_request(request: Request, user: OperatorUser, request_id: str, form: Form) -> Response:
-    action = f"/requests/{request_id}/reject"
-    ask = _confirm_first(request, user, form, action, "reject_request", request_id)
-    if ask is not None:
-        return ask
-    db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
-    reason = form.get("reason", "")
-    return _act(
+    db = kit.db(request)
+    return _decide(
         request,
         user,
+        form,
+        f"/requests/{request_id}/reject",
+        "reject_request",
+        request_id,
         f"request-{request_id}",
-        lambda: issuance_requests.reject(db, user.actor, request_id, reason),
-        lambda out: c["request_declined"].format(id=out.id),
+        lambda reason: issuance_requests.reject(db, user.actor, request_id, reason),
+        "request_declined",
     )
 
 
@@ -218,16 +237,15 @@ def grant(request: Request, user: OperatorUser, form: Form) -> Response:
 
 @router.post("/accreditations/{accreditation_id}/revoke")
 def revoke(request: Request, user: OperatorUser, accreditation_id: str, form: Form) -> Response:
-    action = f"/accreditations/{accreditation_id}/revoke"
-    ask = _confirm_first(request, user, form, action, "revoke", accreditation_id)
-    if ask is not None:
-        return ask
-    db, c = kit.db(request), texts(kit.lang_of(request), "cycle")
-    reason = form.get("reason", "")
-    return _act(
+    db = kit.db(request)
+    return _decide(
         request,
         user,
+        form,
+        f"/accreditations/{accreditation_id}/revoke",
+        "revoke",
+        accreditation_id,
         f"accreditation-{accreditation_id}",
-        lambda: accreditation.revoke(db, user.actor, accreditation_id, reason),
-        lambda out: c["revoked"].format(id=out.id),
+        lambda reason: accreditation.revoke(db, user.actor, accreditation_id, reason),
+        "revoked",
     )
